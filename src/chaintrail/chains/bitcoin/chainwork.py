@@ -32,7 +32,8 @@ def _decode_compact(bits: int) -> tuple[int, bool, bool]:
     size = bits >> 24
     word = bits & 0x007FFFFF
     if size <= 3:
-        target = word >> (8 * (3 - size))
+        word >>= 8 * (3 - size)   # the flags below look at the shifted word, as Core does
+        target = word
     else:
         target = word << (8 * (size - 3))
     negative = word != 0 and bool(bits & 0x00800000)
