@@ -93,9 +93,11 @@ def deobfuscate(data: bytes | bytearray | memoryview, key: bytes, file_offset: i
     return lanes.view(np.uint8)[:n].tobytes()
 
 
-def deobfuscate_inplace(buf: bytearray | memoryview | np.ndarray, key: bytes, file_offset: int = 0) -> None:
-    """Xor a writable buffer in place, as :func:`deobfuscate` would; no allocation."""
-    arr = np.frombuffer(buf, dtype=np.uint8) if not isinstance(buf, np.ndarray) else buf.view(np.uint8)
+def deobfuscate_inplace(
+    buf: bytearray | memoryview | np.ndarray, key: bytes, file_offset: int = 0,
+) -> None:
+    """Xor a writable, contiguous buffer in place, as :func:`deobfuscate` would; no allocation."""
+    arr = buf.view(np.uint8) if isinstance(buf, np.ndarray) else np.frombuffer(buf, dtype=np.uint8)
     _xor_lanes(arr, _rotated_key(key, file_offset), arr)
 
 
