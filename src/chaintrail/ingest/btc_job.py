@@ -1,0 +1,432 @@
+"""Resumable Bitcoin ingest: blocks folder, raw/hex files and node RPC into the chain store.
+
+Blocks are taken in chain order and cut into batches of about ``batch_bytes``.
+A batch is parsed, checked (merkle root, witness commitment), mapped and
+committed atomically, so a killed run leaves the store at a batch boundary and a
+rerun carries on from there. Batch boundaries depend only on the blocks still to
+ingest, which makes the resumed store byte-identical to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from chaintrail.chains.bitcoin.blockfiles import (BlockLocation, detect_network, list_block_files, read_xor_key,
+                                                  rev_file_for, scan_block_file, deobfuscate)
+from chaintrail.chains.bitcoin.chainwork import best_chain
+from chaintrail.chains.bitcoin.network import MAINNET, NETWORKS, Network, network_by_magic
+from chaintrail.chains.bitcoin.parse import compute_txids, parse_blocks, sha256d
+from chaintrail.chains.bitcoin.undo import RevRecord, SpentCoin, parse_bcoin_undo, parse_rev_file, record_matches_header
+from chaintrail.chains.bitcoin.validate import check_block
+from chaintrail.errors import DecodeError, SourceError, UsageError
+from chaintrail.ingest.btc_mapper import BlockMeta, Mapper
+from chaintrail.store.chainstore import Batch, ChainStore
+from chaintrail.store.schema import TABLES
+from chaintrail.store.writer_state import WriterState
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_BYTES = 32 << 20
+# BIP34 activation heights: before them a coinbase's first push is not a height.
+_BIP34_HEIGHT = {"mainnet": 227931, "testnet": 21111, "testnet4": 1, "signet": 1, "regtest": 1}
+_ZERO = bytes(32)
+
+
+@dataclass
+class PendingBlock:
+    """One block waiting to be ingested: its bytes, where they came from, and undo access."""
+
+    data: bytes | memoryview | np.ndarray
+    source: str
+    offset: int
+    undo: Callable[[], list[SpentCoin] | None] | None = None
+    height: int | None = None
+
+
+@dataclass
+class IngestReport:
+    blocks: int = 0
+    txs: int = 0
+    inputs: int = 0
+    outputs: int = 0
+    bytes: int = 0
+    skipped_known: int = 0
+    stale: int = 0
+    bad: list[str] = field(default_factory=list)
+    rolled_back: int = 0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def bip34_height(lay, b: int) -> int | None:
+    """Height pushed first in the coinbase scriptSig of block ``b`` (BIP34), if any."""
+    cb_in = int(lay.tx_first_in[int(lay.blk_first_tx[b])])
+    off, ln = int(lay.in_script[cb_in]), int(lay.in_script_len[cb_in])
+    if ln == 0:
+        return None
+    op = int(lay.buf[off])
+    if 0x51 <= op <= 0x60:
+        return op - 0x50
+    if 1 <= op <= 8 and op < ln:
+        return int.from_bytes(lay.buf[off + 1:off + 1 + op].tobytes(), "little")
+    return None
+
+
+class BtcIngest:
+    """Feeds blocks into one store; holds the writer lock for its lifetime."""
+
+    def __init__(self, store_path: str | Path, *, network: Network | None = None, skip_bad: bool = False,
+                 batch_bytes: int = DEFAULT_BATCH_BYTES, progress: Callable[[int, int], None] | None = None,
+                 kill_after_batches: int | None = None):
+        self.store = ChainStore(store_path, writable=True, create=True, network=network.name if network else None)
+        self.network = network
+        if network is not None:
+            self.store.set_network(network.name)
+        self.skip_bad = skip_bad
+        self.batch_bytes = batch_bytes
+        self.progress = progress
+        self.report = IngestReport()
+        self._kill_after = kill_after_batches  # test hook: simulate a crash after N commits
+        self._state: WriterState | None = None
+        blocks = self.store.read_table("blocks", ["hash", "height", "block_seq"])
+        self.known: dict[bytes, tuple[int, int | None]] = {
+            h[::-1]: (s, ht) for h, ht, s in zip(blocks["hash"].to_pylist(), blocks["height"].to_pylist(),
+                                                   blocks["block_seq"].to_pylist())}
+        stale = self.store.read_table("stale_blocks", ["hash"])
+        self.known_stale = {h[::-1] for h in stale["hash"].to_pylist()}
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "BtcIngest":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _net(self) -> Network:
+        if self.network is None:
+            name = self.store.network
+            self.network = NETWORKS[name] if name else MAINNET
+            self.store.set_network(self.network.name)
+        return self.network
+
+    # -- sources -------------------------------------------------------------------
+    def ingest_blocks_dir(self, blocks_dir: str | Path) -> IngestReport:
+        """Ingest the best chain of a Bitcoin Core ``blocks/`` folder."""
+        blocks_dir = Path(blocks_dir)
+        if not blocks_dir.is_dir():
+            raise SourceError(f"{blocks_dir}: not a directory")
+        if not list_block_files(blocks_dir):
+            raise SourceError(f"{blocks_dir}: no blk*.dat files")
+        net = detect_network(blocks_dir)
+        if self.network is None:
+            self.network = net
+        self.store.set_network(net.name)
+        key = read_xor_key(blocks_dir)
+        locs: list[BlockLocation] = []
+        for path in list_block_files(blocks_dir):
+            locs.extend(scan_block_file(path, net.magic, key))
+        layout = best_chain(locs)
+        main = layout.main
+        # Continue where the store stops; roll back if the store's tip left the best chain.
+        pos = {b.hash: i for i, b in enumerate(main)}
+        todo_from = 0
+        if self.known:
+            seqs = sorted(((seq, h) for h, (seq, _) in self.known.items()), reverse=True)
+            on_main = [(seq, h) for seq, h in seqs if h in pos]
+            if on_main:
+                seq, h = on_main[0]
+                if seq != seqs[0][0]:
+                    self._rollback(seq + 1)
+                todo_from = pos[h] + 1
+        stale_rows = [b for b in layout.stale if b.hash not in self.known_stale and b.hash not in self.known]
+        undo = _RevUndo(key, net.magic)
+        pending = (PendingBlock(_Lazy(b, key), str(b.file), b.offset, undo.for_block(b))
+                   for b in main[todo_from:] if b.hash not in self.known)
+        total = sum(b.length for b in main[todo_from:])
+        self._run(pending, total, extra={"stale_blocks": self._stale_table(stale_rows)})
+        self.report.stale = len(layout.stale)
+        return self.report
+
+    def ingest_raw(self, paths: Iterable[str | Path], undo_paths: dict[str, str] | None = None,
+                   height: int | None = None) -> IngestReport:
+        """Ingest single blocks from files: bare binary, Core-framed, or hex text."""
+        blocks: list[PendingBlock] = []
+        for p in paths:
+            p = Path(p)
+            try:
+                raw = p.read_bytes()
+            except OSError as exc:
+                raise SourceError(f"{p}: cannot read ({exc.strerror})") from exc
+            for data, off in _split_raw(raw, str(p)):
+                undo_file = (undo_paths or {}).get(str(p)) or _sibling_undo(p)
+                undo_fn = (lambda f=undo_file: parse_bcoin_undo(Path(f).read_bytes(), str(f))) if undo_file else None
+                blocks.append(PendingBlock(data, str(p), off, undo_fn, height))
+        if self.network is None and self.store.network is None:
+            self.network = MAINNET
+        self._run(iter(blocks), sum(len(b.data) for b in blocks))
+        return self.report
+
+    def append_rpc_blocks(self, blocks: list[tuple[int, bytes]], source: str) -> None:
+        """Append blocks fetched from a node (heights known)."""
+        self._run(iter(PendingBlock(raw, source, 0, None, h) for h, raw in blocks), sum(len(r) for _, r in blocks))
+
+    # -- the pipeline --------------------------------------------------------------
+    def _state_now(self) -> WriterState:
+        if self._state is None:
+            self._state = WriterState(self.store.index_dir, self.store.counts)
+        return self._state
+
+    def _batches(self, pending: Iterator[PendingBlock]) -> Iterator[list[PendingBlock]]:
+        batch: list[PendingBlock] = []
+        size = 0
+        for blk in pending:
+            batch.append(blk)
+            size += len(blk.data)
+            if size >= self.batch_bytes:
+                yield batch
+                batch, size = [], 0
+        if batch:
+            yield batch
+
+    def _run(self, pending: Iterator[PendingBlock], total: int, extra: dict[str, pa.Table] | None = None) -> None:
+        net = self._net()
+        mapper = Mapper(self._state_now(), net)
+        done = 0
+        committed = 0
+        first = True
+        for batch in self._batches(pending):
+            batch = [b for b in batch if not self._seen(b)]
+            bad_rows: list[dict] = []
+            while batch:
+                try:
+                    lay, txids, metas = self._parse(batch, net)
+                    break
+                except _BadBlock as bad:
+                    if not self.skip_bad:
+                        raise bad.error from None
+                    blk = batch.pop(bad.index)
+                    self.report.bad.append(str(bad.error))
+                    bad_rows.append({"hash": bad.hash, "source": blk.source, "source_offset": blk.offset,
+                                     "error": str(bad.error)})
+            tables: dict[str, pa.Table] = {}
+            if batch:
+                out = mapper.map(lay, metas, txids)
+                tables = out.tables
+            else:
+                out = Batch({}, {})
+            if bad_rows:
+                tables["bad_blocks"] = pa.Table.from_pylist(bad_rows, TABLES["bad_blocks"])
+            if first and extra:
+                tables.update({k: v for k, v in extra.items() if v.num_rows})
+            first = False
+            out.tables = tables
+            if tables:
+                self.store.commit(out)
+                committed += 1
+            if batch:
+                self._after_commit(lay, txids, metas)
+            done += sum(len(b.data) for b in batch)
+            if self.progress:
+                self.progress(done, total)
+            if self._kill_after is not None and committed >= self._kill_after:
+                raise _SimulatedCrash()
+        if first and extra and any(v.num_rows for v in extra.values()):
+            self.store.commit(Batch({k: v for k, v in extra.items() if v.num_rows}, {}))
+
+    def _seen(self, blk: PendingBlock) -> bool:
+        data = blk.data.materialize() if isinstance(blk.data, _Lazy) else blk.data
+        blk.data = data
+        h = sha256d(bytes(data[:80]))
+        if h in self.known:
+            self.report.skipped_known += 1
+            return True
+        return False
+
+    def _parse(self, batch: list[PendingBlock], net: Network):
+        sizes = np.array([len(b.data) for b in batch], np.int64)
+        ends = np.cumsum(sizes)
+        starts = ends - sizes
+        buf = np.empty(int(ends[-1]), np.uint8)
+        for b, s in zip(batch, starts.tolist()):
+            buf[s:s + len(b.data)] = np.frombuffer(b.data, np.uint8) if not isinstance(b.data, np.ndarray) else b.data
+        try:
+            lay = parse_blocks(buf, starts, ends)
+        except DecodeError as exc:
+            i = int(getattr(exc, "block", 0))
+            raise _BadBlock(i, batch, starts, exc) from None
+        txids = compute_txids(lay)
+        for i in range(len(batch)):
+            try:
+                check_block(lay, i, txids)
+            except DecodeError as exc:
+                raise _BadBlock(i, batch, starts, exc) from None
+        metas = []
+        heights: dict[bytes, int | None] = {}
+        for i, blk in enumerate(batch):
+            header = buf[starts[i]:starts[i] + 80].tobytes()
+            h, prev = sha256d(header), header[4:36]
+            height = blk.height
+            if height is None:
+                height = self._height_of(prev, heights, lay, i, net)
+            heights[h] = height
+            metas.append(BlockMeta(height, blk.source, blk.offset, blk.undo))
+        return lay, txids, metas
+
+    def _height_of(self, prev: bytes, batch_heights: dict, lay, i: int, net: Network) -> int | None:
+        if prev == _ZERO:
+            return 0
+        if prev in batch_heights:
+            ph = batch_heights[prev]
+            return None if ph is None else ph + 1
+        if prev in self.known:
+            ph = self.known[prev][1]
+            return None if ph is None else ph + 1
+        if prev == bytes.fromhex(net.genesis_hash)[::-1]:
+            return 1
+        start = int(lay.blk_start[i])
+        if int.from_bytes(lay.buf[start:start + 4].tobytes(), "little") >= 2:
+            h = bip34_height(lay, i)
+            if h is not None and h >= _BIP34_HEIGHT.get(net.name, 1):
+                return h
+        return None
+
+    def _after_commit(self, lay, txids, metas) -> None:
+        seq0 = self.store.counts["blocks"] - lay.n_blocks
+        for i, m in enumerate(metas):
+            start = int(lay.blk_start[i])
+            self.known[sha256d(lay.buf[start:start + 80].tobytes())] = (seq0 + i, m.height)
+        self.report.blocks += lay.n_blocks
+        self.report.txs += lay.n_tx
+        self.report.inputs += lay.n_in
+        self.report.outputs += lay.n_out
+        self.report.bytes += int(lay.buf.shape[0])
+
+    def _rollback(self, keep_blocks: int) -> None:
+        before = self.store.counts["blocks"]
+        self.store.rollback(keep_blocks)
+        self.known = {h: v for h, v in self.known.items() if v[0] < keep_blocks}
+        self._state = None
+        self.report.rolled_back += before - keep_blocks
+
+    @staticmethod
+    def _stale_table(rows: list[BlockLocation]) -> pa.Table:
+        return pa.table({
+            "hash": pa.array([b.hash[::-1] for b in rows], pa.binary(32)),
+            "prev_hash": pa.array([b.prev_hash[::-1] for b in rows], pa.binary(32)),
+            "height": pa.array([None] * len(rows), pa.int32()),
+            "source": pa.array([str(b.file) for b in rows], pa.string()),
+            "source_offset": pa.array([b.offset for b in rows], pa.int64()),
+        })
+
+    # -- cursor for RPC sync -------------------------------------------------------
+    def main_chain(self) -> list[tuple[int, bytes]]:
+        """(height, hash) of stored blocks with known heights, in block_seq order."""
+        return sorted((v[1], h) for h, v in self.known.items() if v[1] is not None)
+
+    def rollback_to_height(self, height: int) -> None:
+        seqs = [v[0] for v in self.known.values() if v[1] is not None and v[1] > height]
+        if seqs:
+            self._rollback(min(seqs))
+
+
+class _SimulatedCrash(Exception):
+    """Raised by the test hook ``kill_after_batches``."""
+
+
+class _BadBlock(Exception):
+    def __init__(self, index: int, batch: list[PendingBlock], starts: np.ndarray, error: DecodeError):
+        blk = batch[index]
+        rel = (error.offset or 0) - int(starts[index])
+        self.index = index
+        data = blk.data
+        self.hash = sha256d(bytes(data[:80]))[::-1] if len(data) >= 80 else None
+        self.error = type(error)(error.reason, blk.source, blk.offset + max(rel, 0))
+
+
+class _Lazy:
+    """A block location whose bytes are read only when needed."""
+
+    def __init__(self, loc: BlockLocation, key: bytes | None):
+        self.loc, self.key = loc, key
+
+    def __len__(self) -> int:
+        return self.loc.length
+
+    def materialize(self) -> bytes:
+        from chaintrail.chains.bitcoin.blockfiles import read_block
+        return read_block(self.loc, self.key)
+
+
+class _RevUndo:
+    """Finds each block's record in the rev file paired with its blk file, lazily."""
+
+    def __init__(self, key: bytes | None, magic: bytes):
+        self.key, self.magic = key, magic
+        self.files: dict[Path, list[RevRecord]] = {}
+        self.cursor: dict[Path, int] = {}
+
+    def for_block(self, loc: BlockLocation) -> Callable[[], list[SpentCoin] | None]:
+        return lambda: self._lookup(loc)
+
+    def _lookup(self, loc: BlockLocation) -> list[SpentCoin] | None:
+        rev = rev_file_for(loc.file)
+        if rev is None:
+            return None
+        if rev not in self.files:
+            data = rev.read_bytes()
+            if self.key:
+                data = deobfuscate(data, self.key, 0)
+            self.files[rev] = parse_rev_file(data, self.magic, str(rev))
+            self.cursor[rev] = 0
+        recs = self.files[rev]
+        start = self.cursor[rev]
+        # Records are written in connect order, so scanning on from the last match is usually one step.
+        for k in list(range(start, len(recs))) + list(range(0, start)):
+            if record_matches_header(recs[k], loc.header):
+                self.cursor[rev] = k + 1
+                return [c for tx in recs[k].txs for c in tx]
+        return None
+
+
+def _sibling_undo(p: Path) -> str | None:
+    cand = p.with_name(p.stem + "-undo" + p.suffix)
+    return str(cand) if cand.exists() else None
+
+
+def _split_raw(raw: bytes, source: str) -> list[tuple[bytes, int]]:
+    """Blocks in a --raw file: Core-framed records, hex text, or one bare block."""
+    if len(raw) >= 8 and network_by_magic(raw[:4]) is not None:
+        out, pos = [], 0
+        while pos + 8 <= len(raw) and network_by_magic(raw[pos:pos + 4]) is not None:
+            n = int.from_bytes(raw[pos + 4:pos + 8], "little")
+            if pos + 8 + n > len(raw):
+                from chaintrail.errors import TruncatedError
+                raise TruncatedError(f"framed block of {n} bytes runs past the end of the file", source, pos)
+            out.append((raw[pos + 8:pos + 8 + n], pos + 8))
+            pos += 8 + n
+        if raw[pos:].strip(b"\0"):
+            from chaintrail.errors import TrailingBytesError
+            raise TrailingBytesError("bytes after the last framed block", source, pos)
+        return out
+    text = raw.strip()
+    if text and all(c in b"0123456789abcdefABCDEF" for c in text[:4096]):
+        try:
+            return [(bytes.fromhex(text.decode("ascii")), 0)]
+        except ValueError as exc:
+            raise DecodeError(f"not valid hex: {exc}", source, 0) from None
+    if len(raw) < 81:
+        from chaintrail.errors import TruncatedError
+        raise TruncatedError(f"file of {len(raw)} bytes is too short for a block", source, 0)
+    return [(raw, 0)]
+
+
+__all__ = ["BtcIngest", "IngestReport", "PendingBlock", "UsageError"]

@@ -1,0 +1,316 @@
+"""Map parsed Bitcoin blocks onto store rows: dense ids, spend links, addresses, fees.
+
+Everything here is array work over a ``BlockLayout``; the only per-object Python
+is for the rare script types that need hashing or a descriptor string.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+import pyarrow as pa
+
+from chaintrail.chains.bitcoin.address import script_address
+from chaintrail.chains.bitcoin.address_batch import encode_base58check_batch, encode_segwit_batch
+from chaintrail.chains.bitcoin.network import Network
+from chaintrail.chains.bitcoin.parse import BlockLayout, compute_txids
+from chaintrail.chains.bitcoin.script_types import ScriptType
+from chaintrail.chains.bitcoin.scripts import address_keys, classify_scripts
+from chaintrail.chains.bitcoin.undo import SpentCoin
+from chaintrail.errors import UndoDataError
+from chaintrail.store.chainstore import Batch
+from chaintrail.store.index import NONE, UNKNOWN_VALUE
+from chaintrail.store.schema import HASH, TABLES, VALUE_FROM_STORE, VALUE_FROM_UNDO, VALUE_UNKNOWN
+from chaintrail.store.writer_state import WriterState
+
+
+@dataclass(frozen=True, slots=True)
+class BlockMeta:
+    """Where a block came from and what we know of its height."""
+
+    height: int | None
+    source: str
+    source_offset: int
+    undo: Callable[[], list[SpentCoin] | None] | None = None  # spent coins of its non-coinbase inputs
+
+
+@nb.njit(cache=True)
+def _gather(buf, offs, lens, data, offsets):
+    p = 0
+    for i in range(offs.shape[0]):
+        offsets[i] = p
+        o = offs[i]
+        for k in range(lens[i]):
+            data[p + k] = buf[o + k]
+        p += lens[i]
+    offsets[offs.shape[0]] = p
+
+
+def _binary_array(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> pa.Array:
+    """A pyarrow binary array of ``buf[offs[i]:offs[i]+lens[i]]`` built without Python loops."""
+    total = int(lens.sum())
+    data = np.empty(total, np.uint8)
+    offsets = np.empty(len(offs) + 1, np.int32)
+    _gather(buf, offs.astype(np.int64), lens.astype(np.int64), data, offsets)
+    return pa.Array.from_buffers(pa.binary(), len(offs), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _hash_array(rows: np.ndarray) -> pa.Array:
+    """(n, 32) internal-order hashes -> fixed-size binary in display order."""
+    flipped = np.ascontiguousarray(rows[:, ::-1])
+    return pa.Array.from_buffers(HASH, len(rows), [None, pa.py_buffer(flipped)])
+
+
+def _nullable(values: np.ndarray, missing: np.ndarray) -> pa.Array:
+    return pa.array(values, mask=missing)
+
+
+def _address_strings(keys: np.ndarray, types: np.ndarray, scripts: list[bytes | None],
+                     network: Network) -> list[str]:
+    """Address strings for new keys; kinds are the key's first byte (P2PK keys are P2PKH)."""
+    n = len(keys)
+    out: list[str | None] = [None] * n
+    kind = keys[:, 0]
+    b58 = np.flatnonzero((kind == ScriptType.P2PKH) | (kind == ScriptType.P2SH))
+    if len(b58):
+        versions = np.where(kind[b58] == ScriptType.P2PKH, network.p2pkh_prefix, network.p2sh_prefix).astype(np.uint8)
+        for i, s in zip(b58.tolist(), encode_base58check_batch(versions, np.ascontiguousarray(keys[b58, 1:21])).to_pylist()):
+            out[i] = s
+    seg = np.flatnonzero(np.isin(kind, (ScriptType.P2WPKH, ScriptType.P2WSH, ScriptType.P2TR)))
+    if len(seg):
+        k = kind[seg]
+        vers = np.where(k == ScriptType.P2TR, 1, 0).astype(np.uint8)
+        lens = np.where(k == ScriptType.P2WPKH, 20, 32).astype(np.uint8)
+        progs = np.zeros((len(seg), 40), np.uint8)
+        progs[:, :32] = keys[seg, 1:33]
+        for i, s in zip(seg.tolist(), encode_segwit_batch(network.hrp, vers, progs, lens).to_pylist()):
+            out[i] = s
+    # Multisig and unusual witness programs: rare, so the reference encoder is fine.
+    for i in np.flatnonzero(np.isin(kind, (ScriptType.MULTISIG, ScriptType.WITNESS_UNKNOWN))).tolist():
+        script = scripts[i]
+        assert script is not None
+        out[i] = script_address(script, network)[1]
+    return out  # type: ignore[return-value]
+
+
+class Mapper:
+    """Turns one parsed batch into a store ``Batch`` and advances the writer state."""
+
+    def __init__(self, state: WriterState, network: Network):
+        self.s = state
+        self.net = network
+
+    def map(self, lay: BlockLayout, metas: list[BlockMeta], txids: np.ndarray | None = None) -> Batch:
+        s, buf = self.s, lay.buf
+        if txids is None:
+            txids = compute_txids(lay)
+        T0, I0, O0, A0, B0 = s.n_tx, s.n_in, s.n_out, s.n_addr, s.n_blocks
+        nt, ni, no, nb_ = lay.n_tx, lay.n_in, lay.n_out, lay.n_blocks
+        blk_first = lay.blk_first_tx
+        tx_block = np.repeat(np.arange(nb_), np.diff(blk_first))
+        tx_in_counts = np.diff(lay.tx_first_in)
+        tx_out_counts = np.diff(lay.tx_first_out)
+        in_tx = np.repeat(np.arange(nt), tx_in_counts)
+        out_tx = np.repeat(np.arange(nt), tx_out_counts)
+        is_cb_tx = np.zeros(nt, bool)
+        is_cb_tx[blk_first[:-1]] = True
+        is_cb_in = is_cb_tx[in_tx]
+
+        # Outputs: classify, then append values so inputs of this batch can see them.
+        types, poffs, plens, wvers = classify_scripts(buf, lay.out_script, lay.out_script_len)
+        out_keys, out_valid = address_keys(buf, types, poffs, plens, wvers)
+        s.txids.append(txids)
+        s.tx_first_out.extend((O0 + lay.tx_first_out[:-1]).astype(np.uint32))
+        s.out_value.extend(lay.out_value)
+
+        # Inputs: resolve (prev txid, vout) to an output id.
+        prev_rows = buf[lay.in_prev[:, None] + np.arange(32)]
+        prev_tx = s.txids.lookup(prev_rows)
+        first_out_all = s.tx_first_out.view()
+        n_tx_all = T0 + nt
+        ok = (prev_tx >= 0) & ~is_cb_in & (prev_tx < T0 + in_tx)
+        safe_tx = np.where(ok, prev_tx, 0)
+        next_first = np.where(safe_tx + 1 < n_tx_all, first_out_all[np.minimum(safe_tx + 1, n_tx_all - 1)], O0 + no)
+        ok &= lay.in_vout < (next_first.astype(np.int64) - first_out_all[safe_tx])
+        prev_out = np.where(ok, first_out_all[safe_tx].astype(np.int64) + lay.in_vout, -1)
+        in_value = np.full(ni, UNKNOWN_VALUE, np.int64)
+        in_value[ok] = s.out_value.view()[prev_out[ok]]
+        value_src = np.where(ok, VALUE_FROM_STORE, VALUE_UNKNOWN).astype(np.int8)
+
+        # Undo data fills inputs whose spent output is not in the store.
+        undo_in, undo_scripts = self._apply_undo(lay, metas, in_tx, is_cb_in, ok, tx_block, in_value, value_src)
+
+        # Address interning in first-seen order: per block, its outputs then its undo scripts.
+        in_addr, out_addr, blk_first_addr, new_addr_rows = self._intern(
+            lay, tx_block, out_tx, out_keys, out_valid, types, undo_in, undo_scripts, in_tx, ok, prev_out)
+
+        # Spend links: new outputs' column is written whole; older ones are patched.
+        spent = np.full(no, NONE, np.uint32)
+        in_nums = (I0 + np.arange(ni)).astype(np.uint32)
+        tgt = prev_out[ok]
+        new_side = tgt >= O0
+        spent[tgt[new_side] - O0] = in_nums[ok][new_side]
+        patch_pos, patch_val = tgt[~new_side], in_nums[ok][~new_side]
+
+        # Fees, sizes, weights.
+        in_sum = np.add.reduceat(np.where(in_value < 0, 0, in_value), lay.tx_first_in[:-1]) if ni else np.zeros(nt, np.int64)
+        in_sum = np.where(tx_in_counts > 0, in_sum, 0)
+        unknown = np.add.reduceat((in_value < 0).astype(np.int64), lay.tx_first_in[:-1]) if ni else np.zeros(nt, np.int64)
+        unknown = np.where(tx_in_counts > 0, unknown, 0)
+        out_sum = np.add.reduceat(lay.out_value, lay.tx_first_out[:-1]) if no else np.zeros(nt, np.int64)
+        out_sum = np.where(tx_out_counts > 0, out_sum, 0)
+        fee = in_sum - out_sum
+        fee_missing = is_cb_tx | (unknown > 0)
+        size = lay.tx_end - lay.tx_start
+        segwit = lay.tx_body >= 0
+        wit_len = np.where(segwit, (lay.tx_end - 4) - lay.tx_wit + 2, 0)
+        weight = (size - wit_len) * 3 + size
+        vsize = (weight + 3) // 4
+
+        s.n_tx, s.n_in, s.n_out, s.n_blocks = T0 + nt, I0 + ni, O0 + no, B0 + nb_
+        tables = {
+            "blocks": self._blocks_table(lay, metas, B0, T0, weight),
+            "txs": pa.table({
+                "tx_num": T0 + np.arange(nt), "txid": _hash_array(txids), "block_seq": (B0 + tx_block).astype(np.int32),
+                "tx_index": (np.arange(nt) - blk_first[tx_block]).astype(np.int32), "is_coinbase": is_cb_tx,
+                "version": lay.tx_version, "locktime": lay.tx_locktime, "size": size.astype(np.int32),
+                "vsize": vsize.astype(np.int32), "weight": weight.astype(np.int32),
+                "n_in": tx_in_counts.astype(np.int32), "n_out": tx_out_counts.astype(np.int32),
+                "fee_sat": _nullable(fee, fee_missing)}),
+            "inputs": pa.table({
+                "in_num": I0 + np.arange(ni), "tx_num": T0 + in_tx,
+                "vin": (np.arange(ni) - lay.tx_first_in[in_tx]).astype(np.int32),
+                "prev_txid": _hash_array(prev_rows), "prev_vout": lay.in_vout,
+                "prev_out_num": _nullable(prev_out, ~ok), "value_sat": _nullable(in_value, in_value < 0),
+                "addr_num": _nullable(in_addr.astype(np.int64), in_addr == NONE),
+                "value_source": value_src, "sequence": lay.in_sequence}),
+            "outputs": pa.table({
+                "out_num": O0 + np.arange(no), "tx_num": T0 + out_tx,
+                "vout": (np.arange(no) - lay.tx_first_out[out_tx]).astype(np.int32),
+                "value_sat": lay.out_value, "script_type": types,
+                "addr_num": _nullable(out_addr.astype(np.int64), out_addr == NONE),
+                "script": _binary_array(buf, lay.out_script, lay.out_script_len)}),
+            "addresses": new_addr_rows,
+        }
+        tails = {
+            "blk_first_tx": (T0 + blk_first[:-1]).astype(np.uint32), "blk_first_addr": blk_first_addr,
+            "tx_first_in": (I0 + lay.tx_first_in[:-1]).astype(np.uint32),
+            "tx_first_out": (O0 + lay.tx_first_out[:-1]).astype(np.uint32), "txid": txids,
+            "in_value": in_value, "in_addr": in_addr, "in_prev": np.where(ok, prev_out, NONE).astype(np.uint32),
+            "out_value": lay.out_value, "out_addr": out_addr, "out_spent": spent,
+            "addr_key": s.addrs.keys[A0:],
+        }
+        return Batch(tables, tails, patch_pos.astype(np.int64), patch_val.astype(np.uint32))
+
+    def _apply_undo(self, lay, metas, in_tx, is_cb_in, ok, tx_block, in_value, value_src):
+        """Fill values of unresolved inputs from undo data; return (input ids, scripts) filled.
+
+        Undo data is only read for blocks that have an input the store cannot resolve.
+        """
+        in_block = tx_block[in_tx]
+        undo_in: list[int] = []
+        scripts: list[bytes] = []
+        for b in np.unique(in_block[~ok & ~is_cb_in]).tolist():
+            meta = metas[b]
+            coins = meta.undo() if meta.undo is not None else None
+            if coins is None:
+                continue
+            sel = np.flatnonzero((in_block == b) & ~is_cb_in)
+            if len(coins) != len(sel):
+                raise UndoDataError(f"undo data has {len(coins)} spent coins but the block has "
+                                    f"{len(sel)} non-coinbase inputs", meta.source, meta.source_offset)
+            for i, coin in zip(sel.tolist(), coins):
+                if ok[i]:
+                    continue
+                in_value[i] = coin.value
+                value_src[i] = VALUE_FROM_UNDO
+                undo_in.append(i)
+                scripts.append(coin.script)
+        return np.array(undo_in, np.int64), scripts
+
+    def _intern(self, lay, tx_block, out_tx, out_keys, out_valid, out_types, undo_in, undo_scripts, in_tx, ok, prev_out):
+        s, ni = self.s, lay.n_in
+        # Undo scripts get classified in a scratch buffer of their own.
+        if len(undo_scripts):
+            lens = np.array([len(x) for x in undo_scripts], np.int64)
+            ubuf = np.frombuffer(b"".join(undo_scripts), np.uint8) if lens.sum() else np.zeros(1, np.uint8)
+            uoffs = np.concatenate(([0], np.cumsum(lens)[:-1])).astype(np.int64)
+            utypes, upo, upl, uwv = classify_scripts(ubuf, uoffs, lens)
+            ukeys, uvalid = address_keys(ubuf, utypes, upo, upl, uwv)
+            ublock = tx_block[in_tx[undo_in]]
+        else:
+            ukeys = np.zeros((0, out_keys.shape[1]), np.uint8)
+            uvalid = np.zeros(0, bool)
+            utypes = np.zeros(0, np.uint8)
+            ublock = np.zeros(0, np.int64)
+        no = len(out_keys)
+        keys = np.concatenate([out_keys, ukeys])
+        valid = np.concatenate([out_valid, uvalid])
+        qtypes = np.concatenate([out_types, utypes])
+        order = np.argsort(np.concatenate([tx_block[out_tx] * 2, ublock * 2 + 1]), kind="stable")
+        A0 = s.n_addr
+        ids_sorted = s.addrs.intern(keys[order], valid[order])
+        ids = np.empty_like(ids_sorted)
+        ids[order] = ids_sorted
+        s.n_addr = s.addrs.n
+        out_addr = np.where(ids[:no] >= 0, ids[:no], NONE).astype(np.uint32)
+        # Inputs take the address of the output they spend, or of their undo coin.
+        in_addr = np.full(ni, NONE, np.uint32)
+        s.out_addr.extend(out_addr)
+        in_addr[ok] = s.out_addr.view()[prev_out[ok]]
+        if len(undo_in):
+            uids = ids[no:]
+            in_addr[undo_in] = np.where(uids >= 0, uids, NONE).astype(np.uint32)
+        # First address id of each block, for rollback.
+        blk_of_query = np.concatenate([tx_block[out_tx], ublock])[order]
+        running = np.maximum.accumulate(np.where(ids_sorted >= A0, ids_sorted + 1, A0)) if len(order) else np.zeros(0, np.int64)
+        starts = np.searchsorted(blk_of_query, np.arange(lay.n_blocks), side="left")
+        blk_first_addr = np.where(starts > 0, running[np.maximum(starts - 1, 0)], A0).astype(np.uint32) if len(order) \
+            else np.full(lay.n_blocks, A0, np.uint32)
+        # New address rows, each from the query that created it.
+        new_ids = np.arange(A0, s.n_addr)
+        first_q = np.full(len(new_ids), -1, np.int64)
+        is_new_first = ids_sorted >= A0
+        qpos = np.flatnonzero(is_new_first)
+        first_q[ids_sorted[qpos][::-1] - A0] = qpos[::-1]   # earliest query wins
+        src_q = order[first_q]
+        scripts: list[bytes | None] = []
+        for q in src_q.tolist():
+            if q < no:
+                o = int(lay.out_script[q])
+                scripts.append(lay.buf[o:o + int(lay.out_script_len[q])].tobytes() if keys[q, 0] in (7, 9) else None)
+            else:
+                scripts.append(undo_scripts[q - no])
+        strings = _address_strings(s.addrs.keys[A0:], qtypes[src_q], scripts, self.net)
+        rows = pa.table({"addr_num": new_ids, "address": pa.array(strings, pa.string()),
+                         "script_type": qtypes[src_q].astype(np.uint8)}, schema=TABLES["addresses"])
+        return in_addr, out_addr, blk_first_addr, rows
+
+    def _blocks_table(self, lay, metas, B0, T0, tx_weight) -> pa.Table:
+        buf = lay.buf
+        nb_ = lay.n_blocks
+        headers = buf[lay.blk_start[:, None] + np.arange(80)]
+        u32 = lambda a, o: headers[:, o:o + 4].copy().view("<u4")[:, 0].astype(np.int64)  # noqa: E731
+        hashes = np.frombuffer(b"".join(hashlib.sha256(hashlib.sha256(h.tobytes()).digest()).digest()
+                                        for h in headers), np.uint8).reshape(nb_, 32)
+        ntx = np.diff(lay.blk_first_tx)
+        size = lay.blk_end - lay.blk_start
+        txw = np.add.reduceat(tx_weight, lay.blk_first_tx[:-1])
+        heights = np.array([-1 if m.height is None else m.height for m in metas], np.int32)
+        return pa.table({
+            "block_seq": (B0 + np.arange(nb_)).astype(np.int32),
+            "height": pa.array(heights, mask=heights < 0),
+            "hash": _hash_array(hashes), "prev_hash": _hash_array(headers[:, 4:36]),
+            "merkle_root": _hash_array(headers[:, 36:68]),
+            "version": u32(headers, 0), "time": u32(headers, 68), "bits": u32(headers, 72), "nonce": u32(headers, 76),
+            "tx_count": ntx.astype(np.int32), "size": size.astype(np.int32),
+            # Block weight: 4 x (header + tx count) plus every transaction's weight.
+            "weight": (txw + 4 * (lay.tx_start[lay.blk_first_tx[:-1]] - lay.blk_start)).astype(np.int32),
+            "first_tx_num": T0 + lay.blk_first_tx[:-1],
+            "source": pa.array([m.source for m in metas], pa.string()),
+            "source_offset": np.array([m.source_offset for m in metas], np.int64),
+        })

@@ -1,0 +1,149 @@
+"""The hot index: fixed-width little-endian arrays, one file per column.
+
+Layout (BlockSci-style, 16 bytes per input and per output):
+
+    output  out_value int64 | out_addr uint32 | out_spent uint32 (in_num spending it)
+    input   in_value  int64 | in_addr  uint32 | in_prev   uint32 (out_num it spends)
+    tx      tx_first_in uint32 | tx_first_out uint32 | txid 32 bytes (internal order)
+    block   blk_first_tx uint32 | blk_first_addr uint32
+    address addr_key 33 bytes (kind + payload, see chains/bitcoin/scripts.py)
+
+``NONE`` (0xFFFFFFFF) marks a missing id and -1 an unknown value. Every column
+is a plain file that ``numpy.memmap`` maps read-only for analysis.
+``out_spent`` is the only column ever rewritten in place; it is derived from
+``in_prev``, so after a crash it is recomputed rather than trusted.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+NONE = np.uint32(0xFFFFFFFF)
+UNKNOWN_VALUE = -1
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    entity: str        # which count sizes it: blocks, txs, inputs, outputs, addresses
+    dtype: np.dtype
+    width: int = 1     # bytes per row for byte-matrix columns
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("blk_first_tx", "blocks", np.dtype("<u4")),
+    Column("blk_first_addr", "blocks", np.dtype("<u4")),
+    Column("tx_first_in", "txs", np.dtype("<u4")),
+    Column("tx_first_out", "txs", np.dtype("<u4")),
+    Column("txid", "txs", np.dtype("u1"), 32),
+    Column("in_value", "inputs", np.dtype("<i8")),
+    Column("in_addr", "inputs", np.dtype("<u4")),
+    Column("in_prev", "inputs", np.dtype("<u4")),
+    Column("out_value", "outputs", np.dtype("<i8")),
+    Column("out_addr", "outputs", np.dtype("<u4")),
+    Column("out_spent", "outputs", np.dtype("<u4")),
+    Column("addr_key", "addresses", np.dtype("u1"), 33),
+)
+BY_NAME = {c.name: c for c in COLUMNS}
+
+
+def _path(root: Path, col: Column) -> Path:
+    return root / f"{col.name}.bin"
+
+
+def _shape(col: Column, n: int) -> tuple[int, ...]:
+    return (n, col.width) if col.width > 1 else (n,)
+
+
+def open_column(root: Path, name: str, n: int, mode: str = "r") -> np.ndarray:
+    """Memory-map the first ``n`` rows of one column (empty array for n == 0)."""
+    col = BY_NAME[name]
+    if n == 0:
+        return np.zeros(_shape(col, 0), col.dtype)
+    return np.memmap(_path(root, col), dtype=col.dtype, mode=mode, shape=_shape(col, n))
+
+
+def load_columns(root: Path, counts: dict[str, int]) -> dict[str, np.ndarray]:
+    """Read every column into RAM (the writer's working copy)."""
+    out = {}
+    for col in COLUMNS:
+        n = counts[col.entity]
+        p = _path(root, col)
+        if n and p.exists():
+            arr = np.fromfile(p, dtype=col.dtype, count=n * col.width)
+            out[col.name] = arr.reshape(_shape(col, n))
+        else:
+            out[col.name] = np.zeros(_shape(col, 0), col.dtype)
+    return out
+
+
+def append_columns(root: Path, tails: dict[str, np.ndarray], old: dict[str, int]) -> None:
+    """Append new rows after the committed ones (any torn tail is cut off first)."""
+    root.mkdir(parents=True, exist_ok=True)
+    for col in COLUMNS:
+        arr = tails.get(col.name)
+        if arr is None or len(arr) == 0:
+            continue
+        p = _path(root, col)
+        keep = old[col.entity] * col.dtype.itemsize * col.width
+        with open(p, "ab") as f:
+            if f.tell() != keep:
+                f.truncate(keep)
+                f.seek(keep)
+            f.write(np.ascontiguousarray(arr, dtype=col.dtype).tobytes())
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def patch_out_spent(root: Path, positions: np.ndarray, values: np.ndarray, n_outputs: int) -> None:
+    """Write spending links of already-committed outputs in place."""
+    if len(positions) == 0:
+        return
+    mm = open_column(root, "out_spent", n_outputs, mode="r+")
+    mm[positions] = values
+    mm.flush()
+    del mm
+
+
+def truncate_columns(root: Path, counts: dict[str, int]) -> None:
+    """Cut every column file to the committed row counts."""
+    for col in COLUMNS:
+        p = _path(root, col)
+        if p.exists():
+            keep = counts[col.entity] * col.dtype.itemsize * col.width
+            if p.stat().st_size != keep:
+                with open(p, "r+b") as f:
+                    f.truncate(keep)
+
+
+def derive_out_spent(in_prev: np.ndarray, n_outputs: int) -> np.ndarray:
+    """Recompute every output's spending input from the inputs' prev links."""
+    spent = np.full(n_outputs, NONE, np.uint32)
+    ok = in_prev != NONE
+    spent[in_prev[ok]] = np.flatnonzero(ok).astype(np.uint32)
+    return spent
+
+
+def rewrite_column(root: Path, name: str, arr: np.ndarray) -> None:
+    """Replace a whole column file (used by repair and rollback)."""
+    col = BY_NAME[name]
+    p = _path(root, col)
+    tmp = p.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        f.write(np.ascontiguousarray(arr, dtype=col.dtype).tobytes())
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, p)
+
+
+def index_bytes(root: Path) -> dict[str, int]:
+    """Bytes on disk per entity, for the bytes-per-input/output figure."""
+    sizes: dict[str, int] = {}
+    for col in COLUMNS:
+        p = _path(root, col)
+        sizes[col.entity] = sizes.get(col.entity, 0) + (p.stat().st_size if p.exists() else 0)
+    return sizes
