@@ -163,7 +163,8 @@ def base58check_decode(s: str) -> tuple[int, bytes]:
 
 # --- bech32 / bech32m --------------------------------------------------------------------
 
-def _polymod(values: Sequence[int]) -> int:
+def polymod(values: Sequence[int]) -> int:
+    """The bech32 BCH checksum state over 5-bit values (BIP-173)."""
     chk = 1
     for v in values:
         top = chk >> 25
@@ -174,7 +175,7 @@ def _polymod(values: Sequence[int]) -> int:
     return chk
 
 
-def _hrp_expand(hrp: str) -> list[int]:
+def hrp_expand(hrp: str) -> list[int]:
     return [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
 
 
@@ -199,7 +200,7 @@ def convertbits(data: Sequence[int], frombits: int, tobits: int, pad: bool) -> l
 
 def bech32_encode(hrp: str, data: Sequence[int], encoding: Encoding) -> str:
     """hrp + '1' + data symbols + 6-symbol checksum of the given variant."""
-    poly = _polymod(_hrp_expand(hrp) + list(data) + [0] * 6) ^ encoding
+    poly = polymod(hrp_expand(hrp) + list(data) + [0] * 6) ^ encoding
     checksum = [(poly >> 5 * (5 - i)) & 31 for i in range(6)]
     return hrp + "1" + "".join(BECH32_CHARSET[d] for d in list(data) + checksum)
 
@@ -227,7 +228,7 @@ def bech32_decode(s: str) -> tuple[str, list[int], Encoding]:
     if s.lower() != s and s.upper() != s:
         raise AddressError(f"{s!r}: mixed case")
     hrp = s[:pos].lower()
-    const = _polymod(_hrp_expand(hrp) + data)
+    const = polymod(hrp_expand(hrp) + data)
     if const not in (Encoding.BECH32, Encoding.BECH32M):
         raise AddressError(f"{s!r}: invalid checksum")
     return hrp, data[:-6], Encoding(const)

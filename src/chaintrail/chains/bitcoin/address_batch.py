@@ -10,13 +10,15 @@ import numpy as np
 import pyarrow as pa
 from numba import njit
 
-from chaintrail.chains.bitcoin.address import B58_ALPHABET, BECH32_CHARSET, BECH32_MAX_LEN
+from chaintrail.chains.bitcoin.address import B58_ALPHABET, BECH32_CHARSET, BECH32_MAX_LEN, hrp_expand, polymod
 from chaintrail.errors import AddressError
 
 _B58 = np.frombuffer(B58_ALPHABET.encode(), dtype=np.uint8).copy()
 _BECH32 = np.frombuffer(BECH32_CHARSET.encode(), dtype=np.uint8).copy()
 _B58_MAX = 35          # digits of a 25-byte number in base 58, leading '1's included
 _INT32_MAX = 2**31 - 1  # Arrow string offsets are int32
+
+_LANES = 64  # rows hashed side by side so LLVM can vectorise each SHA-256 round across rows
 
 _SHA_K = np.array([
     0x428A2F98, 0x71374491, 0xB5C0FBCF, 0xE9B5DBA5, 0x3956C25B, 0x59F111F1, 0x923F82A4, 0xAB1C5ED5,
@@ -27,141 +29,134 @@ _SHA_K = np.array([
     0xA2BFE8A1, 0xA81A664B, 0xC24B8B70, 0xC76C51A3, 0xD192E819, 0xD6990624, 0xF40E3585, 0x106AA070,
     0x19A4C116, 0x1E376C08, 0x2748774C, 0x34B0BCB5, 0x391C0CB3, 0x4ED8AA4A, 0x5B9CCA4F, 0x682E6FF3,
     0x748F82EE, 0x78A5636F, 0x84C87814, 0x8CC70208, 0x90BEFFFA, 0xA4506CEB, 0xBEF9A3F7, 0xC67178F2,
-], dtype=np.int64)
+], dtype=np.uint32)
 _SHA_H0 = np.array([0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A,
-                    0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19], dtype=np.int64)
-
-
-
-def _top_table() -> np.ndarray:
-    """Entry t: xor of the bech32 generator terms selected by the 5 bits shifted out."""
-    gen = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
-    table = np.zeros(32, dtype=np.int64)
-    for t in range(32):
-        for i, g in enumerate(gen):
-            if (t >> i) & 1:
-                table[t] ^= g
-    return table
-
-
-_BECH32_TOP = _top_table()
-
-_M32 = 0xFFFFFFFF
+                    0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19], dtype=np.uint32)
+_D58_5 = np.uint64(58**5)  # fits 32 bits, so a 32-bit limb and a remainder fit one uint64
+_U58 = np.uint64(58)
 
 
 @njit(cache=True, inline="always")
 def _rotr(x, n):
-    return ((x >> n) | (x << (32 - n))) & _M32
+    return (x >> np.uint32(n)) | (x << np.uint32(32 - n))
 
 
 @njit(cache=True)
-def _sha256_block(h, w):
-    """Compress one 64-byte block held as 16 big-endian words in w[0:16] (w has 64 slots)."""
+def _sha256_lanes(hs, w, s, m):
+    """Compress one block in each of lanes 0..m-1: w (64, lanes) rows 0..15 hold the block."""
     for t in range(16, 64):
-        x, y = w[t - 15], w[t - 2]
-        s0 = _rotr(x, 7) ^ _rotr(x, 18) ^ (x >> 3)
-        s1 = _rotr(y, 17) ^ _rotr(y, 19) ^ (y >> 10)
-        w[t] = (w[t - 16] + s0 + w[t - 7] + s1) & _M32
-    a, b, c, d, e, f, g, hh = h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]
+        for r in range(m):
+            x, y = w[t - 15, r], w[t - 2, r]
+            w[t, r] = (w[t - 16, r] + (_rotr(x, 7) ^ _rotr(x, 18) ^ (x >> np.uint32(3)))
+                       + w[t - 7, r] + (_rotr(y, 17) ^ _rotr(y, 19) ^ (y >> np.uint32(10))))
+    s[:, :m] = hs[:, :m]
     for t in range(64):
-        t1 = (hh + (_rotr(e, 6) ^ _rotr(e, 11) ^ _rotr(e, 25)) + ((e & f) ^ (~e & g))
-              + _SHA_K[t] + w[t]) & _M32
-        t2 = ((_rotr(a, 2) ^ _rotr(a, 13) ^ _rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) & _M32
-        hh, g, f, e, d, c, b, a = g, f, e, (d + t1) & _M32, c, b, a, (t1 + t2) & _M32
-    h[0] = (h[0] + a) & _M32
-    h[1] = (h[1] + b) & _M32
-    h[2] = (h[2] + c) & _M32
-    h[3] = (h[3] + d) & _M32
-    h[4] = (h[4] + e) & _M32
-    h[5] = (h[5] + f) & _M32
-    h[6] = (h[6] + g) & _M32
-    h[7] = (h[7] + hh) & _M32
+        k = _SHA_K[t]
+        for r in range(m):
+            a, b, c, d = s[0, r], s[1, r], s[2, r], s[3, r]
+            e, f, g, h = s[4, r], s[5, r], s[6, r], s[7, r]
+            t1 = h + (_rotr(e, 6) ^ _rotr(e, 11) ^ _rotr(e, 25)) + ((e & f) ^ (~e & g)) + k + w[t, r]
+            t2 = (_rotr(a, 2) ^ _rotr(a, 13) ^ _rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))
+            s[7, r], s[6, r], s[5, r], s[4, r] = g, f, e, np.uint32(d + t1)
+            s[3, r], s[2, r], s[1, r], s[0, r] = c, b, a, np.uint32(t1 + t2)
+    for i in range(8):
+        for r in range(m):
+            hs[i, r] += s[i, r]
+
+
+@njit(cache=True, inline="always")
+def _word(b0, b1, b2, b3):
+    return (np.uint32(b0) << np.uint32(24)) | (np.uint32(b1) << np.uint32(16)) \
+        | (np.uint32(b2) << np.uint32(8)) | np.uint32(b3)
+
+
+@njit(cache=True, inline="always")
+def _base58_write(limbs, zeros, digits, out, pos):
+    """Write '1' * zeros and the base-58 digits of the big-endian 32-bit limbs; return new pos."""
+    nl = limbs.shape[0]
+    nd = 0
+    first = 0
+    while first < nl and limbs[first] == 0:
+        first += 1
+    while first < nl:  # one sweep divides by 58^5 and yields five digits
+        rem = np.uint64(0)
+        for i in range(first, nl):
+            cur = (rem << np.uint64(32)) | limbs[i]
+            q = cur // _D58_5
+            limbs[i] = q
+            rem = cur - q * _D58_5
+        for _ in range(5):
+            q = rem // _U58
+            digits[nd] = rem - q * _U58
+            rem = q
+            nd += 1
+        while first < nl and limbs[first] == 0:
+            first += 1
+    while nd > 0 and digits[nd - 1] == 0:
+        nd -= 1
+    for _ in range(zeros):
+        out[pos] = 49  # '1'
+        pos += 1
+    for k in range(nd):
+        out[pos] = _B58[digits[nd - 1 - k]]
+        pos += 1
+    return pos
 
 
 @njit(cache=True)
 def _base58check_kernel(versions, payloads, out, offsets):
     n = versions.shape[0]
-    w = np.zeros(64, dtype=np.int64)
-    h = np.zeros(8, dtype=np.int64)
-    limbs = np.zeros(7, dtype=np.int64)   # the 25-byte number as 32-bit big-endian limbs
+    w = np.zeros((64, _LANES), dtype=np.uint32)
+    hs = np.zeros((8, _LANES), dtype=np.uint32)
+    s = np.zeros((8, _LANES), dtype=np.uint32)
+    limbs = np.zeros(7, dtype=np.uint64)  # version | payload words | checksum word
+    raw = np.zeros(25, dtype=np.uint8)
     digits = np.zeros(40, dtype=np.uint8)
     pos = 0
-    for r in range(n):
-        p = payloads[r]
-        # First SHA-256: 21 bytes + 0x80 pad + bit length 168, one block.
-        for i in range(5):
-            w[i] = (np.int64(p[4 * i]) << 24) | (np.int64(p[4 * i + 1]) << 16) \
-                | (np.int64(p[4 * i + 2]) << 8) | np.int64(p[4 * i + 3])
-        # The version byte shifts the payload by one byte inside the block.
-        v = np.int64(versions[r])
-        carry = v
-        for i in range(5):
-            word = w[i]
-            w[i] = ((carry << 24) | (word >> 8)) & _M32
-            carry = word & 0xFF
-        w[5] = (carry << 24) | 0x800000
-        for i in range(6, 15):
-            w[i] = 0
-        w[15] = 168
-        h[:] = _SHA_H0
-        _sha256_block(h, w)
-        # Second SHA-256 over the 32-byte digest.
+    for start in range(0, n, _LANES):
+        m = min(_LANES, n - start)
+        for r in range(m):  # first SHA-256 block: the 21 bytes, 0x80, zeros, bit length 168
+            p = payloads[start + r]
+            w[0, r] = _word(versions[start + r], p[0], p[1], p[2])
+            for i in range(1, 5):
+                w[i, r] = _word(p[4 * i - 1], p[4 * i], p[4 * i + 1], p[4 * i + 2])
+            w[5, r] = (np.uint32(p[19]) << np.uint32(24)) | np.uint32(0x800000)
+            for i in range(6, 15):
+                w[i, r] = 0
+            w[15, r] = 168
         for i in range(8):
-            w[i] = h[i]
-        w[8] = 0x80000000
-        for i in range(9, 15):
-            w[i] = 0
-        w[15] = 256
-        h[:] = _SHA_H0
-        _sha256_block(h, w)
-        # 25 bytes = version | payload (5 words) | checksum word.
-        limbs[0] = v
-        for i in range(5):
-            limbs[1 + i] = (np.int64(p[4 * i]) << 24) | (np.int64(p[4 * i + 1]) << 16) \
-                | (np.int64(p[4 * i + 2]) << 8) | np.int64(p[4 * i + 3])
-        limbs[6] = h[0]
-        zeros = 0
-        if v == 0:
-            zeros = 1
-            while zeros < 21 and p[zeros - 1] == 0:
+            hs[i, :m] = _SHA_H0[i]
+        _sha256_lanes(hs, w, s, m)
+        for r in range(m):  # second block: the 32-byte digest, 0x80, zeros, bit length 256
+            for i in range(8):
+                w[i, r] = hs[i, r]
+            w[8, r] = 0x80000000
+            for i in range(9, 15):
+                w[i, r] = 0
+            w[15, r] = 256
+        for i in range(8):
+            hs[i, :m] = _SHA_H0[i]
+        _sha256_lanes(hs, w, s, m)
+        for r in range(m):
+            p = payloads[start + r]
+            check = hs[0, r]
+            raw[0] = versions[start + r]
+            raw[1:21] = p
+            for k in range(4):
+                raw[21 + k] = (check >> np.uint32(24 - 8 * k)) & np.uint32(0xFF)
+            zeros = 0
+            while zeros < 25 and raw[zeros] == 0:
                 zeros += 1
-            if zeros == 21:  # every payload byte zero: the checksum bytes decide the rest
-                for k in range(4):
-                    if (h[0] >> (24 - 8 * k)) & 0xFF == 0:
-                        zeros += 1
-                    else:
-                        break
-        # Divide by 58^5 per pass: five digits per 64-bit division sweep.
-        nd = 0
-        first = 0
-        while first < 7 and limbs[first] == 0:
-            first += 1
-        while first < 7:
-            rem = np.int64(0)
-            for i in range(first, 7):
-                cur = (rem << 32) | limbs[i]
-                limbs[i] = cur // 656356768
-                rem = cur - limbs[i] * 656356768
-            for k in range(5):
-                digits[nd] = rem % 58
-                rem //= 58
-                nd += 1
-            while first < 7 and limbs[first] == 0:
-                first += 1
-        while nd > 0 and digits[nd - 1] == 0:
-            nd -= 1
-        for k in range(zeros):
-            out[pos] = 49  # '1'
-            pos += 1
-        for k in range(nd):
-            out[pos] = _B58[digits[nd - 1 - k]]
-            pos += 1
-        offsets[r + 1] = pos
+            limbs[0] = raw[0]
+            for i in range(6):
+                limbs[1 + i] = _word(raw[1 + 4 * i], raw[2 + 4 * i], raw[3 + 4 * i], raw[4 + 4 * i])
+            pos = _base58_write(limbs, zeros, digits, out, pos)
+            offsets[start + r + 1] = pos
 
 
 @njit(cache=True)
 def _segwit_lengths(hrp_len, witvers, lengths, offsets):
-    """Fill offsets; return the first invalid row, or -1."""
+    """Fill offsets; return the first row with no valid address, or -1."""
     pos = 0
     for r in range(witvers.shape[0]):
         ver, ln = witvers[r], lengths[r]
@@ -177,41 +172,58 @@ def _segwit_lengths(hrp_len, witvers, lengths, offsets):
 
 @njit(cache=True)
 def _segwit_kernel(hrp_bytes, hrp_chk, witvers, programs, lengths, out, offsets):
+    n = witvers.shape[0]
     n_h = hrp_bytes.shape[0]
-    sym = np.zeros(72, dtype=np.int64)
-    for r in range(witvers.shape[0]):
-        pos = offsets[r]
-        for i in range(n_h):
-            out[pos + i] = hrp_bytes[i]
-        pos += n_h
-        out[pos] = 49  # '1'
-        pos += 1
-        ver = np.int64(witvers[r])
-        ns = 1
-        sym[0] = ver
-        acc = np.int64(0)
-        bits = 0
-        for i in range(lengths[r]):
-            acc = ((acc << 8) | np.int64(programs[r, i])) & 0xFFF
-            bits += 8
-            while bits >= 5:
-                bits -= 5
-                sym[ns] = (acc >> bits) & 31
-                ns += 1
-        if bits:
-            sym[ns] = (acc << (5 - bits)) & 31
-            ns += 1
-        chk = hrp_chk
-        for i in range(ns + 6):
-            v = sym[i] if i < ns else 0
-            top = chk >> 25
-            chk = (((chk & 0x1FFFFFF) << 5) ^ v) ^ _BECH32_TOP[top]
-        chk ^= 1 if ver == 0 else 0x2BC830A3  # Encoding.BECH32 / Encoding.BECH32M
-        for i in range(ns):
-            out[pos + i] = _BECH32[sym[i]]
-        pos += ns
-        for i in range(6):
-            out[pos + i] = _BECH32[(chk >> (5 * (5 - i))) & 31]
+    sym = np.zeros((72, _LANES), dtype=np.uint32)  # witver, 5-bit groups, 6 zero slots
+    chk = np.zeros(_LANES, dtype=np.uint32)
+    lim = np.zeros(_LANES, dtype=np.int64)
+    one, m5 = np.uint32(1), np.uint32(31)
+    for start in range(0, n, _LANES):
+        m = min(_LANES, n - start)
+        steps = 0
+        for r in range(m):
+            row = start + r
+            ln = np.int64(lengths[row])
+            ns = 1 + (8 * ln + 4) // 5
+            sym[0, r] = witvers[row]
+            for j in range(ns - 1):  # 5 bits at bit 5j, read through a 16-bit window; pad with 0
+                bit = 5 * j
+                b = bit >> 3
+                hi = np.uint32(programs[row, b]) if b < ln else np.uint32(0)
+                lo = np.uint32(programs[row, b + 1]) if b + 1 < ln else np.uint32(0)
+                sym[1 + j, r] = (((hi << np.uint32(8)) | lo) >> np.uint32(11 - (bit & 7))) & m5
+            for j in range(ns, ns + 6):
+                sym[j, r] = 0
+            lim[r] = ns + 6
+            steps = max(steps, ns + 6)
+            chk[r] = hrp_chk
+        # The polymod runs across rows in step; rows past their length keep their state.
+        for i in range(steps):
+            for r in range(m):
+                c = chk[r]
+                top = c >> np.uint32(25)
+                nc = ((c & np.uint32(0x1FFFFFF)) << np.uint32(5)) ^ sym[i, r]
+                nc ^= (np.uint32(0) - (top & one)) & np.uint32(0x3B6A57B2)
+                nc ^= (np.uint32(0) - ((top >> one) & one)) & np.uint32(0x26508E6D)
+                nc ^= (np.uint32(0) - ((top >> np.uint32(2)) & one)) & np.uint32(0x1EA119FA)
+                nc ^= (np.uint32(0) - ((top >> np.uint32(3)) & one)) & np.uint32(0x3D4233DD)
+                nc ^= (np.uint32(0) - ((top >> np.uint32(4)) & one)) & np.uint32(0x2A1462B3)
+                chk[r] = nc if i < lim[r] else c
+        for r in range(m):
+            row = start + r
+            pos = offsets[row]
+            for i in range(n_h):
+                out[pos + i] = hrp_bytes[i]
+            out[pos + n_h] = 49  # '1'
+            pos += n_h + 1
+            ns = lim[r] - 6
+            # Encoding.BECH32 / Encoding.BECH32M constants
+            c = chk[r] ^ (np.uint32(1) if witvers[row] == 0 else np.uint32(0x2BC830A3))
+            for i in range(ns):
+                out[pos + i] = _BECH32[sym[i, r]]
+            pos += ns
+            for i in range(6):
+                out[pos + i] = _BECH32[(c >> np.uint32(5 * (5 - i))) & m5]
 
 
 def _string_array(n: int, offsets: np.ndarray, data: np.ndarray) -> pa.StringArray:
@@ -221,8 +233,8 @@ def _string_array(n: int, offsets: np.ndarray, data: np.ndarray) -> pa.StringArr
 
 def encode_base58check_batch(versions: np.ndarray, payloads: np.ndarray) -> pa.StringArray:
     """Base58Check of (version byte, 20-byte payload) per row: P2PKH / P2SH addresses."""
-    versions = np.ascontiguousarray(versions, dtype=np.uint8)
-    payloads = np.ascontiguousarray(payloads, dtype=np.uint8)
+    versions = _as_u8("versions", versions)
+    payloads = _as_u8("payloads", payloads)
     n = versions.shape[0]
     if versions.ndim != 1 or payloads.shape != (n, 20):
         raise ValueError(f"need versions (n,) and payloads (n, 20); "
@@ -239,9 +251,9 @@ def encode_base58check_batch(versions: np.ndarray, payloads: np.ndarray) -> pa.S
 def encode_segwit_batch(hrp: str, witvers: np.ndarray, programs: np.ndarray,
                         lengths: np.ndarray) -> pa.StringArray:
     """Segwit address per row: bech32 for v0, bech32m for v1..16; programs padded to 40 bytes."""
-    witvers = np.ascontiguousarray(witvers, dtype=np.uint8)
-    programs = np.ascontiguousarray(programs, dtype=np.uint8)
-    lengths = np.ascontiguousarray(lengths, dtype=np.uint8)
+    witvers = _as_u8("witvers", witvers)
+    programs = _as_u8("programs", programs)
+    lengths = _as_u8("lengths", lengths)
     n = witvers.shape[0]
     if witvers.ndim != 1 or lengths.shape != (n,) or programs.shape != (n, 40):
         raise ValueError(f"need witvers (n,), programs (n, 40), lengths (n,); got "
@@ -258,17 +270,16 @@ def encode_segwit_batch(hrp: str, witvers: np.ndarray, programs: np.ndarray,
     hrp_bytes = np.frombuffer(hrp.encode("ascii"), dtype=np.uint8)
     out = np.empty(max(int(offsets[n]), 1), dtype=np.uint8)
     if n:
-        _segwit_kernel(hrp_bytes, _hrp_checksum_state(hrp), witvers, programs, lengths, out, offsets)
+        _segwit_kernel(hrp_bytes, np.uint32(polymod(hrp_expand(hrp))), witvers, programs, lengths, out, offsets)
     return _string_array(n, offsets, out)
 
 
-def _hrp_checksum_state(hrp: str) -> int:
-    """The bech32 polymod state after the expanded hrp, shared by every row."""
-    chk = 1
-    for v in [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]:
-        top = chk >> 25
-        chk = ((chk & 0x1FFFFFF) << 5) ^ v ^ int(_BECH32_TOP[top])
-    return chk
+def _as_u8(name: str, a: np.ndarray) -> np.ndarray:
+    """A contiguous uint8 view or copy, refusing values a silent cast would wrap."""
+    a = np.asarray(a)
+    if a.dtype != np.uint8 and a.size and (a.min() < 0 or a.max() > 255):
+        raise ValueError(f"{name} holds values outside 0..255")
+    return np.ascontiguousarray(a, dtype=np.uint8)
 
 
 __all__ = ["encode_base58check_batch", "encode_segwit_batch"]

@@ -1,0 +1,96 @@
+"""`chaintrail ingest btc`: blocks folder, raw/hex files, or a node over JSON-RPC."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+from chaintrail.chains.bitcoin.network import network_by_name
+from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, one_line_errors, store_path
+from chaintrail.errors import UsageError
+
+app = typer.Typer(help="Bring chain data into the store.", no_args_is_help=True)
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                    TransferSpeedColumn(), TimeRemainingColumn(), console=console, disable=not enabled, transient=True)
+
+
+@app.command("btc")
+@one_line_errors
+def btc(
+    blocks_dir: Path = typer.Option(None, "--blocks-dir", help="A Bitcoin Core blocks/ folder (blk*.dat, rev*.dat, xor.dat)"),
+    raw: list[Path] = typer.Option(None, "--raw", help="Raw, framed or hex block files (repeatable); X-undo.raw beside X.raw is used as undo data"),
+    rpc: str = typer.Option(None, "--rpc", help="Bitcoin Core JSON-RPC URL, e.g. http://user:pass@127.0.0.1:8332"),
+    rpc_cookie: Path = typer.Option(None, "--rpc-cookie", help="Core .cookie file for RPC auth"),
+    rpc_user: str = typer.Option(None, "--rpc-user"),
+    rpc_password: str = typer.Option(None, "--rpc-password", envvar="CHAINTRAIL_RPC_PASSWORD"),
+    start_height: int = typer.Option(0, "--start-height", help="RPC: first height to fetch into an empty store"),
+    network: str = typer.Option(None, "--network", help="mainnet, testnet, testnet4, signet or regtest (raw files; default mainnet)"),
+    height: int = typer.Option(None, "--height", help="Raw files: height of the block when it cannot be derived"),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Record bad blocks in bad_blocks and continue"),
+    store: Path = StoreOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Ingest Bitcoin blocks. Resumable: rerun after an interruption to continue."""
+    from chaintrail.ingest.btc_job import BtcIngest
+
+    chosen = [x for x in (blocks_dir, raw, rpc) if x]
+    if len(chosen) != 1:
+        raise UsageError("give exactly one of --blocks-dir, --raw or --rpc")
+    net = None
+    if network:
+        try:
+            net = network_by_name(network)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    with _progress(not json_out) as bar:
+        task = bar.add_task("ingest", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        with BtcIngest(store_path(store), network=net, skip_bad=skip_bad, progress=progress) as job:
+            if blocks_dir:
+                report = job.ingest_blocks_dir(blocks_dir).as_dict()
+            elif raw:
+                report = job.ingest_raw(raw, height=height).as_dict()
+            else:
+                report = _sync_rpc(job, rpc, rpc_cookie, rpc_user, rpc_password, start_height, bar, task)
+            counts = job.store.counts
+    summary = {"store": str(store_path(store)), "ingested": report, "store_counts": counts}
+    if json_out:
+        emit_json(summary)
+    else:
+        r = summary["ingested"]
+        console.print(f"ingested {r.get('blocks', 0)} blocks, {r.get('txs', 0)} txs, {r.get('inputs', 0)} inputs, "
+                      f"{r.get('outputs', 0)} outputs; store now holds {counts['blocks']} blocks, {counts['txs']} txs")
+        if r.get("bad"):
+            console.print(f"[yellow]{len(r['bad'])} bad block(s) recorded in bad_blocks[/yellow]")
+
+
+def _sync_rpc(job, url, cookie, user, password, start_height, bar, task) -> dict:
+    from chaintrail.chains.bitcoin.rpc import RpcClient
+    from chaintrail.ingest.rpc_sync import sync_from_rpc
+    from chaintrail.ingest.store_cursor import StoreCursor
+
+    parts = urlsplit(url if "://" in url else "http://" + url)
+    source = f"rpc:{parts.hostname}:{parts.port or 8332}"
+    with RpcClient.from_url(url, cookie_file=str(cookie) if cookie else None, user=user, password=password) as client:
+        net = client.network()
+        if job.network is None:
+            job.network = net
+        job.store.set_network(net.name)
+
+        def progress(h: int, node_h: int) -> None:
+            bar.update(task, completed=h, total=node_h)
+
+        res = sync_from_rpc(client, StoreCursor(job, source), start_height=start_height, progress=progress)
+    out = job.report.as_dict()
+    out.update(rolled_back=res.rolled_back, fork_height=res.fork_height, tip_height=res.tip_height,
+               tip_hash=res.tip_hash[::-1].hex(), node_height=res.node_height)
+    return out

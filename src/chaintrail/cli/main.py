@@ -1,0 +1,35 @@
+"""The `chaintrail` command: `chaintrail <noun> <verb>`."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import typer
+
+from chaintrail.cli import ingest as ingest_cli
+from chaintrail.cli import store as store_cli
+from chaintrail.cli.demo import demo
+from chaintrail.cli.sql import sql
+
+app = typer.Typer(name="chaintrail", help="Investigate crypto-enabled crime: ingest, cluster, trace, report.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+app.add_typer(ingest_cli.app, name="ingest")
+app.add_typer(store_cli.app, name="store")
+app.command("sql")(sql)
+app.command("demo")(demo)
+
+# Nouns whose modules may not exist in every build are registered when present.
+for _noun in ("scenario",):
+    try:
+        _mod = importlib.import_module(f"chaintrail.cli.{_noun}")
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"chaintrail.cli.{_noun}":
+            raise
+        continue
+    app.add_typer(_mod.app, name=_noun)
+
+
+@app.callback()
+def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details to stderr")) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

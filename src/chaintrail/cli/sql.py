@@ -1,0 +1,39 @@
+"""`chaintrail sql`: read-only SQL over the store's tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, one_line_errors, store_path
+
+
+@one_line_errors
+def sql(
+    statement: str = typer.Argument(..., help="A SELECT over blocks, txs, inputs, outputs, addresses (raw.* for dense ids)"),
+    store: Path = StoreOption,
+    json_out: bool = JsonOption,
+    limit: int = typer.Option(200, "--limit", help="Rows shown in the table view (JSON prints all)"),
+) -> None:
+    """Run read-only SQL over the chain store."""
+    from chaintrail.store.chainstore import ChainStore
+    from chaintrail.store.sql import query
+
+    with ChainStore(store_path(store)) as st:
+        table = query(st, statement)
+    rows = table.to_pylist()
+    for row in rows:
+        for k, v in row.items():
+            if isinstance(v, bytes):
+                row[k] = v.hex()
+    if json_out:
+        emit_json(rows)
+        return
+    view = Table(*table.column_names, show_lines=False)
+    for row in rows[:limit]:
+        view.add_row(*("" if v is None else str(v) for v in row.values()))
+    console.print(view)
+    if len(rows) > limit:
+        console.print(f"… {len(rows) - limit} more rows (use --json for all)")

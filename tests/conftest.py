@@ -1,0 +1,24 @@
+"""Shared fixtures: where the real data lives, and fresh stores."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = (ROOT / ".." / "shared" / "data").resolve()
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/fakenode.py and friends
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"real test data not found at {SHARED_DATA}; clone the project beside shared/")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def btc_data(shared_data: Path) -> Path:
+    return shared_data / "btc"
