@@ -22,7 +22,8 @@ from chaintrail.chains.bitcoin.blockfiles import (BlockLocation, detect_network,
 from chaintrail.chains.bitcoin.chainwork import best_chain
 from chaintrail.chains.bitcoin.network import MAINNET, NETWORKS, Network, network_by_magic
 from chaintrail.chains.bitcoin.parse import compute_txids, parse_blocks, sha256d
-from chaintrail.chains.bitcoin.undo import RevRecord, SpentCoin, parse_bcoin_undo, parse_rev_file, record_matches_header
+from chaintrail.chains.bitcoin.undo import RevRecord, parse_rev_file, record_matches_header
+from chaintrail.chains.bitcoin.undo_columns import UndoColumns, parse_bcoin_undo_columns
 from chaintrail.chains.bitcoin.validate import check_block
 from chaintrail.errors import DecodeError, SourceError, UsageError
 from chaintrail.ingest.btc_mapper import BlockMeta, Mapper
@@ -45,7 +46,7 @@ class PendingBlock:
     data: bytes | memoryview | np.ndarray
     source: str
     offset: int
-    undo: Callable[[], list[SpentCoin] | None] | None = None
+    undo: Callable[[], UndoColumns | None] | None = None
     height: int | None = None
 
 
@@ -168,7 +169,7 @@ class BtcIngest:
                 raise SourceError(f"{p}: cannot read ({exc.strerror})") from exc
             for data, off in _split_raw(raw, str(p)):
                 undo_file = (undo_paths or {}).get(str(p)) or _sibling_undo(p)
-                undo_fn = (lambda f=undo_file: parse_bcoin_undo(Path(f).read_bytes(), str(f))) if undo_file else None
+                undo_fn = (lambda f=undo_file: parse_bcoin_undo_columns(Path(f).read_bytes(), str(f))) if undo_file else None
                 blocks.append(PendingBlock(data, str(p), off, undo_fn, height))
         if self.network is None and self.store.network is None:
             self.network = MAINNET
@@ -374,10 +375,10 @@ class _RevUndo:
         self.files: dict[Path, list[RevRecord]] = {}
         self.cursor: dict[Path, int] = {}
 
-    def for_block(self, loc: BlockLocation) -> Callable[[], list[SpentCoin] | None]:
+    def for_block(self, loc: BlockLocation) -> Callable[[], UndoColumns | None]:
         return lambda: self._lookup(loc)
 
-    def _lookup(self, loc: BlockLocation) -> list[SpentCoin] | None:
+    def _lookup(self, loc: BlockLocation) -> UndoColumns | None:
         rev = rev_file_for(loc.file)
         if rev is None:
             return None
@@ -393,7 +394,7 @@ class _RevUndo:
         for k in list(range(start, len(recs))) + list(range(0, start)):
             if record_matches_header(recs[k], loc.header):
                 self.cursor[rev] = k + 1
-                return [c for tx in recs[k].txs for c in tx]
+                return UndoColumns.from_coins([c for tx in recs[k].txs for c in tx])
         return None
 
 

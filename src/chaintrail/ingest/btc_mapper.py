@@ -20,7 +20,7 @@ from chaintrail.chains.bitcoin.network import Network
 from chaintrail.chains.bitcoin.parse import BlockLayout, compute_txids
 from chaintrail.chains.bitcoin.script_types import ScriptType
 from chaintrail.chains.bitcoin.scripts import address_keys, classify_scripts
-from chaintrail.chains.bitcoin.undo import SpentCoin
+from chaintrail.chains.bitcoin.undo_columns import UndoColumns
 from chaintrail.errors import UndoDataError
 from chaintrail.store.chainstore import Batch
 from chaintrail.store.index import NONE, UNKNOWN_VALUE
@@ -35,7 +35,7 @@ class BlockMeta:
     height: int | None
     source: str
     source_offset: int
-    undo: Callable[[], list[SpentCoin] | None] | None = None  # spent coins of its non-coinbase inputs
+    undo: Callable[[], UndoColumns | None] | None = None  # spent coins of its non-coinbase inputs
 
 
 @nb.njit(cache=True)
@@ -69,17 +69,29 @@ def _nullable(values: np.ndarray, missing: np.ndarray) -> pa.Array:
     return pa.array(values, mask=missing)
 
 
-def _address_strings(keys: np.ndarray, types: np.ndarray, scripts: list[bytes | None],
-                     network: Network) -> list[str]:
+def _concat_undo(parts: list[UndoColumns]) -> UndoColumns:
+    """One UndoColumns over several blocks' undo data (scripts copied into one buffer)."""
+    if len(parts) == 1:
+        return parts[0]
+    bufs, offs, shift = [], [], 0
+    for p in parts:
+        bufs.append(p.buf)
+        offs.append(p.script_off + shift)
+        shift += len(p.buf)
+    return UndoColumns(np.concatenate([p.values for p in parts]), np.concatenate(bufs),
+                       np.concatenate(offs), np.concatenate([p.script_len for p in parts]))
+
+
+def _address_strings(keys: np.ndarray, scripts: list[bytes | None], network: Network) -> pa.Array:
     """Address strings for new keys; kinds are the key's first byte (P2PK keys are P2PKH)."""
-    n = len(keys)
-    out: list[str | None] = [None] * n
     kind = keys[:, 0]
+    pieces: list[pa.Array] = []
+    where: list[np.ndarray] = []
     b58 = np.flatnonzero((kind == ScriptType.P2PKH) | (kind == ScriptType.P2SH))
     if len(b58):
         versions = np.where(kind[b58] == ScriptType.P2PKH, network.p2pkh_prefix, network.p2sh_prefix).astype(np.uint8)
-        for i, s in zip(b58.tolist(), encode_base58check_batch(versions, np.ascontiguousarray(keys[b58, 1:21])).to_pylist()):
-            out[i] = s
+        pieces.append(encode_base58check_batch(versions, np.ascontiguousarray(keys[b58, 1:21])))
+        where.append(b58)
     seg = np.flatnonzero(np.isin(kind, (ScriptType.P2WPKH, ScriptType.P2WSH, ScriptType.P2TR)))
     if len(seg):
         k = kind[seg]
@@ -87,14 +99,19 @@ def _address_strings(keys: np.ndarray, types: np.ndarray, scripts: list[bytes | 
         lens = np.where(k == ScriptType.P2WPKH, 20, 32).astype(np.uint8)
         progs = np.zeros((len(seg), 40), np.uint8)
         progs[:, :32] = keys[seg, 1:33]
-        for i, s in zip(seg.tolist(), encode_segwit_batch(network.hrp, vers, progs, lens).to_pylist()):
-            out[i] = s
-    # Multisig and unusual witness programs: rare, so the reference encoder is fine.
-    for i in np.flatnonzero(np.isin(kind, (ScriptType.MULTISIG, ScriptType.WITNESS_UNKNOWN))).tolist():
-        script = scripts[i]
-        assert script is not None
-        out[i] = script_address(script, network)[1]
-    return out  # type: ignore[return-value]
+        pieces.append(encode_segwit_batch(network.hrp, vers, progs, lens))
+        where.append(seg)
+    # Multisig descriptors and unusual witness programs are rare: the reference encoder does them.
+    rare = np.flatnonzero(np.isin(kind, (ScriptType.MULTISIG, ScriptType.WITNESS_UNKNOWN)))
+    if len(rare):
+        pieces.append(pa.array([script_address(scripts[i], network)[1] for i in rare.tolist()], pa.string()))
+        where.append(rare)
+    if not pieces:
+        return pa.array([], pa.string())
+    order = np.concatenate(where)
+    inverse = np.empty(len(order), np.int64)
+    inverse[order] = np.arange(len(order))
+    return pa.concat_arrays([p.cast(pa.string()) for p in pieces]).take(pa.array(inverse))
 
 
 class Mapper:
@@ -207,13 +224,14 @@ class Mapper:
         return Batch(tables, tails, patch_pos.astype(np.int64), patch_val.astype(np.uint32))
 
     def _apply_undo(self, lay, metas, in_tx, is_cb_in, ok, tx_block, in_value, value_src):
-        """Fill values of unresolved inputs from undo data; return (input ids, scripts) filled.
+        """Fill values of unresolved inputs from undo data.
 
-        Undo data is only read for blocks that have an input the store cannot resolve.
+        Returns the input ids filled and an ``UndoColumns`` of their spent scripts.
+        Undo data is only read for blocks with an input the store cannot resolve.
         """
         in_block = tx_block[in_tx]
-        undo_in: list[int] = []
-        scripts: list[bytes] = []
+        filled: list[np.ndarray] = []
+        parts: list[UndoColumns] = []
         for b in np.unique(in_block[~ok & ~is_cb_in]).tolist():
             meta = metas[b]
             coins = meta.undo() if meta.undo is not None else None
@@ -223,23 +241,22 @@ class Mapper:
             if len(coins) != len(sel):
                 raise UndoDataError(f"undo data has {len(coins)} spent coins but the block has "
                                     f"{len(sel)} non-coinbase inputs", meta.source, meta.source_offset)
-            for i, coin in zip(sel.tolist(), coins):
-                if ok[i]:
-                    continue
-                in_value[i] = coin.value
-                value_src[i] = VALUE_FROM_UNDO
-                undo_in.append(i)
-                scripts.append(coin.script)
-        return np.array(undo_in, np.int64), scripts
+            need = ~ok[sel]
+            idx = sel[need]
+            in_value[idx] = coins.values[need]
+            value_src[idx] = VALUE_FROM_UNDO
+            filled.append(idx)
+            parts.append(UndoColumns(coins.values[need], coins.buf, coins.script_off[need], coins.script_len[need]))
+        if not filled:
+            return np.zeros(0, np.int64), None
+        return np.concatenate(filled), _concat_undo(parts)
 
     def _intern(self, lay, tx_block, out_tx, out_keys, out_valid, out_types, undo_in, undo_scripts, in_tx, ok, prev_out):
         s, ni = self.s, lay.n_in
-        # Undo scripts get classified in a scratch buffer of their own.
-        if len(undo_scripts):
-            lens = np.array([len(x) for x in undo_scripts], np.int64)
-            ubuf = np.frombuffer(b"".join(undo_scripts), np.uint8) if lens.sum() else np.zeros(1, np.uint8)
-            uoffs = np.concatenate(([0], np.cumsum(lens)[:-1])).astype(np.int64)
-            utypes, upo, upl, uwv = classify_scripts(ubuf, uoffs, lens)
+        # Undo scripts are classified in their own buffer.
+        if undo_scripts is not None:
+            ubuf = undo_scripts.buf
+            utypes, upo, upl, uwv = classify_scripts(ubuf, undo_scripts.script_off, undo_scripts.script_len)
             ukeys, uvalid = address_keys(ubuf, utypes, upo, upl, uwv)
             ublock = tx_block[in_tx[undo_in]]
         else:
@@ -278,15 +295,18 @@ class Mapper:
         qpos = np.flatnonzero(is_new_first)
         first_q[ids_sorted[qpos][::-1] - A0] = qpos[::-1]   # earliest query wins
         src_q = order[first_q]
-        scripts: list[bytes | None] = []
-        for q in src_q.tolist():
+        # Only multisig and long witness programs need their script to be spelled out.
+        scripts: list[bytes | None] = [None] * len(src_q)
+        for j in np.flatnonzero(np.isin(keys[src_q, 0], (ScriptType.MULTISIG, ScriptType.WITNESS_UNKNOWN))).tolist():
+            q = int(src_q[j])
             if q < no:
-                o = int(lay.out_script[q])
-                scripts.append(lay.buf[o:o + int(lay.out_script_len[q])].tobytes() if keys[q, 0] in (7, 9) else None)
+                o, n = int(lay.out_script[q]), int(lay.out_script_len[q])
+                scripts[j] = lay.buf[o:o + n].tobytes()
             else:
-                scripts.append(undo_scripts[q - no])
-        strings = _address_strings(s.addrs.keys[A0:], qtypes[src_q], scripts, self.net)
-        rows = pa.table({"addr_num": new_ids, "address": pa.array(strings, pa.string()),
+                o, n = int(undo_scripts.script_off[q - no]), int(undo_scripts.script_len[q - no])
+                scripts[j] = undo_scripts.buf[o:o + n].tobytes()
+        strings = _address_strings(s.addrs.keys[A0:], scripts, self.net)
+        rows = pa.table({"addr_num": new_ids, "address": strings,
                          "script_type": qtypes[src_q].astype(np.uint8)}, schema=TABLES["addresses"])
         return in_addr, out_addr, blk_first_addr, rows
 

@@ -53,7 +53,7 @@ EK = {name: i for i, name in enumerate(ENTITY_KINDS)}
 C_TX, C_IN, C_OUT, C_ADDR, C_ENT, C_POOL, C_HEIGHT = 0, 1, 2, 3, 4, 5, 6
 
 _SPEC = {
-    # name: (dtype, domain) ; domain picks the capacity that sizes the array
+    # name: (dtype, domain[, width]); domain picks the capacity that sizes the array
     "tx_in0": (np.int64, "tx"), "tx_nin": (np.int32, "tx"), "tx_out0": (np.int64, "tx"),
     "tx_nout": (np.int32, "tx"), "tx_ver": (np.int32, "tx"), "tx_lock": (np.int64, "tx"),
     "tx_seq": (np.int64, "tx"), "tx_block": (np.int32, "tx"), "tx_kind": (np.uint8, "tx"),
@@ -63,7 +63,8 @@ _SPEC = {
     "out_flags": (np.uint8, "out"), "out_spent": (np.int64, "out"), "out_pool": (np.int32, "out"),
     "out_next": (np.int64, "out"), "out_prev": (np.int64, "out"),
     "addr_type": (np.uint8, "addr"), "addr_ent": (np.int32, "addr"), "addr_issuer": (np.int32, "addr"),
-    "addr_uses": (np.int32, "addr"),
+    "addr_uses": (np.int32, "addr"), "addr_pool": (np.int32, "addr"),
+    "addr_prog": (np.uint8, "addr", 32), "tx_hash": (np.uint8, "tx", 32),
     "ent_kind": (np.uint8, "ent"), "ent_atype": (np.uint8, "ent"), "ent_sw": (np.uint8, "ent"),
     "ent_reuse": (np.float32, "ent"), "ent_pool": (np.int32, "ent"), "ent_pool2": (np.int32, "ent"),
     "ent_pool3": (np.int32, "ent"), "ent_addr": (np.int64, "ent"), "ent_home": (np.int32, "ent"),
@@ -73,7 +74,7 @@ _SPEC = {
 }
 _FILL = {"out_spent": -1, "out_pool": -1, "out_next": -1, "out_prev": -1, "pool_head": -1,
          "pool_tail": -1, "ent_pool": -1, "ent_pool2": -1, "ent_pool3": -1, "ent_addr": -1,
-         "ent_home": -1, "ent_dep": -1, "addr_issuer": -1}
+         "ent_home": -1, "ent_dep": -1, "addr_issuer": -1, "addr_pool": -1}
 
 
 class Ledger(NamedTuple):
@@ -105,6 +106,9 @@ class Ledger(NamedTuple):
     addr_ent: np.ndarray
     addr_issuer: np.ndarray
     addr_uses: np.ndarray
+    addr_pool: np.ndarray      # the pool that outputs paid to this address join
+    addr_prog: np.ndarray      # witness program / hash, 20 or 32 bytes used
+    tx_hash: np.ndarray        # txid, internal byte order, filled when the block is serialized
     ent_kind: np.ndarray
     ent_atype: np.ndarray
     ent_sw: np.ndarray
@@ -132,8 +136,8 @@ def new_ledger(tx: int, inp: int, out: int, addr: int, ent: int, pool: int) -> L
     """An empty ledger with the given capacities."""
     caps = {"tx": tx, "in": inp, "out": out, "addr": addr, "ent": ent, "pool": pool}
     arrays = {}
-    for name, (dtype, dom) in _SPEC.items():
-        arrays[name] = np.full(caps[dom], _FILL.get(name, 0), dtype)
+    for name, (dtype, dom, *width) in _SPEC.items():
+        arrays[name] = np.full((caps[dom], *width), _FILL.get(name, 0), dtype)
     return Ledger(ctr=np.zeros(16, np.int64), **arrays)
 
 
@@ -148,11 +152,11 @@ def ensure_capacity(L: Ledger, tx: int = 0, inp: int = 0, out: int = 0, addr: in
     if not grow:
         return L
     new = {}
-    for name, (dtype, dom) in _SPEC.items():
+    caps = {d: max(int((used[d] + need[d]) * 1.5) + 1024, sizes[d] * 3 // 2) for d in grow}
+    for name, (dtype, dom, *width) in _SPEC.items():
         arr = getattr(L, name)
         if dom in grow:
-            cap = max(int((used[dom] + need[dom]) * 1.5) + 1024, sizes[dom] * 3 // 2)
-            big = np.full(cap, _FILL.get(name, 0), dtype)
+            big = np.full((caps[dom], *width), _FILL.get(name, 0), dtype)
             big[:len(arr)] = arr
             arr = big
         new[name] = arr

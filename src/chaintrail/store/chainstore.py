@@ -176,7 +176,7 @@ class ChainStore:
             folder.mkdir(parents=True, exist_ok=True)
             part = f"part-{seq:06d}.parquet"
             tmp = folder / (part + ".tmp")
-            pq.write_table(table.cast(TABLES[name]), tmp, compression="zstd")
+            pq.write_table(table.cast(TABLES[name]), tmp, compression="zstd", compression_level=1)
             os.replace(tmp, folder / part)
             m["parts"][name].append(part)
             m["counts"][name] = m["counts"].get(name, 0) + table.num_rows
@@ -244,7 +244,7 @@ class ChainStore:
                 cut = pq.read_table(folder / part).slice(0, keep_rows - seen)
                 name = f"part-{seq:06d}.parquet"
                 seq += 1
-                pq.write_table(cut, folder / (name + ".tmp"), compression="zstd")
+                pq.write_table(cut, folder / (name + ".tmp"), compression="zstd", compression_level=1)
                 os.replace(folder / (name + ".tmp"), folder / name)
                 kept.append(name)
             seen += rows

@@ -280,8 +280,8 @@ def _check_witness(what: str, witver: int, program: bytes) -> None:
 # --- output scripts ----------------------------------------------------------------------
 
 def _is_pubkey(key: bytes) -> bool:
-    # Compressed 02/03 or uncompressed 04; hybrid 06/07 keys are left nonstandard.
-    return (len(key) == 33 and key[0] in (2, 3)) or (len(key) == 65 and key[0] == 4)
+    # Core's CPubKey::ValidSize, as scripts.py uses: 02/03 compressed, 04 and hybrid 06/07 full.
+    return (len(key) == 33 and key[0] in (2, 3)) or (len(key) == 65 and key[0] in (4, 6, 7))
 
 
 def _multisig(script: bytes) -> tuple[int, list[bytes]] | None:

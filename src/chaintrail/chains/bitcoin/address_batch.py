@@ -10,7 +10,8 @@ import numpy as np
 import pyarrow as pa
 from numba import njit
 
-from chaintrail.chains.bitcoin.address import B58_ALPHABET, BECH32_CHARSET, BECH32_MAX_LEN, hrp_expand, polymod
+from chaintrail.chains.bitcoin.address import (B58_ALPHABET, BECH32_CHARSET, BECH32_MAX_LEN,
+                                               hrp_expand, polymod)
 from chaintrail.errors import AddressError
 
 _B58 = np.frombuffer(B58_ALPHABET.encode(), dtype=np.uint8).copy()
@@ -36,7 +37,7 @@ _D58_5 = np.uint64(58**5)  # fits 32 bits, so a 32-bit limb and a remainder fit 
 _U58 = np.uint64(58)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _rotr(x, n):
     return (x >> np.uint32(n)) | (x << np.uint32(32 - n))
 
@@ -64,13 +65,13 @@ def _sha256_lanes(hs, w, s, m):
             hs[i, r] += s[i, r]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _word(b0, b1, b2, b3):
     return (np.uint32(b0) << np.uint32(24)) | (np.uint32(b1) << np.uint32(16)) \
         | (np.uint32(b2) << np.uint32(8)) | np.uint32(b3)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _base58_write(limbs, zeros, digits, out, pos):
     """Write '1' * zeros and the base-58 digits of the big-endian 32-bit limbs; return new pos."""
     nl = limbs.shape[0]
@@ -270,7 +271,8 @@ def encode_segwit_batch(hrp: str, witvers: np.ndarray, programs: np.ndarray,
     hrp_bytes = np.frombuffer(hrp.encode("ascii"), dtype=np.uint8)
     out = np.empty(max(int(offsets[n]), 1), dtype=np.uint8)
     if n:
-        _segwit_kernel(hrp_bytes, np.uint32(polymod(hrp_expand(hrp))), witvers, programs, lengths, out, offsets)
+        hrp_state = np.uint32(polymod(hrp_expand(hrp)))  # shared by every row
+        _segwit_kernel(hrp_bytes, hrp_state, witvers, programs, lengths, out, offsets)
     return _string_array(n, offsets, out)
 
 

@@ -1,0 +1,206 @@
+"""The Python-side handle on a chain being generated: entities, addresses and hand-built txs.
+
+Services with structure (CoinJoin rounds, the chip mixer) and the crime cases
+build their transactions here, one at a time, through the same numba primitives
+the background kernel uses.  ``Chain`` also collects what only the generator
+knows and the answer key reports: entity metadata, laundering roles, CoinJoin
+participants and custodial hand-overs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from chaintrail.errors import UsageError
+from chaintrail.scenario.keys import C_KEY
+from chaintrail.scenario.ledger import (
+    C_HEIGHT,
+    EK,
+    OF_CHANGE,
+    OF_RELEASED,
+    TXK,
+    Ledger,
+    ensure_capacity,
+    new_ledger,
+)
+from chaintrail.scenario.wallet_ops import (
+    DUST,
+    IN_WEIGHT,
+    OUT_WEIGHT,
+    TX_OVERHEAD_WEIGHT,
+    emit_tx,
+    fee_for,
+    new_address_in,
+    new_entity,
+    new_pool,
+    pool_push,
+    pool_remove,
+    select_coins,
+)
+
+
+@dataclass
+class EntityInfo:
+    """What the answer key says about one entity."""
+
+    id: int
+    kind: str
+    name: str
+    role: str = "background"          # background | perpetrator | victim
+    cases: list[str] = field(default_factory=list)
+
+
+class Chain:
+    """Generation context: the ledger, the random generator, the current height and fee level."""
+
+    def __init__(self, rng: np.random.Generator, key: int, expect_tx: int):
+        t = max(expect_tx, 2000)
+        self.L: Ledger = new_ledger(tx=t, inp=3 * t, out=3 * t, addr=2 * t, ent=t // 4 + 1000,
+                                    pool=t // 4 + 2000)
+        self.L.ctr[C_KEY] = np.int64(np.uint64(key).astype(np.int64))
+        self.rng = rng
+        self.feerate = 5.0
+        self.entities: list[EntityInfo] = []
+        self.tx_roles: dict[int, list[tuple[str, str]]] = {}   # tx -> [(case, role)]
+        self.coinjoins: dict[int, dict] = {}                      # tx -> protocol details
+        self.handovers: list[dict] = []                           # custodial mixer hand-overs
+        self.handover_chips: set[int] = set()
+
+    # --- basic state ---
+    @property
+    def height(self) -> int:
+        return int(self.L.ctr[C_HEIGHT])
+
+    def grow(self, tx: int = 0, inp: int = 0, out: int = 0, addr: int = 0, ent: int = 0,
+             pool: int = 0) -> None:
+        self.L = ensure_capacity(self.L, tx, inp, out, addr, ent, pool)
+
+    def entity(self, kind: str, name: str, atype: int, sw: int, reuse: float = 0.0,
+               role: str = "background", case: str | None = None) -> int:
+        """Create an entity with one pool; returns its id."""
+        self.grow(ent=1, pool=1)
+        e = int(new_entity(self.L, EK[kind], atype, sw, reuse))
+        self.entities.append(EntityInfo(e, kind, name, role, [case] if case else []))
+        if len(self.entities) != e + 1:
+            raise UsageError("entity ids out of step with metadata")
+        return e
+
+    def new_pool(self, ent: int) -> int:
+        self.grow(pool=1)
+        return int(new_pool(self.L, ent))
+
+    def address(self, ent: int, atype: int | None = None, pool: int | None = None) -> int:
+        """A fresh address of ``ent`` (its default type and main pool unless given)."""
+        self.grow(addr=1)
+        L = self.L
+        at = int(L.ent_atype[ent]) if atype is None else atype
+        p = int(L.ent_pool[ent]) if pool is None else pool
+        return int(new_address_in(L, ent, at, p))
+
+    def coins(self, pool: int) -> list[int]:
+        """Spendable outputs of ``pool``, oldest first."""
+        out, o = [], int(self.L.pool_head[pool])
+        while o >= 0:
+            out.append(o)
+            o = int(self.L.out_next[o])
+        return out
+
+    def value(self, o: int) -> int:
+        return int(self.L.out_value[o])
+
+    def in_weight(self, o: int) -> int:
+        return int(IN_WEIGHT[self.L.addr_type[self.L.out_addr[o]]])
+
+    def out_weight(self, addr: int) -> int:
+        return int(OUT_WEIGHT[self.L.addr_type[addr]]) if addr >= 0 else 4 * (8 + 1 + 2 + (-1 - addr))
+
+    def fee(self, ins: list[int], out_addrs: list[int], feerate: float | None = None) -> int:
+        w = TX_OVERHEAD_WEIGHT + sum(self.in_weight(o) for o in ins) + sum(self.out_weight(a) for a in out_addrs)
+        return int(fee_for(w, self.feerate if feerate is None else feerate))
+
+    # --- emitting ---
+    def emit(self, kind: str, ent: int, ins: list[int], outs: list[tuple[int, int, int]],
+             sw: int | None = None) -> int:
+        """Write a tx spending ``ins`` to ``outs`` = [(addr, value, flags)]; returns its id."""
+        L = self.L
+        for o in ins:
+            if not int(L.out_flags[o]) & OF_RELEASED:
+                raise UsageError(f"output {o} is not spendable at height {self.height}")
+        if sum(int(L.out_value[o]) for o in ins) < sum(v for _, v, _ in outs):
+            raise UsageError("outputs exceed inputs")
+        for a, v, _ in outs:
+            if a >= 0 and v < 1:
+                raise UsageError("non-positive output value")
+        self.grow(tx=1, inp=len(ins), out=len(outs))
+        L = self.L
+        t = emit_tx(L, TXK[kind], ent, int(L.ent_sw[ent]) if sw is None else sw, self.height,
+                    self.rng, np.asarray(ins, np.int64), len(ins),
+                    np.asarray([a for a, _, _ in outs], np.int64),
+                    np.asarray([v for _, v, _ in outs], np.int64),
+                    np.asarray([f for _, _, f in outs], np.uint8), len(outs))
+        return int(t)
+
+    def outputs(self, t: int) -> list[int]:
+        o0 = int(self.L.tx_out0[t])
+        return list(range(o0, o0 + int(self.L.tx_nout[t])))
+
+    def output_to(self, t: int, addr: int) -> int:
+        """The first output of tx ``t`` paying ``addr``."""
+        for o in self.outputs(t):
+            if int(self.L.out_addr[o]) == addr:
+                return o
+        raise UsageError(f"tx {t} does not pay address {addr}")
+
+    def send(self, ent: int, payments: list[tuple[int, int]], coins: list[int] | None = None,
+             pool: int | None = None, kind: str = "payment", change_addr: int | None = None,
+             feerate: float | None = None, sw: int | None = None) -> int:
+        """Pay ``payments`` [(addr, value)] from ``ent``, adding change when above dust.
+
+        Coins are chosen client-style from ``pool`` (default: the main pool) unless given.
+        """
+        L = self.L
+        fr = self.feerate if feerate is None else feerate
+        amount = sum(v for _, v in payments)
+        if change_addr is None:
+            change_addr = self.address(ent)
+        base_w = TX_OVERHEAD_WEIGHT + sum(self.out_weight(a) for a, _ in payments) + self.out_weight(change_addr)
+        if coins is None:
+            p = int(L.ent_pool[ent]) if pool is None else pool
+            sel = np.empty(4096, np.int64)
+            n, _, _ = select_coins(L, p, amount, base_w, fr, 1, 4096, self.rng, sel)
+            if n == 0:
+                raise UsageError(f"entity {ent} cannot pay {amount} sats")
+            coins = [int(x) for x in sel[:n]]
+        total = sum(self.value(o) for o in coins)
+        fee_with = int(fee_for(base_w + sum(self.in_weight(o) for o in coins), fr))
+        change = total - amount - fee_with
+        outs = [(a, v, 0) for a, v in payments]
+        if change >= DUST:
+            outs.append((change_addr, change, OF_CHANGE))
+        elif total - amount < int(fee_for(base_w - self.out_weight(change_addr), 1.0)):
+            raise UsageError(f"entity {ent} cannot pay {amount} sats plus fee")
+        return self.emit(kind, ent, coins, outs, sw)
+
+    def sweep(self, ent: int, coins: list[int], dest: int, kind: str = "self_transfer",
+              feerate: float | None = None, sw: int | None = None) -> int:
+        """Move ``coins`` entirely to ``dest`` minus the fee."""
+        total = sum(self.value(o) for o in coins)
+        fee = self.fee(coins, [dest], feerate)
+        return self.emit(kind, ent, coins, [(dest, total - fee, 0)], sw)
+
+    def hand_over(self, o: int, new_owner: int) -> None:
+        """Give the key of unspent output ``o``'s address to ``new_owner`` (chip hand-over)."""
+        L = self.L
+        a = int(L.out_addr[o])
+        if int(L.out_flags[o]) & OF_RELEASED:
+            pool_remove(L, o)
+        L.addr_ent[a] = new_owner
+        L.addr_pool[a] = int(L.ent_pool[new_owner])
+        L.out_pool[o] = int(L.ent_pool[new_owner])
+        pool_push(L, int(L.ent_pool[new_owner]), o)
+        self.handover_chips.add(o)
+
+    def role(self, t: int, case: str, role: str) -> None:
+        self.tx_roles.setdefault(t, []).append((case, role))
