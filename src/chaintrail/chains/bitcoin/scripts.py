@@ -55,7 +55,9 @@ def _classify_one(buf, off, ln):
             if ver == 1 and plen == 32:
                 return _P2TR, off + 2, 32, 1
             return _WU, off + 2, plen, ver
-    if ln >= 1 and buf[off + ln - 1] == 0xAC and ln - 2 == buf[off] and _pubkey_len(buf[off + 1]) == ln - 2:
+    # Only 35 or 67 bytes: for ln == 2 the key-prefix byte would be the OP_CHECKSIG itself.
+    if (ln == 35 or ln == 67) and buf[off + ln - 1] == 0xAC and ln - 2 == buf[off] \
+            and _pubkey_len(buf[off + 1]) == ln - 2:
         return _P2PK, off + 1, ln - 2, -1
     if ln >= 1 and buf[off] == 0x6A:
         return _OP_RETURN, off + 1, ln - 1, -1
