@@ -104,11 +104,11 @@ def _ripemd160_py(data: bytes) -> bytes:
         ar, br, cr, dr, er = h
         for rnd in range(5):
             for i in range(16):
-                t = rol((al + f(rnd, bl, cl, dl) + x[_RMD_RL[rnd][i]] + _RMD_KL[rnd]) & 0xFFFFFFFF,
-                        _RMD_SL[rnd][i]) + el
+                t = al + f(rnd, bl, cl, dl) + x[_RMD_RL[rnd][i]] + _RMD_KL[rnd]
+                t = rol(t & 0xFFFFFFFF, _RMD_SL[rnd][i]) + el
                 al, el, dl, cl, bl = el, dl, rol(cl, 10), bl, t & 0xFFFFFFFF
-                t = rol((ar + f(4 - rnd, br, cr, dr) + x[_RMD_RR[rnd][i]] + _RMD_KR[rnd]) & 0xFFFFFFFF,
-                        _RMD_SR[rnd][i]) + er
+                t = ar + f(4 - rnd, br, cr, dr) + x[_RMD_RR[rnd][i]] + _RMD_KR[rnd]
+                t = rol(t & 0xFFFFFFFF, _RMD_SR[rnd][i]) + er
                 ar, er, dr, cr, br = er, dr, rol(cr, 10), br, t & 0xFFFFFFFF
         h = [(h[1] + cl + dr) & 0xFFFFFFFF, (h[2] + dl + er) & 0xFFFFFFFF,
              (h[3] + el + ar) & 0xFFFFFFFF, (h[4] + al + br) & 0xFFFFFFFF,
@@ -206,7 +206,7 @@ def bech32_encode(hrp: str, data: Sequence[int], encoding: Encoding) -> str:
 
 
 def bech32_decode(s: str) -> tuple[str, list[int], Encoding]:
-    """Validate a bech32/bech32m string; returns (lower-case hrp, data without checksum, variant)."""
+    """Check a bech32/bech32m string; returns (lower-case hrp, data less checksum, variant)."""
     if len(s) > BECH32_MAX_LEN:
         raise AddressError(f"{s!r}: overall length {len(s)} exceeds {BECH32_MAX_LEN}")
     pos = s.rfind("1")
@@ -243,7 +243,8 @@ def segwit_encode(hrp: str, witver: int, program: bytes) -> str:
     data = [witver] + convertbits(program, 8, 5, True)  # type: ignore[operator]
     out = bech32_encode(hrp, data, enc)
     if len(out) > BECH32_MAX_LEN:
-        raise AddressError(f"segwit address for hrp {hrp!r} would exceed {BECH32_MAX_LEN} characters")
+        raise AddressError(f"segwit address for hrp {hrp!r} would exceed "
+                           f"{BECH32_MAX_LEN} characters")
     return out
 
 
@@ -367,7 +368,8 @@ def address_to_script(address: str, network: Network) -> bytes:
         try:
             ver, prog = segwit_decode(network.hrp, address)
         except AddressError as exc:
-            raise AddressError(f"invalid {network.name} address {address!r}: {_why(exc, address)}") from exc
+            raise AddressError(f"invalid {network.name} address {address!r}: "
+                               f"{_why(exc, address)}") from exc
         return bytes([OP_1 - 1 + ver if ver else OP_0, len(prog)]) + prog
     try:
         version, payload = base58check_decode(address)

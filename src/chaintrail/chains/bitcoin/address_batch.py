@@ -19,7 +19,9 @@ _BECH32 = np.frombuffer(BECH32_CHARSET.encode(), dtype=np.uint8).copy()
 _B58_MAX = 35          # digits of a 25-byte number in base 58, leading '1's included
 _INT32_MAX = 2**31 - 1  # Arrow string offsets are int32
 
-_LANES = 64  # rows hashed side by side so LLVM can vectorise each SHA-256 round across rows
+# Rows hashed side by side so LLVM vectorises each SHA-256 round across rows; a fixed lane
+# count (a short last chunk hashes stale lanes) keeps the loops free of remainder code.
+_LANES = 64
 
 _SHA_K = np.array([
     0x428A2F98, 0x71374491, 0xB5C0FBCF, 0xE9B5DBA5, 0x3956C25B, 0x59F111F1, 0x923F82A4, 0xAB1C5ED5,
@@ -37,31 +39,55 @@ _D58_5 = np.uint64(58**5)  # fits 32 bits, so a 32-bit limb and a remainder fit 
 _U58 = np.uint64(58)
 
 
+# SHA-256's four sigma functions, rotation counts written in (one compiled signature each).
 @njit(cache=True)
-def _rotr(x, n):
-    return (x >> np.uint32(n)) | (x << np.uint32(32 - n))
+def _sigma0(x):
+    return (((x >> np.uint32(7)) | (x << np.uint32(25)))
+            ^ ((x >> np.uint32(18)) | (x << np.uint32(14)))
+            ^ (x >> np.uint32(3)))
 
 
 @njit(cache=True)
-def _sha256_lanes(hs, w, s, m):
-    """Compress one block in each of lanes 0..m-1: w (64, lanes) rows 0..15 hold the block."""
+def _sigma1(x):
+    return (((x >> np.uint32(17)) | (x << np.uint32(15)))
+            ^ ((x >> np.uint32(19)) | (x << np.uint32(13)))
+            ^ (x >> np.uint32(10)))
+
+
+@njit(cache=True)
+def _big_sigma0(x):
+    return (((x >> np.uint32(2)) | (x << np.uint32(30)))
+            ^ ((x >> np.uint32(13)) | (x << np.uint32(19)))
+            ^ ((x >> np.uint32(22)) | (x << np.uint32(10))))
+
+
+@njit(cache=True)
+def _big_sigma1(x):
+    return (((x >> np.uint32(6)) | (x << np.uint32(26)))
+            ^ ((x >> np.uint32(11)) | (x << np.uint32(21)))
+            ^ ((x >> np.uint32(25)) | (x << np.uint32(7))))
+
+
+@njit(cache=True)
+def _sha256_lanes(hs, w, s):
+    """Compress one block in every lane: column r of w (64, lanes) rows 0..15 holds its block."""
     for t in range(16, 64):
-        for r in range(m):
-            x, y = w[t - 15, r], w[t - 2, r]
-            w[t, r] = (w[t - 16, r] + (_rotr(x, 7) ^ _rotr(x, 18) ^ (x >> np.uint32(3)))
-                       + w[t - 7, r] + (_rotr(y, 17) ^ _rotr(y, 19) ^ (y >> np.uint32(10))))
-    s[:, :m] = hs[:, :m]
+        for r in range(_LANES):
+            w[t, r] = w[t - 16, r] + _sigma0(w[t - 15, r]) + w[t - 7, r] + _sigma1(w[t - 2, r])
+    for i in range(8):
+        for r in range(_LANES):
+            s[i, r] = hs[i, r]
     for t in range(64):
         k = _SHA_K[t]
-        for r in range(m):
+        for r in range(_LANES):
             a, b, c, d = s[0, r], s[1, r], s[2, r], s[3, r]
             e, f, g, h = s[4, r], s[5, r], s[6, r], s[7, r]
-            t1 = h + (_rotr(e, 6) ^ _rotr(e, 11) ^ _rotr(e, 25)) + ((e & f) ^ (~e & g)) + k + w[t, r]
-            t2 = (_rotr(a, 2) ^ _rotr(a, 13) ^ _rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))
+            t1 = h + _big_sigma1(e) + ((e & f) ^ (~e & g)) + k + w[t, r]
+            t2 = _big_sigma0(a) + ((a & b) ^ (a & c) ^ (b & c))
             s[7, r], s[6, r], s[5, r], s[4, r] = g, f, e, np.uint32(d + t1)
             s[3, r], s[2, r], s[1, r], s[0, r] = c, b, a, np.uint32(t1 + t2)
     for i in range(8):
-        for r in range(m):
+        for r in range(_LANES):
             hs[i, r] += s[i, r]
 
 
@@ -105,46 +131,42 @@ def _base58_write(limbs, zeros, digits, out, pos):
 
 
 @njit(cache=True)
-def _base58check_kernel(versions, payloads, out, offsets):
+def _base58check_kernel(versions, payloads, out, offsets, w, hs, s, limbs, raw, digits):
+    """Scratch: w (64, lanes), hs, s (8, lanes) uint32; limbs (7,) uint64; raw, digits uint8."""
     n = versions.shape[0]
-    w = np.zeros((64, _LANES), dtype=np.uint32)
-    hs = np.zeros((8, _LANES), dtype=np.uint32)
-    s = np.zeros((8, _LANES), dtype=np.uint32)
-    limbs = np.zeros(7, dtype=np.uint64)  # version | payload words | checksum word
-    raw = np.zeros(25, dtype=np.uint8)
-    digits = np.zeros(40, dtype=np.uint8)
     pos = 0
     for start in range(0, n, _LANES):
-        m = min(_LANES, n - start)
+        m = n - start if n - start < _LANES else _LANES
         for r in range(m):  # first SHA-256 block: the 21 bytes, 0x80, zeros, bit length 168
-            p = payloads[start + r]
-            w[0, r] = _word(versions[start + r], p[0], p[1], p[2])
+            row = start + r
+            w[0, r] = _word(versions[row], payloads[row, 0], payloads[row, 1], payloads[row, 2])
             for i in range(1, 5):
-                w[i, r] = _word(p[4 * i - 1], p[4 * i], p[4 * i + 1], p[4 * i + 2])
-            w[5, r] = (np.uint32(p[19]) << np.uint32(24)) | np.uint32(0x800000)
+                w[i, r] = _word(payloads[row, 4 * i - 1], payloads[row, 4 * i],
+                                payloads[row, 4 * i + 1], payloads[row, 4 * i + 2])
+            w[5, r] = (np.uint32(payloads[row, 19]) << np.uint32(24)) | np.uint32(0x800000)
             for i in range(6, 15):
                 w[i, r] = 0
             w[15, r] = 168
         for i in range(8):
-            hs[i, :m] = _SHA_H0[i]
-        _sha256_lanes(hs, w, s, m)
+            for r in range(_LANES):
+                hs[i, r] = _SHA_H0[i]
+        _sha256_lanes(hs, w, s)
         for r in range(m):  # second block: the 32-byte digest, 0x80, zeros, bit length 256
             for i in range(8):
                 w[i, r] = hs[i, r]
+                hs[i, r] = _SHA_H0[i]
             w[8, r] = 0x80000000
             for i in range(9, 15):
                 w[i, r] = 0
             w[15, r] = 256
-        for i in range(8):
-            hs[i, :m] = _SHA_H0[i]
-        _sha256_lanes(hs, w, s, m)
-        for r in range(m):
-            p = payloads[start + r]
-            check = hs[0, r]
-            raw[0] = versions[start + r]
-            raw[1:21] = p
+        _sha256_lanes(hs, w, s)
+        for r in range(m):  # 25 bytes: version, payload, first 4 digest bytes
+            row = start + r
+            raw[0] = versions[row]
+            for i in range(20):
+                raw[1 + i] = payloads[row, i]
             for k in range(4):
-                raw[21 + k] = (check >> np.uint32(24 - 8 * k)) & np.uint32(0xFF)
+                raw[21 + k] = (hs[0, r] >> np.uint32(24 - 8 * k)) & np.uint32(0xFF)
             zeros = 0
             while zeros < 25 and raw[zeros] == 0:
                 zeros += 1
@@ -152,7 +174,7 @@ def _base58check_kernel(versions, payloads, out, offsets):
             for i in range(6):
                 limbs[1 + i] = _word(raw[1 + 4 * i], raw[2 + 4 * i], raw[3 + 4 * i], raw[4 + 4 * i])
             pos = _base58_write(limbs, zeros, digits, out, pos)
-            offsets[start + r + 1] = pos
+            offsets[row + 1] = pos
 
 
 @njit(cache=True)
@@ -172,15 +194,13 @@ def _segwit_lengths(hrp_len, witvers, lengths, offsets):
 
 
 @njit(cache=True)
-def _segwit_kernel(hrp_bytes, hrp_chk, witvers, programs, lengths, out, offsets):
+def _segwit_kernel(hrp_bytes, hrp_chk, witvers, programs, lengths, out, offsets, sym, chk, lim):
+    """Scratch: sym (72, lanes) uint32 for witver + 5-bit groups + 6 zeros; chk, lim (lanes,)."""
     n = witvers.shape[0]
     n_h = hrp_bytes.shape[0]
-    sym = np.zeros((72, _LANES), dtype=np.uint32)  # witver, 5-bit groups, 6 zero slots
-    chk = np.zeros(_LANES, dtype=np.uint32)
-    lim = np.zeros(_LANES, dtype=np.int64)
     one, m5 = np.uint32(1), np.uint32(31)
     for start in range(0, n, _LANES):
-        m = min(_LANES, n - start)
+        m = n - start if n - start < _LANES else _LANES
         steps = 0
         for r in range(m):
             row = start + r
@@ -196,7 +216,8 @@ def _segwit_kernel(hrp_bytes, hrp_chk, witvers, programs, lengths, out, offsets)
             for j in range(ns, ns + 6):
                 sym[j, r] = 0
             lim[r] = ns + 6
-            steps = max(steps, ns + 6)
+            if ns + 6 > steps:
+                steps = ns + 6
             chk[r] = hrp_chk
         # The polymod runs across rows in step; rows past their length keep their state.
         for i in range(steps):
@@ -245,7 +266,10 @@ def encode_base58check_batch(versions: np.ndarray, payloads: np.ndarray) -> pa.S
     out = np.empty(max(n * _B58_MAX, 1), dtype=np.uint8)
     offsets = np.zeros(n + 1, dtype=np.int32)
     if n:
-        _base58check_kernel(versions, payloads, out, offsets)
+        _base58check_kernel(versions, payloads, out, offsets,
+                            np.zeros((64, _LANES), np.uint32), np.zeros((8, _LANES), np.uint32),
+                            np.zeros((8, _LANES), np.uint32), np.zeros(7, np.uint64),
+                            np.zeros(25, np.uint8), np.zeros(40, np.uint8))
     return _string_array(n, offsets, out)
 
 
@@ -272,7 +296,9 @@ def encode_segwit_batch(hrp: str, witvers: np.ndarray, programs: np.ndarray,
     out = np.empty(max(int(offsets[n]), 1), dtype=np.uint8)
     if n:
         hrp_state = np.uint32(polymod(hrp_expand(hrp)))  # shared by every row
-        _segwit_kernel(hrp_bytes, hrp_state, witvers, programs, lengths, out, offsets)
+        _segwit_kernel(hrp_bytes, hrp_state, witvers, programs, lengths, out, offsets,
+                       np.zeros((72, _LANES), np.uint32), np.zeros(_LANES, np.uint32),
+                       np.zeros(_LANES, np.int64))
     return _string_array(n, offsets, out)
 
 
