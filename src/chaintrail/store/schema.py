@@ -90,6 +90,11 @@ TABLES: dict[str, pa.Schema] = {
     ]),
 }
 
+# Results of analysis, one Parquet file each under ``analysis/<name>.parquet``, replaced whole.
+ANALYSIS_TABLES: dict[str, pa.Schema] = {
+    "clusters": pa.schema([("addr_num", pa.int64()), ("cluster_id", pa.int64())]),
+}
+
 _TYPE_LIST = "[" + ", ".join(f"'{n}'" for n in SCRIPT_TYPE_NAMES) + "]"
 
 
@@ -134,4 +139,7 @@ SQL_VIEWS: dict[str, str] = {
                len(list_distinct(list_concat(coalesce(r.txs, []), coalesce(s.txs, [])))) AS tx_count,
                coalesce(r.received_sat, 0) AS received_sat, coalesce(s.sent_sat, 0) AS sent_sat
         FROM raw.addresses a LEFT JOIN recv r USING (addr_num) LEFT JOIN sent s USING (addr_num)""",
+    "clusters": """
+        SELECT a.address, c.cluster_id AS cluster, count(*) OVER (PARTITION BY c.cluster_id) AS cluster_size
+        FROM raw.clusters c JOIN raw.addresses a USING (addr_num)""",
 }

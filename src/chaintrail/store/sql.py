@@ -6,7 +6,7 @@ import duckdb
 
 from chaintrail.errors import UsageError
 from chaintrail.store.chainstore import ChainStore
-from chaintrail.store.schema import SQL_VIEWS, TABLES
+from chaintrail.store.schema import ANALYSIS_TABLES, SQL_VIEWS, TABLES
 
 _ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
@@ -15,8 +15,12 @@ def connect(store: ChainStore) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB whose views read the store's Parquet parts."""
     con = duckdb.connect(":memory:")
     con.execute("CREATE SCHEMA raw")
-    for name, schema in TABLES.items():
-        parts = [str(p) for p in store.part_paths(name)]
+    sources = {name: [str(p) for p in store.part_paths(name)] for name in TABLES}
+    for name in ANALYSIS_TABLES:
+        f = store.path / "analysis" / f"{name}.parquet"
+        sources[name] = [str(f)] if f.exists() else []
+    for name, schema in (TABLES | ANALYSIS_TABLES).items():
+        parts = sources[name]
         if parts:
             # Views cannot take parameters, so the paths are quoted as SQL string literals.
             listing = ", ".join("'" + p.replace("'", "''") + "'" for p in parts)
@@ -61,7 +65,8 @@ def query(store: ChainStore, sql: str, params: list | dict | None = None):
     check_read_only(sql)
     con = connect(store)
     # Only the store's own table folder stays readable; nothing can be written anywhere.
-    con.execute("SET allowed_directories = $dirs", {"dirs": [str(store.path / "tables") + "/"]})
+    con.execute("SET allowed_directories = $dirs",
+                {"dirs": [str(store.path / "tables") + "/", str(store.path / "analysis") + "/"]})
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     try:

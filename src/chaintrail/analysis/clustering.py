@@ -1,0 +1,156 @@
+"""Entities by common-input ownership, updated incrementally as blocks arrive.
+
+State kept in ``<store>/analysis/``: the union-find arrays (one uint32 per
+address each), the number of txs already folded in, and the large-merge
+events. A run folds in only the txs added since the last run, so a new block
+costs time in proportion to its size, never a recompute. The ``clusters``
+table (addr_num -> cluster id = smallest addr_num of the cluster) is written
+as Parquet for SQL, the UI and reports.
+
+Guards:
+* txs the classifiers mark as CoinJoin or mixer are never used for merging;
+* a merge of two clusters that both hold ``big`` or more addresses is recorded
+  with its tx (BlockSci #167/#401) and, with ``block_big_merges``, refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from chaintrail.analysis import union_find as uf
+from chaintrail.store.chainstore import ChainStore
+
+VERSION = "multi-input/1"
+
+
+@dataclass
+class ClusterParams:
+    big: int = 10_000                 # both sides at least this big -> recorded as a large merge
+    block_big_merges: bool = False    # refuse such merges instead of only recording them
+    change_links: bool = False        # also merge confident change outputs with their inputs
+
+    def key(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ClusterReport:
+    txs_done: int
+    txs_new: int
+    inputs_visited: int
+    merges: int
+    addresses: int
+    clusters: int
+    largest: int
+    skipped_txs: int
+    large_merges: list[dict] = field(default_factory=list)
+
+
+class ClusterState:
+    """Union-find arrays plus bookkeeping, persisted under ``analysis/``."""
+
+    def __init__(self, store: ChainStore, params: ClusterParams):
+        self.dir = store.path / "analysis" / "clusters"
+        self.params = params
+        meta_path = self.dir / "state.json"
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else None
+        if meta is None or meta.get("params") != params.key() or meta.get("version") != VERSION \
+                or meta["txs_done"] > store.counts["txs"]:
+            # First run, changed parameters, or the store rolled back past us: start over.
+            self.parent, self.size = uf.fresh(0)
+            self.txs_done = 0
+            self.events: list[dict] = []
+        else:
+            n = meta["addresses"]
+            self.parent = np.fromfile(self.dir / "parent.bin", np.uint32, count=n)
+            self.size = np.fromfile(self.dir / "size.bin", np.uint32, count=n)
+            self.txs_done = meta["txs_done"]
+            self.events = meta["events"]
+
+    def save(self, store: ChainStore) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for name, arr in (("parent", self.parent), ("size", self.size)):
+            tmp = self.dir / f"{name}.bin.tmp"
+            arr.tofile(tmp)
+            os.replace(tmp, self.dir / f"{name}.bin")
+        meta = {"version": VERSION, "params": self.params.key(), "txs_done": self.txs_done,
+                "addresses": int(self.parent.shape[0]), "events": self.events}
+        tmp = self.dir / "state.json.tmp"
+        tmp.write_text(json.dumps(meta, indent=1))
+        os.replace(tmp, self.dir / "state.json")
+
+
+def update_clusters(store: ChainStore, skip_tx: np.ndarray, params: ClusterParams | None = None,
+                    extra_pairs: tuple[np.ndarray, np.ndarray] | None = None) -> ClusterReport:
+    """Fold every tx not yet clustered into the entities and write the clusters table.
+
+    ``skip_tx`` flags (per tx_num) the txs that must not merge their inputs.
+    ``extra_pairs`` are further (addr, addr) links, e.g. confident change outputs.
+    """
+    params = params or ClusterParams()
+    st = ClusterState(store, params)
+    c = store.counts
+    st.parent, st.size = uf.grow(st.parent, st.size, c["addresses"])
+    tx_first_in = np.empty(c["txs"] + 1, np.uint32)
+    tx_first_in[:-1] = store.column("tx_first_in")
+    tx_first_in[-1] = c["inputs"]
+    in_addr = store.column("in_addr")
+    lo = st.txs_done
+    skip = skip_tx.astype(np.bool_).copy()
+    base_parent, base_size = st.parent, st.size
+    txids = store.column("txid")
+    recorded: list[dict] = []
+    # With blocking on, a pass that hits a large merge is redone without that tx (bounded).
+    for _ in range(16):
+        st.parent, st.size = base_parent.copy(), base_size.copy()
+        events = np.zeros((4096, 5), np.int64)
+        visited, merges, ne = uf.union_tx_inputs(st.parent, st.size, tx_first_in, in_addr, lo, c["txs"],
+                                                 skip, params.big, events)
+        for e in events[:ne]:
+            recorded.append({"txid": bytes(txids[int(e[0])][::-1]).hex(), "tx_num": int(e[0]),
+                             "cluster_a": int(e[1]), "size_a": int(e[2]), "cluster_b": int(e[3]),
+                             "size_b": int(e[4]), "blocked": params.block_big_merges})
+        if not (params.block_big_merges and ne):
+            break
+        skip[events[:ne, 0]] = True
+    st.events += recorded
+    if extra_pairs is not None and len(extra_pairs[0]):
+        merges += uf.union_pairs(st.parent, st.size, extra_pairs[0].astype(np.uint32), extra_pairs[1].astype(np.uint32))
+    st.txs_done = c["txs"]
+    st.save(store)
+    labels = uf.roots(st.parent)
+    write_clusters_table(store, labels)
+    sizes = np.bincount(labels, minlength=len(labels)) if len(labels) else np.zeros(0, np.int64)
+    return ClusterReport(txs_done=st.txs_done, txs_new=c["txs"] - lo, inputs_visited=int(visited), merges=int(merges),
+                         addresses=int(len(labels)), clusters=int((sizes > 0).sum()),
+                         largest=int(sizes.max()) if len(sizes) else 0, skipped_txs=int(skip_tx[lo:].sum()),
+                         large_merges=recorded)
+
+
+def write_clusters_table(store: ChainStore, labels: np.ndarray) -> None:
+    """Replace ``analysis/clusters.parquet`` (addr_num, cluster_id) atomically."""
+    out = store.path / "analysis" / "clusters.parquet"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.table({"addr_num": np.arange(len(labels), dtype=np.int64), "cluster_id": labels.astype(np.int64)})
+    tmp = out.with_suffix(".parquet.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, out)
+
+
+def cluster_labels(store: ChainStore) -> np.ndarray:
+    """Cluster id of every address (its own id if clustering has not run)."""
+    path = store.path / "analysis" / "clusters.parquet"
+    n = store.counts["addresses"]
+    if not path.exists():
+        return np.arange(n, dtype=np.int64)
+    labels = pq.read_table(path, columns=["cluster_id"])["cluster_id"].to_numpy()
+    if len(labels) < n:  # addresses newer than the last clustering are singletons
+        labels = np.concatenate([labels, np.arange(len(labels), n, dtype=np.int64)])
+    return labels
