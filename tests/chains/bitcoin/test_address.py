@@ -180,6 +180,8 @@ def test_wrong_network_names_the_address() -> None:
         address_to_script("tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx", REGTEST)
     assert address_to_script("tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx", SIGNET).hex() == \
         "0014751e76e8199196d454941c45d1b3a323f1433bd6"
+    with pytest.raises(AddressError, match="1000 characters"):
+        address_to_script("1" * 1000, MAINNET)
 
 
 # --- known scripts -----------------------------------------------------------------------

@@ -339,7 +339,8 @@ def multisig_keys(script: bytes) -> tuple[int, list[bytes]]:
     """(m, public keys) of a bare m-of-n CHECKMULTISIG script."""
     found = _multisig(bytes(script))
     if found is None:
-        raise AddressError(f"script {bytes(script).hex()} is not bare multisig")
+        raise AddressError(f"script {bytes(script)[:32].hex()}{'...' if len(script) > 32 else ''} "
+                           f"is not bare multisig")
     return found
 
 
@@ -363,6 +364,9 @@ def script_address(script: bytes, network: Network) -> tuple[ScriptType, str | N
 
 def address_to_script(address: str, network: Network) -> bytes:
     """The output script an address pays to on ``network`` (P2PKH, P2SH or segwit)."""
+    if len(address) > BECH32_MAX_LEN:  # also spares base58 a quadratic decode of junk input
+        raise AddressError(f"invalid {network.name} address {address[:40]!r}...: "
+                           f"{len(address)} characters, more than any address has")
     pos = address.rfind("1")
     if pos > 0 and address[:pos].lower() == network.hrp:
         try:
