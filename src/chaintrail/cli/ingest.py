@@ -25,6 +25,7 @@ def _progress(enabled: bool) -> Progress:
 def btc(
     blocks_dir: Path = typer.Option(None, "--blocks-dir", help="A Bitcoin Core blocks/ folder (blk*.dat, rev*.dat, xor.dat)"),
     raw: list[Path] = typer.Option(None, "--raw", help="Raw, framed or hex block files (repeatable); X-undo.raw beside X.raw is used as undo data"),
+    more_raw: list[Path] = typer.Argument(None, metavar="FILE", help="More raw files: `--raw A B C` reads all three"),
     rpc: str = typer.Option(None, "--rpc", help="Bitcoin Core JSON-RPC URL, e.g. http://user:pass@127.0.0.1:8332"),
     rpc_cookie: Path = typer.Option(None, "--rpc-cookie", help="Core .cookie file for RPC auth"),
     rpc_user: str = typer.Option(None, "--rpc-user"),
@@ -39,6 +40,9 @@ def btc(
     """Ingest Bitcoin blocks. Resumable: rerun after an interruption to continue."""
     from chaintrail.ingest.btc_job import BtcIngest
 
+    if more_raw and not raw:
+        raise UsageError(f"unexpected argument {more_raw[0]}; raw block files follow --raw")
+    raw = [*(raw or []), *(more_raw or [])]
     chosen = [x for x in (blocks_dir, raw, rpc) if x]
     if len(chosen) != 1:
         raise UsageError("give exactly one of --blocks-dir, --raw or --rpc")
