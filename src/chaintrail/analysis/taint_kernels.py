@@ -1,0 +1,540 @@
+"""Taint propagation kernels (numba): forward and backward, five models, integer sats.
+
+The transaction graph is walked in chain order with a heap of tx ids, so a
+tx is processed once, after every tainted input it will ever get has arrived
+(forward: ascending tx_num; backward: descending). Inside a tx the tainted
+amount T is allocated to the outputs (forward) or inputs (backward) and the
+fee by the model:
+
+* HAIRCUT: proportional. Shares are floor(T*v/V) in IEEE double; the sats left
+  over go one at a time to the parts with the largest fractional share (ties:
+  lowest index), so the shares always sum exactly to T.
+* POISON: every output of a tx with any taint is wholly tainted; the clean
+  value swept in is counted as ``absorbed``.
+* FIFO / LIFO: value is a line of sats; inputs are laid end to end in vin order
+  (LIFO: reversed), outputs then the fee take consecutive ranges. Taint is a
+  set of intervals on that line, so the allocation is exact.
+* TIHO: taint in, highest out: T fills the largest outputs first (ties: lowest
+  vout), then the fee.
+
+Accounting identity per trace (checked by the tests for every model):
+    source + absorbed = endpoints + unspent + below_threshold + stopped + fees
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+HAIRCUT, POISON, FIFO, LIFO, TIHO = 0, 1, 2, 3, 4
+MODELS = {"haircut": HAIRCUT, "poison": POISON, "fifo": FIFO, "lifo": LIFO, "tiho": TIHO}
+
+# Status of a tainted output (forward) or input-side output (backward).
+PASSED, ENDPOINT, UNSPENT, BELOW, STOPPED_HOPS, STOPPED_TIME, STOPPED_MIXER, SOURCE_EDGE = range(8)
+STATUS_NAMES = ("passed", "endpoint", "unspent", "below_threshold", "stopped_max_hops", "stopped_time",
+                "stopped_mixer", "source_edge")
+
+# Per-tx mixing policy flags.
+POLICY_NONE, POLICY_HAIRCUT, POLICY_STOP = 0, 1, 2
+
+NONE32 = np.uint32(0xFFFFFFFF)
+
+# Totals slots.
+T_FEES, T_ABSORBED, T_EDGES, T_TXS, T_MIXER_TXS = range(5)
+
+
+@nb.njit(cache=True)
+def _heap_push(heap, n, x, maxheap):
+    if n == heap.shape[0]:
+        grown = np.empty(heap.shape[0] * 2, np.int64)
+        grown[:n] = heap[:n]
+        heap = grown
+    key = -x if maxheap else x
+    heap[n] = key
+    i = n
+    while i > 0:
+        p = (i - 1) >> 1
+        if heap[p] <= heap[i]:
+            break
+        heap[p], heap[i] = heap[i], heap[p]
+        i = p
+    return heap, n + 1
+
+
+@nb.njit(cache=True)
+def _heap_pop(heap, n, maxheap):
+    top = heap[0]
+    n -= 1
+    heap[0] = heap[n]
+    i = 0
+    while True:
+        l = 2 * i + 1
+        if l >= n:
+            break
+        c = l
+        if l + 1 < n and heap[l + 1] < heap[l]:
+            c = l + 1
+        if heap[i] <= heap[c]:
+            break
+        heap[i], heap[c] = heap[c], heap[i]
+        i = c
+    return (-top if maxheap else top), n
+
+
+@nb.njit(cache=True)
+def _tx_of_input(tx_first_in, n_tx, i):
+    lo, hi = 0, n_tx - 1
+    while lo < hi:
+        mid = (lo + hi + 1) >> 1
+        if tx_first_in[mid] <= i:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+@nb.njit(cache=True)
+def _tx_of_output(tx_first_out, n_tx, o):
+    return _tx_of_input(tx_first_out, n_tx, o)
+
+
+@nb.njit(cache=True)
+def haircut_split(T, values, shares):
+    """shares[k] = proportional part of T by values[k]; sums exactly to T (T <= sum(values))."""
+    n = values.shape[0]
+    V = 0
+    for k in range(n):
+        V += values[k]
+    if V <= 0 or T <= 0:
+        for k in range(n):
+            shares[k] = 0
+        return
+    frac = np.empty(n, np.float64)
+    given = 0
+    for k in range(n):
+        exact = float(T) * (float(values[k]) / float(V))
+        q = np.int64(np.floor(exact))
+        if q > values[k]:
+            q = values[k]
+        if q < 0:
+            q = 0
+        shares[k] = q
+        frac[k] = exact - float(q)
+        given += q
+    rest = T - given
+    if rest > 0:
+        order = np.argsort(-frac, kind="mergesort")
+        while rest > 0:
+            moved = False
+            for j in range(n):
+                k = order[j]
+                if rest == 0:
+                    break
+                if shares[k] < values[k]:
+                    shares[k] += 1
+                    rest -= 1
+                    moved = True
+            if not moved:
+                break
+    elif rest < 0:
+        order = np.argsort(frac, kind="mergesort")
+        while rest < 0:
+            for j in range(n):
+                k = order[j]
+                if rest == 0:
+                    break
+                if shares[k] > 0:
+                    shares[k] -= 1
+                    rest += 1
+
+
+@nb.njit(cache=True)
+def tiho_split(T, values, shares):
+    """Fill the largest values first (ties: lowest index); the last slot is the fee, filled last."""
+    n = values.shape[0]
+    for k in range(n):
+        shares[k] = 0
+    order = np.argsort(-values[: n - 1], kind="mergesort")
+    rest = T
+    for j in range(n - 1):
+        k = order[j]
+        take = min(rest, values[k])
+        shares[k] = take
+        rest -= take
+    shares[n - 1] = min(rest, values[n - 1])
+
+
+@nb.njit(cache=True)
+def _pool_append(pool_s, pool_e, pool_n, s, e):
+    if pool_n == pool_s.shape[0]:
+        ns = np.empty(pool_s.shape[0] * 2, np.int64)
+        ne = np.empty(pool_s.shape[0] * 2, np.int64)
+        ns[:pool_n] = pool_s[:pool_n]
+        ne[:pool_n] = pool_e[:pool_n]
+        pool_s, pool_e = ns, ne
+    pool_s[pool_n] = s
+    pool_e[pool_n] = e
+    return pool_s, pool_e, pool_n + 1
+
+
+@nb.njit(cache=True)
+def _grow1(a, n):
+    if n < a.shape[0]:
+        return a
+    b = np.empty(a.shape[0] * 2, a.dtype)
+    b[:n] = a[:n]
+    return b
+
+
+@nb.njit(cache=True)
+def _map_line(line_s, line_e, nl, ranges_lo, ranges_hi, nr, out_s, out_e, out_owner, out_n):
+    """Intersect sorted disjoint intervals with consecutive ranges; emit range-local pieces."""
+    k = 0
+    for r in range(nr):
+        lo, hi = ranges_lo[r], ranges_hi[r]
+        while k < nl and line_e[k] <= lo:
+            k += 1
+        j = k
+        while j < nl and line_s[j] < hi:
+            s = max(line_s[j], lo)
+            e = min(line_e[j], hi)
+            if e > s:
+                out_s = _grow1(out_s, out_n)
+                out_e = _grow1(out_e, out_n)
+                out_owner = _grow1(out_owner, out_n)
+                out_s[out_n] = s - lo
+                out_e[out_n] = e - lo
+                out_owner[out_n] = r
+                out_n += 1
+            j += 1
+    return out_s, out_e, out_owner, out_n
+
+
+@nb.njit(cache=True)
+def trace_kernel(forward, model, src_out, src_amt,
+                 tx_first_in, tx_first_out, in_prev, in_value, out_value, out_spent, out_addr,
+                 stop_addr, tx_policy, tx_time, tx_is_cb, t_min, t_max, max_hops, min_amt,
+                 taint, hops, pred, status, qmark, iv_off, iv_cnt):
+    """Propagate taint from ``src_out`` (forward) or back to its sources (backward).
+
+    Scratch arrays ``taint``/``hops``/``pred``/``status``/``iv_*`` (per output) and
+    ``qmark`` (per tx) must be zero/NONE on entry; the caller resets the touched
+    entries afterwards. Returns (touched outputs, totals, pool_s, pool_e, edge_in, edge_amt):
+    ``edge_in``/``edge_amt`` are backward inputs whose spent output is not in the store.
+    """
+    n_tx = tx_first_in.shape[0] - 1
+    touched = np.empty(1024, np.int64)
+    nt = 0
+    heap = np.empty(1024, np.int64)
+    hn = 0
+    totals = np.zeros(5, np.int64)
+    pool_s = np.empty(1024, np.int64)
+    pool_e = np.empty(1024, np.int64)
+    pn = 0
+    edge_in = np.empty(16, np.int64)
+    edge_amt = np.empty(16, np.int64)
+    ne = 0
+    use_iv = model == FIFO or model == LIFO
+    maxheap = not forward
+
+    for k in range(src_out.shape[0]):
+        o = src_out[k]
+        if taint[o] == 0:
+            touched = _grow1(touched, nt)
+            touched[nt] = o
+            nt += 1
+        taint[o] += src_amt[k]
+        if taint[o] > out_value[o]:
+            taint[o] = out_value[o]
+        hops[o] = 0
+        pred[o] = NONE32
+        if use_iv:
+            # A source's taint is the first sats of the output.
+            pool_s, pool_e, pn = _pool_append(pool_s, pool_e, pn, 0, taint[o])
+            iv_off[o] = pn - 1
+            iv_cnt[o] = 1
+    # Settle the sources: find the tx each one leads into.
+    for k in range(nt):
+        o = touched[k]
+        heap, hn = _settle(forward, o, 0, heap, hn, maxheap, tx_first_in, tx_first_out, n_tx, out_spent, out_addr,
+                           stop_addr, tx_time, tx_is_cb, t_min, t_max, max_hops, min_amt, taint, status, qmark, True)
+
+    shares = np.empty(16, np.int64)
+    vals = np.empty(16, np.int64)
+    line_s = np.empty(64, np.int64)
+    line_e = np.empty(64, np.int64)
+    rlo = np.empty(16, np.int64)
+    rhi = np.empty(16, np.int64)
+    ps = np.empty(64, np.int64)
+    pe = np.empty(64, np.int64)
+    pown = np.empty(64, np.int64)
+    while hn > 0:
+        t, hn = _heap_pop(heap, hn, maxheap)
+        a0, a1 = np.int64(tx_first_in[t]), np.int64(tx_first_in[t + 1])
+        o0, o1 = np.int64(tx_first_out[t]), np.int64(tx_first_out[t + 1])
+        totals[T_EDGES] += (a1 - a0) + (o1 - o0)
+        totals[T_TXS] += 1
+        # The tainted side: inputs (forward) or outputs (backward) whose taint passed into t.
+        T = np.int64(0)
+        hop = np.int64(1 << 30)
+        best = NONE32
+        best_amt = np.int64(0)
+        vin_total = np.int64(0)
+        unknown = False
+        for i in range(a0, a1):
+            v = in_value[i]
+            if v < 0:
+                unknown = True
+            else:
+                vin_total += v
+        vout_total = np.int64(0)
+        for j in range(o0, o1):
+            vout_total += out_value[j]
+        if forward:
+            for i in range(a0, a1):
+                p = in_prev[i]
+                if p != NONE32 and status[p] == PASSED and taint[p] > 0:
+                    T += taint[p]
+                    hop = min(hop, np.int64(hops[p]))
+                    if taint[p] > best_amt:
+                        best_amt = taint[p]
+                        best = p
+        else:
+            for j in range(o0, o1):
+                if status[j] == PASSED and taint[j] > 0:
+                    T += taint[j]
+                    hop = min(hop, np.int64(hops[j]))
+                    if taint[j] > best_amt:
+                        best_amt = taint[j]
+                        best = np.uint32(j)
+        if tx_policy[t] == POLICY_STOP:
+            totals[T_MIXER_TXS] += 1
+            if forward:
+                for i in range(a0, a1):
+                    p = in_prev[i]
+                    if p != NONE32 and status[p] == PASSED:
+                        status[p] = STOPPED_MIXER
+            else:
+                for j in range(o0, o1):
+                    if status[j] == PASSED:
+                        status[j] = STOPPED_MIXER
+            continue
+        m = model
+        if tx_policy[t] == POLICY_HAIRCUT:
+            totals[T_MIXER_TXS] += 1
+            m = HAIRCUT
+        if (m == FIFO or m == LIFO) and unknown:
+            m = HAIRCUT  # positions are undefined when an input value is unknown
+        fee = vin_total - vout_total if not unknown else T - vout_total  # unknown: the least fee T allows
+        if fee < 0:
+            fee = 0
+        # Receiving side: outputs + fee (forward) or inputs (backward).
+        if forward:
+            nrecv = o1 - o0 + 1
+            vals = _grow_to(vals, nrecv)
+            for j in range(o0, o1):
+                vals[j - o0] = out_value[j]
+            vals[nrecv - 1] = fee
+        else:
+            nrecv = a1 - a0
+            vals = _grow_to(vals, nrecv)
+            for i in range(a0, a1):
+                v = in_value[i]
+                vals[i - a0] = v if v > 0 else 0
+            if unknown:
+                # Unknown input values: spread what the known inputs cannot cover over them evenly.
+                known = np.int64(0)
+                nunk = 0
+                for i in range(a0, a1):
+                    if in_value[i] >= 0:
+                        known += in_value[i]
+                    else:
+                        nunk += 1
+                gap = vout_total - known
+                if gap > 0 and nunk > 0:
+                    each = gap // nunk
+                    extra = gap - each * nunk
+                    for i in range(a0, a1):
+                        if in_value[i] < 0:
+                            vals[i - a0] = each + (1 if extra > 0 else 0)
+                            if extra > 0:
+                                extra -= 1
+        shares = _grow_to(shares, nrecv)
+        total_v = np.int64(0)
+        for k in range(nrecv):
+            total_v += vals[k]
+        if T > total_v:
+            # Only an invalid tx (outputs above inputs) can get here; book the excess as lost.
+            totals[T_ABSORBED] -= T - total_v
+            T = total_v
+        npieces = 0
+        if m == POISON:
+            for k in range(nrecv):
+                shares[k] = vals[k]
+            totals[T_ABSORBED] += total_v - T
+        elif m == TIHO:
+            if forward:
+                tiho_split(T, vals[:nrecv], shares[:nrecv])
+            else:
+                # Backward: the largest input first; no fee slot, so add a zero one.
+                tmpv = np.empty(nrecv + 1, np.int64)
+                tmps = np.empty(nrecv + 1, np.int64)
+                tmpv[:nrecv] = vals[:nrecv]
+                tmpv[nrecv] = 0
+                tiho_split(T, tmpv, tmps)
+                shares[:nrecv] = tmps[:nrecv]
+        elif m == HAIRCUT:
+            haircut_split(T, vals[:nrecv], shares[:nrecv])
+        else:
+            # FIFO/LIFO: lay the tainted side on the line, then cut it by the receiving side's ranges.
+            nl = 0
+            if forward:
+                order_lo, order_hi, step = (a0, a1, 1) if m == FIFO else (a1 - 1, a0 - 1, -1)
+                pos = np.int64(0)
+                i = order_lo
+                while i != order_hi:
+                    p = in_prev[i]
+                    if p != NONE32 and status[p] == PASSED and taint[p] > 0:
+                        for q in range(iv_off[p], iv_off[p] + iv_cnt[p]):
+                            line_s = _grow1(line_s, nl)
+                            line_e = _grow1(line_e, nl)
+                            line_s[nl] = pos + pool_s[q]
+                            line_e[nl] = pos + pool_e[q]
+                            nl += 1
+                    pos += in_value[i]
+                    i += step
+                rlo = _grow_to(rlo, nrecv)
+                rhi = _grow_to(rhi, nrecv)
+                pos = 0
+                for k in range(nrecv):
+                    rlo[k] = pos
+                    rhi[k] = pos + vals[k]
+                    pos += vals[k]
+            else:
+                pos = np.int64(0)
+                for j in range(o0, o1):
+                    if status[j] == PASSED and taint[j] > 0:
+                        for q in range(iv_off[j], iv_off[j] + iv_cnt[j]):
+                            line_s = _grow1(line_s, nl)
+                            line_e = _grow1(line_e, nl)
+                            line_s[nl] = pos + pool_s[q]
+                            line_e[nl] = pos + pool_e[q]
+                            nl += 1
+                    pos += out_value[j]
+                rlo = _grow_to(rlo, nrecv)
+                rhi = _grow_to(rhi, nrecv)
+                # Inputs laid in vin order (LIFO: reversed), matching the forward layout.
+                pos = 0
+                for kk in range(nrecv):
+                    k = kk if m == FIFO else nrecv - 1 - kk
+                    rlo[k] = pos
+                    rhi[k] = pos + vals[k]
+                    pos += vals[k]
+                # Ranges must be increasing for the sweep: sort by start.
+            ps, pe, pown, npieces = _map_line_any(line_s, line_e, nl, rlo, rhi, nrecv, ps, pe, pown)
+            for k in range(nrecv):
+                shares[k] = 0
+            for q in range(npieces):
+                shares[pown[q]] += pe[q] - ps[q]
+        # Hand the shares on.
+        nout_side = nrecv - 1 if forward else nrecv
+        if forward:
+            totals[T_FEES] += shares[nrecv - 1]
+        for k in range(nout_side):
+            amt = shares[k]
+            if amt <= 0:
+                continue
+            if forward:
+                o = o0 + k
+            else:
+                i = a0 + k
+                p = in_prev[i]
+                if p == NONE32:
+                    edge_in = _grow1(edge_in, ne)
+                    edge_amt = _grow1(edge_amt, ne)
+                    edge_in[ne] = i
+                    edge_amt[ne] = amt
+                    ne += 1
+                    continue
+                o = np.int64(p)
+            if taint[o] == 0:
+                touched = _grow1(touched, nt)
+                touched[nt] = o
+                nt += 1
+            taint[o] += amt
+            hops[o] = hop + 1
+            pred[o] = best
+            if use_iv and m != HAIRCUT and m != POISON and m != TIHO:
+                first = pn
+                for q in range(npieces):
+                    if pown[q] == k:
+                        pool_s, pool_e, pn = _pool_append(pool_s, pool_e, pn, ps[q], pe[q])
+                iv_off[o] = first
+                iv_cnt[o] = pn - first
+            elif use_iv:
+                # This tx fell back to a proportional model: the taint sits at the start of the output.
+                pool_s, pool_e, pn = _pool_append(pool_s, pool_e, pn, 0, taint[o])
+                iv_off[o] = pn - 1
+                iv_cnt[o] = 1
+            heap, hn = _settle(forward, o, hop + 1, heap, hn, maxheap, tx_first_in, tx_first_out, n_tx, out_spent,
+                               out_addr, stop_addr, tx_time, tx_is_cb, t_min, t_max, max_hops, min_amt, taint, status,
+                               qmark, False)
+    return touched[:nt], totals, pool_s[:pn], pool_e[:pn], edge_in[:ne], edge_amt[:ne]
+
+
+@nb.njit(cache=True)
+def _grow_to(a, n):
+    if n <= a.shape[0]:
+        return a
+    return np.empty(max(n, 2 * a.shape[0]), a.dtype)
+
+
+@nb.njit(cache=True)
+def _map_line_any(line_s, line_e, nl, rlo, rhi, nr, ps, pe, pown):
+    """Like _map_line but for ranges in any order (sorted here by start)."""
+    order = np.argsort(rlo[:nr], kind="mergesort")
+    slo = np.empty(nr, np.int64)
+    shi = np.empty(nr, np.int64)
+    for k in range(nr):
+        slo[k] = rlo[order[k]]
+        shi[k] = rhi[order[k]]
+    ps, pe, pown, n = _map_line(line_s, line_e, nl, slo, shi, nr, ps, pe, pown, 0)
+    for q in range(n):
+        pown[q] = order[pown[q]]
+    return ps, pe, pown, n
+
+
+@nb.njit(cache=True)
+def _settle(forward, o, hop, heap, hn, maxheap, tx_first_in, tx_first_out, n_tx, out_spent, out_addr, stop_addr,
+            tx_time, tx_is_cb, t_min, t_max, max_hops, min_amt, taint, status, qmark, is_source):
+    """Decide what happens to the taint on output ``o`` and queue the next tx if it moves on."""
+    a = out_addr[o]
+    if not is_source and a != NONE32 and stop_addr[a]:
+        status[o] = ENDPOINT
+        return heap, hn
+    if not is_source and taint[o] < min_amt:
+        status[o] = BELOW
+        return heap, hn
+    if forward:
+        s = out_spent[o]
+        if s == NONE32:
+            status[o] = UNSPENT
+            return heap, hn
+        nxt = _tx_of_input(tx_first_in, n_tx, np.int64(s))
+    else:
+        nxt = _tx_of_output(tx_first_out, n_tx, o)
+        if tx_is_cb[nxt]:
+            status[o] = ENDPOINT  # newly mined coins: the backward trail ends here
+            return heap, hn
+    if hop >= max_hops:
+        status[o] = STOPPED_HOPS
+        return heap, hn
+    tt = tx_time[nxt]
+    if tt < t_min or tt > t_max:
+        status[o] = STOPPED_TIME
+        return heap, hn
+    status[o] = PASSED
+    if qmark[nxt] == 0:
+        qmark[nxt] = 1
+        heap, hn = _heap_push(heap, hn, nxt, maxheap)
+    return heap, hn

@@ -1,0 +1,363 @@
+"""Follow the money: forward and backward traces over the store's index.
+
+A ``TraceEngine`` maps the store's index columns once and keeps per-output
+scratch arrays, so each trace costs time in proportion to what it touches.
+Results carry exact integer accounting (see ``taint_kernels``), an endpoint
+table with best paths, and the block hashes of every tx the trace read, and
+serialise to canonical JSON whose hash a case file can cite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from chaintrail.analysis import taint_kernels as K
+from chaintrail.analysis.clustering import cluster_labels
+from chaintrail.errors import UsageError
+from chaintrail.store.chainstore import ChainStore
+from chaintrail.store.hashtable import KeyTable
+
+ENGINE_VERSION = "trace/1"
+_UNTOUCHED = 255
+
+
+@dataclass(frozen=True)
+class TraceParams:
+    """Everything that decides a trace's result (and so goes into its hash)."""
+
+    direction: str = "forward"            # forward | backward
+    model: str = "haircut"                # haircut | poison | fifo | lifo | tiho
+    max_hops: int = 10
+    min_amount_sat: int = 0               # taint below this on an output stops there
+    stop_categories: tuple[str, ...] = ("exchange",)
+    mixer_policy: str = "haircut"         # haircut (pass through proportionally) | stop (stop and flag)
+    time_from: int | None = None          # unix seconds; txs outside the window stop the branch
+    time_to: int | None = None
+
+    def check(self) -> None:
+        if self.direction not in ("forward", "backward"):
+            raise UsageError(f"direction must be forward or backward, not {self.direction!r}")
+        if self.model not in K.MODELS:
+            raise UsageError(f"model must be one of {', '.join(K.MODELS)}, not {self.model!r}")
+        if self.max_hops < 0 or self.min_amount_sat < 0:
+            raise UsageError("max hops and min amount must not be negative")
+        if self.mixer_policy not in ("haircut", "stop"):
+            raise UsageError("mixer policy must be haircut or stop")
+
+
+@dataclass
+class Endpoint:
+    address: str | None
+    cluster: int | None
+    tags: list[str]
+    amount_sat: int
+    hops: int
+    path: list[str]                       # txids from the source to the endpoint's tx
+    kind: str                             # tagged | unspent | below_threshold | stopped_* | coinbase | unknown_source
+    outputs: list[str] = field(default_factory=list)   # txid:vout of each output aggregated here
+
+
+@dataclass
+class TraceResult:
+    source: dict
+    model: str
+    params: dict
+    endpoints: list[Endpoint]
+    totals: dict
+    steps: list[dict]
+    engine: str = ENGINE_VERSION
+
+    def to_dict(self) -> dict:
+        d = {"source": self.source, "model": self.model, "params": self.params,
+             "endpoints": [asdict(e) for e in self.endpoints], "totals": self.totals,
+             "steps": self.steps, "engine": self.engine}
+        d["trace_hash"] = hashlib.sha256(_canonical(d)).hexdigest()
+        return d
+
+    def to_json(self) -> str:
+        return _canonical(self.to_dict()).decode()
+
+    def write_parquet(self, path: str | Path) -> None:
+        rows = [asdict(e) for e in self.endpoints]
+        table = pa.Table.from_pylist(rows, schema=pa.schema([
+            ("address", pa.string()), ("cluster", pa.int64()), ("tags", pa.list_(pa.string())),
+            ("amount_sat", pa.int64()), ("hops", pa.int32()), ("path", pa.list_(pa.string())),
+            ("kind", pa.string()), ("outputs", pa.list_(pa.string()))]))
+        pq.write_table(table, path)
+
+
+def _canonical(obj) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+
+
+class TraceEngine:
+    """Holds the mapped index and scratch space for repeated traces on one store."""
+
+    def __init__(self, store: ChainStore, stop_addr_for: "StopAddresses | None" = None,
+                 mixer_txs: np.ndarray | None = None):
+        self.store = store
+        c = store.counts
+        self.n_tx, self.n_out = c["txs"], c["outputs"]
+        col = store.column
+        self.tx_first_in = _with_sentinel(col("tx_first_in"), c["inputs"])
+        self.tx_first_out = _with_sentinel(col("tx_first_out"), c["outputs"])
+        self.in_prev, self.in_value = col("in_prev"), col("in_value")
+        self.out_value, self.out_spent, self.out_addr = col("out_value"), col("out_spent"), col("out_addr")
+        blocks = store.read_table("blocks", ["block_seq", "time", "hash"])
+        order = np.argsort(blocks["block_seq"].to_numpy())
+        blk_time = blocks["time"].to_numpy()[order]
+        self.blk_hash = [h.hex() for h in blocks["hash"].take(pa.array(order)).to_pylist()]
+        blk_first_tx = np.asarray(col("blk_first_tx"), np.int64)
+        counts = np.diff(np.append(blk_first_tx, self.n_tx))
+        self.tx_block = np.repeat(np.arange(len(blk_first_tx)), counts)
+        self.tx_time = blk_time[self.tx_block].astype(np.int64) if self.n_tx else np.zeros(0, np.int64)
+        self.tx_is_cb = np.zeros(self.n_tx, np.bool_)
+        self.tx_is_cb[blk_first_tx[blk_first_tx < self.n_tx]] = True
+        self.mixer_txs = np.zeros(self.n_tx, np.bool_) if mixer_txs is None else mixer_txs.astype(np.bool_)
+        self.stop_addr_for = stop_addr_for
+        self.labels = cluster_labels(store)
+        self._txids: KeyTable | None = None
+        # Scratch, reset after each trace (only the touched entries).
+        self.taint = np.zeros(self.n_out, np.int64)
+        self.hops = np.zeros(self.n_out, np.int32)
+        self.pred = np.full(self.n_out, K.NONE32, np.uint32)
+        self.status = np.full(self.n_out, _UNTOUCHED, np.uint8)
+        self.iv_off = np.zeros(self.n_out, np.int64)
+        self.iv_cnt = np.zeros(self.n_out, np.int32)
+        self.qmark = np.zeros(self.n_tx, np.uint8)
+
+    # -- resolving starting points -------------------------------------------------
+    def txid_to_num(self, txid_hex: str) -> int:
+        if self._txids is None:
+            self._txids = KeyTable(32, np.asarray(self.store.column("txid")))
+        try:
+            key = bytes.fromhex(txid_hex)[::-1]
+        except ValueError:
+            raise UsageError(f"not a txid: {txid_hex!r}") from None
+        if len(key) != 32:
+            raise UsageError(f"not a txid: {txid_hex!r}")
+        t = int(self._txids.lookup(np.frombuffer(key, np.uint8).reshape(1, 32))[0])
+        if t < 0:
+            raise UsageError(f"transaction {txid_hex} is not in the store")
+        return t
+
+    def addr_to_num(self, address: str) -> int:
+        from chaintrail.store.sql import query
+        rows = query(self.store, "SELECT addr_num FROM raw.addresses WHERE address = $a", {"a": address}).to_pylist()
+        if not rows:
+            raise UsageError(f"address {address} is not in the store")
+        return int(rows[0]["addr_num"])
+
+    def resolve(self, spec: str, direction: str) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Outputs (and tainted amounts) a trace starts from: TXID:VOUT, TXID, ADDRESS or cluster:N."""
+        spec = spec.strip()
+        if spec.startswith("cluster:"):
+            cid = int(spec.split(":", 1)[1])
+            members = np.flatnonzero(self.labels == cid)
+            if not len(members):
+                raise UsageError(f"no entity with cluster id {cid}")
+            outs = np.flatnonzero(np.isin(self.out_addr, members.astype(np.uint32)))
+            kind = {"kind": "entity", "cluster": cid}
+        elif ":" in spec and len(spec.split(":")[0]) == 64:
+            txid, vout = spec.split(":")
+            t = self.txid_to_num(txid)
+            o = int(self.tx_first_out[t]) + int(vout)
+            if not int(vout) < int(self.tx_first_out[t + 1] - self.tx_first_out[t]):
+                raise UsageError(f"{txid} has no output {vout}")
+            outs = np.array([o], np.int64)
+            kind = {"kind": "output", "txid": txid, "vout": int(vout)}
+        elif len(spec) == 64 and all(ch in "0123456789abcdefABCDEF" for ch in spec):
+            t = self.txid_to_num(spec)
+            outs = np.arange(self.tx_first_out[t], self.tx_first_out[t + 1], dtype=np.int64)
+            kind = {"kind": "transaction", "txid": spec.lower()}
+        else:
+            a = self.addr_to_num(spec)
+            outs = np.flatnonzero(self.out_addr == np.uint32(a))
+            kind = {"kind": "address", "address": spec}
+        outs = outs.astype(np.int64)
+        return outs, np.asarray(self.out_value[outs], np.int64), kind
+
+    # -- tracing -------------------------------------------------------------------
+    def trace(self, spec: str | None = None, params: TraceParams | None = None, *,
+              outputs: np.ndarray | None = None, amounts: np.ndarray | None = None) -> TraceResult:
+        params = params or TraceParams()
+        params.check()
+        if outputs is None:
+            if spec is None:
+                raise UsageError("a trace needs a starting point")
+            outputs, amounts, source = self.resolve(spec, params.direction)
+        else:
+            outputs = np.asarray(outputs, np.int64)
+            amounts = np.asarray(self.out_value[outputs] if amounts is None else amounts, np.int64)
+            source = {"kind": "outputs", "outputs": [self.outpoint(int(o)) for o in outputs]}
+        stop = self.stop_addr_for(params.stop_categories) if self.stop_addr_for else np.zeros(len(self.labels), np.bool_)
+        policy = np.where(self.mixer_txs, K.POLICY_STOP if params.mixer_policy == "stop" else K.POLICY_HAIRCUT,
+                          K.POLICY_NONE).astype(np.uint8)
+        t_min = params.time_from if params.time_from is not None else -(1 << 62)
+        t_max = params.time_to if params.time_to is not None else (1 << 62)
+        touched, totals, pool_s, pool_e, edge_in, edge_amt = K.trace_kernel(
+            params.direction == "forward", K.MODELS[params.model], outputs, amounts,
+            self.tx_first_in, self.tx_first_out, self.in_prev, self.in_value, self.out_value, self.out_spent,
+            self.out_addr, stop, policy, self.tx_time, self.tx_is_cb, t_min, t_max, params.max_hops,
+            params.min_amount_sat, self.taint, self.hops, self.pred, self.status, self.qmark, self.iv_off, self.iv_cnt)
+        try:
+            return self._result(params, source, outputs, touched, totals, edge_in, edge_amt)
+        finally:
+            self._reset(touched)
+
+    def _reset(self, touched: np.ndarray) -> None:
+        self.taint[touched] = 0
+        self.hops[touched] = 0
+        self.pred[touched] = K.NONE32
+        self.status[touched] = _UNTOUCHED
+        self.iv_cnt[touched] = 0
+        self.qmark[:] = 0
+
+    def outpoint(self, o: int) -> str:
+        t = int(np.searchsorted(self.tx_first_out, o, side="right") - 1)
+        return f"{self.txid_hex(t)}:{o - int(self.tx_first_out[t])}"
+
+    def txid_hex(self, t: int) -> str:
+        return bytes(self.store.column("txid")[t][::-1]).hex()
+
+    def _tx_of_out(self, o: int) -> int:
+        return int(np.searchsorted(self.tx_first_out, o, side="right") - 1)
+
+    def _path(self, o: int) -> list[str]:
+        """Txids from the source to output ``o`` following the best-predecessor links."""
+        chain = []
+        seen = 0
+        while o != int(K.NONE32) and seen < 10_000:
+            chain.append(self._tx_of_out(o))
+            o = int(self.pred[o])
+            seen += 1
+        # Walked from the endpoint back to the source; report source first in both directions.
+        txs = [self.txid_hex(t) for t in reversed(chain)]
+        # Collapse repeats (several outputs of one tx on the path).
+        out: list[str] = []
+        for t in txs:
+            if not out or out[-1] != t:
+                out.append(t)
+        return out
+
+    def _result(self, params, source, sources, touched, totals, edge_in, edge_amt) -> TraceResult:
+        forward = params.direction == "forward"
+        status = self.status[touched]
+        taint = self.taint[touched]
+        src_total = int(self.taint[sources].sum()) if len(sources) else 0
+        kinds = {K.ENDPOINT: "tagged", K.UNSPENT: "unspent", K.BELOW: "below_threshold",
+                 K.STOPPED_HOPS: "stopped_max_hops", K.STOPPED_TIME: "stopped_time", K.STOPPED_MIXER: "stopped_mixer"}
+        groups: dict[tuple, Endpoint] = {}
+        tags_of = getattr(self.stop_addr_for, "tags_of", None)
+        for o, st, amt in zip(touched.tolist(), status.tolist(), taint.tolist()):
+            if st == K.PASSED or amt <= 0:
+                continue
+            kind = kinds.get(st, "stopped")
+            if st == K.ENDPOINT and not forward and self.tx_is_cb[self._tx_of_out(o)] and not (
+                    self.stop_addr_for is not None and self._is_stop(o, params)):
+                kind = "coinbase"
+            a = int(self.out_addr[o])
+            addr = None if a == int(K.NONE32) else a
+            key = (kind, addr if addr is not None else f"out:{o}")
+            ep = groups.get(key)
+            if ep is None:
+                ep = Endpoint(address=None, cluster=None if addr is None else int(self.labels[addr]),
+                              tags=tags_of(addr) if (tags_of and addr is not None) else [], amount_sat=0,
+                              hops=int(self.hops[o]), path=self._path(o), kind=kind)
+                ep.address = addr  # type: ignore[assignment]  # resolved to a string below
+                groups[key] = ep
+            ep.amount_sat += int(amt)
+            ep.hops = min(ep.hops, int(self.hops[o]))
+            ep.outputs.append(self.outpoint(o))
+        for i, amt in zip(edge_in.tolist(), edge_amt.tolist()):
+            t = int(np.searchsorted(self.tx_first_in, i, side="right") - 1)
+            key = ("unknown_source", f"in:{i}")
+            groups[key] = Endpoint(address=None, cluster=None, tags=[], amount_sat=int(amt), hops=0,
+                                   path=[self.txid_hex(t)], kind="unknown_source",
+                                   outputs=[f"{self.txid_hex(t)}:in{i - int(self.tx_first_in[t])}"])
+        eps = list(groups.values())
+        self._name_addresses(eps)
+        eps.sort(key=lambda e: (-e.amount_sat, e.kind, e.address or "", e.outputs[0] if e.outputs else ""))
+        by_kind: dict[str, int] = {}
+        for e in eps:
+            by_kind[e.kind] = by_kind.get(e.kind, 0) + e.amount_sat
+        stopped = sum(v for k, v in by_kind.items() if k.startswith("stopped"))
+        tot = {
+            "traced_sat": src_total,
+            "to_endpoints_sat": by_kind.get("tagged", 0),
+            "fees_sat": int(totals[K.T_FEES]),
+            "unspent_sat": by_kind.get("unspent", 0),
+            "below_threshold_sat": by_kind.get("below_threshold", 0),
+            "stopped_sat": stopped,
+            "coinbase_sat": by_kind.get("coinbase", 0),
+            "unknown_source_sat": by_kind.get("unknown_source", 0),
+            "absorbed_sat": int(totals[K.T_ABSORBED]),
+            "edges_touched": int(totals[K.T_EDGES]),
+            "txs_touched": int(totals[K.T_TXS]),
+            "mixer_txs": int(totals[K.T_MIXER_TXS]),
+        }
+        steps_tx = sorted({self._tx_of_out(o) for o in touched.tolist()})
+        steps = [{"txid": self.txid_hex(t), "block_hash": self.blk_hash[int(self.tx_block[t])]} for t in steps_tx]
+        return TraceResult(source=source, model=params.model, params=_params_dict(params), endpoints=eps,
+                           totals=tot, steps=steps)
+
+    def _is_stop(self, o: int, params: TraceParams) -> bool:
+        a = int(self.out_addr[o])
+        return a != int(K.NONE32) and bool(self.stop_addr_for(params.stop_categories)[a])
+
+    def _name_addresses(self, eps: list[Endpoint]) -> None:
+        nums = sorted({e.address for e in eps if isinstance(e.address, int)})
+        if not nums:
+            return
+        names = _address_names(self.store, nums)
+        for e in eps:
+            if isinstance(e.address, int):
+                e.address = names.get(e.address)
+
+
+def _address_names(store: ChainStore, nums: list[int]) -> dict[int, str]:
+    table = store.read_table("addresses", ["addr_num", "address"])
+    idx = np.asarray(nums, np.int64)
+    # addr_num equals the row position (addresses are appended in id order).
+    got = table.take(pa.array(idx))
+    return dict(zip(got["addr_num"].to_pylist(), got["address"].to_pylist()))
+
+
+def _params_dict(p: TraceParams) -> dict:
+    d = asdict(p)
+    d["stop_categories"] = list(p.stop_categories)
+    return d
+
+
+def _with_sentinel(col: np.ndarray, total: int) -> np.ndarray:
+    out = np.empty(len(col) + 1, np.uint32)
+    out[:-1] = col
+    out[-1] = total
+    return out
+
+
+class StopAddresses:
+    """Which addresses end a trace for given tag categories; also names their tags."""
+
+    def __init__(self, n_addr: int, tags: dict[int, list[tuple[str, str]]]):
+        # tags: addr_num -> [(category, label)]
+        self.n = n_addr
+        self.tags = tags
+
+    def __call__(self, categories: tuple[str, ...]) -> np.ndarray:
+        mask = np.zeros(self.n, np.bool_)
+        cats = set(categories)
+        for a, items in self.tags.items():
+            if any(c in cats for c, _ in items):
+                mask[a] = True
+        return mask
+
+    def tags_of(self, addr: int) -> list[str]:
+        return [f"{c}:{label}" for c, label in self.tags.get(addr, [])]
