@@ -133,6 +133,11 @@ class TraceEngine:
         self.iv_cnt = np.zeros(self.n_out, np.int32)
         self.qmark = np.zeros(self.n_tx, np.uint8)
 
+    @classmethod
+    def open(cls, store: ChainStore) -> "TraceEngine":
+        """An engine with the store's tags (stop categories) and mixer labels, where present."""
+        return cls(store, stop_addr_for=None, mixer_txs=mixer_tx_mask(store))
+
     # -- resolving starting points -------------------------------------------------
     def txid_to_num(self, txid_hex: str) -> int:
         if self._txids is None:
@@ -361,3 +366,16 @@ class StopAddresses:
 
     def tags_of(self, addr: int) -> list[str]:
         return [f"{c}:{label}" for c, label in self.tags.get(addr, [])]
+
+
+def mixer_tx_mask(store: ChainStore) -> np.ndarray | None:
+    """Txs the classifiers labelled CoinJoin or mixer (``analysis/tx_labels.parquet``), if any."""
+    path = store.path / "analysis" / "tx_labels.parquet"
+    if not path.exists():
+        return None
+    t = pq.read_table(path, columns=["tx_num", "is_mixing"])
+    mask = np.zeros(store.counts["txs"], np.bool_)
+    nums = t["tx_num"].to_numpy()
+    ok = nums < len(mask)
+    mask[nums[ok]] = t["is_mixing"].to_numpy(zero_copy_only=False)[ok]
+    return mask

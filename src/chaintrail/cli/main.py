@@ -11,6 +11,7 @@ from chaintrail.cli import ingest as ingest_cli
 from chaintrail.cli import store as store_cli
 from chaintrail.cli.demo import demo
 from chaintrail.cli.sql import sql
+from chaintrail.cli.trace import trace
 
 app = typer.Typer(name="chaintrail", help="Investigate crypto-enabled crime: ingest, cluster, trace, report.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -18,6 +19,7 @@ app.add_typer(ingest_cli.app, name="ingest")
 app.add_typer(store_cli.app, name="store")
 app.command("sql")(sql)
 app.command("demo")(demo)
+app.command("trace")(trace)
 
 # Nouns whose modules may not exist in every build are registered when present.
 for _noun in ("scenario",):

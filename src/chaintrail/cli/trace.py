@@ -1,0 +1,78 @@
+"""`chaintrail trace`: follow funds forward or backward with a taint model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, one_line_errors, store_path
+
+
+@one_line_errors
+def trace(
+    source: str = typer.Option(..., "--from", help="TXID:VOUT, TXID, ADDRESS or cluster:N"),
+    direction: str = typer.Option("forward", "--direction", help="forward | backward"),
+    model: str = typer.Option("haircut", "--model", help="haircut | poison | fifo | lifo | tiho"),
+    max_hops: int = typer.Option(10, "--max-hops", help="Stop a branch after this many transactions"),
+    min_amount: int = typer.Option(0, "--min-amount", help="Stop a branch when its taint falls below this (sats)"),
+    stop_category: list[str] = typer.Option(["exchange"], "--stop-category", help="Tag categories that end a branch"),
+    mixer_policy: str = typer.Option("haircut", "--mixer-policy", help="haircut: pass CoinJoins/mixers proportionally; stop: stop and flag"),
+    time_from: int = typer.Option(None, "--time-from", help="Unix time: ignore txs before this"),
+    time_to: int = typer.Option(None, "--time-to", help="Unix time: ignore txs after this"),
+    until_exchange: bool = typer.Option(False, "--until-exchange", help="Expand until every branch reaches a tagged service or the threshold; report per exchange"),
+    parquet: Path = typer.Option(None, "--parquet", help="Also write the endpoint table as Parquet"),
+    store: Path = StoreOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Trace funds and account for every satoshi."""
+    from chaintrail.analysis.tracing import TraceEngine, TraceParams
+    from chaintrail.store.chainstore import ChainStore
+
+    if until_exchange:
+        max_hops = max(max_hops, 1000)
+        stop_category = sorted(set(stop_category) | {"exchange", "gambling", "merchant", "payment_processor", "mixer"})
+    params = TraceParams(direction=direction, model=model, max_hops=max_hops, min_amount_sat=min_amount,
+                         stop_categories=tuple(stop_category), mixer_policy=mixer_policy,
+                         time_from=time_from, time_to=time_to)
+    with ChainStore(store_path(store)) as st:
+        result = TraceEngine.open(st).trace(source, params)
+    if parquet:
+        result.write_parquet(parquet)
+    out = result.to_dict()
+    if until_exchange:
+        out["requests"] = _legal_requests(out)
+    if json_out:
+        emit_json(out)
+        return
+    _print(out)
+
+
+def _legal_requests(out: dict) -> list[dict]:
+    """Per tagged service: the deposit addresses and amounts to ask records for."""
+    by_service: dict[str, dict] = {}
+    for e in out["endpoints"]:
+        if e["kind"] != "tagged":
+            continue
+        name = next((t for t in e["tags"]), f"cluster:{e['cluster']}")
+        svc = by_service.setdefault(name, {"service": name, "cluster": e["cluster"], "amount_sat": 0, "deposits": []})
+        svc["amount_sat"] += e["amount_sat"]
+        svc["deposits"].append({"address": e["address"], "amount_sat": e["amount_sat"], "outputs": e["outputs"]})
+    return sorted(by_service.values(), key=lambda s: -s["amount_sat"])
+
+
+def _print(out: dict) -> None:
+    t = out["totals"]
+    console.print(f"[bold]{out['params']['direction']} {out['model']} trace[/bold] from {out['source']}")
+    view = Table("kind", "address", "cluster", "tags", "amount (sat)", "hops")
+    for e in out["endpoints"][:50]:
+        view.add_row(e["kind"], e["address"] or "-", str(e["cluster"]), ", ".join(e["tags"]), f"{e['amount_sat']:,}",
+                     str(e["hops"]))
+    console.print(view)
+    console.print(f"traced {t['traced_sat']:,} sat = endpoints {t['to_endpoints_sat']:,} + unspent {t['unspent_sat']:,} "
+                  f"+ fees {t['fees_sat']:,} + below threshold {t['below_threshold_sat']:,} + stopped {t['stopped_sat']:,}"
+                  + (f" (absorbed {t['absorbed_sat']:,})" if t["absorbed_sat"] else ""))
+    console.print(f"trace hash {out['trace_hash']}")
+    for r in out.get("requests", []):
+        console.print(f"[bold]{r['service']}[/bold]: {r['amount_sat']:,} sat over {len(r['deposits'])} deposit address(es)")
