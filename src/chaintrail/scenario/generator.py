@@ -1,0 +1,242 @@
+"""Scenario generation end to end: population, bootstrap, blocks, services, cases, answer key.
+
+Timeline of a generated regtest chain:
+
+* height 0: regtest's genesis block (its 50 BTC output is unspendable, as on every chain);
+* heights 1-40: bootstrap coinbases paying the initial allocation of every actor
+  (the regtest stand-in for an economy that existed before the window);
+* heights 41-140: coinbase-only blocks while the allocation matures (coinbase
+  maturity is 100 blocks);
+* from height 141: the economy: background kernel, CoinJoin coordinators, the
+  chip mixer and the planted crime cases, until the target transaction count is
+  reached and every case has run to completion.
+
+Block times start at 2023-11-14 and advance by exponential intervals (mean 600 s).
+"""
+
+from __future__ import annotations
+
+import logging
+import time as _time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from chaintrail.chains.bitcoin.blockfile_writer import BlockFileWriter
+from chaintrail.chains.bitcoin.network import REGTEST
+from chaintrail.chains.bitcoin.serialize import compact_size, regtest_genesis_block
+from chaintrail.errors import UsageError
+from chaintrail.scenario import params as P
+from chaintrail.scenario.blocks import (
+    COINBASE_MATURITY,
+    build_block,
+    emit_coinbase,
+    subsidy,
+)
+from chaintrail.scenario.chain import Chain
+from chaintrail.scenario.economy import MARGIN as MARGIN_DEFAULT
+from chaintrail.scenario.economy import run_events
+from chaintrail.scenario.ledger import C_HEIGHT, C_OUT, C_TX, OF_COINBASE
+from chaintrail.scenario.population import Pop, build_population
+from chaintrail.scenario.wallet_ops import new_address, release_range
+
+log = logging.getLogger(__name__)
+
+ALLOC_BLOCKS = 40
+GROUP_SHARE = {"exchange": 0.45, "service": 0.20, "user": 0.35}
+START_TIME = 1_700_000_000
+KINDS = ("ransomware", "exchange_hack", "darknet", "scam")
+MAX_COINBASE_OUTPUTS = 20_000
+
+
+@dataclass
+class BlockRecord:
+    height: int
+    hash: bytes
+    time: int
+    n_tx: int
+    first_tx: int          # ledger id of the coinbase
+    txs: list[int] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class Scenario:
+    """A generated chain held in memory: ledger, blocks, actors; what the answer key is built from."""
+
+    seed: int
+    kind: str
+    scale: float
+    out_dir: Path
+    chain: Chain
+    pop: Pop
+    blocks: list[BlockRecord]
+    actors: list
+    cases: list
+    genesis: tuple
+    elapsed_s: float = 0.0
+
+
+class _Runner:
+    def __init__(self, ch: Chain, pop: Pop, writer: BlockFileWriter, actors: list, cases: list):
+        self.ch, self.pop, self.writer = ch, pop, writer
+        self.actors, self.cases = actors, cases
+        hdr, cb = regtest_genesis_block()
+        self.genesis = (hdr, cb)
+        data = hdr.serialize() + compact_size(1) + cb.serialize()
+        writer.write_block(data, None, bytes(32))
+        self.prev = hdr.hash()
+        self.time = START_TIME
+        self.blocks: list[BlockRecord] = []
+        self.block_first_tx = 0
+        self.block_first_out = 0
+        self.fee_level = P.FEERATE_MEDIAN
+
+    def begin(self) -> None:
+        ch = self.ch
+        ch.L.ctr[C_HEIGHT] = len(self.blocks) + 1
+        self.block_first_tx = int(ch.L.ctr[C_TX])
+        self.block_first_out = int(ch.L.ctr[C_OUT])
+        # fee level: a slow random walk in log space around the published median
+        drift = 0.15 * ch.rng.normal() - 0.05 * np.log(self.fee_level / P.FEERATE_MEDIAN)
+        self.fee_level = float(np.clip(self.fee_level * np.exp(drift), 1.0, 300.0))
+        ch.feerate = self.fee_level
+
+    def close(self, payouts: list[tuple[int, int]], cb_entity: int, tag: bytes) -> BlockRecord:
+        ch = self.ch
+        h = ch.height
+        fees = int(ch.L.tx_fee[self.block_first_tx:int(ch.L.ctr[C_TX])].sum())
+        total = subsidy(h) + fees
+        addrs = np.array([a for a, _ in payouts], np.int64)
+        vals = np.array([v for _, v in payouts], np.int64)
+        if int(vals.sum()) != total:
+            vals[-1] += total - int(vals.sum())
+        if vals.min() < 0:
+            raise UsageError("coinbase payout below zero")
+        ch.grow(tx=1, out=len(payouts) + 1)
+        cb = int(emit_coinbase(ch.L, h, cb_entity, addrs, vals))
+        rng = ch.rng
+        order = np.arange(self.block_first_tx, cb, dtype=np.int64)
+        rng.shuffle(order)
+        self.time += max(1, int(round(rng.exponential(P.PUBLISHED["mean_block_interval_s"]))))
+        built = build_block(ch.L, h, order, cb, self.prev, self.time, tag)
+        self.writer.write_block(built.data, built.undo, self.prev)
+        self.prev = built.hash
+        # this block's outputs become spendable; coinbases after maturity
+        release_range(ch.L, self.block_first_out, int(ch.L.tx_out0[cb]), OF_COINBASE)
+        if h - COINBASE_MATURITY + 1 >= 1:
+            old = self.blocks[h - COINBASE_MATURITY].first_tx
+            o0 = int(ch.L.tx_out0[old])
+            release_range(ch.L, o0, o0 + int(ch.L.tx_nout[old]), 0)
+        rec = BlockRecord(h, built.hash, self.time, built.n_tx, cb)
+        self.blocks.append(rec)
+        return rec
+
+
+def _pool_payout(ch: Chain, pop: Pop, h: int) -> tuple[list[tuple[int, int]], int, bytes]:
+    i = int(np.searchsorted(pop.mpool_cdf, ch.rng.random()))
+    e = int(pop.mpools[i])
+    a = int(pop.mpool_addr[i])
+    if a < 0:
+        a = int(new_address(ch.L, e, int(ch.L.ent_atype[e])))
+    name = P.POOLS[i][0].split("-")[0].encode()
+    tag = b"/" + name + b"/" + int(ch.rng.integers(0, 2**32)).to_bytes(4, "little")
+    return [(a, 0)], e, tag
+
+
+def _allocation_blocks(ch: Chain, alloc: list[tuple[int, float, str]]) -> list[list[tuple[int, int]]]:
+    """Split the weighted allocation into per-block payouts summing to each block's subsidy."""
+    n_blocks = max(ALLOC_BLOCKS, -(-len(alloc) // MAX_COINBASE_OUTPUTS))
+    supply = sum(subsidy(h) for h in range(1, n_blocks + 1))
+    group_w = {g: sum(w for _, w, gg in alloc if gg == g) for g in GROUP_SHARE}
+    share_sum = sum(s for g, s in GROUP_SHARE.items() if group_w[g] > 0)
+    values = [(a, w / group_w[g] * GROUP_SHARE[g] / share_sum * supply) for a, w, g in alloc]
+    order = ch.rng.permutation(len(values))
+    per_block: list[list[tuple[int, int]]] = [[] for _ in range(n_blocks)]
+    for k, idx in enumerate(order):
+        per_block[k % n_blocks].append((values[idx][0], values[idx][1]))
+    out = []
+    for b, items in enumerate(per_block):
+        target = subsidy(b + 1)
+        raw = np.array([v for _, v in items], np.float64)
+        scaled = np.floor(raw / raw.sum() * target).astype(np.int64)
+        scaled = np.maximum(scaled, 1000)
+        scaled[int(np.argmax(scaled))] += target - int(scaled.sum())
+        out.append([(a, int(v)) for (a, _), v in zip(items, scaled)])
+    return out
+
+
+def generate(out_dir: str | Path, seed: int = 1, kind: str = "all", scale: float = 1.0,
+             xor: bool = False, progress: Callable[[int, int], None] | None = None) -> Scenario:
+    """Generate a scenario into ``out_dir`` (a Core ``blocks/`` folder plus the answer key)."""
+    from chaintrail.scenario.answer_key import write_answer_key
+    from chaintrail.scenario.cases import make_cases
+    from chaintrail.scenario.services import make_services
+
+    if kind not in KINDS + ("all", "none"):
+        raise UsageError(f"unknown scenario kind {kind!r}; choose from {', '.join(KINDS + ('all',))}")
+    if not scale > 0:
+        raise UsageError("scale must be positive")
+    t_start = _time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 0x5CE7A210])))
+    key = int(rng.integers(1, 2**63))
+    n_target = max(300, int(round(1000 * scale)))
+    ch = Chain(rng, key, n_target)
+    pop, alloc = build_population(ch, n_target)
+    actors = make_services(ch, pop, alloc, n_target)
+    cases = make_cases(ch, pop, actors, alloc, kind, n_target)
+    xor_key = rng.bytes(8) if xor else None
+    writer = BlockFileWriter(out, REGTEST.magic, xor_key)
+    run = _Runner(ch, pop, writer, actors, cases)
+    try:
+        for payouts in _allocation_blocks(ch, alloc):
+            run.begin()
+            run.close(payouts, -1, b"/bootstrap/")
+        first_econ = len(run.blocks) + COINBASE_MATURITY + 1
+        while len(run.blocks) + 1 < first_econ:
+            run.begin()
+            run.close(*_pool_payout(ch, pop, ch.height))
+        econ_tx = max(100, n_target - len(run.blocks) - 1)
+        n_blocks = max(45, -(-econ_tx // 2500))
+        per_block = econ_tx / n_blocks
+        made = 0
+        b = 0
+        while True:
+            cases_done = all(c.done for c in cases)
+            if made >= econ_tx and cases_done:
+                break
+            if b > n_blocks * 4 + 400:
+                raise UsageError("scenario did not converge (cases could not finish)")
+            run.begin()
+            h = ch.height
+            for a in actors:
+                a.step(ch, pop)
+            for c in cases:
+                if not c.done:
+                    c.step(ch, pop, actors)
+            want = int(per_block * rng.uniform(0.75, 1.25)) if made < econ_tx else int(per_block * 0.3)
+            want = max(0, want - (int(ch.L.ctr[C_TX]) - run.block_first_tx))
+            spu = 1e8 / P.USD_PER_BTC
+            while want > 0:
+                ch.grow(tx=want + 10, inp=4 * want + MARGIN_DEFAULT, out=4 * want + MARGIN_DEFAULT,
+                        addr=3 * want + MARGIN_DEFAULT)
+                got = int(run_events(ch.L, pop, rng, h, want, ch.feerate, spu))
+                if got == 0 and int(ch.L.ctr[C_TX]) + 2 <= len(ch.L.tx_in0):
+                    break
+                want -= got
+            run.close(*_pool_payout(ch, pop, h))
+            made += run.blocks[-1].n_tx
+            b += 1
+            if progress:
+                progress(min(made, econ_tx), econ_tx)
+        writer.close()
+    except BaseException:
+        writer.close()
+        raise
+    sc = Scenario(seed, kind, scale, out, ch, pop, run.blocks, actors, cases, run.genesis)
+    sc.elapsed_s = _time.perf_counter() - t_start
+    write_answer_key(sc)
+    return sc
