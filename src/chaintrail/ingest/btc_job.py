@@ -146,7 +146,9 @@ class BtcIngest:
             if on_main:
                 seq, h = on_main[0]
                 if seq != seqs[0][0]:
-                    self._rollback(seq + 1)
+                    fork_seq = self._first_forked_seq(seq, pos, len(main))
+                    if fork_seq is not None:
+                        self._rollback(fork_seq)
                 todo_from = pos[h] + 1
         stale_rows = [b for b in layout.stale if b.hash not in self.known_stale and b.hash not in self.known]
         undo = _RevUndo(key, net.magic)
@@ -156,6 +158,24 @@ class BtcIngest:
         self._run(pending, total, extra={"stale_blocks": self._stale_table(stale_rows)})
         self.report.stale = len(layout.stale)
         return self.report
+
+    def _first_forked_seq(self, after_seq: int, pos: dict[bytes, int], n_main: int) -> int | None:
+        """First block stored after ``after_seq`` that competes with the best chain ``pos``, if any.
+
+        Blocks from other sources (raw files of other heights, a block extending the
+        tip) are not this chain's fork and must survive a rerun over the folder.
+        """
+        t = self.store.read_table("blocks", ["block_seq", "hash", "prev_hash"])
+        forked: set[bytes] = set()
+        first = None
+        for s, h, prev in sorted(zip(t["block_seq"].to_pylist(), t["hash"].to_pylist(), t["prev_hash"].to_pylist())):
+            h, prev = h[::-1], prev[::-1]
+            if s <= after_seq or h in pos:
+                continue
+            if prev in forked or (prev in pos and pos[prev] + 1 < n_main):
+                forked.add(h)
+                first = s if first is None else first
+        return first
 
     def ingest_raw(self, paths: Iterable[str | Path], undo_paths: dict[str, str] | None = None,
                    height: int | None = None) -> IngestReport:
