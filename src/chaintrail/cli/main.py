@@ -9,6 +9,7 @@ import typer
 
 from chaintrail.cli import ingest as ingest_cli
 from chaintrail.cli import store as store_cli
+from chaintrail.cli.cluster import cluster, entity_app
 from chaintrail.cli.demo import demo
 from chaintrail.cli.sql import sql
 from chaintrail.cli.trace import trace
@@ -20,6 +21,8 @@ app.add_typer(store_cli.app, name="store")
 app.command("sql")(sql)
 app.command("demo")(demo)
 app.command("trace")(trace)
+app.command("cluster")(cluster)
+app.add_typer(entity_app, name="entity")
 
 # Nouns whose modules may not exist in every build are registered when present.
 for _noun in ("scenario",):

@@ -1,0 +1,69 @@
+"""`chaintrail cluster` and `chaintrail entity explain`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import typer
+
+from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, one_line_errors, store_path
+from chaintrail.errors import UsageError
+
+entity_app = typer.Typer(help="Entities (clusters of addresses).", no_args_is_help=True)
+
+
+@one_line_errors
+def cluster(
+    engine: str = typer.Option("local", "--engine", help="local (numba) or spark (PySpark over the same Parquet)"),
+    big: int = typer.Option(10_000, "--big", help="Record merges of two clusters that both hold at least this many addresses"),
+    block_big_merges: bool = typer.Option(False, "--block-big-merges", help="Refuse such merges instead of only recording them"),
+    store: Path = StoreOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Build or update entities from the transactions not yet clustered."""
+    from chaintrail.analysis.clustering import ClusterParams, update_clusters
+    from chaintrail.analysis.tracing import mixer_tx_mask
+    from chaintrail.store.chainstore import ChainStore
+
+    if engine not in ("local", "spark"):
+        raise UsageError("engine must be local or spark")
+    if engine == "spark":
+        raise UsageError("the spark engine is not available in this build yet")
+    with ChainStore(store_path(store), writable=True) as st:
+        skip = mixer_tx_mask(st)
+        if skip is None:
+            import numpy as np
+            skip = np.zeros(st.counts["txs"], bool)
+        report = update_clusters(st, skip, ClusterParams(big=big, block_big_merges=block_big_merges))
+    if json_out:
+        emit_json(asdict(report))
+        return
+    console.print(f"clustered {report.txs_new} new txs ({report.inputs_visited} inputs, {report.merges} merges): "
+                  f"{report.clusters} entities over {report.addresses} addresses, largest {report.largest}")
+    for e in report.large_merges[:20]:
+        console.print(f"[yellow]large merge[/yellow] {'blocked' if e['blocked'] else 'done'} by tx {e['txid']}: "
+                      f"{e['size_a']} + {e['size_b']} addresses")
+
+
+@entity_app.command("explain")
+@one_line_errors
+def explain_cmd(
+    addr_a: str = typer.Argument(...),
+    addr_b: str = typer.Argument(...),
+    store: Path = StoreOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Why are these two addresses in one entity? The chain of transactions and the heuristic behind each link."""
+    from chaintrail.analysis.explain import explain
+    from chaintrail.analysis.tracing import mixer_tx_mask
+    from chaintrail.store.chainstore import ChainStore
+
+    with ChainStore(store_path(store)) as st:
+        links = explain(st, addr_a, addr_b, mixer_tx_mask(st))
+    if json_out:
+        emit_json({"from": addr_a, "to": addr_b, "links": [asdict(link) for link in links]})
+        return
+    for n, link in enumerate(links, 1):
+        console.print(f"{n}. {link.from_address} and {link.to_address} both spend in tx {link.txid} "
+                      f"({link.heuristic}, block {link.block_hash})")
