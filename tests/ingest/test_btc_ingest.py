@@ -395,6 +395,10 @@ def test_same_data_twice_changes_nothing(store_0_599: Path, tmp_path: Path):
         rep2 = job.ingest_raw(files)
     assert rep2.blocks == 0 and rep2.skipped_known == 3
     assert content_hash(store) == after_raw
+    # The folder again, after blocks from elsewhere: those blocks are not its fork and stay.
+    rep3 = ingest_dir(store, DIR_0_599)
+    assert (rep3["blocks"], rep3["rolled_back"]) == (0, 0)
+    assert content_hash(store) == after_raw
 
 
 def test_fork_blocks_are_recorded_stale(tmp_path: Path):
@@ -457,3 +461,17 @@ def test_rerun_after_reorg_rolls_back_to_the_new_best_chain(tmp_path: Path):
         assert a.counts == b.counts
         for col in ("in_prev", "out_spent", "in_value", "out_value", "txid", "blk_first_tx", "out_addr"):
             assert np.array_equal(np.asarray(a.column(col)), np.asarray(b.column(col))), col
+
+
+def test_reorg_seen_in_a_folder_that_lacks_the_old_branch(tmp_path: Path):
+    """Another node's folder holds only the new branch: the store's old tip is still rolled back."""
+    real = list(mainnet_blocks())
+    store = tmp_path / "s"
+    ingest_dir(store, write_blocks_dir(tmp_path / "first", real[:596]))
+    alts = alt_branch(real, 593, 3, tag=5)
+    second = write_blocks_dir(tmp_path / "second", real[:594] + alts)
+    rep = ingest_dir(store, second)
+    assert (rep["rolled_back"], rep["blocks"]) == (2, 3)
+    fresh = tmp_path / "fresh"
+    ingest_dir(fresh, second)
+    assert contract_rows(store) == contract_rows(fresh)
