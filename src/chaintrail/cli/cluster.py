@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import typer
 
 from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, one_line_errors, store_path
@@ -28,14 +29,16 @@ def cluster(
 
     if engine not in ("local", "spark"):
         raise UsageError("engine must be local or spark")
-    if engine == "spark":
-        raise UsageError("the spark engine is not available in this build yet")
     with ChainStore(store_path(store), writable=True) as st:
         skip = mixer_tx_mask(st)
         if skip is None:
-            import numpy as np
             skip = np.zeros(st.counts["txs"], bool)
-        report = update_clusters(st, skip, ClusterParams(big=big, block_big_merges=block_big_merges))
+        if engine == "spark":
+            if block_big_merges:
+                raise UsageError("--block-big-merges is a local-engine option")
+            report = spark_recluster(st, skip)
+        else:
+            report = update_clusters(st, skip, ClusterParams(big=big, block_big_merges=block_big_merges))
     if json_out:
         emit_json(asdict(report))
         return
@@ -44,6 +47,20 @@ def cluster(
     for e in report.large_merges[:20]:
         console.print(f"[yellow]large merge[/yellow] {'blocked' if e['blocked'] else 'done'} by tx {e['txid']}: "
                       f"{e['size_a']} + {e['size_b']} addresses")
+
+
+def spark_recluster(st, skip):
+    """Full multi-input clustering on Spark; writes the same clusters table as the local engine."""
+    from chaintrail.analysis.clustering import ClusterReport, write_clusters_table
+    from chaintrail.analysis.spark_clustering import spark_cluster_labels
+
+    labels = spark_cluster_labels(st, skip)
+    write_clusters_table(st, labels.astype(np.uint32))
+    sizes = np.bincount(labels, minlength=len(labels)) if len(labels) else np.zeros(0, np.int64)
+    return ClusterReport(txs_done=st.counts["txs"], txs_new=st.counts["txs"], inputs_visited=st.counts["inputs"],
+                         merges=int(len(labels) - (sizes > 0).sum()), addresses=len(labels),
+                         clusters=int((sizes > 0).sum()), largest=int(sizes.max()) if len(sizes) else 0,
+                         skipped_txs=int(skip.sum()))
 
 
 @entity_app.command("explain")
