@@ -152,8 +152,12 @@ class BtcIngest:
                 todo_from = pos[h] + 1
         stale_rows = [b for b in layout.stale if b.hash not in self.known_stale and b.hash not in self.known]
         undo = _RevUndo(key, net.magic)
-        pending = (PendingBlock(_Lazy(b, key), str(b.file), b.offset, undo.for_block(b))
-                   for b in main[todo_from:] if b.hash not in self.known)
+        # The folder's chain gives heights by position once its root's height is known, so a
+        # block skipped as bad (--skip-bad) does not cost its descendants their heights.
+        root = self._height_of(main[0].prev_hash, {}, None, 0, net) if main else None
+        pending = (PendingBlock(_Lazy(b, key), str(b.file), b.offset, undo.for_block(b),
+                                None if root is None else root + i)
+                   for i, b in enumerate(main) if i >= todo_from and b.hash not in self.known)
         total = sum(b.length for b in main[todo_from:])
         self._run(pending, total, extra={"stale_blocks": self._stale_table(stale_rows)})
         self.report.stale = len(layout.stale)
@@ -313,6 +317,8 @@ class BtcIngest:
             return None if ph is None else ph + 1
         if prev == bytes.fromhex(net.genesis_hash)[::-1]:
             return 1
+        if lay is None:
+            return None
         start = int(lay.blk_start[i])
         if int.from_bytes(lay.buf[start:start + 4].tobytes(), "little") >= 2:
             h = bip34_height(lay, i)
