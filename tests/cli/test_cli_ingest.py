@@ -217,8 +217,10 @@ def test_skip_bad_records_the_block_and_ingests_the_rest(tmp_path: Path, base_st
     assert bad[0]["source"] == str(merkle_dir / "blk00000.dat") and bad[0]["source_offset"] == b_k
     assert "merkle" in bad[0]["error"]
     counts = sql_json(stores[0], f"""SELECT count(*) AS n, count(*) FILTER (hash = '{bad[0]["hash"]}') AS bad,
-                                            max(height) FILTER (height < {K}) AS below FROM blocks""")
-    assert counts == [{"n": 599, "bad": 0, "below": K - 1}]
+                                            count(height) AS with_height, max(height) AS top,
+                                            count(*) FILTER (height = {K}) AS at_k FROM blocks""")
+    # The folder's chain still gives the blocks after the bad one their heights.
+    assert counts == [{"n": 599, "bad": 0, "with_height": 599, "top": 599, "at_k": 0}]
     # Raw: the corrupt file is recorded, the good ones are in.
     bad = sql_json(stores[1], "SELECT lower(hex(hash)) AS hash, source, source_offset FROM raw.bad_blocks")
     assert bad == [{"hash": block_hash(bad169482)[::-1].hex(), "source": str(r / "bad.raw"), "source_offset": 0}]
