@@ -19,6 +19,11 @@ fee by the model:
 
 Accounting identity per trace (checked by the tests for every model):
     source + absorbed = endpoints + unspent + below_threshold + stopped + fees
+``source`` (totals[T_SOURCE]) is what was seeded: per output, its amounts summed and
+capped at its value. Where taint reaches an output that is itself a source (an
+address trace whose change comes back to the address) the two overlap: the output
+keeps their union, capped at its value, and the overlap is booked as negative
+``absorbed``, so no sat is counted twice.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ MODELS = {"haircut": HAIRCUT, "poison": POISON, "fifo": FIFO, "lifo": LIFO, "tih
 
 # Status of a tainted output (forward) or input-side output (backward).
 PASSED, ENDPOINT, UNSPENT, BELOW, STOPPED_HOPS, STOPPED_TIME, STOPPED_MIXER, SOURCE_EDGE = range(8)
+UNTOUCHED = 255  # status of an output the trace has not reached (the scratch's initial value)
 STATUS_NAMES = ("passed", "endpoint", "unspent", "below_threshold", "stopped_max_hops", "stopped_time",
                 "stopped_mixer", "source_edge")
 
@@ -40,7 +46,7 @@ POLICY_NONE, POLICY_HAIRCUT, POLICY_STOP = 0, 1, 2
 NONE32 = np.uint32(0xFFFFFFFF)
 
 # Totals slots.
-T_FEES, T_ABSORBED, T_EDGES, T_TXS, T_MIXER_TXS = range(5)
+T_FEES, T_ABSORBED, T_EDGES, T_TXS, T_MIXER_TXS, T_SOURCE = range(6)
 
 
 @nb.njit(cache=True)
@@ -217,8 +223,8 @@ def trace_kernel(forward, model, src_out, src_amt,
                  taint, hops, pred, status, qmark, iv_off, iv_cnt):
     """Propagate taint from ``src_out`` (forward) or back to its sources (backward).
 
-    Scratch arrays ``taint``/``hops``/``pred``/``status``/``iv_*`` (per output) and
-    ``qmark`` (per tx) must be zero/NONE on entry; the caller resets the touched
+    Scratch arrays ``taint``/``hops``/``pred``/``iv_*`` (per output) and ``qmark`` (per tx)
+    must be zero/NONE on entry, ``status`` UNTOUCHED; the caller resets the touched
     entries afterwards. Returns (touched outputs, totals, pool_s, pool_e, edge_in, edge_amt):
     ``edge_in``/``edge_amt`` are backward inputs whose spent output is not in the store.
     """
@@ -227,7 +233,7 @@ def trace_kernel(forward, model, src_out, src_amt,
     nt = 0
     heap = np.empty(1024, np.int64)
     hn = 0
-    totals = np.zeros(5, np.int64)
+    totals = np.zeros(6, np.int64)
     pool_s = np.empty(1024, np.int64)
     pool_e = np.empty(1024, np.int64)
     pn = 0
@@ -239,10 +245,11 @@ def trace_kernel(forward, model, src_out, src_amt,
 
     for k in range(src_out.shape[0]):
         o = src_out[k]
-        if taint[o] == 0:
+        if status[o] == UNTOUCHED:
             touched = _grow1(touched, nt)
             touched[nt] = o
             nt += 1
+            status[o] = PASSED  # listed once even if repeated; _settle decides below
         taint[o] += src_amt[k]
         if taint[o] > out_value[o]:
             taint[o] = out_value[o]
@@ -253,6 +260,8 @@ def trace_kernel(forward, model, src_out, src_amt,
             pool_s, pool_e, pn = _pool_append(pool_s, pool_e, pn, 0, taint[o])
             iv_off[o] = pn - 1
             iv_cnt[o] = 1
+    for k in range(nt):
+        totals[T_SOURCE] += taint[touched[k]]
     # Settle the sources: find the tx each one leads into.
     for k in range(nt):
         o = touched[k]
@@ -307,6 +316,8 @@ def trace_kernel(forward, model, src_out, src_amt,
                     if taint[j] > best_amt:
                         best_amt = taint[j]
                         best = np.uint32(j)
+        if T <= 0:
+            continue  # only zero-amount sources lead here: nothing to hand on (poison would invent taint)
         if tx_policy[t] == POLICY_STOP:
             totals[T_MIXER_TXS] += 1
             if forward:
@@ -457,11 +468,28 @@ def trace_kernel(forward, model, src_out, src_amt,
                     ne += 1
                     continue
                 o = np.int64(p)
-            if taint[o] == 0:
-                touched = _grow1(touched, nt)
-                touched[nt] = o
-                nt += 1
-            taint[o] += amt
+            if status[o] != UNTOUCHED:
+                # o is also a source and already settled: keep the union of both taints, capped at
+                # its value, and book the overlap as negative absorbed (see the module docstring).
+                old = taint[o]
+                if use_iv and m != HAIRCUT and m != POISON and m != TIHO:
+                    pool_s, pool_e, pn, first, new = _union_into_pool(pool_s, pool_e, pn, iv_off[o], iv_cnt[o],
+                                                                      ps, pe, pown, npieces, k)
+                    iv_off[o] = first
+                    iv_cnt[o] = pn - first
+                else:
+                    new = min(old + amt, out_value[o])
+                    if use_iv:
+                        pool_s, pool_e, pn = _pool_append(pool_s, pool_e, pn, 0, new)
+                        iv_off[o] = pn - 1
+                        iv_cnt[o] = 1
+                totals[T_ABSORBED] -= old + amt - new
+                taint[o] = new
+                continue
+            touched = _grow1(touched, nt)
+            touched[nt] = o
+            nt += 1
+            taint[o] = amt
             hops[o] = hop + 1
             pred[o] = best
             if use_iv and m != HAIRCUT and m != POISON and m != TIHO:
@@ -480,6 +508,46 @@ def trace_kernel(forward, model, src_out, src_amt,
                                out_addr, stop_addr, tx_time, tx_is_cb, t_min, t_max, max_hops, min_amt, taint, status,
                                qmark, False)
     return touched[:nt], totals, pool_s[:pn], pool_e[:pn], edge_in[:ne], edge_amt[:ne]
+
+
+@nb.njit(cache=True)
+def _union_into_pool(pool_s, pool_e, pn, off, cnt, ps, pe, pown, npieces, k):
+    """Append the union of pool[off:off+cnt] and the pieces owned by ``k``; returns its start and size."""
+    n = cnt
+    for q in range(npieces):
+        if pown[q] == k:
+            n += 1
+    s = np.empty(n, np.int64)
+    e = np.empty(n, np.int64)
+    j = 0
+    for q in range(off, off + cnt):
+        s[j] = pool_s[q]
+        e[j] = pool_e[q]
+        j += 1
+    for q in range(npieces):
+        if pown[q] == k:
+            s[j] = ps[q]
+            e[j] = pe[q]
+            j += 1
+    order = np.argsort(s, kind="mergesort")
+    first = pn
+    total = np.int64(0)
+    cs, ce = np.int64(0), np.int64(-1)
+    for jj in range(n):
+        a, b = s[order[jj]], e[order[jj]]
+        if b <= a:
+            continue
+        if ce >= cs and a <= ce:
+            ce = max(ce, b)
+            continue
+        if ce > cs:
+            pool_s, pool_e, pn = _pool_append(pool_s, pool_e, pn, cs, ce)
+            total += ce - cs
+        cs, ce = a, b
+    if ce > cs:
+        pool_s, pool_e, pn = _pool_append(pool_s, pool_e, pn, cs, ce)
+        total += ce - cs
+    return pool_s, pool_e, pn, first, total
 
 
 @nb.njit(cache=True)

@@ -222,6 +222,7 @@ class TraceEngine:
         self.hops[touched] = 0
         self.pred[touched] = K.NONE32
         self.status[touched] = _UNTOUCHED
+        self.iv_off[touched] = 0
         self.iv_cnt[touched] = 0
         self.qmark[:] = 0
 
@@ -256,7 +257,7 @@ class TraceEngine:
         forward = params.direction == "forward"
         status = self.status[touched]
         taint = self.taint[touched]
-        src_total = int(self.taint[sources].sum()) if len(sources) else 0
+        src_total = int(totals[K.T_SOURCE])  # as seeded: later taint on a source output is not new
         kinds = {K.ENDPOINT: "tagged", K.UNSPENT: "unspent", K.BELOW: "below_threshold",
                  K.STOPPED_HOPS: "stopped_max_hops", K.STOPPED_TIME: "stopped_time", K.STOPPED_MIXER: "stopped_mixer"}
         groups: dict[tuple, Endpoint] = {}
