@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 
 from chaintrail.errors import UsageError
@@ -9,6 +11,7 @@ from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.schema import ANALYSIS_TABLES, SQL_VIEWS, TABLES
 
 _ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+_EXPLAIN_PREFIX = re.compile(r"^\s*explain\s+(\([^)]*\)\s*)?(analy[sz]e\b\s*)?", re.IGNORECASE)
 
 
 def connect(store: ChainStore) -> duckdb.DuckDBPyConnection:
@@ -58,6 +61,13 @@ def check_read_only(sql: str) -> None:
     for st in statements:
         if st.type not in _ALLOWED:
             raise UsageError(f"only read-only queries are allowed; got a {st.type.name} statement")
+        if st.type == duckdb.StatementType.EXPLAIN:
+            # EXPLAIN ANALYZE runs what it explains, and the store's table folder is writable
+            # to DuckDB (it must read the parts), so the explained statement is checked too.
+            inner = _EXPLAIN_PREFIX.sub("", st.query, count=1)
+            if inner == st.query:
+                raise UsageError("only EXPLAIN [ANALYZE] of a SELECT is allowed")
+            check_read_only(inner)
 
 
 def query(store: ChainStore, sql: str, params: list | dict | None = None):
