@@ -258,6 +258,11 @@ REFUSED = [
     "EXPORT DATABASE '{tmp}/exp'",
     "INSTALL httpfs",
     "PRAGMA enable_profiling",
+    # EXPLAIN ANALYZE executes its statement, and DuckDB may write where the store's parts live.
+    "EXPLAIN ANALYZE COPY (SELECT 1 AS a) TO '{store}/tables/txs/evil.csv'",
+    "EXPLAIN COPY (SELECT 1 AS a) TO '{store}/tables/txs/evil.csv'",
+    "EXPLAIN ANALYZE CREATE TABLE t AS SELECT 1",
+    "explain analyze select 1; copy (select 1) to '{store}/tables/evil.csv'",
 ]
 FILE_READS = [
     "SELECT * FROM read_csv('/etc/passwd')",
@@ -271,6 +276,7 @@ FILE_READS = [
 
 
 def test_sql_is_read_only_and_confined_to_the_store(tmp_path: Path, base_store: Path):
+    store_files = sorted(base_store.rglob("*"))
     queries = [q.format(tmp=tmp_path, store=base_store) for q in REFUSED + FILE_READS]
     for q in queries:
         res = cli("sql", "--store", str(base_store), q)
@@ -281,8 +287,11 @@ def test_sql_is_read_only_and_confined_to_the_store(tmp_path: Path, base_store: 
     ok = cli("sql", "--store", str(base_store), "--json",
              "SELECT count(*) AS n, min(height) AS lo, max(height) AS hi FROM blocks")
     assert json.loads(ok.stdout) == [{"n": 100, "lo": 0, "hi": 99}]
+    plan = cli("sql", "--store", str(base_store), "--json", "EXPLAIN ANALYZE SELECT count(*) FROM txs")
+    assert plan.returncode == 0 and "analyzed_plan" in plan.stdout
     # Real processes agree (exit code and one line on stderr).
     procs = run_all([["sql", "--store", str(base_store), queries[0]], ["sql", "--store", str(base_store), queries[-1]]])
     for res in procs:
         assert res.returncode == 5 and len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert not list(tmp_path.iterdir())  # nothing was written anywhere
+    assert sorted(base_store.rglob("*")) == store_files
