@@ -475,3 +475,22 @@ def test_reorg_seen_in_a_folder_that_lacks_the_old_branch(tmp_path: Path):
     fresh = tmp_path / "fresh"
     ingest_dir(fresh, second)
     assert contract_rows(store) == contract_rows(fresh)
+
+
+def test_raw_hex_and_multi_record_framed_files(tmp_path: Path):
+    """--raw takes hex text and Core-framed files holding several blocks, as well as bare blocks."""
+    b1, b169482 = block_file("mainnet", "block1.raw"), block_file("mainnet", "block169482.raw")
+    (tmp_path / "b.hex").write_text(b169482.hex().upper() + "\n")
+    real = mainnet_blocks()
+    (tmp_path / "two.dat").write_bytes(frame(real[0]) + frame(real[2]) + bytes(16))  # zero padding is fine
+    (tmp_path / "b1.raw").write_bytes(b1)
+    store = tmp_path / "s"
+    with BtcIngest(store) as job:
+        rep = job.ingest_raw([tmp_path / "b1.raw", tmp_path / "two.dat", tmp_path / "b.hex"])
+    assert (rep.blocks, rep.txs) == (4, 3 + 14)
+    rows = sql(store, "SELECT height, hash, tx_count FROM blocks ORDER BY height NULLS LAST")
+    assert rows == [(0, GENESIS, 1), (1, BLOCK1, 1), (2, block_hash(real[2])[::-1].hex(), 1),
+                    (None, sha256d(b169482[:80])[::-1].hex(), 14)]
+    src = sql(store, "SELECT source, source_offset FROM raw.blocks ORDER BY block_seq")
+    assert src == [(str(tmp_path / "b1.raw"), 0), (str(tmp_path / "two.dat"), 8),
+                   (str(tmp_path / "two.dat"), 8 + len(real[0]) + 8), (str(tmp_path / "b.hex"), 0)]

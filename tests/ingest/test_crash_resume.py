@@ -132,7 +132,7 @@ def test_kill_minus_nine_at_random_moments(tmp_path: Path, reference):
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         interrupted += alive and _next_part(store) < commits
-    assert interrupted == 4 and mid_commit >= 1, (interrupted, mid_commit)
+    assert interrupted >= 3 and mid_commit >= 1, (targets, interrupted, mid_commit)
     proc = start(store)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err.decode()
