@@ -19,11 +19,12 @@ fee by the model:
 
 Accounting identity per trace (checked by the tests for every model):
     source + absorbed = endpoints + unspent + below_threshold + stopped + fees
-``source`` (totals[T_SOURCE]) is what was seeded: per output, its amounts summed and
-capped at its value. Where taint reaches an output that is itself a source (an
-address trace whose change comes back to the address) the two overlap: the output
-keeps their union, capped at its value, and the overlap is booked as negative
-``absorbed``, so no sat is counted twice.
+``source`` (totals[T_SOURCE]) counts distinct sats: per source output its amounts
+summed and capped at its value. Where taint reaches an output that is itself a
+source (an address trace whose change comes back to the address) the two are the
+same sats: the output keeps their union, capped at its value, and the overlap is
+taken off ``source``, so no sat is counted twice. ``absorbed`` is the clean value
+poison sweeps in (and, for an invalid tx paying out more than it has, minus the excess).
 """
 
 from __future__ import annotations
@@ -470,7 +471,7 @@ def trace_kernel(forward, model, src_out, src_amt,
                 o = np.int64(p)
             if status[o] != UNTOUCHED:
                 # o is also a source and already settled: keep the union of both taints, capped at
-                # its value, and book the overlap as negative absorbed (see the module docstring).
+                # its value; the overlap was counted once as source already (see the module docstring).
                 old = taint[o]
                 if use_iv and m != HAIRCUT and m != POISON and m != TIHO:
                     pool_s, pool_e, pn, first, new = _union_into_pool(pool_s, pool_e, pn, iv_off[o], iv_cnt[o],
@@ -483,7 +484,7 @@ def trace_kernel(forward, model, src_out, src_amt,
                         pool_s, pool_e, pn = _pool_append(pool_s, pool_e, pn, 0, new)
                         iv_off[o] = pn - 1
                         iv_cnt[o] = 1
-                totals[T_ABSORBED] -= old + amt - new
+                totals[T_SOURCE] -= old + amt - new
                 taint[o] = new
                 continue
             touched = _grow1(touched, nt)

@@ -257,7 +257,7 @@ class TraceEngine:
         forward = params.direction == "forward"
         status = self.status[touched]
         taint = self.taint[touched]
-        src_total = int(totals[K.T_SOURCE])  # as seeded: later taint on a source output is not new
+        src_total = int(totals[K.T_SOURCE])  # distinct sats: change back to a source is not new money
         kinds = {K.ENDPOINT: "tagged", K.UNSPENT: "unspent", K.BELOW: "below_threshold",
                  K.STOPPED_HOPS: "stopped_max_hops", K.STOPPED_TIME: "stopped_time", K.STOPPED_MIXER: "stopped_mixer"}
         groups: dict[tuple, Endpoint] = {}
