@@ -19,12 +19,14 @@ from chaintrail.chains.bitcoin.address_batch import encode_base58check_batch, en
 from chaintrail.chains.bitcoin.network import Network
 from chaintrail.chains.bitcoin.parse import BlockLayout, compute_txids
 from chaintrail.chains.bitcoin.script_types import ScriptType
-from chaintrail.chains.bitcoin.scripts import address_keys, classify_scripts
+from chaintrail.chains.bitcoin.scripts import KEY_WIDTH, address_keys, classify_scripts
+from chaintrail.chains.bitcoin.spend_scripts import infer_keys
 from chaintrail.chains.bitcoin.undo_columns import UndoColumns
 from chaintrail.errors import UndoDataError
 from chaintrail.store.chainstore import Batch
 from chaintrail.store.index import NONE, UNKNOWN_VALUE
-from chaintrail.store.schema import HASH, TABLES, VALUE_FROM_STORE, VALUE_FROM_UNDO, VALUE_UNKNOWN
+from chaintrail.store.schema import (ADDR_FROM_SPEND, ADDR_FROM_STORE, ADDR_FROM_UNDO, ADDR_UNKNOWN, HASH, TABLES,
+                                     VALUE_FROM_STORE, VALUE_FROM_UNDO, VALUE_UNKNOWN)
 from chaintrail.store.writer_state import WriterState
 
 
@@ -114,6 +116,30 @@ def _address_strings(keys: np.ndarray, scripts: list[bytes | None], network: Net
     return pa.concat_arrays([p.cast(pa.string()) for p in pieces]).take(pa.array(inverse))
 
 
+@dataclass
+class _KeyGroup:
+    """Address keys from one kind of source (outputs, undo scripts, inferred spends)."""
+
+    keys: np.ndarray
+    valid: np.ndarray
+    types: np.ndarray
+    block: np.ndarray                       # block index of each row within the batch
+    script_of: Callable[[int], bytes | None]
+
+    @staticmethod
+    def empty() -> "_KeyGroup":
+        return _KeyGroup(np.zeros((0, KEY_WIDTH), np.uint8), np.zeros(0, np.bool_), np.zeros(0, np.uint8),
+                         np.zeros(0, np.int64), lambda r: None)
+
+
+def _slice(buf: np.ndarray, off, ln) -> bytes:
+    return buf[int(off):int(off) + int(ln)].tobytes()
+
+
+def _ids_u32(ids: np.ndarray) -> np.ndarray:
+    return np.where(ids >= 0, ids, NONE).astype(np.uint32)
+
+
 class Mapper:
     """Turns one parsed batch into a store ``Batch`` and advances the writer state."""
 
@@ -161,9 +187,31 @@ class Mapper:
         # Undo data fills inputs whose spent output is not in the store.
         undo_in, undo_scripts = self._apply_undo(lay, metas, in_tx, is_cb_in, ok, tx_block, in_value, value_src)
 
-        # Address interning in first-seen order: per block, its outputs then its undo scripts.
-        in_addr, out_addr, blk_first_addr, new_addr_rows = self._intern(
-            lay, tx_block, out_tx, out_keys, out_valid, types, undo_in, undo_scripts, in_tx, ok, prev_out)
+        # Inputs still without a spent script: read the address off their scriptSig/witness.
+        addr_src = np.where(ok, ADDR_FROM_STORE, ADDR_UNKNOWN).astype(np.int8)
+        addr_src[undo_in] = ADDR_FROM_UNDO
+        rest = np.flatnonzero((addr_src == ADDR_UNKNOWN) & ~is_cb_in)
+        inf_keys, inf_valid, inf_types = infer_keys(lay, rest)
+
+        # Address interning in first-seen order: per block, its outputs, undo scripts, then inferred spends.
+        out_group = _KeyGroup(out_keys, out_valid, types, tx_block[out_tx], lambda r: _slice(buf, lay.out_script[r], lay.out_script_len[r]))
+        groups = [out_group]
+        if undo_scripts is not None:
+            u_types, upo, upl, uwv = classify_scripts(undo_scripts.buf, undo_scripts.script_off, undo_scripts.script_len)
+            u_keys, u_valid = address_keys(undo_scripts.buf, u_types, upo, upl, uwv)
+            groups.append(_KeyGroup(u_keys, u_valid, u_types, tx_block[in_tx[undo_in]],
+                                    lambda r: _slice(undo_scripts.buf, undo_scripts.script_off[r], undo_scripts.script_len[r])))
+        else:
+            groups.append(_KeyGroup.empty())
+        groups.append(_KeyGroup(inf_keys, inf_valid, inf_types, tx_block[in_tx[rest]], lambda r: None))
+        ids, blk_first_addr, new_addr_rows = self._intern(groups, lay.n_blocks)
+        out_addr = _ids_u32(ids[0])
+        s.out_addr.extend(out_addr)
+        in_addr = np.full(ni, NONE, np.uint32)
+        in_addr[ok] = s.out_addr.view()[prev_out[ok]]
+        in_addr[undo_in] = _ids_u32(ids[1])
+        in_addr[rest] = _ids_u32(ids[2])
+        addr_src[rest[ids[2] >= 0]] = ADDR_FROM_SPEND
 
         # Spend links: new outputs' column is written whole; older ones are patched.
         spent = np.full(no, NONE, np.uint32)
@@ -204,7 +252,7 @@ class Mapper:
                 "prev_txid": _hash_array(prev_rows), "prev_vout": lay.in_vout,
                 "prev_out_num": _nullable(prev_out, ~ok), "value_sat": _nullable(in_value, in_value < 0),
                 "addr_num": _nullable(in_addr.astype(np.int64), in_addr == NONE),
-                "value_source": value_src, "sequence": lay.in_sequence}),
+                "value_source": value_src, "addr_source": addr_src, "sequence": lay.in_sequence}),
             "outputs": pa.table({
                 "out_num": O0 + np.arange(no), "tx_num": T0 + out_tx,
                 "vout": (np.arange(no) - lay.tx_first_out[out_tx]).astype(np.int32),
@@ -251,64 +299,45 @@ class Mapper:
             return np.zeros(0, np.int64), None
         return np.concatenate(filled), _concat_undo(parts)
 
-    def _intern(self, lay, tx_block, out_tx, out_keys, out_valid, out_types, undo_in, undo_scripts, in_tx, ok, prev_out):
-        s, ni = self.s, lay.n_in
-        # Undo scripts are classified in their own buffer.
-        if undo_scripts is not None:
-            ubuf = undo_scripts.buf
-            utypes, upo, upl, uwv = classify_scripts(ubuf, undo_scripts.script_off, undo_scripts.script_len)
-            ukeys, uvalid = address_keys(ubuf, utypes, upo, upl, uwv)
-            ublock = tx_block[in_tx[undo_in]]
-        else:
-            ukeys = np.zeros((0, out_keys.shape[1]), np.uint8)
-            uvalid = np.zeros(0, bool)
-            utypes = np.zeros(0, np.uint8)
-            ublock = np.zeros(0, np.int64)
-        no = len(out_keys)
-        keys = np.concatenate([out_keys, ukeys])
-        valid = np.concatenate([out_valid, uvalid])
-        qtypes = np.concatenate([out_types, utypes])
-        order = np.argsort(np.concatenate([tx_block[out_tx] * 2, ublock * 2 + 1]), kind="stable")
+    def _intern(self, groups: list["_KeyGroup"], n_blocks: int):
+        """Intern every group's keys; order is by block, then group, then row (first seen)."""
+        s = self.s
+        keys = np.concatenate([g.keys for g in groups])
+        valid = np.concatenate([g.valid for g in groups])
+        qtypes = np.concatenate([g.types for g in groups])
+        rank = np.concatenate([g.block * len(groups) + k for k, g in enumerate(groups)])
+        order = np.argsort(rank, kind="stable")
         A0 = s.n_addr
         ids_sorted = s.addrs.intern(keys[order], valid[order])
         ids = np.empty_like(ids_sorted)
         ids[order] = ids_sorted
         s.n_addr = s.addrs.n
-        out_addr = np.where(ids[:no] >= 0, ids[:no], NONE).astype(np.uint32)
-        # Inputs take the address of the output they spend, or of their undo coin.
-        in_addr = np.full(ni, NONE, np.uint32)
-        s.out_addr.extend(out_addr)
-        in_addr[ok] = s.out_addr.view()[prev_out[ok]]
-        if len(undo_in):
-            uids = ids[no:]
-            in_addr[undo_in] = np.where(uids >= 0, uids, NONE).astype(np.uint32)
+        bounds = np.cumsum([0] + [len(g.keys) for g in groups])
+        per_group = [ids[bounds[k]:bounds[k + 1]] for k in range(len(groups))]
         # First address id of each block, for rollback.
-        blk_of_query = np.concatenate([tx_block[out_tx], ublock])[order]
-        running = np.maximum.accumulate(np.where(ids_sorted >= A0, ids_sorted + 1, A0)) if len(order) else np.zeros(0, np.int64)
-        starts = np.searchsorted(blk_of_query, np.arange(lay.n_blocks), side="left")
-        blk_first_addr = np.where(starts > 0, running[np.maximum(starts - 1, 0)], A0).astype(np.uint32) if len(order) \
-            else np.full(lay.n_blocks, A0, np.uint32)
+        blk_of_query = (rank[order] // len(groups)) if len(order) else np.zeros(0, np.int64)
+        if len(order):
+            running = np.maximum.accumulate(np.where(ids_sorted >= A0, ids_sorted + 1, A0))
+            starts = np.searchsorted(blk_of_query, np.arange(n_blocks), side="left")
+            blk_first_addr = np.where(starts > 0, running[np.maximum(starts - 1, 0)], A0).astype(np.uint32)
+        else:
+            blk_first_addr = np.full(n_blocks, A0, np.uint32)
         # New address rows, each from the query that created it.
         new_ids = np.arange(A0, s.n_addr)
         first_q = np.full(len(new_ids), -1, np.int64)
-        is_new_first = ids_sorted >= A0
-        qpos = np.flatnonzero(is_new_first)
+        qpos = np.flatnonzero(ids_sorted >= A0)
         first_q[ids_sorted[qpos][::-1] - A0] = qpos[::-1]   # earliest query wins
         src_q = order[first_q]
         # Only multisig and long witness programs need their script to be spelled out.
         scripts: list[bytes | None] = [None] * len(src_q)
         for j in np.flatnonzero(np.isin(keys[src_q, 0], (ScriptType.MULTISIG, ScriptType.WITNESS_UNKNOWN))).tolist():
             q = int(src_q[j])
-            if q < no:
-                o, n = int(lay.out_script[q]), int(lay.out_script_len[q])
-                scripts[j] = lay.buf[o:o + n].tobytes()
-            else:
-                o, n = int(undo_scripts.script_off[q - no]), int(undo_scripts.script_len[q - no])
-                scripts[j] = undo_scripts.buf[o:o + n].tobytes()
+            k = int(np.searchsorted(bounds, q, side="right") - 1)
+            scripts[j] = groups[k].script_of(q - int(bounds[k]))
         strings = _address_strings(s.addrs.keys[A0:], scripts, self.net)
         rows = pa.table({"addr_num": new_ids, "address": strings,
                          "script_type": qtypes[src_q].astype(np.uint8)}, schema=TABLES["addresses"])
-        return in_addr, out_addr, blk_first_addr, rows
+        return per_group, blk_first_addr, rows
 
     def _blocks_table(self, lay, metas, B0, T0, tx_weight) -> pa.Table:
         buf = lay.buf

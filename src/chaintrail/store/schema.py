@@ -15,6 +15,8 @@ HASH = pa.binary(32)
 
 # How an input's value became known.
 VALUE_UNKNOWN, VALUE_FROM_STORE, VALUE_FROM_UNDO = 0, 1, 2
+# How an input's address became known (spend: read off its own scriptSig/witness).
+ADDR_UNKNOWN, ADDR_FROM_STORE, ADDR_FROM_UNDO, ADDR_FROM_SPEND = 0, 1, 2, 3
 
 TABLES: dict[str, pa.Schema] = {
     "blocks": pa.schema([
@@ -59,6 +61,7 @@ TABLES: dict[str, pa.Schema] = {
         ("value_sat", pa.int64()),          # null when unknown
         ("addr_num", pa.int64()),
         ("value_source", pa.int8()),        # VALUE_* above
+        ("addr_source", pa.int8()),         # ADDR_* above
         ("sequence", pa.int64()),
     ]),
     "outputs": pa.schema([

@@ -73,7 +73,7 @@ def _compact(buf, pos, end):
 def _walk(buf, blk_start, blk_end, fill,
           blk_first_tx,
           tx_start, tx_end, tx_body, tx_wit, tx_version, tx_locktime, tx_first_in, tx_first_out,
-          in_prev, in_vout, in_script, in_script_len, in_sequence,
+          in_prev, in_vout, in_script, in_script_len, in_sequence, in_wit,
           out_value, out_script, out_script_len):
     """Walk every block; count only (fill=False) or also fill the arrays.
 
@@ -138,6 +138,7 @@ def _walk(buf, blk_start, blk_end, fill,
                     in_script[ni] = soff
                     in_script_len[ni] = slen
                     in_sequence[ni] = _u32(buf, pos)
+                    in_wit[ni] = -1
                 pos += 4
                 ni += 1
             nout, pos, err = _compact(buf, pos, end)
@@ -164,6 +165,8 @@ def _walk(buf, blk_start, blk_end, fill,
             if segwit:
                 any_witness = False
                 for _i in range(nin):
+                    if fill:
+                        in_wit[first_in + _i] = pos
                     nitems, pos, err = _compact(buf, pos, end)
                     if err != OK:
                         return nt, ni, no, err, pos, b
@@ -227,6 +230,7 @@ class BlockLayout:
     in_script: np.ndarray
     in_script_len: np.ndarray
     in_sequence: np.ndarray
+    in_wit: np.ndarray          # offset of the input's witness stack (item count first), -1 if none
     out_value: np.ndarray
     out_script: np.ndarray
     out_script_len: np.ndarray
@@ -265,20 +269,20 @@ def parse_blocks(buf: np.ndarray, blk_start: np.ndarray, blk_end: np.ndarray) ->
     e64 = np.empty(0, np.int64)
     nt, ni, no, err, epos, eblk = _walk(buf, blk_start, blk_end, False, e64,
                                         e64, e64, e64, e64, e64, e64, e64, e64,
-                                        e64, e64, e64, e64, e64, e64, e64, e64)
+                                        e64, e64, e64, e64, e64, e64, e64, e64, e64)
     if err != OK:
         _raise(err, epos, eblk)
     i64 = lambda n: np.empty(n, np.int64)  # noqa: E731
     lay = BlockLayout(
         buf, blk_start, blk_end, i64(len(blk_start) + 1),
         i64(nt), i64(nt), i64(nt), i64(nt), i64(nt), i64(nt), i64(nt + 1), i64(nt + 1),
-        i64(ni), i64(ni), i64(ni), i64(ni), i64(ni),
+        i64(ni), i64(ni), i64(ni), i64(ni), i64(ni), i64(ni),
         i64(no), i64(no), i64(no),
     )
     _walk(buf, blk_start, blk_end, True, lay.blk_first_tx,
           lay.tx_start, lay.tx_end, lay.tx_body, lay.tx_wit, lay.tx_version, lay.tx_locktime,
           lay.tx_first_in, lay.tx_first_out,
-          lay.in_prev, lay.in_vout, lay.in_script, lay.in_script_len, lay.in_sequence,
+          lay.in_prev, lay.in_vout, lay.in_script, lay.in_script_len, lay.in_sequence, lay.in_wit,
           lay.out_value, lay.out_script, lay.out_script_len)
     return lay
 
