@@ -34,8 +34,10 @@ from chaintrail.store.writer_state import WriterState
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_BYTES = 32 << 20
-# BIP34 activation heights: before them a coinbase's first push is not a height.
-_BIP34_HEIGHT = {"mainnet": 227931, "testnet": 21111, "testnet4": 1, "signet": 1, "regtest": 1}
+# A version-2+ block's first coinbase push is its height (BIP34): Core 0.7 wrote it from the first v2
+# block on, before enforcement (mainnet 227931, testnet 21111). Below these floors no v2 block exists,
+# so a smaller number is not a height.
+_BIP34_FLOOR = {"mainnet": 190_000, "testnet": 1, "testnet4": 1, "signet": 1, "regtest": 1}
 _ZERO = bytes(32)
 
 
@@ -309,12 +311,12 @@ class BtcIngest:
     def _height_of(self, prev: bytes, batch_heights: dict, lay, i: int, net: Network) -> int | None:
         if prev == _ZERO:
             return 0
-        if prev in batch_heights:
-            ph = batch_heights[prev]
-            return None if ph is None else ph + 1
-        if prev in self.known:
+        # A parent of known height decides; a parent of unknown height says nothing.
+        ph = batch_heights.get(prev)
+        if ph is None and prev in self.known:
             ph = self.known[prev][1]
-            return None if ph is None else ph + 1
+        if ph is not None:
+            return ph + 1
         if prev == bytes.fromhex(net.genesis_hash)[::-1]:
             return 1
         if lay is None:
@@ -322,7 +324,7 @@ class BtcIngest:
         start = int(lay.blk_start[i])
         if int.from_bytes(lay.buf[start:start + 4].tobytes(), "little") >= 2:
             h = bip34_height(lay, i)
-            if h is not None and h >= _BIP34_HEIGHT.get(net.name, 1):
+            if h is not None and h >= _BIP34_FLOOR.get(net.name, 1):
                 return h
         return None
 
