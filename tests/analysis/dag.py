@@ -111,10 +111,17 @@ def build(txs: list[Tx], n_addr: int | None = None) -> Chain:
     return Chain(
         txs=txs, n_addr=max(n_addr, 1),
         tx_first_in=np.array(first_in, np.uint32), tx_first_out=np.array(first_out, np.uint32),
-        in_prev=np.array(in_prev, np.uint32), in_value=np.array(in_value, np.int64),
-        out_value=np.array(out_value, np.int64), out_spent=out_spent, out_addr=np.array(out_addr, np.uint32),
+        in_prev=_ro(np.array(in_prev, np.uint32)), in_value=_ro(np.array(in_value, np.int64)),
+        out_value=_ro(np.array(out_value, np.int64)), out_spent=_ro(out_spent),
+        out_addr=_ro(np.array(out_addr, np.uint32)),
         tx_time=np.array([tx.time for tx in txs], np.int64), tx_is_cb=np.array([tx.cb for tx in txs], np.bool_),
         tx_mixer=np.array([tx.mixer for tx in txs], np.bool_))
+
+
+def _ro(a: np.ndarray) -> np.ndarray:
+    # Read-only like the store's memory-mapped columns: the kernel runs the engine's own specialisation.
+    a.flags.writeable = False
+    return a
 
 
 def _split(rng: random.Random, total: int, n: int) -> list[int]:
