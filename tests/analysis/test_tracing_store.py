@@ -254,3 +254,20 @@ def test_endpoint_parquet_matches(store, engine, tmp_path):
     r.write_parquet(tmp_path / "ends.parquet")
     rows = pq.read_table(tmp_path / "ends.parquet").to_pylist()
     assert rows == r.to_dict()["endpoints"]
+
+
+def test_explicit_outputs_are_checked(store, engine):
+    from chaintrail.errors import UsageError
+    n = store.counts["outputs"]
+    for outs, amts in (([n], None), ([n + 5], [1]), ([-1], [1]), ([0, 1], [5]), ([0], [-3])):
+        with pytest.raises(UsageError):
+            engine.trace(outputs=np.array(outs), amounts=None if amts is None else np.array(amts))
+    scratch_is_clean(engine)
+    # Outputs and amounts given directly: the block 9 coinbase output with 7 BTC of it (haircut: 7/50 of
+    # each of its ends) -> Hal 10 * 7/50 = 1.4 BTC.
+    o = int(engine.tx_first_out[engine.txid_to_num(CB9)])
+    d = engine.trace(outputs=np.array([o]), amounts=np.array([7 * COIN])).to_dict()
+    assert d["source"] == {"kind": "outputs", "outputs": [f"{CB9}:0"]}
+    assert {e["address"]: e["amount_sat"] for e in d["endpoints"]}[HAL] == 140_000_000
+    assert d["totals"]["traced_sat"] == 7 * COIN
+    totals_identity(d)

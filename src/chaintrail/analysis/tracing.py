@@ -199,8 +199,13 @@ class TraceEngine:
                 raise UsageError("a trace needs a starting point")
             outputs, amounts, source = self.resolve(spec, params.direction)
         else:
-            outputs = np.asarray(outputs, np.int64)
-            amounts = np.asarray(self.out_value[outputs] if amounts is None else amounts, np.int64)
+            outputs = np.asarray(outputs, np.int64).reshape(-1)
+            # The kernel does not bounds-check: a bad output number would write outside its arrays.
+            if len(outputs) and (outputs.min() < 0 or outputs.max() >= self.n_out):
+                raise UsageError(f"output numbers must be in 0..{self.n_out - 1}")
+            amounts = np.asarray(self.out_value[outputs] if amounts is None else amounts, np.int64).reshape(-1)
+            if len(amounts) != len(outputs) or (amounts < 0).any():
+                raise UsageError("one non-negative amount per output is needed")
             source = {"kind": "outputs", "outputs": [self.outpoint(int(o)) for o in outputs]}
         stop = self.stop_addr_for(params.stop_categories) if self.stop_addr_for else np.zeros(len(self.labels), np.bool_)
         policy = np.where(self.mixer_txs, K.POLICY_STOP if params.mixer_policy == "stop" else K.POLICY_HAIRCUT,
