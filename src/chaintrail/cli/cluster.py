@@ -29,10 +29,12 @@ def cluster(
 
     if engine not in ("local", "spark"):
         raise UsageError("engine must be local or spark")
+    from chaintrail.analysis.tx_labels import label_transactions
+
     with ChainStore(store_path(store), writable=True) as st:
+        # CoinJoins must never merge their inputs: label every tx first.
+        label_transactions(st)
         skip = mixer_tx_mask(st)
-        if skip is None:
-            skip = np.zeros(st.counts["txs"], bool)
         if engine == "spark":
             if block_big_merges:
                 raise UsageError("--block-big-merges is a local-engine option")

@@ -1,0 +1,274 @@
+"""Transaction classification: CoinJoins by protocol, chip-mixer patterns, service patterns.
+
+One numba pass over every tx reads only the index (values, spend links) and
+the output script types. Rules follow the published structure of each
+protocol, not any one generator:
+
+* Whirlpool mix (Samourai): n inputs = n outputs (5..8), every output exactly
+  one pool denomination (0.001, 0.01, 0.05, 0.5 BTC), every input in
+  [denomination, denomination + 0.0011 BTC] (premix carries the miner fee).
+* Whirlpool Tx0: an OP_RETURN, >= 1 equal P2WPKH "premix" outputs just above a
+  pool denomination, the remaining outputs (pool fee, change) fewer than 3, and
+  either >= 2 premixes or an output equal to the pool fee.
+* Wasabi 1.0: >= 5 equal outputs near 0.1 BTC (0.08..0.12), segwit v0 outputs,
+  a coordinator fee output; Wasabi 1.1 adds mixing levels: further groups of
+  >= 2 equal outputs at about 2x, 4x, ... the base denomination.
+* Wasabi 2.0 (WabiSabi): >= 20 inputs, >= 70% of outputs at Wasabi 2's
+  standard denominations (1-2-5 x 10^k, 2^k, 3^k and 2*3^k sats, >= 5000 sat),
+  with at least three denominations each used twice or more.
+* JoinMarket: n >= 2 equal outputs, n <= inputs, outputs between n and 2n + 1,
+  and the inputs can be split into n participants whose other output is their
+  change (subset-sum matching, see ``joinmarket_partition``).
+* Generic CoinJoin: >= 3 equal outputs and at least as many inputs, not a
+  batched payout from a single input set (needs >= 3 inputs).
+* ChipMixer-style: a chip split has >= 3 outputs, all exact chips (0.001 .. 8.192
+  BTC in powers of two); a chip merge spends >= 2 inputs that are all exact chips.
+* Consolidation: >= 10 inputs into 1 output; batched payout: <= 3 inputs into >= 10 outputs.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from chaintrail.chains.bitcoin.script_types import ScriptType
+
+LABELS = ("none", "coinjoin", "wasabi1.0", "wasabi1.1", "wasabi2", "whirlpool_tx0", "whirlpool_mix",
+          "joinmarket", "chip_split", "chip_merge", "consolidation", "batch_payout")
+(L_NONE, L_COINJOIN, L_WASABI10, L_WASABI11, L_WASABI2, L_TX0, L_WHIRLPOOL, L_JOINMARKET, L_CHIP_SPLIT,
+ L_CHIP_MERGE, L_CONSOLIDATION, L_BATCH) = range(len(LABELS))
+# CoinJoins: inputs of several owners. Never merged by the multi-input heuristic, and a mixing
+# step for the tracing policy. Chip splits, chip merges and Tx0s are one owner's coins
+# (the mixer's, or its customer's), so they are mixer-related but cluster like any tx.
+MIXING = np.array([lab in ("coinjoin", "wasabi1.0", "wasabi1.1", "wasabi2", "whirlpool_mix", "joinmarket")
+                   for lab in LABELS])
+MIXER_RELATED = np.array([lab in ("chip_split", "chip_merge", "whirlpool_tx0") for lab in LABELS])
+
+POOLS = np.array([100_000, 1_000_000, 5_000_000, 50_000_000], np.int64)
+CHIPS = np.array([100_000 << k for k in range(14)], np.int64)  # 0.001 .. 8.192 BTC
+
+
+def wasabi2_denominations() -> np.ndarray:
+    """Wasabi 2.0 standard denominations (5000 sat .. 1374 BTC)."""
+    out = set()
+    for e in range(0, 16):
+        for m in (1, 2, 5):
+            out.add(m * 10 ** e)
+    v = 1
+    while v < 2 ** 47:
+        out.add(v)
+        v *= 2
+    v = 1
+    while v < 2 ** 47:
+        out.add(v)
+        out.add(2 * v)
+        v *= 3
+    return np.array(sorted(x for x in out if 5000 <= x <= 137_438_953_472), np.int64)
+
+
+W2DENOMS = wasabi2_denominations()
+_OP_RETURN = int(ScriptType.OP_RETURN)
+_P2WPKH, _P2TR = int(ScriptType.P2WPKH), int(ScriptType.P2TR)
+
+
+@nb.njit(cache=True)
+def _in_set(sorted_set, v):
+    i = np.searchsorted(sorted_set, v)
+    return i < sorted_set.shape[0] and sorted_set[i] == v
+
+
+@nb.njit(cache=True)
+def _equal_groups(vals):
+    """Sorted distinct values and their counts."""
+    s = np.sort(vals)
+    uv = np.empty(s.shape[0], np.int64)
+    uc = np.empty(s.shape[0], np.int64)
+    k = -1
+    for i in range(s.shape[0]):
+        if k >= 0 and uv[k] == s[i]:
+            uc[k] += 1
+        else:
+            k += 1
+            uv[k] = s[i]
+            uc[k] = 1
+    return uv[:k + 1], uc[:k + 1]
+
+
+@nb.njit(cache=True)
+def classify_all(tx_first_in, tx_first_out, in_value, out_value, out_type, tx_is_cb, pools, chips, w2, labels):
+    n_tx = tx_first_in.shape[0] - 1
+    for t in range(n_tx):
+        labels[t] = classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, tx_is_cb[t],
+                                 pools, chips, w2)
+
+
+@nb.njit(cache=True)
+def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is_cb, pools, chips, w2):
+    if is_cb:
+        return L_NONE
+    a0, a1 = tx_first_in[t], tx_first_in[t + 1]
+    o0, o1 = tx_first_out[t], tx_first_out[t + 1]
+    n_in = np.int64(a1 - a0)
+    n_out = np.int64(o1 - o0)
+    has_opret = False
+    nvals = 0
+    vals = np.empty(n_out, np.int64)
+    segwit_outs = 0
+    for j in range(o0, o1):
+        if out_type[j] == _OP_RETURN:
+            has_opret = True
+            continue
+        vals[nvals] = out_value[j]
+        nvals += 1
+        if out_type[j] == _P2WPKH or out_type[j] == _P2TR:
+            segwit_outs += 1
+    vals = vals[:nvals]
+    if nvals == 0:
+        return L_NONE
+    uv, uc = _equal_groups(vals)
+    best = 0
+    best_v = 0
+    for k in range(uv.shape[0]):
+        if uc[k] > best or (uc[k] == best and uv[k] > best_v):
+            best = uc[k]
+            best_v = uv[k]
+    # ChipMixer: chip splits and chip merges.
+    all_chip_out = nvals >= 3 and not has_opret
+    for k in range(nvals):
+        if not _in_set(chips, vals[k]):
+            all_chip_out = False
+            break
+    if all_chip_out:
+        return L_CHIP_SPLIT
+    if n_in >= 2:
+        all_chip_in = True
+        for i in range(a0, a1):
+            if in_value[i] < 0 or not _in_set(chips, in_value[i]):
+                all_chip_in = False
+                break
+        if all_chip_in and nvals <= 2:
+            return L_CHIP_MERGE
+    # Whirlpool mix: n in, n out, all outputs one pool denomination.
+    if 5 <= n_in <= 8 and n_out == n_in and best == n_out and _in_set(pools, best_v):
+        ok = True
+        for i in range(a0, a1):
+            v = in_value[i]
+            if v >= 0 and (v < best_v or v > best_v + 110_000):
+                ok = False
+                break
+        if ok:
+            return L_WHIRLPOOL
+    # Whirlpool Tx0: OP_RETURN + P2WPKH premix outputs just above a pool denomination,
+    # and either several premixes or the pool's fee output (5% of the 0.001/0.01 pools, 3.5% above).
+    if has_opret and best >= 1:
+        for p in range(pools.shape[0]):
+            d = pools[p]
+            if d < best_v <= d + d // 50 + 10_000 and nvals - best <= 2:
+                premix_segwit = True
+                fee_out = False
+                pool_fee = d // 20 if d <= 1_000_000 else d * 35 // 1000
+                for j in range(o0, o1):
+                    if out_value[j] == best_v and out_type[j] != _P2WPKH:
+                        premix_segwit = False
+                    if out_value[j] == pool_fee:
+                        fee_out = True
+                if premix_segwit and (best >= 2 or fee_out):
+                    return L_TX0
+    # Wasabi 2.0: many inputs, outputs mostly standard denominations, several repeated.
+    if n_in >= 20 and nvals >= 20:
+        std = 0
+        for k in range(nvals):
+            if _in_set(w2, vals[k]):
+                std += 1
+        rep = 0
+        for k in range(uv.shape[0]):
+            if uc[k] >= 2 and _in_set(w2, uv[k]):
+                rep += 1
+        if std * 10 >= nvals * 7 and rep >= 3:
+            return L_WASABI2
+    # Wasabi 1.x: a big equal group near 0.1 BTC, segwit outputs.
+    if best >= 5 and 8_000_000 <= best_v <= 12_000_000 and n_in >= best and segwit_outs * 10 >= nvals * 9:
+        levels = 0
+        for k in range(uv.shape[0]):
+            if uc[k] >= 2 and uv[k] > best_v:
+                r = uv[k] / best_v
+                lv = np.round(np.log2(r))
+                if lv >= 1 and abs(r / 2.0 ** lv - 1.0) < 0.02:
+                    levels += 1
+        return L_WASABI11 if levels >= 1 else L_WASABI10
+    # JoinMarket: n equal outputs, each participant's other output is its change.
+    if best >= 2 and n_in >= best and best <= nvals <= 2 * best + 1 and n_in >= 2:
+        if joinmarket_partition(in_value[a0:a1], vals, best_v, best) >= 0:
+            return L_JOINMARKET
+    if best >= 3 and n_in >= best and n_in >= 3:
+        return L_COINJOIN
+    if n_in >= 10 and nvals == 1:
+        return L_CONSOLIDATION
+    if n_in <= 3 and nvals >= 10:
+        return L_BATCH
+    return L_NONE
+
+
+@nb.njit(cache=True)
+def joinmarket_partition(ins, outs, d, n):
+    """Number of participants matched, or -1: each change output c must be covered by a subset
+    of the remaining inputs summing to d + c within the fee tolerance (taker pays miner fee and
+    maker fees, makers gain at most 2%); inputs left over must cover the taker (>= d).
+    """
+    m = ins.shape[0]
+    if m > 20:
+        return -1  # beyond brute-force reach; the equal-output rule already classed it
+    used = np.zeros(m, np.bool_)
+    changes = np.empty(outs.shape[0], np.int64)
+    nc = 0
+    for k in range(outs.shape[0]):
+        if outs[k] != d:
+            changes[nc] = outs[k]
+            nc += 1
+    changes = np.sort(changes[:nc])[::-1]
+    matched = 0
+    for c in range(nc):
+        target = d + changes[c]
+        tol = d // 50 + 1000
+        best_mask = -1
+        # Brute force over subsets of unused inputs (m <= 20); smallest subsets first.
+        free = np.empty(m, np.int64)
+        nf = 0
+        for i in range(m):
+            if not used[i] and ins[i] >= 0:
+                free[nf] = i
+                nf += 1
+        for size in range(1, min(nf, 4) + 1):
+            idx = np.arange(size)
+            while True:
+                s = 0
+                for q in range(size):
+                    s += ins[free[idx[q]]]
+                if abs(s - target) <= tol:
+                    mask = 0
+                    for q in range(size):
+                        mask |= 1 << q
+                        used[free[idx[q]]] = True
+                    best_mask = mask
+                    break
+                # next combination
+                q = size - 1
+                while q >= 0 and idx[q] == nf - size + q:
+                    q -= 1
+                if q < 0:
+                    break
+                idx[q] += 1
+                for r in range(q + 1, size):
+                    idx[r] = idx[r - 1] + 1
+            if best_mask >= 0:
+                break
+        if best_mask < 0:
+            return -1
+        matched += 1
+    left = 0
+    for i in range(m):
+        if not used[i] and ins[i] >= 0:
+            left += ins[i]
+    if matched < n - 1 or left < d:
+        return -1
+    return matched + 1
