@@ -845,3 +845,55 @@ def test_fifo_one_hop_round_trip(seed, n_tx, model, data):
     assert all(b.taint[q] == 0 for q in others if q != p and q != NONE)
     assert b.edge_amt.sum() == 0
     assert_identity(b)
+
+
+# -- sizes past the kernel's initial buffers (1024 touched/heap/pool, 16 parts/edges, 64 line pieces) ----------
+
+def fan_out(n: int = 1500) -> Chain:
+    # t0 mints; t1 splits it into n outputs; each is then spent with an outside input into 2 outputs.
+    rng = random.Random(7)
+    vals = [rng.randint(1, 10_000) for _ in range(n)]
+    txs = [Tx(outs=[(sum(vals) + 500, 0)], cb=True), Tx(ins=[(0, 0)], outs=[(v, 1) for v in vals])]
+    for k, v in enumerate(vals):
+        ext = rng.randint(0, 5000)
+        a = rng.randint(0, v + ext)
+        txs.append(Tx(ins=[Ext(ext), (1, k)] if k % 2 else [(1, k), Ext(ext)], outs=[(a, 2), (v + ext - a, 3)]))
+    return build(txs)
+
+
+@pytest.mark.parametrize("model", ALL_MODELS)
+def test_wide_fan_out_matches_reference(model):
+    c = fan_out()
+    for forward in (True, False):
+        srcs = [c.out(0, 0)] if forward else list(range(c.out(2, 0), c.n_out))
+        amts = [int(c.out_value[o]) - 3 for o in srcs] if forward else [int(c.out_value[o]) for o in srcs]
+        r = run(c, srcs, amts, forward=forward, model=model)
+        taint, fees, edges, absorbed, hops, ops, source = reference(c, srcs, amts, forward, model)
+        got = {o: int(r.taint[o]) for o in r.touched.tolist() if r.taint[o]}
+        assert len(r.touched) > 1024 and (len(r.edge_in) == 0 if forward else len(r.edge_in) > 1024)
+        if model == HAIRCUT:
+            assert max(abs(got.get(o, 0) - taint.get(o, 0)) for o in set(got) | set(taint)) <= 2 * ops
+        else:
+            assert got == {o: a for o, a in taint.items() if a}
+            assert dict(zip(r.edge_in.tolist(), r.edge_amt.tolist())) == edges
+            assert int(r.totals[K.T_FEES]) == fees and int(r.totals[K.T_ABSORBED]) == absorbed
+        assert_identity(r)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.sampled_from(ALL_MODELS), st.booleans())
+def test_wide_txs_match_reference(seed, model, forward):
+    # Up to 40 inputs and 60 outputs per tx: past the 16-slot share buffers and the 64-piece line.
+    chain = random_chain(random.Random(seed), 30, 6, max_in=40, max_out=60, p_cb=0.25, p_ext=0.3,
+                         p_unknown=0.0, p_mixer=0.0)
+    srcs = list(range(0, chain.n_out, 3))
+    amts = [int(chain.out_value[o]) for o in srcs]
+    r = run(chain, srcs, amts, forward=forward, model=model)
+    taint, fees, edges, absorbed, hops, ops, source = reference(chain, srcs, amts, forward, model)
+    got = {o: int(r.taint[o]) for o in r.touched.tolist() if r.taint[o]}
+    if model == HAIRCUT:
+        assert all(abs(got.get(o, 0) - taint.get(o, 0)) <= 2 * ops for o in set(got) | set(taint))
+    else:
+        assert got == {o: a for o, a in taint.items() if a}
+        assert int(r.totals[K.T_SOURCE]) == source and int(r.totals[K.T_FEES]) == fees
+    assert_identity(r, overlap=None)
