@@ -15,6 +15,7 @@ Guards:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -56,13 +57,14 @@ class ClusterReport:
 class ClusterState:
     """Union-find arrays plus bookkeeping, persisted under ``analysis/``."""
 
-    def __init__(self, store: ChainStore, params: ClusterParams):
+    def __init__(self, store: ChainStore, params: ClusterParams, skip_tx: np.ndarray):
         self.dir = store.path / "analysis" / "clusters"
         self.params = params
         meta_path = self.dir / "state.json"
         meta = json.loads(meta_path.read_text()) if meta_path.exists() else None
         if meta is None or meta.get("params") != params.key() or meta.get("version") != VERSION \
-                or meta["txs_done"] > store.counts["txs"]:
+                or meta["txs_done"] > store.counts["txs"] \
+                or meta.get("skip_digest") != _digest(skip_tx[:meta["txs_done"]]):
             # First run, changed parameters, or the store rolled back past us: start over.
             self.parent, self.size = uf.fresh(0)
             self.txs_done = 0
@@ -74,13 +76,14 @@ class ClusterState:
             self.txs_done = meta["txs_done"]
             self.events = meta["events"]
 
-    def save(self, store: ChainStore) -> None:
+    def save(self, store: ChainStore, skip_tx: np.ndarray) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         for name, arr in (("parent", self.parent), ("size", self.size)):
             tmp = self.dir / f"{name}.bin.tmp"
             arr.tofile(tmp)
             os.replace(tmp, self.dir / f"{name}.bin")
         meta = {"version": VERSION, "params": self.params.key(), "txs_done": self.txs_done,
+                "skip_digest": _digest(skip_tx[:self.txs_done]),
                 "addresses": int(self.parent.shape[0]), "events": self.events}
         tmp = self.dir / "state.json.tmp"
         tmp.write_text(json.dumps(meta, indent=1))
@@ -95,7 +98,7 @@ def update_clusters(store: ChainStore, skip_tx: np.ndarray, params: ClusterParam
     ``extra_pairs`` are further (addr, addr) links, e.g. confident change outputs.
     """
     params = params or ClusterParams()
-    st = ClusterState(store, params)
+    st = ClusterState(store, params, skip_tx)
     c = store.counts
     st.parent, st.size = uf.grow(st.parent, st.size, c["addresses"])
     tx_first_in = np.empty(c["txs"] + 1, np.uint32)
@@ -124,7 +127,7 @@ def update_clusters(store: ChainStore, skip_tx: np.ndarray, params: ClusterParam
     if extra_pairs is not None and len(extra_pairs[0]):
         merges += uf.union_pairs(st.parent, st.size, extra_pairs[0].astype(np.uint32), extra_pairs[1].astype(np.uint32))
     st.txs_done = c["txs"]
-    st.save(store)
+    st.save(store, skip_tx)
     labels = uf.roots(st.parent)
     write_clusters_table(store, labels)
     sizes = np.bincount(labels, minlength=len(labels)) if len(labels) else np.zeros(0, np.int64)
@@ -132,6 +135,11 @@ def update_clusters(store: ChainStore, skip_tx: np.ndarray, params: ClusterParam
                          addresses=int(len(labels)), clusters=int((sizes > 0).sum()),
                          largest=int(sizes.max()) if len(sizes) else 0, skipped_txs=int(skip_tx[lo:].sum()),
                          large_merges=recorded)
+
+
+def _digest(skip: np.ndarray) -> str:
+    """Which txs were kept out of merging; if that changes for clustered txs, start over."""
+    return hashlib.sha256(np.packbits(skip.astype(np.bool_)).tobytes() + str(len(skip)).encode()).hexdigest()
 
 
 def write_clusters_table(store: ChainStore, labels: np.ndarray) -> None:
