@@ -673,8 +673,8 @@ def reference(c: Chain, srcs, amts, forward: bool, model: int):
     hops: dict[int, int] = {}
     for o, a in zip(srcs, amts):
         taint[o] = taint.get(o, 0) + a
-    for o in taint:
-        taint[o] = min(taint[o], int(c.out_value[o]))
+    for o, a in taint.items():
+        taint[o] = min(a, int(c.out_value[o]))
         iv[o] = [(0, taint[o])]
         hops[o] = 0
     srcset = set(taint)
@@ -784,8 +784,8 @@ def test_random_dags_match_reference(case):
         assert {o: a for o, a in got.items() if a} == {o: a for o, a in taint.items() if a}
         assert int(r.totals[K.T_FEES]) == fees and int(r.totals[K.T_ABSORBED]) == absorbed
         assert dict(zip(r.edge_in.tolist(), r.edge_amt.tolist())) == edges
-        for o in got:
-            if got[o]:
+        for o, a in got.items():
+            if a:
                 assert int(r.hops[o]) == hops[o]
     assert_identity(r, overlap=None)
 
@@ -795,7 +795,7 @@ def test_random_dags_match_reference(case):
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(traces(stops=False), st.sampled_from(ALL_MODELS))
 def test_backward_from_forward_ends_returns_to_source(case, fwd_model):
-    chain, srcs, amts, _ = case
+    chain, srcs, _, _ = case
     src = srcs[0]
     amt = int(chain.out_value[src])
     assume(amt > 0)
@@ -877,6 +877,8 @@ def test_wide_fan_out_matches_reference(model):
             assert got == {o: a for o, a in taint.items() if a}
             assert dict(zip(r.edge_in.tolist(), r.edge_amt.tolist())) == edges
             assert int(r.totals[K.T_FEES]) == fees and int(r.totals[K.T_ABSORBED]) == absorbed
+            assert all(int(r.hops[o]) == hops[o] for o in got)
+        assert int(r.totals[K.T_SOURCE]) == source
         assert_identity(r)
 
 
@@ -896,4 +898,7 @@ def test_wide_txs_match_reference(seed, model, forward):
     else:
         assert got == {o: a for o, a in taint.items() if a}
         assert int(r.totals[K.T_SOURCE]) == source and int(r.totals[K.T_FEES]) == fees
+        assert dict(zip(r.edge_in.tolist(), r.edge_amt.tolist())) == edges
+        assert int(r.totals[K.T_ABSORBED]) == absorbed
+        assert all(int(r.hops[o]) == hops[o] for o in got)
     assert_identity(r, overlap=None)

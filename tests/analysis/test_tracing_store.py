@@ -69,10 +69,8 @@ def haircut_by_sql(store, txid, vout):
     ends: dict[str, list] = {}
     fees = 0.0
     for r in rows:
-        if r["hops"]:
-            # the fee of the tx that made this row, counted once per path (not once per output)
-            if r["vout"] == 0:
-                fees += r["fee"]
+        if r["hops"] and r["vout"] == 0:
+            fees += r["fee"]   # the fee of the tx that made this row, once per path (not once per output)
         if r["spent_by"] is None:
             e = ends.setdefault(r["address"], [0.0, 1 << 30])
             e[0] += r["amount"]
@@ -80,8 +78,8 @@ def haircut_by_sql(store, txid, vout):
     out = {}
     for a, (amt, h) in ends.items():
         assert abs(amt - round(amt)) < 1e-6   # the shares on this chain are whole sats
-        out[a] = (int(round(amt)), h)
-    return out, int(round(fees)), {r["txid"] for r in rows}
+        out[a] = (round(amt), h)
+    return out, round(fees), {r["txid"] for r in rows}
 
 
 def totals_identity(d: dict) -> None:
