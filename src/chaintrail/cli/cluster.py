@@ -19,6 +19,7 @@ def cluster(
     engine: str = typer.Option("local", "--engine", help="local (numba) or spark (PySpark over the same Parquet)"),
     big: int = typer.Option(10_000, "--big", help="Record merges of two clusters that both hold at least this many addresses"),
     block_big_merges: bool = typer.Option(False, "--block-big-merges", help="Refuse such merges instead of only recording them"),
+    change: bool = typer.Option(False, "--change", help="Also link each confident change output to its tx's inputs"),
     store: Path = StoreOption,
     json_out: bool = JsonOption,
 ) -> None:
@@ -40,7 +41,9 @@ def cluster(
                 raise UsageError("--block-big-merges is a local-engine option")
             report = spark_recluster(st, skip)
         else:
-            report = update_clusters(st, skip, ClusterParams(big=big, block_big_merges=block_big_merges))
+            pairs = change_pairs(st, skip) if change else None
+            report = update_clusters(st, skip, ClusterParams(big=big, block_big_merges=block_big_merges,
+                                                             change_links=change), extra_pairs=pairs)
     if json_out:
         emit_json(asdict(report))
         return
@@ -49,6 +52,21 @@ def cluster(
     for e in report.large_merges[:20]:
         console.print(f"[yellow]large merge[/yellow] {'blocked' if e['blocked'] else 'done'} by tx {e['txid']}: "
                       f"{e['size_a']} + {e['size_b']} addresses")
+
+
+def change_pairs(st, skip):
+    """(input address, change address) for every tx with a confident change output."""
+    from chaintrail.analysis.heuristics import detect_change
+    from chaintrail.analysis.heuristics.context import build_context
+
+    ctx = build_context(st, skip)
+    res = detect_change(ctx)
+    t = np.flatnonzero(res.change >= 0)
+    first_in = ctx.tx_first_in[t].astype(np.int64)
+    a = ctx.in_addr[first_in]
+    b = ctx.out_addr[res.change[t]]
+    ok = (a != np.uint32(0xFFFFFFFF)) & (b != np.uint32(0xFFFFFFFF))
+    return a[ok], b[ok]
 
 
 def spark_recluster(st, skip):

@@ -1,0 +1,32 @@
+"""Small numba helpers shared by the heuristics."""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+NONE = np.uint32(0xFFFFFFFF)
+
+
+@nb.njit(cache=True, inline="always")
+def eligible(t, tx_first_out, out_addr, tx_is_cb, tx_skip):
+    """A tx can have a change output: not coinbase, not multi-owner, >= 2 outputs with an address."""
+    if tx_is_cb[t] or tx_skip[t]:
+        return False
+    n = 0
+    for j in range(tx_first_out[t], tx_first_out[t + 1]):
+        if out_addr[j] != NONE:
+            n += 1
+    return n >= 2
+
+
+@nb.njit(cache=True, inline="always")
+def tx_of_input(tx_first_in, i):
+    lo, hi = 0, tx_first_in.shape[0] - 2
+    while lo < hi:
+        mid = (lo + hi + 1) >> 1
+        if tx_first_in[mid] <= i:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
