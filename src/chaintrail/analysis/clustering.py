@@ -91,8 +91,11 @@ class ClusterState:
 
 
 def update_clusters(store: ChainStore, skip_tx: np.ndarray, params: ClusterParams | None = None,
-                    extra_pairs: tuple[np.ndarray, np.ndarray] | None = None) -> ClusterReport:
-    """Fold every tx not yet clustered into the entities and write the clusters table.
+                    extra_pairs: tuple[np.ndarray, np.ndarray] | None = None,
+                    write_table: bool = True) -> ClusterReport:
+    """Fold every tx not yet clustered into the entities and (by default) write the clusters table.
+
+    A per-block caller can skip ``write_table`` and materialise the table when a reader needs it.
 
     ``skip_tx`` flags (per tx_num) the txs that must not merge their inputs.
     ``extra_pairs`` are further (addr, addr) links, e.g. confident change outputs.
@@ -129,7 +132,8 @@ def update_clusters(store: ChainStore, skip_tx: np.ndarray, params: ClusterParam
     st.txs_done = c["txs"]
     st.save(store, skip_tx)
     labels = uf.roots(st.parent)
-    write_clusters_table(store, labels)
+    if write_table:
+        write_clusters_table(store, labels)
     sizes = np.bincount(labels, minlength=len(labels)) if len(labels) else np.zeros(0, np.int64)
     return ClusterReport(txs_done=st.txs_done, txs_new=c["txs"] - lo, inputs_visited=int(visited), merges=int(merges),
                          addresses=int(len(labels)), clusters=int((sizes > 0).sum()),

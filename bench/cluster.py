@@ -1,0 +1,137 @@
+"""Clustering benchmark: our union-find beside scipy and networkx on the same edges.
+
+Run: .venv/bin/python bench/cluster.py --store STORE   (a store ingested from a generated chain,
+     e.g. `chaintrail scenario generate --seed 1 --scale 10000000 --out /tmp/g && chaintrail ingest btc --blocks-dir /tmp/g --store STORE`)
+
+Prints, from one run on one store:
+  * multi-input union-find over every input: inputs/s (ours), scipy connected_components (+ building
+    its sparse matrix) and networkx connected_components on the same edge list (networkx on a prefix
+    when the full graph would not fit in time; the prefix size is printed);
+  * the incremental update for one new block (fold in its txs, save the state), median over blocks.
+All three engines must agree on the partition; the benchmark checks it on the common edges.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def edges_of(tx_first_in, in_addr, skip):
+    """(hub, other) star edges of every multi-input tx; the hub is its first input with an address."""
+    n_tx = len(tx_first_in) - 1
+    counts = np.diff(tx_first_in.astype(np.int64))
+    in_tx = np.repeat(np.arange(n_tx), counts)
+    valid = in_addr != 0xFFFFFFFF
+    pos = np.where(valid, np.arange(len(in_addr)), len(in_addr))
+    has = counts > 0
+    hub_pos = np.full(n_tx, len(in_addr))
+    hub_pos[has] = np.minimum.reduceat(pos, tx_first_in[:-1][has].astype(np.int64))
+    hub = hub_pos[in_tx]
+    ok = (~skip[in_tx]) & valid & (hub < len(in_addr)) & (np.arange(len(in_addr)) != hub)
+    return in_addr[hub[ok]].astype(np.int64), in_addr[ok].astype(np.int64)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--store", type=Path, required=True)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--networkx-edges", type=int, default=2_000_000, help="edge prefix for networkx")
+    args = ap.parse_args()
+
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    import networkx as nx
+
+    from chaintrail.analysis import union_find as uf
+    from chaintrail.analysis.clustering import ClusterParams, ClusterState, update_clusters
+    from chaintrail.analysis.tracing import mixer_tx_mask
+    from chaintrail.analysis.tx_labels import label_transactions
+    from chaintrail.store.chainstore import ChainStore
+
+    st = ChainStore(args.store, writable=True)
+    c = st.counts
+    label_transactions(st)
+    skip = mixer_tx_mask(st)
+    tx_first_in = np.empty(c["txs"] + 1, np.uint32)
+    tx_first_in[:-1] = st.column("tx_first_in")
+    tx_first_in[-1] = c["inputs"]
+    in_addr = np.asarray(st.column("in_addr"))
+    n_addr = c["addresses"]
+    events = np.zeros((16, 5), np.int64)
+
+    def ours():
+        parent, size = uf.fresh(n_addr)
+        uf.union_tx_inputs(parent, size, tx_first_in, in_addr, 0, c["txs"], skip, -1, events)
+        return uf.roots(parent)
+
+    ours()  # compile / warm
+    t_ours = []
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        lab = ours()
+        t_ours.append(time.perf_counter() - t)
+    a, b = edges_of(tx_first_in, in_addr, skip)
+
+    def scipy_cc():
+        m = coo_matrix((np.ones(len(a), np.int8), (a, b)), shape=(n_addr, n_addr)).tocsr()
+        return connected_components(m, directed=False)[1]
+
+    t_sp = []
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        sp = scipy_cc()
+        t_sp.append(time.perf_counter() - t)
+    # Same partition: map each scipy component to its minimum address and compare with our labels.
+    comp_min = np.full(sp.max() + 1, np.iinfo(np.int64).max)
+    np.minimum.at(comp_min, sp, np.arange(n_addr))
+    assert np.array_equal(comp_min[sp], lab.astype(np.int64)), "scipy and union-find disagree"
+
+    k = min(args.networkx_edges, len(a))
+    t = time.perf_counter()
+    g = nx.Graph()
+    g.add_nodes_from(range(int(max(a[:k].max(initial=0), b[:k].max(initial=0))) + 1))
+    g.add_edges_from(zip(a[:k].tolist(), b[:k].tolist()))
+    ncomp = sum(1 for _ in nx.connected_components(g))
+    t_nx = time.perf_counter() - t
+    del g
+
+    # Incremental: fold in the last blocks one at a time from a saved state.
+    blk_first = np.asarray(st.column("blk_first_tx"), np.int64)
+    params = ClusterParams()
+    upd = []
+    last = min(20, len(blk_first) - 1)
+    full_skip = skip.copy()
+    for i in range(last, 0, -1):
+        upto = int(blk_first[len(blk_first) - i])
+        # Build state up to `upto` (not timed), then time folding in the next block.
+        cut = full_skip.copy()
+        state = ClusterState(st, params, cut)
+        state.parent, state.size = uf.grow(*uf.fresh(0), n_addr)
+        uf.union_tx_inputs(state.parent, state.size, tx_first_in, in_addr, 0, upto, skip, -1, events)
+        state.txs_done = upto
+        state.save(st, cut)
+        t = time.perf_counter()
+        update_clusters(st, full_skip, params, write_table=False)
+        upd.append(time.perf_counter() - t)
+
+    n_in = c["inputs"]
+    mo, ms = statistics.median(t_ours), statistics.median(t_sp)
+    e = len(a)
+    print(f"bench/cluster: {c['txs']:,} txs, {n_in:,} inputs, {n_addr:,} addresses, {e:,} multi-input edges")
+    print(f"{'engine':42} {'edges':>12} {'seconds':>9} {'edges/s':>14} {'ours faster':>12}")
+    print(f"{'chaintrail union-find (numba)':42} {e:12,} {mo:9.3f} {e / mo:14,.0f} {'':>12}   "
+          f"= {n_in / mo:,.0f} inputs/s")
+    print(f"{'scipy connected_components (+csr build)':42} {e:12,} {ms:9.3f} {e / ms:14,.0f} {ms / mo:11.1f}x")
+    print(f"{'networkx connected_components':42} {k:12,} {t_nx:9.3f} {k / t_nx:14,.0f} "
+          f"{(t_nx / k) / (mo / e):11.1f}x")
+    print(f"incremental update per block (fold in + save state): median {statistics.median(upd) * 1000:.1f} ms, "
+          f"max {max(upd) * 1000:.1f} ms over {len(upd)} blocks")
+
+
+if __name__ == "__main__":
+    main()
