@@ -96,6 +96,51 @@ TABLES: dict[str, pa.Schema] = {
 # Results of analysis, one Parquet file each under ``analysis/<name>.parquet``, replaced whole.
 ANALYSIS_TABLES: dict[str, pa.Schema] = {
     "clusters": pa.schema([("addr_num", pa.int64()), ("cluster_id", pa.int64())]),
+    # Attribution tags (GraphSense TagPack fields + provenance); addresses need not be in the store.
+    "tags": pa.schema([
+        ("address", pa.string()),           # normalised: bech32 and 0x hex lower-cased
+        ("currency", pa.string()),
+        ("network", pa.string()),
+        ("label", pa.string()),
+        ("source", pa.string()),
+        ("category", pa.string()),          # GraphSense concept ids
+        ("abuse", pa.string()),
+        ("concepts", pa.list_(pa.string())),
+        ("actor", pa.string()),
+        ("confidence", pa.string()),        # GraphSense confidence id
+        ("confidence_level", pa.int16()),   # 0-100, null if the id is unknown
+        ("is_cluster_definer", pa.bool_()),
+        ("lastmod", pa.date32()),
+        ("context", pa.string()),
+        ("tx_hash", pa.string()),
+        ("tag_type", pa.string()),
+        ("risk_categories", pa.list_(pa.string())),  # screening categories (tags.taxonomy), most severe first
+        ("tagpack", pa.string()),           # pack title
+        ("creator", pa.string()),
+        ("origin_file", pa.string()),       # provenance: file and line, or user, or case
+        ("origin_line", pa.int32()),
+        ("origin_user", pa.string()),
+        ("origin_case", pa.string()),
+    ]),
+    "tag_actors": pa.schema([
+        ("actor_id", pa.string()),
+        ("label", pa.string()),
+        ("uri", pa.string()),
+        ("categories", pa.list_(pa.string())),
+        ("jurisdictions", pa.list_(pa.string())),  # ISO 3166 country codes
+        ("aliases", pa.list_(pa.string())),
+        ("context", pa.string()),           # JSON
+        ("lastmod", pa.date32()),
+        ("origin_file", pa.string()),
+        ("origin_line", pa.int32()),
+    ]),
+    "tag_sources": pa.schema([
+        ("origin_file", pa.string()),       # absolute path, or manual:<user>
+        ("kind", pa.string()),              # tagpack | actorpack | ofac | csv | manual
+        ("sha256", pa.string()),
+        ("tags", pa.int64()),
+        ("imported_at", pa.int64()),        # unix seconds
+    ]),
 }
 
 _TYPE_LIST = "[" + ", ".join(f"'{n}'" for n in SCRIPT_TYPE_NAMES) + "]"
@@ -145,4 +190,13 @@ SQL_VIEWS: dict[str, str] = {
     "clusters": """
         SELECT a.address, c.cluster_id AS cluster, count(*) OVER (PARTITION BY c.cluster_id) AS cluster_size
         FROM raw.clusters c JOIN raw.addresses a USING (addr_num)""",
+    "tags": """
+        SELECT t.address, t.label, t.category, t.abuse, t.concepts, t.risk_categories, t.actor,
+               ac.label AS actor_label, ac.jurisdictions, t.confidence, t.confidence_level, t.is_cluster_definer,
+               t.currency, t.network, t.source, t.lastmod, t.tagpack, t.origin_file, t.origin_line,
+               t.origin_user, t.origin_case, c.cluster_id AS cluster
+        FROM raw.tags t
+        LEFT JOIN raw.tag_actors ac ON ac.actor_id = t.actor
+        LEFT JOIN raw.addresses a ON a.address = t.address
+        LEFT JOIN raw.clusters c ON c.addr_num = a.addr_num""",
 }

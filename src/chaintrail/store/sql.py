@@ -38,6 +38,10 @@ def connect(store: ChainStore) -> duckdb.DuckDBPyConnection:
 
 def _duck_type(t) -> str:
     import pyarrow as pa
+    if pa.types.is_list(t):
+        return _duck_type(t.value_type) + "[]"
+    if pa.types.is_date32(t):
+        return "DATE"
     if pa.types.is_fixed_size_binary(t) or pa.types.is_binary(t):
         return "BLOB"
     if pa.types.is_string(t):
