@@ -1,0 +1,118 @@
+"""Generic CSV tag files: a header row naming the columns, one tag per row.
+
+Column names follow the TagPack fields (``address``, ``label``, ``category``,
+``abuse``, ``concepts``, ``actor``, ``source``, ``confidence``,
+``is_cluster_definer``, ``currency``, ``network``, ``lastmod``, ``context``,
+``tx_hash``), case-insensitively, with a few common aliases. ``category`` may
+hold a GraphSense concept or a screening category ("ransomware", "darknet
+market"); abuse concepts are filed under ``abuse``. Delimiter: comma,
+semicolon or tab, whichever the header uses most.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pyarrow as pa
+
+from chaintrail.tags import taxonomy as tx
+from chaintrail.tags.errors import TagFileError
+from chaintrail.tags.model import finish_tags
+
+_ALIASES = {
+    "addr": "address", "wallet": "address", "identifier": "address", "name": "label", "entity": "label",
+    "type": "category", "definer": "is_cluster_definer", "cluster_definer": "is_cluster_definer",
+    "asset": "currency", "chain": "network", "date": "lastmod", "url": "source", "reference": "source",
+}
+FIELDS = ("address", "label", "category", "abuse", "concepts", "actor", "source", "confidence",
+          "is_cluster_definer", "currency", "network", "lastmod", "context", "tx_hash")
+_TRUE = {"true", "yes", "y", "1", "t"}
+_FALSE = {"false", "no", "n", "0", "f", ""}
+
+
+def read_csv(text: str, path: str) -> tuple[pa.Table, list[str]]:
+    """Tags from one CSV file; raises ``TagFileError`` naming the line of the first bad row."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    first = text.split("\n", 1)[0]
+    delim = max((",", ";", "\t"), key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise TagFileError("empty CSV file (a header row is needed)", path, 1) from None
+    except csv.Error as exc:
+        raise TagFileError(f"bad CSV: {exc}", path, 1) from None
+    names = [_ALIASES.get(h.strip().lower(), h.strip().lower()) for h in header]
+    if "address" not in names:
+        raise TagFileError("no 'address' column in the header row", path, 1)
+    unknown = sorted({n for n in names if n not in FIELDS and n})
+    warnings = [f"columns ignored: {', '.join(unknown)}"] if unknown else []
+    pos = {n: i for i, n in enumerate(names) if n in FIELDS}
+    cols: dict[str, list] = {f: [] for f in FIELDS}
+    lines: list[int] = []
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not row or all(not c.strip() for c in row):
+                continue
+            if len(row) > len(header):
+                raise TagFileError(f"{len(row)} fields in a row but {len(header)} in the header", path, line)
+            vals = {f: (row[i].strip() if i < len(row) and row[i].strip() else None) for f, i in pos.items()}
+            if not vals.get("address") and not vals.get("tx_hash"):
+                raise TagFileError("row has no address", path, line)
+            _file_category(vals, path, line)
+            vals["concepts"] = [c.strip() for c in vals["concepts"].replace("|", ";").split(";") if c.strip()] \
+                if vals.get("concepts") else None
+            vals["is_cluster_definer"] = _bool(vals.get("is_cluster_definer"), path, line)
+            vals["lastmod"] = _date(vals.get("lastmod"), path, line)
+            for f in FIELDS:
+                cols[f].append(vals.get(f))
+            lines.append(line)
+    except csv.Error as exc:
+        raise TagFileError(f"bad CSV: {exc}", path, reader.line_num) from None
+    n = len(lines)
+    cols["origin_file"] = [path] * n
+    cols["origin_line"] = lines
+    cols["tagpack"] = [None] * n
+    return finish_tags(cols), warnings
+
+
+def _file_category(vals: dict, path: str, line: int) -> None:
+    """Put a category given as a screening name or an abuse concept where a TagPack would have it."""
+    cat = vals.get("category")
+    if not cat:
+        return
+    concept = cat if cat in tx.CONCEPTS else tx.CANONICAL_CONCEPT.get(tx.normalize_category(cat) or "")
+    if concept is None:
+        raise TagFileError(f"unknown category {cat!r} (use a GraphSense concept or one of "
+                           f"{', '.join(tx.CATEGORIES)})", path, line)
+    vals["category"] = None
+    if tx.is_abuse(concept):
+        vals["abuse"] = vals.get("abuse") or concept
+        if vals["abuse"] != concept:
+            vals["concepts"] = ";".join(filter(None, [vals.get("concepts"), concept]))
+    else:
+        vals["category"] = concept
+
+
+def _bool(v: str | None, path: str, line: int) -> bool | None:
+    if v is None:
+        return None
+    low = v.lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise TagFileError(f"is_cluster_definer must be true or false, not {v!r}", path, line)
+
+
+def _date(v: str | None, path: str, line: int) -> dt.date | None:
+    if v is None:
+        return None
+    try:
+        return dt.date.fromisoformat(v[:10])
+    except ValueError:
+        raise TagFileError(f"lastmod is not a date (YYYY-MM-DD): {v!r}", path, line) from None

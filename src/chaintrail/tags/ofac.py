@@ -1,0 +1,93 @@
+"""OFAC SDN digital-currency address lists: ``sanctioned_addresses_<ASSET>.txt`` and ``.json``.
+
+The lists (as published by 0xB10C/ofac-sanctioned-digital-currency-addresses,
+generated from the SDN XML) carry addresses only: one per line in the .txt,
+a JSON array of strings in the .json. Every address becomes a tag with the
+GraphSense abuse concept ``sanction``, confidence ``authority_data``, and the
+file and line it was read from.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pyarrow as pa
+
+from chaintrail.tags.errors import TagFileError
+from chaintrail.tags.model import finish_tags
+
+NAME = re.compile(r"^sanctioned_addresses_(?P<asset>[A-Za-z0-9]+)\.(?P<ext>txt|json)$")
+SDN_SOURCE = "https://www.treasury.gov/ofac/downloads/sanctions/1.0/sdn_advanced.xml"
+
+
+def asset_of(path: str | Path) -> str | None:
+    """The asset code in an OFAC list's file name (``XBT`` for Bitcoin), or None."""
+    m = NAME.match(Path(path).name)
+    return m.group("asset").upper() if m else None
+
+
+def read_ofac(text: str, path: str, asset: str | None = None, fmt: str | None = None) -> pa.Table:
+    """Tags for every address in one list; ``fmt`` is txt or json (default: from the name)."""
+    asset = (asset or asset_of(path) or "").upper()
+    if not asset:
+        raise TagFileError("cannot tell the asset of this OFAC list; name it sanctioned_addresses_<ASSET>.txt "
+                           "or pass the asset", path, None)
+    fmt = fmt or Path(path).suffix.lstrip(".").lower()
+    if fmt == "json":
+        addresses, lines = _json_list(text, path)
+    elif fmt == "txt":
+        addresses, lines = _txt_list(text, path)
+    else:
+        raise TagFileError(f"an OFAC list is .txt or .json, not {fmt!r}", path, None)
+    n = len(addresses)
+    cols = {
+        "address": addresses,
+        "currency": [asset] * n,
+        "label": [f"OFAC SDN list ({asset})"] * n,
+        "source": [SDN_SOURCE] * n,
+        "abuse": ["sanction"] * n,
+        "confidence": ["authority_data"] * n,
+        "is_cluster_definer": [False] * n,
+        "tagpack": [f"OFAC SDN digital currency addresses ({asset})"] * n,
+        "creator": ["US Treasury OFAC"] * n,
+        "origin_file": [path] * n,
+        "origin_line": lines,
+    }
+    return finish_tags(cols)
+
+
+def _txt_list(text: str, path: str) -> tuple[list[str], list[int]]:
+    addresses, lines = [], []
+    for no, raw in enumerate(text.splitlines(), 1):
+        a = raw.strip()
+        if not a or a.startswith("#"):
+            continue
+        if any(ch.isspace() for ch in a) or "," in a:
+            raise TagFileError(f"expected one address per line, got {a[:60]!r}", path, no)
+        addresses.append(a)
+        lines.append(no)
+    return addresses, lines
+
+
+def _json_list(text: str, path: str) -> tuple[list[str], list[int]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TagFileError(f"invalid JSON: {exc.msg}", path, exc.lineno) from None
+    if not isinstance(data, list):
+        raise TagFileError("an OFAC .json list must be a JSON array of address strings", path, 1)
+    # Line of each element: JSON strings cannot hold raw newlines, so count them up to each quoted element.
+    addresses, lines = [], []
+    pos, line = 0, 1
+    for i, a in enumerate(data):
+        if not isinstance(a, str) or not a.strip():
+            raise TagFileError(f"element {i} is not an address string: {a!r}", path, line)
+        found = text.find(json.dumps(a), pos)
+        if found >= 0:
+            line += text.count("\n", pos, found)
+            pos = found
+        addresses.append(a.strip())
+        lines.append(line)
+    return addresses, lines
