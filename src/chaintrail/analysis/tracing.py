@@ -136,7 +136,8 @@ class TraceEngine:
     @classmethod
     def open(cls, store: ChainStore) -> "TraceEngine":
         """An engine with the store's tags (stop categories) and mixer labels, where present."""
-        return cls(store, stop_addr_for=None, mixer_txs=mixer_tx_mask(store))
+        from chaintrail.tags.propagation import Attribution  # the tag store, laid over clusters
+        return cls(store, stop_addr_for=Attribution.open(store), mixer_txs=mixer_tx_mask(store))
 
     # -- resolving starting points -------------------------------------------------
     def txid_to_num(self, txid_hex: str) -> int:
@@ -355,7 +356,11 @@ def _with_sentinel(col: np.ndarray, total: int) -> np.ndarray:
 
 
 class StopAddresses:
-    """Which addresses end a trace for given tag categories; also names their tags."""
+    """Which addresses end a trace for given tag categories; also names their tags.
+
+    A small in-memory stand-in; ``tags.propagation.Attribution`` is the same
+    protocol backed by the tag store, with cluster propagation.
+    """
 
     def __init__(self, n_addr: int, tags: dict[int, list[tuple[str, str]]]):
         # tags: addr_num -> [(category, label)]
