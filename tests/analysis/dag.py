@@ -191,6 +191,7 @@ class Run:
     pool_e: np.ndarray
     edge_in: np.ndarray
     edge_amt: np.ndarray
+    popped: np.ndarray
     taint: np.ndarray
     hops: np.ndarray
     pred: np.ndarray
@@ -233,10 +234,10 @@ def run(chain: Chain, src_out, src_amt=None, *, forward: bool = True, model: int
     stop[list(stop_addrs)] = True
     policy = np.where(chain.tx_mixer, mixer_policy, K.POLICY_NONE).astype(np.uint8)
     s = scratch(chain) if scr is None else scr
-    touched, totals, pool_s, pool_e, edge_in, edge_amt = K.trace_kernel(
+    touched, totals, pool_s, pool_e, edge_in, edge_amt, popped = K.trace_kernel(
         bool(forward), int(model), src_out, src_amt, chain.tx_first_in, chain.tx_first_out, chain.in_prev,
         chain.in_value, chain.out_value, chain.out_spent, chain.out_addr, stop, policy, chain.tx_time,
         chain.tx_is_cb, int(t_min), int(t_max), int(max_hops), int(min_amt), s["taint"], s["hops"], s["pred"],
         s["status"], s["qmark"], s["iv_off"], s["iv_cnt"])
     return Run(chain, bool(forward), int(model), src_out, src_amt, touched, totals, pool_s, pool_e, edge_in,
-               edge_amt, **s)
+               edge_amt, popped, **s)

@@ -620,7 +620,7 @@ def reset_like_the_engine(r) -> None:
     """Run TraceEngine's own reset on the kernel's scratch, then check it is as new."""
     ns = SimpleNamespace(taint=r.taint, hops=r.hops, pred=r.pred, status=r.status, qmark=r.qmark,
                          iv_off=r.iv_off, iv_cnt=r.iv_cnt)
-    TraceEngine._reset(ns, r.touched)
+    TraceEngine._reset(ns, r.touched, r.popped)
     fresh = scratch(r.chain)
     for name, arr in fresh.items():
         assert np.array_equal(getattr(ns, name), arr), f"{name} not reset"

@@ -278,8 +278,14 @@ def trace_kernel(forward, model, src_out, src_amt,
     ps = np.empty(64, np.int64)
     pe = np.empty(64, np.int64)
     pown = np.empty(64, np.int64)
+    popped = np.empty(256, np.int64)
+    npop = 0
     while hn > 0:
         t, hn = _heap_pop(heap, hn, maxheap)
+        # Every queued tx is popped exactly once, so this list is what the caller resets in qmark.
+        popped = _grow1(popped, npop)
+        popped[npop] = t
+        npop += 1
         a0, a1 = np.int64(tx_first_in[t]), np.int64(tx_first_in[t + 1])
         o0, o1 = np.int64(tx_first_out[t]), np.int64(tx_first_out[t + 1])
         totals[T_EDGES] += (a1 - a0) + (o1 - o0)
@@ -508,7 +514,7 @@ def trace_kernel(forward, model, src_out, src_amt,
             heap, hn = _settle(forward, o, hop + 1, heap, hn, maxheap, tx_first_in, tx_first_out, n_tx, out_spent,
                                out_addr, stop_addr, tx_time, tx_is_cb, t_min, t_max, max_hops, min_amt, taint, status,
                                qmark, False)
-    return touched[:nt], totals, pool_s[:pn], pool_e[:pn], edge_in[:ne], edge_amt[:ne]
+    return touched[:nt], totals, pool_s[:pn], pool_e[:pn], edge_in[:ne], edge_amt[:ne], popped[:npop]
 
 
 @nb.njit(cache=True)

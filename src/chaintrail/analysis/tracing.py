@@ -124,6 +124,10 @@ class TraceEngine:
         self.stop_addr_for = stop_addr_for
         self.labels = cluster_labels(store)
         self._txids: KeyTable | None = None
+        self.txids_col = store.column("txid")
+        self._stop_cache: dict[tuple, np.ndarray] = {}
+        self._policy_cache: dict[str, np.ndarray] = {}
+        self._addresses: pa.Array | None = None
         # Scratch, reset after each trace (only the touched entries).
         self.taint = np.zeros(self.n_out, np.int64)
         self.hops = np.zeros(self.n_out, np.int32)
@@ -142,7 +146,7 @@ class TraceEngine:
     # -- resolving starting points -------------------------------------------------
     def txid_to_num(self, txid_hex: str) -> int:
         if self._txids is None:
-            self._txids = KeyTable(32, np.asarray(self.store.column("txid")))
+            self._txids = KeyTable(32, np.asarray(self.txids_col))
         try:
             key = bytes.fromhex(txid_hex)[::-1]
         except ValueError:
@@ -208,12 +212,11 @@ class TraceEngine:
             if len(amounts) != len(outputs) or (amounts < 0).any():
                 raise UsageError("one non-negative amount per output is needed")
             source = {"kind": "outputs", "outputs": [self.outpoint(int(o)) for o in outputs]}
-        stop = self.stop_addr_for(params.stop_categories) if self.stop_addr_for else np.zeros(len(self.labels), np.bool_)
-        policy = np.where(self.mixer_txs, K.POLICY_STOP if params.mixer_policy == "stop" else K.POLICY_HAIRCUT,
-                          K.POLICY_NONE).astype(np.uint8)
+        stop = self._stop_mask(params.stop_categories)
+        policy = self._policy(params.mixer_policy)
         t_min = params.time_from if params.time_from is not None else -(1 << 62)
         t_max = params.time_to if params.time_to is not None else (1 << 62)
-        touched, totals, pool_s, pool_e, edge_in, edge_amt = K.trace_kernel(
+        touched, totals, pool_s, pool_e, edge_in, edge_amt, popped = K.trace_kernel(
             params.direction == "forward", K.MODELS[params.model], outputs, amounts,
             self.tx_first_in, self.tx_first_out, self.in_prev, self.in_value, self.out_value, self.out_spent,
             self.out_addr, stop, policy, self.tx_time, self.tx_is_cb, t_min, t_max, params.max_hops,
@@ -221,23 +224,37 @@ class TraceEngine:
         try:
             return self._result(params, source, outputs, touched, totals, edge_in, edge_amt)
         finally:
-            self._reset(touched)
+            self._reset(touched, popped)
 
-    def _reset(self, touched: np.ndarray) -> None:
+    def _stop_mask(self, categories: tuple[str, ...]) -> np.ndarray:
+        """Per-address stop flags for these tag categories (cached: tags change rarely)."""
+        key = tuple(sorted(categories))
+        if key not in self._stop_cache:
+            self._stop_cache[key] = (self.stop_addr_for(key) if self.stop_addr_for
+                                     else np.zeros(len(self.labels), np.bool_))
+        return self._stop_cache[key]
+
+    def _policy(self, mixer_policy: str) -> np.ndarray:
+        if mixer_policy not in self._policy_cache:
+            code = K.POLICY_STOP if mixer_policy == "stop" else K.POLICY_HAIRCUT
+            self._policy_cache[mixer_policy] = np.where(self.mixer_txs, code, K.POLICY_NONE).astype(np.uint8)
+        return self._policy_cache[mixer_policy]
+
+    def _reset(self, touched: np.ndarray, popped: np.ndarray) -> None:
         self.taint[touched] = 0
         self.hops[touched] = 0
         self.pred[touched] = K.NONE32
         self.status[touched] = _UNTOUCHED
         self.iv_off[touched] = 0
         self.iv_cnt[touched] = 0
-        self.qmark[:] = 0
+        self.qmark[popped] = 0
 
     def outpoint(self, o: int) -> str:
         t = int(np.searchsorted(self.tx_first_out, o, side="right") - 1)
         return f"{self.txid_hex(t)}:{o - int(self.tx_first_out[t])}"
 
     def txid_hex(self, t: int) -> str:
-        return bytes(self.store.column("txid")[t][::-1]).hex()
+        return bytes(self.txids_col[t][::-1]).hex()
 
     def _tx_of_out(self, o: int) -> int:
         return int(np.searchsorted(self.tx_first_out, o, side="right") - 1)
@@ -328,18 +345,14 @@ class TraceEngine:
         nums = sorted({e.address for e in eps if isinstance(e.address, int)})
         if not nums:
             return
-        names = _address_names(self.store, nums)
+        if self._addresses is None:
+            self._addresses = self.store.read_table("addresses", ["address"])["address"]
+        # addr_num equals the row position: addresses are appended in id order.
+        got = self._addresses.take(pa.array(np.asarray(nums, np.int64))).to_pylist()
+        names = dict(zip(nums, got))
         for e in eps:
             if isinstance(e.address, int):
                 e.address = names.get(e.address)
-
-
-def _address_names(store: ChainStore, nums: list[int]) -> dict[int, str]:
-    table = store.read_table("addresses", ["addr_num", "address"])
-    idx = np.asarray(nums, np.int64)
-    # addr_num equals the row position (addresses are appended in id order).
-    got = table.take(pa.array(idx))
-    return dict(zip(got["addr_num"].to_pylist(), got["address"].to_pylist()))
 
 
 def _params_dict(p: TraceParams) -> dict:
