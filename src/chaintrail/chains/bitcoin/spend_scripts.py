@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 
+import numba as nb
 import numpy as np
 
+from chaintrail.chains.bitcoin.nbhash import hash160, sha256
 from chaintrail.chains.bitcoin.parse import BlockLayout
 from chaintrail.chains.bitcoin.script_types import ScriptType
 from chaintrail.chains.bitcoin.scripts import KEY_WIDTH
@@ -105,22 +107,141 @@ def _looks_taproot(witness: list[bytes]) -> bool:
     return len(cb) >= 33 and (len(cb) - 33) % 32 == 0 and (cb[0] & 0xFE) == 0xC0
 
 
+@nb.njit(cache=True)
+def _compact(buf, p):
+    b = buf[p]
+    if b < 0xFD:
+        return np.int64(b), p + 1
+    w = 2 if b == 0xFD else (4 if b == 0xFE else 8)
+    v = np.int64(0)
+    for k in range(w):
+        v |= np.int64(buf[p + 1 + k]) << (8 * k)
+    return v, p + 1 + w
+
+
+@nb.njit(cache=True, inline="always")
+def _pubkey_at(buf, off, ln):
+    return (ln == 33 and (buf[off] == 2 or buf[off] == 3)) or (ln == 65 and buf[off] == 4)
+
+
+@nb.njit(cache=True)
+def _locate(buf, in_script, in_script_len, in_wit, idx, kinds, offs, lens):
+    """For each input in ``idx``: what to hash (offset, length) and the spent output's type.
+
+    Mirrors :func:`infer_spent_key` (the readable reference, tested equal to this).
+    kinds: 0 = not derivable; P2PKH/P2SH/P2WPKH take HASH160 of the span, P2WSH takes SHA-256.
+    """
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        kinds[j] = 0
+        so, sl = in_script[i], in_script_len[i]
+        # scriptSig pushes: count, first two and last spans; any non-push opcode -> not derivable.
+        npush = 0
+        p = so
+        end = so + sl
+        push_only = True
+        f_off = -1
+        f_len = -1
+        s_off = -1
+        s_len = -1
+        l_off = -1
+        l_len = -1
+        while p < end:
+            op = buf[p]
+            p += 1
+            ln = -1
+            if op == 0 or (0x51 <= op <= 0x60) or op == 0x4F:
+                ln = 0
+                doff = p
+            elif op <= 0x4B:
+                ln = op
+                doff = p
+            elif op == 0x4C or op == 0x4D or op == 0x4E:
+                w = 1 if op == 0x4C else (2 if op == 0x4D else 4)
+                if p + w > end:
+                    push_only = False
+                    break
+                ln = 0
+                for k in range(w):
+                    ln |= np.int64(buf[p + k]) << (8 * k)
+                p += w
+                doff = p
+            else:
+                push_only = False
+                break
+            if doff + ln > end:
+                push_only = False
+                break
+            if npush == 0:
+                f_off, f_len = doff, ln
+            elif npush == 1:
+                s_off, s_len = doff, ln
+            l_off, l_len = doff, ln
+            p = doff + ln
+            npush += 1
+        if not push_only:
+            continue
+        wp = in_wit[i]
+        nw = 0
+        if wp >= 0:
+            nw, q = _compact(buf, wp)
+            it1_off = -1
+            it1_len = -1
+            last_off = -1
+            last_len = -1
+            prev_off = -1
+            prev_len = -1
+            for k in range(nw):
+                ln, q = _compact(buf, q)
+                if k == 1:
+                    it1_off, it1_len = q, ln
+                prev_off, prev_len = last_off, last_len
+                last_off, last_len = q, ln
+                q += ln
+        if nw > 0:
+            if sl == 0:
+                if nw == 2 and it1_len == 33 and (buf[it1_off] == 2 or buf[it1_off] == 3):
+                    kinds[j], offs[j], lens[j] = _P2WPKH, it1_off, 33
+                elif nw >= 2:
+                    # Taproot script path: the control block (after any annex) is 33+32k bytes, 0xc0/0xc1.
+                    c_off, c_len = last_off, last_len
+                    if last_len >= 1 and buf[last_off] == 0x50:
+                        c_off, c_len = prev_off, prev_len
+                    taproot = c_len >= 33 and (c_len - 33) % 32 == 0 and (buf[c_off] & 0xFE) == 0xC0
+                    if not taproot:
+                        kinds[j], offs[j], lens[j] = _P2WSH, last_off, last_len
+            elif npush == 1 and (f_len == 22 or f_len == 34) and buf[f_off] == 0 and buf[f_off + 1] == f_len - 2:
+                kinds[j], offs[j], lens[j] = _P2SH, f_off, f_len
+            continue
+        if npush == 2 and _pubkey_at(buf, s_off, s_len) and 9 <= f_len <= 73:
+            kinds[j], offs[j], lens[j] = _P2PKH, s_off, s_len
+        elif npush >= 2 and f_len == 0 and buf[f_off - 1] == 0 and l_len >= 3 and buf[l_off + l_len - 1] == 0xAE:
+            kinds[j], offs[j], lens[j] = _P2SH, l_off, l_len
+
+
+_P2PKH, _P2SH, _P2WPKH, _P2WSH = int(ScriptType.P2PKH), int(ScriptType.P2SH), int(ScriptType.P2WPKH), int(ScriptType.P2WSH)
+
+
+@nb.njit(cache=True)
+def _hash_spans(buf, kinds, offs, lens, keys):
+    for j in range(kinds.shape[0]):
+        k = kinds[j]
+        if k == 0:
+            continue
+        keys[j, 0] = k
+        span = buf[offs[j]:offs[j] + lens[j]]
+        d = sha256(span) if k == _P2WSH else hash160(span)
+        for q in range(d.shape[0]):
+            keys[j, 1 + q] = d[q]
+
+
 def infer_keys(lay: BlockLayout, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Address keys (n, 33), validity and script types for the given input ids."""
     n = len(inputs)
+    kinds = np.zeros(n, np.int64)
+    offs = np.zeros(n, np.int64)
+    lens = np.zeros(n, np.int64)
+    _locate(lay.buf, lay.in_script, lay.in_script_len, lay.in_wit, inputs.astype(np.int64), kinds, offs, lens)
     keys = np.zeros((n, KEY_WIDTH), np.uint8)
-    valid = np.zeros(n, np.bool_)
-    types = np.zeros(n, np.uint8)
-    buf = lay.buf
-    for j, i in enumerate(inputs.tolist()):
-        off, ln = int(lay.in_script[i]), int(lay.in_script_len[i])
-        wit = _witness(buf, int(lay.in_wit[i])) if lay.in_wit[i] >= 0 else []
-        got = infer_spent_key(buf[off:off + ln].tobytes(), wit)
-        if got is None:
-            continue
-        t, payload = got
-        keys[j, 0] = int(t)
-        keys[j, 1:1 + len(payload)] = np.frombuffer(payload, np.uint8)
-        valid[j] = True
-        types[j] = int(t)
-    return keys, valid, types
+    _hash_spans(lay.buf, kinds, offs, lens, keys)
+    return keys, kinds > 0, kinds.astype(np.uint8)
