@@ -23,8 +23,37 @@ from chaintrail.chains.bitcoin.serialize import (
     merkle_root,
     witness_commitment,
 )
-from chaintrail.scenario.keys import SCRIPT_LEN, write_script
-from chaintrail.scenario.ledger import C_IN, C_OUT, C_TX, OF_COINBASE, OF_OPRETURN, Ledger
+from chaintrail.scenario.keys import write_script
+from chaintrail.scenario.ledger import (
+    A_POOL,
+    A_TYPE,
+    A_USES,
+    C_IN,
+    C_OUT,
+    C_TX,
+    Ledger,
+    OF_COINBASE,
+    OF_OPRETURN,
+    O_ADDR,
+    O_FLAGS,
+    O_NEXT,
+    O_POOL,
+    O_PREV,
+    O_SPENT,
+    O_TX,
+    O_VALUE,
+    T_BLOCK,
+    T_ENT,
+    T_FEE,
+    T_IN0,
+    T_KIND,
+    T_LOCK,
+    T_NIN,
+    T_NOUT,
+    T_OUT0,
+    T_SEQ,
+    T_VER,
+)
 from chaintrail.scenario.txbytes import block_bound, write_block_txs, write_compact
 
 REGTEST_BITS = 0x207FFFFF
@@ -50,6 +79,7 @@ class BuiltBlock:
     undo: bytes
     coinbase_tx: int     # ledger tx id
     n_tx: int
+    merkle_root: bytes = b""
 
 
 @nb.njit(cache=True)
@@ -57,35 +87,35 @@ def emit_coinbase(L, height, ent, addrs, values):
     """Register a coinbase paying ``values`` to ``addrs`` plus the commitment output."""
     t = L.ctr[C_TX]
     L.ctr[C_TX] += 1
-    L.tx_in0[t] = L.ctr[C_IN]
-    L.tx_nin[t] = 0
-    L.tx_out0[t] = L.ctr[C_OUT]
-    L.tx_nout[t] = len(addrs) + 1
-    L.tx_ver[t] = 2
-    L.tx_lock[t] = 0
-    L.tx_seq[t] = 0xFFFFFFFF
-    L.tx_block[t] = height
-    L.tx_kind[t] = 0
-    L.tx_ent[t] = ent
-    L.tx_fee[t] = 0
+    L.tx[t, T_IN0] = L.ctr[C_IN]
+    L.tx[t, T_NIN] = 0
+    L.tx[t, T_OUT0] = L.ctr[C_OUT]
+    L.tx[t, T_NOUT] = len(addrs) + 1
+    L.tx[t, T_VER] = 2
+    L.tx[t, T_LOCK] = 0
+    L.tx[t, T_SEQ] = 0xFFFFFFFF
+    L.tx[t, T_BLOCK] = height
+    L.tx[t, T_KIND] = 0
+    L.tx[t, T_ENT] = ent
+    L.tx[t, T_FEE] = 0
     for k in range(len(addrs) + 1):
         o = L.ctr[C_OUT]
         L.ctr[C_OUT] += 1
-        L.out_tx[o] = t
-        L.out_spent[o] = -1
-        L.out_next[o] = -1
-        L.out_prev[o] = -1
+        L.out[o, O_TX] = t
+        L.out[o, O_SPENT] = -1
+        L.out[o, O_NEXT] = -1
+        L.out[o, O_PREV] = -1
         if k < len(addrs):
-            L.out_value[o] = values[k]
-            L.out_addr[o] = addrs[k]
-            L.out_flags[o] = OF_COINBASE
-            L.out_pool[o] = L.addr_pool[addrs[k]]
-            L.addr_uses[addrs[k]] += 1
+            L.out[o, O_VALUE] = values[k]
+            L.out[o, O_ADDR] = addrs[k]
+            L.out[o, O_FLAGS] = OF_COINBASE
+            L.out[o, O_POOL] = L.addr[addrs[k], A_POOL]
+            L.addr[addrs[k], A_USES] += 1
         else:
-            L.out_value[o] = 0
-            L.out_addr[o] = -37   # 36 bytes of commitment data, written by Python
-            L.out_flags[o] = OF_COINBASE | OF_OPRETURN
-            L.out_pool[o] = -1
+            L.out[o, O_VALUE] = 0
+            L.out[o, O_ADDR] = -37   # 36 bytes of commitment data, written by Python
+            L.out[o, O_FLAGS] = OF_COINBASE | OF_OPRETURN
+            L.out[o, O_POOL] = -1
     return t
 
 
@@ -96,7 +126,7 @@ def _scripts(L, addrs):
     pos = 0
     for i in range(len(addrs)):
         a = addrs[i]
-        pos = write_script(buf, pos, L.addr_type[a], L.addr_prog[a])
+        pos = write_script(buf, pos, L.addr[a, A_TYPE], L.aprog[a])
         ends[i + 1] = pos
     return buf, ends
 
@@ -114,7 +144,7 @@ def _sha256d(b) -> bytes:
 
 def build_block(L: Ledger, height: int, order: np.ndarray, cb_tx: int, prev_hash: bytes,
                 time: int, tag: bytes) -> BuiltBlock:
-    """Serialize block ``height``: coinbase ``cb_tx`` then ``order``; fills ``L.tx_hash``."""
+    """Serialize block ``height``: coinbase ``cb_tx`` then ``order``; fills ``L.txh``."""
     order = np.asarray(order, np.int64)
     n = len(order)
     size, usize = block_bound(L, order)
@@ -139,25 +169,25 @@ def build_block(L: Ledger, height: int, order: np.ndarray, cb_tx: int, prev_hash
         wtxids[i + 1] = _sha256d(mv_full[fo[i]:fo[i + 1]]) if sw[i] else txid
     hashes = np.frombuffer(b"".join(txids[1:]), np.uint8).reshape(n, 32) if n else None
     if n:
-        L.tx_hash[order] = hashes
+        L.txh[order] = hashes
     # coinbase: payouts registered in the ledger, commitment computed over the wtxids
-    o0, nout = int(L.tx_out0[cb_tx]), int(L.tx_nout[cb_tx])
-    addrs = L.out_addr[o0:o0 + nout - 1]
+    o0, nout = int(L.tx[cb_tx, T_OUT0]), int(L.tx[cb_tx, T_NOUT])
+    addrs = L.out[o0:o0 + nout - 1, O_ADDR]
     scripts = output_scripts(L, addrs)
-    outs = [TxOut(int(L.out_value[o0 + k]), scripts[k]) for k in range(nout - 1)]
+    outs = [TxOut(int(L.out[o0 + k, O_VALUE]), scripts[k]) for k in range(nout - 1)]
     commit = witness_commitment([bytes(32)] + wtxids[1:])
     cb = coinbase_tx(height, outs, tag=tag, commitment=commit)
     cb_bytes = cb.serialize()
     txids[0] = cb.txid()
-    L.tx_hash[cb_tx] = np.frombuffer(txids[0], np.uint8)
+    L.txh[cb_tx] = np.frombuffer(txids[0], np.uint8)
     root = merkle_root(txids)
     header = grind_header(BlockHeader(BLOCK_VERSION, prev_hash, root, time, REGTEST_BITS, 0))
     data = header.serialize() + compact_size(n + 1) + cb_bytes + mv_full[:fo[n]].tobytes()
-    return BuiltBlock(height, header.hash(), prev_hash, data, undo[:uend].tobytes(), cb_tx, n + 1)
+    return BuiltBlock(height, header.hash(), prev_hash, data, undo[:uend].tobytes(), cb_tx, n + 1, root)
 
 
 def block_fees(L: Ledger, t0: int, t1: int) -> int:
     """Sum of the fees of ledger txs ``t0..t1``."""
-    return int(L.tx_fee[t0:t1].sum())
+    return int(L.tx[t0:t1, T_FEE].sum())
 
 

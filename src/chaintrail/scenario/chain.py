@@ -16,12 +16,26 @@ import numpy as np
 from chaintrail.errors import UsageError
 from chaintrail.scenario.keys import C_KEY
 from chaintrail.scenario.ledger import (
+    A_ENT,
+    A_POOL,
+    A_TYPE,
     C_HEIGHT,
     EK,
+    E_ATYPE,
+    E_POOL,
+    E_SW,
+    Ledger,
     OF_CHANGE,
     OF_RELEASED,
+    O_ADDR,
+    O_FLAGS,
+    O_NEXT,
+    O_POOL,
+    O_VALUE,
+    P_HEAD,
     TXK,
-    Ledger,
+    T_NOUT,
+    T_OUT0,
     ensure_capacity,
     new_ledger,
 )
@@ -95,26 +109,26 @@ class Chain:
         """A fresh address of ``ent`` (its default type and main pool unless given)."""
         self.grow(addr=1)
         L = self.L
-        at = int(L.ent_atype[ent]) if atype is None else atype
-        p = int(L.ent_pool[ent]) if pool is None else pool
+        at = int(L.ent[ent, E_ATYPE]) if atype is None else atype
+        p = int(L.ent[ent, E_POOL]) if pool is None else pool
         return int(new_address_in(L, ent, at, p))
 
     def coins(self, pool: int) -> list[int]:
         """Spendable outputs of ``pool``, oldest first."""
-        out, o = [], int(self.L.pool_head[pool])
+        out, o = [], int(self.L.pool[pool, P_HEAD])
         while o >= 0:
             out.append(o)
-            o = int(self.L.out_next[o])
+            o = int(self.L.out[o, O_NEXT])
         return out
 
     def value(self, o: int) -> int:
-        return int(self.L.out_value[o])
+        return int(self.L.out[o, O_VALUE])
 
     def in_weight(self, o: int) -> int:
-        return int(IN_WEIGHT[self.L.addr_type[self.L.out_addr[o]]])
+        return int(IN_WEIGHT[self.L.addr[self.L.out[o, O_ADDR], A_TYPE]])
 
     def out_weight(self, addr: int) -> int:
-        return int(OUT_WEIGHT[self.L.addr_type[addr]]) if addr >= 0 else 4 * (8 + 1 + 2 + (-1 - addr))
+        return int(OUT_WEIGHT[self.L.addr[addr, A_TYPE]]) if addr >= 0 else 4 * (8 + 1 + 2 + (-1 - addr))
 
     def fee(self, ins: list[int], out_addrs: list[int], feerate: float | None = None) -> int:
         w = TX_OVERHEAD_WEIGHT + sum(self.in_weight(o) for o in ins) + sum(self.out_weight(a) for a in out_addrs)
@@ -126,16 +140,16 @@ class Chain:
         """Write a tx spending ``ins`` to ``outs`` = [(addr, value, flags)]; returns its id."""
         L = self.L
         for o in ins:
-            if not int(L.out_flags[o]) & OF_RELEASED:
+            if not int(L.out[o, O_FLAGS]) & OF_RELEASED:
                 raise UsageError(f"output {o} is not spendable at height {self.height}")
-        if sum(int(L.out_value[o]) for o in ins) < sum(v for _, v, _ in outs):
+        if sum(int(L.out[o, O_VALUE]) for o in ins) < sum(v for _, v, _ in outs):
             raise UsageError("outputs exceed inputs")
         for a, v, _ in outs:
             if a >= 0 and v < 1:
                 raise UsageError("non-positive output value")
         self.grow(tx=1, inp=len(ins), out=len(outs))
         L = self.L
-        t = emit_tx(L, TXK[kind], ent, int(L.ent_sw[ent]) if sw is None else sw, self.height,
+        t = emit_tx(L, TXK[kind], ent, int(L.ent[ent, E_SW]) if sw is None else sw, self.height,
                     self.rng, np.asarray(ins, np.int64), len(ins),
                     np.asarray([a for a, _, _ in outs], np.int64),
                     np.asarray([v for _, v, _ in outs], np.int64),
@@ -143,13 +157,13 @@ class Chain:
         return int(t)
 
     def outputs(self, t: int) -> list[int]:
-        o0 = int(self.L.tx_out0[t])
-        return list(range(o0, o0 + int(self.L.tx_nout[t])))
+        o0 = int(self.L.tx[t, T_OUT0])
+        return list(range(o0, o0 + int(self.L.tx[t, T_NOUT])))
 
     def output_to(self, t: int, addr: int) -> int:
         """The first output of tx ``t`` paying ``addr``."""
         for o in self.outputs(t):
-            if int(self.L.out_addr[o]) == addr:
+            if int(self.L.out[o, O_ADDR]) == addr:
                 return o
         raise UsageError(f"tx {t} does not pay address {addr}")
 
@@ -167,7 +181,7 @@ class Chain:
             change_addr = self.address(ent)
         base_w = TX_OVERHEAD_WEIGHT + sum(self.out_weight(a) for a, _ in payments) + self.out_weight(change_addr)
         if coins is None:
-            p = int(L.ent_pool[ent]) if pool is None else pool
+            p = int(L.ent[ent, E_POOL]) if pool is None else pool
             sel = np.empty(4096, np.int64)
             n, _, _ = select_coins(L, p, amount, base_w, fr, 1, 4096, self.rng, sel)
             if n == 0:
@@ -193,13 +207,13 @@ class Chain:
     def hand_over(self, o: int, new_owner: int) -> None:
         """Give the key of unspent output ``o``'s address to ``new_owner`` (chip hand-over)."""
         L = self.L
-        a = int(L.out_addr[o])
-        if int(L.out_flags[o]) & OF_RELEASED:
+        a = int(L.out[o, O_ADDR])
+        if int(L.out[o, O_FLAGS]) & OF_RELEASED:
             pool_remove(L, o)
-        L.addr_ent[a] = new_owner
-        L.addr_pool[a] = int(L.ent_pool[new_owner])
-        L.out_pool[o] = int(L.ent_pool[new_owner])
-        pool_push(L, int(L.ent_pool[new_owner]), o)
+        L.addr[a, A_ENT] = new_owner
+        L.addr[a, A_POOL] = int(L.ent[new_owner, E_POOL])
+        L.out[o, O_POOL] = int(L.ent[new_owner, E_POOL])
+        pool_push(L, int(L.ent[new_owner, E_POOL]), o)
         self.handover_chips.add(o)
 
     def role(self, t: int, case: str, role: str) -> None:

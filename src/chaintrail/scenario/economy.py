@@ -8,21 +8,61 @@ payouts; wallet consolidations; dice payouts back to the bettor's address; P2P
 traders selling; merchants cashing out; multi-recipient payments; services
 rebalancing against their exchange.  Amounts, change and fees follow the
 calibration in ``params``; fingerprints follow each actor's client.
+
+Events only *plan* a transaction (``Plan``); ``run_events`` completes the plan
+(coin selection, change) and emits it at a single call site, which keeps the
+numba compile units small.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 
 from chaintrail.scenario import params as P
+from chaintrail.scenario.amounts import (
+    AM_EXCHANGE,
+    AM_GAMBLING,
+    AM_INVOICE,
+    AM_MERCHANT,
+    AM_POOL,
+    AM_SELL,
+    AM_TRADER,
+    AM_USER,
+    AM_WITHDRAW,
+    AMT_MED,
+    AMT_SIG,
+    amount,
+    pick,
+    tx_feerate,
+)
 from chaintrail.scenario.ledger import (
+    A_ENT,
+    A_TYPE,
     AT_P2WSH,
     C_ADDR,
     C_IN,
     C_OUT,
     C_TX,
+    E_ADDR,
+    E_ATYPE,
+    E_DEP,
+    E_FLAGS,
+    E_HOME,
+    E_POOL,
+    E_POOL2,
+    E_POOL3,
+    E_SW,
+    O_ADDR,
+    O_NEXT,
+    O_VALUE,
     OF_CHANGE,
+    P_HEAD,
+    P_N,
+    P_SUM,
+    T_IN0,
     TXK,
 )
 from chaintrail.scenario.wallet_ops import (
@@ -39,147 +79,111 @@ from chaintrail.scenario.wallet_ops import (
     select_coins,
 )
 
-K_PAYMENT = TXK["payment"]
-K_SELF = TXK["self_transfer"]
-K_WITHDRAW = TXK["exchange_withdrawal"]
-K_BATCH = TXK["exchange_batch_withdrawal"]
-K_SWEEP = TXK["exchange_sweep"]
-K_TO_COLD = TXK["exchange_to_cold"]
-K_FROM_COLD = TXK["exchange_from_cold"]
-K_SETTLE = TXK["processor_settlement"]
-K_POOL = TXK["pool_payout"]
-K_GAMBLE = TXK["gambling_payout"]
-K_P2P = TXK["p2p_trade"]
-K_CONSOL = TXK["consolidation"]
-K_BATCHPAY = TXK["batch_payment"]
+K_PAYMENT, K_WITHDRAW, K_BATCH = TXK["payment"], TXK["exchange_withdrawal"], TXK["exchange_batch_withdrawal"]
+K_SWEEP, K_TO_COLD, K_FROM_COLD = TXK["exchange_sweep"], TXK["exchange_to_cold"], TXK["exchange_from_cold"]
+K_SETTLE, K_POOL, K_GAMBLE = TXK["processor_settlement"], TXK["pool_payout"], TXK["gambling_payout"]
+K_P2P, K_CONSOL, K_BATCHPAY = TXK["p2p_trade"], TXK["consolidation"], TXK["batch_payment"]
 
 EV_CDF = np.cumsum(P.EVENT_P)
 PAYTO_CDF = np.cumsum(P.PAY_TO_P) / P.PAY_TO_P.sum()
 RECV_REUSE = P.SW_RECV_REUSE
-_A = P.AMOUNT_USD
-AMT_MED = np.array([_A["user"][0], _A["invoice"][0], _A["merchant"][0], _A["exchange"][0],
-                    _A["gambling"][0], _A["trader"][0], _A["withdrawal"][0], _A["pool_payout"][0],
-                    _A["trader_sell"][0]])
-AMT_SIG = np.array([_A["user"][1], _A["invoice"][1], _A["merchant"][1], _A["exchange"][1],
-                    _A["gambling"][1], _A["trader"][1], _A["withdrawal"][1], _A["pool_payout"][1],
-                    _A["trader_sell"][1]])
-A_USER, A_INVOICE, A_MERCHANT, A_EXCHANGE, A_GAMBLING, A_TRADER, A_WITHDRAW, A_POOL, A_SELL = range(9)
+MAXO = 260
 MARGIN = 600   # rows of headroom one event may need
 
-
-@nb.njit(cache=True)
-def _pick(cdf, rng):
-    return np.searchsorted(cdf, rng.random())
-
-
-@nb.njit(cache=True)
-def round_btc(v, rng):
-    """Round to one or two significant digits in BTC."""
-    if v < 10_000:
-        return v
-    d = int(np.floor(np.log10(v)))
-    sig = 1 if rng.random() < 0.5 else 2
-    q = np.int64(10 ** (d - sig + 1))
-    return max(q, np.int64(np.round(v / q)) * q)
+# plan slots
+PL_ACT, PL_KIND, PL_ENT, PL_POOL, PL_NPAY, PL_CHANGE, PL_SWEEP, PL_MODE, PL_NIN, PL_POST = range(10)
+ACT_PAY, ACT_EMIT = 1, 2
+POST_NONE, POST_BET = 0, 1
 
 
-@nb.njit(cache=True)
-def round_usd(usd):
-    """Nearest 1-2-5 x 10^k dollar amount."""
-    k = 10.0 ** np.floor(np.log10(max(usd, 1.0)))
-    best = k
-    for m in (1.0, 2.0, 5.0, 10.0):
-        if abs(m * k - usd) < abs(best - usd):
-            best = m * k
-    return best
+class Plan(NamedTuple):
+    """Scratch space for one planned transaction."""
+
+    i: np.ndarray      # int64[16] slots PL_*
+    fr: np.ndarray     # float64[1] fee rate
+    paddr: np.ndarray  # int64[MAXO]
+    pval: np.ndarray   # int64[MAXO]
+    pflag: np.ndarray  # uint8[MAXO]
+    ins: np.ndarray    # int64[MAXI]
+
+
+def new_plan() -> Plan:
+    return Plan(np.zeros(16, np.int64), np.zeros(1), np.zeros(MAXO, np.int64),
+                np.zeros(MAXO, np.int64), np.zeros(MAXO, np.uint8), np.zeros(MAXO, np.int64))
 
 
 @nb.njit(cache=True)
-def amount(rng, which, spu, p_btc, p_fiat):
-    """A payment amount in sats: lognormal USD, then BTC-round, fiat-round or exact."""
-    usd = AMT_MED[which] * np.exp(AMT_SIG[which] * rng.normal())
-    r = rng.random()
-    if r < p_btc:
-        v = round_btc(np.int64(usd * spu), rng)
-    elif r < p_btc + p_fiat:
-        v = np.int64(round_usd(usd) * spu)
-    else:
-        v = np.int64(usd * spu)
-    return max(v, np.int64(5000))
+def _pay(pl, kind, ent, pool, n_pay, fr, change, sweep_ok, mode):
+    pl.i[PL_ACT] = ACT_PAY
+    pl.i[PL_KIND] = kind
+    pl.i[PL_ENT] = ent
+    pl.i[PL_POOL] = pool
+    pl.i[PL_NPAY] = n_pay
+    pl.i[PL_CHANGE] = change
+    pl.i[PL_SWEEP] = 1 if sweep_ok else 0
+    pl.i[PL_MODE] = mode
+    pl.fr[0] = fr
+    for k in range(n_pay):
+        pl.pflag[k] = 0
+    return True
 
 
 @nb.njit(cache=True)
-def tx_feerate(rng, med):
-    return max(1.0, med * np.exp(P.FEERATE_TX_SIGMA * rng.normal()))
-
-
-@nb.njit(cache=True)
-def pay_from(L, rng, h, kind, ent, pool, paddr, pval, n_pay, fr, change_addr, sweep_ok, mode):
-    """Pay ``n_pay`` outputs from ``pool`` of ``ent``; returns the tx id or -1.
-
-    ``change_addr`` -1 lets the wallet's habits choose (fresh, reused input address,
-    Core's payment-type match).  With ``sweep_ok`` a single payment larger than
-    the pool becomes a send-all without change.
-    """
+def complete_pay(L, rng, pl):
+    """Coin selection and change for an ACT_PAY plan; False if the wallet cannot pay."""
+    ent, pool, n_pay = pl.i[PL_ENT], pl.i[PL_POOL], pl.i[PL_NPAY]
+    fr = pl.fr[0]
     amount_ = 0
     wout = TX_OVERHEAD_WEIGHT
     for k in range(n_pay):
-        amount_ += pval[k]
-        wout += OUT_WEIGHT[L.addr_type[paddr[k]]]
-    sw = L.ent_sw[ent]
-    ctype = L.ent_atype[ent]
-    if sw == SW_CORE and rng.random() < P.CORE_CHANGE_MATCHES_PAYMENT_P and L.addr_type[paddr[0]] != AT_P2WSH:
-        ctype = L.addr_type[paddr[0]]
-    sel = np.empty(256, np.int64)
-    n, total, fee = select_coins(L, pool, amount_, wout + OUT_WEIGHT[ctype], fr, mode, 200, rng, sel)
-    oaddr = np.empty(n_pay + 1, np.int64)
-    oval = np.empty(n_pay + 1, np.int64)
-    oflag = np.zeros(n_pay + 1, np.uint8)
-    for k in range(n_pay):
-        oaddr[k] = paddr[k]
-        oval[k] = pval[k]
+        amount_ += pl.pval[k]
+        wout += OUT_WEIGHT[L.addr[pl.paddr[k], A_TYPE]]
+    ctype = L.ent[ent, E_ATYPE]
+    first_t = L.addr[pl.paddr[0], A_TYPE]
+    if L.ent[ent, E_SW] == SW_CORE and rng.random() < P.CORE_CHANGE_MATCHES_PAYMENT_P and first_t != AT_P2WSH:
+        ctype = first_t
+    n, total, fee = select_coins(L, pool, amount_, wout + OUT_WEIGHT[ctype], fr, pl.i[PL_MODE], 200,
+                                 rng, pl.ins)
     if n == 0:
-        if not sweep_ok or n_pay != 1 or L.pool_n[pool] == 0:
-            return -1
-        # send everything (up to 200 coins) to the single payee
-        o = L.pool_head[pool]
-        w = wout
-        total = 0
-        while o >= 0 and n < 200:
-            sel[n] = o
-            n += 1
-            total += L.out_value[o]
-            o = L.out_next[o]
+        if pl.i[PL_SWEEP] == 0 or n_pay != 1 or L.pool[pool, P_N] == 0:
+            return False
+        o = L.pool[pool, P_HEAD]     # send everything to the single payee
         wi = 0
-        for k in range(n):
-            wi += IN_WEIGHT[L.addr_type[L.out_addr[sel[k]]]]
+        while o >= 0 and n < 200:
+            pl.ins[n] = o
+            n += 1
+            total += L.out[o, O_VALUE]
+            wi += IN_WEIGHT[L.addr[L.out[o, O_ADDR], A_TYPE]]
+            o = L.out[o, O_NEXT]
         fee = fee_for(wout + wi, fr)
         if total - fee < 5000:
-            return -1
-        oval[0] = total - fee
-        return emit_tx(L, kind, ent, sw, h, rng, sel, n, oaddr, oval, oflag, 1)
+            return False
+        pl.pval[0] = total - fee
+        pl.i[PL_NIN] = n
+        return True
+    pl.i[PL_NIN] = n
     change = total - amount_ - fee
-    n_out = n_pay
     if change >= DUST:
-        if change_addr < 0:
-            first = L.out_addr[sel[0]]
-            if rng.random() < L.ent_reuse[ent] and L.addr_ent[first] == ent:
-                change_addr = first
+        ca = pl.i[PL_CHANGE]
+        if ca < 0:
+            first = L.out[pl.ins[0], O_ADDR]
+            if rng.random() < L.entf[ent] and L.addr[first, A_ENT] == ent:
+                ca = first
             else:
-                change_addr = new_address(L, ent, ctype)
-        oaddr[n_pay] = change_addr
-        oval[n_pay] = change
-        oflag[n_pay] = OF_CHANGE
-        n_out += 1
-    return emit_tx(L, kind, ent, sw, h, rng, sel, n, oaddr, oval, oflag, n_out)
+                ca = new_address(L, ent, ctype)
+        pl.paddr[n_pay] = ca
+        pl.pval[n_pay] = change
+        pl.pflag[n_pay] = OF_CHANGE
+        pl.i[PL_NPAY] = n_pay + 1
+    return True
 
 
 @nb.njit(cache=True)
 def funded_user(L, pop, rng, min_sats):
     for _ in range(12):
-        u = pop.users[_pick(pop.user_cdf, rng)]
-        p = L.ent_pool[u]
-        if L.pool_n[p] > 0 and L.pool_sum[p] >= min_sats:
+        u = pop.users[pick(pop.user_cdf, rng)]
+        p = L.ent[u, E_POOL]
+        if L.pool[p, P_N] > 0 and L.pool[p, P_SUM] >= min_sats:
             return u
     return -1
 
@@ -187,317 +191,302 @@ def funded_user(L, pop, rng, min_sats):
 @nb.njit(cache=True)
 def deposit_address(L, ent):
     """The customer's deposit address at its home exchange (one per customer, reused)."""
-    if L.ent_dep[ent] < 0:
-        ex = L.ent_home[ent]
-        L.ent_dep[ent] = new_address_in(L, ex, L.ent_flags[ex] & 7, L.ent_pool2[ex])
-    return L.ent_dep[ent]
+    if L.ent[ent, E_DEP] < 0:
+        ex = L.ent[ent, E_HOME]
+        L.ent[ent, E_DEP] = new_address_in(L, ex, L.ent[ex, E_FLAGS] & 7, L.ent[ex, E_POOL2])
+    return L.ent[ent, E_DEP]
 
 
 @nb.njit(cache=True)
 def user_recv(L, rng, v):
-    return recv_address(L, v, L.ent_atype[v], RECV_REUSE[L.ent_sw[v]], rng)
+    return recv_address(L, v, L.ent[v, E_ATYPE], RECV_REUSE[L.ent[v, E_SW]], rng)
 
 
 @nb.njit(cache=True)
-def ev_pay(L, pop, rng, h, fmed, spu):
+def hot_change(L, pop, i):
+    e = pop.ex[i]
+    return pop.ex_hot_addr[i] if pop.ex_hot_addr[i] >= 0 else new_address(L, e, L.ent[e, E_ATYPE])
+
+
+@nb.njit(cache=True)
+def ev_pay(L, pop, rng, fmed, spu, pl):
     u = funded_user(L, pop, rng, 20_000)
     if u < 0:
-        return -1
-    cls = _pick(PAYTO_CDF, rng)
-    paddr = np.empty(1, np.int64)
-    pval = np.empty(1, np.int64)
+        return False
+    cls = pick(PAYTO_CDF, rng)
     sweep = False
+    pl.i[PL_POST] = POST_NONE
     if cls == 0:
-        v = pop.users[_pick(pop.user_cdf, rng)]
+        v = pop.users[pick(pop.user_cdf, rng)]
         if v == u:
-            return -1
-        paddr[0] = user_recv(L, rng, v)
-        pval[0] = amount(rng, A_USER, spu, P.ROUND_BTC_P, P.ROUND_FIAT_P)
+            return False
+        pl.paddr[0] = user_recv(L, rng, v)
+        pl.pval[0] = amount(rng, AM_USER, spu, P.ROUND_BTC_P, P.ROUND_FIAT_P)
         sweep = rng.random() < 0.3
     elif cls == 1 or cls == 2:
-        m = pop.merch[rng.integers(0, len(pop.merch))]
-        proc = pop.merch_proc[rng.integers(0, len(pop.merch))] if cls == 1 else -1
-        if proc >= 0:
-            paddr[0] = new_address_in(L, proc, L.ent_atype[proc], L.ent_pool2[proc])
-            pval[0] = np.int64(AMT_MED[A_INVOICE] * np.exp(AMT_SIG[A_INVOICE] * rng.normal()) * spu)
+        mi = rng.integers(0, len(pop.merch))
+        proc = pop.merch_proc[mi] if cls == 1 else -1
+        if proc >= 0:   # a fresh invoice address at the merchant's payment processor
+            pl.paddr[0] = new_address_in(L, proc, L.ent[proc, E_ATYPE], L.ent[proc, E_POOL2])
+            pl.pval[0] = np.int64(AMT_MED[AM_INVOICE] * np.exp(AMT_SIG[AM_INVOICE] * rng.normal()) * spu)
         else:
-            paddr[0] = recv_address(L, m, L.ent_atype[m], 0.3, rng)
-            pval[0] = amount(rng, A_MERCHANT, spu, 0.05, 0.5)
+            m = pop.merch[mi]
+            pl.paddr[0] = recv_address(L, m, L.ent[m, E_ATYPE], 0.3, rng)
+            pl.pval[0] = amount(rng, AM_MERCHANT, spu, 0.05, 0.5)
     elif cls == 3:
-        paddr[0] = deposit_address(L, u)
-        bal = L.pool_sum[L.ent_pool[u]]
+        pl.paddr[0] = deposit_address(L, u)
         if rng.random() < 0.5:
-            pval[0] = np.int64(bal * rng.uniform(0.3, 1.1))
+            pl.pval[0] = np.int64(L.pool[L.ent[u, E_POOL], P_SUM] * rng.uniform(0.3, 1.1))
             sweep = True
         else:
-            pval[0] = amount(rng, A_EXCHANGE, spu, 0.3, 0.3)
+            pl.pval[0] = amount(rng, AM_EXCHANGE, spu, 0.3, 0.3)
     elif cls == 4:
         g = rng.integers(0, len(pop.gamb))
-        paddr[0] = pop.gamb_addr[g, rng.integers(0, pop.gamb_addr.shape[1])]
-        pval[0] = amount(rng, A_GAMBLING, spu, 0.5, 0.1)
+        pl.paddr[0] = pop.gamb_addr[g, rng.integers(0, pop.gamb_addr.shape[1])]
+        pl.pval[0] = amount(rng, AM_GAMBLING, spu, 0.5, 0.1)
+        pl.i[PL_POST] = POST_BET
     else:
         t = pop.traders[rng.integers(0, len(pop.traders))]
-        paddr[0] = recv_address(L, t, L.ent_atype[t], 0.9, rng)
-        pval[0] = amount(rng, A_TRADER, spu, 0.2, 0.6)
-    pval[0] = max(pval[0], np.int64(5000))
-    t = pay_from(L, rng, h, K_PAYMENT, u, L.ent_pool[u], paddr, pval, 1, tx_feerate(rng, fmed), -1, sweep, 1)
-    if t >= 0 and cls == 4:
-        # the dice site pays winnings back to the address the bet came from
-        k = pop.state[0] % len(pop.bet_addr)
-        pop.state[0] += 1
-        pop.bet_addr[k] = L.out_addr[L.in_out[L.tx_in0[t]]]
-        pop.bet_val[k] = pval[0]
-    return t
+        pl.paddr[0] = recv_address(L, t, L.ent[t, E_ATYPE], 0.9, rng)
+        pl.pval[0] = amount(rng, AM_TRADER, spu, 0.2, 0.6)
+    pl.pval[0] = max(pl.pval[0], np.int64(5000))
+    return _pay(pl, K_PAYMENT, u, L.ent[u, E_POOL], 1, tx_feerate(rng, fmed), -1, sweep, 1)
 
 
 @nb.njit(cache=True)
-def ev_withdraw(L, pop, rng, h, fmed, spu):
-    i = _pick(pop.ex_cdf, rng)
+def ev_withdraw(L, pop, rng, fmed, spu, pl):
+    i = pick(pop.ex_cdf, rng)
     e = pop.ex[i]
-    hot = L.ent_pool[e]
-    if L.pool_n[hot] == 0:
-        return ev_cold(L, pop, rng, h, fmed, i)
+    hot = L.ent[e, E_POOL]
+    if L.pool[hot, P_N] == 0:
+        return ev_cold(L, pop, rng, fmed, i, pl)
     k = 1
     if rng.random() < pop.ex_batch_p[i]:
         k = int(min(P.BATCH_SIZE_MAX, max(2, P.BATCH_SIZE_MEDIAN * np.exp(P.BATCH_SIZE_SIGMA * rng.normal()))))
-    paddr = np.empty(k, np.int64)
-    pval = np.empty(k, np.int64)
-    budget = L.pool_sum[hot] // 3
+    budget = L.pool[hot, P_SUM] // 3
     total = 0
     n = 0
-    for j in range(k):
+    for _ in range(k):
         if rng.random() < 0.15 and len(pop.traders) > 0:
             v = pop.traders[rng.integers(0, len(pop.traders))]
         else:
-            v = pop.users[_pick(pop.user_cdf, rng)]
-        val = amount(rng, A_WITHDRAW, spu, 0.4, 0.2)
+            v = pop.users[pick(pop.user_cdf, rng)]
+        val = amount(rng, AM_WITHDRAW, spu, 0.4, 0.2)
         if total + val > budget:
             break
-        paddr[n] = user_recv(L, rng, v)
-        pval[n] = val
+        pl.paddr[n] = user_recv(L, rng, v)
+        pl.pval[n] = val
         total += val
         n += 1
     if n == 0:
-        return ev_cold(L, pop, rng, h, fmed, i)
-    chg = pop.ex_hot_addr[i] if pop.ex_hot_addr[i] >= 0 else new_address(L, e, L.ent_atype[e])
+        return ev_cold(L, pop, rng, fmed, i, pl)
     fr = max(1.0, fmed * rng.uniform(0.8, 1.5))
-    return pay_from(L, rng, h, K_BATCH if n > 1 else K_WITHDRAW, e, hot, paddr, pval, n, fr, chg, False, 0)
+    return _pay(pl, K_BATCH if n > 1 else K_WITHDRAW, e, hot, n, fr, hot_change(L, pop, i), False, 0)
 
 
 @nb.njit(cache=True)
-def sweep_coins(L, rng, h, kind, ent, pool, m, dest, fr, sw):
+def plan_sweep(L, pl, kind, ent, pool, m, dest, fr):
     """Spend the ``m`` oldest coins of ``pool`` to ``dest`` (one output)."""
-    m = min(m, L.pool_n[pool])
+    m = min(m, L.pool[pool, P_N], MAXO)
     if m == 0:
-        return -1
-    sel = np.empty(m, np.int64)
-    o = L.pool_head[pool]
+        return False
+    o = L.pool[pool, P_HEAD]
     total = 0
-    w = TX_OVERHEAD_WEIGHT + OUT_WEIGHT[L.addr_type[dest]]
+    w = TX_OVERHEAD_WEIGHT + OUT_WEIGHT[L.addr[dest, A_TYPE]]
     for k in range(m):
-        sel[k] = o
-        total += L.out_value[o]
-        w += IN_WEIGHT[L.addr_type[L.out_addr[o]]]
-        o = L.out_next[o]
+        pl.ins[k] = o
+        total += L.out[o, O_VALUE]
+        w += IN_WEIGHT[L.addr[L.out[o, O_ADDR], A_TYPE]]
+        o = L.out[o, O_NEXT]
     fee = fee_for(w, fr)
     if total - fee < DUST:
-        return -1
-    oaddr = np.array([dest], np.int64)
-    oval = np.array([total - fee], np.int64)
-    oflag = np.zeros(1, np.uint8)
-    return emit_tx(L, kind, ent, sw, h, rng, sel, m, oaddr, oval, oflag, 1)
+        return False
+    pl.i[PL_ACT] = ACT_EMIT
+    pl.i[PL_KIND] = kind
+    pl.i[PL_ENT] = ent
+    pl.i[PL_NIN] = m
+    pl.i[PL_NPAY] = 1
+    pl.paddr[0] = dest
+    pl.pval[0] = total - fee
+    pl.pflag[0] = 0
+    return True
 
 
 @nb.njit(cache=True)
-def ev_sweep(L, pop, rng, h, fmed):
-    i = _pick(pop.ex_cdf, rng)
+def ev_sweep(L, pop, rng, fmed, pl):
+    i = pick(pop.ex_cdf, rng)
     e = pop.ex[i]
-    dep = L.ent_pool2[e]
-    if L.pool_n[dep] == 0:
-        return -1
-    m = 1
-    if pop.ex_batch_sweep[i]:
-        m = int(rng.integers(5, 120))
-    dest = pop.ex_hot_addr[i] if pop.ex_hot_addr[i] >= 0 else new_address(L, e, L.ent_atype[e])
-    return sweep_coins(L, rng, h, K_SWEEP, e, dep, m, dest, max(1.0, fmed * 0.5), L.ent_sw[e])
+    m = int(rng.integers(5, 120)) if pop.ex_batch_sweep[i] else 1
+    if L.pool[L.ent[e, E_POOL2], P_N] == 0:
+        return False
+    return plan_sweep(L, pl, K_SWEEP, e, L.ent[e, E_POOL2], m, hot_change(L, pop, i), max(1.0, fmed * 0.5))
 
 
 @nb.njit(cache=True)
-def ev_cold(L, pop, rng, h, fmed, i):
+def ev_cold(L, pop, rng, fmed, i, pl):
     if i < 0:
-        i = _pick(pop.ex_cdf, rng)
+        i = pick(pop.ex_cdf, rng)
     e = pop.ex[i]
-    hot, cold = L.ent_pool[e], L.ent_pool3[e]
-    hs, cs = L.pool_sum[hot], L.pool_sum[cold]
+    hot, cold = L.ent[e, E_POOL], L.ent[e, E_POOL3]
+    hs, cs = L.pool[hot, P_SUM], L.pool[cold, P_SUM]
     fr = max(1.0, fmed * 0.7)
-    paddr = np.empty(1, np.int64)
-    pval = np.empty(1, np.int64)
     if hs > 0.35 * (hs + cs) and hs > 0:
-        paddr[0] = pop.ex_cold_addr[i]
-        pval[0] = hs // 2
-        chg = pop.ex_hot_addr[i] if pop.ex_hot_addr[i] >= 0 else new_address(L, e, L.ent_atype[e])
-        return pay_from(L, rng, h, K_TO_COLD, e, hot, paddr, pval, 1, fr, chg, False, 2)
+        pl.paddr[0] = pop.ex_cold_addr[i]
+        pl.pval[0] = hs // 2
+        return _pay(pl, K_TO_COLD, e, hot, 1, fr, hot_change(L, pop, i), False, 2)
     if hs < 0.12 * (hs + cs) and cs > 0:
-        paddr[0] = pop.ex_hot_addr[i] if pop.ex_hot_addr[i] >= 0 else new_address(L, e, L.ent_atype[e])
-        pval[0] = max(np.int64(DUST * 10), (hs + cs) // 5)
-        return pay_from(L, rng, h, K_FROM_COLD, e, cold, paddr, pval, 1, fr, pop.ex_cold_addr[i], False, 2)
-    return -1
+        pl.paddr[0] = hot_change(L, pop, i)
+        pl.pval[0] = max(np.int64(DUST * 10), (hs + cs) // 5)
+        return _pay(pl, K_FROM_COLD, e, cold, 1, fr, pop.ex_cold_addr[i], False, 2)
+    return False
 
 
 @nb.njit(cache=True)
-def ev_settle(L, pop, rng, h, fmed):
+def ev_settle(L, pop, rng, fmed, pl):
     proc = pop.procs[rng.integers(0, len(pop.procs))]
-    inv = L.ent_pool2[proc]
-    if L.pool_n[inv] < 2:
-        return -1
-    m = min(L.pool_n[inv], int(rng.integers(3, 60)))
-    sel = np.empty(m, np.int64)
-    o = L.pool_head[inv]
+    inv = L.ent[proc, E_POOL2]
+    if L.pool[inv, P_N] < 2:
+        return False
+    m = min(L.pool[inv, P_N], int(rng.integers(3, 60)))
+    o = L.pool[inv, P_HEAD]
     total = 0
     w = TX_OVERHEAD_WEIGHT
     for k in range(m):
-        sel[k] = o
-        total += L.out_value[o]
-        w += IN_WEIGHT[L.addr_type[L.out_addr[o]]]
-        o = L.out_next[o]
-    k_out = int(rng.integers(1, 4))
-    oaddr = np.empty(k_out + 1, np.int64)
-    oval = np.empty(k_out + 1, np.int64)
-    oflag = np.zeros(k_out + 1, np.uint8)
+        pl.ins[k] = o
+        total += L.out[o, O_VALUE]
+        w += IN_WEIGHT[L.addr[L.out[o, O_ADDR], A_TYPE]]
+        o = L.out[o, O_NEXT]
     n = 0
-    for j in range(k_out):
+    for _ in range(int(rng.integers(1, 4))):
         mi = rng.integers(0, len(pop.merch))
         if pop.merch_proc[mi] != proc:
             continue
         m_ = pop.merch[mi]
-        oaddr[n] = deposit_address(L, m_) if rng.random() < 0.7 else recv_address(L, m_, L.ent_atype[m_], 0.3, rng)
+        pl.paddr[n] = deposit_address(L, m_) if rng.random() < 0.7 else recv_address(L, m_, L.ent[m_, E_ATYPE], 0.3, rng)
+        pl.pflag[n] = 0
+        w += OUT_WEIGHT[L.addr[pl.paddr[n], A_TYPE]]
         n += 1
     if n == 0:
-        return -1
-    for j in range(n):
-        w += OUT_WEIGHT[L.addr_type[oaddr[j]]]
-    keep_addr = recv_address(L, proc, L.ent_atype[proc], 0.8, rng)
-    w += OUT_WEIGHT[L.addr_type[keep_addr]]
+        return False
+    keep_addr = recv_address(L, proc, L.ent[proc, E_ATYPE], 0.8, rng)
+    w += OUT_WEIGHT[L.addr[keep_addr, A_TYPE]]
     fee = fee_for(w, max(1.0, fmed * 0.6))
-    keep = total // 100  # processor's 1% fee
+    keep = total // 100  # the processor's 1% fee
     rest = total - fee - keep
     if rest < n * DUST * 4 or keep < DUST:
-        return -1
+        return False
     share = rest // n
     for j in range(n):
-        oval[j] = share
-    oval[0] += rest - share * n
-    oaddr[n] = keep_addr
-    oval[n] = keep
-    oflag[n] = OF_CHANGE
-    return emit_tx(L, K_SETTLE, proc, L.ent_sw[proc], h, rng, sel, m, oaddr, oval, oflag, n + 1)
+        pl.pval[j] = share
+    pl.pval[0] += rest - share * n
+    pl.paddr[n] = keep_addr
+    pl.pval[n] = keep
+    pl.pflag[n] = OF_CHANGE
+    pl.i[PL_ACT] = ACT_EMIT
+    pl.i[PL_KIND] = K_SETTLE
+    pl.i[PL_ENT] = proc
+    pl.i[PL_NIN] = m
+    pl.i[PL_NPAY] = n + 1
+    return True
 
 
 @nb.njit(cache=True)
-def ev_pool_payout(L, pop, rng, h, fmed, spu):
-    i = _pick(pop.mpool_cdf, rng)
+def ev_pool_payout(L, pop, rng, fmed, spu, pl):
+    i = pick(pop.mpool_cdf, rng)
     e = pop.mpools[i]
-    p = L.ent_pool[e]
-    if L.pool_n[p] == 0:
-        return -1
+    p = L.ent[e, E_POOL]
+    if L.pool[p, P_N] == 0:
+        return False
     k = int(rng.integers(10, 150))
-    budget = L.pool_sum[p] // 2
-    paddr = np.empty(k, np.int64)
-    pval = np.empty(k, np.int64)
+    budget = L.pool[p, P_SUM] // 2
     n = 0
     total = 0
-    if L.ent_home[e] >= 0 and rng.random() < 0.5:
-        paddr[0] = deposit_address(L, e)      # the pool sells part of its income
-        pval[0] = budget // 3
-        total = pval[0]
+    if L.ent[e, E_HOME] >= 0 and rng.random() < 0.5:
+        pl.paddr[0] = deposit_address(L, e)      # the pool sells part of its income
+        pl.pval[0] = budget // 3
+        total = pl.pval[0]
         n = 1
-    for j in range(n, k):
+    for _ in range(n, k):
         v = pop.miners[rng.integers(0, len(pop.miners))]
-        val = amount(rng, A_POOL, spu, 0.0, 0.0)
+        val = amount(rng, AM_POOL, spu, 0.0, 0.0)
         if total + val > budget:
             break
-        paddr[n] = user_recv(L, rng, v)
-        pval[n] = val
+        pl.paddr[n] = user_recv(L, rng, v)
+        pl.pval[n] = val
         total += val
         n += 1
     if n == 0:
-        return -1
-    chg = pop.mpool_addr[i] if pop.mpool_addr[i] >= 0 else new_address(L, e, L.ent_atype[e])
-    return pay_from(L, rng, h, K_POOL, e, p, paddr, pval, n, max(1.0, fmed), chg, False, 0)
+        return False
+    chg = pop.mpool_addr[i] if pop.mpool_addr[i] >= 0 else new_address(L, e, L.ent[e, E_ATYPE])
+    return _pay(pl, K_POOL, e, p, n, max(1.0, fmed), chg, False, 0)
 
 
 @nb.njit(cache=True)
-def ev_consolidate(L, pop, rng, h, fmed):
+def ev_consolidate(L, pop, rng, fmed, pl):
     for _ in range(20):
-        u = pop.users[_pick(pop.user_cdf, rng)]
-        p = L.ent_pool[u]
-        if L.pool_n[p] >= 4:
-            dest = new_address(L, u, L.ent_atype[u])
-            return sweep_coins(L, rng, h, K_CONSOL, u, p, 60, dest, max(1.0, fmed * 0.3), L.ent_sw[u])
-    return -1
+        u = pop.users[pick(pop.user_cdf, rng)]
+        p = L.ent[u, E_POOL]
+        if L.pool[p, P_N] >= 4:
+            dest = new_address(L, u, L.ent[u, E_ATYPE])
+            return plan_sweep(L, pl, K_CONSOL, u, p, 60, dest, max(1.0, fmed * 0.3))
+    return False
 
 
 @nb.njit(cache=True)
-def ev_gamble_payout(L, pop, rng, h, fmed):
+def ev_gamble_payout(L, pop, rng, fmed, pl):
     k = rng.integers(0, len(pop.bet_addr))
     a = pop.bet_addr[k]
     if a < 0:
-        return -1
+        return False
     bet = pop.bet_val[k]
     pop.bet_addr[k] = -1
     if rng.random() > 0.49:
-        return -1
-    g = 0
-    e = pop.gamb[g]
-    paddr = np.array([a], np.int64)
-    pval = np.array([bet * 198 // 100], np.int64)
-    chg = pop.gamb_addr[g, rng.integers(0, pop.gamb_addr.shape[1])]
-    return pay_from(L, rng, h, K_GAMBLE, e, L.ent_pool[e], paddr, pval, 1, max(1.0, fmed), chg, False, 0)
+        return False
+    e = pop.gamb[0]
+    pl.paddr[0] = a          # winnings go back to the address the bet came from
+    pl.pval[0] = bet * 198 // 100
+    chg = pop.gamb_addr[0, rng.integers(0, pop.gamb_addr.shape[1])]
+    return _pay(pl, K_GAMBLE, e, L.ent[e, E_POOL], 1, max(1.0, fmed), chg, False, 0)
 
 
 @nb.njit(cache=True)
-def ev_trader_sell(L, pop, rng, h, fmed, spu):
+def ev_trader_sell(L, pop, rng, fmed, spu, pl):
     t = pop.traders[rng.integers(0, len(pop.traders))]
-    v = pop.users[_pick(pop.user_cdf, rng)]
-    paddr = np.array([user_recv(L, rng, v)], np.int64)
-    pval = np.array([amount(rng, A_SELL, spu, 0.2, 0.6)], np.int64)
-    chg = L.ent_addr[t] if rng.random() < 0.9 else -1
-    return pay_from(L, rng, h, K_P2P, t, L.ent_pool[t], paddr, pval, 1, tx_feerate(rng, fmed), chg, False, 1)
+    pl.paddr[0] = user_recv(L, rng, pop.users[pick(pop.user_cdf, rng)])
+    pl.pval[0] = amount(rng, AM_SELL, spu, 0.2, 0.6)
+    chg = L.ent[t, E_ADDR] if rng.random() < 0.9 else -1
+    return _pay(pl, K_P2P, t, L.ent[t, E_POOL], 1, tx_feerate(rng, fmed), chg, False, 1)
 
 
 @nb.njit(cache=True)
-def ev_merchant_out(L, pop, rng, h, fmed, spu):
+def ev_merchant_out(L, pop, rng, fmed, spu, pl):
     m = pop.merch[rng.integers(0, len(pop.merch))]
-    p = L.ent_pool[m]
-    if L.pool_n[p] == 0:
-        return -1
-    paddr = np.empty(1, np.int64)
-    pval = np.empty(1, np.int64)
+    p = L.ent[m, E_POOL]
+    if L.pool[p, P_N] == 0:
+        return False
     if rng.random() < 0.6:
-        paddr[0] = deposit_address(L, m)
-        pval[0] = np.int64(L.pool_sum[p] * rng.uniform(0.5, 1.1))
+        pl.paddr[0] = deposit_address(L, m)
+        pl.pval[0] = np.int64(L.pool[p, P_SUM] * rng.uniform(0.5, 1.1))
     else:
-        paddr[0] = user_recv(L, rng, pop.users[_pick(pop.user_cdf, rng)])
-        pval[0] = amount(rng, A_USER, spu, 0.3, 0.4)
-    return pay_from(L, rng, h, K_PAYMENT, m, p, paddr, pval, 1, tx_feerate(rng, fmed), -1, True, 1)
+        pl.paddr[0] = user_recv(L, rng, pop.users[pick(pop.user_cdf, rng)])
+        pl.pval[0] = amount(rng, AM_USER, spu, 0.3, 0.4)
+    return _pay(pl, K_PAYMENT, m, p, 1, tx_feerate(rng, fmed), -1, True, 1)
 
 
 @nb.njit(cache=True)
-def ev_multi_pay(L, pop, rng, h, fmed, spu):
+def ev_multi_pay(L, pop, rng, fmed, spu, pl):
     u = funded_user(L, pop, rng, 100_000)
     if u < 0:
-        return -1
+        return False
     k = int(rng.integers(2, 6))
-    paddr = np.empty(k, np.int64)
-    pval = np.empty(k, np.int64)
     for j in range(k):
-        paddr[j] = user_recv(L, rng, pop.users[_pick(pop.user_cdf, rng)])
-        pval[j] = amount(rng, A_USER, spu, P.ROUND_BTC_P, P.ROUND_FIAT_P)
-    return pay_from(L, rng, h, K_BATCHPAY, u, L.ent_pool[u], paddr, pval, k, tx_feerate(rng, fmed), -1, False, 1)
+        pl.paddr[j] = user_recv(L, rng, pop.users[pick(pop.user_cdf, rng)])
+        pl.pval[j] = amount(rng, AM_USER, spu, P.ROUND_BTC_P, P.ROUND_FIAT_P)
+    return _pay(pl, K_BATCHPAY, u, L.ent[u, E_POOL], k, tx_feerate(rng, fmed), -1, False, 1)
 
 
 @nb.njit(cache=True)
-def ev_rebalance(L, pop, rng, h, fmed, spu):
+def ev_rebalance(L, pop, rng, fmed, pl):
     """A trader, the dice site or a mining pool moves money to or from its exchange account."""
     r = rng.random()
     if r < 0.5 and len(pop.traders) > 0:
@@ -505,29 +494,58 @@ def ev_rebalance(L, pop, rng, h, fmed, spu):
     elif r < 0.7:
         s = pop.gamb[0]
     else:
-        s = pop.mpools[_pick(pop.mpool_cdf, rng)]
-    p = L.ent_pool[s]
-    bal = L.pool_sum[p]
-    lo = np.int64(0.5 * 1e8)
-    if bal > 4 * lo and L.ent_home[s] >= 0:
-        paddr = np.array([deposit_address(L, s)], np.int64)
-        pval = np.array([bal - 2 * lo], np.int64)
-        return pay_from(L, rng, h, K_PAYMENT, s, p, paddr, pval, 1, max(1.0, fmed), -1, False, 2)
+        s = pop.mpools[pick(pop.mpool_cdf, rng)]
+    p = L.ent[s, E_POOL]
+    bal = L.pool[p, P_SUM]
+    lo = np.int64(50_000_000)
+    if bal > 4 * lo and L.ent[s, E_HOME] >= 0:
+        pl.paddr[0] = deposit_address(L, s)
+        pl.pval[0] = bal - 2 * lo
+        return _pay(pl, K_PAYMENT, s, p, 1, max(1.0, fmed), -1, False, 2)
     if bal < lo:
-        ex = L.ent_home[s] if L.ent_home[s] >= 0 else pop.ex[0]
-        paddr = np.array([recv_address(L, s, L.ent_atype[s], L.ent_reuse[s], rng)], np.int64)
-        pval = np.array([2 * lo], np.int64)
+        ex = L.ent[s, E_HOME] if L.ent[s, E_HOME] >= 0 else pop.ex[0]
         i = 0
         for j in range(len(pop.ex)):
             if pop.ex[j] == ex:
                 i = j
-        chg = pop.ex_hot_addr[i] if pop.ex_hot_addr[i] >= 0 else new_address(L, ex, L.ent_atype[ex])
-        return pay_from(L, rng, h, K_WITHDRAW, ex, L.ent_pool[ex], paddr, pval, 1, max(1.0, fmed), chg, False, 0)
-    return -1
+        pl.paddr[0] = recv_address(L, s, L.ent[s, E_ATYPE], L.entf[s], rng)
+        pl.pval[0] = 2 * lo
+        return _pay(pl, K_WITHDRAW, ex, L.ent[ex, E_POOL], 1, max(1.0, fmed), hot_change(L, pop, i), False, 0)
+    return False
 
 
 @nb.njit(cache=True)
-def run_events(L, pop, rng, h, n_events, fmed, spu):
+def plan_event(L, pop, rng, fmed, spu, pl):
+    """Draw one event and plan its transaction; False if the event fizzled."""
+    pl.i[PL_POST] = POST_NONE
+    ev = pick(EV_CDF, rng)
+    if ev == 0:
+        return ev_pay(L, pop, rng, fmed, spu, pl)
+    if ev == 1:
+        return ev_withdraw(L, pop, rng, fmed, spu, pl)
+    if ev == 2:
+        return ev_sweep(L, pop, rng, fmed, pl)
+    if ev == 3:
+        return ev_cold(L, pop, rng, fmed, -1, pl)
+    if ev == 4:
+        return ev_settle(L, pop, rng, fmed, pl)
+    if ev == 5:
+        return ev_pool_payout(L, pop, rng, fmed, spu, pl)
+    if ev == 6:
+        return ev_consolidate(L, pop, rng, fmed, pl)
+    if ev == 7:
+        return ev_gamble_payout(L, pop, rng, fmed, pl)
+    if ev == 8:
+        return ev_trader_sell(L, pop, rng, fmed, spu, pl)
+    if ev == 9:
+        return ev_merchant_out(L, pop, rng, fmed, spu, pl)
+    if ev == 10:
+        return ev_multi_pay(L, pop, rng, fmed, spu, pl)
+    return ev_rebalance(L, pop, rng, fmed, pl)
+
+
+@nb.njit(cache=True)
+def run_events(L, pop, rng, h, n_events, fmed, spu, pl):
     """Write up to ``n_events`` background txs at height ``h``; returns how many were written.
 
     Stops early (returning fewer) when the ledger needs to grow; the caller grows it
@@ -536,35 +554,22 @@ def run_events(L, pop, rng, h, n_events, fmed, spu):
     done = 0
     attempts = 0
     while done < n_events and attempts < n_events * 8:
-        if (L.ctr[C_TX] + 2 > len(L.tx_in0) or L.ctr[C_IN] + MARGIN > len(L.in_out)
-                or L.ctr[C_OUT] + MARGIN > len(L.out_value) or L.ctr[C_ADDR] + MARGIN > len(L.addr_type)):
+        if (L.ctr[C_TX] + 2 > len(L.tx) or L.ctr[C_IN] + MARGIN > len(L.inp)
+                or L.ctr[C_OUT] + MARGIN > len(L.out) or L.ctr[C_ADDR] + MARGIN > len(L.addr)):
             break
         attempts += 1
-        ev = _pick(EV_CDF, rng)
-        if ev == 0:
-            t = ev_pay(L, pop, rng, h, fmed, spu)
-        elif ev == 1:
-            t = ev_withdraw(L, pop, rng, h, fmed, spu)
-        elif ev == 2:
-            t = ev_sweep(L, pop, rng, h, fmed)
-        elif ev == 3:
-            t = ev_cold(L, pop, rng, h, fmed, -1)
-        elif ev == 4:
-            t = ev_settle(L, pop, rng, h, fmed)
-        elif ev == 5:
-            t = ev_pool_payout(L, pop, rng, h, fmed, spu)
-        elif ev == 6:
-            t = ev_consolidate(L, pop, rng, h, fmed)
-        elif ev == 7:
-            t = ev_gamble_payout(L, pop, rng, h, fmed)
-        elif ev == 8:
-            t = ev_trader_sell(L, pop, rng, h, fmed, spu)
-        elif ev == 9:
-            t = ev_merchant_out(L, pop, rng, h, fmed, spu)
-        elif ev == 10:
-            t = ev_multi_pay(L, pop, rng, h, fmed, spu)
-        else:
-            t = ev_rebalance(L, pop, rng, h, fmed, spu)
-        if t >= 0:
-            done += 1
+        if not plan_event(L, pop, rng, fmed, spu, pl):
+            continue
+        if pl.i[PL_ACT] == ACT_PAY and not complete_pay(L, rng, pl):
+            continue
+        ent = pl.i[PL_ENT]
+        t = emit_tx(L, pl.i[PL_KIND], ent, L.ent[ent, E_SW], h, rng, pl.ins, pl.i[PL_NIN],
+                    pl.paddr, pl.pval, pl.pflag, pl.i[PL_NPAY])
+        if pl.i[PL_POST] == POST_BET:
+            # the dice site pays winnings back to the address the bet came from
+            k = pop.state[0] % len(pop.bet_addr)
+            pop.state[0] += 1
+            pop.bet_addr[k] = L.out[L.inp[L.tx[t, T_IN0]], O_ADDR]
+            pop.bet_val[k] = pl.pval[0]
+        done += 1
     return done

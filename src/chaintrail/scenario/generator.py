@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time as _time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,10 +37,19 @@ from chaintrail.scenario.blocks import (
 )
 from chaintrail.scenario.chain import Chain
 from chaintrail.scenario.economy import MARGIN as MARGIN_DEFAULT
-from chaintrail.scenario.economy import run_events
-from chaintrail.scenario.ledger import C_HEIGHT, C_OUT, C_TX, OF_COINBASE
+from chaintrail.scenario.economy import new_plan, run_events
+from chaintrail.scenario.ledger import (
+    C_HEIGHT,
+    C_OUT,
+    C_TX,
+    E_ATYPE,
+    OF_COINBASE,
+    T_FEE,
+    T_NOUT,
+    T_OUT0,
+)
 from chaintrail.scenario.population import Pop, build_population
-from chaintrail.scenario.wallet_ops import new_address, release_range
+from chaintrail.scenario.wallet_ops import derive_pending, new_address, release_range
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +67,8 @@ class BlockRecord:
     time: int
     n_tx: int
     first_tx: int          # ledger id of the coinbase
-    txs: list[int] = field(default_factory=list, repr=False)
+    merkle_root: bytes = b""
+    size: int = 0
 
 
 @dataclass
@@ -72,14 +82,14 @@ class Scenario:
     chain: Chain
     pop: Pop
     blocks: list[BlockRecord]
-    actors: list
+    actors: dict
     cases: list
     genesis: tuple
     elapsed_s: float = 0.0
 
 
 class _Runner:
-    def __init__(self, ch: Chain, pop: Pop, writer: BlockFileWriter, actors: list, cases: list):
+    def __init__(self, ch: Chain, pop: Pop, writer: BlockFileWriter, actors: dict, cases: list):
         self.ch, self.pop, self.writer = ch, pop, writer
         self.actors, self.cases = actors, cases
         hdr, cb = regtest_genesis_block()
@@ -106,7 +116,7 @@ class _Runner:
     def close(self, payouts: list[tuple[int, int]], cb_entity: int, tag: bytes) -> BlockRecord:
         ch = self.ch
         h = ch.height
-        fees = int(ch.L.tx_fee[self.block_first_tx:int(ch.L.ctr[C_TX])].sum())
+        fees = int(ch.L.tx[self.block_first_tx:int(ch.L.ctr[C_TX]), T_FEE].sum())
         total = subsidy(h) + fees
         addrs = np.array([a for a, _ in payouts], np.int64)
         vals = np.array([v for _, v in payouts], np.int64)
@@ -120,16 +130,17 @@ class _Runner:
         order = np.arange(self.block_first_tx, cb, dtype=np.int64)
         rng.shuffle(order)
         self.time += max(1, int(round(rng.exponential(P.PUBLISHED["mean_block_interval_s"]))))
+        derive_pending(ch.L)
         built = build_block(ch.L, h, order, cb, self.prev, self.time, tag)
         self.writer.write_block(built.data, built.undo, self.prev)
         self.prev = built.hash
         # this block's outputs become spendable; coinbases after maturity
-        release_range(ch.L, self.block_first_out, int(ch.L.tx_out0[cb]), OF_COINBASE)
+        release_range(ch.L, self.block_first_out, int(ch.L.tx[cb, T_OUT0]), OF_COINBASE)
         if h - COINBASE_MATURITY + 1 >= 1:
             old = self.blocks[h - COINBASE_MATURITY].first_tx
-            o0 = int(ch.L.tx_out0[old])
-            release_range(ch.L, o0, o0 + int(ch.L.tx_nout[old]), 0)
-        rec = BlockRecord(h, built.hash, self.time, built.n_tx, cb)
+            o0 = int(ch.L.tx[old, T_OUT0])
+            release_range(ch.L, o0, o0 + int(ch.L.tx[old, T_NOUT]), 0)
+        rec = BlockRecord(h, built.hash, self.time, built.n_tx, cb, built.merkle_root, len(built.data))
         self.blocks.append(rec)
         return rec
 
@@ -139,7 +150,7 @@ def _pool_payout(ch: Chain, pop: Pop, h: int) -> tuple[list[tuple[int, int]], in
     e = int(pop.mpools[i])
     a = int(pop.mpool_addr[i])
     if a < 0:
-        a = int(new_address(ch.L, e, int(ch.L.ent_atype[e])))
+        a = int(new_address(ch.L, e, int(ch.L.ent[e, E_ATYPE])))
     name = P.POOLS[i][0].split("-")[0].encode()
     tag = b"/" + name + b"/" + int(ch.rng.integers(0, 2**32)).to_bytes(4, "little")
     return [(a, 0)], e, tag
@@ -186,8 +197,11 @@ def generate(out_dir: str | Path, seed: int = 1, kind: str = "all", scale: float
     n_target = max(300, int(round(1000 * scale)))
     ch = Chain(rng, key, n_target)
     pop, alloc = build_population(ch, n_target)
-    actors = make_services(ch, pop, alloc, n_target)
-    cases = make_cases(ch, pop, actors, alloc, kind, n_target)
+    econ_tx = max(100, n_target - ALLOC_BLOCKS - COINBASE_MATURITY - 1)
+    n_blocks = max(45, -(-econ_tx // 2500))
+    per_block = econ_tx / n_blocks
+    actors = make_services(ch, pop, alloc, n_target, per_block)
+    cases = make_cases(ch, pop, actors, kind, n_target)
     xor_key = rng.bytes(8) if xor else None
     writer = BlockFileWriter(out, REGTEST.magic, xor_key)
     run = _Runner(ch, pop, writer, actors, cases)
@@ -199,9 +213,6 @@ def generate(out_dir: str | Path, seed: int = 1, kind: str = "all", scale: float
         while len(run.blocks) + 1 < first_econ:
             run.begin()
             run.close(*_pool_payout(ch, pop, ch.height))
-        econ_tx = max(100, n_target - len(run.blocks) - 1)
-        n_blocks = max(45, -(-econ_tx // 2500))
-        per_block = econ_tx / n_blocks
         made = 0
         b = 0
         while True:
@@ -212,7 +223,7 @@ def generate(out_dir: str | Path, seed: int = 1, kind: str = "all", scale: float
                 raise UsageError("scenario did not converge (cases could not finish)")
             run.begin()
             h = ch.height
-            for a in actors:
+            for a in actors.values():
                 a.step(ch, pop)
             for c in cases:
                 if not c.done:
@@ -220,11 +231,12 @@ def generate(out_dir: str | Path, seed: int = 1, kind: str = "all", scale: float
             want = int(per_block * rng.uniform(0.75, 1.25)) if made < econ_tx else int(per_block * 0.3)
             want = max(0, want - (int(ch.L.ctr[C_TX]) - run.block_first_tx))
             spu = 1e8 / P.USD_PER_BTC
+            plan = new_plan()
             while want > 0:
                 ch.grow(tx=want + 10, inp=4 * want + MARGIN_DEFAULT, out=4 * want + MARGIN_DEFAULT,
                         addr=3 * want + MARGIN_DEFAULT)
-                got = int(run_events(ch.L, pop, rng, h, want, ch.feerate, spu))
-                if got == 0 and int(ch.L.ctr[C_TX]) + 2 <= len(ch.L.tx_in0):
+                got = int(run_events(ch.L, pop, rng, h, want, ch.feerate, spu, plan))
+                if got == 0 and int(ch.L.ctr[C_TX]) + 2 <= len(ch.L.tx):
                     break
                 want -= got
             run.close(*_pool_payout(ch, pop, h))

@@ -72,9 +72,9 @@ USER_SW_P = np.array([
     [0.05, 0.10, 0.35, 0.50, 0.0, 0.0, 0.00],   # P2PKH
 ])
 # probability that change goes back to an input address, by client
-SW_CHANGE_REUSE = np.array([0.0, 0.0, 0.15, 0.7, 0.0, 0.0, 0.0, 0.0, 0.0])
+SW_CHANGE_REUSE = np.array([0.0, 0.0, 0.15, 0.7, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
 # probability a receiving address is reused, by client
-SW_RECV_REUSE = np.array([0.03, 0.05, 0.25, 0.6, 0.0, 0.0, 0.0, 0.0, 0.0])
+SW_RECV_REUSE = np.array([0.03, 0.05, 0.25, 0.6, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
 # Core (since 23.0) may pick change of the payment's type; share of change of another type
 CORE_CHANGE_MATCHES_PAYMENT_P = 0.3
 

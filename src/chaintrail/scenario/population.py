@@ -13,7 +13,17 @@ import numpy as np
 
 from chaintrail.scenario import params as P
 from chaintrail.scenario.chain import Chain
-from chaintrail.scenario.ledger import AT_P2PKH, AT_P2TR, AT_P2WPKH, AT_P2WSH
+from chaintrail.scenario.ledger import (
+    AT_P2PKH,
+    AT_P2TR,
+    AT_P2WPKH,
+    AT_P2WSH,
+    E_ADDR,
+    E_FLAGS,
+    E_HOME,
+    E_POOL2,
+    E_POOL3,
+)
 from chaintrail.scenario.wallet_ops import SW_CORE, SW_EXCH1, SW_EXCH2, SW_MOBILE
 
 COIN = 100_000_000
@@ -74,18 +84,18 @@ def build_population(ch: Chain, n_tx: int) -> tuple[Pop, list[tuple[int, float, 
     ex, ex_share, ex_batch, ex_bsweep, ex_hot, ex_cold = [], [], [], [], [], []
     for name, share, batch_p, bsweep, reuse_hot, dep_t, hot_t, sw in P.EXCHANGES:
         e = ch.entity("exchange", name, hot_t, sw, reuse=1.0 if reuse_hot else 0.0)
-        ch.L.ent_pool2[e] = ch.new_pool(e)
-        ch.L.ent_pool3[e] = ch.new_pool(e)
-        ch.L.ent_flags[e] = dep_t          # deposit address type kept in flags
+        ch.L.ent[e, E_POOL2] = ch.new_pool(e)
+        ch.L.ent[e, E_POOL3] = ch.new_pool(e)
+        ch.L.ent[e, E_FLAGS] = dep_t          # deposit address type kept in flags
         hot = ch.address(e, hot_t)
-        cold = ch.address(e, AT_P2WSH, pool=int(ch.L.ent_pool3[e]))
+        cold = ch.address(e, AT_P2WSH, pool=int(ch.L.ent[e, E_POOL3]))
         ex += [e]
         ex_share.append(share)
         ex_batch.append(batch_p)
         ex_bsweep.append(1 if bsweep else 0)
         ex_hot.append(hot if reuse_hot else -1)
         ex_cold.append(cold)
-        ch.L.ent_addr[e] = hot
+        ch.L.ent[e, E_ADDR] = hot
         for _ in range(8):
             alloc.append((cold, share * 0.80 / 8, "exchange"))
         for _ in range(20):
@@ -93,7 +103,7 @@ def build_population(ch: Chain, n_tx: int) -> tuple[Pop, list[tuple[int, float, 
 
     procs = [ch.entity("payment_processor", f"Processor {c}", AT_P2WPKH, SW_EXCH2) for c in "AB"]
     for p in procs:
-        ch.L.ent_pool2[p] = ch.new_pool(p)
+        ch.L.ent[p, E_POOL2] = ch.new_pool(p)
 
     merch, merch_proc = [], []
     for i in range(n["merchants"]):
@@ -102,12 +112,12 @@ def build_population(ch: Chain, n_tx: int) -> tuple[Pop, list[tuple[int, float, 
                       reuse=0.3)
         merch.append(m)
         merch_proc.append(procs[i % 2] if rng.random() < 0.6 else -1)
-        ch.L.ent_home[m] = ex[int(np.searchsorted(_cdf(ex_share), rng.random()))]
+        ch.L.ent[m, E_HOME] = ex[int(np.searchsorted(_cdf(ex_share), rng.random()))]
         alloc.append((ch.address(m), float(rng.lognormal(np.log(0.2), 1.0)), "service"))
 
     gamb = [ch.entity("gambling", "Dice Casino", AT_P2PKH, SW_EXCH1, reuse=1.0)]
     gamb_addr = np.array([[ch.address(gamb[0]) for _ in range(4)]], np.int64)
-    ch.L.ent_home[gamb[0]] = ex[0]
+    ch.L.ent[gamb[0], E_HOME] = ex[0]
     for k in range(10):
         alloc.append((int(gamb_addr[0, k % 4]), 3.0, "service"))
 
@@ -115,17 +125,17 @@ def build_population(ch: Chain, n_tx: int) -> tuple[Pop, list[tuple[int, float, 
     for i in range(n["traders"]):
         t = ch.entity("p2p_trader", f"P2P Trader {i + 1}", AT_P2WPKH if i % 3 else AT_P2PKH, SW_MOBILE, reuse=0.9)
         traders.append(t)
-        ch.L.ent_addr[t] = ch.address(t)
-        ch.L.ent_home[t] = ex[i % len(ex)]
+        ch.L.ent[t, E_ADDR] = ch.address(t)
+        ch.L.ent[t, E_HOME] = ex[i % len(ex)]
         for _ in range(3):
-            alloc.append((int(ch.L.ent_addr[t]), float(rng.uniform(0.5, 3)), "service"))
+            alloc.append((int(ch.L.ent[t, E_ADDR]), float(rng.uniform(0.5, 3)), "service"))
 
     mpools, mpool_addr = [], []
     for i, (name, share) in enumerate(P.POOLS):
         atype = (AT_P2WPKH, AT_P2PKH, AT_P2WPKH, AT_P2PKH, AT_P2TR, AT_P2WPKH)[i]
         e = ch.entity("mining_pool", name, atype, SW_EXCH1 if i % 2 else SW_EXCH2, reuse=1.0)
         mpools.append(e)
-        ch.L.ent_home[e] = ex[i % len(ex)]
+        ch.L.ent[e, E_HOME] = ex[i % len(ex)]
         mpool_addr.append(ch.address(e) if i % 2 == 0 else -1)
 
     # users
@@ -137,7 +147,7 @@ def build_population(ch: Chain, n_tx: int) -> tuple[Pop, list[tuple[int, float, 
         sw = int(rng.choice(7, p=P.USER_SW_P[at_idx[i]]))
         u = ch.entity("wallet", f"Wallet {i + 1}", at, sw, reuse=float(P.SW_CHANGE_REUSE[sw]))
         users[i] = u
-        ch.L.ent_home[u] = ex[int(np.searchsorted(_cdf(ex_share), rng.random()))]
+        ch.L.ent[u, E_HOME] = ex[int(np.searchsorted(_cdf(ex_share), rng.random()))]
     ch.grow(addr=U)
     funded = np.flatnonzero(rng.random(U) < 0.45)[:MAX_FUNDED_USERS]
     for i in funded:
@@ -146,7 +156,7 @@ def build_population(ch: Chain, n_tx: int) -> tuple[Pop, list[tuple[int, float, 
             alloc.append((ch.address(u), float(min(rng.lognormal(np.log(0.02), 1.3), 5.0)), "user"))
     miners = users[rng.random(U) < max(0.02, n["miners"] / U)]
     for m in miners:
-        ch.L.ent_flags[int(m)] |= F_MINER
+        ch.L.ent[int(m), E_FLAGS] |= F_MINER
     activity = rng.lognormal(0.0, 1.0, U)
 
     pop = Pop(

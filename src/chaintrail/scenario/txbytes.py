@@ -35,9 +35,22 @@ from chaintrail.scenario.ledger import (
     AT_P2PKH,
     AT_P2SH_P2WPKH,
     AT_P2TR,
-    AT_P2WPKH,
     AT_P2WSH,
+    A_TYPE,
     OF_COINBASE,
+    O_ADDR,
+    O_FLAGS,
+    O_TX,
+    O_VALUE,
+    T_BLOCK,
+    T_IN0,
+    T_LOCK,
+    T_LOWR,
+    T_NIN,
+    T_NOUT,
+    T_OUT0,
+    T_SEQ,
+    T_VER,
 )
 from chaintrail.scenario.nbhash import hash160
 
@@ -85,8 +98,8 @@ def _is_segwit_spend(atype):
 @nb.njit(cache=True)
 def write_output(L, buf, pos, o):
     """Value and scriptPubKey of output ``o``."""
-    pos = _u64(buf, pos, L.out_value[o])
-    a = L.out_addr[o]
+    pos = _u64(buf, pos, L.out[o, O_VALUE])
+    a = L.out[o, O_ADDR]
     if a < 0:  # OP_RETURN carrying -1-a PRF bytes
         n = -1 - a
         buf[pos] = n + 2
@@ -94,9 +107,9 @@ def write_output(L, buf, pos, o):
         buf[pos + 2] = n
         fill_random(buf, pos + 3, n, L.ctr[C_KEY], o, np.uint64(9))
         return pos + 3 + n
-    at = L.addr_type[a]
+    at = L.addr[a, A_TYPE]
     buf[pos] = SCRIPT_LEN[at]
-    return write_script(buf, pos + 1, at, L.addr_prog[a])
+    return write_script(buf, pos + 1, at, L.aprog[a])
 
 
 @nb.njit(cache=True)
@@ -113,32 +126,32 @@ def write_block_txs(L, order, buf, strip, full_off, strip_off, segwit, undo, upo
     tmp = np.zeros(40, np.uint8)
     for i in range(len(order)):
         t = order[i]
-        i0, nin = L.tx_in0[t], L.tx_nin[t]
+        i0, nin = L.tx[t, T_IN0], L.tx[t, T_NIN]
         sw = False
         for k in range(nin):
-            if _is_segwit_spend(L.addr_type[L.out_addr[L.in_out[i0 + k]]]):
+            if _is_segwit_spend(L.addr[L.out[L.inp[i0 + k], O_ADDR], A_TYPE]):
                 sw = True
         segwit[i] = 1 if sw else 0
         full_off[i] = pos
         strip_off[i] = spos
         start = pos
-        pos = _u32(buf, pos, L.tx_ver[t])
+        pos = _u32(buf, pos, L.tx[t, T_VER])
         if sw:
             buf[pos] = 0
             buf[pos + 1] = 1
             pos += 2
         body = pos
         pos = write_compact(buf, pos, nin)
-        seq = L.tx_seq[t]
-        lowr = L.tx_lowr[t] == 1
+        seq = L.tx[t, T_SEQ]
+        lowr = L.tx[t, T_LOWR] == 1
         upos = write_compact(undo, upos, nin)
         for k in range(nin):
-            o = L.in_out[i0 + k]
-            pt = L.out_tx[o]
-            buf[pos:pos + 32] = L.tx_hash[pt]
-            pos = _u32(buf, pos + 32, o - L.tx_out0[pt])
-            a = L.out_addr[o]
-            at = L.addr_type[a]
+            o = L.inp[i0 + k]
+            pt = L.out[o, O_TX]
+            buf[pos:pos + 32] = L.txh[pt]
+            pos = _u32(buf, pos + 32, o - L.tx[pt, T_OUT0])
+            a = L.out[o, O_ADDR]
+            at = L.addr[a, A_TYPE]
             if at == AT_P2PKH:
                 s0 = pos
                 pos += 1
@@ -162,33 +175,33 @@ def write_block_txs(L, order, buf, strip, full_off, strip_off, segwit, undo, upo
                 pos += 1
             pos = _u32(buf, pos, seq)
             # undo coin: VARINT(height*2+cb), 0x00 if height>0, amount, compressed script
-            ht = L.tx_block[pt]
-            upos = write_varint(undo, upos, ht * 2 + (1 if (L.out_flags[o] & OF_COINBASE) else 0))
+            ht = L.tx[pt, T_BLOCK]
+            upos = write_varint(undo, upos, ht * 2 + (1 if (L.out[o, O_FLAGS] & OF_COINBASE) else 0))
             if ht > 0:
                 undo[upos] = 0
                 upos += 1
-            upos = write_varint(undo, upos, compress_amount(L.out_value[o]))
+            upos = write_varint(undo, upos, compress_amount(L.out[o, O_VALUE]))
             if at == AT_P2PKH:
                 undo[upos] = 0
-                undo[upos + 1:upos + 21] = L.addr_prog[a, :20]
+                undo[upos + 1:upos + 21] = L.aprog[a, :20]
                 upos += 21
             elif at == AT_P2SH_P2WPKH:
                 undo[upos] = 1
-                undo[upos + 1:upos + 21] = L.addr_prog[a, :20]
+                undo[upos + 1:upos + 21] = L.aprog[a, :20]
                 upos += 21
             else:
                 upos = write_varint(undo, upos, SCRIPT_LEN[at] + 6)
-                upos = write_script(undo, upos, at, L.addr_prog[a])
-        o0, nout = L.tx_out0[t], L.tx_nout[t]
+                upos = write_script(undo, upos, at, L.aprog[a])
+        o0, nout = L.tx[t, T_OUT0], L.tx[t, T_NOUT]
         pos = write_compact(buf, pos, nout)
         for k in range(nout):
             pos = write_output(L, buf, pos, o0 + k)
         wit = pos
         if sw:
             for k in range(nin):
-                o = L.in_out[i0 + k]
-                a = L.out_addr[o]
-                at = L.addr_type[a]
+                o = L.inp[i0 + k]
+                a = L.out[o, O_ADDR]
+                at = L.addr[a, A_TYPE]
                 if at == AT_P2PKH:
                     buf[pos] = 0
                     pos += 1
@@ -214,7 +227,7 @@ def write_block_txs(L, order, buf, strip, full_off, strip_off, segwit, undo, upo
                     buf[st - 1] = pos - st
                     buf[pos] = 33
                     pos = write_pubkey(buf, pos + 1, key, a, 0)
-        pos = _u32(buf, pos, L.tx_lock[t])
+        pos = _u32(buf, pos, L.tx[t, T_LOCK])
         # stripped copy: version | body up to the witness | locktime
         strip[spos:spos + 4] = buf[start:start + 4]
         spos += 4
@@ -234,6 +247,6 @@ def block_bound(L, order):
     n = 0
     u = 0
     for t in order:
-        n += TX_FIXED_BYTES + L.tx_nin[t] * MAX_INPUT_BYTES + L.tx_nout[t] * MAX_OUTPUT_BYTES
-        u += 10 + L.tx_nin[t] * 50
+        n += TX_FIXED_BYTES + L.tx[t, T_NIN] * MAX_INPUT_BYTES + L.tx[t, T_NOUT] * MAX_OUTPUT_BYTES
+        u += 10 + L.tx[t, T_NIN] * 50
     return n, u

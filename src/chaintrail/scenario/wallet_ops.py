@@ -18,28 +18,65 @@ import numpy as np
 
 from chaintrail.scenario.keys import C_KEY, derive_program, prf
 from chaintrail.scenario.ledger import (
+    A_ENT,
+    A_ISSUER,
+    A_POOL,
+    A_TYPE,
+    A_USES,
     C_ADDR,
+    C_DERIVED,
     C_ENT,
     C_IN,
     C_OUT,
     C_POOL,
     C_TX,
+    E_ADDR,
+    E_ATYPE,
+    E_KIND,
+    E_POOL,
+    E_SW,
     OF_CHANGE,
     OF_RELEASED,
     OF_SPENT,
+    O_ADDR,
+    O_FLAGS,
+    O_NEXT,
+    O_POOL,
+    O_PREV,
+    O_SPENT,
+    O_TX,
+    O_VALUE,
+    P_ENT,
+    P_HEAD,
+    P_N,
+    P_SUM,
+    P_TAIL,
+    T_BLOCK,
+    T_ENT,
+    T_FEE,
+    T_IN0,
+    T_KIND,
+    T_LOCK,
+    T_LOWR,
+    T_NIN,
+    T_NOUT,
+    T_OUT0,
+    T_SEQ,
+    T_VER,
 )
 
 # --- client profiles -------------------------------------------------------------
-SW_CORE, SW_ELECTRUM, SW_MOBILE, SW_LEGACY, SW_EXCH1, SW_EXCH2, SW_SAMOURAI, SW_JOINMARKET, SW_COORD = range(9)
+(SW_CORE, SW_ELECTRUM, SW_MOBILE, SW_LEGACY, SW_EXCH1, SW_EXCH2, SW_SAMOURAI, SW_JOINMARKET,
+ SW_COORD, SW_WHIRLPOOL) = range(10)
 SW_NAMES = ("bitcoin_core", "electrum", "mobile", "legacy", "exchange_v1", "exchange_v2",
-            "samourai", "joinmarket", "coordinator")
-SW_V2P = np.array([1.0, 1.0, 0.8, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0])
-SW_LOCK = np.array([1, 1, 0, 0, 0, 0, 1, 1, 0])
-SW_RBFP = np.array([0.9, 1.0, 0.3, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0])
-SW_LOWR = np.array([1, 1, 0, 0, 0, 1, 1, 1, 1])
+            "samourai", "joinmarket", "coordinator", "whirlpool")
+SW_V2P = np.array([1.0, 1.0, 0.8, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0])
+SW_LOCK = np.array([1, 1, 0, 0, 0, 0, 1, 1, 0, 0])
+SW_RBFP = np.array([0.9, 1.0, 0.3, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0])
+SW_LOWR = np.array([1, 1, 0, 0, 0, 1, 1, 1, 1, 1])
 ORD_RANDOM, ORD_BIP69, ORD_CHANGE_LAST, ORD_CHANGE_FIRST, ORD_KEEP = 0, 1, 2, 3, 4
 SW_ORDER = np.array([ORD_RANDOM, ORD_BIP69, ORD_CHANGE_LAST, ORD_RANDOM, ORD_CHANGE_LAST,
-                     ORD_CHANGE_FIRST, ORD_BIP69, ORD_RANDOM, ORD_KEEP])
+                     ORD_CHANGE_FIRST, ORD_BIP69, ORD_RANDOM, ORD_KEEP, ORD_BIP69])
 
 # weight units (vbytes * 4) by address type: P2PKH, P2SH-P2WPKH, P2WPKH, P2TR, P2WSH 2-of-3
 IN_WEIGHT = np.array([592, 364, 272, 230, 418], np.int64)
@@ -54,11 +91,11 @@ DUST = 546
 def new_pool(L, ent):
     p = L.ctr[C_POOL]
     L.ctr[C_POOL] += 1
-    L.pool_ent[p] = ent
-    L.pool_head[p] = -1
-    L.pool_tail[p] = -1
-    L.pool_n[p] = 0
-    L.pool_sum[p] = 0
+    L.pool[p, P_ENT] = ent
+    L.pool[p, P_HEAD] = -1
+    L.pool[p, P_TAIL] = -1
+    L.pool[p, P_N] = 0
+    L.pool[p, P_SUM] = 0
     return p
 
 
@@ -67,85 +104,98 @@ def new_entity(L, kind, atype, sw, reuse):
     """A new entity with one pool; returns its id."""
     e = L.ctr[C_ENT]
     L.ctr[C_ENT] += 1
-    L.ent_kind[e] = kind
-    L.ent_atype[e] = atype
-    L.ent_sw[e] = sw
-    L.ent_reuse[e] = reuse
-    L.ent_pool[e] = new_pool(L, e)
+    L.ent[e, E_KIND] = kind
+    L.ent[e, E_ATYPE] = atype
+    L.ent[e, E_SW] = sw
+    L.entf[e] = reuse
+    L.ent[e, E_POOL] = new_pool(L, e)
     return e
 
 
 @nb.njit(cache=True)
 def new_address(L, ent, atype):
     """A fresh address of ``ent`` whose outputs join the entity's main pool."""
-    return new_address_in(L, ent, atype, L.ent_pool[ent])
+    return new_address_in(L, ent, atype, L.ent[ent, E_POOL])
 
 
 @nb.njit(cache=True)
 def new_address_in(L, ent, atype, pool):
-    """A fresh address of ``ent`` whose outputs join ``pool``; derives its program."""
+    """A fresh address of ``ent`` whose outputs join ``pool``.
+
+    Its program is derived later, in bulk, by ``derive_pending`` (hashing here would
+    put SHA-256 and RIPEMD-160 into every kernel that makes an address, which
+    multiplies numba's compile time).
+    """
     a = L.ctr[C_ADDR]
     L.ctr[C_ADDR] += 1
-    L.addr_type[a] = atype
-    L.addr_ent[a] = ent
-    L.addr_issuer[a] = ent
-    L.addr_pool[a] = pool
-    derive_program(L.addr_prog[a], L.ctr[C_KEY], a, atype)
+    L.addr[a, A_TYPE] = atype
+    L.addr[a, A_ENT] = ent
+    L.addr[a, A_ISSUER] = ent
+    L.addr[a, A_POOL] = pool
     return a
+
+
+@nb.njit(cache=True)
+def derive_pending(L):
+    """Derive the programs of every address created since the last call."""
+    key = L.ctr[C_KEY]
+    for a in range(L.ctr[C_DERIVED], L.ctr[C_ADDR]):
+        derive_program(L.aprog[a], key, a, L.addr[a, A_TYPE])
+    L.ctr[C_DERIVED] = L.ctr[C_ADDR]
 
 
 @nb.njit(cache=True)
 def recv_address(L, ent, atype, reuse_p, rng):
     """A receiving address: the entity's current one with probability ``reuse_p``, else fresh."""
-    cur = L.ent_addr[ent]
-    if cur >= 0 and L.addr_type[cur] == atype and rng.random() < reuse_p:
+    cur = L.ent[ent, E_ADDR]
+    if cur >= 0 and L.addr[cur, A_TYPE] == atype and rng.random() < reuse_p:
         return cur
     a = new_address(L, ent, atype)
-    L.ent_addr[ent] = a
+    L.ent[ent, E_ADDR] = a
     return a
 
 
 @nb.njit(cache=True)
 def pool_push(L, p, o):
-    L.out_pool[o] = p
-    L.out_next[o] = -1
-    L.out_prev[o] = L.pool_tail[p]
-    if L.pool_tail[p] >= 0:
-        L.out_next[L.pool_tail[p]] = o
+    L.out[o, O_POOL] = p
+    L.out[o, O_NEXT] = -1
+    L.out[o, O_PREV] = L.pool[p, P_TAIL]
+    if L.pool[p, P_TAIL] >= 0:
+        L.out[L.pool[p, P_TAIL], O_NEXT] = o
     else:
-        L.pool_head[p] = o
-    L.pool_tail[p] = o
-    L.pool_n[p] += 1
-    L.pool_sum[p] += L.out_value[o]
-    L.out_flags[o] |= OF_RELEASED
+        L.pool[p, P_HEAD] = o
+    L.pool[p, P_TAIL] = o
+    L.pool[p, P_N] += 1
+    L.pool[p, P_SUM] += L.out[o, O_VALUE]
+    L.out[o, O_FLAGS] |= OF_RELEASED
 
 
 @nb.njit(cache=True)
 def pool_remove(L, o):
-    p = L.out_pool[o]
-    nx, pv = L.out_next[o], L.out_prev[o]
+    p = L.out[o, O_POOL]
+    nx, pv = L.out[o, O_NEXT], L.out[o, O_PREV]
     if pv >= 0:
-        L.out_next[pv] = nx
+        L.out[pv, O_NEXT] = nx
     else:
-        L.pool_head[p] = nx
+        L.pool[p, P_HEAD] = nx
     if nx >= 0:
-        L.out_prev[nx] = pv
+        L.out[nx, O_PREV] = pv
     else:
-        L.pool_tail[p] = pv
-    L.pool_n[p] -= 1
-    L.pool_sum[p] -= L.out_value[o]
-    L.out_next[o] = -1
-    L.out_prev[o] = -1
-    L.out_flags[o] &= ~np.uint8(OF_RELEASED)
+        L.pool[p, P_TAIL] = pv
+    L.pool[p, P_N] -= 1
+    L.pool[p, P_SUM] -= L.out[o, O_VALUE]
+    L.out[o, O_NEXT] = -1
+    L.out[o, O_PREV] = -1
+    L.out[o, O_FLAGS] &= ~np.int64(OF_RELEASED)
 
 
 @nb.njit(cache=True)
 def release_range(L, o0, o1, skip_flags):
     """Put outputs ``o0..o1`` into their pools, except those with any of ``skip_flags``."""
     for o in range(o0, o1):
-        if L.out_pool[o] >= 0 and (L.out_flags[o] & skip_flags) == 0 \
-                and (L.out_flags[o] & (OF_SPENT | OF_RELEASED)) == 0:
-            pool_push(L, L.out_pool[o], o)
+        if L.out[o, O_POOL] >= 0 and (L.out[o, O_FLAGS] & skip_flags) == 0 \
+                and (L.out[o, O_FLAGS] & (OF_SPENT | OF_RELEASED)) == 0:
+            pool_push(L, L.out[o, O_POOL], o)
 
 
 # --- coin selection -------------------------------------------------------------------
@@ -165,41 +215,41 @@ def select_coins(L, p, amount, base_weight, feerate, mode, maxn, rng, sel):
     covers, else random accumulation); 2: largest first.  n == 0 if the pool cannot pay.
     """
     n_cand = 0
-    cand = np.empty(min(256, L.pool_n[p]) + 1, np.int64)
-    o = L.pool_head[p] if (mode != 1 or rng.random() < 0.5) else L.pool_tail[p]
-    forward = o == L.pool_head[p]
+    cand = np.empty(min(256, L.pool[p, P_N]) + 1, np.int64)
+    o = L.pool[p, P_HEAD] if (mode != 1 or rng.random() < 0.5) else L.pool[p, P_TAIL]
+    forward = o == L.pool[p, P_HEAD]
     while o >= 0 and n_cand < len(cand) - 1:
         cand[n_cand] = o
         n_cand += 1
-        o = L.out_next[o] if forward else L.out_prev[o]
+        o = L.out[o, O_NEXT] if forward else L.out[o, O_PREV]
     if n_cand == 0:
         return 0, 0, 0
     if mode == 1:
         best = -1
         for i in range(n_cand):
-            v = L.out_value[cand[i]]
-            need = amount + fee_for(base_weight + IN_WEIGHT[L.addr_type[L.out_addr[cand[i]]]], feerate)
-            if v >= need and (best < 0 or v < L.out_value[best]):
+            v = L.out[cand[i], O_VALUE]
+            need = amount + fee_for(base_weight + IN_WEIGHT[L.addr[L.out[cand[i], O_ADDR], A_TYPE]], feerate)
+            if v >= need and (best < 0 or v < L.out[best, O_VALUE]):
                 best = cand[i]
         if best >= 0 and rng.random() < 0.7:
             sel[0] = best
-            w = base_weight + IN_WEIGHT[L.addr_type[L.out_addr[best]]]
-            return 1, L.out_value[best], fee_for(w, feerate)
+            w = base_weight + IN_WEIGHT[L.addr[L.out[best, O_ADDR], A_TYPE]]
+            return 1, L.out[best, O_VALUE], fee_for(w, feerate)
         for i in range(n_cand - 1, 0, -1):
             j = rng.integers(0, i + 1)
             cand[i], cand[j] = cand[j], cand[i]
     elif mode == 2:
         vals = np.empty(n_cand, np.int64)
         for i in range(n_cand):
-            vals[i] = -L.out_value[cand[i]]
+            vals[i] = -L.out[cand[i], O_VALUE]
         order = np.argsort(vals, kind="mergesort")
         cand[:n_cand] = cand[:n_cand][order]
     total = 0
     w = base_weight
     for i in range(min(n_cand, maxn)):
         sel[i] = cand[i]
-        total += L.out_value[cand[i]]
-        w += IN_WEIGHT[L.addr_type[L.out_addr[cand[i]]]]
+        total += L.out[cand[i], O_VALUE]
+        w += IN_WEIGHT[L.addr[L.out[cand[i], O_ADDR], A_TYPE]]
         f = fee_for(w, feerate)
         if total >= amount + f:
             return i + 1, total, f
@@ -211,7 +261,9 @@ def select_coins(L, p, amount, base_weight, feerate, mode, maxn, rng, sel):
 @nb.njit(cache=True)
 def _script_key_less(L, a, b):
     """BIP69 output tie-break: compare scriptPubKeys of addresses a and b bytewise."""
-    ta, tb = L.addr_type[a], L.addr_type[b]
+    if max(a, b) >= L.ctr[C_DERIVED]:
+        derive_pending(L)
+    ta, tb = L.addr[a, A_TYPE], L.addr[b, A_TYPE]
     # first script byte by type: P2PKH 0x76, P2SH 0xa9, P2WPKH/P2WSH 0x00, P2TR 0x51
     fa = 0x76 if ta == 0 else (0xA9 if ta == 1 else (0x51 if ta == 3 else 0))
     fb = 0x76 if tb == 0 else (0xA9 if tb == 1 else (0x51 if tb == 3 else 0))
@@ -225,20 +277,20 @@ def _script_key_less(L, a, b):
     if sa != sb:
         return sa < sb
     for k in range(32):
-        if L.addr_prog[a, k] != L.addr_prog[b, k]:
-            return L.addr_prog[a, k] < L.addr_prog[b, k]
+        if L.aprog[a, k] != L.aprog[b, k]:
+            return L.aprog[a, k] < L.aprog[b, k]
     return False
 
 
 @nb.njit(cache=True)
 def _input_less(L, oa, ob):
     """BIP69 input order: previous txid as displayed (reversed bytes), then vout."""
-    ta, tb = L.out_tx[oa], L.out_tx[ob]
+    ta, tb = L.out[oa, O_TX], L.out[ob, O_TX]
     if ta != tb:
         for k in range(31, -1, -1):
-            if L.tx_hash[ta, k] != L.tx_hash[tb, k]:
-                return L.tx_hash[ta, k] < L.tx_hash[tb, k]
-    return (oa - L.tx_out0[ta]) < (ob - L.tx_out0[tb])
+            if L.txh[ta, k] != L.txh[tb, k]:
+                return L.txh[ta, k] < L.txh[tb, k]
+    return (oa - L.tx[ta, T_OUT0]) < (ob - L.tx[tb, T_OUT0])
 
 
 @nb.njit(cache=True)
@@ -264,13 +316,13 @@ def emit_tx(L, kind, ent, sw, height, rng, ins, n_in, oaddr, oval, oflag, n_out)
             lock = max(0, lock - rng.integers(0, 100))
     rbf = entity_trait(L, ent, 2) < SW_RBFP[sw]
     seq = 0xFFFFFFFD if rbf else (0xFFFFFFFE if lock > 0 else 0xFFFFFFFF)
-    L.tx_ver[t] = ver
-    L.tx_lock[t] = lock
-    L.tx_seq[t] = seq
-    L.tx_block[t] = height
-    L.tx_kind[t] = kind
-    L.tx_ent[t] = ent
-    L.tx_lowr[t] = SW_LOWR[sw]
+    L.tx[t, T_VER] = ver
+    L.tx[t, T_LOCK] = lock
+    L.tx[t, T_SEQ] = seq
+    L.tx[t, T_BLOCK] = height
+    L.tx[t, T_KIND] = kind
+    L.tx[t, T_ENT] = ent
+    L.tx[t, T_LOWR] = SW_LOWR[sw]
     order = SW_ORDER[sw]
     # input order
     iord = np.arange(n_in)
@@ -284,18 +336,18 @@ def emit_tx(L, kind, ent, sw, height, rng, ins, n_in, oaddr, oval, oflag, n_out)
         for i in range(n_in - 1, 0, -1):
             j = rng.integers(0, i + 1)
             iord[i], iord[j] = iord[j], iord[i]
-    L.tx_in0[t] = L.ctr[C_IN]
-    L.tx_nin[t] = n_in
+    L.tx[t, T_IN0] = L.ctr[C_IN]
+    L.tx[t, T_NIN] = n_in
     total_in = 0
     for k in range(n_in):
         o = ins[iord[k]]
-        L.in_out[L.ctr[C_IN]] = o
+        L.inp[L.ctr[C_IN]] = o
         L.ctr[C_IN] += 1
-        if (L.out_flags[o] & OF_RELEASED) != 0:
+        if (L.out[o, O_FLAGS] & OF_RELEASED) != 0:
             pool_remove(L, o)
-        L.out_flags[o] |= OF_SPENT
-        L.out_spent[o] = t
-        total_in += L.out_value[o]
+        L.out[o, O_FLAGS] |= OF_SPENT
+        L.out[o, O_SPENT] = t
+        total_in += L.out[o, O_VALUE]
     # output order
     oo = np.arange(n_out)
     if order == ORD_BIP69:
@@ -321,23 +373,23 @@ def emit_tx(L, kind, ent, sw, height, rng, ins, n_in, oaddr, oval, oflag, n_out)
                 if (pass_ == 0) == (is_change == first):
                     oo[pos] = i
                     pos += 1
-    L.tx_out0[t] = L.ctr[C_OUT]
-    L.tx_nout[t] = n_out
+    L.tx[t, T_OUT0] = L.ctr[C_OUT]
+    L.tx[t, T_NOUT] = n_out
     total_out = 0
     for k in range(n_out):
         i = oo[k]
         o = L.ctr[C_OUT]
         L.ctr[C_OUT] += 1
-        L.out_value[o] = oval[i]
-        L.out_addr[o] = oaddr[i]
-        L.out_tx[o] = t
-        L.out_flags[o] = oflag[i]
-        L.out_spent[o] = -1
-        L.out_pool[o] = L.addr_pool[oaddr[i]] if oaddr[i] >= 0 else -1
-        L.out_next[o] = -1
-        L.out_prev[o] = -1
+        L.out[o, O_VALUE] = oval[i]
+        L.out[o, O_ADDR] = oaddr[i]
+        L.out[o, O_TX] = t
+        L.out[o, O_FLAGS] = oflag[i]
+        L.out[o, O_SPENT] = -1
+        L.out[o, O_POOL] = L.addr[oaddr[i], A_POOL] if oaddr[i] >= 0 else -1
+        L.out[o, O_NEXT] = -1
+        L.out[o, O_PREV] = -1
         if oaddr[i] >= 0:
-            L.addr_uses[oaddr[i]] += 1
+            L.addr[oaddr[i], A_USES] += 1
         total_out += oval[i]
-    L.tx_fee[t] = total_in - total_out
+    L.tx[t, T_FEE] = total_in - total_out
     return t
