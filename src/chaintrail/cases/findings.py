@@ -1,0 +1,185 @@
+"""Findings: a trace, a screen or an entity explanation, saved with everything needed to stand behind it.
+
+A finding holds what was asked (``spec``), the parameters, the versions of the
+engines and heuristics, the measured error rates of those heuristics, the
+block hashes the analysis read, the tags it rests on (with source and
+confidence) and the analysis' own output. Its ``finding_hash`` covers all of
+it but the error rates (re-measuring a heuristic does not change what the
+chain says) and the store's content hash (kept beside it as provenance), so a
+rerun on the same store reproduces the hash exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chaintrail.cases import methodology
+from chaintrail.cases.hashing import canonical, digest
+from chaintrail.errors import UsageError
+from chaintrail.store.chainstore import ChainStore
+from chaintrail.store.sql import query
+
+KINDS = ("trace", "screen", "explain")
+HASHED_FIELDS = ("kind", "spec", "params", "versions", "block_hashes", "tags", "result_hash")
+
+
+def finding_hash(f: Mapping[str, Any]) -> str:
+    """The reproducible identity of a finding (see module docstring)."""
+    return digest({k: f[k] for k in HASHED_FIELDS})
+
+
+def _finish(kind: str, title: str, spec: dict, params: dict, store: ChainStore, result: dict,
+            block_hashes: list[str], tags: list[dict]) -> dict:
+    versions = methodology.analysis_versions(store, kind)
+    f = {"kind": kind, "title": title, "spec": spec, "params": params, "versions": versions,
+         "error_rates": methodology.rates_for(methodology.heuristics_used(versions)),
+         "block_hashes": block_hashes, "tags": tags, "result": result, "result_hash": digest(result),
+         "store_hash": store.content_hash()}
+    f["finding_hash"] = finding_hash(f)
+    return f
+
+
+def trace_finding(store: ChainStore, source: str, params: Any = None, title: str | None = None) -> dict:
+    """Trace funds from ``source`` (TXID:VOUT, TXID, ADDRESS or cluster:N) and make the result a finding."""
+    from chaintrail.analysis.tracing import TraceEngine, TraceParams
+
+    params = params or TraceParams()
+    result = TraceEngine.open(store).trace(source, params).to_dict()
+    blocks = list(dict.fromkeys(s["block_hash"] for s in result["steps"]))
+    addrs = [e["address"] for e in result["endpoints"] if e["address"]]
+    if result["source"].get("address"):
+        addrs.insert(0, result["source"]["address"])
+    title = title or f"{params.direction.capitalize()} {params.model} trace from {source}"
+    return _finish("trace", title, {"source": source}, result["params"], store, result, blocks,
+                   tags_for_addresses(store, addrs))
+
+
+def screen_finding(store: ChainStore, subject: str, params: Any = None, title: str | None = None) -> dict:
+    """Screen an address or transaction for exposure to risk categories and make the result a finding."""
+    from dataclasses import asdict
+
+    from chaintrail.analysis.screening import Screener, ScreenParams
+    from chaintrail.tags.tagstore import TagStore
+
+    params = params or ScreenParams()
+    sc = Screener(TagStore(store.path), store, params)
+    result = sc.screen(subject).to_dict()
+    txids = [t for e in result["exposures"] for t in e.get("path") or []]
+    addrs = [subject] + [e["counterparty"] for e in result["exposures"] if e.get("counterparty")]
+    title = title or f"Exposure screen of {subject}"
+    return _finish("screen", title, {"subject": subject}, asdict(params), store, result,
+                   _blocks_of_txids(store, txids, subject), tags_for_addresses(store, addrs))
+
+
+def explain_finding(store: ChainStore, addr_a: str, addr_b: str, title: str | None = None) -> dict:
+    """Why two addresses are one entity: the chain of linking transactions, as a finding."""
+    from dataclasses import asdict
+
+    from chaintrail.analysis.explain import explain
+    from chaintrail.analysis.tracing import mixer_tx_mask
+
+    links = [asdict(link) for link in explain(store, addr_a, addr_b, mixer_tx_mask(store))]
+    result = {"from": addr_a, "to": addr_b, "links": links}
+    title = title or f"Common control of {addr_a} and {addr_b}"
+    return _finish("explain", title, {"from": addr_a, "to": addr_b}, {}, store, result,
+                   list(dict.fromkeys(link["block_hash"] for link in links)), tags_for_addresses(store, [addr_a, addr_b]))
+
+
+def make_finding(store: ChainStore, kind: str, spec: dict, params: dict, title: str | None = None) -> dict:
+    """Run the analysis a stored ``(kind, spec, params)`` describes (what a rerun does)."""
+    if kind == "trace":
+        from chaintrail.analysis.tracing import TraceParams
+        p = dict(params)
+        p["stop_categories"] = tuple(p.get("stop_categories") or ())
+        return trace_finding(store, spec["source"], TraceParams(**p), title)
+    if kind == "screen":
+        from chaintrail.analysis.screening import ScreenParams
+        return screen_finding(store, spec["subject"], ScreenParams(**params), title)
+    if kind == "explain":
+        return explain_finding(store, spec["from"], spec["to"], title)
+    raise UsageError(f"finding kind must be one of {', '.join(KINDS)}, not {kind!r}")
+
+
+@dataclass
+class Rerun:
+    """A saved finding run again: whether it came out byte for byte the same, and where it did not."""
+
+    finding_id: int | None
+    stored_hash: str
+    new_hash: str
+    same_store: bool
+    differences: list[str]
+
+    @property
+    def reproduced(self) -> bool:
+        return self.stored_hash == self.new_hash and not self.differences
+
+    def to_dict(self) -> dict:
+        return {"finding_id": self.finding_id, "reproduced": self.reproduced, "stored_hash": self.stored_hash,
+                "new_hash": self.new_hash, "same_store": self.same_store, "differences": self.differences}
+
+
+def rerun(store: ChainStore, stored: Mapping[str, Any]) -> Rerun:
+    """Run a stored finding again on ``store`` and compare every hashed field's canonical bytes."""
+    fresh = make_finding(store, stored["kind"], stored["spec"], stored["params"], stored.get("title"))
+    diffs = [k for k in HASHED_FIELDS if canonical(fresh[k]) != canonical(stored[k])]
+    if canonical(fresh["result"]) != canonical(stored["result"]) and "result" not in diffs:
+        diffs.append("result")
+    return Rerun(stored.get("id"), stored["finding_hash"], fresh["finding_hash"],
+                 fresh["store_hash"] == stored.get("store_hash"), diffs)
+
+
+def tags_for_addresses(store: ChainStore, addresses: list[str]) -> list[dict]:
+    """Every tag the tag store applies to these addresses (own and cluster-propagated), as evidence."""
+    addresses = list(dict.fromkeys(a for a in addresses if a))
+    if not addresses:
+        return []
+    try:
+        from chaintrail.tags.propagation import Attribution
+    except ImportError:  # a build without the tags package: findings carry no tags
+        return []
+    attr = Attribution.open(store)
+    if attr is None:
+        return []
+    rows = query(store, "SELECT address, addr_num FROM raw.addresses WHERE list_contains($a, address)",
+                 {"a": addresses}).to_pylist()
+    num = {r["address"]: int(r["addr_num"]) for r in rows}
+    out = []
+    for address in addresses:
+        if address not in num:
+            continue
+        for h in attr.hits(num[address]):
+            t = h.tag
+            out.append({"address": address, "tag_address": t.address, "via": h.via, "label": t.label,
+                        "kind": t.kind, "categories": list(t.risk_categories), "actor": t.actor, "source": t.source,
+                        "confidence": t.confidence, "confidence_level": t.confidence_level,
+                        "provenance": _portable_provenance(t), "conflict": bool(h.conflict),
+                        "lastmod": t.lastmod.isoformat() if t.lastmod else None})
+    return out
+
+
+def _portable_provenance(t: Any) -> str:
+    """Where a tag came from, without this machine's folders (the same TagPack gives the same words anywhere)."""
+    parts = []
+    if t.origin_file:
+        parts.append(f"file {Path(t.origin_file).name}" + (f" line {t.origin_line}" if t.origin_line else ""))
+    if t.origin_user:
+        parts.append(f"added by {t.origin_user}")
+    if t.origin_case:
+        parts.append(f"case {t.origin_case}")
+    return ", ".join(parts) or "unknown origin"
+
+
+def _blocks_of_txids(store: ChainStore, txids: list[str], subject: str) -> list[str]:
+    """Block hashes (chain order) of the given txs and of every tx paying or spending the subject address."""
+    rows = query(store, """
+        SELECT DISTINCT t.block_hash, t.block_height FROM txs t
+        WHERE list_contains($t, t.txid)
+           OR t.txid IN (SELECT txid FROM outputs WHERE address = $s)
+           OR t.txid IN (SELECT txid FROM inputs WHERE address = $s)
+           OR t.txid = lower($s)
+        ORDER BY t.block_height NULLS LAST, t.block_hash""", {"t": sorted(set(txids)) or [""], "s": subject})
+    return [r["block_hash"] for r in rows.to_pylist()]

@@ -1,0 +1,136 @@
+"""What a finding rests on: engine and heuristic versions, their measured error rates, the taint model in words.
+
+Error rates come from one table, ``chaintrail/analysis/error_rates.json``,
+which ``chaintrail heuristics evaluate`` fills. A heuristic not yet measured
+is reported as exactly that, never as a rate of zero.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+from chaintrail.store.chainstore import ChainStore
+
+NOT_MEASURED = "not yet measured"
+
+TAINT_MODELS = {
+    "haircut": "Haircut (proportional): each transaction passes on the traced share of its inputs to every "
+               "output in proportion to the output's value. It neither overstates nor understates the traced "
+               "amount and is the model most courts have accepted for commingled funds.",
+    "poison": "Poison: any output of a transaction that received traced funds is treated as wholly traced. It "
+              "shows everywhere the funds could have gone and overstates amounts; use it for reach, not sums.",
+    "fifo": "First-in, first-out: within each transaction, the inputs' coins are laid end to end in input order "
+            "and paid out to the outputs in output order (the Clayton's Case rule of English law).",
+    "lifo": "Last-in, first-out: as FIFO, but the last coins in are the first out (the lowest intermediate "
+            "balance rule favours this reading for a wrongdoer's own spending).",
+    "tiho": "Taint-in, highest-out: the traced coins are assigned to the largest outputs first.",
+}
+
+MIXER_POLICY = {
+    "haircut": "CoinJoin and mixer transactions are passed through proportionally, like any other transaction; "
+               "the amounts after them are shares, not identified coins.",
+    "stop": "Tracing stops at CoinJoin and mixer transactions and reports the amounts that entered them.",
+}
+
+
+def load_error_rates(path: str | Path | None = None) -> dict:
+    """The error-rate table (``path`` overrides the packaged one)."""
+    if path is not None:
+        return json.loads(Path(path).read_text())
+    text = resources.files("chaintrail.analysis").joinpath("error_rates.json").read_text()
+    return json.loads(text)
+
+
+def rates_for(names: list[str], table: dict | None = None) -> dict[str, dict]:
+    """The table's entry for each heuristic name; unknown names are reported as not measured."""
+    table = table if table is not None else load_error_rates()
+    known = table.get("heuristics", {})
+    out = {}
+    for n in names:
+        e = dict(known.get(n) or {"what": n, "version": None, "status": NOT_MEASURED,
+                                  "false_positive_rate": None, "false_negative_rate": None,
+                                  "sample_size": None, "ground_truth": None})
+        if e.get("false_positive_rate") is None and e.get("false_negative_rate") is None:
+            e["status"] = NOT_MEASURED
+        e["measured_at"] = table.get("measured_at")
+        out[n] = e
+    return out
+
+
+def describe_rate(entry: dict) -> str:
+    """'false positives 1.2%, false negatives 8.0% (n=25,000; ground truth: ...)' or 'not yet measured'."""
+    fp, fn = entry.get("false_positive_rate"), entry.get("false_negative_rate")
+    if fp is None and fn is None:
+        return NOT_MEASURED
+    bits = []
+    if fp is not None:
+        bits.append(f"false positives {100 * float(fp):.1f}%")
+    if fn is not None:
+        bits.append(f"false negatives {100 * float(fn):.1f}%")
+    extra = []
+    if entry.get("sample_size"):
+        extra.append(f"n={int(entry['sample_size']):,}")
+    if entry.get("ground_truth"):
+        extra.append(f"ground truth: {entry['ground_truth']}")
+    return ", ".join(bits) + (f" ({'; '.join(extra)})" if extra else "")
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def analysis_versions(store: ChainStore, kind: str) -> dict:
+    """Versions of everything a finding of ``kind`` ran on this store (part of the finding's hash)."""
+    from chaintrail.analysis import tx_labels
+    from chaintrail.analysis.clustering import VERSION as CLUSTER_VERSION
+    from chaintrail.analysis.heuristics import HEURISTICS
+    from chaintrail.analysis.heuristics.combine import VERSION as CHANGE_VERSION
+    from chaintrail.analysis.tracing import ENGINE_VERSION
+
+    v: dict = {"kind": kind}
+    if kind in ("trace", "screen"):
+        v["trace_engine"] = ENGINE_VERSION
+    state = _read_json(store.path / "analysis" / "clusters" / "state.json")
+    if state is not None:
+        params = state.get("params", {})
+        v["clustering"] = {"version": state.get("version", CLUSTER_VERSION), "params": params}
+        if params.get("change_links"):
+            v["change_heuristics"] = {"version": CHANGE_VERSION, "heuristics": [h.NAME for h in HEURISTICS]}
+    elif (store.path / "analysis" / "clusters.parquet").exists():
+        v["clustering"] = {"version": CLUSTER_VERSION, "params": None}
+    if (store.path / "analysis" / "tx_labels.parquet").exists():
+        v["tx_labels"] = tx_labels.VERSION
+    v["tags"] = _tag_sources(store)
+    return v
+
+
+def _tag_sources(store: ChainStore) -> list[dict]:
+    """The tag files behind the tag store, by content hash (a changed TagPack is a different input)."""
+    path = store.path / "analysis" / "tag_sources.parquet"
+    if not path.exists():
+        return []
+    import pyarrow.parquet as pq
+    t = pq.read_table(path, columns=["origin_file", "kind", "sha256", "tags"]).to_pylist()
+    return [{"file": Path(r["origin_file"]).name if r["kind"] != "manual" else r["origin_file"], "kind": r["kind"],
+             "sha256": r["sha256"], "tags": r["tags"]} for r in sorted(t, key=lambda r: r["origin_file"] or "")]
+
+
+def heuristics_used(versions: dict) -> list[str]:
+    """The heuristic names (keys of the error-rate table) a finding with these versions relied on."""
+    names = []
+    if "clustering" in versions:
+        names.append("multi-input")
+    ch = versions.get("change_heuristics")
+    if ch:
+        names.append("change")
+        names += [f"change:{h}" for h in ch.get("heuristics", [])]
+    if "tx_labels" in versions:
+        names += ["coinjoin", "peel-chain"]
+    if versions.get("tags") and "clustering" in versions:
+        names.append("tag-propagation")
+    return names

@@ -1,0 +1,371 @@
+"""The case repository: every case action, access-checked and written to the audit log.
+
+The CLI and the REST API both call this class, so both go through the same
+checks and the same log. Each method takes the acting ``Principal``; a refused
+attempt is logged (outcome ``denied``) before the caller sees "no such case".
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from chaintrail.cases import audit, identity, rows, tlp
+from chaintrail.cases import schema as S
+from chaintrail.cases.access import Access, Redactor, access_to, visible_case_ids
+from chaintrail.cases.db import Database
+from chaintrail.cases.errors import AccessDenied, NotFound
+from chaintrail.cases.hashing import dumps, loads
+from chaintrail.cases.identity import Principal
+from chaintrail.errors import UsageError
+
+T = TypeVar("T")
+SUBJECT_KINDS = ("address", "transaction", "entity")
+_JSON_COLS = {"origin", "spec", "params", "versions", "error_rates", "block_hashes", "tags", "result", "meta"}
+
+
+@dataclass
+class CaseView:
+    """A case as one reader may see it: items above the reader's TLP level are withheld (and counted)."""
+
+    case: dict
+    access: str
+    level: str
+    subjects: list[dict] = field(default_factory=list)
+    findings: list[dict] = field(default_factory=list)
+    notes: list[dict] = field(default_factory=list)
+    attachments: list[dict] = field(default_factory=list)
+    tags: list[dict] = field(default_factory=list)
+    shares: list[dict] = field(default_factory=list)
+    withheld: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"case": self.case, "access": self.access, "level": self.level, "subjects": self.subjects,
+                "findings": self.findings, "notes": self.notes, "attachments": self.attachments,
+                "tags": self.tags, "shares": self.shares, "withheld": self.withheld}
+
+
+class _Refused(Exception):
+    def __init__(self, reason: str, public: Exception):
+        self.reason = reason
+        self.public = public
+
+
+def plain(row: dict) -> dict:
+    """A stored row for readers: JSON columns parsed, binary content left out."""
+    out = {}
+    for k, v in row.items():
+        if k in ("content", "private_key", "token_hash"):
+            continue
+        out[k] = loads(v) if k in _JSON_COLS and isinstance(v, str) else v
+    return out
+
+
+class CaseRepository:
+    """Cases, their items, agencies and users in one database (SQLite or PostgreSQL)."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    @classmethod
+    def open(cls, dsn: str | os.PathLike) -> "CaseRepository":
+        return cls(Database.open(dsn))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "CaseRepository":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- identity ------------------------------------------------------------------
+    def ensure_home(self, agency: str, username: str, *, role: str = "admin",
+                    country: str | None = None) -> Principal:
+        """The embedded default's identity: a home agency and a user in it, created on first use."""
+        with self.db.tx() as conn:
+            a = identity.agency_row(conn, agency)
+            if a is None:
+                a = identity.create_agency(conn, f"system:{username}", agency, kind="home", country=country)
+            elif a["kind"] != "home":
+                raise UsageError(f"agency {agency!r} is a foreign agency here")
+            u = conn.execute(sa.select(S.users).where(S.users.c.username == username)).first()
+            if u is None:
+                u_row, _ = identity.create_user(conn, f"system:{username}", agency, username, agency, role)
+            else:
+                u_row = dict(u._mapping)
+                if u_row["agency_id"] != a["id"]:
+                    raise UsageError(f"user {username!r} belongs to another agency")
+            return identity.principal_of_user(conn, u_row)
+
+    def add_agency(self, actor: str, name: str, *, kind: str = "home", country: str | None = None,
+                   public_key_hex: str | None = None) -> dict:
+        with self.db.tx() as conn:
+            return plain(identity.create_agency(conn, actor, name, kind=kind, country=country,
+                                                public_key_hex=public_key_hex))
+
+    def add_user(self, actor: Principal | str, username: str, agency: str, role: str) -> tuple[dict, str]:
+        """Create a user; a Principal actor must be an admin of that agency (a str actor is the operator)."""
+        if isinstance(actor, Principal) and not (actor.role == "admin" and actor.agency == agency):
+            self._log_denied(actor, None, "user.create", f"not an admin of {agency}")
+            raise AccessDenied(f"only an admin of {agency} may add its users")
+        name, ag = (actor.username, actor.agency) if isinstance(actor, Principal) else (actor, None)
+        with self.db.tx() as conn:
+            row, token = identity.create_user(conn, name, ag, username, agency, role)
+            return plain(row), token
+
+    def set_token(self, actor: str, username: str, token: str) -> None:
+        with self.db.tx() as conn:
+            identity.set_token(conn, actor, None, username, token)
+
+    def principal(self, username: str) -> Principal:
+        with self.db.read() as conn:
+            return identity.principal_for_name(conn, username)
+
+    def principal_for_token(self, token: str) -> Principal | None:
+        with self.db.read() as conn:
+            return identity.principal_for_token(conn, token)
+
+    def agency(self, name: str, *, with_private_key: bool = False) -> dict:
+        with self.db.read() as conn:
+            a = identity.agency_row(conn, name)
+        if a is None:
+            raise NotFound(f"no agency {name!r}")
+        a["fingerprint"] = identity.fingerprint(a["public_key"])
+        return a if with_private_key else plain(a)
+
+    def agencies(self) -> list[dict]:
+        with self.db.read() as conn:
+            found = [dict(r._mapping) for r in conn.execute(sa.select(S.agencies).order_by(S.agencies.c.id))]
+        return [plain(a) | {"fingerprint": identity.fingerprint(a["public_key"])} for a in found]
+
+    # -- the access-checked core -----------------------------------------------------
+    def _log_denied(self, p: Principal, ref: str | None, action: str, reason: str) -> None:
+        with self.db.tx() as conn:
+            audit.append(conn, actor=p.username, agency=p.agency, action=action, case_ref=ref,
+                         detail={"reason": reason}, outcome="denied")
+
+    def _with_case(self, p: Principal, ref: str, action: str, fn: Callable[[Connection, dict, Access], T], *,
+                   write: bool = False, share: bool = False, owner: bool = False) -> T:
+        try:
+            with self.db.tx() as conn:
+                r = conn.execute(sa.select(S.cases).where(S.cases.c.ref == ref)).first()
+                row = None if r is None else dict(r._mapping)
+                acc = None if row is None else access_to(conn, p, row)
+                if acc is None:
+                    raise _Refused("no such case, or not visible to this agency", NotFound(f"no case {ref}"))
+                if (write and not acc.can_write) or (share and not acc.can_share) or (owner and acc.mode != "owner"):
+                    raise _Refused(f"{p.role} of {p.agency} ({acc.mode} access) may not {action}",
+                                   AccessDenied(f"you may not {action} on case {ref}"))
+                return fn(conn, row, acc)
+        except _Refused as r:
+            self._log_denied(p, ref, action, r.reason)
+            raise r.public from None
+
+    def record(self, p: Principal, ref: str, action: str, detail: dict | None = None) -> None:
+        """Log a read-type action on a case (report, export, verify), refusing it if the case is not visible."""
+        self._with_case(p, ref, action, lambda conn, row, acc: audit.append(
+            conn, actor=p.username, agency=p.agency, action=action, case_ref=ref, detail=detail or {}))
+
+    # -- cases -----------------------------------------------------------------------
+    def create_case(self, p: Principal, title: str, summary: str = "", level: str = "amber",
+                    origin: dict | None = None) -> dict:
+        if not p.at_least("investigator"):
+            self._log_denied(p, None, "case.create", f"role {p.role}")
+            raise AccessDenied("viewers may not open cases")
+        title = identity.check_name(title, "a case title") if len(title) <= 80 else title.strip()
+        level = tlp.normalize(level)
+        with self.db.tx() as conn:
+            ref = self._next_ref(conn, p.agency)
+            row = rows.insert(conn, S.cases, {"ref": ref, "title": title, "summary": summary or "",
+                                              "agency_id": p.agency_id, "status": "open", "tlp": level,
+                                              "created_by": p.username, "created_at": audit.now(),
+                                              "origin": dumps(origin) if origin else None},
+                              actor=p.username, agency=p.agency, action="case.create", case_ref=ref,
+                              detail={"title": title, "tlp": level})
+        return plain(row)
+
+    def _next_ref(self, conn: Connection, agency: str) -> str:
+        prefix = (re.sub(r"[^A-Za-z0-9]", "", agency).upper() or "CASE")[:8]
+        year = audit.now()[:4]
+        n = int(conn.execute(sa.select(sa.func.count()).select_from(S.cases)).scalar_one()) + 1
+        while conn.execute(sa.select(S.cases.c.id).where(S.cases.c.ref == f"{prefix}-{year}-{n:04d}")).first():
+            n += 1
+        return f"{prefix}-{year}-{n:04d}"
+
+    def list_cases(self, p: Principal) -> list[dict]:
+        with self.db.tx() as conn:
+            vis = visible_case_ids(conn, p)
+            out = []
+            if vis:
+                for r in conn.execute(sa.select(S.cases).where(S.cases.c.id.in_(list(vis))).order_by(S.cases.c.id)):
+                    out.append(self._case_header(conn, dict(r._mapping), vis[r.id]))
+            audit.append(conn, actor=p.username, agency=p.agency, action="case.list", detail={"count": len(out)})
+            return out
+
+    def _case_header(self, conn: Connection, row: dict, level: str) -> dict:
+        h = plain(row)
+        h["agency"] = identity.agency_by_id(conn, row["agency_id"])["name"]
+        if not tlp.allowed(row["tlp"], level):
+            h["title"] = h["summary"] = f"[withheld: {tlp.label(row['tlp'])}]"
+        return h
+
+    def case(self, p: Principal, ref: str, action: str = "case.read") -> CaseView:
+        def read(conn: Connection, row: dict, acc: Access) -> CaseView:
+            view = self._view(conn, row, acc)
+            audit.append(conn, actor=p.username, agency=p.agency, action=action, case_ref=ref,
+                         detail={"level": acc.level, "withheld": view.withheld})
+            return view
+        return self._with_case(p, ref, action, read)
+
+    def _view(self, conn: Connection, row: dict, acc: Access) -> CaseView:
+        red = Redactor(acc.level)
+        view = CaseView(self._case_header(conn, row, acc.level), acc.mode, acc.level)
+
+        def items(table: sa.Table, kind: str) -> list[dict]:
+            cols = [c for c in table.c if c.name != "content"]
+            found = [plain(dict(r._mapping)) for r in
+                     conn.execute(sa.select(*cols).where(table.c.case_id == row["id"]).order_by(table.c.id))]
+            return red.filter(kind, found)
+
+        view.subjects = items(S.subjects, "subject")
+        view.findings = items(S.findings, "finding")
+        view.notes = items(S.notes, "note")
+        view.attachments = items(S.attachments, "attachment")
+        view.tags = items(S.case_tags, "tag")
+        if acc.mode == "owner":
+            for s in items(S.shares, "share"):
+                s["agency"] = identity.agency_by_id(conn, s["agency_id"])["name"]
+                view.shares.append(s)
+        view.withheld = red.withheld
+        return view
+
+    def set_status(self, p: Principal, ref: str, status: str) -> dict:
+        if status not in ("open", "closed"):
+            raise UsageError("status must be open or closed")
+        return self._with_case(p, ref, "case.status", lambda conn, row, acc: plain(rows.update(
+            conn, S.cases, row["id"], {"status": status}, actor=p.username, agency=p.agency,
+            action="case.status", case_ref=ref, detail={"status": status})), write=True)
+
+    # -- items -----------------------------------------------------------------------
+    def _add(self, p: Principal, ref: str, table: sa.Table, action: str, values: dict[str, Any],
+             level: str | None, detail: dict | None = None, origin: dict | None = None) -> dict:
+        def add(conn: Connection, row: dict, acc: Access) -> dict:
+            item = {**values, "case_id": row["id"], "tlp": tlp.normalize(level, row["tlp"]),
+                    "created_by": p.username, "created_at": audit.now(),
+                    "origin": dumps(origin) if origin else None}
+            return plain(rows.insert(conn, table, item, actor=p.username, agency=p.agency, action=action,
+                                     case_ref=ref, detail=detail))
+        return self._with_case(p, ref, action, add, write=True)
+
+    def add_subject(self, p: Principal, ref: str, kind: str, value: str, label: str | None = None,
+                    level: str | None = None, origin: dict | None = None) -> dict:
+        if kind not in SUBJECT_KINDS:
+            raise UsageError(f"subject kind must be one of {', '.join(SUBJECT_KINDS)}")
+        if not value.strip():
+            raise UsageError("a subject needs a value")
+        return self._add(p, ref, S.subjects, "subject.add", {"kind": kind, "value": value.strip(), "label": label},
+                         level, {"kind": kind, "value": value.strip()}, origin)
+
+    def add_finding(self, p: Principal, ref: str, finding: dict, level: str | None = None,
+                    origin: dict | None = None) -> dict:
+        """Save a finding (see ``findings.FindingDraft.columns``); its hash must match its content."""
+        from chaintrail.cases.findings import finding_hash
+        if finding_hash(finding) != finding["finding_hash"]:
+            raise UsageError("the finding's hash does not match its content")
+        values = {k: (dumps(finding[k]) if k in _JSON_COLS else finding[k]) for k in
+                  ("kind", "title", "spec", "params", "versions", "error_rates", "block_hashes", "tags", "result",
+                   "result_hash", "store_hash", "finding_hash")}
+        return self._add(p, ref, S.findings, "finding.add", values, level,
+                         {"kind": finding["kind"], "finding_hash": finding["finding_hash"]}, origin)
+
+    def add_note(self, p: Principal, ref: str, body: str, about: str | None = None, level: str | None = None,
+                 origin: dict | None = None) -> dict:
+        if not body.strip():
+            raise UsageError("a note needs text")
+        return self._add(p, ref, S.notes, "note.add", {"body": body, "about": about}, level, {"about": about}, origin)
+
+    def add_attachment(self, p: Principal, ref: str, filename: str, content: bytes, *, kind: str = "file",
+                       media_type: str = "application/octet-stream", meta: dict | None = None,
+                       level: str | None = None, origin: dict | None = None) -> dict:
+        from chaintrail.cases.hashing import sha256_hex
+        digest = sha256_hex(content)
+        return self._add(p, ref, S.attachments, "attachment.add",
+                         {"kind": kind, "filename": os.path.basename(filename), "media_type": media_type,
+                          "size": len(content), "sha256": digest, "content": content,
+                          "meta": dumps(meta) if meta is not None else None},
+                         level, {"filename": os.path.basename(filename), "sha256": digest, "kind": kind}, origin)
+
+    def add_tag(self, p: Principal, ref: str, address: str, label: str, *, category: str | None = None,
+                actor: str | None = None, source: str | None = None, confidence: str | None = None,
+                context: str | None = None, level: str | None = None, origin: dict | None = None) -> dict:
+        if not address.strip() or not label.strip():
+            raise UsageError("a tag needs an address and a label")
+        return self._add(p, ref, S.case_tags, "tag.add",
+                         {"address": address.strip(), "label": label.strip(), "category": category, "actor": actor,
+                          "source": source, "confidence": confidence, "context": context},
+                         level, {"address": address.strip(), "label": label.strip()}, origin)
+
+    def share(self, p: Principal, ref: str, agency: str, level: str) -> dict:
+        """Let another agency read this case up to ``level`` (sharing again changes the level)."""
+        level = tlp.normalize(level)
+
+        def do(conn: Connection, row: dict, acc: Access) -> dict:
+            a = identity.agency_row(conn, agency)
+            if a is None or a["kind"] != "home":
+                raise NotFound(f"no agency {agency!r} on this server")
+            if a["id"] == row["agency_id"]:
+                raise UsageError("a case is always visible to its own agency")
+            old = conn.execute(sa.select(S.shares.c.id).where(S.shares.c.case_id == row["id"],
+                                                             S.shares.c.agency_id == a["id"])).first()
+            if old is not None:
+                return plain(rows.update(conn, S.shares, int(old.id), {"tlp_max": level}, actor=p.username,
+                                         agency=p.agency, action="case.share", case_ref=ref,
+                                         detail={"agency": agency, "tlp_max": level}))
+            return plain(rows.insert(conn, S.shares, {"case_id": row["id"], "agency_id": a["id"], "tlp_max": level,
+                                                      "tlp": row["tlp"], "created_by": p.username,
+                                                      "created_at": audit.now()},
+                                     actor=p.username, agency=p.agency, action="case.share", case_ref=ref,
+                                     detail={"agency": agency, "tlp_max": level}))
+        return self._with_case(p, ref, "case.share", do, share=True)
+
+    def unshare(self, p: Principal, ref: str, agency: str) -> None:
+        def do(conn: Connection, row: dict, acc: Access) -> None:
+            a = identity.agency_row(conn, agency)
+            old = None if a is None else conn.execute(sa.select(S.shares.c.id).where(
+                S.shares.c.case_id == row["id"], S.shares.c.agency_id == a["id"])).first()
+            if old is None:
+                raise NotFound(f"case {ref} is not shared with {agency!r}")
+            rows.delete(conn, S.shares, int(old.id), actor=p.username, agency=p.agency, action="case.unshare",
+                        case_ref=ref, detail={"agency": agency})
+        self._with_case(p, ref, "case.unshare", do, share=True)
+
+    def attachment(self, p: Principal, ref: str, attachment_id: int) -> tuple[dict, bytes]:
+        """An attachment's row and bytes (logged as a read)."""
+        def read(conn: Connection, row: dict, acc: Access) -> tuple[dict, bytes]:
+            r = conn.execute(sa.select(S.attachments).where(S.attachments.c.id == attachment_id,
+                                                            S.attachments.c.case_id == row["id"])).first()
+            if r is None or not tlp.allowed(r.tlp, acc.level):
+                raise NotFound(f"case {ref} has no attachment {attachment_id}")
+            audit.append(conn, actor=p.username, agency=p.agency, action="attachment.read", case_ref=ref,
+                         target=f"attachments:{attachment_id}", detail={"sha256": r.sha256})
+            return plain(dict(r._mapping)), bytes(r.content)
+        return self._with_case(p, ref, "attachment.read", read)
+
+    def log(self, p: Principal, ref: str) -> list[audit.AuditEntry]:
+        """The case's chain-of-custody entries (its own agency only)."""
+        def read(conn: Connection, row: dict, acc: Access) -> list[audit.AuditEntry]:
+            audit.append(conn, actor=p.username, agency=p.agency, action="audit.read", case_ref=ref)
+            return audit.entries(conn, case_ref=ref)
+        return self._with_case(p, ref, "audit.read", read, owner=True)
+
+    def audit_head(self) -> tuple[int, str]:
+        with self.db.read() as conn:
+            return audit.head(conn)
