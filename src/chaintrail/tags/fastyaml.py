@@ -29,6 +29,8 @@ except AttributeError:  # pragma: no cover
 _IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
 _STR_TAG = "tag:yaml.org,2002:str"
 
+# Characters outside YAML's printable set, and those YAML treats as line breaks or white space beyond ' '.
+_ODD_CHAR = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 _DIGITS = set("0123456789")
 _NOT_NUMERIC = re.compile(r"[^0-9a-fA-F_:.+\-xXoObBtTzZ ]")
 # A plain mapping key; anything else (quoted keys, '#' or ':' inside) goes to libyaml.
@@ -72,9 +74,14 @@ def _slow(text: str) -> tuple[object, dict[str, list[int]]]:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # The line where the broken construct starts, and where libyaml noticed (if later).
+        start, seen = exc.context_mark, exc.problem_mark
         what = " ".join(x for x in (exc.context, exc.problem) if x) or str(exc)
-        raise YamlError(what, mark.line + 1 if mark else None) from None
+        if start and seen and seen.line != start.line:
+            what += f" (noticed at line {seen.line + 1})"
+        mark = start or seen
+        last = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)  # an error at EOF: the last line
+        raise YamlError(what, min(mark.line + 1, last) if mark else None) from None
     except yaml.YAMLError as exc:
         raise YamlError(str(exc).splitlines()[0], None) from None
     finally:
@@ -82,7 +89,7 @@ def _slow(text: str) -> tuple[object, dict[str, list[int]]]:
     lines: dict[str, list[int]] = {}
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
-            if isinstance(v, yaml.SequenceNode) and isinstance(k.value, str):
+            if isinstance(v, yaml.SequenceNode) and not v.flow_style and isinstance(k.value, str):
                 lines[k.value] = [item.start_mark.line + 1 for item in v.value]
     return data, lines
 
@@ -148,10 +155,10 @@ def _key(k: str) -> str:
 
 
 def _fast(text: str) -> tuple[object, dict[str, list[int]]]:
-    if "\t" in text or "\r" in text:
-        raise Unsupported
     if text.startswith("\ufeff"):
         text = text[1:]
+    if _ODD_CHAR.search(text):
+        raise Unsupported  # tabs, CR, NEL/LS/PS line breaks, control characters: libyaml's rules
     root: dict = {}
     # Frames: [indent, container, is_sequence, item lines or None].
     stack: list[list] = [[0, root, False, None]]
@@ -174,7 +181,7 @@ def _fast(text: str) -> tuple[object, dict[str, list[int]]]:
             if line == "%YAML 1.1":
                 continue
             started = True
-            if line.rstrip() == "---":
+            if line.rstrip(" ") == "---":
                 continue
         if line[0] in "-.%" and line.startswith(("---", "...", "%")):
             raise Unsupported

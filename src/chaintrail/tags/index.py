@@ -61,6 +61,11 @@ class TagIndex:
         idx = pc.index_in(normalize_addresses(arr), value_set=self.addresses)
         return idx.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
+    def categories(self, address: str) -> list[str]:
+        """Screening categories of the tags on ``address`` (most severe first). O(1)."""
+        s = self.slot(address)
+        return tx.categories_from_bits(int(self.addr_bits[s])) if s >= 0 else []
+
     def rows_of_slot(self, s: int) -> np.ndarray:
         return self.order[self.ptr[s]:self.ptr[s + 1]]
 

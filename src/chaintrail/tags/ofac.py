@@ -72,22 +72,25 @@ def _txt_list(text: str, path: str) -> tuple[list[str], list[int]]:
 
 
 def _json_list(text: str, path: str) -> tuple[list[str], list[int]]:
+    """The array's strings and the line each one starts on (the array is walked element by element)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise TagFileError(f"invalid JSON: {exc.msg}", path, exc.lineno) from None
     if not isinstance(data, list):
         raise TagFileError("an OFAC .json list must be a JSON array of address strings", path, 1)
-    # Line of each element: JSON strings cannot hold raw newlines, so count them up to each quoted element.
+    dec = json.JSONDecoder()
+    ws = re.compile(r"[\s,]*")
+    pos = ws.match(text, text.index("[") + 1).end()
+    line = 1 + text.count("\n", 0, pos)
     addresses, lines = [], []
-    pos, line = 0, 1
-    for i, a in enumerate(data):
+    for i in range(len(data)):
+        a, end = dec.raw_decode(text, pos)
         if not isinstance(a, str) or not a.strip():
             raise TagFileError(f"element {i} is not an address string: {a!r}", path, line)
-        found = text.find(json.dumps(a), pos)
-        if found >= 0:
-            line += text.count("\n", pos, found)
-            pos = found
         addresses.append(a.strip())
         lines.append(line)
+        nxt = ws.match(text, end).end()
+        line += text.count("\n", pos, nxt)
+        pos = nxt
     return addresses, lines

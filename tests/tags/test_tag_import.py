@@ -1,0 +1,172 @@
+"""Tag files one by one: TagPack inheritance, CSV, OFAC, manual tags, errors with file and line, idempotence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from chaintrail.cli.main import app
+from chaintrail.errors import UsageError
+from chaintrail.tags.tagstore import TagStore
+
+PACK = """\
+title: Test pack
+creator: tests
+description: header defaults are inherited
+abuse: ransomware
+currency: BTC
+confidence: forensic
+source: https://example.org/report
+lastmod: 2024-01-31
+is_cluster_definer: false
+tags:
+- address: 1RansomAAAAAAAAAAAAAAAAAAAAAAAAAA
+  label: Locky
+- address: bc1QMIXEDCASEADDRESS000000000000000000
+  label: Mixer X
+  abuse: null
+  category: mixing_service
+  is_cluster_definer: true
+  lastmod: 2024-02-01
+- address: 1ExchangeAAAAAAAAAAAAAAAAAAAAAAAA
+  label: Example Exchange
+  abuse: null
+  category: exchange
+  actor: exampleexchange
+  concepts:
+  - hot_wallet
+"""
+
+ACTORS = """\
+title: actors
+creator: tests
+actors:
+- id: exampleexchange
+  label: Example Exchange Ltd
+  uri: https://example.exchange
+  jurisdictions: [mt, GB]
+  categories: [exchange]
+"""
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    p = folder / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+@pytest.fixture
+def ts(tmp_path) -> TagStore:
+    return TagStore(tmp_path / "store")
+
+
+def test_tagpack_header_defaults_and_overrides(ts, tmp_path):
+    f = write(tmp_path, "pack.yaml", PACK)
+    write(tmp_path, "actors.yaml", ACTORS)
+    rep = ts.import_paths([tmp_path])
+    assert rep.ok and rep.tags_added == 3 and rep.actors == 1
+    (locky,) = ts.lookup("1RansomAAAAAAAAAAAAAAAAAAAAAAAAAA")
+    assert (locky.label, locky.abuse, locky.category, locky.confidence, locky.source, str(locky.lastmod)) == \
+        ("Locky", "ransomware", None, "forensic", "https://example.org/report", "2024-01-31")
+    assert (locky.is_cluster_definer, locky.currency, locky.origin_file, locky.origin_line) == \
+        (False, "BTC", str(f.resolve()), 11)
+    assert locky.risk_categories == ("ransomware",) and locky.tagpack == "Test pack" and locky.creator == "tests"
+    (mixer,) = ts.lookup("bc1qmixedcaseaddress000000000000000000")   # bech32 stored lower-case
+    assert (mixer.abuse, mixer.category, mixer.is_cluster_definer, str(mixer.lastmod), mixer.origin_line) == \
+        (None, "mixing_service", True, "2024-02-01", 13)
+    assert mixer.risk_categories == ("mixer",)
+    (ex,) = ts.lookup("1ExchangeAAAAAAAAAAAAAAAAAAAAAAAA")
+    assert ex.concepts == ("hot_wallet",) and ex.risk_categories == ("exchange",)
+    actor = ts.actor(ex.actor)
+    assert actor.jurisdictions == ("MT", "GB") and actor.label == "Example Exchange Ltd"
+
+
+def test_bad_files_name_file_and_line_and_the_rest_loads(ts, tmp_path):
+    write(tmp_path, "good.yaml", PACK)
+    bad_yaml = write(tmp_path, "bad.yaml", "title: t\ntags:\n- address: a\n  label: [unclosed\n- address: b\n")
+    no_addr = write(tmp_path, "noaddr.yaml", "title: t\ntags:\n- address: 1a\n- label: nothing here\n")
+    bad_bool = write(tmp_path, "bool.yaml", "title: t\ntags:\n- address: 1a\n- address: 1b\n  is_cluster_definer: maybe\n")
+    bad_csv = write(tmp_path, "bad.csv", "address,label,is_cluster_definer\n1a,A,yes\n1b,B,sometimes\n")
+    wide_csv = write(tmp_path, "wide.csv", "address,label\n1a,A\n1b,B,extra\n")
+    bad_txt = write(tmp_path, "sanctioned_addresses_XBT.txt", "1good\n\n1two words\n")
+    bad_json = write(tmp_path, "sanctioned_addresses_ETH.json", '[\n  "0xabc",\n  42\n]\n')
+    rep = ts.import_paths([tmp_path])
+    errors = sorted(rep.errors)
+    expect = sorted([f"{bad_yaml.resolve()}:4", f"{no_addr.resolve()}:4", f"{bad_bool.resolve()}:4",
+                     f"{bad_csv.resolve()}:3", f"{wide_csv.resolve()}:3", f"{bad_txt.resolve()}:3",
+                     f"{bad_json.resolve()}:3"])
+    assert [e.split(": ")[0] for e in errors] == expect, errors
+    assert not rep.ok and rep.tags_added == 3 and len(ts) == 3          # the good pack loaded
+    assert "is_cluster_definer" in next(e for e in errors if "bool.yaml" in e)
+
+
+def test_csv_with_screening_category_names(ts, tmp_path):
+    f = write(tmp_path, "case.csv",
+              "Address;Label;Category;Concepts;is_cluster_definer;Source\n"
+              "1AAA;Hydra;darknet market;dark_web;true;court order 12\n"
+              "1BBB;Bad guy;ransomware;;no;report\n"
+              "bc1QXYZ;Tumbler;mixer;;;\n")
+    rep = ts.import_paths([f])
+    assert rep.ok and rep.tags_added == 3
+    (h,) = ts.lookup("1AAA")
+    assert (h.category, h.concepts, h.is_cluster_definer, h.risk_categories, h.origin_line) == \
+        ("market", ("dark_web",), True, ("darknet_market",), 2)
+    (r,) = ts.lookup("1BBB")
+    assert (r.abuse, r.category, r.is_cluster_definer, r.risk_categories) == ("ransomware", None, False,
+                                                                             ("ransomware",))
+    assert ts.lookup("bc1qxyz")[0].risk_categories == ("mixer",)
+
+
+def test_reimport_replaces_only_that_files_rows(ts, tmp_path):
+    a = write(tmp_path, "a.yaml", PACK)
+    b = write(tmp_path, "sanctioned_addresses_XBT.txt", "1Sanctioned1\n1Sanctioned2\n")
+    ts.import_paths([tmp_path])
+    first = ts.tags
+    again = ts.import_paths([a, b])
+    assert again.tags_added == 0 and ts.tags.equals(first)
+    write(tmp_path, "sanctioned_addresses_XBT.txt", "1Sanctioned1\n")
+    third = ts.import_paths([b])
+    assert (third.tags_added, third.tags_removed, len(ts)) == (1, 2, 4)
+    assert ts.lookup("1Sanctioned2") == [] and ts.lookup("1Sanctioned1")[0].risk_categories == ("sanctioned",)
+    # A fresh handle reads the same thing back from disk.
+    assert TagStore(ts.root).tags.equals(ts.tags)
+
+
+def test_manual_tags_record_user_and_case_and_do_not_duplicate(ts):
+    t = ts.add_tag("1Suspect", "Suspect wallet", category="darknet market", user="alice", case="C-7",
+                   source="subpoena return 2024-11", is_cluster_definer=True)
+    assert (t.category, t.risk_categories, t.origin_user, t.origin_case, t.origin_file) == \
+        ("market", ("darknet_market",), "alice", "C-7", None)
+    assert t.provenance == "added by alice, case C-7"
+    ts.add_tag("1Suspect", "Suspect wallet", category="darknet market", user="alice", case="C-7",
+               source="subpoena return 2024-11", is_cluster_definer=True)
+    assert len(ts) == 1
+    ts.add_tag("1Suspect", "Suspect wallet", category="ransomware", user="bob")
+    assert [x.risk_categories for x in TagStore(ts.root).lookup("1Suspect")] == [("darknet_market",),
+                                                                                ("ransomware",)]
+    with pytest.raises(UsageError):
+        ts.add_tag("1X", "x", category="not a category")
+
+
+def test_cli_import_add_show(tmp_path):
+    runner = CliRunner()
+    store = tmp_path / "store"
+    write(tmp_path, "pack.yaml", PACK)
+    write(tmp_path, "broken.yaml", "title: t\ntags:\n- address: [\n")
+    res = runner.invoke(app, ["tags", "import", str(tmp_path), "--store", str(store), "--json", "--workers", "1"])
+    assert res.exit_code == 2, res.output
+    out = json.loads(res.stdout)
+    assert out["total_tags"] == 3 and len(out["errors"]) == 1 and "broken.yaml:3" in out["errors"][0]
+    res = runner.invoke(app, ["tags", "add", "1Manual", "--label", "Seized wallet", "--category", "scam",
+                              "--user", "carol", "--case", "OP-1", "--store", str(store), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["abuse"] == "scam"
+    res = runner.invoke(app, ["tags", "show", "1Manual", "--store", str(store), "--json"])
+    shown = json.loads(res.stdout)
+    assert [(t["label"], t["origin_user"], t["origin_case"]) for t in shown["tags"]] == \
+        [("Seized wallet", "carol", "OP-1")]
+    res = runner.invoke(app, ["tags", "add", "1X", "--label", "x", "--category", "nonsense", "--store", str(store)])
+    assert res.exit_code == 5 and "unknown category" in res.output
