@@ -1,0 +1,353 @@
+"""Screening: an address's or a transaction's exposure to each risk category, and its risk level.
+
+For an address in the chain store:
+
+* its own tags, and the definer tags of its cluster;
+* incoming exposure: the funds it received, traced backward (haircut by
+  default) up to ``hops`` transactions until they reach a tagged address;
+* outgoing exposure: the same funds traced forward to where they went.
+
+Hop 1 is direct exposure (the counterparty itself is tagged), hops 2..n
+indirect. Addresses of the subject's own cluster do not stop a trace, so an
+exchange's internal transfers are not exposure to itself. Amounts are exact
+integer sats from the tracing kernel; shares are of the traced total. An
+address that is not in the store is screened on its tags alone.
+
+A transaction is screened the same way from its outputs; its output
+addresses are its direct counterparties on the outgoing side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from chaintrail.analysis import taint_kernels as K
+from chaintrail.analysis.risk import Risk, RiskPolicy, assess
+from chaintrail.analysis.tracing import TraceEngine, TraceParams, mixer_tx_mask
+from chaintrail.errors import UsageError
+from chaintrail.store.chainstore import ChainStore
+from chaintrail.tags import taxonomy as tx
+from chaintrail.tags.model import Tag, normalize_address
+from chaintrail.tags.propagation import Attribution, TagHit
+from chaintrail.tags.tagstore import TagStore
+
+_MAX_TAG_REFS = 3
+
+
+@dataclass(frozen=True)
+class ScreenParams:
+    hops: int = 3
+    model: str = "haircut"
+    min_amount_sat: int = 0
+    mixer_policy: str = "haircut"
+
+    def check(self) -> None:
+        if self.hops < 0:
+            raise UsageError("hops must not be negative")
+        if self.model not in K.MODELS:
+            raise UsageError(f"model must be one of {', '.join(K.MODELS)}, not {self.model!r}")
+        if self.mixer_policy not in ("haircut", "stop"):
+            raise UsageError("mixer policy must be haircut or stop")
+
+
+@dataclass
+class TagRef:
+    """A tag as evidence: what it says, where it sits, and where it came from."""
+
+    label: str | None
+    address: str | None
+    kind: str
+    categories: list[str]
+    source: str | None
+    confidence: str | None
+    provenance: str
+    via: str = "address"
+    cluster: int | None = None
+    conflict: bool = False
+    actor: str | None = None
+
+    @classmethod
+    def of(cls, tag: Tag, via: str = "address", cluster: int | None = None, conflict: bool = False,
+           actor: str | None = None) -> "TagRef":
+        return cls(tag.label, tag.address, tag.kind, list(tag.risk_categories), tag.source, tag.confidence,
+                   tag.provenance, via, cluster, conflict, actor)
+
+    def words(self) -> str:
+        bits = [b for b in (self.actor, f"source {self.source}" if self.source else None,
+                            f"confidence {self.confidence}" if self.confidence else None, self.provenance) if b]
+        where = f" on {self.address}" if self.address else ""
+        via = f" (definer tag of cluster {self.cluster})" if self.via == "cluster" else ""
+        flag = " [CONFLICTING CLUSTER]" if self.conflict else ""
+        return f"'{self.label}' [{self.kind}]{where}{via}{flag} ({'; '.join(bits)})"
+
+
+@dataclass
+class Exposure:
+    category: str
+    direction: str            # self | incoming | outgoing
+    amount_sat: int
+    share: float
+    traced_sat: int
+    direct_sat: int = 0
+    indirect_sat: int = 0
+    min_hops: int = 0
+    max_hops: int = 0
+    counterparty: str | None = None
+    path: list[str] = field(default_factory=list)     # txids, subject side first
+    tags: list[TagRef] = field(default_factory=list)
+
+
+@dataclass
+class ScreenResult:
+    subject: str
+    kind: str                  # address | transaction
+    in_store: bool
+    cluster: int | None
+    tags: list[TagRef]
+    exposures: list[Exposure]
+    totals: dict
+    conflicts: list[str]
+    risk: Risk
+    params: dict
+
+    def exposure(self, category: str, direction: str) -> Exposure | None:
+        return next((e for e in self.exposures if e.category == category and e.direction == direction), None)
+
+    def to_dict(self) -> dict:
+        return {"subject": self.subject, "kind": self.kind, "in_store": self.in_store, "cluster": self.cluster,
+                "risk": self.risk.to_dict(), "tags": [asdict(t) for t in self.tags],
+                "exposures": [asdict(e) for e in self.exposures], "totals": self.totals,
+                "conflicts": self.conflicts, "params": self.params}
+
+
+class Screener:
+    """Screens addresses and transactions against one tag store and (optionally) one chain store."""
+
+    def __init__(self, tags: TagStore, store: ChainStore | None = None, params: ScreenParams | None = None,
+                 policy: RiskPolicy | None = None):
+        self.tags = tags
+        self.store = store
+        self.params = params or ScreenParams()
+        self.params.check()
+        self.policy = policy or RiskPolicy()
+        self.attr: Attribution | None = None
+        self.engine: TraceEngine | None = None
+        if store is not None and store.counts["addresses"]:
+            self.attr = Attribution(tags, store)
+            stopper = _Stopper(self.attr)
+            self._stop = stopper.mask
+            self.engine = TraceEngine(store, stop_addr_for=stopper, mixer_txs=mixer_tx_mask(store))
+            self._addr_nums: dict[str, int] | None = None
+            self._members: tuple[np.ndarray, np.ndarray] | None = None
+            self._outs_of: tuple[np.ndarray, np.ndarray] | None = None
+
+    @classmethod
+    def open(cls, root: str | Path, params: ScreenParams | None = None) -> "Screener":
+        """Tags of ``root``, with its chain store when one exists there."""
+        store = ChainStore(root) if (Path(root) / "MANIFEST.json").exists() else None
+        return cls(TagStore(root), store, params)
+
+    # -- subjects ------------------------------------------------------------------
+    def screen(self, subject: str) -> ScreenResult:
+        """Screen one address or txid."""
+        s = subject.strip()
+        if self.engine is not None and len(s) == 64 and all(c in "0123456789abcdefABCDEF" for c in s) \
+                and self.tags.index.slot(s) < 0:
+            return self._screen_tx(s.lower())
+        return self._screen_address(s)
+
+    def screen_many(self, subjects, progress=None):
+        """Screen a batch; yields one result per subject, in order."""
+        subjects = [s.strip() for s in subjects]
+        if self.engine is not None:
+            self._prepare_batch(subjects)
+        for i, s in enumerate(subjects):
+            yield self.screen(s)
+            if progress:
+                progress(i + 1)
+
+    def _prepare_batch(self, subjects: list[str]) -> None:
+        """Address numbers for the whole batch in one hash join, and the address -> outputs index."""
+        table = self.store.read_table("addresses", ["addr_num", "address"])
+        norm = [normalize_address(s) for s in subjects]
+        idx = pc.index_in(pa.array(norm, pa.string()), value_set=table["address"]).fill_null(-1).to_numpy(
+            zero_copy_only=False)
+        nums = table["addr_num"].to_numpy()
+        self._addr_nums = {a: int(nums[i]) for a, i in zip(norm, idx.tolist()) if i >= 0}
+        self._outputs_index()
+
+    def addr_num(self, address: str) -> int | None:
+        """The store's number for an address, or None when the store has never seen it."""
+        if self.engine is None:
+            return None
+        a = normalize_address(address)
+        if self._addr_nums is not None and a in self._addr_nums:
+            return self._addr_nums[a]
+        rows = pc.index_in(pa.array([a, address]), value_set=self.store.read_table("addresses", ["address"])[
+            "address"]).to_pylist()
+        hit = next((r for r in rows if r is not None), None)
+        return None if hit is None else int(hit)  # addr_num is the row position
+
+    def _outputs_index(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._outs_of is None:
+            oa = np.asarray(self.engine.out_addr)
+            order = np.argsort(oa, kind="stable")
+            ptr = np.searchsorted(oa[order], np.arange(self.attr.n + 1, dtype=np.uint32))
+            self._outs_of = (order, ptr)
+        return self._outs_of
+
+    def _outputs_of(self, a: int) -> np.ndarray:
+        if self._outs_of is None:
+            return np.flatnonzero(np.asarray(self.engine.out_addr) == np.uint32(a)).astype(np.int64)
+        order, ptr = self._outs_of
+        return order[ptr[a]:ptr[a + 1]].astype(np.int64)
+
+    def _cluster_members(self, cid: int) -> np.ndarray:
+        if self._members is None:
+            order = np.argsort(self.attr.labels, kind="stable")
+            self._members = (order, np.searchsorted(self.attr.labels[order], np.arange(self.attr.n + 1)))
+        order, ptr = self._members
+        return order[ptr[cid]:ptr[cid + 1]]
+
+    # -- address -------------------------------------------------------------------
+    def _screen_address(self, address: str) -> ScreenResult:
+        a = self.addr_num(address) if self.engine is not None else None
+        refs: list[TagRef] = []
+        conflicts: list[str] = []
+        exposures: list[Exposure] = []
+        totals: dict = {}
+        cluster = None
+        if a is None:
+            for t in self.tags.lookup(address):
+                refs.append(self._ref(TagHit(-1, t, "address", t.address, None)))
+        else:
+            cluster = int(self.attr.labels[a])
+            refs = [self._ref(h) for h in self.attr.hits(a)]
+            c = self.attr.conflicts_by_cluster().get(cluster)
+            if c is not None:
+                conflicts.append(c.describe())
+            outs = self._outputs_of(a)
+            amts = np.asarray(self.engine.out_value[outs], np.int64)
+            received = int(amts.sum())
+            totals = {"received_sat": received, "outputs": int(len(outs))}
+            exposures += self._self_exposures(refs, received)
+            for direction in ("incoming", "outgoing"):
+                flow = self._trace(outs, amts, direction == "outgoing", cluster)
+                totals[f"{direction}_traced_sat"] = flow["traced"]
+                exposures += flow["exposures"]
+        if a is None:
+            exposures += self._self_exposures(refs, 0)
+        risk = assess(address, refs, exposures, self.params.hops, a is not None, conflicts, self.policy)
+        return ScreenResult(address, "address", a is not None, cluster, refs, exposures, totals, conflicts, risk,
+                            asdict(self.params))
+
+    def _self_exposures(self, refs: list[TagRef], received: int) -> list[Exposure]:
+        cats = {c for r in refs for c in r.categories}
+        return [Exposure(c, "self", received, 1.0, received, tags=[r for r in refs if c in r.categories][:3])
+                for c in tx.CATEGORIES if c in cats]
+
+    def _ref(self, h: TagHit) -> TagRef:
+        actor = self.tags.actor(h.tag.actor)
+        return TagRef.of(h.tag, h.via, h.cluster, h.conflict, actor.describe() if actor else None)
+
+    # -- transaction ---------------------------------------------------------------
+    def _screen_tx(self, txid: str) -> ScreenResult:
+        e = self.engine
+        t = e.txid_to_num(txid)
+        outs = np.arange(e.tx_first_out[t], e.tx_first_out[t + 1], dtype=np.int64)
+        amts = np.asarray(e.out_value[outs], np.int64)
+        total = int(amts.sum())
+        refs = [self._ref(TagHit(-1, tg, "address", tg.address, None)) for tg in self._tx_tags(txid)]
+        exposures = self._self_exposures(refs, total)
+        back = self._trace(outs, amts, False, None)
+        # Outgoing: tagged outputs are direct counterparties; the rest is traced on.
+        addr = np.asarray(e.out_addr[outs])
+        tagged = (addr != K.NONE32) & self._stop[np.minimum(addr, self.attr.n - 1)]
+        fwd = self._trace(outs[~tagged], amts[~tagged], True, None, hop_base=1, direct_outs=outs[tagged],
+                          total=total)
+        exposures += back["exposures"] + fwd["exposures"]
+        totals = {"output_sat": total, "incoming_traced_sat": back["traced"], "outgoing_traced_sat": total}
+        conflicts = [c.describe() for cid, c in self.attr.conflicts_by_cluster().items()
+                     if any(x.cluster == cid for ex in exposures for x in ex.tags)]
+        risk = assess(txid, refs, exposures, self.params.hops, True, conflicts, self.policy)
+        return ScreenResult(txid, "transaction", True, None, refs, exposures, totals, conflicts, risk,
+                            asdict(self.params))
+
+    def _tx_tags(self, txid: str) -> list[Tag]:
+        t = self.tags.tags
+        if not t.num_rows:
+            return []
+        hit = pc.equal(pc.utf8_lower(t["tx_hash"]), txid)
+        rows = np.flatnonzero(pc.fill_null(hit, False).to_numpy(zero_copy_only=False))
+        return self.tags.tags_at(rows) if len(rows) else []
+
+    # -- flows ---------------------------------------------------------------------
+    def _trace(self, outs: np.ndarray, amts: np.ndarray, forward: bool, own_cluster: int | None, *,
+               hop_base: int = 0, direct_outs: np.ndarray | None = None, total: int | None = None) -> dict:
+        """Trace ``outs`` until tagged addresses; exposure per category with its best path."""
+        e, p = self.engine, self.params
+        stop = self._stop
+        members = self._cluster_members(own_cluster) if own_cluster is not None else np.zeros(0, np.int64)
+        saved = stop[members].copy()
+        stop[members] = False   # the engine reads this very array (see _Stopper): own cluster passes through
+        ends: list[tuple[str | None, int, int, list[str]]] = []   # (address, amount, hops, path)
+        try:
+            if len(outs) and p.hops - hop_base > 0:
+                params = TraceParams(direction="forward" if forward else "backward", model=p.model,
+                                     max_hops=p.hops - hop_base, min_amount_sat=p.min_amount_sat,
+                                     stop_categories=tx.CATEGORIES, mixer_policy=p.mixer_policy)
+                res = e.trace(outputs=outs, amounts=amts, params=params)
+                ends += [(x.address, x.amount_sat, x.hops + hop_base, x.path) for x in res.endpoints
+                         if x.kind == "tagged"]
+        finally:
+            stop[members] = saved
+        if direct_outs is not None:
+            for o in direct_outs.tolist():
+                txid = e.outpoint(int(o)).split(":")[0]
+                ends.append((int(e.out_addr[o]), int(e.out_value[o]), 1, [txid]))
+        traced = int(amts.sum()) if total is None else total
+        return {"traced": traced, "exposures": self._exposures(ends, traced, forward)}
+
+    def _exposures(self, ends, traced: int, forward: bool) -> list[Exposure]:
+        """Group tagged endpoints by screening category (one endpoint may count for several)."""
+        per: dict[str, list[tuple[int, int, int, list[str]]]] = {}
+        for address, amount, hops, path in ends:
+            a = address if isinstance(address, int) else (self.addr_num(address) if address else None)
+            if a is None or amount <= 0:
+                continue
+            for c in tx.categories_from_bits(int(self.attr.addr_bits[a])):
+                per.setdefault(c, []).append((a, amount, hops, path))
+        out: list[Exposure] = []
+        for c in tx.CATEGORIES:
+            rows = per.get(c)
+            if not rows:
+                continue
+            rows.sort(key=lambda r: (-r[1], r[2]))
+            total = sum(r[1] for r in rows)
+            direct = sum(r[1] for r in rows if r[2] <= 1)
+            refs: list[TagRef] = []
+            for a in list(dict.fromkeys(r[0] for r in rows))[:_MAX_TAG_REFS]:
+                refs += [self._ref(h) for h in self.attr.hits(a) if c in h.tag.risk_categories][:1]
+            out.append(Exposure(c, "outgoing" if forward else "incoming", total, total / traced if traced else 0.0,
+                                traced, direct, total - direct, min(r[2] for r in rows), max(r[2] for r in rows),
+                                refs[0].address if refs else None, rows[0][3], refs))
+        return out
+
+
+class _Stopper:
+    """The stop mask a screen's traces use: every screening category, one array the screener edits in place."""
+
+    def __init__(self, attr: Attribution):
+        self.attr = attr
+        self.mask = attr(tx.CATEGORIES).copy()
+
+    def __call__(self, categories) -> np.ndarray:
+        return self.mask
+
+    def tags_of(self, addr: int) -> list[str]:
+        return self.attr.tags_of(addr)

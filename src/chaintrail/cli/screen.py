@@ -1,0 +1,120 @@
+"""`chaintrail screen`: exposure of an address, a transaction or a file of them, with a risk level."""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, err_console, one_line_errors, \
+    store_path
+from chaintrail.errors import UsageError
+
+_RANK = {"low": 0, "medium": 1, "high": 2, "severe": 3}
+_STYLE = {"severe": "bold white on red", "high": "bold red", "medium": "yellow", "low": "green"}
+
+
+@one_line_errors
+def screen(
+    subject: str = typer.Argument(..., help="ADDRESS, TXID, or a FILE with one address or txid per line "
+                                            "(or a CSV with an 'address' column)"),
+    hops: int = typer.Option(3, "--hops", help="How far indirect exposure is followed (transactions)"),
+    model: str = typer.Option("haircut", "--model", help="haircut | poison | fifo | lifo | tiho"),
+    min_amount: int = typer.Option(0, "--min-amount", help="Stop a branch when its share falls below this (sats)"),
+    mixer_policy: str = typer.Option("haircut", "--mixer-policy", help="haircut | stop at CoinJoins/mixers"),
+    store: Path = StoreOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Direct and indirect exposure to sanctioned, mixer, ransomware, darknet market, scam, hack, exchange
+    and gambling, in sats and shares, with a risk level explained (tag, path, source).
+
+    With a FILE, --json prints one JSON object per line, in file order.
+    """
+    from chaintrail.analysis.screening import Screener, ScreenParams
+
+    params = ScreenParams(hops=hops, model=model, min_amount_sat=min_amount, mixer_policy=mixer_policy)
+    path = Path(subject)
+    batch = path.is_file()
+    subjects = read_subjects(path) if batch else [subject]
+    t0 = time.perf_counter()
+    sc = Screener.open(store_path(store), params)
+    try:
+        if not batch:
+            res = sc.screen(subject)
+            emit_json(res.to_dict()) if json_out else _print_one(res)
+            return
+        levels: dict[str, int] = {}
+        with Progress(TextColumn("screening"), BarColumn(), MofNCompleteColumn(), console=err_console,
+                      transient=True, disable=json_out) as bar:
+            task = bar.add_task("screen", total=len(subjects))
+            rows = []
+            for res in sc.screen_many(subjects, progress=lambda n: bar.update(task, completed=n)):
+                levels[res.risk.level] = levels.get(res.risk.level, 0) + 1
+                if json_out:
+                    emit_json(res.to_dict())
+                else:
+                    rows.append(res)
+        if not json_out:
+            _print_batch(rows, levels, time.perf_counter() - t0)
+    finally:
+        if sc.store is not None:
+            sc.store.close()
+
+
+def read_subjects(path: Path) -> list[str]:
+    """Addresses or txids from a file: one per line ('#' comments), or a CSV with an address/txid column."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read ({exc})") from None
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        raise UsageError(f"{path}: no addresses in it")
+    first = lines[0]
+    if any(d in first for d in ",;\t"):
+        delim = max(",;\t", key=first.count)
+        rows = list(csv.reader(lines, delimiter=delim))
+        head = [h.strip().lower() for h in rows[0]]
+        col = next((head.index(k) for k in ("address", "txid", "subject") if k in head), None)
+        if col is None:
+            raise UsageError(f"{path}: a CSV needs an 'address' or 'txid' column")
+        return [r[col].strip() for r in rows[1:] if len(r) > col and r[col].strip()]
+    return [ln.strip() for ln in lines]
+
+
+def _print_one(res) -> None:
+    lv = res.risk.level
+    where = f"cluster {res.cluster}" if res.cluster is not None else ("not in the chain store" if not res.in_store
+                                                                      else "")
+    console.print(f"[{_STYLE[lv]}] {lv.upper()} [/] {res.kind} {res.subject} {where}", highlight=False)
+    for r in res.risk.reasons:
+        console.print(f"  [{_STYLE[r.level]}]{r.level}[/]: {r.text}", highlight=False, soft_wrap=True)
+    flows = [e for e in res.exposures if e.direction != "self"]
+    if flows:
+        view = Table("direction", "category", "amount (sat)", "share", "direct (sat)", "indirect (sat)", "hops",
+                     "counterparty")
+        for e in flows:
+            view.add_row(e.direction, e.category, f"{e.amount_sat:,}", f"{e.share:.2%}", f"{e.direct_sat:,}",
+                         f"{e.indirect_sat:,}", f"{e.min_hops}-{e.max_hops}", e.counterparty or "")
+        console.print(view)
+    if res.totals:
+        console.print("  " + ", ".join(f"{k} {v:,}" for k, v in res.totals.items()))
+
+
+def _print_batch(rows, levels: dict[str, int], elapsed: float, limit: int = 200) -> None:
+    """The flagged subjects (most serious first, up to ``limit``), then the count per level."""
+    flagged = sorted((r for r in rows if r.risk.level != "low"), key=lambda r: -_RANK[r.risk.level])
+    if flagged:
+        view = Table("subject", "risk", "why")
+        for res in flagged[:limit]:
+            lv = res.risk.level
+            view.add_row(res.subject, f"[{_STYLE[lv]}]{lv}[/]", res.risk.reasons[0].text[:160])
+        console.print(view)
+        if len(flagged) > limit:
+            console.print(f"... {len(flagged) - limit:,} more flagged (use --json for all)")
+    counts = ", ".join(f"{lv} {levels.get(lv, 0):,}" for lv in ("severe", "high", "medium", "low"))
+    console.print(f"screened {len(rows):,} in {elapsed:.1f} s: {counts}")

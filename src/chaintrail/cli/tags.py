@@ -1,0 +1,196 @@
+"""`chaintrail tags`: import attribution tags, add them by hand, and see what an address carries."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from chaintrail.cli._common import (
+    EXIT_DATA,
+    JsonOption,
+    StoreOption,
+    console,
+    emit_json,
+    err_console,
+    one_line_errors,
+    store_path,
+)
+
+app = typer.Typer(help="Attribution tags: GraphSense TagPacks, OFAC SDN lists, CSV, and your own.",
+                  no_args_is_help=True)
+
+
+@app.command("import")
+@one_line_errors
+def import_(
+    paths: list[Path] = typer.Argument(..., help="Files or folders (TagPack/ActorPack .yaml, OFAC "
+                                                 "sanctioned_addresses_<ASSET>.txt/.json, .csv)"),
+    fmt: str = typer.Option("auto", "--format", help="auto | tagpack | actorpack | ofac | csv"),
+    asset: str = typer.Option(None, "--asset", help="Asset of an OFAC list whose file name does not say it (XBT...)"),
+    workers: int = typer.Option(0, "--workers", help="Parser processes for large imports [default: one per core]"),
+    store: Path = StoreOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Import tag files; bad files are reported (file:line) and every other file still loads."""
+    from chaintrail.store.chainstore import ChainStore
+    from chaintrail.tags.tagstore import TagStore
+
+    root = store_path(store)
+    ChainStore(root, create=True).close()   # tags may come before chain data; SQL needs a store
+    ts = TagStore(root)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} files"),
+                  console=err_console, transient=True, disable=json_out) as bar:
+        task = bar.add_task("reading tag files", total=None)
+        report = ts.import_paths(paths, fmt=fmt, asset=asset, workers=workers or (os.cpu_count() or 1),
+                                 progress=lambda _r: bar.advance(task))
+    if json_out:
+        emit_json(report.as_dict())
+    else:
+        view = Table("file", "kind", "tags", "note")
+        for f in report.files:
+            note = "unchanged" if f["unchanged"] else ("; ".join(f["warnings"]) or "")
+            view.add_row(_short(f["path"]), f["kind"], f"{f['tags'] or f['actors']:,}", note[:120])
+        console.print(view)
+        console.print(f"added {report.tags_added:,} tags, replaced {report.tags_removed:,}; the store holds "
+                      f"{report.total_tags:,} tags and {report.actors:,} actors ({report.elapsed_s:.1f} s)")
+        for e in report.errors:
+            err_console.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+    if report.errors:
+        raise typer.Exit(EXIT_DATA)
+
+
+@app.command("add")
+@one_line_errors
+def add(
+    address: str = typer.Argument(..., help="The address to tag"),
+    label: str = typer.Option(..., "--label", help="Who or what controls it"),
+    category: str = typer.Option(None, "--category", help="GraphSense concept or screening category "
+                                                          "(exchange, mixer, ransomware, darknet market, ...)"),
+    abuse: str = typer.Option(None, "--abuse", help="GraphSense abuse concept (ransomware, scam, sanction, ...)"),
+    concept: list[str] = typer.Option([], "--concept", help="Further GraphSense concepts"),
+    actor: str = typer.Option(None, "--actor", help="Actor id (ActorPack)"),
+    source: str = typer.Option(None, "--source", help="Where this comes from (URL, document, legal return)"),
+    confidence: str = typer.Option(None, "--confidence", help="GraphSense confidence id (ownership, service_data, ...)"),
+    definer: bool = typer.Option(False, "--cluster-definer/--address-only",
+                                 help="The tag names the entity of the whole cluster"),
+    currency: str = typer.Option("BTC", "--currency"),
+    user: str = typer.Option(None, "--user", help="Who adds it [default: login name]"),
+    case: str = typer.Option(None, "--case", help="Case the tag belongs to"),
+    store: Path = StoreOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Add one tag by hand (recorded with your user name and case)."""
+    from chaintrail.store.chainstore import ChainStore
+    from chaintrail.tags.tagstore import TagStore
+
+    root = store_path(store)
+    ChainStore(root, create=True).close()
+    tag = TagStore(root).add_tag(address, label, category=category, abuse=abuse, concepts=concept, actor=actor,
+                                 source=source, confidence=confidence, is_cluster_definer=definer,
+                                 currency=currency, user=user, case=case)
+    if json_out:
+        emit_json(tag.to_dict())
+    else:
+        console.print(f"tagged {tag.address}: {tag.describe()}")
+
+
+@app.command("show")
+@one_line_errors
+def show(address: str = typer.Argument(..., help="Address to look up"), store: Path = StoreOption,
+         json_out: bool = JsonOption) -> None:
+    """Every tag on an address: its own, its cluster's, their sources, and any conflict."""
+    from chaintrail.store.chainstore import ChainStore
+    from chaintrail.tags.tagstore import TagStore
+
+    root = store_path(store)
+    ts = TagStore(root)
+    out: dict = {"address": address, "tags": [], "cluster": None, "conflict": None}
+    hits = None
+    if (root / "MANIFEST.json").exists():
+        with ChainStore(root) as st:
+            from chaintrail.analysis.screening import Screener
+            sc = Screener(ts, st)
+            a = sc.addr_num(address) if sc.attr is not None else None
+            if a is not None:
+                hits = sc.attr.hits(a)
+                out["cluster"] = int(sc.attr.labels[a])
+                c = sc.attr.conflicts_by_cluster().get(out["cluster"])
+                out["conflict"] = c.describe() if c else None
+    if hits is None:
+        from chaintrail.tags.propagation import TagHit
+        hits = [TagHit(-1, t, "address", t.address, None) for t in ts.lookup(address)]
+    for h in hits:
+        d = h.tag.to_dict() | {"via": h.via, "conflict": h.conflict}
+        actor = ts.actor(h.tag.actor)
+        d["actor_detail"] = None if actor is None else {"label": actor.label, "uri": actor.uri,
+                                                        "jurisdictions": list(actor.jurisdictions)}
+        out["tags"].append(d)
+    if json_out:
+        emit_json(out)
+        return
+    if not out["tags"]:
+        console.print(f"no tags on {address}")
+        return
+    view = Table("label", "concept", "risk", "via", "actor", "confidence", "provenance", show_lines=True)
+    for d, h in zip(out["tags"], hits):
+        a = d["actor_detail"]
+        view.add_row(d["label"] or "", h.tag.kind, ", ".join(d["risk_categories"]),
+                     h.via + (f" ({h.tag.address})" if h.via == "cluster" else ""),
+                     "" if a is None else f"{a['label']} {','.join(a['jurisdictions'])}", d["confidence"] or "",
+                     h.tag.provenance)
+    console.print(view)
+    if out["cluster"] is not None:
+        console.print(f"cluster {out['cluster']}")
+    if out["conflict"]:
+        console.print(f"[yellow]conflict:[/yellow] {out['conflict']}", highlight=False)
+
+
+@app.command("conflicts")
+@one_line_errors
+def conflicts(store: Path = StoreOption, json_out: bool = JsonOption) -> None:
+    """Clusters whose definer tags name different entities (never merged silently)."""
+    from chaintrail.store.chainstore import ChainStore
+    from chaintrail.tags.propagation import Attribution
+
+    with ChainStore(store_path(store)) as st:
+        attr = Attribution.open(st)
+        found = attr.conflicts() if attr is not None else []
+    if json_out:
+        emit_json([{"cluster": c.cluster, "entities": c.entities, "tags": [t.to_dict() for t in c.tags]}
+                   for c in found])
+        return
+    for c in found:
+        console.print(c.describe(), highlight=False)
+    console.print(f"{len(found)} conflicting cluster(s)")
+
+
+@app.command("stats")
+@one_line_errors
+def stats(store: Path = StoreOption, json_out: bool = JsonOption) -> None:
+    """How many tags, from which files, in which screening categories."""
+    import pyarrow.compute as pc
+
+    from chaintrail.tags.tagstore import TagStore
+
+    ts = TagStore(store_path(store))
+    t = ts.tags
+    flat = pc.list_flatten(t["risk_categories"]) if t.num_rows else None
+    cats = {} if flat is None or not len(flat) else dict(
+        zip(*(lambda v: (v.field(0).to_pylist(), v.field(1).to_pylist()))(pc.value_counts(flat))))
+    out = {"tags": t.num_rows, "addresses": ts.index.n_addr, "actors": ts.actors.num_rows,
+           "by_category": cats, "by_file": ts.counts_by_file()}
+    if json_out:
+        emit_json(out)
+        return
+    console.print(f"{out['tags']:,} tags on {out['addresses']:,} addresses, {out['actors']:,} actors")
+    for k, v in sorted(cats.items(), key=lambda kv: -kv[1]):
+        console.print(f"  {k}: {v:,}")
+
+
+def _short(path: str) -> str:
+    p = Path(path)
+    return str(p.relative_to(Path.cwd())) if p.is_relative_to(Path.cwd()) else path
