@@ -9,8 +9,10 @@ import typer
 
 from chaintrail.cli import ingest as ingest_cli
 from chaintrail.cli import store as store_cli
+from chaintrail.cli import tags as tags_cli
 from chaintrail.cli.cluster import cluster, entity_app
 from chaintrail.cli.demo import demo
+from chaintrail.cli.screen import screen
 from chaintrail.cli.sql import sql
 from chaintrail.cli.trace import trace
 
@@ -23,6 +25,8 @@ app.command("demo")(demo)
 app.command("trace")(trace)
 app.command("cluster")(cluster)
 app.add_typer(entity_app, name="entity")
+app.add_typer(tags_cli.app, name="tags")
+app.command("screen")(screen)
 
 # Nouns whose modules may not exist in every build are registered when present.
 for _noun in ("scenario",):
