@@ -1,0 +1,132 @@
+"""The FastAPI application: REST API under /api/v1 (token required) and the workbench UI at /."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from chaintrail import __version__
+from chaintrail.api import errors
+from chaintrail.api.auth import check_token, new_token, require_token
+from chaintrail.api.routers import addresses, entities, graph, meta, screen, search, tags, trace, transactions
+from chaintrail.api.workbench import Limits, Workbench
+
+log = logging.getLogger(__name__)
+WEB_DIR = Path(__file__).resolve().parents[1] / "web"
+API_PREFIX = "/api/v1"
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+                                 b"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"),
+]
+
+
+class _Headers:
+    """Pure-ASGI middleware: security headers on every response, no caching of API answers."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        is_api = scope["path"].startswith(API_PREFIX)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", [])) + _SECURITY_HEADERS
+                if is_api:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _optional_router(name: str):
+    """A router module another part of the project may add later (e.g. cases); None while absent."""
+    try:
+        mod = importlib.import_module(f"chaintrail.api.routers.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"chaintrail.api.routers.{name}":
+            return None
+        raise
+    return getattr(mod, "router", None)
+
+
+def create_app(store_path: str | Path, token: str | None = None, *, case_info: dict | None = None,
+               limits: Limits | None = None, web_dir: Path | None = None) -> FastAPI:
+    """The workbench app for one chain store.
+
+    ``token`` is the bearer secret every /api route requires (a random one if
+    omitted; read it back from ``app.state.token``). ``case_info`` (title,
+    guided steps, subject address) is shown by the UI, e.g. for the demo.
+    """
+    token = check_token(token) if token is not None else new_token()
+    wb = Workbench(store_path, limits)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        try:
+            yield
+        finally:
+            wb.close()
+
+    app = FastAPI(lifespan=lifespan, title="chaintrail workbench API", version=__version__,
+                  description="Search, addresses, transactions, entities, fund-flow graph, tracing, screening and "
+                              "tags over one chaintrail chain store. Every /api route needs `Authorization: Bearer "
+                              "<token>`. Amounts are integer satoshis.")
+    app.state.wb = wb
+    app.state.token = token
+    app.state.case_info = case_info
+    app.state.store_path = Path(store_path)
+    errors.install(app)
+    auth = [Depends(require_token)]
+    for mod in (meta, search, addresses, transactions, entities, graph, trace, screen, tags):
+        app.include_router(mod.router, prefix=API_PREFIX, dependencies=auth)
+    cases = _optional_router("cases")
+    if cases is not None:
+        app.include_router(cases, prefix=API_PREFIX, dependencies=auth)
+    app.state.features = {"cases": cases is not None, "screening_module": _has_module("chaintrail.analysis.screening"),
+                          "tags": wb.tags.n_tags > 0}
+    _mount_ui(app, web_dir or WEB_DIR)
+    app.add_middleware(_Headers)
+    return app
+
+
+def _has_module(name: str) -> bool:
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError:
+        return False
+    return True
+
+
+def _mount_ui(app: FastAPI, web: Path) -> None:
+    index = web / "index.html"
+    vendor = web / "build" / "vendor"
+
+    @app.get("/", include_in_schema=False)
+    def ui():
+        if not index.exists():
+            return JSONResponse({"error": f"web UI not found in {web}"}, status_code=404)
+        return FileResponse(index, headers={"cache-control": "no-cache"})
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz():
+        return {"ok": True, "ui_vendor_built": vendor.is_dir()}
+
+    if (web / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=web / "assets"), name="assets")
+    if vendor.is_dir():
+        app.mount("/vendor", StaticFiles(directory=vendor), name="vendor")
+    else:
+        log.warning("front-end libraries not built (%s missing): run scripts/setup.sh", vendor)

@@ -1,0 +1,1 @@
+"""REST routers, one per noun; all mounted under /api/v1 behind the token."""

@@ -1,0 +1,67 @@
+"""Traces for the API: checked starting points, endpoints named and coloured, pages and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from chaintrail.analysis.tracing import TraceParams
+from chaintrail.api import present
+from chaintrail.api.errors import NotFoundError
+from chaintrail.errors import UsageError
+
+CSV_COLUMNS = ("kind", "address", "entity", "label", "tags", "amount_sat", "amount_btc", "hops", "path", "outputs")
+
+
+def check_source(wb, spec: str) -> str:
+    """The trace's starting point, refused with 400/404 before the engine sees it."""
+    s = spec.strip()
+    v = wb.view
+    if not s:
+        raise UsageError("a trace needs a source: an address, a txid, txid:vout or cluster:<id>")
+    if s.startswith("cluster:"):
+        ref = s.split(":", 1)[1]
+        if not ref.isdigit() or len(ref) > 15:
+            raise UsageError(f"not an entity id: {ref!r}")
+        present.resolve_entity(wb, int(ref))
+        return s
+    if ":" in s:
+        txid, _, vout = s.partition(":")
+        if len(txid) != 64 or not vout.isdigit() or len(vout) > 9:
+            raise UsageError(f"not an outpoint (txid:vout): {s!r}")
+        t = present.resolve_tx(wb, txid)
+        if int(vout) >= int(v.tx_first_out[t + 1] - v.tx_first_out[t]):
+            raise NotFoundError(f"transaction {txid} has no output {int(vout)}")
+        return f"{txid.lower()}:{int(vout)}"
+    if len(s) == 64 and all(c in "0123456789abcdefABCDEF" for c in s):
+        present.resolve_tx(wb, s)
+        return s.lower()
+    present.resolve_address(wb, s)
+    return s
+
+
+def run_trace(wb, spec: str, params: TraceParams) -> dict:
+    """The engine's full result (as ``chaintrail trace --json``) with each endpoint's risk and label."""
+    out = wb.trace(check_source(wb, spec), params).to_dict()
+    v, tags = wb.view, wb.tags
+    for e in out["endpoints"]:
+        a = v.addr_num(e["address"]) if e["address"] else None
+        e["risk"] = tags.risk(a) if a is not None else []
+        e["label"] = tags.label(a) if a is not None else None
+    return out
+
+
+def endpoints_csv(trace: dict):
+    """CSV lines of every endpoint, a chunk at a time."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(CSV_COLUMNS)
+    for n, e in enumerate(trace["endpoints"], 1):
+        w.writerow([e["kind"], e["address"] or "", "" if e["cluster"] is None else e["cluster"], e.get("label") or "",
+                    ";".join(e["tags"]), e["amount_sat"], f"{e['amount_sat'] / 1e8:.8f}", e["hops"], " ".join(e["path"]),
+                    " ".join(e["outputs"])])
+        if n % 1000 == 0:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()

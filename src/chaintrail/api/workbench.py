@@ -1,0 +1,89 @@
+"""Everything one API process holds for its store: the read model, the tags and one trace engine.
+
+The trace engine keeps per-output scratch arrays the size of the store, so
+there is exactly one per process, used under a lock (it is not thread-safe).
+Its address lookups and endpoint naming go through the in-memory read model
+instead of a SQL query and a table scan per trace.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from chaintrail.analysis.tracing import TraceEngine, TraceParams, TraceResult, mixer_tx_mask
+from chaintrail.api.chainview import ChainView
+from chaintrail.api.errors import NotFoundError
+from chaintrail.api.tagview import TagView
+from chaintrail.errors import UsageError
+from chaintrail.store.chainstore import ChainStore
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds that keep every answer small and fast, whatever the store holds."""
+
+    large_entity: int = 1000        # entities at least this big are shown as a summary, never expanded
+    expand_members: int = 50        # an entity this small may be expanded into its addresses
+    page_max: int = 1000            # most rows in one page
+    trace_hops_max: int = 200
+    graph_endpoints: int = 60       # endpoints drawn on the canvas per trace (the table has them all)
+
+
+class _Tracer(TraceEngine):
+    """The store's trace engine with the read model's O(1) address lookups."""
+
+    def __init__(self, store: ChainStore, view: ChainView, stop, mixer_txs):
+        super().__init__(store, stop_addr_for=stop, mixer_txs=mixer_txs)
+        self.view = view
+
+    def addr_to_num(self, address: str) -> int:
+        a = self.view.addr_num(address)
+        if a is None:
+            raise NotFoundError(f"address {address} is not in the store")
+        return a
+
+    def resolve(self, spec: str, direction: str):
+        s = spec.strip()
+        if s.startswith("cluster:") or ":" in s or (len(s) == 64 and all(c in "0123456789abcdefABCDEF" for c in s)):
+            return super().resolve(spec, direction)
+        a = self.addr_to_num(s)
+        outs = self.view.addr_outputs(a).astype(np.int64)   # ascending out_num, as the base class finds them
+        return outs, np.asarray(self.out_value[outs], np.int64), {"kind": "address", "address": s}
+
+
+class Workbench:
+    """The store, its read model, its tags and its trace engine, for one API process."""
+
+    def __init__(self, store_path: str | Path, limits: Limits | None = None):
+        self.store = ChainStore(store_path)
+        self.limits = limits or Limits()
+        self.view = ChainView(self.store)
+        self.tags = TagView(self.store, self.view.labels)
+        self._mixers = mixer_tx_mask(self.store)
+        self.tracer = _Tracer(self.store, self.view, self.tags.attribution, self._mixers)
+        self._trace_lock = threading.Lock()
+        self._tags_lock = threading.Lock()
+        self.member_cache: dict[tuple[int, str], np.ndarray] = {}
+
+    def close(self) -> None:
+        self.store.close()
+
+    def trace(self, spec: str, params: TraceParams) -> TraceResult:
+        """One trace; traces run one at a time (the engine's scratch arrays are shared)."""
+        params.check()
+        if params.max_hops > self.limits.trace_hops_max:
+            raise UsageError(f"max_hops must be at most {self.limits.trace_hops_max}")
+        with self._trace_lock:
+            return self.tracer.trace(spec, params)
+
+    def reload_tags(self) -> None:
+        """Re-read the tag store (after a tag was added); a fresh engine, so no stop mask is stale."""
+        with self._tags_lock:
+            tags = TagView(self.store, self.view.labels)
+            tracer = _Tracer(self.store, self.view, tags.attribution, self._mixers)
+            with self._trace_lock:
+                self.tags, self.tracer = tags, tracer

@@ -1,0 +1,42 @@
+"""`chaintrail serve`: the REST API and the web workbench for one chain store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from chaintrail.cli._common import StoreOption, console, one_line_errors, store_path
+from chaintrail.errors import UsageError
+
+
+@one_line_errors
+def serve(
+    store: Path = StoreOption,
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (loopback by default)"),
+    port: int = typer.Option(8765, "--port", help="TCP port (0: any free port)"),
+    token: str = typer.Option(None, "--token", envvar="CHAINTRAIL_TOKEN",
+                              help="API token clients must send [default: a fresh random one, printed]"),
+    log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level"),
+) -> None:
+    """Serve the workbench: REST API (OpenAPI at /docs) and the fund-flow UI, behind a bearer token."""
+    from chaintrail.api import create_app
+    from chaintrail.api.server import bind, serve as run, url_of
+
+    if not 0 <= port <= 65535:
+        raise UsageError("port must be 0-65535")
+    try:
+        app = create_app(store_path(store), token=token)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    sock = bind(host, port)
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        console.print(f"[yellow]listening on {host}: anyone who can reach it and has the token can read this store[/yellow]")
+
+    def ready() -> None:
+        console.print(f"[bold green]chaintrail workbench[/bold green] on {url_of(sock)}")
+        console.print(f"  open   {url_of(sock, app.state.token)}", soft_wrap=True)
+        console.print(f"  token  {app.state.token}   (API: Authorization: Bearer <token>; docs at {url_of(sock)}docs)", soft_wrap=True)
+        console.print("  Ctrl-C to stop")
+
+    run(app, sock, ready, log_level)

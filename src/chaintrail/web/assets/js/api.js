@@ -1,0 +1,64 @@
+// The REST API client: the bearer token comes from the URL fragment (#token=...), which browsers never
+// send to the server, and is kept in sessionStorage for this tab only.
+
+const KEY = "chaintrail.token";
+let token = null;
+
+export function initToken() {
+  const m = location.hash.match(/token=([^&]+)/);
+  if (m) {
+    token = decodeURIComponent(m[1]);
+    sessionStorage.setItem(KEY, token);
+    history.replaceState(null, "", location.pathname + location.search);
+  } else {
+    token = sessionStorage.getItem(KEY);
+  }
+  return token;
+}
+
+export function setToken(t) {
+  token = t;
+  sessionStorage.setItem(KEY, t);
+}
+
+export class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+function url(path, params) {
+  const u = new URL("/api/v1" + path, location.origin);
+  for (const [k, v] of Object.entries(params || {})) {
+    if (v === undefined || v === null || v === "") continue;
+    if (Array.isArray(v)) v.forEach((x) => u.searchParams.append(k, x));
+    else u.searchParams.set(k, v);
+  }
+  return u;
+}
+
+async function request(method, path, params, body, accept = "application/json") {
+  const headers = { Authorization: `Bearer ${token}`, Accept: accept };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const r = await fetch(url(path, params), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!r.ok) {
+    let msg = `${r.status} ${r.statusText}`;
+    try { msg = (await r.json()).error || msg; } catch (_) { /* not JSON */ }
+    throw new ApiError(r.status, msg);
+  }
+  return r;
+}
+
+export async function get(path, params) {
+  return (await request("GET", path, params)).json();
+}
+
+export async function getBlob(path, params, accept) {
+  return (await request("GET", path, params, undefined, accept)).blob();
+}
+
+export async function post(path, body, params) {
+  return (await request("POST", path, params, body)).json();
+}
+
+export async function put(path, body, params) {
+  return (await request("PUT", path, params, body)).json();
+}

@@ -1,0 +1,78 @@
+// Formatting and safe DOM building: every value from the API is set as text, never parsed as HTML
+// (tag labels come from imported files and must not be able to run script in the page).
+
+export const RISK_COLORS = {
+  sanctioned: "#c1121f", terrorism: "#780000", child_abuse: "#4a0404", ransomware: "#e85d04",
+  darknet_market: "#9d4edd", hack: "#f48c06", scam: "#d4a106", mixer: "#6a0dad", gambling: "#2a9d8f",
+  exchange: "#0077b6",
+};
+export const NEUTRAL = "#98a2b3";
+
+export function riskColor(risk) {
+  return (risk && risk.length && RISK_COLORS[risk[0]]) || NEUTRAL;
+}
+
+// Exact BTC from integer sats (no float rounding): "1,234.50000000 BTC".
+export function fmtBTC(sat) {
+  if (sat === null || sat === undefined) return "–";
+  const neg = sat < 0;
+  let s = String(Math.abs(Math.trunc(sat))).padStart(9, "0");
+  const whole = s.slice(0, -8).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return `${neg ? "-" : ""}${whole}.${s.slice(-8)} BTC`;
+}
+
+export function fmtTime(t) {
+  if (!t && t !== 0) return "–";
+  return new Date(t * 1000).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+}
+
+export function short(s, n = 12) {
+  if (!s) return "";
+  return s.length <= n + 2 ? s : s.slice(0, n) + "…";
+}
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k === "style") el.style.cssText = v;
+    else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+export function chip(text, color) {
+  return h("span", { class: "chip", style: `--c:${color}` }, text);
+}
+
+export function riskChips(risk) {
+  return (risk || []).map((r) => chip(r.replace("_", " "), RISK_COLORS[r] || NEUTRAL));
+}
+
+export function kv(pairs) {
+  const dl = h("dl", { class: "kv" });
+  for (const [k, v] of pairs) {
+    if (v === undefined) continue;
+    dl.append(h("dt", {}, k), h("dd", {}, v === null ? "–" : v));
+  }
+  return dl;
+}
+
+export function download(name, blob) {
+  const a = h("a", { href: URL.createObjectURL(blob), download: name });
+  document.body.append(a);
+  a.click();
+  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+}
+
+export function csvCell(v) {
+  const s = v === null || v === undefined ? "" : String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}

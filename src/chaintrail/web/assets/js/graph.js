@@ -1,0 +1,184 @@
+// The fund-flow canvas: cytoscape with a left-to-right layered (dagre) layout, so money reads from
+// sources on the left to destinations on the right. Edge width follows the amount (log scale), node
+// colour the most severe risk category of its tags.
+
+import { RISK_COLORS, NEUTRAL, riskColor, fmtBTC, fmtTime, short, h } from "./format.js";
+
+let cy = null;
+const listeners = { select: [], unselect: [] };
+
+function edgeWidth(sat) {
+  if (!sat || sat <= 0) return 1;
+  const w = 1 + (Math.log10(sat) - 4) * 1.6;      // 0.0001 BTC -> 1px ... 1000 BTC -> ~14px
+  return Math.max(1, Math.min(16, w));
+}
+
+function nodeSize(n) {
+  if (n.kind === "tx") return 18;
+  if (n.kind === "more" || n.kind === "output" || n.kind === "coinbase") return 22;
+  const sat = n.amount_sat || n.received_sat || 0;
+  return Math.max(26, Math.min(60, 26 + (sat > 0 ? Math.log10(sat) - 5 : 0) * 5));
+}
+
+function style() {
+  return [
+    { selector: "node", style: {
+      "label": "data(display)", "font-size": 9, "text-valign": "bottom", "text-margin-y": 3, "color": "#1d232b",
+      "text-wrap": "wrap", "text-max-width": 140, "background-color": "data(color)", "width": "data(size)",
+      "height": "data(size)", "border-width": 1, "border-color": "#ffffff" } },
+    { selector: "node[kind='tx']", style: { "shape": "round-rectangle", "background-color": "#475467", "width": 20,
+      "height": 14, "font-size": 8, "color": "#475467" } },
+    { selector: "node[kind='tx'][?mixing]", style: { "background-color": RISK_COLORS.mixer, "shape": "star", "width": 22, "height": 22 } },
+    { selector: "node[kind='entity']", style: { "shape": "hexagon" } },
+    { selector: "node[kind='coinbase']", style: { "shape": "diamond", "background-color": "#d4a106" } },
+    { selector: "node[kind='more']", style: { "shape": "tag", "background-color": "#d0d5dd", "color": "#475467" } },
+    { selector: "node[kind='output']", style: { "shape": "rectangle", "background-color": "#d0d5dd" } },
+    { selector: "node[?large_entity]", style: { "border-width": 3, "border-style": "double", "border-color": "#475467" } },
+    { selector: "node.endpoint", style: { "border-width": 4, "border-color": "#101828", "font-weight": "bold", "font-size": 10 } },
+    { selector: "node.source", style: { "border-width": 4, "border-color": "#12b76a", "font-weight": "bold" } },
+    { selector: "node.noted", style: { "outline-width": 2, "outline-color": "#f0c000", "outline-offset": 2 } },
+    { selector: "node:selected", style: { "overlay-color": "#0b5cad", "overlay-opacity": 0.18, "overlay-padding": 6 } },
+    { selector: "edge", style: {
+      "width": "data(width)", "curve-style": "bezier", "target-arrow-shape": "triangle", "arrow-scale": 0.8,
+      "line-color": "#98a2b3", "target-arrow-color": "#98a2b3", "opacity": 0.85 } },
+    { selector: "edge[kind='flow']", style: { "line-color": "#e85d04", "target-arrow-color": "#e85d04", "label": "data(display)",
+      "font-size": 8, "text-rotation": "autorotate", "text-background-color": "#fff", "text-background-opacity": 0.8 } },
+    { selector: "edge[kind='member']", style: { "line-style": "dashed", "target-arrow-shape": "none", "width": 1 } },
+  ];
+}
+
+export function initGraph(container, tooltip) {
+  if (!window.cytoscape) throw new Error("cytoscape is not loaded (front end not built: run scripts/setup.sh)");
+  if (window.cytoscapeDagre) window.cytoscape.use(window.cytoscapeDagre);
+  cy = window.cytoscape({ container, style: style(), minZoom: 0.05, maxZoom: 4,
+                          selectionType: "single", boxSelectionEnabled: false });
+  cy.on("select", "node", (ev) => listeners.select.forEach((f) => f(ev.target.data())));
+  cy.on("unselect", "node", () => listeners.unselect.forEach((f) => f()));
+  cy.on("mouseover", "node", (ev) => showTooltip(tooltip, ev.target, ev.renderedPosition));
+  cy.on("mouseout", "node", () => { tooltip.hidden = true; });
+  cy.on("pan zoom", () => { tooltip.hidden = true; });
+  return cy;
+}
+
+export function onSelect(f) { listeners.select.push(f); }
+export function onUnselect(f) { listeners.unselect.push(f); }
+export function getCy() { return cy; }
+
+function display(n) {
+  if (n.kind === "tx") return n.label || short(n.txid, 8);
+  let s = n.label || "";
+  if (n.endpoint && n.endpoint.amount_sat) s += `\n${fmtBTC(n.endpoint.amount_sat)}`;
+  if (n.kind === "entity" || (n.cluster_size && n.cluster_size > 1 && n.kind === "address")) {
+    if (n.kind === "entity") s += `\n${(n.cluster_size || 0).toLocaleString()} addresses`;
+  }
+  return s;
+}
+
+function toElement(n) {
+  const data = { ...n, color: n.kind === "tx" ? "#475467" : riskColor(n.risk), size: nodeSize(n) };
+  data.display = display(data);
+  return { group: "nodes", data };
+}
+
+// Merge a fragment from the API into the canvas; returns the ids of nodes that were new.
+export function addFragment(frag, { roles = false } = {}) {
+  const added = [];
+  cy.batch(() => {
+    for (const n of frag.nodes) {
+      const old = cy.getElementById(n.id);
+      if (old.nonempty()) {
+        const merged = { ...old.data(), ...Object.fromEntries(Object.entries(n).filter(([, v]) => v !== null)) };
+        merged.display = display(merged);
+        merged.color = merged.kind === "tx" ? "#475467" : riskColor(merged.risk);
+        old.data(merged);
+      } else {
+        cy.add(toElement(n));
+        added.push(n.id);
+      }
+      const el = cy.getElementById(n.id);
+      if (roles && n.role === "endpoint") el.addClass("endpoint");
+      if (roles && n.role === "source") el.addClass("source");
+    }
+    for (const e of frag.edges) {
+      if (cy.getElementById(e.source).empty() || cy.getElementById(e.target).empty()) continue;
+      const id = e.kind === "flow" ? `flow:${e.id}` : e.id;
+      const old = cy.getElementById(id);
+      const data = { ...e, id, width: edgeWidth(e.amount_sat), display: e.kind === "flow" ? fmtBTC(e.amount_sat) : "" };
+      if (old.nonempty()) old.data(data); else cy.add({ group: "edges", data });
+    }
+  });
+  return added;
+}
+
+export function clearTraceMarks() {
+  cy.nodes().removeClass("endpoint source");
+  cy.edges("[kind='flow']").remove();
+  cy.nodes().forEach((n) => {
+    if (n.data("endpoint")) { n.data("endpoint", null); n.data("display", display(n.data())); }
+  });
+}
+
+export function layout(focusIds) {
+  const opts = { name: window.cytoscapeDagre ? "dagre" : "breadthfirst", rankDir: "LR", nodeSep: 18, rankSep: 90,
+                 edgeSep: 8, animate: false, fit: true, padding: 30 };
+  cy.layout(opts).run();
+  if (focusIds && focusIds.length > 0 && cy.nodes().length > 40) {
+    cy.fit(cy.collection(focusIds.map((id) => cy.getElementById(id))).closedNeighborhood(), 60);
+  }
+}
+
+export function selectNode(id) {
+  const n = cy.getElementById(id);
+  if (n.empty()) return null;
+  cy.nodes().unselect();
+  n.select();
+  return n.data();
+}
+
+export function selected() {
+  const s = cy.nodes(":selected");
+  return s.nonempty() ? s[0].data() : null;
+}
+
+export function markNoted(id, on) {
+  const n = cy.getElementById(id);
+  if (n.nonempty()) (on ? n.addClass("noted") : n.removeClass("noted"));
+}
+
+export function txNodes() {
+  return cy.nodes("[kind='tx']").map((n) => n.data());
+}
+
+export function png() {
+  return cy.png({ full: true, scale: 2, bg: "#ffffff", output: "blob" });
+}
+
+function showTooltip(tip, node, pos) {
+  const d = node.data();
+  tip.replaceChildren();
+  const lines = [h("div", {}, h("b", {}, d.kind === "tx" ? "transaction" : d.kind), " ", d.label || "")];
+  if (d.address) lines.push(h("div", { class: "mono" }, d.address));
+  if (d.txid) lines.push(h("div", { class: "mono" }, d.txid));
+  if (d.kind === "tx") {
+    lines.push(h("div", {}, `${fmtTime(d.time)} · height ${d.height ?? "?"} · ${d.n_inputs} in / ${d.n_outputs} out`));
+    lines.push(h("div", {}, `outputs ${fmtBTC(d.amount_sat)}${d.fee_sat !== null && d.fee_sat !== undefined ? ` · fee ${fmtBTC(d.fee_sat)}` : ""}`));
+    if (d.pattern) lines.push(h("div", {}, `pattern: ${d.pattern}${d.mixing ? " (mixing)" : ""}`));
+  } else if (d.kind === "address" || d.kind === "entity") {
+    lines.push(h("div", {}, `received ${fmtBTC(d.received_sat)} · sent ${fmtBTC(d.sent_sat)}`));
+    if (d.cluster_size > 1 || d.kind === "entity") lines.push(h("div", {}, `entity ${d.cluster}: ${(d.cluster_size || 0).toLocaleString()} addresses${d.large_entity ? " (large: summary only)" : ""}`));
+  } else if (d.amount_sat) {
+    lines.push(h("div", {}, fmtBTC(d.amount_sat)));
+  }
+  if (d.tags && d.tags.length) lines.push(h("div", {}, `tags: ${d.tags.join(", ")}`));
+  if (d.endpoint) lines.push(h("div", {}, h("b", {}, `trace endpoint (${d.endpoint.kind}): ${fmtBTC(d.endpoint.amount_sat)}, ${d.endpoint.hops} hops`)));
+  if (d.note) lines.push(h("div", {}, `note: ${short(d.note, 120)}`));
+  tip.append(...lines);
+  tip.style.left = `${pos.x + 16}px`;
+  tip.style.top = `${pos.y + 40}px`;
+  tip.hidden = false;
+}
+
+export function legend(el) {
+  el.replaceChildren(...Object.entries(RISK_COLORS).map(([k, c]) => h("span", { style: `--c:${c}` }, k.replace("_", " "))),
+    h("span", { style: `--c:${NEUTRAL}` }, "untagged"), h("span", { style: "--c:#475467" }, "transaction"));
+}

@@ -1,0 +1,265 @@
+// Workbench wiring: search, canvas, toolbar, side panels and the demo's guided steps.
+
+import * as api from "./api.js";
+import * as graph from "./graph.js";
+import * as panels from "./panels.js";
+import * as trace from "./trace.js";
+import { CasePanel } from "./casefile.js";
+import { drawTimeline, timelinePng } from "./timeline.js";
+import { download, fmtBTC, h, riskChips, short } from "./format.js";
+
+const $ = (id) => document.getElementById(id);
+const state = { meta: null, casePanel: null, pages: {}, traceTxs: new Set(), busy: 0 };
+window.chaintrail = { state };
+
+function status(msg, isError = false) {
+  const el = $("status");
+  el.textContent = msg || "";
+  el.className = isError ? "error" : "muted";
+}
+
+async function busy(label, fn) {
+  state.busy++;
+  status(label);
+  document.body.dataset.busy = "1";
+  try {
+    const out = await fn();
+    status("");
+    return out;
+  } catch (err) {
+    status(err.message || String(err), true);
+    throw err;
+  } finally {
+    if (--state.busy === 0) delete document.body.dataset.busy;
+  }
+}
+
+function tab(name) {
+  document.querySelectorAll("#tabs button").forEach((b) => b.classList.toggle("active", b.dataset.tab === name));
+  document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t.id === `tab-${name}`));
+  if (name === "timeline") refreshTimeline();
+  if (name === "case") state.casePanel.render(openCaseItem);
+}
+
+// -- nodes from API objects ---------------------------------------------------------
+function addressNode(a) {
+  return { id: `a:${a.address}`, kind: "address", label: a.label || short(a.address, 10), address: a.address,
+           cluster: a.cluster, cluster_size: a.cluster_size, large_entity: a.large_entity, risk: a.risk,
+           tags: a.tags.map((t) => `${t.risk_categories[0] || t.kind}:${t.label}`), amount_sat: a.received_sat,
+           received_sat: a.received_sat, sent_sat: a.sent_sat };
+}
+
+function entityNode(e) {
+  return { id: `e:${e.id}`, kind: "entity", label: e.name || `entity ${e.id}`, cluster: e.id, cluster_size: e.size,
+           large_entity: e.large, risk: e.risk, tags: e.name ? [e.name] : [], amount_sat: e.received_sat,
+           received_sat: e.received_sat, sent_sat: e.sent_sat };
+}
+
+function place(node) {
+  const added = graph.addFragment({ nodes: [node], edges: [] });
+  if (added.length) graph.layout([node.id]);
+  graph.selectNode(node.id);
+}
+
+// -- opening things -------------------------------------------------------------------
+async function openAddress(address) {
+  const a = await busy("loading address…", () => api.get(`/addresses/${encodeURIComponent(address)}`));
+  place(addressNode(a));
+}
+
+async function openTx(txid) {
+  const frag = await busy("loading transaction…", () => api.get("/graph/expand", { node: `t:${txid}`, limit: 12 }));
+  const added = graph.addFragment(frag);
+  graph.layout(added);
+  graph.selectNode(`t:${txid}`);
+}
+
+async function openEntity(id) {
+  const e = await busy("loading entity…", () => api.get(`/entities/${id}`));
+  place(entityNode(e));
+}
+
+function openCaseItem(i) {
+  if (i.kind === "address") return openAddress(i.address);
+  if (i.kind === "tx") return openTx(i.txid);
+  if (i.kind === "entity") return openEntity(i.cluster);
+  return null;
+}
+
+async function showDetails(d) {
+  const el = $("tab-details");
+  const ctx = { noteFor: (id) => state.casePanel.noteFor(id), openAddress, openTx, openEntity,
+                addEntityNode: openEntity, traceFrom: (src) => startTrace(src, "forward") };
+  tab("details");
+  try {
+    if (d.kind === "address") await panels.showAddress(el, d.address, ctx);
+    else if (d.kind === "tx") await panels.showTx(el, d.txid, ctx);
+    else if (d.kind === "entity") await panels.showEntity(el, d.cluster, ctx);
+    else panels.showPlain(el, d, ctx);
+  } catch (err) {
+    el.replaceChildren(h("p", { class: "error" }, err.message));
+  }
+}
+
+// -- search ---------------------------------------------------------------------------
+async function search(q) {
+  q = q.trim();
+  if (!q) return;
+  const res = await busy("searching…", () => api.get("/search", { q, limit: 20 }));
+  const list = $("search-results");
+  const exact = res.items.find((i) => i.id === q && i.kind !== "tag");
+  if (exact) {
+    list.hidden = true;
+    return openHit(exact);
+  }
+  list.replaceChildren(...(res.items.length ? res.items.map((i) => h("li", { dataset: { kind: i.kind, id: i.id },
+    onclick: () => { list.hidden = true; openHit(i); } },
+    h("span", { class: "kind" }, i.kind), h("span", { class: "mono" }, short(i.label, 44)), " ", ...riskChips(i.risk),
+    i.detail ? h("div", { class: "muted" }, i.detail) : null)) : [h("li", { class: "muted" }, `Nothing found for “${q}”.`)]));
+  list.hidden = false;
+  return null;
+}
+
+function openHit(i) {
+  if (i.kind === "address" || i.kind === "tag") return i.id ? openAddress(i.id) : null;
+  if (i.kind === "transaction") return openTx(i.id);
+  if (i.kind === "entity") return openEntity(Number(i.id));
+  return null;
+}
+
+// -- toolbar actions ------------------------------------------------------------------
+async function expand(d) {
+  if (!d) return;
+  if (d.kind === "more") { status("open the transaction in the details panel to page through all of it"); return; }
+  if (d.kind === "entity" && d.large_entity) {
+    status(`entity ${d.cluster} has ${d.cluster_size.toLocaleString()} addresses: summary only, page its members in Details`);
+    await showDetails(d);
+    return;
+  }
+  const ref = d.kind === "address" ? `a:${d.address}` : d.kind === "tx" ? `t:${d.txid}` : d.kind === "entity" ? `e:${d.cluster}` : null;
+  if (!ref) return;
+  const offset = state.pages[ref] || 0;
+  const frag = await busy("expanding…", () => api.get("/graph/expand", { node: ref, offset, limit: 25 }));
+  if (d.kind === "address") state.pages[ref] = offset + Math.max(0, frag.nodes.length - 1);
+  const added = graph.addFragment(frag);
+  graph.layout(added.concat([d.id]));
+  graph.selectNode(d.id);
+  status(frag.note || (frag.truncated ? `showing ${Math.min(frag.total, offset + 25)} of ${frag.total}; Expand again for more` : `${added.length} new nodes`));
+}
+
+function traceSource(d) {
+  if (d.kind === "address") return d.address;
+  if (d.kind === "tx") return d.txid;
+  if (d.kind === "entity") return `cluster:${d.cluster}`;
+  if (d.kind === "output" && d.id.startsWith("o:") && !d.id.includes(":in")) return d.id.slice(2);
+  return null;
+}
+
+async function startTrace(source, direction) {
+  trace.setSource(source, direction);
+  tab("trace");
+  await doTrace();
+}
+
+async function doTrace() {
+  const params = trace.formParams();
+  if (!params.source) return;
+  const r = await busy("tracing…", () => trace.runTrace(params));
+  graph.clearTraceMarks();
+  const added = graph.addFragment(r.graph, { roles: true });
+  graph.layout(added);
+  state.traceTxs = new Set(r.graph.nodes.filter((n) => n.kind === "tx").map((n) => n.txid));
+  const ctx = { focusAddress: (a) => { graph.selectNode(`a:${a}`); } };
+  trace.renderResult($("trace-result"), r, ctx);
+  $("trace-result").prepend(h("div", { class: "row" },
+    h("button", { id: "trace-save", onclick: () => state.casePanel.addFinding(r).then(() => status("trace saved to the case")) }, "Save trace to case")));
+  status(`trace: ${r.endpoints_total} endpoints, ${fmtBTC(r.totals.to_endpoints_sat)} reached tagged services`);
+}
+
+function refreshTimeline() {
+  const txs = graph.txNodes().map((t) => ({ ...t, onTrace: state.traceTxs.has(t.txid) }));
+  drawTimeline($("timeline"), $("timeline-list"), txs, (t) => graph.selectNode(`t:${t.txid}`));
+}
+
+function noteDialog(d) {
+  const dlg = $("note-dialog");
+  $("note-title").textContent = `Note on ${d.label || d.id}`;
+  $("note-text").value = state.casePanel.noteFor(d.id) || "";
+  dlg.onclose = async () => {
+    if (dlg.returnValue !== "save") return;
+    const text = $("note-text").value.trim();
+    await state.casePanel.setNote(d.id, d.label || d.id, text);
+    graph.getCy().getElementById(d.id).data("note", text || null);
+    graph.markNoted(d.id, Boolean(text));
+    showDetails(d);
+  };
+  dlg.showModal();
+}
+
+// -- start-up -------------------------------------------------------------------------
+function banner(c) {
+  if (!c) return;
+  $("case-title").textContent = c.title;
+  const steps = c.steps || [];
+  $("case-steps").replaceChildren(...steps.map((s) => h("li", {}, s.text, " ",
+    s.action ? h("a", { onclick: () => runStep(s) }, "do it") : null)));
+  $("case-banner").hidden = false;
+}
+
+async function runStep(s) {
+  if (s.action === "search") { $("search-input").value = s.arg; await search(s.arg); }
+  else if (s.action === "trace") { await startTrace(s.arg, "forward"); }
+  else if (s.action === "endpoints") { tab("trace"); }
+}
+
+function wire() {
+  $("search-form").addEventListener("submit", (ev) => { ev.preventDefault(); search($("search-input").value).catch(() => {}); });
+  document.addEventListener("click", (ev) => { if (!$("search-form").contains(ev.target)) $("search-results").hidden = true; });
+  document.querySelectorAll("#tabs button").forEach((b) => b.addEventListener("click", () => tab(b.dataset.tab)));
+  $("btn-expand").onclick = () => expand(graph.selected()).catch(() => {});
+  $("btn-trace").onclick = () => { const s = traceSource(graph.selected() || {}); if (s) startTrace(s, "forward").catch(() => {}); };
+  $("btn-trace-back").onclick = () => { const s = traceSource(graph.selected() || {}); if (s) startTrace(s, "backward").catch(() => {}); };
+  $("btn-note").onclick = () => { const d = graph.selected(); if (d) noteDialog(d); };
+  $("btn-case").onclick = async () => { const d = graph.selected(); if (d && await state.casePanel.add(d)) status(`added ${d.label || d.id} to the case`); };
+  $("btn-fit").onclick = () => graph.getCy().fit(undefined, 30);
+  $("btn-layout").onclick = () => graph.layout();
+  $("btn-png").onclick = async () => download("fund-flow.png", await graph.png());
+  $("btn-clear").onclick = () => { graph.getCy().elements().remove(); state.pages = {}; state.traceTxs = new Set(); };
+  $("timeline-png").onclick = () => timelinePng($("timeline"));
+  $("trace-form").addEventListener("submit", (ev) => { ev.preventDefault(); doTrace().catch(() => {}); });
+  graph.onSelect((d) => {
+    ["btn-expand", "btn-trace", "btn-trace-back", "btn-note", "btn-case"].forEach((id) => { $(id).disabled = false; });
+    $("btn-trace").disabled = $("btn-trace-back").disabled = !traceSource(d);
+    const src = traceSource(d);
+    if (src) trace.setSource(src);
+    showDetails(d);
+  });
+  graph.onUnselect(() => ["btn-expand", "btn-trace", "btn-trace-back", "btn-note", "btn-case"].forEach((id) => { $(id).disabled = true; }));
+}
+
+async function start() {
+  if (!api.initToken()) { $("token-gate").hidden = false; }
+  $("token-form").addEventListener("submit", (ev) => { ev.preventDefault(); api.setToken($("token-input").value.trim()); location.reload(); });
+  try {
+    state.meta = await api.get("/meta");
+  } catch (err) {
+    $("token-gate").hidden = false;
+    $("token-error").textContent = err.status === 401 ? "That token was refused." : err.message;
+    return;
+  }
+  const m = state.meta;
+  $("store-info").textContent = `${m.network || "?"} · ${m.counts.blocks.toLocaleString()} blocks · ${m.counts.txs.toLocaleString()} txs · ${m.counts.addresses.toLocaleString()} addresses · ${m.tags.toLocaleString()} tags`;
+  state.casePanel = new CasePanel($("case-panel"), m);
+  try {
+    window.chaintrail.cy = graph.initGraph($("cy"), $("tooltip"));
+  } catch (err) {
+    status(err.message, true);
+    return;
+  }
+  graph.legend($("legend"));
+  wire();
+  banner(m.case);
+  document.body.dataset.ready = "1";
+}
+
+start();

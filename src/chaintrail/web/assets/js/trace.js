@@ -1,0 +1,92 @@
+// Tracing from the canvas: the form, the accounting line, the endpoint table and its CSV export.
+
+import * as api from "./api.js";
+import { csvCell, download, fmtBTC, h, riskChips, short } from "./format.js";
+
+let last = null;   // { params, result }
+
+export function formParams() {
+  const stop = document.getElementById("trace-stop").value.split(",").map((s) => s.trim()).filter(Boolean);
+  return {
+    source: document.getElementById("trace-source").value.trim(),
+    direction: document.getElementById("trace-direction").value,
+    model: document.getElementById("trace-model").value,
+    max_hops: document.getElementById("trace-hops").value || 10,
+    min_amount_sat: document.getElementById("trace-min").value || 0,
+    stop: stop.length ? stop : ["exchange"],
+    mixer_policy: document.getElementById("trace-mixer").value,
+  };
+}
+
+export function setSource(source, direction) {
+  document.getElementById("trace-source").value = source;
+  if (direction) document.getElementById("trace-direction").value = direction;
+}
+
+export async function runTrace(params) {
+  const result = await api.get("/trace", { ...params, limit: 1000, graph: true });
+  last = { params, result };
+  return result;
+}
+
+function totalsLine(t) {
+  const parts = [["to tagged endpoints", t.to_endpoints_sat], ["unspent", t.unspent_sat], ["fees", t.fees_sat],
+    ["below threshold", t.below_threshold_sat], ["stopped", t.stopped_sat]];
+  if (t.coinbase_sat) parts.push(["coinbase", t.coinbase_sat]);
+  if (t.unknown_source_sat) parts.push(["unknown source", t.unknown_source_sat]);
+  return h("div", { id: "trace-totals", "data-testid": "trace-totals" },
+    h("b", {}, `traced ${fmtBTC(t.traced_sat)}`), " = ",
+    parts.map(([k, v], i) => [i ? " + " : "", `${k} ${fmtBTC(v)}`]),
+    t.absorbed_sat ? ` (absorbed ${fmtBTC(t.absorbed_sat)})` : "",
+    h("div", { class: "muted" }, `${t.txs_touched} txs, ${t.edges_touched} edges read${t.mixer_txs ? `, ${t.mixer_txs} mixing txs` : ""}`));
+}
+
+export function renderResult(el, r, ctx) {
+  const rows = r.endpoints;
+  const tagged = rows.filter((e) => e.kind === "tagged");
+  const services = {};
+  for (const e of tagged) {
+    const name = e.label || (e.tags[0] || `entity ${e.cluster}`);
+    services[name] = (services[name] || 0) + e.amount_sat;
+  }
+  el.replaceChildren(...[
+    h("h3", {}, `${r.params.direction} ${r.model} trace from ${short(r.source.address || r.source.txid || `entity ${r.source.cluster}`, 24)}`),
+    totalsLine(r.totals),
+    Object.keys(services).length ? h("div", { "data-testid": "services" },
+      h("b", {}, "Reached services (where to send legal process): "),
+      Object.entries(services).sort((a, b) => b[1] - a[1]).map(([k, v], i) => [i ? " · " : "", h("span", { class: "service" }, `${k}: ${fmtBTC(v)}`)])) : null,
+    h("div", { class: "row" },
+      h("span", { class: "muted" }, `${r.endpoints_total} endpoints${r.next_offset !== null ? ` (first ${rows.length} shown; CSV has all)` : ""} · trace hash `,
+        h("code", {}, short(r.trace_hash, 16))),
+      h("button", { id: "trace-csv", onclick: () => exportCsv() }, "Export CSV")),
+    h("table", { id: "endpoint-table", "data-testid": "endpoint-table" },
+      h("thead", {}, h("tr", {}, h("th", {}, "kind"), h("th", {}, "address"), h("th", {}, "entity / tags"),
+        h("th", { class: "num" }, "amount"), h("th", { class: "num" }, "hops"))),
+      h("tbody", {}, rows.map((e) => h("tr", {
+        class: (e.kind === "tagged" ? "tagged " : "") + (e.address ? "clickable" : ""),
+        onclick: e.address ? () => ctx.focusAddress(e.address) : null,
+        dataset: { kind: e.kind, address: e.address || "", amount: String(e.amount_sat) } },
+        h("td", {}, e.kind.replace(/_/g, " ")),
+        h("td", { class: "mono" }, e.address || (e.outputs[0] || "")),
+        h("td", {}, e.label ? h("b", {}, e.label) : "", e.label ? " " : "", e.cluster !== null ? h("span", { class: "muted" }, `entity ${e.cluster} `) : "",
+          ...riskChips(e.risk)),
+        h("td", { class: "num amount" }, fmtBTC(e.amount_sat)),
+        h("td", { class: "num" }, String(e.hops))))))
+  ].filter(Boolean));
+}
+
+export async function exportCsv() {
+  if (!last) return;
+  const blob = await api.getBlob("/trace", { ...last.params, format: "csv" }, "text/csv");
+  download(`trace-${last.result.trace_hash.slice(0, 12)}.csv`, blob);
+}
+
+// The endpoint table as CSV from what is on the page (used when offline of the API, e.g. in the case file).
+export function endpointsCsv(r) {
+  const head = ["kind", "address", "entity", "label", "tags", "amount_sat", "hops"];
+  const lines = [head.join(",")];
+  for (const e of r.endpoints) lines.push([e.kind, e.address, e.cluster, e.label, e.tags.join(";"), e.amount_sat, e.hops].map(csvCell).join(","));
+  return lines.join("\n") + "\n";
+}
+
+export function lastTrace() { return last; }
