@@ -13,6 +13,7 @@ from chaintrail.cli import tags as tags_cli
 from chaintrail.cli.cluster import cluster, entity_app
 from chaintrail.cli.demo import demo
 from chaintrail.cli.screen import screen
+from chaintrail.cli.serve import serve
 from chaintrail.cli.sql import sql
 from chaintrail.cli.trace import trace
 
@@ -27,6 +28,7 @@ app.command("cluster")(cluster)
 app.add_typer(entity_app, name="entity")
 app.add_typer(tags_cli.app, name="tags")
 app.command("screen")(screen)
+app.command("serve")(serve)
 
 # Nouns whose modules may not exist in every build are registered when present.
 for _noun in ("scenario",):
