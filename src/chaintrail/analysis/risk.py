@@ -123,8 +123,11 @@ def _exposure_reason(e: "Exposure", policy: RiskPolicy) -> Reason:
         level = policy.indirect_level[e.category]
     verb = "came from" if e.direction == "incoming" else "went to"
     of = "received" if e.direction == "incoming" else "traced onward"
-    hop_words = "directly" if e.min_hops <= 1 and e.indirect_sat == 0 else \
-        f"within {e.max_hops} hop(s) (nearest {e.min_hops}; {sats(e.direct_sat)} direct)"
+    if e.min_hops <= 1 and e.indirect_sat == 0:
+        hop_words = "directly"
+    else:
+        hop_words = f"within {e.max_hops} hops (nearest at hop {e.min_hops}" + \
+            (f", {sats(e.direct_sat)} of it directly)" if e.direct_sat else ")")
     text = (f"{sats(e.amount_sat)} ({e.share:.2%} of the funds {of}) {verb} {tx.TITLE[e.category]} {hop_words}")
     if e.tags:
         text += f"; tag {e.tags[0].words()}"

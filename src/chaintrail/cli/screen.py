@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -90,9 +91,9 @@ def _print_one(res) -> None:
     lv = res.risk.level
     where = f"cluster {res.cluster}" if res.cluster is not None else ("not in the chain store" if not res.in_store
                                                                       else "")
-    console.print(f"[{_STYLE[lv]}] {lv.upper()} [/] {res.kind} {res.subject} {where}", highlight=False)
+    console.print(f"[{_STYLE[lv]}] {lv.upper()} [/] {res.kind} {escape(res.subject)} {where}", highlight=False)
     for r in res.risk.reasons:
-        console.print(f"  [{_STYLE[r.level]}]{r.level}[/]: {r.text}", highlight=False, soft_wrap=True)
+        console.print(f"  [{_STYLE[r.level]}]{r.level}[/]: {escape(r.text)}", highlight=False, soft_wrap=True)
     flows = [e for e in res.exposures if e.direction != "self"]
     if flows:
         view = Table("direction", "category", "amount (sat)", "share", "direct (sat)", "indirect (sat)", "hops",
@@ -112,7 +113,7 @@ def _print_batch(rows, levels: dict[str, int], elapsed: float, limit: int = 200)
         view = Table("subject", "risk", "why")
         for res in flagged[:limit]:
             lv = res.risk.level
-            view.add_row(res.subject, f"[{_STYLE[lv]}]{lv}[/]", res.risk.reasons[0].text[:160])
+            view.add_row(escape(res.subject), f"[{_STYLE[lv]}]{lv}[/]", escape(res.risk.reasons[0].text[:160]))
         console.print(view)
         if len(flagged) > limit:
             console.print(f"... {len(flagged) - limit:,} more flagged (use --json for all)")

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -53,7 +54,7 @@ def import_(
         view = Table("file", "kind", "tags", "note")
         for f in report.files:
             note = "unchanged" if f["unchanged"] else ("; ".join(f["warnings"]) or "")
-            view.add_row(_short(f["path"]), f["kind"], f"{f['tags'] or f['actors']:,}", note[:120])
+            view.add_row(escape(_short(f["path"])), f["kind"], f"{f['tags'] or f['actors']:,}", escape(note[:120]))
         console.print(view)
         console.print(f"added {report.tags_added:,} tags, replaced {report.tags_removed:,}; the store holds "
                       f"{report.total_tags:,} tags and {report.actors:,} actors ({report.elapsed_s:.1f} s)")
@@ -95,7 +96,7 @@ def add(
     if json_out:
         emit_json(tag.to_dict())
     else:
-        console.print(f"tagged {tag.address}: {tag.describe()}")
+        console.print(f"tagged {tag.address}: {escape(tag.describe())}", highlight=False)
 
 
 @app.command("show")
@@ -138,7 +139,7 @@ def show(address: str = typer.Argument(..., help="Address to look up"), store: P
     view = Table("label", "concept", "risk", "via", "actor", "confidence", "provenance", show_lines=True)
     for d, h in zip(out["tags"], hits):
         a = d["actor_detail"]
-        view.add_row(d["label"] or "", h.tag.kind, ", ".join(d["risk_categories"]),
+        view.add_row(escape(d["label"] or ""), h.tag.kind, ", ".join(d["risk_categories"]),
                      h.via + (f" ({h.tag.address})" if h.via == "cluster" else ""),
                      "" if a is None else f"{a['label']} {','.join(a['jurisdictions'])}", d["confidence"] or "",
                      h.tag.provenance)
@@ -146,7 +147,7 @@ def show(address: str = typer.Argument(..., help="Address to look up"), store: P
     if out["cluster"] is not None:
         console.print(f"cluster {out['cluster']}")
     if out["conflict"]:
-        console.print(f"[yellow]conflict:[/yellow] {out['conflict']}", highlight=False)
+        console.print(f"[yellow]conflict:[/yellow] {escape(out['conflict'])}", highlight=False)
 
 
 @app.command("conflicts")
@@ -164,7 +165,7 @@ def conflicts(store: Path = StoreOption, json_out: bool = JsonOption) -> None:
                    for c in found])
         return
     for c in found:
-        console.print(c.describe(), highlight=False)
+        console.print(escape(c.describe()), highlight=False)
     console.print(f"{len(found)} conflicting cluster(s)")
 
 
