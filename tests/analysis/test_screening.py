@@ -156,3 +156,51 @@ def test_cli_screen_single_and_batch(planted, tmp_path):
     assert levels == ["high", "low", "high", "high"]
     res = runner.invoke(app, ["screen", str(batch), "--store", str(st.path)])
     assert res.exit_code == 0 and "screened 4" in res.stdout
+
+
+def test_generated_ransomware_cashout_matches_the_answer_key(tmp_path):
+    """A generated chain (scenario generator, kind ransomware): tag the operators' wallets as an investigator
+    would, screen every exchange deposit they cashed out to, and get the answer key's amounts exactly."""
+    import pyarrow.parquet as pq
+
+    from chaintrail.ingest.btc_job import BtcIngest
+    from chaintrail.scenario.generator import generate
+
+    chain = tmp_path / "chain"
+    generate(chain, seed=1, kind="ransomware", scale=1.0)
+    key = json.loads((chain / "answer_key.json").read_text())
+    store = tmp_path / "store"
+    with BtcIngest(store) as job:
+        job.ingest_blocks_dir(chain)
+    with ChainStore(store) as st:
+        update_clusters(st, np.zeros(st.counts["txs"], np.bool_))
+    case_of = {p["entity"]: c["id"] for c in key["cases"] for p in c["perpetrators"]}
+    rows = [r for r in pq.read_table(chain / key["files"]["addresses"]).to_pylist() if r["entity_id"] in case_of]
+    pack = tmp_path / "operators.yaml"
+    pack.write_text("title: ransomware operators\ncreator: tests\nabuse: ransomware\nconfidence: forensic\n"
+                    "source: https://example.org/case-file\ntags:\n"
+                    + "".join(f"- address: {r['address']}\n  label: {case_of[r['entity_id']]}\n" for r in rows))
+    line_of = {r["address"]: 7 + 2 * i for i, r in enumerate(rows)}
+    assert TagStore(store).import_paths([pack]).ok
+    checked = 0
+    with ChainStore(store) as st:
+        sc = Screener(TagStore(store), st, ScreenParams(hops=3))
+        for case in key["cases"]:
+            expected: dict[str, int] = {}
+            first_tx: dict[str, set] = {}
+            for e in case["cash_out_endpoints"]:
+                if e["entity_kind"] == "exchange":
+                    expected[e["address"]] = expected.get(e["address"], 0) + e["amount_sat"]
+                    first_tx.setdefault(e["address"], set()).add(e["txid"])
+            for address, amount in expected.items():
+                res = sc.screen(address)
+                inc = res.exposure("ransomware", "incoming")
+                assert inc is not None and inc.amount_sat == amount, (case["id"], address)
+                assert inc.path[0] in first_tx[address]                # the cash-out tx paying the deposit
+                assert res.risk.level in ("high", "severe")
+                text = next(r.text for r in res.risk.reasons if r.category == "ransomware")
+                tag = inc.tags[0]
+                assert tag.label == case["id"] and f"{pack.resolve()} line {line_of[tag.address]}" in text
+                assert " -> ".join(inc.path) in text or inc.path[0] in text
+                checked += 1
+    assert checked >= 3
