@@ -257,8 +257,7 @@ def build_key(sc) -> tuple[dict, dict[str, pa.Table]]:
                 "n_tx": b.n_tx, "time": b.time} for b in sc.blocks]
     doc = {
         "format": FORMAT,
-        "generator": {"seed": sc.seed, "kind": sc.kind, "scale": sc.scale, "network": "regtest",
-                      "elapsed_s": round(sc.elapsed_s, 3)},
+        "generator": {"seed": sc.seed, "kind": sc.kind, "scale": sc.scale, "network": "regtest"},
         "attribution_rule": taint_mod.__doc__.split("The rule", 1)[1].strip(),
         "totals": totals(sc),
         "files": {"addresses": "answer_key/addresses.parquet", "txs": "answer_key/txs.parquet"},

@@ -81,6 +81,7 @@ class Chain:
         self.coinjoins: dict[int, dict] = {}                      # tx -> protocol details
         self.handovers: list[dict] = []                           # custodial mixer hand-overs
         self.handover_chips: set[int] = set()
+        self.frozen = False   # while True the ledger may not be reallocated (see reserve)
 
     # --- basic state ---
     @property
@@ -89,7 +90,17 @@ class Chain:
 
     def grow(self, tx: int = 0, inp: int = 0, out: int = 0, addr: int = 0, ent: int = 0,
              pool: int = 0) -> None:
-        self.L = ensure_capacity(self.L, tx, inp, out, addr, ent, pool)
+        """Make room for new rows; while frozen, only check (callers may hold ``L``)."""
+        grown = ensure_capacity(self.L, tx, inp, out, addr, ent, pool)
+        if grown is not self.L:
+            if self.frozen:
+                raise UsageError("ledger headroom exhausted inside a block; raise the per-block reserve")
+            self.L = grown
+
+    def reserve(self, tx: int, inp: int, out: int, addr: int, ent: int = 200, pool: int = 200) -> None:
+        """Grow ahead, so that Python-level actors can hold ``L`` for the rest of the block."""
+        self.frozen = False
+        self.grow(tx, inp, out, addr, ent, pool)
 
     def entity(self, kind: str, name: str, atype: int, sw: int, reuse: float = 0.0,
                role: str = "background", case: str | None = None) -> int:

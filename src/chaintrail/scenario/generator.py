@@ -58,6 +58,8 @@ GROUP_SHARE = {"exchange": 0.45, "service": 0.20, "user": 0.35}
 START_TIME = 1_700_000_000
 KINDS = ("ransomware", "exchange_hack", "darknet", "scam")
 MAX_COINBASE_OUTPUTS = 20_000
+RESERVE_TX = 5_000         # headroom for one block of Python-level actors (CoinJoins, cases)
+RESERVE_IO = 60_000
 
 
 @dataclass
@@ -223,11 +225,14 @@ def generate(out_dir: str | Path, seed: int = 1, kind: str = "all", scale: float
                 raise UsageError("scenario did not converge (cases could not finish)")
             run.begin()
             h = ch.height
-            for a in actors.values():
-                a.step(ch, pop)
-            for c in cases:
+            ch.reserve(tx=RESERVE_TX, inp=RESERVE_IO, out=RESERVE_IO, addr=RESERVE_IO)
+            ch.frozen = True
+            for c in cases:        # cases first: their victims' fresh coins are spent before anyone else's
                 if not c.done:
                     c.step(ch, pop, actors)
+            for a in actors.values():
+                a.step(ch, pop)
+            ch.frozen = False
             want = int(per_block * rng.uniform(0.75, 1.25)) if made < econ_tx else int(per_block * 0.3)
             want = max(0, want - (int(ch.L.ctr[C_TX]) - run.block_first_tx))
             spu = 1e8 / P.USD_PER_BTC

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from chaintrail.scenario.chain import Chain
-from chaintrail.scenario.ledger import E_FLAGS, E_POOL, E_POOL2, O_FLAGS, OF_RELEASED
+from chaintrail.scenario.ledger import A_ENT, E_FLAGS, E_POOL, E_POOL2, O_ADDR, O_FLAGS, OF_RELEASED, P_SUM
 from chaintrail.scenario.population import Pop
 
 COIN = 100_000_000
@@ -91,12 +91,29 @@ class Case:
         for i in rng.permutation(len(pop.ex)):
             ex = int(pop.ex[i])
             hot = int(ch.L.ent[ex, E_POOL])
-            if int(ch.L.pool[hot, 3]) > 2 * amount:
+            if int(ch.L.pool[hot, P_SUM]) > 2 * amount:
                 chg = int(pop.ex_hot_addr[i]) if int(pop.ex_hot_addr[i]) >= 0 else ch.address(ex)
                 t = ch.send(ex, [(ch.address(user), amount)], pool=hot, kind="exchange_withdrawal",
                             change_addr=chg)
                 return t
         return None
+
+    def fund(self, ch: Chain, pop: Pop, users: list[int], amounts: list[int]) -> Iterator[None]:
+        """Each user buys its amount at an exchange; returns once every purchase is spendable."""
+        outs = []
+        todo = list(zip(users, amounts))
+        while todo:
+            left = []
+            for u, amt in todo:
+                t = self.buy_from_exchange(ch, pop, u, amt)
+                if t is None:
+                    left.append((u, amt))
+                else:
+                    outs.append(_paid_to(ch, t, u))
+            todo = left
+            if todo:
+                yield
+        yield from self.wait_ready(ch, outs)
 
     def ready(self, ch: Chain, outs: list[int]) -> bool:
         """True once every output in ``outs`` is spendable (its block closed)."""
@@ -119,3 +136,11 @@ class Case:
         if parts[-1] < min_part:
             raise ValueError("split too fine for the amount")
         return parts
+
+
+def _paid_to(ch: Chain, t: int, ent: int) -> int:
+    for o in ch.outputs(t):
+        a = int(ch.L.out[o, O_ADDR])
+        if a >= 0 and int(ch.L.addr[a, A_ENT]) == ent:
+            return o
+    raise ValueError(f"tx {t} pays nothing to entity {ent}")

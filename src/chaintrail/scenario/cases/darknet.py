@@ -52,18 +52,11 @@ class DarknetMarket(Case):
         rounds = int(rng.integers(3, 5))
         for _ in range(rounds):
             buyers = [self.victims[k] for k in rng.permutation(len(self.victims))[:max(3, len(self.victims) // 2)]]
-            for b in buyers:
-                amt = int(rng.lognormal(0, 0.8) * 0.02 * self.size * COIN)
-                amt = max(amt, 200_000)
-                self.buy_from_exchange(ch, pop, b, amt + 40_000)
-            yield
-            for b in buyers:
+            amts = [max(200_000, int(rng.lognormal(0, 0.8) * 0.02 * self.size * COIN)) for _ in buyers]
+            yield from self.fund(ch, pop, buyers, [a + 40_000 for a in amts])
+            for b, amt in zip(buyers, amts):
                 addr = self._buyer_deposit(ch, b)
-                amt = int(rng.lognormal(0, 0.8) * 0.02 * self.size * COIN)
-                try:
-                    t = ch.send(b, [(addr, max(amt, 150_000))], kind="payment")
-                except Exception:   # the buyer's wallet could not cover it this block
-                    continue
+                t = ch.send(b, [(addr, amt)], kind="payment")
                 self.role(ch, t, "market_deposit")
                 o = ch.output_to(t, addr)
                 self.victim_payments.append(o)

@@ -36,22 +36,15 @@ class Ransomware(Case):
     def script(self, ch: Chain, pop: Pop, services: dict) -> Iterator[None]:
         rng = ch.rng
         mixer = services["chipmixer"]
-        # victims buy bitcoin, then pay their ransom address
-        funded = []
-        for v, amt in zip(self.victims, self.ransoms):
-            t = self.buy_from_exchange(ch, pop, v, amt + 60_000)
-            funded.append(t)
-        yield
-        yield from self.wait(int(rng.integers(0, 2)))
+        # each victim buys bitcoin and pays its own ransom address as soon as it arrives
         pay_outs = []
         for v, amt in zip(self.victims, self.ransoms):
+            yield from self.fund(ch, pop, [v], [amt + 60_000])
             addr = ch.address(self.op)
             t = self.role(ch, ch.send(v, [(addr, amt)], kind="payment"), "victim_payment")
             o = ch.output_to(t, addr)
             pay_outs.append(o)
             self.victim_payments.append(o)
-            if rng.random() < 0.5:
-                yield
         yield from self.wait_ready(ch, pay_outs)
         yield from self.wait(int(rng.integers(0, 3)))
         t = self.role(ch, ch.sweep(self.op, pay_outs, ch.address(self.op), kind="crime"), "consolidation")

@@ -46,9 +46,7 @@ class InvestmentScam(Case):
         for wave in range(3):
             wave_victims = self.victims[wave::3]
             amts = {v: int(round(rng.lognormal(0, 0.7) * 0.15 * self.size * COIN, -4)) for v in wave_victims}
-            for v in wave_victims:
-                self.buy_from_exchange(ch, pop, v, amts[v] + 50_000)
-            yield
+            yield from self.fund(ch, pop, wave_victims, [amts[v] + 50_000 for v in wave_victims])
             for v in wave_victims:
                 t = ch.send(v, [(self.scam_addr, amts[v])], kind="payment")
                 self.role(ch, t, "victim_payment")

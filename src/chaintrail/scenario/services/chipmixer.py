@@ -96,20 +96,21 @@ class ChipMixer(Service):
         for tk in self.requests:
             acc = self.accounts.get(tk.entity)
             if acc is None or acc["value"] < CHIPS[0]:
-                waiting.append(tk)
+                if not tk.opts.get("background") or acc is None or self._pending_for(tk.entity):
+                    waiting.append(tk)
                 continue
-            plan, left = [], acc["value"]
-            stock = [list(ch.coins(p)) for p in self.chip_pool]
+            # canonical decomposition: the binary digits of the balance in 0.001 BTC units
+            need, left = [0] * len(CHIPS), acc["value"]
             for k in range(len(CHIPS) - 1, -1, -1):
-                while left >= CHIPS[k] and stock[k]:
-                    plan.append(stock[k].pop(0))
-                    left -= CHIPS[k]
-            if left >= CHIPS[0]:
-                for k in range(len(CHIPS)):   # ask for more chips of what is missing
-                    if left >= CHIPS[k]:
-                        self.target[k] = max(self.target[k], 1 + left // CHIPS[k] if k < 3 else 2)
+                need[k], left = divmod(left, CHIPS[k])
+            stock = [ch.coins(p) for p in self.chip_pool]
+            short = [k for k in range(len(CHIPS)) if len(stock[k]) < need[k]]
+            if short:
+                for k in short:
+                    self.target[k] = max(self.target[k], need[k] + 1)
                 waiting.append(tk)
                 continue
+            plan = [o for k in range(len(CHIPS) - 1, -1, -1) for o in stock[k][:need[k]]]
             for o in plan:
                 ch.hand_over(o, tk.entity)
                 ch.L.out[o, O_FLAGS] |= OF_HANDOVER
@@ -122,6 +123,9 @@ class ChipMixer(Service):
             if tk.opts.get("background"):
                 self.spend_plans.append((tk.entity, list(plan), ch.height + int(ch.rng.integers(1, 6))))
         self.requests = waiting
+
+    def _pending_for(self, customer: int) -> bool:
+        return any(c == customer for _, c in self.pending)
 
     def _create_chips(self, ch: Chain) -> None:
         L = ch.L
