@@ -43,6 +43,17 @@ def _csr(keys: np.ndarray, n_keys: int, valid: np.ndarray) -> tuple[np.ndarray, 
     return order, ptr
 
 
+def gather(order: np.ndarray, ptr: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """The CSR runs of several keys, concatenated (vectorised; no loop over keys)."""
+    keys = np.asarray(keys, np.int64)
+    lo = ptr[keys]
+    n = ptr[keys + 1] - lo
+    if not len(keys) or not n.sum():
+        return np.zeros(0, np.int64)
+    starts = np.repeat(lo - (np.cumsum(n) - n), n)
+    return order[starts + np.arange(int(n.sum()))]
+
+
 def _sums(values: np.ndarray, order: np.ndarray, ptr: np.ndarray) -> np.ndarray:
     """Exact int64 sum of ``values`` over each CSR run (empty runs give 0)."""
     n = len(ptr) - 1
@@ -205,6 +216,10 @@ class ChainView:
 
     def addr_inputs(self, a: int) -> np.ndarray:
         return self.in_order[self.in_ptr[a]:self.in_ptr[a + 1]]
+
+    def outputs_of(self, addrs: np.ndarray) -> np.ndarray:
+        """Every output paying any of ``addrs``, in chain order."""
+        return np.sort(gather(self.out_order, self.out_ptr, addrs))
 
     def addr_txs(self, a: int) -> np.ndarray:
         """Every tx that pays or spends from ``a``, in chain order."""

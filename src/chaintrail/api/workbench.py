@@ -48,6 +48,10 @@ class _Tracer(TraceEngine):
 
     def resolve(self, spec: str, direction: str):
         s = spec.strip()
+        if s.startswith("cluster:") and s[8:].isdigit() and self.view.is_cluster(int(s[8:])):
+            cid = int(s[8:])
+            outs = self.view.outputs_of(self.view.members(cid)).astype(np.int64)  # as the base class, in O(size)
+            return outs, np.asarray(self.out_value[outs], np.int64), {"kind": "entity", "cluster": cid}
         if s.startswith("cluster:") or ":" in s or (len(s) == 64 and all(c in "0123456789abcdefABCDEF" for c in s)):
             return super().resolve(spec, direction)
         a = self.addr_to_num(s)

@@ -1,51 +1,89 @@
-"""`chaintrail demo`: the main job on a fresh machine.
+"""`chaintrail demo`: the main job. Generate a ransomware-laundering case, analyse it, serve the workbench.
 
-Until the scenario generator and the workbench land, the demo ingests the real
-blocks shipped in ../shared/data into a fresh store and prints what it holds.
+Builds everything under ``--dir`` (replaced on each run): the generated chain
+and its answer key, the chain store (ingested, clustered, tagged with the
+scenario's services and the real OFAC list), then serves the workbench on
+127.0.0.1 and prints the URL, a local token and three guided steps.
 """
 
 from __future__ import annotations
 
-import shutil
+import time
 from pathlib import Path
 
 import typer
 
 from chaintrail.cli._common import JsonOption, console, emit_json, one_line_errors
-from chaintrail.errors import SourceError
+from chaintrail.errors import UsageError
 
-
-def _shared_data() -> Path:
-    here = Path(__file__).resolve()
-    for base in [Path.cwd(), *here.parents]:
-        cand = base / ".." / "shared" / "data" / "btc"
-        if cand.is_dir():
-            return cand.resolve()
-    raise SourceError("cannot find ../shared/data/btc beside the project")
+DEFAULT_PORT = 8765
 
 
 @one_line_errors
 def demo(
-    store: Path = typer.Option(Path("./chaintrail-demo-store"), "--store", "-s", help="Where the demo store is built (replaced)"),
+    workdir: Path = typer.Option(Path("./chaintrail-demo-store"), "--dir", "--store", "-s",
+                                 help="Folder the demo is built in (replaced)"),
+    seed: int = typer.Option(7, "--seed", help="Scenario seed (same seed, same chain)"),
+    scale: float = typer.Option(20.0, "--scale", help="Background economy size, in thousands of transactions"),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to serve on"),
+    port: int = typer.Option(DEFAULT_PORT, "--port", help="TCP port (0: any free port)"),
+    token: str = typer.Option(None, "--token", envvar="CHAINTRAIL_TOKEN", help="API token [default: a fresh one]"),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the workbench after building"),
     json_out: bool = JsonOption,
 ) -> None:
-    """Build a store from real mainnet blocks and print a summary."""
-    from chaintrail.ingest.btc_job import BtcIngest
-    from chaintrail.store.summary import store_summary
+    """Generate a ransomware-laundering case, ingest, cluster and tag it, and open the workbench on it."""
+    from chaintrail.api.demo_case import build_demo
 
-    data = _shared_data()
-    if store.exists():
-        shutil.rmtree(store)
-    with console.status("ingesting mainnet blocks 0-599 from blk/rev files…", spinner="dots"):
-        with BtcIngest(store) as job:
-            job.ingest_blocks_dir(data / "mainnet" / "core-blocks-0-599")
-            raws = sorted(p for p in (data / "mainnet" / "raw").glob("block*.raw") if not p.stem.endswith("-undo"))
-            job.ingest_raw(raws)
-    summary = store_summary(store)
-    if json_out:
-        emit_json(summary)
+    started = time.perf_counter()
+    with console.status("building the demo case…", spinner="dots") as status:
+        case = build_demo(workdir, seed=seed, scale=scale,
+                          progress=None if json_out else (lambda msg: status.update(f"{msg}…")))
+    if not serve:
+        if json_out:
+            emit_json(case.__dict__)
+        else:
+            _describe(case, None, None)
         return
-    console.print("[bold green]chaintrail demo[/bold green]: real Bitcoin mainnet data ingested")
-    for k, v in summary.items():
-        console.print(f"  {k:24} {v}")
-    console.print(f"\nTry: chaintrail sql --store {store} \"SELECT * FROM outputs WHERE address = '1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3'\"")
+    from chaintrail.api import create_app
+    from chaintrail.api.server import bind, serve as run, url_of
+
+    try:
+        app = create_app(case.store, token=token, case_info=case.case_info())
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        sock = bind(host, port)
+    except UsageError:
+        if port != DEFAULT_PORT:
+            raise
+        sock = bind(host, 0)      # the default port is taken: any free one will do
+
+    def ready() -> None:
+        took = time.perf_counter() - started
+        if json_out:
+            emit_json(case.__dict__ | {"url": url_of(sock), "token": app.state.token, "ready_s": round(took, 2)})
+        else:
+            _describe(case, url_of(sock, app.state.token), app.state.token, took)
+
+    run(app, sock, ready)
+
+
+def _describe(case, url: str | None, token: str | None, took: float | None = None) -> None:
+    from chaintrail.store.chainstore import ChainStore
+
+    with ChainStore(case.store) as st:
+        c = st.counts
+    console.print(f"[bold green]chaintrail demo[/bold green] · {case.title}", soft_wrap=True, highlight=False)
+    console.print(f"  store      {case.store}: {c['blocks']:,} blocks, {c['txs']:,} txs, {c['addresses']:,} addresses"
+                  f" ({case.source}; built in {case.timings.get('total_s', 0):.1f} s)", soft_wrap=True, highlight=False)
+    if url:
+        console.print(f"  workbench  [bold]{url}[/bold]", soft_wrap=True, highlight=False)
+        console.print(f"  token      {token}   (API clients: Authorization: Bearer <token>)", soft_wrap=True,
+                      highlight=False)
+    for n, step in enumerate(case.steps, 1):
+        console.print(f"  {n}. {step['text']}", soft_wrap=True, highlight=False)
+    if case.answer_key:
+        console.print(f"  answer key {case.answer_key} (check your findings against it)", soft_wrap=True,
+                      highlight=False)
+    if url:
+        console.print(f"  ready in {took:.1f} s · Ctrl-C to stop", highlight=False)

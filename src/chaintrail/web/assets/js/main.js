@@ -148,7 +148,10 @@ async function expand(d) {
 }
 
 function traceSource(d) {
-  if (d.kind === "address") return d.address;
+  if (d.kind === "address") {
+    const whole = $("trace-entity").checked && d.cluster_size > 1 && !d.large_entity;
+    return whole ? `cluster:${d.cluster}` : d.address;
+  }
   if (d.kind === "tx") return d.txid;
   if (d.kind === "entity") return `cluster:${d.cluster}`;
   if (d.kind === "output" && d.id.startsWith("o:") && !d.id.includes(":in")) return d.id.slice(2);
@@ -208,7 +211,12 @@ function banner(c) {
 
 async function runStep(s) {
   if (s.action === "search") { $("search-input").value = s.arg; await search(s.arg); }
-  else if (s.action === "trace") { await startTrace(s.arg, "forward"); }
+  else if (s.action === "trace") {
+    const id = `a:${s.arg}`;
+    if (!graph.selectNode(id)) await openAddress(s.arg);
+    const src = traceSource(graph.selectNode(id) || {});
+    if (src) await startTrace(src, "forward");
+  }
   else if (s.action === "endpoints") { tab("trace"); }
 }
 

@@ -11,7 +11,7 @@ export function formParams() {
     source: document.getElementById("trace-source").value.trim(),
     direction: document.getElementById("trace-direction").value,
     model: document.getElementById("trace-model").value,
-    max_hops: document.getElementById("trace-hops").value || 10,
+    max_hops: document.getElementById("trace-hops").value || 20,
     min_amount_sat: document.getElementById("trace-min").value || 0,
     stop: stop.length ? stop : ["exchange"],
     mixer_policy: document.getElementById("trace-mixer").value,
@@ -27,6 +27,13 @@ export async function runTrace(params) {
   const result = await api.get("/trace", { ...params, limit: 1000, graph: true });
   last = { params, result };
   return result;
+}
+
+function sourceText(s) {
+  if (s.kind === "entity") return `entity ${s.cluster}${s.label ? ` (${s.label})` : ""}`;
+  if (s.kind === "address") return short(s.address, 24);
+  if (s.kind === "output") return `output ${short(s.txid, 16)}:${s.vout}`;
+  return short(s.txid || "outputs", 24);
 }
 
 function totalsLine(t) {
@@ -50,7 +57,7 @@ export function renderResult(el, r, ctx) {
     services[name] = (services[name] || 0) + e.amount_sat;
   }
   el.replaceChildren(...[
-    h("h3", {}, `${r.params.direction} ${r.model} trace from ${short(r.source.address || r.source.txid || `entity ${r.source.cluster}`, 24)}`),
+    h("h3", { id: "trace-title" }, `${r.params.direction} ${r.model} trace from ${sourceText(r.source)}`),
     totalsLine(r.totals),
     Object.keys(services).length ? h("div", { "data-testid": "services" },
       h("b", {}, "Reached services (where to send legal process): "),

@@ -1,0 +1,275 @@
+"""The demo case: generate a ransomware-laundering chain, ingest, cluster and tag it, ready to serve.
+
+Steps (each one the same library call the CLI makes):
+
+1. ``scenario.generator.generate`` writes a regtest ``blocks/`` folder and
+   ``answer_key.json`` with planted ransomware cases;
+2. ``BtcIngest.ingest_blocks_dir`` builds the chain store;
+3. transactions are labelled (CoinJoin/mixer) and clustered, as ``chaintrail cluster``;
+4. tags, as ``chaintrail tags import``: the scenario's exchanges and mixer (a
+   CSV written from the answer key, standing in for a vendor's attribution
+   data) and the real OFAC SDN Bitcoin list.
+
+Without the scenario generator (or without a ransomware case in its answer
+key) the demo falls back to the real mainnet blocks in ``../shared/data``,
+clustered and screened against OFAC, with the block-9 coinbase as its subject.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from chaintrail.errors import SourceError
+from chaintrail.store.index import NONE
+
+_NONE = int(NONE)
+
+MAINNET_SUBJECT = "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"    # block 9's coinbase; paid Hal Finney in block 170
+_TAG_CATEGORY = {"exchange": "exchange", "p2p_trader": "exchange", "mixer": "mixing_service",
+                 "gambling": "gambling"}
+
+
+@dataclass
+class DemoCase:
+    """What the demo built and what the workbench shows about it."""
+
+    store: str
+    source: str                      # scenario | mainnet
+    title: str
+    subject: str                     # the address to search first (the ransom address)
+    steps: list[dict]
+    answer_key: str | None = None
+    case_id: str | None = None
+    timings: dict = field(default_factory=dict)
+
+    def case_info(self) -> dict:
+        """What ``create_app(case_info=...)`` shows in the UI banner."""
+        return {"title": self.title, "subject": self.subject, "steps": self.steps, "source": self.source,
+                "case_id": self.case_id}
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=1) + "\n")
+
+
+def shared_data() -> Path:
+    """``../shared/data`` beside the project (looked up from the working folder and from this file)."""
+    here = Path(__file__).resolve()
+    for base in [Path.cwd(), *here.parents]:
+        cand = base / ".." / "shared" / "data"
+        if (cand / "btc").is_dir():
+            return cand.resolve()
+    raise SourceError("cannot find ../shared/data beside the project")
+
+
+def _generator():
+    """The scenario generator's ``generate``, or None while it is not part of this build."""
+    try:
+        from chaintrail.scenario.generator import generate
+    except ImportError:
+        return None
+    return generate
+
+
+def build_demo(workdir: str | Path, *, seed: int = 7, scale: float = 20.0,
+               progress: Callable[[str], None] | None = None) -> DemoCase:
+    """Build the demo under ``workdir`` (replaced): ``scenario/``, ``store/``, ``tags/`` and ``demo.json``."""
+    work = Path(workdir)
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    say = progress or (lambda _msg: None)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    generate = _generator()
+    key = None
+    if generate is not None:
+        say("generating a ransomware-laundering chain")
+        generate(work / "scenario", seed=seed, kind="ransomware", scale=scale)
+        key = json.loads((work / "scenario" / "answer_key.json").read_text())
+        if not any(c.get("kind") == "ransomware" and c.get("victim_payments") for c in key.get("cases", [])):
+            key = None
+        timings["generate_s"] = time.perf_counter() - t0
+    if key is not None:
+        case = _build_scenario(work, key, say, timings)
+    else:
+        case = _build_mainnet(work, say, timings)
+    case.timings = {k: round(v, 2) for k, v in timings.items()} | {"total_s": round(time.perf_counter() - t0, 2)}
+    case.save(work / "demo.json")
+    return case
+
+
+def _ingest(store: Path, say, timings, *, blocks_dir: Path, network=None, raws: list[Path] = ()) -> None:
+    from chaintrail.ingest.btc_job import BtcIngest
+
+    t = time.perf_counter()
+    say("ingesting blocks")
+    with BtcIngest(store, network=network) as job:
+        job.ingest_blocks_dir(blocks_dir)
+        if raws:
+            job.ingest_raw(raws)
+    timings["ingest_s"] = time.perf_counter() - t
+
+
+def _cluster(store: Path, say, timings) -> None:
+    from chaintrail.analysis.clustering import update_clusters
+    from chaintrail.analysis.tracing import mixer_tx_mask
+    from chaintrail.analysis.tx_labels import label_transactions
+    from chaintrail.store.chainstore import ChainStore
+
+    t = time.perf_counter()
+    say("labelling CoinJoins and clustering addresses")
+    with ChainStore(store, writable=True) as st:
+        label_transactions(st)          # CoinJoins must never merge their inputs
+        update_clusters(st, mixer_tx_mask(st))
+    timings["cluster_s"] = time.perf_counter() - t
+
+
+def _import_tags(store: Path, files: list[Path], say, timings) -> None:
+    from chaintrail.errors import UsageError
+    from chaintrail.tags.tagstore import TagStore
+
+    t = time.perf_counter()
+    say("importing tags")
+    report = TagStore(store).import_paths(files)
+    if report.errors:
+        raise UsageError("demo tags did not import: " + "; ".join(report.errors))
+    timings["tags_s"] = time.perf_counter() - t
+
+
+def _ofac_files() -> list[Path]:
+    ofac = shared_data() / "tags" / "ofac-sdn" / "sanctioned_addresses_XBT.txt"
+    return [ofac] if ofac.exists() else []
+
+
+def service_tags_csv(key: dict, path: Path, seed: int) -> int:
+    """Exchanges, P2P traders, gambling and the mixer of the answer key as a tag CSV; returns the row count."""
+    rows = []
+    for e in key.get("entities", []):
+        cat = _TAG_CATEGORY.get(e.get("kind"))
+        if cat is None:
+            continue
+        for a in e.get("addresses", []):
+            rows.append({"address": a, "label": e["name"], "category": cat, "is_cluster_definer": "true",
+                         "confidence": "service_data", "currency": "BTC",
+                         "source": f"chaintrail scenario seed {seed}: service attribution",
+                         "context": f"entity {e['id']} ({e['kind']}) of the generated chain"})
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["address", "label", "category", "is_cluster_definer", "confidence",
+                                          "currency", "source", "context"])
+        w.writeheader()
+        w.writerows(rows)
+    return len(rows)
+
+
+def traceable_cash_outs(view, case: dict) -> list[dict]:
+    """The case's cash-outs a chain trace can reach, summed per deposit address.
+
+    The answer key follows money through the custodial mixer by its records
+    (deposits credited, chips handed over); chain data cannot. A cash-out
+    whose transaction descends from a handed-over chip is therefore left
+    out: only the mixer's records link it to the ransom.
+    """
+    laundering = {r for r in case.get("_txids", ())}
+    frontier = [c for h in case.get("mixer_handovers", []) for c in h["chips"]]
+    behind: set[str] = set()
+    seen = 0
+    while frontier and seen < 100_000:
+        txid, _, vout = frontier.pop().partition(":")
+        seen += 1
+        t = view.tx_num(txid)
+        if t is None:
+            continue
+        o = int(view.tx_first_out[t]) + int(vout)
+        spender = int(view.out_spent[o])
+        if spender == _NONE:
+            continue
+        st = view.tx_of_in(spender)
+        sid = view.txid(st)
+        if sid in behind or (laundering and sid not in laundering):
+            continue
+        behind.add(sid)
+        frontier += [f"{sid}:{k}" for k in range(int(view.tx_first_out[st + 1] - view.tx_first_out[st]))]
+    per: dict[str, dict] = {}
+    for e in case.get("cash_out_endpoints", []):
+        if e["txid"] in behind or not e.get("address"):
+            continue
+        row = per.setdefault(e["address"], {"address": e["address"], "exchange": e["entity_name"], "amount_sat": 0})
+        row["amount_sat"] += int(e["amount_sat"])
+    return sorted(per.values(), key=lambda r: -r["amount_sat"])
+
+
+def _with_txids(key: dict) -> list[dict]:
+    cases = [dict(c) for c in key.get("cases", []) if c.get("kind") == "ransomware" and c.get("victim_payments")]
+    for c in cases:
+        c["_txids"] = {r["txid"] for r in key.get("laundering_txs", []) if r["case"] == c["id"]}
+    return cases
+
+
+def pick_case(view, key: dict) -> tuple[dict, list[dict]]:
+    """The ransomware case whose trace reaches the most exchanges on chain (first one on a tie)."""
+    best = None
+    for c in _with_txids(key):
+        exp = traceable_cash_outs(view, c)
+        score = len({r["exchange"] for r in exp})
+        if best is None or score > best[0]:
+            best = (score, c, exp)
+    _, case, expected = best
+    case.pop("_txids", None)
+    return case, expected
+
+
+def _build_scenario(work: Path, key: dict, say, timings) -> DemoCase:
+    from chaintrail.chains.bitcoin.network import REGTEST
+
+    store = work / "store"
+    _ingest(store, say, timings, blocks_dir=work / "scenario", network=REGTEST)
+    _cluster(store, say, timings)
+    (work / "tags").mkdir()
+    seed = key.get("generator", {}).get("seed")
+    service_tags_csv(key, work / "tags" / "scenario-services.csv", seed)
+    _import_tags(store, [work / "tags" / "scenario-services.csv", *_ofac_files()], say, timings)
+    from chaintrail.api.chainview import ChainView
+    from chaintrail.store.chainstore import ChainStore
+
+    with ChainStore(store) as st:
+        case, _ = pick_case(ChainView(st), key)
+    ransom = case["victim_payments"][0]
+    n_pay = len(case["victim_payments"])
+    steps = [
+        {"text": f"Search the ransom address {ransom['address']} (a victim paid "
+                 f"{ransom['value_sat'] / 1e8:.8f} BTC to it at height {ransom['height']}).",
+         "action": "search", "arg": ransom["address"]},
+        {"text": f"Select it and press Trace ▸: the trace starts from the ransom wallet (the entity holding all "
+                 f"{n_pay} ransom payments) and stops at tagged exchanges.", "action": "trace", "arg": ransom["address"]},
+        {"text": "Read the exchange endpoints in the Trace tab: each deposit address and amount is a request for "
+                 "records to that exchange.", "action": "endpoints", "arg": None},
+    ]
+    return DemoCase(store=str(store), source="scenario", title=f"Training case {case['id']}: {case['description']}",
+                    subject=ransom["address"], steps=steps, answer_key=str(work / "scenario" / "answer_key.json"),
+                    case_id=case["id"])
+
+
+def _build_mainnet(work: Path, say, timings) -> DemoCase:
+    btc = shared_data() / "btc" / "mainnet"
+    store = work / "store"
+    raws = sorted(p for p in (btc / "raw").glob("block*.raw") if not p.stem.endswith("-undo"))
+    _ingest(store, say, timings, blocks_dir=btc / "core-blocks-0-599", raws=raws)
+    _cluster(store, say, timings)
+    _import_tags(store, _ofac_files(), say, timings)
+    steps = [
+        {"text": f"Search {MAINNET_SUBJECT}, the address block 9's coinbase paid.", "action": "search",
+         "arg": MAINNET_SUBJECT},
+        {"text": "Select it and press Trace ▸ to follow its coins forward (block 170: 10 BTC to Hal Finney).",
+         "action": "trace", "arg": MAINNET_SUBJECT},
+        {"text": "Read the endpoints in the Trace tab (no exchange tags exist this early in the chain).",
+         "action": "endpoints", "arg": None},
+    ]
+    return DemoCase(store=str(store), source="mainnet",
+                    title="Real Bitcoin mainnet blocks 0-599 (no generated case in this build)",
+                    subject=MAINNET_SUBJECT, steps=steps)
