@@ -34,6 +34,7 @@ def finding_hash(f: Mapping[str, Any]) -> str:
 def _finish(kind: str, title: str, spec: dict, params: dict, store: ChainStore, result: dict,
             block_hashes: list[str], tags: list[dict]) -> dict:
     versions = methodology.analysis_versions(store, kind)
+    result = {**result, "chain_context": chain_context(store, block_hashes)}
     f = {"kind": kind, "title": title, "spec": spec, "params": params, "versions": versions,
          "error_rates": methodology.rates_for(methodology.heuristics_used(versions)),
          "block_hashes": block_hashes, "tags": tags, "result": result, "result_hash": digest(result),
@@ -171,6 +172,16 @@ def _portable_provenance(t: Any) -> str:
     if t.origin_case:
         parts.append(f"case {t.origin_case}")
     return ", ".join(parts) or "unknown origin"
+
+
+def chain_context(store: ChainStore, block_hashes: list[str]) -> dict:
+    """The first and last block an analysis read (height and time), for dating what it found."""
+    if not block_hashes:
+        return {"blocks_read": 0, "first_block": None, "last_block": None}
+    rows = query(store, "SELECT hash, height, time FROM blocks WHERE list_contains($h, hash) "
+                        "ORDER BY height NULLS LAST, time, hash", {"h": sorted(set(block_hashes))}).to_pylist()
+    return {"blocks_read": len(set(block_hashes)), "first_block": rows[0] if rows else None,
+            "last_block": rows[-1] if rows else None}
 
 
 def _blocks_of_txids(store: ChainStore, txids: list[str], subject: str) -> list[str]:

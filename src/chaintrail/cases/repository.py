@@ -45,6 +45,21 @@ class CaseView:
     shares: list[dict] = field(default_factory=list)
     withheld: dict[str, int] = field(default_factory=dict)
 
+    def redacted(self, level: str) -> "CaseView":
+        """The same case for a reader cleared only to ``level`` (never less restricted than this view)."""
+        level = tlp.normalize(level)
+        if tlp.RANK[level] > tlp.RANK[self.level]:
+            level = self.level
+        red = Redactor(level, dict(self.withheld))
+        case = dict(self.case)
+        if not tlp.allowed(case["tlp"], level):
+            case["title"] = case["summary"] = f"[withheld: {tlp.label(case['tlp'])}]"
+        out = CaseView(case, self.access, level, red.filter("subject", self.subjects),
+                       red.filter("finding", self.findings), red.filter("note", self.notes),
+                       red.filter("attachment", self.attachments), red.filter("tag", self.tags), list(self.shares))
+        out.withheld = red.withheld
+        return out
+
     def to_dict(self) -> dict:
         return {"case": self.case, "access": self.access, "level": self.level, "subjects": self.subjects,
                 "findings": self.findings, "notes": self.notes, "attachments": self.attachments,
@@ -346,6 +361,43 @@ class CaseRepository:
             rows.delete(conn, S.shares, int(old.id), actor=p.username, agency=p.agency, action="case.unshare",
                         case_ref=ref, detail={"agency": agency})
         self._with_case(p, ref, "case.unshare", do, share=True)
+
+    def import_case(self, p: Principal, header: dict, items: dict[str, list[dict]], origin: dict) -> dict:
+        """Create a case from a verified package in one transaction; every row keeps the sender's attribution.
+
+        ``items`` maps subjects/findings/notes/attachments/tags to rows as exported;
+        ``origin`` names the sending agency, its key and the package.
+        """
+        if not p.at_least("investigator"):
+            self._log_denied(p, None, "case.import", f"role {p.role}")
+            raise AccessDenied("viewers may not import cases")
+        tables = {"subjects": (S.subjects, "subject.import"), "findings": (S.findings, "finding.import"),
+                  "notes": (S.notes, "note.import"), "attachments": (S.attachments, "attachment.import"),
+                  "tags": (S.case_tags, "tag.import")}
+        with self.db.tx() as conn:
+            ref = self._next_ref(conn, p.agency)
+            case = rows.insert(conn, S.cases, {"ref": ref, "title": header["title"], "summary": header.get("summary") or "",
+                                               "agency_id": p.agency_id, "status": "open",
+                                               "tlp": tlp.normalize(header["tlp"]), "created_by": p.username,
+                                               "created_at": audit.now(), "origin": dumps(origin)},
+                               actor=p.username, agency=p.agency, action="case.import", case_ref=ref,
+                               detail={"from_agency": origin["agency"], "from_case": origin["case_ref"],
+                                       "fingerprint": origin["fingerprint"], "package_sha256": origin["package_sha256"]})
+            for kind, (table, action) in tables.items():
+                cols = [c.name for c in table.c if c.name not in ("id", "case_id", "tlp", "created_by", "created_at",
+                                                                   "origin", "row_hash")]
+                for it in items.get(kind, []):
+                    values = {c: (dumps(it[c]) if c in _JSON_COLS and it.get(c) is not None else it.get(c))
+                              for c in cols}
+                    item_origin = {**origin, "item_id": it.get("id"), "created_by": it.get("created_by"),
+                                   "created_at": it.get("created_at"), "prior_origin": it.get("origin")}
+                    rows.insert(conn, table, {**values, "case_id": case["id"], "tlp": tlp.normalize(it["tlp"]),
+                                              "created_by": p.username, "created_at": audit.now(),
+                                              "origin": dumps(item_origin)},
+                                actor=p.username, agency=p.agency, action=action, case_ref=ref,
+                                detail={"from_agency": origin["agency"], "item_id": it.get("id"),
+                                        **({"finding_hash": it["finding_hash"]} if kind == "findings" else {})})
+        return plain(case)
 
     def attachment(self, p: Principal, ref: str, attachment_id: int) -> tuple[dict, bytes]:
         """An attachment's row and bytes (logged as a read)."""

@@ -1,0 +1,318 @@
+"""The case report as HTML: summary, fund flow, endpoints, methodology, records, provenance, custody.
+
+``render_html`` takes a case as one reader may see it (already redacted to
+that reader's TLP level), its chain-of-custody entries and a fresh verify
+report, and returns a self-contained HTML document (the figure is inline SVG)
+that ``report_pdf`` turns into a PDF.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html import escape
+
+from chaintrail import __version__
+from chaintrail.cases import tlp
+from chaintrail.cases.audit import AuditEntry
+from chaintrail.cases.methodology import MIXER_POLICY, TAINT_MODELS, describe_rate
+from chaintrail.cases.report_figure import KIND_WORDS, btc, fund_flow_svg, short
+from chaintrail.cases.report_prose import (day, explain_summary, pct, reliance, reservations, screen_summary, services,
+                                           trace_summary)
+from chaintrail.cases.report_style import stylesheet
+from chaintrail.cases.repository import CaseView
+from chaintrail.cases.verify import VerifyReport
+
+MAX_ENDPOINT_ROWS = 40
+MAX_BLOCKS_LISTED = 400
+
+
+@dataclass
+class ReportContext:
+    """Who the report is for and by, and what was checked when it was made."""
+
+    prepared_by: str
+    agency: str
+    generated_at: str
+    verify: VerifyReport
+    log: list[AuditEntry] = field(default_factory=list)
+    recipient_level: str = "red"
+
+
+def _e(s) -> str:
+    return escape("" if s is None else str(s))
+
+
+def _section(n: int, title: str, body: str) -> str:
+    return f"<h2>{n}&nbsp;&nbsp;{_e(title)}</h2>\n{body}"
+
+
+def render_html(view: CaseView, ctx: ReportContext) -> str:
+    c = view.case
+    level = tlp.strictest(c["tlp"], *[f["tlp"] for f in view.findings]) if view.findings else c["tlp"]
+    traces = [f for f in view.findings if f["kind"] == "trace"]
+    lead = traces[0] if traces else (view.findings[0] if view.findings else None)
+    note = f"Finding {lead['finding_hash'][:32]}…" if lead else f"Case {c['ref']}"
+    parts = [f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{_e(c['ref'])} — forensic report</title>"
+             f"<style>{stylesheet(level, c['ref'], note)}</style></head><body>", _title_block(view, ctx, level)]
+    parts.append(_section(1, "Summary for the prosecutor", _summary(view)))
+    parts.append(_section(2, "Fund flow", "".join(_flow(f) for f in traces)
+                          or "<p>No trace finding has been saved in this case.</p>"))
+    parts.append(_section(3, "Endpoints and amounts", "".join(_endpoints(f) for f in traces)
+                          or "<p>No trace finding has been saved in this case.</p>") + _other_findings(view))
+    parts.append(_section(4, "Methodology", _methodology(view)))
+    recs = [a for a in view.attachments if a["kind"] == "exchange_records"]
+    parts.append(_section(5, "Exchange records received under legal process", "".join(_records(a) for a in recs)
+                          or "<p>No exchange records have been attached to this case.</p>"))
+    parts.append(_section(6, "Data provenance", _provenance(view)))
+    parts.append(_section(7, "Chain of custody", _custody(view, ctx)))
+    if view.notes:
+        parts.append(_section(8, "Investigator's notes", "".join(
+            f"<p><b>{_e(x['created_by'])}</b>, {_e(x['created_at'][:16].replace('T', ' '))} UTC "
+            f"[{tlp.label(x['tlp'])}]{(' on ' + _e(x['about'])) if x.get('about') else ''}: {_e(x['body'])}</p>"
+            for x in view.notes)))
+    parts.append(_appendix(view))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _title_block(view: CaseView, ctx: ReportContext, level: str) -> str:
+    c = view.case
+    withheld = sum(view.withheld.values())
+    held = (f"<tr><td class=k>Redaction</td><td>Prepared for a reader cleared to {tlp.label(ctx.recipient_level)}; "
+            f"{withheld} item(s) marked above that level are withheld.</td></tr>") if withheld else ""
+    origin = c.get("origin") or {}
+    recv = (f"<tr><td class=k>Received from</td><td>{_e(origin.get('agency'))} (case {_e(origin.get('case_ref'))}, "
+            f"key {_e(origin.get('fingerprint'))})</td></tr>") if origin else ""
+    run = f"<span class=tlprun>{tlp.label(level)}</span>"
+    return f"""<div class=tlptop>{run}</div><div class=tlpbottom>{run}</div>
+<div class=tlpbar>{tlp.label(level)}</div>
+<div class=titleblock>
+<div class=kicker>Forensic report · tracing of cryptocurrency funds</div>
+<h1>{_e(c['title'])}</h1>
+<table class=meta>
+<tr><td class=k>Case reference</td><td><b>{_e(c['ref'])}</b> ({_e(c['status'])})</td></tr>
+<tr><td class=k>Agency</td><td>{_e(c.get('agency'))}</td></tr>
+<tr><td class=k>Prepared by</td><td>{_e(ctx.prepared_by)} ({_e(ctx.agency)}), {_e(ctx.generated_at[:19].replace('T', ' '))} UTC</td></tr>
+{recv}<tr><td class=k>Handling</td><td>{tlp.label(level)}: {_e(tlp.MEANING[level])}</td></tr>
+{held}</table>
+</div>
+{('<p>' + _e(c['summary']) + '</p>') if c.get('summary') else ''}"""
+
+
+def _figures_table(f: dict) -> str:
+    t = f["result"]["totals"]
+    traced = int(t["traced_sat"])
+    rows = [("Reached attributed services", int(t["to_endpoints_sat"])), ("Unspent at last block", int(t["unspent_sat"])),
+            ("Newly mined (coinbase)", int(t.get("coinbase_sat", 0))),
+            ("Not followed further (limits)", int(t["stopped_sat"]) + int(t["below_threshold_sat"])),
+            ("From outside the data (unknown source)", int(t.get("unknown_source_sat", 0))),
+            ("Network fees", int(t["fees_sat"]))]
+    body = "".join(f"<tr><td>{k}</td><td class=n>{btc(v)} BTC</td><td class=n>{pct(v, traced)}</td></tr>"
+                   for k, v in rows if v)
+    return (f"<table class=figures><tr><td><b>Traced</b></td><td class=n><b>{btc(traced)} BTC</b></td>"
+            f"<td class=n>100.0%</td></tr>{body}</table>")
+
+
+def _summary(view: CaseView) -> str:
+    out = []
+    case_tags = view.tags
+    for f in view.findings:
+        words = {"trace": trace_summary, "screen": screen_summary, "explain": explain_summary}[f["kind"]](f)
+        out.append(f"<h3>{_e(f['title'])}</h3>" + "".join(f"<p>{w}</p>" for w in words))
+        if f["kind"] == "trace":
+            out.append(_figures_table(f))
+        out.append(f"<p class=small>{reliance(f, len(f.get('tags', [])))}</p>")
+    if not view.findings:
+        out.append("<p>No finding has been saved in this case yet.</p>")
+    res = reservations(view.findings, case_tags)
+    if res:
+        out.append("<div class=warn><b>Reservations.</b><ul>" + "".join(f"<li>{r}</li>" for r in res) + "</ul></div>")
+    return "\n".join(out)
+
+
+def _flow(f: dict) -> str:
+    r = f["result"]
+    return (f"<h3>{_e(f['title'])}</h3><div class=figure>{fund_flow_svg(r)}</div><p class=caption>Figure: funds traced "
+            f"{r['params']['direction']} with the {r['model']} model. Edge widths are proportional to the amount "
+            f"carried; each circle is a transaction (first eight characters of its id); boxes on the right are "
+            f"where the traced funds ended, with their amount and share of the {btc(int(r['totals']['traced_sat']))} "
+            f"BTC traced. Full transaction paths are listed in Section 3 and the finding data.</p>")
+
+
+def _endpoints(f: dict) -> str:
+    r = f["result"]
+    traced = int(r["totals"]["traced_sat"])
+    rows = []
+    for i, e in enumerate(r["endpoints"][:MAX_ENDPOINT_ROWS], 1):
+        who = ", ".join(x.split(":", 1)[-1] for x in e["tags"]) or "—"
+        rows.append(f"<tr><td class=n>{i}</td><td class=mono>{_e(e['address'] or (e['outputs'] or ['?'])[0])}</td>"
+                    f"<td>{_e(who)}</td><td>{_e(KIND_WORDS.get(e['kind'], e['kind']))}</td>"
+                    f"<td class=n>{btc(int(e['amount_sat']))}</td><td class=n>{pct(int(e['amount_sat']), traced)}</td>"
+                    f"<td class=n>{e['hops']}</td></tr>")
+    more = len(r["endpoints"]) - MAX_ENDPOINT_ROWS
+    tail = (f"<tr><td colspan=7 class=small>… and {more} smaller endpoints (in the finding data)</td></tr>"
+            if more > 0 else "")
+    svc = services(r)
+    svc_rows = "".join(f"<tr><td>{_e(s['name'])}</td><td class=n>{len(s['addresses'])}</td>"
+                       f"<td class=n>{btc(s['amount_sat'])}</td><td class=n>{pct(s['amount_sat'], traced)}</td></tr>"
+                       for s in svc)
+    svc_table = (f"<h3>Services to serve legal process on</h3><table class=data><tr><th>Service</th>"
+                 f"<th class=n>Deposit addresses</th><th class=n>Amount (BTC)</th><th class=n>Share</th></tr>"
+                 f"{svc_rows}</table>") if svc else ""
+    return (f"<h3>{_e(f['title'])}</h3><table class=data><tr><th class=n>#</th><th>Address</th><th>Attribution</th>"
+            f"<th>Status</th><th class=n>Amount (BTC)</th><th class=n>Share</th><th class=n>Hops</th></tr>"
+            f"{''.join(rows)}{tail}<tr><td></td><td><b>Total traced</b></td><td></td><td></td>"
+            f"<td class=n><b>{btc(traced)}</b></td><td class=n>100.0%</td><td></td></tr></table>{svc_table}")
+
+
+def _other_findings(view: CaseView) -> str:
+    out = []
+    for f in view.findings:
+        if f["kind"] == "screen":
+            ex = f["result"].get("exposures", [])
+            rows = "".join(f"<tr><td>{_e(x['category'])}</td><td>{_e(x['direction'])}</td>"
+                           f"<td class=n>{btc(int(x['amount_sat']))}</td><td class=n>{100 * float(x['share']):.1f}%</td>"
+                           f"<td class=n>{x['min_hops']}</td><td class=mono>{_e(x.get('counterparty'))}</td></tr>"
+                           for x in ex)
+            out.append(f"<h3>{_e(f['title'])}</h3><table class=data><tr><th>Category</th><th>Direction</th>"
+                       f"<th class=n>Amount (BTC)</th><th class=n>Share</th><th class=n>Min hops</th>"
+                       f"<th>Counterparty</th></tr>{rows or '<tr><td colspan=6>No exposure found.</td></tr>'}</table>")
+        elif f["kind"] == "explain":
+            rows = "".join(f"<tr><td class=n>{i}</td><td class=mono>{_e(x['from_address'])}</td>"
+                           f"<td class=mono>{_e(x['to_address'])}</td><td class=mono>{_e(x['txid'])}</td>"
+                           f"<td class=mono>{_e(x['block_hash'])}</td></tr>"
+                           for i, x in enumerate(f["result"]["links"], 1))
+            out.append(f"<h3>{_e(f['title'])}</h3><table class=data><tr><th class=n>#</th><th>Address</th>"
+                       f"<th>Spent together with</th><th>In transaction</th><th>Block</th></tr>{rows}</table>")
+    return "".join(out)
+
+
+def _methodology(view: CaseView) -> str:
+    out = ["<h3>4.1 Data</h3><p>All amounts and transactions in this report were read from the Bitcoin blockchain, "
+           "a public ledger that every full node holds an identical copy of. The chain data were ingested into a "
+           "chaintrail store from the agency's own node; each block read is identified by its hash (Section 6), so "
+           "any party with a node can check every figure independently.</p>"]
+    rates: dict[str, dict] = {}
+    for f in view.findings:
+        rates.update(f.get("error_rates") or {})
+    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v.get('version'))}</td><td>{_e(v.get('what'))}</td>"
+                   f"<td>{_e(describe_rate(v))}</td></tr>" for k, v in sorted(rates.items()))
+    out.append("<h3>4.2 Heuristics and their measured error rates</h3><p>Addresses are grouped into entities (one "
+               "controller) and transactions are classified by the heuristics below. Each has a version, and its "
+               "error rate is measured against ground truth with <code>chaintrail heuristics evaluate</code>; a "
+               "heuristic not yet measured is shown as such.</p>"
+               + (f"<table class=data><tr><th>Heuristic</th><th>Version</th><th>What it infers</th>"
+                  f"<th>Measured error rate</th></tr>{rows}</table>" if rows else "<p>No heuristic was used.</p>"))
+    models = []
+    for f in view.findings:
+        if f["kind"] != "trace":
+            continue
+        p = f["params"]
+        models.append(f"<p><b>{_e(f['title'])}.</b> {_e(TAINT_MODELS.get(p['model'], p['model']))} "
+                      f"{_e(MIXER_POLICY.get(p['mixer_policy'], ''))} Parameters: direction {p['direction']}; at most "
+                      f"{p['max_hops']} hops; branches below {p['min_amount_sat']:,} sats stop; tracing stops at "
+                      f"addresses tagged {', '.join(p['stop_categories']) or '(none)'}"
+                      + (f"; time window {day(p['time_from'])} to {day(p['time_to'])}" if p.get("time_from") else "")
+                      + ". Every satoshi is accounted for: traced = endpoints + unspent + fees + not followed.</p>")
+    out.append("<h3>4.3 Taint model</h3>" + ("".join(models) or "<p>No trace in this case.</p>"))
+    out.append("<h3>4.4 Attribution tags</h3><p>An address is attributed to a service or actor only by a tag, and "
+               "every tag names its source and its confidence (GraphSense scale, 0–100).</p>" + _tags_table(view))
+    return "\n".join(out)
+
+
+def _tags_table(view: CaseView) -> str:
+    rows = []
+    seen = set()
+    for f in view.findings:
+        for t in f.get("tags", []):
+            key = (t["address"], t.get("label"), t.get("source"))
+            if key in seen:
+                continue
+            seen.add(key)
+            via = "" if t.get("via") == "address" else f" (via entity member {short(t.get('tag_address'), 8)})"
+            by = ((f.get("origin") or {}).get("agency"))
+            rows.append(f"<tr><td class=mono>{_e(t['address'])}</td><td>{_e(t.get('label'))}{_e(via)}</td>"
+                        f"<td>{_e(t.get('kind'))}</td><td>{_e(t.get('source'))}</td>"
+                        f"<td>{_e(t.get('confidence'))} ({_e(t.get('confidence_level'))})</td>"
+                        f"<td>{_e(t.get('provenance'))}{('; received from ' + _e(by)) if by else ''}</td></tr>")
+    for t in view.tags:
+        o = t.get("origin") or {}
+        prov = f"case tag by {t['created_by']}" + (f"; received from {o.get('agency')}" if o else "")
+        rows.append(f"<tr><td class=mono>{_e(t['address'])}</td><td>{_e(t['label'])}</td><td>{_e(t.get('category'))}</td>"
+                    f"<td>{_e(t.get('source'))}</td><td>{_e(t.get('confidence'))}</td><td>{_e(prov)}</td></tr>")
+    if not rows:
+        return "<p>No attribution tag applies to the addresses in these findings.</p>"
+    return ("<table class=data><tr><th>Address</th><th>Label</th><th>Category</th><th>Source</th><th>Confidence</th>"
+            "<th>Provenance</th></tr>" + "".join(rows) + "</table>")
+
+
+def _records(a: dict) -> str:
+    m = a.get("meta") or {}
+    st = m.get("by_status", {})
+    words = {"matched_output": "found as a payment (output) on chain", "matched_input": "found as a spend (input) on chain",
+             "amount_differs": "address on chain, amount differs", "address_not_in_tx": "address not in that transaction",
+             "tx_not_in_store": "transaction not in the examined chain data"}
+    rows = "".join(f"<tr><td>{_e(words.get(k, k))}</td><td class=n>{v:,}</td></tr>" for k, v in st.items())
+    ents = ", ".join(m.get("entities", [])[:5])
+    return (f"<h3>{_e(a['filename'])}</h3><p>{m.get('legs', 0):,} transaction legs over {m.get('transactions', 0):,} "
+            f"transactions ({_e(m.get('first_date'))} to {_e(m.get('last_date'))}), totalling "
+            f"{btc(int(m.get('total_sat', 0)))} BTC, for {_e(ents) or 'an unnamed account holder'} "
+            f"({len(m.get('accounts', []))} account address(es)). Each leg was looked up in the chain data: "
+            f"{m.get('transactions_in_store', 0):,} of the transactions are in the examined blocks and "
+            f"{btc(int(m.get('matched_sat', 0)))} BTC of the legs match an output or input exactly.</p>"
+            f"<table class=data><tr><th>Result of the lookup</th><th class=n>Legs</th></tr>{rows}</table>"
+            f"<p class=small>File SHA-256 <span class=hash>{_e(a['sha256'])}</span>, added by {_e(a['created_by'])} "
+            f"on {_e(a['created_at'][:10])}.</p>")
+
+
+def _provenance(view: CaseView) -> str:
+    rows = []
+    for f in view.findings:
+        o = f.get("origin") or {}
+        rows.append(f"<tr><td>{f['id']}</td><td>{_e(f['kind'])}</td><td class=hash>{_e(f['finding_hash'])}</td>"
+                    f"<td class=hash>{_e(f.get('store_hash'))}</td><td>{len(f['block_hashes'])}</td>"
+                    f"<td>{_e(f['created_by'])}, {_e(f['created_at'][:10])}"
+                    f"{('; from ' + _e(o.get('agency'))) if o else ''}</td></tr>")
+    versions = sorted({f"{k} {v}" for f in view.findings for k, v in f["versions"].items()
+                       if isinstance(v, str) and k != "kind"})
+    sources = {(s["file"], s["sha256"], s["tags"]) for f in view.findings for s in f["versions"].get("tags", [])}
+    src_rows = "".join(f"<tr><td>{_e(a)}</td><td class=hash>{_e(b)}</td><td class=n>{c:,}</td></tr>"
+                       for a, b, c in sorted(sources))
+    return ("<p>Each finding is identified by a SHA-256 hash over what was asked, the parameters, the engine and "
+            "heuristic versions, the blocks read, the tags relied on and the result. Running the same analysis on the "
+            "same chain data (identified by the store's content hash) reproduces the hash exactly; "
+            "<code>chaintrail case finding rerun</code> does so and says whether it matches.</p>"
+            "<table class=data><tr><th>Finding</th><th>Kind</th><th>Finding hash</th><th>Chain store content hash</th>"
+            f"<th>Blocks</th><th>Made by</th></tr>{''.join(rows)}</table>"
+            f"<p class=small>Software: chaintrail {__version__}; {_e(', '.join(versions))}.</p>"
+            + (f"<h3>Tag sources</h3><table class=data><tr><th>File</th><th>SHA-256</th><th class=n>Tags</th></tr>"
+               f"{src_rows}</table>" if src_rows else ""))
+
+
+def _custody(view: CaseView, ctx: ReportContext) -> str:
+    v = ctx.verify
+    state = ("<span class=ok>intact</span>" if v.ok else
+             f"<span class=bad>FAILED ({len(v.problems)} problem(s))</span>")
+    probs = "".join(f"<li>{_e(p.message)}</li>" for p in v.problems[:10])
+    rows = "".join(f"<tr><td class=n>{e.seq}</td><td>{_e(e.ts[:19].replace('T', ' '))}</td>"
+                   f"<td>{_e(e.actor)} ({_e(e.agency)})</td><td>{_e(e.action)}</td><td>{_e(e.target)}</td>"
+                   f"<td>{_e(e.outcome)}</td></tr>" for e in ctx.log[-80:])
+    return (f"<div class=box>Every action on this case is recorded in an append-only audit log in which each entry "
+            f"carries the SHA-256 of the one before it. When this report was generated the log was verified: "
+            f"{v.entries:,} entries and {v.rows:,} records checked, chain {state}; head entry #{v.head_seq}, "
+            f"hash <span class=hash>{_e(v.head_hash)}</span>.{('<ul>' + probs + '</ul>') if probs else ''}</div>"
+            f"<table class=data><tr><th class=n>#</th><th>Time (UTC)</th><th>By</th><th>Action</th><th>Record</th>"
+            f"<th>Outcome</th></tr>{rows}</table>"
+            + (f"<p class=small>Showing the last 80 of {len(ctx.log)} entries for this case.</p>"
+               if len(ctx.log) > 80 else ""))
+
+
+def _appendix(view: CaseView) -> str:
+    hashes = list(dict.fromkeys(h for f in view.findings for h in f["block_hashes"]))
+    if not hashes:
+        return ""
+    shown = hashes[:MAX_BLOCKS_LISTED]
+    more = (f"<p class=small>… and {len(hashes) - len(shown)} more, listed in the finding data.</p>"
+            if len(hashes) > len(shown) else "")
+    return ("<h2>Appendix: blocks read</h2><p class=small>The block hashes every finding in this report read, in "
+            "chain order.</p><div class=blocks>" + "<br>".join(shown) + f"</div>{more}")

@@ -1,0 +1,177 @@
+"""The words of a report: what each finding shows, said plainly, with every figure and every reservation.
+
+Written for a prosecutor who is not a blockchain specialist: amounts in BTC
+(to the satoshi), shares of the traced total, dates in UTC, who holds records
+that legal process can reach, and what the conclusion depends on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from html import escape
+
+from chaintrail.cases.methodology import NOT_MEASURED
+from chaintrail.cases.report_figure import btc
+
+_MODEL_NAME = {"haircut": "haircut (proportional)", "poison": "poison", "fifo": "first-in-first-out",
+               "lifo": "last-in-first-out", "tiho": "taint-in-highest-out"}
+_STOP_WORDS = {"stopped_max_hops": "the hop limit was reached", "stopped_time": "the time window ended",
+               "stopped_mixer": "the funds entered a mixer", "below_threshold": "the amount fell below the threshold"}
+
+
+def day(ts: int | None) -> str:
+    if ts is None:
+        return "an unknown date"
+    return dt.datetime.fromtimestamp(int(ts), dt.timezone.utc).strftime("%-d %B %Y")
+
+
+def pct(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:.1f}%" if whole else "0.0%"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+def describe_source(src: dict) -> str:
+    k = src.get("kind")
+    if k == "address":
+        return f"address <span class=mono>{escape(src['address'])}</span>"
+    if k == "output":
+        return f"output {src['vout']} of transaction <span class=mono>{escape(src['txid'])}</span>"
+    if k == "transaction":
+        return f"the outputs of transaction <span class=mono>{escape(src['txid'])}</span>"
+    if k == "entity":
+        return f"the addresses of entity (cluster) {src['cluster']}"
+    return "the selected outputs"
+
+
+def services(trace: dict) -> list[dict]:
+    """Attributed endpoints grouped by service: name, amount, deposit addresses (largest first)."""
+    by: dict[str, dict] = {}
+    for e in trace["endpoints"]:
+        if e["kind"] != "tagged":
+            continue
+        name = e["tags"][0].split(":", 1)[-1] if e["tags"] else f"entity {e['cluster']}"
+        s = by.setdefault(name, {"name": name, "amount_sat": 0, "addresses": []})
+        s["amount_sat"] += int(e["amount_sat"])
+        s["addresses"].append(e["address"])
+    return sorted(by.values(), key=lambda s: -s["amount_sat"])
+
+
+def trace_summary(f: dict) -> list[str]:
+    """Paragraphs (HTML) stating what one trace finding shows."""
+    r = f["result"]
+    t = r["totals"]
+    p = f["params"]
+    traced = int(t["traced_sat"])
+    ctx = r.get("chain_context") or {}
+    first, last = (ctx.get("first_block") or {}), (ctx.get("last_block") or {})
+    forward = p["direction"] == "forward"
+    model = _MODEL_NAME.get(p["model"], p["model"])
+    span = (f"on {day(first.get('time'))}" if first.get("time") == last.get("time")
+            else f"between {day(first.get('time'))} and {day(last.get('time'))}")
+    out = []
+    if forward:
+        out.append(f"{btc(traced)} BTC held at {describe_source(r['source'])} was traced forward through "
+                   f"{plural(int(t['txs_touched']), 'transaction')} recorded on the Bitcoin blockchain {span} "
+                   f"(blocks {first.get('height', '?')} to {last.get('height', '?')}), using the {model} method "
+                   f"described in Section 4.3, up to {p['max_hops']} hops.")
+    else:
+        out.append(f"The {btc(traced)} BTC at {describe_source(r['source'])} was traced backward to its origins "
+                   f"through {plural(int(t['txs_touched']), 'transaction')} recorded {span}, using the {model} "
+                   f"method described in Section 4.3, up to {p['max_hops']} hops.")
+    svcs = services(r)
+    if svcs:
+        parts = [f"<b>{escape(s['name'])}</b> ({btc(s['amount_sat'])} BTC into "
+                 f"{plural(len(s['addresses']), 'deposit address', 'deposit addresses')})" for s in svcs]
+        verb = "was paid into" if forward else "came from"
+        out.append(f"Of this, <b>{btc(int(t['to_endpoints_sat']))} BTC ({pct(int(t['to_endpoints_sat']), traced)})</b> "
+                   f"{verb} addresses attributed to {plural(len(svcs), 'service')}: {'; '.join(parts)}. "
+                   + ("These services keep customer records; legal process served on them for the deposit "
+                      "addresses listed in Section 3 can identify the account holders." if forward else ""))
+    elif forward:
+        out.append("None of the traced funds reached an address attributed to an exchange or other service "
+                   "within the limits of this analysis.")
+    if int(t["unspent_sat"]):
+        n = sum(1 for e in r["endpoints"] if e["kind"] == "unspent")
+        out.append(f"{btc(int(t['unspent_sat']))} BTC ({pct(int(t['unspent_sat']), traced)}) remained unspent at "
+                   f"{plural(n, 'address', 'addresses')} at the last block examined; these funds had not moved and "
+                   f"may still be available for seizure.")
+    if int(t.get("coinbase_sat", 0)):
+        out.append(f"{btc(int(t['coinbase_sat']))} BTC ({pct(int(t['coinbase_sat']), traced)}) originates in newly "
+                   f"mined coins (coinbase transactions).")
+    other = int(t["stopped_sat"]) + int(t["below_threshold_sat"])
+    if other:
+        why = sorted({_STOP_WORDS.get(e["kind"], e["kind"]) for e in r["endpoints"]
+                      if e["kind"] in _STOP_WORDS})
+        out.append(f"{btc(other)} BTC ({pct(other, traced)}) was not followed further because "
+                   f"{' or '.join(why)}.")
+    if int(t["fees_sat"]):
+        out.append(f"{btc(int(t['fees_sat']))} BTC was spent on network (mining) fees.")
+    if int(t.get("mixer_txs", 0)):
+        out.append(f"The funds passed through {plural(int(t['mixer_txs']), 'CoinJoin or mixer transaction')}; "
+                   f"amounts after that point are proportional estimates, not identified coins.")
+    return out
+
+
+def screen_summary(f: dict) -> list[str]:
+    r = f["result"]
+    risk = r.get("risk") or {}
+    level = str(risk.get("level", "unknown")).upper()
+    reasons = [x.get("text", "") for x in risk.get("reasons", [])][:4]
+    out = [f"Screening of <span class=mono>{escape(r['subject'])}</span> against the attribution data gives a risk "
+           f"level of <b>{escape(level)}</b>."]
+    if reasons:
+        out.append("Reasons: " + "; ".join(escape(x) for x in reasons) + ".")
+    return out
+
+
+def explain_summary(f: dict) -> list[str]:
+    r = f["result"]
+    links = r["links"]
+    if not links:
+        return [f"<span class=mono>{escape(r['from'])}</span> is the same address as the other subject."]
+    txs = ", ".join(f"<span class=mono>{escape(link['txid'][:16])}…</span>" for link in links[:5])
+    return [f"Addresses <span class=mono>{escape(r['from'])}</span> and <span class=mono>{escape(r['to'])}</span> "
+            f"are attributed to one controller because they were spent together, directly or through "
+            f"{plural(len(links) - 1, 'intermediate address', 'intermediate addresses')}, in "
+            f"{plural(len(links), 'transaction')} ({txs}). A spender must hold the keys of every input it signs; "
+            f"this is the multi-input heuristic (Section 4.2)."]
+
+
+def reliance(f: dict, n_tags: int) -> str:
+    rates = f.get("error_rates") or {}
+    measured = [k for k, v in rates.items() if v.get("status") != NOT_MEASURED]
+    unmeasured = [k for k in rates if k not in measured]
+    bits = [f"the public blockchain ({plural(len(f['block_hashes']), 'block')}, each identified by its hash in "
+            f"Section 6)"]
+    if rates:
+        bits.append(f"the heuristics listed in Section 4.2 ({len(measured)} with a measured error rate, "
+                    f"{len(unmeasured)} not yet measured)")
+    bits.append(f"{plural(n_tags, 'attribution tag')} (Section 4.4)")
+    return (f"This finding rests on {', '.join(bits[:-1])} and {bits[-1]}. Re-running the analysis recorded here on "
+            f"the same data reproduces finding hash <span class=hash>{f['finding_hash']}</span>.")
+
+
+def reservations(findings: list[dict], case_tags: list[dict]) -> list[str]:
+    """The caveats an honest expert would state, from what the findings rest on."""
+    out = []
+    unmeasured = sorted({k for f in findings for k, v in (f.get("error_rates") or {}).items()
+                         if v.get("status") == NOT_MEASURED})
+    if unmeasured:
+        out.append(f"The error rates of {', '.join(unmeasured)} have not yet been measured against ground truth. "
+                   f"Conclusions that depend on them, in particular which addresses belong to one entity, should be "
+                   f"corroborated (for example by an exchange's own records) before they are relied upon in court.")
+    weak = sorted({(t.get("label") or "?", t.get("confidence") or "unknown") for f in findings for t in f.get("tags", [])
+                   if (t.get("confidence_level") or 0) < 50})
+    if weak:
+        out.append("Some attributions rest on low-confidence tags: " + "; ".join(
+            f"{escape(lb)} ({escape(c)})" for lb, c in weak[:6]) + ".")
+    if any(f["kind"] == "trace" and f["params"].get("model") == "poison" for f in findings):
+        out.append("The poison model treats every output of a tainted transaction as wholly tainted; its amounts "
+                   "show reach and overstate sums. Quote haircut amounts for quantum.")
+    if any(t.get("origin") for t in case_tags) or any(f.get("origin") for f in findings):
+        out.append("Some findings or attributions were received from a partner agency; they are marked with the "
+                   "sending agency in Sections 4.4 and 6 and have not been independently re-derived unless stated.")
+    return out
