@@ -31,7 +31,7 @@ app.command("screen")(screen)
 app.command("serve")(serve)
 
 # Nouns whose modules may not exist in every build are registered when present.
-for _noun in ("scenario",):
+for _noun in ("scenario", "case"):
     try:
         _mod = importlib.import_module(f"chaintrail.cli.{_noun}")
     except ModuleNotFoundError as _exc:

@@ -1,0 +1,442 @@
+"""`chaintrail case`: case files with a chain of custody, reports and cross-agency sharing.
+
+The case database is ``--db`` (a path or a postgresql:// DSN), else
+``$CHAINTRAIL_CASES_DB``, else ``cases.sqlite`` inside the chain store folder.
+On SQLite the CLI acts as ``--user`` (default: the login name) of ``--agency``
+(default ``local``), created on first use as that agency's admin. On a
+PostgreSQL team server the user must already exist (``case user add``).
+Every command, reads included, is written to the case's audit log.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from chaintrail.cli._common import (EXIT_DATA, JsonOption, StoreOption, console, emit_json, err_console, one_line_errors,
+                                    store_path)
+from chaintrail.errors import UsageError
+
+app = typer.Typer(help="Case files: subjects, findings, notes, attachments, audit log, reports, sharing.",
+                  no_args_is_help=True)
+finding_app = typer.Typer(help="Save analyses as findings, or rerun them.", no_args_is_help=True)
+agency_app = typer.Typer(help="Agencies on this server (home agencies, trusted foreign keys).", no_args_is_help=True)
+user_app = typer.Typer(help="Users of the team server.", no_args_is_help=True)
+app.add_typer(finding_app, name="finding")
+app.add_typer(agency_app, name="agency")
+app.add_typer(user_app, name="user")
+
+DbOption = typer.Option(None, "--db", help="Case database: path or postgresql:// DSN [default: $CHAINTRAIL_CASES_DB "
+                                           "or STORE/cases.sqlite]")
+UserOption = typer.Option(None, "--user", "-u", help="Act as this user [default: $CHAINTRAIL_USER or login name]")
+AgencyOption = typer.Option(None, "--agency", help="Home agency on a local database [default: $CHAINTRAIL_AGENCY "
+                                                   "or 'local']")
+TlpOption = typer.Option(None, "--tlp", help="TLP 2.0 level: clear | green | amber | amber+strict | red "
+                                             "[default: the case's]")
+
+
+def _dsn(db: str | None, store: Path | None) -> str:
+    return db or os.environ.get("CHAINTRAIL_CASES_DB") or str(store_path(store) / "cases.sqlite")
+
+
+def _open(db: str | None, store: Path | None, user: str | None, agency: str | None):
+    from chaintrail.cases.identity import os_user
+    from chaintrail.cases.repository import CaseRepository
+
+    repo = CaseRepository.open(_dsn(db, store))
+    name = user or os.environ.get("CHAINTRAIL_USER") or os_user()
+    if repo.db.kind == "sqlite":
+        p = repo.ensure_home(agency or os.environ.get("CHAINTRAIL_AGENCY") or "local", name)
+    else:
+        p = repo.principal(name)
+    return repo, p
+
+
+def _operator(db: str | None, store: Path | None):
+    from chaintrail.cases.identity import os_user
+    from chaintrail.cases.repository import CaseRepository
+    return CaseRepository.open(_dsn(db, store)), f"operator:{os_user()}"
+
+
+@app.command("new")
+@one_line_errors
+def new(title: str = typer.Argument(..., help="Case title"),
+        summary: str = typer.Option("", "--summary", help="One paragraph on what the case is about"),
+        level: str = typer.Option("amber", "--tlp", help="The case's TLP level (default for its items)"),
+        db: str = DbOption, store: Path = StoreOption, user: str = UserOption, agency: str = AgencyOption,
+        json_out: bool = JsonOption) -> None:
+    """Open a new case."""
+    repo, p = _open(db, store, user, agency)
+    with repo:
+        c = repo.create_case(p, title, summary, level)
+    emit_json(c) if json_out else console.print(f"opened case [bold]{c['ref']}[/bold] ({c['tlp']})")
+
+
+@app.command("list")
+@one_line_errors
+def list_cases(db: str = DbOption, store: Path = StoreOption, user: str = UserOption, agency: str = AgencyOption,
+               json_out: bool = JsonOption) -> None:
+    """The cases you can see (your agency's and those shared with it)."""
+    repo, p = _open(db, store, user, agency)
+    with repo:
+        cases = repo.list_cases(p)
+    if json_out:
+        emit_json(cases)
+        return
+    t = Table("ref", "title", "agency", "tlp", "status", "created")
+    for c in cases:
+        t.add_row(c["ref"], c["title"], c["agency"], c["tlp"], c["status"], c["created_at"][:10])
+    console.print(t)
+
+
+@app.command("show")
+@one_line_errors
+def show(ref: str, db: str = DbOption, store: Path = StoreOption, user: str = UserOption, agency: str = AgencyOption,
+         json_out: bool = JsonOption) -> None:
+    """A case and its items."""
+    repo, p = _open(db, store, user, agency)
+    with repo:
+        v = repo.case(p, ref)
+    if json_out:
+        emit_json(v.to_dict())
+        return
+    c = v.case
+    console.print(f"[bold]{c['ref']}[/bold] {c['title']} [{c['tlp']}, {c['status']}, {c['agency']}]")
+    for s in v.subjects:
+        console.print(f"  subject {s['id']}: {s['kind']} {s['value']} {s.get('label') or ''} [{s['tlp']}]")
+    for f in v.findings:
+        console.print(f"  finding {f['id']}: {f['kind']} {f['title']} hash {f['finding_hash'][:16]}… [{f['tlp']}]")
+    for n in v.notes:
+        console.print(f"  note {n['id']} by {n['created_by']}: {n['body'][:80]} [{n['tlp']}]")
+    for a in v.attachments:
+        console.print(f"  attachment {a['id']}: {a['filename']} ({a['kind']}, {a['size']:,} bytes) [{a['tlp']}]")
+    for t in v.tags:
+        console.print(f"  tag {t['id']}: {t['address']} '{t['label']}' source {t.get('source')} [{t['tlp']}]")
+    for s in v.shares:
+        console.print(f"  shared with {s['agency']} up to {s['tlp_max']}")
+    if v.withheld:
+        console.print(f"  withheld above {v.level}: {v.withheld}")
+
+
+def _subject_kind(value: str) -> str:
+    v = value.strip()
+    if v.startswith("cluster:"):
+        return "entity"
+    if len(v) == 64 and all(c in "0123456789abcdefABCDEF" for c in v):
+        return "transaction"
+    return "address"
+
+
+@app.command("add")
+@one_line_errors
+def add(ref: str, value: str = typer.Argument(..., help="ADDRESS, TXID or cluster:N"),
+        kind: str = typer.Option(None, "--kind", help="address | transaction | entity [default: from the value]"),
+        label: str = typer.Option(None, "--label"), level: str = TlpOption, db: str = DbOption,
+        store: Path = StoreOption, user: str = UserOption, agency: str = AgencyOption, json_out: bool = JsonOption) -> None:
+    """Add a subject (address, transaction or entity) to a case."""
+    repo, p = _open(db, store, user, agency)
+    with repo:
+        s = repo.add_subject(p, ref, kind or _subject_kind(value), value, label, level)
+    emit_json(s) if json_out else console.print(f"subject {s['id']} added to {ref}")
+
+
+@app.command("note")
+@one_line_errors
+def note(ref: str, text: str, about: str = typer.Option(None, "--about", help="Address, txid or finding:N"),
+         level: str = TlpOption, db: str = DbOption, store: Path = StoreOption, user: str = UserOption,
+         agency: str = AgencyOption, json_out: bool = JsonOption) -> None:
+    """Add a note to a case."""
+    repo, p = _open(db, store, user, agency)
+    with repo:
+        n = repo.add_note(p, ref, text, about, level)
+    emit_json(n) if json_out else console.print(f"note {n['id']} added to {ref}")
+
+
+@app.command("tag")
+@one_line_errors
+def tag(ref: str, address: str, label: str, category: str = typer.Option(None, "--category"),
+        source: str = typer.Option(None, "--source"), confidence: str = typer.Option(None, "--confidence"),
+        actor: str = typer.Option(None, "--actor"), level: str = TlpOption, db: str = DbOption,
+        store: Path = StoreOption, user: str = UserOption, agency: str = AgencyOption, json_out: bool = JsonOption) -> None:
+    """Attribute an address within the case (travels with the case's packages)."""
+    repo, p = _open(db, store, user, agency)
+    with repo:
+        t = repo.add_tag(p, ref, address, label, category=category, source=source, confidence=confidence,
+                         actor=actor, level=level)
+    emit_json(t) if json_out else console.print(f"tag {t['id']} added to {ref}")
+
+
+@app.command("attach")
+@one_line_errors
+def attach(ref: str, file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+           exchange_records: bool = typer.Option(False, "--exchange-records",
+                                                 help="CSV legs from an exchange: map each onto the chain store"),
+           media_type: str = typer.Option(None, "--media-type"), level: str = TlpOption, db: str = DbOption,
+           store: Path = StoreOption, user: str = UserOption, agency: str = AgencyOption,
+           json_out: bool = JsonOption) -> None:
+    """Attach a file (kept in the case database with its SHA-256)."""
+    data = file.read_bytes()
+    meta = None
+    if exchange_records:
+        from chaintrail.cases.exchange_records import map_legs, read_legs
+        from chaintrail.store.chainstore import ChainStore
+        legs = read_legs(data, str(file))
+        with ChainStore(store_path(store)) as st:
+            meta = map_legs(st, legs)
+    repo, p = _open(db, store, user, agency)
+    with repo:
+        a = repo.add_attachment(p, ref, file.name, data, kind="exchange_records" if exchange_records else "file",
+                                media_type=media_type or ("text/csv" if file.suffix.lower() == ".csv"
+                                                          else "application/octet-stream"),
+                                meta=meta, level=level)
+    if json_out:
+        emit_json({k: v for k, v in a.items() if k != "meta"} | ({"mapping": {k: v for k, v in meta.items()
+                                                                              if k != "per_leg"}} if meta else {}))
+        return
+    console.print(f"attachment {a['id']} ({a['size']:,} bytes, sha256 {a['sha256'][:16]}…) added to {ref}")
+    if meta:
+        console.print(f"  {meta['legs']:,} legs over {meta['transactions']:,} txs; {meta['transactions_in_store']:,} "
+                      f"txs in the store; by status {meta['by_status']}")
+
+
+def _save(ref: str, f: dict, level: str | None, db, store, user, agency, json_out: bool) -> None:
+    repo, p = _open(db, store, user, agency)
+    with repo:
+        row = repo.add_finding(p, ref, f, level)
+    if json_out:
+        emit_json({"id": row["id"], "finding_hash": row["finding_hash"], "title": row["title"]})
+        return
+    console.print(f"finding {row['id']} saved to {ref}: {row['title']}\n  finding hash {row['finding_hash']}")
+
+
+@finding_app.command("trace")
+@one_line_errors
+def finding_trace(
+        ref: str, source: str = typer.Option(..., "--from", help="TXID:VOUT, TXID, ADDRESS or cluster:N"),
+        direction: str = typer.Option("forward", "--direction"), model: str = typer.Option("haircut", "--model"),
+        max_hops: int = typer.Option(10, "--max-hops"), min_amount: int = typer.Option(0, "--min-amount"),
+        stop_category: list[str] = typer.Option(["exchange"], "--stop-category"),
+        mixer_policy: str = typer.Option("haircut", "--mixer-policy"), title: str = typer.Option(None, "--title"),
+        level: str = TlpOption, db: str = DbOption, store: Path = StoreOption, user: str = UserOption,
+        agency: str = AgencyOption, json_out: bool = JsonOption) -> None:
+    """Trace funds and save the result as a finding."""
+    from chaintrail.analysis.tracing import TraceParams
+    from chaintrail.cases.findings import trace_finding
+    from chaintrail.store.chainstore import ChainStore
+    params = TraceParams(direction=direction, model=model, max_hops=max_hops, min_amount_sat=min_amount,
+                         stop_categories=tuple(stop_category), mixer_policy=mixer_policy)
+    with ChainStore(store_path(store)) as st:
+        f = trace_finding(st, source, params, title)
+    _save(ref, f, level, db, store, user, agency, json_out)
+
+
+@finding_app.command("screen")
+@one_line_errors
+def finding_screen(ref: str, subject: str, hops: int = typer.Option(3, "--hops"),
+                   title: str = typer.Option(None, "--title"), level: str = TlpOption, db: str = DbOption,
+                   store: Path = StoreOption, user: str = UserOption, agency: str = AgencyOption,
+                   json_out: bool = JsonOption) -> None:
+    """Screen an address or transaction and save the result as a finding."""
+    from chaintrail.analysis.screening import ScreenParams
+    from chaintrail.cases.findings import screen_finding
+    from chaintrail.store.chainstore import ChainStore
+    with ChainStore(store_path(store)) as st:
+        f = screen_finding(st, subject, ScreenParams(hops=hops), title)
+    _save(ref, f, level, db, store, user, agency, json_out)
+
+
+@finding_app.command("explain")
+@one_line_errors
+def finding_explain(ref: str, addr_a: str, addr_b: str, title: str = typer.Option(None, "--title"),
+                    level: str = TlpOption, db: str = DbOption, store: Path = StoreOption, user: str = UserOption,
+                    agency: str = AgencyOption, json_out: bool = JsonOption) -> None:
+    """Explain why two addresses are one entity and save it as a finding."""
+    from chaintrail.cases.findings import explain_finding
+    from chaintrail.store.chainstore import ChainStore
+    with ChainStore(store_path(store)) as st:
+        f = explain_finding(st, addr_a, addr_b, title)
+    _save(ref, f, level, db, store, user, agency, json_out)
+
+
+@finding_app.command("rerun")
+@one_line_errors
+def finding_rerun(ref: str, finding_id: int, db: str = DbOption, store: Path = StoreOption, user: str = UserOption,
+                  agency: str = AgencyOption, json_out: bool = JsonOption) -> None:
+    """Run a saved finding again on the store; exit 2 unless it reproduces byte for byte."""
+    from chaintrail.cases.findings import rerun
+    from chaintrail.store.chainstore import ChainStore
+    repo, p = _open(db, store, user, agency)
+    with repo:
+        found = [f for f in repo.case(p, ref).findings if f["id"] == finding_id]
+        if not found:
+            raise UsageError(f"case {ref} has no finding {finding_id}")
+        with ChainStore(store_path(store)) as st:
+            r = rerun(st, found[0])
+        repo.record(p, ref, "finding.rerun", {"finding": finding_id, **r.to_dict()})
+    if json_out:
+        emit_json(r.to_dict())
+    elif r.reproduced:
+        console.print(f"[green]reproduced[/green]: finding {finding_id} hash {r.new_hash}")
+    else:
+        err_console.print(f"[red]differs[/red]: stored {r.stored_hash}, now {r.new_hash}; fields {r.differences}"
+                          + ("" if r.same_store else " (the store's content hash differs too)"))
+    if not r.reproduced:
+        raise typer.Exit(EXIT_DATA)
+
+
+@app.command("verify")
+@one_line_errors
+def verify_cmd(ref: str = typer.Argument(None, help="Check this case's records (the whole log is always checked)"),
+               db: str = DbOption, store: Path = StoreOption, user: str = UserOption, agency: str = AgencyOption,
+               json_out: bool = JsonOption) -> None:
+    """Check the audit log and every record; exit 2 and name the entry if anything was altered."""
+    from chaintrail.cases.repository import CaseRepository
+    from chaintrail.cases.verify import verify
+    with CaseRepository.open(_dsn(db, store)) as repo:   # no identity first: a damaged users table must not hide
+        rep = verify(repo.db, ref)
+    if json_out:
+        emit_json(rep.to_dict())
+    elif rep.ok:
+        console.print(f"[green]verified[/green]: {rep.entries:,} log entries, {rep.rows:,} records; head "
+                      f"#{rep.head_seq} {rep.head_hash}")
+    else:
+        for pr in rep.problems:
+            err_console.print(f"[red]altered[/red] {pr.message}", highlight=False, soft_wrap=True)
+    if not rep.ok:
+        raise typer.Exit(EXIT_DATA)
+
+
+@app.command("log")
+@one_line_errors
+def log_cmd(ref: str, db: str = DbOption, store: Path = StoreOption, user: str = UserOption,
+            agency: str = AgencyOption, json_out: bool = JsonOption) -> None:
+    """The case's chain-of-custody entries."""
+    repo, p = _open(db, store, user, agency)
+    with repo:
+        entries = repo.log(p, ref)
+    if json_out:
+        emit_json([e.to_dict() for e in entries])
+        return
+    for e in entries:
+        console.print(e.describe(), highlight=False)
+
+
+@app.command("report")
+@one_line_errors
+def report(ref: str, out: Path = typer.Option(None, "--out", "-o", help="File to write [default: REF.pdf/.html]"),
+           fmt: str = typer.Option("pdf", "--format", help="pdf | html"),
+           level: str = typer.Option(None, "--tlp", help="Withhold items above this level (for a partner)"),
+           db: str = DbOption, store: Path = StoreOption, user: str = UserOption, agency: str = AgencyOption,
+           json_out: bool = JsonOption) -> None:
+    """Write the court-ready report (PDF or HTML)."""
+    from chaintrail.cases.report import build_report
+    repo, p = _open(db, store, user, agency)
+    with repo:
+        data = build_report(repo, p, ref, fmt, level)
+    out = out or Path(f"{ref}.{fmt}")
+    out.write_bytes(data)
+    emit_json({"path": str(out), "bytes": len(data)}) if json_out else console.print(f"wrote {out} ({len(data):,} bytes)")
+
+
+@app.command("export")
+@one_line_errors
+def export(ref: str, out: Path = typer.Option(..., "--out", "-o"),
+           level: str = typer.Option("amber", "--tlp", help="Recipient's clearance: items above it are withheld"),
+           to: str = typer.Option(None, "--to", help="Recipient agency (the package is refused by any other)"),
+           db: str = DbOption, store: Path = StoreOption, user: str = UserOption, agency: str = AgencyOption,
+           json_out: bool = JsonOption) -> None:
+    """Write a signed case package (case JSON, STIX 2.1 bundle, FtM entities, attachments)."""
+    from chaintrail.cases.package import export_package
+    repo, p = _open(db, store, user, agency)
+    with repo:
+        data = export_package(repo, p, ref, level=level, recipient=to)
+        fp = repo.agency(p.agency)["fingerprint"]
+    out.write_bytes(data)
+    if json_out:
+        emit_json({"path": str(out), "bytes": len(data), "fingerprint": fp})
+    else:
+        console.print(f"wrote {out} ({len(data):,} bytes), signed by {p.agency} key {fp}")
+
+
+@app.command("import")
+@one_line_errors
+def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False),
+               trust: str = typer.Option(None, "--trust", help="Trust the sender's key with this fingerprint "
+                                                               "(checked with the sender out of band)"),
+               tags_to_store: bool = typer.Option(False, "--tags-to-store", help="Also add the case tags to the "
+                                                                                 "chain store's tag store"),
+               db: str = DbOption, store: Path = StoreOption, user: str = UserOption, agency: str = AgencyOption,
+               json_out: bool = JsonOption) -> None:
+    """Verify a signed case package and import it as a new case (a tampered package is refused, exit 2)."""
+    from chaintrail.cases.package import import_package
+    repo, p = _open(db, store, user, agency)
+    with repo:
+        res = import_package(repo, p, file.read_bytes(), source=str(file), trust_fingerprint=trust,
+                             tag_store_root=store_path(store) if tags_to_store else None)
+    if json_out:
+        emit_json(res.to_dict())
+        return
+    console.print(f"imported as [bold]{res.case['ref']}[/bold] from {res.sender['agency']} "
+                  f"({res.sender['fingerprint']}): {res.counts}")
+
+
+@app.command("share")
+@one_line_errors
+def share(ref: str, to_agency: str, level: str = typer.Option("amber", "--tlp", help="Most restricted level they may read"),
+          revoke: bool = typer.Option(False, "--revoke"), db: str = DbOption, store: Path = StoreOption,
+          user: str = UserOption, agency: str = AgencyOption, json_out: bool = JsonOption) -> None:
+    """Let another agency on this server read the case (up to a TLP level), or revoke it."""
+    repo, p = _open(db, store, user, agency)
+    with repo:
+        if revoke:
+            repo.unshare(p, ref, to_agency)
+            console.print(f"{ref} no longer shared with {to_agency}")
+            return
+        s = repo.share(p, ref, to_agency, level)
+    emit_json(s) if json_out else console.print(f"{ref} shared with {to_agency} up to {s['tlp_max']}")
+
+
+@agency_app.command("add")
+@one_line_errors
+def agency_add(name: str, country: str = typer.Option(None, "--country"),
+               public_key: str = typer.Option(None, "--public-key", help="A foreign agency's Ed25519 key (hex)"),
+               db: str = DbOption, store: Path = StoreOption, json_out: bool = JsonOption) -> None:
+    """Add a home agency (gets a signing key) or, with --public-key, trust a foreign agency's key."""
+    repo, actor = _operator(db, store)
+    with repo:
+        a = repo.add_agency(actor, name, kind="foreign" if public_key else "home", country=country,
+                            public_key_hex=public_key)
+        a = repo.agency(name)
+    emit_json(a) if json_out else console.print(f"agency {a['name']} ({a['kind']}), key {a['fingerprint']}")
+
+
+@agency_app.command("list")
+@one_line_errors
+def agency_list(db: str = DbOption, store: Path = StoreOption, json_out: bool = JsonOption) -> None:
+    """Agencies and their key fingerprints."""
+    repo, _ = _operator(db, store)
+    with repo:
+        rows = repo.agencies()
+    if json_out:
+        emit_json(rows)
+        return
+    for a in rows:
+        console.print(f"{a['name']:20} {a['kind']:8} {a['fingerprint']}  {a['public_key']}")
+
+
+@user_app.command("add")
+@one_line_errors
+def user_add(username: str, agency_name: str = typer.Option(..., "--agency"),
+             role: str = typer.Option("investigator", "--role", help="viewer | investigator | admin"),
+             db: str = DbOption, store: Path = StoreOption, json_out: bool = JsonOption) -> None:
+    """Add a user; prints their API token once (only its hash is kept)."""
+    repo, actor = _operator(db, store)
+    with repo:
+        row, token = repo.add_user(actor, username, agency_name, role)
+    if json_out:
+        emit_json({"username": username, "agency": agency_name, "role": role, "token": token})
+    else:
+        console.print(f"user {username} ({role}, {agency_name}); API token (shown once): {token}")
