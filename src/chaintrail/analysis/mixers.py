@@ -21,8 +21,11 @@ protocol, not any one generator:
   change (subset-sum matching, see ``joinmarket_partition``).
 * Generic CoinJoin: >= 3 equal outputs and at least as many inputs, not a
   batched payout from a single input set (needs >= 3 inputs).
-* ChipMixer-style: a chip split has >= 3 outputs, all exact chips (0.001 .. 8.192
-  BTC in powers of two); a chip merge spends >= 2 inputs that are all exact chips.
+* ChipMixer-style: a chip split pays >= 3 exact chips (0.001 .. 8.192 BTC in powers
+  of two) and at most one other output; a chip merge spends >= 2 inputs that are all
+  exact chips. After clustering, ``refine_with_clusters`` adds what only the mixer's
+  entity reveals: any chip-paying tx of a mixer cluster is a chip split, and any tx
+  of another entity spending only such chips is a chip merge (a single chip too).
 * Consolidation: >= 10 inputs into 1 output; batched payout: <= 3 inputs into >= 10 outputs.
 """
 
@@ -132,14 +135,14 @@ def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is
         if uc[k] > best or (uc[k] == best and uv[k] > best_v):
             best = uc[k]
             best_v = uv[k]
-    # ChipMixer: chip splits and chip merges.
-    all_chip_out = nvals >= 3 and not has_opret
-    for k in range(nvals):
-        if not _in_set(chips, vals[k]):
-            all_chip_out = False
-            break
-    if all_chip_out:
-        return L_CHIP_SPLIT
+    # ChipMixer: a chip split pays >= 3 chips and at most one other output (the mixer's change).
+    if nvals >= 3 and not has_opret:
+        nchips = 0
+        for k in range(nvals):
+            if _in_set(chips, vals[k]):
+                nchips += 1
+        if nchips >= 3 and nvals - nchips <= 1:
+            return L_CHIP_SPLIT
     if n_in >= 2:
         all_chip_in = True
         for i in range(a0, a1):
@@ -160,20 +163,22 @@ def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is
             return L_WHIRLPOOL
     # Whirlpool Tx0: OP_RETURN + P2WPKH premix outputs just above a pool denomination,
     # and either several premixes or the pool's fee output (5% of the 0.001/0.01 pools, 3.5% above).
-    if has_opret and best >= 1:
-        for p in range(pools.shape[0]):
-            d = pools[p]
-            if d < best_v <= d + d // 50 + 10_000 and nvals - best <= 2:
-                premix_segwit = True
-                fee_out = False
-                pool_fee = d // 20 if d <= 1_000_000 else d * 35 // 1000
-                for j in range(o0, o1):
-                    if out_value[j] == best_v and out_type[j] != _P2WPKH:
-                        premix_segwit = False
-                    if out_value[j] == pool_fee:
-                        fee_out = True
-                if premix_segwit and (best >= 2 or fee_out):
-                    return L_TX0
+    if has_opret:
+        for k in range(uv.shape[0]):
+            v = uv[k]
+            for p in range(pools.shape[0]):
+                d = pools[p]
+                if d < v <= d + d // 50 + 10_000 and nvals - uc[k] <= 2:
+                    premix_segwit = True
+                    fee_out = False
+                    pool_fee = d // 20 if d <= 1_000_000 else d * 35 // 1000
+                    for j in range(o0, o1):
+                        if out_value[j] == v and out_type[j] != _P2WPKH:
+                            premix_segwit = False
+                        if out_value[j] == pool_fee:
+                            fee_out = True
+                    if premix_segwit and (uc[k] >= 2 or fee_out):
+                        return L_TX0
     # Wasabi 2.0: many inputs, outputs mostly standard denominations, several repeated.
     if n_in >= 20 and nvals >= 20:
         std = 0
@@ -186,16 +191,26 @@ def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is
                 rep += 1
         if std * 10 >= nvals * 7 and rep >= 3:
             return L_WASABI2
-    # Wasabi 1.x: a big equal group near 0.1 BTC, segwit outputs.
-    if best >= 5 and 8_000_000 <= best_v <= 12_000_000 and n_in >= best and segwit_outs * 10 >= nvals * 9:
-        levels = 0
+    # Wasabi 1.x: an equal group near 0.1 BTC (the base), plus mixing levels at 2^k times the base (1.1).
+    if n_in >= 5 and segwit_outs * 10 >= nvals * 9:
+        base = -1
         for k in range(uv.shape[0]):
-            if uc[k] >= 2 and uv[k] > best_v:
-                r = uv[k] / best_v
-                lv = np.round(np.log2(r))
-                if lv >= 1 and abs(r / 2.0 ** lv - 1.0) < 0.02:
-                    levels += 1
-        return L_WASABI11 if levels >= 1 else L_WASABI10
+            if uc[k] >= 2 and 8_000_000 <= uv[k] <= 12_000_000 and (base < 0 or uc[k] > uc[base]):
+                base = k
+        if base >= 0:
+            levels = 0
+            mixed = uc[base]
+            for k in range(uv.shape[0]):
+                if uc[k] >= 2 and uv[k] > uv[base]:
+                    r = uv[k] / uv[base]
+                    lv = np.round(np.log2(r))
+                    if lv >= 1 and abs(r / 2.0 ** lv - 1.0) < 0.02:
+                        levels += 1
+                        mixed += uc[k]
+            if levels >= 1 and mixed >= 5 and n_in >= uc[base]:
+                return L_WASABI11
+            if uc[base] >= 5 and n_in >= uc[base]:
+                return L_WASABI10
     # JoinMarket: n equal outputs, each participant's other output is its change.
     if best >= 2 and n_in >= best and best <= nvals <= 2 * best + 1 and n_in >= 2:
         if joinmarket_partition(in_value[a0:a1], vals, best_v, best) >= 0:
@@ -211,9 +226,9 @@ def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is
 
 @nb.njit(cache=True)
 def joinmarket_partition(ins, outs, d, n):
-    """Number of participants matched, or -1: each change output c must be covered by a subset
-    of the remaining inputs summing to d + c within the fee tolerance (taker pays miner fee and
-    maker fees, makers gain at most 2%); inputs left over must cover the taker (>= d).
+    """Number of participants, or -1: each change output c must be covered by a subset of the
+    remaining inputs summing to d + c within the fee tolerance (the taker pays miner and maker
+    fees, makers gain at most 2%); inputs left over must pay any participant without change.
     """
     m = ins.shape[0]
     if m > 20:
@@ -269,6 +284,52 @@ def joinmarket_partition(ins, outs, d, n):
     for i in range(m):
         if not used[i] and ins[i] >= 0:
             left += ins[i]
-    if matched < n - 1 or left < d:
+    # Participants without change (at most one: a sweeping taker) are paid from what is left.
+    if matched < n - 1 or left < (n - matched) * d:
         return -1
-    return matched + 1
+    return n
+
+
+def refine_with_clusters(labels: np.ndarray, cluster_of_addr: np.ndarray, tx_first_in: np.ndarray,
+                         tx_first_out: np.ndarray, in_addr: np.ndarray, in_prev: np.ndarray,
+                         out_value: np.ndarray) -> np.ndarray:
+    """Chip-mixer labels that need entities: see the module docstring. Returns new labels."""
+    n_tx = len(labels)
+    out = labels.copy()
+    n_in = np.diff(tx_first_in.astype(np.int64))
+    first = tx_first_in[:-1].astype(np.int64)
+    has_in = n_in > 0
+    first_addr = np.full(n_tx, 0xFFFFFFFF, np.uint32)
+    first_addr[has_in] = in_addr[first[has_in]]
+    known = first_addr != 0xFFFFFFFF
+    tx_cluster = np.full(n_tx, -1, np.int64)
+    tx_cluster[known] = cluster_of_addr[first_addr[known]]
+    mixers = np.unique(tx_cluster[(labels == L_CHIP_SPLIT) & known])
+    if len(mixers) == 0:
+        return out
+    from_mixer = np.isin(tx_cluster, mixers)
+    is_chip = np.isin(out_value, CHIPS)
+    out_tx = np.repeat(np.arange(n_tx), np.diff(tx_first_out.astype(np.int64)))
+    chips_paid = np.bincount(out_tx[is_chip], minlength=n_tx) > 0
+    in_tx = np.repeat(np.arange(n_tx), n_in)
+    prev_ok = in_prev != 0xFFFFFFFF
+    # The mixer's change (the non-chip output of a chip split) is still the mixer's coin, so a tx
+    # spending it is the mixer's too; follow such chains until nothing new is found.
+    for _ in range(64):
+        split = from_mixer & chips_paid & ~MIXING[labels]
+        change = ~is_chip & split[out_tx]
+        spends_change = np.zeros(len(in_prev), bool)
+        spends_change[prev_ok] = change[in_prev[prev_ok]]
+        grown = from_mixer | (np.bincount(in_tx, weights=spends_change, minlength=n_tx) > 0)
+        if (grown == from_mixer).all():
+            break
+        from_mixer = grown
+    split = from_mixer & chips_paid & ~MIXING[labels]
+    out[split] = L_CHIP_SPLIT
+    created = is_chip & split[out_tx]
+    chip_in = np.zeros(len(in_prev), bool)
+    chip_in[prev_ok] = created[in_prev[prev_ok]]
+    all_chips = np.bincount(in_tx, weights=~chip_in, minlength=n_tx) == 0
+    merge = all_chips & has_in & ~from_mixer & ~MIXING[labels]
+    out[merge] = L_CHIP_MERGE
+    return out

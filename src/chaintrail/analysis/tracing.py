@@ -62,6 +62,7 @@ class Endpoint:
     path: list[str]                       # txids from the source to the endpoint's tx
     kind: str                             # tagged | unspent | below_threshold | stopped_* | coinbase | unknown_source
     outputs: list[str] = field(default_factory=list)   # txid:vout of each output aggregated here
+    output_amounts: list[int] = field(default_factory=list)  # the taint on each of those outputs
 
 
 @dataclass
@@ -89,7 +90,7 @@ class TraceResult:
         table = pa.Table.from_pylist(rows, schema=pa.schema([
             ("address", pa.string()), ("cluster", pa.int64()), ("tags", pa.list_(pa.string())),
             ("amount_sat", pa.int64()), ("hops", pa.int32()), ("path", pa.list_(pa.string())),
-            ("kind", pa.string()), ("outputs", pa.list_(pa.string()))]))
+            ("kind", pa.string()), ("outputs", pa.list_(pa.string())), ("output_amounts", pa.list_(pa.int64()))]))
         pq.write_table(table, path)
 
 
@@ -305,12 +306,14 @@ class TraceEngine:
             ep.amount_sat += int(amt)
             ep.hops = min(ep.hops, int(self.hops[o]))
             ep.outputs.append(self.outpoint(o))
+            ep.output_amounts.append(int(amt))
         for i, amt in zip(edge_in.tolist(), edge_amt.tolist()):
             t = int(np.searchsorted(self.tx_first_in, i, side="right") - 1)
             key = ("unknown_source", f"in:{i}")
             groups[key] = Endpoint(address=None, cluster=None, tags=[], amount_sat=int(amt), hops=0,
                                    path=[self.txid_hex(t)], kind="unknown_source",
-                                   outputs=[f"{self.txid_hex(t)}:in{i - int(self.tx_first_in[t])}"])
+                                   outputs=[f"{self.txid_hex(t)}:in{i - int(self.tx_first_in[t])}"],
+                                   output_amounts=[int(amt)])
         eps = list(groups.values())
         self._name_addresses(eps)
         eps.sort(key=lambda e: (-e.amount_sat, e.kind, e.address or "", e.outputs[0] if e.outputs else ""))

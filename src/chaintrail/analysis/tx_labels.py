@@ -36,13 +36,22 @@ def index_arrays(store: ChainStore) -> dict[str, np.ndarray]:
             "out_spent": np.asarray(store.column("out_spent")), "out_type": out_type, "tx_is_cb": is_cb}
 
 
-def label_transactions(store: ChainStore, arrays: dict[str, np.ndarray] | None = None) -> pa.Table:
-    """Classify every tx and write the labels table; returns it."""
+def label_transactions(store: ChainStore, arrays: dict[str, np.ndarray] | None = None,
+                       cluster_of_addr: np.ndarray | None = None) -> pa.Table:
+    """Classify every tx and write the labels table; returns it.
+
+    With ``cluster_of_addr`` (after clustering) the chip-mixer labels that need the
+    mixer's entity are added too; CoinJoin labels never depend on clusters.
+    """
     a = arrays or index_arrays(store)
     n = store.counts["txs"]
     labels = np.zeros(n, np.uint8)
     M.classify_all(a["tx_first_in"], a["tx_first_out"], a["in_value"], a["out_value"], a["out_type"], a["tx_is_cb"],
                    M.POOLS, M.CHIPS, M.W2DENOMS, labels)
+    if cluster_of_addr is not None:
+        labels = M.refine_with_clusters(labels, cluster_of_addr, a["tx_first_in"], a["tx_first_out"],
+                                        np.asarray(store.column("in_addr")), np.asarray(store.column("in_prev")),
+                                        a["out_value"]).astype(np.uint8)
     chain = np.empty(n, np.int64)
     pos = np.empty(n, np.int64)
     peel_chains(a["tx_first_in"], a["tx_first_out"], a["out_value"], a["out_spent"], a["tx_is_cb"], 4, 3, chain, pos)

@@ -30,6 +30,7 @@ def cluster(
 
     if engine not in ("local", "spark"):
         raise UsageError("engine must be local or spark")
+    from chaintrail.analysis.clustering import cluster_labels
     from chaintrail.analysis.tx_labels import label_transactions
 
     with ChainStore(store_path(store), writable=True) as st:
@@ -44,6 +45,8 @@ def cluster(
             pairs = change_pairs(st, skip) if change else None
             report = update_clusters(st, skip, ClusterParams(big=big, block_big_merges=block_big_merges,
                                                              change_links=change), extra_pairs=pairs)
+        # Chip-mixer labels that need the mixer's entity (they never change the CoinJoin skip mask).
+        label_transactions(st, cluster_of_addr=cluster_labels(st))
     if json_out:
         emit_json(asdict(report))
         return

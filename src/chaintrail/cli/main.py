@@ -12,6 +12,7 @@ from chaintrail.cli import store as store_cli
 from chaintrail.cli import tags as tags_cli
 from chaintrail.cli.cluster import cluster, entity_app
 from chaintrail.cli.demo import demo
+from chaintrail.cli.heuristics import app as heuristics_app
 from chaintrail.cli.screen import screen
 from chaintrail.cli.serve import serve
 from chaintrail.cli.sql import sql
@@ -26,6 +27,7 @@ app.command("demo")(demo)
 app.command("trace")(trace)
 app.command("cluster")(cluster)
 app.add_typer(entity_app, name="entity")
+app.add_typer(heuristics_app, name="heuristics")
 app.add_typer(tags_cli.app, name="tags")
 app.command("screen")(screen)
 app.command("serve")(serve)
