@@ -14,6 +14,11 @@ app = typer.Typer(help="Generate training and test scenarios (synthetic chains w
                   no_args_is_help=True)
 
 
+@app.callback()
+def _scenario() -> None:
+    """Synthetic regtest chains with planted crime cases and exact answer keys."""
+
+
 @app.command("generate")
 @one_line_errors
 def generate(
