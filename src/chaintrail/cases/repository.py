@@ -72,6 +72,16 @@ class _Refused(Exception):
         self.public = public
 
 
+def subject_kind(value: str) -> str:
+    """What a subject string names: cluster:N is an entity, 64 hex digits a transaction, else an address."""
+    v = value.strip()
+    if v.startswith("cluster:"):
+        return "entity"
+    if len(v) == 64 and all(c in "0123456789abcdefABCDEF" for c in v):
+        return "transaction"
+    return "address"
+
+
 def plain(row: dict) -> dict:
     """A stored row for readers: JSON columns parsed, binary content left out."""
     out = {}
@@ -102,22 +112,26 @@ class CaseRepository:
         self.close()
 
     # -- identity ------------------------------------------------------------------
-    def ensure_home(self, agency: str, username: str, *, role: str = "admin",
+    def ensure_home(self, agency: str | None, username: str, *, role: str = "admin",
                     country: str | None = None) -> Principal:
-        """The embedded default's identity: a home agency and a user in it, created on first use."""
+        """The embedded default's identity: the user (and its home agency, ``local`` unless named), made on first use.
+
+        An existing user acts for its own agency; naming a different agency for it is an error.
+        """
         with self.db.tx() as conn:
+            u = conn.execute(sa.select(S.users).where(S.users.c.username == username)).first()
+            if u is not None:
+                p = identity.principal_of_user(conn, dict(u._mapping))
+                if agency is not None and agency != p.agency:
+                    raise UsageError(f"user {username!r} belongs to agency {p.agency!r}, not {agency!r}")
+                return p
+            agency = agency or "local"
             a = identity.agency_row(conn, agency)
             if a is None:
-                a = identity.create_agency(conn, f"system:{username}", agency, kind="home", country=country)
+                identity.create_agency(conn, f"system:{username}", agency, kind="home", country=country)
             elif a["kind"] != "home":
                 raise UsageError(f"agency {agency!r} is a foreign agency here")
-            u = conn.execute(sa.select(S.users).where(S.users.c.username == username)).first()
-            if u is None:
-                u_row, _ = identity.create_user(conn, f"system:{username}", agency, username, agency, role)
-            else:
-                u_row = dict(u._mapping)
-                if u_row["agency_id"] != a["id"]:
-                    raise UsageError(f"user {username!r} belongs to another agency")
+            u_row, _ = identity.create_user(conn, f"system:{username}", agency, username, agency, role)
             return identity.principal_of_user(conn, u_row)
 
     def add_agency(self, actor: str, name: str, *, kind: str = "home", country: str | None = None,

@@ -10,6 +10,7 @@ Every command, reads included, is written to the case's audit log.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -32,8 +33,8 @@ app.add_typer(user_app, name="user")
 DbOption = typer.Option(None, "--db", help="Case database: path or postgresql:// DSN [default: $CHAINTRAIL_CASES_DB "
                                            "or STORE/cases.sqlite]")
 UserOption = typer.Option(None, "--user", "-u", help="Act as this user [default: $CHAINTRAIL_USER or login name]")
-AgencyOption = typer.Option(None, "--agency", help="Home agency on a local database [default: $CHAINTRAIL_AGENCY "
-                                                   "or 'local']")
+AgencyOption = typer.Option(None, "--agency", help="Your home agency on a local database (for a new user) "
+                                                   "[default: $CHAINTRAIL_AGENCY, else the user's, else 'local']")
 TlpOption = typer.Option(None, "--tlp", help="TLP 2.0 level: clear | green | amber | amber+strict | red "
                                              "[default: the case's]")
 
@@ -49,7 +50,7 @@ def _open(db: str | None, store: Path | None, user: str | None, agency: str | No
     repo = CaseRepository.open(_dsn(db, store))
     name = user or os.environ.get("CHAINTRAIL_USER") or os_user()
     if repo.db.kind == "sqlite":
-        p = repo.ensure_home(agency or os.environ.get("CHAINTRAIL_AGENCY") or "local", name)
+        p = repo.ensure_home(agency or os.environ.get("CHAINTRAIL_AGENCY"), name)
     else:
         p = repo.principal(name)
     return repo, p
@@ -104,30 +105,22 @@ def show(ref: str, db: str = DbOption, store: Path = StoreOption, user: str = Us
         emit_json(v.to_dict())
         return
     c = v.case
-    console.print(f"[bold]{c['ref']}[/bold] {c['title']} [{c['tlp']}, {c['status']}, {c['agency']}]")
+    say = functools.partial(console.print, markup=False, highlight=False)
+    say(f"{c['ref']} {c['title']} [{c['tlp']}, {c['status']}, {c['agency']}]")
     for s in v.subjects:
-        console.print(f"  subject {s['id']}: {s['kind']} {s['value']} {s.get('label') or ''} [{s['tlp']}]")
+        say(f"  subject {s['id']}: {s['kind']} {s['value']} {s.get('label') or ''} [{s['tlp']}]")
     for f in v.findings:
-        console.print(f"  finding {f['id']}: {f['kind']} {f['title']} hash {f['finding_hash'][:16]}… [{f['tlp']}]")
+        say(f"  finding {f['id']}: {f['kind']} {f['title']} hash {f['finding_hash'][:16]}… [{f['tlp']}]")
     for n in v.notes:
-        console.print(f"  note {n['id']} by {n['created_by']}: {n['body'][:80]} [{n['tlp']}]")
+        say(f"  note {n['id']} by {n['created_by']}: {n['body'][:80]} [{n['tlp']}]")
     for a in v.attachments:
-        console.print(f"  attachment {a['id']}: {a['filename']} ({a['kind']}, {a['size']:,} bytes) [{a['tlp']}]")
+        say(f"  attachment {a['id']}: {a['filename']} ({a['kind']}, {a['size']:,} bytes) [{a['tlp']}]")
     for t in v.tags:
-        console.print(f"  tag {t['id']}: {t['address']} '{t['label']}' source {t.get('source')} [{t['tlp']}]")
+        say(f"  tag {t['id']}: {t['address']} '{t['label']}' source {t.get('source')} [{t['tlp']}]")
     for s in v.shares:
-        console.print(f"  shared with {s['agency']} up to {s['tlp_max']}")
+        say(f"  shared with {s['agency']} up to {s['tlp_max']}")
     if v.withheld:
-        console.print(f"  withheld above {v.level}: {v.withheld}")
-
-
-def _subject_kind(value: str) -> str:
-    v = value.strip()
-    if v.startswith("cluster:"):
-        return "entity"
-    if len(v) == 64 and all(c in "0123456789abcdefABCDEF" for c in v):
-        return "transaction"
-    return "address"
+        say(f"  withheld above {v.level}: {v.withheld}")
 
 
 @app.command("add")
@@ -137,9 +130,10 @@ def add(ref: str, value: str = typer.Argument(..., help="ADDRESS, TXID or cluste
         label: str = typer.Option(None, "--label"), level: str = TlpOption, db: str = DbOption,
         store: Path = StoreOption, user: str = UserOption, agency: str = AgencyOption, json_out: bool = JsonOption) -> None:
     """Add a subject (address, transaction or entity) to a case."""
+    from chaintrail.cases.repository import subject_kind
     repo, p = _open(db, store, user, agency)
     with repo:
-        s = repo.add_subject(p, ref, kind or _subject_kind(value), value, label, level)
+        s = repo.add_subject(p, ref, kind or subject_kind(value), value, label, level)
     emit_json(s) if json_out else console.print(f"subject {s['id']} added to {ref}")
 
 
