@@ -16,11 +16,14 @@ protocol, not any one generator:
 * Wasabi 2.0 (WabiSabi): >= 20 inputs, >= 70% of outputs at Wasabi 2's
   standard denominations (1-2-5 x 10^k, 2^k, 3^k and 2*3^k sats, >= 5000 sat),
   with at least three denominations each used twice or more.
-* JoinMarket: n >= 2 equal outputs, n <= inputs, outputs between n and 2n + 1,
-  and the inputs can be split into n participants whose other output is their
-  change (subset-sum matching, see ``joinmarket_partition``).
-* Generic CoinJoin: >= 3 equal outputs and at least as many inputs, not a
-  batched payout from a single input set (needs >= 3 inputs).
+* JoinMarket: n >= 3 equal outputs (a taker and >= 2 makers; JoinMarket's own
+  default minimum is higher), n <= inputs, outputs between n and 2n + 1, and the
+  inputs can be split into n participants whose other output is their change
+  (subset-sum matching, see ``joinmarket_partition``).
+* Generic CoinJoin: >= 3 equal outputs, at least as many inputs, at most one change
+  per participant (outputs <= 2n + 1), and inputs that can be split into n
+  participants each paying for one equal output (``covers``).
+* Amounts split evenly with rounding (d, d, d+1) are one group: not a CoinJoin.
 * ChipMixer-style: a chip split pays >= 3 exact chips (0.001 .. 8.192 BTC in powers
   of two) and at most one other output; a chip merge spends >= 2 inputs that are all
   exact chips. After clustering, ``refine_with_clusters`` adds what only the mixer's
@@ -211,17 +214,46 @@ def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is
                 return L_WASABI11
             if uc[base] >= 5 and n_in >= uc[base]:
                 return L_WASABI10
+    # Amounts split evenly with rounding (d, d, d+1) are one group, not a CoinJoin plus change.
+    near = 0
+    for k in range(nvals):
+        if abs(vals[k] - best_v) <= 2:
+            near += 1
+    if near > best:
+        return L_CONSOLIDATION if n_in >= 10 and nvals == 1 else L_NONE
     # JoinMarket: n equal outputs, each participant's other output is its change.
-    if best >= 2 and n_in >= best and best <= nvals <= 2 * best + 1 and n_in >= 2:
+    if best >= 3 and n_in >= best and best <= nvals <= 2 * best + 1 \
+            and covers(in_value[a0:a1], best, best_v):
         if joinmarket_partition(in_value[a0:a1], vals, best_v, best) >= 0:
             return L_JOINMARKET
-    if best >= 3 and n_in >= best and n_in >= 3:
+    # Generic: every participant has one equal output and at most one change.
+    if best >= 3 and n_in >= best and nvals <= 2 * best + 1 and covers(in_value[a0:a1], best, best_v):
         return L_COINJOIN
     if n_in >= 10 and nvals == 1:
         return L_CONSOLIDATION
     if n_in <= 3 and nvals >= 10:
         return L_BATCH
     return L_NONE
+
+
+@nb.njit(cache=True)
+def covers(ins, n, d):
+    """Can the inputs be split into n participants who each bring at least d? (LPT greedy.)
+
+    In a CoinJoin every owner of an equal output paid for it with its own inputs; a
+    payment that merely splits one pot evenly usually cannot pass this.
+    """
+    if ins.shape[0] < n:
+        return False
+    for i in range(ins.shape[0]):
+        if ins[i] < 0:
+            return True  # unknown values: cannot refute
+    order = np.argsort(-ins)
+    groups = np.zeros(n, np.int64)
+    for i in range(ins.shape[0]):
+        k = np.argmin(groups)
+        groups[k] += ins[order[i]]
+    return groups.min() >= d
 
 
 @nb.njit(cache=True)
@@ -244,7 +276,7 @@ def joinmarket_partition(ins, outs, d, n):
     matched = 0
     for c in range(nc):
         target = d + changes[c]
-        tol = d // 50 + 1000
+        tol = d // 100 + 20_000  # maker fees (<1%) plus a miner fee
         best_mask = -1
         # Brute force over subsets of unused inputs (m <= 20); smallest subsets first.
         free = np.empty(m, np.int64)
