@@ -46,3 +46,34 @@ def serve(app: FastAPI, sock: socket.socket, on_ready: Callable[[], None] | None
 
         server.startup = startup  # type: ignore[method-assign]
     server.run(sockets=[sock])
+
+
+class ServerThread:
+    """The app served from a background thread (notebooks, tests): ``with ServerThread(app) as url: ...``."""
+
+    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0):
+        import threading
+
+        self.sock = bind(host, port)
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+        self._started = threading.Event()
+        original = self.server.startup
+
+        async def startup(sockets=None):
+            await original(sockets=sockets)
+            self._started.set()
+
+        self.server.startup = startup  # type: ignore[method-assign]
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        self.url = url_of(self.sock).rstrip("/")
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        if not self._started.wait(30):
+            raise RuntimeError("server did not start within 30 s")
+        return self.url
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()

@@ -1,19 +1,31 @@
-// The case panel: subjects and notes the investigator collects from the canvas, and saved traces.
-// With a case API on the server (features.cases) items go to the case file and its audit log; without
-// one they are kept in this browser (localStorage) and can be exported as JSON.
+// The case panel: subjects, notes and saved traces the investigator collects from the canvas.
+// With the case API on the server (features.cases) they go into a case file, with its audit log and
+// findings the server re-runs and hashes; without one they are kept in this browser (localStorage)
+// and can be exported as JSON. A local copy is always kept, so nothing is lost if a call fails.
 
 import * as api from "./api.js";
 import { download, fmtBTC, h, short } from "./format.js";
 
 const KEY = "chaintrail.case";
 
+// The value the case API files a node under: ADDRESS, TXID or cluster:N.
+export function subjectValue(node) {
+  if (node.kind === "address") return node.address;
+  if (node.kind === "tx") return node.txid;
+  if (node.kind === "entity") return `cluster:${node.cluster}`;
+  return null;
+}
+
 export class CasePanel {
   constructor(el, meta) {
     this.el = el;
     this.remote = Boolean(meta.features && meta.features.cases);
     this.storeKey = `${KEY}.${meta.network}.${meta.counts.txs}`;
-    this.caseId = null;
+    this.caseRef = sessionStorage.getItem(`${this.storeKey}.ref`);
+    this.cases = [];
+    this.remoteView = null;
     this.remoteError = null;
+    this.defaultTitle = (meta.case && meta.case.case_id) ? `Demo ${meta.case.case_id}` : "Workbench case";
     this.state = JSON.parse(localStorage.getItem(this.storeKey) || '{"items":[],"notes":{},"findings":[]}');
   }
 
@@ -21,12 +33,10 @@ export class CasePanel {
 
   noteFor(id) { return this.state.notes[id] || null; }
 
-  notedIds() { return Object.keys(this.state.notes); }
-
   async setNote(id, label, text) {
     if (text) this.state.notes[id] = text; else delete this.state.notes[id];
     this.save();
-    await this.pushRemote("note", { subject: id, label, text });
+    if (text) await this.remoteCall((ref) => api.post(`/cases/${ref}/notes`, { body: text, about: id.slice(2) }));
     this.render();
   }
 
@@ -36,18 +46,25 @@ export class CasePanel {
                    txid: node.txid || null, cluster: node.cluster ?? null, added: new Date().toISOString() };
     this.state.items.push(item);
     this.save();
-    await this.pushRemote("subject", item);
+    const value = subjectValue(node);
+    if (value) await this.remoteCall((ref) => api.post(`/cases/${ref}/subjects`, { value, label: item.label }));
     this.render();
     return true;
   }
 
-  async addFinding(trace) {
+  // A trace saved to the case file is run again by the server, so the finding carries its own hash
+  // and block provenance; the local copy keeps what the workbench showed.
+  async addFinding(trace, params) {
     const f = { kind: "trace", trace_hash: trace.trace_hash, source: trace.source, params: trace.params,
                 totals: trace.totals, endpoints: trace.endpoints.filter((e) => e.kind === "tagged").slice(0, 50),
                 added: new Date().toISOString() };
     this.state.findings = this.state.findings.filter((x) => x.trace_hash !== f.trace_hash).concat([f]);
     this.save();
-    await this.pushRemote("finding", f);
+    const p = trace.params;
+    await this.remoteCall((ref) => api.post(`/cases/${ref}/findings`, {
+      kind: "trace", source: params.source, direction: p.direction, model: p.model, max_hops: p.max_hops,
+      min_amount_sat: p.min_amount_sat, stop_categories: p.stop_categories, mixer_policy: p.mixer_policy,
+      title: `Trace from ${params.source}` }));
     this.render();
   }
 
@@ -57,18 +74,40 @@ export class CasePanel {
     this.render();
   }
 
-  // Case API calls are best-effort here: the local copy is always kept, and a failure is shown.
-  async pushRemote(kind, body) {
+  async ensureCase() {
+    if (this.caseRef) return this.caseRef;
+    const made = await api.post("/cases", { title: this.defaultTitle, summary: "Opened from the workbench", tlp: "amber" });
+    this.selectCase(made.ref);
+    return made.ref;
+  }
+
+  selectCase(ref) {
+    this.caseRef = ref;
+    if (ref) sessionStorage.setItem(`${this.storeKey}.ref`, ref); else sessionStorage.removeItem(`${this.storeKey}.ref`);
+  }
+
+  async remoteCall(fn) {
+    if (!this.remote) return null;
+    try {
+      const ref = await this.ensureCase();
+      const out = await fn(encodeURIComponent(ref));
+      this.remoteError = null;
+      return out;
+    } catch (err) {
+      this.remoteError = `case file: ${err.message}`;
+      return null;
+    }
+  }
+
+  async refreshRemote() {
     if (!this.remote) return;
     try {
-      if (!this.caseId) {
-        const made = await api.post("/cases", { title: "Workbench case", description: "Opened from the workbench" });
-        this.caseId = made.id || made.case_id;
-      }
-      await api.post(`/cases/${encodeURIComponent(this.caseId)}/${kind === "note" ? "notes" : kind === "finding" ? "findings" : "subjects"}`, body);
+      this.cases = await api.get("/cases");
+      this.remoteView = this.caseRef ? await api.get(`/cases/${encodeURIComponent(this.caseRef)}`) : null;
       this.remoteError = null;
     } catch (err) {
-      this.remoteError = `case server: ${err.message}`;
+      this.remoteError = `case file: ${err.message}`;
+      if (err.status === 404) this.selectCase(null);
     }
   }
 
@@ -76,17 +115,36 @@ export class CasePanel {
     download("case.json", new Blob([JSON.stringify(this.state, null, 1)], { type: "application/json" }));
   }
 
+  async renderRemote(open) {
+    await this.refreshRemote();
+    this.render(open);
+  }
+
+  remoteBlock() {
+    if (!this.remote) {
+      return h("p", { class: "muted" }, "No case server here: items stay in this browser. Export them as JSON.");
+    }
+    const pick = h("select", { id: "case-select", onchange: (ev) => { this.selectCase(ev.target.value || null); this.renderRemote(); } },
+      h("option", { value: "" }, "(new case on first item)"),
+      this.cases.map((c) => h("option", { value: c.ref, selected: c.ref === this.caseRef }, `${c.ref} · ${c.title} · TLP:${c.tlp.toUpperCase()}`)));
+    const v = this.remoteView;
+    return h("div", {},
+      h("div", { class: "row" }, "Case file ", pick),
+      v ? h("p", { class: "muted", "data-testid": "case-remote" },
+        `${v.case.ref}: ${v.subjects.length} subjects, ${v.findings.length} findings, ${v.notes.length} notes on the server ` +
+        "(every action is in its audit log).") : h("p", { class: "muted" }, "Items go to the case file on the server."));
+  }
+
   render(open) {
     const s = this.state;
-    this.el.replaceChildren(
-      h("h3", {}, this.remote ? `Case file${this.caseId ? ` ${this.caseId}` : ""}` : "Case (kept in this browser)"),
+    this.el.replaceChildren(...[
+      h("h3", {}, this.remote ? "Case" : "Case (kept in this browser)"),
       this.remoteError ? h("p", { class: "error" }, this.remoteError) : null,
-      h("p", { class: "muted" }, this.remote ? "Items are written to the case file on the server." :
-        "No case server here: items stay in this browser. Export them as JSON."),
+      this.remoteBlock(),
       h("h3", {}, `Subjects (${s.items.length})`),
       s.items.length ? h("table", { id: "case-items" }, h("tbody", {}, s.items.map((i) => h("tr", { dataset: { id: i.id } },
-        h("td", {}, i.kind), h("td", { class: "mono clickable", onclick: () => open && open(i) }, short(i.address || i.txid || i.label, 30)),
-        h("td", {}, i.label !== (i.address || i.txid) ? i.label : ""),
+        h("td", {}, i.kind), h("td", { class: "mono clickable", onclick: () => open && open(i) }, i.address || i.txid || i.label),
+        h("td", {}, i.label && !(i.address || i.txid || "").startsWith(i.label.replace("…", "")) ? i.label : ""),
         h("td", {}, h("button", { onclick: () => this.remove(i.id) }, "remove")))))) : h("p", { class: "muted" }, "Nothing added yet."),
       h("h3", {}, `Notes (${Object.keys(s.notes).length})`),
       ...Object.entries(s.notes).map(([id, text]) => h("div", { class: "note" }, h("b", {}, short(id, 30)), "\n", text)),
@@ -94,6 +152,6 @@ export class CasePanel {
       ...s.findings.map((f) => h("div", {}, h("code", {}, short(f.trace_hash, 16)), ` ${f.params.direction} ${f.params.model}: `,
         `${f.endpoints.length} tagged endpoints, ${fmtBTC(f.totals.to_endpoints_sat)} to services`)),
       h("div", { class: "row" }, h("button", { onclick: () => this.exportJson() }, "Export case JSON")),
-    );
+    ].filter(Boolean));
   }
 }

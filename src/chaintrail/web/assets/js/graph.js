@@ -107,7 +107,15 @@ export function addFragment(frag, { roles = false } = {}) {
       if (old.nonempty()) old.data(data); else cy.add({ group: "edges", data });
     }
   });
+  countNodes();
   return added;
+}
+
+// Node and edge counts on the container, for scripts and tests that read the page without running code in it.
+export function countNodes() {
+  cy.container().dataset.nodes = String(cy.nodes().length);
+  cy.container().dataset.edges = String(cy.edges().length);
+  cy.container().dataset.endpoints = String(cy.nodes(".endpoint").length);
 }
 
 export function clearTraceMarks() {

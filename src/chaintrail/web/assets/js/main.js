@@ -38,7 +38,7 @@ function tab(name) {
   document.querySelectorAll("#tabs button").forEach((b) => b.classList.toggle("active", b.dataset.tab === name));
   document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t.id === `tab-${name}`));
   if (name === "timeline") refreshTimeline();
-  if (name === "case") state.casePanel.render(openCaseItem);
+  if (name === "case") state.casePanel.renderRemote(openCaseItem);
 }
 
 // -- nodes from API objects ---------------------------------------------------------
@@ -170,12 +170,13 @@ async function doTrace() {
   const r = await busy("tracing…", () => trace.runTrace(params));
   graph.clearTraceMarks();
   const added = graph.addFragment(r.graph, { roles: true });
+  graph.countNodes();
   graph.layout(added);
   state.traceTxs = new Set(r.graph.nodes.filter((n) => n.kind === "tx").map((n) => n.txid));
   const ctx = { focusAddress: (a) => { graph.selectNode(`a:${a}`); } };
   trace.renderResult($("trace-result"), r, ctx);
   $("trace-result").prepend(h("div", { class: "row" },
-    h("button", { id: "trace-save", onclick: () => state.casePanel.addFinding(r).then(() => status("trace saved to the case")) }, "Save trace to case")));
+    h("button", { id: "trace-save", onclick: () => state.casePanel.addFinding(r, params).then(() => status("trace saved to the case")) }, "Save trace to case")));
   status(`trace: ${r.endpoints_total} endpoints, ${fmtBTC(r.totals.to_endpoints_sat)} reached tagged services`);
 }
 
@@ -232,7 +233,7 @@ function wire() {
   $("btn-fit").onclick = () => graph.getCy().fit(undefined, 30);
   $("btn-layout").onclick = () => graph.layout();
   $("btn-png").onclick = async () => download("fund-flow.png", await graph.png());
-  $("btn-clear").onclick = () => { graph.getCy().elements().remove(); state.pages = {}; state.traceTxs = new Set(); };
+  $("btn-clear").onclick = () => { graph.getCy().elements().remove(); graph.countNodes(); state.pages = {}; state.traceTxs = new Set(); };
   $("timeline-png").onclick = () => timelinePng($("timeline"));
   $("trace-form").addEventListener("submit", (ev) => { ev.preventDefault(); doTrace().catch(() => {}); });
   graph.onSelect((d) => {

@@ -1,0 +1,71 @@
+"""Token authentication: every API route refuses a missing or wrong token; the UI shell holds no data."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from ct_workbench import MAINNET_SUBJECT, TOKEN, TX170
+
+from chaintrail.api import create_app
+from chaintrail.api.auth import new_token
+
+# A valid value for every path parameter, so that a refusal can only come from the token.
+_PATH_VALUES = {"address": MAINNET_SUBJECT, "txid": TX170, "entity_id": "9"}
+_QUERY_VALUES = {"q": MAINNET_SUBJECT, "source": MAINNET_SUBJECT, "subject": MAINNET_SUBJECT,
+                 "node": f"a:{MAINNET_SUBJECT}", "address": MAINNET_SUBJECT}
+
+
+def _routes(api) -> list[tuple[str, str, dict, bool]]:
+    """(method, url, required query params, whether every value is known to be valid) per operation."""
+    spec = httpx.get(api.url + "/openapi.json").json()
+    out = []
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            url, known = path, True
+            for p in op.get("parameters", []):
+                if p["in"] == "path":
+                    value = _PATH_VALUES.get(p["name"])
+                    known &= value is not None
+                    url = url.replace("{" + p["name"] + "}", value or "1")
+            params = {p["name"]: _QUERY_VALUES.get(p["name"], "x") for p in op.get("parameters", [])
+                      if p["in"] == "query" and p.get("required")}
+            known &= all(p["name"] in _QUERY_VALUES for p in op.get("parameters", [])
+                         if p["in"] == "query" and p.get("required"))
+            out.append((method.upper(), url, params, known))
+    return out
+
+
+def test_every_route_needs_the_token(mainnet_api):
+    routes = _routes(mainnet_api)
+    assert len(routes) >= 12 and all(u.startswith("/api/v1/") for _, u, _, _ in routes)
+    for method, url, params, known in routes:
+        body = {"address": MAINNET_SUBJECT, "label": "x"} if method == "POST" else None
+        for headers in ({}, {"Authorization": "Bearer wrong-token-wrong-token"}, {"Authorization": f"Basic {TOKEN}"},
+                        {"Authorization": f"Bearer {TOKEN}x"}, {"Authorization": "Bearer"}):
+            r = httpx.request(method, mainnet_api.url + url, params=params, json=body, headers=headers)
+            assert r.status_code == 401, (method, url, headers, r.status_code)
+            assert r.headers["www-authenticate"] == "Bearer"
+            assert r.json()["error"] in ("missing token: send 'Authorization: Bearer <token>'", "wrong token")
+        if method == "GET" and known and not url.startswith("/api/v1/cases"):
+            r = httpx.get(mainnet_api.url + url, params=params, headers={"Authorization": f"Bearer {TOKEN}"})
+            assert r.status_code == 200, (url, r.text[:200])
+
+
+def test_ui_shell_and_spec_are_public_but_hold_no_data(mainnet_api):
+    page = httpx.get(mainnet_api.url + "/")
+    assert page.status_code == 200 and "chaintrail workbench" in page.text
+    assert MAINNET_SUBJECT not in page.text and TOKEN not in page.text
+    assert "content-security-policy" in page.headers and page.headers["x-frame-options"] == "DENY"
+    spec = httpx.get(mainnet_api.url + "/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    r = httpx.get(mainnet_api.url + "/api/v1/meta", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert r.headers["cache-control"] == "no-store"
+
+
+def test_tokens_are_random_and_short_ones_refused(mainnet_store):
+    assert len({new_token() for _ in range(50)}) == 50
+    with pytest.raises(ValueError, match="at least 16"):
+        create_app(mainnet_store, token="short")
+    app = create_app(mainnet_store)
+    assert len(app.state.token) >= 32
+    app.state.wb.close()

@@ -1,0 +1,165 @@
+"""The workbench in a real headless Chromium (Debian's, installed by scripts/setup.sh), driven by Playwright.
+
+An investigator's first minutes on the demo: search the ransom address,
+expand it, trace it, and read the exchange endpoints. The answer key says
+which exchanges received how much; every cash-out a chain trace can reach
+(those not behind the custodial mixer, see ``traceable_cash_outs``) must be on
+the page with its exact amount. A screenshot is saved
+(``$CHAINTRAIL_SCREENSHOTS`` or the test's temporary folder).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def btc(sat: int) -> str:
+    """The UI's amount format (format.js fmtBTC)."""
+    whole, frac = divmod(sat, 10**8)
+    return f"{whole:,}.{frac:08d} BTC"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail("Debian chromium is missing: run `bash scripts/setup.sh` (it installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, demo_api):
+    ctx = browser.new_context(viewport={"width": 1600, "height": 1000}, accept_downloads=True)
+    pg = ctx.new_page()
+    pg.errors = []
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.set_default_timeout(20_000)
+    pg.goto(f"{demo_api.url}/#token={demo_api.app.state.token}")
+    pg.wait_for_selector('body[data-ready="1"]')
+    yield pg
+    ctx.close()
+
+
+def wait_attr(pg, selector: str, attr: str, ok, timeout: float = 20.0) -> str:
+    """Poll an attribute until ``ok(value)`` (no script runs in the page: its CSP stays on)."""
+    end = time.monotonic() + timeout
+    while True:
+        v = pg.get_attribute(selector, attr)
+        if v is not None and ok(v):
+            return v
+        if time.monotonic() > end:
+            raise AssertionError(f"{selector}[{attr}] is {v!r}")
+        pg.wait_for_timeout(100)
+
+
+def expected_cash_outs(demo, demo_api) -> list[dict]:
+    from chaintrail.api.demo_case import pick_case
+
+    key = json.loads(Path(demo.answer_key).read_text())
+    case, expected = pick_case(demo_api.app.state.wb.view, key)
+    assert case["id"] == demo.case_id and expected
+    return case, expected
+
+
+def test_search_expand_trace_shows_the_answer_key_exchanges(page, demo, demo_api, tmp_path):
+    case, expected = expected_cash_outs(demo, demo_api)
+    assert demo.case_id in page.inner_text("#case-banner")
+    # 1. search the ransom address
+    page.fill("#search-input", demo.subject)
+    page.click("#search-btn")
+    wait_attr(page, "#cy", "data-nodes", lambda v: int(v) == 1)
+    page.wait_for_selector("#tab-details .kv")
+    assert demo.subject in page.inner_text("#tab-details")
+    # 2. expand it: its transactions join the canvas
+    page.click("#btn-expand")
+    n = int(wait_attr(page, "#cy", "data-nodes", lambda v: int(v) > 1))
+    assert n >= 2
+    # 3. trace it (the ransom wallet: the entity holding every ransom payment)
+    page.click("#btn-trace")
+    page.wait_for_selector("#endpoint-table tbody tr")
+    wait_attr(page, "#cy", "data-endpoints", lambda v: int(v) > 0)
+    totals = page.inner_text("#trace-totals")
+    assert f"traced {btc(case['source_total_sat'])}" in totals
+    for e in expected:
+        row = page.locator(f'#endpoint-table tr[data-address="{e["address"]}"]')
+        assert row.count() == 1, e
+        assert row.get_attribute("data-kind") == "tagged"
+        assert e["exchange"] in row.inner_text()
+        assert row.locator("td.amount").inner_text() == btc(e["amount_sat"])
+        assert int(row.get_attribute("data-amount")) == e["amount_sat"]
+    services = page.inner_text('[data-testid="services"]')
+    for e in expected:
+        assert e["exchange"] in services
+    shots = Path(os.environ.get("CHAINTRAIL_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    shot = shots / "workbench-demo-trace.png"
+    page.screenshot(path=str(shot))
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    print(f"screenshot: {shot}")
+    # The endpoint table exports as CSV with the same rows and amounts.
+    with page.expect_download() as dl:
+        page.click("#trace-csv")
+    rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
+    by_addr = {r["address"]: int(r["amount_sat"]) for r in rows if r["kind"] == "tagged"}
+    assert all(by_addr[e["address"]] == e["amount_sat"] for e in expected)
+    # ... and the canvas as PNG.
+    with page.expect_download() as dl:
+        page.click("#btn-png")
+    assert Path(dl.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert page.errors == []
+
+
+def test_timeline_notes_and_case(page, demo, demo_api):
+    page.fill("#search-input", demo.subject)
+    page.click("#search-btn")
+    wait_attr(page, "#cy", "data-nodes", lambda v: int(v) == 1)
+    page.click("#btn-expand")
+    wait_attr(page, "#cy", "data-nodes", lambda v: int(v) > 1)
+    # Timeline: one row per transaction on the canvas, in time order.
+    page.click('#tabs button[data-tab="timeline"]')
+    page.wait_for_selector("#timeline-list tbody tr")
+    times = page.locator("#timeline-list tbody tr td:first-child").all_inner_texts()
+    assert times == sorted(times) and len(times) == int(page.get_attribute("#cy", "data-nodes")) - 1
+    with page.expect_download() as dl:
+        page.click("#timeline-png")
+    assert Path(dl.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # A note on the selected node shows in its details.
+    page.click('#tabs button[data-tab="details"]')
+    page.click("#btn-note")
+    page.fill("#note-text", "paid by victim 1; ask the exchange for KYC")
+    page.click("#note-save")
+    page.wait_for_selector('[data-testid="node-note"]')
+    assert "ask the exchange for KYC" in page.inner_text('[data-testid="node-note"]')
+    # Add to case: the case file on the server gets the subject.
+    page.click("#btn-case")
+    page.click('#tabs button[data-tab="case"]')
+    page.wait_for_selector("#case-items tr")
+    assert demo.subject in page.inner_text("#case-items")
+    if demo_api.app.state.features["cases"]:
+        page.wait_for_selector('[data-testid="case-remote"]')
+        assert "1 subjects" in page.inner_text('[data-testid="case-remote"]')
+    assert page.errors == []
+
+
+def test_wrong_token_is_refused_in_the_page(browser, demo_api):
+    ctx = browser.new_context()
+    pg = ctx.new_page()
+    pg.goto(f"{demo_api.url}/#token=not-the-token-at-all")
+    pg.wait_for_selector("#token-gate:not([hidden])")
+    assert "refused" in pg.inner_text("#token-error")
+    ctx.close()
