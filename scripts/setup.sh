@@ -9,6 +9,10 @@ PY="${PYTHON:-python3}"
 debs="libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-liberation poppler-utils libicu-dev pkg-config g++"
 missing=""
 for d in $debs; do dpkg -s "$d" >/dev/null 2>&1 || missing="$missing $d"; done
+# The workbench: Debian's chromium for the browser tests (Playwright drives it; no browser is downloaded),
+# and node/npm to fetch the front-end libraries. Checked by command, as node may come from elsewhere.
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 if [ -n "$missing" ] && command -v apt-get >/dev/null 2>&1; then
   if [ "$(id -u)" -eq 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
@@ -27,4 +31,13 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[dev]"
   echo "$want" > "$stamp"
+fi
+# Front-end libraries (cytoscape, cytoscape-dagre) from npm, copied to src/chaintrail/web/build/vendor,
+# rebuilt only when package-lock.json changes.
+web="src/chaintrail/web"
+web_stamp="$web/build/.chaintrail-built"
+web_want="$(sha256sum "$web/package-lock.json" "$web/build.mjs" | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$web_stamp" 2>/dev/null || true)" != "$web_want" ] || [ ! -f "$web/build/vendor/manifest.json" ]; then
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+  echo "$web_want" > "$web_stamp"
 fi
