@@ -36,7 +36,7 @@ def _finish(kind: str, title: str, spec: dict, params: dict, store: ChainStore, 
     versions = methodology.analysis_versions(store, kind)
     result = {**result, "chain_context": chain_context(store, block_hashes)}
     f = {"kind": kind, "title": title, "spec": spec, "params": params, "versions": versions,
-         "error_rates": methodology.rates_for(methodology.heuristics_used(versions)),
+         "error_rates": methodology.rates_for(methodology.heuristics_used(versions, tags)),
          "block_hashes": block_hashes, "tags": tags, "result": result, "result_hash": digest(result),
          "store_hash": store.content_hash()}
     f["finding_hash"] = finding_hash(f)
@@ -127,8 +127,6 @@ def rerun(store: ChainStore, stored: Mapping[str, Any]) -> Rerun:
     """Run a stored finding again on ``store`` and compare every hashed field's canonical bytes."""
     fresh = make_finding(store, stored["kind"], stored["spec"], stored["params"], stored.get("title"))
     diffs = [k for k in HASHED_FIELDS if canonical(fresh[k]) != canonical(stored[k])]
-    if canonical(fresh["result"]) != canonical(stored["result"]) and "result" not in diffs:
-        diffs.append("result")
     return Rerun(stored.get("id"), stored["finding_hash"], fresh["finding_hash"],
                  fresh["store_hash"] == stored.get("store_hash"), diffs)
 

@@ -120,8 +120,8 @@ def _tag_sources(store: ChainStore) -> list[dict]:
              "sha256": r["sha256"], "tags": r["tags"]} for r in sorted(t, key=lambda r: r["origin_file"] or "")]
 
 
-def heuristics_used(versions: dict) -> list[str]:
-    """The heuristic names (keys of the error-rate table) a finding with these versions relied on."""
+def heuristics_used(versions: dict, tags: list[dict] | None = None) -> list[str]:
+    """The heuristic names (keys of the error-rate table) a finding with these versions and tags relied on."""
     names = []
     if "clustering" in versions:
         names.append("multi-input")
@@ -131,6 +131,6 @@ def heuristics_used(versions: dict) -> list[str]:
         names += [f"change:{h}" for h in ch.get("heuristics", [])]
     if "tx_labels" in versions:
         names += ["coinjoin", "peel-chain"]
-    if versions.get("tags") and "clustering" in versions:
-        names.append("tag-propagation")
+    if any(t.get("via") == "cluster" for t in tags or []):
+        names.append("tag-propagation")   # an entity's tag applied to another of its addresses
     return names
