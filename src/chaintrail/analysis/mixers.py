@@ -194,6 +194,20 @@ def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is
                 rep += 1
         if std * 10 >= nvals * 7 and rep >= 3:
             return L_WASABI2
+    # Amounts split evenly with rounding (d, d, d+1) are one group, not a CoinJoin plus change.
+    near = 0
+    for k in range(nvals):
+        if abs(vals[k] - best_v) <= 2:
+            near += 1
+    if near > best:
+        return L_CONSOLIDATION if n_in >= 10 and nvals == 1 else L_NONE
+    # JoinMarket before Wasabi 1.x: exact per-participant change matching is the stronger evidence
+    # (a Wasabi round's coordinator-fee output matches no participant). Each participant's other
+    # output is its change.
+    if best >= 3 and n_in >= best and best <= nvals <= 2 * best + 1 \
+            and covers(in_value[a0:a1], best, best_v):
+        if joinmarket_partition(in_value[a0:a1], vals, best_v, best) >= 0:
+            return L_JOINMARKET
     # Wasabi 1.x: an equal group near 0.1 BTC (the base), plus mixing levels at 2^k times the base (1.1).
     if n_in >= 5 and segwit_outs * 10 >= nvals * 9:
         base = -1
@@ -214,18 +228,6 @@ def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is
                 return L_WASABI11
             if uc[base] >= 5 and n_in >= uc[base]:
                 return L_WASABI10
-    # Amounts split evenly with rounding (d, d, d+1) are one group, not a CoinJoin plus change.
-    near = 0
-    for k in range(nvals):
-        if abs(vals[k] - best_v) <= 2:
-            near += 1
-    if near > best:
-        return L_CONSOLIDATION if n_in >= 10 and nvals == 1 else L_NONE
-    # JoinMarket: n equal outputs, each participant's other output is its change.
-    if best >= 3 and n_in >= best and best <= nvals <= 2 * best + 1 \
-            and covers(in_value[a0:a1], best, best_v):
-        if joinmarket_partition(in_value[a0:a1], vals, best_v, best) >= 0:
-            return L_JOINMARKET
     # Generic: every participant has one equal output and at most one change.
     if best >= 3 and n_in >= best and nvals <= 2 * best + 1 and covers(in_value[a0:a1], best, best_v):
         return L_COINJOIN

@@ -127,3 +127,52 @@ def _evaluate(st: ChainStore, key: dict, ktx, kaddr) -> dict:
     scores.append(pairwise_cluster_score("multi-input + change clustering", pred, true))
     return {"scenario": key["generator"], "txs": n_tx, "addresses_scored": len(common),
             "scores": [s.as_dict() for s in scores]}
+
+
+def total_scores(results: list[dict]) -> list[Score]:
+    """Sum tp/fp/fn per score name over several scenarios."""
+    acc: dict[str, list[int]] = {}
+    for res in results:
+        for sc in res["scores"]:
+            a = acc.setdefault(sc["name"], [0, 0, 0])
+            a[0] += sc["tp"]
+            a[1] += sc["fp"]
+            a[2] += sc["fn"]
+    return [Score.of(name, *v) for name, v in acc.items()]
+
+
+def markdown_table(results: list[dict]) -> str:
+    """The error-rate table kept in the docs: one row per heuristic, totals over the scenarios."""
+    runs = ", ".join(f"seed {r['scenario']['seed']} kind {r['scenario']['kind']} scale {r['scenario']['scale']} "
+                     f"({r['txs']:,} txs)" for r in results)
+    fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
+    lines = [f"Measured on: {runs}.", "",
+             "| heuristic / classifier | precision | recall | tp | fp | fn |", "|---|---|---|---|---|---|"]
+    for s in total_scores(results):
+        lines.append(f"| {s.name} | {fmt(s.precision)} | {fmt(s.recall)} | {s.tp} | {s.fp} | {s.fn} |")
+    return "\n".join(lines) + "\n"
+
+
+_RATE_KEYS = {"multi-input clustering": "multi-input", "change: combined vote": "change",
+              "coinjoin or mixer": "coinjoin"}
+
+
+def update_rates(path: Path, results: list[dict]) -> None:
+    """Fill the measured entries of ``error_rates.json`` (reports quote them)."""
+    import datetime
+
+    data = json.loads(Path(path).read_text())
+    seeds = [{k: r["scenario"][k] for k in ("seed", "kind", "scale")} for r in results]
+    for s in total_scores(results):
+        key = _RATE_KEYS.get(s.name) or (s.name.replace("change: ", "change:") if s.name.startswith("change: ") else None)
+        if key is None or key not in data["heuristics"]:
+            continue
+        e = data["heuristics"][key]
+        e.update(status="measured", precision=s.precision, recall=s.recall,
+                 false_positive_rate=None if s.precision is None else round(1 - s.precision, 6),
+                 false_negative_rate=None if s.recall is None else round(1 - s.recall, 6),
+                 sample_size=s.tp + s.fp + s.fn, ground_truth=f"chaintrail scenario answer keys: {seeds}")
+    data["measured_at"] = datetime.date.today().isoformat()
+    data["tool"] = "chaintrail heuristics evaluate"
+    data["about"] += " false_positive_rate is the share of the heuristic's conclusions that are wrong (1 - precision)."
+    Path(path).write_text(json.dumps(data, indent=1) + "\n")

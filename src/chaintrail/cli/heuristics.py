@@ -16,12 +16,19 @@ app = typer.Typer(help="Heuristics and their measured error rates.", no_args_is_
 @one_line_errors
 def evaluate(
     scenario: list[Path] = typer.Option(..., "--scenario", help="Generated scenario folder(s) with answer_key.json"),
+    table: Path = typer.Option(None, "--table", help="Write a Markdown table of the totals over all scenarios"),
+    rates: Path = typer.Option(None, "--rates", help="Update this error_rates.json with the totals"),
     json_out: bool = JsonOption,
 ) -> None:
     """Precision and recall of each heuristic and classifier against the answer key."""
-    from chaintrail.analysis.scenario_eval import evaluate_scenario
+    from chaintrail.analysis.scenario_eval import evaluate_scenario, markdown_table, total_scores, update_rates
 
     results = [evaluate_scenario(folder) for folder in scenario]
+    if table:
+        table.parent.mkdir(parents=True, exist_ok=True)
+        table.write_text(markdown_table(results))
+    if rates:
+        update_rates(rates, results)
     if json_out:
         emit_json(results if len(results) > 1 else results[0])
         return
