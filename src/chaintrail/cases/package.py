@@ -5,6 +5,7 @@ Layout::
     manifest.json        sender (agency, public key, fingerprint), recipient and its TLP level,
                          the SHA-256 of every other file, what was withheld
     manifest.sig         Ed25519 signature of manifest.json's exact bytes (hex)
+    (archive comment)    Ed25519 signature of every byte of the zip before it (hex), so no byte can change
     case.json            the case and its items (each with its TLP marking), the sender's
                          custody entries for the case
     stix-bundle.json     the same case as STIX 2.1 (see stix_export)
@@ -22,6 +23,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -99,9 +101,30 @@ def export_package(repo: CaseRepository, p: Principal, ref: str, *, level: str =
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))   # stable bytes for the same content
             info.compress_type = zipfile.ZIP_DEFLATED
             z.writestr(info, data)
+        z.comment = _SEAL_PLACEHOLDER
+    sealed = _seal(out.getvalue(), identity.private_key(me["private_key"]))
     repo.record(p, ref, "case.export.signed", {"recipient": recipient, "tlp_max": level,
                                                "manifest_sha256": sha256_hex(mbytes), "withheld": view.withheld})
-    return out.getvalue()
+    return sealed
+
+
+# The zip's archive comment (its last bytes) holds an Ed25519 signature of every byte before it, so a change
+# to any byte of the file -- zip headers and timestamps included -- is refused, not only changed content.
+_SEAL_LEN = 128
+_SEAL_PLACEHOLDER = b"0" * _SEAL_LEN
+
+
+def _seal(data: bytes, key) -> bytes:
+    assert data.endswith(_SEAL_PLACEHOLDER)
+    body = data[:-_SEAL_LEN]
+    return body + key.sign(body).hex().encode()
+
+
+def _check_seal(data: bytes, key, name: str, fp: str, source: str) -> None:
+    try:
+        key.verify(bytes.fromhex(data[-_SEAL_LEN:].decode("ascii")), data[:-_SEAL_LEN])
+    except (InvalidSignature, ValueError, UnicodeDecodeError):
+        raise PackageError(f"package bytes were altered after {name} signed them (key {fp})", source, None) from None
 
 
 def read_package(data: bytes, source: str = "package") -> tuple[dict, dict[str, bytes]]:
@@ -113,7 +136,8 @@ def read_package(data: bytes, source: str = "package") -> tuple[dict, dict[str, 
             if info.file_size > MAX_MEMBER or info.filename.startswith("/") or ".." in info.filename.split("/"):
                 raise PackageError(f"package member {info.filename!r} is not acceptable", source, None)
         members = {n: z.read(n) for n in names}
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError,
+            RuntimeError) as exc:   # a damaged archive fails in any of these ways
         raise PackageError(f"not a readable case package ({exc})", source, None) from None
     if len(set(names)) != len(names):
         raise PackageError("package holds the same file twice", source, None)
@@ -167,6 +191,7 @@ def _import(repo: CaseRepository, p: Principal, data: bytes, source: str, trust_
     except (InvalidSignature, ValueError, UnicodeDecodeError):
         raise PackageError(f"package signature does not verify with {name}'s key {fp}: it was altered or forged",
                            source, None) from None
+    _check_seal(data, key, name, fp, source)
     _check_trust(repo, p, name, pub, fp, trust_fingerprint, source)
     rcpt = (manifest.get("recipient") or {}).get("agency")
     if rcpt and rcpt != p.agency:

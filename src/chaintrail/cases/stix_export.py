@@ -16,6 +16,7 @@ so exporting the same case twice gives the same ids.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -54,7 +55,8 @@ class _Builder:
         self.objects: dict[str, Any] = {}
         self.levels: set[str] = set()
         self.identity = v21.Identity(id=_id("identity", agency), name=agency, identity_class="organization",
-                                     created=_ts(view.case["created_at"]), modified=_ts(view.case["created_at"]))
+                                     created=_ts(view.case["created_at"]), modified=_ts(view.case["created_at"]),
+                                     object_marking_refs=self.mark(view.case["tlp"]))
         self.objects[self.identity.id] = self.identity
 
     def mark(self, level: str) -> list[str]:
@@ -96,7 +98,7 @@ def build_bundle(view: CaseView, agency: str) -> stix2.v21.Bundle:
     c = view.case
     for s in view.subjects:
         if s["kind"] == "address":
-            ind = b.indicator(s["value"], f"Case subject {s['value']}" + (f" ({s['label']})" if s.get("label") else ""),
+            b.indicator(s["value"], f"Case subject {s['value']}" + (f" ({s['label']})" if s.get("label") else ""),
                               s["tlp"], s["created_at"], ["malicious-activity"])
     tags = [(t, f["tlp"], f["created_at"]) for f in view.findings for t in f.get("tags", [])]
     tags += [({"address": t["address"], "label": t["label"], "categories": [t.get("category") or ""],
@@ -130,7 +132,10 @@ def build_bundle(view: CaseView, agency: str) -> stix2.v21.Bundle:
                         created=_ts(c["created_at"]), modified=_ts(c["created_at"]), created_by_ref=b.identity.id,
                         object_marking_refs=b.mark(c["tlp"]), allow_custom=True, x_chaintrail_case_ref=b.ref)
     markings = [stix2.parse(tlp.stix_marking(lv), allow_custom=True) for lv in tlp.LEVELS if lv in b.levels]
-    return v21.Bundle(objects=[*markings, *b.objects.values(), report], allow_custom=True)
+    objects = [*markings, *b.objects.values(), report]
+    # The bundle's id follows its content, so the same case exported twice is the same bundle.
+    content_key = hashlib.sha256("\n".join(o.serialize(sort_keys=True) for o in objects).encode()).hexdigest()
+    return v21.Bundle(id=_id("bundle", agency, b.ref, content_key), objects=objects, allow_custom=True)
 
 
 def _is_address(s: str | None) -> bool:
