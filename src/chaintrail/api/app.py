@@ -95,19 +95,10 @@ def create_app(store_path: str | Path, token: str | None = None, *, case_info: d
     cases = _optional_router("cases")
     if cases is not None:
         app.include_router(cases, prefix=API_PREFIX, dependencies=auth)
-    app.state.features = {"cases": cases is not None, "screening_module": _has_module("chaintrail.analysis.screening"),
-                          "tags": wb.tags.n_tags > 0}
+    app.state.features = {"cases": cases is not None, "tags": wb.tags.n_tags > 0}
     _mount_ui(app, web_dir or WEB_DIR)
     app.add_middleware(_Headers)
     return app
-
-
-def _has_module(name: str) -> bool:
-    try:
-        importlib.import_module(name)
-    except ModuleNotFoundError:
-        return False
-    return True
 
 
 def _mount_ui(app: FastAPI, web: Path) -> None:

@@ -238,24 +238,31 @@ class SearchResults(BaseModel):
     items: list[SearchHit]
 
 
-class Exposure(BaseModel):
-    category: str
-    amount_sat: int
-    share: float
-    endpoints: int
+class RiskReason(BaseModel):
+    level: str
+    category: str | None
+    text: str
+
+
+class RiskLevel(BaseModel):
+    level: str = Field(description="low | medium | high | severe")
+    reasons: list[RiskReason]
 
 
 class ScreenResult(BaseModel):
+    """As ``chaintrail screen --json`` (analysis.screening.ScreenResult.to_dict)."""
+
     subject: str
-    kind: str
-    engine: str
-    direct: list[Tag]
-    risk: list[str]
-    incoming: list[Exposure]
-    outgoing: list[Exposure]
-    incoming_total_sat: int
-    outgoing_total_sat: int
-    max_hops: int
+    kind: str = Field(description="address | transaction")
+    in_store: bool
+    cluster: int | None
+    risk: RiskLevel
+    tags: list[dict]
+    exposures: list[dict] = Field(description="Per category and direction (self, incoming, outgoing): amount_sat, "
+                                              "share, direct/indirect sats, hops, path, tags")
+    totals: dict
+    conflicts: list[str]
+    params: dict
 
 
 class TagList(BaseModel):

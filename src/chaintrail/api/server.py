@@ -45,7 +45,10 @@ def serve(app: FastAPI, sock: socket.socket, on_ready: Callable[[], None] | None
             on_ready()
 
         server.startup = startup  # type: ignore[method-assign]
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass            # uvicorn re-raises Ctrl-C after its graceful shutdown: that is a normal stop
 
 
 class ServerThread:

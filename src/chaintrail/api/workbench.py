@@ -72,6 +72,8 @@ class Workbench:
         self._trace_lock = threading.Lock()
         self._tags_lock = threading.Lock()
         self.member_cache: dict[tuple[int, str], np.ndarray] = {}
+        from chaintrail.api.screen import ScreenService
+        self.screens = ScreenService(self)
 
     def close(self) -> None:
         self.store.close()

@@ -32,8 +32,13 @@ def demo(
     json_out: bool = JsonOption,
 ) -> None:
     """Generate a ransomware-laundering case, ingest, cluster and tag it, and open the workbench on it."""
+    from chaintrail.api.auth import check_token
     from chaintrail.api.demo_case import build_demo
 
+    try:
+        token = check_token(token) if token else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     started = time.perf_counter()
     with console.status("building the demo case…", spinner="dots") as status:
         case = build_demo(workdir, seed=seed, scale=scale,
@@ -47,10 +52,7 @@ def demo(
     from chaintrail.api import create_app
     from chaintrail.api.server import bind, serve as run, url_of
 
-    try:
-        app = create_app(case.store, token=token, case_info=case.case_info())
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    app = create_app(case.store, token=token, case_info=case.case_info())
     try:
         sock = bind(host, port)
     except UsageError:

@@ -21,14 +21,16 @@ def serve(
 ) -> None:
     """Serve the workbench: REST API (OpenAPI at /docs) and the fund-flow UI, behind a bearer token."""
     from chaintrail.api import create_app
+    from chaintrail.api.auth import check_token
     from chaintrail.api.server import bind, serve as run, url_of
 
     if not 0 <= port <= 65535:
         raise UsageError("port must be 0-65535")
     try:
-        app = create_app(store_path(store), token=token)
+        token = check_token(token) if token else None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    app = create_app(store_path(store), token=token)
     sock = bind(host, port)
     if host not in ("127.0.0.1", "::1", "localhost"):
         console.print(f"[yellow]listening on {host}: anyone who can reach it and has the token can read this store[/yellow]")

@@ -2,7 +2,7 @@
 // a paged member table; they are never drawn member by member when large.
 
 import * as api from "./api.js";
-import { fmtBTC, fmtTime, h, kv, riskChips, short } from "./format.js";
+import { chip, fmtBTC, fmtTime, h, kv, riskChips, short } from "./format.js";
 
 const PAGE = 50;
 
@@ -40,9 +40,33 @@ export async function showAddress(el, address, ctx) {
         `entity ${a.cluster} · ${a.cluster_size.toLocaleString()} addresses${a.large_entity ? " (large: summary only)" : ""}`)],
     ]),
     h("h3", {}, "Tags"), tagTable(a.tags),
+    h("div", { class: "row" }, h("button", { id: "btn-screen", onclick: () => screen(el, a.address) }, "Screen exposure"),
+      h("span", { class: "muted" }, "direct and indirect exposure to risk categories, with a risk level")),
+    h("div", { class: "screen-result" }),
   ];
   el.replaceChildren(...body.filter(Boolean));
   await txPage(el, a.address, 0, ctx);
+}
+
+const LEVEL_COLORS = { low: "#2a9d8f", medium: "#d4a106", high: "#e85d04", severe: "#c1121f" };
+
+async function screen(el, subject) {
+  const box = el.querySelector(".screen-result");
+  box.replaceChildren(h("p", { class: "muted" }, "screening…"));
+  try {
+    const r = await api.get("/screen", { subject, hops: 3 });
+    const exp = r.exposures.filter((e) => e.direction !== "self");
+    box.replaceChildren(
+      h("h3", { "data-testid": "risk-level" }, "Risk ", chip(r.risk.level.toUpperCase(), LEVEL_COLORS[r.risk.level] || "#6b7480")),
+      h("ul", {}, r.risk.reasons.map((x) => h("li", {}, h("b", {}, x.level), " ", x.text))),
+      exp.length ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "direction"), h("th", {}, "category"),
+        h("th", { class: "num" }, "amount"), h("th", { class: "num" }, "share"), h("th", { class: "num" }, "hops"))),
+        h("tbody", {}, exp.map((e) => h("tr", {}, h("td", {}, e.direction), h("td", {}, ...riskChips([e.category])),
+          h("td", { class: "num" }, fmtBTC(e.amount_sat)), h("td", { class: "num" }, `${(e.share * 100).toFixed(2)}%`),
+          h("td", { class: "num" }, `${e.min_hops}–${e.max_hops}`))))) : null);
+  } catch (err) {
+    box.replaceChildren(h("p", { class: "error" }, err.message));
+  }
 }
 
 async function txPage(el, address, offset, ctx) {

@@ -1,0 +1,90 @@
+"""The README's first command and `chaintrail serve`, as a user runs them: real processes, real sockets."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+CLI = [str(Path(sys.executable).parent / "chaintrail")]
+
+
+def _read_until(proc: subprocess.Popen, pattern: str, timeout: float = 90.0) -> tuple[re.Match, str]:
+    """Read the process's stdout until a line matches ``pattern``."""
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    seen = ""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None and not sel.select(0):
+            break
+        for _ in sel.select(0.5):
+            line = proc.stdout.readline()
+            seen += line
+            m = re.search(pattern, line)
+            if m:
+                return m, seen
+    raise AssertionError(f"no line matching {pattern!r}; output so far:\n{seen}\nstderr: "
+                         f"{proc.stderr.read() if proc.poll() is not None else ''}")
+
+
+def _stop(proc: subprocess.Popen) -> int:
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.wait(20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_demo_command_serves_the_case(tmp_path):
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.Popen([*CLI, "demo", "--dir", str(tmp_path / "demo"), "--scale", "1", "--port", "0", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        m, _ = _read_until(proc, r"^\{.*\"url\".*\}$")
+        ready = json.loads(m.group(0))
+        assert ready["ready_s"] < 60 and ready["source"] == "scenario"
+        h = {"Authorization": f"Bearer {ready['token']}"}
+        meta = httpx.get(ready["url"] + "api/v1/meta", headers=h).json()
+        assert meta["case"]["subject"] == ready["subject"] and meta["network"] == "regtest"
+        assert httpx.get(ready["url"] + "api/v1/meta").status_code == 401
+        a = httpx.get(ready["url"] + f"api/v1/addresses/{ready['subject']}", headers=h).json()
+        assert a["received_sat"] > 0
+        assert "cytoscape" in httpx.get(ready["url"] + "vendor/manifest.json").text
+    finally:
+        _stop(proc)
+
+
+def test_serve_prints_url_and_token(mainnet_store):
+    env = {**os.environ, "COLUMNS": "200", "CHAINTRAIL_TOKEN": ""}
+    proc = subprocess.Popen([*CLI, "serve", "--store", str(mainnet_store), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        m, _ = _read_until(proc, r"open\s+(http://127\.0\.0\.1:\d+/)#token=(\S+)")
+        url, token = m.group(1), m.group(2)
+        r = httpx.get(url + "api/v1/addresses/12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S",
+                      headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and r.json()["first_seen"]["height"] == 9
+        assert httpx.get(url + "api/v1/meta", headers={"Authorization": "Bearer nope-nope-nope-nope"}).status_code == 401
+    finally:
+        assert _stop(proc) == 0
+
+
+def test_serve_refuses_a_short_token_and_a_missing_store(tmp_path):
+    r = subprocess.run([*CLI, "serve", "--store", str(tmp_path / "none"), "--port", "0"], capture_output=True,
+                       text=True, env={**os.environ, "CHAINTRAIL_TOKEN": ""})
+    assert r.returncode == 4 and "no chain store" in r.stderr
+    r = subprocess.run([*CLI, "serve", "--store", str(tmp_path), "--token", "short"], capture_output=True, text=True)
+    assert r.returncode == 5 and "at least 16 characters" in r.stderr and r.stderr.count("\n") == 1
