@@ -27,10 +27,12 @@ def test_trace_finding_figures_and_evidence(trace9):
     assert BLOCK170 in f["block_hashes"] and len(f["block_hashes"]) == len(set(f["block_hashes"])) == 9
     ctx = f["result"]["chain_context"]
     assert ctx["first_block"]["height"] == 9 and ctx["blocks_read"] == 9
-    # Versions and error rates: the heuristics the trace rests on, honestly not yet measured.
+    # Versions and error rates: the heuristics the trace rests on, quoted from the one error-rate table.
     assert f["versions"]["trace_engine"] == "trace/1" and f["versions"]["clustering"]["version"] == "multi-input/1"
     assert set(f["error_rates"]) == {"multi-input", "coinjoin", "peel-chain"}   # tags here are on the address itself
-    assert {v["status"] for v in f["error_rates"].values()} == {methodology.NOT_MEASURED}
+    table = methodology.load_error_rates()["heuristics"]
+    for name, e in f["error_rates"].items():
+        assert (e["status"], e["false_positive_rate"]) == (table[name]["status"], table[name]["false_positive_rate"])
     # Tags the result rests on, with source and confidence.
     tags = {t["address"]: t for t in f["tags"]}
     assert tags[EXCHANGE_ADDR]["label"] == "Exchange Bravo" and tags[EXCHANGE_ADDR]["confidence"] == "service_data"
@@ -85,7 +87,9 @@ def test_error_rate_table_is_well_formed():
     table = methodology.load_error_rates()
     assert table["format"] == "chaintrail-error-rates/1"
     for name, e in table["heuristics"].items():
-        assert e["status"] == methodology.NOT_MEASURED and e["false_positive_rate"] is None, name
+        unmeasured = e["false_positive_rate"] is None and e["false_negative_rate"] is None
+        assert (e["status"] == methodology.NOT_MEASURED) == unmeasured, name
+    assert methodology.rates_for(["no-such-heuristic"])["no-such-heuristic"]["status"] == methodology.NOT_MEASURED
     assert methodology.describe_rate({"false_positive_rate": 0.012, "false_negative_rate": 0.08, "sample_size": 25000,
                                       "ground_truth": "labelled exchange wallets"}) == \
         "false positives 1.2%, false negatives 8.0% (n=25,000; ground truth: labelled exchange wallets)"

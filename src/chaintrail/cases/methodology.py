@@ -59,7 +59,7 @@ def rates_for(names: list[str], table: dict | None = None) -> dict[str, dict]:
     return out
 
 
-def describe_rate(entry: dict) -> str:
+def describe_rate(entry: dict, ground_truth: bool = True) -> str:
     """'false positives 1.2%, false negatives 8.0% (n=25,000; ground truth: ...)' or 'not yet measured'."""
     fp, fn = entry.get("false_positive_rate"), entry.get("false_negative_rate")
     if fp is None and fn is None:
@@ -72,7 +72,7 @@ def describe_rate(entry: dict) -> str:
     extra = []
     if entry.get("sample_size"):
         extra.append(f"n={int(entry['sample_size']):,}")
-    if entry.get("ground_truth"):
+    if ground_truth and entry.get("ground_truth"):
         extra.append(f"ground truth: {entry['ground_truth']}")
     return ", ".join(bits) + (f" ({'; '.join(extra)})" if extra else "")
 

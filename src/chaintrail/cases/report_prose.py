@@ -163,6 +163,16 @@ def reservations(findings: list[dict], case_tags: list[dict]) -> list[str]:
         out.append(f"The error rates of {', '.join(unmeasured)} have not yet been measured against ground truth. "
                    f"Conclusions that depend on them, in particular which addresses belong to one entity, should be "
                    f"corroborated (for example by an exchange's own records) before they are relied upon in court.")
+    rates = {k: v for f in findings for k, v in (f.get("error_rates") or {}).items()
+             if v.get("status") != NOT_MEASURED}
+    loose = sorted((k, v) for k, v in rates.items() if (v.get("false_positive_rate") or 0) >= 0.05)
+    if loose:
+        out.append("Measured false-positive rates of 5% or more apply to: " + "; ".join(
+            f"{escape(k)} ({100 * float(v['false_positive_rate']):.1f}%)" for k, v in loose)
+            + ". Links that rest on these heuristics alone should be corroborated.")
+    if rates:
+        out.append("Measured error rates (Section 4.2) come from generated cases with known answers; real-world "
+                   "rates may differ and are stated for the weight to be given to each inference.")
     weak = sorted({(t.get("label") or "?", t.get("confidence") or "unknown") for f in findings for t in f.get("tags", [])
                    if (t.get("confidence_level") or 0) < 50})
     if weak:
