@@ -40,15 +40,15 @@ def union_tx_inputs(parent, size, tx_first_in, in_addr, tx_lo, tx_hi, skip, big,
         visited += a1 - a0
         if skip[t] or a1 - a0 < 2:
             continue
-        first = NONE
+        # Keep the running root of the tx's set instead of finding the first input again each time.
+        ra = NONE
         for i in range(a0, a1):
             a = in_addr[i]
             if a == NONE:
                 continue
-            if first == NONE:
-                first = a
+            if ra == NONE:
+                ra = find(parent, a)
                 continue
-            ra = find(parent, first)
             rb = find(parent, a)
             if ra == rb:
                 continue
@@ -65,6 +65,7 @@ def union_tx_inputs(parent, size, tx_first_in, in_addr, tx_lo, tx_hi, skip, big,
             else:
                 parent[ra] = rb
                 size[rb] += size[ra]
+                ra = rb
             merges += 1
     return visited, merges, ne
 
