@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from chaintrail.analysis import taint_kernels as K
 from chaintrail.analysis.risk import Risk, RiskPolicy, assess
-from chaintrail.analysis.tracing import TraceEngine, TraceParams, mixer_tx_mask
+from chaintrail.analysis.tracing import TraceEngine, mixer_tx_mask
 from chaintrail.errors import UsageError
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.tags import taxonomy as tx
@@ -45,10 +45,13 @@ class ScreenParams:
     model: str = "haircut"
     min_amount_sat: int = 0
     mixer_policy: str = "haircut"
+    directions: tuple[str, ...] = ("incoming", "outgoing")
 
     def check(self) -> None:
         if self.hops < 0:
             raise UsageError("hops must not be negative")
+        if not self.directions or set(self.directions) - {"incoming", "outgoing"}:
+            raise UsageError("directions are incoming and/or outgoing")
         if self.model not in K.MODELS:
             raise UsageError(f"model must be one of {', '.join(K.MODELS)}, not {self.model!r}")
         if self.mixer_policy not in ("haircut", "stop"):
@@ -134,14 +137,19 @@ class Screener:
         self.store = store
         self.params = params or ScreenParams()
         self.params.check()
+        self._params = asdict(self.params)
         self.policy = policy or RiskPolicy()
         self.attr: Attribution | None = None
         self.engine: TraceEngine | None = None
         if store is not None and store.counts["addresses"]:
             self.attr = Attribution(tags, store)
-            stopper = _Stopper(self.attr)
-            self._stop = stopper.mask
-            self.engine = TraceEngine(store, stop_addr_for=stopper, mixer_txs=mixer_tx_mask(store))
+            self.engine = TraceEngine(store, stop_addr_for=self.attr, mixer_txs=mixer_tx_mask(store))
+            self._stop = self.attr(tx.CATEGORIES).copy()
+            code = K.POLICY_STOP if self.params.mixer_policy == "stop" else K.POLICY_HAIRCUT
+            self._policy = np.where(self.engine.mixer_txs, code, K.POLICY_NONE).astype(np.uint8)
+            # Plain ndarray views of the mapped index: indexing a memmap wraps every result in a memmap.
+            self._out_addr = np.asarray(self.engine.out_addr)
+            self._out_value = np.asarray(self.engine.out_value)
             self._addr_nums: dict[str, int] | None = None
             self._members: tuple[np.ndarray, np.ndarray] | None = None
             self._outs_of: tuple[np.ndarray, np.ndarray] | None = None
@@ -155,21 +163,42 @@ class Screener:
     # -- subjects ------------------------------------------------------------------
     def screen(self, subject: str) -> ScreenResult:
         """Screen one address or txid."""
-        s = subject.strip()
-        if self.engine is not None and len(s) == 64 and all(c in "0123456789abcdefABCDEF" for c in s) \
-                and self.tags.index.slot(s) < 0:
-            return self._screen_tx(s.lower())
-        return self._screen_address(s)
+        return self._screen(subject.strip(), None)
 
     def screen_many(self, subjects, progress=None):
-        """Screen a batch; yields one result per subject, in order."""
+        """Screen a batch; yields one result per subject, in order.
+
+        The batch's tags are fetched in one hash join and one table lookup, and
+        its addresses are numbered in one join against the store.
+        """
         subjects = [s.strip() for s in subjects]
+        pre = self._prefetch_tags(subjects)
         if self.engine is not None:
             self._prepare_batch(subjects)
         for i, s in enumerate(subjects):
-            yield self.screen(s)
+            yield self._screen(s, pre)
             if progress:
                 progress(i + 1)
+
+    def _screen(self, s: str, pre: dict[str, list[Tag]] | None) -> ScreenResult:
+        if self.engine is not None and len(s) == 64 and all(c in "0123456789abcdefABCDEF" for c in s) \
+                and not (pre.get(s) if pre is not None else self.tags.index.slot(s) >= 0):
+            return self._screen_tx(s.lower())
+        return self._screen_address(s, pre)
+
+    def _prefetch_tags(self, subjects: list[str]) -> dict[str, list[Tag]]:
+        """Tags of every tagged subject of a batch (subjects not in the dict have none)."""
+        idx = self.tags.index
+        slots = idx.slots(subjects)
+        hit = np.flatnonzero(slots >= 0)
+        if not len(hit):
+            return {}
+        uniq = np.unique(slots[hit])
+        rows = np.concatenate([idx.rows_of_slot(int(x)) for x in uniq])
+        by_slot: dict[int, list[Tag]] = {}
+        for slot, t in zip(idx.row_addr[rows].tolist(), self.tags.tags_at(rows)):
+            by_slot.setdefault(slot, []).append(t)
+        return {subjects[i]: by_slot[int(slots[i])] for i in hit.tolist()}
 
     def _prepare_batch(self, subjects: list[str]) -> None:
         """Address numbers for the whole batch in one hash join, and the address -> outputs index."""
@@ -195,7 +224,7 @@ class Screener:
 
     def _outputs_index(self) -> tuple[np.ndarray, np.ndarray]:
         if self._outs_of is None:
-            oa = np.asarray(self.engine.out_addr)
+            oa = self._out_addr
             order = np.argsort(oa, kind="stable")
             ptr = np.searchsorted(oa[order], np.arange(self.attr.n + 1, dtype=np.uint32))
             self._outs_of = (order, ptr)
@@ -203,7 +232,7 @@ class Screener:
 
     def _outputs_of(self, a: int) -> np.ndarray:
         if self._outs_of is None:
-            return np.flatnonzero(np.asarray(self.engine.out_addr) == np.uint32(a)).astype(np.int64)
+            return np.flatnonzero(self._out_addr == np.uint32(a)).astype(np.int64)
         order, ptr = self._outs_of
         return order[ptr[a]:ptr[a + 1]].astype(np.int64)
 
@@ -215,7 +244,7 @@ class Screener:
         return order[ptr[cid]:ptr[cid + 1]]
 
     # -- address -------------------------------------------------------------------
-    def _screen_address(self, address: str) -> ScreenResult:
+    def _screen_address(self, address: str, pre: dict[str, list[Tag]] | None = None) -> ScreenResult:
         a = self.addr_num(address) if self.engine is not None else None
         refs: list[TagRef] = []
         conflicts: list[str] = []
@@ -223,8 +252,8 @@ class Screener:
         totals: dict = {}
         cluster = None
         if a is None:
-            for t in self.tags.lookup(address):
-                refs.append(self._ref(TagHit(-1, t, "address", t.address, None)))
+            own = pre.get(address, []) if pre is not None else self.tags.lookup(address)
+            refs = [self._ref(TagHit(-1, t, "address", t.address, None)) for t in own]
         else:
             cluster = int(self.attr.labels[a])
             refs = [self._ref(h) for h in self.attr.hits(a)]
@@ -232,11 +261,11 @@ class Screener:
             if c is not None:
                 conflicts.append(c.describe())
             outs = self._outputs_of(a)
-            amts = np.asarray(self.engine.out_value[outs], np.int64)
+            amts = self._out_value[outs].astype(np.int64)
             received = int(amts.sum())
             totals = {"received_sat": received, "outputs": int(len(outs))}
             exposures += self._self_exposures(refs, received)
-            for direction in ("incoming", "outgoing"):
+            for direction in self.params.directions:
                 flow = self._trace(outs, amts, direction == "outgoing", cluster)
                 totals[f"{direction}_traced_sat"] = flow["traced"]
                 exposures += flow["exposures"]
@@ -244,7 +273,7 @@ class Screener:
             exposures += self._self_exposures(refs, 0)
         risk = assess(address, refs, exposures, self.params.hops, a is not None, conflicts, self.policy)
         return ScreenResult(address, "address", a is not None, cluster, refs, exposures, totals, conflicts, risk,
-                            asdict(self.params))
+                            dict(self._params))
 
     def _self_exposures(self, refs: list[TagRef], received: int) -> list[Exposure]:
         cats = {c for r in refs for c in r.categories}
@@ -260,23 +289,24 @@ class Screener:
         e = self.engine
         t = e.txid_to_num(txid)
         outs = np.arange(e.tx_first_out[t], e.tx_first_out[t + 1], dtype=np.int64)
-        amts = np.asarray(e.out_value[outs], np.int64)
+        amts = self._out_value[outs].astype(np.int64)
         total = int(amts.sum())
         refs = [self._ref(TagHit(-1, tg, "address", tg.address, None)) for tg in self._tx_tags(txid)]
         exposures = self._self_exposures(refs, total)
-        back = self._trace(outs, amts, False, None)
+        none = {"traced": 0, "exposures": []}
+        back = self._trace(outs, amts, False, None) if "incoming" in self.params.directions else none
         # Outgoing: tagged outputs are direct counterparties; the rest is traced on.
-        addr = np.asarray(e.out_addr[outs])
+        addr = self._out_addr[outs]
         tagged = (addr != K.NONE32) & self._stop[np.minimum(addr, self.attr.n - 1)]
         fwd = self._trace(outs[~tagged], amts[~tagged], True, None, hop_base=1, direct_outs=outs[tagged],
-                          total=total)
+                          total=total) if "outgoing" in self.params.directions else none
         exposures += back["exposures"] + fwd["exposures"]
         totals = {"output_sat": total, "incoming_traced_sat": back["traced"], "outgoing_traced_sat": total}
         conflicts = [c.describe() for cid, c in self.attr.conflicts_by_cluster().items()
                      if any(x.cluster == cid for ex in exposures for x in ex.tags)]
         risk = assess(txid, refs, exposures, self.params.hops, True, conflicts, self.policy)
         return ScreenResult(txid, "transaction", True, None, refs, exposures, totals, conflicts, risk,
-                            asdict(self.params))
+                            dict(self._params))
 
     def _tx_tags(self, txid: str) -> list[Tag]:
         t = self.tags.tags
@@ -289,36 +319,79 @@ class Screener:
     # -- flows ---------------------------------------------------------------------
     def _trace(self, outs: np.ndarray, amts: np.ndarray, forward: bool, own_cluster: int | None, *,
                hop_base: int = 0, direct_outs: np.ndarray | None = None, total: int | None = None) -> dict:
-        """Trace ``outs`` until tagged addresses; exposure per category with its best path."""
+        """Trace ``outs`` until tagged addresses; exposure per category with its best path.
+
+        Runs the tracing engine's kernel on the engine's scratch arrays and reads
+        only the tagged endpoints (a screen needs no full trace report), so a
+        batch costs little more than the kernel itself.
+        """
         e, p = self.engine, self.params
         stop = self._stop
         members = self._cluster_members(own_cluster) if own_cluster is not None else np.zeros(0, np.int64)
         saved = stop[members].copy()
-        stop[members] = False   # the engine reads this very array (see _Stopper): own cluster passes through
-        ends: list[tuple[str | None, int, int, list[str]]] = []   # (address, amount, hops, path)
+        stop[members] = False          # the subject's own entity passes funds through, it is no counterparty
+        ends: list[tuple[int, int, int, list[str]]] = []   # (addr_num, amount, hops, path)
         try:
             if len(outs) and p.hops - hop_base > 0:
-                params = TraceParams(direction="forward" if forward else "backward", model=p.model,
-                                     max_hops=p.hops - hop_base, min_amount_sat=p.min_amount_sat,
-                                     stop_categories=tx.CATEGORIES, mixer_policy=p.mixer_policy)
-                res = e.trace(outputs=outs, amounts=amts, params=params)
-                ends += [(x.address, x.amount_sat, x.hops + hop_base, x.path) for x in res.endpoints
-                         if x.kind == "tagged"]
+                res = K.trace_kernel(
+                    forward, K.MODELS[p.model], outs, amts, e.tx_first_in, e.tx_first_out, e.in_prev, e.in_value,
+                    e.out_value, e.out_spent, e.out_addr, stop, self._policy, e.tx_time, e.tx_is_cb, -_FAR, _FAR,
+                    p.hops - hop_base, p.min_amount_sat, e.taint, e.hops, e.pred, e.status, e.qmark, e.iv_off,
+                    e.iv_cnt)
+                touched, popped = res[0], (res[6] if len(res) > 6 else None)
+                try:
+                    ends += self._tagged_ends(touched, hop_base)
+                finally:
+                    _reset_scratch(e, touched, popped)
         finally:
             stop[members] = saved
         if direct_outs is not None:
             for o in direct_outs.tolist():
-                txid = e.outpoint(int(o)).split(":")[0]
-                ends.append((int(e.out_addr[o]), int(e.out_value[o]), 1, [txid]))
+                ends.append((int(self._out_addr[o]), int(self._out_value[o]), 1, [e.txid_hex(self._tx_of_out(o))]))
         traced = int(amts.sum()) if total is None else total
         return {"traced": traced, "exposures": self._exposures(ends, traced, forward)}
+
+    def _tagged_ends(self, touched: np.ndarray, hop_base: int) -> list[tuple[int, int, int, list[str]]]:
+        """Endpoints the trace stopped at because they are tagged: address, amount, hops; a path for the
+        largest per category (read from the predecessor links before the scratch is cleared)."""
+        e = self.engine
+        st = e.status[touched]
+        ad = self._out_addr[touched]
+        end = (st == K.ENDPOINT) & (ad != K.NONE32)
+        end[end] = self._stop[ad[end]]
+        o = touched[end]
+        if not len(o):
+            return []
+        amt = e.taint[o].astype(np.int64)
+        hop = e.hops[o].astype(np.int64) + hop_base
+        addr = ad[end].astype(np.int64)
+        bits = self.attr.addr_bits[addr]
+        best = set()
+        for c in tx.categories_from_bits(int(np.bitwise_or.reduce(bits))):
+            has = (bits & np.uint16(tx.BIT[c])) != 0
+            best.add(int(np.flatnonzero(has)[np.argmax(amt[has])]))
+        return [(int(addr[k]), int(amt[k]), int(hop[k]), self._path(int(o[k])) if k in best else [])
+                for k in range(len(o))]
+
+    def _tx_of_out(self, o: int) -> int:
+        return int(np.searchsorted(self.engine.tx_first_out, o, side="right") - 1)
+
+    def _path(self, o: int) -> list[str]:
+        """Txids from the subject to output ``o`` along the trace's best-predecessor links."""
+        e = self.engine
+        txs: list[int] = []
+        while o != int(K.NONE32) and len(txs) < 10_000:
+            t = self._tx_of_out(o)
+            if not txs or txs[-1] != t:
+                txs.append(t)
+            o = int(e.pred[o])
+        return [e.txid_hex(t) for t in reversed(txs)]
 
     def _exposures(self, ends, traced: int, forward: bool) -> list[Exposure]:
         """Group tagged endpoints by screening category (one endpoint may count for several)."""
         per: dict[str, list[tuple[int, int, int, list[str]]]] = {}
-        for address, amount, hops, path in ends:
-            a = address if isinstance(address, int) else (self.addr_num(address) if address else None)
-            if a is None or amount <= 0:
+        for a, amount, hops, path in ends:
+            if amount <= 0:
                 continue
             for c in tx.categories_from_bits(int(self.attr.addr_bits[a])):
                 per.setdefault(c, []).append((a, amount, hops, path))
@@ -327,7 +400,7 @@ class Screener:
             rows = per.get(c)
             if not rows:
                 continue
-            rows.sort(key=lambda r: (-r[1], r[2]))
+            rows.sort(key=lambda r: (-r[1], r[2], not r[3]))
             total = sum(r[1] for r in rows)
             direct = sum(r[1] for r in rows if r[2] <= 1)
             refs: list[TagRef] = []
@@ -339,15 +412,23 @@ class Screener:
         return out
 
 
-class _Stopper:
-    """The stop mask a screen's traces use: every screening category, one array the screener edits in place."""
+_FAR = 1 << 62
 
-    def __init__(self, attr: Attribution):
-        self.attr = attr
-        self.mask = attr(tx.CATEGORIES).copy()
 
-    def __call__(self, categories) -> np.ndarray:
-        return self.mask
-
-    def tags_of(self, addr: int) -> list[str]:
-        return self.attr.tags_of(addr)
+def _reset_scratch(e: TraceEngine, touched: np.ndarray, popped: np.ndarray | None) -> None:
+    """Clear what one kernel run left in the engine's scratch arrays, as ``TraceEngine`` does after a trace."""
+    e.taint[touched] = 0
+    e.hops[touched] = 0
+    e.pred[touched] = K.NONE32
+    e.status[touched] = 255
+    e.iv_off[touched] = 0
+    e.iv_cnt[touched] = 0
+    if popped is not None:
+        e.qmark[popped] = 0
+        return
+    # Kernels that do not report the txs they queued: those made or spent a touched output.
+    e.qmark[np.searchsorted(e.tx_first_out, touched, side="right") - 1] = 0
+    spent = np.asarray(e.out_spent[touched])
+    spent = spent[spent != K.NONE32].astype(np.int64)
+    if len(spent):
+        e.qmark[np.searchsorted(e.tx_first_in, spent, side="right") - 1] = 0

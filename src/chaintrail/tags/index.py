@@ -28,7 +28,7 @@ class TagIndex:
         self.addresses: pa.Array = enc.dictionary           # distinct addresses (nulls: tx-hash tags)
         codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
         self.n_addr = len(self.addresses)
-        self._slot = dict(zip(self.addresses.to_pylist(), range(self.n_addr)))
+        self._slot_table: dict[str, int] | None = None   # built on the first single lookup
         valid = codes >= 0
         self.order = np.argsort(codes[valid], kind="stable").astype(np.int64)
         self.order = np.flatnonzero(valid)[self.order]
@@ -43,11 +43,18 @@ class TagIndex:
         if valid.any():
             np.bitwise_or.at(self.addr_bits, codes[valid], self.row_bits[valid])
 
+    @property
+    def _slot(self) -> dict[str, int]:
+        if self._slot_table is None:
+            self._slot_table = dict(zip(self.addresses.to_pylist(), range(self.n_addr)))
+        return self._slot_table
+
     def slot(self, address: str) -> int:
-        """Slot of one address in ``addresses`` (-1 if untagged). O(1)."""
-        s = self._slot.get(address)
+        """Slot of one address in ``addresses`` (-1 if untagged). O(1): a hash-table probe."""
+        table = self._slot
+        s = table.get(address)
         if s is None:
-            s = self._slot.get(normalize_address(address), -1)
+            s = table.get(normalize_address(address), -1)
         return s
 
     def rows(self, address: str) -> np.ndarray:

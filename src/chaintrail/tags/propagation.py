@@ -101,6 +101,7 @@ class Attribution:
             np.bitwise_or.at(self.cluster_bits, self.definer_cluster, idx.row_bits[self.definer_rows])
         self.addr_bits = self.direct_bits | (self.cluster_bits[self.labels] if n else self.cluster_bits)
         self._masks: dict[frozenset, np.ndarray] = {}
+        self._hits: dict[int, list[TagHit]] = {}
         self._conflicts: dict[int, Conflict] | None = None
 
     @classmethod
@@ -144,7 +145,13 @@ class Attribution:
 
     # -- naming --------------------------------------------------------------------
     def hits(self, addr: int) -> list[TagHit]:
-        """Every tag that applies to ``addr_num``: its own, then its cluster's definer tags."""
+        """Every tag that applies to ``addr_num``: its own, then its cluster's definer tags (cached)."""
+        got = self._hits.get(addr)
+        if got is None:
+            got = self._hits[addr] = self._hits_of(addr)
+        return list(got)
+
+    def _hits_of(self, addr: int) -> list[TagHit]:
         out: list[TagHit] = []
         cluster = int(self.labels[addr])
         conflict = cluster in self.conflicts_by_cluster()

@@ -69,12 +69,14 @@ class TagStore:
         self._actors: pa.Table | None = None
         self._sources: pa.Table | None = None
         self._index: TagIndex | None = None
-        self._actor_rows: dict[str, int] | None = None
+        self._actor_rows: dict[str, Actor] | None = None
+        self._row_cache: dict[int, Tag] = {}
 
     # -- tables --------------------------------------------------------------------
     def _read(self, name: str, schema: pa.Schema) -> pa.Table:
         f = self.dir / f"{name}.parquet"
-        return pq.read_table(f).cast(schema) if f.exists() else schema.empty_table()
+        # One chunk per column: row lookups (take) on a many-chunk table cost a concatenation each time.
+        return pq.read_table(f).cast(schema).combine_chunks() if f.exists() else schema.empty_table()
 
     @property
     def tags(self) -> pa.Table:
@@ -108,18 +110,26 @@ class TagStore:
     def lookup(self, address: str) -> list[Tag]:
         """Every tag on one address (any spelling of a bech32/hex address), in provenance order."""
         rows = self.index.rows(address)
-        return [Tag.from_row(r) for r in self.tags.take(rows).to_pylist()] if len(rows) else []
+        return self.tags_at(rows) if len(rows) else []
 
     def tags_at(self, rows) -> list[Tag]:
-        return [Tag.from_row(r) for r in self.tags.take(pa.array(rows, pa.int64())).to_pylist()]
+        """Tag objects for row ids (cached: screens ask for the same counterparties over and over)."""
+        rows = [int(r) for r in rows]
+        cache = self._row_cache
+        missing = sorted({r for r in rows if r not in cache})
+        if missing:
+            got = self.tags.take(pa.array(missing, pa.int64())).to_pylist()
+            for r, d in zip(missing, got):
+                cache[r] = Tag.from_row(d)
+        return [cache[r] for r in rows]
 
     def actor(self, actor_id: str | None) -> Actor | None:
+        """The ActorPack record for an actor id (None if no pack describes it)."""
         if not actor_id:
             return None
         if self._actor_rows is None:
-            self._actor_rows = {a: i for i, a in enumerate(self.actors.column("actor_id").to_pylist())}
-        i = self._actor_rows.get(actor_id)
-        return None if i is None else Actor.from_row(self.actors.slice(i, 1).to_pylist()[0])
+            self._actor_rows = {r["actor_id"]: Actor.from_row(r) for r in self.actors.to_pylist()}
+        return self._actor_rows.get(actor_id)
 
     def counts_by_file(self) -> dict[str, int]:
         t = self.tags.group_by("origin_file").aggregate([("origin_file", "count")])
@@ -135,6 +145,7 @@ class TagStore:
             # Another process may have written since we loaded: start from what is on disk.
             self._tags = self._actors = self._sources = None
             self._index = None
+            self._row_cache = {}
             self._actor_rows = None
             yield
         finally:
@@ -143,7 +154,9 @@ class TagStore:
     def _write(self, name: str, table: pa.Table) -> None:
         out = self.dir / f"{name}.parquet"
         tmp = out.with_name(out.name + ".tmp")
-        pq.write_table(table, tmp, compression="zstd", compression_level=1)
+        # One row group: the table is read whole, and one chunk per column keeps row lookups cheap.
+        pq.write_table(table, tmp, compression="zstd", compression_level=1,
+                       row_group_size=max(table.num_rows, 1))
         os.replace(tmp, out)
 
     def import_paths(self, paths, *, fmt: str = "auto", asset: str | None = None, workers: int = 1,
@@ -205,7 +218,9 @@ class TagStore:
         self._write("tags", tags)
         self._write("tag_actors", actors)
         self._write("tag_sources", sources)
-        self._tags, self._actors, self._sources, self._index, self._actor_rows = tags, actors, sources, None, None
+        self._tags, self._actors, self._sources = tags.combine_chunks(), actors, sources
+        self._index = self._actor_rows = None
+        self._row_cache = {}
 
     def add_tag(self, address: str, label: str, *, category: str | None = None, abuse: str | None = None,
                 concepts=(), actor: str | None = None, source: str | None = None, confidence: str | None = None,
@@ -236,7 +251,7 @@ class TagStore:
             manual = pa.concat_tables([t for f, t in runs if f is None] + [row])
             tags = pa.concat_tables(files + [manual.take(pc.sort_indices(manual, sort_keys=_SORT))])
             self._write("tags", tags)
-            self._tags, self._index = tags, None
+            self._tags, self._index, self._row_cache = tags.combine_chunks(), None, {}
         return new
 
 
