@@ -27,6 +27,12 @@ def test_same_seed_same_bytes_other_seed_other_chain(tmp_path, scenario):
     assert db["blk00000.dat"] != da["blk00000.dat"]
 
 
+def test_worker_process_and_inline_write_the_same_bytes(tmp_path):
+    a = generate(tmp_path / "inline", seed=9, kind="darknet", scale=0.5, workers=0)
+    b = generate(tmp_path / "worker", seed=9, kind="darknet", scale=0.5, workers=1)
+    assert _digest(a.out_dir) == _digest(b.out_dir)
+
+
 def test_kind_changes_the_cases_but_every_kind_generates(tmp_path):
     sc = generate(tmp_path / "scam", seed=3, kind="scam", scale=0.5)
     assert [c.id for c in sc.cases] == ["scam-1", "scam-2", "scam-3"]

@@ -9,9 +9,15 @@ Layout (format ``chaintrail-answer-key/1``), next to the blk/rev files:
   entity's addresses and every change output are inlined too.
 * ``answer_key/addresses.parquet`` - address, script_type, entity_id (controller: the
   entity that spends from it), issuer_entity_id (who created it; differs for handed-over chips).
+* ``answer_key/entities.parquet`` - every entity: id, kind, name, role, cases (on large chains
+  the JSON lists only services, perpetrators and victims).
 * ``answer_key/txs.parquet`` - every transaction: txid, height, kind, entity_id
   (initiator), n_in, n_out, fee_sat, change_vout (-1 if none; the first if several),
   n_change, coinjoin protocol ("" if none), mixer (bool).
+* ``answer_key/coinjoin_participants.parquet`` - who put in and took out what in every
+  CoinJoin (the JSON inlines this for case transactions, and for all on small chains).
+
+``inline`` in the JSON says which lists are complete in the JSON itself.
 
 Txids, block hashes and merkle roots are display hex.  ``load_answer_key`` reads it all back.
 """
@@ -26,21 +32,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chaintrail.chains.bitcoin.address import script_address
-from chaintrail.chains.bitcoin.address_batch import encode_base58check_batch, encode_segwit_batch
 from chaintrail.chains.bitcoin.network import REGTEST
 from chaintrail.scenario import taint as taint_mod
+from chaintrail.scenario.answer_tables import (
+    MIXER_TX_KINDS,
+    address_array,
+    build_tables,
+    change_columns,
+    txid_array,
+)
 from chaintrail.scenario.blocks import subsidy
+from chaintrail.scenario.stats import realism
 from chaintrail.scenario.ledger import (
     A_ENT,
-    A_ISSUER,
-    A_TYPE,
-    AT_NAMES,
-    AT_P2PKH,
-    AT_P2SH_P2WPKH,
-    AT_P2TR,
-    AT_P2WPKH,
-    AT_P2WSH,
     C_ADDR,
+    C_ENT,
     C_IN,
     C_OUT,
     C_TX,
@@ -50,47 +56,19 @@ from chaintrail.scenario.ledger import (
     O_SPENT,
     O_TX,
     O_VALUE,
-    OF_CHANGE,
     OF_OPRETURN,
     T_BLOCK,
     T_ENT,
     T_FEE,
     T_KIND,
-    T_NIN,
     T_NOUT,
     T_OUT0,
     TX_KINDS,
     TXK,
 )
-from chaintrail.scenario.wallet_ops import derive_pending
 
 FORMAT = "chaintrail-answer-key/1"
 INLINE_LIMIT = 100_000
-MIXER_TX_KINDS = ("chip_creation", "mixer_sweep", "mixer_deposit", "chip_spend", "whirlpool_tx0")
-SCRIPT_TYPE = {AT_P2PKH: "p2pkh", AT_P2SH_P2WPKH: "p2sh", AT_P2WPKH: "p2wpkh", AT_P2TR: "p2tr",
-               AT_P2WSH: "p2wsh"}
-
-
-def address_strings(L) -> list[str]:
-    """Regtest address string of every ledger address, in id order."""
-    derive_pending(L)
-    n = int(L.ctr[C_ADDR])
-    types = L.addr[:n, A_TYPE]
-    prog = L.aprog[:n]
-    out = np.empty(n, dtype=object)
-    b58 = np.flatnonzero((types == AT_P2PKH) | (types == AT_P2SH_P2WPKH))
-    if len(b58):
-        ver = np.where(types[b58] == AT_P2PKH, REGTEST.p2pkh_prefix, REGTEST.p2sh_prefix).astype(np.uint8)
-        out[b58] = encode_base58check_batch(ver, np.ascontiguousarray(prog[b58, :20])).to_pylist()
-    sw = np.flatnonzero((types != AT_P2PKH) & (types != AT_P2SH_P2WPKH))
-    if len(sw):
-        t = types[sw]
-        witver = np.where(t == AT_P2TR, 1, 0).astype(np.uint8)
-        lengths = np.where(t == AT_P2WPKH, 20, 32).astype(np.uint8)
-        progs = np.zeros((len(sw), 40), np.uint8)
-        progs[:, :32] = prog[sw]
-        out[sw] = encode_segwit_batch(REGTEST.hrp, witver, progs, lengths).to_pylist()
-    return out.tolist()
 
 
 def _hex(L, t: int) -> str:
@@ -135,14 +113,15 @@ def totals(sc) -> dict:
 
 
 def _case_json(sc, case, flow, addrs: list[str]) -> dict:
-    L, ents = sc.chain.L, sc.chain.entities
+    L = sc.chain.L
+    info = sc.chain.info
 
     def row(r: dict) -> dict:
         a = int(L.out[r["out"], O_ADDR])
         e = r["entity"]
         d = {"txid": _hex(L, r["tx"]), "vout": r["vout"], "address": addrs[a] if a >= 0 else None,
-             "entity": e, "entity_name": ents[e].name if e >= 0 else None,
-             "entity_kind": ents[e].kind if e >= 0 else None, "amount_sat": r["amount_sat"],
+             "entity": e, "entity_name": info(e).name if e >= 0 else None,
+             "entity_kind": info(e).kind if e >= 0 else None, "amount_sat": r["amount_sat"],
              "output_value_sat": r["value_sat"], "hops": r["hops"], "height": r["height"]}
         if "category" in r:
             d["category"] = r["category"]
@@ -160,10 +139,10 @@ def _case_json(sc, case, flow, addrs: list[str]) -> dict:
     custody = [row(r) for r in flow.in_custody]
     return {
         "id": case.id, "kind": case.kind, "description": case.description,
-        "perpetrators": [{"entity": e, "name": ents[e].name, "kind": ents[e].kind} for e in case.perpetrators],
-        "victims": [{"entity": e, "name": ents[e].name, "kind": ents[e].kind} for e in case.victims],
+        "perpetrators": [{"entity": e, "name": info(e).name, "kind": info(e).kind} for e in case.perpetrators],
+        "victims": [{"entity": e, "name": info(e).name, "kind": info(e).kind} for e in case.victims],
         "victim_payments": vp,
-        "exchange_accounts": [{"exchange": a["exchange"], "exchange_name": ents[a["exchange"]].name,
+        "exchange_accounts": [{"exchange": a["exchange"], "exchange_name": info(a["exchange"]).name,
                                "account_holder": a["customer"], "deposit_address": addrs[a["address"]]}
                               for a in case.deposit_accounts],
         "mixer_handovers": [{"height": h["height"], "customer": h["customer"],
@@ -188,67 +167,59 @@ def build_key(sc) -> tuple[dict, dict[str, pa.Table]]:
     """The JSON document and the Parquet tables of scenario ``sc``."""
     ch = sc.chain
     L = ch.L
-    addrs = address_strings(L)
-    na, nt, no = int(L.ctr[C_ADDR]), int(L.ctr[C_TX]), int(L.ctr[C_OUT])
-    txids = [_hex(L, t) for t in range(nt)]
-    # change outputs per tx
-    change_o = np.flatnonzero((L.out[:no, O_FLAGS] & OF_CHANGE) != 0)
-    ctx = L.out[change_o, O_TX]
-    cvout = change_o - L.tx[ctx, T_OUT0]
-    change_vout = np.full(nt, -1, np.int64)
-    n_change = np.bincount(ctx, minlength=nt)
-    first = np.unique(ctx, return_index=True)
-    change_vout[first[0]] = cvout[first[1]]
-    cj_proto = [""] * nt
-    for t, rec in ch.coinjoins.items():
-        cj_proto[t] = rec["protocol"]
-    kinds = L.tx[:nt, T_KIND]
-    mixer_codes = [TXK[k] for k in MIXER_TX_KINDS]
-    is_mixer = np.isin(kinds, mixer_codes)
-    tables = {
-        "addresses": pa.table({
-            "address": pa.array(addrs, pa.string()),
-            "script_type": pa.array([SCRIPT_TYPE[int(x)] for x in L.addr[:na, A_TYPE]], pa.string()),
-            "entity_id": pa.array(L.addr[:na, A_ENT], pa.int64()),
-            "issuer_entity_id": pa.array(L.addr[:na, A_ISSUER], pa.int64()),
-        }),
-        "txs": pa.table({
-            "txid": pa.array(txids, pa.string()),
-            "height": pa.array(L.tx[:nt, T_BLOCK], pa.int32()),
-            "kind": pa.array([TX_KINDS[int(k)] for k in kinds], pa.string()),
-            "entity_id": pa.array(L.tx[:nt, T_ENT], pa.int64()),
-            "n_in": pa.array(L.tx[:nt, T_NIN], pa.int32()),
-            "n_out": pa.array(L.tx[:nt, T_NOUT], pa.int32()),
-            "fee_sat": pa.array(L.tx[:nt, T_FEE], pa.int64()),
-            "change_vout": pa.array(change_vout, pa.int32()),
-            "n_change": pa.array(n_change, pa.int32()),
-            "coinjoin": pa.array(cj_proto, pa.string()),
-            "mixer": pa.array(is_mixer, pa.bool_()),
-        }),
-    }
-    by_ent: dict[int, list[str]] = {}
-    for a in range(na):
-        by_ent.setdefault(int(L.addr[a, A_ENT]), []).append(addrs[a])
-    inline = na <= INLINE_LIMIT
+    addr_arr = address_array(L)
+    na, nt, ne = int(L.ctr[C_ADDR]), int(L.ctr[C_TX]), int(L.ctr[C_ENT])
+    txid_arr = txid_array(L, nt)
+    tables = build_tables(ch, addr_arr, txid_arr)
+
+    class _Lazy(list):
+        """Python strings on demand from an Arrow column."""
+
+        def __init__(self, arr):
+            super().__init__()
+            self.arr = arr
+
+        def __getitem__(self, i):
+            return self.arr[int(i)].as_py()
+
+    addrs = _Lazy(addr_arr)
+    inline = na <= INLINE_LIMIT and ne <= INLINE_LIMIT
+    ent_of = L.addr[:na, A_ENT]
+    counts = np.bincount(ent_of, minlength=ne) if na else np.zeros(ne, np.int64)
+    if inline:
+        order = np.argsort(ent_of, kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(counts)])
+        addr_list = addr_arr.to_pylist()
     entities = []
-    for info in ch.entities:
-        d = {"id": info.id, "kind": info.kind, "name": info.name, "role": info.role, "cases": info.cases,
-             "address_count": len(by_ent.get(info.id, []))}
+    for e in range(ne):
+        info = ch.entities.get(e)
+        if not inline and (info is None or (info.kind == "wallet" and info.role == "background")):
+            continue            # large chains: ordinary wallets only in entities.parquet
+        info = info or ch.info(e)
+        d = {"id": e, "kind": info.kind, "name": info.name, "role": info.role, "cases": info.cases,
+             "address_count": int(counts[e])}
         if inline:
-            d["addresses"] = by_ent.get(info.id, [])
+            d["addresses"] = [addr_list[a] for a in order[bounds[e]:bounds[e + 1]]]
         entities.append(d)
+    txids = _Lazy(txid_arr)
     roles = [{"txid": txids[t], "case": c, "role": r} for t in sorted(ch.tx_roles) for c, r in ch.tx_roles[t]]
+    case_txs = set(ch.tx_roles)
+    n_cj_rows = tables["coinjoin_participants"].num_rows
     coinjoins = []
     for t in sorted(ch.coinjoins):
         rec = ch.coinjoins[t]
-        coinjoins.append({
-            "txid": txids[t], "protocol": rec["protocol"], "height": int(L.tx[t, T_BLOCK]),
-            "participants": [{"entity": p["entity"], "inputs": [_outpoint(L, o) for o in p["inputs"]],
-                              "outputs": [_outpoint(L, o) for o in p["outputs"]],
-                              "change": [_outpoint(L, o) for o in p["change"]]} for p in rec["participants"]],
-            "coordinator_fee_outputs": [_outpoint(L, o) for o in rec["coordinator_outputs"]]})
-    mixer_txs = [{"txid": txids[t], "kind": TX_KINDS[int(kinds[t])], "height": int(L.tx[t, T_BLOCK])}
-                 for t in np.flatnonzero(is_mixer)]
+        d = {"txid": txids[t], "protocol": rec["protocol"], "height": int(L.tx[t, T_BLOCK]),
+             "n_participants": len(rec["participants"])}
+        if t in case_txs or n_cj_rows <= INLINE_LIMIT:
+            d["participants"] = [{"entity": p["entity"], "inputs": [_outpoint(L, o) for o in p["inputs"]],
+                                  "outputs": [_outpoint(L, o) for o in p["outputs"]],
+                                  "change": [_outpoint(L, o) for o in p["change"]]} for p in rec["participants"]]
+            d["coordinator_fee_outputs"] = [_outpoint(L, o) for o in rec["coordinator_outputs"]]
+        coinjoins.append(d)
+    kinds = L.tx[:nt, T_KIND]
+    mixer = np.flatnonzero(np.isin(kinds, [TXK[k] for k in MIXER_TX_KINDS]))
+    mixer_txs = ([{"txid": txids[t], "kind": TX_KINDS[int(kinds[t])], "height": int(L.tx[t, T_BLOCK])}
+                  for t in mixer] if len(mixer) <= INLINE_LIMIT else None)
     cases = [_case_json(sc, c, taint_mod.attribute(ch, c, ch.handovers), addrs) for c in sc.cases]
     ghdr, _ = sc.genesis
     blocks = [{"height": 0, "hash": ghdr.hash()[::-1].hex(), "merkle_root": ghdr.merkle_root[::-1].hex(),
@@ -260,18 +231,23 @@ def build_key(sc) -> tuple[dict, dict[str, pa.Table]]:
         "generator": {"seed": sc.seed, "kind": sc.kind, "scale": sc.scale, "network": "regtest"},
         "attribution_rule": taint_mod.__doc__.split("The rule", 1)[1].strip(),
         "totals": totals(sc),
-        "files": {"addresses": "answer_key/addresses.parquet", "txs": "answer_key/txs.parquet"},
-        "address_types": {SCRIPT_TYPE[i]: AT_NAMES[i] for i in SCRIPT_TYPE},
+        "files": {name: f"answer_key/{name}.parquet" for name in tables},
+        "inline": {"entities_complete": inline, "addresses": inline,
+                   "change_outputs": None, "mixer_txs": mixer_txs is not None},
         "entities": entities,
         "coinjoin_txs": coinjoins,
         "coinjoin_protocols": list(COINJOIN_KINDS),
-        "mixer_txs": mixer_txs,
         "laundering_txs": roles,
         "cases": cases,
         "blocks": blocks,
+        "realism": realism(sc, sc.first_economy_height),
         "genesis_output": {"address": script_address(sc.genesis[1].vout[0].script, REGTEST)[1],
                            "value_sat": 50 * 100_000_000, "spendable": False},
     }
+    if mixer_txs is not None:
+        doc["mixer_txs"] = mixer_txs
+    change_o, ctx, cvout, _ = change_columns(L)
+    doc["inline"]["change_outputs"] = len(change_o) <= INLINE_LIMIT
     if len(change_o) <= INLINE_LIMIT:
         doc["change_outputs"] = [f"{txids[int(t)]}:{int(v)}" for t, v in zip(ctx, cvout)]
     return doc, tables

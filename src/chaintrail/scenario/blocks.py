@@ -4,6 +4,12 @@ The coinbase is built last (its value is the subsidy plus the block's fees),
 with a BIP34 height push, the pool's tag and a BIP141 witness commitment, as
 Core's miner does; its outputs are registered in the ledger so later blocks can
 spend them after coinbase maturity.
+
+Building is split in two so it can be pipelined: ``BodyWriter.job`` (numba,
+needs the ledger and the previous blocks' txids) serializes the transactions and
+the undo record; ``finish_block`` (hashlib only) computes txids, the witness
+commitment, the coinbase, the merkle root and the proof of work - in a second
+process while the first simulates the next block (see ``pipeline``).
 """
 
 from __future__ import annotations
@@ -20,8 +26,6 @@ from chaintrail.chains.bitcoin.serialize import (
     coinbase_tx,
     compact_size,
     grind_header,
-    merkle_root,
-    witness_commitment,
 )
 from chaintrail.scenario.keys import write_script
 from chaintrail.scenario.ledger import (
@@ -66,20 +70,6 @@ def subsidy(height: int) -> int:
     """Block subsidy on regtest: 50 BTC halving every 150 blocks."""
     halvings = height // HALVING_INTERVAL
     return 0 if halvings >= 64 else (50 * 100_000_000) >> halvings
-
-
-@dataclass(frozen=True)
-class BuiltBlock:
-    """One serialized block with its undo record."""
-
-    height: int
-    hash: bytes          # internal byte order
-    prev_hash: bytes
-    data: bytes
-    undo: bytes
-    coinbase_tx: int     # ledger tx id
-    n_tx: int
-    merkle_root: bytes = b""
 
 
 @nb.njit(cache=True)
@@ -142,52 +132,100 @@ def _sha256d(b) -> bytes:
     return hashlib.sha256(hashlib.sha256(b).digest()).digest()
 
 
-def build_block(L: Ledger, height: int, order: np.ndarray, cb_tx: int, prev_hash: bytes,
-                time: int, tag: bytes) -> BuiltBlock:
-    """Serialize block ``height``: coinbase ``cb_tx`` then ``order``; fills ``L.txh``."""
-    order = np.asarray(order, np.int64)
-    n = len(order)
-    size, usize = block_bound(L, order)
-    buf = np.empty(size + 16, np.uint8)
-    strip = np.empty(size + 16, np.uint8)
-    undo = np.empty(usize + 16, np.uint8)
-    full_off = np.zeros(n + 1, np.int64)
-    strip_off = np.zeros(n + 1, np.int64)
-    segwit = np.zeros(n, np.uint8)
-    upos = write_compact(undo, 0, n)
-    uend = write_block_txs(L, order, buf, strip, full_off, strip_off, segwit, undo, upos)
-    mv_full = memoryview(buf)
-    mv_strip = memoryview(strip)
+def fast_merkle_root(hashes: list[bytes]) -> bytes:
+    """``serialize.merkle_root`` without per-pair concatenation (tested equal)."""
+    sha = hashlib.sha256
+    level = b"".join(hashes)
+    n = len(hashes)
+    while n > 1:
+        if n & 1:
+            level += level[-32:]
+            n += 1
+        mv = memoryview(level)
+        level = b"".join([sha(sha(mv[i:i + 64]).digest()).digest() for i in range(0, 32 * n, 64)])
+        n //= 2
+    return level
+
+
+@dataclass
+class BlockJob:
+    """A block serialized except for hashing: what the finishing step (another process) needs."""
+
+    height: int
+    time: int
+    tag: bytes
+    n: int                      # non-coinbase txs
+    full: bytes                 # their BIP144 serializations, concatenated
+    strip: bytes                # their txid preimages, concatenated
+    full_off: np.ndarray
+    strip_off: np.ndarray
+    segwit: np.ndarray
+    undo: bytes                 # CBlockUndo
+    cb_outs: list               # [(value, script)] of the coinbase payouts
+
+
+@dataclass
+class FinishedBlock:
+    height: int
+    hash: bytes
+    merkle_root: bytes
+    txids: bytes                # n * 32 bytes, block order, coinbase excluded
+    cb_txid: bytes
+    size: int
+
+
+class BodyWriter:
+    """Serializes a block's transactions with reusable buffers (fresh pages cost more than the work)."""
+
+    def __init__(self) -> None:
+        self.buf = np.empty(0, np.uint8)
+        self.strip = np.empty(0, np.uint8)
+        self.undo = np.empty(0, np.uint8)
+
+    def job(self, L: Ledger, height: int, order: np.ndarray, cb_tx: int, time: int, tag: bytes) -> BlockJob:
+        order = np.asarray(order, np.int64)
+        n = len(order)
+        size, usize = block_bound(L, order)
+        if len(self.buf) < size + 16:
+            self.buf = np.empty(2 * size + 16, np.uint8)
+            self.strip = np.empty(2 * size + 16, np.uint8)
+        if len(self.undo) < usize + 16:
+            self.undo = np.empty(2 * usize + 16, np.uint8)
+        full_off = np.zeros(n + 1, np.int64)
+        strip_off = np.zeros(n + 1, np.int64)
+        segwit = np.zeros(n, np.uint8)
+        upos = write_compact(self.undo, 0, n)
+        uend = write_block_txs(L, order, self.buf, self.strip, full_off, strip_off, segwit, self.undo, upos)
+        o0, nout = int(L.tx[cb_tx, T_OUT0]), int(L.tx[cb_tx, T_NOUT])
+        scripts = output_scripts(L, L.out[o0:o0 + nout - 1, O_ADDR])
+        cb_outs = [(int(L.out[o0 + k, O_VALUE]), scripts[k]) for k in range(nout - 1)]
+        return BlockJob(height, time, tag, n, self.buf[:full_off[n]].tobytes(),
+                        self.strip[:strip_off[n]].tobytes(), full_off, strip_off, segwit,
+                        self.undo[:uend].tobytes(), cb_outs)
+
+
+def finish_block(job: BlockJob, prev_hash: bytes) -> tuple[FinishedBlock, bytes]:
+    """Hash, commit, build the coinbase, grind the header; returns the record and the block bytes."""
+    n = job.n
+    mv_full, mv_strip = memoryview(job.full), memoryview(job.strip)
+    fo, so, sw = job.full_off.tolist(), job.strip_off.tolist(), job.segwit.tolist()
     txids = [b""] * (n + 1)
-    wtxids = [b""] * (n + 1)
-    fo = full_off.tolist()
-    so = strip_off.tolist()
-    sw = segwit.tolist()
-    for i in range(n):
-        txid = _sha256d(mv_strip[so[i]:so[i + 1]])
+    wtxids = [bytes(32)] * (n + 1)    # the coinbase's wtxid counts as zero
+    sha = hashlib.sha256
+    for i in range(n):      # the hot loop of block building: two C calls per hash, nothing else
+        txid = sha(sha(mv_strip[so[i]:so[i + 1]]).digest()).digest()
         txids[i + 1] = txid
-        wtxids[i + 1] = _sha256d(mv_full[fo[i]:fo[i + 1]]) if sw[i] else txid
-    hashes = np.frombuffer(b"".join(txids[1:]), np.uint8).reshape(n, 32) if n else None
-    if n:
-        L.txh[order] = hashes
-    # coinbase: payouts registered in the ledger, commitment computed over the wtxids
-    o0, nout = int(L.tx[cb_tx, T_OUT0]), int(L.tx[cb_tx, T_NOUT])
-    addrs = L.out[o0:o0 + nout - 1, O_ADDR]
-    scripts = output_scripts(L, addrs)
-    outs = [TxOut(int(L.out[o0 + k, O_VALUE]), scripts[k]) for k in range(nout - 1)]
-    commit = witness_commitment([bytes(32)] + wtxids[1:])
-    cb = coinbase_tx(height, outs, tag=tag, commitment=commit)
-    cb_bytes = cb.serialize()
+        wtxids[i + 1] = sha(sha(mv_full[fo[i]:fo[i + 1]]).digest()).digest() if sw[i] else txid
+    commit = _sha256d(fast_merkle_root(wtxids) + bytes(32))
+    cb = coinbase_tx(job.height, [TxOut(v, sc) for v, sc in job.cb_outs], tag=job.tag, commitment=commit)
     txids[0] = cb.txid()
-    L.txh[cb_tx] = np.frombuffer(txids[0], np.uint8)
-    root = merkle_root(txids)
-    header = grind_header(BlockHeader(BLOCK_VERSION, prev_hash, root, time, REGTEST_BITS, 0))
-    data = header.serialize() + compact_size(n + 1) + cb_bytes + mv_full[:fo[n]].tobytes()
-    return BuiltBlock(height, header.hash(), prev_hash, data, undo[:uend].tobytes(), cb_tx, n + 1, root)
+    root = fast_merkle_root(txids)
+    header = grind_header(BlockHeader(BLOCK_VERSION, prev_hash, root, job.time, REGTEST_BITS, 0))
+    data = header.serialize() + compact_size(n + 1) + cb.serialize() + job.full
+    rec = FinishedBlock(job.height, header.hash(), root, b"".join(txids[1:]), txids[0], len(data))
+    return rec, data
 
 
 def block_fees(L: Ledger, t0: int, t1: int) -> int:
     """Sum of the fees of ledger txs ``t0..t1``."""
     return int(L.tx[t0:t1, T_FEE].sum())
-
-

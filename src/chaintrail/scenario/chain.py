@@ -49,6 +49,7 @@ from chaintrail.scenario.wallet_ops import (
     new_address_in,
     new_entity,
     new_pool,
+    new_wallets,
     pool_push,
     pool_remove,
     select_coins,
@@ -76,7 +77,7 @@ class Chain:
         self.L.ctr[C_KEY] = np.int64(np.uint64(key).astype(np.int64))
         self.rng = rng
         self.feerate = 5.0
-        self.entities: list[EntityInfo] = []
+        self.entities: dict[int, EntityInfo] = {}   # explicit metadata; bulk wallets are implicit
         self.tx_roles: dict[int, list[tuple[str, str]]] = {}   # tx -> [(case, role)]
         self.coinjoins: dict[int, dict] = {}                      # tx -> protocol details
         self.handovers: list[dict] = []                           # custodial mixer hand-overs
@@ -91,6 +92,11 @@ class Chain:
     def grow(self, tx: int = 0, inp: int = 0, out: int = 0, addr: int = 0, ent: int = 0,
              pool: int = 0) -> None:
         """Make room for new rows; while frozen, only check (callers may hold ``L``)."""
+        L = self.L
+        c = L.ctr
+        if (c[0] + tx <= len(L.tx) and c[1] + inp <= len(L.inp) and c[2] + out <= len(L.out)
+                and c[3] + addr <= len(L.addr) and c[4] + ent <= len(L.ent) and c[5] + pool <= len(L.pool)):
+            return
         grown = ensure_capacity(self.L, tx, inp, out, addr, ent, pool)
         if grown is not self.L:
             if self.frozen:
@@ -107,10 +113,26 @@ class Chain:
         """Create an entity with one pool; returns its id."""
         self.grow(ent=1, pool=1)
         e = int(new_entity(self.L, EK[kind], atype, sw, reuse))
-        self.entities.append(EntityInfo(e, kind, name, role, [case] if case else []))
-        if len(self.entities) != e + 1:
-            raise UsageError("entity ids out of step with metadata")
+        self.entities[e] = EntityInfo(e, kind, name, role, [case] if case else [])
         return e
+
+    def wallets(self, atypes: np.ndarray, sws: np.ndarray, reuse: np.ndarray, homes: np.ndarray) -> np.ndarray:
+        """Create ordinary wallets in bulk (metadata implicit: kind wallet, name "Wallet <id>")."""
+        n = len(atypes)
+        self.grow(ent=n, pool=n)
+        first = int(new_wallets(self.L, np.asarray(atypes, np.int64), np.asarray(sws, np.int64),
+                                np.asarray(reuse, np.float64), np.asarray(homes, np.int64)))
+        return np.arange(first, first + n, dtype=np.int64)
+
+    def info(self, e: int) -> EntityInfo:
+        """Metadata of entity ``e`` (made explicit on first use, so it can be changed)."""
+        got = self.entities.get(e)
+        if got is None:
+            got = self.entities[e] = EntityInfo(e, "wallet", f"Wallet {e}")
+        return got
+
+    def n_entities(self) -> int:
+        return int(self.L.ctr[4])
 
     def new_pool(self, ent: int) -> int:
         self.grow(pool=1)

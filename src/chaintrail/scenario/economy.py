@@ -222,7 +222,7 @@ def ev_pay(L, pop, rng, fmed, spu, pl):
             return False
         pl.paddr[0] = user_recv(L, rng, v)
         pl.pval[0] = amount(rng, AM_USER, spu, P.ROUND_BTC_P, P.ROUND_FIAT_P)
-        sweep = rng.random() < 0.3
+        sweep = rng.random() < 0.5
     elif cls == 1 or cls == 2:
         mi = rng.integers(0, len(pop.merch))
         proc = pop.merch_proc[mi] if cls == 1 else -1

@@ -24,14 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from chaintrail.chains.bitcoin.blockfile_writer import BlockFileWriter
 from chaintrail.chains.bitcoin.network import REGTEST
-from chaintrail.chains.bitcoin.serialize import compact_size, regtest_genesis_block
+from chaintrail.chains.bitcoin.serialize import regtest_genesis_block
 from chaintrail.errors import UsageError
 from chaintrail.scenario import params as P
 from chaintrail.scenario.blocks import (
     COINBASE_MATURITY,
-    build_block,
+    BodyWriter,
     emit_coinbase,
     subsidy,
 )
@@ -48,13 +47,14 @@ from chaintrail.scenario.ledger import (
     T_NOUT,
     T_OUT0,
 )
+from chaintrail.scenario.pipeline import make_sink
 from chaintrail.scenario.population import Pop, build_population
 from chaintrail.scenario.wallet_ops import derive_pending, new_address, release_range
 
 log = logging.getLogger(__name__)
 
 ALLOC_BLOCKS = 40
-GROUP_SHARE = {"exchange": 0.45, "service": 0.20, "user": 0.35}
+GROUP_SHARE = {"exchange": 0.43, "service": 0.19, "user": 0.34, "mixer": 0.04}
 START_TIME = 1_700_000_000
 KINDS = ("ransomware", "exchange_hack", "darknet", "scam")
 MAX_COINBASE_OUTPUTS = 20_000
@@ -87,27 +87,27 @@ class Scenario:
     actors: dict
     cases: list
     genesis: tuple
+    first_economy_height: int = 0
     elapsed_s: float = 0.0
 
 
 class _Runner:
-    def __init__(self, ch: Chain, pop: Pop, writer: BlockFileWriter, actors: dict, cases: list):
-        self.ch, self.pop, self.writer = ch, pop, writer
-        self.actors, self.cases = actors, cases
-        hdr, cb = regtest_genesis_block()
-        self.genesis = (hdr, cb)
-        data = hdr.serialize() + compact_size(1) + cb.serialize()
-        writer.write_block(data, None, bytes(32))
-        self.prev = hdr.hash()
+    """Opens and closes blocks; a block is finished by the sink while the next one is simulated."""
+
+    def __init__(self, ch: Chain, sink):
+        self.ch, self.sink = ch, sink
+        self.body = BodyWriter()
         self.time = START_TIME
         self.blocks: list[BlockRecord] = []
+        self.cb_txs: list[int] = [-1]          # coinbase ledger id by height (genesis is not in the ledger)
+        self.in_flight: tuple[np.ndarray, int, int, int] | None = None
         self.block_first_tx = 0
         self.block_first_out = 0
         self.fee_level = P.FEERATE_MEDIAN
 
     def begin(self) -> None:
         ch = self.ch
-        ch.L.ctr[C_HEIGHT] = len(self.blocks) + 1
+        ch.L.ctr[C_HEIGHT] = len(self.cb_txs)
         self.block_first_tx = int(ch.L.ctr[C_TX])
         self.block_first_out = int(ch.L.ctr[C_OUT])
         # fee level: a slow random walk in log space around the published median
@@ -115,7 +115,21 @@ class _Runner:
         self.fee_level = float(np.clip(self.fee_level * np.exp(drift), 1.0, 300.0))
         ch.feerate = self.fee_level
 
-    def close(self, payouts: list[tuple[int, int]], cb_entity: int, tag: bytes) -> BlockRecord:
+    def _collect(self) -> None:
+        """Take the finished previous block back: its txids go into the ledger."""
+        if self.in_flight is None:
+            return
+        order, cb, h, t = self.in_flight
+        rec = self.sink.collect()
+        L = self.ch.L
+        if len(order):
+            L.txh[order] = np.frombuffer(rec.txids, np.uint8).reshape(len(order), 32)
+        L.txh[cb] = np.frombuffer(rec.cb_txid, np.uint8)
+        self.blocks.append(BlockRecord(h, rec.hash, t, len(order) + 1, cb, rec.merkle_root, rec.size))
+        self.in_flight = None
+
+    def close(self, payouts: list[tuple[int, int]], cb_entity: int, tag: bytes) -> int:
+        """Seal the open block; returns its number of transactions."""
         ch = self.ch
         h = ch.height
         fees = int(ch.L.tx[self.block_first_tx:int(ch.L.ctr[C_TX]), T_FEE].sum())
@@ -128,23 +142,25 @@ class _Runner:
             raise UsageError("coinbase payout below zero")
         ch.grow(tx=1, out=len(payouts) + 1)
         cb = int(emit_coinbase(ch.L, h, cb_entity, addrs, vals))
+        self.cb_txs.append(cb)
         rng = ch.rng
         order = np.arange(self.block_first_tx, cb, dtype=np.int64)
         rng.shuffle(order)
         self.time += max(1, int(round(rng.exponential(P.PUBLISHED["mean_block_interval_s"]))))
         derive_pending(ch.L)
-        built = build_block(ch.L, h, order, cb, self.prev, self.time, tag)
-        self.writer.write_block(built.data, built.undo, self.prev)
-        self.prev = built.hash
+        self._collect()                         # serializing needs the previous block's txids
+        self.sink.submit(self.body.job(ch.L, h, order, cb, self.time, tag))
+        self.in_flight = (order, cb, h, self.time)
         # this block's outputs become spendable; coinbases after maturity
         release_range(ch.L, self.block_first_out, int(ch.L.tx[cb, T_OUT0]), OF_COINBASE)
         if h - COINBASE_MATURITY + 1 >= 1:
-            old = self.blocks[h - COINBASE_MATURITY].first_tx
+            old = self.cb_txs[h - COINBASE_MATURITY + 1]
             o0 = int(ch.L.tx[old, T_OUT0])
             release_range(ch.L, o0, o0 + int(ch.L.tx[old, T_NOUT]), 0)
-        rec = BlockRecord(h, built.hash, self.time, built.n_tx, cb, built.merkle_root, len(built.data))
-        self.blocks.append(rec)
-        return rec
+        return len(order) + 1
+
+    def finish(self) -> None:
+        self._collect()
 
 
 def _pool_payout(ch: Chain, pop: Pop, h: int) -> tuple[list[tuple[int, int]], int, bytes]:
@@ -181,8 +197,13 @@ def _allocation_blocks(ch: Chain, alloc: list[tuple[int, float, str]]) -> list[l
 
 
 def generate(out_dir: str | Path, seed: int = 1, kind: str = "all", scale: float = 1.0,
-             xor: bool = False, progress: Callable[[int, int], None] | None = None) -> Scenario:
-    """Generate a scenario into ``out_dir`` (a Core ``blocks/`` folder plus the answer key)."""
+             xor: bool = False, progress: Callable[[int, int], None] | None = None,
+             workers: int = 1) -> Scenario:
+    """Generate a scenario into ``out_dir`` (a Core ``blocks/`` folder plus the answer key).
+
+    ``workers=1`` finishes blocks (hashing, writing) in a forked second process while the
+    next block is simulated; ``workers=0`` does everything in this process.  Same bytes.
+    """
     from chaintrail.scenario.answer_key import write_answer_key
     from chaintrail.scenario.cases import make_cases
     from chaintrail.scenario.services import make_services
@@ -205,14 +226,14 @@ def generate(out_dir: str | Path, seed: int = 1, kind: str = "all", scale: float
     actors = make_services(ch, pop, alloc, n_target, per_block)
     cases = make_cases(ch, pop, actors, kind, n_target)
     xor_key = rng.bytes(8) if xor else None
-    writer = BlockFileWriter(out, REGTEST.magic, xor_key)
-    run = _Runner(ch, pop, writer, actors, cases)
+    sink = make_sink(out, REGTEST.magic, xor_key, workers)
+    run = _Runner(ch, sink)
     try:
         for payouts in _allocation_blocks(ch, alloc):
             run.begin()
             run.close(payouts, -1, b"/bootstrap/")
-        first_econ = len(run.blocks) + COINBASE_MATURITY + 1
-        while len(run.blocks) + 1 < first_econ:
+        first_econ = len(run.cb_txs) + COINBASE_MATURITY
+        while len(run.cb_txs) < first_econ:
             run.begin()
             run.close(*_pool_payout(ch, pop, ch.height))
         made = 0
@@ -244,16 +265,15 @@ def generate(out_dir: str | Path, seed: int = 1, kind: str = "all", scale: float
                 if got == 0 and int(ch.L.ctr[C_TX]) + 2 <= len(ch.L.tx):
                     break
                 want -= got
-            run.close(*_pool_payout(ch, pop, h))
-            made += run.blocks[-1].n_tx
+            made += run.close(*_pool_payout(ch, pop, h))
             b += 1
             if progress:
                 progress(min(made, econ_tx), econ_tx)
-        writer.close()
-    except BaseException:
-        writer.close()
-        raise
-    sc = Scenario(seed, kind, scale, out, ch, pop, run.blocks, actors, cases, run.genesis)
+        run.finish()
+    finally:
+        sink.close()
+    sc = Scenario(seed, kind, scale, out, ch, pop, run.blocks, actors, cases, regtest_genesis_block(),
+                  first_econ)
     sc.elapsed_s = _time.perf_counter() - t_start
     write_answer_key(sc)
     return sc

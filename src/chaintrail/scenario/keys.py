@@ -21,7 +21,7 @@ from chaintrail.scenario.ledger import (
     AT_P2WPKH,
     AT_P2WSH,
 )
-from chaintrail.scenario.nbhash import hash160, sha256
+from chaintrail.chains.bitcoin.nbhash import hash160, sha256
 
 C_KEY = 15  # ctr slot holding the scenario's 64-bit key
 

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chaintrail.scenario.ledger import AT_P2PKH, AT_P2SH_P2WPKH, AT_P2TR, AT_P2WPKH
+from chaintrail.scenario.ledger import AT_P2PKH, AT_P2SH_P2WPKH, AT_P2TR, AT_P2WPKH, AT_P2WSH
 
 # --- published targets the generator is compared against (stats.py prints both) ---
 PUBLISHED = {
@@ -62,7 +62,7 @@ PUBLISHED = {
 
 # --- users: address type, client, change habits ---
 USER_ATYPES = np.array([AT_P2WPKH, AT_P2TR, AT_P2SH_P2WPKH, AT_P2PKH])
-USER_ATYPE_P = np.array([0.52, 0.17, 0.16, 0.15])
+USER_ATYPE_P = np.array([0.53, 0.22, 0.15, 0.10])
 # client per address type (rows follow USER_ATYPES; columns SW_CORE..SW_SAMOURAI of wallet_ops)
 #                   core  electrum mobile legacy exch1 exch2 samourai
 USER_SW_P = np.array([
@@ -72,7 +72,7 @@ USER_SW_P = np.array([
     [0.05, 0.10, 0.35, 0.50, 0.0, 0.0, 0.00],   # P2PKH
 ])
 # probability that change goes back to an input address, by client
-SW_CHANGE_REUSE = np.array([0.0, 0.0, 0.15, 0.7, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+SW_CHANGE_REUSE = np.array([0.0, 0.0, 0.10, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
 # probability a receiving address is reused, by client
 SW_RECV_REUSE = np.array([0.03, 0.05, 0.25, 0.6, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
 # Core (since 23.0) may pick change of the payment's type; share of change of another type
@@ -82,7 +82,7 @@ CORE_CHANGE_MATCHES_PAYMENT_P = 0.3
 EVENTS = (
     ("pay", 0.560),
     ("exchange_withdrawal", 0.140),
-    ("exchange_sweep", 0.075),
+    ("exchange_sweep", 0.095),
     ("exchange_cold", 0.004),
     ("processor_settlement", 0.020),
     ("pool_payout", 0.004),
@@ -117,7 +117,7 @@ FEERATE_BLOCK_SIGMA = 0.6
 FEERATE_TX_SIGMA = 0.45
 
 # exchange withdrawal batching: share of withdrawals sent in batches, batch size lognormal
-BATCH_SIZE_MEDIAN = 12
+BATCH_SIZE_MEDIAN = 8
 BATCH_SIZE_SIGMA = 0.9
 BATCH_SIZE_MAX = 250
 
@@ -129,9 +129,9 @@ EXCHANGES = (
     # name, market share, batches withdrawals (p), sweeps deposits in batches, reuses hot address,
     # deposit address type, hot type, client
     ("Exchange Alpha", 0.30, 0.85, True, True, AT_P2WPKH, AT_P2WPKH, 5),
-    ("Exchange Bravo", 0.22, 0.60, True, False, AT_P2PKH, AT_P2SH_P2WPKH, 4),
+    ("Exchange Bravo", 0.22, 0.60, True, False, AT_P2WPKH, AT_P2SH_P2WPKH, 4),
     ("Exchange Charlie", 0.16, 0.0, False, True, AT_P2WPKH, AT_P2WPKH, 4),
-    ("Exchange Delta", 0.14, 0.4, True, False, AT_P2SH_P2WPKH, AT_P2WPKH, 5),
+    ("Exchange Delta", 0.14, 0.4, False, False, AT_P2SH_P2WPKH, AT_P2WSH, 5),
     ("Exchange Echo", 0.10, 0.0, False, False, AT_P2WPKH, AT_P2TR, 5),
     ("Exchange Foxtrot", 0.08, 0.7, True, True, AT_P2PKH, AT_P2PKH, 4),
 )

@@ -138,16 +138,18 @@ def build_population(ch: Chain, n_tx: int) -> tuple[Pop, list[tuple[int, float, 
         ch.L.ent[e, E_HOME] = ex[i % len(ex)]
         mpool_addr.append(ch.address(e) if i % 2 == 0 else -1)
 
-    # users
+    # users: bulk-created wallets with their address type, client and home exchange
     U = n["users"]
-    users = np.empty(U, np.int64)
     at_idx = rng.choice(len(P.USER_ATYPES), size=U, p=P.USER_ATYPE_P)
-    for i in range(U):
-        at = int(P.USER_ATYPES[at_idx[i]])
-        sw = int(rng.choice(7, p=P.USER_SW_P[at_idx[i]]))
-        u = ch.entity("wallet", f"Wallet {i + 1}", at, sw, reuse=float(P.SW_CHANGE_REUSE[sw]))
-        users[i] = u
-        ch.L.ent[u, E_HOME] = ex[int(np.searchsorted(_cdf(ex_share), rng.random()))]
+    atypes = P.USER_ATYPES[at_idx]
+    u01 = rng.random(U)
+    sw_cdf = np.cumsum(P.USER_SW_P, axis=1)
+    sws = np.zeros(U, np.int64)
+    for k in range(len(P.USER_ATYPES)):
+        m = at_idx == k
+        sws[m] = np.searchsorted(sw_cdf[k], u01[m] * sw_cdf[k, -1])
+    homes = np.asarray(ex, np.int64)[np.searchsorted(_cdf(ex_share), rng.random(U))]
+    users = ch.wallets(atypes, sws, P.SW_CHANGE_REUSE[sws], homes)
     ch.grow(addr=U)
     funded = np.flatnonzero(rng.random(U) < 0.45)[:MAX_FUNDED_USERS]
     for i in funded:

@@ -52,7 +52,8 @@ from chaintrail.scenario.ledger import (
     T_SEQ,
     T_VER,
 )
-from chaintrail.scenario.nbhash import hash160
+from chaintrail.chains.bitcoin.nbhash import hash160
+from chaintrail.scenario.wallet_ops import LOWR_BIP69_INPUTS, sort_bip69_inputs
 
 MAX_INPUT_BYTES = 300   # upper bound of one serialized input incl. witness
 MAX_OUTPUT_BYTES = 60
@@ -126,6 +127,8 @@ def write_block_txs(L, order, buf, strip, full_off, strip_off, segwit, undo, upo
     tmp = np.zeros(40, np.uint8)
     for i in range(len(order)):
         t = order[i]
+        if L.tx[t, T_LOWR] & LOWR_BIP69_INPUTS:
+            sort_bip69_inputs(L, t)
         i0, nin = L.tx[t, T_IN0], L.tx[t, T_NIN]
         sw = False
         for k in range(nin):
@@ -143,7 +146,7 @@ def write_block_txs(L, order, buf, strip, full_off, strip_off, segwit, undo, upo
         body = pos
         pos = write_compact(buf, pos, nin)
         seq = L.tx[t, T_SEQ]
-        lowr = L.tx[t, T_LOWR] == 1
+        lowr = (L.tx[t, T_LOWR] & 1) == 1
         upos = write_compact(undo, upos, nin)
         for k in range(nin):
             o = L.inp[i0 + k]

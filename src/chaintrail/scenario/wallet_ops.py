@@ -32,6 +32,7 @@ from chaintrail.scenario.ledger import (
     C_TX,
     E_ADDR,
     E_ATYPE,
+    E_HOME,
     E_KIND,
     E_POOL,
     E_SW,
@@ -70,9 +71,9 @@ from chaintrail.scenario.ledger import (
  SW_COORD, SW_WHIRLPOOL) = range(10)
 SW_NAMES = ("bitcoin_core", "electrum", "mobile", "legacy", "exchange_v1", "exchange_v2",
             "samourai", "joinmarket", "coordinator", "whirlpool")
-SW_V2P = np.array([1.0, 1.0, 0.8, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0])
+SW_V2P = np.array([1.0, 1.0, 0.95, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0])
 SW_LOCK = np.array([1, 1, 0, 0, 0, 0, 1, 1, 0, 0])
-SW_RBFP = np.array([0.9, 1.0, 0.3, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0])
+SW_RBFP = np.array([0.5, 0.5, 0.15, 0.0, 0.0, 0.3, 1.0, 0.0, 0.0, 0.0])
 SW_LOWR = np.array([1, 1, 0, 0, 0, 1, 1, 1, 1, 1])
 ORD_RANDOM, ORD_BIP69, ORD_CHANGE_LAST, ORD_CHANGE_FIRST, ORD_KEEP = 0, 1, 2, 3, 4
 SW_ORDER = np.array([ORD_RANDOM, ORD_BIP69, ORD_CHANGE_LAST, ORD_RANDOM, ORD_CHANGE_LAST,
@@ -83,6 +84,7 @@ IN_WEIGHT = np.array([592, 364, 272, 230, 418], np.int64)
 OUT_WEIGHT = np.array([136, 128, 124, 172, 172], np.int64)
 TX_OVERHEAD_WEIGHT = 42  # version, locktime, counts, SegWit marker
 DUST = 546
+LOWR_BIP69_INPUTS = 2
 
 
 # --- entities, pools and addresses -------------------------------------------------
@@ -110,6 +112,16 @@ def new_entity(L, kind, atype, sw, reuse):
     L.entf[e] = reuse
     L.ent[e, E_POOL] = new_pool(L, e)
     return e
+
+
+@nb.njit(cache=True)
+def new_wallets(L, atypes, sws, reuse, homes):
+    """Create ordinary wallets (kind 0) in bulk; returns the first id."""
+    first = L.ctr[C_ENT]
+    for i in range(len(atypes)):
+        e = new_entity(L, 0, atypes[i], sws[i], reuse[i])
+        L.ent[e, E_HOME] = homes[i]
+    return first
 
 
 @nb.njit(cache=True)
@@ -294,6 +306,18 @@ def _input_less(L, oa, ob):
 
 
 @nb.njit(cache=True)
+def sort_bip69_inputs(L, t):
+    """Put tx ``t``'s inputs in BIP69 order (previous txids must be known by now)."""
+    i0, n = L.tx[t, T_IN0], L.tx[t, T_NIN]
+    for i in range(i0 + 1, i0 + n):   # insertion sort: inputs are few
+        j = i
+        while j > i0 and _input_less(L, L.inp[j], L.inp[j - 1]):
+            L.inp[j], L.inp[j - 1] = L.inp[j - 1], L.inp[j]
+            j -= 1
+    L.tx[t, T_LOWR] &= ~np.int64(LOWR_BIP69_INPUTS)
+
+
+@nb.njit(cache=True)
 def entity_trait(L, ent, salt):
     """A stable uniform number in [0, 1) for an entity (per-wallet configuration)."""
     return (prf(L.ctr[C_KEY], np.uint64(ent), np.uint64(salt)) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
@@ -322,16 +346,14 @@ def emit_tx(L, kind, ent, sw, height, rng, ins, n_in, oaddr, oval, oflag, n_out)
     L.tx[t, T_BLOCK] = height
     L.tx[t, T_KIND] = kind
     L.tx[t, T_ENT] = ent
-    L.tx[t, T_LOWR] = SW_LOWR[sw]
+    L.tx[t, T_LOWR] = SW_LOWR[sw]     # bit 0: low-R signatures; bit 1: BIP69 input order pending
     order = SW_ORDER[sw]
     # input order
     iord = np.arange(n_in)
     if order == ORD_BIP69:
-        for i in range(1, n_in):  # insertion sort: inputs are few
-            j = i
-            while j > 0 and _input_less(L, ins[iord[j]], ins[iord[j - 1]]):
-                iord[j], iord[j - 1] = iord[j - 1], iord[j]
-                j -= 1
+        # BIP69 input order needs the previous txids, which may still be hashing;
+        # the serializer sorts these inputs (sort_bip69_inputs) when it writes the block.
+        L.tx[t, T_LOWR] |= LOWR_BIP69_INPUTS
     elif order == ORD_RANDOM:
         for i in range(n_in - 1, 0, -1):
             j = rng.integers(0, i + 1)

@@ -65,7 +65,7 @@ class Case:
         return e
 
     def victim(self, ch: Chain, e: int) -> int:
-        info = ch.entities[e]
+        info = ch.info(e)
         if info.role == "background":
             info.role = "victim"
         info.cases.append(self.id)

@@ -48,7 +48,6 @@ class DarknetMarket(Case):
 
     def script(self, ch: Chain, pop: Pop, services: dict) -> Iterator[None]:
         rng = ch.rng
-        L = ch.L
         rounds = int(rng.integers(3, 5))
         for _ in range(rounds):
             buyers = [self.victims[k] for k in rng.permutation(len(self.victims))[:max(3, len(self.victims) // 2)]]
@@ -71,11 +70,11 @@ class DarknetMarket(Case):
             yield
         yield from self.wait(1)
         # vendor withdrawals in one batch (commission 8%), operator withdrawal
-        hot = int(L.ent[self.market, E_POOL])
+        hot = int(ch.L.ent[self.market, E_POOL])
         while ch.coins(hot) == []:
             yield
         pays = [(ch.address(v), self.sales[v] * 92 // 100) for v in self.vendors if self.sales[v] > 50_000]
-        bal = int(L.pool[hot, P_SUM])
+        bal = int(ch.L.pool[hot, P_SUM])
         scale = min(1.0, (bal * 0.97) / max(1, sum(p for _, p in pays)))
         pays = [(a, int(p * scale)) for a, p in pays]
         t = ch.send(self.market, pays, pool=hot, kind="market_withdrawal")
@@ -90,7 +89,7 @@ class DarknetMarket(Case):
         yield
         # vendors and the operator cash out
         for k, v in enumerate(self.vendors + [self.operator]):
-            coins = ch.coins(int(L.ent[v, E_POOL]))
+            coins = ch.coins(int(ch.L.ent[v, E_POOL]))
             if not coins:
                 continue
             style = k % 4
@@ -104,7 +103,7 @@ class DarknetMarket(Case):
                 self.role(ch, t, "cash_out")
             elif style == 2 and self.traders:
                 tr = self.traders[0]
-                dest = int(L.ent[tr, E_ADDR]) if int(L.ent[tr, E_ADDR]) >= 0 else ch.address(tr)
+                dest = int(ch.L.ent[tr, E_ADDR]) if int(ch.L.ent[tr, E_ADDR]) >= 0 else ch.address(tr)
                 t = ch.sweep(v, coins, dest, kind="crime")
                 self.role(ch, t, "cash_out")
             else:
@@ -114,7 +113,7 @@ class DarknetMarket(Case):
                 o = ch.outputs(cur)[0]
                 for hop in range(3):
                     yield from self.wait_ready(ch, [o])
-                    left = int(L.out[o, O_VALUE])
+                    left = int(ch.L.out[o, O_VALUE])
                     dest = self.deposit_address(ch, self.exchanges[2], v)
                     nxt = ch.address(v)
                     t = ch.send(v, [(dest, int(left * rng.uniform(0.2, 0.4)))], coins=[o], kind="crime",

@@ -38,16 +38,15 @@ class ExchangeHack(Case):
 
     def script(self, ch: Chain, pop: Pop, services: dict) -> Iterator[None]:
         rng = ch.rng
-        L = ch.L
-        hot = int(L.ent[self.target, E_POOL])
-        while int(L.pool[hot, P_SUM]) < 5 * COIN:
+        hot = int(ch.L.ent[self.target, E_POOL])
+        while int(ch.L.pool[hot, P_SUM]) < 5 * COIN:
             yield
-        coins = sorted(ch.coins(hot), key=lambda o: -int(L.out[o, O_VALUE]))
-        goal = min(int(L.pool[hot, P_SUM]) * 6 // 10, int(150 * self.size * COIN))
+        coins = sorted(ch.coins(hot), key=lambda o: -int(ch.L.out[o, O_VALUE]))
+        goal = min(int(ch.L.pool[hot, P_SUM]) * 6 // 10, int(150 * self.size * COIN))
         take, total = [], 0
         for o in coins[:400]:
             take.append(o)
-            total += int(L.out[o, O_VALUE])
+            total += int(ch.L.out[o, O_VALUE])
             if total >= goal:
                 break
         a1, a2 = ch.address(self.hacker), ch.address(self.hacker)
@@ -60,7 +59,7 @@ class ExchangeHack(Case):
         # fan-out split of each stolen output
         pieces = []
         for o in ch.outputs(t):
-            v = int(L.out[o, O_VALUE])
+            v = int(ch.L.out[o, O_VALUE])
             n = int(rng.integers(5, 10))
             parts = self.split_amounts(rng, v - 20_000 * n, n, 2_000_000)
             outs = [(ch.address(self.hacker), p) for p in parts]
@@ -77,7 +76,7 @@ class ExchangeHack(Case):
         for o in ww1:
             tickets.append(("wasabi1.1", services["wasabi1.1"].enqueue(self.hacker, [o])))
         # Whirlpool: one Tx0 into the largest pool the coins fill at least twice
-        wp_total = sum(int(L.out[o, O_VALUE]) for o in wp)
+        wp_total = sum(int(ch.L.out[o, O_VALUE]) for o in wp)
         pool_i = max(i for i, (d, _) in enumerate(POOLS) if d * 2 <= wp_total or i == 0)
         max_pre = 5 if self.size <= 1 else 40
         whirl = services["whirlpool"]
@@ -86,11 +85,11 @@ class ExchangeHack(Case):
         jm_tickets = []
         yield
         if t0 is not None:
-            premix = [o for o in ch.outputs(t0) if int(L.addr[L.out[o, O_ADDR], A_POOL]) == whirl.premix[self.hacker]]
+            premix = [o for o in ch.outputs(t0) if int(ch.L.addr[ch.L.out[o, O_ADDR], A_POOL]) == whirl.premix[self.hacker]]
             yield from self.wait_ready(ch, premix)
             wp_ticket = whirl.enqueue(self.hacker, premix, mixes=int(rng.integers(2, 4)))
         for o in jm:
-            v = int(L.out[o, O_VALUE])
+            v = int(ch.L.out[o, O_VALUE])
             jm_tickets.append(services["joinmarket"].enqueue(self.hacker, [o], int(v * rng.uniform(0.75, 0.95))))
         waiting = [tk for _, tk in tickets] + jm_tickets + ([wp_ticket] if wp_ticket else [])
         patience = 0
@@ -112,10 +111,10 @@ class ExchangeHack(Case):
         mixed = [o for tk in waiting if tk.done for o in tk.outputs]
         change = [o for tk in waiting if tk.done for o in tk.change]
         if t0 is not None:
-            change += [o for o in ch.outputs(t0) if int(L.out[o, O_ADDR]) >= 0
-                       and int(L.addr[L.out[o, O_ADDR], A_ENT]) == self.hacker
-                       and int(L.addr[L.out[o, O_ADDR], A_POOL]) == int(L.ent[self.hacker, E_POOL])]
-        leftovers = [o for o in ch.coins(int(L.ent[self.hacker, E_POOL])) if o not in mixed + change]
+            change += [o for o in ch.outputs(t0) if int(ch.L.out[o, O_ADDR]) >= 0
+                       and int(ch.L.addr[ch.L.out[o, O_ADDR], A_ENT]) == self.hacker
+                       and int(ch.L.addr[ch.L.out[o, O_ADDR], A_POOL]) == int(ch.L.ent[self.hacker, E_POOL])]
+        leftovers = [o for o in ch.coins(int(ch.L.ent[self.hacker, E_POOL])) if o not in mixed + change]
         yield from self.wait_ready(ch, mixed + change)
         mixed = [mixed[k] for k in rng.permutation(len(mixed))]
         k = 0
@@ -124,7 +123,7 @@ class ExchangeHack(Case):
             batch, mixed = mixed[:n], mixed[n:]
             if k % 3 == 2 and self.traders:
                 tr = self.traders[(k // 3) % len(self.traders)]
-                dest = int(L.ent[tr, E_ADDR]) if int(L.ent[tr, E_ADDR]) >= 0 else ch.address(tr)
+                dest = int(ch.L.ent[tr, E_ADDR]) if int(ch.L.ent[tr, E_ADDR]) >= 0 else ch.address(tr)
             else:
                 dest = self.deposit_address(ch, self.cash_exchanges[k % 2], self.hacker)
             self.role(ch, ch.sweep(self.hacker, batch, dest, kind="crime"), "cash_out")

@@ -41,7 +41,6 @@ class InvestmentScam(Case):
 
     def script(self, ch: Chain, pop: Pop, services: dict) -> Iterator[None]:
         rng = ch.rng
-        L = ch.L
         early = []
         for wave in range(3):
             wave_victims = self.victims[wave::3]
@@ -56,26 +55,27 @@ class InvestmentScam(Case):
             yield
             if wave >= 1 and early:
                 # Ponzi "returns" to early victims, paid from later victims' money
-                coins = ch.coins(int(L.ent[self.scammer, E_POOL]))
+                coins = ch.coins(int(ch.L.ent[self.scammer, E_POOL]))
                 pays = [(ch.address(v), int(rng.uniform(0.05, 0.12) * 0.15 * self.size * COIN)) for v in early[:3]]
                 if coins and sum(ch.value(o) for o in coins) > 2 * sum(p for _, p in pays):
                     t = ch.send(self.scammer, pays, change_addr=self.scam_addr, kind="crime")
                     self.role(ch, t, "scam_payout")
                 yield
-        coins = ch.coins(int(L.ent[self.scammer, E_POOL]))
+        coins = ch.coins(int(ch.L.ent[self.scammer, E_POOL]))
         t = ch.sweep(self.scammer, coins, ch.address(self.collector), kind="crime")
         self.role(ch, t, "consolidation")
         o = ch.outputs(t)[0]
         yield from self.wait_ready(ch, [o])
-        total = int(L.out[o, O_VALUE]) - 30_000
-        parts = self.split_amounts(rng, total, len(self.mules), 1_000_000)
+        total = int(ch.L.out[o, O_VALUE]) - 30_000
+        parts = [total * 2 // 5, total * 2 // 5]
+        parts.append(total - sum(parts))         # the third mule gets a fifth
         outs = [(ch.address(m), p) for m, p in zip(self.mules, parts)]
         t = ch.send(self.collector, outs, coins=[o], kind="crime")
         self.role(ch, t, "mule_transfer")
         mule_coins = [ch.output_to(t, a) for a, _ in outs]
         yield from self.wait_ready(ch, mule_coins)
         for k, (m, c) in enumerate(zip(self.mules, mule_coins)):
-            v = int(L.out[c, O_VALUE])
+            v = int(ch.L.out[c, O_VALUE])
             if k == 2:
                 # gamble a part at the dice site, hold the rest
                 t = ch.send(m, [(self.gamb_addr, v // 4)], coins=[c], kind="crime")
@@ -85,8 +85,8 @@ class InvestmentScam(Case):
             cur = c
             ex = self.exchanges[k % 2]
             dest = self.deposit_address(ch, ex, m)
-            while int(L.out[cur, O_VALUE]) > 0.12 * COIN:
-                chunk = int(min(int(L.out[cur, O_VALUE]) - 20_000, rng.uniform(0.06, 0.095) * COIN))
+            while int(ch.L.out[cur, O_VALUE]) > 0.12 * COIN:
+                chunk = int(min(int(ch.L.out[cur, O_VALUE]) - 20_000, rng.uniform(0.06, 0.095) * COIN))
                 nxt = ch.address(m)
                 t = ch.send(m, [(dest, chunk)], coins=[cur], kind="crime", change_addr=nxt)
                 self.role(ch, t, "cash_out")

@@ -44,8 +44,8 @@ class ChipMixer(Service):
         self.dep_pool = ch.new_pool(self.ent)
         ch.L.ent[self.ent, E_POOL2] = self.dep_pool
         self.chip_pool = [ch.new_pool(self.ent) for _ in CHIPS]
-        for _ in range(6):
-            alloc.append((ch.address(self.ent), 12.0 if big else 4.0, "service"))
+        for _ in range(8):
+            alloc.append((ch.address(self.ent), 1.0, "mixer"))
         self.users = users
         self.rate = rate
         self.target = [8, 8, 6, 6, 5, 4, 4, 3, 2, 2, 2, 1, 1, 1] if big else [4, 4, 3, 3, 3, 2, 2, 2, 1, 1, 1, 1, 0, 0]
@@ -99,17 +99,22 @@ class ChipMixer(Service):
                 if not tk.opts.get("background") or acc is None or self._pending_for(tk.entity):
                     waiting.append(tk)
                 continue
-            # canonical decomposition: the binary digits of the balance in 0.001 BTC units
-            need, left = [0] * len(CHIPS), acc["value"]
-            for k in range(len(CHIPS) - 1, -1, -1):
-                need[k], left = divmod(left, CHIPS[k])
+            # largest chips first from what is in stock; what stock cannot cover is ordered
             stock = [ch.coins(p) for p in self.chip_pool]
-            short = [k for k in range(len(CHIPS)) if len(stock[k]) < need[k]]
-            if short:
-                for k in short:
-                    self.target[k] = max(self.target[k], need[k] + 1)
+            take, left = [0] * len(CHIPS), acc["value"]
+            for k in range(len(CHIPS) - 1, -1, -1):
+                take[k] = min(len(stock[k]), left // CHIPS[k])
+                left -= take[k] * CHIPS[k]
+            if left >= CHIPS[0]:
+                hot = int(ch.L.pool[int(ch.L.ent[self.ent, E_POOL]), P_SUM])
+                for k in range(len(CHIPS) - 1, -1, -1):
+                    if CHIPS[k] <= left and CHIPS[k] < hot // 2:
+                        more = left // CHIPS[k]
+                        self.target[k] = max(self.target[k], len(stock[k]) + int(more))
+                        left -= more * CHIPS[k]
                 waiting.append(tk)
                 continue
+            need = take
             plan = [o for k in range(len(CHIPS) - 1, -1, -1) for o in stock[k][:need[k]]]
             for o in plan:
                 ch.hand_over(o, tk.entity)

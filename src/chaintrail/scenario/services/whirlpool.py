@@ -12,12 +12,13 @@ exactly the denomination.  Version 1, locktime 0, BIP69 order.
 from __future__ import annotations
 
 from chaintrail.scenario.chain import Chain
-from chaintrail.scenario.ledger import AT_P2WPKH, E_ATYPE, O_FLAGS, OF_CHANGE, OF_RELEASED
+from chaintrail.scenario.ledger import AT_P2WPKH, E_ATYPE, O_FLAGS, OF_CHANGE, OF_RELEASED, P_N
 from chaintrail.scenario.services.base import Participant, Service, Ticket, coins_of, emit_multiparty, pick_coins
 from chaintrail.scenario.wallet_ops import SW_WHIRLPOOL
 
 POOLS = ((100_000, 5_000), (1_000_000, 50_000), (5_000_000, 175_000), (50_000_000, 1_750_000))
 MAX_PREMIX = 70
+MAX_SCAN = 300        # accounts looked at when assembling one mix
 OP_RETURN_LEN = 46
 
 
@@ -137,13 +138,18 @@ class Whirlpool(Service):
                 break
         bg_pre, bg_post = [], []
         taken = {e for e, _, _ in chosen}
-        for u in (self.users[i] for i in rng.permutation(len(self.users))):
+        members = [u for u in self.premix if u not in self.planted]
+        L = ch.L
+        for k in rng.permutation(len(members))[:MAX_SCAN]:
+            u = members[k]
             if len(bg_pre) >= 5 and len(bg_post) >= 4:
                 break
-            if u not in self.premix or u in taken:
+            if u in taken:
                 continue
-            pre_c = [o for o in ch.coins(self.premix[u]) if denom < ch.value(o) < denom + denom // 10]
-            post_c = [o for o in ch.coins(self.postmix[u]) if ch.value(o) == denom]
+            pre_c = [o for o in ch.coins(self.premix[u]) if denom < ch.value(o) < denom + denom // 10] \
+                if L.pool[self.premix[u], P_N] else []
+            post_c = [o for o in ch.coins(self.postmix[u]) if ch.value(o) == denom] \
+                if L.pool[self.postmix[u], P_N] else []
             if pre_c:
                 bg_pre.append((u, pre_c[0], True))
             elif post_c:
