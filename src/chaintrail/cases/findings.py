@@ -146,17 +146,24 @@ def tags_for_addresses(store: ChainStore, addresses: list[str]) -> list[dict]:
     rows = query(store, "SELECT address, addr_num FROM raw.addresses WHERE list_contains($a, address)",
                  {"a": addresses}).to_pylist()
     num = {r["address"]: int(r["addr_num"]) for r in rows}
-    out = []
+    out: list[dict] = []
+    seen: dict[tuple, dict] = {}
     for address in addresses:
         if address not in num:
             continue
         for h in attr.hits(num[address]):
             t = h.tag
-            out.append({"address": address, "tag_address": t.address, "via": h.via, "label": t.label,
-                        "kind": t.kind, "categories": list(t.risk_categories), "actor": t.actor, "source": t.source,
-                        "confidence": t.confidence, "confidence_level": t.confidence_level,
-                        "provenance": _portable_provenance(t), "conflict": bool(h.conflict),
-                        "lastmod": t.lastmod.isoformat() if t.lastmod else None})
+            # One entry per distinct attribution: an entity tagged on its 80 addresses is one piece of evidence.
+            key = (address, t.label, t.kind, t.source, t.confidence, h.via)
+            if key in seen:
+                seen[key]["supporting_tags"] += 1
+                continue
+            seen[key] = {"address": address, "tag_address": t.address, "via": h.via, "label": t.label,
+                         "kind": t.kind, "categories": list(t.risk_categories), "actor": t.actor, "source": t.source,
+                         "confidence": t.confidence, "confidence_level": t.confidence_level,
+                         "provenance": _portable_provenance(t), "conflict": bool(h.conflict),
+                         "lastmod": t.lastmod.isoformat() if t.lastmod else None, "supporting_tags": 1}
+            out.append(seen[key])
     return out
 
 

@@ -18,13 +18,12 @@ NOT_MEASURED = "not yet measured"
 TAINT_MODELS = {
     "haircut": "Haircut (proportional): each transaction passes on the traced share of its inputs to every "
                "output in proportion to the output's value. It neither overstates nor understates the traced "
-               "amount and is the model most courts have accepted for commingled funds.",
+               "amount in total, and is the usual basis for quantifying commingled funds.",
     "poison": "Poison: any output of a transaction that received traced funds is treated as wholly traced. It "
               "shows everywhere the funds could have gone and overstates amounts; use it for reach, not sums.",
     "fifo": "First-in, first-out: within each transaction, the inputs' coins are laid end to end in input order "
             "and paid out to the outputs in output order (the Clayton's Case rule of English law).",
-    "lifo": "Last-in, first-out: as FIFO, but the last coins in are the first out (the lowest intermediate "
-            "balance rule favours this reading for a wrongdoer's own spending).",
+    "lifo": "Last-in, first-out: as FIFO, but the most recently received coins are paid out first.",
     "tiho": "Taint-in, highest-out: the traced coins are assigned to the largest outputs first.",
 }
 

@@ -96,7 +96,8 @@ def fund_flow_svg(trace: dict, *, max_endpoints: int = 10, width: int = 1000) ->
     sx, sy = pos["SOURCE"]
     src = trace["source"]
     src_name = src.get("address") or (f"{short(src.get('txid'), 8)}:{src['vout']}" if "vout" in src
-                                      else short(src.get("txid") or str(src.get("cluster", "")), 8))
+                                      else f"entity {src['cluster']}" if src.get("kind") == "entity"
+                                      else short(src.get("txid") or "outputs", 8))
     out += [f'<rect x="{sx - 75}" y="{sy - 24}" width="145" height="48" rx="5" fill="#fbe9e7" stroke="#b23b2e"/>',
             f'<text x="{sx - 68}" y="{sy - 7}" font-weight="bold" fill="#b23b2e">{escape(short(src_name, 8))}</text>',
             f'<text x="{sx - 68}" y="{sy + 11}" fill="#222">{btc(traced)} BTC</text>']

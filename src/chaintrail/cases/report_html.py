@@ -61,7 +61,7 @@ def render_html(view: CaseView, ctx: ReportContext) -> str:
                           or "<p>No trace finding has been saved in this case.</p>") + _other_findings(view))
     parts.append(_section(4, "Methodology", _methodology(view)))
     recs = [a for a in view.attachments if a["kind"] == "exchange_records"]
-    parts.append(_section(5, "Exchange records received under legal process", "".join(_records(a) for a in recs)
+    parts.append(_section(5, "Exchange records received under legal process", "".join(_records(a, traces) for a in recs)
                           or "<p>No exchange records have been attached to this case.</p>"))
     parts.append(_section(6, "Data provenance", _provenance(view)))
     parts.append(_section(7, "Chain of custody", _custody(view, ctx)))
@@ -124,6 +124,14 @@ def _summary(view: CaseView) -> str:
         out.append(f"<p class=small>{reliance(f, len(f.get('tags', [])))}</p>")
     if not view.findings:
         out.append("<p>No finding has been saved in this case yet.</p>")
+    traces = [f for f in view.findings if f["kind"] == "trace"]
+    for a in view.attachments:
+        common, rec, traced = reconcile(a, traces) if a["kind"] == "exchange_records" else ([], 0, 0)
+        if common:
+            agree = agreement(rec, traced)
+            out.append(f"<p><b>Corroboration.</b> The records in <i>{_e(a['filename'])}</i> (Section 5) show "
+                       f"{btc(rec)} BTC received at {len(common)} deposit address(es) the trace identified; the "
+                       f"trace attributes {btc(traced)} BTC of the traced funds to them: they {agree}</p>")
     res = reservations(view.findings, case_tags)
     if res:
         out.append("<div class=warn><b>Reservations.</b><ul>" + "".join(f"<li>{r}</li>" for r in res) + "</ul></div>")
@@ -153,10 +161,10 @@ def _endpoints(f: dict) -> str:
     tail = (f"<tr><td colspan=7 class=small>… and {more} smaller endpoints (in the finding data)</td></tr>"
             if more > 0 else "")
     svc = services(r)
-    svc_rows = "".join(f"<tr><td>{_e(s['name'])}</td><td class=n>{len(s['addresses'])}</td>"
+    svc_rows = "".join(f"<tr><td>{_e(s['name'])}</td><td>{_e(s['kind'])}</td><td class=n>{len(s['addresses'])}</td>"
                        f"<td class=n>{btc(s['amount_sat'])}</td><td class=n>{pct(s['amount_sat'], traced)}</td></tr>"
                        for s in svc)
-    svc_table = (f"<h3>Services to serve legal process on</h3><table class=data><tr><th>Service</th>"
+    svc_table = (f"<h3>Services to serve legal process on</h3><table class=data><tr><th>Service</th><th>Kind</th>"
                  f"<th class=n>Deposit addresses</th><th class=n>Amount (BTC)</th><th class=n>Share</th></tr>"
                  f"{svc_rows}</table>") if svc else ""
     return (f"<h3>{_e(f['title'])}</h3><table class=data><tr><th class=n>#</th><th>Address</th><th>Attribution</th>"
@@ -251,7 +259,28 @@ def _tags_table(view: CaseView) -> str:
             "<th>Provenance</th></tr>" + "".join(rows) + "</table>")
 
 
-def _records(a: dict) -> str:
+def agreement(records_sat: int, traced_sat: int) -> str:
+    """How an exchange's records compare with the trace, in words (ends with a full stop)."""
+    if records_sat == traced_sat:
+        return "agree exactly."
+    if records_sat > traced_sat:
+        return (f"differ by {btc(records_sat - traced_sat)} BTC, which the records show deposited beyond what the "
+                f"trace attributes: funds the chain analysis could not follow (for example through a mixer) or from "
+                f"other sources.")
+    return (f"differ by {btc(traced_sat - records_sat)} BTC: the trace attributes more than the records show; the "
+            f"records may be incomplete.")
+
+
+def reconcile(a: dict, traces: list[dict]) -> tuple[list[str], int, int]:
+    """Deposit addresses both in an exchange's records and among the traced endpoints: (addresses, records, trace)."""
+    legs = [x for x in (a.get("meta") or {}).get("per_leg", []) if x["status"] == "matched_output"]
+    ends = {e["address"]: e for f in traces for e in f["result"]["endpoints"] if e["kind"] == "tagged"}
+    common = sorted({x["address"] for x in legs} & set(ends))
+    rec = sum(x["amount_sat"] for x in legs if x["address"] in common)
+    return common, rec, sum(int(ends[x]["amount_sat"]) for x in common)
+
+
+def _records(a: dict, traces: list[dict]) -> str:
     m = a.get("meta") or {}
     st = m.get("by_status", {})
     words = {"matched_output": "found as a payment (output) on chain", "matched_input": "found as a spend (input) on chain",
@@ -259,12 +288,21 @@ def _records(a: dict) -> str:
              "tx_not_in_store": "transaction not in the examined chain data"}
     rows = "".join(f"<tr><td>{_e(words.get(k, k))}</td><td class=n>{v:,}</td></tr>" for k, v in st.items())
     ents = ", ".join(m.get("entities", [])[:5])
-    return (f"<h3>{_e(a['filename'])}</h3><p>{m.get('legs', 0):,} transaction legs over {m.get('transactions', 0):,} "
+    n_acc = len(m.get("accounts", []))
+    text = (f"<p>The records list {m.get('legs', 0):,} transaction legs over {m.get('transactions', 0):,} "
             f"transactions ({_e(m.get('first_date'))} to {_e(m.get('last_date'))}), totalling "
             f"{btc(int(m.get('total_sat', 0)))} BTC, for {_e(ents) or 'an unnamed account holder'} "
-            f"({len(m.get('accounts', []))} account address(es)). Each leg was looked up in the chain data: "
-            f"{m.get('transactions_in_store', 0):,} of the transactions are in the examined blocks and "
-            f"{btc(int(m.get('matched_sat', 0)))} BTC of the legs match an output or input exactly.</p>"
+            f"({n_acc} account address{'es' if n_acc != 1 else ''}). Each leg was looked up in the chain data: "
+            f"{m.get('transactions_in_store', 0):,} of the transactions are in the examined blocks, and legs totalling "
+            f"{btc(int(m.get('matched_sat', 0)))} BTC match an output or input exactly (address and amount).</p>")
+    common, rec, traced = reconcile(a, traces)
+    if common:
+        agree = agreement(rec, traced)
+        text += (f"<p>For the deposit address{'es' if len(common) > 1 else ''} "
+                 f"{', '.join('<span class=mono>' + _e(x) + '</span>' for x in common)}, the records show "
+                 f"{btc(rec)} BTC received and the trace attributes {btc(traced)} BTC of the traced funds to it: the "
+                 f"exchange's records and the blockchain analysis {agree}</p>")
+    return (f"<h3>{_e(a['filename'])}</h3>{text}"
             f"<table class=data><tr><th>Result of the lookup</th><th class=n>Legs</th></tr>{rows}</table>"
             f"<p class=small>File SHA-256 <span class=hash>{_e(a['sha256'])}</span>, added by {_e(a['created_by'])} "
             f"on {_e(a['created_at'][:10])}.</p>")

@@ -26,7 +26,16 @@ def day(ts: int | None) -> str:
 
 
 def pct(part: int, whole: int) -> str:
-    return f"{100.0 * part / whole:.1f}%" if whole else "0.0%"
+    """A share to one decimal that never rounds a remainder away: 99.99% is not 100.0%, a dust amount not 0.0%."""
+    if not whole:
+        return "0.0%"
+    v = 100.0 * part / whole
+    s = f"{v:.1f}"
+    if s == "100.0" and part != whole:
+        return f"{min(v, 99.99):.2f}%"
+    if s == "0.0" and part:
+        return "<0.1%"
+    return s + "%"
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -47,13 +56,14 @@ def describe_source(src: dict) -> str:
 
 
 def services(trace: dict) -> list[dict]:
-    """Attributed endpoints grouped by service: name, amount, deposit addresses (largest first)."""
+    """Attributed endpoints grouped by service: name, kind, amount, deposit addresses (largest first)."""
     by: dict[str, dict] = {}
     for e in trace["endpoints"]:
         if e["kind"] != "tagged":
             continue
-        name = e["tags"][0].split(":", 1)[-1] if e["tags"] else f"entity {e['cluster']}"
-        s = by.setdefault(name, {"name": name, "amount_sat": 0, "addresses": []})
+        first = e["tags"][0] if e["tags"] else f"entity:entity {e['cluster']}"
+        kind, _, name = first.partition(":")
+        s = by.setdefault(name, {"name": name, "kind": kind, "amount_sat": 0, "addresses": []})
         s["amount_sat"] += int(e["amount_sat"])
         s["addresses"].append(e["address"])
     return sorted(by.values(), key=lambda s: -s["amount_sat"])
@@ -69,7 +79,7 @@ def trace_summary(f: dict) -> list[str]:
     first, last = (ctx.get("first_block") or {}), (ctx.get("last_block") or {})
     forward = p["direction"] == "forward"
     model = _MODEL_NAME.get(p["model"], p["model"])
-    span = (f"on {day(first.get('time'))}" if first.get("time") == last.get("time")
+    span = (f"on {day(first.get('time'))}" if day(first.get("time")) == day(last.get("time"))
             else f"between {day(first.get('time'))} and {day(last.get('time'))}")
     out = []
     if forward:
@@ -83,13 +93,33 @@ def trace_summary(f: dict) -> list[str]:
                    f"method described in Section 4.3, up to {p['max_hops']} hops.")
     svcs = services(r)
     if svcs:
-        parts = [f"<b>{escape(s['name'])}</b> ({btc(s['amount_sat'])} BTC into "
-                 f"{plural(len(s['addresses']), 'deposit address', 'deposit addresses')})" for s in svcs]
+        def listing(group: list[dict]) -> str:
+            return "; ".join(f"<b>{escape(s['name'])}</b> ({btc(s['amount_sat'])} BTC into "
+                             f"{plural(len(s['addresses']), 'deposit address', 'deposit addresses')})" for s in group)
+        cash = [s for s in svcs if s["kind"] not in ("mixer", "entity")]
+        mixed = [s for s in svcs if s["kind"] == "mixer"]
+        other = [s for s in svcs if s["kind"] == "entity"]
         verb = "was paid into" if forward else "came from"
-        out.append(f"Of this, <b>{btc(int(t['to_endpoints_sat']))} BTC ({pct(int(t['to_endpoints_sat']), traced)})</b> "
-                   f"{verb} addresses attributed to {plural(len(svcs), 'service')}: {'; '.join(parts)}. "
-                   + ("These services keep customer records; legal process served on them for the deposit "
-                      "addresses listed in Section 3 can identify the account holders." if forward else ""))
+        total = int(t["to_endpoints_sat"])
+        legal = ("These services keep customer records: legal process served on them for the deposit addresses "
+                 "listed in Section 3 can identify the account holders." if forward else "")
+        if cash and not mixed and not other:
+            out.append(f"Of this, <b>{btc(total)} BTC ({pct(total, traced)})</b> {verb} addresses attributed to "
+                       f"{plural(len(cash), 'service')}: {listing(cash)}. {legal}")
+            cash = []
+        else:
+            out.append(f"Of this, <b>{btc(total)} BTC ({pct(total, traced)})</b> {verb} addresses attributed to "
+                       f"{plural(len(svcs), 'service')}.")
+        if cash:
+            amt = sum(s["amount_sat"] for s in cash)
+            out.append(f"{btc(amt)} BTC ({pct(amt, traced)}) {verb} {listing(cash)}. {legal}")
+        if mixed:
+            amt = sum(s["amount_sat"] for s in mixed)
+            out.append(f"{btc(amt)} BTC ({pct(amt, traced)}) entered {listing(mixed)}. A mixer breaks the on-chain "
+                       f"link between what goes in and what comes out; the trace stops there, and following the "
+                       f"funds further needs the mixer's own records, where they can be obtained.")
+        if other:
+            out.append(f"The rest reached {listing(other)}.")
     elif forward:
         out.append("None of the traced funds reached an address attributed to an exchange or other service "
                    "within the limits of this analysis.")

@@ -61,7 +61,7 @@ table.data tr {{ page-break-inside: avoid; }}
 .small {{ font-size: 8pt; color: #333; }}
 ul, ol {{ margin: 0 0 2.5mm 0; padding-left: 5mm; }}
 li {{ margin-bottom: 1mm; }}
-.blocks {{ columns: 2; column-gap: 6mm; font-family: 'DejaVu Sans Mono', monospace; font-size: 6.6pt;
+.blocks {{ columns: 2; column-gap: 5mm; font-family: 'DejaVu Sans Mono', monospace; font-size: 5.9pt;
            line-height: 1.3; }}
 .pill {{ font: bold 7pt 'Liberation Sans', sans-serif; padding: 0.2mm 1.2mm; border-radius: 1mm; color: #fff;
          background: #1f5fa8; }}
