@@ -196,14 +196,19 @@ class TraceEngine:
         return outs, np.asarray(self.out_value[outs], np.int64), kind
 
     # -- tracing -------------------------------------------------------------------
-    def trace(self, spec: str | None = None, params: TraceParams | None = None, *,
+    def trace(self, spec: str | list[str] | None = None, params: TraceParams | None = None, *,
               outputs: np.ndarray | None = None, amounts: np.ndarray | None = None) -> TraceResult:
+        """Trace from one starting point or several (e.g. every ransom payment of a case)."""
         params = params or TraceParams()
         params.check()
         if outputs is None:
-            if spec is None:
+            if not spec:
                 raise UsageError("a trace needs a starting point")
-            outputs, amounts, source = self.resolve(spec, params.direction)
+            specs = [spec] if isinstance(spec, str) else list(spec)
+            parts = [self.resolve(sp, params.direction) for sp in specs]
+            outputs = np.concatenate([p[0] for p in parts])
+            amounts = np.concatenate([p[1] for p in parts])
+            source = parts[0][2] if len(parts) == 1 else {"kind": "several", "sources": [p[2] for p in parts]}
         else:
             outputs = np.asarray(outputs, np.int64).reshape(-1)
             # The kernel does not bounds-check: a bad output number would write outside its arrays.

@@ -12,7 +12,7 @@ from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, 
 
 @one_line_errors
 def trace(
-    source: str = typer.Option(..., "--from", help="TXID:VOUT, TXID, ADDRESS or cluster:N"),
+    source: list[str] = typer.Option(..., "--from", help="TXID:VOUT, TXID, ADDRESS or cluster:N (repeat for several)"),
     direction: str = typer.Option("forward", "--direction", help="forward | backward"),
     model: str = typer.Option("haircut", "--model", help="haircut | poison | fifo | lifo | tiho"),
     max_hops: int = typer.Option(10, "--max-hops", help="Stop a branch after this many transactions"),
