@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from chaintrail.analysis.clustering import update_clusters
 from chaintrail.analysis.screening import Screener, ScreenParams
 from chaintrail.cli.main import app
+from chaintrail.errors import UsageError
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.tags.tagstore import TagStore
 from tags.chain_builder import address_of, planted_cashout
@@ -216,3 +217,26 @@ def test_screens_leave_the_engine_clean_and_repeat_exactly(planted):
     assert (e.pred == 0xFFFFFFFF).all() and not e.hops.any()
     again = [sc.screen(address_of(n)).to_dict() for n in reversed(names)][::-1]
     assert first == again
+
+
+def test_triage_matches_screen_levels_from_tags(planted, tmp_path):
+    st, _, _ = planted
+    sc = Screener(TagStore(st.path), st, ScreenParams(hops=0))
+    names = ["deposit", "ransom", "hot_wallet", "miner"]
+    subjects = [address_of(n) for n in names] + ["1NotInTheStoreAtAll"]
+    tri = sc.triage(subjects)
+    assert tri.column("level").to_pylist() == ["low", "high", "low", "low", "low"]
+    assert tri.column("categories").to_pylist() == [["exchange"], ["ransomware"], ["exchange"], None, None]
+    assert tri.column("tagged").to_pylist() == [False, True, True, False, False]  # deposit: via its cluster
+    assert [sc.screen(s).risk.level for s in subjects] == tri.column("level").to_pylist()
+
+
+def test_changing_params_on_a_screener(planted):
+    st, _, _ = planted
+    sc = Screener(TagStore(st.path), st, ScreenParams(hops=3))
+    assert sc.screen(address_of("deposit")).exposure("ransomware", "incoming").amount_sat == 149_992_500
+    sc.params = ScreenParams(hops=1)
+    res = sc.screen(address_of("deposit"))
+    assert res.exposure("ransomware", "incoming") is None and res.params["hops"] == 1
+    with pytest.raises(UsageError, match="hops"):
+        sc.params = ScreenParams(hops=-1)

@@ -27,12 +27,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from chaintrail.analysis import taint_kernels as K
-from chaintrail.analysis.risk import Risk, RiskPolicy, assess
+from chaintrail.analysis.risk import LEVELS, Risk, RiskPolicy, assess
 from chaintrail.analysis.tracing import TraceEngine, mixer_tx_mask
 from chaintrail.errors import UsageError
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.tags import taxonomy as tx
-from chaintrail.tags.model import Tag, normalize_address
+from chaintrail.tags.model import Tag, normalize_address, normalize_addresses
 from chaintrail.tags.propagation import Attribution, TagHit
 from chaintrail.tags.tagstore import TagStore
 
@@ -135,9 +135,6 @@ class Screener:
                  policy: RiskPolicy | None = None):
         self.tags = tags
         self.store = store
-        self.params = params or ScreenParams()
-        self.params.check()
-        self._params = asdict(self.params)
         self.policy = policy or RiskPolicy()
         self.attr: Attribution | None = None
         self.engine: TraceEngine | None = None
@@ -145,14 +142,27 @@ class Screener:
             self.attr = Attribution(tags, store)
             self.engine = TraceEngine(store, stop_addr_for=self.attr, mixer_txs=mixer_tx_mask(store))
             self._stop = self.attr(tx.CATEGORIES).copy()
-            code = K.POLICY_STOP if self.params.mixer_policy == "stop" else K.POLICY_HAIRCUT
-            self._policy = np.where(self.engine.mixer_txs, code, K.POLICY_NONE).astype(np.uint8)
             # Plain ndarray views of the mapped index: indexing a memmap wraps every result in a memmap.
             self._out_addr = np.asarray(self.engine.out_addr)
             self._out_value = np.asarray(self.engine.out_value)
             self._addr_nums: dict[str, int] | None = None
             self._members: tuple[np.ndarray, np.ndarray] | None = None
             self._outs_of: tuple[np.ndarray, np.ndarray] | None = None
+        self.params = params or ScreenParams()
+
+    @property
+    def params(self) -> ScreenParams:
+        return self._p
+
+    @params.setter
+    def params(self, value: ScreenParams) -> None:
+        """New parameters for the next screens (the engine and tags stay loaded)."""
+        value.check()
+        self._p = value
+        self._params = asdict(value)
+        if self.engine is not None:
+            code = K.POLICY_STOP if value.mixer_policy == "stop" else K.POLICY_HAIRCUT
+            self._policy = np.where(self.engine.mixer_txs, code, K.POLICY_NONE).astype(np.uint8)
 
     @classmethod
     def open(cls, root: str | Path, params: ScreenParams | None = None) -> "Screener":
@@ -179,6 +189,36 @@ class Screener:
             yield self._screen(s, pre)
             if progress:
                 progress(i + 1)
+
+    def triage(self, subjects) -> pa.Table:
+        """Risk level from tags alone for a whole batch, vectorised: subject, level, categories, tagged.
+
+        A subject's own tags count and, for addresses in the chain store, its
+        cluster's definer tags; flows do not (``screen_many`` adds them). The
+        level is the policy's level for a subject that carries the category.
+        """
+        arr = pa.array([str(x).strip() for x in subjects], pa.string())
+        idx = self.tags.index
+        slots = idx.slots(arr)
+        bits = np.where(slots >= 0, idx.addr_bits[np.maximum(slots, 0)], 0).astype(np.uint16) if len(slots) \
+            else np.zeros(0, np.uint16)
+        if self.attr is not None and len(arr):
+            table = self.store.read_table("addresses", ["addr_num", "address"])
+            hit = pc.index_in(normalize_addresses(arr), value_set=table["address"]).fill_null(-1).to_numpy(
+                zero_copy_only=False)
+            nums = table["addr_num"].to_numpy()
+            ok = hit >= 0
+            bits[ok] |= self.attr.addr_bits[nums[hit[ok]]]
+        rank = {lv: i for i, lv in enumerate(LEVELS)}
+        by_bits = np.zeros(1 << len(tx.CATEGORIES), np.int8)
+        for b in range(len(by_bits)):
+            by_bits[b] = max((rank[self.policy.self_level[c]] for c in tx.categories_from_bits(b)), default=0)
+        level = by_bits[bits]
+        cats: list = [None] * len(arr)
+        for i in np.flatnonzero(bits).tolist():
+            cats[i] = tx.categories_from_bits(int(bits[i]))
+        return pa.table({"subject": arr, "level": pa.array(np.asarray(LEVELS, dtype=object)[level], pa.string()),
+                         "categories": pa.array(cats, pa.list_(pa.string())), "tagged": pa.array(slots >= 0)})
 
     def _screen(self, s: str, pre: dict[str, list[Tag]] | None) -> ScreenResult:
         if self.engine is not None and len(s) == 64 and all(c in "0123456789abcdefABCDEF" for c in s) \
