@@ -8,7 +8,13 @@ from conftest import BLOCK170, CB9, COIN, EXCHANGE_ADDR, HAL, RANSOM_ADDR, SATOS
 
 from chaintrail.analysis.tracing import TraceParams
 from chaintrail.cases import methodology
-from chaintrail.cases.findings import HASHED_FIELDS, explain_finding, finding_hash, rerun, trace_finding
+from chaintrail.cases.findings import (
+    HASHED_FIELDS,
+    explain_finding,
+    finding_hash,
+    rerun,
+    trace_finding,
+)
 from chaintrail.cases.hashing import digest
 from chaintrail.store.chainstore import ChainStore
 

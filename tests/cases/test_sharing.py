@@ -18,7 +18,13 @@ from chaintrail.cases.audit import entries
 from chaintrail.cases.errors import PackageError
 from chaintrail.cases.ftm_export import parse_jsonl
 from chaintrail.cases.hashing import canonical
-from chaintrail.cases.package import _SEAL_PLACEHOLDER, _seal, export_package, import_package, read_package
+from chaintrail.cases.package import (
+    _SEAL_PLACEHOLDER,
+    _seal,
+    export_package,
+    import_package,
+    read_package,
+)
 from chaintrail.cases.stix_export import parse_bundle
 from chaintrail.cases.verify import verify
 

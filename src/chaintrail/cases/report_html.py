@@ -16,8 +16,16 @@ from chaintrail.cases import tlp
 from chaintrail.cases.audit import AuditEntry
 from chaintrail.cases.methodology import MIXER_POLICY, TAINT_MODELS, describe_rate
 from chaintrail.cases.report_figure import KIND_WORDS, btc, fund_flow_svg, short
-from chaintrail.cases.report_prose import (day, explain_summary, pct, reliance, reservations, screen_summary, services,
-                                           trace_summary)
+from chaintrail.cases.report_prose import (
+    day,
+    explain_summary,
+    pct,
+    reliance,
+    reservations,
+    screen_summary,
+    services,
+    trace_summary,
+)
 from chaintrail.cases.report_style import stylesheet
 from chaintrail.cases.repository import CaseView
 from chaintrail.cases.verify import VerifyReport

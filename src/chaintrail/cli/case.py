@@ -17,8 +17,16 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from chaintrail.cli._common import (EXIT_DATA, JsonOption, StoreOption, console, emit_json, err_console, one_line_errors,
-                                    store_path)
+from chaintrail.cli._common import (
+    EXIT_DATA,
+    JsonOption,
+    StoreOption,
+    console,
+    emit_json,
+    err_console,
+    one_line_errors,
+    store_path,
+)
 from chaintrail.errors import UsageError
 
 app = typer.Typer(help="Case files: subjects, findings, notes, attachments, audit log, reports, sharing.",
