@@ -170,3 +170,31 @@ def test_cli_import_add_show(tmp_path):
         [("Seized wallet", "carol", "OP-1")]
     res = runner.invoke(app, ["tags", "add", "1X", "--label", "x", "--category", "nonsense", "--store", str(store)])
     assert res.exit_code == 5 and "unknown category" in res.output
+
+
+def test_export_as_tagpack_and_import_elsewhere(ts, tmp_path):
+    import yaml
+
+    from chaintrail.tags.export import select_tags, write_tagpack
+
+    ts.add_tag("1CaseAddrA", "Suspect A", category="ransomware", source="warrant 17", user="alice", case="C-9",
+               confidence="manual_transaction")
+    ts.add_tag("bc1qcaseaddrb", "Suspect B", category="mixer", source="warrant 17", user="alice", case="C-9",
+               confidence="manual_transaction", is_cluster_definer=True)
+    ts.add_tag("1Other", "Unrelated", category="exchange", user="bob", case="C-1")
+    out = tmp_path / "export" / "case.yaml"
+    out.parent.mkdir()
+    assert write_tagpack(select_tags(ts.tags, case="C-9"), out, "Case C-9", "alice") == 2
+    pack = yaml.safe_load(out.read_text())
+    # Shared fields are lifted into the header, as GraphSense packs do.
+    assert (pack["title"], pack["source"], pack["confidence"], pack["currency"]) == \
+        ("Case C-9", "warrant 17", "manual_transaction", "BTC")
+    assert [t["address"] for t in pack["tags"]] == ["1CaseAddrA", "bc1qcaseaddrb"]
+    other = TagStore(tmp_path / "partner")
+    assert other.import_paths([out]).tags_added == 2
+    a, b = other.lookup("1CaseAddrA")[0], other.lookup("bc1qcaseaddrb")[0]
+    assert (a.abuse, a.risk_categories, a.is_cluster_definer, a.source) == ("ransomware", ("ransomware",), False,
+                                                                          "warrant 17")
+    assert (b.category, b.risk_categories, b.is_cluster_definer) == ("mixing_service", ("mixer",), True)
+    assert json.loads(a.context)["chaintrail_provenance"] == {"user": "alice", "case": "C-9"}
+    assert a.lastmod == ts.lookup("1CaseAddrA")[0].lastmod

@@ -150,6 +150,31 @@ def show(address: str = typer.Argument(..., help="Address to look up"), store: P
         console.print(f"[yellow]conflict:[/yellow] {escape(out['conflict'])}", highlight=False)
 
 
+@app.command("export")
+@one_line_errors
+def export(
+    out: Path = typer.Argument(..., help="TagPack YAML file to write"),
+    case: str = typer.Option(None, "--case", help="Only the tags of this case"),
+    user: str = typer.Option(None, "--user", help="Only the tags this user added"),
+    from_file: str = typer.Option(None, "--from-file", help="Only the tags imported from this file"),
+    title: str = typer.Option("chaintrail export", "--title"),
+    creator: str = typer.Option(None, "--creator", help="[default: login name]"),
+    store: Path = StoreOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Write tags as a GraphSense TagPack (for partners using GraphSense, or another chaintrail)."""
+    import getpass
+
+    from chaintrail.tags.export import select_tags, write_tagpack
+    from chaintrail.tags.tagstore import TagStore
+
+    ts = TagStore(store_path(store))
+    chosen = select_tags(ts.tags, case=case, user=user,
+                         origin_file=str(Path(from_file).resolve()) if from_file else None)
+    n = write_tagpack(chosen, out, title, creator or getpass.getuser())
+    emit_json({"out": str(out), "tags": n}) if json_out else console.print(f"wrote {n:,} tags to {out}")
+
+
 @app.command("conflicts")
 @one_line_errors
 def conflicts(store: Path = StoreOption, json_out: bool = JsonOption) -> None:
