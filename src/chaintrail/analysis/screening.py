@@ -316,6 +316,8 @@ class Screener:
                             dict(self._params))
 
     def _self_exposures(self, refs: list[TagRef], received: int) -> list[Exposure]:
+        if not refs:
+            return []
         cats = {c for r in refs for c in r.categories}
         return [Exposure(c, "self", received, 1.0, received, tags=[r for r in refs if c in r.categories][:3])
                 for c in tx.CATEGORIES if c in cats]

@@ -32,7 +32,8 @@ def import_(
                                                  "sanctioned_addresses_<ASSET>.txt/.json, .csv)"),
     fmt: str = typer.Option("auto", "--format", help="auto | tagpack | actorpack | ofac | csv"),
     asset: str = typer.Option(None, "--asset", help="Asset of an OFAC list whose file name does not say it (XBT...)"),
-    workers: int = typer.Option(0, "--workers", help="Parser processes for large imports [default: one per core]"),
+    workers: int = typer.Option(0, "--workers", help="Parser processes for large imports [default: one per core "
+                                                     "from 4 cores up, else 1]"),
     store: Path = StoreOption,
     json_out: bool = JsonOption,
 ) -> None:
@@ -46,7 +47,7 @@ def import_(
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} files"),
                   console=err_console, transient=True, disable=json_out) as bar:
         task = bar.add_task("reading tag files", total=None)
-        report = ts.import_paths(paths, fmt=fmt, asset=asset, workers=workers or (os.cpu_count() or 1),
+        report = ts.import_paths(paths, fmt=fmt, asset=asset, workers=workers or _default_workers(),
                                  progress=lambda _r: bar.advance(task))
     if json_out:
         emit_json(report.as_dict())
@@ -215,6 +216,12 @@ def stats(store: Path = StoreOption, json_out: bool = JsonOption) -> None:
     console.print(f"{out['tags']:,} tags on {out['addresses']:,} addresses, {out['actors']:,} actors")
     for k, v in sorted(cats.items(), key=lambda kv: -kv[1]):
         console.print(f"  {k}: {v:,}")
+
+
+def _default_workers() -> int:
+    """Worker start-up (a fresh interpreter each) only pays off with cores to spare."""
+    n = os.cpu_count() or 1
+    return min(n, 8) if n >= 4 else 1
 
 
 def _short(path: str) -> str:
