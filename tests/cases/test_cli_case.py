@@ -49,8 +49,9 @@ def test_case_workflow_between_two_agencies(tmp_path, chain_store, monkeypatch):
     assert view["findings"][0]["finding_hash"] == saved["finding_hash"]
     assert view["findings"][0]["origin"]["agency"] == "NCA" and [n["body"] for n in view["notes"]] == \
         ["Exchange served on 4 March."]
-    for db in ("nca.sqlite", "bka.sqlite"):
-        assert "verified" in run("verify", "--db", str(tmp_path / db))
+    for db, who in (("nca.sqlite", a), ("bka.sqlite", b)):
+        assert "verified" in run("verify", *who)
+    assert "audit.verify by alice (NCA)" in run("log", ref, *a)   # a clean check is logged as a checkpoint
     log = run("log", ref, *a)
     assert "finding.add by alice (NCA)" in log and "case.export.signed" in log
     assert "no case NOPE-1" in run("show", "NOPE-1", *a, code=5)

@@ -432,6 +432,15 @@ class CaseRepository:
             return audit.entries(conn, case_ref=ref)
         return self._with_case(p, ref, "audit.read", read, owner=True)
 
+    def log_verified(self, p: Principal, ref: str | None, report: dict) -> None:
+        """After a clean verify, log it with the head it saw: a checkpoint later checks can be held to."""
+        detail = {k: report[k] for k in ("entries", "rows", "head_seq", "head_hash")}
+        if ref is not None:
+            self.record(p, ref, "audit.verify", detail)
+            return
+        with self.db.tx() as conn:
+            audit.append(conn, actor=p.username, agency=p.agency, action="audit.verify", detail=detail)
+
     def audit_head(self) -> tuple[int, str]:
         with self.db.read() as conn:
             return audit.head(conn)

@@ -299,6 +299,10 @@ def verify_cmd(ref: str = typer.Argument(None, help="Check this case's records (
     from chaintrail.cases.verify import verify
     with CaseRepository.open(_dsn(db, store)) as repo:   # no identity first: a damaged users table must not hide
         rep = verify(repo.db, ref)
+    if rep.ok:   # a clean check is itself logged, with the head it saw (never appended to a broken chain)
+        repo, p = _open(db, store, user, agency)
+        with repo:
+            repo.log_verified(p, ref, rep.to_dict())
     if json_out:
         emit_json(rep.to_dict())
     elif rep.ok:
