@@ -198,3 +198,20 @@ def test_export_as_tagpack_and_import_elsewhere(ts, tmp_path):
     assert (b.category, b.risk_categories, b.is_cluster_definer) == ("mixing_service", ("mixer",), True)
     assert json.loads(a.context)["chaintrail_provenance"] == {"user": "alice", "case": "C-9"}
     assert a.lastmod == ts.lookup("1CaseAddrA")[0].lastmod
+
+
+def test_parallel_import_gives_the_same_table(tmp_path, monkeypatch):
+    from chaintrail.tags import importer
+
+    src = tmp_path / "src"
+    src.mkdir()
+    write(src, "a.yaml", PACK)
+    write(src, "b.csv", "address,label,category\n1AAA,A,scam\n1BBB,B,exchange\n")
+    write(src, "sanctioned_addresses_XBT.txt", "1S1\n1S2\n1S3\n")
+    serial = TagStore(tmp_path / "serial")
+    serial.import_paths([src], workers=1)
+    monkeypatch.setattr(importer, "_PARALLEL_BYTES", 0)
+    parallel = TagStore(tmp_path / "parallel")
+    rep = parallel.import_paths([src], workers=2)
+    assert rep.ok and rep.tags_added == 8
+    assert parallel.tags.equals(serial.tags)
