@@ -446,3 +446,34 @@ def user_add(username: str, agency_name: str = typer.Option(..., "--agency"),
         emit_json({"username": username, "agency": agency_name, "role": role, "token": token})
     else:
         console.print(f"user {username} ({role}, {agency_name}); API token (shown once): {token}")
+
+
+@app.command("demo")
+@one_line_errors
+def demo_case(demo_dir: Path = typer.Option(Path("./chaintrail-demo-store"), "--dir",
+                                            help="Folder `chaintrail demo` built (holds demo.json)"),
+              report: Path = typer.Option(None, "--report", help="Also write the case's PDF report here"),
+              db: str = DbOption, user: str = UserOption, agency: str = AgencyOption,
+              json_out: bool = JsonOption) -> None:
+    """Open the demo's ransomware case file: subjects, the traced ransom wallet, exchange records, notes."""
+    import json as _json
+
+    from chaintrail.cases.demo import open_demo_case
+    spec = demo_dir / "demo.json"
+    if not spec.exists():
+        raise UsageError(f"no demo at {demo_dir}: run `chaintrail demo --dir {demo_dir}` first")
+    d = _json.loads(spec.read_text())
+    if d.get("source") != "scenario" or not d.get("answer_key"):
+        raise UsageError("this demo has no generated ransomware case (it fell back to mainnet blocks)")
+    repo, p = _open(db, Path(d["store"]), user, agency)
+    with repo:
+        ref = open_demo_case(repo, p, d["store"], d["answer_key"], d["case_id"], d["subject"])
+        if report is not None:
+            from chaintrail.cases.report import build_report
+            report.write_bytes(build_report(repo, p, ref, "pdf"))
+    if json_out:
+        emit_json({"ref": ref, "store": d["store"], "report": str(report) if report else None})
+        return
+    console.print(f"opened demo case [bold]{ref}[/bold] in {_dsn(db, Path(d['store']))}")
+    console.print(f"report: chaintrail case report {ref} --store {d['store']}" + (f" (written to {report})"
+                                                                                  if report else ""))
