@@ -241,12 +241,14 @@ class Chain:
         """Give the key of unspent output ``o``'s address to ``new_owner`` (chip hand-over)."""
         L = self.L
         a = int(L.out[o, O_ADDR])
-        if int(L.out[o, O_FLAGS]) & OF_RELEASED:
+        released = bool(int(L.out[o, O_FLAGS]) & OF_RELEASED)
+        if released:
             pool_remove(L, o)
         L.addr[a, A_ENT] = new_owner
         L.addr[a, A_POOL] = int(L.ent[new_owner, E_POOL])
         L.out[o, O_POOL] = int(L.ent[new_owner, E_POOL])
-        pool_push(L, int(L.ent[new_owner, E_POOL]), o)
+        if released:        # an unconfirmed one joins the new pool when its block closes
+            pool_push(L, int(L.ent[new_owner, E_POOL]), o)
         self.handover_chips.add(o)
 
     def role(self, t: int, case: str, role: str) -> None:

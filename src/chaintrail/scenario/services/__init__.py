@@ -36,9 +36,9 @@ def make_services(ch: Chain, pop: Pop, alloc: list, n_tx: int, tx_per_block: flo
     return {
         "wasabi1.0": Wasabi1(ch, privacy, "1.0", rate=max(0.04, 0.05 * f)),
         "wasabi1.1": Wasabi1(ch, privacy, "1.1", rate=max(0.05, 0.1 * f)),
-        "wasabi2": Wasabi2(ch, privacy, rate=max(0.06, 0.3 * f)),
-        "whirlpool": Whirlpool(ch, privacy, rate_tx0=max(0.15, 2.0 * f), rate_mix=max(0.3, 6.0 * f)),
-        "joinmarket": JoinMarket(ch, privacy, n_makers=max(8, len(privacy) // 5), rate=max(0.1, 0.5 * f),
+        "wasabi2": Wasabi2(ch, privacy, rate=max(0.06, 0.4 * f)),
+        "whirlpool": Whirlpool(ch, privacy, rate_tx0=max(0.15, 3.0 * f), rate_mix=max(0.3, 6.0 * f)),
+        "joinmarket": JoinMarket(ch, privacy, n_makers=max(8, len(privacy) // 5), rate=max(0.1, 1.0 * f),
                                  alloc=alloc),
         "chipmixer": ChipMixer(ch, np.asarray(users), alloc, rate=max(0.1, 1.0 * f), big=n_tx > 50_000),
     }

@@ -89,7 +89,7 @@ class Whirlpool(Service):
             coins = pick_coins(ch, coins_of(ch, u, (AT_P2WPKH,)), 2_000_000, 3)
             if coins:
                 pool_i = 1 if sum(ch.value(o) for o in coins) < 20_000_000 else 2
-                self.tx0(ch, u, coins, pool_i, max_premix=int(rng.integers(1, 8)))
+                self.tx0(ch, u, coins, pool_i, max_premix=int(rng.integers(2, 12)))
         for _ in range(int(rng.poisson(self.rate_mix))):
             self.mix(ch, int(rng.integers(0, len(POOLS))))
         for pool_i in self._planted_pools(ch):
