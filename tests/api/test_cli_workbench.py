@@ -13,11 +13,12 @@ import time
 from pathlib import Path
 
 import httpx
+from ct_workbench import DEMO_TRACE
 
 CLI = [str(Path(sys.executable).parent / "chaintrail")]
 
 
-def _read_until(proc: subprocess.Popen, pattern: str, timeout: float = 90.0) -> tuple[re.Match, str]:
+def _read_until(proc: subprocess.Popen, pattern: str, timeout: float = 180.0) -> tuple[re.Match, str]:
     """Read the process's stdout until a line matches ``pattern``."""
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
@@ -63,6 +64,15 @@ def test_demo_command_serves_the_case(tmp_path):
         a = httpx.get(ready["url"] + f"api/v1/addresses/{ready['subject']}", headers=h).json()
         assert a["received_sat"] > 0
         assert "cytoscape" in httpx.get(ready["url"] + "vendor/manifest.json").text
+        # Traces run in the trace worker process; the answer is the engine's, to the hash.
+        src = f"cluster:{a['cluster']}"
+        r = httpx.get(ready["url"] + "api/v1/trace", params={"source": src, **DEMO_TRACE}, headers=h, timeout=60).json()
+        from chaintrail.analysis.tracing import TraceEngine, TraceParams
+        from chaintrail.store.chainstore import ChainStore
+        with ChainStore(ready["store"]) as st:
+            ref = TraceEngine.open(st).trace(src, TraceParams(max_hops=DEMO_TRACE["max_hops"],
+                                                              stop_categories=tuple(DEMO_TRACE["stop"]))).to_dict()
+        assert r["trace_hash"] == ref["trace_hash"] and r["totals"] == ref["totals"]
     finally:
         _stop(proc)
 

@@ -7,6 +7,7 @@ import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -15,6 +16,7 @@ from chaintrail import __version__
 from chaintrail.api import errors
 from chaintrail.api.auth import check_token, new_token, require_token
 from chaintrail.api.routers import addresses, entities, graph, meta, screen, search, tags, trace, transactions
+from chaintrail.api.runner import Runner
 from chaintrail.api.workbench import Limits, Workbench
 
 log = logging.getLogger(__name__)
@@ -63,21 +65,26 @@ def _optional_router(name: str):
 
 
 def create_app(store_path: str | Path, token: str | None = None, *, case_info: dict | None = None,
-               limits: Limits | None = None, web_dir: Path | None = None) -> FastAPI:
+               limits: Limits | None = None, web_dir: Path | None = None, trace_workers: int = 0) -> FastAPI:
     """The workbench app for one chain store.
 
     ``token`` is the bearer secret every /api route requires (a random one if
     omitted; read it back from ``app.state.token``). ``case_info`` (title,
     guided steps, subject address) is shown by the UI, e.g. for the demo.
+    ``trace_workers`` > 0 runs traces and screens in that many worker
+    processes, so they never hold up lookups (see ``runner``).
     """
     token = check_token(token) if token is not None else new_token()
     wb = Workbench(store_path, limits)
+    runner = Runner(wb, store_path, trace_workers)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        await anyio.to_thread.run_sync(runner.warm)
         try:
             yield
         finally:
+            runner.close()
             wb.close()
 
     app = FastAPI(lifespan=lifespan, title="chaintrail workbench API", version=__version__,
@@ -85,6 +92,7 @@ def create_app(store_path: str | Path, token: str | None = None, *, case_info: d
                               "tags over one chaintrail chain store. Every /api route needs `Authorization: Bearer "
                               "<token>`. Amounts are integer satoshis.")
     app.state.wb = wb
+    app.state.runner = runner
     app.state.token = token
     app.state.case_info = case_info
     app.state.store_path = Path(store_path)

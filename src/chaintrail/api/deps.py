@@ -1,8 +1,10 @@
-"""Shared route plumbing: the process's workbench and the error responses every route documents."""
+"""Shared route plumbing: the process's workbench, JSON bodies, and the error responses every route documents."""
 
 from __future__ import annotations
 
-from fastapi import Request
+import json
+
+from fastapi import Request, Response
 
 from chaintrail.api.schemas import ErrorBody
 from chaintrail.api.workbench import Workbench
@@ -15,5 +17,15 @@ ERRORS = {
 }
 
 
-def get_wb(request: Request) -> Workbench:
+async def get_wb(request: Request) -> Workbench:
     return request.app.state.wb
+
+
+async def get_runner(request: Request):
+    return request.app.state.runner
+
+
+def json_response(body, status_code: int = 200) -> Response:
+    """A body already shaped like its response model, serialised once (the schema tests check the shapes)."""
+    return Response(json.dumps(body, separators=(",", ":"), allow_nan=False).encode(), status_code=status_code,
+                    media_type="application/json")

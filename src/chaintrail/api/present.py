@@ -52,7 +52,8 @@ def address_summary(wb, a: int) -> dict:
             "sent_sat": int(v.addr_sent[a]), "balance_sat": int(v.addr_balance[a]),
             "n_outputs": int(v.out_ptr[a + 1] - v.out_ptr[a]), "n_inputs": int(v.in_ptr[a + 1] - v.in_ptr[a]),
             "n_txs": int(len(v.addr_txs(a))), "first_seen": tx_ref(v, first), "last_seen": tx_ref(v, last),
-            "label": hits[0]["label"] if hits else None, "risk": tags.risk(a), "tags": hits}
+            "label": hits[0]["label"] if hits else None, "risk": tags.risk(a), "tags": hits,
+            "tags_total": tags.count_hits(a) if hits else 0}
 
 
 def address_txs(wb, a: int, offset: int, limit: int, newest_first: bool) -> dict:

@@ -57,7 +57,8 @@ class AddressSummary(BaseModel):
     last_seen: TxRef | None
     label: str | None
     risk: list[str]
-    tags: list[Tag]
+    tags: list[Tag] = Field(description="The first 50 tags that apply (own, then the entity's definer tags)")
+    tags_total: int
 
 
 class AddressTx(BaseModel):

@@ -55,11 +55,39 @@ class TagView:
         at = self.attribution
         return at.tags_of(a) if at is not None and 0 <= a < at.n else []
 
-    def hits(self, a: int) -> list[dict]:
+    def hits(self, a: int, limit: int = 50) -> list[dict]:
+        """Tags that apply to an address, as ``Attribution.hits`` orders them, at most ``limit``.
+
+        An address of a big exchange carries its cluster's definer tags, possibly
+        thousands: only the first ``limit`` rows are ever read (``count_hits`` counts all).
+        """
         at = self.attribution
         if at is None or not 0 <= a < at.n:
             return []
-        return [tag_dict(h.tag, h.via, h.conflict) for h in at.hits(a)]
+        cluster = int(at.labels[a])
+        conflict = cluster in at.conflicts_by_cluster()
+        s = int(at.addr_slot[a])
+        own = at.index.rows_of_slot(s)[:limit].tolist() if s >= 0 else []
+        lo, hi = np.searchsorted(at.definer_cluster, [cluster, cluster + 1])
+        seen = set(own)
+        more = [r for r in at.definer_rows[lo:min(hi, lo + limit + len(own))].tolist() if r not in seen]
+        rows = own + more[: max(0, limit - len(own))]
+        tags = at.tagstore.tags_at(rows) if rows else []
+        out = [tag_dict(t, "address", conflict and t.is_cluster_definer) if i < len(own) else tag_dict(t, "cluster", conflict)
+               for i, t in enumerate(tags)]
+        rank = {c: i for i, c in enumerate(tx.CATEGORIES)}
+        out.sort(key=lambda d: (min((rank[c] for c in d["risk_categories"]), default=99), d["via"] != "address"))
+        return out
+
+    def count_hits(self, a: int) -> int:
+        at = self.attribution
+        if at is None or not 0 <= a < at.n:
+            return 0
+        s = int(at.addr_slot[a])
+        own = at.index.rows_of_slot(s) if s >= 0 else np.zeros(0, np.int64)
+        cluster = int(at.labels[a])
+        lo, hi = np.searchsorted(at.definer_cluster, [cluster, cluster + 1])
+        return int(len(own) + (hi - lo) - np.isin(at.definer_rows[lo:hi], own).sum())
 
     def is_tagged(self, a: int) -> bool:
         at = self.attribution
@@ -69,7 +97,7 @@ class TagView:
         """The most telling tag label of an address (its own or its entity's), if any."""
         if not self.is_tagged(a):
             return None
-        hits = self.hits(a)
+        hits = self.hits(a, limit=8)
         return hits[0]["label"] if hits else None
 
     # -- per entity ------------------------------------------------------------------

@@ -29,6 +29,7 @@ def demo(
     port: int = typer.Option(DEFAULT_PORT, "--port", help="TCP port (0: any free port)"),
     token: str = typer.Option(None, "--token", envvar="CHAINTRAIL_TOKEN", help="API token [default: a fresh one]"),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the workbench after building"),
+    trace_workers: int = typer.Option(1, "--trace-workers", help="Processes that run traces (0: in the API process)"),
     json_out: bool = JsonOption,
 ) -> None:
     """Generate a ransomware-laundering case, ingest, cluster and tag it, and open the workbench on it."""
@@ -52,7 +53,7 @@ def demo(
     from chaintrail.api import create_app
     from chaintrail.api.server import bind, serve as run, url_of
 
-    app = create_app(case.store, token=token, case_info=case.case_info())
+    app = create_app(case.store, token=token, case_info=case.case_info(), trace_workers=max(0, trace_workers))
     try:
         sock = bind(host, port)
     except UsageError:

@@ -18,6 +18,8 @@ def serve(
     token: str = typer.Option(None, "--token", envvar="CHAINTRAIL_TOKEN",
                               help="API token clients must send [default: a fresh random one, printed]"),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level"),
+    trace_workers: int = typer.Option(1, "--trace-workers", help="Processes that run traces and screens, so they "
+                                                                 "never hold up lookups (0: in the API process)"),
 ) -> None:
     """Serve the workbench: REST API (OpenAPI at /docs) and the fund-flow UI, behind a bearer token."""
     from chaintrail.api import create_app
@@ -30,7 +32,9 @@ def serve(
         token = check_token(token) if token else None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    app = create_app(store_path(store), token=token)
+    if not 0 <= trace_workers <= 64:
+        raise UsageError("trace workers must be 0-64")
+    app = create_app(store_path(store), token=token, trace_workers=trace_workers)
     sock = bind(host, port)
     if host not in ("127.0.0.1", "::1", "localhost"):
         console.print(f"[yellow]listening on {host}: anyone who can reach it and has the token can read this store[/yellow]")

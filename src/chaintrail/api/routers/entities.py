@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import StreamingResponse
 
 from chaintrail.api import present
-from chaintrail.api.deps import ERRORS, get_wb
+from chaintrail.api.deps import ERRORS, get_wb, json_response
 from chaintrail.api.schemas import Entity, EntityMemberPage
 
 router = APIRouter(tags=["entities"], responses=ERRORS)
@@ -22,18 +22,18 @@ _CHUNK = 5000
 
 
 @router.get("/entities/{entity_id}", response_model=Entity, summary="An entity's summary")
-def get_entity(entity_id: int = EntityParam, wb=Depends(get_wb)) -> dict:
+async def get_entity(entity_id: int = EntityParam, wb=Depends(get_wb)):
     """Size, totals, risk and tags; never the member list (see /members)."""
-    return present.entity(wb, present.resolve_entity(wb, entity_id))
+    return json_response(present.entity(wb, present.resolve_entity(wb, entity_id)))
 
 
 @router.get("/entities/{entity_id}/members", response_model=EntityMemberPage, summary="A page of an entity's addresses")
-def get_members(entity_id: int = EntityParam,
+async def get_members(entity_id: int = EntityParam,
                 offset: int = Query(0, ge=0, le=1 << 40),
                 limit: int = Query(100, ge=1, le=1000),
                 order: str = Query("id", pattern="^(id|received)$", description="id (chain order) or received (largest first)"),
-                wb=Depends(get_wb)) -> dict:
-    return present.members_page(wb, present.resolve_entity(wb, entity_id), offset, limit, order)
+                wb=Depends(get_wb)):
+    return json_response(present.members_page(wb, present.resolve_entity(wb, entity_id), offset, limit, order))
 
 
 @router.get("/entities/{entity_id}/members.ndjson", summary="Every address of an entity, streamed",

@@ -14,7 +14,7 @@ router = APIRouter(tags=["meta"], responses=ERRORS)
 
 
 @router.get("/meta", response_model=Meta, summary="Store, features and limits")
-def meta(request: Request, wb=Depends(get_wb)) -> dict:
+async def meta(request: Request, wb=Depends(get_wb)) -> dict:
     c = wb.store.counts
     return {"version": __version__, "network": wb.store.network,
             "counts": {k: int(c.get(k, 0)) for k in ("blocks", "txs", "inputs", "outputs", "addresses")},

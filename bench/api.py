@@ -1,0 +1,236 @@
+"""Load on the workbench API: 50 concurrent clients against `chaintrail serve`, from a second process, on loopback.
+
+    .venv/bin/python bench/api.py                      # builds the demo store under bench/out/, then runs
+    .venv/bin/python bench/api.py --store DIR --clients 50 --requests 6000 --seconds 60
+
+Each client keeps one HTTP/1.1 connection open and sends requests back to back:
+address lookups (GET /addresses/{a}), 3-hop traces (GET /trace?max_hops=3)
+and entity pages (GET /entities/{id}/members), mixed by --mix. The run stops
+after --requests requests or --seconds seconds, whichever comes first.
+Prints throughput and p50/p90/p99 per kind, and errors (any non-200 or
+failed connection). Targets: zero errors, lookup p99 under 50 ms.
+
+Peer figure, from the same run: the same address lookup answered the way
+`chaintrail sql` would (a read-only DuckDB query over the store's Parquet),
+one at a time in this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import secrets
+import selectors
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+
+# -- a minimal keep-alive HTTP/1.1 client (httpx would cost more CPU than the server we measure) ---------
+class Conn:
+    def __init__(self, host: str, port: int, token: str):
+        self.host, self.port = host, port
+        self.auth = f"Authorization: Bearer {token}\r\n"
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.auth}\r\n".encode())
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {k.lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:] if x)}
+        if "content-length" in headers:
+            body = await self.reader.readexactly(int(headers["content-length"]))
+        else:                                   # chunked
+            parts = []
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
+                parts.append(await self.reader.readexactly(size + 2))
+                if size == 0:
+                    break
+            body = b"".join(p[:-2] for p in parts)
+        if headers.get("connection", "").lower() == "close":
+            await self.close()
+        return status, body
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+# -- workload -----------------------------------------------------------------------------------------
+def workload(store: Path, n: int, seed: int) -> dict[str, list[str]]:
+    """Request paths per kind, drawn from the store: busy and quiet addresses, small and large entities."""
+    from chaintrail.api.chainview import ChainView
+    from chaintrail.store.chainstore import ChainStore
+
+    rng = np.random.default_rng(seed)
+    with ChainStore(store) as st:
+        v = ChainView(st)
+        has_out = np.flatnonzero(np.diff(v.out_ptr) > 0)
+        addrs = v.addresses(rng.choice(has_out, size=min(n, len(has_out)), replace=False))
+        spent = np.flatnonzero(v.out_spent != 0xFFFFFFFF)
+        srcs = [v.address(int(v.out_addr[o])) for o in rng.choice(spent, size=min(n, len(spent)), replace=False)
+                if int(v.out_addr[o]) != 0xFFFFFFFF]
+        sizes = np.asarray(v.cluster_size)
+        multi = np.flatnonzero(sizes >= 2)
+        big = multi[np.argsort(-sizes[multi])][:20]
+        ents = np.concatenate([rng.choice(multi, size=min(n, len(multi)), replace=True), big])
+    entity_paths = []
+    for c in ents.tolist():
+        off = int(rng.integers(0, max(1, int(sizes[c]) - 100) + 1))
+        entity_paths.append(f"/api/v1/entities/{c}/members?offset={off}&limit=100")
+    return {
+        "lookup": [f"/api/v1/addresses/{quote(a)}" for a in addrs],
+        "trace": [f"/api/v1/trace?source={quote(a)}&max_hops=3&limit=50&graph=false" for a in srcs],
+        "entity": entity_paths,
+    }
+
+
+async def run_clients(url: str, token: str, paths: dict[str, list[str]], mix: dict[str, float], clients: int,
+                      max_requests: int, max_seconds: float, seed: int) -> tuple[dict, float]:
+    parts = urlsplit(url)
+    kinds = list(mix)
+    weights = [mix[k] for k in kinds]
+    lat: dict[str, list[float]] = {k: [] for k in kinds}
+    errors: dict[str, list[str]] = {k: [] for k in kinds}
+    budget = {"left": max_requests}
+    deadline = time.perf_counter() + max_seconds
+
+    async def client(i: int) -> None:
+        rnd = random.Random(seed * 1000 + i)
+        conn = Conn(parts.hostname, parts.port, token)
+        try:
+            while budget["left"] > 0 and time.perf_counter() < deadline:
+                budget["left"] -= 1
+                kind = rnd.choices(kinds, weights)[0]
+                path = rnd.choice(paths[kind])
+                t = time.perf_counter()
+                try:
+                    status, body = await conn.get(path)
+                    if status != 200:
+                        errors[kind].append(f"{status} {path}: {body[:120]!r}")
+                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                    errors[kind].append(f"{type(exc).__name__} {path}")
+                    await conn.close()
+                lat[kind].append(time.perf_counter() - t)
+        finally:
+            await conn.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    return {"latency": lat, "errors": errors}, time.perf_counter() - t0
+
+
+# -- the server under test ------------------------------------------------------------------------------
+def start_server(store: Path, token: str) -> tuple[subprocess.Popen, str]:
+    exe = Path(sys.executable).parent / "chaintrail"
+    proc = subprocess.Popen([str(exe), "serve", "--store", str(store), "--port", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "CHAINTRAIL_TOKEN": token, "COLUMNS": "200"})
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    end = time.monotonic() + 120
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {proc.stderr.read()}")
+        if sel.select(0.5):
+            line = proc.stdout.readline()
+            if "open" in line and "http://" in line:
+                return proc, line.split()[1].split("#")[0]
+    proc.kill()
+    raise SystemExit("server did not start within 120 s")
+
+
+def peer_sql_lookups(store: Path, addrs: list[str], n: int) -> list[float]:
+    """The same address lookup as `chaintrail sql` answers it: one DuckDB query per address."""
+    from chaintrail.store.chainstore import ChainStore
+    from chaintrail.store.sql import query
+
+    out = []
+    with ChainStore(store) as st:
+        for a in addrs[:n]:
+            t = time.perf_counter()
+            query(st, "SELECT * FROM addresses WHERE address = $a", {"a": a})
+            out.append(time.perf_counter() - t)
+    return out
+
+
+def pct(xs: list[float], p: float) -> float:
+    return float(np.percentile(np.asarray(xs) * 1000, p)) if xs else float("nan")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--store", type=Path, help="A chain store [default: build the demo under bench/out/demo]")
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--requests", type=int, default=6000, help="Stop after this many requests")
+    ap.add_argument("--seconds", type=float, default=60.0, help="... or after this many seconds")
+    ap.add_argument("--mix", default="lookup=0.7,trace=0.15,entity=0.15")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", action="store_true", help="Print the figures as JSON")
+    args = ap.parse_args()
+    mix = {k: float(v) for k, v in (x.split("=") for x in args.mix.split(","))}
+    store = args.store
+    if store is None:
+        from chaintrail.api.demo_case import build_demo
+
+        case = build_demo(ROOT / "bench" / "out" / "demo")
+        store = Path(case.store)
+    paths = workload(store, 2000, args.seed)
+    token = secrets.token_urlsafe(24)
+    proc, url = start_server(store, token)
+    try:
+        # Warm-up: first calls compile the trace kernel's specialisations and fill caches.
+        asyncio.run(run_clients(url, token, paths, mix, 4, 200, 30, args.seed + 1))
+        res, wall = asyncio.run(run_clients(url, token, paths, mix, args.clients, args.requests, args.seconds,
+                                            args.seed))
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    peer = peer_sql_lookups(store, [p.rsplit("/", 1)[1] for p in paths["lookup"]], 50)
+    total = sum(len(v) for v in res["latency"].values())
+    n_err = sum(len(v) for v in res["errors"].values())
+    rows = {k: {"requests": len(v), "errors": len(res["errors"][k]), "per_s": round(len(v) / wall, 1),
+                "p50_ms": round(pct(v, 50), 2), "p90_ms": round(pct(v, 90), 2), "p99_ms": round(pct(v, 99), 2),
+                "max_ms": round(max(v) * 1000, 2) if v else None} for k, v in res["latency"].items()}
+    ok = n_err == 0 and rows["lookup"]["p99_ms"] < 50
+    out = {"store": str(store), "clients": args.clients, "requests": total, "seconds": round(wall, 2),
+           "throughput_per_s": round(total / wall, 1), "errors": n_err, "kinds": rows,
+           "peer_sql_lookup": {"requests": len(peer), "p50_ms": round(pct(peer, 50), 2),
+                               "p99_ms": round(pct(peer, 99), 2)},
+           "targets_met": ok}
+    if args.json:
+        print(json.dumps(out, indent=1))
+    else:
+        print(f"chaintrail API under load: {args.clients} clients, {total:,} requests in {wall:.1f} s "
+              f"= {total / wall:,.0f} req/s, {n_err} errors  (store {store})")
+        print(f"{'kind':8} {'requests':>9} {'errors':>7} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+        for k, r in rows.items():
+            print(f"{k:8} {r['requests']:>9,} {r['errors']:>7} {r['per_s']:>8.1f} {r['p50_ms']:>8.2f} "
+                  f"{r['p90_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['max_ms']:>8.2f}")
+        print(f"peer: the same lookup as a DuckDB query over the store (`chaintrail sql`), one at a time: "
+              f"p50 {out['peer_sql_lookup']['p50_ms']:.1f} ms, p99 {out['peer_sql_lookup']['p99_ms']:.1f} ms")
+        print(f"targets (zero errors, lookup p99 < 50 ms): {'met' if ok else 'NOT met'}")
+        for k, errs in res["errors"].items():
+            for e in errs[:3]:
+                print(f"  error ({k}): {e}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

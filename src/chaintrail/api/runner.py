@@ -1,0 +1,114 @@
+"""Where traces and screens run: beside the API, or in worker processes so they never stall lookups.
+
+A trace is CPU work in Python and numba for milliseconds to seconds; in the
+API process it would hold the interpreter while dozens of address lookups
+wait behind it. With ``workers > 0`` each trace and screen runs in a worker
+process that holds its own read model and trace engine over the same store
+(the index columns are memory-mapped, so the pages are shared), and the API
+process only answers lookups. With ``workers == 0`` (tests, notebooks) they
+run in a thread of the API process, one at a time.
+
+Tags added through the API bump a version number; a worker whose tags are
+older re-reads them before its next task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+
+import anyio
+
+from chaintrail.analysis.screening import ScreenParams
+from chaintrail.analysis.tracing import TraceParams
+from chaintrail.api.workbench import Limits, Workbench
+
+# The worker process's own workbench (set once by the pool initializer; never used in the API process).
+_WORKER: dict = {}
+
+
+def _init_worker(store_path: str, limits: dict) -> None:
+    _WORKER["wb"] = Workbench(store_path, Limits(**limits))
+    _WORKER["tags_version"] = 0
+
+
+def _worker_wb(tags_version: int) -> Workbench:
+    wb = _WORKER["wb"]
+    if _WORKER["tags_version"] != tags_version:
+        wb.reload_tags()
+        _WORKER["tags_version"] = tags_version
+    return wb
+
+
+def trace_body(wb: Workbench, spec: str, params: TraceParams, offset: int, limit: int, graph: bool,
+               steps: bool) -> dict:
+    """The /trace JSON body: the full result's hash and totals, one page of endpoints, the canvas fragment."""
+    from chaintrail.api.graph import GraphBuilder
+    from chaintrail.api.present import next_offset
+    from chaintrail.api.tracing import run_trace
+
+    out = run_trace(wb, spec, params)
+    eps = out["endpoints"]
+    page = eps[offset:offset + limit]
+    body = {k: out[k] for k in ("source", "model", "params", "engine", "trace_hash", "totals")}
+    body.update(endpoints=page, endpoints_total=len(eps), offset=offset, limit=limit,
+                next_offset=next_offset(offset, len(page), len(eps)), steps_total=len(out["steps"]),
+                steps=out["steps"] if steps else None,
+                graph=GraphBuilder(wb).trace_graph(out, wb.limits.graph_endpoints) if graph else None)
+    return body
+
+
+def trace_full(wb: Workbench, spec: str, params: TraceParams) -> dict:
+    from chaintrail.api.tracing import run_trace
+
+    return run_trace(wb, spec, params)
+
+
+def screen(wb: Workbench, subject: str, params: ScreenParams) -> dict:
+    return wb.screens.screen(subject, params)
+
+
+def _in_worker(fn_name: str, tags_version: int, *args):
+    return globals()[fn_name](_worker_wb(tags_version), *args)
+
+
+class Runner:
+    """Runs trace and screen tasks for one app."""
+
+    def __init__(self, wb: Workbench, store_path: str | Path, workers: int = 0):
+        self.wb = wb
+        self.workers = workers
+        self.tags_version = 0
+        self._pool: ProcessPoolExecutor | None = None
+        if workers > 0:
+            # spawn: the API process has threads (uvicorn), which fork would copy half-way.
+            self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_init_worker,
+                                             initargs=(str(store_path), asdict(wb.limits)))
+
+    def warm(self) -> None:
+        """Start the workers now (they load the store), not on the first trace."""
+        if self._pool is not None:
+            for f in [self._pool.submit(_worker_ready) for _ in range(self.workers)]:
+                f.result()
+
+    async def run(self, fn_name: str, *args):
+        if self._pool is None:
+            fn = globals()[fn_name]
+            return await anyio.to_thread.run_sync(lambda: fn(self.wb, *args))
+        return await asyncio.wrap_future(self._pool.submit(_in_worker, fn_name, self.tags_version, *args))
+
+    def tags_changed(self) -> None:
+        self.tags_version += 1
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+def _worker_ready() -> bool:
+    return "wb" in _WORKER
