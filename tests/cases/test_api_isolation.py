@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import CB9, HAL, PgDatabases, pg_admin_dsn
+from ct_cases import CB9, HAL, PgDatabases, pg_admin_dsn
 
 from chaintrail.cases.audit import entries
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import CB9, HAL, SATOSHI9, TX170
+from ct_cases import CB9, HAL, SATOSHI9, TX170
 from typer.testing import CliRunner
 
 from chaintrail.cli.main import app

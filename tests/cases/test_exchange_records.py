@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 
 import pytest
-from conftest import BLOCK170, HAL, SATOSHI9, SYNTAGMA, TX170
+from ct_cases import BLOCK170, HAL, SATOSHI9, SYNTAGMA, TX170
 
 from chaintrail.cases.exchange_records import map_legs, read_legs
 from chaintrail.errors import DecodeError

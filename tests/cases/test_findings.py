@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from conftest import BLOCK170, CB9, COIN, EXCHANGE_ADDR, HAL, RANSOM_ADDR, SATOSHI9
+from ct_cases import BLOCK170, CB9, COIN, EXCHANGE_ADDR, HAL, RANSOM_ADDR, SATOSHI9
 
 from chaintrail.analysis.tracing import TraceParams
 from chaintrail.cases import methodology

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import BLOCK170, EXCHANGE_ADDR, HAL, SATOSHI9, TX170
+from ct_cases import BLOCK170, EXCHANGE_ADDR, HAL, SATOSHI9, TX170
 
 from chaintrail.cases.audit import entries
 from chaintrail.cases.exchange_records import map_legs, read_legs

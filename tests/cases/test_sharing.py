@@ -11,7 +11,7 @@ import json
 import zipfile
 
 import pytest
-from conftest import EXCHANGE_ADDR, HAL, RANSOM_ADDR
+from ct_cases import EXCHANGE_ADDR, HAL, RANSOM_ADDR
 
 from chaintrail.cases import identity
 from chaintrail.cases.audit import entries
