@@ -117,10 +117,11 @@ def test_search_expand_trace_shows_the_answer_key_exchanges(page, demo, demo_api
     rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
     by_addr = {r["address"]: int(r["amount_sat"]) for r in rows if r["kind"] == "tagged"}
     assert all(by_addr[e["address"]] == e["amount_sat"] for e in expected)
-    # ... and the canvas as PNG.
-    with page.expect_download() as dl:
-        page.click("#btn-png")
-    assert Path(dl.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # ... and as PNG, as does the canvas.
+    for button in ("#trace-png", "#btn-png"):
+        with page.expect_download() as dl:
+            page.click(button)
+        assert Path(dl.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert page.errors == []
 
 

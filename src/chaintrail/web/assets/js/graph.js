@@ -69,7 +69,7 @@ function display(n) {
   let s = n.label || "";
   if (n.endpoint && n.endpoint.amount_sat) s += `\n${fmtBTC(n.endpoint.amount_sat)}`;
   if (n.kind === "entity" || (n.cluster_size && n.cluster_size > 1 && n.kind === "address")) {
-    if (n.kind === "entity") s += `\n${(n.cluster_size || 0).toLocaleString()} addresses`;
+    if (n.kind === "entity") s += `\n${(n.cluster_size || 0).toLocaleString()} address${n.cluster_size === 1 ? "" : "es"}`;
   }
   return s;
 }
@@ -130,6 +130,10 @@ export function layout(focusIds) {
   const opts = { name: window.cytoscapeDagre ? "dagre" : "breadthfirst", rankDir: "LR", nodeSep: 18, rankSep: 90,
                  edgeSep: 8, animate: false, fit: true, padding: 30 };
   cy.layout(opts).run();
+  if (cy.zoom() > 1.4) {           // a few nodes: keep them at reading size rather than filling the screen
+    cy.zoom(1.4);
+    cy.center();
+  }
   if (focusIds && focusIds.length > 0 && cy.nodes().length > 40) {
     cy.fit(cy.collection(focusIds.map((id) => cy.getElementById(id))).closedNeighborhood(), 60);
   }

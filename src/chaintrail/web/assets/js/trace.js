@@ -65,7 +65,8 @@ export function renderResult(el, r, ctx) {
     h("div", { class: "row" },
       h("span", { class: "muted" }, `${r.endpoints_total} endpoints${r.next_offset !== null ? ` (first ${rows.length} shown; CSV has all)` : ""} · trace hash `,
         h("code", {}, short(r.trace_hash, 16))),
-      h("button", { id: "trace-csv", onclick: () => exportCsv() }, "Export CSV")),
+      h("button", { id: "trace-csv", onclick: () => exportCsv() }, "Export CSV"),
+      h("button", { id: "trace-png", onclick: () => endpointsPng(r) }, "Export PNG")),
     h("table", { id: "endpoint-table", "data-testid": "endpoint-table" },
       h("thead", {}, h("tr", {}, h("th", {}, "kind"), h("th", {}, "address"), h("th", {}, "entity / tags"),
         h("th", { class: "num" }, "amount"), h("th", { class: "num" }, "hops"))),
@@ -86,6 +87,42 @@ export async function exportCsv() {
   if (!last) return;
   const blob = await api.getBlob("/trace", { ...last.params, format: "csv" }, "text/csv");
   download(`trace-${last.result.trace_hash.slice(0, 12)}.csv`, blob);
+}
+
+// The endpoint table drawn as an image (for a report or a message), rows as on the page.
+export function endpointsPng(r) {
+  const rows = r.endpoints.slice(0, 200);
+  const lineH = 18, W = 1100, top = 70;
+  const c = document.createElement("canvas");
+  const dpr = 2;
+  c.width = W * dpr;
+  c.height = (top + (rows.length + 2) * lineH) * dpr;
+  const g = c.getContext("2d");
+  g.scale(dpr, dpr);
+  g.fillStyle = "#fff";
+  g.fillRect(0, 0, W, c.height);
+  g.fillStyle = "#1d232b";
+  g.font = "bold 14px 'DejaVu Sans', sans-serif";
+  g.fillText(`${r.params.direction} ${r.model} trace from ${sourceText(r.source)} · hash ${r.trace_hash.slice(0, 16)}`, 12, 22);
+  g.font = "12px 'DejaVu Sans', sans-serif";
+  const t = r.totals;
+  g.fillText(`traced ${fmtBTC(t.traced_sat)} = tagged ${fmtBTC(t.to_endpoints_sat)} + unspent ${fmtBTC(t.unspent_sat)} + fees ${fmtBTC(t.fees_sat)} + below ${fmtBTC(t.below_threshold_sat)} + stopped ${fmtBTC(t.stopped_sat)}`, 12, 42);
+  const cols = [[12, "kind"], [130, "address"], [520, "label / entity"], [820, "amount"], [1010, "hops"]];
+  g.font = "bold 12px 'DejaVu Sans', sans-serif";
+  cols.forEach(([x, name]) => g.fillText(name, x, top));
+  g.font = "12px 'DejaVu Sans Mono', monospace";
+  rows.forEach((e, i) => {
+    const y = top + (i + 1) * lineH;
+    if (e.kind === "tagged") { g.fillStyle = "#eef6ff"; g.fillRect(8, y - 13, W - 16, lineH); }
+    g.fillStyle = "#1d232b";
+    g.fillText(e.kind.replace(/_/g, " "), 12, y);
+    g.fillText(e.address || (e.outputs[0] || ""), 130, y);
+    g.fillText(short(e.label || (e.cluster !== null ? `entity ${e.cluster}` : ""), 36), 520, y);
+    g.fillText(fmtBTC(e.amount_sat).padStart(22), 820, y);
+    g.fillText(String(e.hops), 1010, y);
+  });
+  if (r.endpoints_total > rows.length) g.fillText(`… ${r.endpoints_total - rows.length} more endpoints in the CSV`, 12, top + (rows.length + 1.5) * lineH);
+  c.toBlob((b) => b && download(`trace-${r.trace_hash.slice(0, 12)}-endpoints.png`, b), "image/png");
 }
 
 // The endpoint table as CSV from what is on the page (used when offline of the API, e.g. in the case file).
