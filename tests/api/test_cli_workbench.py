@@ -94,7 +94,8 @@ def test_serve_prints_url_and_token(mainnet_store):
 
 def test_serve_refuses_a_short_token_and_a_missing_store(tmp_path):
     r = subprocess.run([*CLI, "serve", "--store", str(tmp_path / "none"), "--port", "0"], capture_output=True,
-                       text=True, env={**os.environ, "CHAINTRAIL_TOKEN": ""})
+                       text=True, env={**os.environ, "CHAINTRAIL_TOKEN": ""}, check=False)
     assert r.returncode == 4 and "no chain store" in r.stderr
-    r = subprocess.run([*CLI, "serve", "--store", str(tmp_path), "--token", "short"], capture_output=True, text=True)
+    r = subprocess.run([*CLI, "serve", "--store", str(tmp_path), "--token", "short"], capture_output=True, text=True,
+                       check=False)
     assert r.returncode == 5 and "at least 16 characters" in r.stderr and r.stderr.count("\n") == 1

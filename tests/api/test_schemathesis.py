@@ -18,7 +18,6 @@ import schemathesis
 from ct_workbench import TOKEN, serve_store
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
-from schemathesis.core.errors import SerializationNotPossible
 from schemathesis.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -26,6 +25,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.core.errors import SerializationNotPossible
 
 EXAMPLES = 10
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,

@@ -5,4 +5,4 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 
-from ct_workbench import demo, demo_api  # noqa: E402,F401
+from ct_workbench import demo, demo_api  # noqa: F401

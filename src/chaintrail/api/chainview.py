@@ -291,7 +291,7 @@ class ChainView:
 
     def tx_height(self, t: int) -> int | None:
         h = self.blk_height[self.tx_block[t]]
-        return None if h is None or h != h else int(h)
+        return None if h is None or np.isnan(h) else int(h)
 
     def tx_block_hash(self, t: int) -> str:
         return self.blk_hash[int(self.tx_block[t])]

@@ -12,6 +12,8 @@ with a million txs or a supercluster of millions gives one page and a count.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
 from chaintrail.api.errors import NotFoundError
@@ -100,7 +102,7 @@ class GraphBuilder:
                 edges.append(self._edge(me["id"], tn["id"], sent_of[t], "spend"))
             if t in recv_of:
                 edges.append(self._edge(tn["id"], me["id"], recv_of[t], "pay"))
-        return {"nodes": nodes, "edges": edges, "total": int(len(txs)), "offset": offset, "limit": limit,
+        return {"nodes": nodes, "edges": edges, "total": len(txs), "offset": offset, "limit": limit,
                 "truncated": offset + len(page) < len(txs)}
 
     def expand_tx(self, t: int, limit: int) -> dict:
@@ -152,7 +154,7 @@ class GraphBuilder:
             nid = f"m:{me['id']}:{side}"
             amount = int(sums[rest].sum())
             nodes.append({"id": nid, "kind": "more", "label": f"+{len(rest)} more {'senders' if side == 'in' else 'recipients'}",
-                          "amount_sat": amount, "more": int(len(rest)), "risk": [], "tags": []})
+                          "amount_sat": amount, "more": len(rest), "risk": [], "tags": []})
             pair = (nid, me["id"]) if side == "in" else (me["id"], nid)
             edges.append(self._edge(*pair, amount, "spend" if side == "in" else "pay"))
         return bool(len(rest)) or int((~known).sum()) > limit
@@ -165,7 +167,7 @@ class GraphBuilder:
         me = self.entity_node(cid)
         members = v.members(cid)
         if len(members) > self.wb.limits.expand_members:
-            return {"nodes": [me], "edges": [], "total": int(len(members)), "offset": 0, "limit": 0, "truncated": True,
+            return {"nodes": [me], "edges": [], "total": len(members), "offset": 0, "limit": 0, "truncated": True,
                     "note": f"entity {cid} has {len(members):,} addresses: shown as a summary; page its members "
                             "in the entity panel instead of drawing them"}
         nodes, edges = [me], []
@@ -173,7 +175,7 @@ class GraphBuilder:
             n = self.address_node(a)
             nodes.append(n)
             edges.append(self._edge(me["id"], n["id"], int(v.addr_received[a]), "member"))
-        return {"nodes": nodes, "edges": edges, "total": int(len(members)), "offset": 0, "limit": limit,
+        return {"nodes": nodes, "edges": edges, "total": len(members), "offset": 0, "limit": limit,
                 "truncated": len(members) > limit}
 
     # -- traces ----------------------------------------------------------------------
@@ -199,7 +201,7 @@ class GraphBuilder:
                     t = v.tx_num(x[2:])
                     if t is not None:
                         nodes[x] = self.tx_node(t)
-            for s, d in zip(clean, clean[1:]):
+            for s, d in pairwise(clean):
                 edges[(s, d)] = edges.get((s, d), 0) + int(e["amount_sat"])
         for n in nodes.values():
             n.setdefault("role", None)

@@ -51,7 +51,7 @@ def address_summary(wb, a: int) -> dict:
             "large_entity": size >= wb.limits.large_entity, "received_sat": int(v.addr_received[a]),
             "sent_sat": int(v.addr_sent[a]), "balance_sat": int(v.addr_balance[a]),
             "n_outputs": int(v.out_ptr[a + 1] - v.out_ptr[a]), "n_inputs": int(v.in_ptr[a + 1] - v.in_ptr[a]),
-            "n_txs": int(len(v.addr_txs(a))), "first_seen": tx_ref(v, first), "last_seen": tx_ref(v, last),
+            "n_txs": len(v.addr_txs(a)), "first_seen": tx_ref(v, first), "last_seen": tx_ref(v, last),
             "label": hits[0]["label"] if hits else None, "risk": tags.risk(a), "tags": hits,
             "tags_total": tags.count_hits(a) if hits else 0}
 
@@ -75,7 +75,7 @@ def address_txs(wb, a: int, offset: int, limit: int, newest_first: bool) -> dict
     items = [{"txid": v.txid(t), "height": v.tx_height(t), "time": v.tx_time(t), "received_sat": recv.get(t, 0),
               "sent_sat": sent.get(t, 0), "fee_sat": int(v.tx_fee[t]) if v.tx_fee[t] >= 0 else None,
               "pattern": v.pattern(t)} for t in page.tolist()]
-    return {"address": v.address(a), "items": items, "total": int(len(txs)), "offset": offset, "limit": limit,
+    return {"address": v.address(a), "items": items, "total": len(txs), "offset": offset, "limit": limit,
             "next_offset": next_offset(offset, len(items), len(txs))}
 
 
@@ -106,7 +106,7 @@ def transaction(wb, t: int, offset: int, limit: int) -> dict:
     known_in = bool((in_vals >= 0).all()) and not v.tx_is_cb[t]
     return {**tx_ref(v, t), "is_coinbase": bool(v.tx_is_cb[t]), "pattern": v.pattern(t), "mixing": bool(v.tx_mixing[t]),
             "fee_sat": int(v.tx_fee[t]) if v.tx_fee[t] >= 0 else None, "vsize": int(v.tx_vsize[t]),
-            "n_inputs": int(len(ins)), "n_outputs": int(len(outs)),
+            "n_inputs": len(ins), "n_outputs": len(outs),
             "input_sat": int(in_vals.sum()) if known_in else None, "output_sat": int(v.out_value[outs].sum()),
             "inputs": inputs, "outputs": outputs, "offset": offset, "limit": limit}
 
@@ -115,7 +115,7 @@ def entity(wb, cid: int) -> dict:
     v, tags = wb.view, wb.tags
     members = v.members(cid)
     tag_list = tags.cluster_tags(cid, members, limit=20)
-    return {"id": cid, "size": int(len(members)), "name": tag_list[0]["label"] if tag_list else None,
+    return {"id": cid, "size": len(members), "name": tag_list[0]["label"] if tag_list else None,
             "large": len(members) >= wb.limits.large_entity, "received_sat": int(v.cluster_received[cid]),
             "sent_sat": int(v.cluster_sent[cid]), "balance_sat": int(v.cluster_balance[cid]),
             "risk": tx.categories_from_bits(tags.cluster_bits(cid, members)),
@@ -156,5 +156,5 @@ def members_page(wb, cid: int, offset: int, limit: int, order: str) -> dict:
     nums = member_order(wb, cid, order)
     page = nums[offset:offset + limit]
     items = member_rows(wb, page)
-    return {"entity": cid, "order": order, "items": items, "total": int(len(nums)), "offset": offset, "limit": limit,
+    return {"entity": cid, "order": order, "items": items, "total": len(nums), "offset": offset, "limit": limit,
             "next_offset": next_offset(offset, len(items), len(nums))}

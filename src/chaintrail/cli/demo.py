@@ -51,7 +51,8 @@ def demo(
             _describe(case, None, None)
         return
     from chaintrail.api import create_app
-    from chaintrail.api.server import bind, serve as run, url_of
+    from chaintrail.api.server import bind, url_of
+    from chaintrail.api.server import serve as run
 
     app = create_app(case.store, token=token, case_info=case.case_info(), trace_workers=max(0, trace_workers))
     try:

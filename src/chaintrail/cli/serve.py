@@ -24,7 +24,8 @@ def serve(
     """Serve the workbench: REST API (OpenAPI at /docs) and the fund-flow UI, behind a bearer token."""
     from chaintrail.api import create_app
     from chaintrail.api.auth import check_token
-    from chaintrail.api.server import bind, serve as run, url_of
+    from chaintrail.api.server import bind, url_of
+    from chaintrail.api.server import serve as run
 
     if not 0 <= port <= 65535:
         raise UsageError("port must be 0-65535")
