@@ -260,69 +260,94 @@ def covers(ins, n, d):
 
 @nb.njit(cache=True)
 def joinmarket_partition(ins, outs, d, n):
-    """Number of participants, or -1: each change output c must be covered by a subset of the
-    remaining inputs summing to d + c within the fee tolerance (the taker pays miner and maker
-    fees, makers gain at most 2%); inputs left over must pay any participant without change.
+    """Number of participants, or -1: every change output c must be paid by its own set of
+    inputs summing to d + c within the fee tolerance (the taker pays miner and maker fees,
+    makers gain under 1%), the sets disjoint; inputs left over must pay any participant
+    without change. Candidate sets (up to 4 inputs each) are enumerated per change, then a
+    depth-first search with a step budget finds a disjoint assignment.
     """
     m = ins.shape[0]
     if m > 20:
-        return -1  # beyond brute-force reach; the equal-output rule already classed it
-    used = np.zeros(m, np.bool_)
-    changes = np.empty(outs.shape[0], np.int64)
+        return -1  # beyond exhaustive reach; the equal-output rule classes it as a generic CoinJoin
+    for i in range(m):
+        if ins[i] < 0:
+            return -1
     nc = 0
+    changes = np.empty(outs.shape[0], np.int64)
     for k in range(outs.shape[0]):
         if outs[k] != d:
             changes[nc] = outs[k]
             nc += 1
-    changes = np.sort(changes[:nc])[::-1]
-    matched = 0
-    for c in range(nc):
-        target = d + changes[c]
-        tol = d // 100 + 20_000  # maker fees (<1%) plus a miner fee
-        best_mask = -1
-        # Brute force over subsets of unused inputs (m <= 20); smallest subsets first.
-        free = np.empty(m, np.int64)
-        nf = 0
-        for i in range(m):
-            if not used[i] and ins[i] >= 0:
-                free[nf] = i
-                nf += 1
-        for size in range(1, min(nf, 4) + 1):
-            idx = np.arange(size)
-            while True:
-                s = 0
-                for q in range(size):
-                    s += ins[free[idx[q]]]
-                if abs(s - target) <= tol:
-                    mask = 0
-                    for q in range(size):
-                        mask |= 1 << q
-                        used[free[idx[q]]] = True
-                    best_mask = mask
-                    break
-                # next combination
-                q = size - 1
-                while q >= 0 and idx[q] == nf - size + q:
-                    q -= 1
-                if q < 0:
-                    break
-                idx[q] += 1
-                for r in range(q + 1, size):
-                    idx[r] = idx[r - 1] + 1
-            if best_mask >= 0:
-                break
-        if best_mask < 0:
-            return -1
-        matched += 1
-    left = 0
-    for i in range(m):
-        if not used[i] and ins[i] >= 0:
-            left += ins[i]
-    # Participants without change (at most one: a sweeping taker) are paid from what is left.
-    if matched < n - 1 or left < (n - matched) * d:
+    if nc < n - 1 or nc > n:
         return -1
-    return n
-
+    changes = np.sort(changes[:nc])[::-1]
+    # Candidate input sets for each change, as bitmasks.
+    cap = 4096
+    cand = np.empty((nc, cap), np.int64)
+    ncand = np.zeros(nc, np.int64)
+    idx = np.empty(4, np.int64)
+    for size in range(1, min(m, 4) + 1):
+        for q in range(size):
+            idx[q] = q
+        while True:
+            s = 0
+            mask = 0
+            for q in range(size):
+                s += ins[idx[q]]
+                mask |= np.int64(1) << idx[q]
+            for c in range(nc):
+                if abs(s - (d + changes[c])) <= d // 100 + 20_000 and ncand[c] < cap:
+                    cand[c, ncand[c]] = mask
+                    ncand[c] += 1
+            q = size - 1
+            while q >= 0 and idx[q] == m - size + q:
+                q -= 1
+            if q < 0:
+                break
+            idx[q] += 1
+            for r in range(q + 1, size):
+                idx[r] = idx[r - 1] + 1
+    for c in range(nc):
+        if ncand[c] == 0:
+            return -1
+    # Depth-first search for one candidate per change, pairwise disjoint.
+    pick = np.zeros(nc, np.int64)
+    used = np.zeros(nc + 1, np.int64)
+    level = 0
+    steps = 0
+    while level >= 0:
+        steps += 1
+        if steps > 2_000_000:
+            return -1
+        if level == nc:
+            left = 0
+            for i in range(m):
+                if not (used[nc] >> i) & 1:
+                    left += ins[i]
+            if left >= (n - nc) * d:
+                return n
+            level -= 1
+            if level >= 0:
+                pick[level] += 1
+            continue
+        found = False
+        while pick[level] < ncand[level]:
+            mk = cand[level, pick[level]]
+            if mk & used[level] == 0:
+                used[level + 1] = used[level] | mk
+                found = True
+                break
+            pick[level] += 1
+        if found:
+            level += 1
+            if level < nc:
+                pick[level] = 0
+        else:
+            pick[level] = 0
+            level -= 1
+            if level >= 0:
+                pick[level] += 1
+    return -1
 
 def refine_with_clusters(labels: np.ndarray, cluster_of_addr: np.ndarray, tx_first_in: np.ndarray,
                          tx_first_out: np.ndarray, in_addr: np.ndarray, in_prev: np.ndarray,

@@ -11,19 +11,9 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from chaintrail.analysis._ids import owner_of
+
 NONE = np.uint32(0xFFFFFFFF)
-
-
-@nb.njit(cache=True)
-def _tx_of_input(tx_first_in, i):
-    lo, hi = 0, tx_first_in.shape[0] - 2
-    while lo < hi:
-        mid = (lo + hi + 1) >> 1
-        if tx_first_in[mid] <= i:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
 
 
 @nb.njit(cache=True)
@@ -49,7 +39,7 @@ def peel_chains(tx_first_in, tx_first_out, out_value, out_spent, tx_is_cb, ratio
         s = out_spent[big]
         if s == NONE:
             continue
-        u = _tx_of_input(tx_first_in, np.int64(s))
+        u = owner_of(tx_first_in, np.int64(s))
         if shape[u]:
             nxt[t] = u
             has_prev[u] = True

@@ -32,6 +32,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from chaintrail.analysis._ids import owner_of
+
 HAIRCUT, POISON, FIFO, LIFO, TIHO = 0, 1, 2, 3, 4
 MODELS = {"haircut": HAIRCUT, "poison": POISON, "fifo": FIFO, "lifo": LIFO, "tiho": TIHO}
 
@@ -86,23 +88,6 @@ def _heap_pop(heap, n, maxheap):
         heap[i], heap[c] = heap[c], heap[i]
         i = c
     return (-top if maxheap else top), n
-
-
-@nb.njit(cache=True)
-def _tx_of_input(tx_first_in, n_tx, i):
-    lo, hi = 0, n_tx - 1
-    while lo < hi:
-        mid = (lo + hi + 1) >> 1
-        if tx_first_in[mid] <= i:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-@nb.njit(cache=True)
-def _tx_of_output(tx_first_out, n_tx, o):
-    return _tx_of_input(tx_first_out, n_tx, o)
 
 
 @nb.njit(cache=True)
@@ -595,9 +580,9 @@ def _settle(forward, o, hop, heap, hn, maxheap, tx_first_in, tx_first_out, n_tx,
         if s == NONE32:
             status[o] = UNSPENT
             return heap, hn
-        nxt = _tx_of_input(tx_first_in, n_tx, np.int64(s))
+        nxt = owner_of(tx_first_in, np.int64(s))
     else:
-        nxt = _tx_of_output(tx_first_out, n_tx, o)
+        nxt = owner_of(tx_first_out, o)
         if tx_is_cb[nxt]:
             status[o] = ENDPOINT  # newly mined coins: the backward trail ends here
             return heap, hn

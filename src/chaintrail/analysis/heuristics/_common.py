@@ -5,6 +5,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from chaintrail.analysis._ids import owner_of
+
 NONE = np.uint32(0xFFFFFFFF)
 
 
@@ -20,13 +22,4 @@ def eligible(t, tx_first_out, out_addr, tx_is_cb, tx_skip):
     return n >= 2
 
 
-@nb.njit(cache=True, inline="always")
-def tx_of_input(tx_first_in, i):
-    lo, hi = 0, tx_first_in.shape[0] - 2
-    while lo < hi:
-        mid = (lo + hi + 1) >> 1
-        if tx_first_in[mid] <= i:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
+tx_of_input = owner_of  # the tx holding an input (shared binary search)
