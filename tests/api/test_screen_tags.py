@@ -27,12 +27,12 @@ def test_screen_of_things_outside_the_store(demo_api, shared_data):
     assert demo_api.get("/screen", subject=ofac, hops=99).status_code == 422
 
 
-@pytest.fixture
-def own_api(demo, tmp_path):
-    """A server on a copy of the demo store: these tests write tags."""
+@pytest.fixture(params=[0, 1], ids=["in-process", "trace-worker"])
+def own_api(demo, tmp_path, request):
+    """A server on a copy of the demo store (these tests write tags), tracing in-process or in a worker."""
     store = tmp_path / "store"
     shutil.copytree(demo.store, store)
-    with serve_store(store) as api:
+    with serve_store(store, trace_workers=request.param) as api:
         yield api
 
 
@@ -64,8 +64,8 @@ def test_a_tag_added_by_hand_changes_risk_and_stops_traces(own_api, demo):
     assert a["address"] == demo.subject
 
 
-def test_bad_tags_are_refused(own_api):
-    r = own_api.http.post("/api/v1/tags", json={"address": "x", "label": "y", "category": "no-such-category"})
+def test_bad_tags_are_refused(demo_api):
+    r = demo_api.http.post("/api/v1/tags", json={"address": "x", "label": "y", "category": "no-such-category"})
     assert r.status_code == 400 and "unknown category" in r.json()["error"]
-    r = own_api.http.post("/api/v1/tags", json={"address": "", "label": "y"})
+    r = demo_api.http.post("/api/v1/tags", json={"address": "", "label": "y"})
     assert r.status_code == 422 and "address" in r.json()["error"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -108,6 +109,11 @@ class Runner:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+def default_workers() -> int:
+    """Trace workers for this machine: half its cores, at least 1, at most 4."""
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
 def _worker_ready() -> bool:

@@ -29,7 +29,8 @@ def demo(
     port: int = typer.Option(DEFAULT_PORT, "--port", help="TCP port (0: any free port)"),
     token: str = typer.Option(None, "--token", envvar="CHAINTRAIL_TOKEN", help="API token [default: a fresh one]"),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the workbench after building"),
-    trace_workers: int = typer.Option(1, "--trace-workers", help="Processes that run traces (0: in the API process)"),
+    trace_workers: int = typer.Option(None, "--trace-workers", help="Processes that run traces (0: in the API process) "
+                                                                    "[default: half the cores, 1 to 4]"),
     json_out: bool = JsonOption,
 ) -> None:
     """Generate a ransomware-laundering case, ingest, cluster and tag it, and open the workbench on it."""
@@ -54,7 +55,10 @@ def demo(
     from chaintrail.api.server import bind, url_of
     from chaintrail.api.server import serve as run
 
-    app = create_app(case.store, token=token, case_info=case.case_info(), trace_workers=max(0, trace_workers))
+    from chaintrail.api.runner import default_workers
+
+    workers = default_workers() if trace_workers is None else max(0, min(64, trace_workers))
+    app = create_app(case.store, token=token, case_info=case.case_info(), trace_workers=workers)
     try:
         sock = bind(host, port)
     except UsageError:

@@ -18,8 +18,9 @@ def serve(
     token: str = typer.Option(None, "--token", envvar="CHAINTRAIL_TOKEN",
                               help="API token clients must send [default: a fresh random one, printed]"),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level"),
-    trace_workers: int = typer.Option(1, "--trace-workers", help="Processes that run traces and screens, so they "
-                                                                 "never hold up lookups (0: in the API process)"),
+    trace_workers: int = typer.Option(None, "--trace-workers", help="Processes that run traces and screens, so they "
+                                                                    "never hold up lookups (0: in the API process) "
+                                                                    "[default: half the cores, 1 to 4]"),
 ) -> None:
     """Serve the workbench: REST API (OpenAPI at /docs) and the fund-flow UI, behind a bearer token."""
     from chaintrail.api import create_app
@@ -33,9 +34,12 @@ def serve(
         token = check_token(token) if token else None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    if not 0 <= trace_workers <= 64:
+    from chaintrail.api.runner import default_workers
+
+    if trace_workers is not None and not 0 <= trace_workers <= 64:
         raise UsageError("trace workers must be 0-64")
-    app = create_app(store_path(store), token=token, trace_workers=trace_workers)
+    app = create_app(store_path(store), token=token,
+                     trace_workers=default_workers() if trace_workers is None else trace_workers)
     sock = bind(host, port)
     if host not in ("127.0.0.1", "::1", "localhost"):
         console.print(f"[yellow]listening on {host}: anyone who can reach it and has the token can read this store[/yellow]")
