@@ -39,6 +39,11 @@ class _Tracer(TraceEngine):
     def __init__(self, store: ChainStore, view: ChainView, stop, mixer_txs):
         super().__init__(store, stop_addr_for=stop, mixer_txs=mixer_txs)
         self.view = view
+        # Plain ndarray views of the same mapped columns: per-element reads through numpy.memmap's
+        # __getitem__ cost more than the rest of a large trace's endpoint table (same data, same results).
+        for name in ("txids_col", "in_prev", "in_value", "out_value", "out_spent", "out_addr"):
+            if isinstance(getattr(self, name, None), np.memmap):
+                setattr(self, name, np.asarray(getattr(self, name)))
 
     def addr_to_num(self, address: str) -> int:
         a = self.view.addr_num(address)
