@@ -375,16 +375,9 @@ class Screener:
         ends: list[tuple[int, int, int, list[str]]] = []   # (addr_num, amount, hops, path)
         try:
             if len(outs) and p.hops - hop_base > 0:
-                res = K.trace_kernel(
-                    forward, K.MODELS[p.model], outs, amts, e.tx_first_in, e.tx_first_out, e.in_prev, e.in_value,
-                    e.out_value, e.out_spent, e.out_addr, stop, self._policy, e.tx_time, e.tx_is_cb, -_FAR, _FAR,
-                    p.hops - hop_base, p.min_amount_sat, e.taint, e.hops, e.pred, e.status, e.qmark, e.iv_off,
-                    e.iv_cnt)
-                touched, popped = res[0], (res[6] if len(res) > 6 else None)
-                try:
-                    ends += self._tagged_ends(touched, hop_base)
-                finally:
-                    _reset_scratch(e, touched, popped)
+                with e.propagate(outs, amts, forward=forward, model=p.model, max_hops=p.hops - hop_base,
+                                 min_amount_sat=p.min_amount_sat, stop=stop, policy=self._policy) as run:
+                    ends += self._tagged_ends(run[0], hop_base)
         finally:
             stop[members] = saved
         if direct_outs is not None:
@@ -454,23 +447,3 @@ class Screener:
         return out
 
 
-_FAR = 1 << 62
-
-
-def _reset_scratch(e: TraceEngine, touched: np.ndarray, popped: np.ndarray | None) -> None:
-    """Clear what one kernel run left in the engine's scratch arrays, as ``TraceEngine`` does after a trace."""
-    e.taint[touched] = 0
-    e.hops[touched] = 0
-    e.pred[touched] = K.NONE32
-    e.status[touched] = 255
-    e.iv_off[touched] = 0
-    e.iv_cnt[touched] = 0
-    if popped is not None:
-        e.qmark[popped] = 0
-        return
-    # Kernels that do not report the txs they queued: those made or spent a touched output.
-    e.qmark[np.searchsorted(e.tx_first_out, touched, side="right") - 1] = 0
-    spent = np.asarray(e.out_spent[touched])
-    spent = spent[spent != K.NONE32].astype(np.int64)
-    if len(spent):
-        e.qmark[np.searchsorted(e.tx_first_in, spent, side="right") - 1] = 0

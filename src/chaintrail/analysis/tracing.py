@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -222,15 +223,29 @@ class TraceEngine:
         policy = self._policy(params.mixer_policy)
         t_min = params.time_from if params.time_from is not None else -(1 << 62)
         t_max = params.time_to if params.time_to is not None else (1 << 62)
-        touched, totals, pool_s, pool_e, edge_in, edge_amt, popped = K.trace_kernel(
-            params.direction == "forward", K.MODELS[params.model], outputs, amounts,
-            self.tx_first_in, self.tx_first_out, self.in_prev, self.in_value, self.out_value, self.out_spent,
-            self.out_addr, stop, policy, self.tx_time, self.tx_is_cb, t_min, t_max, params.max_hops,
-            params.min_amount_sat, self.taint, self.hops, self.pred, self.status, self.qmark, self.iv_off, self.iv_cnt)
-        try:
+        with self.propagate(outputs, amounts, forward=params.direction == "forward", model=params.model,
+                            max_hops=params.max_hops, min_amount_sat=params.min_amount_sat, stop=stop,
+                            policy=policy, t_min=t_min, t_max=t_max) as run:
+            touched, totals, _, _, edge_in, edge_amt, _ = run
             return self._result(params, source, outputs, touched, totals, edge_in, edge_amt)
+
+    @contextmanager
+    def propagate(self, outputs: np.ndarray, amounts: np.ndarray, *, forward: bool, model: str, max_hops: int,
+                  min_amount_sat: int, stop: np.ndarray, policy: np.ndarray, t_min: int = -(1 << 62),
+                  t_max: int = 1 << 62):
+        """Run the kernel; inside the block the scratch arrays (taint, hops, pred, status) hold its result.
+
+        Yields the kernel's tuple (touched, totals, pool_s, pool_e, edge_in, edge_amt, popped); the
+        scratch is reset on leaving, so screening and other callers can read it without copying.
+        """
+        run = K.trace_kernel(forward, K.MODELS[model], outputs, amounts, self.tx_first_in, self.tx_first_out,
+                             self.in_prev, self.in_value, self.out_value, self.out_spent, self.out_addr, stop, policy,
+                             self.tx_time, self.tx_is_cb, t_min, t_max, max_hops, min_amount_sat, self.taint,
+                             self.hops, self.pred, self.status, self.qmark, self.iv_off, self.iv_cnt)
+        try:
+            yield run
         finally:
-            self._reset(touched, popped)
+            self._reset(run[0], run[6])
 
     def _stop_mask(self, categories: tuple[str, ...]) -> np.ndarray:
         """Per-address stop flags for these tag categories (cached: tags change rarely)."""
