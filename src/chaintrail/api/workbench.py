@@ -45,6 +45,14 @@ class _Tracer(TraceEngine):
             if isinstance(getattr(self, name, None), np.memmap):
                 setattr(self, name, np.asarray(getattr(self, name)))
 
+    # numpy.searchsorted of a Python int in a uint32 array first converts the whole array (O(txs) per
+    # call, once per endpoint and path step); the read model's int64 copies keep it O(log txs).
+    def _tx_of_out(self, o: int) -> int:
+        return self.view.tx_of_out(int(o))
+
+    def outpoint(self, o: int) -> str:
+        return self.view.outpoint(int(o))
+
     def addr_to_num(self, address: str) -> int:
         a = self.view.addr_num(address)
         if a is None:
