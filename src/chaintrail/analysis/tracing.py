@@ -271,14 +271,14 @@ class TraceEngine:
         self.qmark[popped] = 0
 
     def outpoint(self, o: int) -> str:
-        t = int(np.searchsorted(self.tx_first_out, o, side="right") - 1)
+        t = owner(self.tx_first_out, o)
         return f"{self.txid_hex(t)}:{o - int(self.tx_first_out[t])}"
 
     def txid_hex(self, t: int) -> str:
         return bytes(self.txids_col[t][::-1]).hex()
 
     def _tx_of_out(self, o: int) -> int:
-        return int(np.searchsorted(self.tx_first_out, o, side="right") - 1)
+        return owner(self.tx_first_out, o)
 
     def _path(self, o: int) -> list[str]:
         """Txids from the source to output ``o`` following the best-predecessor links."""
@@ -328,7 +328,7 @@ class TraceEngine:
             ep.outputs.append(self.outpoint(o))
             ep.output_amounts.append(int(amt))
         for i, amt in zip(edge_in.tolist(), edge_amt.tolist()):
-            t = int(np.searchsorted(self.tx_first_in, i, side="right") - 1)
+            t = owner(self.tx_first_in, i)
             key = ("unknown_source", f"in:{i}")
             groups[key] = Endpoint(address=None, cluster=None, tags=[], amount_sat=int(amt), hops=0,
                                    path=[self.txid_hex(t)], kind="unknown_source",
@@ -382,6 +382,12 @@ def _params_dict(p: TraceParams) -> dict:
     d = asdict(p)
     d["stop_categories"] = list(p.stop_categories)
     return d
+
+
+def owner(first: np.ndarray, i: int) -> int:
+    """The tx holding input/output ``i``. The probe takes the array's dtype: numpy would otherwise
+    convert the whole uint32 array to int64 on every call (O(txs) per lookup)."""
+    return int(np.searchsorted(first, first.dtype.type(i), side="right")) - 1
 
 
 def _with_sentinel(col: np.ndarray, total: int) -> np.ndarray:
