@@ -19,6 +19,14 @@ Layout (format ``chaintrail-answer-key/1``), next to the blk/rev files:
 
 ``inline`` in the JSON says which lists are complete in the JSON itself.
 
+Each case lists its victim payments, perpetrators, the exchange accounts they used,
+the mixer hand-overs, and its flows under the attribution rule: every endpoint
+output (txid, vout, address, entity, kind, category cash_out / service / wallet,
+``amount_sat`` reached from the crime, the output's own value, and ``hops``, the
+number of transactions and custody hand-overs between a victim payment and it),
+the perpetrators' unspent outputs, the sats still in custody and the fees; the
+sum of those equals ``source_total_sat`` exactly.  ``laundered_sat`` is the cash-out sum.
+
 Txids, block hashes and merkle roots are display hex.  ``load_answer_key`` reads it all back.
 """
 

@@ -11,6 +11,7 @@ work in-process (no fork available, or ``workers=0``); both write the same bytes
 from __future__ import annotations
 
 import multiprocessing as mp
+import warnings
 from pathlib import Path
 
 from chaintrail.chains.bitcoin.blockfile_writer import BlockFileWriter
@@ -82,7 +83,11 @@ class ProcessSink:
         ctx = mp.get_context("fork")
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_worker, args=(child, out_dir, magic, xor_key), daemon=True)
-        self._proc.start()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns about fork in a process with threads; the worker only
+            # uses hashlib and file I/O, never a lock another thread could hold.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self._proc.start()
         child.close()
         self._busy = False
 

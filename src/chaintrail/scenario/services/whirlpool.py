@@ -84,14 +84,16 @@ class Whirlpool(Service):
 
     def step(self, ch: Chain, pop) -> None:
         rng = ch.rng
-        if self.users and rng.random() < self.rate_tx0:
-            u = self.users[int(rng.integers(0, len(self.users)))]
-            coins = pick_coins(ch, coins_of(ch, u, (AT_P2WPKH,)), 2_000_000, 3)
-            if coins:
-                pool_i = 1 if sum(ch.value(o) for o in coins) < 20_000_000 else 2
-                self.tx0(ch, u, coins, pool_i, max_premix=int(rng.integers(2, 12)))
+        for _ in range(int(rng.poisson(self.rate_tx0)) if self.users else 0):
+            for u in (self.users[int(i)] for i in rng.integers(0, len(self.users), 4)):
+                coins = pick_coins(ch, coins_of(ch, u, (AT_P2WPKH,)), 300_000, 3)
+                if coins:
+                    value = sum(ch.value(o) for o in coins)
+                    pool_i = max(i for i, (d, f) in enumerate(POOLS) if i == 0 or value >= 2 * d + f)
+                    self.tx0(ch, u, coins, pool_i, max_premix=int(rng.integers(2, 12)))
+                    break
         for _ in range(int(rng.poisson(self.rate_mix))):
-            self.mix(ch, int(rng.integers(0, len(POOLS))))
+            self.mix(ch, int(rng.choice(len(POOLS), p=self._pool_weights(ch))))
         for pool_i in self._planted_pools(ch):
             self._liquidity(ch, pool_i)
             for _ in range(3):
@@ -110,6 +112,19 @@ class Whirlpool(Service):
             coins = pick_coins(ch, coins_of(ch, u, (AT_P2WPKH,)), 3 * denom, 4)
             if coins:
                 self.tx0(ch, u, coins, pool_i, max_premix=int(rng.integers(2, 5)))
+
+    def _pool_weights(self, ch: Chain) -> list[float]:
+        """Mix where the coins are: weights by premix coins waiting in each pool (uniform if none)."""
+        w = [1e-9] * len(POOLS)
+        L = ch.L
+        for u in list(self.premix)[-200:]:
+            if L.pool[self.premix[u], P_N]:
+                for o in ch.coins(self.premix[u]):
+                    i = self._denom_of(ch.value(o))
+                    if i >= 0:
+                        w[i] += 1
+        total = sum(w)
+        return [x / total for x in w]
 
     def _denom_of(self, v: int) -> int:
         for i, (d, _) in enumerate(POOLS):
@@ -155,7 +170,7 @@ class Whirlpool(Service):
             elif post_c:
                 bg_post.append((u, post_c[0], False))
         n_pre = sum(1 for c in chosen if c[2])
-        want_pre = max(0, 2 - n_pre)
+        want_pre = max(0, int(rng.integers(1, 3)) - n_pre)   # one or two new entrants pay the fee
         chosen += bg_pre[:want_pre]
         chosen += bg_post[:5 - len(chosen)]
         chosen += bg_pre[want_pre:want_pre + 5 - len(chosen)]
@@ -187,7 +202,7 @@ class Whirlpool(Service):
         """Background users occasionally spend a postmix coin, whole, to a payee."""
         rng = ch.rng
         for u, post in list(self.postmix.items()):
-            if u in self.planted or rng.random() > 0.08:
+            if u in self.planted or rng.random() > 0.03:
                 continue
             coins = ch.coins(post)
             if len(coins) < 2:
