@@ -193,6 +193,7 @@ def main() -> int:
         store = Path(case.store)
     paths = workload(store, 2000, args.seed)
     token = secrets.token_urlsafe(24)
+    load_before = os.getloadavg()[0]
     proc, url = start_server(store, token)
     try:
         # Warm-up: first calls compile the trace kernel's specialisations and fill caches.
@@ -213,12 +214,13 @@ def main() -> int:
            "throughput_per_s": round(total / wall, 1), "errors": n_err, "kinds": rows,
            "peer_sql_lookup": {"requests": len(peer), "p50_ms": round(pct(peer, 50), 2),
                                "p99_ms": round(pct(peer, 99), 2)},
-           "targets_met": ok}
+           "targets_met": ok, "cpus": os.cpu_count(), "load_avg_before": round(load_before, 2)}
     if args.json:
         print(json.dumps(out, indent=1))
     else:
         print(f"chaintrail API under load: {args.clients} clients, {total:,} requests in {wall:.1f} s "
-              f"= {total / wall:,.0f} req/s, {n_err} errors  (store {store})")
+              f"= {total / wall:,.0f} req/s, {n_err} errors  (store {store}; {os.cpu_count()} cores, "
+              f"load average {load_before:.1f} before the run)")
         print(f"{'kind':8} {'requests':>9} {'errors':>7} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8}")
         for k, r in rows.items():
             print(f"{k:8} {r['requests']:>9,} {r['errors']:>7} {r['per_s']:>8.1f} {r['p50_ms']:>8.2f} "

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from chaintrail import __version__
 from chaintrail.api import errors
-from chaintrail.api.auth import check_token, new_token, require_token
+from chaintrail.api.auth import TokenGate, check_token, declare_bearer, new_token
 from chaintrail.api.routers import addresses, entities, graph, meta, screen, search, tags, trace, transactions
 from chaintrail.api.runner import Runner
 from chaintrail.api.workbench import Limits, Workbench
@@ -81,6 +82,9 @@ def create_app(store_path: str | Path, token: str | None = None, *, case_info: d
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await anyio.to_thread.run_sync(runner.warm)
+        # Everything loaded so far lives as long as the app: keep the cyclic GC from rescanning it.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
@@ -97,16 +101,29 @@ def create_app(store_path: str | Path, token: str | None = None, *, case_info: d
     app.state.case_info = case_info
     app.state.store_path = Path(store_path)
     errors.install(app)
-    auth = [Depends(require_token)]
     for mod in (meta, search, addresses, transactions, entities, graph, trace, screen, tags):
-        app.include_router(mod.router, prefix=API_PREFIX, dependencies=auth)
+        app.include_router(mod.router, prefix=API_PREFIX)
     cases = _optional_router("cases")
     if cases is not None:
-        app.include_router(cases, prefix=API_PREFIX, dependencies=auth)
+        app.include_router(cases, prefix=API_PREFIX)
     app.state.features = {"cases": cases is not None, "tags": wb.tags.n_tags > 0}
     _mount_ui(app, web_dir or WEB_DIR)
+    app.add_middleware(TokenGate, token=token)      # in front of everything under /api
     app.add_middleware(_Headers)
+    _document_bearer(app)
     return app
+
+
+def _document_bearer(app: FastAPI) -> None:
+    """The OpenAPI document states the bearer scheme the gate enforces."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = declare_bearer(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _mount_ui(app: FastAPI, web: Path) -> None:

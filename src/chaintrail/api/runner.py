@@ -32,6 +32,11 @@ _WORKER: dict = {}
 
 
 def _init_worker(store_path: str, limits: dict) -> None:
+    # Lookups are interactive, traces are not: when cores are short, the API process goes first.
+    try:
+        os.nice(10)
+    except OSError:
+        pass
     _WORKER["wb"] = Workbench(store_path, Limits(**limits))
     _WORKER["tags_version"] = 0
 
@@ -106,8 +111,14 @@ class Runner:
         self.tags_version += 1
 
     def close(self) -> None:
+        """Stop the workers now, even mid-trace (nobody is waiting for the answer any more)."""
         if self._pool is not None:
+            procs = list(getattr(self._pool, "_processes", {}).values())
             self._pool.shutdown(wait=False, cancel_futures=True)
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.join(5)
             self._pool = None
 
 
