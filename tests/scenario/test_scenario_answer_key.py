@@ -154,7 +154,7 @@ def test_coinjoins_have_their_published_structure(view, key):
             assert all(bytes(o.scriptPubKey)[:2] == b"\x00\x14" for o in tx.vout)
             assert tx.nVersion == 1 and tx.nLockTime == 0
         elif c["protocol"] == "joinmarket":
-            amount, n = vals.most_common(1)[0]
+            _, n = vals.most_common(1)[0]
             assert n == len(c["participants"]) and tx.nLockTime > 0
         elif c["protocol"].startswith("wasabi1"):
             base = min(v for v in vals if vals[v] >= 2 and 9_900_000 <= v <= 10_100_000)

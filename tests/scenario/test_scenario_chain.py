@@ -7,10 +7,10 @@ import hashlib
 import numpy as np
 from bitcoin.core import CBlock
 
+from chaintrail.chains.bitcoin.nbhash import hash160 as nb_hash160
 from chaintrail.chains.bitcoin.serialize import bits_to_target
 from chaintrail.chains.bitcoin.undo import record_matches_block
 from chaintrail.scenario.blocks import COINBASE_MATURITY, subsidy
-from chaintrail.chains.bitcoin.nbhash import hash160 as nb_hash160
 
 
 def _sha256d(b: bytes) -> bytes:

@@ -50,7 +50,6 @@ from chaintrail.scenario.answer_tables import (
     txid_array,
 )
 from chaintrail.scenario.blocks import subsidy
-from chaintrail.scenario.stats import realism
 from chaintrail.scenario.ledger import (
     A_ENT,
     C_ADDR,
@@ -74,6 +73,7 @@ from chaintrail.scenario.ledger import (
     TX_KINDS,
     TXK,
 )
+from chaintrail.scenario.stats import realism
 
 FORMAT = "chaintrail-answer-key/1"
 INLINE_LIMIT = 100_000

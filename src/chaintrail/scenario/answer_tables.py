@@ -15,7 +15,10 @@ import binascii
 import numpy as np
 import pyarrow as pa
 
-from chaintrail.chains.bitcoin.address_batch import encode_base58check_batch, encode_segwit_batch
+from chaintrail.chains.bitcoin.address_batch import (
+    encode_base58check_batch,
+    encode_segwit_batch,
+)
 from chaintrail.chains.bitcoin.network import REGTEST
 from chaintrail.scenario.ledger import (
     A_ENT,
@@ -30,8 +33,8 @@ from chaintrail.scenario.ledger import (
     C_ENT,
     C_OUT,
     C_TX,
-    ENTITY_KINDS,
     E_KIND,
+    ENTITY_KINDS,
     O_FLAGS,
     O_TX,
     OF_CHANGE,

@@ -35,9 +35,6 @@ from chaintrail.scenario.ledger import (
     C_IN,
     C_OUT,
     C_TX,
-    Ledger,
-    OF_COINBASE,
-    OF_OPRETURN,
     O_ADDR,
     O_FLAGS,
     O_NEXT,
@@ -46,6 +43,8 @@ from chaintrail.scenario.ledger import (
     O_SPENT,
     O_TX,
     O_VALUE,
+    OF_COINBASE,
+    OF_OPRETURN,
     T_BLOCK,
     T_ENT,
     T_FEE,
@@ -57,6 +56,7 @@ from chaintrail.scenario.ledger import (
     T_OUT0,
     T_SEQ,
     T_VER,
+    Ledger,
 )
 from chaintrail.scenario.txbytes import block_bound, write_block_txs, write_compact
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from chaintrail.chains.bitcoin.nbhash import hash160, sha256
 from chaintrail.scenario.ledger import (
     AT_P2PKH,
     AT_P2SH_P2WPKH,
@@ -21,7 +22,6 @@ from chaintrail.scenario.ledger import (
     AT_P2WPKH,
     AT_P2WSH,
 )
-from chaintrail.chains.bitcoin.nbhash import hash160, sha256
 
 C_KEY = 15  # ctr slot holding the scenario's 64-bit key
 

@@ -45,7 +45,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from chaintrail.scenario.ledger import AT_P2PKH, AT_P2SH_P2WPKH, AT_P2TR, AT_P2WPKH, AT_P2WSH
+from chaintrail.scenario.ledger import (
+    AT_P2PKH,
+    AT_P2SH_P2WPKH,
+    AT_P2TR,
+    AT_P2WPKH,
+    AT_P2WSH,
+)
 
 # --- published targets the generator is compared against (stats.py prints both) ---
 PUBLISHED = {

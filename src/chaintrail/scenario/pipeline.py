@@ -48,7 +48,7 @@ def _worker(conn, out_dir: Path, magic: bytes, xor_key: bytes | None) -> None:
                 break
             try:
                 conn.send(sink.add(job))
-            except Exception as exc:  # report, do not hang the parent
+            except Exception as exc:  # noqa: BLE001 - report to the parent rather than hang it
                 conn.send(exc)
                 break
     finally:

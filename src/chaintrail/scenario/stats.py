@@ -78,7 +78,7 @@ def economy_stats(sc, first_height: int) -> dict:
     vals = L.out[pay, O_VALUE]
     heights = np.array([b.time for b in sc.blocks if b.height >= first_height], np.int64)
     return {
-        "transactions": int(len(t_ids)),
+        "transactions": len(t_ids),
         "output_type_share": type_share,
         "inputs_per_tx_mean": round(float(nin.mean()), 3),
         "outputs_per_tx_mean": round(float(nout.mean()), 3),

@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 
 from chaintrail.scenario.ledger import (
     A_ISSUER,
-    EK,
     E_KIND,
+    EK,
     O_ADDR,
     O_SPENT,
     O_TX,

@@ -22,6 +22,7 @@ import numba as nb
 import numpy as np
 
 from chaintrail.chains.bitcoin.blockfile_writer import compress_amount, write_varint
+from chaintrail.chains.bitcoin.nbhash import hash160
 from chaintrail.scenario.keys import (
     C_KEY,
     SCRIPT_LEN,
@@ -32,16 +33,16 @@ from chaintrail.scenario.keys import (
     write_witness_script,
 )
 from chaintrail.scenario.ledger import (
+    A_TYPE,
     AT_P2PKH,
     AT_P2SH_P2WPKH,
     AT_P2TR,
     AT_P2WSH,
-    A_TYPE,
-    OF_COINBASE,
     O_ADDR,
     O_FLAGS,
     O_TX,
     O_VALUE,
+    OF_COINBASE,
     T_BLOCK,
     T_IN0,
     T_LOCK,
@@ -52,7 +53,6 @@ from chaintrail.scenario.ledger import (
     T_SEQ,
     T_VER,
 )
-from chaintrail.chains.bitcoin.nbhash import hash160
 from chaintrail.scenario.wallet_ops import LOWR_BIP69_INPUTS, sort_bip69_inputs
 
 MAX_INPUT_BYTES = 300   # upper bound of one serialized input incl. witness

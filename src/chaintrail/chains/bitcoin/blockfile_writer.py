@@ -183,7 +183,7 @@ class BlockFileWriter:
         self._blk.close()
         self._rev.close()
 
-    def __enter__(self) -> "BlockFileWriter":
+    def __enter__(self) -> BlockFileWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:

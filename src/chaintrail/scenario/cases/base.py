@@ -14,7 +14,16 @@ from collections.abc import Iterator
 import numpy as np
 
 from chaintrail.scenario.chain import Chain
-from chaintrail.scenario.ledger import A_ENT, E_FLAGS, E_POOL, E_POOL2, O_ADDR, O_FLAGS, OF_RELEASED, P_SUM
+from chaintrail.scenario.ledger import (
+    A_ENT,
+    E_FLAGS,
+    E_POOL,
+    E_POOL2,
+    O_ADDR,
+    O_FLAGS,
+    OF_RELEASED,
+    P_SUM,
+)
 from chaintrail.scenario.population import Pop
 
 COIN = 100_000_000

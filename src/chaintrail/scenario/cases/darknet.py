@@ -14,7 +14,14 @@ from collections.abc import Iterator
 
 from chaintrail.scenario.cases.base import COIN, Case
 from chaintrail.scenario.chain import Chain
-from chaintrail.scenario.ledger import AT_P2PKH, AT_P2WPKH, E_ADDR, E_POOL, O_VALUE, P_SUM
+from chaintrail.scenario.ledger import (
+    AT_P2PKH,
+    AT_P2WPKH,
+    E_ADDR,
+    E_POOL,
+    O_VALUE,
+    P_SUM,
+)
 from chaintrail.scenario.population import Pop
 from chaintrail.scenario.wallet_ops import SW_CORE, SW_ELECTRUM, SW_EXCH1, SW_MOBILE
 

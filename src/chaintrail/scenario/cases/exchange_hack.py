@@ -14,7 +14,16 @@ from collections.abc import Iterator
 
 from chaintrail.scenario.cases.base import COIN, Case
 from chaintrail.scenario.chain import Chain
-from chaintrail.scenario.ledger import A_ENT, A_POOL, AT_P2WPKH, E_ADDR, E_POOL, O_ADDR, O_VALUE, P_SUM
+from chaintrail.scenario.ledger import (
+    A_ENT,
+    A_POOL,
+    AT_P2WPKH,
+    E_ADDR,
+    E_POOL,
+    O_ADDR,
+    O_VALUE,
+    P_SUM,
+)
 from chaintrail.scenario.population import Pop
 from chaintrail.scenario.services.whirlpool import POOLS
 from chaintrail.scenario.wallet_ops import SW_CORE

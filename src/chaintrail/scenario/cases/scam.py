@@ -14,7 +14,13 @@ from collections.abc import Iterator
 
 from chaintrail.scenario.cases.base import COIN, Case
 from chaintrail.scenario.chain import Chain
-from chaintrail.scenario.ledger import AT_P2PKH, AT_P2SH_P2WPKH, AT_P2WPKH, E_POOL, O_VALUE
+from chaintrail.scenario.ledger import (
+    AT_P2PKH,
+    AT_P2SH_P2WPKH,
+    AT_P2WPKH,
+    E_POOL,
+    O_VALUE,
+)
 from chaintrail.scenario.population import Pop
 from chaintrail.scenario.wallet_ops import SW_EXCH2, SW_MOBILE
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chaintrail.scenario.chain import Chain
-from chaintrail.scenario.ledger import A_TYPE, E_POOL, O_ADDR, O_FLAGS, O_VALUE, OF_CHANGE
+from chaintrail.scenario.ledger import (
+    A_TYPE,
+    E_POOL,
+    O_ADDR,
+    O_FLAGS,
+    O_VALUE,
+    OF_CHANGE,
+)
 
 
 @dataclass

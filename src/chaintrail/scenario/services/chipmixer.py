@@ -12,6 +12,7 @@ wallet and funds new chips from there.
 
 from __future__ import annotations
 
+from chaintrail.errors import UsageError
 from chaintrail.scenario.chain import Chain
 from chaintrail.scenario.ledger import (
     A_POOL,
@@ -172,7 +173,7 @@ class ChipMixer(Service):
                 amt = int(bal * rng.uniform(0.3, 0.8))
                 try:
                     t = ch.send(u, [(self.deposit_address(ch), amt)], kind="mixer_deposit")
-                except Exception:   # the wallet's coins did not cover it after all
+                except UsageError:   # the wallet's coins did not cover it after all
                     t = None
                 if t is not None:
                     self.credit(ch, _deposit_out(ch, t, self.dep_pool), u)

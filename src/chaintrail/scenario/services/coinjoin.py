@@ -22,7 +22,15 @@ from __future__ import annotations
 import math
 
 from chaintrail.scenario.chain import Chain
-from chaintrail.scenario.ledger import A_TYPE, AT_P2SH_P2WPKH, AT_P2TR, AT_P2WPKH, E_ATYPE, O_ADDR, OF_CHANGE
+from chaintrail.scenario.ledger import (
+    A_TYPE,
+    AT_P2SH_P2WPKH,
+    AT_P2TR,
+    AT_P2WPKH,
+    E_ATYPE,
+    O_ADDR,
+    OF_CHANGE,
+)
 from chaintrail.scenario.services.base import (
     Participant,
     Service,

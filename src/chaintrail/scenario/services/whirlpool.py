@@ -12,8 +12,22 @@ exactly the denomination.  Version 1, locktime 0, BIP69 order.
 from __future__ import annotations
 
 from chaintrail.scenario.chain import Chain
-from chaintrail.scenario.ledger import AT_P2WPKH, E_ATYPE, O_FLAGS, OF_CHANGE, OF_RELEASED, P_N
-from chaintrail.scenario.services.base import Participant, Service, Ticket, coins_of, emit_multiparty, pick_coins
+from chaintrail.scenario.ledger import (
+    AT_P2WPKH,
+    E_ATYPE,
+    O_FLAGS,
+    OF_CHANGE,
+    OF_RELEASED,
+    P_N,
+)
+from chaintrail.scenario.services.base import (
+    Participant,
+    Service,
+    Ticket,
+    coins_of,
+    emit_multiparty,
+    pick_coins,
+)
 from chaintrail.scenario.wallet_ops import SW_WHIRLPOOL
 
 POOLS = ((100_000, 5_000), (1_000_000, 50_000), (5_000_000, 175_000), (50_000_000, 1_750_000))
