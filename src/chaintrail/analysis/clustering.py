@@ -63,31 +63,71 @@ class ClusterState:
         meta_path = self.dir / "state.json"
         meta = json.loads(meta_path.read_text()) if meta_path.exists() else None
         if meta is None or meta.get("params") != params.key() or meta.get("version") != VERSION \
-                or meta["txs_done"] > store.counts["txs"] \
+                or meta.get("dirty") or meta["txs_done"] > store.counts["txs"] \
                 or meta.get("skip_digest") != _digest(skip_tx[:meta["txs_done"]]):
-            # First run, changed parameters, or the store rolled back past us: start over.
+            # First run, changed parameters, an interrupted update, or the store rolled back past us.
             self.parent, self.size = uf.fresh(0)
             self.txs_done = 0
             self.events: list[dict] = []
+            self.mapped = False
         else:
             n = meta["addresses"]
-            self.parent = np.fromfile(self.dir / "parent.bin", np.uint32, count=n)
-            self.size = np.fromfile(self.dir / "size.bin", np.uint32, count=n)
+            # Mapped in place: a new block touches a few pages, not the whole arrays.
+            self.parent = self._map("parent", n)
+            self.size = self._map("size", n)
             self.txs_done = meta["txs_done"]
             self.events = meta["events"]
+            self.mapped = True
 
-    def save(self, store: ChainStore, skip_tx: np.ndarray) -> None:
+    def _map(self, name: str, n: int) -> np.ndarray:
+        if n == 0:
+            return np.zeros(0, np.uint32)
+        return np.memmap(self.dir / f"{name}.bin", np.uint32, mode="r+", shape=(n,))
+
+    def grow(self, n: int) -> None:
+        """Room for ``n`` addresses: new ones are singletons (appended to the files when mapped)."""
+        old = int(self.parent.shape[0])
+        if n <= old:
+            return
+        if not self.mapped:
+            self.parent, self.size = uf.grow(self.parent, self.size, n)
+            return
+        self.flush()
+        with open(self.dir / "parent.bin", "ab") as f:
+            f.write(np.arange(old, n, dtype=np.uint32).tobytes())
+        with open(self.dir / "size.bin", "ab") as f:
+            f.write(np.ones(n - old, np.uint32).tobytes())
+        self.parent, self.size = self._map("parent", n), self._map("size", n)
+
+    def flush(self) -> None:
+        for arr in (self.parent, self.size):
+            if isinstance(arr, np.memmap):
+                arr.flush()
+
+    def _write_meta(self, skip_tx: np.ndarray, dirty: bool) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        for name, arr in (("parent", self.parent), ("size", self.size)):
-            tmp = self.dir / f"{name}.bin.tmp"
-            arr.tofile(tmp)
-            os.replace(tmp, self.dir / f"{name}.bin")
         meta = {"version": VERSION, "params": self.params.key(), "txs_done": self.txs_done,
-                "skip_digest": _digest(skip_tx[:self.txs_done]),
+                "skip_digest": _digest(skip_tx[:self.txs_done]), "dirty": dirty,
                 "addresses": int(self.parent.shape[0]), "events": self.events}
         tmp = self.dir / "state.json.tmp"
         tmp.write_text(json.dumps(meta, indent=1))
         os.replace(tmp, self.dir / "state.json")
+
+    def begin(self, skip_tx: np.ndarray) -> None:
+        """Mark the state as being updated in place; a crash before ``save`` forces a recompute."""
+        if self.mapped:
+            self._write_meta(skip_tx, dirty=True)
+
+    def save(self, store: ChainStore, skip_tx: np.ndarray) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if self.mapped:
+            self.flush()
+        else:
+            for name, arr in (("parent", self.parent), ("size", self.size)):
+                tmp = self.dir / f"{name}.bin.tmp"
+                np.asarray(arr).tofile(tmp)
+                os.replace(tmp, self.dir / f"{name}.bin")
+        self._write_meta(skip_tx, dirty=False)
 
 
 def update_clusters(store: ChainStore, skip_tx: np.ndarray, params: ClusterParams | None = None,
@@ -103,19 +143,22 @@ def update_clusters(store: ChainStore, skip_tx: np.ndarray, params: ClusterParam
     params = params or ClusterParams()
     st = ClusterState(store, params, skip_tx)
     c = store.counts
-    st.parent, st.size = uf.grow(st.parent, st.size, c["addresses"])
+    st.grow(c["addresses"])
     tx_first_in = np.empty(c["txs"] + 1, np.uint32)
     tx_first_in[:-1] = store.column("tx_first_in")
     tx_first_in[-1] = c["inputs"]
     in_addr = store.column("in_addr")
     lo = st.txs_done
     skip = skip_tx.astype(np.bool_).copy()
-    base_parent, base_size = st.parent, st.size
     txids = store.column("txid")
     recorded: list[dict] = []
-    # With blocking on, a pass that hits a large merge is redone without that tx (bounded).
+    st.begin(skip_tx)
+    # With blocking on, a pass that hits a large merge is redone without that tx (bounded), so it
+    # works on copies; otherwise the (mapped) state is updated in place.
+    base_parent, base_size = (st.parent.copy(), st.size.copy()) if params.block_big_merges else (None, None)
     for _ in range(16):
-        st.parent, st.size = base_parent.copy(), base_size.copy()
+        if base_parent is not None:
+            st.parent[:], st.size[:] = base_parent, base_size
         events = np.zeros((4096, 5), np.int64)
         visited, merges, ne = uf.union_tx_inputs(st.parent, st.size, tx_first_in, in_addr, lo, c["txs"],
                                                  skip, params.big, events)
@@ -131,9 +174,13 @@ def update_clusters(store: ChainStore, skip_tx: np.ndarray, params: ClusterParam
         merges += uf.union_pairs(st.parent, st.size, extra_pairs[0].astype(np.uint32), extra_pairs[1].astype(np.uint32))
     st.txs_done = c["txs"]
     st.save(store, skip_tx)
+    if not write_table:
+        # The per-block path: no whole-array relabel; counts come with the next table write.
+        return ClusterReport(txs_done=st.txs_done, txs_new=c["txs"] - lo, inputs_visited=int(visited),
+                             merges=int(merges), addresses=int(st.parent.shape[0]), clusters=-1, largest=-1,
+                             skipped_txs=int(skip_tx[lo:].sum()), large_merges=recorded)
     labels = uf.roots(st.parent)
-    if write_table:
-        write_clusters_table(store, labels)
+    write_clusters_table(store, labels)
     sizes = np.bincount(labels, minlength=len(labels)) if len(labels) else np.zeros(0, np.int64)
     return ClusterReport(txs_done=st.txs_done, txs_new=c["txs"] - lo, inputs_visited=int(visited), merges=int(merges),
                          addresses=int(len(labels)), clusters=int((sizes > 0).sum()),

@@ -204,8 +204,8 @@ def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is
     # JoinMarket before Wasabi 1.x: exact per-participant change matching is the stronger evidence
     # (a Wasabi round's coordinator-fee output matches no participant). Each participant's other
     # output is its change.
-    if best >= 3 and n_in >= best and best <= nvals <= 2 * best + 1 \
-            and covers(in_value[a0:a1], best, best_v):
+    # (The exact matching subsumes the greedy ``covers`` test, which can miss valid rounds.)
+    if best >= 3 and n_in >= best and best <= nvals <= 2 * best + 1:
         if joinmarket_partition(in_value[a0:a1], vals, best_v, best) >= 0:
             return L_JOINMARKET
     # Wasabi 1.x: an equal group near 0.1 BTC (the base), plus mixing levels at 2^k times the base (1.1).
