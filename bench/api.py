@@ -142,16 +142,19 @@ def start_server(store: Path, token: str) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen([str(exe), "serve", "--store", str(store), "--port", "0"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "CHAINTRAIL_TOKEN": token, "COLUMNS": "200"})
+    fd = proc.stdout.fileno()       # raw reads: a line left in a Python buffer would never wake select()
     sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
+    sel.register(fd, selectors.EVENT_READ)
+    seen = ""
     end = time.monotonic() + 120
     while time.monotonic() < end:
         if proc.poll() is not None:
             raise SystemExit(f"server exited: {proc.stderr.read()}")
         if sel.select(0.5):
-            line = proc.stdout.readline()
-            if "open" in line and "http://" in line:
-                return proc, line.split()[1].split("#")[0]
+            seen += os.read(fd, 65536).decode(errors="replace")
+            for line in seen.splitlines():
+                if line.strip().startswith("open") and "http://" in line:
+                    return proc, line.split()[1].split("#")[0]
     proc.kill()
     raise SystemExit("server did not start within 120 s")
 

@@ -19,20 +19,24 @@ CLI = [str(Path(sys.executable).parent / "chaintrail")]
 
 
 def _read_until(proc: subprocess.Popen, pattern: str, timeout: float = 180.0) -> tuple[re.Match, str]:
-    """Read the process's stdout until a line matches ``pattern``."""
+    """Read the process's stdout (raw, so no line waits in a Python buffer) until a line matches ``pattern``."""
+    fd = proc.stdout.fileno()
     sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
+    sel.register(fd, selectors.EVENT_READ)
     seen = ""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        if proc.poll() is not None and not sel.select(0):
+        if sel.select(0.5):
+            chunk = os.read(fd, 65536).decode(errors="replace")
+            if not chunk:
+                break
+            seen += chunk
+            for line in seen.splitlines():
+                m = re.search(pattern, line)
+                if m:
+                    return m, seen
+        elif proc.poll() is not None:
             break
-        for _ in sel.select(0.5):
-            line = proc.stdout.readline()
-            seen += line
-            m = re.search(pattern, line)
-            if m:
-                return m, seen
     raise AssertionError(f"no line matching {pattern!r}; output so far:\n{seen}\nstderr: "
                          f"{proc.stderr.read() if proc.poll() is not None else ''}")
 
@@ -79,7 +83,7 @@ def test_demo_command_serves_the_case(tmp_path):
 
 def test_serve_prints_url_and_token(mainnet_store):
     env = {**os.environ, "COLUMNS": "200", "CHAINTRAIL_TOKEN": ""}
-    proc = subprocess.Popen([*CLI, "serve", "--store", str(mainnet_store), "--port", "0"],
+    proc = subprocess.Popen([*CLI, "serve", "--store", str(mainnet_store), "--port", "0", "--trace-workers", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         m, _ = _read_until(proc, r"open\s+(http://127\.0\.0\.1:\d+/)#token=(\S+)")
