@@ -65,8 +65,9 @@ def main() -> None:
     events = np.zeros((16, 5), np.int64)
 
     def ours():
-        parent, size = uf.fresh(n_addr)
-        uf.union_tx_inputs(parent, size, tx_first_in, in_addr, 0, c["txs"], skip, -1, events)
+        # Same job as the peers: components only (no supercluster guard, so no set sizes kept).
+        parent = np.arange(n_addr, dtype=np.uint32)
+        uf.union_tx_inputs(parent, np.zeros(0, np.uint32), tx_first_in, in_addr, 0, c["txs"], skip, -1, events)
         return uf.roots(parent)
 
     ours()  # compile / warm

@@ -28,12 +28,14 @@ def union_tx_inputs(parent, size, tx_first_in, in_addr, tx_lo, tx_hi, skip, big,
 
     ``tx_first_in`` has one trailing sentinel. When a merge joins two sets that
     both hold at least ``big`` addresses, the merge is recorded in ``events`` as
-    (tx, root_a, size_a, root_b, size_b); with ``big`` < 0 nothing is recorded.
+    (tx, root_a, size_a, root_b, size_b); with ``big`` < 0 nothing is recorded
+    and ``size`` may be empty (set sizes are then not kept).
     Returns (inputs visited, merges done, events recorded).
     """
     visited = 0
     merges = 0
     ne = 0
+    sized = size.shape[0] > 0
     for t in range(tx_lo, tx_hi):
         a0 = tx_first_in[t]
         a1 = tx_first_in[t + 1]
@@ -61,10 +63,12 @@ def union_tx_inputs(parent, size, tx_first_in, in_addr, tx_lo, tx_hi, skip, big,
                 ne += 1
             if ra < rb:
                 parent[rb] = ra
-                size[ra] += size[rb]
+                if sized:
+                    size[ra] += size[rb]
             else:
                 parent[ra] = rb
-                size[rb] += size[ra]
+                if sized:
+                    size[rb] += size[ra]
                 ra = rb
             merges += 1
     return visited, merges, ne
