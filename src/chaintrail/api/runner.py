@@ -34,7 +34,7 @@ _WORKER: dict = {}
 def _init_worker(store_path: str, limits: dict) -> None:
     # Lookups are interactive, traces are not: when cores are short, the API process goes first.
     try:
-        os.nice(10)
+        os.nice(19)
     except OSError:
         pass
     _WORKER["wb"] = Workbench(store_path, Limits(**limits))
