@@ -44,6 +44,10 @@ def browser():
 
 @pytest.fixture
 def page(browser, demo_api):
+    import httpx
+
+    if not httpx.get(demo_api.url + "/healthz").json()["ui_vendor_built"]:
+        pytest.fail("the web UI's libraries are not built: run `bash scripts/setup.sh` (npm ci + npm run build)")
     ctx = browser.new_context(viewport={"width": 1600, "height": 1000}, accept_downloads=True)
     pg = ctx.new_page()
     pg.errors = []
@@ -154,6 +158,23 @@ def test_timeline_notes_and_case(page, demo, demo_api):
     if demo_api.app.state.features["cases"]:
         page.wait_for_selector('[data-testid="case-remote"]')
         assert "1 subjects" in page.inner_text('[data-testid="case-remote"]')
+    assert page.errors == []
+
+
+def test_guided_steps_do_what_they_say(page, demo, demo_api):
+    """The banner's "do it" links: search the ransom address, then trace it."""
+    _, expected = expected_cash_outs(demo, demo_api)
+    links = page.locator("#case-steps a")
+    assert links.count() == 3
+    links.nth(0).click()
+    wait_attr(page, "#cy", "data-nodes", lambda v: int(v) == 1)
+    links.nth(1).click()
+    page.wait_for_selector("#endpoint-table tbody tr")
+    amounts = {r.get_attribute("data-address"): int(r.get_attribute("data-amount"))
+               for r in page.locator('#endpoint-table tr[data-kind="tagged"]').all()}
+    assert all(amounts[e["address"]] == e["amount_sat"] for e in expected)
+    links.nth(2).click()
+    assert page.locator("#tab-trace").is_visible()
     assert page.errors == []
 
 
