@@ -73,6 +73,16 @@ def test_guided_steps_name_the_ransom_address(demo, demo_api):
     assert demo.subject in steps[0]["text"] and steps[0]["arg"] == demo.subject
 
 
+def test_demo_never_deletes_a_folder_it_did_not_make(tmp_path):
+    from chaintrail.errors import UsageError
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("precious")
+    with pytest.raises(UsageError, match="not a chaintrail demo folder"):
+        build_demo(tmp_path / "mine")
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
+
+
 def test_without_the_generator_the_demo_uses_real_blocks(tmp_path, monkeypatch):
     monkeypatch.setattr(demo_case, "_generator", lambda: None)
     case = build_demo(tmp_path / "d")

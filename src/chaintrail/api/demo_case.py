@@ -67,6 +67,17 @@ def shared_data() -> Path:
     raise SourceError("cannot find ../shared/data beside the project")
 
 
+def _check_replaceable(work: Path) -> None:
+    """Only an empty folder or an earlier demo (or demo store) is ever deleted."""
+    from chaintrail.errors import UsageError
+
+    if not work.is_dir():
+        raise UsageError(f"{work} exists and is not a folder")
+    earlier = (work / "demo.json").exists() or (work / "MANIFEST.json").exists()
+    if not earlier and any(work.iterdir()):
+        raise UsageError(f"refusing to replace {work}: it is not a chaintrail demo folder")
+
+
 def _generator():
     """The scenario generator's ``generate``, or None while it is not part of this build."""
     try:
@@ -81,6 +92,7 @@ def build_demo(workdir: str | Path, *, seed: int = 7, scale: float = 20.0,
     """Build the demo under ``workdir`` (replaced): ``scenario/``, ``store/``, ``tags/`` and ``demo.json``."""
     work = Path(workdir)
     if work.exists():
+        _check_replaceable(work)
         shutil.rmtree(work)
     work.mkdir(parents=True)
     say = progress or (lambda _msg: None)
