@@ -110,8 +110,10 @@ class TraceEngine:
         col = store.column
         self.tx_first_in = _with_sentinel(col("tx_first_in"), c["inputs"])
         self.tx_first_out = _with_sentinel(col("tx_first_out"), c["outputs"])
-        self.in_prev, self.in_value = col("in_prev"), col("in_value")
-        self.out_value, self.out_spent, self.out_addr = col("out_value"), col("out_spent"), col("out_addr")
+        # Plain ndarray views of the mapped columns: element access on a np.memmap builds an object each time.
+        view = lambda name: col(name).view(np.ndarray)  # noqa: E731
+        self.in_prev, self.in_value = view("in_prev"), view("in_value")
+        self.out_value, self.out_spent, self.out_addr = view("out_value"), view("out_spent"), view("out_addr")
         blocks = store.read_table("blocks", ["block_seq", "time", "hash"])
         order = np.argsort(blocks["block_seq"].to_numpy())
         blk_time = blocks["time"].to_numpy()[order]
@@ -126,18 +128,19 @@ class TraceEngine:
         self.stop_addr_for = stop_addr_for
         self.labels = cluster_labels(store)
         self._txids: KeyTable | None = None
-        self.txids_col = store.column("txid")
+        self.txids_col = store.column("txid").view(np.ndarray)
         self._stop_cache: dict[tuple, np.ndarray] = {}
         self._policy_cache: dict[str, np.ndarray] = {}
         self._addresses: pa.Array | None = None
-        # Scratch, reset after each trace (only the touched entries).
-        self.taint = np.zeros(self.n_out, np.int64)
-        self.hops = np.zeros(self.n_out, np.int32)
+        # Scratch, reset after each trace (only the touched entries). Filled, not np.zeros: calloc'd
+        # pages would fault on first touch inside traces and make early traces slow.
+        self.taint = np.full(self.n_out, 0, np.int64)
+        self.hops = np.full(self.n_out, 0, np.int32)
         self.pred = np.full(self.n_out, K.NONE32, np.uint32)
         self.status = np.full(self.n_out, _UNTOUCHED, np.uint8)
-        self.iv_off = np.zeros(self.n_out, np.int64)
-        self.iv_cnt = np.zeros(self.n_out, np.int32)
-        self.qmark = np.zeros(self.n_tx, np.uint8)
+        self.iv_off = np.full(self.n_out, 0, np.int64)
+        self.iv_cnt = np.full(self.n_out, 0, np.int32)
+        self.qmark = np.full(self.n_tx, 0, np.uint8)
 
     @classmethod
     def open(cls, store: ChainStore) -> "TraceEngine":
@@ -280,16 +283,19 @@ class TraceEngine:
     def _tx_of_out(self, o: int) -> int:
         return owner(self.tx_first_out, o)
 
-    def _path(self, o: int) -> list[str]:
-        """Txids from the source to output ``o`` following the best-predecessor links."""
+    def _path(self, o: int, tx_of: dict[int, int] | None = None, hexes: dict[int, str] | None = None) -> list[str]:
+        """Txids from the source to output ``o`` following the best-predecessor links.
+
+        ``tx_of``/``hexes`` are per-trace caches (output -> tx, tx -> txid hex) filled in bulk by the caller.
+        """
         chain = []
         seen = 0
         while o != int(K.NONE32) and seen < 10_000:
-            chain.append(self._tx_of_out(o))
+            chain.append(tx_of[o] if tx_of is not None and o in tx_of else self._tx_of_out(o))
             o = int(self.pred[o])
             seen += 1
         # Walked from the endpoint back to the source; report source first in both directions.
-        txs = [self.txid_hex(t) for t in reversed(chain)]
+        txs = [hexes[t] if hexes is not None and t in hexes else self.txid_hex(t) for t in reversed(chain)]
         # Collapse repeats (several outputs of one tx on the path).
         out: list[str] = []
         for t in txs:
@@ -298,6 +304,11 @@ class TraceEngine:
         return out
 
     def _result(self, params, source, sources, touched, totals, edge_in, edge_amt) -> TraceResult:
+        # Every touched output's tx and txid, found once in bulk (the paths below revisit them often).
+        tnums = np.searchsorted(self.tx_first_out, touched.astype(self.tx_first_out.dtype), side="right") - 1
+        tx_of = dict(zip(touched.tolist(), tnums.tolist()))
+        uniq = np.unique(tnums)
+        hexes = dict(zip(uniq.tolist(), (bytes(r).hex() for r in self.txids_col[uniq][:, ::-1])))
         forward = params.direction == "forward"
         status = self.status[touched]
         taint = self.taint[touched]
@@ -320,7 +331,7 @@ class TraceEngine:
             if ep is None:
                 ep = Endpoint(address=None, cluster=None if addr is None else int(self.labels[addr]),
                               tags=tags_of(addr) if (tags_of and addr is not None) else [], amount_sat=0,
-                              hops=int(self.hops[o]), path=self._path(o), kind=kind)
+                              hops=int(self.hops[o]), path=self._path(o, tx_of, hexes), kind=kind)
                 ep.address = addr  # type: ignore[assignment]  # resolved to a string below
                 groups[key] = ep
             ep.amount_sat += int(amt)
@@ -355,8 +366,7 @@ class TraceEngine:
             "txs_touched": int(totals[K.T_TXS]),
             "mixer_txs": int(totals[K.T_MIXER_TXS]),
         }
-        steps_tx = sorted({self._tx_of_out(o) for o in touched.tolist()})
-        steps = [{"txid": self.txid_hex(t), "block_hash": self.blk_hash[int(self.tx_block[t])]} for t in steps_tx]
+        steps = [{"txid": hexes[t], "block_hash": self.blk_hash[int(self.tx_block[t])]} for t in uniq.tolist()]
         return TraceResult(source=source, model=params.model, params=_params_dict(params), endpoints=eps,
                            totals=tot, steps=steps)
 
@@ -369,7 +379,7 @@ class TraceEngine:
         if not nums:
             return
         if self._addresses is None:
-            self._addresses = self.store.read_table("addresses", ["address"])["address"]
+            self._addresses = self.store.read_table("addresses", ["address"])["address"].combine_chunks()
         # addr_num equals the row position: addresses are appended in id order.
         got = self._addresses.take(pa.array(np.asarray(nums, np.int64))).to_pylist()
         names = dict(zip(nums, got))
