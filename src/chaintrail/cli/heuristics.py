@@ -21,7 +21,7 @@ def evaluate(
     json_out: bool = JsonOption,
 ) -> None:
     """Precision and recall of each heuristic and classifier against the answer key."""
-    from chaintrail.analysis.scenario_eval import evaluate_scenario, markdown_table, total_scores, update_rates
+    from chaintrail.analysis.scenario_eval import evaluate_scenario, markdown_table, update_rates
 
     results = [evaluate_scenario(folder) for folder in scenario]
     if table:

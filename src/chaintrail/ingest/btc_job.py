@@ -17,15 +17,15 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from chaintrail.chains.bitcoin.blockfiles import (BlockLocation, detect_network, list_block_files, read_xor_key,
-                                                  rev_file_for, scan_block_file, deobfuscate)
+from chaintrail.chains.bitcoin.blockfiles import (BlockLocation, deobfuscate, detect_network, list_block_files,
+                                                  read_block, read_xor_key, rev_file_for, scan_block_file)
 from chaintrail.chains.bitcoin.chainwork import best_chain
 from chaintrail.chains.bitcoin.network import MAINNET, NETWORKS, Network, network_by_magic
 from chaintrail.chains.bitcoin.parse import compute_txids, parse_blocks, sha256d
 from chaintrail.chains.bitcoin.undo import RevRecord, parse_rev_file, record_matches_header
 from chaintrail.chains.bitcoin.undo_columns import UndoColumns, parse_bcoin_undo_columns
 from chaintrail.chains.bitcoin.validate import check_block
-from chaintrail.errors import DecodeError, SourceError, UsageError
+from chaintrail.errors import DecodeError, SourceError, TrailingBytesError, TruncatedError
 from chaintrail.ingest.btc_mapper import BlockMeta, Mapper
 from chaintrail.store.chainstore import Batch, ChainStore
 from chaintrail.store.schema import TABLES
@@ -391,7 +391,6 @@ class _Lazy:
         return self.loc.length
 
     def materialize(self) -> bytes:
-        from chaintrail.chains.bitcoin.blockfiles import read_block
         return read_block(self.loc, self.key)
 
 
@@ -438,12 +437,10 @@ def _split_raw(raw: bytes, source: str) -> list[tuple[bytes, int]]:
         while pos + 8 <= len(raw) and network_by_magic(raw[pos:pos + 4]) is not None:
             n = int.from_bytes(raw[pos + 4:pos + 8], "little")
             if pos + 8 + n > len(raw):
-                from chaintrail.errors import TruncatedError
                 raise TruncatedError(f"framed block of {n} bytes runs past the end of the file", source, pos)
             out.append((raw[pos + 8:pos + 8 + n], pos + 8))
             pos += 8 + n
         if raw[pos:].strip(b"\0"):
-            from chaintrail.errors import TrailingBytesError
             raise TrailingBytesError("bytes after the last framed block", source, pos)
         return out
     text = raw.strip()
@@ -453,9 +450,8 @@ def _split_raw(raw: bytes, source: str) -> list[tuple[bytes, int]]:
         except ValueError as exc:
             raise DecodeError(f"not valid hex: {exc}", source, 0) from None
     if len(raw) < 81:
-        from chaintrail.errors import TruncatedError
         raise TruncatedError(f"file of {len(raw)} bytes is too short for a block", source, 0)
     return [(raw, 0)]
 
 
-__all__ = ["BtcIngest", "IngestReport", "PendingBlock", "UsageError"]
+__all__ = ["BtcIngest", "IngestReport", "PendingBlock"]

@@ -252,12 +252,6 @@ class BlockLayout:
         return int(self.out_value.shape[0])
 
 
-class BlockParseError(DecodeError):
-    """A block inside a multi-block buffer failed to decode; ``block`` is its index."""
-
-    block: int = -1
-
-
 def parse_blocks(buf: np.ndarray, blk_start: np.ndarray, blk_end: np.ndarray) -> BlockLayout:
     """Parse the blocks at ``buf[blk_start[i]:blk_end[i]]`` into a ``BlockLayout``.
 
