@@ -4,13 +4,12 @@
 # loopback port, and prints its DSN on stdout (everything else goes to stderr). Idempotent: a running cluster
 # is reused. `scripts/postgres.sh stop` stops it.
 #   CHAINTRAIL_PG_DIR   where the cluster lives   [default: /tmp/chaintrail-pg-<hash of this checkout>]
-#   CHAINTRAIL_PG_PORT  loopback port             [default: 54329]
+#   CHAINTRAIL_PG_PORT  loopback port             [default: a free port, remembered in the cluster folder]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { echo "postgres.sh: $*" >&2; }
 
 DIR="${CHAINTRAIL_PG_DIR:-/tmp/chaintrail-pg-$(pwd | sha256sum | cut -c1-10)}"
-PORT="${CHAINTRAIL_PG_PORT:-54329}"
 DATA="$DIR/data"
 RUN="$DIR/run"
 
@@ -45,7 +44,13 @@ fi
 dsn() {
   local pw
   pw="$(cat "$DIR/password")"
-  echo "postgresql://postgres:${pw}@127.0.0.1:${PORT}/postgres"
+  # Clusters started before the port was remembered used the old fixed default.
+  echo "postgresql://postgres:${pw}@127.0.0.1:$(cat "$DIR/port" 2>/dev/null || echo 54329)/postgres"
+}
+
+free_port() {
+  # Another checkout's cluster (or anything else) may hold a fixed port, so ask the kernel for a free one.
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 if [ "${1:-}" = "stop" ]; then
@@ -74,6 +79,9 @@ fi
 chmod 711 "$DIR"
 chmod 644 "$DIR/password" 2>/dev/null || true
 
+PORT="${CHAINTRAIL_PG_PORT:-$(free_port)}"
+echo "$PORT" > "$DIR/port"
+chmod 644 "$DIR/port"
 log "starting on 127.0.0.1:$PORT and $RUN"
 if ! as_owner "$BIN/pg_ctl" -D "$DATA" -l "$DIR/server.log" -w -t 60 \
      -o "-c listen_addresses=127.0.0.1 -c port=$PORT -c unix_socket_directories=$RUN -c fsync=off \
