@@ -84,6 +84,9 @@ def _slow(text: str) -> tuple[object, dict[str, list[int]]]:
         raise YamlError(what, min(mark.line + 1, last) if mark else None) from None
     except yaml.YAMLError as exc:
         raise YamlError(str(exc).splitlines()[0], None) from None
+    except (ValueError, OverflowError) as exc:
+        # A scalar PyYAML resolves to a type it then cannot build (e.g. "0x_"): bad data, not a crash.
+        raise YamlError(f"a value cannot be read: {exc}", None) from None
     finally:
         loader.dispose()
     lines: dict[str, list[int]] = {}
@@ -99,7 +102,7 @@ def _fragment(text: str):
     """A one-line scalar or flow collection read by libyaml (cached: these repeat)."""
     try:
         return yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):  # PyYAML resolves "0x_" as an int, then cannot build it
         raise Unsupported from None
 
 
