@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,8 @@ from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.hashtable import KeyTable
 
 ENGINE_VERSION = "trace/1"
+MIXER_POLICIES = ("haircut", "stop", "demix")
+DEMIX_ROUNDS = 8
 _UNTOUCHED = 255
 
 
@@ -38,7 +40,7 @@ class TraceParams:
     max_hops: int = 10
     min_amount_sat: int = 0               # taint below this on an output stops there
     stop_categories: tuple[str, ...] = ("exchange",)
-    mixer_policy: str = "haircut"         # haircut (pass through proportionally) | stop (stop and flag)
+    mixer_policy: str = "haircut"         # haircut (pass through) | stop (stop and flag) | demix (follow the owner)
     time_from: int | None = None          # unix seconds; txs outside the window stop the branch
     time_to: int | None = None
 
@@ -49,8 +51,10 @@ class TraceParams:
             raise UsageError(f"model must be one of {', '.join(K.MODELS)}, not {self.model!r}")
         if self.max_hops < 0 or self.min_amount_sat < 0:
             raise UsageError("max hops and min amount must not be negative")
-        if self.mixer_policy not in ("haircut", "stop"):
-            raise UsageError("mixer policy must be haircut or stop")
+        if self.mixer_policy not in MIXER_POLICIES:
+            raise UsageError(f"mixer policy must be one of {', '.join(MIXER_POLICIES)}, not {self.mixer_policy!r}")
+        if self.mixer_policy == "demix" and self.direction != "forward":
+            raise UsageError("the demix policy follows funds forward only")
 
 
 @dataclass
@@ -75,11 +79,14 @@ class TraceResult:
     totals: dict
     steps: list[dict]
     engine: str = ENGINE_VERSION
+    demix: list[dict] = field(default_factory=list)   # per resolved mix: entries, exits, evidence
 
     def to_dict(self) -> dict:
         d = {"source": self.source, "model": self.model, "params": self.params,
              "endpoints": [asdict(e) for e in self.endpoints], "totals": self.totals,
              "steps": self.steps, "engine": self.engine}
+        if self.demix:
+            d["demix"] = self.demix
         d["trace_hash"] = hashlib.sha256(_canonical(d)).hexdigest()
         return d
 
@@ -132,6 +139,7 @@ class TraceEngine:
         self._stop_cache: dict[tuple, np.ndarray] = {}
         self._policy_cache: dict[str, np.ndarray] = {}
         self._addresses: pa.Array | None = None
+        self._demixer = None
         # Scratch, reset after each trace (only the touched entries). Filled, not np.zeros: calloc'd
         # pages would fault on first touch inside traces and make early traces slow.
         self.taint = np.full(self.n_out, 0, np.int64)
@@ -223,9 +231,11 @@ class TraceEngine:
                 raise UsageError("one non-negative amount per output is needed")
             source = {"kind": "outputs", "outputs": [self.outpoint(int(o)) for o in outputs]}
         stop = self._stop_mask(params.stop_categories)
-        policy = self._policy(params.mixer_policy)
         t_min = params.time_from if params.time_from is not None else -(1 << 62)
         t_max = params.time_to if params.time_to is not None else (1 << 62)
+        if params.mixer_policy == "demix":
+            return self._trace_demix(params, source, outputs, amounts, stop, t_min, t_max)
+        policy = self._policy(params.mixer_policy)
         with self.propagate(outputs, amounts, forward=params.direction == "forward", model=params.model,
                             max_hops=params.max_hops, min_amount_sat=params.min_amount_sat, stop=stop,
                             policy=policy, t_min=t_min, t_max=t_max) as run:
@@ -249,6 +259,82 @@ class TraceEngine:
             yield run
         finally:
             self._reset(run[0], run[6])
+
+    def demixer(self):
+        """The demixing helper (tx labels read once from ``analysis/tx_labels.parquet``)."""
+        if self._demixer is None:
+            from chaintrail.analysis.demix import Demixer
+            self._demixer = Demixer(self, tx_label_codes(self.store))
+        return self._demixer
+
+    def _trace_demix(self, params, source, outputs, amounts, stop, t_min, t_max) -> TraceResult:
+        """Rounds of kernel runs: each stops at mixes, demixes them, and goes on from the actor's exits."""
+        dm = self.demixer()
+        custodial = dm.custodial_addresses()
+        stop_all = stop | custodial
+        policy = self._policy("stop")
+        rows: list[tuple] = []
+        totals = np.zeros(6, np.int64)
+        step_txs: set[int] = set()
+        log: list[dict] = []
+        batches = [(np.asarray(outputs, np.int64), np.asarray(amounts, np.int64), 0, None)]
+        for rnd in range(DEMIX_ROUNDS + 1):
+            cj: dict[int, int] = {}
+            dep: dict[int, int] = {}
+            where: dict[int, tuple] = {}
+            for outs, amts, base, prefix in batches:
+                with self.propagate(outs, amts, forward=True, model=params.model,
+                                    max_hops=max(0, params.max_hops - base), min_amount_sat=params.min_amount_sat,
+                                    stop=stop_all, policy=policy, t_min=t_min, t_max=t_max) as run:
+                    touched, tot, _, _, edge_in, edge_amt, _ = run
+                    got, uniq = self._rows(params, touched, edge_in, edge_amt, base, prefix)
+                if rnd == 0:
+                    totals[K.T_SOURCE] = tot[K.T_SOURCE]
+                for k in (K.T_FEES, K.T_ABSORBED, K.T_EDGES, K.T_TXS, K.T_MIXER_TXS):
+                    totals[k] += tot[k]
+                step_txs.update(uniq.tolist())
+                for row in got:
+                    kind, o, addr = row[0], row[1], row[2]
+                    last = rnd == DEMIX_ROUNDS
+                    if kind == "stopped_mixer" and not last:
+                        cj[o] = cj.get(o, 0) + row[3]
+                        where[o] = row
+                    elif kind == "tagged" and addr is not None and custodial[addr] and not last:
+                        dep[o] = dep.get(o, 0) + row[3]
+                        where[o] = row
+                    else:
+                        rows.append(row)
+            if not cj and not dep:
+                break
+            reached = {r[2] for r in rows if r[2] is not None}
+            resolved = dm.resolve_coinjoins(cj, step_txs, reached) if cj else []
+            resolved += dm.resolve_custodial(dep, step_txs, reached) if dep else []
+            batches = []
+            for res in resolved:
+                totals[K.T_FEES] += res.fee
+                ents = [where[o] for o in res.entries]
+                if res.unresolved:
+                    kind = "stopped_mixer" if res.kind == "coinjoin" else "stopped_in_custody"
+                    from chaintrail.analysis.demix import allocate_exact
+                    for r, part in zip(ents, allocate_exact(res.unresolved, [r[3] for r in ents])):
+                        if part:
+                            rows.append((kind,) + r[1:3] + (part,) + r[4:])
+                best = max(ents, key=lambda r: (r[3], -r[4]))
+                log.append(self._demix_record(res, ents))
+                keep = [(x, a) for x, a in zip(res.exits, res.exit_taint) if a > 0]
+                if keep:
+                    mixes = [self.txid_hex(t) for t in res.mix_txs[:1]]
+                    batches.append((np.array([x for x, _ in keep], np.int64), np.array([a for _, a in keep], np.int64),
+                                    min(r[4] for r in ents) + 1, best[5] + mixes))
+                step_txs.update(res.mix_txs)
+        extra = {"demixed_sat": sum(sum(d["exit_amounts"]) for d in log)}
+        return replace(self._assemble(params, source, rows, totals, sorted(step_txs), extra), demix=log)
+
+    def _demix_record(self, res, ents) -> dict:
+        return {"kind": res.kind, "mix_txids": [self.txid_hex(t) for t in res.mix_txs],
+                "entries": [r[6] for r in ents], "entry_taint_sat": res.entry_taint, "entry_value_sat": res.entry_value,
+                "exits": [self.outpoint(x) for x in res.exits], "exit_amounts": res.exit_taint,
+                "evidence": res.evidence, "fee_sat": res.fee, "unresolved_sat": res.unresolved}
 
     def _stop_mask(self, categories: tuple[str, ...]) -> np.ndarray:
         """Per-address stop flags for these tag categories (cached: tags change rarely)."""
@@ -304,6 +390,16 @@ class TraceEngine:
         return out
 
     def _result(self, params, source, sources, touched, totals, edge_in, edge_amt) -> TraceResult:
+        rows, uniq = self._rows(params, touched, edge_in, edge_amt)
+        return self._assemble(params, source, rows, totals, uniq.tolist())
+
+    def _rows(self, params, touched, edge_in, edge_amt, hop_base: int = 0,
+              prefix: list[str] | None = None) -> tuple[list[tuple], np.ndarray]:
+        """One kernel run's settled outputs as rows (kind, output, address, amount, hops, path, outpoint).
+
+        Read while the scratch still holds the run. ``hop_base``/``prefix`` place a run that starts
+        inside a trace (after a demixed mix) at its hop count and behind its path.
+        """
         # Every touched output's tx and txid, found once in bulk (the paths below revisit them often).
         tnums = np.searchsorted(self.tx_first_out, touched.astype(self.tx_first_out.dtype), side="right") - 1
         tx_of = dict(zip(touched.tolist(), tnums.tolist()))
@@ -312,39 +408,48 @@ class TraceEngine:
         forward = params.direction == "forward"
         status = self.status[touched]
         taint = self.taint[touched]
-        src_total = int(totals[K.T_SOURCE])  # distinct sats: change back to a source is not new money
         kinds = {K.ENDPOINT: "tagged", K.UNSPENT: "unspent", K.BELOW: "below_threshold",
                  K.STOPPED_HOPS: "stopped_max_hops", K.STOPPED_TIME: "stopped_time", K.STOPPED_MIXER: "stopped_mixer"}
-        groups: dict[tuple, Endpoint] = {}
-        tags_of = getattr(self.stop_addr_for, "tags_of", None)
+        rows = []
         for o, st, amt in zip(touched.tolist(), status.tolist(), taint.tolist()):
             if st == K.PASSED or amt <= 0:
                 continue
             kind = kinds.get(st, "stopped")
-            if st == K.ENDPOINT and not forward and self.tx_is_cb[self._tx_of_out(o)] and not (
+            if st == K.ENDPOINT and not forward and self.tx_is_cb[tx_of[o]] and not (
                     self.stop_addr_for is not None and self._is_stop(o, params)):
                 kind = "coinbase"
             a = int(self.out_addr[o])
-            addr = None if a == int(K.NONE32) else a
-            key = (kind, addr if addr is not None else f"out:{o}")
+            path = self._path(o, tx_of, hexes)
+            if prefix:
+                path = prefix + path[1:] if path and prefix[-1] == path[0] else prefix + path
+            rows.append((kind, o, None if a == int(K.NONE32) else a, int(amt), hop_base + int(self.hops[o]), path,
+                         f"{hexes[tx_of[o]]}:{o - int(self.tx_first_out[tx_of[o]])}"))
+        for i, amt in zip(edge_in.tolist(), edge_amt.tolist()):
+            t = owner(self.tx_first_in, i)
+            rows.append(("unknown_source", None, None, int(amt), 0, [self.txid_hex(t)],
+                         f"{self.txid_hex(t)}:in{i - int(self.tx_first_in[t])}"))
+        return rows, uniq
+
+    def _assemble(self, params, source, rows: list[tuple], totals, step_txs: list[int],
+                  extra: dict | None = None) -> TraceResult:
+        """Group rows into the endpoint table (per kind and address) and add the accounting."""
+        src_total = int(totals[K.T_SOURCE])  # distinct sats: change back to a source is not new money
+        groups: dict[tuple, Endpoint] = {}
+        tags_of = getattr(self.stop_addr_for, "tags_of", None)
+        for kind, o, addr, amt, hops, path, outpoint in rows:
+            key = (kind, addr if addr is not None else (f"out:{o}" if o is not None else outpoint))
             ep = groups.get(key)
             if ep is None:
                 ep = Endpoint(address=None, cluster=None if addr is None else int(self.labels[addr]),
                               tags=tags_of(addr) if (tags_of and addr is not None) else [], amount_sat=0,
-                              hops=int(self.hops[o]), path=self._path(o, tx_of, hexes), kind=kind)
+                              hops=hops, path=path, kind=kind)
                 ep.address = addr  # type: ignore[assignment]  # resolved to a string below
                 groups[key] = ep
-            ep.amount_sat += int(amt)
-            ep.hops = min(ep.hops, int(self.hops[o]))
-            ep.outputs.append(self.outpoint(o))
-            ep.output_amounts.append(int(amt))
-        for i, amt in zip(edge_in.tolist(), edge_amt.tolist()):
-            t = owner(self.tx_first_in, i)
-            key = ("unknown_source", f"in:{i}")
-            groups[key] = Endpoint(address=None, cluster=None, tags=[], amount_sat=int(amt), hops=0,
-                                   path=[self.txid_hex(t)], kind="unknown_source",
-                                   outputs=[f"{self.txid_hex(t)}:in{i - int(self.tx_first_in[t])}"],
-                                   output_amounts=[int(amt)])
+            ep.amount_sat += amt
+            if hops < ep.hops:
+                ep.hops, ep.path = hops, path
+            ep.outputs.append(outpoint)
+            ep.output_amounts.append(amt)
         eps = list(groups.values())
         self._name_addresses(eps)
         eps.sort(key=lambda e: (-e.amount_sat, e.kind, e.address or "", e.outputs[0] if e.outputs else ""))
@@ -366,7 +471,10 @@ class TraceEngine:
             "txs_touched": int(totals[K.T_TXS]),
             "mixer_txs": int(totals[K.T_MIXER_TXS]),
         }
-        steps = [{"txid": hexes[t], "block_hash": self.blk_hash[int(self.tx_block[t])]} for t in uniq.tolist()]
+        if extra:
+            tot.update(extra)
+        steps = [{"txid": self.txid_hex(t), "block_hash": self.blk_hash[int(self.tx_block[t])]}
+                 for t in sorted(set(step_txs))]
         return TraceResult(source=source, model=params.model, params=_params_dict(params), endpoints=eps,
                            totals=tot, steps=steps)
 
@@ -429,6 +537,22 @@ class StopAddresses:
 
     def tags_of(self, addr: int) -> list[str]:
         return [f"{c}:{label}" for c, label in self.tags.get(addr, [])]
+
+
+def tx_label_codes(store: ChainStore) -> np.ndarray:
+    """Per tx the classifier label's index in ``mixers.LABELS`` (all ``none`` before labelling)."""
+    codes = np.zeros(store.counts["txs"], np.int64)
+    path = store.path / "analysis" / "tx_labels.parquet"
+    if path.exists():
+        from chaintrail.analysis.mixers import LABELS
+        t = pq.read_table(path, columns=["tx_num", "label"])
+        lab = t["label"].combine_chunks()
+        names = lab.dictionary.to_pylist()
+        remap = np.array([LABELS.index(n) if n in LABELS else 0 for n in names], np.int64)
+        nums = t["tx_num"].to_numpy()
+        ok = nums < len(codes)
+        codes[nums[ok]] = remap[np.asarray(lab.indices)][ok]
+    return codes
 
 
 def mixer_tx_mask(store: ChainStore) -> np.ndarray | None:

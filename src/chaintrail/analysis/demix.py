@@ -1,0 +1,374 @@
+"""Demixing: find where a tainted participant's coins leave a CoinJoin or a custodial mixer.
+
+A haircut pass-through spreads a participant's taint over every output of a
+CoinJoin, and over a custodial mixer's whole wallet. Investigators instead
+look for the participant's *exits*, from what happens after the mix:
+
+* **Co-spending.** Exits spent together in one (non-CoinJoin) tx have one owner
+  (the multi-input heuristic applied to post-mix coins).
+* **Shared destination.** Exits whose spends pay the same address have one
+  owner, when that address is *exclusive* (everything it ever received came
+  from exits or from this trace's own coins: an exchange deposit address is
+  one customer's), or when exits of two or more different mixes converge on it.
+* **Anchor.** An exit whose spend pays an address this trace already reached
+  outside the mix (e.g. the exchange deposit address a peel chain used) is
+  the traced owner's.
+* **Convergence.** Owner groups that join exits of two or more different mixing
+  transactions (or, at a custodial mixer, two or more spends) are the traced
+  actor's: one background participant rarely meets the same actor twice.
+* **Amounts.** The exits given to the actor may not exceed the value it put in,
+  and, at a CoinJoin, a leftover that matches one output of unique value is its
+  change (subset-sum change linking).
+
+A CoinJoin structure is every mixing tx reachable from the tainted inputs
+through remixes (Whirlpool chains), so a coin remixed several times is
+followed to its final exit. A custodial mixer (ChipMixer-style: no tx links a
+deposit to its payout) is an entity that creates exact chips; its exits are
+chips that customers spend, after the first tainted deposit and within
+``window_s``. What no evidence links stays *unresolved* inside the mix and is
+reported as such, never guessed. Every resolution is logged with its
+evidence so a report can cite it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from chaintrail.analysis import mixers as M
+
+NONE = 0xFFFFFFFF
+MAX_STRUCTURE_TXS = 256        # remix closure bound
+MAX_EXITS = 20_000
+_CHIPS = frozenset(int(c) for c in M.CHIPS)
+
+
+@dataclass
+class Resolution:
+    """How one mix was resolved: which exits carry the actor's taint, and why."""
+
+    kind: str                                  # coinjoin | custodial
+    mix_txs: list[int]
+    entries: list[int]                          # tainted outputs that went in
+    entry_taint: int
+    entry_value: int
+    exits: list[int] = field(default_factory=list)
+    exit_taint: list[int] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)   # per exit: anchor | converge | change
+    fee: int = 0                                # taint booked as fees (what the actor paid the mix)
+    unresolved: int = 0                         # taint left inside the mix (no evidence)
+
+
+class _DSU:
+    def __init__(self) -> None:
+        self.p: dict[int, int] = {}
+
+    def find(self, x: int) -> int:
+        p = self.p
+        p.setdefault(x, x)
+        while p[x] != x:
+            p[x] = p[p[x]]
+            x = p[x]
+        return x
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.p[max(ra, rb)] = min(ra, rb)
+
+
+class Demixer:
+    """Demixing over one engine's mapped index (see ``TraceEngine``)."""
+
+    def __init__(self, eng, tx_label: np.ndarray, window_s: int = 3 * 86_400, fee_tolerance: float = 0.02):
+        self.e = eng
+        self.label = tx_label
+        self.mixing = M.MIXING[tx_label]
+        self.window_s = window_s
+        self.fee_tol = fee_tolerance
+        self.min_span = 3
+        self._recv_order: np.ndarray | None = None
+        self._recv_start: np.ndarray | None = None
+        self._custodial: np.ndarray | None = None
+
+    # -- chain helpers ---------------------------------------------------------------
+    def tx_of_out(self, o: int) -> int:
+        return int(np.searchsorted(self.e.tx_first_out, np.uint32(o), side="right")) - 1
+
+    def tx_of_in(self, i: int) -> int:
+        return int(np.searchsorted(self.e.tx_first_in, np.uint32(i), side="right")) - 1
+
+    def outs(self, t: int) -> range:
+        return range(int(self.e.tx_first_out[t]), int(self.e.tx_first_out[t + 1]))
+
+    def ins(self, t: int) -> list[int]:
+        e = self.e
+        return [int(e.in_prev[i]) for i in range(int(e.tx_first_in[t]), int(e.tx_first_in[t + 1]))]
+
+    def spender(self, o: int) -> int:
+        s = int(self.e.out_spent[o])
+        return -1 if s == NONE else self.tx_of_in(s)
+
+    def receipts(self, a: int) -> np.ndarray:
+        """Every output paid to address ``a`` (an address -> outputs index, built once)."""
+        if self._recv_order is None:
+            addr = self.e.out_addr
+            self._recv_order = np.argsort(addr, kind="stable").astype(np.int64)
+            self._recv_start = np.searchsorted(addr[self._recv_order], np.arange(len(self.e.labels) + 1,
+                                                                                    dtype=np.uint32))
+        return self._recv_order[self._recv_start[a]:self._recv_start[a + 1]]
+
+    def custodial_addresses(self) -> np.ndarray:
+        """Addresses of custodial chip mixers: entities that create exact chips, the entities whose
+        one-output sweeps feed them (deposit wallets), and addresses tagged as mixers."""
+        if self._custodial is None:
+            e = self.e
+            labels = e.labels
+            hot = set()
+            for t in np.flatnonzero(self.label == M.L_CHIP_SPLIT).tolist():
+                hot.update(int(labels[int(e.out_addr[p])]) for p in self.ins(t)
+                           if p != NONE and int(e.out_addr[p]) != NONE)
+            clusters = set(hot)
+            if hot:
+                # Deposit wallets: txs with one output, paid into a chip-creating entity from another one.
+                first = np.asarray(e.tx_first_out[:-1], np.int64)
+                one = np.flatnonzero(np.diff(np.asarray(e.tx_first_out, np.int64)) == 1)
+                a = e.out_addr[first[one]]
+                ok = a != NONE
+                hot_arr = np.fromiter(hot, np.int64)
+                into = one[ok][np.isin(labels[a[ok]], hot_arr)]
+                for t in into.tolist():
+                    p = self.ins(t)[0]
+                    if p != NONE and int(e.out_addr[p]) != NONE:
+                        clusters.add(int(labels[int(e.out_addr[p])]))
+            mask = np.isin(labels, np.fromiter(clusters, np.int64)) if clusters else np.zeros(len(labels), np.bool_)
+            if e.stop_addr_for is not None:
+                mask = mask | e.stop_addr_for(("mixing_service",))
+            self._custodial = mask
+        return self._custodial
+
+    # -- CoinJoins -------------------------------------------------------------------
+    def coinjoin_structures(self, entries: list[int]) -> list[tuple[list[int], list[int]]]:
+        """Group entry outputs by the remix closure of the mixing txs they enter: [(txs, entries)]."""
+        e = self.e
+        dsu = _DSU()
+        seen: set[int] = set()
+        for o in sorted(entries):
+            t0 = self.spender(o)
+            todo, t_end = [t0], int(e.tx_time[t0]) + self.window_s
+            while todo:
+                u = todo.pop()
+                dsu.union(t0, u)
+                if u in seen:
+                    continue
+                seen.add(u)
+                if len(seen) > MAX_STRUCTURE_TXS * max(1, len(entries)):
+                    continue
+                for x in self.outs(u):
+                    v = self.spender(x)
+                    if v >= 0 and self.mixing[v] and int(e.tx_time[v]) <= t_end:
+                        todo.append(v)
+        out: dict[int, tuple[list[int], list[int]]] = {}
+        for t in sorted(seen):
+            out.setdefault(dsu.find(t), ([], []))[0].append(t)
+        for o in sorted(entries):
+            out[dsu.find(self.spender(o))][1].append(o)
+        return [g for g in out.values() if g[1]]
+
+    def exits_of(self, txs: list[int]) -> list[int]:
+        inside = set(txs)
+        exits = []
+        for t in txs:
+            for x in self.outs(t):
+                if self.spender(x) not in inside:
+                    exits.append(x)
+        return exits
+
+    # -- linking exits to owners -------------------------------------------------------
+    def components(self, exits: list[int], source_of: dict[int, int], known_txs: set[int],
+                   anchored_addrs: set[int]) -> tuple[_DSU, dict[int, set[int]], set[int]]:
+        """Union exits by co-spend and shared destinations.
+
+        ``source_of``: exit -> the mix (or spend) it counts as for convergence.
+        Returns the union-find, each root's set of mixes, and the anchored roots.
+        """
+        e = self.e
+        dsu = _DSU()
+        spend_txs: dict[int, list[int]] = {}
+        for x in exits:
+            dsu.find(x)
+            s = self.spender(x)
+            if s >= 0 and not self.mixing[s]:
+                spend_txs.setdefault(s, []).append(x)
+        by_dest: dict[int, list[int]] = {}
+        for s, xs in spend_txs.items():
+            for x in xs[1:]:
+                dsu.union(xs[0], x)                     # co-spent
+            for y in self.outs(s):
+                a = int(e.out_addr[y])
+                if a == NONE:
+                    continue
+                by_dest.setdefault(a, []).append(xs[0])
+        spend_set = set(spend_txs)
+        anchored_roots: set[int] = set()
+        for a, xs in by_dest.items():
+            exclusive = None
+            anchored = a in anchored_addrs
+            if len(xs) > 1 or anchored:
+                makers = {self.tx_of_out(int(y)) for y in self.receipts(a)}
+                exclusive = makers <= (spend_set | known_txs)
+            if len(xs) > 1 and exclusive:
+                for x in xs[1:]:
+                    dsu.union(xs[0], x)
+            if anchored and exclusive:
+                anchored_roots.add(xs[0])
+        mixes: dict[int, set[int]] = {}
+        for x in exits:
+            m = mixes.setdefault(dsu.find(x), set())
+            if source_of[x] >= 0:
+                m.add(source_of[x])
+        anchored = {dsu.find(x) for x in anchored_roots}
+        return dsu, mixes, anchored
+
+
+    # -- resolution ------------------------------------------------------------------
+    def resolve_coinjoins(self, entries: dict[int, int], known_txs: set[int],
+                          reached: set[int]) -> list[Resolution]:
+        """Resolve every CoinJoin structure the tainted ``entries`` (output -> taint) go into."""
+        e = self.e
+        structs = self.coinjoin_structures(list(entries))
+        exits_of = [self.exits_of(txs)[:MAX_EXITS] for txs, _ in structs]
+        # Convergence counts only the mixes the actor entered directly: a background wallet that
+        # mixes often and consolidates spans many mixes, but rarely several of the actor's.
+        entry_mixes = {self.spender(o) for o in entries}
+        source_of = {x: (t if t in entry_mixes else -1) for ex in exits_of for x in ex
+                     for t in (self.tx_of_out(x),)}
+        allx = [x for ex in exits_of for x in ex]
+        dsu, mixes, anchored = self.components(allx, source_of, known_txs, reached)
+        values = {x: int(e.out_value[x]) for x in allx}
+        out = []
+        for (txs, ents), ex in zip(structs, exits_of):
+            V = sum(int(e.out_value[o]) for o in ents)
+            T = sum(entries[o] for o in ents)
+            chosen, why = select_actor_exits(ex, values, dsu, mixes, anchored, V, self.min_span)
+            # Change: per mix the actor entered, a leftover that one unique-valued output matches.
+            exset, taken = set(ex), set(chosen)
+            for c in sorted({self.spender(o) for o in ents}):
+                v_in = sum(int(e.out_value[o]) for o in ents if self.spender(o) == c)
+                outs = self.outs(c)
+                left = v_in - sum(values[x] for x in chosen if outs.start <= x < outs.stop)
+                tol = int(self.fee_tol * v_in) + 10_000
+                if left <= tol:
+                    continue
+                vals = [int(e.out_value[x]) for x in outs]
+                x = change_candidate(vals, taken, outs, left, tol, exset)
+                if x is not None and sum(values[y] for y in chosen) + values[x] <= V:
+                    chosen.append(x)
+                    taken.add(x)
+                    why[x] = "change"
+            out.append(self._allocate("coinjoin", txs, ents, T, V, chosen, why, values))
+        return out
+
+    def custodial_exits(self, t_from: int, t_to: int) -> list[int]:
+        """Chips (exact-value outputs of chip splits) that customers spent between ``t_from`` and ``t_to``."""
+        e = self.e
+        custodial = self.custodial_addresses()
+        exits = []
+        for t in np.flatnonzero(self.label == M.L_CHIP_SPLIT).tolist():
+            for x in self.outs(t):
+                if int(e.out_value[x]) not in _CHIPS:
+                    continue
+                s = self.spender(x)
+                if s < 0 or self.label[s] == M.L_CHIP_SPLIT or not t_from <= int(e.tx_time[s]) <= t_to:
+                    continue
+                if all(int(e.out_addr[y]) != NONE and custodial[int(e.out_addr[y])] for y in self.outs(s)):
+                    continue                       # the mixer moving its own chip
+                exits.append(x)
+        return exits[:MAX_EXITS]
+
+    def resolve_custodial(self, deposits: dict[int, int], known_txs: set[int],
+                          reached: set[int]) -> list[Resolution]:
+        """Resolve tainted deposits (output -> taint) into custodial chip mixers as one account.
+
+        No tx links a deposit to its payout: the actor's chips are found by what their
+        spends share (co-spending, destinations) with each other and with the trace.
+        """
+        e = self.e
+        ents = sorted(deposits)
+        times = [int(e.tx_time[self.tx_of_out(o)]) for o in ents]
+        ex = self.custodial_exits(min(times), max(times) + self.window_s)
+        source_of = {x: self.spender(x) for x in ex}
+        dsu, mixes, anchored = self.components(ex, source_of, known_txs, reached)
+        values = {x: int(e.out_value[x]) for x in ex}
+        V = sum(int(e.out_value[o]) for o in ents)
+        T = sum(deposits[o] for o in ents)
+        chosen, why = select_actor_exits(ex, values, dsu, mixes, anchored, V, 2)
+        return [self._allocate("custodial", [], ents, T, V, chosen, why, values)]
+
+    def _allocate(self, kind, txs, ents, T, V, chosen, why, values) -> Resolution:
+        """Haircut the entries' taint over the chosen exits and the rest of what went in."""
+        from chaintrail.analysis.taint_kernels import haircut_split
+
+        chosen = sorted(chosen)
+        A = sum(values[x] for x in chosen)
+        vals = np.array([values[x] for x in chosen] + [max(V - A, 0)], np.int64)
+        shares = np.zeros(len(vals), np.int64)
+        haircut_split(np.int64(min(T, int(vals.sum()))), vals, shares)
+        r = Resolution(kind, list(txs), list(ents), T, V, chosen, [int(s) for s in shares[:-1]],
+                       [why[x] for x in chosen])
+        rest = T - int(shares[:-1].sum())
+        # What the actor got back falls short of what it put in by fees only when the shortfall is small.
+        if chosen and V - A <= int(self.fee_tol * V) + 10_000:
+            r.fee = rest
+        else:
+            r.unresolved = rest
+        return r
+
+
+def select_actor_exits(exits: list[int], values: dict[int, int], dsu: _DSU, mixes: dict[int, set[int]],
+                       anchored: set[int], budget: int, min_span: int = 2) -> tuple[list[int], dict[int, str]]:
+    """The exits of anchored or converging owner groups, strongest first, within ``budget`` sats."""
+    groups: dict[int, list[int]] = {}
+    for x in exits:
+        groups.setdefault(dsu.find(x), []).append(x)
+    cands = [r for r in groups if r in anchored or len(mixes[r]) >= min_span]
+    cands.sort(key=lambda r: (r not in anchored, -len(mixes[r]), -sum(values[x] for x in groups[r]), r))
+    chosen: list[int] = []
+    why: dict[int, str] = {}
+    total = 0
+    for r in cands:
+        v = sum(values[x] for x in groups[r])
+        if total + v > budget:
+            continue
+        total += v
+        for x in sorted(groups[r]):
+            chosen.append(x)
+            why[x] = "anchor" if r in anchored else f"converge:{len(mixes[r])}"
+    return chosen, why
+
+
+def change_candidate(values: list[int], taken: set[int], outs: range, leftover: int, tol: int,
+                     exits: set[int]) -> int | None:
+    """The output of unique value that best uses ``leftover`` (within ``tol`` below it): the change."""
+    count: dict[int, int] = {}
+    for x in outs:
+        count[values[x - outs.start]] = count.get(values[x - outs.start], 0) + 1
+    best, best_gap = None, tol + 1
+    for x in outs:
+        v = values[x - outs.start]
+        if x in taken or x not in exits or count[v] > 1 or v > leftover:
+            continue
+        if leftover - v < best_gap:
+            best, best_gap = x, leftover - v
+    return best
+
+
+def allocate_exact(total: int, weights: list[int]) -> list[int]:
+    """Split ``total`` over ``weights`` in proportion, exact to the sat (largest remainder)."""
+    from chaintrail.analysis.taint_kernels import haircut_split
+
+    vals = np.asarray(weights, np.int64)
+    shares = np.zeros(len(vals), np.int64)
+    haircut_split(np.int64(total), vals, shares)
+    return [int(x) for x in shares]
