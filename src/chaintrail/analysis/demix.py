@@ -42,6 +42,7 @@ NONE = 0xFFFFFFFF
 MAX_STRUCTURE_TXS = 256        # remix closure bound
 MAX_EXITS = 20_000
 _CHIPS = frozenset(int(c) for c in M.CHIPS)
+_NOT_MIXERS = ("exchange", "gambling", "merchant", "payment_processor", "mining_service", "market")
 
 
 @dataclass
@@ -91,6 +92,8 @@ class Demixer:
         self._recv_order: np.ndarray | None = None
         self._recv_start: np.ndarray | None = None
         self._custodial: np.ndarray | None = None
+        self._chip_splits: list[int] | None = None
+        self._chip_txs: list[int] | None = None
 
     # -- chain helpers ---------------------------------------------------------------
     def tx_of_out(self, o: int) -> int:
@@ -126,7 +129,7 @@ class Demixer:
             e = self.e
             labels = e.labels
             hot = set()
-            for t in np.flatnonzero(self.label == M.L_CHIP_SPLIT).tolist():
+            for t in self.chip_splits():
                 hot.update(int(labels[int(e.out_addr[p])]) for p in self.ins(t)
                            if p != NONE and int(e.out_addr[p]) != NONE)
             clusters = set(hot)
@@ -144,9 +147,46 @@ class Demixer:
                         clusters.add(int(labels[int(e.out_addr[p])]))
             mask = np.isin(labels, np.fromiter(clusters, np.int64)) if clusters else np.zeros(len(labels), np.bool_)
             if e.stop_addr_for is not None:
-                mask = mask | e.stop_addr_for(("mixing_service",))
+                # A tagged exchange or other service that happens to pay round amounts is not a mixer.
+                mask = (mask & ~e.stop_addr_for(_NOT_MIXERS)) | e.stop_addr_for(("mixing_service",))
             self._custodial = mask
         return self._custodial
+
+    def chip_splits(self) -> list[int]:
+        """Txs that create chips, paid by an entity seen making a strict chip split (>= 3 exact chip
+        outputs and at most one other); the cluster-refined ``chip_split`` label alone also marks
+        exchanges that pay round amounts."""
+        if self._chip_splits is None:
+            e = self.e
+            cands = np.flatnonzero(self.label == M.L_CHIP_SPLIT).tolist()
+            creators, first_cluster = set(), {}
+            for t in cands:
+                ins = [p for p in self.ins(t) if p != NONE and int(e.out_addr[p]) != NONE]
+                first_cluster[t] = int(e.labels[int(e.out_addr[ins[0]])]) if ins else -1
+                vals = e.out_value[int(e.tx_first_out[t]):int(e.tx_first_out[t + 1])]
+                chips = int(np.isin(vals, M.CHIPS).sum())
+                if chips >= 3 and len(vals) - chips <= 1:
+                    creators.add(first_cluster[t])
+            self._chip_splits = [t for t in cands if first_cluster[t] in creators and first_cluster[t] >= 0]
+        return self._chip_splits
+
+    def chip_txs(self) -> list[int]:
+        """Every tx a custodial mixer's wallet funds that pays an exact chip (its chip creations,
+        large and small)."""
+        if self._chip_txs is None:
+            e = self.e
+            prev = np.asarray(e.in_prev, np.int64)
+            ok = prev != NONE
+            addr = np.full(len(prev), NONE, np.int64)
+            addr[ok] = e.out_addr[prev[ok]]
+            has = addr != NONE
+            mine = np.zeros(len(prev), np.bool_)
+            mine[has] = self.custodial_addresses()[addr[has]]
+            funded = np.unique(np.searchsorted(np.asarray(e.tx_first_in, np.int64), np.flatnonzero(mine),
+                                               side="right") - 1)
+            self._chip_txs = [t for t in funded.tolist()
+                              if np.isin(e.out_value[int(e.tx_first_out[t]):int(e.tx_first_out[t + 1])], M.CHIPS).any()]
+        return self._chip_txs
 
     # -- CoinJoins -------------------------------------------------------------------
     def coinjoin_structures(self, entries: list[int]) -> list[tuple[list[int], list[int]]]:
@@ -275,7 +315,7 @@ class Demixer:
         e = self.e
         custodial = self.custodial_addresses()
         exits = []
-        for t in np.flatnonzero(self.label == M.L_CHIP_SPLIT).tolist():
+        for t in self.chip_txs():
             for x in self.outs(t):
                 if int(e.out_value[x]) not in _CHIPS:
                     continue
@@ -304,6 +344,17 @@ class Demixer:
         V = sum(int(e.out_value[o]) for o in ents)
         T = sum(deposits[o] for o in ents)
         chosen, why = select_actor_exits(ex, values, dsu, mixes, anchored, V, 2)
+        tol = int(self.fee_tol * V) + 100_000
+        if V - sum(values[x] for x in chosen) > tol:
+            # Evidence alone falls short: an owner group whose chips make up the rest of the
+            # account (within fees and a small kept chip), alone in that band, completes it.
+            only_anchored, why_a = select_actor_exits(ex, values, dsu, mixes, anchored, V, 1 << 30)
+            for base, base_why in ((chosen, why), (only_anchored, why_a)):
+                extra = amount_match(ex, values, dsu, set(base), V - sum(values[x] for x in base), tol)
+                if extra:
+                    chosen, why = base + extra, dict(base_why)
+                    why.update({x: "amount" for x in extra})
+                    break
         return [self._allocate("custodial", [], ents, T, V, chosen, why, values)]
 
     def _allocate(self, kind, txs, ents, T, V, chosen, why, values) -> Resolution:
@@ -346,6 +397,17 @@ def select_actor_exits(exits: list[int], values: dict[int, int], dsu: _DSU, mixe
             chosen.append(x)
             why[x] = "anchor" if r in anchored else f"converge:{len(mixes[r])}"
     return chosen, why
+
+
+def amount_match(exits: list[int], values: dict[int, int], dsu: _DSU, taken: set[int], rest: int,
+                 tol: int) -> list[int]:
+    """The one owner group (not yet taken) whose value lies in [rest - tol, rest]; [] if none or several."""
+    groups: dict[int, list[int]] = {}
+    for x in exits:
+        if x not in taken:
+            groups.setdefault(dsu.find(x), []).append(x)
+    hits = [g for g in groups.values() if rest - tol <= sum(values[x] for x in g) <= rest]
+    return sorted(hits[0]) if len(hits) == 1 else []
 
 
 def change_candidate(values: list[int], taken: set[int], outs: range, leftover: int, tol: int,

@@ -296,12 +296,13 @@ class TraceEngine:
                 for row in got:
                     kind, o, addr = row[0], row[1], row[2]
                     last = rnd == DEMIX_ROUNDS
-                    if kind == "stopped_mixer" and not last:
-                        cj[o] = cj.get(o, 0) + row[3]
-                        where[o] = row
-                    elif kind == "tagged" and addr is not None and custodial[addr] and not last:
-                        dep[o] = dep.get(o, 0) + row[3]
-                        where[o] = row
+                    into = cj if kind == "stopped_mixer" else dep
+                    if not last and (kind == "stopped_mixer" or (
+                            kind == "tagged" and addr is not None and custodial[addr])):
+                        # An entry reached by several runs: one row carrying the summed taint.
+                        into[o] = into.get(o, 0) + row[3]
+                        prev = where.get(o)
+                        where[o] = row[:3] + (into[o], min(row[4], prev[4]) if prev else row[4]) + row[5:]
                     else:
                         rows.append(row)
             if not cj and not dep:

@@ -31,6 +31,10 @@ MIXER_POLICY = {
     "haircut": "CoinJoin and mixer transactions are passed through proportionally, like any other transaction; "
                "the amounts after them are shares, not identified coins.",
     "stop": "Tracing stops at CoinJoin and mixer transactions and reports the amounts that entered them.",
+    "demix": "At CoinJoins and custodial mixers the traced funds follow the coins that on-chain evidence ties to "
+             "the same owner (post-mix coins spent together, paid to an address used only by them or already "
+             "reached by this trace, change matched by amount); each such step names its evidence. What no "
+             "evidence ties is reported as unresolved inside the mix, not spread over other users.",
 }
 
 

@@ -56,3 +56,29 @@ def generate(
         console.print(f"wrote {summary['blocks']:,} blocks, {n_tx:,} transactions, cases "
                       f"{', '.join(summary['cases']) or 'none'} to {out} in {elapsed:.1f} s "
                       f"({summary['tx_per_s']:,} tx/s); answer key {summary['answer_key']}")
+
+
+@app.command("score-trace")
+@one_line_errors
+def score_trace(
+    folder: Path = typer.Argument(..., help="A generated scenario folder (blk files + answer_key.json)"),
+    model: str = typer.Option("haircut", "--model", help="haircut | poison | fifo | lifo | tiho"),
+    mixer_policy: str = typer.Option("demix", "--mixer-policy", help="demix | haircut | stop"),
+    store: Path = typer.Option(None, "--store", help="A store already prepared from this folder (else a scratch one)"),
+    json_out: bool = JsonOption,
+) -> None:
+    """Trace every planted case from its victim payments and compare each cash-out with the answer key."""
+    from rich.table import Table
+
+    from chaintrail.analysis.trace_eval import score_traces
+
+    res = score_traces(folder, store, model=model, mixer_policy=mixer_policy)
+    if json_out:
+        emit_json(res)
+        return
+    view = Table("case", "cash-outs within 1%", "coverage", "identity", "mixes demixed", "unresolved (sat)")
+    for c in res["cases"]:
+        view.add_row(c["case"], f"{c['matched']}/{c['cash_outs']}", f"{c['coverage']:.4f}",
+                     "holds" if c["identity_holds"] else "BROKEN", str(c["demixed_mixes"]), f"{c['unresolved_sat']:,}")
+    console.print(f"{res['model']} trace, mixer policy {res['mixer_policy']}")
+    console.print(view)
