@@ -94,6 +94,7 @@ class Demixer:
         self._custodial: np.ndarray | None = None
         self._chip_splits: list[int] | None = None
         self._chip_txs: list[int] | None = None
+        self._spent_chips: tuple[np.ndarray, np.ndarray] | None = None
 
     # -- chain helpers ---------------------------------------------------------------
     def tx_of_out(self, o: int) -> int:
@@ -256,8 +257,11 @@ class Demixer:
             exclusive = None
             anchored = a in anchored_addrs
             if len(xs) > 1 or anchored:
-                makers = {self.tx_of_out(int(y)) for y in self.receipts(a)}
-                exclusive = makers <= (spend_set | known_txs)
+                got = self.receipts(a)
+                # More receipts than candidate payers: cannot be exclusive (a public or busy address).
+                exclusive = len(got) <= len(spend_set) + len(known_txs) and set(
+                    (np.searchsorted(self.e.tx_first_out, got.astype(np.uint32), side="right") - 1).tolist()
+                ) <= (spend_set | known_txs)
             if len(xs) > 1 and exclusive:
                 for x in xs[1:]:
                     dsu.union(xs[0], x)
@@ -311,21 +315,26 @@ class Demixer:
         return out
 
     def custodial_exits(self, t_from: int, t_to: int) -> list[int]:
-        """Chips (exact-value outputs of chip splits) that customers spent between ``t_from`` and ``t_to``."""
-        e = self.e
-        custodial = self.custodial_addresses()
-        exits = []
-        for t in self.chip_txs():
-            for x in self.outs(t):
-                if int(e.out_value[x]) not in _CHIPS:
-                    continue
-                s = self.spender(x)
-                if s < 0 or self.label[s] == M.L_CHIP_SPLIT or not t_from <= int(e.tx_time[s]) <= t_to:
-                    continue
-                if all(int(e.out_addr[y]) != NONE and custodial[int(e.out_addr[y])] for y in self.outs(s)):
-                    continue                       # the mixer moving its own chip
-                exits.append(x)
-        return exits[:MAX_EXITS]
+        """Chips (exact-value outputs of chip txs) that customers spent between ``t_from`` and ``t_to``."""
+        if self._spent_chips is None:
+            # Every customer-spent chip with its spend time, found once per engine.
+            e = self.e
+            custodial = self.custodial_addresses()
+            chips, times = [], []
+            for t in self.chip_txs():
+                for x in self.outs(t):
+                    if int(e.out_value[x]) not in _CHIPS:
+                        continue
+                    s = self.spender(x)
+                    if s < 0 or self.label[s] == M.L_CHIP_SPLIT:
+                        continue
+                    if all(int(e.out_addr[y]) != NONE and custodial[int(e.out_addr[y])] for y in self.outs(s)):
+                        continue                   # the mixer moving its own chip
+                    chips.append(x)
+                    times.append(int(e.tx_time[s]))
+            self._spent_chips = (np.array(chips, np.int64), np.array(times, np.int64))
+        chips, times = self._spent_chips
+        return chips[(times >= t_from) & (times <= t_to)][:MAX_EXITS].tolist()
 
     def resolve_custodial(self, deposits: dict[int, int], known_txs: set[int],
                           reached: set[int]) -> list[Resolution]:
