@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from chaintrail.analysis import mixers as M
+from chaintrail.analysis.taint_kernels import haircut_split
+from chaintrail.analysis.tracing import owner
 
 NONE = 0xFFFFFFFF
 MAX_STRUCTURE_TXS = 256        # remix closure bound
@@ -98,10 +100,10 @@ class Demixer:
 
     # -- chain helpers ---------------------------------------------------------------
     def tx_of_out(self, o: int) -> int:
-        return int(np.searchsorted(self.e.tx_first_out, np.uint32(o), side="right")) - 1
+        return owner(self.e.tx_first_out, o)
 
     def tx_of_in(self, i: int) -> int:
-        return int(np.searchsorted(self.e.tx_first_in, np.uint32(i), side="right")) - 1
+        return owner(self.e.tx_first_in, i)
 
     def outs(self, t: int) -> range:
         return range(int(self.e.tx_first_out[t]), int(self.e.tx_first_out[t + 1]))
@@ -368,8 +370,6 @@ class Demixer:
 
     def _allocate(self, kind, txs, ents, T, V, chosen, why, values) -> Resolution:
         """Haircut the entries' taint over the chosen exits and the rest of what went in."""
-        from chaintrail.analysis.taint_kernels import haircut_split
-
         chosen = sorted(chosen)
         A = sum(values[x] for x in chosen)
         vals = np.array([values[x] for x in chosen] + [max(V - A, 0)], np.int64)
@@ -437,8 +437,6 @@ def change_candidate(values: list[int], taken: set[int], outs: range, leftover: 
 
 def allocate_exact(total: int, weights: list[int]) -> list[int]:
     """Split ``total`` over ``weights`` in proportion, exact to the sat (largest remainder)."""
-    from chaintrail.analysis.taint_kernels import haircut_split
-
     vals = np.asarray(weights, np.int64)
     shares = np.zeros(len(vals), np.int64)
     haircut_split(np.int64(total), vals, shares)

@@ -269,6 +269,7 @@ class TraceEngine:
 
     def _trace_demix(self, params, source, outputs, amounts, stop, t_min, t_max) -> TraceResult:
         """Rounds of kernel runs: each stops at mixes, demixes them, and goes on from the actor's exits."""
+        from chaintrail.analysis.demix import allocate_exact
         dm = self.demixer()
         custodial = dm.custodial_addresses()
         stop_all = stop | custodial
@@ -316,7 +317,6 @@ class TraceEngine:
                 ents = [where[o] for o in res.entries]
                 if res.unresolved:
                     kind = "stopped_mixer" if res.kind == "coinjoin" else "stopped_in_custody"
-                    from chaintrail.analysis.demix import allocate_exact
                     for r, part in zip(ents, allocate_exact(res.unresolved, [r[3] for r in ents])):
                         if part:
                             rows.append((kind,) + r[1:3] + (part,) + r[4:])
