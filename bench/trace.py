@@ -91,7 +91,7 @@ def kernel_time(eng, outputs, params) -> float:
     stop, policy = eng._stop_mask(params.stop_categories), eng._policy(params.mixer_policy)
     amounts = np.asarray(eng.out_value[outputs], np.int64)
     t = time.perf_counter()
-    out = K.trace_kernel(True, K.MODELS[params.model], outputs, amounts, eng.tx_first_in, eng.tx_first_out,
+    out = K.trace_kernel(True, K.MODELS[params.model], outputs, amounts, eng.tx_first_in, eng.tx_first_out, eng.in_tx, eng.out_tx,
                          eng.in_prev, eng.in_value, eng.out_value, eng.out_spent, eng.out_addr, stop, policy,
                          eng.tx_time, eng.tx_is_cb, -(1 << 62), 1 << 62, params.max_hops, params.min_amount_sat,
                          eng.taint, eng.hops, eng.pred, eng.status, eng.qmark, eng.iv_off, eng.iv_cnt)

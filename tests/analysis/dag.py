@@ -235,7 +235,8 @@ def run(chain: Chain, src_out, src_amt=None, *, forward: bool = True, model: int
     policy = np.where(chain.tx_mixer, mixer_policy, K.POLICY_NONE).astype(np.uint8)
     s = scratch(chain) if scr is None else scr
     touched, totals, pool_s, pool_e, edge_in, edge_amt, popped = K.trace_kernel(
-        bool(forward), int(model), src_out, src_amt, chain.tx_first_in, chain.tx_first_out, chain.in_prev,
+        bool(forward), int(model), src_out, src_amt, chain.tx_first_in, chain.tx_first_out,
+        K.tx_of(chain.tx_first_in), K.tx_of(chain.tx_first_out), chain.in_prev,
         chain.in_value, chain.out_value, chain.out_spent, chain.out_addr, stop, policy, chain.tx_time,
         chain.tx_is_cb, int(t_min), int(t_max), int(max_hops), int(min_amt), s["taint"], s["hops"], s["pred"],
         s["status"], s["qmark"], s["iv_off"], s["iv_cnt"])

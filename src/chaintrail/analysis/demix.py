@@ -32,6 +32,7 @@ evidence so a report can cite it.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,6 +44,7 @@ from chaintrail.analysis.tracing import owner
 NONE = 0xFFFFFFFF
 MAX_STRUCTURE_TXS = 256        # remix closure bound
 MAX_EXITS = 20_000
+MAX_DENOMINATIONS = 8          # subset-sum change linking: Wasabi 1.x has 5 levels, JoinMarket 1
 _CHIPS = frozenset(int(c) for c in M.CHIPS)
 _NOT_MIXERS = ("exchange", "gambling", "merchant", "payment_processor", "mining_service", "market")
 
@@ -293,14 +295,28 @@ class Demixer:
         allx = [x for ex in exits_of for x in ex]
         dsu, mixes, anchored = self.components(allx, source_of, known_txs, reached)
         values = {x: int(e.out_value[x]) for x in allx}
+        # Change found from amounts alone anchors its owner group (co-spent exits are the actor's too).
+        changes: dict[int, int] = {}
+        for ents in (g[1] for g in structs):
+            for c in sorted({self.spender(o) for o in ents}):
+                for x in self.change_by_decomposition(c, [o for o in ents if self.spender(o) == c]):
+                    if x in values:
+                        changes[x] = c
+        anchored = dict.fromkeys(anchored, "anchor")
+        for x in sorted(changes):
+            anchored.setdefault(dsu.find(x), "change-group")
         out = []
         for (txs, ents), ex in zip(structs, exits_of):
             V = sum(int(e.out_value[o]) for o in ents)
             T = sum(entries[o] for o in ents)
             chosen, why = select_actor_exits(ex, values, dsu, mixes, anchored, V, self.min_span)
-            # Change: per mix the actor entered, a leftover that one unique-valued output matches.
+            why.update({x: "change:decomposed" for x in chosen if x in changes})
+            # Change of mixes too varied to decompose (Wasabi 2): per mix the actor entered, a
+            # leftover after its claimed exits that one unique-valued output matches.
             exset, taken = set(ex), set(chosen)
             for c in sorted({self.spender(o) for o in ents}):
+                if 0 < len(self.denominations(c)[0]) <= MAX_DENOMINATIONS:
+                    continue                        # decomposed above, entry by entry
                 v_in = sum(int(e.out_value[o]) for o in ents if self.spender(o) == c)
                 outs = self.outs(c)
                 left = v_in - sum(values[x] for x in chosen if outs.start <= x < outs.stop)
@@ -315,6 +331,37 @@ class Demixer:
                     why[x] = "change"
             out.append(self._allocate("coinjoin", txs, ents, T, V, chosen, why, values))
         return out
+
+    def denominations(self, c: int) -> tuple[list[int], dict[int, int]]:
+        """The values mix ``c`` pays more than once (its denominations), and every value's count."""
+        count: dict[int, int] = {}
+        for x in self.outs(c):
+            v = int(self.e.out_value[x])
+            count[v] = count.get(v, 0) + 1
+        return sorted(v for v, n in count.items() if n > 1), count
+
+    def change_by_decomposition(self, c: int, entries: list[int]) -> list[int]:
+        """The actor's change outputs at mix ``c``, from amounts: an entry's value minus one
+        unique-valued output must equal a sum of the mix's repeated denominations (each at most
+        once: Wasabi 1.x levels, JoinMarket's equal amount) up to fees (coordinator or maker fees
+        of at most 0.3 % of that sum, plus mining), and only one output may do so. Per entry: one
+        participant per input; a participant that registered several inputs is not decomposed."""
+        e = self.e
+        outs = self.outs(c)
+        vals = [int(e.out_value[x]) for x in outs]
+        dens, count = self.denominations(c)
+        if not dens or len(dens) > MAX_DENOMINATIONS:
+            return []
+        sums = sorted({sum(d for k, d in enumerate(dens) if m >> k & 1) for m in range(1, 1 << len(dens))})
+        uniq = [(x, v) for x, v in zip(outs, vals) if count[v] == 1]
+        found: list[int] = []
+        for o in entries:
+            v_in = int(e.out_value[o])
+            hits = [x for x, v in [(None, 0)] + uniq
+                    if v < v_in and _sum_within(sums, v_in - v, lambda s: s * 3 // 1000 + 20_000)]
+            if len(hits) == 1 and hits[0] is not None and hits[0] not in found:
+                found.append(hits[0])
+        return found
 
     def custodial_exits(self, t_from: int, t_to: int) -> list[int]:
         """Chips (exact-value outputs of chip txs) that customers spent between ``t_from`` and ``t_to``."""
@@ -387,8 +434,10 @@ class Demixer:
 
 
 def select_actor_exits(exits: list[int], values: dict[int, int], dsu: _DSU, mixes: dict[int, set[int]],
-                       anchored: set[int], budget: int, min_span: int = 2) -> tuple[list[int], dict[int, str]]:
-    """The exits of anchored or converging owner groups, strongest first, within ``budget`` sats."""
+                       anchored: set[int] | dict[int, str], budget: int,
+                       min_span: int = 2) -> tuple[list[int], dict[int, str]]:
+    """The exits of anchored or converging owner groups, strongest first, within ``budget`` sats.
+    ``anchored``: roots, or roots -> the evidence to cite (default "anchor")."""
     groups: dict[int, list[int]] = {}
     for x in exits:
         groups.setdefault(dsu.find(x), []).append(x)
@@ -404,7 +453,8 @@ def select_actor_exits(exits: list[int], values: dict[int, int], dsu: _DSU, mixe
         total += v
         for x in sorted(groups[r]):
             chosen.append(x)
-            why[x] = "anchor" if r in anchored else f"converge:{len(mixes[r])}"
+            why[x] = (anchored[r] if isinstance(anchored, dict) else "anchor") if r in anchored \
+                else f"converge:{len(mixes[r])}"
     return chosen, why
 
 
@@ -433,6 +483,12 @@ def change_candidate(values: list[int], taken: set[int], outs: range, leftover: 
         if leftover - v < best_gap:
             best, best_gap = x, leftover - v
     return best
+
+
+def _sum_within(sums: list[int], r: int, fee) -> bool:
+    """Whether some sum s in the sorted ``sums`` leaves r - s in [0, fee(s)] (the rest went in fees)."""
+    k = bisect.bisect_right(sums, r)
+    return k > 0 and r - sums[k - 1] <= fee(sums[k - 1])
 
 
 def allocate_exact(total: int, weights: list[int]) -> list[int]:

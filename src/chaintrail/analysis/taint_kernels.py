@@ -32,8 +32,6 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from chaintrail.analysis._ids import owner_of
-
 HAIRCUT, POISON, FIFO, LIFO, TIHO = 0, 1, 2, 3, 4
 MODELS = {"haircut": HAIRCUT, "poison": POISON, "fifo": FIFO, "lifo": LIFO, "tiho": TIHO}
 
@@ -50,6 +48,12 @@ NONE32 = np.uint32(0xFFFFFFFF)
 
 # Totals slots.
 T_FEES, T_ABSORBED, T_EDGES, T_TXS, T_MIXER_TXS, T_SOURCE = range(6)
+
+
+def tx_of(first: np.ndarray) -> np.ndarray:
+    """Per input (or output): its tx, from the tx -> first id array with a trailing sentinel."""
+    first = np.asarray(first, np.int64)
+    return np.repeat(np.arange(len(first) - 1, dtype=np.uint32), np.diff(first))
 
 
 @nb.njit(cache=True)
@@ -101,19 +105,44 @@ def haircut_split(T, values, shares):
         for k in range(n):
             shares[k] = 0
         return
-    frac = np.empty(n, np.float64)
     given = 0
     for k in range(n):
-        exact = float(T) * (float(values[k]) / float(V))
-        q = np.int64(np.floor(exact))
+        q = np.int64(np.floor(float(T) * (float(values[k]) / float(V))))
         if q > values[k]:
             q = values[k]
         if q < 0:
             q = 0
         shares[k] = q
-        frac[k] = exact - float(q)
         given += q
     rest = T - given
+    if rest == 0:
+        return
+    if 0 < rest <= n <= 62:
+        # Hot path, no allocation: hand the sats left over to the largest fractions one by one
+        # (ties: lowest index) -- the first pass of the general loop below, same result.
+        done = np.int64(0)
+        while rest > 0:
+            best, best_f = -1, -1.0
+            for k in range(n):
+                if (done >> k) & 1 or shares[k] >= values[k]:
+                    continue
+                f = float(T) * (float(values[k]) / float(V)) - float(shares[k])
+                if f > best_f:
+                    best, best_f = k, f
+            if best < 0:
+                break
+            done |= np.int64(1) << best
+            shares[best] += 1
+            rest -= 1
+        if rest == 0:
+            return
+        for k in range(n):       # not placed (rare): undo, and take the general path
+            if (done >> k) & 1:
+                shares[k] -= 1
+                rest += 1
+    frac = np.empty(n, np.float64)
+    for k in range(n):
+        frac[k] = float(T) * (float(values[k]) / float(V)) - float(shares[k])
     if rest > 0:
         order = np.argsort(-frac, kind="mergesort")
         while rest > 0:
@@ -204,17 +233,18 @@ def _map_line(line_s, line_e, nl, ranges_lo, ranges_hi, nr, out_s, out_e, out_ow
 
 @nb.njit(cache=True)
 def trace_kernel(forward, model, src_out, src_amt,
-                 tx_first_in, tx_first_out, in_prev, in_value, out_value, out_spent, out_addr,
+                 tx_first_in, tx_first_out, in_tx, out_tx, in_prev, in_value, out_value, out_spent, out_addr,
                  stop_addr, tx_policy, tx_time, tx_is_cb, t_min, t_max, max_hops, min_amt,
                  taint, hops, pred, status, qmark, iv_off, iv_cnt):
     """Propagate taint from ``src_out`` (forward) or back to its sources (backward).
 
+    ``in_tx``/``out_tx`` map each input/output to its tx (``tx_of``): one load instead of a
+    binary search per edge, which on a large chain is a chain of cache misses.
     Scratch arrays ``taint``/``hops``/``pred``/``iv_*`` (per output) and ``qmark`` (per tx)
     must be zero/NONE on entry, ``status`` UNTOUCHED; the caller resets the touched
     entries afterwards. Returns (touched outputs, totals, pool_s, pool_e, edge_in, edge_amt):
     ``edge_in``/``edge_amt`` are backward inputs whose spent output is not in the store.
     """
-    n_tx = tx_first_in.shape[0] - 1
     touched = np.empty(1024, np.int64)
     nt = 0
     heap = np.empty(1024, np.int64)
@@ -251,7 +281,7 @@ def trace_kernel(forward, model, src_out, src_amt,
     # Settle the sources: find the tx each one leads into.
     for k in range(nt):
         o = touched[k]
-        heap, hn = _settle(forward, o, 0, heap, hn, maxheap, tx_first_in, tx_first_out, n_tx, out_spent, out_addr,
+        heap, hn = _settle(forward, o, 0, heap, hn, maxheap, in_tx, out_tx, out_spent, out_addr,
                            stop_addr, tx_time, tx_is_cb, t_min, t_max, max_hops, min_amt, taint, status, qmark, True)
 
     shares = np.empty(16, np.int64)
@@ -496,7 +526,7 @@ def trace_kernel(forward, model, src_out, src_amt,
                 pool_s, pool_e, pn = _pool_append(pool_s, pool_e, pn, 0, taint[o])
                 iv_off[o] = pn - 1
                 iv_cnt[o] = 1
-            heap, hn = _settle(forward, o, hop + 1, heap, hn, maxheap, tx_first_in, tx_first_out, n_tx, out_spent,
+            heap, hn = _settle(forward, o, hop + 1, heap, hn, maxheap, in_tx, out_tx, out_spent,
                                out_addr, stop_addr, tx_time, tx_is_cb, t_min, t_max, max_hops, min_amt, taint, status,
                                qmark, False)
     return touched[:nt], totals, pool_s[:pn], pool_e[:pn], edge_in[:ne], edge_amt[:ne], popped[:npop]
@@ -565,7 +595,7 @@ def _map_line_any(line_s, line_e, nl, rlo, rhi, nr, ps, pe, pown):
 
 
 @nb.njit(cache=True)
-def _settle(forward, o, hop, heap, hn, maxheap, tx_first_in, tx_first_out, n_tx, out_spent, out_addr, stop_addr,
+def _settle(forward, o, hop, heap, hn, maxheap, in_tx, out_tx, out_spent, out_addr, stop_addr,
             tx_time, tx_is_cb, t_min, t_max, max_hops, min_amt, taint, status, qmark, is_source):
     """Decide what happens to the taint on output ``o`` and queue the next tx if it moves on."""
     a = out_addr[o]
@@ -580,9 +610,9 @@ def _settle(forward, o, hop, heap, hn, maxheap, tx_first_in, tx_first_out, n_tx,
         if s == NONE32:
             status[o] = UNSPENT
             return heap, hn
-        nxt = owner_of(tx_first_in, np.int64(s))
+        nxt = np.int64(in_tx[s])
     else:
-        nxt = owner_of(tx_first_out, o)
+        nxt = np.int64(out_tx[o])
         if tx_is_cb[nxt]:
             status[o] = ENDPOINT  # newly mined coins: the backward trail ends here
             return heap, hn
