@@ -1,12 +1,14 @@
 """Tracing benchmark: haircut traces of 1, 3, 6 and 10 hops, ours beside a networkx implementation.
 
-Run: .venv/bin/python bench/trace.py --store STORE [--samples 50]
-     (STORE: a store ingested from a generated chain of >= 10 million transactions)
+Run: .venv/bin/python bench/trace.py --store STORE [--samples 50] [--key ANSWER_KEY.json]
+     (STORE: a store ingested from a generated chain of >= 10 million transactions; with --key,
+     the generated chain's answer key, demix traces of its cases are timed too)
 
 For each hop count, traces start from random spent outputs. Prints median and p95 latency,
 edges touched per second (taint arithmetic included), and the same figures for a straightforward
 networkx implementation (graph of the txs the traces need, haircut in Python), whose endpoint
-totals are checked against ours.
+totals are checked against ours. Then the interactive case: 6-hop traces that touch about 100,000
+edges (70k-140k, found by scanning random sources with the kernel), full latency.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def nx_graph(eng, tx_set):
         outs = []
         for o in range(o0, o1):
             s = int(eng.out_spent[o])
-            nxt = None if s == NONE else int(np.searchsorted(eng.tx_first_in, s, side="right") - 1)
+            nxt = None if s == NONE else int(eng.in_tx[s])
             outs.append((o, int(eng.out_value[o]), nxt))
         known = all(int(v) >= 0 for v in eng.in_value[a0:a1])
         vin = sum(int(v) for v in eng.in_value[a0:a1]) if known else None
@@ -100,11 +102,34 @@ def kernel_time(eng, outputs, params) -> float:
     return dt
 
 
+def trace_txs(eng, o: int, hops: int) -> set[int]:
+    """The txs a forward haircut trace of ``hops`` from output ``o`` passes through."""
+    from chaintrail.analysis.tracing import TraceParams
+
+    with eng.propagate(np.array([o], np.int64), np.asarray(eng.out_value[[o]], np.int64), forward=True,
+                       model="haircut", max_hops=hops, min_amount_sat=0, stop=eng._stop_mask(()),
+                       policy=eng._policy(TraceParams().mixer_policy)) as run:
+        return set(run[6].tolist())
+
+
+def kernel_edges(eng, o: int, hops: int) -> int:
+    """Edges a forward haircut trace of ``hops`` from output ``o`` touches (kernel only)."""
+    from chaintrail.analysis import taint_kernels as K
+    from chaintrail.analysis.tracing import TraceParams
+
+    with eng.propagate(np.array([o], np.int64), np.asarray(eng.out_value[[o]], np.int64), forward=True,
+                       model="haircut", max_hops=hops, min_amount_sat=0, stop=eng._stop_mask(()),
+                       policy=eng._policy(TraceParams().mixer_policy)) as run:
+        return int(run[1][K.T_EDGES])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--store", type=Path, required=True)
     ap.add_argument("--samples", type=int, default=50)
     ap.add_argument("--nx-samples", type=int, default=10)
+    ap.add_argument("--big-samples", type=int, default=20, help="6-hop traces of ~100k edges to time")
+    ap.add_argument("--key", type=Path, help="answer_key.json of the generated chain: time demix traces")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
 
@@ -112,12 +137,17 @@ def main() -> None:
     from chaintrail.store.chainstore import ChainStore
 
     st = ChainStore(args.store)
+    t = time.perf_counter()
     eng = TraceEngine.open(st)
+    t_open = time.perf_counter() - t
     rng = np.random.default_rng(args.seed)
     spent = np.flatnonzero(np.asarray(eng.out_spent) != NONE)
     srcs = rng.choice(spent, size=min(args.samples, len(spent)), replace=False)
-    eng.trace(outputs=srcs[:1], params=TraceParams(max_hops=2))  # warm the kernel
-    print(f"bench/trace: {st.counts['txs']:,} txs, {st.counts['outputs']:,} outputs; {len(srcs)} sources per hop count")
+    t = time.perf_counter()
+    eng.trace(outputs=srcs[:1], params=TraceParams(max_hops=2))  # warm the kernel and the address table
+    t_warm = time.perf_counter() - t
+    print(f"bench/trace: {st.counts['txs']:,} txs, {st.counts['outputs']:,} outputs; {len(srcs)} sources per hop count "
+          f"(engine open {t_open:.1f} s, first trace {t_warm:.1f} s)")
     print("latency = full trace incl. endpoint table, paths and provenance; kernel = taint propagation alone")
     print(f"{'hops':>4} {'median ms':>10} {'p95 ms':>8} {'edges/trace':>12} {'kernel edges/s':>15} | "
           f"{'networkx median ms':>18} {'nx edges/s':>12} {'ours faster':>11}")
@@ -131,25 +161,62 @@ def main() -> None:
             edges.append(r.totals["edges_touched"])
             klat.append(kernel_time(eng, np.array([o], np.int64), params))
         # networkx: the same traces on a graph of the txs they touch (graph build not timed).
-        nlat, nedges = [], []
-        for o in srcs[:args.nx_samples]:
+        nlat, nedges, kl, ke = [], [], [], []
+        for o, k in zip(srcs[:args.nx_samples], range(args.nx_samples)):
             r = eng.trace(outputs=np.array([o]), params=TraceParams(max_hops=hops, stop_categories=()))
-            txs = {int(np.searchsorted(eng.tx_first_out, int(o), side="right") - 1)}
-            for s in r.steps:
-                txs.add(eng.txid_to_num(s["txid"]))
-            g = nx_graph(eng, txs)
-            src_tx = int(np.searchsorted(eng.tx_first_out, int(o), side="right") - 1)
+            src_tx = int(eng.out_tx[o])
+            g = nx_graph(eng, {src_tx} | trace_txs(eng, int(o), hops))
             t = time.perf_counter()
             total, ne = nx_haircut(g, src_tx, int(o), int(eng.out_value[o]), hops)
             nlat.append(time.perf_counter() - t)
             nedges.append(ne)
+            kl.append(klat[k])
+            ke.append(edges[k])
             assert abs(total - r.totals["traced_sat"]) <= max(1.0, 1e-6 * total) + r.totals["edges_touched"], (total, r.totals)
         med, p95 = statistics.median(lat), float(np.percentile(lat, 95))
         eps = sum(edges) / sum(klat)
         nmed = statistics.median(nlat)
         neps = sum(nedges) / max(sum(nlat), 1e-9)
+        # Ratio on the same traces: kernel time vs networkx time over the nx samples.
+        ratio = sum(nlat) / max(sum(kl), 1e-9)
         print(f"{hops:4d} {med * 1000:10.2f} {p95 * 1000:8.2f} {statistics.median(edges):12,.0f} {eps:14,.0f} | "
-              f"{nmed * 1000:18.2f} {neps:12,.0f} {eps / max(neps, 1e-9):10.1f}x")
+              f"{nmed * 1000:18.2f} {neps:12,.0f} {ratio:10.1f}x")
+
+    # The interactive case: 6-hop traces touching ~100k edges.
+    big, scanned, t0 = [], 0, time.perf_counter()
+    for o in rng.permutation(spent):
+        if len(big) >= args.big_samples or time.perf_counter() - t0 > 120:
+            break
+        scanned += 1
+        if 70_000 <= kernel_edges(eng, int(o), 6) <= 140_000:
+            big.append(int(o))
+    lat, edges, eps_n = [], [], []
+    for o in big:
+        t = time.perf_counter()
+        r = eng.trace(outputs=np.array([o]), params=TraceParams(max_hops=6, stop_categories=()))
+        lat.append(time.perf_counter() - t)
+        edges.append(r.totals["edges_touched"])
+        eps_n.append(len(r.endpoints))
+    if big:
+        print(f"6-hop traces of ~100k edges ({len(big)} found in {scanned:,} sources): median {statistics.median(lat) * 1000:.1f} ms, "
+              f"p95 {float(np.percentile(lat, 95)) * 1000:.1f} ms, median {statistics.median(edges):,.0f} edges and "
+              f"{statistics.median(eps_n):,.0f} endpoints (target: < 100 ms)")
+
+    if args.key:
+        import json
+        key = json.loads(args.key.read_text())
+        print(f"{'case':>16} {'policy':>8} {'first ms':>9} {'median ms':>10} {'edges':>9} {'endpoints':>9}")
+        for case in key["cases"]:
+            specs = [f"{v['txid']}:{v['vout']}" for v in case["victim_payments"]]
+            for policy in ("haircut", "demix"):
+                p = TraceParams(max_hops=1000, mixer_policy=policy)
+                times = []
+                for _ in range(4):
+                    t = time.perf_counter()
+                    r = eng.trace(specs, p)
+                    times.append(time.perf_counter() - t)
+                print(f"{case['id']:>16} {policy:>8} {times[0] * 1000:9.0f} {statistics.median(times[1:]) * 1000:10.1f} "
+                      f"{r.totals['edges_touched']:9,} {len(r.endpoints):9,}")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ STATUS_NAMES = ("passed", "endpoint", "unspent", "below_threshold", "stopped_max
 POLICY_NONE, POLICY_HAIRCUT, POLICY_STOP = 0, 1, 2
 
 NONE32 = np.uint32(0xFFFFFFFF)
+NO_TIME_MIN, NO_TIME_MAX = -(1 << 62), 1 << 62   # t_min/t_max meaning "no time window"
 
 # Totals slots.
 T_FEES, T_ABSORBED, T_EDGES, T_TXS, T_MIXER_TXS, T_SOURCE = range(6)
@@ -324,7 +325,8 @@ def trace_kernel(forward, model, src_out, src_amt,
         if forward:
             for i in range(a0, a1):
                 p = in_prev[i]
-                if p != NONE32 and status[p] == PASSED and taint[p] > 0:
+                # taint first: an untainted input then costs one load, not two
+                if p != NONE32 and taint[p] > 0 and status[p] == PASSED:
                     T += taint[p]
                     hop = min(hop, np.int64(hops[p]))
                     if taint[p] > best_amt:
@@ -619,10 +621,11 @@ def _settle(forward, o, hop, heap, hn, maxheap, in_tx, out_tx, out_spent, out_ad
     if hop >= max_hops:
         status[o] = STOPPED_HOPS
         return heap, hn
-    tt = tx_time[nxt]
-    if tt < t_min or tt > t_max:
-        status[o] = STOPPED_TIME
-        return heap, hn
+    if t_min > NO_TIME_MIN or t_max < NO_TIME_MAX:   # skip the tx_time load when no window is set
+        tt = tx_time[nxt]
+        if tt < t_min or tt > t_max:
+            status[o] = STOPPED_TIME
+            return heap, hn
     status[o] = PASSED
     if qmark[nxt] == 0:
         qmark[nxt] = 1

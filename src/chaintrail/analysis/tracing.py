@@ -267,8 +267,8 @@ class TraceEngine:
         Yields the kernel's tuple (touched, totals, pool_s, pool_e, edge_in, edge_amt, popped); the
         scratch is reset on leaving, so screening and other callers can read it without copying.
         """
-        run = K.trace_kernel(forward, K.MODELS[model], outputs, amounts, self.tx_first_in, self.tx_first_out, self.in_tx, self.out_tx,
-                             self.in_prev, self.in_value, self.out_value, self.out_spent, self.out_addr, stop, policy,
+        run = K.trace_kernel(forward, K.MODELS[model], outputs, amounts, self.tx_first_in, self.tx_first_out,
+                             self.in_tx, self.out_tx, self.in_prev, self.in_value, self.out_value, self.out_spent, self.out_addr, stop, policy,
                              self.tx_time, self.tx_is_cb, t_min, t_max, max_hops, min_amount_sat, self.taint,
                              self.hops, self.pred, self.status, self.qmark, self.iv_off, self.iv_cnt)
         try:
