@@ -57,7 +57,9 @@ def tx_of(first: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(len(first) - 1, dtype=np.uint32), np.diff(first))
 
 
-@nb.njit(cache=True)
+# The small helpers below are inlined into the kernel: as calls they copy a dozen array
+# descriptors per edge (measured ~10-20 % of a 6-hop trace).
+@nb.njit(cache=True, inline="always")
 def _heap_push(heap, n, x, maxheap):
     if n == heap.shape[0]:
         grown = np.empty(heap.shape[0] * 2, np.int64)
@@ -75,7 +77,7 @@ def _heap_push(heap, n, x, maxheap):
     return heap, n + 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _heap_pop(heap, n, maxheap):
     top = heap[0]
     n -= 1
@@ -199,7 +201,7 @@ def _pool_append(pool_s, pool_e, pool_n, s, e):
     return pool_s, pool_e, pool_n + 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _grow1(a, n):
     if n < a.shape[0]:
         return a
@@ -574,7 +576,7 @@ def _union_into_pool(pool_s, pool_e, pn, off, cnt, ps, pe, pown, npieces, k):
     return pool_s, pool_e, pn, first, total
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _grow_to(a, n):
     if n <= a.shape[0]:
         return a
@@ -596,7 +598,7 @@ def _map_line_any(line_s, line_e, nl, rlo, rhi, nr, ps, pe, pown):
     return ps, pe, pown, n
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _settle(forward, o, hop, heap, hn, maxheap, in_tx, out_tx, out_spent, out_addr, stop_addr,
             tx_time, tx_is_cb, t_min, t_max, max_hops, min_amt, taint, status, qmark, is_source):
     """Decide what happens to the taint on output ``o`` and queue the next tx if it moves on."""
