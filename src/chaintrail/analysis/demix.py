@@ -39,7 +39,6 @@ import numpy as np
 
 from chaintrail.analysis import mixers as M
 from chaintrail.analysis.taint_kernels import haircut_split
-from chaintrail.analysis.tracing import owner
 
 NONE = 0xFFFFFFFF
 MAX_STRUCTURE_TXS = 256        # remix closure bound
@@ -102,10 +101,10 @@ class Demixer:
 
     # -- chain helpers ---------------------------------------------------------------
     def tx_of_out(self, o: int) -> int:
-        return owner(self.e.tx_first_out, o)
+        return int(self.e.out_tx[o])
 
     def tx_of_in(self, i: int) -> int:
-        return owner(self.e.tx_first_in, i)
+        return int(self.e.in_tx[i])
 
     def outs(self, t: int) -> range:
         return range(int(self.e.tx_first_out[t]), int(self.e.tx_first_out[t + 1]))
@@ -116,7 +115,7 @@ class Demixer:
 
     def spender(self, o: int) -> int:
         s = int(self.e.out_spent[o])
-        return -1 if s == NONE else self.tx_of_in(s)
+        return -1 if s == NONE else int(self.e.in_tx[s])
 
     def receipts(self, a: int) -> np.ndarray:
         """Every output paid to address ``a`` (an address -> outputs index, built once)."""

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from chaintrail.analysis import taint_kernels as K
 from chaintrail.analysis.risk import LEVELS, Risk, RiskPolicy, assess
-from chaintrail.analysis.tracing import TraceEngine, mixer_tx_mask, owner
+from chaintrail.analysis.tracing import TraceEngine, mixer_tx_mask
 from chaintrail.errors import UsageError
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.tags import taxonomy as tx
@@ -409,7 +409,7 @@ class Screener:
                 for k in range(len(o))]
 
     def _tx_of_out(self, o: int) -> int:
-        return owner(self.engine.tx_first_out, o)
+        return int(self.engine.out_tx[o])
 
     def _path(self, o: int) -> list[str]:
         """Txids from the subject to output ``o`` along the trace's best-predecessor links."""

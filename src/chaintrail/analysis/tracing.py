@@ -377,14 +377,14 @@ class TraceEngine:
         self.qmark[popped] = 0
 
     def outpoint(self, o: int) -> str:
-        t = owner(self.tx_first_out, o)
+        t = int(self.out_tx[o])
         return f"{self.txid_hex(t)}:{o - int(self.tx_first_out[t])}"
 
     def txid_hex(self, t: int) -> str:
         return bytes(self.txids_col[t][::-1]).hex()
 
     def _tx_of_out(self, o: int) -> int:
-        return owner(self.tx_first_out, o)
+        return int(self.out_tx[o])
 
     def _paths(self, ends: list[int], tx_of: dict[int, int], hexes: dict[int, str]) -> dict[int, tuple]:
         """Txids from the source to each output in ``ends``, following the best-predecessor links.
@@ -450,7 +450,7 @@ class TraceEngine:
                 path = prefix + path[1:] if path and prefix[-1] == path[0] else prefix + path
             rows.append((kind, o, None if a == none else a, amt, hop_base + h, path, f"{hexes[tx_of[o]]}:{v}"))
         for i, amt in zip(edge_in.tolist(), edge_amt.tolist()):
-            t = owner(self.tx_first_in, i)
+            t = int(self.in_tx[i])
             rows.append(("unknown_source", None, None, int(amt), 0, [self.txid_hex(t)],
                          f"{self.txid_hex(t)}:in{i - int(self.tx_first_in[t])}"))
         return rows, uniq
@@ -525,12 +525,6 @@ def _params_dict(p: TraceParams) -> dict:
     d = asdict(p)
     d["stop_categories"] = list(p.stop_categories)
     return d
-
-
-def owner(first: np.ndarray, i: int) -> int:
-    """The tx holding input/output ``i``. The probe takes the array's dtype: numpy would otherwise
-    convert the whole uint32 array to int64 on every call (O(txs) per lookup)."""
-    return int(np.searchsorted(first, first.dtype.type(i), side="right")) - 1
 
 
 def _with_sentinel(col: np.ndarray, total: int) -> np.ndarray:
