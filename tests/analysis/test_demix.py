@@ -97,6 +97,10 @@ def test_coinjoin_exits_are_claimed_only_with_evidence(everything):
         assert cj
         claimed = [x for d in cj for x in d["exits"]]
         assert claimed, "no CoinJoin exit was tied to the hacker"
+        # Both kinds of evidence are exercised here: owner groups converging over the hacker's mixes,
+        # and change found by decomposing an entry into the mix's denominations.
+        kinds = {ev for d in cj for ev in d["evidence"]}
+        assert "change:decomposed" in kinds and any(k.startswith("converge:") for k in kinds), kinds
         for x in claimed:
             txid, vout = x.split(":")
             o = int(eng.tx_first_out[eng.txid_to_num(txid)]) + int(vout)
