@@ -167,6 +167,31 @@ def test_haircut_split_direct():
     assert int(shares.sum()) == T and (shares <= vals).all() and (shares >= 0).all()
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 10**12), min_size=1, max_size=80), st.data())
+def test_haircut_split_follows_its_documented_rule(values, data):
+    """Both paths (no allocation for <= 62 parts, argsort beyond) follow the module's rule: floor of
+    T*(v/V) in IEEE double, the sats left over to the largest fractional parts, ties to the lowest index."""
+    V = sum(values)
+    assume(V > 0)
+    T = data.draw(st.integers(0, V))
+    shares = np.empty(len(values), np.int64)
+    K.haircut_split(T, np.array(values, np.int64), shares)
+    exact = [float(T) * (float(v) / float(V)) for v in values]
+    want = [min(max(int(np.floor(x)), 0), v) for x, v in zip(exact, values)]
+    left = T - sum(want)
+    frac = [x - w for x, w in zip(exact, want)]
+    for k in sorted(range(len(values)), key=lambda k: (-frac[k], k)):
+        if left > 0 and want[k] < values[k]:
+            want[k] += 1
+            left -= 1
+    for k in sorted(range(len(values)), key=lambda k: (frac[k], k)):   # rounding overshot (rare)
+        if left < 0 and want[k] > 0:
+            want[k] -= 1
+            left += 1
+    assert shares.tolist() == want and sum(want) == T
+
+
 # -- a 3-hop peel chain ---------------------------------------------------------------------------------------
 
 def peel() -> Chain:
