@@ -252,9 +252,10 @@ class TraceEngine:
             with _gc_paused():
                 return self._trace_demix(params, source, outputs, amounts, stop, t_min, t_max)
         policy = self._policy(params.mixer_policy)
-        with _gc_paused(), self.propagate(outputs, amounts, forward=params.direction == "forward", model=params.model,
-                            max_hops=params.max_hops, min_amount_sat=params.min_amount_sat, stop=stop,
-                            policy=policy, t_min=t_min, t_max=t_max) as run:
+        with _gc_paused(), self.propagate(outputs, amounts, forward=params.direction == "forward",
+                                          model=params.model, max_hops=params.max_hops,
+                                          min_amount_sat=params.min_amount_sat, stop=stop, policy=policy,
+                                          t_min=t_min, t_max=t_max) as run:
             touched, totals, _, _, edge_in, edge_amt, _ = run
             return self._result(params, source, outputs, touched, totals, edge_in, edge_amt)
 
@@ -268,9 +269,10 @@ class TraceEngine:
         scratch is reset on leaving, so screening and other callers can read it without copying.
         """
         run = K.trace_kernel(forward, K.MODELS[model], outputs, amounts, self.tx_first_in, self.tx_first_out,
-                             self.in_tx, self.out_tx, self.in_prev, self.in_value, self.out_value, self.out_spent, self.out_addr, stop, policy,
-                             self.tx_time, self.tx_is_cb, t_min, t_max, max_hops, min_amount_sat, self.taint,
-                             self.hops, self.pred, self.status, self.qmark, self.iv_off, self.iv_cnt)
+                             self.in_tx, self.out_tx, self.in_prev, self.in_value, self.out_value, self.out_spent,
+                             self.out_addr, stop, policy, self.tx_time, self.tx_is_cb, t_min, t_max, max_hops,
+                             min_amount_sat, self.taint, self.hops, self.pred, self.status, self.qmark, self.iv_off,
+                             self.iv_cnt)
         try:
             yield run
         finally:
