@@ -231,11 +231,11 @@ class Demixer:
 
     # -- linking exits to owners -------------------------------------------------------
     def components(self, exits: list[int], source_of: dict[int, int], known_txs: set[int],
-                   anchored_addrs: set[int]) -> tuple[_DSU, dict[int, set[int]], set[int]]:
+                   anchored_addrs: set[int]) -> tuple[_DSU, dict[int, set[int]], dict[int, str]]:
         """Union exits by co-spend and shared destinations.
 
         ``source_of``: exit -> the mix (or spend) it counts as for convergence.
-        Returns the union-find, each root's set of mixes, and the anchored roots.
+        Returns the union-find, each root's set of mixes, and the anchored roots (-> "anchor").
         """
         e = self.e
         dsu = _DSU()
@@ -275,7 +275,7 @@ class Demixer:
             m = mixes.setdefault(dsu.find(x), set())
             if source_of[x] >= 0:
                 m.add(source_of[x])
-        anchored = {dsu.find(x) for x in anchored_roots}
+        anchored = {dsu.find(x): "anchor" for x in sorted(anchored_roots)}
         return dsu, mixes, anchored
 
 
@@ -301,7 +301,6 @@ class Demixer:
                 for x in self.change_by_decomposition(c, [o for o in ents if self.spender(o) == c]):
                     if x in values:
                         changes[x] = c
-        anchored = dict.fromkeys(anchored, "anchor")
         for x in sorted(changes):
             anchored.setdefault(dsu.find(x), "change-group")
         out = []
@@ -346,18 +345,15 @@ class Demixer:
         of at most 0.3 % of that sum, plus mining), and only one output may do so. Per entry: one
         participant per input; a participant that registered several inputs is not decomposed."""
         e = self.e
-        outs = self.outs(c)
-        vals = [int(e.out_value[x]) for x in outs]
         dens, count = self.denominations(c)
         if not dens or len(dens) > MAX_DENOMINATIONS:
             return []
         sums = sorted({sum(d for k, d in enumerate(dens) if m >> k & 1) for m in range(1, 1 << len(dens))})
-        uniq = [(x, v) for x, v in zip(outs, vals) if count[v] == 1]
+        uniq = [(x, v) for x in self.outs(c) for v in (int(e.out_value[x]),) if count[v] == 1]
         found: list[int] = []
         for o in entries:
             v_in = int(e.out_value[o])
-            hits = [x for x, v in [(None, 0)] + uniq
-                    if v < v_in and _sum_within(sums, v_in - v, lambda s: s * 3 // 1000 + 20_000)]
+            hits = [x for x, v in [(None, 0)] + uniq if v < v_in and _sum_within(sums, v_in - v)]
             if len(hits) == 1 and hits[0] is not None and hits[0] not in found:
                 found.append(hits[0])
         return found
@@ -433,10 +429,10 @@ class Demixer:
 
 
 def select_actor_exits(exits: list[int], values: dict[int, int], dsu: _DSU, mixes: dict[int, set[int]],
-                       anchored: set[int] | dict[int, str], budget: int,
+                       anchored: dict[int, str], budget: int,
                        min_span: int = 2) -> tuple[list[int], dict[int, str]]:
     """The exits of anchored or converging owner groups, strongest first, within ``budget`` sats.
-    ``anchored``: roots, or roots -> the evidence to cite (default "anchor")."""
+    ``anchored``: root -> the evidence its exits cite."""
     groups: dict[int, list[int]] = {}
     for x in exits:
         groups.setdefault(dsu.find(x), []).append(x)
@@ -452,8 +448,7 @@ def select_actor_exits(exits: list[int], values: dict[int, int], dsu: _DSU, mixe
         total += v
         for x in sorted(groups[r]):
             chosen.append(x)
-            why[x] = (anchored[r] if isinstance(anchored, dict) else "anchor") if r in anchored \
-                else f"converge:{len(mixes[r])}"
+            why[x] = anchored.get(r) or f"converge:{len(mixes[r])}"
     return chosen, why
 
 
@@ -484,10 +479,11 @@ def change_candidate(values: list[int], taken: set[int], outs: range, leftover: 
     return best
 
 
-def _sum_within(sums: list[int], r: int, fee) -> bool:
-    """Whether some sum s in the sorted ``sums`` leaves r - s in [0, fee(s)] (the rest went in fees)."""
+def _sum_within(sums: list[int], r: int) -> bool:
+    """Whether some sum s in the sorted ``sums`` leaves r - s in [0, fees]: coordinator or maker fees of
+    at most 0.3 % of s, plus 20k sat of mining. Only the largest s <= r can: smaller ones leave more."""
     k = bisect.bisect_right(sums, r)
-    return k > 0 and r - sums[k - 1] <= fee(sums[k - 1])
+    return k > 0 and r - sums[k - 1] <= sums[k - 1] * 3 // 1000 + 20_000
 
 
 def allocate_exact(total: int, weights: list[int]) -> list[int]:

@@ -432,12 +432,7 @@ def trace_kernel(forward, model, src_out, src_amt,
                 while i != order_hi:
                     p = in_prev[i]
                     if p != NONE32 and status[p] == PASSED and taint[p] > 0:
-                        for q in range(iv_off[p], iv_off[p] + iv_cnt[p]):
-                            line_s = _grow1(line_s, nl)
-                            line_e = _grow1(line_e, nl)
-                            line_s[nl] = pos + pool_s[q]
-                            line_e[nl] = pos + pool_e[q]
-                            nl += 1
+                        line_s, line_e, nl = _lay(line_s, line_e, nl, pos, pool_s, pool_e, iv_off[p], iv_cnt[p])
                     pos += in_value[i]
                     i += step
                 rlo = _grow_to(rlo, nrecv)
@@ -451,12 +446,7 @@ def trace_kernel(forward, model, src_out, src_amt,
                 pos = np.int64(0)
                 for j in range(o0, o1):
                     if status[j] == PASSED and taint[j] > 0:
-                        for q in range(iv_off[j], iv_off[j] + iv_cnt[j]):
-                            line_s = _grow1(line_s, nl)
-                            line_e = _grow1(line_e, nl)
-                            line_s[nl] = pos + pool_s[q]
-                            line_e[nl] = pos + pool_e[q]
-                            nl += 1
+                        line_s, line_e, nl = _lay(line_s, line_e, nl, pos, pool_s, pool_e, iv_off[j], iv_cnt[j])
                     pos += out_value[j]
                 rlo = _grow_to(rlo, nrecv)
                 rhi = _grow_to(rhi, nrecv)
@@ -534,6 +524,18 @@ def trace_kernel(forward, model, src_out, src_amt,
                                out_addr, stop_addr, tx_time, tx_is_cb, t_min, t_max, max_hops, min_amt, taint, status,
                                qmark, False)
     return touched[:nt], totals, pool_s[:pn], pool_e[:pn], edge_in[:ne], edge_amt[:ne], popped[:npop]
+
+
+@nb.njit(cache=True, inline="always")
+def _lay(line_s, line_e, nl, pos, pool_s, pool_e, off, cnt):
+    """Append an output's taint intervals (pool[off:off+cnt]) to the line, shifted to ``pos``."""
+    for q in range(off, off + cnt):
+        line_s = _grow1(line_s, nl)
+        line_e = _grow1(line_e, nl)
+        line_s[nl] = pos + pool_s[q]
+        line_e[nl] = pos + pool_e[q]
+        nl += 1
+    return line_s, line_e, nl
 
 
 @nb.njit(cache=True)
