@@ -32,12 +32,12 @@ evidence so a report can cite it.
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from chaintrail.analysis import mixers as M
+from chaintrail.analysis.coinjoin_fees import change_outputs
 from chaintrail.analysis.taint_kernels import haircut_split
 
 NONE = 0xFFFFFFFF
@@ -339,24 +339,23 @@ class Demixer:
         return sorted(v for v, n in count.items() if n > 1), count
 
     def change_by_decomposition(self, c: int, entries: list[int]) -> list[int]:
-        """The actor's change outputs at mix ``c``, from amounts: an entry's value minus one
-        unique-valued output must equal a sum of the mix's repeated denominations (each at most
-        once: Wasabi 1.x levels, JoinMarket's equal amount) up to fees (coordinator or maker fees
-        of at most 0.3 % of that sum, plus mining), and only one output may do so. Per entry: one
-        participant per input; a participant that registered several inputs is not decomposed."""
+        """The actor's change outputs at mix ``c`` (``coinjoin_fees.change_outputs``), at mixes of
+        at most MAX_DENOMINATIONS repeated values (Wasabi 1.x levels, JoinMarket's equal amount)."""
         e = self.e
         dens, count = self.denominations(c)
         if not dens or len(dens) > MAX_DENOMINATIONS:
             return []
-        sums = sorted({sum(d for k, d in enumerate(dens) if m >> k & 1) for m in range(1, 1 << len(dens))})
-        uniq = [(x, v) for x in self.outs(c) for v in (int(e.out_value[x]),) if count[v] == 1]
-        found: list[int] = []
-        for o in entries:
-            v_in = int(e.out_value[o])
-            hits = [x for x, v in [(None, 0)] + uniq if v < v_in and _sum_within(sums, v_in - v)]
-            if len(hits) == 1 and hits[0] is not None and hits[0] not in found:
-                found.append(hits[0])
-        return found
+        outs = list(self.outs(c))
+        coord = self.coordinator_output([x for x in outs if count[int(e.out_value[x])] == 1])
+        return change_outputs(entries, self.ins(c), outs, e.out_value, coord)
+
+    def coordinator_output(self, uniq: list[int]) -> int | None:
+        """The one of the outputs ``uniq`` paid to an address that also receives in another mixing tx
+        (a coordinator's reused fee address), or None."""
+        e = self.e
+        hits = [x for x in uniq if int(e.out_addr[x]) != NONE
+                and sum(1 for y in self.receipts(int(e.out_addr[x])) if self.mixing[self.tx_of_out(int(y))]) > 1]
+        return hits[0] if len(hits) == 1 else None
 
     def custodial_exits(self, t_from: int, t_to: int) -> list[int]:
         """Chips (exact-value outputs of chip txs) that customers spent between ``t_from`` and ``t_to``."""
@@ -477,13 +476,6 @@ def change_candidate(values: list[int], taken: set[int], outs: range, leftover: 
         if leftover - v < best_gap:
             best, best_gap = x, leftover - v
     return best
-
-
-def _sum_within(sums: list[int], r: int) -> bool:
-    """Whether some sum s in the sorted ``sums`` leaves r - s in [0, fees]: coordinator or maker fees of
-    at most 0.3 % of s, plus 20k sat of mining. Only the largest s <= r can: smaller ones leave more."""
-    k = bisect.bisect_right(sums, r)
-    return k > 0 and r - sums[k - 1] <= sums[k - 1] * 3 // 1000 + 20_000
 
 
 def allocate_exact(total: int, weights: list[int]) -> list[int]:
