@@ -635,3 +635,34 @@ def _settle(forward, o, hop, heap, hn, maxheap, in_tx, out_tx, out_spent, out_ad
         qmark[nxt] = 1
         heap, hn = _heap_push(heap, hn, nxt, maxheap)
     return heap, hn
+
+
+@nb.njit(cache=True)
+def best_paths(ends, pred, out_tx, limit):
+    """Per output in ``ends``, the txs of its best path (``pred`` links back to the source; several
+    outputs of one tx in a row count once), source first: ragged as (offsets, txs). At most ``limit``
+    links are followed per path (a guard, not a bound any trace reaches)."""
+    n = len(ends)
+    off = np.zeros(n + 1, np.int64)
+    for i in range(n):
+        x, last, k, steps = np.uint32(ends[i]), -1, 0, 0
+        while x != NONE32 and steps < limit:
+            t = np.int64(out_tx[x])
+            if t != last:
+                k += 1
+                last = t
+            x = pred[x]
+            steps += 1
+        off[i + 1] = off[i] + k
+    txs = np.empty(off[n], np.int64)
+    for i in range(n):
+        x, last, k, steps = np.uint32(ends[i]), -1, off[i + 1] - 1, 0
+        while x != NONE32 and steps < limit:
+            t = np.int64(out_tx[x])
+            if t != last:
+                txs[k] = t
+                k -= 1
+                last = t
+            x = pred[x]
+            steps += 1
+    return off, txs

@@ -15,6 +15,7 @@ import json
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -69,6 +70,42 @@ class Endpoint:
     kind: str                             # tagged | unspent | below_threshold | stopped_* | coinbase | unknown_source
     outputs: list[str] = field(default_factory=list)   # txid:vout of each output aggregated here
     output_amounts: list[int] = field(default_factory=list)  # the taint on each of those outputs
+
+
+# Endpoint kinds; codes 0-7 are the kernel's statuses (PASSED never ends a branch, SOURCE_EDGE ends
+# as plain "stopped").
+_KINDS = ("stopped", "tagged", "unspent", "below_threshold", "stopped_max_hops", "stopped_time", "stopped_mixer",
+          "stopped", "coinbase", "unknown_source", "stopped_in_custody")
+_KIND_CODE = {k: i for i, k in enumerate(_KINDS)}
+_KIND_RANK = np.array([sorted(set(_KINDS)).index(k) for k in _KINDS])   # endpoints of equal amount: by kind name
+_STATUS_KIND = np.full(256, _KIND_CODE["stopped"], np.int8)
+_STATUS_KIND[:8] = np.arange(8)
+
+
+@dataclass
+class _Ends:
+    """Settled rows of a trace as columns, before grouping into endpoints."""
+
+    kind: np.ndarray                      # int8 index into _KINDS
+    out: np.ndarray                       # int64 output id, -1 none (unknown sources)
+    addr: np.ndarray                      # int64 address id, -1 none
+    amt: np.ndarray                       # int64 taint
+    hops: np.ndarray                      # int64
+    outpoints: list[str]                  # txid:vout (txid:inN for unknown sources)
+    paths: Callable[[list[int]], list[list[str]]]   # the best paths of the given rows
+    hexes: dict[int, str] | None = None   # txids of every tx the run touched (its provenance steps)
+
+
+class _Txids(dict):
+    """tx -> txid of a run's touched txs; any other tx (not expected) is looked up when asked."""
+
+    def __init__(self, eng: "TraceEngine", items):
+        super().__init__(items)
+        self.eng = eng
+
+    def __missing__(self, t: int) -> str:
+        self[t] = h = self.eng.txid_hex(t)
+        return h
 
 
 @dataclass
@@ -347,7 +384,7 @@ class TraceEngine:
                                     min(r[4] for r in ents) + 1, best[5] + mixes))
                 step_txs.update(res.mix_txs)
         extra = {"demixed_sat": sum(sum(d["exit_amounts"]) for d in log)}
-        return replace(self._assemble(params, source, rows, totals, sorted(step_txs), extra), demix=log)
+        return replace(self._assemble_rows(params, source, rows, totals, sorted(step_txs), extra), demix=log)
 
     def _demix_record(self, res, ents) -> dict:
         return {"kind": res.kind, "mix_txids": [self.txid_hex(t) for t in res.mix_txs],
@@ -385,107 +422,146 @@ class TraceEngine:
     def txid_hex(self, t: int) -> str:
         return bytes(self.txids_col[t][::-1]).hex()
 
-    def _tx_of_out(self, o: int) -> int:
-        return int(self.out_tx[o])
-
-    def _paths(self, ends: list[int], tx_of: dict[int, int], hexes: dict[int, str]) -> dict[int, tuple]:
-        """Txids from the source to each output in ``ends``, following the best-predecessor links.
-
-        Paths share prefixes, so each touched output's path is built once from its predecessor's
-        (``tx_of``/``hexes``: per-trace caches, output -> tx and tx -> txid hex). Source first in both
-        directions; several outputs of one tx in a row count once.
-        """
-        memo: dict[int, tuple] = {}
-        pred = self.pred
-        none = int(K.NONE32)
-        for o in ends:
-            stack = []
-            x = o
-            while x != none and x not in memo and len(stack) < 10_000:
-                stack.append(x)
-                x = int(pred[x])
-            path = memo.get(x, ())
-            for y in reversed(stack):
-                t = tx_of[y] if y in tx_of else self._tx_of_out(y)
-                h = hexes[t] if t in hexes else self.txid_hex(t)
-                if not path or path[-1] != h:
-                    path = path + (h,)
-                memo[y] = path
-        return memo
-
     def _result(self, params, source, sources, touched, totals, edge_in, edge_amt) -> TraceResult:
-        rows, uniq = self._rows(params, touched, edge_in, edge_amt)
-        return self._assemble(params, source, rows, totals, uniq.tolist())
+        ends, uniq = self._ends(params, touched, edge_in, edge_amt)
+        return self._assemble(params, source, ends, totals, uniq)
+
+    def _hexes(self, txs: np.ndarray) -> list[str]:
+        """Txids (display order) of the tx numbers ``txs``, in bulk."""
+        h = self.txids_col[txs][:, ::-1].tobytes().hex()
+        return [h[i:i + 64] for i in range(0, len(h), 64)]
+
+    def _ends(self, params, touched, edge_in, edge_amt, hop_base: int = 0,
+              prefix: list[str] | None = None) -> tuple["_Ends", np.ndarray]:
+        """One kernel run's settled outputs as columns (and the sorted txs it touched).
+
+        Read while the scratch still holds the run (paths are walked on demand, for the rows that
+        need one). ``hop_base``/``prefix`` place a run that starts inside a trace (after a demixed
+        mix) at its hop count and behind its path.
+        """
+        tnums = self.out_tx[touched].astype(np.int64)
+        uniq = np.unique(tnums)
+        hexes = _Txids(self, zip(uniq.tolist(), self._hexes(uniq)))
+        status = self.status[touched]
+        taint = self.taint[touched]
+        keep = (status != K.PASSED) & (taint > 0)
+        outs = touched[keep].astype(np.int64)
+        t_end = tnums[keep]
+        kind = _STATUS_KIND[status[keep]]
+        addr = self.out_addr[outs].astype(np.int64)
+        addr[addr == int(K.NONE32)] = -1
+        if params.direction != "forward" and len(outs):
+            cb = (kind == K.ENDPOINT) & self.tx_is_cb[t_end]
+            if cb.any() and self.stop_addr_for is not None:
+                cb &= ~((addr >= 0) & self._stop_mask(params.stop_categories)[np.maximum(addr, 0)])
+            kind[cb] = _KIND_CODE["coinbase"]
+        vouts = (outs - self.tx_first_out[t_end].astype(np.int64)).tolist()
+        outpoints = [f"{hexes[t]}:{v}" for t, v in zip(t_end.tolist(), vouts)]
+        n = len(outs)
+        fixed: dict[int, list[str]] = {}            # rows whose path is known without a walk
+        in_txs = self.in_tx[edge_in].astype(np.int64)
+        for k, (i, t, h) in enumerate(zip(edge_in.tolist(), in_txs.tolist(), self._hexes(in_txs))):
+            outpoints.append(f"{h}:in{i - int(self.tx_first_in[t])}")
+            fixed[n + k] = [h]
+        m = len(edge_in)
+
+        def paths(rows: list[int]) -> list[list[str]]:
+            # An output's path is its predecessor's plus its own tx: walk each (pred, tx) pair once.
+            walk = outs[[r for r in rows if r < n]]
+            pair = self.pred[walk].astype(np.int64) << 32 | self.out_tx[walk]
+            _, first, inv = np.unique(pair, return_index=True, return_inverse=True)
+            off, txs = K.best_paths(walk[first], self.pred, self.out_tx, 10_000)
+            off_l, txs_l = off.tolist(), txs.tolist()
+            built = [[hexes[t] for t in txs_l[off_l[j]:off_l[j + 1]]] for j in range(len(first))]
+            which = iter(inv.tolist())
+            got = []
+            for r in rows:
+                if r >= n:
+                    got.append(fixed[r])
+                    continue
+                path = built[next(which)]
+                if prefix:
+                    path = prefix + path[1:] if path and prefix[-1] == path[0] else prefix + path
+                got.append(path[:])
+            return got
+
+        ends = _Ends(kind=np.concatenate([kind, np.full(m, _KIND_CODE["unknown_source"], np.int8)]),
+                     out=np.concatenate([outs, np.full(m, -1, np.int64)]),
+                     addr=np.concatenate([addr, np.full(m, -1, np.int64)]),
+                     amt=np.concatenate([taint[keep].astype(np.int64), np.asarray(edge_amt, np.int64)]),
+                     hops=np.concatenate([self.hops[outs].astype(np.int64) + hop_base, np.zeros(m, np.int64)]),
+                     outpoints=outpoints, paths=paths, hexes=hexes)
+        return ends, uniq
 
     def _rows(self, params, touched, edge_in, edge_amt, hop_base: int = 0,
               prefix: list[str] | None = None) -> tuple[list[tuple], np.ndarray]:
-        """One kernel run's settled outputs as rows (kind, output, address, amount, hops, path, outpoint).
-
-        Read while the scratch still holds the run. ``hop_base``/``prefix`` place a run that starts
-        inside a trace (after a demixed mix) at its hop count and behind its path.
-        """
-        # Every touched output's tx and txid, found once in bulk (the paths below revisit them often).
-        tnums = self.out_tx[touched].astype(np.int64)
-        tx_of = dict(zip(touched.tolist(), tnums.tolist()))
-        uniq = np.unique(tnums)
-        hexes = dict(zip(uniq.tolist(), (bytes(r).hex() for r in self.txids_col[uniq][:, ::-1])))
-        forward = params.direction == "forward"
-        status = self.status[touched]
-        taint = self.taint[touched]
-        kinds = {K.ENDPOINT: "tagged", K.UNSPENT: "unspent", K.BELOW: "below_threshold",
-                 K.STOPPED_HOPS: "stopped_max_hops", K.STOPPED_TIME: "stopped_time", K.STOPPED_MIXER: "stopped_mixer"}
-        keep = (status != K.PASSED) & (taint > 0)
-        ends = touched[keep].tolist()
-        paths = self._paths(ends, tx_of, hexes)
-        addrs = self.out_addr[touched[keep]].tolist()
-        hops = self.hops[touched[keep]].tolist()
-        vouts = (touched[keep] - self.tx_first_out[tnums[keep]].astype(np.int64)).tolist()
-        none = int(K.NONE32)
-        rows = []
-        for o, st, amt, a, h, v in zip(ends, status[keep].tolist(), taint[keep].tolist(), addrs, hops, vouts):
-            kind = kinds.get(st, "stopped")
-            if st == K.ENDPOINT and not forward and self.tx_is_cb[tx_of[o]] and not (
-                    self.stop_addr_for is not None and self._is_stop(o, params)):
-                kind = "coinbase"
-            path = list(paths[o])
-            if prefix:
-                path = prefix + path[1:] if path and prefix[-1] == path[0] else prefix + path
-            rows.append((kind, o, None if a == none else a, amt, hop_base + h, path, f"{hexes[tx_of[o]]}:{v}"))
-        for i, amt in zip(edge_in.tolist(), edge_amt.tolist()):
-            t = int(self.in_tx[i])
-            rows.append(("unknown_source", None, None, int(amt), 0, [self.txid_hex(t)],
-                         f"{self.txid_hex(t)}:in{i - int(self.tx_first_in[t])}"))
+        """A run's settled outputs as rows (kind, output, address, amount, hops, path, outpoint), for
+        traces that gather rows over several runs (demixing)."""
+        e, uniq = self._ends(params, touched, edge_in, edge_amt, hop_base, prefix)
+        n = len(e.amt)
+        paths = e.paths(list(range(n)))
+        rows = [(_KINDS[k], None if o < 0 else o, None if a < 0 else a, amt, h, path, op)
+                for k, o, a, amt, h, path, op in zip(e.kind.tolist(), e.out.tolist(), e.addr.tolist(),
+                                                       e.amt.tolist(), e.hops.tolist(), paths, e.outpoints)]
         return rows, uniq
 
-    def _assemble(self, params, source, rows: list[tuple], totals, step_txs: list[int],
+    def _assemble_rows(self, params, source, rows: list[tuple], totals, step_txs: list[int],
+                       extra: dict | None = None) -> TraceResult:
+        cols = list(zip(*rows)) if rows else [()] * 7
+        ends = _Ends(kind=np.array([_KIND_CODE[k] for k in cols[0]], np.int8),
+                     out=np.array([-1 if o is None else o for o in cols[1]], np.int64),
+                     addr=np.array([-1 if a is None else a for a in cols[2]], np.int64),
+                     amt=np.array(cols[3], np.int64), hops=np.array(cols[4], np.int64),
+                     outpoints=list(cols[6]), paths=lambda idx: [cols[5][i] for i in idx])
+        return self._assemble(params, source, ends, totals, np.asarray(step_txs, np.int64), extra)
+
+    def _assemble(self, params, source, e: "_Ends", totals, step_txs: np.ndarray,
                   extra: dict | None = None) -> TraceResult:
-        """Group rows into the endpoint table (per kind and address) and add the accounting."""
-        src_total = int(totals[K.T_SOURCE])  # distinct sats: change back to a source is not new money
-        groups: dict[tuple, Endpoint] = {}
+        """Group rows into the endpoint table (per kind and address; rows without an address stay
+        alone, per output) and add the accounting. Each endpoint keeps its rows in row order, the
+        path of its row with the fewest hops (the first such), and the table is sorted by amount."""
+        n = len(e.amt)
+        kind = e.kind.astype(np.int64)
+        key = np.where(e.addr >= 0, kind << 40 | e.addr,
+                       np.where(e.out >= 0, (1 << 60) | kind << 44 | e.out, (1 << 61) + np.arange(n)))
+        order = np.argsort(key, kind="stable")          # rows by group, in row order within one
+        grouped = key[order]
+        starts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1]))) if n else np.zeros(0, np.int64)
+        amount = np.add.reduceat(e.amt[order], starts) if n else np.zeros(0, np.int64)
+        best = np.lexsort((e.hops, key))[starts]         # fewest hops, first in row order (lexsort is stable)
+        first = order[starts]
+        g_kind, g_addr = e.kind[first].tolist(), e.addr[first].tolist()
+        names = self._address_names(e.addr[first])
+        g_amt, g_first = amount.tolist(), first.tolist()
+        rank = self._rank(amount, e.kind[first], names, [e.outpoints[i] for i in g_first])
         tags_of = getattr(self.stop_addr_for, "tags_of", None)
-        for kind, o, addr, amt, hops, path, outpoint in rows:
-            key = (kind, addr if addr is not None else (f"out:{o}" if o is not None else outpoint))
-            ep = groups.get(key)
-            if ep is None:
-                ep = Endpoint(address=None, cluster=None if addr is None else int(self.labels[addr]),
-                              tags=tags_of(addr) if (tags_of and addr is not None) else [], amount_sat=0,
-                              hops=hops, path=path, kind=kind)
-                ep.address = addr  # type: ignore[assignment]  # resolved to a string below
-                groups[key] = ep
-            ep.amount_sat += amt
-            if hops < ep.hops:
-                ep.hops, ep.path = hops, path
-            ep.outputs.append(outpoint)
-            ep.output_amounts.append(amt)
-        eps = list(groups.values())
-        self._name_addresses(eps)
-        eps.sort(key=lambda e: (-e.amount_sat, e.kind, e.address or "", e.outputs[0] if e.outputs else ""))
+        paths = e.paths(best[rank].tolist()) if rank else []
+        clusters = self.labels[np.maximum(e.addr[first], 0)].tolist() if n else []
+        best_hops = e.hops[best].tolist()
+        bounds = starts.tolist() + [n]
+        order_l, amt_l, ops = order.tolist(), e.amt.tolist(), e.outpoints
+        eps = []
+        for g, path in zip(rank, paths):
+            lo, hi = bounds[g], bounds[g + 1]
+            if hi - lo == 1:
+                i = order_l[lo]
+                outputs, amounts = [ops[i]], [amt_l[i]]
+            else:
+                mine = order_l[lo:hi]
+                outputs, amounts = [ops[i] for i in mine], [amt_l[i] for i in mine]
+            a = g_addr[g]
+            eps.append(Endpoint(address=names[g], cluster=None if a < 0 else clusters[g],
+                                tags=tags_of(a) if (tags_of and a >= 0) else [], amount_sat=g_amt[g],
+                                hops=best_hops[g], path=path, kind=_KINDS[g_kind[g]],
+                                outputs=outputs, output_amounts=amounts))
+        # float sums are exact here: every total is below 2^53 sat (21M BTC is 2.1e15 sat)
+        sums = np.bincount(e.kind, weights=e.amt, minlength=len(_KINDS))
         by_kind: dict[str, int] = {}
-        for e in eps:
-            by_kind[e.kind] = by_kind.get(e.kind, 0) + e.amount_sat
+        for c in np.flatnonzero(np.bincount(e.kind, minlength=len(_KINDS))).tolist():
+            by_kind[_KINDS[c]] = by_kind.get(_KINDS[c], 0) + int(sums[c])
         stopped = sum(v for k, v in by_kind.items() if k.startswith("stopped"))
         tot = {
-            "traced_sat": src_total,
+            "traced_sat": int(totals[K.T_SOURCE]),  # distinct sats: change back to a source is not new money
             "to_endpoints_sat": by_kind.get("tagged", 0),
             "fees_sat": int(totals[K.T_FEES]),
             "unspent_sat": by_kind.get("unspent", 0),
@@ -500,27 +576,40 @@ class TraceEngine:
         }
         if extra:
             tot.update(extra)
-        steps = [{"txid": self.txid_hex(t), "block_hash": self.blk_hash[int(self.tx_block[t])]}
-                 for t in sorted(set(step_txs))]
+        blocks = self.tx_block[step_txs].tolist()
+        hexes = e.hexes if e.hexes is not None else dict(zip(step_txs.tolist(), self._hexes(step_txs)))
+        steps = [{"txid": hexes[t], "block_hash": self.blk_hash[b]} for t, b in zip(step_txs.tolist(), blocks)]
         return TraceResult(source=source, model=params.model, params=_params_dict(params), endpoints=eps,
                            totals=tot, steps=steps)
 
-    def _is_stop(self, o: int, params: TraceParams) -> bool:
-        a = int(self.out_addr[o])
-        return a != int(K.NONE32) and bool(self.stop_addr_for(params.stop_categories)[a])
+    @staticmethod
+    def _rank(amount: np.ndarray, kind: np.ndarray, names: list, first_outpoint: list[str]) -> list[int]:
+        """Endpoint order: amount (largest first), kind name, address, first outpoint. Numbers sort in
+        bulk; only runs of equal amount and kind are sorted by their strings."""
+        order = np.lexsort((_KIND_RANK[kind], -amount))
+        a, k = amount[order], kind[order]
+        tie = np.flatnonzero((a[1:] == a[:-1]) & (k[1:] == k[:-1]))
+        rank = order.tolist()
+        if len(tie):
+            # runs of tied groups: [start, end) in ``rank``
+            brk = np.flatnonzero(np.diff(tie) != 1)
+            starts = [int(tie[0])] + (tie[brk + 1]).tolist()
+            ends = (tie[brk] + 2).tolist() + [int(tie[-1]) + 2]
+            for lo, hi in zip(starts, ends):
+                rank[lo:hi] = sorted(rank[lo:hi], key=lambda g: (names[g] or "", first_outpoint[g]))
+        return rank
 
-    def _name_addresses(self, eps: list[Endpoint]) -> None:
-        nums = sorted({e.address for e in eps if isinstance(e.address, int)})
-        if not nums:
-            return
+    def _address_names(self, addr: np.ndarray) -> list[str | None]:
+        """Address strings of address ids (-1: None)."""
+        if not (addr >= 0).any():
+            return [None] * len(addr)
         if self._addresses is None:
             self._addresses = self.store.read_table("addresses", ["address"])["address"].combine_chunks()
         # addr_num equals the row position: addresses are appended in id order.
-        got = self._addresses.take(pa.array(np.asarray(nums, np.int64))).to_pylist()
-        names = dict(zip(nums, got))
-        for e in eps:
-            if isinstance(e.address, int):
-                e.address = names.get(e.address)
+        if len(addr) <= 64:                      # a few: element access beats a take's fixed cost
+            return [None if a < 0 else self._addresses[a].as_py() for a in addr.tolist()]
+        got = self._addresses.take(pa.array(np.maximum(addr, 0))).to_pylist()
+        return [None if a < 0 else x for a, x in zip(addr.tolist(), got)]
 
 
 def _params_dict(p: TraceParams) -> dict:
