@@ -59,7 +59,7 @@ class TraceParams:
             raise UsageError("the demix policy follows funds forward only")
 
 
-@dataclass
+@dataclass(slots=True)
 class Endpoint:
     address: str | None
     cluster: int | None
@@ -530,30 +530,25 @@ class TraceEngine:
         amount = np.add.reduceat(e.amt[order], starts) if n else np.zeros(0, np.int64)
         best = np.lexsort((e.hops, key))[starts]         # fewest hops, first in row order (lexsort is stable)
         first = order[starts]
-        g_kind, g_addr = e.kind[first].tolist(), e.addr[first].tolist()
         names = self._address_names(e.addr[first])
-        g_amt, g_first = amount.tolist(), first.tolist()
-        rank = self._rank(amount, e.kind[first], names, [e.outpoints[i] for i in g_first])
+        r = np.asarray(self._rank(amount, e.kind[first], names, [e.outpoints[i] for i in first.tolist()]), np.int64)
+        # Columns in table order, then one Endpoint per group (map: no bytecode per endpoint).
+        size = np.diff(np.append(starts, n))[r]
+        lead = starts[r]
+        ops, amt_l = e.outpoints, e.amt.tolist()
+        outputs = [[ops[i]] for i in order[lead].tolist()]
+        amounts = [[amt_l[i]] for i in order[lead].tolist()]
+        for j in np.flatnonzero(size > 1).tolist():
+            mine = order[lead[j]:lead[j] + size[j]].tolist()
+            outputs[j], amounts[j] = [ops[i] for i in mine], [amt_l[i] for i in mine]
+        addr = e.addr[first[r]]
+        addr_l = addr.tolist()
+        clusters = [None if a < 0 else c for a, c in zip(addr_l, self.labels[np.maximum(addr, 0)].tolist())]
         tags_of = getattr(self.stop_addr_for, "tags_of", None)
-        paths = e.paths(best[rank].tolist()) if rank else []
-        clusters = self.labels[np.maximum(e.addr[first], 0)].tolist() if n else []
-        best_hops = e.hops[best].tolist()
-        bounds = starts.tolist() + [n]
-        order_l, amt_l, ops = order.tolist(), e.amt.tolist(), e.outpoints
-        eps = []
-        for g, path in zip(rank, paths):
-            lo, hi = bounds[g], bounds[g + 1]
-            if hi - lo == 1:
-                i = order_l[lo]
-                outputs, amounts = [ops[i]], [amt_l[i]]
-            else:
-                mine = order_l[lo:hi]
-                outputs, amounts = [ops[i] for i in mine], [amt_l[i] for i in mine]
-            a = g_addr[g]
-            eps.append(Endpoint(address=names[g], cluster=None if a < 0 else clusters[g],
-                                tags=tags_of(a) if (tags_of and a >= 0) else [], amount_sat=g_amt[g],
-                                hops=best_hops[g], path=path, kind=_KINDS[g_kind[g]],
-                                outputs=outputs, output_amounts=amounts))
+        tags = [tags_of(a) if a >= 0 else [] for a in addr_l] if tags_of else [[] for _ in addr_l]
+        eps = list(map(Endpoint, [names[g] for g in r.tolist()], clusters, tags, amount[r].tolist(),
+                       e.hops[best[r]].tolist(), e.paths(best[r].tolist()) if n else [],
+                       [_KINDS[k] for k in e.kind[first[r]].tolist()], outputs, amounts))
         # float sums are exact here: every total is below 2^53 sat (21M BTC is 2.1e15 sat)
         sums = np.bincount(e.kind, weights=e.amt, minlength=len(_KINDS))
         by_kind: dict[str, int] = {}
@@ -584,20 +579,21 @@ class TraceEngine:
 
     @staticmethod
     def _rank(amount: np.ndarray, kind: np.ndarray, names: list, first_outpoint: list[str]) -> list[int]:
-        """Endpoint order: amount (largest first), kind name, address, first outpoint. Numbers sort in
-        bulk; only runs of equal amount and kind are sorted by their strings."""
+        """Endpoint order: amount (largest first), kind name, address, first outpoint. Numbers sort
+        first; only runs of equal amount and kind are then sorted by their strings."""
         order = np.lexsort((_KIND_RANK[kind], -amount))
         a, k = amount[order], kind[order]
-        tie = np.flatnonzero((a[1:] == a[:-1]) & (k[1:] == k[:-1]))
-        rank = order.tolist()
-        if len(tie):
-            # runs of tied groups: [start, end) in ``rank``
-            brk = np.flatnonzero(np.diff(tie) != 1)
-            starts = [int(tie[0])] + (tie[brk + 1]).tolist()
-            ends = (tie[brk] + 2).tolist() + [int(tie[-1]) + 2]
-            for lo, hi in zip(starts, ends):
-                rank[lo:hi] = sorted(rank[lo:hi], key=lambda g: (names[g] or "", first_outpoint[g]))
-        return rank
+        tie = np.concatenate(([False], (a[1:] == a[:-1]) & (k[1:] == k[:-1])))   # same as the one before
+        if tie.any():
+            at = np.flatnonzero(tie | np.concatenate((tie[1:], [False])))       # every member of a run
+            run = np.cumsum(~tie)[at]
+            sub = order[at].tolist()
+            # Within a run one address is one group, so its name decides; groups without an address
+            # (None, sorting as "") come first, by outpoint.
+            key = [names[g] if names[g] is not None else "\0" + first_outpoint[g] for g in sub]
+            by_name = np.array(sorted(range(len(sub)), key=key.__getitem__), np.int64)
+            order[at] = np.asarray(sub)[by_name[np.argsort(run[by_name], kind="stable")]]
+        return order.tolist()
 
     def _address_names(self, addr: np.ndarray) -> list[str | None]:
         """Address strings of address ids (-1: None)."""
