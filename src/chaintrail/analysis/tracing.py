@@ -468,8 +468,11 @@ class TraceEngine:
         def paths(rows: list[int]) -> list[list[str]]:
             # An output's path is its predecessor's plus its own tx: walk each (pred, tx) pair once.
             walk = outs[[r for r in rows if r < n]]
-            pair = self.pred[walk].astype(np.int64) << 32 | self.out_tx[walk]
-            _, first, inv = np.unique(pair, return_index=True, return_inverse=True)
+            if len(walk) > 32:
+                pair = self.pred[walk].astype(np.int64) << 32 | self.out_tx[walk]
+                _, first, inv = np.unique(pair, return_index=True, return_inverse=True)
+            else:                                       # a few: walking each beats finding the pairs
+                first = inv = np.arange(len(walk))
             off, txs = K.best_paths(walk[first], self.pred, self.out_tx, 10_000)
             off_l, txs_l = off.tolist(), txs.tolist()
             built = [[hexes[t] for t in txs_l[off_l[j]:off_l[j + 1]]] for j in range(len(first))]
@@ -485,12 +488,14 @@ class TraceEngine:
                 got.append(path[:])
             return got
 
-        ends = _Ends(kind=np.concatenate([kind, np.full(m, _KIND_CODE["unknown_source"], np.int8)]),
-                     out=np.concatenate([outs, np.full(m, -1, np.int64)]),
-                     addr=np.concatenate([addr, np.full(m, -1, np.int64)]),
-                     amt=np.concatenate([taint[keep].astype(np.int64), np.asarray(edge_amt, np.int64)]),
-                     hops=np.concatenate([self.hops[outs].astype(np.int64) + hop_base, np.zeros(m, np.int64)]),
-                     outpoints=outpoints, paths=paths, hexes=hexes)
+        amt, hops = taint[keep].astype(np.int64), self.hops[outs].astype(np.int64) + hop_base
+        if m:                                       # backward: inputs no tx pays for, as rows of their own
+            kind = np.concatenate([kind, np.full(m, _KIND_CODE["unknown_source"], np.int8)])
+            addr = np.concatenate([addr, np.full(m, -1, np.int64)])
+            amt = np.concatenate([amt, np.asarray(edge_amt, np.int64)])
+            hops = np.concatenate([hops, np.zeros(m, np.int64)])
+        ends = _Ends(kind=kind, out=np.concatenate([outs, np.full(m, -1, np.int64)]) if m else outs, addr=addr,
+                     amt=amt, hops=hops, outpoints=outpoints, paths=paths, hexes=hexes)
         return ends, uniq
 
     def _rows(self, params, touched, edge_in, edge_amt, hop_base: int = 0,
