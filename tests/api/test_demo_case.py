@@ -65,6 +65,22 @@ def test_trace_of_the_ransom_wallet_finds_the_answer_key(demo, demo_api, key):
         + t["stopped_sat"]
 
 
+def test_demixing_trace_of_the_ransom_wallet_finds_every_cash_out(demo, demo_api, key):
+    """The guided trace demixes: the cash-outs behind the chip mixer come out at the key's amounts too."""
+    from chaintrail.api.demo_case import traceable_cash_outs
+
+    view = demo_api.app.state.wb.view
+    case, direct = pick_case(view, key)
+    every = traceable_cash_outs(view, case, through_mixer=True)
+    assert sum(e["amount_sat"] for e in every) > sum(e["amount_sat"] for e in direct)
+    a = demo_api.ok(f"/addresses/{demo.subject}")
+    r = demo_api.ok("/trace", source=f"cluster:{a['cluster']}", mixer_policy="demix", **DEMO_TRACE)
+    got = {e["address"]: e["amount_sat"] for e in r["endpoints"] if e["kind"] == "tagged"}
+    assert {e["address"]: e["amount_sat"] for e in every}.items() <= got.items()
+    step = demo_api.ok("/meta")["case"]["steps"][1]
+    assert step["action"] == "trace" and step["mixer_policy"] == "demix"
+
+
 def test_guided_steps_name_the_ransom_address(demo, demo_api):
     meta = demo_api.ok("/meta")
     assert meta["case"]["subject"] == demo.subject and meta["features"]["tags"]

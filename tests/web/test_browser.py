@@ -162,14 +162,20 @@ def test_timeline_notes_and_case(page, demo, demo_api):
 
 
 def test_guided_steps_do_what_they_say(page, demo, demo_api):
-    """The banner's "do it" links: search the ransom address, then trace it."""
-    _, expected = expected_cash_outs(demo, demo_api)
+    """The banner's "do it" links: search the ransom address, then trace it, demixing: every cash-out of
+    the answer key, those behind the chip mixer too, at its exact amount."""
+    from chaintrail.api.demo_case import traceable_cash_outs
+
+    case, direct = expected_cash_outs(demo, demo_api)
+    expected = traceable_cash_outs(demo_api.app.state.wb.view, case, through_mixer=True)
+    assert sum(e["amount_sat"] for e in expected) > sum(e["amount_sat"] for e in direct)   # the mixer's share too
     links = page.locator("#case-steps a")
     assert links.count() == 3
     links.nth(0).click()
     wait_attr(page, "#cy", "data-nodes", lambda v: int(v) == 1)
     links.nth(1).click()
     page.wait_for_selector("#endpoint-table tbody tr")
+    assert page.input_value("#trace-mixer") == "demix"
     amounts = {r.get_attribute("data-address"): int(r.get_attribute("data-amount"))
                for r in page.locator('#endpoint-table tr[data-kind="tagged"]').all()}
     assert all(amounts[e["address"]] == e["amount_sat"] for e in expected)

@@ -179,16 +179,17 @@ def service_tags_csv(key: dict, path: Path, seed: int) -> int:
     return len(rows)
 
 
-def traceable_cash_outs(view, case: dict) -> list[dict]:
+def traceable_cash_outs(view, case: dict, through_mixer: bool = False) -> list[dict]:
     """The case's cash-outs a chain trace can reach, summed per deposit address.
 
     The answer key follows money through the custodial mixer by its records
-    (deposits credited, chips handed over); chain data cannot. A cash-out
-    whose transaction descends from a handed-over chip is therefore left
-    out: only the mixer's records link it to the ransom.
+    (deposits credited, chips handed over). A pass-through trace cannot: a
+    cash-out whose transaction descends from a handed-over chip is left out
+    (only the mixer's records link it to the ransom). ``through_mixer``: every
+    cash-out, as a demixing trace follows the owner's chips out of the mixer.
     """
     laundering = {r for r in case.get("_txids", ())}
-    frontier = [c for h in case.get("mixer_handovers", []) for c in h["chips"]]
+    frontier = [] if through_mixer else [c for h in case.get("mixer_handovers", []) for c in h["chips"]]
     behind: set[str] = set()
     seen = 0
     while frontier and seen < 100_000:
@@ -257,8 +258,10 @@ def _build_scenario(work: Path, key: dict, say, timings) -> DemoCase:
         {"text": f"Search the ransom address {ransom['address']} (a victim paid "
                  f"{ransom['value_sat'] / 1e8:.8f} BTC to it at height {ransom['height']}).",
          "action": "search", "arg": ransom["address"]},
-        {"text": f"Select it and press Trace ▸: the trace starts from the ransom wallet (the entity holding all "
-                 f"{n_pay} ransom payments) and stops at tagged exchanges.", "action": "trace", "arg": ransom["address"]},
+        {"text": f"Select it, set Mixers to demix and press Trace ▸: the trace starts from the ransom wallet (the "
+                 f"entity holding all {n_pay} ransom payments), follows the owner's coins out of the chip mixer by "
+                 f"on-chain evidence, and stops at tagged exchanges.", "action": "trace", "arg": ransom["address"],
+         "mixer_policy": "demix"},
         {"text": "Read the exchange endpoints in the Trace tab: each deposit address and amount is a request for "
                  "records to that exchange.", "action": "endpoints", "arg": None},
     ]

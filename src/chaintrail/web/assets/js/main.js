@@ -213,6 +213,7 @@ function banner(c) {
 async function runStep(s) {
   if (s.action === "search") { $("search-input").value = s.arg; await search(s.arg); }
   else if (s.action === "trace") {
+    if (s.mixer_policy) $("trace-mixer").value = s.mixer_policy;
     const id = `a:${s.arg}`;
     if (!graph.selectNode(id)) await openAddress(s.arg);
     const src = traceSource(graph.selectNode(id) || {});
