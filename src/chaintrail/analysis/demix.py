@@ -18,7 +18,8 @@ look for the participant's *exits*, from what happens after the mix:
   actor's: one background participant rarely meets the same actor twice.
 * **Amounts.** The exits given to the actor may not exceed the value it put in,
   and, at a CoinJoin, a leftover that matches one output of unique value is its
-  change (subset-sum change linking).
+  change (subset-sum change linking; where several outputs fit, the round's own
+  fee model picks the one that leaves exactly its fees, see ``coinjoin_fees``).
 
 A CoinJoin structure is every mixing tx reachable from the tainted inputs
 through remixes (Whirlpool chains), so a coin remixed several times is
