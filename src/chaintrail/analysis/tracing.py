@@ -71,6 +71,12 @@ class Endpoint:
     outputs: list[str] = field(default_factory=list)   # txid:vout of each output aggregated here
     output_amounts: list[int] = field(default_factory=list)  # the taint on each of those outputs
 
+    def to_dict(self) -> dict:
+        """As ``dataclasses.asdict`` (lists copied), without its generic deep copy (most of a big table's export)."""
+        return {"address": self.address, "cluster": self.cluster, "tags": list(self.tags),
+                "amount_sat": self.amount_sat, "hops": self.hops, "path": list(self.path), "kind": self.kind,
+                "outputs": list(self.outputs), "output_amounts": list(self.output_amounts)}
+
 
 # Endpoint kinds; codes 0-7 are the kernel's statuses (PASSED never ends a branch, SOURCE_EDGE ends
 # as plain "stopped").
@@ -120,9 +126,10 @@ class TraceResult:
     demix: list[dict] = field(default_factory=list)   # per resolved mix: entries, exits, evidence
 
     def to_dict(self) -> dict:
-        d = {"source": self.source, "model": self.model, "params": self.params,
-             "endpoints": [asdict(e) for e in self.endpoints], "totals": self.totals,
-             "steps": self.steps, "engine": self.engine}
+        with _gc_paused():
+            eps = [e.to_dict() for e in self.endpoints]
+        d = {"source": self.source, "model": self.model, "params": self.params, "endpoints": eps,
+             "totals": self.totals, "steps": self.steps, "engine": self.engine}
         if self.demix:
             d["demix"] = self.demix
         d["trace_hash"] = hashlib.sha256(_canonical(d)).hexdigest()
@@ -132,7 +139,7 @@ class TraceResult:
         return _canonical(self.to_dict()).decode()
 
     def write_parquet(self, path: str | Path) -> None:
-        rows = [asdict(e) for e in self.endpoints]
+        rows = [e.to_dict() for e in self.endpoints]
         table = pa.Table.from_pylist(rows, schema=pa.schema([
             ("address", pa.string()), ("cluster", pa.int64()), ("tags", pa.list_(pa.string())),
             ("amount_sat", pa.int64()), ("hops", pa.int32()), ("path", pa.list_(pa.string())),
