@@ -187,10 +187,9 @@ class Demixer:
             has = addr != NONE
             mine = np.zeros(len(prev), np.bool_)
             mine[has] = self.custodial_addresses()[addr[has]]
-            funded = np.unique(np.searchsorted(np.asarray(e.tx_first_in, np.int64), np.flatnonzero(mine),
-                                               side="right") - 1)
-            self._chip_txs = [t for t in funded.tolist()
-                              if np.isin(e.out_value[int(e.tx_first_out[t]):int(e.tx_first_out[t + 1])], M.CHIPS).any()]
+            funded = np.unique(e.in_tx[np.flatnonzero(mine)])
+            paying = np.unique(e.out_tx[np.flatnonzero(np.isin(e.out_value, M.CHIPS))])   # txs paying a chip
+            self._chip_txs = np.intersect1d(funded, paying).astype(np.int64).tolist()
         return self._chip_txs
 
     # -- CoinJoins -------------------------------------------------------------------
