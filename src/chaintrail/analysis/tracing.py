@@ -13,7 +13,7 @@ import gc
 import hashlib
 import json
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable
 
@@ -621,7 +621,7 @@ class TraceEngine:
 
 
 def _params_dict(p: TraceParams) -> dict:
-    d = asdict(p)
+    d = {f.name: getattr(p, f.name) for f in fields(p)}   # every field is a scalar but the categories
     d["stop_categories"] = list(p.stop_categories)
     return d
 
