@@ -16,25 +16,23 @@ from chaintrail.scenario.generator import generate
 from chaintrail.store.chainstore import ChainStore
 
 
+def _chain(tmp_path_factory, name: str, **scenario):
+    """A generated chain (folder with blocks and answer key) and its prepared store."""
+    root = tmp_path_factory.mktemp(name)
+    generate(root / "g", **scenario)
+    prepare_store(root / "g", root / "store")
+    return root / "g", root / "store"
+
+
 @pytest.fixture(scope="module")
 def ransomware(tmp_path_factory):
     """Seed 27: three ransomware cases at scale 2, every one laundered through the chip mixer."""
-    root = tmp_path_factory.mktemp("demix")
-    folder = root / "g"
-    generate(folder, seed=27, kind="ransomware", scale=2.0)
-    store = root / "store"
-    prepare_store(folder, store)
-    return folder, store
+    return _chain(tmp_path_factory, "demix", seed=27, kind="ransomware", scale=2.0)
 
 
 @pytest.fixture(scope="module")
 def everything(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demix_all")
-    folder = root / "g"
-    generate(folder, seed=3, kind="all", scale=1.0)
-    store = root / "store"
-    prepare_store(folder, store)
-    return folder, store
+    return _chain(tmp_path_factory, "demix_all", seed=3, kind="all", scale=1.0)
 
 
 def _identity(t: dict) -> bool:

@@ -93,8 +93,6 @@ class Demixer:
         self.window_s = window_s
         self.fee_tol = fee_tolerance
         self.min_span = 3
-        self._recv_order: np.ndarray | None = None
-        self._recv_start: np.ndarray | None = None
         self._custodial: np.ndarray | None = None
         self._chip_splits: list[int] | None = None
         self._chip_txs: list[int] | None = None
@@ -117,15 +115,6 @@ class Demixer:
     def spender(self, o: int) -> int:
         s = int(self.e.out_spent[o])
         return -1 if s == NONE else int(self.e.in_tx[s])
-
-    def receipts(self, a: int) -> np.ndarray:
-        """Every output paid to address ``a`` (an address -> outputs index, built once)."""
-        if self._recv_order is None:
-            addr = self.e.out_addr
-            self._recv_order = np.argsort(addr, kind="stable").astype(np.int64)
-            self._recv_start = np.searchsorted(addr[self._recv_order], np.arange(len(self.e.labels) + 1,
-                                                                                    dtype=np.uint32))
-        return self._recv_order[self._recv_start[a]:self._recv_start[a + 1]]
 
     def custodial_addresses(self) -> np.ndarray:
         """Addresses of custodial chip mixers: entities that create exact chips, the entities whose
@@ -260,11 +249,10 @@ class Demixer:
             exclusive = None
             anchored = a in anchored_addrs
             if len(xs) > 1 or anchored:
-                got = self.receipts(a)
+                got = self.e.outputs_of(a)
                 # More receipts than candidate payers: cannot be exclusive (a public or busy address).
                 exclusive = len(got) <= len(spend_set) + len(known_txs) and set(
-                    (np.searchsorted(self.e.tx_first_out, got.astype(np.uint32), side="right") - 1).tolist()
-                ) <= (spend_set | known_txs)
+                    self.e.out_tx[got].tolist()) <= (spend_set | known_txs)
             if len(xs) > 1 and exclusive:
                 for x in xs[1:]:
                     dsu.union(xs[0], x)
@@ -354,7 +342,7 @@ class Demixer:
         (a coordinator's reused fee address), or None."""
         e = self.e
         hits = [x for x in uniq if int(e.out_addr[x]) != NONE
-                and sum(1 for y in self.receipts(int(e.out_addr[x])) if self.mixing[self.tx_of_out(int(y))]) > 1]
+                and sum(1 for y in self.e.outputs_of(int(e.out_addr[x])) if self.mixing[self.tx_of_out(int(y))]) > 1]
         return hits[0] if len(hits) == 1 else None
 
     def custodial_exits(self, t_from: int, t_to: int) -> list[int]:

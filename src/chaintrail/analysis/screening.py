@@ -147,7 +147,6 @@ class Screener:
             self._out_value = np.asarray(self.engine.out_value)
             self._addr_nums: dict[str, int] | None = None
             self._members: tuple[np.ndarray, np.ndarray] | None = None
-            self._outs_of: tuple[np.ndarray, np.ndarray] | None = None
         self.params = params or ScreenParams()
 
     @property
@@ -248,7 +247,7 @@ class Screener:
             zero_copy_only=False)
         nums = table["addr_num"].to_numpy()
         self._addr_nums = {a: int(nums[i]) for a, i in zip(norm, idx.tolist()) if i >= 0}
-        self._outputs_index()
+        self.engine.outputs_index()
 
     def addr_num(self, address: str) -> int | None:
         """The store's number for an address, or None when the store has never seen it."""
@@ -261,20 +260,6 @@ class Screener:
             "address"]).to_pylist()
         hit = next((r for r in rows if r is not None), None)
         return None if hit is None else int(hit)  # addr_num is the row position
-
-    def _outputs_index(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._outs_of is None:
-            oa = self._out_addr
-            order = np.argsort(oa, kind="stable")
-            ptr = np.searchsorted(oa[order], np.arange(self.attr.n + 1, dtype=np.uint32))
-            self._outs_of = (order, ptr)
-        return self._outs_of
-
-    def _outputs_of(self, a: int) -> np.ndarray:
-        if self._outs_of is None:
-            return np.flatnonzero(self._out_addr == np.uint32(a)).astype(np.int64)
-        order, ptr = self._outs_of
-        return order[ptr[a]:ptr[a + 1]].astype(np.int64)
 
     def _cluster_members(self, cid: int) -> np.ndarray:
         if self._members is None:
@@ -300,7 +285,7 @@ class Screener:
             c = self.attr.conflicts_by_cluster().get(cluster)
             if c is not None:
                 conflicts.append(c.describe())
-            outs = self._outputs_of(a)
+            outs = self.engine.outputs_of(a, scan_unless_indexed=True)
             amts = self._out_value[outs].astype(np.int64)
             received = int(amts.sum())
             totals = {"received_sat": received, "outputs": int(len(outs))}

@@ -199,6 +199,7 @@ class TraceEngine:
         self._policy_cache: dict[str, np.ndarray] = {}
         self._addresses: pa.Array | None = None
         self._demixer = None
+        self._outs_of: tuple[np.ndarray, np.ndarray] | None = None
         # Scratch, reset after each trace (only the touched entries). Filled, not np.zeros: calloc'd
         # pages would fault on first touch inside traces and make early traces slow.
         self.taint = np.full(self.n_out, 0, np.int64)
@@ -261,7 +262,7 @@ class TraceEngine:
             kind = {"kind": "transaction", "txid": spec.lower()}
         else:
             a = self.addr_to_num(spec)
-            outs = np.flatnonzero(self.out_addr == np.uint32(a))
+            outs = self.outputs_of(a, scan_unless_indexed=True)
             kind = {"kind": "address", "address": spec}
         outs = outs.astype(np.int64)
         return outs, np.asarray(self.out_value[outs], np.int64), kind
@@ -421,6 +422,23 @@ class TraceEngine:
         self.iv_off[touched] = 0
         self.iv_cnt[touched] = 0
         self.qmark[popped] = 0
+
+    def outputs_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """The address -> outputs index, built once: outputs sorted by address, and per address its
+        first position in that order (one sort of ``out_addr``)."""
+        if self._outs_of is None:
+            order = np.argsort(self.out_addr, kind="stable")
+            self._outs_of = (order, np.searchsorted(self.out_addr[order], np.arange(len(self.labels) + 1,
+                                                                                      dtype=np.uint32)))
+        return self._outs_of
+
+    def outputs_of(self, a: int, scan_unless_indexed: bool = False) -> np.ndarray:
+        """Every output paid to address ``a`` (int64, in output order). ``scan_unless_indexed``: a
+        one-off lookup scans ``out_addr`` rather than build the index."""
+        if self._outs_of is None and scan_unless_indexed:
+            return np.flatnonzero(self.out_addr == np.uint32(a)).astype(np.int64)
+        order, ptr = self.outputs_index()
+        return order[ptr[a]:ptr[a + 1]].astype(np.int64)
 
     def outpoint(self, o: int) -> str:
         t = int(self.out_tx[o])
