@@ -57,50 +57,20 @@ def tx_of(first: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(len(first) - 1, dtype=np.uint32), np.diff(first))
 
 
-# The small helpers below are inlined into the kernel: as calls they copy a dozen array
-# descriptors per edge (measured ~10-20 % of a 6-hop trace).
-@nb.njit(cache=True, inline="always")
-def _heap_push(heap, n, x, maxheap):
-    if n == heap.shape[0]:
-        grown = np.empty(heap.shape[0] * 2, np.int64)
-        grown[:n] = heap[:n]
-        heap = grown
-    key = -x if maxheap else x
-    heap[n] = key
-    i = n
-    while i > 0:
-        p = (i - 1) >> 1
-        if heap[p] <= heap[i]:
-            break
-        heap[p], heap[i] = heap[i], heap[p]
-        i = p
-    return heap, n + 1
-
-
-@nb.njit(cache=True, inline="always")
-def _heap_pop(heap, n, maxheap):
-    top = heap[0]
-    n -= 1
-    heap[0] = heap[n]
-    i = 0
-    while True:
-        l = 2 * i + 1
-        if l >= n:
-            break
-        c = l
-        if l + 1 < n and heap[l + 1] < heap[l]:
-            c = l + 1
-        if heap[i] <= heap[c]:
-            break
-        heap[i], heap[c] = heap[c], heap[i]
-        i = c
-    return (-top if maxheap else top), n
-
-
+# Hot-path rules, measured on a 10M-tx chain: small helpers are inlined (as calls they copy a dozen
+# array descriptors per edge, 10-20 % of a 6-hop trace); arrays are reassigned only when they
+# grow, and settling and the heap are written out in the kernel, because numba updates reference
+# counts (atomic ops) on every array bound to a new name or handed to an inlined helper.
 @nb.njit(cache=True)
 def haircut_split(T, values, shares):
     """shares[k] = proportional part of T by values[k]; sums exactly to T (T <= sum(values))."""
-    n = values.shape[0]
+    _haircut_n(T, values, shares, values.shape[0])
+
+
+@nb.njit(cache=True, inline="always")
+def _haircut_n(T, values, shares, n):
+    """haircut_split over values[:n]: the kernel passes its scratch whole (a slice per tx costs
+    reference counting)."""
     V = 0
     for k in range(n):
         V += values[k]
@@ -223,9 +193,12 @@ def _map_line(line_s, line_e, nl, ranges_lo, ranges_hi, nr, out_s, out_e, out_ow
             s = max(line_s[j], lo)
             e = min(line_e[j], hi)
             if e > s:
-                out_s = _grow1(out_s, out_n)
-                out_e = _grow1(out_e, out_n)
-                out_owner = _grow1(out_owner, out_n)
+                if out_n == out_s.shape[0]:
+                    out_s = _grow1(out_s, out_n)
+                if out_n == out_e.shape[0]:
+                    out_e = _grow1(out_e, out_n)
+                if out_n == out_owner.shape[0]:
+                    out_owner = _grow1(out_owner, out_n)
                 out_s[out_n] = s - lo
                 out_e[out_n] = e - lo
                 out_owner[out_n] = r
@@ -265,10 +238,11 @@ def trace_kernel(forward, model, src_out, src_amt,
     for k in range(src_out.shape[0]):
         o = src_out[k]
         if status[o] == UNTOUCHED:
-            touched = _grow1(touched, nt)
+            if nt == touched.shape[0]:
+                touched = _grow1(touched, nt)
             touched[nt] = o
             nt += 1
-            status[o] = PASSED  # listed once even if repeated; _settle decides below
+            status[o] = PASSED  # listed once even if repeated; settled below
         taint[o] += src_amt[k]
         if taint[o] > out_value[o]:
             taint[o] = out_value[o]
@@ -281,11 +255,8 @@ def trace_kernel(forward, model, src_out, src_amt,
             iv_cnt[o] = 1
     for k in range(nt):
         totals[T_SOURCE] += taint[touched[k]]
-    # Settle the sources: find the tx each one leads into.
-    for k in range(nt):
-        o = touched[k]
-        heap, hn = _settle(forward, o, 0, heap, hn, maxheap, in_tx, out_tx, out_spent, out_addr,
-                           stop_addr, tx_time, tx_is_cb, t_min, t_max, max_hops, min_amt, taint, status, qmark, True)
+    n_src = nt
+    settled = 0
 
     shares = np.empty(16, np.int64)
     vals = np.empty(16, np.int64)
@@ -298,10 +269,77 @@ def trace_kernel(forward, model, src_out, src_amt,
     pown = np.empty(64, np.int64)
     popped = np.empty(256, np.int64)
     npop = 0
-    while hn > 0:
-        t, hn = _heap_pop(heap, hn, maxheap)
+    # The hot loop is written out, not split into helpers: numba counts references on every array
+    # handed to an inlined helper, and those atomic updates were a fifth of a trace's time.
+    while True:
+        # Settle what received taint since the last tx (the sources first): find the tx each
+        # output leads into, queue it once.
+        while settled < nt:
+            o = touched[settled]
+            is_source = settled < n_src
+            settled += 1
+            a = out_addr[o]
+            if not is_source and a != NONE32 and stop_addr[a]:
+                status[o] = ENDPOINT
+                continue
+            if not is_source and taint[o] < min_amt:
+                status[o] = BELOW
+                continue
+            if forward:
+                s = out_spent[o]
+                if s == NONE32:
+                    status[o] = UNSPENT
+                    continue
+                nxt = np.int64(in_tx[s])
+            else:
+                nxt = np.int64(out_tx[o])
+                if tx_is_cb[nxt]:
+                    status[o] = ENDPOINT  # newly mined coins: the backward trail ends here
+                    continue
+            if hops[o] >= max_hops:
+                status[o] = STOPPED_HOPS
+                continue
+            if t_min > NO_TIME_MIN or t_max < NO_TIME_MAX:   # skip the tx_time load when no window is set
+                tt = tx_time[nxt]
+                if tt < t_min or tt > t_max:
+                    status[o] = STOPPED_TIME
+                    continue
+            status[o] = PASSED
+            if qmark[nxt] == 0:
+                qmark[nxt] = 1
+                if hn == heap.shape[0]:
+                    heap = _grow1(heap, hn)
+                # heap push (keys negated for a max-heap)
+                heap[hn] = -nxt if maxheap else nxt
+                i = hn
+                hn += 1
+                while i > 0:
+                    par = (i - 1) >> 1
+                    if heap[par] <= heap[i]:
+                        break
+                    heap[par], heap[i] = heap[i], heap[par]
+                    i = par
+        if hn == 0:
+            break
+        # heap pop
+        top = heap[0]
+        hn -= 1
+        heap[0] = heap[hn]
+        i = 0
+        while True:
+            c = 2 * i + 1
+            if c >= hn:
+                break
+            if c + 1 < hn and heap[c + 1] < heap[c]:
+                c += 1
+            if heap[i] <= heap[c]:
+                break
+            heap[i], heap[c] = heap[c], heap[i]
+            i = c
+        t = -top if maxheap else top
         # Every queued tx is popped exactly once, so this list is what the caller resets in qmark.
-        popped = _grow1(popped, npop)
+        if npop == popped.shape[0]:
+            popped = _grow1(popped, npop)
         popped[npop] = t
         npop += 1
         a0, a1 = np.int64(tx_first_in[t]), np.int64(tx_first_in[t + 1])
@@ -368,13 +406,15 @@ def trace_kernel(forward, model, src_out, src_amt,
         # Receiving side: outputs + fee (forward) or inputs (backward).
         if forward:
             nrecv = o1 - o0 + 1
-            vals = _grow_to(vals, nrecv)
+            if nrecv > vals.shape[0]:
+                vals = _grow_to(vals, nrecv)
             for j in range(o0, o1):
                 vals[j - o0] = out_value[j]
             vals[nrecv - 1] = fee
         else:
             nrecv = a1 - a0
-            vals = _grow_to(vals, nrecv)
+            if nrecv > vals.shape[0]:
+                vals = _grow_to(vals, nrecv)
             for i in range(a0, a1):
                 v = in_value[i]
                 vals[i - a0] = v if v > 0 else 0
@@ -396,7 +436,8 @@ def trace_kernel(forward, model, src_out, src_amt,
                             vals[i - a0] = each + (1 if extra > 0 else 0)
                             if extra > 0:
                                 extra -= 1
-        shares = _grow_to(shares, nrecv)
+        if nrecv > shares.shape[0]:
+            shares = _grow_to(shares, nrecv)
         total_v = np.int64(0)
         for k in range(nrecv):
             total_v += vals[k]
@@ -421,7 +462,7 @@ def trace_kernel(forward, model, src_out, src_amt,
                 tiho_split(T, tmpv, tmps)
                 shares[:nrecv] = tmps[:nrecv]
         elif m == HAIRCUT:
-            haircut_split(T, vals[:nrecv], shares[:nrecv])
+            _haircut_n(T, vals, shares, nrecv)
         else:
             # FIFO/LIFO: lay the tainted side on the line, then cut it by the receiving side's ranges.
             nl = 0
@@ -435,8 +476,10 @@ def trace_kernel(forward, model, src_out, src_amt,
                         line_s, line_e, nl = _lay(line_s, line_e, nl, pos, pool_s, pool_e, iv_off[p], iv_cnt[p])
                     pos += in_value[i]
                     i += step
-                rlo = _grow_to(rlo, nrecv)
-                rhi = _grow_to(rhi, nrecv)
+                if nrecv > rlo.shape[0]:
+                    rlo = _grow_to(rlo, nrecv)
+                if nrecv > rhi.shape[0]:
+                    rhi = _grow_to(rhi, nrecv)
                 pos = 0
                 for k in range(nrecv):
                     rlo[k] = pos
@@ -448,8 +491,10 @@ def trace_kernel(forward, model, src_out, src_amt,
                     if status[j] == PASSED and taint[j] > 0:
                         line_s, line_e, nl = _lay(line_s, line_e, nl, pos, pool_s, pool_e, iv_off[j], iv_cnt[j])
                     pos += out_value[j]
-                rlo = _grow_to(rlo, nrecv)
-                rhi = _grow_to(rhi, nrecv)
+                if nrecv > rlo.shape[0]:
+                    rlo = _grow_to(rlo, nrecv)
+                if nrecv > rhi.shape[0]:
+                    rhi = _grow_to(rhi, nrecv)
                 # Inputs laid in vin order (LIFO: reversed), matching the forward layout.
                 pos = 0
                 for kk in range(nrecv):
@@ -477,8 +522,10 @@ def trace_kernel(forward, model, src_out, src_amt,
                 i = a0 + k
                 p = in_prev[i]
                 if p == NONE32:
-                    edge_in = _grow1(edge_in, ne)
-                    edge_amt = _grow1(edge_amt, ne)
+                    if ne == edge_in.shape[0]:
+                        edge_in = _grow1(edge_in, ne)
+                    if ne == edge_amt.shape[0]:
+                        edge_amt = _grow1(edge_amt, ne)
                     edge_in[ne] = i
                     edge_amt[ne] = amt
                     ne += 1
@@ -502,7 +549,8 @@ def trace_kernel(forward, model, src_out, src_amt,
                 totals[T_SOURCE] -= old + amt - new
                 taint[o] = new
                 continue
-            touched = _grow1(touched, nt)
+            if nt == touched.shape[0]:
+                touched = _grow1(touched, nt)
             touched[nt] = o
             nt += 1
             taint[o] = amt
@@ -520,9 +568,6 @@ def trace_kernel(forward, model, src_out, src_amt,
                 pool_s, pool_e, pn = _pool_append(pool_s, pool_e, pn, 0, taint[o])
                 iv_off[o] = pn - 1
                 iv_cnt[o] = 1
-            heap, hn = _settle(forward, o, hop + 1, heap, hn, maxheap, in_tx, out_tx, out_spent,
-                               out_addr, stop_addr, tx_time, tx_is_cb, t_min, t_max, max_hops, min_amt, taint, status,
-                               qmark, False)
     return touched[:nt], totals, pool_s[:pn], pool_e[:pn], edge_in[:ne], edge_amt[:ne], popped[:npop]
 
 
@@ -530,8 +575,10 @@ def trace_kernel(forward, model, src_out, src_amt,
 def _lay(line_s, line_e, nl, pos, pool_s, pool_e, off, cnt):
     """Append an output's taint intervals (pool[off:off+cnt]) to the line, shifted to ``pos``."""
     for q in range(off, off + cnt):
-        line_s = _grow1(line_s, nl)
-        line_e = _grow1(line_e, nl)
+        if nl == line_s.shape[0]:
+            line_s = _grow1(line_s, nl)
+        if nl == line_e.shape[0]:
+            line_e = _grow1(line_e, nl)
         line_s[nl] = pos + pool_s[q]
         line_e[nl] = pos + pool_e[q]
         nl += 1
@@ -598,43 +645,6 @@ def _map_line_any(line_s, line_e, nl, rlo, rhi, nr, ps, pe, pown):
     for q in range(n):
         pown[q] = order[pown[q]]
     return ps, pe, pown, n
-
-
-@nb.njit(cache=True, inline="always")
-def _settle(forward, o, hop, heap, hn, maxheap, in_tx, out_tx, out_spent, out_addr, stop_addr,
-            tx_time, tx_is_cb, t_min, t_max, max_hops, min_amt, taint, status, qmark, is_source):
-    """Decide what happens to the taint on output ``o`` and queue the next tx if it moves on."""
-    a = out_addr[o]
-    if not is_source and a != NONE32 and stop_addr[a]:
-        status[o] = ENDPOINT
-        return heap, hn
-    if not is_source and taint[o] < min_amt:
-        status[o] = BELOW
-        return heap, hn
-    if forward:
-        s = out_spent[o]
-        if s == NONE32:
-            status[o] = UNSPENT
-            return heap, hn
-        nxt = np.int64(in_tx[s])
-    else:
-        nxt = np.int64(out_tx[o])
-        if tx_is_cb[nxt]:
-            status[o] = ENDPOINT  # newly mined coins: the backward trail ends here
-            return heap, hn
-    if hop >= max_hops:
-        status[o] = STOPPED_HOPS
-        return heap, hn
-    if t_min > NO_TIME_MIN or t_max < NO_TIME_MAX:   # skip the tx_time load when no window is set
-        tt = tx_time[nxt]
-        if tt < t_min or tt > t_max:
-            status[o] = STOPPED_TIME
-            return heap, hn
-    status[o] = PASSED
-    if qmark[nxt] == 0:
-        qmark[nxt] = 1
-        heap, hn = _heap_push(heap, hn, nxt, maxheap)
-    return heap, hn
 
 
 @nb.njit(cache=True)

@@ -160,6 +160,15 @@ def _gc_paused():
             gc.enable()
 
 
+def _map_in(*columns: np.ndarray) -> None:
+    """Fault in the pages of mapped columns now (one read per page): otherwise the first traces
+    through each page pay a page fault per load (measured: 1-hop kernel median 29 -> 10 us on a
+    10M-tx chain, for ~40 ms at open)."""
+    for a in columns:
+        if a.size:
+            int(a[:: max(1, 4096 // a.itemsize)].sum())
+
+
 def _canonical(obj) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
 
@@ -180,6 +189,7 @@ class TraceEngine:
         view = lambda name: col(name).view(np.ndarray)  # noqa: E731
         self.in_prev, self.in_value = view("in_prev"), view("in_value")
         self.out_value, self.out_spent, self.out_addr = view("out_value"), view("out_spent"), view("out_addr")
+        _map_in(self.in_prev, self.in_value, self.out_value, self.out_spent, self.out_addr)
         blocks = store.read_table("blocks", ["block_seq", "time", "hash"])
         order = np.argsort(blocks["block_seq"].to_numpy())
         blk_time = blocks["time"].to_numpy()[order]
