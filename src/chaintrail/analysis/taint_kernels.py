@@ -32,6 +32,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from chaintrail.analysis.prefetch import prefetch
+
 HAIRCUT, POISON, FIFO, LIFO, TIHO = 0, 1, 2, 3, 4
 MODELS = {"haircut": HAIRCUT, "poison": POISON, "fifo": FIFO, "lifo": LIFO, "tiho": TIHO}
 
@@ -172,6 +174,16 @@ def _pool_append(pool_s, pool_e, pool_n, s, e):
 
 
 @nb.njit(cache=True, inline="always")
+def _room(a, n, k):
+    """``a`` with room for ``k`` more entries after ``a[:n]`` (a larger copy where it has none)."""
+    if n + k <= a.shape[0]:
+        return a
+    b = np.empty(max(n + k, 2 * a.shape[0]), a.dtype)
+    b[:n] = a[:n]
+    return b
+
+
+@nb.njit(cache=True, inline="always")
 def _grow1(a, n):
     if n < a.shape[0]:
         return a
@@ -274,6 +286,8 @@ def trace_kernel(forward, model, src_out, src_amt,
     while True:
         # Settle what received taint since the last tx (the sources first): find the tx each
         # output leads into, queue it once.
+        if hn + nt - settled > heap.shape[0]:   # room for every push below (growing inside costs refcounts)
+            heap = _room(heap, hn, nt - settled)
         while settled < nt:
             o = touched[settled]
             is_source = settled < n_src
@@ -307,8 +321,8 @@ def trace_kernel(forward, model, src_out, src_amt,
             status[o] = PASSED
             if qmark[nxt] == 0:
                 qmark[nxt] = 1
-                if hn == heap.shape[0]:
-                    heap = _grow1(heap, hn)
+                prefetch(tx_first_in, nxt)
+                prefetch(tx_first_out, nxt)
                 # heap push (keys negated for a max-heap)
                 heap[hn] = -nxt if maxheap else nxt
                 i = hn
@@ -337,6 +351,15 @@ def trace_kernel(forward, model, src_out, src_amt,
             heap[i], heap[c] = heap[c], heap[i]
             i = c
         t = -top if maxheap else top
+        if hn > 0:
+            # The next tx's rows: their loads overlap this tx's work.
+            t2 = -heap[0] if maxheap else heap[0]
+            b0, c0 = tx_first_in[t2], tx_first_out[t2]
+            prefetch(in_prev, b0)
+            prefetch(in_value, b0)
+            prefetch(out_value, c0)
+            prefetch(out_spent, c0)
+            prefetch(out_addr, c0)
         # Every queued tx is popped exactly once, so this list is what the caller resets in qmark.
         if npop == popped.shape[0]:
             popped = _grow1(popped, npop)
@@ -365,8 +388,8 @@ def trace_kernel(forward, model, src_out, src_amt,
         if forward:
             for i in range(a0, a1):
                 p = in_prev[i]
-                # taint first: an untainted input then costs one load, not two
-                if p != NONE32 and taint[p] > 0 and status[p] == PASSED:
+                # status first: an untainted input then costs one load, from the 1-byte array
+                if p != NONE32 and status[p] == PASSED and taint[p] > 0:
                     T += taint[p]
                     hop = min(hop, np.int64(hops[p]))
                     if taint[p] > best_amt:
@@ -510,6 +533,8 @@ def trace_kernel(forward, model, src_out, src_amt,
                 shares[pown[q]] += pe[q] - ps[q]
         # Hand the shares on.
         nout_side = nrecv - 1 if forward else nrecv
+        if nt + nout_side > touched.shape[0]:
+            touched = _room(touched, nt, nout_side)
         if forward:
             totals[T_FEES] += shares[nrecv - 1]
         for k in range(nout_side):
@@ -549,8 +574,6 @@ def trace_kernel(forward, model, src_out, src_amt,
                 totals[T_SOURCE] -= old + amt - new
                 taint[o] = new
                 continue
-            if nt == touched.shape[0]:
-                touched = _grow1(touched, nt)
             touched[nt] = o
             nt += 1
             taint[o] = amt
