@@ -15,6 +15,7 @@ import numpy as np
 
 from chaintrail.analysis.clustering import cluster_labels
 from chaintrail.errors import UsageError
+from chaintrail.store.address_names import AddressNames
 from chaintrail.store.chainstore import ChainStore
 
 
@@ -78,7 +79,7 @@ def explain(store: ChainStore, addr_a: str, addr_b: str, skip_tx: np.ndarray | N
 
 
 def _describe(store: ChainStore, hops: list[tuple[int, int, int]]) -> list[Link]:
-    addrs = store.read_table("addresses", ["address"])["address"]
+    names = AddressNames(store)
     txid = store.column("txid")
     blk_first = np.asarray(store.column("blk_first_tx"), np.int64)
     blocks = store.read_table("blocks", ["block_seq", "hash"])
@@ -86,7 +87,8 @@ def _describe(store: ChainStore, hops: list[tuple[int, int, int]]) -> list[Link]
     out = []
     for x, y, t in hops:
         seq = int(np.searchsorted(blk_first, t, side="right") - 1)
-        out.append(Link(addrs[x].as_py(), addrs[y].as_py(), bytes(txid[t][::-1]).hex(), "multi-input", hash_of[seq]))
+        ax, ay = names([x, y])
+        out.append(Link(ax, ay, bytes(txid[t][::-1]).hex(), "multi-input", hash_of[seq]))
     return out
 
 

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from chaintrail.analysis import taint_kernels as K
 from chaintrail.analysis.clustering import cluster_labels
 from chaintrail.errors import UsageError
+from chaintrail.store.address_names import AddressNames
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.hashtable import KeyTable
 
@@ -207,7 +208,7 @@ class TraceEngine:
         self.txids_col = store.column("txid").view(np.ndarray)
         self._stop_cache: dict[tuple, np.ndarray] = {}
         self._policy_cache: dict[str, np.ndarray] = {}
-        self._addresses: pa.Array | None = None
+        self._addresses: AddressNames | None = None
         self._demixer = None
         self._outs_of: tuple[np.ndarray, np.ndarray] | None = None
         # Scratch, reset after each trace (only the touched entries). Filled, not np.zeros: calloc'd
@@ -640,12 +641,8 @@ class TraceEngine:
         if not (addr >= 0).any():
             return [None] * len(addr)
         if self._addresses is None:
-            self._addresses = self.store.read_table("addresses", ["address"])["address"].combine_chunks()
-        # addr_num equals the row position: addresses are appended in id order.
-        if len(addr) <= 64:                      # a few: element access beats a take's fixed cost
-            return [None if a < 0 else self._addresses[a].as_py() for a in addr.tolist()]
-        got = self._addresses.take(pa.array(np.maximum(addr, 0))).to_pylist()
-        return [None if a < 0 else x for a, x in zip(addr.tolist(), got)]
+            self._addresses = AddressNames(self.store)
+        return self._addresses(addr)
 
 
 def _params_dict(p: TraceParams) -> dict:
