@@ -26,21 +26,12 @@ import pyarrow.parquet as pq
 from chaintrail.analysis.clustering import cluster_labels
 from chaintrail.chains.bitcoin.script_types import SCRIPT_TYPE_NAMES
 from chaintrail.store.chainstore import ChainStore
+from chaintrail.store.csr import csr
 from chaintrail.store.hashtable import KeyTable
 from chaintrail.store.index import NONE
 
 _NONE = int(NONE)
 _ADDR_WIDTH = 96          # longer strings are not addresses any chain uses
-
-
-def _csr(keys: np.ndarray, n_keys: int, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(order, ptr): row ids grouped by key, ascending within a key; key k owns order[ptr[k]:ptr[k+1]]."""
-    rows = np.flatnonzero(valid)
-    order = rows[np.argsort(keys[rows], kind="stable")].astype(np.int64)
-    ptr = np.zeros(n_keys + 1, np.int64)
-    if len(rows):
-        np.cumsum(np.bincount(keys[rows].astype(np.int64), minlength=n_keys), out=ptr[1:])
-    return order, ptr
 
 
 def gather(order: np.ndarray, ptr: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -129,8 +120,8 @@ class ChainView:
 
     def _index_addresses(self) -> None:
         n = self.n_addr
-        self.out_order, self.out_ptr = _csr(self.out_addr, n, self.out_addr != NONE)
-        self.in_order, self.in_ptr = _csr(self.in_addr, n, self.in_addr != NONE)
+        self.out_order, self.out_ptr = csr(self.out_addr, n, skip=NONE)
+        self.in_order, self.in_ptr = csr(self.in_addr, n, skip=NONE)
         self.addr_received = _sums(self.out_value, self.out_order, self.out_ptr)
         known = np.where(self.in_value >= 0, self.in_value, 0)
         self.addr_sent = _sums(known, self.in_order, self.in_ptr)
@@ -170,7 +161,7 @@ class ChainView:
             labels = np.concatenate([labels, np.arange(len(labels), self.n_addr, dtype=np.int64)])
         self.labels = labels
         n = self.n_addr
-        self.member_order, self.member_ptr = _csr(labels, n, np.ones(n, np.bool_))
+        self.member_order, self.member_ptr = csr(labels, n)
         self.cluster_size = np.diff(self.member_ptr)
         self.cluster_received = _sums(self.addr_received, self.member_order, self.member_ptr)
         self.cluster_sent = _sums(self.addr_sent, self.member_order, self.member_ptr)

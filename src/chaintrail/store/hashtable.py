@@ -154,3 +154,20 @@ class KeyTable:
         self.n = n
         self._table = np.full(capacity_for(n), EMPTY, np.int64)
         insert_range(self._table, self._keys, 0, n)
+
+
+@nb.njit(cache=True)
+def scan_last(words, query):
+    """Row of the last key equal to ``query`` (keys and query as uint64 words), or -1: a linear scan,
+    for the few lookups that do not pay for building a table (same answer as a table: last wins)."""
+    m = words.shape[1]
+    for i in range(words.shape[0] - 1, -1, -1):
+        if words[i, 0] == query[0]:
+            same = True
+            for w in range(1, m):
+                if words[i, w] != query[w]:
+                    same = False
+                    break
+            if same:
+                return i
+    return -1
