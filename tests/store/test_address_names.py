@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -34,18 +32,13 @@ def test_lookup_matches_the_whole_table(store):
     many = np.concatenate([rng.integers(0, len(whole), 500), [-1, 0, len(whole) - 1, -1]])
     for ids in (few, many, np.array([-1, -1]), np.zeros(0, np.int64)):
         assert names(ids) == [whole.get(i) for i in ids.tolist()]
-    # Only the parts asked for were read (without the background warm-up)...
-    fresh = AddressNames(store, warm=False)
+    # Only the parts asked for were read; load_all reads the rest.
+    fresh = AddressNames(store)
     fresh([0])
     assert list(fresh._parts) == [0]
-    # ... which reads every part soon.
-    warmed = AddressNames(store)
-    for _ in range(200):
-        if len(warmed._parts) == len(store.part_paths("addresses")):
-            break
-        time.sleep(0.05)
-    assert len(warmed._parts) == len(store.part_paths("addresses"))
-    assert warmed(many) == [whole.get(i) for i in many.tolist()]
+    fresh.load_all()
+    assert len(fresh._parts) == len(store.part_paths("addresses"))
+    assert fresh(many) == [whole.get(i) for i in many.tolist()]
 
 
 def test_unknown_id_is_named(store):
@@ -57,7 +50,7 @@ def test_unknown_id_is_named(store):
 def test_parts_out_of_id_order_fall_back_to_the_whole_table(store):
     t = store.read_table("addresses", ["addr_num", "address"])
     whole = dict(zip(t["addr_num"].to_pylist(), t["address"].to_pylist()))
-    names = AddressNames(store, warm=False)
+    names = AddressNames(store)
     # As if the manifest listed the first two parts the other way round.
     names._paths[0], names._paths[1] = names._paths[1], names._paths[0]
     rows = np.diff(names._start)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numba as nb
 import numpy as np
 
 from chaintrail.analysis import mixers as M
@@ -42,6 +43,27 @@ from chaintrail.analysis.coinjoin_fees import change_outputs
 from chaintrail.analysis.taint_kernels import haircut_split
 
 NONE = 0xFFFFFFFF
+
+
+def _member_mask(ids, labels: np.ndarray) -> np.ndarray:
+    """A lookup mask over label values marking ``ids``: one gather per query where np.isin with a
+    few values makes a pass over the labels per value."""
+    mask = np.zeros(int(labels.max()) + 1 if len(labels) else 0, np.bool_)
+    mask[np.fromiter(ids, np.int64, len(ids))] = True
+    return mask
+
+
+@nb.njit(cache=True)
+def _funded_by(in_prev, out_addr, in_tx, n_tx, marked):
+    """Per tx: does any input spend an output paid to a ``marked`` address (one pass over inputs)."""
+    hit = np.zeros(n_tx, np.bool_)
+    for i in range(in_prev.shape[0]):
+        p = in_prev[i]
+        if p != NONE:
+            a = out_addr[p]
+            if a != NONE and marked[a]:
+                hit[in_tx[i]] = True
+    return hit
 MAX_STRUCTURE_TXS = 256        # remix closure bound
 MAX_EXITS = 20_000
 MAX_DENOMINATIONS = 8          # subset-sum change linking: Wasabi 1.x has 5 levels, JoinMarket 1
@@ -133,13 +155,12 @@ class Demixer:
                 one = np.flatnonzero(np.diff(np.asarray(e.tx_first_out, np.int64)) == 1)
                 a = e.out_addr[first[one]]
                 ok = a != NONE
-                hot_arr = np.fromiter(hot, np.int64)
-                into = one[ok][np.isin(labels[a[ok]], hot_arr)]
+                into = one[ok][_member_mask(hot, labels)[labels[a[ok]]]]
                 for t in into.tolist():
                     p = self.ins(t)[0]
                     if p != NONE and int(e.out_addr[p]) != NONE:
                         clusters.add(int(labels[int(e.out_addr[p])]))
-            mask = np.isin(labels, np.fromiter(clusters, np.int64)) if clusters else np.zeros(len(labels), np.bool_)
+            mask = _member_mask(clusters, labels)[labels]
             if e.stop_addr_for is not None:
                 # A tagged exchange or other service that happens to pay round amounts is not a mixer.
                 mask = (mask & ~e.stop_addr_for(_NOT_MIXERS)) | e.stop_addr_for(("mixing_service",))
@@ -169,16 +190,10 @@ class Demixer:
         large and small)."""
         if self._chip_txs is None:
             e = self.e
-            prev = np.asarray(e.in_prev, np.int64)
-            ok = prev != NONE
-            addr = np.full(len(prev), NONE, np.int64)
-            addr[ok] = e.out_addr[prev[ok]]
-            has = addr != NONE
-            mine = np.zeros(len(prev), np.bool_)
-            mine[has] = self.custodial_addresses()[addr[has]]
-            funded = np.unique(e.in_tx[np.flatnonzero(mine)])
-            paying = np.unique(e.out_tx[np.flatnonzero(np.isin(e.out_value, M.CHIPS))])   # txs paying a chip
-            self._chip_txs = np.intersect1d(funded, paying).astype(np.int64).tolist()
+            funded = _funded_by(e.in_prev, e.out_addr, e.in_tx, e.n_tx, self.custodial_addresses())
+            paying = np.zeros(e.n_tx, np.bool_)
+            paying[e.out_tx[np.isin(e.out_value, M.CHIPS)]] = True                  # txs paying a chip
+            self._chip_txs = np.flatnonzero(funded & paying).astype(np.int64).tolist()
         return self._chip_txs
 
     # -- CoinJoins -------------------------------------------------------------------

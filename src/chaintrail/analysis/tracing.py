@@ -647,12 +647,18 @@ class TraceEngine:
         return order.tolist()
 
     def _address_names(self, addr: np.ndarray) -> list[str | None]:
-        """Address strings of address ids (-1: None)."""
+        """Address strings of address ids (-1: None), read from the store part by part as needed."""
         if not (addr >= 0).any():
             return [None] * len(addr)
         if self._addresses is None:
             self._addresses = AddressNames(self.store)
         return self._addresses(addr)
+
+    def load_address_names(self) -> None:
+        """Read every address name now (a long-lived engine: no trace then pays for a part's read)."""
+        if self._addresses is None:
+            self._addresses = AddressNames(self.store)
+        self._addresses.load_all()
 
 
 def _params_dict(p: TraceParams) -> dict:

@@ -53,6 +53,11 @@ class _Tracer(TraceEngine):
     def outpoint(self, o: int) -> str:
         return self.view.outpoint(int(o))
 
+    def _address_names(self, addr: np.ndarray) -> list[str | None]:
+        # The read model holds every address already; the engine need not read its own copy.
+        names = self.view.addresses(np.maximum(addr, 0))
+        return [None if a < 0 else x for a, x in zip(addr.tolist(), names)]
+
     def addr_to_num(self, address: str) -> int:
         a = self.view.addr_num(address)
         if a is None:

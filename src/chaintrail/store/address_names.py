@@ -3,13 +3,11 @@
 A trace names a few endpoint addresses; reading the whole address table for them took 5.7 s of
 the first trace on a 10M-tx chain (104 parts, 14.8M addresses). Each part covers a contiguous id
 range (addresses are appended in id order), so a lookup reads only the parts its ids fall in,
-~13 ms each, and keeps them for the next lookup. A background thread reads the rest meanwhile
-(parquet decoding releases the GIL), so a long-lived engine stops paying per part within seconds.
+~13-50 ms each, and keeps them for the next lookup; ``load_all`` reads the rest up front for a
+long-lived engine. (A background thread reading them slowed the foreground's first traces 2x.)
 """
 
 from __future__ import annotations
-
-import threading
 
 import numpy as np
 import pyarrow as pa
@@ -20,15 +18,13 @@ from chaintrail.store.chainstore import ChainStore
 
 
 class AddressNames:
-    def __init__(self, store: ChainStore, warm: bool = True):
+    def __init__(self, store: ChainStore):
         self._store = store
         self._paths = store.part_paths("addresses")
         rows = [pq.ParquetFile(p).metadata.num_rows for p in self._paths]
         self._start = np.concatenate([[0], np.cumsum(rows, dtype=np.int64)]).astype(np.int64)
         self._parts: dict[int, pa.Array] = {}
-        self._whole_lock, self._is_whole = threading.Lock(), False
-        if warm and len(self._paths) > 1:
-            threading.Thread(target=self._warm, name="address-names", daemon=True).start()
+        self._is_whole = False
 
     def __len__(self) -> int:
         return int(self._start[-1])
@@ -54,33 +50,27 @@ class AddressNames:
                 out[i] = name
         return out
 
-    def _warm(self) -> None:
-        try:
-            for p in range(len(self._paths)):
-                self._part(p)
-        except Exception:   # the store went away or is damaged: lookups will say so themselves
-            pass
+    def load_all(self) -> None:
+        for p in range(len(self._paths)):
+            self._part(p)
 
     def _part(self, p: int) -> pa.Array:
         got = self._parts.get(p)
-        if got is None:   # this thread or the warm-up may both read a part; either result is the same
+        if got is None:
             t = pq.read_table(self._paths[p], columns=["addr_num", "address"])
             nums = t["addr_num"].to_numpy()
             if len(nums) and not (nums == np.arange(self._start[p], self._start[p + 1])).all():
                 self._whole()                    # parts out of id order: index the table as a whole
                 return self._parts[p]
-            got = self._parts.setdefault(p, t["address"].combine_chunks())
+            got = self._parts[p] = t["address"].combine_chunks()
         return got
 
     def _whole(self) -> None:
-        with self._whole_lock:
-            if self._is_whole:
-                return
-            t = self._store.read_table("addresses", ["addr_num", "address"])
-            nums = t["addr_num"].to_numpy()
-            if not (np.sort(nums) == np.arange(len(nums))).all():
-                raise StoreError("address ids in the store are not 0..n-1")
-            names = t["address"].take(pa.array(np.argsort(nums, kind="stable"))).combine_chunks()
-            self._parts = {p: names.slice(int(self._start[p]), int(self._start[p + 1] - self._start[p]))
-                           for p in range(len(self._paths))}
-            self._is_whole = True
+        t = self._store.read_table("addresses", ["addr_num", "address"])
+        nums = t["addr_num"].to_numpy()
+        if not (np.sort(nums) == np.arange(len(nums))).all():
+            raise StoreError("address ids in the store are not 0..n-1")
+        names = t["address"].take(pa.array(np.argsort(nums, kind="stable"))).combine_chunks()
+        self._parts = {p: names.slice(int(self._start[p]), int(self._start[p + 1] - self._start[p]))
+                       for p in range(len(self._paths))}
+        self._is_whole = True
