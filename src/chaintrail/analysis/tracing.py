@@ -211,6 +211,7 @@ class TraceEngine:
         self._txids: KeyTable | None = None
         self._txid_scans = 0
         self.txids_col = store.column("txid").view(np.ndarray)
+        _map_in(self.txids_col.reshape(-1))    # every trace names its txs
         self._stop_cache: dict[tuple, np.ndarray] = {}
         self._policy_cache: dict[str, np.ndarray] = {}
         self._addresses: AddressNames | None = None
