@@ -25,6 +25,7 @@ class AddressNames:
         self._start = np.concatenate([[0], np.cumsum(rows, dtype=np.int64)]).astype(np.int64)
         self._parts: dict[int, pa.Array] = {}
         self._is_whole = False
+        self._all: pa.Array | None = None
 
     def __len__(self) -> int:
         return int(self._start[-1])
@@ -36,23 +37,25 @@ class AddressNames:
         if bad.any():
             raise StoreError(f"address id {int(ids[bad][0])} is not in the store ({len(self)} addresses)")
         out: list[str | None] = [None] * len(ids)
-        known = ids >= 0
-        part = np.searchsorted(self._start, ids, side="right") - 1
-        for p in np.unique(part[known]).tolist():
-            names = self._part(p)
-            sel = np.flatnonzero(known & (part == p))
-            rows = ids[sel] - self._start[p]
-            if len(sel) <= 64:                   # a few: element access beats a take's fixed cost
-                got = [names[r].as_py() for r in rows.tolist()]
-            else:
-                got = names.take(pa.array(rows)).to_pylist()
-            for i, name in zip(sel.tolist(), got):
+        at = np.flatnonzero(ids >= 0)
+        if self._all is not None and len(at) > 16:   # one take (a take costs ~30 us, an element ~1 us)
+            for i, name in zip(at.tolist(), self._all.take(pa.array(ids[at])).to_pylist()):
                 out[i] = name
+            return out
+        part = np.searchsorted(self._start, ids[at], side="right") - 1
+        for i, a, p in zip(at.tolist(), ids[at].tolist(), part.tolist()):
+            out[i] = self._part(p)[a - int(self._start[p])].as_py()
         return out
 
     def load_all(self) -> None:
-        for p in range(len(self._paths)):
-            self._part(p)
+        """Read every part now and keep them as one array (a long-lived engine)."""
+        if self._all is None:
+            for p in range(len(self._paths)):
+                self._part(p)
+            self._all = pa.concat_arrays([self._parts[p] for p in range(len(self._paths))]) if self._paths \
+                else pa.array([], pa.string())
+            self._parts = {p: self._all.slice(int(self._start[p]), int(self._start[p + 1] - self._start[p]))
+                           for p in range(len(self._paths))}
 
     def _part(self, p: int) -> pa.Array:
         got = self._parts.get(p)
@@ -73,4 +76,4 @@ class AddressNames:
         names = t["address"].take(pa.array(np.argsort(nums, kind="stable"))).combine_chunks()
         self._parts = {p: names.slice(int(self._start[p]), int(self._start[p + 1] - self._start[p]))
                        for p in range(len(self._paths))}
-        self._is_whole = True
+        self._all, self._is_whole = names, True

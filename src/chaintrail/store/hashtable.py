@@ -157,17 +157,32 @@ class KeyTable:
 
 
 @nb.njit(cache=True)
-def scan_last(words, query):
-    """Row of the last key equal to ``query`` (keys and query as uint64 words), or -1: a linear scan,
-    for the few lookups that do not pay for building a table (same answer as a table: last wins)."""
-    m = words.shape[1]
-    for i in range(words.shape[0] - 1, -1, -1):
-        if words[i, 0] == query[0]:
+def scan_keys(words, queries):
+    """Row of the last key equal to each query (keys and queries as uint64 words), or -1: one linear
+    pass for all queries, for the few lookups that do not pay for building a table (same answers
+    as a table: last wins). A 64K-bit filter on the first word leaves almost every row at one load."""
+    k, m = queries.shape[0], words.shape[1]
+    out = np.full(k, -1, np.int64)
+    if k == 0:
+        return out
+    order = np.argsort(queries[:, 0])
+    q0 = queries[order, 0].copy()
+    maybe = np.zeros(1 << 16, np.bool_)
+    for j in range(k):
+        maybe[q0[j] & np.uint64(0xFFFF)] = True
+    for i in range(words.shape[0]):
+        w = words[i, 0]
+        if not maybe[w & np.uint64(0xFFFF)]:
+            continue
+        j = np.searchsorted(q0, w)
+        while j < k and q0[j] == w:
+            qi = order[j]
             same = True
-            for w in range(1, m):
-                if words[i, w] != query[w]:
+            for c in range(1, m):
+                if words[i, c] != queries[qi, c]:
                     same = False
                     break
             if same:
-                return i
-    return -1
+                out[qi] = i
+            j += 1
+    return out
