@@ -44,6 +44,12 @@ from chaintrail.analysis.taint_kernels import haircut_split
 
 NONE = 0xFFFFFFFF
 
+MAX_STRUCTURE_TXS = 256        # remix closure bound
+MAX_EXITS = 20_000
+MAX_DENOMINATIONS = 8          # subset-sum change linking: Wasabi 1.x has 5 levels, JoinMarket 1
+_CHIPS = frozenset(int(c) for c in M.CHIPS)
+_NOT_MIXERS = ("exchange", "gambling", "merchant", "payment_processor", "mining_service", "market")
+
 
 def _member_mask(ids, labels: np.ndarray) -> np.ndarray:
     """A lookup mask over label values marking ``ids``: one gather per query where np.isin with a
@@ -64,11 +70,6 @@ def _funded_by(in_prev, out_addr, in_tx, n_tx, marked):
             if a != NONE and marked[a]:
                 hit[in_tx[i]] = True
     return hit
-MAX_STRUCTURE_TXS = 256        # remix closure bound
-MAX_EXITS = 20_000
-MAX_DENOMINATIONS = 8          # subset-sum change linking: Wasabi 1.x has 5 levels, JoinMarket 1
-_CHIPS = frozenset(int(c) for c in M.CHIPS)
-_NOT_MIXERS = ("exchange", "gambling", "merchant", "payment_processor", "mining_service", "market")
 
 
 @dataclass

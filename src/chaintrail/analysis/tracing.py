@@ -674,15 +674,16 @@ class TraceEngine:
         """Address strings of address ids (-1: None), read from the store part by part as needed."""
         if not (addr >= 0).any():
             return [None] * len(addr)
-        if self._addresses is None:
-            self._addresses = AddressNames(self.store)
-        return self._addresses(addr)
+        return self._names()(addr)
 
     def load_address_names(self) -> None:
         """Read every address name now (a long-lived engine: no trace then pays for a part's read)."""
+        self._names().load_all()
+
+    def _names(self) -> AddressNames:
         if self._addresses is None:
             self._addresses = AddressNames(self.store)
-        self._addresses.load_all()
+        return self._addresses
 
 
 def _params_dict(p: TraceParams) -> dict:
