@@ -269,3 +269,16 @@ def test_explicit_outputs_are_checked(store, engine):
     assert {e["address"]: e["amount_sat"] for e in d["endpoints"]}[HAL] == 140_000_000
     assert d["totals"]["traced_sat"] == 7 * COIN
     totals_identity(d)
+
+
+def test_until_exchange_without_tags_is_refused(store):
+    """No tagged service to stop at: --until-exchange would walk the whole chain; it says so instead."""
+    from typer.testing import CliRunner
+
+    from chaintrail.cli._common import EXIT_USAGE
+    from chaintrail.cli.main import app
+
+    res = CliRunner().invoke(app, ["trace", "--from", f"{CB9}:0", "--until-exchange", "--store", str(store.path),
+                                   "--json"])
+    assert res.exit_code == EXIT_USAGE, res.output
+    assert "no address in this store is tagged" in res.output and "chaintrail tags import" in res.output

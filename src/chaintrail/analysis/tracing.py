@@ -447,6 +447,10 @@ class TraceEngine:
                 "exits": [self.outpoint(x) for x in res.exits], "exit_amounts": res.exit_taint,
                 "evidence": res.evidence, "fee_sat": res.fee, "unresolved_sat": res.unresolved}
 
+    def can_stop_at(self, categories: tuple[str, ...]) -> bool:
+        """Does any address carry one of these tag categories (so a trace can end at it)?"""
+        return bool(self._stop_mask(tuple(categories)).any())
+
     def _stop_mask(self, categories: tuple[str, ...]) -> np.ndarray:
         """Per-address stop flags for these tag categories (cached: tags change rarely)."""
         key = tuple(sorted(categories))

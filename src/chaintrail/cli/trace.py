@@ -28,6 +28,7 @@ def trace(
 ) -> None:
     """Trace funds and account for every satoshi."""
     from chaintrail.analysis.tracing import TraceEngine, TraceParams
+    from chaintrail.errors import UsageError
     from chaintrail.store.chainstore import ChainStore
 
     if mixer_policy is None:
@@ -39,7 +40,13 @@ def trace(
                          stop_categories=tuple(stop_category), mixer_policy=mixer_policy,
                          time_from=time_from, time_to=time_to)
     with ChainStore(store_path(store)) as st:
-        result = TraceEngine.open(st).trace(source, params)
+        engine = TraceEngine.open(st)
+        if until_exchange and not engine.can_stop_at(params.stop_categories):
+            # Nothing to stop at: the trace would follow every branch through the whole chain.
+            raise UsageError("--until-exchange stops at tagged services, and no address in this store is tagged "
+                             f"{' / '.join(params.stop_categories)}: import attribution first "
+                             "(chaintrail tags import FILE ...), or trace with --max-hops")
+        result = engine.trace(source, params)
     if parquet:
         result.write_parquet(parquet)
     out = result.to_dict()
