@@ -52,8 +52,10 @@ class AddressNames:
         if self._all is None:
             for p in range(len(self._paths)):
                 self._part(p)
-            self._all = pa.concat_arrays([self._parts[p] for p in range(len(self._paths))]) if self._paths \
-                else pa.array([], pa.string())
+            parts = [self._parts[p] for p in range(len(self._paths))]
+            if sum(x.nbytes for x in parts) >= 1 << 31:     # past 32-bit string offsets
+                parts = [x.cast(pa.large_string()) for x in parts]
+            self._all = pa.concat_arrays(parts) if parts else pa.array([], pa.string())
             self._parts = {p: self._all.slice(int(self._start[p]), int(self._start[p + 1] - self._start[p]))
                            for p in range(len(self._paths))}
 
