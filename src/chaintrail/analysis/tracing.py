@@ -182,7 +182,9 @@ class TraceEngine:
     """Holds the mapped index and scratch space for repeated traces on one store."""
 
     def __init__(self, store: ChainStore, stop_addr_for: "StopAddresses | None" = None,
-                 mixer_txs: np.ndarray | None = None):
+                 mixer_txs: np.ndarray | None = None, prefault: bool = True):
+        """``prefault``: touch the mapped columns and scratch now, as a long-lived engine wants (no
+        page faults inside traces); a one-shot trace (the CLI) faults in only the pages it uses."""
         self.store = store
         c = store.counts
         self.n_tx, self.n_out = c["txs"], c["outputs"]
@@ -194,7 +196,8 @@ class TraceEngine:
         view = lambda name: col(name).view(np.ndarray)  # noqa: E731
         self.in_prev, self.in_value = view("in_prev"), view("in_value")
         self.out_value, self.out_spent, self.out_addr = view("out_value"), view("out_spent"), view("out_addr")
-        _map_in(self.in_prev, self.in_value, self.out_value, self.out_spent, self.out_addr)
+        if prefault:
+            _map_in(self.in_prev, self.in_value, self.out_value, self.out_spent, self.out_addr)
         blocks = store.read_table("blocks", ["block_seq", "time", "hash"])
         order = np.argsort(blocks["block_seq"].to_numpy())
         blk_time = blocks["time"].to_numpy()[order]
@@ -212,27 +215,29 @@ class TraceEngine:
         self._txid_scans = 0
         self._txid_memo: dict[bytes, int] = {}
         self.txids_col = store.column("txid").view(np.ndarray)
-        _map_in(self.txids_col.reshape(-1))    # every trace names its txs
+        if prefault:
+            _map_in(self.txids_col.reshape(-1))    # every trace names its txs
         self._stop_cache: dict[tuple, np.ndarray] = {}
         self._policy_cache: dict[str, np.ndarray] = {}
         self._addresses: AddressNames | None = None
         self._demixer = None
         self._outs_of: tuple[np.ndarray, np.ndarray] | None = None
-        # Scratch, reset after each trace (only the touched entries). Filled, not np.zeros: calloc'd
-        # pages would fault on first touch inside traces and make early traces slow.
-        self.taint = np.full(self.n_out, 0, np.int64)
-        self.hops = np.full(self.n_out, 0, np.int32)
+        # Scratch, reset after each trace (only the touched entries). Filled, not np.zeros, when
+        # prefaulting: calloc'd pages would fault on first touch inside traces.
+        zeros = (lambda n, dt: np.full(n, 0, dt)) if prefault else np.zeros  # noqa: E731
+        self.taint = zeros(self.n_out, np.int64)
+        self.hops = zeros(self.n_out, np.int32)
         self.pred = np.full(self.n_out, K.NONE32, np.uint32)
         self.status = np.full(self.n_out, _UNTOUCHED, np.uint8)
-        self.iv_off = np.full(self.n_out, 0, np.int64)
-        self.iv_cnt = np.full(self.n_out, 0, np.int32)
-        self.qmark = np.full(self.n_tx, 0, np.uint8)
+        self.iv_off = zeros(self.n_out, np.int64)
+        self.iv_cnt = zeros(self.n_out, np.int32)
+        self.qmark = zeros(self.n_tx, np.uint8)
 
     @classmethod
-    def open(cls, store: ChainStore) -> "TraceEngine":
+    def open(cls, store: ChainStore, prefault: bool = True) -> "TraceEngine":
         """An engine with the store's tags (stop categories) and mixer labels, where present."""
         from chaintrail.tags.propagation import Attribution  # the tag store, laid over clusters
-        return cls(store, stop_addr_for=Attribution.open(store), mixer_txs=mixer_tx_mask(store))
+        return cls(store, stop_addr_for=Attribution.open(store), mixer_txs=mixer_tx_mask(store), prefault=prefault)
 
     # -- resolving starting points -------------------------------------------------
     def txid_to_num(self, txid_hex: str) -> int:

@@ -48,7 +48,7 @@ def trace_finding(store: ChainStore, source: str, params: Any = None, title: str
     from chaintrail.analysis.tracing import TraceEngine, TraceParams
 
     params = params or TraceParams()
-    result = TraceEngine.open(store).trace(source, params).to_dict()
+    result = TraceEngine.open(store, prefault=False).trace(source, params).to_dict()
     blocks = list(dict.fromkeys(s["block_hash"] for s in result["steps"]))
     addrs = [e["address"] for e in result["endpoints"] if e["address"]]
     if result["source"].get("address"):

@@ -40,7 +40,7 @@ def trace(
                          stop_categories=tuple(stop_category), mixer_policy=mixer_policy,
                          time_from=time_from, time_to=time_to)
     with ChainStore(store_path(store)) as st:
-        engine = TraceEngine.open(st)
+        engine = TraceEngine.open(st, prefault=False)   # one trace: fault in only the pages it uses
         if until_exchange and not engine.can_stop_at(params.stop_categories):
             # Nothing to stop at: the trace would follow every branch through the whole chain.
             raise UsageError("--until-exchange stops at tagged services, and no address in this store is tagged "
