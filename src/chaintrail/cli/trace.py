@@ -45,7 +45,7 @@ def trace(
             # Nothing to stop at: the trace would follow every branch through the whole chain.
             raise UsageError("--until-exchange stops at tagged services, and no address in this store is tagged "
                              f"{' / '.join(params.stop_categories)}: import attribution first "
-                             "(chaintrail tags import FILE ...), or trace with --max-hops")
+                             "(chaintrail tags import FILE ...), or trace without it, bounded by --max-hops")
         result = engine.trace(source, params)
     if parquet:
         result.write_parquet(parquet)
