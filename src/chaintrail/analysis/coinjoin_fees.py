@@ -59,16 +59,13 @@ def decompositions(entry: int, uniq: list[tuple[int, int]], sums: list[int]) -> 
 
 
 def calibrate(ins: list[int], outs: list[int], values, uniq: list[tuple[int, int]], sums: list[int],
-              parts: dict[int, int], coordinator_fee: int) -> RoundFees | None:
+              parts: dict[int, int], coordinator_fee: int, mixed: int) -> RoundFees | None:
     """The round's fee model, if the round's own unambiguous participants confirm it; else None.
 
-    ``ins``/``outs`` are the round's spent and created outputs, ``values`` their values by output id."""
+    ``ins``/``outs`` are the round's spent and created outputs, ``values`` their values by output id,
+    ``mixed`` the sats in its equal outputs."""
     vin = sum(int(values[o]) for o in ins)
     vout = sum(int(values[x]) for x in outs)
-    counts: dict[int, int] = {}
-    for x in outs:
-        counts[int(values[x])] = counts.get(int(values[x]), 0) + 1
-    mixed = sum(v * n for v, n in counts.items() if n > 1)
     if mixed == 0 or vin <= vout:
         return None
     model = RoundFees(coordinator_fee / mixed, (vin - vout) / (VB_IN * len(ins) + VB_OUT * len(outs)))
@@ -101,7 +98,9 @@ def change_outputs(entries: list[int], ins: list[int], outs: list[int], values, 
         return []
     sums, parts = subset_sums(dens)
     uniq = [(x, int(values[x])) for x in outs if counts[int(values[x])] == 1 and x != coordinator]
-    model = None if coordinator is None else calibrate(ins, outs, values, uniq, sums, parts, int(values[coordinator]))
+    mixed = sum(v * n for v, n in counts.items() if n > 1)
+    model = None if coordinator is None else calibrate(ins, outs, values, uniq, sums, parts, int(values[coordinator]),
+                                                       mixed)
     value_of = dict(uniq)
 
     def fits(o: int) -> list[tuple[int, int]]:

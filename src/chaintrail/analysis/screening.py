@@ -31,6 +31,7 @@ from chaintrail.analysis.risk import LEVELS, Risk, RiskPolicy, assess
 from chaintrail.analysis.tracing import TraceEngine, mixer_tx_mask
 from chaintrail.errors import UsageError
 from chaintrail.store.chainstore import ChainStore
+from chaintrail.store.csr import csr
 from chaintrail.tags import taxonomy as tx
 from chaintrail.tags.model import Tag, normalize_address, normalize_addresses
 from chaintrail.tags.propagation import Attribution, TagHit
@@ -263,8 +264,7 @@ class Screener:
 
     def _cluster_members(self, cid: int) -> np.ndarray:
         if self._members is None:
-            order = np.argsort(self.attr.labels, kind="stable")
-            self._members = (order, np.searchsorted(self.attr.labels[order], np.arange(self.attr.n + 1)))
+            self._members = csr(self.attr.labels, self.attr.n)
         order, ptr = self._members
         return order[ptr[cid]:ptr[cid + 1]]
 
