@@ -38,7 +38,7 @@ def nx_graph(eng, tx_set):
         outs = []
         for o in range(o0, o1):
             s = int(eng.out_spent[o])
-            nxt = None if s == NONE else int(eng.in_tx[s])
+            nxt = None if s == NONE else int(eng.out_next[o])
             outs.append((o, int(eng.out_value[o]), nxt))
         known = all(int(v) >= 0 for v in eng.in_value[a0:a1])
         vin = sum(int(v) for v in eng.in_value[a0:a1]) if known else None
@@ -97,7 +97,7 @@ def kernel_time(eng, outputs, params) -> float:
     amounts = np.asarray(eng.out_value[outputs], np.int64)
     t = time.perf_counter()
     out = K.trace_kernel(True, K.MODELS[params.model], outputs, amounts, eng.tx_first_in, eng.tx_first_out,
-                         eng.in_tx, eng.out_tx,
+                         eng.out_next, eng.out_tx,
                          eng.in_prev, eng.in_value, eng.out_value, eng.out_spent, eng.out_addr, stop, policy,
                          eng.tx_time, eng.tx_is_cb, -(1 << 62), 1 << 62, params.max_hops, params.min_amount_sat,
                          eng.taint, eng.hops, eng.pred, eng.status, eng.qmark, eng.iv_off, eng.iv_cnt)

@@ -10,28 +10,42 @@ Notebook use::
     ct.TraceEngine.open(store).trace("TXID:0", ct.TraceParams(model="haircut", max_hops=6)).endpoints
 """
 
-from chaintrail.analysis.clustering import ClusterParams, cluster_labels, update_clusters
-from chaintrail.analysis.explain import explain
-from chaintrail.analysis.scenario_eval import evaluate_scenario
-from chaintrail.analysis.screening import Screener, ScreenParams
-from chaintrail.analysis.tracing import TraceEngine, TraceParams, TraceResult
-from chaintrail.chains.bitcoin.address import address_to_script, script_address
-from chaintrail.chains.bitcoin.network import MAINNET, REGTEST, SIGNET, TESTNET, Network
-from chaintrail.chains.bitcoin.script_types import ScriptType
-from chaintrail.errors import (
-    AddressError,
-    ChaintrailError,
-    DecodeError,
-    SourceError,
-    StoreError,
-    UsageError,
-    ValidationError,
-)
-from chaintrail.ingest.btc_job import BtcIngest, IngestReport
-from chaintrail.store.chainstore import ChainStore
-from chaintrail.scenario.generator import generate as generate_scenario
-from chaintrail.store.sql import query as sql
-from chaintrail.tags import TagStore
+# Names load on first use (PEP 562): a CLI command or `import chaintrail` then pays only for what it
+# uses (importing everything took ~1 s: numba, the scenario generator, screening).
+_LAZY = {
+    "ClusterParams": ("chaintrail.analysis.clustering", "ClusterParams"),
+    "cluster_labels": ("chaintrail.analysis.clustering", "cluster_labels"),
+    "update_clusters": ("chaintrail.analysis.clustering", "update_clusters"),
+    "explain": ("chaintrail.analysis.explain", "explain"),
+    "evaluate_scenario": ("chaintrail.analysis.scenario_eval", "evaluate_scenario"),
+    "Screener": ("chaintrail.analysis.screening", "Screener"),
+    "ScreenParams": ("chaintrail.analysis.screening", "ScreenParams"),
+    "TraceEngine": ("chaintrail.analysis.tracing", "TraceEngine"),
+    "TraceParams": ("chaintrail.analysis.tracing", "TraceParams"),
+    "TraceResult": ("chaintrail.analysis.tracing", "TraceResult"),
+    "address_to_script": ("chaintrail.chains.bitcoin.address", "address_to_script"),
+    "script_address": ("chaintrail.chains.bitcoin.address", "script_address"),
+    "MAINNET": ("chaintrail.chains.bitcoin.network", "MAINNET"),
+    "REGTEST": ("chaintrail.chains.bitcoin.network", "REGTEST"),
+    "SIGNET": ("chaintrail.chains.bitcoin.network", "SIGNET"),
+    "TESTNET": ("chaintrail.chains.bitcoin.network", "TESTNET"),
+    "Network": ("chaintrail.chains.bitcoin.network", "Network"),
+    "ScriptType": ("chaintrail.chains.bitcoin.script_types", "ScriptType"),
+    "AddressError": ("chaintrail.errors", "AddressError"),
+    "ChaintrailError": ("chaintrail.errors", "ChaintrailError"),
+    "DecodeError": ("chaintrail.errors", "DecodeError"),
+    "SourceError": ("chaintrail.errors", "SourceError"),
+    "StoreError": ("chaintrail.errors", "StoreError"),
+    "UsageError": ("chaintrail.errors", "UsageError"),
+    "ValidationError": ("chaintrail.errors", "ValidationError"),
+    "BtcIngest": ("chaintrail.ingest.btc_job", "BtcIngest"),
+    "IngestReport": ("chaintrail.ingest.btc_job", "IngestReport"),
+    "ChainStore": ("chaintrail.store.chainstore", "ChainStore"),
+    "generate_scenario": ("chaintrail.scenario.generator", "generate"),
+    "sql": ("chaintrail.store.sql", "query"),
+    "TagStore": ("chaintrail.tags", "TagStore"),
+}
+
 
 __version__ = "0.1.0"
 
@@ -69,3 +83,18 @@ __all__ = [
     "script_address",
     "sql",
 ]
+
+
+def __getattr__(name: str):
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'chaintrail' has no attribute {name!r}") from None
+    import importlib
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -790,6 +790,28 @@ def reference(c: Chain, srcs, amts, forward: bool, model: int):
     return taint, fees, edges, absorbed, hops, ops, source
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(traces())
+def test_searching_txs_equals_the_maps(case):
+    """A one-shot trace (no output -> tx maps: the kernel searches tx_first_in/out) gives exactly
+    what a long-lived engine's maps give."""
+    chain, srcs, amts, p = case
+    a = run(chain, srcs, amts, **p)
+    b = run(chain, srcs, amts, maps=False, **p)
+    assert np.array_equal(a.touched, b.touched) and np.array_equal(a.totals, b.totals)
+    for name in ("taint", "hops", "pred", "status", "iv_off", "iv_cnt"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert np.array_equal(a.edge_in, b.edge_in) and np.array_equal(a.edge_amt, b.edge_amt)
+    assert np.array_equal(a.popped, b.popped)
+    out_tx = K.tx_of(chain.tx_first_out)
+    ends = a.touched
+    for with_map in (out_tx, np.zeros(0, np.uint32)):
+        off, txs = K.best_paths(ends, a.pred, with_map, chain.tx_first_out, 10_000)
+        assert off.tolist() == K.best_paths(ends, a.pred, out_tx, chain.tx_first_out, 10_000)[0].tolist()
+        assert txs.tolist() == K.best_paths(ends, a.pred, out_tx, chain.tx_first_out, 10_000)[1].tolist()
+    assert all(K.find_tx(chain.tx_first_out, o) == out_tx[o] for o in range(len(out_tx)))
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(traces(stops=False))
 def test_random_dags_match_reference(case):

@@ -59,6 +59,20 @@ def tx_of(first: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(len(first) - 1, dtype=np.uint32), np.diff(first))
 
 
+@nb.njit(cache=True, inline="always")
+def find_tx(first, i):
+    """The tx whose id range in ``first`` (tx -> first id, trailing sentinel) holds id ``i``: the
+    last t with first[t] <= i (a tx with no ids in that range is never the answer)."""
+    lo, hi = np.int64(0), np.int64(first.shape[0] - 1)
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if first[mid] <= i:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
 # Hot-path rules, measured on a 10M-tx chain: small helpers are inlined (as calls they copy a dozen
 # array descriptors per edge, 10-20 % of a 6-hop trace); arrays are reassigned only when they
 # grow, and settling and the heap are written out in the kernel, because numba updates reference
@@ -221,13 +235,15 @@ def _map_line(line_s, line_e, nl, ranges_lo, ranges_hi, nr, out_s, out_e, out_ow
 
 @nb.njit(cache=True)
 def trace_kernel(forward, model, src_out, src_amt,
-                 tx_first_in, tx_first_out, in_tx, out_tx, in_prev, in_value, out_value, out_spent, out_addr,
+                 tx_first_in, tx_first_out, out_next, out_tx, in_prev, in_value, out_value, out_spent, out_addr,
                  stop_addr, tx_policy, tx_time, tx_is_cb, t_min, t_max, max_hops, min_amt,
                  taint, hops, pred, status, qmark, iv_off, iv_cnt):
     """Propagate taint from ``src_out`` (forward) or back to its sources (backward).
 
-    ``in_tx``/``out_tx`` map each input/output to its tx (``tx_of``): one load instead of a
-    binary search per edge, which on a large chain is a chain of cache misses.
+    ``out_next`` (per output, the tx spending it, NONE if unspent) and ``out_tx`` (per output, its
+    tx) save a long-lived engine one load and a binary search per edge (a chain of cache misses on
+    a large chain); a one-shot trace passes them empty rather than build them (~1 s on 10M txs)
+    and searches ``tx_first_in``/``tx_first_out`` instead.
     Scratch arrays ``taint``/``hops``/``pred``/``iv_*`` (per output) and ``qmark`` (per tx)
     must be zero/NONE on entry, ``status`` UNTOUCHED; the caller resets the touched
     entries afterwards. Returns (touched outputs, totals, pool_s, pool_e, edge_in, edge_amt):
@@ -246,6 +262,7 @@ def trace_kernel(forward, model, src_out, src_amt,
     ne = 0
     use_iv = model == FIFO or model == LIFO
     maxheap = not forward
+    have_next, have_out_tx = out_next.shape[0] > 0, out_tx.shape[0] > 0
 
     for k in range(src_out.shape[0]):
         o = src_out[k]
@@ -300,13 +317,20 @@ def trace_kernel(forward, model, src_out, src_amt,
                 status[o] = BELOW
                 continue
             if forward:
-                s = out_spent[o]
-                if s == NONE32:
-                    status[o] = UNSPENT
-                    continue
-                nxt = np.int64(in_tx[s])
+                if have_next:
+                    s = out_next[o]
+                    if s == NONE32:
+                        status[o] = UNSPENT
+                        continue
+                    nxt = np.int64(s)
+                else:
+                    s = out_spent[o]
+                    if s == NONE32:
+                        status[o] = UNSPENT
+                        continue
+                    nxt = find_tx(tx_first_in, np.int64(s))
             else:
-                nxt = np.int64(out_tx[o])
+                nxt = np.int64(out_tx[o]) if have_out_tx else find_tx(tx_first_out, o)
                 if tx_is_cb[nxt]:
                     status[o] = ENDPOINT  # newly mined coins: the backward trail ends here
                     continue
@@ -358,7 +382,10 @@ def trace_kernel(forward, model, src_out, src_amt,
             prefetch(in_prev, b0)
             prefetch(in_value, b0)
             prefetch(out_value, c0)
-            prefetch(out_spent, c0)
+            if have_next:
+                prefetch(out_next, c0)
+            else:
+                prefetch(out_spent, c0)
             prefetch(out_addr, c0)
         # Every queued tx is popped exactly once, so this list is what the caller resets in qmark.
         if npop == popped.shape[0]:
@@ -671,16 +698,18 @@ def _map_line_any(line_s, line_e, nl, rlo, rhi, nr, ps, pe, pown):
 
 
 @nb.njit(cache=True)
-def best_paths(ends, pred, out_tx, limit):
+def best_paths(ends, pred, out_tx, tx_first_out, limit):
     """Per output in ``ends``, the txs of its best path (``pred`` links back to the source; several
     outputs of one tx in a row count once), source first: ragged as (offsets, txs). At most ``limit``
-    links are followed per path (a guard, not a bound any trace reaches)."""
+    links are followed per path (a guard, not a bound any trace reaches). ``out_tx`` may be empty
+    (then each output's tx is searched in ``tx_first_out``)."""
+    have = out_tx.shape[0] > 0
     n = len(ends)
     off = np.zeros(n + 1, np.int64)
     for i in range(n):
         x, last, k, steps = np.uint32(ends[i]), -1, 0, 0
         while x != NONE32 and steps < limit:
-            t = np.int64(out_tx[x])
+            t = np.int64(out_tx[x]) if have else find_tx(tx_first_out, np.int64(x))
             if t != last:
                 k += 1
                 last = t
@@ -691,7 +720,7 @@ def best_paths(ends, pred, out_tx, limit):
     for i in range(n):
         x, last, k, steps = np.uint32(ends[i]), -1, off[i + 1] - 1, 0
         while x != NONE32 and steps < limit:
-            t = np.int64(out_tx[x])
+            t = np.int64(out_tx[x]) if have else find_tx(tx_first_out, np.int64(x))
             if t != last:
                 txs[k] = t
                 k -= 1

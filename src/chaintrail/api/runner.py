@@ -54,11 +54,11 @@ def trace_body(wb: Workbench, spec: str, params: TraceParams, offset: int, limit
     """The /trace JSON body: the full result's hash and totals, one page of endpoints, the canvas fragment."""
     from chaintrail.api.graph import GraphBuilder
     from chaintrail.api.present import next_offset
-    from chaintrail.api.tracing import run_trace
+    from chaintrail.api.tracing import annotated, run_trace
 
     out = run_trace(wb, spec, params)
     eps = out["endpoints"]
-    page = eps[offset:offset + limit]
+    page = annotated(wb, eps[offset:offset + limit])
     body = {k: out[k] for k in ("source", "model", "params", "engine", "trace_hash", "totals")}
     body.update(endpoints=page, endpoints_total=len(eps), offset=offset, limit=limit,
                 next_offset=next_offset(offset, len(page), len(eps)), steps_total=len(out["steps"]),
@@ -68,9 +68,11 @@ def trace_body(wb: Workbench, spec: str, params: TraceParams, offset: int, limit
 
 
 def trace_full(wb: Workbench, spec: str, params: TraceParams) -> dict:
-    from chaintrail.api.tracing import run_trace
+    """The whole result with every endpoint annotated (the CSV download)."""
+    from chaintrail.api.tracing import annotated, run_trace
 
-    return run_trace(wb, spec, params)
+    out = run_trace(wb, spec, params)
+    return {**out, "endpoints": annotated(wb, out["endpoints"])}
 
 
 def screen(wb: Workbench, subject: str, params: ScreenParams) -> dict:

@@ -41,18 +41,23 @@ def check_source(wb, spec: str) -> str:
 
 
 def run_trace(wb, spec: str, params: TraceParams) -> dict:
-    """The engine's full result (as ``chaintrail trace --json``) with each endpoint's risk and label."""
-    out = wb.trace(check_source(wb, spec), params).to_dict()
+    """The engine's full result (as ``chaintrail trace --json``); endpoints not yet annotated."""
+    return wb.trace_dict(check_source(wb, spec), params)
+
+
+def annotated(wb, endpoints: list[dict]) -> list[dict]:
+    """Copies of ``endpoints`` with each one's risk and label (the kept result stays as the engine gave it)."""
     v, tags = wb.view, wb.tags
-    for e in out["endpoints"]:
+    out = []
+    for e in endpoints:
         a = v.addr_num(e["address"]) if e["address"] else None
-        e["risk"] = tags.risk(a) if a is not None else []
-        e["label"] = tags.label(a) if a is not None else None
+        out.append({**e, "risk": tags.risk(a) if a is not None else [],
+                    "label": tags.label(a) if a is not None else None})
     return out
 
 
 def endpoints_csv(trace: dict):
-    """CSV lines of every endpoint, a chunk at a time."""
+    """CSV lines of every (annotated) endpoint, a chunk at a time."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS)

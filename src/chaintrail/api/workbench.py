@@ -9,6 +9,7 @@ instead of a SQL query and a table scan per trace.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,10 @@ from chaintrail.api.errors import NotFoundError
 from chaintrail.api.tagview import TagView
 from chaintrail.errors import UsageError
 from chaintrail.store.chainstore import ChainStore
+
+
+RESULTS_KEPT = 8                    # trace results kept for paging
+RESULTS_ENDPOINTS = 200_000         # ... holding at most this many endpoints in all
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,9 @@ class Workbench:
         self.tracer = _Tracer(self.store, self.view, self.tags.attribution, self._mixers)
         self._trace_lock = threading.Lock()
         self._tags_lock = threading.Lock()
+        # Recent results as dicts: paging through a trace (or downloading its CSV after viewing it)
+        # must not rerun it. Deterministic for (source, params) until the tags change.
+        self._results: OrderedDict[tuple, dict] = OrderedDict()
         self.member_cache: dict[tuple[int, str], np.ndarray] = {}
         from chaintrail.api.screen import ScreenService
         self.screens = ScreenService(self)
@@ -104,6 +112,25 @@ class Workbench:
         with self._trace_lock:
             return self.tracer.trace(spec, params)
 
+    def trace_dict(self, spec: str, params: TraceParams) -> dict:
+        """``trace(...).to_dict()``, kept for the next pages: the last RESULTS_KEPT results of at most
+        RESULTS_ENDPOINTS endpoints in all (a larger one is rerun per page rather than held)."""
+        key = (spec, params)
+        with self._trace_lock:
+            got = self._results.get(key)
+            if got is not None:
+                self._results.move_to_end(key)
+                return got
+        out = self.trace(spec, params).to_dict()
+        n = len(out["endpoints"])
+        with self._trace_lock:
+            if n <= RESULTS_ENDPOINTS:
+                self._results[key] = out
+                while len(self._results) > RESULTS_KEPT or \
+                        sum(len(r["endpoints"]) for r in self._results.values()) > RESULTS_ENDPOINTS:
+                    self._results.popitem(last=False)
+        return out
+
     def reload_tags(self) -> None:
         """Re-read the tag store (after a tag was added); a fresh engine, so no stop mask is stale."""
         with self._tags_lock:
@@ -111,3 +138,4 @@ class Workbench:
             tracer = _Tracer(self.store, self.view, tags.attribution, self._mixers)
             with self._trace_lock:
                 self.tags, self.tracer = tags, tracer
+                self._results.clear()       # stop categories and endpoint tags may have changed
