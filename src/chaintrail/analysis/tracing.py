@@ -203,10 +203,9 @@ class TraceEngine:
         self.out_next = _EMPTY_U32
         if prefault:
             _map_in(self.in_prev, self.in_value, self.out_value, self.out_spent, self.out_addr)
-            sp = self.out_spent
-            self.out_next = np.full(self.n_out, K.NONE32, np.uint32)
-            if len(self.in_tx):
-                self.out_next = np.where(sp == K.NONE32, K.NONE32, self.in_tx[np.where(sp == K.NONE32, 0, sp)])
+            sp, none = self.out_spent, self.out_spent == K.NONE32
+            self.out_next = (np.where(none, K.NONE32, self.in_tx[np.where(none, 0, sp)]) if len(self.in_tx)
+                             else np.full(self.n_out, K.NONE32, np.uint32))
             self.out_tx  # noqa: B018  (built now, as a long-lived engine wants)
         blocks = store.read_table("blocks", ["block_seq", "time", "hash"])
         order = np.argsort(blocks["block_seq"].to_numpy())
