@@ -103,6 +103,11 @@ def test_coinjoin_exits_are_claimed_only_with_evidence(everything):
             txid, vout = x.split(":")
             o = int(eng.tx_first_out[eng.txid_to_num(txid)]) + int(vout)
             assert owner[addrs[int(eng.out_addr[o])]] == hacker, x
+        # Each mix tx is a step saying what its resolution rested on.
+        mix_steps = {s["txid"]: s for s in r["steps"] if s["txid"] in {t for d in cj for t in d["mix_txids"]}}
+        assert len(mix_steps) == len({t for d in cj for t in d["mix_txids"]})
+        assert all(s["model"] == "haircut" and s["heuristics"][0] == "demix:coinjoin" for s in mix_steps.values())
+        assert any("change:decomposed" in s["heuristics"] for s in mix_steps.values())
         unresolved = sum(d["unresolved_sat"] for d in cj)
         stopped = sum(e["amount_sat"] for e in r["endpoints"] if e["kind"] == "stopped_mixer")
         assert stopped >= unresolved > 0

@@ -121,6 +121,11 @@ def test_forward_haircut_from_block9_coinbase(store, engine):
     assert {s["txid"] for s in d["steps"]} == txs
     blocks = {r["txid"]: r["block_hash"] for r in sql(store, "SELECT txid, block_hash FROM txs")}
     assert all(s["block_hash"] == blocks[s["txid"]] for s in d["steps"])
+    # Each step names the rule applied there: none at the coinbase (it holds the starting point),
+    # the trace's model at every tx that split taint.
+    rules = {s["txid"]: (s["model"], s["heuristics"]) for s in d["steps"]}
+    assert rules.pop(CB9) == (None, [])
+    assert set(map(str, rules.values())) == {str(("haircut", []))}
     totals_identity(d)
     scratch_is_clean(engine)
 
@@ -240,6 +245,11 @@ def test_stops_on_real_data(store, engine):
     d = mixed.trace(src, TraceParams(mixer_policy="stop")).to_dict()
     assert [(e["kind"], e["amount_sat"]) for e in d["endpoints"]] == [("stopped_mixer", 50 * COIN)]
     assert d["totals"]["mixer_txs"] == 1
+    assert [(s["txid"], s["model"]) for s in d["steps"]] == [(CB9, None)]   # nothing split at the mixer
+    # FIFO through it with policy haircut: the step says the mixer was passed by haircut, not FIFO.
+    d = mixed.trace(src, TraceParams(model="fifo", max_hops=1)).to_dict()
+    step = next(s for s in d["steps"] if s["txid"] == TX170)
+    assert (step["model"], step["heuristics"]) == ("haircut", ["mixer-pass-through:none"])
     # Policy haircut passes it through: one input, so the same ends as without the flag.
     assert {e["address"]: e["amount_sat"] for e in mixed.trace(src, TraceParams()).to_dict()["endpoints"]} == \
         {e["address"]: e["amount_sat"] for e in engine.trace(src, TraceParams()).to_dict()["endpoints"]}

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 
+import numpy as np
 import pytest
 from ct_workbench import HAL, MAINNET_SUBJECT, TX170
 
@@ -169,3 +170,19 @@ def test_bad_input_is_a_clear_4xx(mainnet_api, path, params, status, words):
     assert r.status_code == status, r.text
     body = r.json()
     assert words in body["error"], body
+
+
+def test_fifo_step_over_unknown_input_values_says_haircut(mainnet_store):
+    """A tx whose spent outputs are not in the store (a lone raw block) has no value line for FIFO:
+    the kernel splits it by haircut, and the step says so."""
+    with ChainStore(mainnet_store) as st:
+        eng = TraceEngine.open(st)
+        unknown = eng.txs_of_inputs(np.flatnonzero(np.asarray(eng.in_value) < 0))
+        t = int(unknown[~eng.tx_is_cb[unknown]][0])       # a coinbase's input has no value either
+        spec = f"{eng.txid_hex(t)}:0"
+        d = eng.trace(spec, TraceParams(direction="backward", model="fifo", max_hops=1)).to_dict()
+        step = next(s for s in d["steps"] if s["txid"] == eng.txid_hex(t))
+        assert (step["model"], step["heuristics"]) == ("haircut", ["unknown-input-value"])
+        d = eng.trace(spec, TraceParams(direction="backward", model="haircut", max_hops=1)).to_dict()
+        step = next(s for s in d["steps"] if s["txid"] == eng.txid_hex(t))
+        assert (step["model"], step["heuristics"]) == ("haircut", [])

@@ -698,6 +698,19 @@ def _map_line_any(line_s, line_e, nl, rlo, rhi, nr, ps, pe, pown):
 
 
 @nb.njit(cache=True)
+def unknown_inputs(tx_first_in, in_value, txs):
+    """Per tx in ``txs``: does any input have an unknown value (its spent output is not in the store)?"""
+    out = np.zeros(txs.shape[0], np.bool_)
+    for k in range(txs.shape[0]):
+        t = txs[k]
+        for i in range(tx_first_in[t], tx_first_in[t + 1]):
+            if in_value[i] < 0:
+                out[k] = True
+                break
+    return out
+
+
+@nb.njit(cache=True)
 def best_paths(ends, pred, out_tx, tx_first_out, limit):
     """Per output in ``ends``, the txs of its best path (``pred`` links back to the source; several
     outputs of one tx in a row count once), source first: ragged as (offsets, txs). At most ``limit``

@@ -29,7 +29,7 @@ from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.csr import csr
 from chaintrail.store.hashtable import KeyTable, scan_keys
 
-ENGINE_VERSION = "trace/1"
+ENGINE_VERSION = "trace/2"   # 2: each step names its model and heuristics
 MIXER_POLICIES = ("haircut", "stop", "demix")
 DEMIX_ROUNDS = 8
 _UNTOUCHED = 255
@@ -230,6 +230,7 @@ class TraceEngine:
         self._policy_cache: dict[str, np.ndarray] = {}
         self._addresses: AddressNames | None = None
         self._demixer = None
+        self._tx_labels: np.ndarray | None = None
         self._outs_of: tuple[np.ndarray, np.ndarray] | None = None
         # Scratch, reset after each trace (only the touched entries). Filled, not np.zeros, when
         # prefaulting: calloc'd pages would fault on first touch inside traces.
@@ -390,8 +391,8 @@ class TraceEngine:
                                           model=params.model, max_hops=params.max_hops,
                                           min_amount_sat=params.min_amount_sat, stop=stop, policy=policy,
                                           t_min=t_min, t_max=t_max) as run:
-            touched, totals, _, _, edge_in, edge_amt, _ = run
-            return self._result(params, source, outputs, touched, totals, edge_in, edge_amt)
+            touched, totals, _, _, edge_in, edge_amt, popped = run
+            return self._result(params, source, outputs, touched, totals, edge_in, edge_amt, popped, policy)
 
     @contextmanager
     def propagate(self, outputs: np.ndarray, amounts: np.ndarray, *, forward: bool, model: str, max_hops: int,
@@ -417,7 +418,7 @@ class TraceEngine:
         """The demixing helper (tx labels read once from ``analysis/tx_labels.parquet``)."""
         if self._demixer is None:
             from chaintrail.analysis.demix import Demixer
-            self._demixer = Demixer(self, tx_label_codes(self.store))
+            self._demixer = Demixer(self, self.tx_labels())
         return self._demixer
 
     def _trace_demix(self, params, source, outputs, amounts, stop, t_min, t_max) -> TraceResult:
@@ -430,6 +431,8 @@ class TraceEngine:
         rows: list[tuple] = []
         totals = np.zeros(6, np.int64)
         step_txs: set[int] = set()
+        applied: set[int] = set()                 # txs where the model split the taint
+        demixed: dict[int, list[str]] = {}        # mix tx -> what its resolution rested on
         log: list[dict] = []
         batches = [(np.asarray(outputs, np.int64), np.asarray(amounts, np.int64), 0, None)]
         for rnd in range(DEMIX_ROUNDS + 1):
@@ -440,8 +443,9 @@ class TraceEngine:
                 with self.propagate(outs, amts, forward=True, model=params.model,
                                     max_hops=max(0, params.max_hops - base), min_amount_sat=params.min_amount_sat,
                                     stop=stop_all, policy=policy, t_min=t_min, t_max=t_max) as run:
-                    touched, tot, _, _, edge_in, edge_amt, _ = run
+                    touched, tot, _, _, edge_in, edge_amt, popped = run
                     got, uniq = self._rows(params, touched, edge_in, edge_amt, base, prefix)
+                    applied.update(popped[policy[popped] != K.POLICY_STOP].tolist())
                 if rnd == 0:
                     totals[K.T_SOURCE] = tot[K.T_SOURCE]
                 for k in (K.T_FEES, K.T_ABSORBED, K.T_EDGES, K.T_TXS, K.T_MIXER_TXS):
@@ -481,8 +485,13 @@ class TraceEngine:
                     batches.append((np.array([x for x, _ in keep], np.int64), np.array([a for _, a in keep], np.int64),
                                     min(r[4] for r in ents) + 1, best[5] + mixes))
                 step_txs.update(res.mix_txs)
+                why = [f"demix:{res.kind}"] + sorted({ev.split(":")[0] if ev.startswith("converge") else ev
+                                                     for ev in res.evidence})
+                demixed.update((t, why) for t in res.mix_txs)
         extra = {"demixed_sat": sum(sum(d["exit_amounts"]) for d in log)}
-        return replace(self._assemble_rows(params, source, rows, totals, sorted(step_txs), extra), demix=log)
+        result = self._assemble_rows(params, source, rows, totals, sorted(step_txs), extra,
+                                     applied=np.array(sorted(applied), np.int64), demixed=demixed)
+        return replace(result, demix=log)
 
     def _demix_record(self, res, ents) -> dict:
         return {"kind": res.kind, "mix_txids": [self.txid_hex(t) for t in res.mix_txs],
@@ -540,9 +549,10 @@ class TraceEngine:
     def txid_hex(self, t: int) -> str:
         return bytes(self.txids_col[t][::-1]).hex()
 
-    def _result(self, params, source, sources, touched, totals, edge_in, edge_amt) -> TraceResult:
+    def _result(self, params, source, sources, touched, totals, edge_in, edge_amt, popped, policy) -> TraceResult:
         ends, uniq = self._ends(params, touched, edge_in, edge_amt)
-        return self._assemble(params, source, ends, totals, uniq)
+        applied = popped[policy[popped] != K.POLICY_STOP].astype(np.int64)
+        return self._assemble(params, source, ends, totals, uniq, applied=applied)
 
     def _hexes(self, txs: np.ndarray) -> list[str]:
         """Txids (display order) of the tx numbers ``txs``, in bulk."""
@@ -630,17 +640,18 @@ class TraceEngine:
         return rows, uniq
 
     def _assemble_rows(self, params, source, rows: list[tuple], totals, step_txs: list[int],
-                       extra: dict | None = None) -> TraceResult:
+                       extra: dict | None = None, **rules) -> TraceResult:
         cols = list(zip(*rows)) if rows else [()] * 7
         ends = _Ends(kind=np.array([_KIND_CODE[k] for k in cols[0]], np.int8),
                      out=np.array([-1 if o is None else o for o in cols[1]], np.int64),
                      addr=np.array([-1 if a is None else a for a in cols[2]], np.int64),
                      amt=np.array(cols[3], np.int64), hops=np.array(cols[4], np.int64),
                      outpoints=list(cols[6]), paths=lambda idx: [cols[5][i] for i in idx])
-        return self._assemble(params, source, ends, totals, np.asarray(step_txs, np.int64), extra)
+        return self._assemble(params, source, ends, totals, np.asarray(step_txs, np.int64), extra, **rules)
 
     def _assemble(self, params, source, e: "_Ends", totals, step_txs: np.ndarray,
-                  extra: dict | None = None) -> TraceResult:
+                  extra: dict | None = None, applied: np.ndarray | None = None,
+                  demixed: dict[int, list[str]] | None = None) -> TraceResult:
         """Group rows into the endpoint table (per kind and address; rows without an address stay
         alone, per output) and add the accounting. Each endpoint keeps its rows in row order, the
         path of its row with the fewest hops (the first such), and the table is sorted by amount."""
@@ -697,9 +708,48 @@ class TraceEngine:
             tot.update(extra)
         blocks = self.tx_block[step_txs].tolist()
         hexes = e.hexes if e.hexes is not None else dict(zip(step_txs.tolist(), self._hexes(step_txs)))
-        steps = [{"txid": hexes[t], "block_hash": self.blk_hash[b]} for t, b in zip(step_txs.tolist(), blocks)]
+        models, heuristics = self._step_rules(params, step_txs, applied, demixed or {})
+        steps = [{"txid": hexes[t], "block_hash": self.blk_hash[b], "model": m, "heuristics": h}
+                 for t, b, m, h in zip(step_txs.tolist(), blocks, models, heuristics)]
         return TraceResult(source=source, model=params.model, params=_params_dict(params), endpoints=eps,
                            totals=tot, steps=steps)
+
+    def _step_rules(self, params, step_txs: np.ndarray, applied: np.ndarray | None,
+                    demixed: dict[int, list[str]]) -> tuple[list, list[list[str]]]:
+        """Per step: the model that split the taint at that tx and what that rested on besides the
+        model. None where the trace read the tx but split nothing there (it holds a starting point,
+        or a trail ends in it)."""
+        n = len(step_txs)
+        if applied is None or not n:
+            return [None] * n, [[] for _ in range(n)]
+        split = np.isin(step_txs, applied)
+        passed = split & self.mixer_txs[step_txs] & (params.mixer_policy == "haircut")
+        unknown = np.zeros(n, np.bool_)
+        if params.model in ("fifo", "lifo"):
+            unknown = split & K.unknown_inputs(self.tx_first_in, self.in_value, step_txs)
+        labels = self.tx_labels() if passed.any() else None
+        from chaintrail.analysis.mixers import LABELS
+        models, heuristics = [], []
+        for k, t in enumerate(step_txs.tolist()):
+            if t in demixed:
+                models.append("haircut")             # over the exits the evidence gave the actor
+                heuristics.append(demixed[t])
+            elif passed[k]:
+                models.append("haircut")
+                heuristics.append([f"mixer-pass-through:{LABELS[int(labels[t])]}"])
+            elif unknown[k]:
+                models.append("haircut")
+                heuristics.append(["unknown-input-value"])   # positions on the value line are undefined
+            else:
+                models.append(params.model if split[k] else None)
+                heuristics.append([])
+        return models, heuristics
+
+    def tx_labels(self) -> np.ndarray:
+        """Per tx its classifier label code (``mixers.LABELS``), read once."""
+        if self._tx_labels is None:
+            self._tx_labels = tx_label_codes(self.store)
+        return self._tx_labels
 
     @staticmethod
     def _rank(amount: np.ndarray, kind: np.ndarray, names: list, first_outpoint: list[str]) -> list[int]:

@@ -320,10 +320,13 @@ def _provenance(view: CaseView) -> str:
     rows = []
     for f in view.findings:
         o = f.get("origin") or {}
-        rows.append(f"<tr><td>{f['id']}</td><td>{_e(f['kind'])}</td><td class=hash>{_e(f['finding_hash'])}</td>"
-                    f"<td class=hash>{_e(f.get('store_hash'))}</td><td>{len(f['block_hashes'])}</td>"
+        # The hashes get a full-width row each: side by side in narrow cells they wrap into each
+        # other's lines, and a hash must be readable (and copyable) in one piece.
+        rows.append(f"<tr><td>{f['id']}</td><td>{_e(f['kind'])}</td><td>{len(f['block_hashes'])}</td>"
                     f"<td>{_e(f['created_by'])}, {_e(f['created_at'][:10])}"
-                    f"{('; from ' + _e(o.get('agency'))) if o else ''}</td></tr>")
+                    f"{('; from ' + _e(o.get('agency'))) if o else ''}</td></tr>"
+                    f"<tr><td></td><td colspan=3>Finding hash <span class=hash>{_e(f['finding_hash'])}</span><br>"
+                    f"Chain store content hash <span class=hash>{_e(f.get('store_hash'))}</span></td></tr>")
     versions = sorted({f"{k} {v}" for f in view.findings for k, v in f["versions"].items()
                        if isinstance(v, str) and k != "kind"})
     sources = {(s["file"], s["sha256"], s["tags"]) for f in view.findings for s in f["versions"].get("tags", [])}
@@ -333,8 +336,8 @@ def _provenance(view: CaseView) -> str:
             "heuristic versions, the blocks read, the tags relied on and the result. Running the same analysis on the "
             "same chain data (identified by the store's content hash) reproduces the hash exactly; "
             "<code>chaintrail case finding rerun</code> does so and says whether it matches.</p>"
-            "<table class=data><tr><th>Finding</th><th>Kind</th><th>Finding hash</th><th>Chain store content hash</th>"
-            f"<th>Blocks</th><th>Made by</th></tr>{''.join(rows)}</table>"
+            "<table class=data><tr><th>Finding</th><th>Kind</th><th>Blocks</th><th>Made by</th></tr>"
+            f"{''.join(rows)}</table>"
             f"<p class=small>Software: chaintrail {__version__}; {_e(', '.join(versions))}.</p>"
             + (f"<h3>Tag sources</h3><table class=data><tr><th>File</th><th>SHA-256</th><th class=n>Tags</th></tr>"
                f"{src_rows}</table>" if src_rows else ""))

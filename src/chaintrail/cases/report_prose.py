@@ -139,9 +139,22 @@ def trace_summary(f: dict) -> list[str]:
                    f"{' or '.join(why)}.")
     if int(t["fees_sat"]):
         out.append(f"{btc(int(t['fees_sat']))} BTC was spent on network (mining) fees.")
-    if int(t.get("mixer_txs", 0)):
-        out.append(f"The funds passed through {plural(int(t['mixer_txs']), 'CoinJoin or mixer transaction')}; "
+    # How the split was made where it was not the trace's own model (each step names its rule).
+    said = [h for s in r.get("steps", []) for h in s.get("heuristics", [])[:1]]
+    demixed = sum(1 for h in said if h.startswith("demix:"))
+    passed = sum(1 for h in said if h.startswith("mixer-pass-through"))
+    if demixed:
+        out.append(f"At {plural(demixed, 'CoinJoin transaction')} the coins were followed to the outputs that "
+                   f"on-chain evidence ties to the same owner (spent together, paid to the same address, change "
+                   f"amounts); what that evidence could not tie is reported as stopped inside the mix.")
+    if passed or (int(t.get("mixer_txs", 0)) and not demixed and p.get("mixer_policy") == "haircut"):
+        n = passed or int(t["mixer_txs"])
+        out.append(f"The funds passed through {plural(n, 'CoinJoin or mixer transaction')}; "
                    f"amounts after that point are proportional estimates, not identified coins.")
+    unknown = sum(1 for h in said if h == "unknown-input-value")
+    if unknown:
+        out.append(f"At {plural(unknown, 'transaction')} the value of some inputs is not in the store, so the "
+                   f"{p['model'].upper()} order is undefined there and the amount was split in proportion instead.")
     return out
 
 
