@@ -206,7 +206,7 @@ class TraceEngine:
             sp, none = self.out_spent, self.out_spent == K.NONE32
             self.out_next = (np.where(none, K.NONE32, self.in_tx[np.where(none, 0, sp)]) if len(self.in_tx)
                              else np.full(self.n_out, K.NONE32, np.uint32))
-            self.out_tx  # noqa: B018  (built now, as a long-lived engine wants)
+            self._out_tx = K.tx_of(self.tx_first_out)
         blocks = store.read_table("blocks", ["block_seq", "time", "hash"])
         order = np.argsort(blocks["block_seq"].to_numpy())
         blk_time = blocks["time"].to_numpy()[order]
@@ -259,17 +259,11 @@ class TraceEngine:
 
     def txs_of_outputs(self, o) -> np.ndarray:
         """The tx (int64) of each output in ``o``: the map where built, else a search (a few outputs)."""
-        if self._out_tx is not None:
-            return self._out_tx[o].astype(np.int64)
-        # uint32 keys: int64 ones make numpy convert the whole (uint32) first-id array per call
-        return np.searchsorted(self.tx_first_out, np.asarray(o, np.uint32), side="right").astype(np.int64) - 1
+        return _txs_of(self._out_tx, self.tx_first_out, o)
 
     def txs_of_inputs(self, i) -> np.ndarray:
         """The tx (int64) of each input in ``i``."""
-        if self._in_tx is not None:
-            return self._in_tx[i].astype(np.int64)
-        # uint32 keys: int64 ones make numpy convert the whole (uint32) first-id array per call
-        return np.searchsorted(self.tx_first_in, np.asarray(i, np.uint32), side="right").astype(np.int64) - 1
+        return _txs_of(self._in_tx, self.tx_first_in, i)
 
     @classmethod
     def open(cls, store: ChainStore, prefault: bool = True) -> "TraceEngine":
@@ -791,6 +785,13 @@ def _params_dict(p: TraceParams) -> dict:
     d = {f.name: getattr(p, f.name) for f in fields(p)}   # every field is a scalar but the categories
     d["stop_categories"] = list(p.stop_categories)
     return d
+
+
+def _txs_of(tx_map: np.ndarray | None, first: np.ndarray, ids) -> np.ndarray:
+    if tx_map is not None:
+        return tx_map[ids].astype(np.int64)
+    # uint32 keys: int64 ones make numpy convert the whole (uint32) first-id array on every call
+    return np.searchsorted(first, np.asarray(ids, np.uint32), side="right").astype(np.int64) - 1
 
 
 def _with_sentinel(col: np.ndarray, total: int) -> np.ndarray:
