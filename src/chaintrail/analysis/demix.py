@@ -40,14 +40,13 @@ import numpy as np
 
 from chaintrail.analysis import mixers as M
 from chaintrail.analysis.coinjoin_fees import change_outputs
-from chaintrail.analysis.taint_kernels import haircut_split
+from chaintrail.analysis.taint_kernels import find_tx, haircut_split
 
 NONE = 0xFFFFFFFF
 
 MAX_STRUCTURE_TXS = 256        # remix closure bound
 MAX_EXITS = 20_000
 MAX_DENOMINATIONS = 8          # subset-sum change linking: Wasabi 1.x has 5 levels, JoinMarket 1
-_CHIPS = frozenset(int(c) for c in M.CHIPS)
 _NOT_MIXERS = ("exchange", "gambling", "merchant", "payment_processor", "mining_service", "market")
 
 
@@ -70,6 +69,100 @@ def _funded_by(in_prev, out_addr, in_tx, n_tx, marked):
             if a != NONE and marked[a]:
                 hit[in_tx[i]] = True
     return hit
+
+
+@nb.njit(cache=True, inline="always")
+def _is_chip(v, chip_values):
+    for c in chip_values:
+        if v == c:
+            return True
+    return False
+
+
+@nb.njit(cache=True)
+def _input_addrs(txs, tx_first_in, in_prev, out_addr):
+    """The addresses the inputs of ``txs`` spend from (inputs without one left out)."""
+    n = 0
+    for t in txs:
+        n += tx_first_in[t + 1] - tx_first_in[t]
+    out = np.empty(n, np.int64)
+    k = 0
+    for t in txs:
+        for i in range(tx_first_in[t], tx_first_in[t + 1]):
+            p = in_prev[i]
+            if p != NONE and out_addr[p] != NONE:
+                out[k] = out_addr[p]
+                k += 1
+    return out[:k]
+
+
+@nb.njit(cache=True)
+def _paying_chips(tx_first_out, out_value, chip_values):
+    """Per tx: does it pay an exact chip value."""
+    n = tx_first_out.shape[0] - 1
+    hit = np.zeros(n, np.bool_)
+    for t in range(n):
+        for x in range(tx_first_out[t], tx_first_out[t + 1]):
+            if _is_chip(out_value[x], chip_values):
+                hit[t] = True
+                break
+    return hit
+
+
+@nb.njit(cache=True)
+def _chip_split_stats(cands, tx_first_in, tx_first_out, in_prev, out_addr, out_value, addr_cluster, chip_values):
+    """Per candidate tx: the cluster of its first input with an address (-1: none), and whether it is a
+    strict chip split (>= 3 exact chip outputs and at most one other)."""
+    first = np.full(cands.shape[0], -1, np.int64)
+    strict = np.zeros(cands.shape[0], np.bool_)
+    for k in range(cands.shape[0]):
+        t = cands[k]
+        for i in range(tx_first_in[t], tx_first_in[t + 1]):
+            p = in_prev[i]
+            if p != NONE and out_addr[p] != NONE:
+                first[k] = addr_cluster[out_addr[p]]
+                break
+        n_chips = 0
+        for x in range(tx_first_out[t], tx_first_out[t + 1]):
+            if _is_chip(out_value[x], chip_values):
+                n_chips += 1
+        strict[k] = n_chips >= 3 and (tx_first_out[t + 1] - tx_first_out[t]) - n_chips <= 1
+    return first, strict
+
+
+@nb.njit(cache=True)
+def _customer_chips(chip_txs, tx_first_in, tx_first_out, out_value, out_spent, out_addr, custodial, label,
+                    chip_split, tx_time, chip_values):
+    """Chips the mixer paid out that a customer spent (spender not a chip split, and not a tx paying only
+    the mixer's own addresses): (chip outputs, their spend times)."""
+    cap = 0
+    for t in chip_txs:
+        cap += tx_first_out[t + 1] - tx_first_out[t]
+    xs = np.empty(cap, np.int64)
+    ts = np.empty(cap, np.int64)
+    n = 0
+    for t in chip_txs:
+        for x in range(tx_first_out[t], tx_first_out[t + 1]):
+            if not _is_chip(out_value[x], chip_values):
+                continue
+            i = out_spent[x]
+            if i == NONE:
+                continue
+            s = find_tx(tx_first_in, np.int64(i))
+            if label[s] == chip_split:
+                continue
+            own = True
+            for y in range(tx_first_out[s], tx_first_out[s + 1]):
+                a = out_addr[y]
+                if a == NONE or not custodial[a]:
+                    own = False
+                    break
+            if own:
+                continue                   # the mixer moving its own chip
+            xs[n] = x
+            ts[n] = tx_time[s]
+            n += 1
+    return xs[:n], ts[:n]
 
 
 @dataclass
@@ -145,22 +238,19 @@ class Demixer:
         if self._custodial is None:
             e = self.e
             labels = e.labels
-            hot = set()
-            for t in self.chip_splits():
-                hot.update(int(labels[int(e.out_addr[p])]) for p in self.ins(t)
-                           if p != NONE and int(e.out_addr[p]) != NONE)
+            splits = np.asarray(self.chip_splits(), np.int64)
+            hot = set(np.unique(labels[_input_addrs(splits, e.tx_first_in, e.in_prev, e.out_addr)]).tolist())
             clusters = set(hot)
             if hot:
                 # Deposit wallets: txs with one output, paid into a chip-creating entity from another one.
-                first = np.asarray(e.tx_first_out[:-1], np.int64)
-                one = np.flatnonzero(np.diff(np.asarray(e.tx_first_out, np.int64)) == 1)
-                a = e.out_addr[first[one]]
+                one = np.flatnonzero(np.diff(e.tx_first_out) == 1)     # (uint32: no int64 copy of 10M ids)
+                a = e.out_addr[e.tx_first_out[one]]
                 ok = a != NONE
                 into = one[ok][_member_mask(hot, labels)[labels[a[ok]]]]
-                for t in into.tolist():
-                    p = self.ins(t)[0]
-                    if p != NONE and int(e.out_addr[p]) != NONE:
-                        clusters.add(int(labels[int(e.out_addr[p])]))
+                p = e.in_prev[e.tx_first_in[into]]                      # each sweep's first input
+                p = p[p != NONE]
+                a = e.out_addr[p]
+                clusters.update(np.unique(labels[a[a != NONE]]).tolist())
             mask = _member_mask(clusters, labels)[labels]
             if e.stop_addr_for is not None:
                 # A tagged exchange or other service that happens to pay round amounts is not a mixer.
@@ -174,16 +264,11 @@ class Demixer:
         exchanges that pay round amounts."""
         if self._chip_splits is None:
             e = self.e
-            cands = np.flatnonzero(self.label == M.L_CHIP_SPLIT).tolist()
-            creators, first_cluster = set(), {}
-            for t in cands:
-                ins = [p for p in self.ins(t) if p != NONE and int(e.out_addr[p]) != NONE]
-                first_cluster[t] = int(e.labels[int(e.out_addr[ins[0]])]) if ins else -1
-                vals = e.out_value[int(e.tx_first_out[t]):int(e.tx_first_out[t + 1])]
-                chips = int(np.isin(vals, M.CHIPS).sum())
-                if chips >= 3 and len(vals) - chips <= 1:
-                    creators.add(first_cluster[t])
-            self._chip_splits = [t for t in cands if first_cluster[t] in creators and first_cluster[t] >= 0]
+            cands = np.flatnonzero(self.label == M.L_CHIP_SPLIT).astype(np.int64)
+            first, strict = _chip_split_stats(cands, e.tx_first_in, e.tx_first_out, e.in_prev, e.out_addr,
+                                              e.out_value, e.labels, M.CHIPS)
+            creators = set(first[strict].tolist())
+            self._chip_splits = [t for t, c in zip(cands.tolist(), first.tolist()) if c in creators and c >= 0]
         return self._chip_splits
 
     def chip_txs(self) -> list[int]:
@@ -192,8 +277,7 @@ class Demixer:
         if self._chip_txs is None:
             e = self.e
             funded = _funded_by(e.in_prev, e.out_addr, e.in_tx, e.n_tx, self.custodial_addresses())
-            paying = np.zeros(e.n_tx, np.bool_)
-            paying[e.out_tx[np.isin(e.out_value, M.CHIPS)]] = True                  # txs paying a chip
+            paying = _paying_chips(e.tx_first_out, e.out_value, M.CHIPS)
             self._chip_txs = np.flatnonzero(funded & paying).astype(np.int64).tolist()
         return self._chip_txs
 
@@ -366,20 +450,9 @@ class Demixer:
         if self._spent_chips is None:
             # Every customer-spent chip with its spend time, found once per engine.
             e = self.e
-            custodial = self.custodial_addresses()
-            chips, times = [], []
-            for t in self.chip_txs():
-                for x in self.outs(t):
-                    if int(e.out_value[x]) not in _CHIPS:
-                        continue
-                    s = self.spender(x)
-                    if s < 0 or self.label[s] == M.L_CHIP_SPLIT:
-                        continue
-                    if all(int(e.out_addr[y]) != NONE and custodial[int(e.out_addr[y])] for y in self.outs(s)):
-                        continue                   # the mixer moving its own chip
-                    chips.append(x)
-                    times.append(int(e.tx_time[s]))
-            self._spent_chips = (np.array(chips, np.int64), np.array(times, np.int64))
+            self._spent_chips = _customer_chips(np.asarray(self.chip_txs(), np.int64), e.tx_first_in, e.tx_first_out,
+                                                e.out_value, e.out_spent, e.out_addr, self.custodial_addresses(),
+                                                self.label, M.L_CHIP_SPLIT, e.tx_time, M.CHIPS)
         chips, times = self._spent_chips
         return chips[(times >= t_from) & (times <= t_to)][:MAX_EXITS].tolist()
 

@@ -55,8 +55,7 @@ T_FEES, T_ABSORBED, T_EDGES, T_TXS, T_MIXER_TXS, T_SOURCE = range(6)
 
 def tx_of(first: np.ndarray) -> np.ndarray:
     """Per input (or output): its tx, from the tx -> first id array with a trailing sentinel."""
-    first = np.asarray(first, np.int64)
-    return np.repeat(np.arange(len(first) - 1, dtype=np.uint32), np.diff(first))
+    return np.repeat(np.arange(len(first) - 1, dtype=np.uint32), np.diff(first))   # (no int64 copy of ``first``)
 
 
 @nb.njit(cache=True, inline="always")
