@@ -134,7 +134,7 @@ def test_demix_is_reproducible_and_forward_only(ransomware):
             TraceEngine.open(st).trace(specs, TraceParams(mixer_policy="guess"))
 
 
-def test_cli_score_trace_and_until_exchange(ransomware):
+def test_cli_score_trace_and_until_exchange(ransomware, tmp_path):
     from typer.testing import CliRunner
 
     from chaintrail.cli.main import app
@@ -148,7 +148,12 @@ def test_cli_score_trace_and_until_exchange(ransomware):
     key = json.loads((folder / "answer_key.json").read_text())
     v = key["cases"][0]["victim_payments"][0]
     res = runner.invoke(app, ["trace", "--from", f"{v['txid']}:{v['vout']}", "--until-exchange", "--store", str(store),
-                              "--json"])
+                              "--parquet", str(tmp_path / "t.parquet"), "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     assert out["params"]["mixer_policy"] == "demix" and out["demix"] and out["requests"]
+    # The Parquet files are the same result: endpoints, and steps with their rules.
+    assert pq.read_table(tmp_path / "t.parquet").to_pylist() == out["endpoints"]
+    steps = pq.read_table(tmp_path / "t.steps.parquet")
+    assert steps.to_pylist() == out["steps"]
+    assert json.loads(steps.schema.metadata[b"trace_hash"]) == out["trace_hash"]

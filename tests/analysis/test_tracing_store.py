@@ -259,9 +259,15 @@ def test_stops_on_real_data(store, engine):
 
 def test_endpoint_parquet_matches(store, engine, tmp_path):
     r = engine.trace(f"{CB9}:0", TraceParams())
-    r.write_parquet(tmp_path / "ends.parquet")
-    rows = pq.read_table(tmp_path / "ends.parquet").to_pylist()
-    assert rows == r.to_dict()["endpoints"]
+    steps_path = r.write_parquet(tmp_path / "ends.parquet")
+    d = r.to_dict()
+    ends = pq.read_table(tmp_path / "ends.parquet")
+    assert ends.to_pylist() == d["endpoints"]
+    steps = pq.read_table(steps_path)
+    assert steps_path.name == "ends.steps.parquet" and steps.to_pylist() == d["steps"]
+    for t in (ends, steps):       # each file names the result it belongs to
+        meta = {k.decode(): json.loads(v) for k, v in t.schema.metadata.items()}
+        assert meta == {k: d[k] for k in ("trace_hash", "engine", "source", "params", "totals")}
 
 
 def test_explicit_outputs_are_checked(store, engine):

@@ -140,13 +140,25 @@ class TraceResult:
     def to_json(self) -> str:
         return _canonical(self.to_dict()).decode()
 
-    def write_parquet(self, path: str | Path) -> None:
-        rows = [e.to_dict() for e in self.endpoints]
-        table = pa.Table.from_pylist(rows, schema=pa.schema([
+    def write_parquet(self, path: str | Path) -> Path:
+        """The endpoint table at ``path`` and the steps beside it (``<stem>.steps.parquet``); both carry
+        the result's trace_hash, engine, source, params and totals as file metadata, so either file
+        names the result it belongs to. Returns the steps file's path."""
+        d = self.to_dict()
+        meta = {k: json.dumps(d[k], sort_keys=True) for k in ("trace_hash", "engine", "source", "params", "totals")}
+        ends = pa.Table.from_pylist(d["endpoints"], schema=pa.schema([
             ("address", pa.string()), ("cluster", pa.int64()), ("tags", pa.list_(pa.string())),
             ("amount_sat", pa.int64()), ("hops", pa.int32()), ("path", pa.list_(pa.string())),
-            ("kind", pa.string()), ("outputs", pa.list_(pa.string())), ("output_amounts", pa.list_(pa.int64()))]))
-        pq.write_table(table, path)
+            ("kind", pa.string()), ("outputs", pa.list_(pa.string())), ("output_amounts", pa.list_(pa.int64()))],
+            metadata=meta))
+        steps = pa.Table.from_pylist(d["steps"], schema=pa.schema([
+            ("txid", pa.string()), ("block_hash", pa.string()), ("model", pa.string()),
+            ("heuristics", pa.list_(pa.string()))], metadata=meta))
+        path = Path(path)
+        steps_path = path.with_name(path.stem + ".steps.parquet")
+        pq.write_table(ends, path)
+        pq.write_table(steps, steps_path)
+        return steps_path
 
 
 @contextmanager

@@ -22,7 +22,8 @@ def trace(
     time_from: int = typer.Option(None, "--time-from", help="Unix time: ignore txs before this"),
     time_to: int = typer.Option(None, "--time-to", help="Unix time: ignore txs after this"),
     until_exchange: bool = typer.Option(False, "--until-exchange", help="Expand until every branch reaches a tagged service or the threshold; report per exchange"),
-    parquet: Path = typer.Option(None, "--parquet", help="Also write the endpoint table as Parquet"),
+    parquet: Path = typer.Option(None, "--parquet", help="Also write the endpoint table as Parquet, and the "
+                                 "steps beside it (NAME.steps.parquet)"),
     store: Path = StoreOption,
     json_out: bool = JsonOption,
 ) -> None:
