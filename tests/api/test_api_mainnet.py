@@ -125,6 +125,7 @@ def test_trace_equals_the_engine_and_pages(mainnet_api, mainnet_store):
     r = mainnet_api.ok("/trace", source=MAINNET_SUBJECT, max_hops=3, limit=2)
     assert r["trace_hash"] == ref["trace_hash"] and r["totals"] == ref["totals"]
     assert r["endpoints_total"] == len(ref["endpoints"]) and r["next_offset"] == 2
+    assert r["step_rules"] == {"haircut": sum(1 for s in ref["steps"] if s["model"])}
     assert [e["amount_sat"] for e in r["endpoints"]] == [e["amount_sat"] for e in ref["endpoints"][:2]]
     hal = next(e for e in ref["endpoints"] if e["address"] == HAL)
     assert hal["amount_sat"] == 10 * 10**8 and hal["hops"] == 1

@@ -99,6 +99,7 @@ def test_search_expand_trace_shows_the_answer_key_exchanges(page, demo, demo_api
     wait_attr(page, "#cy", "data-endpoints", lambda v: int(v) > 0)
     totals = page.inner_text("#trace-totals")
     assert f"traced {btc(case['source_total_sat'])}" in totals
+    assert page.inner_text("#trace-rules").startswith("split by:")    # the rule each step applied, counted
     for e in expected:
         row = page.locator(f'#endpoint-table tr[data-address="{e["address"]}"]')
         assert row.count() == 1, e

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -62,9 +63,18 @@ def trace_body(wb: Workbench, spec: str, params: TraceParams, offset: int, limit
     body = {k: out[k] for k in ("source", "model", "params", "engine", "trace_hash", "totals")}
     body.update(endpoints=page, endpoints_total=len(eps), offset=offset, limit=limit,
                 next_offset=next_offset(offset, len(page), len(eps)), steps_total=len(out["steps"]),
+                step_rules=step_rules(out["steps"]),
                 steps=out["steps"] if steps else None,
                 graph=GraphBuilder(wb).trace_graph(out, wb.limits.graph_endpoints) if graph else None)
     return body
+
+
+def step_rules(steps: list[dict]) -> dict[str, int]:
+    """Steps per rule, most first: "fifo", "haircut (mixer-pass-through:wasabi2)", ... (steps that only
+    hold a starting point or end a trail are left out)."""
+    n = Counter(s["model"] + (f" ({', '.join(s['heuristics'])})" if s["heuristics"] else "")
+                for s in steps if s.get("model"))
+    return dict(sorted(n.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def trace_full(wb: Workbench, spec: str, params: TraceParams) -> dict:

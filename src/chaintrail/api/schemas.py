@@ -222,6 +222,8 @@ class TraceResponse(BaseModel):
     limit: int
     next_offset: int | None
     steps_total: int
+    step_rules: dict[str, int] = Field(default_factory=dict, description="How many steps each rule split the taint by "
+                                       "(model, and what it rested on where not the trace's own model)")
     steps: list[dict] | None = None
     graph: Graph | None = None
 

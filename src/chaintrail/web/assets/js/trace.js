@@ -48,6 +48,16 @@ function totalsLine(t) {
     h("div", { class: "muted" }, `${t.txs_touched} txs, ${t.edges_touched} edges read${t.mixer_txs ? `, ${t.mixer_txs} mixing txs` : ""}`));
 }
 
+function rulesLine(rules) {
+  // How the taint was split at each tx: the model, and where not the trace's own, what it rested on.
+  const entries = Object.entries(rules || {});
+  if (!entries.length) return null;
+  const passed = entries.filter(([k]) => k.includes("mixer-pass-through")).reduce((a, [, n]) => a + n, 0);
+  return h("div", { id: "trace-rules", "data-testid": "trace-rules", class: "muted" },
+    "split by: ", entries.map(([k, n], i) => [i ? " · " : "", `${k} × ${n}`]),
+    passed ? h("div", { class: "warnbox", "data-testid": "pass-through-warning" }, `Amounts after the ${passed} mixing tx(s) passed by haircut are proportional estimates, not identified coins (Mixers: demix follows the owner's coins).`) : null);
+}
+
 export function renderResult(el, r, ctx) {
   const rows = r.endpoints;
   const tagged = rows.filter((e) => e.kind === "tagged");
@@ -59,6 +69,7 @@ export function renderResult(el, r, ctx) {
   el.replaceChildren(...[
     h("h3", { id: "trace-title" }, `${r.params.direction} ${r.model} trace from ${sourceText(r.source)}`),
     totalsLine(r.totals),
+    rulesLine(r.step_rules),
     Object.keys(services).length ? h("div", { "data-testid": "services" },
       h("b", {}, "Reached services (where to send legal process): "),
       Object.entries(services).sort((a, b) => b[1] - a[1]).map(([k, v], i) => [i ? " · " : "", h("span", { class: "service" }, `${k}: ${fmtBTC(v)}`)])) : null,
