@@ -24,7 +24,7 @@ from chaintrail.store.chainstore import ChainStore
 
 
 RESULTS_KEPT = 8                    # trace results kept for paging
-RESULTS_ENDPOINTS = 200_000         # ... holding at most this many endpoints in all
+RESULTS_ENDPOINTS = 50_000          # ... holding at most this many endpoints in all (~1-2 KB each with paths)
 
 
 @dataclass(frozen=True)
