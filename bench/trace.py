@@ -1,8 +1,10 @@
 """Tracing benchmark: haircut traces of 1, 3, 6 and 10 hops, ours beside a networkx implementation.
 
 Run: .venv/bin/python bench/trace.py --store STORE [--samples 50] [--key ANSWER_KEY.json]
-     (STORE: a store ingested from a generated chain of >= 10 million transactions; with --key,
-     the generated chain's answer key, demix traces of its cases are timed too)
+     (STORE: a store ingested from a generated chain of >= 10 million transactions, e.g.
+      chaintrail scenario generate --seed 42 --kind all --scale 10000 --out G
+      chaintrail ingest btc --store STORE --blocks-dir G
+     with --key G/answer_key.json, demix traces of its cases are timed too)
 
 For each hop count, traces start from random spent outputs. Prints median and p95 latency,
 edges touched per second (taint arithmetic included), and the same figures for a straightforward
