@@ -100,7 +100,7 @@ def totals_identity(d: dict) -> None:
 def scratch_is_clean(e: TraceEngine) -> None:
     assert not e.taint.any() and not e.hops.any() and not e.qmark.any()
     assert (e.pred == K.NONE32).all() and (e.status == 255).all()
-    assert not e.iv_off.any() and not e.iv_cnt.any()
+    assert not e.iv_off.any() and not e.iv_cnt.any() and not e.qbits0.any() and not e.qbits1.any()
 
 
 def test_forward_haircut_from_block9_coinbase(store, engine):

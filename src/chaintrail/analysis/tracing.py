@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chaintrail.analysis import taint_kernels as K
+from chaintrail.analysis.taint_kernels import queue_bits
 from chaintrail.analysis.clustering import cluster_labels
 from chaintrail.errors import UsageError
 from chaintrail.store.address_names import AddressNames
@@ -254,6 +255,7 @@ class TraceEngine:
         self.iv_off = zeros(self.n_out, np.int64)
         self.iv_cnt = zeros(self.n_out, np.int32)
         self.qmark = zeros(self.n_tx, np.uint8)
+        self.qbits0, self.qbits1 = queue_bits(self.n_tx)
 
     @property
     def in_tx(self) -> np.ndarray:
@@ -414,7 +416,7 @@ class TraceEngine:
                              self.in_prev, self.in_value, self.out_value, self.out_spent,
                              self.out_addr, stop, policy, self.tx_time, self.tx_is_cb, t_min, t_max, max_hops,
                              min_amount_sat, self.taint, self.hops, self.pred, self.status, self.qmark, self.iv_off,
-                             self.iv_cnt)
+                             self.iv_cnt, self.qbits0, self.qbits1)
         try:
             yield run
         finally:
