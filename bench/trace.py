@@ -109,10 +109,10 @@ def _kernel_once(eng, outputs, params) -> float:
                          eng.out_next, eng.out_tx,
                          eng.in_prev, eng.in_value, eng.out_value, eng.out_spent, eng.out_addr, stop, policy,
                          eng.tx_time, eng.tx_is_cb, -(1 << 62), 1 << 62, params.max_hops, params.min_amount_sat,
-                         eng.taint, eng.hops, eng.pred, eng.status, eng.qmark, eng.iv_off, eng.iv_cnt,
+                         eng.taint, eng.hops, eng.pred, eng.status, eng.iv_off, eng.iv_cnt,
                          eng.qbits0, eng.qbits1)
     dt = time.perf_counter() - t
-    eng._reset(out[0], out[6])
+    eng._reset(out[0])
     return dt
 
 

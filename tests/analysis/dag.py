@@ -196,7 +196,6 @@ class Run:
     hops: np.ndarray
     pred: np.ndarray
     status: np.ndarray
-    qmark: np.ndarray
     iv_off: np.ndarray
     iv_cnt: np.ndarray
     qbits0: np.ndarray
@@ -229,7 +228,7 @@ def scratch(chain: Chain) -> dict[str, np.ndarray]:
     n_out, n_tx = chain.n_out, chain.n_tx
     return {"taint": np.zeros(n_out, np.int64), "hops": np.zeros(n_out, np.int32),
             "pred": np.full(n_out, NONE, np.uint32), "status": np.full(n_out, UNTOUCHED, np.uint8),
-            "qmark": np.zeros(n_tx, np.uint8), "iv_off": np.zeros(n_out, np.int64),
+            "iv_off": np.zeros(n_out, np.int64),
             "iv_cnt": np.zeros(n_out, np.int32), **dict(zip(("qbits0", "qbits1"), K.queue_bits(n_tx)))}
 
 
@@ -254,6 +253,6 @@ def run(chain: Chain, src_out, src_amt=None, *, forward: bool = True, model: int
         out_next, out_tx, chain.in_prev,
         chain.in_value, chain.out_value, chain.out_spent, chain.out_addr, stop, policy, chain.tx_time,
         chain.tx_is_cb, int(t_min), int(t_max), int(max_hops), int(min_amt), s["taint"], s["hops"], s["pred"],
-        s["status"], s["qmark"], s["iv_off"], s["iv_cnt"], s["qbits0"], s["qbits1"])
+        s["status"], s["iv_off"], s["iv_cnt"], s["qbits0"], s["qbits1"])
     return Run(chain, bool(forward), int(model), src_out, src_amt, touched, totals, pool_s, pool_e, edge_in,
                edge_amt, popped, **s)

@@ -643,9 +643,9 @@ def check_run(r, p) -> None:
 
 def reset_like_the_engine(r) -> None:
     """Run TraceEngine's own reset on the kernel's scratch, then check it is as new."""
-    ns = SimpleNamespace(taint=r.taint, hops=r.hops, pred=r.pred, status=r.status, qmark=r.qmark,
+    ns = SimpleNamespace(taint=r.taint, hops=r.hops, pred=r.pred, status=r.status,
                          iv_off=r.iv_off, iv_cnt=r.iv_cnt)
-    TraceEngine._reset(ns, r.touched, r.popped)
+    TraceEngine._reset(ns, r.touched)
     fresh = scratch(r.chain)
     for name, arr in fresh.items():
         # the queue bits are not the engine's to reset: the kernel pops every tx it queued
@@ -660,7 +660,7 @@ def test_random_dags_identity_and_invariants(case):
     check_run(r, p)
     reset_like_the_engine(r)
     # The reset scratch gives the same answer again (nothing left behind changes the next trace).
-    scr = {"taint": r.taint, "hops": r.hops, "pred": r.pred, "status": r.status, "qmark": r.qmark,
+    scr = {"taint": r.taint, "hops": r.hops, "pred": r.pred, "status": r.status,
            "iv_off": r.iv_off, "iv_cnt": r.iv_cnt, "qbits0": r.qbits0, "qbits1": r.qbits1}
     again = run(chain, srcs, amts, scr=scr, **p)
     assert np.array_equal(again.totals, r.totals)

@@ -98,7 +98,7 @@ def totals_identity(d: dict) -> None:
 
 
 def scratch_is_clean(e: TraceEngine) -> None:
-    assert not e.taint.any() and not e.hops.any() and not e.qmark.any()
+    assert not e.taint.any() and not e.hops.any()
     assert (e.pred == K.NONE32).all() and (e.status == 255).all()
     assert not e.iv_off.any() and not e.iv_cnt.any() and not e.qbits0.any() and not e.qbits1.any()
 

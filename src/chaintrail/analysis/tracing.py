@@ -254,7 +254,6 @@ class TraceEngine:
         self.status = np.full(self.n_out, _UNTOUCHED, np.uint8)
         self.iv_off = zeros(self.n_out, np.int64)
         self.iv_cnt = zeros(self.n_out, np.int32)
-        self.qmark = zeros(self.n_tx, np.uint8)
         self.qbits0, self.qbits1 = queue_bits(self.n_tx)
 
     @property
@@ -415,12 +414,12 @@ class TraceEngine:
                              self.out_next, self._out_tx if self._out_tx is not None else _EMPTY_U32,
                              self.in_prev, self.in_value, self.out_value, self.out_spent,
                              self.out_addr, stop, policy, self.tx_time, self.tx_is_cb, t_min, t_max, max_hops,
-                             min_amount_sat, self.taint, self.hops, self.pred, self.status, self.qmark, self.iv_off,
+                             min_amount_sat, self.taint, self.hops, self.pred, self.status, self.iv_off,
                              self.iv_cnt, self.qbits0, self.qbits1)
         try:
             yield run
         finally:
-            self._reset(run[0], run[6])
+            self._reset(run[0])
 
     def demixer(self):
         """The demixing helper (tx labels read once from ``analysis/tx_labels.parquet``)."""
@@ -526,14 +525,13 @@ class TraceEngine:
             self._policy_cache[mixer_policy] = self.mixer_txs.astype(np.uint8) * np.uint8(code)
         return self._policy_cache[mixer_policy]
 
-    def _reset(self, touched: np.ndarray, popped: np.ndarray) -> None:
+    def _reset(self, touched: np.ndarray) -> None:
         self.taint[touched] = 0
         self.hops[touched] = 0
         self.pred[touched] = K.NONE32
         self.status[touched] = _UNTOUCHED
         self.iv_off[touched] = 0
         self.iv_cnt[touched] = 0
-        self.qmark[popped] = 0
 
     def outputs_index(self) -> tuple[np.ndarray, np.ndarray]:
         """The address -> outputs index, built once: outputs grouped by address, and per address its
