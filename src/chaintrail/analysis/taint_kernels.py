@@ -61,7 +61,7 @@ def tx_of(first: np.ndarray) -> np.ndarray:
 
 
 def queue_bits(n_tx: int) -> tuple[np.ndarray, np.ndarray]:
-    """The kernel's forward queue scratch (zero): a bit per tx, and a bit per word of those."""
+    """The kernel's queue scratch (zero): a bit per tx, and a bit per 64-bit word of those."""
     q0 = np.zeros(n_tx // 64 + 2, np.uint64)
     return q0, np.zeros(len(q0) // 64 + 2, np.uint64)
 
