@@ -141,11 +141,12 @@ class TraceResult:
     def to_json(self) -> str:
         return _canonical(self.to_dict()).decode()
 
-    def write_parquet(self, path: str | Path) -> Path:
+    def write_parquet(self, path: str | Path, d: dict | None = None) -> Path:
         """The endpoint table at ``path`` and the steps beside it (``<stem>.steps.parquet``); both carry
         the result's trace_hash, engine, source, params and totals as file metadata, so either file
-        names the result it belongs to. Returns the steps file's path."""
-        d = self.to_dict()
+        names the result it belongs to. ``d``: this result's ``to_dict()``, where the caller has it
+        (the canonical-JSON hash of a large result is not free). Returns the steps file's path."""
+        d = d or self.to_dict()
         meta = {k: json.dumps(d[k], sort_keys=True) for k in ("trace_hash", "engine", "source", "params", "totals")}
         ends = pa.Table.from_pylist(d["endpoints"], schema=pa.schema([
             ("address", pa.string()), ("cluster", pa.int64()), ("tags", pa.list_(pa.string())),

@@ -48,9 +48,9 @@ def trace(
                              f"{' / '.join(params.stop_categories)}: import attribution first "
                              "(chaintrail tags import FILE ...), or trace without it, bounded by --max-hops")
         result = engine.trace(source, params)
-    if parquet:
-        result.write_parquet(parquet)
     out = result.to_dict()
+    if parquet:
+        result.write_parquet(parquet, out)
     if until_exchange:
         out["requests"] = _legal_requests(out)
     if json_out:
