@@ -157,3 +157,48 @@ def test_cli_score_trace_and_until_exchange(ransomware, tmp_path):
     steps = pq.read_table(tmp_path / "t.steps.parquet")
     assert steps.to_pylist() == out["steps"]
     assert json.loads(steps.schema.metadata[b"trace_hash"]) == out["trace_hash"]
+
+
+def test_unclustered_store_still_sees_the_coinjoins(everything, tmp_path):
+    """A store traced straight after ingest (no `chaintrail cluster`, so no labels file) or with blocks
+    newer than its labels: the txs the labels do not cover are classified at trace time, so the mixer
+    policy still meets every CoinJoin, and the result says how many txs were classified then."""
+    import numpy as np
+
+    from chaintrail.analysis.tracing import mixer_tx_mask
+    from chaintrail.api.demo_case import service_tags_csv
+    from chaintrail.ingest.btc_job import BtcIngest
+    from chaintrail.tags.tagstore import TagStore
+
+    folder, prepared = everything
+    key = json.loads((folder / "answer_key.json").read_text())
+    bare = tmp_path / "bare"
+    with BtcIngest(bare) as job:
+        job.ingest_blocks_dir(folder)
+    service_tags_csv(key, tmp_path / "tags.csv", key["generator"]["seed"])
+    assert not TagStore(bare).import_paths([tmp_path / "tags.csv"]).errors
+    case = next(c for c in key["cases"] if c["kind"] == "exchange_hack")
+    specs = [f"{v['txid']}:{v['vout']}" for v in case["victim_payments"]]
+    p = TraceParams(max_hops=1000, mixer_policy="demix")
+    with ChainStore(prepared) as st:
+        full = mixer_tx_mask(st)
+        want = TraceEngine.open(st).trace(specs, p).to_dict()
+    assert full.sum() >= 10 and "tx_labels" not in want
+    with ChainStore(bare) as st:
+        n = st.counts["txs"]
+        assert np.array_equal(mixer_tx_mask(st), full)      # CoinJoin labels never depend on clusters
+        got = TraceEngine.open(st).trace(specs, p).to_dict()
+        assert got["tx_labels"] == {"from_store": 0, "classified_at_trace_time": n}
+        mixes = lambda r: [(d["mix_txids"], d["exits"], d["evidence"]) for d in r["demix"] if d["kind"] == "coinjoin"]  # noqa: E731
+        assert mixes(got) and mixes(got) == mixes(want)
+        assert _identity(got["totals"])
+    # Labels that stop short of the tip (blocks ingested after `chaintrail cluster`): the rest is classified.
+    labels = pq.read_table(prepared / "analysis" / "tx_labels.parquet")
+    (bare / "analysis").mkdir(exist_ok=True)
+    k = n // 2
+    pq.write_table(labels.slice(0, k), bare / "analysis" / "tx_labels.parquet")
+    with ChainStore(bare) as st:
+        assert np.array_equal(mixer_tx_mask(st), full)
+        r = TraceEngine.open(st).trace(specs, p).to_dict()
+        assert r["tx_labels"] == {"from_store": k, "classified_at_trace_time": n - k}
+        assert mixes(r) == mixes(want)

@@ -101,10 +101,11 @@ def _equal_groups(vals):
 
 
 @nb.njit(cache=True)
-def classify_all(tx_first_in, tx_first_out, in_value, out_value, out_type, tx_is_cb, pools, chips, w2, labels):
+def classify_all(tx_first_in, tx_first_out, in_value, out_value, out_type, tx_is_cb, pools, chips, w2, labels, lo):
+    """Label txs ``lo`` .. the last into ``labels[t - lo]``."""
     n_tx = tx_first_in.shape[0] - 1
-    for t in range(n_tx):
-        labels[t] = classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, tx_is_cb[t],
+    for t in range(lo, n_tx):
+        labels[t - lo] = classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, tx_is_cb[t],
                                  pools, chips, w2)
 
 
@@ -116,6 +117,25 @@ def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is
     o0, o1 = tx_first_out[t], tx_first_out[t + 1]
     n_in = np.int64(a1 - a0)
     n_out = np.int64(o1 - o0)
+    if n_out <= 2:
+        # Most txs: of the patterns below only a chip merge or a consolidation fits one or two
+        # outputs without an OP_RETURN (5x faster over a chain than sorting every tx's values).
+        plain = True
+        for j in range(o0, o1):
+            if out_type[j] == _OP_RETURN:
+                plain = False
+        if plain:
+            if n_out == 0:
+                return L_NONE
+            if n_in >= 2:
+                all_chip_in = True
+                for i in range(a0, a1):
+                    if in_value[i] < 0 or not _in_set(chips, in_value[i]):
+                        all_chip_in = False
+                        break
+                if all_chip_in:
+                    return L_CHIP_MERGE
+            return L_CONSOLIDATION if n_in >= 10 and n_out == 1 else L_NONE
     has_opret = False
     nvals = 0
     vals = np.empty(n_out, np.int64)

@@ -24,6 +24,8 @@ import pyarrow.parquet as pq
 from chaintrail.analysis import taint_kernels as K
 from chaintrail.analysis.taint_kernels import queue_bits
 from chaintrail.analysis.clustering import cluster_labels
+from chaintrail.analysis.mixers import LABELS, MIXING
+from chaintrail.analysis.tx_labels import LABELS_FILE, classify_unlabelled, labelled_txs
 from chaintrail.errors import UsageError
 from chaintrail.store.address_names import AddressNames
 from chaintrail.store.chainstore import ChainStore
@@ -127,6 +129,8 @@ class TraceResult:
     steps: list[dict]
     engine: str = ENGINE_VERSION
     demix: list[dict] = field(default_factory=list)   # per resolved mix: entries, exits, evidence
+    # Where txs were classified at trace time (no labels file, or blocks newer than it): how many.
+    tx_labels: dict | None = None
 
     def to_dict(self) -> dict:
         with _gc_paused():
@@ -135,6 +139,8 @@ class TraceResult:
              "totals": self.totals, "steps": self.steps, "engine": self.engine}
         if self.demix:
             d["demix"] = self.demix
+        if self.tx_labels:
+            d["tx_labels"] = self.tx_labels
         d["trace_hash"] = hashlib.sha256(_canonical(d)).hexdigest()
         return d
 
@@ -232,6 +238,7 @@ class TraceEngine:
         self.tx_is_cb = np.zeros(self.n_tx, np.bool_)
         self.tx_is_cb[blk_first_tx[blk_first_tx < self.n_tx]] = True
         self.mixer_txs = np.zeros(self.n_tx, np.bool_) if mixer_txs is None else mixer_txs.astype(np.bool_)
+        self.labelled_txs = labelled_txs(store)   # txs after these were classified at trace time (mixer_tx_mask)
         self.stop_addr_for = stop_addr_for
         self.labels = cluster_labels(store)
         self._txids: KeyTable | None = None
@@ -718,8 +725,11 @@ class TraceEngine:
         models, heuristics = self._step_rules(params, step_txs, applied, demixed or {})
         steps = [{"txid": hexes[t], "block_hash": self.blk_hash[b], "model": m, "heuristics": h}
                  for t, b, m, h in zip(step_txs.tolist(), blocks, models, heuristics)]
+        labelled = None
+        if self.labelled_txs < self.n_tx:
+            labelled = {"from_store": self.labelled_txs, "classified_at_trace_time": self.n_tx - self.labelled_txs}
         return TraceResult(source=source, model=params.model, params=_params_dict(params), endpoints=eps,
-                           totals=tot, steps=steps)
+                           totals=tot, steps=steps, tx_labels=labelled)
 
     def _step_rules(self, params, step_txs: np.ndarray, applied: np.ndarray | None,
                     demixed: dict[int, list[str]]) -> tuple[list, list[list[str]]]:
@@ -737,7 +747,6 @@ class TraceEngine:
         if params.model in ("fifo", "lifo"):
             unknown = split & K.unknown_inputs(self.tx_first_in, self.in_value, step_txs)
         labels = self.tx_labels() if passed.any() else None
-        from chaintrail.analysis.mixers import LABELS
         models, heuristics = [], []
         for k, t in enumerate(step_txs.tolist()):
             if t in demixed:
@@ -839,11 +848,11 @@ class StopAddresses:
 
 
 def tx_label_codes(store: ChainStore) -> np.ndarray:
-    """Per tx the classifier label's index in ``mixers.LABELS`` (all ``none`` before labelling)."""
+    """Per tx the classifier label's index in ``mixers.LABELS``: from ``analysis/tx_labels.parquet``,
+    and for txs it does not cover, from their structure (``tx_labels.classify_unlabelled``)."""
     codes = np.zeros(store.counts["txs"], np.int8)     # int8: a tenth of the pages to fault in on 10M txs
-    path = store.path / "analysis" / "tx_labels.parquet"
+    path = store.path / "analysis" / LABELS_FILE
     if path.exists():
-        from chaintrail.analysis.mixers import LABELS
         t = pq.read_table(path, columns=["tx_num", "label"])
         lab = t["label"].combine_chunks()
         names = lab.dictionary.to_pylist()
@@ -853,16 +862,20 @@ def tx_label_codes(store: ChainStore) -> np.ndarray:
         nums = t["tx_num"].to_numpy()[keep]
         ok = nums < len(codes)
         codes[nums[ok]] = got[keep][ok]
+    lo, tail = classify_unlabelled(store)
+    codes[lo:] = tail
     return codes
 
 
-def mixer_tx_mask(store: ChainStore) -> np.ndarray | None:
-    """Txs the classifiers labelled CoinJoin or mixer (``analysis/tx_labels.parquet``), if any."""
-    path = store.path / "analysis" / "tx_labels.parquet"
-    if not path.exists():
-        return None
-    t = pq.read_table(path, columns=["tx_num", "is_mixing"])
+def mixer_tx_mask(store: ChainStore) -> np.ndarray:
+    """Txs labelled CoinJoin or mixer: by ``analysis/tx_labels.parquet``, and for txs it does not
+    cover (no ``chaintrail cluster`` yet, or blocks ingested since), by their structure."""
     mask = np.zeros(store.counts["txs"], np.bool_)
-    nums = t.filter(t["is_mixing"])["tx_num"].to_numpy()    # a few thousand of 10M (1.2 s -> 0.2 s)
-    mask[nums[nums < len(mask)]] = True
+    path = store.path / "analysis" / LABELS_FILE
+    if path.exists():
+        t = pq.read_table(path, columns=["tx_num", "is_mixing"])
+        nums = t.filter(t["is_mixing"])["tx_num"].to_numpy()    # a few thousand of 10M (1.2 s -> 0.2 s)
+        mask[nums[nums < len(mask)]] = True
+    lo, tail = classify_unlabelled(store)
+    mask[lo:] = MIXING[tail]
     return mask

@@ -17,10 +17,12 @@ from chaintrail.analysis.peel_chains import peel_chains
 from chaintrail.store.chainstore import ChainStore
 
 VERSION = "tx-labels/1"
+LABELS_FILE = "tx_labels.parquet"
 
 
-def index_arrays(store: ChainStore) -> dict[str, np.ndarray]:
-    """The index columns the classifiers need, with sentinels on the first-id arrays."""
+def index_arrays(store: ChainStore, from_tx: int = 0) -> dict[str, np.ndarray]:
+    """The index columns the classifiers need, with sentinels on the first-id arrays; output script
+    types are read only from the outputs of txs ``from_tx`` on (zero before)."""
     c = store.counts
     def with_end(name, total):
         a = np.empty(c["txs"] + 1, np.uint32)
@@ -30,8 +32,9 @@ def index_arrays(store: ChainStore) -> dict[str, np.ndarray]:
     blk_first = np.asarray(store.column("blk_first_tx"), np.int64)
     is_cb = np.zeros(c["txs"], np.bool_)
     is_cb[blk_first[blk_first < c["txs"]]] = True
-    out_type = store.read_table("outputs", ["script_type"])["script_type"].to_numpy()
-    return {"tx_first_in": with_end("tx_first_in", c["inputs"]), "tx_first_out": with_end("tx_first_out", c["outputs"]),
+    first = with_end("tx_first_out", c["outputs"])
+    out_type = _script_types(store, int(first[min(from_tx, c["txs"])]))
+    return {"tx_first_in": with_end("tx_first_in", c["inputs"]), "tx_first_out": first,
             "in_value": np.asarray(store.column("in_value")), "out_value": np.asarray(store.column("out_value")),
             "out_spent": np.asarray(store.column("out_spent")), "out_type": out_type, "tx_is_cb": is_cb}
 
@@ -47,7 +50,7 @@ def label_transactions(store: ChainStore, arrays: dict[str, np.ndarray] | None =
     n = store.counts["txs"]
     labels = np.zeros(n, np.uint8)
     M.classify_all(a["tx_first_in"], a["tx_first_out"], a["in_value"], a["out_value"], a["out_type"], a["tx_is_cb"],
-                   M.POOLS, M.CHIPS, M.W2DENOMS, labels)
+                   M.POOLS, M.CHIPS, M.W2DENOMS, labels, 0)
     if cluster_of_addr is not None:
         labels = M.refine_with_clusters(labels, cluster_of_addr, a["tx_first_in"], a["tx_first_out"],
                                         np.asarray(store.column("in_addr")), np.asarray(store.column("in_prev")),
@@ -63,9 +66,52 @@ def label_transactions(store: ChainStore, arrays: dict[str, np.ndarray] | None =
         "peel_chain": pa.array(chain, mask=chain < 0),
         "peel_pos": pa.array(pos.astype(np.int32), mask=pos < 0),
     })
-    out = store.path / "analysis" / "tx_labels.parquet"
+    out = store.path / "analysis" / LABELS_FILE
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".parquet.tmp")
     pq.write_table(table, tmp)
     os.replace(tmp, out)
     return table
+
+
+def _script_types(store: ChainStore, from_out: int) -> np.ndarray:
+    """Per output its script type, read from the table parts holding outputs ``from_out`` on."""
+    out = np.zeros(store.counts["outputs"], np.uint8)
+    at = 0
+    for path in store.part_paths("outputs"):
+        n = pq.ParquetFile(path).metadata.num_rows
+        if at + n > from_out:
+            out[at:at + n] = pq.read_table(path, columns=["script_type"])["script_type"].to_numpy()
+        at += n
+    return out
+
+
+def labelled_txs(store: ChainStore) -> int:
+    """How many txs, from the first, the labels file covers (0 before ``chaintrail cluster``)."""
+    path = store.path / "analysis" / LABELS_FILE
+    return min(pq.ParquetFile(path).metadata.num_rows, store.counts["txs"]) if path.exists() else 0
+
+
+_unlabelled: dict[tuple, tuple[int, np.ndarray]] = {}
+
+
+def classify_unlabelled(store: ChainStore) -> tuple[int, np.ndarray]:
+    """The txs the labels file does not cover (every tx before ``chaintrail cluster``, the blocks
+    ingested since after it), classified from their structure now: (first such tx, their labels).
+
+    Tracing and linking must know CoinJoins on any store: a mixer policy that never sees a mix
+    would silently spread taint over every participant. The labels that need the mixer's entity
+    (``refine_with_clusters``) come only with ``chaintrail cluster``. Memoised per store state.
+    """
+    n, lo = store.counts["txs"], labelled_txs(store)
+    if lo >= n:
+        return n, np.zeros(0, np.uint8)
+    key = (str(store.path.resolve()), n, lo, store.manifest.get("next_part"))
+    if key not in _unlabelled:
+        a = index_arrays(store, from_tx=lo)
+        labels = np.zeros(n - lo, np.uint8)
+        M.classify_all(a["tx_first_in"], a["tx_first_out"], a["in_value"], a["out_value"], a["out_type"],
+                       a["tx_is_cb"], M.POOLS, M.CHIPS, M.W2DENOMS, labels, lo)
+        _unlabelled.clear()             # one store state kept: the last one asked about
+        _unlabelled[key] = (lo, labels)
+    return _unlabelled[key]

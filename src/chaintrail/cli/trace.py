@@ -84,5 +84,9 @@ def _print(out: dict) -> None:
                   f"+ fees {t['fees_sat']:,} + below threshold {t['below_threshold_sat']:,} + stopped {t['stopped_sat']:,}"
                   + (f" (absorbed {t['absorbed_sat']:,})" if t["absorbed_sat"] else ""))
     console.print(f"trace hash {out['trace_hash']}")
+    if out.get("tx_labels"):
+        n = out["tx_labels"]["classified_at_trace_time"]
+        console.print(f"[yellow]{n:,} txs had no stored labels and were classified for CoinJoins now; "
+                      "`chaintrail cluster` stores them and adds the chip-mixer labels that need entities[/yellow]")
     for r in out.get("requests", []):
         console.print(f"[bold]{r['service']}[/bold]: {r['amount_sat']:,} sat over {len(r['deposits'])} deposit address(es)")
