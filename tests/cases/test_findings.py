@@ -34,7 +34,7 @@ def test_trace_finding_figures_and_evidence(trace9):
     ctx = f["result"]["chain_context"]
     assert ctx["first_block"]["height"] == 9 and ctx["blocks_read"] == 9
     # Versions and error rates: the heuristics the trace rests on, quoted from the one error-rate table.
-    assert f["versions"]["trace_engine"] == "trace/2" and f["versions"]["clustering"]["version"] == "multi-input/1"
+    assert f["versions"]["trace_engine"] == "trace/3" and f["versions"]["clustering"]["version"] == "multi-input/1"
     assert set(f["error_rates"]) == {"multi-input", "coinjoin", "peel-chain"}   # tags here are on the address itself
     table = methodology.load_error_rates()["heuristics"]
     for name, e in f["error_rates"].items():

@@ -368,9 +368,11 @@ class Demixer:
 
 
     # -- resolution ------------------------------------------------------------------
-    def resolve_coinjoins(self, entries: dict[int, int], known_txs: set[int],
-                          reached: set[int]) -> list[Resolution]:
-        """Resolve every CoinJoin structure the tainted ``entries`` (output -> taint) go into."""
+    def resolve_coinjoins(self, entries: dict[int, int], known_txs: set[int], reached: set[int],
+                          service: np.ndarray | None = None) -> list[Resolution]:
+        """Resolve every CoinJoin structure the tainted ``entries`` (output -> taint) go into.
+        ``service``: per address, is it a cash-out service this trace stops at (the sweep pattern's
+        destinations); None: no pattern leads."""
         e = self.e
         structs = self.coinjoin_structures(list(entries))
         exits_of = [self.exits_of(txs)[:MAX_EXITS] for txs, _ in structs]
@@ -391,10 +393,9 @@ class Demixer:
                         changes[x] = c
         for x in sorted(changes):
             anchored.setdefault(dsu.find(x), "change-group")
-        out = []
+        picks = []
         for (txs, ents), ex in zip(structs, exits_of):
             V = sum(int(e.out_value[o]) for o in ents)
-            T = sum(entries[o] for o in ents)
             chosen, why = select_actor_exits(ex, values, dsu, mixes, anchored, V, self.min_span)
             why.update({x: "change:decomposed" for x in chosen if x in changes})
             # Change of mixes too varied to decompose (Wasabi 2): per mix the actor entered, a
@@ -415,8 +416,62 @@ class Demixer:
                     chosen.append(x)
                     taken.add(x)
                     why[x] = "change"
+            picks.append((chosen, why, V))
+        # Leads: exits swept the way the actor swept the exits the evidence gave it, in the same blocks.
+        window = self.cash_out_window([x for p in picks for x in p[0]], service)
+        out = []
+        for (txs, ents), ex, (chosen, why, V) in zip(structs, exits_of, picks):
+            if window is not None:
+                for x in self.same_pattern(ex, set(chosen), window, service, values,
+                                           V - sum(values[y] for y in chosen)):
+                    chosen.append(x)
+                    why[x] = "pattern:sweep"
+            T = sum(entries[o] for o in ents)
             out.append(self._allocate("coinjoin", txs, ents, T, V, chosen, why, values))
         return out
+
+    def _sweep_to_service(self, s: int, service: np.ndarray) -> bool:
+        """Is tx ``s`` a sweep (one output, not a mix) into a cash-out service's address?"""
+        if s < 0 or self.mixing[s]:
+            return False
+        o = self.outs(s)
+        if len(o) != 1:
+            return False
+        a = int(self.e.out_addr[o.start])
+        return a != NONE and bool(service[a])
+
+    def cash_out_window(self, claimed: list[int], service: np.ndarray | None) -> tuple[int, int] | None:
+        """The blocks of the first and last tx in which the actor swept exits claimed by evidence, whole,
+        into a cash-out service: its observed cash-out pattern. None unless seen in two txs or more."""
+        if service is None:
+            return None
+        blocks = {s: int(self.e.tx_block[s]) for s in map(self.spender, claimed) if self._sweep_to_service(s, service)}
+        if len(blocks) < 2:
+            return None
+        return min(blocks.values()), max(blocks.values())
+
+    def same_pattern(self, exits: list[int], taken: set[int], window: tuple[int, int], service: np.ndarray,
+                     values: dict[int, int], budget: int) -> list[int]:
+        """Exits of one structure (not yet claimed) swept the way the actor swept its claimed ones: whole,
+        with nothing but exits of the mixes being resolved (``values``' keys) beside them, into a cash-out
+        service, within the blocks of the actor's own sweeps; earliest first, while the value the actor
+        put in allows. A lead, weaker than the evidence above: the service's records confirm or refute it.
+        (Measured: starting the window at the mix instead claims other participants' coins.)"""
+        e = self.e
+        units: dict[int, list[int]] = {}
+        for x in exits:
+            s = self.spender(x)
+            if x not in taken and self._sweep_to_service(s, service) and window[0] <= int(e.tx_block[s]) <= window[1]:
+                units.setdefault(s, []).append(x)
+        got: list[int] = []
+        for s in sorted(units, key=lambda s: (int(e.tx_block[s]), s)):
+            if any(p not in values for p in self.ins(s)):
+                continue                           # other coins beside them: not a post-mix sweep
+            v = sum(values[x] for x in units[s])
+            if v <= budget:
+                got += sorted(units[s])
+                budget -= v
+        return got
 
     def denominations(self, c: int) -> tuple[list[int], dict[int, int]]:
         """The values mix ``c`` pays more than once (its denominations), and every value's count."""

@@ -32,7 +32,7 @@ from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.csr import csr
 from chaintrail.store.hashtable import KeyTable, scan_keys
 
-ENGINE_VERSION = "trace/2"   # 2: each step names its model and heuristics
+ENGINE_VERSION = "trace/3"   # 2: each step names its model and heuristics; 3: demix sweep-pattern leads
 MIXER_POLICIES = ("haircut", "stop", "demix")
 DEMIX_ROUNDS = 8
 _UNTOUCHED = 255
@@ -50,6 +50,7 @@ class TraceParams:
     mixer_policy: str = "haircut"         # haircut (pass through) | stop (stop and flag) | demix (follow the owner)
     time_from: int | None = None          # unix seconds; txs outside the window stop the branch
     time_to: int | None = None
+    demix_leads: bool = True              # demix: also claim exits swept like the actor's (evidence "pattern:sweep")
 
     def check(self) -> None:
         if self.direction not in ("forward", "backward"):
@@ -443,6 +444,8 @@ class TraceEngine:
         custodial = dm.custodial_addresses()
         stop_all = stop | custodial
         policy = self._policy("stop")
+        # Where the actor's sweep pattern is looked for: the exchanges (and P2P traders) this trace stops at.
+        cash_out = stop & self._stop_mask(("exchange",)) if params.demix_leads else None
         rows: list[tuple] = []
         totals = np.zeros(6, np.int64)
         step_txs: set[int] = set()
@@ -481,7 +484,7 @@ class TraceEngine:
             if not cj and not dep:
                 break
             reached = {r[2] for r in rows if r[2] is not None}
-            resolved = dm.resolve_coinjoins(cj, step_txs, reached) if cj else []
+            resolved = dm.resolve_coinjoins(cj, step_txs, reached, cash_out) if cj else []
             resolved += dm.resolve_custodial(dep, step_txs, reached) if dep else []
             batches = []
             for res in resolved:
