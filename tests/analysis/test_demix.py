@@ -95,26 +95,47 @@ def test_coinjoin_exits_are_claimed_only_with_evidence(everything):
         assert cj
         claimed = [x for d in cj for x in d["exits"]]
         assert claimed, "no CoinJoin exit was tied to the hacker"
-        # Both kinds of evidence are exercised here: owner groups converging over the hacker's mixes,
-        # and change found by decomposing an entry into the mix's denominations.
+        # Every kind of evidence is exercised here: owner groups converging over the hacker's mixes,
+        # change found by decomposing an entry into the mix's denominations, and sweep-pattern leads.
         kinds = {ev for d in cj for ev in d["evidence"]}
-        assert "change:decomposed" in kinds and any(k.startswith("converge:") for k in kinds), kinds
+        assert {"change:decomposed", "pattern:sweep"} <= kinds and any(k.startswith("converge:") for k in kinds), kinds
         for x in claimed:
             txid, vout = x.split(":")
             o = int(eng.tx_first_out[eng.txid_to_num(txid)]) + int(vout)
             assert owner[addrs[int(eng.out_addr[o])]] == hacker, x
+        # Each lead names the one-output tx that swept it into an exchange; the exit is an input of that tx.
+        exchange = eng._stop_mask(("exchange",))
+        leads = [lead for d in cj for lead in d.get("leads", [])]
+        assert leads and len(leads) == sum(ev == "pattern:sweep" for d in cj for ev in d["evidence"])
+        for lead in leads:
+            s = eng.txid_to_num(lead["swept_in"])
+            assert int(eng.tx_first_out[s + 1] - eng.tx_first_out[s]) == 1
+            assert exchange[int(eng.out_addr[int(eng.tx_first_out[s])])]
+            ins = eng.in_prev[eng.tx_first_in[s]:eng.tx_first_in[s + 1]]
+            assert lead["exit"] in {eng.outpoint(int(p)) for p in ins}
         # Each mix tx is a step saying what its resolution rested on.
         mix_steps = {s["txid"]: s for s in r["steps"] if s["txid"] in {t for d in cj for t in d["mix_txids"]}}
         assert len(mix_steps) == len({t for d in cj for t in d["mix_txids"]})
         assert all(s["model"] == "haircut" and s["heuristics"][0] == "demix:coinjoin" for s in mix_steps.values())
         assert any("change:decomposed" in s["heuristics"] for s in mix_steps.values())
-        unresolved = sum(d["unresolved_sat"] for d in cj)
+        assert _identity(r["totals"])
+        # On evidence alone (no leads) part stays inside the mixes, flagged, and the sats still add up.
+        r = eng.trace([f"{v['txid']}:{v['vout']}" for v in case["victim_payments"]],
+                      TraceParams(max_hops=1000, mixer_policy="demix", demix_leads=False)).to_dict()
+        unresolved = sum(d["unresolved_sat"] for d in r["demix"])
         stopped = sum(e["amount_sat"] for e in r["endpoints"] if e["kind"] == "stopped_mixer")
         assert stopped >= unresolved > 0
+        assert not any(ev.startswith("pattern") for d in r["demix"] for ev in d["evidence"])
         assert _identity(r["totals"])
     # Demixing never does worse than the pass-through haircut on this case.
     by = {p: {c["case"]: c for c in score_traces(folder, store, mixer_policy=p)["cases"]} for p in ("demix", "haircut")}
     assert by["demix"][case["id"]]["matched"] > by["haircut"][case["id"]]["matched"]
+    # With the sweep-pattern leads every cash-out of the hack matches (26/26 on this seed); evidence alone
+    # leaves some inside the mixes.
+    assert by["demix"][case["id"]]["matched"] == by["demix"][case["id"]]["cash_outs"]
+    assert by["demix"][case["id"]]["coverage"] >= 0.99 and by["demix"][case["id"]]["lead_exits"] > 0
+    strict = next(c for c in score_traces(folder, store, demix_leads=False)["cases"] if c["case"] == case["id"])
+    assert strict["lead_exits"] == 0 and strict["matched"] < strict["cash_outs"]
     for kind in ("darknet", "scam"):   # no mixing: demix changes nothing
         cid = next(c["id"] for c in key["cases"] if c["kind"] == kind)
         assert by["demix"][cid]["matched"] == by["demix"][cid]["cash_outs"]
@@ -202,3 +223,27 @@ def test_unclustered_store_still_sees_the_coinjoins(everything, tmp_path):
         r = TraceEngine.open(st).trace(specs, p).to_dict()
         assert r["tx_labels"] == {"from_store": k, "classified_at_trace_time": n - k}
         assert mixes(r) == mixes(want)
+
+
+def test_until_exchange_marks_deposits_reached_through_leads(everything):
+    """The per-exchange request list says which deposits a sweep-pattern lead reached (their records
+    decide), and names no lead without the flag."""
+    from typer.testing import CliRunner
+
+    from chaintrail.cli.main import app
+
+    folder, store = everything
+    key = json.loads((folder / "answer_key.json").read_text())
+    case = next(c for c in key["cases"] if c["kind"] == "exchange_hack")
+    args = ["trace", "--until-exchange", "--store", str(store), "--json"]
+    for v in case["victim_payments"]:
+        args += ["--from", f"{v['txid']}:{v['vout']}"]
+    runner = CliRunner()
+    out = json.loads(runner.invoke(app, args).output)
+    swept = {lead["swept_in"] for d in out["demix"] for lead in d.get("leads", [])}
+    marked = [o for r in out["requests"] for d in r["deposits"] for o in d.get("lead_outputs", [])]
+    assert swept and marked and {o.split(":")[0] for o in marked} == swept
+    strict = json.loads(runner.invoke(app, args + ["--no-demix-leads"]).output)
+    assert strict["params"]["demix_leads"] is False
+    assert not any(d.get("lead_outputs") for r in strict["requests"] for d in r["deposits"])
+    assert sum(r["amount_sat"] for r in strict["requests"]) < sum(r["amount_sat"] for r in out["requests"])

@@ -39,3 +39,18 @@ def test_pass_through_demix_and_fallback_are_each_said():
     # A result without per-step rules (older findings): the mixer count alone still warns.
     t = text(finding([{"txid": "cd" * 32, "block_hash": "00" * 32}], mixer_txs=1))
     assert "passed through 1 CoinJoin or mixer transaction;" in t
+
+
+def test_sweep_pattern_leads_are_called_leads():
+    f = finding([step(None)] + [step("haircut", "demix:coinjoin", "converge", "pattern:sweep")] * 2,
+                {"mixer_policy": "demix"}, mixer_txs=2)
+    f["result"]["demix"] = [{"exits": ["ef" * 32 + ":1", "ef" * 32 + ":2", "ef" * 32 + ":3"],
+                             "exit_amounts": [50_000_000, 25_000_000, 40_000_000],
+                             "evidence": ["converge:3", "pattern:sweep", "pattern:sweep"],
+                             "leads": [{"exit": "ef" * 32 + ":2", "swept_in": "aa" * 32},
+                                       {"exit": "ef" * 32 + ":3", "swept_in": "bb" * 32}]}]
+    t = text(f)
+    assert "2 outputs leaving the mixes (0.65000000 BTC) were attributed as leads, not on evidence" in t
+    assert "records for those deposits confirm or refute them" in t
+    del f["result"]["demix"][0]["leads"]
+    assert "leads" not in text(f)

@@ -43,7 +43,7 @@ def prepare_store(folder: Path, store_path: Path) -> None:
 
 
 def score_traces(folder: str | Path, store_path: str | Path | None = None, *, model: str = "haircut",
-                 mixer_policy: str = "demix", tolerance: float = 0.01) -> dict:
+                 mixer_policy: str = "demix", tolerance: float = 0.01, demix_leads: bool = True) -> dict:
     """Per case: cash-outs matched within ``tolerance``, coverage of the laundered value, the identity."""
     from chaintrail.analysis.tracing import TraceEngine, TraceParams
     from chaintrail.store.chainstore import ChainStore
@@ -60,12 +60,14 @@ def score_traces(folder: str | Path, store_path: str | Path | None = None, *, mo
     try:
         with ChainStore(store_path) as st:
             eng = TraceEngine.open(st)
-            params = TraceParams(model=model, max_hops=1000, stop_categories=("exchange",), mixer_policy=mixer_policy)
+            params = TraceParams(model=model, max_hops=1000, stop_categories=("exchange",), mixer_policy=mixer_policy,
+                                 demix_leads=demix_leads)
             cases = [_score_case(eng, params, case, tolerance) for case in key["cases"]]
     finally:
         if scratch is not None:
             scratch.cleanup()
-    return {"model": model, "mixer_policy": mixer_policy, "tolerance": tolerance, "cases": cases}
+    return {"model": model, "mixer_policy": mixer_policy, "demix_leads": demix_leads, "tolerance": tolerance,
+            "cases": cases}
 
 
 def _score_case(eng, params, case: dict, tolerance: float) -> dict:
@@ -88,5 +90,6 @@ def _score_case(eng, params, case: dict, tolerance: float) -> dict:
             "matched": sum(r_["match"] for r_ in rows),
             "coverage": (sum(r_["traced_sat"] for r_ in rows) / laundered) if laundered else 1.0,
             "identity_holds": identity, "demixed_mixes": len(r.get("demix", [])),
+            "lead_exits": sum(len(d.get("leads", [])) for d in r.get("demix", [])),
             "unresolved_sat": sum(d["unresolved_sat"] for d in r.get("demix", [])),
             "trace_hash": r["trace_hash"], "endpoints": rows}

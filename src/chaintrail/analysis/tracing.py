@@ -515,7 +515,10 @@ class TraceEngine:
         return {"kind": res.kind, "mix_txids": [self.txid_hex(t) for t in res.mix_txs],
                 "entries": [r[6] for r in ents], "entry_taint_sat": res.entry_taint, "entry_value_sat": res.entry_value,
                 "exits": [self.outpoint(x) for x in res.exits], "exit_amounts": res.exit_taint,
-                "evidence": res.evidence, "fee_sat": res.fee, "unresolved_sat": res.unresolved}
+                "evidence": res.evidence, "fee_sat": res.fee, "unresolved_sat": res.unresolved,
+                **({"leads": [{"exit": self.outpoint(x), "swept_in": self.txid_hex(self.demixer().spender(x))}
+                              for x, ev in zip(res.exits, res.evidence) if ev.startswith("pattern")]}
+                   if any(ev.startswith("pattern") for ev in res.evidence) else {})}
 
     def can_stop_at(self, categories: tuple[str, ...]) -> bool:
         """Does any address carry one of these tag categories (so a trace can end at it)?"""

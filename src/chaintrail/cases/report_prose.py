@@ -147,6 +147,15 @@ def trace_summary(f: dict) -> list[str]:
         out.append(f"At {plural(demixed, 'CoinJoin transaction')} the coins were followed to the outputs that "
                    f"on-chain evidence ties to the same owner (spent together, paid to the same address, change "
                    f"amounts); what that evidence could not tie is reported as stopped inside the mix.")
+    leads = [x for d in r.get("demix", []) for x in d.get("leads", [])]
+    if leads:
+        amt = sum(a for d in r.get("demix", []) for a, ev in zip(d["exit_amounts"], d["evidence"])
+                  if ev.startswith("pattern"))
+        was = "was" if len(leads) == 1 else "were"
+        out.append(f"{plural(len(leads), 'output')} leaving the mixes ({btc(amt)} BTC) {was} "
+                   f"attributed as leads, not on evidence: each was paid whole into an exchange in the same blocks "
+                   f"and in the same way as the coins the evidence ties to the owner. The exchange's records for those "
+                   f"deposits confirm or refute them.")
     if passed or (int(t.get("mixer_txs", 0)) and not demixed and p.get("mixer_policy") == "haircut"):
         n = passed or int(t["mixer_txs"])
         out.append(f"The funds passed through {plural(n, 'CoinJoin or mixer transaction')}; "

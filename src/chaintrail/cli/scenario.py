@@ -64,6 +64,8 @@ def score_trace(
     folder: Path = typer.Argument(..., help="A generated scenario folder (blk files + answer_key.json)"),
     model: str = typer.Option("haircut", "--model", help="haircut | poison | fifo | lifo | tiho"),
     mixer_policy: str = typer.Option("demix", "--mixer-policy", help="demix | haircut | stop"),
+    demix_leads: bool = typer.Option(True, "--demix-leads/--no-demix-leads",
+                                     help="demix: claim sweep-pattern leads too"),
     store: Path = typer.Option(None, "--store", help="A store already prepared from this folder (else a scratch one)"),
     json_out: bool = JsonOption,
 ) -> None:
@@ -72,7 +74,7 @@ def score_trace(
 
     from chaintrail.analysis.trace_eval import score_traces
 
-    res = score_traces(folder, store, model=model, mixer_policy=mixer_policy)
+    res = score_traces(folder, store, model=model, mixer_policy=mixer_policy, demix_leads=demix_leads)
     if json_out:
         emit_json(res)
         return

@@ -21,6 +21,9 @@ def trace(
     mixer_policy: str = typer.Option(None, "--mixer-policy", help="haircut: pass CoinJoins/mixers proportionally; stop: stop and flag; demix: follow the owner's coins out of the mix by on-chain evidence (default with --until-exchange, else haircut)"),
     time_from: int = typer.Option(None, "--time-from", help="Unix time: ignore txs before this"),
     time_to: int = typer.Option(None, "--time-to", help="Unix time: ignore txs after this"),
+    demix_leads: bool = typer.Option(True, "--demix-leads/--no-demix-leads", help="demix: also claim exits swept "
+                                     "whole into an exchange in the blocks where the actor swept its proven ones "
+                                     "(evidence pattern:sweep, a lead for the exchange's records to confirm)"),
     until_exchange: bool = typer.Option(False, "--until-exchange", help="Expand until every branch reaches a tagged service or the threshold; report per exchange"),
     parquet: Path = typer.Option(None, "--parquet", help="Also write the endpoint table as Parquet, and the "
                                  "steps beside it (NAME.steps.parquet)"),
@@ -39,7 +42,7 @@ def trace(
         stop_category = sorted(set(stop_category) | {"exchange", "gambling", "merchant", "payment_processor", "mixer"})
     params = TraceParams(direction=direction, model=model, max_hops=max_hops, min_amount_sat=min_amount,
                          stop_categories=tuple(stop_category), mixer_policy=mixer_policy,
-                         time_from=time_from, time_to=time_to)
+                         time_from=time_from, time_to=time_to, demix_leads=demix_leads)
     with ChainStore(store_path(store)) as st:
         engine = TraceEngine.open(st, prefault=False)   # one trace: fault in only the pages it uses
         if until_exchange and not engine.can_stop_at(params.stop_categories):
@@ -60,7 +63,10 @@ def trace(
 
 
 def _legal_requests(out: dict) -> list[dict]:
-    """Per tagged service: the deposit addresses and amounts to ask records for."""
+    """Per tagged service: the deposit addresses and amounts to ask records for. A deposit paid by the
+    sweep of a CoinJoin exit claimed only as a lead (demix evidence pattern:sweep) says so: its records
+    are what confirms or refutes that the actor made it."""
+    lead_txs = {sweep["swept_in"] for d in out.get("demix", []) for sweep in d.get("leads", [])}
     by_service: dict[str, dict] = {}
     for e in out["endpoints"]:
         if e["kind"] != "tagged":
@@ -68,7 +74,11 @@ def _legal_requests(out: dict) -> list[dict]:
         name = next((t for t in e["tags"]), f"cluster:{e['cluster']}")
         svc = by_service.setdefault(name, {"service": name, "cluster": e["cluster"], "amount_sat": 0, "deposits": []})
         svc["amount_sat"] += e["amount_sat"]
-        svc["deposits"].append({"address": e["address"], "amount_sat": e["amount_sat"], "outputs": e["outputs"]})
+        dep = {"address": e["address"], "amount_sat": e["amount_sat"], "outputs": e["outputs"]}
+        leads = [o for o in e["outputs"] if o.split(":")[0] in lead_txs]
+        if leads:
+            dep["lead_outputs"] = leads       # paid by a sweep claimed as a lead: the records decide
+        svc["deposits"].append(dep)
     return sorted(by_service.values(), key=lambda s: -s["amount_sat"])
 
 
@@ -89,4 +99,6 @@ def _print(out: dict) -> None:
         console.print(f"[yellow]{n:,} txs had no stored labels and were classified for CoinJoins now; "
                       "`chaintrail cluster` stores them and adds the chip-mixer labels that need entities[/yellow]")
     for r in out.get("requests", []):
-        console.print(f"[bold]{r['service']}[/bold]: {r['amount_sat']:,} sat over {len(r['deposits'])} deposit address(es)")
+        leads = sum(1 for d in r["deposits"] if d.get("lead_outputs"))
+        console.print(f"[bold]{r['service']}[/bold]: {r['amount_sat']:,} sat over {len(r['deposits'])} "
+                      "deposit address(es)" + (f", {leads} reached through a sweep-pattern lead" if leads else ""))

@@ -27,6 +27,8 @@ async def trace(request: Request,
                 stop: list[str] = Query(["exchange"], max_length=20,
                                         description="Tag categories that end a branch (exchange, mixer, ...)"),
                 mixer_policy: str = Query("haircut", pattern="^(haircut|stop|demix)$"),
+                demix_leads: bool = Query(True, description="demix: also claim exits swept like the actor's "
+                                          "(evidence pattern:sweep)"),
                 time_from: int | None = Query(None, ge=0, le=_TIME),
                 time_to: int | None = Query(None, ge=0, le=_TIME),
                 offset: int = Query(0, ge=0, le=1 << 40, description="First endpoint of the page"),
@@ -41,7 +43,8 @@ async def trace(request: Request,
     """
     stops = tuple(s[:64] for s in stop if s.strip())
     params = TraceParams(direction=direction, model=model, max_hops=max_hops, min_amount_sat=min_amount_sat,
-                         stop_categories=stops, mixer_policy=mixer_policy, time_from=time_from, time_to=time_to)
+                         stop_categories=stops, mixer_policy=mixer_policy, time_from=time_from, time_to=time_to,
+                         demix_leads=demix_leads)
     if format == "csv":
         out = await runner.run("trace_full", source, params)
         name = f"trace-{out['trace_hash'][:12]}.csv"
