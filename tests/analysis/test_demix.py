@@ -73,7 +73,8 @@ def test_demixed_chips_are_the_handed_over_ones(ransomware):
             assert custodial and set(custodial[0]["entries"]) == deposits
             claimed = set(custodial[0]["exits"])
             assert claimed <= chips and len(claimed) >= len(chips) - 1   # one chip may be kept unspent
-            assert all(ev in ("anchor", "amount") or ev.startswith("converge") for ev in custodial[0]["evidence"])
+            assert all(ev in ("anchor", "amount", "pattern:sweep") or ev.startswith("converge")
+                       for ev in custodial[0]["evidence"])
             assert _identity(r["totals"])
 
 

@@ -452,11 +452,11 @@ class Demixer:
 
     def same_pattern(self, exits: list[int], taken: set[int], window: tuple[int, int], service: np.ndarray,
                      values: dict[int, int], budget: int) -> list[int]:
-        """Exits of one structure (not yet claimed) swept the way the actor swept its claimed ones: whole,
-        with nothing but exits of the mixes being resolved (``values``' keys) beside them, into a cash-out
-        service, within the blocks of the actor's own sweeps; earliest first, while the value the actor
-        put in allows. A lead, weaker than the evidence above: the service's records confirm or refute it.
-        (Measured: starting the window at the mix instead claims other participants' coins.)"""
+        """Exits of one structure or account (not yet claimed) swept the way the actor swept its claimed
+        ones: whole, with nothing but exits of the mixes being resolved (``values``' keys) beside them,
+        into a cash-out service, within the blocks of the actor's own sweeps; earliest first, while the
+        value the actor put in allows. A lead, weaker than the evidence above: the service's records
+        confirm or refute it. (Measured: starting the window at the mix claims other participants' coins.)"""
         e = self.e
         units: dict[int, list[int]] = {}
         for x in exits:
@@ -512,11 +512,12 @@ class Demixer:
         return chips[(times >= t_from) & (times <= t_to)][:MAX_EXITS].tolist()
 
     def resolve_custodial(self, deposits: dict[int, int], known_txs: set[int],
-                          reached: set[int]) -> list[Resolution]:
+                          reached: set[int], service: np.ndarray | None = None) -> list[Resolution]:
         """Resolve tainted deposits (output -> taint) into custodial chip mixers as one account.
 
         No tx links a deposit to its payout: the actor's chips are found by what their
-        spends share (co-spending, destinations) with each other and with the trace.
+        spends share (co-spending, destinations) with each other and with the trace, and as
+        leads by the way they were spent (``same_pattern``, where ``service`` is given).
         """
         e = self.e
         ents = sorted(deposits)
@@ -539,6 +540,12 @@ class Demixer:
                     chosen, why = base + extra, dict(base_why)
                     why.update({x: "amount" for x in extra})
                     break
+        # Leads: chips swept whole into an exchange the way, and in the blocks, the actor swept its own.
+        window = self.cash_out_window(chosen, service)
+        if window is not None:
+            for x in self.same_pattern(ex, set(chosen), window, service, values, V - sum(values[y] for y in chosen)):
+                chosen = chosen + [x]
+                why[x] = "pattern:sweep"
         return [self._allocate("custodial", [], ents, T, V, chosen, why, values)]
 
     def _allocate(self, kind, txs, ents, T, V, chosen, why, values) -> Resolution:

@@ -485,7 +485,7 @@ class TraceEngine:
                 break
             reached = {r[2] for r in rows if r[2] is not None}
             resolved = dm.resolve_coinjoins(cj, step_txs, reached, cash_out) if cj else []
-            resolved += dm.resolve_custodial(dep, step_txs, reached) if dep else []
+            resolved += dm.resolve_custodial(dep, step_txs, reached, cash_out) if dep else []
             batches = []
             for res in resolved:
                 totals[K.T_FEES] += res.fee
