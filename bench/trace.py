@@ -118,22 +118,19 @@ def _kernel_once(eng, outputs, params) -> float:
 
 def trace_txs(eng, o: int, hops: int) -> set[int]:
     """The txs a forward haircut trace of ``hops`` from output ``o`` passes through."""
-    from chaintrail.analysis.tracing import TraceParams
-
     with eng.propagate(np.array([o], np.int64), np.asarray(eng.out_value[[o]], np.int64), forward=True,
                        model="haircut", max_hops=hops, min_amount_sat=0, stop=eng._stop_mask(()),
-                       policy=eng._policy(TraceParams().mixer_policy)) as run:
+                       policy=eng._policy("haircut")) as run:
         return set(run[6].tolist())
 
 
 def kernel_edges(eng, o: int, hops: int) -> int:
     """Edges a forward haircut trace of ``hops`` from output ``o`` touches (kernel only)."""
     from chaintrail.analysis import taint_kernels as K
-    from chaintrail.analysis.tracing import TraceParams
 
     with eng.propagate(np.array([o], np.int64), np.asarray(eng.out_value[[o]], np.int64), forward=True,
                        model="haircut", max_hops=hops, min_amount_sat=0, stop=eng._stop_mask(()),
-                       policy=eng._policy(TraceParams().mixer_policy)) as run:
+                       policy=eng._policy("haircut")) as run:
         return int(run[1][K.T_EDGES])
 
 
@@ -174,7 +171,7 @@ def main() -> None:
     for hops in (1, 3, 6, 10):
         lat, edges, klat = [], [], []
         for o in srcs:
-            params = TraceParams(max_hops=hops, stop_categories=())
+            params = TraceParams(max_hops=hops, stop_categories=(), mixer_policy="haircut")
             t = time.perf_counter()
             r = eng.trace(outputs=np.array([o]), params=params)
             lat.append(time.perf_counter() - t)
@@ -183,7 +180,7 @@ def main() -> None:
         # networkx: the same traces on a graph of the txs they touch (graph build not timed).
         nlat, nbuild, nedges, kl, ke = [], [], [], [], []
         for o, k in zip(srcs[:args.nx_samples], range(args.nx_samples)):
-            r = eng.trace(outputs=np.array([o]), params=TraceParams(max_hops=hops, stop_categories=()))
+            r = eng.trace(outputs=np.array([o]), params=params)
             src_tx = int(eng.out_tx[o])
             txs = {src_tx} | trace_txs(eng, int(o), hops)
             t = time.perf_counter()
@@ -223,7 +220,8 @@ def main() -> None:
     lat, edges, eps_n = [], [], []
     for o in big:
         t = time.perf_counter()
-        r = eng.trace(outputs=np.array([o]), params=TraceParams(max_hops=6, stop_categories=()))
+        r = eng.trace(outputs=np.array([o]), params=TraceParams(max_hops=6, stop_categories=(),
+                                                               mixer_policy="haircut"))
         lat.append(time.perf_counter() - t)
         edges.append(r.totals["edges_touched"])
         eps_n.append(len(r.endpoints))

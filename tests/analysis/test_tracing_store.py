@@ -247,12 +247,13 @@ def test_stops_on_real_data(store, engine):
     assert d["totals"]["mixer_txs"] == 1
     assert [(s["txid"], s["model"]) for s in d["steps"]] == [(CB9, None)]   # nothing split at the mixer
     # FIFO through it with policy haircut: the step says the mixer was passed by haircut, not FIFO.
-    d = mixed.trace(src, TraceParams(model="fifo", max_hops=1)).to_dict()
+    d = mixed.trace(src, TraceParams(model="fifo", max_hops=1, mixer_policy="haircut")).to_dict()
     step = next(s for s in d["steps"] if s["txid"] == TX170)
     assert (step["model"], step["heuristics"]) == ("haircut", ["mixer-pass-through:none"])
     # Policy haircut passes it through: one input, so the same ends as without the flag.
-    assert {e["address"]: e["amount_sat"] for e in mixed.trace(src, TraceParams()).to_dict()["endpoints"]} == \
-        {e["address"]: e["amount_sat"] for e in engine.trace(src, TraceParams()).to_dict()["endpoints"]}
+    hc = TraceParams(mixer_policy="haircut")
+    assert {e["address"]: e["amount_sat"] for e in mixed.trace(src, hc).to_dict()["endpoints"]} == \
+        {e["address"]: e["amount_sat"] for e in engine.trace(src, hc).to_dict()["endpoints"]}
     for e in (engine, tagged, mixed):
         scratch_is_clean(e)
 

@@ -11,7 +11,8 @@ TOKEN = "test-token-0123456789abcdef"
 MAINNET_SUBJECT = "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"
 HAL = "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"
 TX170 = "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"
-DEMO_TRACE = {"max_hops": 20, "stop": ["exchange", "mixer", "gambling"]}   # the UI's defaults
+# The UI's defaults (its mixer select starts at "pass through").
+DEMO_TRACE = {"max_hops": 20, "stop": ["exchange", "mixer", "gambling"], "mixer_policy": "haircut"}
 
 
 def build_mainnet(path: Path, btc_data: Path) -> Path:

@@ -76,7 +76,8 @@ def test_demo_command_serves_the_case(tmp_path):
         from chaintrail.store.chainstore import ChainStore
         with ChainStore(ready["store"]) as st:
             ref = TraceEngine.open(st).trace(src, TraceParams(max_hops=DEMO_TRACE["max_hops"],
-                                                              stop_categories=tuple(DEMO_TRACE["stop"]))).to_dict()
+                                                              stop_categories=tuple(DEMO_TRACE["stop"]),
+                                                              mixer_policy=DEMO_TRACE["mixer_policy"])).to_dict()
         assert r["trace_hash"] == ref["trace_hash"] and r["totals"] == ref["totals"]
     finally:
         _stop(proc)

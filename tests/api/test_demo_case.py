@@ -74,7 +74,7 @@ def test_demixing_trace_of_the_ransom_wallet_finds_every_cash_out(demo, demo_api
     every = traceable_cash_outs(view, case, through_mixer=True)
     assert sum(e["amount_sat"] for e in every) > sum(e["amount_sat"] for e in direct)
     a = demo_api.ok(f"/addresses/{demo.subject}")
-    r = demo_api.ok("/trace", source=f"cluster:{a['cluster']}", mixer_policy="demix", **DEMO_TRACE)
+    r = demo_api.ok("/trace", source=f"cluster:{a['cluster']}", **{**DEMO_TRACE, "mixer_policy": "demix"})
     got = {e["address"]: e["amount_sat"] for e in r["endpoints"] if e["kind"] == "tagged"}
     assert {e["address"]: e["amount_sat"] for e in every}.items() <= got.items()
     step = demo_api.ok("/meta")["case"]["steps"][1]

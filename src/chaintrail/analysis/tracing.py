@@ -34,6 +34,12 @@ from chaintrail.store.hashtable import KeyTable, scan_keys
 
 ENGINE_VERSION = "trace/3"   # 2: each step names its model and heuristics; 3: demix sweep-pattern leads
 MIXER_POLICIES = ("haircut", "stop", "demix")
+
+
+def default_mixer_policy(direction: str) -> str:
+    """What a trace does at mixes unless told: follow the actor's own coins out (demix, forward only)
+    rather than spread the victim's taint over every other participant (haircut pass-through)."""
+    return "demix" if direction == "forward" else "haircut"
 DEMIX_ROUNDS = 8
 _UNTOUCHED = 255
 
@@ -47,10 +53,15 @@ class TraceParams:
     max_hops: int = 10
     min_amount_sat: int = 0               # taint below this on an output stops there
     stop_categories: tuple[str, ...] = ("exchange",)
-    mixer_policy: str = "haircut"         # haircut (pass through) | stop (stop and flag) | demix (follow the owner)
+    # haircut (pass through) | stop (stop and flag) | demix (follow the owner); None: default_mixer_policy
+    mixer_policy: str | None = None
     time_from: int | None = None          # unix seconds; txs outside the window stop the branch
     time_to: int | None = None
     demix_leads: bool = True              # demix: also claim exits swept like the actor's (evidence "pattern:sweep")
+
+    def __post_init__(self):
+        if self.mixer_policy is None:
+            object.__setattr__(self, "mixer_policy", default_mixer_policy(self.direction))
 
     def check(self) -> None:
         if self.direction not in ("forward", "backward"):

@@ -221,7 +221,9 @@ def finding_trace(
         direction: str = typer.Option("forward", "--direction"), model: str = typer.Option("haircut", "--model"),
         max_hops: int = typer.Option(10, "--max-hops"), min_amount: int = typer.Option(0, "--min-amount"),
         stop_category: list[str] = typer.Option(["exchange"], "--stop-category"),
-        mixer_policy: str = typer.Option("haircut", "--mixer-policy"), title: str = typer.Option(None, "--title"),
+        mixer_policy: str = typer.Option(None, "--mixer-policy",
+                                         help="haircut | stop | demix [default: demix forward, haircut backward]"),
+        title: str = typer.Option(None, "--title"),
         level: str = TlpOption, db: str = DbOption, store: Path = StoreOption, user: str = UserOption,
         agency: str = AgencyOption, json_out: bool = JsonOption) -> None:
     """Trace funds and save the result as a finding."""

@@ -18,7 +18,9 @@ def trace(
     max_hops: int = typer.Option(10, "--max-hops", help="Stop a branch after this many transactions"),
     min_amount: int = typer.Option(0, "--min-amount", help="Stop a branch when its taint falls below this (sats)"),
     stop_category: list[str] = typer.Option(["exchange"], "--stop-category", help="Tag categories that end a branch"),
-    mixer_policy: str = typer.Option(None, "--mixer-policy", help="haircut: pass CoinJoins/mixers proportionally; stop: stop and flag; demix: follow the owner's coins out of the mix by on-chain evidence (default with --until-exchange, else haircut)"),
+    mixer_policy: str = typer.Option(None, "--mixer-policy", help="haircut: pass CoinJoins/mixers proportionally; "
+                                     "stop: stop and flag; demix: follow the owner's coins out of the mix by on-chain "
+                                     "evidence [default: demix forward, haircut backward]"),
     time_from: int = typer.Option(None, "--time-from", help="Unix time: ignore txs before this"),
     time_to: int = typer.Option(None, "--time-to", help="Unix time: ignore txs after this"),
     demix_leads: bool = typer.Option(True, "--demix-leads/--no-demix-leads", help="demix: also claim exits swept "
@@ -35,8 +37,6 @@ def trace(
     from chaintrail.errors import UsageError
     from chaintrail.store.chainstore import ChainStore
 
-    if mixer_policy is None:
-        mixer_policy = "demix" if until_exchange else "haircut"
     if until_exchange:
         max_hops = max(max_hops, 1000)
         stop_category = sorted(set(stop_category) | {"exchange", "gambling", "merchant", "payment_processor", "mixer"})

@@ -96,7 +96,7 @@ class FindingIn(BaseModel):
     max_hops: int = Field(10, ge=0, le=200)
     min_amount_sat: int = Field(0, ge=0, le=21_000_000 * 100_000_000)
     stop_categories: list[str] = Field(default_factory=lambda: ["exchange"], max_length=20)
-    mixer_policy: Literal["haircut", "stop", "demix"] = "haircut"
+    mixer_policy: Literal["haircut", "stop", "demix"] | None = None    # None: demix forward, haircut backward
     hops: int = Field(3, ge=0, le=50, description="screen: how far indirect exposure is followed")
     title: str | None = Field(None, max_length=200)
     tlp: Tlp | None = None

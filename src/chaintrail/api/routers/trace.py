@@ -26,7 +26,8 @@ async def trace(request: Request,
                 min_amount_sat: int = Query(0, ge=0, le=_MAX_SAT),
                 stop: list[str] = Query(["exchange"], max_length=20,
                                         description="Tag categories that end a branch (exchange, mixer, ...)"),
-                mixer_policy: str = Query("haircut", pattern="^(haircut|stop|demix)$"),
+                mixer_policy: str | None = Query(None, pattern="^(haircut|stop|demix)$",
+                                                 description="default: demix forward, haircut backward"),
                 demix_leads: bool = Query(True, description="demix: also claim exits swept like the actor's "
                                           "(evidence pattern:sweep)"),
                 time_from: int | None = Query(None, ge=0, le=_TIME),
@@ -43,8 +44,8 @@ async def trace(request: Request,
     """
     stops = tuple(s[:64] for s in stop if s.strip())
     params = TraceParams(direction=direction, model=model, max_hops=max_hops, min_amount_sat=min_amount_sat,
-                         stop_categories=stops, mixer_policy=mixer_policy, time_from=time_from, time_to=time_to,
-                         demix_leads=demix_leads)
+                         stop_categories=stops, mixer_policy=mixer_policy,
+                         time_from=time_from, time_to=time_to, demix_leads=demix_leads)
     if format == "csv":
         out = await runner.run("trace_full", source, params)
         name = f"trace-{out['trace_hash'][:12]}.csv"
