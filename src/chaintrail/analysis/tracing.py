@@ -34,14 +34,14 @@ from chaintrail.store.hashtable import KeyTable, scan_keys
 
 ENGINE_VERSION = "trace/3"   # 2: each step names its model and heuristics; 3: demix sweep-pattern leads
 MIXER_POLICIES = ("haircut", "stop", "demix")
+DEMIX_ROUNDS = 8
+_UNTOUCHED = 255
 
 
 def default_mixer_policy(direction: str) -> str:
     """What a trace does at mixes unless told: follow the actor's own coins out (demix, forward only)
     rather than spread the victim's taint over every other participant (haircut pass-through)."""
     return "demix" if direction == "forward" else "haircut"
-DEMIX_ROUNDS = 8
-_UNTOUCHED = 255
 
 
 @dataclass(frozen=True)

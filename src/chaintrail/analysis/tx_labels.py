@@ -80,8 +80,9 @@ def _script_types(store: ChainStore, from_out: int) -> np.ndarray:
     at = 0
     for path in store.part_paths("outputs"):
         n = pq.ParquetFile(path).metadata.num_rows
-        if at + n > from_out:
-            out[at:at + n] = pq.read_table(path, columns=["script_type"])["script_type"].to_numpy()
+        if at + n > from_out and at < len(out):
+            types = pq.read_table(path, columns=["script_type"])["script_type"].to_numpy()
+            out[at:at + n] = types[:len(out) - at]
         at += n
     return out
 
