@@ -84,6 +84,15 @@ def _in_set(sorted_set, v):
 
 
 @nb.njit(cache=True)
+def _all_chips(in_value, a0, a1, chips):
+    """Is every input value (all known) an exact chip?"""
+    for i in range(a0, a1):
+        if in_value[i] < 0 or not _in_set(chips, in_value[i]):
+            return False
+    return True
+
+
+@nb.njit(cache=True)
 def _equal_groups(vals):
     """Sorted distinct values and their counts."""
     s = np.sort(vals)
@@ -127,14 +136,8 @@ def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is
         if plain:
             if n_out == 0:
                 return L_NONE
-            if n_in >= 2:
-                all_chip_in = True
-                for i in range(a0, a1):
-                    if in_value[i] < 0 or not _in_set(chips, in_value[i]):
-                        all_chip_in = False
-                        break
-                if all_chip_in:
-                    return L_CHIP_MERGE
+            if n_in >= 2 and _all_chips(in_value, a0, a1, chips):
+                return L_CHIP_MERGE
             return L_CONSOLIDATION if n_in >= 10 and n_out == 1 else L_NONE
     has_opret = False
     nvals = 0
@@ -166,14 +169,8 @@ def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is
                 nchips += 1
         if nchips >= 3 and nvals - nchips <= 1:
             return L_CHIP_SPLIT
-    if n_in >= 2:
-        all_chip_in = True
-        for i in range(a0, a1):
-            if in_value[i] < 0 or not _in_set(chips, in_value[i]):
-                all_chip_in = False
-                break
-        if all_chip_in and nvals <= 2:
-            return L_CHIP_MERGE
+    if n_in >= 2 and nvals <= 2 and _all_chips(in_value, a0, a1, chips):
+        return L_CHIP_MERGE
     # Whirlpool mix: n in, n out, all outputs one pool denomination.
     if 5 <= n_in <= 8 and n_out == n_in and best == n_out and _in_set(pools, best_v):
         ok = True
