@@ -71,14 +71,6 @@ def _funded_by(in_prev, out_addr, in_tx, n_tx, marked):
     return hit
 
 
-@nb.njit(cache=True, inline="always")
-def _is_chip(v, chip_values):
-    for c in chip_values:
-        if v == c:
-            return True
-    return False
-
-
 @nb.njit(cache=True)
 def _input_addrs(txs, tx_first_in, in_prev, out_addr):
     """The addresses the inputs of ``txs`` spend from (inputs without one left out)."""
@@ -103,7 +95,7 @@ def _paying_chips(tx_first_out, out_value, chip_values):
     hit = np.zeros(n, np.bool_)
     for t in range(n):
         for x in range(tx_first_out[t], tx_first_out[t + 1]):
-            if _is_chip(out_value[x], chip_values):
+            if M.in_set(chip_values, out_value[x]):
                 hit[t] = True
                 break
     return hit
@@ -124,7 +116,7 @@ def _chip_split_stats(cands, tx_first_in, tx_first_out, in_prev, out_addr, out_v
                 break
         n_chips = 0
         for x in range(tx_first_out[t], tx_first_out[t + 1]):
-            if _is_chip(out_value[x], chip_values):
+            if M.in_set(chip_values, out_value[x]):
                 n_chips += 1
         strict[k] = n_chips >= 3 and (tx_first_out[t + 1] - tx_first_out[t]) - n_chips <= 1
     return first, strict
@@ -143,7 +135,7 @@ def _customer_chips(chip_txs, tx_first_in, tx_first_out, out_value, out_spent, o
     n = 0
     for t in chip_txs:
         for x in range(tx_first_out[t], tx_first_out[t + 1]):
-            if not _is_chip(out_value[x], chip_values):
+            if not M.in_set(chip_values, out_value[x]):
                 continue
             i = out_spent[x]
             if i == NONE:

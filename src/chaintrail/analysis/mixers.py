@@ -78,7 +78,8 @@ _P2WPKH, _P2TR = int(ScriptType.P2WPKH), int(ScriptType.P2TR)
 
 
 @nb.njit(cache=True)
-def _in_set(sorted_set, v):
+def in_set(sorted_set, v):
+    """Is ``v`` in the sorted array ``sorted_set`` (chips, pool or Wasabi 2 denominations)?"""
     i = np.searchsorted(sorted_set, v)
     return i < sorted_set.shape[0] and sorted_set[i] == v
 
@@ -87,7 +88,7 @@ def _in_set(sorted_set, v):
 def _all_chips(in_value, a0, a1, chips):
     """Is every input value (all known) an exact chip?"""
     for i in range(a0, a1):
-        if in_value[i] < 0 or not _in_set(chips, in_value[i]):
+        if in_value[i] < 0 or not in_set(chips, in_value[i]):
             return False
     return True
 
@@ -165,14 +166,14 @@ def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is
     if nvals >= 3 and not has_opret:
         nchips = 0
         for k in range(nvals):
-            if _in_set(chips, vals[k]):
+            if in_set(chips, vals[k]):
                 nchips += 1
         if nchips >= 3 and nvals - nchips <= 1:
             return L_CHIP_SPLIT
     if n_in >= 2 and nvals <= 2 and _all_chips(in_value, a0, a1, chips):
         return L_CHIP_MERGE
     # Whirlpool mix: n in, n out, all outputs one pool denomination.
-    if 5 <= n_in <= 8 and n_out == n_in and best == n_out and _in_set(pools, best_v):
+    if 5 <= n_in <= 8 and n_out == n_in and best == n_out and in_set(pools, best_v):
         ok = True
         for i in range(a0, a1):
             v = in_value[i]
@@ -203,11 +204,11 @@ def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is
     if n_in >= 20 and nvals >= 20:
         std = 0
         for k in range(nvals):
-            if _in_set(w2, vals[k]):
+            if in_set(w2, vals[k]):
                 std += 1
         rep = 0
         for k in range(uv.shape[0]):
-            if uc[k] >= 2 and _in_set(w2, uv[k]):
+            if uc[k] >= 2 and in_set(w2, uv[k]):
                 rep += 1
         if std * 10 >= nvals * 7 and rep >= 3:
             return L_WASABI2

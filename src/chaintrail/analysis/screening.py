@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from chaintrail.analysis import taint_kernels as K
 from chaintrail.analysis.risk import LEVELS, Risk, RiskPolicy, assess
-from chaintrail.analysis.tracing import TraceEngine, mixer_tx_mask
+from chaintrail.analysis.tracing import TraceEngine
 from chaintrail.errors import UsageError
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.csr import csr
@@ -141,7 +141,7 @@ class Screener:
         self.engine: TraceEngine | None = None
         if store is not None and store.counts["addresses"]:
             self.attr = Attribution(tags, store)
-            self.engine = TraceEngine(store, stop_addr_for=self.attr, mixer_txs=mixer_tx_mask(store))
+            self.engine = TraceEngine(store, stop_addr_for=self.attr)
             self._stop = self.attr(tx.CATEGORIES).copy()
             # Plain ndarray views of the mapped index: indexing a memmap wraps every result in a memmap.
             self._out_addr = np.asarray(self.engine.out_addr)

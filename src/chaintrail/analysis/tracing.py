@@ -249,7 +249,8 @@ class TraceEngine:
         self.tx_time = blk_time[self.tx_block].astype(np.int64) if self.n_tx else np.zeros(0, np.int64)
         self.tx_is_cb = np.zeros(self.n_tx, np.bool_)
         self.tx_is_cb[blk_first_tx[blk_first_tx < self.n_tx]] = True
-        self.mixer_txs = np.zeros(self.n_tx, np.bool_) if mixer_txs is None else mixer_txs.astype(np.bool_)
+        # The store's CoinJoin/mixer labels, txs it lacks classified now (mixer_tx_mask), unless given.
+        self.mixer_txs = (mixer_tx_mask(store) if mixer_txs is None else mixer_txs).astype(np.bool_)
         self.labelled_txs = labelled_txs(store)   # txs after these were classified at trace time (mixer_tx_mask)
         self.stop_addr_for = stop_addr_for
         self.labels = cluster_labels(store)
@@ -302,7 +303,7 @@ class TraceEngine:
     def open(cls, store: ChainStore, prefault: bool = True) -> "TraceEngine":
         """An engine with the store's tags (stop categories) and mixer labels, where present."""
         from chaintrail.tags.propagation import Attribution  # the tag store, laid over clusters
-        return cls(store, stop_addr_for=Attribution.open(store), mixer_txs=mixer_tx_mask(store), prefault=prefault)
+        return cls(store, stop_addr_for=Attribution.open(store), prefault=prefault)
 
     # -- resolving starting points -------------------------------------------------
     def txid_to_num(self, txid_hex: str) -> int:
@@ -523,13 +524,15 @@ class TraceEngine:
         return replace(result, demix=log)
 
     def _demix_record(self, res, ents) -> dict:
-        return {"kind": res.kind, "mix_txids": [self.txid_hex(t) for t in res.mix_txs],
-                "entries": [r[6] for r in ents], "entry_taint_sat": res.entry_taint, "entry_value_sat": res.entry_value,
-                "exits": [self.outpoint(x) for x in res.exits], "exit_amounts": res.exit_taint,
-                "evidence": res.evidence, "fee_sat": res.fee, "unresolved_sat": res.unresolved,
-                **({"leads": [{"exit": self.outpoint(x), "swept_in": self.txid_hex(self.demixer().spender(x))}
-                              for x, ev in zip(res.exits, res.evidence) if ev.startswith("pattern")]}
-                   if any(ev.startswith("pattern") for ev in res.evidence) else {})}
+        rec = {"kind": res.kind, "mix_txids": [self.txid_hex(t) for t in res.mix_txs],
+               "entries": [r[6] for r in ents], "entry_taint_sat": res.entry_taint, "entry_value_sat": res.entry_value,
+               "exits": [self.outpoint(x) for x in res.exits], "exit_amounts": res.exit_taint,
+               "evidence": res.evidence, "fee_sat": res.fee, "unresolved_sat": res.unresolved}
+        leads = [{"exit": self.outpoint(x), "swept_in": self.txid_hex(self.demixer().spender(x))}
+                 for x, ev in zip(res.exits, res.evidence) if ev.startswith("pattern")]
+        if leads:
+            rec["leads"] = leads            # each with the tx that swept it: the deposit to ask records for
+        return rec
 
     def can_stop_at(self, categories: tuple[str, ...]) -> bool:
         """Does any address carry one of these tag categories (so a trace can end at it)?"""
