@@ -39,6 +39,9 @@ import numpy as np
 
 from chaintrail.chains.bitcoin.script_types import ScriptType
 
+# Bump when any rule below changes: error_rates.json records the version its figures measured.
+VERSION = "tx-classifier/1"
+
 LABELS = ("none", "coinjoin", "wasabi1.0", "wasabi1.1", "wasabi2", "whirlpool_tx0", "whirlpool_mix",
           "joinmarket", "chip_split", "chip_merge", "consolidation", "batch_payout")
 (L_NONE, L_COINJOIN, L_WASABI10, L_WASABI11, L_WASABI2, L_TX0, L_WHIRLPOOL, L_JOINMARKET, L_CHIP_SPLIT,
@@ -111,16 +114,17 @@ def _equal_groups(vals):
 
 
 @nb.njit(cache=True)
-def classify_all(tx_first_in, tx_first_out, in_value, out_value, out_type, tx_is_cb, pools, chips, w2, labels, lo):
-    """Label txs ``lo`` .. the last into ``labels[t - lo]``."""
+def classify_all(tx_first_in, tx_first_out, in_value, out_value, out_type, tx_is_cb, tx_coord, pools, chips, w2,
+                 labels, lo):
+    """Label txs ``lo`` .. the last into ``labels[t - lo]`` (``tx_coord[t]``: pays a published coordinator)."""
     n_tx = tx_first_in.shape[0] - 1
     for t in range(lo, n_tx):
         labels[t - lo] = classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, tx_is_cb[t],
-                                 pools, chips, w2)
+                                      tx_coord[t] != 0, pools, chips, w2)
 
 
 @nb.njit(cache=True)
-def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is_cb, pools, chips, w2):
+def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is_cb, pays_coord, pools, chips, w2):
     if is_cb:
         return L_NONE
     a0, a1 = tx_first_in[t], tx_first_in[t + 1]
@@ -162,6 +166,17 @@ def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is
         if uc[k] > best or (uc[k] == best and uv[k] > best_v):
             best = uc[k]
             best_v = uv[k]
+    # Whirlpool mix first: n in, n out, all outputs one pool denomination. The 0.001 BTC pool's
+    # outputs are also the smallest chip, so a chip rule must never see a Whirlpool mix.
+    if 5 <= n_in <= 8 and n_out == n_in and best == n_out and in_set(pools, best_v):
+        ok = True
+        for i in range(a0, a1):
+            v = in_value[i]
+            if v >= 0 and (v < best_v or v > best_v + 110_000):
+                ok = False
+                break
+        if ok:
+            return L_WHIRLPOOL
     # ChipMixer: a chip split pays >= 3 chips and at most one other output (the mixer's change).
     if nvals >= 3 and not has_opret:
         nchips = 0
@@ -172,16 +187,6 @@ def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is
             return L_CHIP_SPLIT
     if n_in >= 2 and nvals <= 2 and _all_chips(in_value, a0, a1, chips):
         return L_CHIP_MERGE
-    # Whirlpool mix: n in, n out, all outputs one pool denomination.
-    if 5 <= n_in <= 8 and n_out == n_in and best == n_out and in_set(pools, best_v):
-        ok = True
-        for i in range(a0, a1):
-            v = in_value[i]
-            if v >= 0 and (v < best_v or v > best_v + 110_000):
-                ok = False
-                break
-        if ok:
-            return L_WHIRLPOOL
     # Whirlpool Tx0: OP_RETURN + P2WPKH premix outputs just above a pool denomination,
     # and either several premixes or the pool's fee output (5% of the 0.001/0.01 pools, 3.5% above).
     if has_opret:
@@ -189,14 +194,13 @@ def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is
             v = uv[k]
             for p in range(pools.shape[0]):
                 d = pools[p]
-                if d < v <= d + d // 50 + 10_000 and nvals - uc[k] <= 2:
+                if d < v <= d + d // 4 + 30_000 and nvals - uc[k] <= 2:
                     premix_segwit = True
                     fee_out = False
-                    pool_fee = d // 20 if d <= 1_000_000 else d * 35 // 1000
                     for j in range(o0, o1):
                         if out_value[j] == v and out_type[j] != _P2WPKH:
                             premix_segwit = False
-                        if out_value[j] == pool_fee:
+                        if out_value[j] == d // 20 or out_value[j] == d * 35 // 1000:
                             fee_out = True
                     if premix_segwit and (uc[k] >= 2 or fee_out):
                         return L_TX0
@@ -223,14 +227,17 @@ def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is
     # (a Wasabi round's coordinator-fee output matches no participant). Each participant's other
     # output is its change.
     # (The exact matching subsumes the greedy ``covers`` test, which can miss valid rounds.)
-    if best >= 3 and n_in >= best and best <= nvals <= 2 * best + 1:
+    if best >= 3 and n_in >= best and best <= nvals <= 2 * best + 1 and not pays_coord:
         if joinmarket_partition(in_value[a0:a1], vals, best_v, best) >= 0:
             return L_JOINMARKET
     # Wasabi 1.x: an equal group near 0.1 BTC (the base), plus mixing levels at 2^k times the base (1.1).
     if n_in >= 5 and segwit_outs * 10 >= nvals * 9:
+        # The base denomination: near 0.1 BTC by the protocol's default; any size when the tx pays
+        # a published coordinator (zkSNACKs ran 0.01-0.05 BTC rounds in 2018).
+        lo_b, hi_b = (500_000, 50_000_000) if pays_coord else (8_000_000, 12_000_000)
         base = -1
         for k in range(uv.shape[0]):
-            if uc[k] >= 2 and 8_000_000 <= uv[k] <= 12_000_000 and (base < 0 or uc[k] > uc[base]):
+            if uc[k] >= 2 and lo_b <= uv[k] <= hi_b and (base < 0 or uc[k] > uc[base]):
                 base = k
         if base >= 0:
             levels = 0

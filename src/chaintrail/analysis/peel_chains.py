@@ -14,6 +14,7 @@ import numpy as np
 from chaintrail.analysis._ids import owner_of
 
 NONE = np.uint32(0xFFFFFFFF)
+VERSION = "peel-chain/1"  # bump when the rule changes (error_rates.json records it)
 
 
 @nb.njit(cache=True)

@@ -12,6 +12,7 @@ import numpy as np
 from chaintrail.analysis.heuristics._common import NONE, eligible, tx_of_input
 
 NAME = "fingerprint"
+VERSION = "fingerprint/1"  # bump when the rule changes (error_rates.json records it)
 CONFIDENCE = 0.6
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from chaintrail.analysis.heuristics._common import NONE, eligible
 
 NAME = "fresh_change"
+VERSION = "fresh_change/1"  # bump when the rule changes (error_rates.json records it)
 CONFIDENCE = 0.8
 
 

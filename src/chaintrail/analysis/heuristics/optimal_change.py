@@ -11,6 +11,7 @@ import numpy as np
 from chaintrail.analysis.heuristics._common import NONE, eligible
 
 NAME = "optimal_change"
+VERSION = "optimal_change/1"  # bump when the rule changes (error_rates.json records it)
 CONFIDENCE = 0.7
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from chaintrail.analysis.heuristics._common import NONE, eligible, tx_of_input
 
 NAME = "peel_continuation"
+VERSION = "peel_continuation/1"  # bump when the rule changes (error_rates.json records it)
 CONFIDENCE = 0.9
 RATIO = 4
 

@@ -11,6 +11,7 @@ import numpy as np
 from chaintrail.analysis.heuristics._common import NONE, eligible
 
 NAME = "round_number"
+VERSION = "round_number/1"  # bump when the rule changes (error_rates.json records it)
 CONFIDENCE = 0.6
 ROUND_ZEROS = 4
 
