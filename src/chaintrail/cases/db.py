@@ -48,13 +48,20 @@ def redact_dsn(url: str) -> str:
 class Database:
     """An engine on the case database, with the schema in place."""
 
-    def __init__(self, engine: Engine, url: str):
+    def __init__(self, engine: Engine, url: str, key_dir: Path | None = None):
         self.engine = engine
         self.url = url
         self.kind = engine.dialect.name          # sqlite | postgresql
+        self._key_dir = key_dir
+
+    @property
+    def key_dir(self) -> Path:
+        """Where this database's agencies keep their signing keys (see ``keys``)."""
+        from chaintrail.cases.keys import default_key_dir
+        return self._key_dir or default_key_dir(self.sqlite_path)
 
     @classmethod
-    def open(cls, dsn: str | os.PathLike, *, create: bool = True) -> "Database":
+    def open(cls, dsn: str | os.PathLike, *, create: bool = True, key_dir: Path | None = None) -> "Database":
         url = normalize_dsn(dsn)
         if url.startswith("sqlite:"):
             path = url.split("sqlite:///", 1)[-1]
@@ -66,17 +73,27 @@ class Database:
             _sqlite_immediate(engine)
         else:
             engine = sa.create_engine(url, pool_pre_ping=True)
-        db = cls(engine, url)
+        db = cls(engine, url, key_dir)
         try:
             db._ensure_schema()
         except sa.exc.SQLAlchemyError as exc:
             engine.dispose()
             raise CaseDbError(f"cannot open case database {redact_dsn(url)}: {str(exc).splitlines()[0]}") from exc
+        from chaintrail.cases.keys import migrate_plaintext_keys
+        try:
+            migrate_plaintext_keys(db)      # an older release kept private keys in the database
+        except sa.exc.DatabaseError as exc:  # a damaged file: left for `case verify` to name
+            log.warning("cannot check %s for plaintext keys: %s", redact_dsn(url), str(exc).splitlines()[0])
+        except Exception:
+            engine.dispose()
+            raise
         return db
 
     def _ensure_schema(self) -> None:
         with self.tx() as conn:
             S.metadata.create_all(conn)
+            for ix in S.LATE_INDEXES:       # indexes added after a table existed: create_all skips them
+                ix.create(conn, checkfirst=True)
             if conn.execute(sa.select(S.audit_head.c.id)).first() is None:
                 conn.execute(sa.insert(S.audit_head).values(id=1, seq=0, entry_hash=GENESIS))
 

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -22,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from sqlalchemy.engine import Connection
 
-from chaintrail.cases import rows
+from chaintrail.cases import keys, rows
 from chaintrail.cases import schema as S
 from chaintrail.cases.audit import now
 from chaintrail.cases.errors import NotFound
@@ -70,7 +71,7 @@ def fingerprint(public_key_hex: str) -> str:
 
 
 def new_keypair() -> tuple[str, str]:
-    """(private seed hex, public key hex) for Ed25519."""
+    """(private seed hex, public key hex) for Ed25519 (tests and tools; agencies' keys go through ``keys``)."""
     k = Ed25519PrivateKey.generate()
     return k.private_bytes_raw().hex(), k.public_key().public_bytes_raw().hex()
 
@@ -105,22 +106,26 @@ def agency_by_id(conn: Connection, agency_id: int) -> dict:
 
 
 def create_agency(conn: Connection, actor: str, name: str, *, kind: str = "home", country: str | None = None,
-                  public_key_hex: str | None = None) -> dict:
-    """A home agency gets a fresh signing key; a foreign one needs the public key it signs with."""
+                  public_key_hex: str | None = None, key_dir: Path | None = None) -> dict:
+    """A home agency gets a fresh signing key (written to ``key_dir``, see ``keys``); a foreign one needs its public key."""
     name = check_name(name, "an agency name")
     if kind not in AGENCY_KINDS:
         raise UsageError(f"agency kind must be home or foreign, not {kind!r}")
     if agency_row(conn, name) is not None:
         raise UsageError(f"agency {name!r} already exists")
     if kind == "home":
-        priv, pub = new_keypair()
+        if key_dir is None:
+            raise UsageError("a home agency needs a key directory for its signing key")
+        key = Ed25519PrivateKey.generate()
+        pub = key.public_key().public_bytes_raw().hex()
+        keys.write_key(key_dir, name, key)
     else:
         if not public_key_hex:
             raise UsageError("a foreign agency needs the public key its packages are signed with")
         public_key(public_key_hex)
-        priv, pub = None, public_key_hex.lower()
+        pub = public_key_hex.lower()
     return rows.insert(conn, S.agencies, {"name": name, "kind": kind, "country": country, "public_key": pub,
-                                          "private_key": priv, "created_at": now()},
+                                          "private_key": None, "created_at": now()},
                        actor=actor, agency=None, action="agency.create", case_ref=None,
                        detail={"name": name, "kind": kind, "fingerprint": fingerprint(pub)})
 

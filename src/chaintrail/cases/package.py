@@ -34,6 +34,7 @@ from chaintrail.cases.findings import finding_hash
 from chaintrail.cases.ftm_export import build_entities, parse_jsonl, to_jsonl
 from chaintrail.cases.hashing import canonical, digest, sha256_hex
 from chaintrail.cases.identity import Principal
+from chaintrail.cases.keys import load_signing_key
 from chaintrail.cases.repository import CaseRepository
 from chaintrail.cases.stix_export import build_bundle, parse_bundle
 from chaintrail.errors import UsageError
@@ -64,9 +65,8 @@ def export_package(repo: CaseRepository, p: Principal, ref: str, *, level: str =
         repo._log_denied(p, ref, "case.export", f"{p.role} of {p.agency} ({view.access} access)")
         raise AccessDenied(f"only investigators of the agency that owns case {ref} may export it")
     view = view.redacted(level)
-    me = repo.agency(p.agency, with_private_key=True)
-    if not me.get("private_key"):
-        raise UsageError(f"agency {p.agency} has no signing key")
+    me = repo.agency(p.agency)
+    key = load_signing_key(repo.db, p.agency)     # from its key file, never from the database
     files: dict[str, bytes] = {}
     atts = []
     for a in view.attachments:
@@ -94,7 +94,7 @@ def export_package(repo: CaseRepository, p: Principal, ref: str, *, level: str =
                 "withheld": view.withheld,
                 "files": {name: sha256_hex(data) for name, data in sorted(files.items())}}
     mbytes = canonical(manifest)
-    sig = identity.private_key(me["private_key"]).sign(mbytes)
+    sig = key.sign(mbytes)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in [("manifest.json", mbytes), ("manifest.sig", sig.hex().encode()), *sorted(files.items())]:
@@ -102,7 +102,7 @@ def export_package(repo: CaseRepository, p: Principal, ref: str, *, level: str =
             info.compress_type = zipfile.ZIP_DEFLATED
             z.writestr(info, data)
         z.comment = _SEAL_PLACEHOLDER
-    sealed = _seal(out.getvalue(), identity.private_key(me["private_key"]))
+    sealed = _seal(out.getvalue(), key)
     repo.record(p, ref, "case.export.signed", {"recipient": recipient, "tlp_max": level,
                                                "manifest_sha256": sha256_hex(mbytes), "withheld": view.withheld})
     return sealed

@@ -128,7 +128,8 @@ class CaseRepository:
             agency = agency or "local"
             a = identity.agency_row(conn, agency)
             if a is None:
-                identity.create_agency(conn, f"system:{username}", agency, kind="home", country=country)
+                identity.create_agency(conn, f"system:{username}", agency, kind="home", country=country,
+                                       key_dir=self.db.key_dir)
             elif a["kind"] != "home":
                 raise UsageError(f"agency {agency!r} is a foreign agency here")
             u_row, _ = identity.create_user(conn, f"system:{username}", agency, username, agency, role)
@@ -138,7 +139,7 @@ class CaseRepository:
                    public_key_hex: str | None = None) -> dict:
         with self.db.tx() as conn:
             return plain(identity.create_agency(conn, actor, name, kind=kind, country=country,
-                                                public_key_hex=public_key_hex))
+                                                public_key_hex=public_key_hex, key_dir=self.db.key_dir))
 
     def add_user(self, actor: Principal | str, username: str, agency: str, role: str) -> tuple[dict, str]:
         """Create a user; a Principal actor must be an admin of that agency (a str actor is the operator)."""
@@ -162,13 +163,13 @@ class CaseRepository:
         with self.db.read() as conn:
             return identity.principal_for_token(conn, token)
 
-    def agency(self, name: str, *, with_private_key: bool = False) -> dict:
+    def agency(self, name: str) -> dict:
         with self.db.read() as conn:
             a = identity.agency_row(conn, name)
         if a is None:
             raise NotFound(f"no agency {name!r}")
         a["fingerprint"] = identity.fingerprint(a["public_key"])
-        return a if with_private_key else plain(a)
+        return plain(a)
 
     def agencies(self) -> list[dict]:
         with self.db.read() as conn:

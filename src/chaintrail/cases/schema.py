@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -49,7 +50,7 @@ agencies = Table(
     Column("kind", Text, nullable=False),          # home (has users, signs) | foreign (a trusted peer's key)
     Column("country", Text),
     Column("public_key", Text),                    # Ed25519, hex
-    Column("private_key", Text),                   # Ed25519 seed, hex; home agencies only
+    Column("private_key", Text),                   # always NULL: keys live in key files (cases/keys.py)
     Column("created_at", Text, nullable=False),
     Column("row_hash", Text, nullable=False),
 )
@@ -58,7 +59,7 @@ users = Table(
     "users", metadata, _id(),
     Column("username", Text, nullable=False, unique=True),
     Column("agency_id", _ID, ForeignKey("agencies.id"), nullable=False),
-    Column("role", Text, nullable=False),          # viewer | investigator | admin
+    Column("role", Text, nullable=False),          # viewer | investigator | admin | operator (single-user)
     Column("token_hash", Text),                    # SHA-256 of the API token; the token itself is never kept
     Column("active", Integer, nullable=False),
     Column("created_at", Text, nullable=False),
@@ -159,6 +160,10 @@ audit = Table(
     Column("prev_hash", Text, nullable=False),
     Column("entry_hash", Text, nullable=False),
 )
+
+# Access checks look up the entry that last wrote a row (integrity.recorded).
+audit_target = Index("ix_audit_target", audit.c.target, audit.c.seq)
+LATE_INDEXES = (audit_target,)
 
 # One row (id 1): the last entry's number and hash. Appends lock it, so the chain never forks.
 audit_head = Table(
