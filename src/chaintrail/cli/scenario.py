@@ -28,6 +28,10 @@ def generate(
     scale: float = typer.Option(1.0, "--scale", help="Size in thousands of transactions (1 = about 1,000; "
                                                      "10000 = about 10 million)"),
     xor: bool = typer.Option(False, "--xor", help="Obfuscate blk/rev files with a xor.dat key, as Core 28+ does"),
+    behaviour: str = typer.Option(None, "--behaviour",
+                                  help="reference (the fixed profile the rules were written on) | random (drawn "
+                                       "per seed, see docs/scenario-behaviour.md); default: random for the "
+                                       "evaluation seeds 9000-9999, reference otherwise"),
     as_json: bool = JsonOption,
 ) -> None:
     """Generate a chain: blk/rev files on regtest and the answer key, deterministically."""
@@ -41,12 +45,13 @@ def generate(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, description=f"{done:,}/{total:,} txs")
 
-        sc = run(out, seed=seed, kind=kind, scale=scale, xor=xor, progress=progress)
+        sc = run(out, seed=seed, kind=kind, scale=scale, xor=xor, progress=progress, behaviour=behaviour)
     elapsed = time.perf_counter() - started
     n_tx = int(sc.chain.L.ctr[0]) + 1
     summary = {
         "out": str(out), "seed": seed, "kind": kind, "scale": scale, "blocks": len(sc.blocks) + 1,
-        "txs": n_tx, "cases": [c.id for c in sc.cases], "elapsed_s": round(elapsed, 2),
+        "txs": n_tx, "cases": [c.id for c in sc.cases], "behaviour": sc.behaviour.mode,
+        "families": list(sc.behaviour.families), "elapsed_s": round(elapsed, 2),
         "tx_per_s": round(n_tx / elapsed, 1) if elapsed > 0 else None,
         "answer_key": str(Path(out) / "answer_key.json"),
     }

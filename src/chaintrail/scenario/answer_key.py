@@ -120,6 +120,14 @@ def totals(sc) -> dict:
     }
 
 
+def _generator(sc) -> dict:
+    """Generator settings; a drawn behaviour profile is listed in full (the reference one is implied)."""
+    gen = {"seed": sc.seed, "kind": sc.kind, "scale": sc.scale, "network": "regtest"}
+    if sc.behaviour.mode != "reference":
+        gen["behaviour"] = sc.behaviour.to_json()
+    return gen
+
+
 def _case_json(sc, case, flow, addrs: list[str]) -> dict:
     L = sc.chain.L
     info = sc.chain.info
@@ -236,7 +244,7 @@ def build_key(sc) -> tuple[dict, dict[str, pa.Table]]:
                 "n_tx": b.n_tx, "time": b.time} for b in sc.blocks]
     doc = {
         "format": FORMAT,
-        "generator": {"seed": sc.seed, "kind": sc.kind, "scale": sc.scale, "network": "regtest"},
+        "generator": _generator(sc),
         "attribution_rule": taint_mod.__doc__.split("The rule", 1)[1].strip(),
         "totals": totals(sc),
         "files": {name: f"answer_key/{name}.parquet" for name in tables},

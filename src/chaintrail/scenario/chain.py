@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from chaintrail.errors import UsageError
+from chaintrail.scenario.behaviour import REFERENCE, Behaviour
 from chaintrail.scenario.keys import C_KEY
 from chaintrail.scenario.ledger import (
     A_ENT,
@@ -83,6 +84,7 @@ class Chain:
         self.handovers: list[dict] = []                           # custodial mixer hand-overs
         self.handover_chips: set[int] = set()
         self.frozen = False   # while True the ledger may not be reallocated (see reserve)
+        self.behaviour: Behaviour = REFERENCE   # how the planted cases' perpetrators act
 
     # --- basic state ---
     @property

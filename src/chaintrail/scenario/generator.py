@@ -28,6 +28,7 @@ from chaintrail.chains.bitcoin.network import REGTEST
 from chaintrail.chains.bitcoin.serialize import regtest_genesis_block
 from chaintrail.errors import UsageError
 from chaintrail.scenario import params as P
+from chaintrail.scenario.behaviour import REFERENCE, Behaviour, resolve
 from chaintrail.scenario.blocks import (
     COINBASE_MATURITY,
     BodyWriter,
@@ -89,6 +90,7 @@ class Scenario:
     genesis: tuple
     first_economy_height: int = 0
     elapsed_s: float = 0.0
+    behaviour: Behaviour = REFERENCE
 
 
 class _Runner:
@@ -198,9 +200,12 @@ def _allocation_blocks(ch: Chain, alloc: list[tuple[int, float, str]]) -> list[l
 
 def generate(out_dir: str | Path, seed: int = 1, kind: str = "all", scale: float = 1.0,
              xor: bool = False, progress: Callable[[int, int], None] | None = None,
-             workers: int = 1) -> Scenario:
+             workers: int = 1, behaviour: str | Behaviour | None = None) -> Scenario:
     """Generate a scenario into ``out_dir`` (a Core ``blocks/`` folder plus the answer key).
 
+    ``behaviour`` is ``"reference"`` (the fixed profile the rules were written on), ``"random"``
+    (a profile drawn for the seed, see ``scenario.behaviour``) or a ``Behaviour``; ``None`` means
+    random for evaluation seeds (``scenario.evaluation.EVAL_SEEDS``) and reference otherwise.
     ``workers=1`` finishes blocks (hashing, writing) in a forked second process while the
     next block is simulated; ``workers=0`` does everything in this process.  Same bytes.
     """
@@ -212,6 +217,7 @@ def generate(out_dir: str | Path, seed: int = 1, kind: str = "all", scale: float
         raise UsageError(f"unknown scenario kind {kind!r}; choose from {', '.join(KINDS + ('all',))}")
     if not scale > 0:
         raise UsageError("scale must be positive")
+    profile = resolve(behaviour, seed)
     t_start = _time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -219,6 +225,7 @@ def generate(out_dir: str | Path, seed: int = 1, kind: str = "all", scale: float
     key = int(rng.integers(1, 2**63))
     n_target = max(300, int(round(1000 * scale)))
     ch = Chain(rng, key, n_target)
+    ch.behaviour = profile
     pop, alloc = build_population(ch, n_target)
     econ_tx = max(100, n_target - ALLOC_BLOCKS - COINBASE_MATURITY - 1)
     n_blocks = max(45, -(-econ_tx // 2500))
@@ -273,7 +280,7 @@ def generate(out_dir: str | Path, seed: int = 1, kind: str = "all", scale: float
     finally:
         sink.close()
     sc = Scenario(seed, kind, scale, out, ch, pop, run.blocks, actors, cases, regtest_genesis_block(),
-                  first_econ)
+                  first_econ, behaviour=profile)
     sc.elapsed_s = _time.perf_counter() - t_start
     write_answer_key(sc)
     return sc

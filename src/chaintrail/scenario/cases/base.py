@@ -16,6 +16,10 @@ import numpy as np
 from chaintrail.scenario.chain import Chain
 from chaintrail.scenario.ledger import (
     A_ENT,
+    A_POOL,
+    AT_NAMES,
+    AT_P2TR,
+    E_ATYPE,
     E_FLAGS,
     E_POOL,
     E_POOL2,
@@ -44,7 +48,7 @@ class Case:
         self.deposit_accounts: list[dict] = []   # exchange accounts the perpetrators used
         self.notes: list[str] = []
         self.done = False
-        self.delay = int(ch.rng.integers(0, 6))
+        self.delay = int(ch.rng.integers(0, ch.behaviour.start_delay_max + 1))
         self._it: Iterator | None = None
         self.setup(ch, pop, services)
 
@@ -72,6 +76,32 @@ class Case:
         e = ch.entity(kind, name, atype, sw, reuse=0.0, role="perpetrator", case=self.id)
         self.perpetrators.append(e)
         return e
+
+    def fr(self, ch: Chain) -> float | None:
+        """The perpetrators' fee rate now (None: the market rate, as in the reference profile)."""
+        return ch.behaviour.feerate(ch.feerate)
+
+    def n_exchanges(self, ch: Chain, default: int, available: int) -> int:
+        """How many exchanges the case cashes out at (``many_exchanges`` raises it)."""
+        return min(available, max(default, ch.behaviour.n_exchanges))
+
+    def change_address(self, ch: Chain, ent: int, coins: list[int]) -> int:
+        """A change address of ``ent``: fresh, or (``address_reuse``) the address of one of the coins spent."""
+        p = ch.behaviour.addr_reuse_p
+        if p > 0 and ch.rng.random() < p:
+            a = int(ch.L.out[coins[0], O_ADDR])
+            # only an address of the main pool: a service (e.g. Whirlpool's post-mix) may spend other pools
+            if a >= 0 and int(ch.L.addr[a, A_ENT]) == ent and int(ch.L.addr[a, A_POOL]) == int(ch.L.ent[ent, E_POOL]):
+                return a
+        return ch.address(ent)
+
+    def adopt_cashout_type(self, ch: Chain) -> None:
+        """``fresh_address_type``: from now on the perpetrators' new addresses are of the drawn type."""
+        b = ch.behaviour
+        if b.has("fresh_address_type"):
+            at = AT_NAMES.index(b.cashout_atype)
+            for e in self.perpetrators:
+                ch.L.ent[e, E_ATYPE] = at if int(ch.L.ent[e, E_ATYPE]) != at else AT_P2TR
 
     def victim(self, ch: Chain, e: int) -> int:
         info = ch.info(e)

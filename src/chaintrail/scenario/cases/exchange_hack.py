@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from chaintrail.scenario.cases.base import COIN, Case
+from chaintrail.scenario.cases.cashout import cash_out
 from chaintrail.scenario.chain import Chain
 from chaintrail.scenario.ledger import (
     A_ENT,
@@ -42,11 +43,12 @@ class ExchangeHack(Case):
         self.target = int(pop.ex[i])
         self.victim(ch, self.target)
         others = [int(x) for x in pop.ex if int(x) != self.target]
-        self.cash_exchanges = [others[k] for k in rng.permutation(len(others))[:2]]
+        self.cash_exchanges = [others[k] for k in rng.permutation(len(others))[:self.n_exchanges(ch, 2, len(others))]]
         self.traders = [int(x) for x in rng.choice(pop.traders, size=min(3, len(pop.traders)), replace=False)]
 
     def script(self, ch: Chain, pop: Pop, services: dict) -> Iterator[None]:
         rng = ch.rng
+        b = ch.behaviour
         hot = int(ch.L.ent[self.target, E_POOL])
         while int(ch.L.pool[hot, P_SUM]) < 5 * COIN:
             yield
@@ -59,7 +61,7 @@ class ExchangeHack(Case):
             if total >= goal:
                 break
         a1, a2 = ch.address(self.hacker), ch.address(self.hacker)
-        fee = ch.fee(take, [a1, a2])
+        fee = ch.fee(take, [a1, a2], self.fr(ch))
         first = int((total - fee) * rng.uniform(0.6, 0.8))
         t = ch.emit("crime", self.hacker, take, [(a1, first, 0), (a2, total - fee - first, 0)])
         self.role(ch, t, "hack")
@@ -69,10 +71,10 @@ class ExchangeHack(Case):
         pieces = []
         for o in ch.outputs(t):
             v = int(ch.L.out[o, O_VALUE])
-            n = int(rng.integers(5, 10))
+            n = int(rng.integers(b.hack_split_min, b.hack_split_max + 1))
             parts = self.split_amounts(rng, v - 20_000 * n, n, 2_000_000)
             outs = [(ch.address(self.hacker), p) for p in parts]
-            st = ch.send(self.hacker, outs, coins=[o], kind="crime")
+            st = ch.send(self.hacker, outs, coins=[o], kind="crime", feerate=self.fr(ch))
             self.role(ch, st, "split")
             pieces += [ch.output_to(st, a) for a, _ in outs]
         yield from self.wait_ready(ch, pieces)
@@ -96,7 +98,8 @@ class ExchangeHack(Case):
         if t0 is not None:
             premix = [o for o in ch.outputs(t0) if int(ch.L.addr[ch.L.out[o, O_ADDR], A_POOL]) == whirl.premix[self.hacker]]
             yield from self.wait_ready(ch, premix)
-            wp_ticket = whirl.enqueue(self.hacker, premix, mixes=int(rng.integers(2, 4)))
+            wp_ticket = whirl.enqueue(self.hacker, premix,
+                                      mixes=int(rng.integers(b.whirlpool_mixes_min, b.whirlpool_mixes_max + 1)))
         for o in jm:
             v = int(ch.L.out[o, O_VALUE])
             jm_tickets.append(services["joinmarket"].enqueue(self.hacker, [o], int(v * rng.uniform(0.75, 0.95))))
@@ -125,6 +128,10 @@ class ExchangeHack(Case):
                        and int(ch.L.addr[ch.L.out[o, O_ADDR], A_POOL]) == int(ch.L.ent[self.hacker, E_POOL])]
         leftovers = [o for o in ch.coins(int(ch.L.ent[self.hacker, E_POOL])) if o not in mixed + change]
         yield from self.wait_ready(ch, mixed + change)
+        if b.mode != "reference":
+            yield from cash_out(self, ch, self.hacker, mixed, lambda k: self._cash_out_dest(ch, k),
+                                b.postmix_group_max, b.postmix_pause_p, "crime", lambda n: ())
+            mixed = []
         mixed = [mixed[k] for k in rng.permutation(len(mixed))]
         k = 0
         while mixed:
@@ -144,5 +151,12 @@ class ExchangeHack(Case):
                 continue
             tr = self.traders[int(rng.integers(0, len(self.traders)))] if self.traders else None
             dest = ch.address(tr) if tr is not None else self.deposit_address(ch, self.cash_exchanges[0], self.hacker)
-            self.role(ch, ch.sweep(self.hacker, [o], dest, kind="crime"), "cash_out")
+            self.role(ch, ch.sweep(self.hacker, [o], dest, kind="crime", feerate=self.fr(ch)), "cash_out")
         yield
+
+    def _cash_out_dest(self, ch: Chain, k: int) -> int:
+        """Every third group to a P2P trader, the others to the exchanges in turn (drawn behaviour)."""
+        if k % 3 == 2 and self.traders:
+            tr = self.traders[(k // 3) % len(self.traders)]
+            return int(ch.L.ent[tr, E_ADDR]) if int(ch.L.ent[tr, E_ADDR]) >= 0 else ch.address(tr)
+        return self.deposit_address(ch, self.cash_exchanges[k % len(self.cash_exchanges)], self.hacker)
