@@ -164,7 +164,7 @@ def test_tampered_or_untrusted_packages_are_refused_and_logged(agencies):
     cases = {
         "one flipped byte": (bytes(flipped), fp, ""),
         "case.json edited": (_rezip(pkg, lambda f: f.__setitem__("case.json", f["case.json"].replace(
-            b"Exchange Bravo", b"Exchange Brav0"))), fp, "case.json was changed after signing"),
+            b"Exchange Bravo", b"Exchange Brav0"))), fp, "altered after NCA signed them"),   # seal, before inflating
         "manifest edited": (_rezip(pkg, lambda f: f.__setitem__("manifest.json", f["manifest.json"].replace(
             b'"tlp_max":"amber"', b'"tlp_max":"red"'))), fp, "signature does not verify"),
         "file added": (_rezip(pkg, lambda f: f.__setitem__("extra.txt", b"x")), fp, "differ from its manifest"),

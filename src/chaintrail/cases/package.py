@@ -15,16 +15,21 @@ Layout::
 Import refuses a package whose signature fails, whose files do not match the
 manifest, that holds files the manifest does not name, whose findings do not
 reproduce their own hashes, that is addressed to another agency, or that is
-signed by a key this server does not trust for the named agency.
+signed by a key this server does not trust for the named agency. It inflates
+nothing but the manifest and its signature until the signature, the seal and
+the sender's key are checked, and then streams each file to a temporary folder
+within the limits of ``package_archive`` (no zip bomb gets past them).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import tempfile
 import zipfile
-import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 
@@ -34,13 +39,13 @@ from chaintrail.cases.findings import finding_hash
 from chaintrail.cases.ftm_export import build_entities, parse_jsonl, to_jsonl
 from chaintrail.cases.hashing import canonical, digest, sha256_hex
 from chaintrail.cases.identity import Principal
+from chaintrail.cases.package_archive import DEFAULT_LIMITS, Limits, PackageArchive
 from chaintrail.cases.keys import load_signing_key
 from chaintrail.cases.repository import CaseRepository
 from chaintrail.cases.stix_export import build_bundle, parse_bundle
 from chaintrail.errors import UsageError
 
 FORMAT = "chaintrail-case-package/1"
-MAX_MEMBER = 256 << 20           # bytes per file inside a package
 _FIXED = ("case.json", "stix-bundle.json", "ftm.jsonl")
 
 
@@ -127,48 +132,57 @@ def _check_seal(data: bytes, key, name: str, fp: str, source: str) -> None:
         raise PackageError(f"package bytes were altered after {name} signed them (key {fp})", source, None) from None
 
 
-def read_package(data: bytes, source: str = "package") -> tuple[dict, dict[str, bytes]]:
-    """Open a package and check its own integrity: zip, manifest, files. The signature is checked by the caller."""
-    try:
-        z = zipfile.ZipFile(io.BytesIO(data))
-        names = z.namelist()
-        for info in z.infolist():
-            if info.file_size > MAX_MEMBER or info.filename.startswith("/") or ".." in info.filename.split("/"):
-                raise PackageError(f"package member {info.filename!r} is not acceptable", source, None)
-        members = {n: z.read(n) for n in names}
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError,
-            RuntimeError) as exc:   # a damaged archive fails in any of these ways
-        raise PackageError(f"not a readable case package ({exc})", source, None) from None
-    if len(set(names)) != len(names):
-        raise PackageError("package holds the same file twice", source, None)
+def _open(data: bytes, source: str, limits: Limits) -> tuple[PackageArchive, dict, bytes]:
+    """The archive, its manifest and the manifest's bytes; of all members, only the manifest and its signature
+    are inflated, and the manifest must name exactly the other members."""
+    arc = PackageArchive(data, source, limits)
     for need in ("manifest.json", "manifest.sig"):
-        if need not in members:
+        if need not in arc.by_name:
             raise PackageError(f"package has no {need}", source, None)
+    mbytes = arc.read_small("manifest.json")
     try:
-        manifest = json.loads(members["manifest.json"])
+        manifest = json.loads(mbytes)
     except ValueError:
         raise PackageError("package manifest is not JSON", source, None) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise PackageError(f"not a {FORMAT} package", source, None)
-    listed = manifest.get("files") or {}
-    extra = sorted(set(members) - set(listed) - {"manifest.json", "manifest.sig"})
-    missing = sorted(set(listed) - set(members))
+    listed = manifest.get("files")
+    if not isinstance(listed, dict):
+        raise PackageError("package manifest lists no files", source, None)
+    extra = sorted(set(arc.names) - set(listed) - {"manifest.json", "manifest.sig"})
+    missing = sorted(set(listed) - set(arc.names))
     if extra or missing:
         raise PackageError(f"package files differ from its manifest (extra {extra}, missing {missing})", source, None)
-    for name, want in listed.items():
-        if sha256_hex(members[name]) != want:
-            raise PackageError(f"package file {name} was changed after signing (SHA-256 differs)", source, None)
     for need in _FIXED:
         if need not in listed:
             raise PackageError(f"package has no {need}", source, None)
+    return arc, manifest, mbytes
+
+
+def _check_hashes(listed: dict, got: dict[str, str], source: str) -> None:
+    for name, want in listed.items():
+        if got[name] != want:
+            raise PackageError(f"package file {name} was changed after signing (SHA-256 differs)", source, None)
+
+
+def read_package(data: bytes, source: str = "package",
+                 limits: Limits = DEFAULT_LIMITS) -> tuple[dict, dict[str, bytes]]:
+    """Open a package and check its own integrity: limits, manifest, files. The signature is checked by the caller."""
+    arc, manifest, mbytes = _open(data, source, limits)
+    bufs: dict[str, io.BytesIO] = {}
+    got = arc.extract(manifest["files"], lambda n: contextlib.nullcontext(bufs.setdefault(n, io.BytesIO())))
+    _check_hashes(manifest["files"], got, source)
+    members = {n: b.getvalue() for n, b in bufs.items()}
+    members["manifest.json"], members["manifest.sig"] = mbytes, arc.read_small("manifest.sig")
     return manifest, members
 
 
 def import_package(repo: CaseRepository, p: Principal, data: bytes, *, source: str = "package",
-                   trust_fingerprint: str | None = None, tag_store_root=None) -> ImportResult:
+                   trust_fingerprint: str | None = None, tag_store_root=None,
+                   limits: Limits = DEFAULT_LIMITS) -> ImportResult:
     """Verify a package and import it as a new case of ``p``'s agency (refused and logged if anything fails)."""
     try:
-        return _import(repo, p, data, source, trust_fingerprint, tag_store_root)
+        return _import(repo, p, data, source, trust_fingerprint, tag_store_root, limits)
     except PackageError as exc:
         with repo.db.tx() as conn:
             audit.append(conn, actor=p.username, agency=p.agency, action="case.import",
@@ -177,17 +191,18 @@ def import_package(repo: CaseRepository, p: Principal, data: bytes, *, source: s
 
 
 def _import(repo: CaseRepository, p: Principal, data: bytes, source: str, trust_fingerprint: str | None,
-            tag_store_root) -> ImportResult:
-    manifest, members = read_package(data, source)
+            tag_store_root, limits: Limits) -> ImportResult:
+    # Signature, seal and trust first: nothing but the manifest is inflated for a sender we cannot verify.
+    arc, manifest, mbytes = _open(data, source, limits)
     sender = manifest.get("sender") or {}
     name, pub = sender.get("agency"), sender.get("public_key") or ""
     try:
         key = identity.public_key(pub)
         fp = identity.fingerprint(pub)
-    except (UsageError, ValueError):
+    except (UsageError, ValueError, TypeError):
         raise PackageError("package names no valid sender key", source, None) from None
     try:
-        key.verify(bytes.fromhex(members["manifest.sig"].decode().strip()), members["manifest.json"])
+        key.verify(bytes.fromhex(arc.read_small("manifest.sig").decode().strip()), mbytes)
     except (InvalidSignature, ValueError, UnicodeDecodeError):
         raise PackageError(f"package signature does not verify with {name}'s key {fp}: it was altered or forged",
                            source, None) from None
@@ -196,22 +211,32 @@ def _import(repo: CaseRepository, p: Principal, data: bytes, source: str, trust_
     rcpt = (manifest.get("recipient") or {}).get("agency")
     if rcpt and rcpt != p.agency:
         raise PackageError(f"package is addressed to {rcpt}, not {p.agency}", source, None)
+    with tempfile.TemporaryDirectory(prefix="chaintrail-package-") as tmp:
+        paths = {n: Path(tmp) / f"{i}.member" for i, n in enumerate(manifest["files"])}
+        _check_hashes(manifest["files"], arc.extract(paths, lambda n: paths[n].open("wb")), source)
+        return _import_verified(repo, p, manifest, mbytes, data, paths, name, fp, source, tag_store_root)
+
+
+def _import_verified(repo: CaseRepository, p: Principal, manifest: dict, mbytes: bytes, data: bytes,
+                     paths: dict[str, Path], name: str, fp: str, source: str, tag_store_root) -> ImportResult:
+    sender = manifest.get("sender") or {}
     try:
-        body = json.loads(members["case.json"])
-        parse_bundle(members["stix-bundle.json"].decode())
-        parse_jsonl(members["ftm.jsonl"].decode())
+        body = json.loads(paths["case.json"].read_bytes())
+        parse_bundle(paths["stix-bundle.json"].read_text())
+        parse_jsonl(paths["ftm.jsonl"].read_text())
     except Exception as exc:  # any parse failure of signed content is a bad package
         raise PackageError(f"package content does not parse: {exc}", source, None) from None
     for f in body.get("findings", []):
         if digest(f["result"]) != f["result_hash"] or finding_hash(f) != f["finding_hash"]:
             raise PackageError(f"finding {f.get('id')} does not reproduce its hash", source, None)
     for a in body.get("attachments", []):
-        a["content"] = members.get(a.get("file", ""), b"")
+        at = paths.get(a.get("file", ""))
+        a["content"] = at.read_bytes() if at is not None else b""
         if sha256_hex(a["content"]) != a["sha256"]:
             raise PackageError(f"attachment {a.get('filename')} does not match its SHA-256", source, None)
     origin = {"agency": name, "fingerprint": fp, "case_ref": manifest.get("case_ref"),
               "exported_by": sender.get("exported_by"), "exported_at": manifest.get("created_at"),
-              "package_sha256": sha256_hex(data), "manifest_sha256": sha256_hex(members["manifest.json"]),
+              "package_sha256": sha256_hex(data), "manifest_sha256": sha256_hex(mbytes),
               "tlp_max": (manifest.get("recipient") or {}).get("tlp_max")}
     items = {k: body.get(k, []) for k in ("subjects", "findings", "notes", "attachments", "tags")}
     case = repo.import_case(p, body["case"], items, origin)
