@@ -22,7 +22,13 @@ protocol, not any one generator:
   (subset-sum matching, see ``joinmarket_partition``).
 * Generic CoinJoin: >= 3 equal outputs, at least as many inputs, at most one change
   per participant (outputs <= 2n + 1), and inputs that can be split into n
-  participants each paying for one equal output (``covers``).
+  participants each paying for one equal output (``covers``); where input values are
+  unknown, at least n distinct input addresses instead, and the label's confidence is
+  reduced (``values_known``).
+* Whirlpool is tested before the chip patterns: the 0.001 BTC pool's outputs are the
+  smallest chip. A chip merge spending only Whirlpool outputs is a post-mix spend
+  (``whirlpool_postmix``). A tx paying a published coordinator (``WASABI1_COORDINATORS``)
+  is a Wasabi 1 round at any base denomination.
 * Amounts split evenly with rounding (d, d, d+1) are one group: not a CoinJoin.
 * ChipMixer-style: a chip split pays >= 3 exact chips (0.001 .. 8.192 BTC in powers
   of two) and at most one other output; a chip merge spends >= 2 inputs that are all
@@ -40,7 +46,7 @@ import numpy as np
 from chaintrail.chains.bitcoin.script_types import ScriptType
 
 # Bump when any rule below changes: error_rates.json records the version its figures measured.
-VERSION = "tx-classifier/1"
+VERSION = "tx-classifier/2"
 
 LABELS = ("none", "coinjoin", "wasabi1.0", "wasabi1.1", "wasabi2", "whirlpool_tx0", "whirlpool_mix",
           "joinmarket", "chip_split", "chip_merge", "consolidation", "batch_payout")
@@ -52,6 +58,10 @@ LABELS = ("none", "coinjoin", "wasabi1.0", "wasabi1.1", "wasabi2", "whirlpool_tx
 MIXING = np.array([lab in ("coinjoin", "wasabi1.0", "wasabi1.1", "wasabi2", "whirlpool_mix", "joinmarket")
                    for lab in LABELS])
 MIXER_RELATED = np.array([lab in ("chip_split", "chip_merge", "whirlpool_tx0") for lab in LABELS])
+
+# Published coordinator fee addresses: an output paying one is positive evidence of that protocol's
+# round (zkSNACKs' Wasabi 1 coordinator, WalletWasabi's Constants; paid by every 2018 round).
+WASABI1_COORDINATORS = ("bc1qs604c7jv6amk4cxqlnvuxv26hv3e48cds4m0ew",)
 
 POOLS = np.array([100_000, 1_000_000, 5_000_000, 50_000_000], np.int64)
 CHIPS = np.array([100_000 << k for k in range(14)], np.int64)  # 0.001 .. 8.192 BTC
@@ -114,17 +124,18 @@ def _equal_groups(vals):
 
 
 @nb.njit(cache=True)
-def classify_all(tx_first_in, tx_first_out, in_value, out_value, out_type, tx_is_cb, tx_coord, pools, chips, w2,
-                 labels, lo):
+def classify_all(tx_first_in, tx_first_out, in_value, in_addr, out_value, out_type, tx_is_cb, tx_coord, pools, chips,
+                 w2, labels, lo):
     """Label txs ``lo`` .. the last into ``labels[t - lo]`` (``tx_coord[t]``: pays a published coordinator)."""
     n_tx = tx_first_in.shape[0] - 1
     for t in range(lo, n_tx):
-        labels[t - lo] = classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, tx_is_cb[t],
-                                      tx_coord[t] != 0, pools, chips, w2)
+        labels[t - lo] = classify_one(t, tx_first_in, tx_first_out, in_value, in_addr, out_value, out_type,
+                                      tx_is_cb[t], tx_coord[t] != 0, pools, chips, w2)
 
 
 @nb.njit(cache=True)
-def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is_cb, pays_coord, pools, chips, w2):
+def classify_one(t, tx_first_in, tx_first_out, in_value, in_addr, out_value, out_type, is_cb, pays_coord, pools,
+                 chips, w2):
     if is_cb:
         return L_NONE
     a0, a1 = tx_first_in[t], tx_first_in[t + 1]
@@ -254,7 +265,8 @@ def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is
             if uc[base] >= 5 and n_in >= uc[base]:
                 return L_WASABI10
     # Generic: every participant has one equal output and at most one change.
-    if best >= 3 and n_in >= best and nvals <= 2 * best + 1 and covers(in_value[a0:a1], best, best_v):
+    if best >= 3 and n_in >= best and nvals <= 2 * best + 1 and covers(in_value[a0:a1], in_addr[a0:a1], best,
+                                                                         best_v):
         return L_COINJOIN
     if n_in >= 10 and nvals == 1:
         return L_CONSOLIDATION
@@ -264,17 +276,22 @@ def classify_one(t, tx_first_in, tx_first_out, in_value, out_value, out_type, is
 
 
 @nb.njit(cache=True)
-def covers(ins, n, d):
+def covers(ins, addrs, n, d):
     """Can the inputs be split into n participants who each bring at least d? (LPT greedy.)
 
     In a CoinJoin every owner of an equal output paid for it with its own inputs; a
-    payment that merely splits one pot evenly usually cannot pass this.
+    payment that merely splits one pot evenly usually cannot pass this. Where an input's
+    value is unknown the split cannot be checked, so the evidence asked for instead is
+    positive: at least n distinct known input addresses (n owners' own coins); the label
+    then carries reduced confidence (``values_known``).
     """
     if ins.shape[0] < n:
         return False
     for i in range(ins.shape[0]):
         if ins[i] < 0:
-            return True  # unknown values: cannot refute
+            seen = np.unique(addrs)
+            k = seen.shape[0] - (1 if seen[-1] == 0xFFFFFFFF else 0)
+            return k >= n
     order = np.argsort(-ins)
     groups = np.zeros(n, np.int64)
     for i in range(ins.shape[0]):
@@ -417,3 +434,45 @@ def refine_with_clusters(labels: np.ndarray, cluster_of_addr: np.ndarray, tx_fir
     merge = all_chips & has_in & ~from_mixer & ~MIXING[labels]
     out[merge] = L_CHIP_MERGE
     return out
+
+
+def classify(tx_first_in: np.ndarray, tx_first_out: np.ndarray, in_value: np.ndarray, in_addr: np.ndarray,
+             out_value: np.ndarray, out_type: np.ndarray, tx_is_cb: np.ndarray, tx_coord: np.ndarray | None = None,
+             lo: int = 0) -> np.ndarray:
+    """Labels (uint8, ``LABELS``) of txs ``lo`` .. the last; ``tx_coord`` flags txs paying a published coordinator."""
+    n_tx = len(tx_first_in) - 1
+    if tx_coord is None:
+        tx_coord = np.zeros(n_tx, np.uint8)
+    labels = np.zeros(n_tx - lo, np.uint8)
+    classify_all(tx_first_in, tx_first_out, in_value, in_addr, out_value, out_type, tx_is_cb,
+                 tx_coord.astype(np.uint8), POOLS, CHIPS, W2DENOMS, labels, lo)
+    return labels
+
+
+def values_known(tx_first_in: np.ndarray, in_value: np.ndarray) -> np.ndarray:
+    """Per tx: is every input's value known? A label made without them rests on outputs alone."""
+    n_tx = len(tx_first_in) - 1
+    unknown = np.zeros(len(in_value) + 1, np.int64)
+    unknown[1:] = np.cumsum(in_value < 0)
+    first = tx_first_in.astype(np.int64)
+    return (unknown[first[1:]] - unknown[first[:-1]]) == 0 if n_tx else np.zeros(0, bool)
+
+
+def whirlpool_postmix(labels: np.ndarray, tx_first_in: np.ndarray, tx_first_out: np.ndarray,
+                      in_prev: np.ndarray) -> np.ndarray:
+    """Chip merges that spend only outputs of Whirlpool mixes are Whirlpool post-mix spends (the
+    0.001 BTC pool's outputs equal the smallest chip): relabelled ``none``. Returns new labels."""
+    out = labels.copy()
+    merges = np.flatnonzero(labels == L_CHIP_MERGE)
+    if len(merges) == 0:
+        return out
+    first_out = tx_first_out.astype(np.int64)
+    for t in merges.tolist():
+        prev = in_prev[int(tx_first_in[t]):int(tx_first_in[t + 1])].astype(np.int64)
+        if len(prev) == 0 or (prev == 0xFFFFFFFF).any():
+            continue
+        src = np.searchsorted(first_out, prev, side="right") - 1
+        if (labels[src] == L_WHIRLPOOL).all():
+            out[t] = L_NONE
+    return out
+
