@@ -124,8 +124,11 @@ class Behaviour:
 REFERENCE = Behaviour()
 
 
-def draw(seed: int) -> Behaviour:
-    """A random profile for ``seed``, from its own random stream (the chain's stream is untouched)."""
+def draw(seed: int, families: tuple[str, ...] | None = None) -> Behaviour:
+    """A random profile for ``seed``, from its own random stream (the chain's stream is untouched).
+
+    ``families`` overrides which families are on (tests force them); every other value is as drawn.
+    """
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 0xBE4A7105])))
 
     def i(name: str, lo: int | None = None) -> int:
@@ -146,7 +149,13 @@ def draw(seed: int) -> Behaviour:
     style = FEE_STYLES[int(rng.integers(0, len(FEE_STYLES)))]
     factor = {"market": 1.0, "scaled": round(float(rng.uniform(0.5, 3.0)), 4),
               "fixed": float(rng.integers(1, 61))}[style]
-    families = tuple(fam for fam in FAMILIES if rng.random() < FAMILY_P)
+    drawn = tuple(fam for fam in FAMILIES if rng.random() < FAMILY_P)
+    if families is None:
+        families = drawn
+    unknown = set(families) - set(FAMILIES)
+    if unknown:
+        raise UsageError(f"unknown behaviour families {sorted(unknown)}; choose from {', '.join(FAMILIES)}")
+    families = tuple(f for f in FAMILIES if f in families)
     fam = {
         "change_pay_fraction": f("change_pay_fraction"),
         "extra_hops_max": i("extra_hops_max"),

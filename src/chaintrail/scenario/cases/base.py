@@ -48,6 +48,7 @@ class Case:
         self.deposit_accounts: list[dict] = []   # exchange accounts the perpetrators used
         self.notes: list[str] = []
         self.done = False
+        self.adopted_type = False         # fresh_address_type applied
         self.delay = int(ch.rng.integers(0, ch.behaviour.start_delay_max + 1))
         self._it: Iterator | None = None
         self.setup(ch, pop, services)
@@ -98,7 +99,8 @@ class Case:
     def adopt_cashout_type(self, ch: Chain) -> None:
         """``fresh_address_type``: from now on the perpetrators' new addresses are of the drawn type."""
         b = ch.behaviour
-        if b.has("fresh_address_type"):
+        if b.has("fresh_address_type") and not self.adopted_type:
+            self.adopted_type = True
             at = AT_NAMES.index(b.cashout_atype)
             for e in self.perpetrators:
                 ch.L.ent[e, E_ATYPE] = at if int(ch.L.ent[e, E_ATYPE]) != at else AT_P2TR

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from chaintrail.scenario.cases.base import COIN, Case
+from chaintrail.scenario.cases.cashout import cash_out
 from chaintrail.scenario.chain import Chain
 from chaintrail.scenario.ledger import (
     AT_P2PKH,
@@ -45,7 +46,8 @@ class DarknetMarket(Case):
         self.dep_pool = ch.new_pool(self.market)
         self.buyer_addr: dict[int, int] = {}
         self.sales: dict[int, int] = {v: 0 for v in self.vendors}
-        self.exchanges = [int(x) for x in rng.choice(pop.ex, size=3, replace=False)]
+        self.exchanges = [int(x) for x in rng.choice(pop.ex, size=self.n_exchanges(ch, 3, len(pop.ex)), replace=False)]
+        self.hot_addr = -1
         self.traders = [int(x) for x in rng.choice(pop.traders, size=min(2, len(pop.traders)), replace=False)]
 
     def _buyer_deposit(self, ch: Chain, b: int) -> int:
@@ -53,8 +55,23 @@ class DarknetMarket(Case):
             self.buyer_addr[b] = ch.address(self.market, pool=self.dep_pool)
         return self.buyer_addr[b]
 
+    def _hot_address(self, ch: Chain) -> int:
+        """Where deposits are swept: a fresh address each time, or one reused (``address_reuse``)."""
+        if not ch.behaviour.has("address_reuse"):
+            return ch.address(self.market)
+        if self.hot_addr < 0:
+            self.hot_addr = ch.address(self.market)
+        return self.hot_addr
+
+    def _exchange(self, ch: Chain, j: int, k: int) -> int:
+        """The j-th cash-out exchange for the k-th vendor (drawn behaviour spreads vendors over all)."""
+        if ch.behaviour.mode == "reference":
+            return self.exchanges[j]
+        return self.exchanges[(j + k) % len(self.exchanges)]
+
     def script(self, ch: Chain, pop: Pop, services: dict) -> Iterator[None]:
         rng = ch.rng
+        bh = ch.behaviour
         rounds = int(rng.integers(3, 5))
         for _ in range(rounds):
             buyers = [self.victims[k] for k in rng.permutation(len(self.victims))[:max(3, len(self.victims) // 2)]]
@@ -72,7 +89,7 @@ class DarknetMarket(Case):
             # sweep deposits into the hot wallet
             deps = ch.coins(self.dep_pool)
             if deps:
-                t = ch.sweep(self.market, deps, ch.address(self.market), kind="crime")
+                t = ch.sweep(self.market, deps, self._hot_address(ch), kind="crime", feerate=self.fr(ch))
                 self.role(ch, t, "market_sweep")
             yield
         yield from self.wait(1)
@@ -84,47 +101,57 @@ class DarknetMarket(Case):
         bal = int(ch.L.pool[hot, P_SUM])
         scale = min(1.0, (bal * 0.97) / max(1, sum(p for _, p in pays)))
         pays = [(a, int(p * scale)) for a, p in pays]
-        t = ch.send(self.market, pays, pool=hot, kind="market_withdrawal")
+        t = ch.send(self.market, pays, pool=hot, kind="market_withdrawal", feerate=self.fr(ch))
         self.role(ch, t, "vendor_withdrawal")
         yield
         yield
         rest = ch.coins(hot)
         if rest:
-            t = ch.sweep(self.market, rest, ch.address(self.operator), kind="crime")
+            t = ch.sweep(self.market, rest, ch.address(self.operator), kind="crime", feerate=self.fr(ch))
             self.role(ch, t, "operator_withdrawal")
         yield
         yield
+        if bh.has("long_wait"):
+            yield from self.wait(int(rng.integers(bh.long_wait_blocks // 2, bh.long_wait_blocks + 1)))
+        self.adopt_cashout_type(ch)
         # vendors and the operator cash out
+        fr = self.fr(ch)
         for k, v in enumerate(self.vendors + [self.operator]):
             coins = ch.coins(int(ch.L.ent[v, E_POOL]))
             if not coins:
                 continue
-            style = k % 4
+            style = k % 4 if bh.mode == "reference" else int(rng.integers(0, 4))
             total = sum(ch.value(o) for o in coins)
-            if style == 0:
+            if style == 0 and bh.mode != "reference":
+                dest = self.deposit_address(ch, self._exchange(ch, 0, k), v)
+                yield from cash_out(self, ch, v, coins, lambda _k, d=dest: d, len(coins), 0.0, "crime",
+                                    lambda n: ())
+            elif style == 0:
                 t = ch.sweep(v, coins, self.deposit_address(ch, self.exchanges[0], v), kind="crime")
                 self.role(ch, t, "cash_out")
             elif style == 1:
                 half = total // 2
-                t = ch.send(v, [(self.deposit_address(ch, self.exchanges[1], v), half)], coins=coins, kind="crime")
+                t = ch.send(v, [(self.deposit_address(ch, self._exchange(ch, 1, k), v), half)], coins=coins,
+                            kind="crime", change_addr=self.change_address(ch, v, coins) if bh.mode != "reference" else None,
+                            feerate=fr)
                 self.role(ch, t, "cash_out")
             elif style == 2 and self.traders:
                 tr = self.traders[0]
                 dest = int(ch.L.ent[tr, E_ADDR]) if int(ch.L.ent[tr, E_ADDR]) >= 0 else ch.address(tr)
-                t = ch.sweep(v, coins, dest, kind="crime")
+                t = ch.sweep(v, coins, dest, kind="crime", feerate=fr)
                 self.role(ch, t, "cash_out")
             else:
                 # short peel chain to an exchange
-                cur = ch.sweep(v, coins, ch.address(v), kind="crime")
+                cur = ch.sweep(v, coins, ch.address(v), kind="crime", feerate=fr)
                 self.role(ch, cur, "consolidation")
                 o = ch.outputs(cur)[0]
                 for hop in range(3):
                     yield from self.wait_ready(ch, [o])
                     left = int(ch.L.out[o, O_VALUE])
-                    dest = self.deposit_address(ch, self.exchanges[2], v)
-                    nxt = ch.address(v)
+                    dest = self.deposit_address(ch, self._exchange(ch, 2, k), v)
+                    nxt = self.change_address(ch, v, [o])
                     t = ch.send(v, [(dest, int(left * rng.uniform(0.2, 0.4)))], coins=[o], kind="crime",
-                                change_addr=nxt)
+                                change_addr=nxt, feerate=self.fr(ch))
                     self.role(ch, t, "peel_step")
                     self.role(ch, t, "cash_out")
                     o = ch.output_to(t, nxt)

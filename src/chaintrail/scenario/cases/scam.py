@@ -41,12 +41,13 @@ class InvestmentScam(Case):
         n = int(rng.integers(8, 20))
         for u in rng.choice(pop.users, size=n, replace=False):
             self.victim(ch, int(u))
-        self.exchanges = [int(x) for x in rng.choice(pop.ex, size=2, replace=False)]
+        self.exchanges = [int(x) for x in rng.choice(pop.ex, size=self.n_exchanges(ch, 2, len(pop.ex)), replace=False)]
         self.gambling = int(pop.gamb[0])
         self.gamb_addr = int(pop.gamb_addr[0, 0])
 
     def script(self, ch: Chain, pop: Pop, services: dict) -> Iterator[None]:
         rng = ch.rng
+        b = ch.behaviour
         early = []
         for wave in range(3):
             wave_victims = self.victims[wave::3]
@@ -64,11 +65,11 @@ class InvestmentScam(Case):
                 coins = ch.coins(int(ch.L.ent[self.scammer, E_POOL]))
                 pays = [(ch.address(v), int(rng.uniform(0.05, 0.12) * 0.15 * self.size * COIN)) for v in early[:3]]
                 if coins and sum(ch.value(o) for o in coins) > 2 * sum(p for _, p in pays):
-                    t = ch.send(self.scammer, pays, change_addr=self.scam_addr, kind="crime")
+                    t = ch.send(self.scammer, pays, change_addr=self.scam_addr, kind="crime", feerate=self.fr(ch))
                     self.role(ch, t, "scam_payout")
                 yield
         coins = ch.coins(int(ch.L.ent[self.scammer, E_POOL]))
-        t = ch.sweep(self.scammer, coins, ch.address(self.collector), kind="crime")
+        t = ch.sweep(self.scammer, coins, ch.address(self.collector), kind="crime", feerate=self.fr(ch))
         self.role(ch, t, "consolidation")
         o = ch.outputs(t)[0]
         yield from self.wait_ready(ch, [o])
@@ -76,29 +77,33 @@ class InvestmentScam(Case):
         parts = [total * 2 // 5, total * 2 // 5]
         parts.append(total - sum(parts))         # the third mule gets a fifth
         outs = [(ch.address(m), p) for m, p in zip(self.mules, parts)]
-        t = ch.send(self.collector, outs, coins=[o], kind="crime")
+        t = ch.send(self.collector, outs, coins=[o], kind="crime", feerate=self.fr(ch))
         self.role(ch, t, "mule_transfer")
         mule_coins = [ch.output_to(t, a) for a, _ in outs]
         yield from self.wait_ready(ch, mule_coins)
+        if b.has("long_wait"):
+            yield from self.wait(int(rng.integers(b.long_wait_blocks // 2, b.long_wait_blocks + 1)))
+        self.adopt_cashout_type(ch)
+        fr = self.fr(ch)
         for k, (m, c) in enumerate(zip(self.mules, mule_coins)):
             v = int(ch.L.out[c, O_VALUE])
             if k == 2:
                 # gamble a part at the dice site, hold the rest
-                t = ch.send(m, [(self.gamb_addr, v // 4)], coins=[c], kind="crime")
+                t = ch.send(m, [(self.gamb_addr, v // 4)], coins=[c], kind="crime", feerate=fr)
                 self.role(ch, t, "gambling_deposit")
                 continue
             # structured deposits below a round threshold, one per block
             cur = c
-            ex = self.exchanges[k % 2]
+            ex = self.exchanges[k % len(self.exchanges)]
             dest = self.deposit_address(ch, ex, m)
             while int(ch.L.out[cur, O_VALUE]) > 0.12 * COIN:
                 chunk = int(min(int(ch.L.out[cur, O_VALUE]) - 20_000, rng.uniform(0.06, 0.095) * COIN))
-                nxt = ch.address(m)
-                t = ch.send(m, [(dest, chunk)], coins=[cur], kind="crime", change_addr=nxt)
+                nxt = self.change_address(ch, m, [cur])
+                t = ch.send(m, [(dest, chunk)], coins=[cur], kind="crime", change_addr=nxt, feerate=fr)
                 self.role(ch, t, "cash_out")
                 cur = ch.output_to(t, nxt)
                 yield
                 yield from self.wait_ready(ch, [cur])
-            t = ch.sweep(m, [cur], dest, kind="crime")
+            t = ch.sweep(m, [cur], dest, kind="crime", feerate=fr)
             self.role(ch, t, "cash_out")
             yield
