@@ -16,9 +16,10 @@ from fastapi.staticfiles import StaticFiles
 from chaintrail import __version__
 from chaintrail.api import errors
 from chaintrail.api.auth import TokenGate, check_token, declare_bearer, new_token
+from chaintrail.api.live import LiveWorkbench
 from chaintrail.api.routers import addresses, entities, graph, meta, screen, search, tags, trace, transactions
 from chaintrail.api.runner import Runner
-from chaintrail.api.workbench import Limits, Workbench
+from chaintrail.api.workbench import Limits
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parents[1] / "web"
@@ -73,11 +74,13 @@ def create_app(store_path: str | Path, token: str | None = None, *, case_info: d
     omitted; read it back from ``app.state.token``). ``case_info`` (title,
     guided steps, subject address) is shown by the UI, e.g. for the demo.
     ``trace_workers`` > 0 runs traces and screens in that many worker
-    processes, so they never hold up lookups (see ``runner``).
+    processes, so they never hold up lookups (see ``runner``). When an ingest
+    grows the store, the app reopens it (see ``live``).
     """
     token = check_token(token) if token is not None else new_token()
-    wb = Workbench(store_path, limits)
-    runner = Runner(wb, store_path, trace_workers)
+    live = LiveWorkbench(store_path, limits)
+    wb = live.current()
+    runner = Runner(live, store_path, trace_workers)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -89,13 +92,15 @@ def create_app(store_path: str | Path, token: str | None = None, *, case_info: d
             yield
         finally:
             runner.close()
-            wb.close()
+            live.close()
 
     app = FastAPI(lifespan=lifespan, title="chaintrail workbench API", version=__version__,
                   description="Search, addresses, transactions, entities, fund-flow graph, tracing, screening and "
                               "tags over one chaintrail chain store. Every /api route needs `Authorization: Bearer "
                               "<token>`. Amounts are integer satoshis.")
-    app.state.wb = wb
+    app.state.live = live
+    app.state.wb = wb                   # the current workbench (``live`` replaces it after an ingest)
+    live.on_swap = lambda new: setattr(app.state, "wb", new)
     app.state.runner = runner
     app.state.token = token
     app.state.case_info = case_info

@@ -18,7 +18,8 @@ ERRORS = {
 
 
 async def get_wb(request: Request) -> Workbench:
-    return request.app.state.wb
+    """The current read model (reopened after an ingest); one request keeps the one it started with."""
+    return request.app.state.live.current()
 
 
 async def get_runner(request: Request):

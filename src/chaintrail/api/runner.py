@@ -9,12 +9,16 @@ process only answers lookups. With ``workers == 0`` (tests, notebooks) they
 run in a thread of the API process, one at a time.
 
 Tags added through the API bump a version number; a worker whose tags are
-older re-reads them before its next task.
+older re-reads them before its next task. Likewise, when an ingest grew the
+store and the API process reopened it (``live``), a worker whose generation is
+older reopens its own workbench before its next task (keeping its snapshot if
+that fails, e.g. mid-commit).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 from collections import Counter
@@ -26,8 +30,10 @@ import anyio
 
 from chaintrail.analysis.screening import ScreenParams
 from chaintrail.analysis.tracing import TraceParams
+from chaintrail.api.live import LiveWorkbench
 from chaintrail.api.workbench import Limits, Workbench
 
+log = logging.getLogger(__name__)
 # The worker process's own workbench (set once by the pool initializer; never used in the API process).
 _WORKER: dict = {}
 
@@ -38,11 +44,17 @@ def _init_worker(store_path: str, limits: dict) -> None:
         os.nice(19)
     except OSError:
         pass
-    _WORKER["wb"] = Workbench(store_path, Limits(**limits))
-    _WORKER["tags_version"] = 0
+    _WORKER.update(wb=Workbench(store_path, Limits(**limits)), tags_version=0, generation=0,
+                   store_path=store_path, limits=limits)
 
 
-def _worker_wb(tags_version: int) -> Workbench:
+def _worker_wb(generation: int, tags_version: int) -> Workbench:
+    if _WORKER["generation"] != generation:
+        try:
+            _WORKER["wb"] = Workbench(_WORKER["store_path"], Limits(**_WORKER["limits"]))
+            _WORKER.update(generation=generation, tags_version=tags_version)
+        except Exception as exc:  # noqa: BLE001 - keep answering from the snapshot; retried next task
+            log.warning("trace worker could not reopen the store yet (%s)", exc)
     wb = _WORKER["wb"]
     if _WORKER["tags_version"] != tags_version:
         wb.reload_tags()
@@ -89,23 +101,22 @@ def screen(wb: Workbench, subject: str, params: ScreenParams) -> dict:
     return wb.screens.screen(subject, params)
 
 
-def _in_worker(fn_name: str, tags_version: int, *args):
-    return globals()[fn_name](_worker_wb(tags_version), *args)
+def _in_worker(fn_name: str, generation: int, tags_version: int, *args):
+    return globals()[fn_name](_worker_wb(generation, tags_version), *args)
 
 
 class Runner:
     """Runs trace and screen tasks for one app."""
 
-    def __init__(self, wb: Workbench, store_path: str | Path, workers: int = 0):
-        self.wb = wb
+    def __init__(self, live: LiveWorkbench, store_path: str | Path, workers: int = 0):
+        self.live = live
         self.workers = workers
-        self.tags_version = 0
         self._pool: ProcessPoolExecutor | None = None
         if workers > 0:
             # spawn: the API process has threads (uvicorn), which fork would copy half-way.
             self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                              initializer=_init_worker,
-                                             initargs=(str(store_path), asdict(wb.limits)))
+                                             initargs=(str(store_path), asdict(live.limits)))
 
     def warm(self) -> None:
         """Start the workers now (they load the store), not on the first trace."""
@@ -114,13 +125,12 @@ class Runner:
                 f.result()
 
     async def run(self, fn_name: str, *args):
+        wb = self.live.current()
         if self._pool is None:
             fn = globals()[fn_name]
-            return await anyio.to_thread.run_sync(lambda: fn(self.wb, *args))
-        return await asyncio.wrap_future(self._pool.submit(_in_worker, fn_name, self.tags_version, *args))
-
-    def tags_changed(self) -> None:
-        self.tags_version += 1
+            return await anyio.to_thread.run_sync(lambda: fn(wb, *args))
+        return await asyncio.wrap_future(self._pool.submit(_in_worker, fn_name, self.live.generation,
+                                                           self.live.tags_version, *args))
 
     def close(self) -> None:
         """Stop the workers now, even mid-trace (nobody is waiting for the answer any more)."""

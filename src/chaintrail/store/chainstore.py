@@ -12,6 +12,13 @@ Opening a store that still has ``DIRTY`` repairs it: parts the manifest does not
 name are deleted, index files are cut back to the committed counts and
 ``out_spent`` is recomputed from ``in_prev``. Batch boundaries depend only on the
 data, so a killed ingest that is rerun ends byte-identical to an uninterrupted one.
+
+A store opened read-only is a snapshot of the manifest it read, even while an
+ingest appends to it: Parquet parts and index rows are only ever added after
+the committed ones, and ``out_spent`` (patched in place when later inputs spend
+older outputs) is read as a private copy in which links to inputs the snapshot
+does not hold are cleared. A rollback cuts index files by copy and rename, so
+pages a reader has mapped never vanish.
 """
 
 from __future__ import annotations
@@ -74,6 +81,7 @@ class ChainStore:
         self.manifest_path = self.path / "MANIFEST.json"
         self.index_dir = self.path / "index"
         self._lock_fd: int | None = None
+        self._out_spent: np.ndarray | None = None
         if not self.manifest_path.exists():
             if not create:
                 raise StoreError(f"no chain store at {self.path} (run `chaintrail ingest` first)")
@@ -92,7 +100,8 @@ class ChainStore:
         if (self.path / "DIRTY").exists():
             if writable or create:
                 self.repair()
-            else:
+            elif not self._writer_active():
+                # (With a writer at work, DIRTY is its commit in progress and the manifest read is a snapshot.)
                 raise StoreError(f"store {self.path} was interrupted mid-write; rerun the ingest to repair it")
 
     # -- lifecycle -----------------------------------------------------------------
@@ -110,6 +119,20 @@ class ChainStore:
             os.close(fd)
             raise StoreError(f"store {self.path} is locked by another chaintrail process") from None
         self._lock_fd = fd
+
+    def _writer_active(self) -> bool:
+        """Whether another process (or handle) holds the writer's lock right now."""
+        try:
+            fd = os.open(self.path / "LOCK", os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
 
     def close(self) -> None:
         if self._lock_fd is not None:
@@ -145,8 +168,20 @@ class ChainStore:
         return pa.concat_tables([pq.read_table(p, columns=columns) for p in paths])
 
     def column(self, name: str, mode: str = "r") -> np.ndarray:
-        """Memory-map one index column."""
+        """Memory-map one index column (``out_spent`` of a read-only store: the snapshot's own copy)."""
+        if name == "out_spent" and mode == "r" and self._lock_fd is None:
+            return self._out_spent_snapshot()
         return ix.open_column(self.index_dir, name, self.counts[ix.BY_NAME[name].entity], mode)
+
+    def _out_spent_snapshot(self) -> np.ndarray:
+        """``out_spent`` as of this manifest: a concurrent ingest patches the file in place with links to
+        inputs past ``counts["inputs"]``, which this snapshot reads as unspent."""
+        if self._out_spent is None:
+            c = self.counts
+            spent = np.array(ix.open_column(self.index_dir, "out_spent", c["outputs"]))
+            spent[spent >= c["inputs"]] = ix.NONE
+            self._out_spent = spent
+        return self._out_spent
 
     # -- writing -------------------------------------------------------------------
     def _require_writer(self) -> None:
@@ -227,6 +262,7 @@ class ChainStore:
         m["next_part"] = seq
         _write_json_atomic(self.manifest_path, m)
         self.manifest = m
+        ix.cut_columns(self.index_dir, keep)
         self.repair()
 
     def _cut_parts(self, table: str, keep_rows: int, seq: int) -> tuple[list[str], int]:

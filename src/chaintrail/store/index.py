@@ -120,6 +120,27 @@ def truncate_columns(root: Path, counts: dict[str, int]) -> None:
                     f.truncate(keep)
 
 
+def cut_columns(root: Path, counts: dict[str, int]) -> None:
+    """Cut every column file to ``counts`` rows by writing a shorter copy and renaming it over the file: a
+    reader that mapped the longer file keeps its pages (truncating in place would fault them away)."""
+    for col in COLUMNS:
+        p = _path(root, col)
+        keep = counts[col.entity] * col.dtype.itemsize * col.width
+        if p.exists() and p.stat().st_size > keep:
+            tmp = p.with_suffix(".tmp")
+            with open(p, "rb") as src, open(tmp, "wb") as dst:
+                left = keep
+                while left:
+                    chunk = src.read(min(left, 1 << 24))
+                    if not chunk:
+                        break
+                    dst.write(chunk)
+                    left -= len(chunk)
+                dst.flush()
+                os.fsync(dst.fileno())
+            os.replace(tmp, p)
+
+
 def derive_out_spent(in_prev: np.ndarray, n_outputs: int) -> np.ndarray:
     """Recompute every output's spending input from the inputs' prev links."""
     spent = np.full(n_outputs, NONE, np.uint32)

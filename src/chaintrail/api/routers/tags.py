@@ -43,6 +43,5 @@ def add_tag(tag: NewTag, request: Request, wb=Depends(get_wb)) -> dict:
     wb.tags.tagstore.add_tag(tag.address, tag.label, category=tag.category, source=tag.source,
                              confidence=tag.confidence, is_cluster_definer=tag.is_cluster_definer,
                              case=tag.case, context=tag.context, user="workbench")
-    wb.reload_tags()
-    request.app.state.runner.tags_changed()
+    request.app.state.live.tags_changed()
     return _tag_list(wb, tag.address)
