@@ -38,7 +38,8 @@ def test_trace_finding_figures_and_evidence(trace9):
     assert set(f["error_rates"]) == {"multi-input", "coinjoin", "peel-chain"}   # tags here are on the address itself
     table = methodology.load_error_rates()["heuristics"]
     for name, e in f["error_rates"].items():
-        assert (e["status"], e["false_positive_rate"]) == (table[name]["status"], table[name]["false_positive_rate"])
+        assert (methodology.is_measured(e), e["figures"]) == (methodology.is_measured(table[name]),
+                                                              table[name]["figures"])
     # Tags the result rests on, with source and confidence.
     tags = {t["address"]: t for t in f["tags"]}
     assert tags[EXCHANGE_ADDR]["label"] == "Exchange Bravo" and tags[EXCHANGE_ADDR]["confidence"] == "service_data"
@@ -91,11 +92,13 @@ def test_explain_finding_names_the_linking_transaction(chain_store):
 
 def test_error_rate_table_is_well_formed():
     table = methodology.load_error_rates()
-    assert table["format"] == "chaintrail-error-rates/1"
+    assert table["format"] == "chaintrail-error-rates/2"
     for name, e in table["heuristics"].items():
-        unmeasured = e["false_positive_rate"] is None and e["false_negative_rate"] is None
-        assert (e["status"] == methodology.NOT_MEASURED) == unmeasured, name
+        assert set(e["figures"]) == set(methodology.SOURCES), name
+        unmeasured = all(f["status"] == "not measured" for f in e["figures"].values())
+        assert (e["status"] == "not measured") == unmeasured == (not methodology.is_measured(e)), name
     assert methodology.rates_for(["no-such-heuristic"])["no-such-heuristic"]["status"] == methodology.NOT_MEASURED
+    # a finding recorded under the first format still reads as it did
     assert methodology.describe_rate({"false_positive_rate": 0.012, "false_negative_rate": 0.08, "sample_size": 25000,
                                       "ground_truth": "labelled exchange wallets"}) == \
         "false positives 1.2%, false negatives 8.0% (n=25,000; ground truth: labelled exchange wallets)"

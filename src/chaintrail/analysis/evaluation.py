@@ -12,9 +12,29 @@ carries its support (how many items it was measured on).
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+Z95 = 1.959963984540054   # two-sided 95% normal quantile
+
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float] | None:
+    """Wilson score interval for ``k`` successes in ``n`` trials (95% by default); None when n is 0.
+
+    Unlike the normal approximation it stays inside [0, 1] and is honest at 0/n and n/n,
+    which is where a heuristic's counts usually sit.
+    """
+    if n <= 0:
+        return None
+    if not 0 <= k <= n:
+        raise ValueError(f"wilson: successes {k} not within 0..{n}")
+    p = k / n
+    z2 = z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass
@@ -34,6 +54,14 @@ class Score:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def precision_ci(self) -> tuple[float, float] | None:
+        """95% Wilson interval of the precision (over the tp + fp conclusions drawn)."""
+        return wilson(self.tp, self.tp + self.fp)
+
+    def recall_ci(self) -> tuple[float, float] | None:
+        """95% Wilson interval of the recall (over the tp + fn true cases)."""
+        return wilson(self.tp, self.tp + self.fn)
 
 
 def binary_score(name: str, predicted: np.ndarray, truth: np.ndarray) -> Score:

@@ -80,6 +80,10 @@ def _evaluate(st: ChainStore, key: dict, ktx, kaddr) -> dict:
         t[knum] = np.array([c == proto for c in ktx["coinjoin"].to_pylist()])
         label = {"whirlpool": "whirlpool_mix"}.get(proto, proto)
         scores.append(binary_score(f"coinjoin: {proto}", labels == M.LABELS.index(label), t))
+    # Wasabi 1.x either version (real labelled sets do not tell 1.0 from 1.1).
+    w1 = np.zeros(n_tx, bool)
+    w1[knum] = np.array([c in ("wasabi1.0", "wasabi1.1") for c in ktx["coinjoin"].to_pylist()])
+    scores.append(binary_score("coinjoin: wasabi1", np.isin(labels, [M.L_WASABI10, M.L_WASABI11]), w1))
     mixer_truth = np.zeros(n_tx, bool)
     mixer_pred = np.zeros(n_tx, bool)
     for kind, label in _MIXER_KIND_TO_LABEL.items():
@@ -151,28 +155,3 @@ def markdown_table(results: list[dict]) -> str:
     for s in total_scores(results):
         lines.append(f"| {s.name} | {fmt(s.precision)} | {fmt(s.recall)} | {s.tp} | {s.fp} | {s.fn} |")
     return "\n".join(lines) + "\n"
-
-
-_RATE_KEYS = {"multi-input clustering": "multi-input", "change: combined vote": "change",
-              "coinjoin or mixer": "coinjoin"}
-
-
-def update_rates(path: Path, results: list[dict]) -> None:
-    """Fill the measured entries of ``error_rates.json`` (reports quote them)."""
-    import datetime
-
-    data = json.loads(Path(path).read_text())
-    seeds = [{k: r["scenario"][k] for k in ("seed", "kind", "scale")} for r in results]
-    for s in total_scores(results):
-        key = _RATE_KEYS.get(s.name) or (s.name.replace("change: ", "change:") if s.name.startswith("change: ") else None)
-        if key is None or key not in data["heuristics"]:
-            continue
-        e = data["heuristics"][key]
-        e.update(status="measured", precision=s.precision, recall=s.recall,
-                 false_positive_rate=None if s.precision is None else round(1 - s.precision, 6),
-                 false_negative_rate=None if s.recall is None else round(1 - s.recall, 6),
-                 sample_size=s.tp + s.fp + s.fn, ground_truth=f"chaintrail scenario answer keys: {seeds}")
-    data["measured_at"] = datetime.date.today().isoformat()
-    data["tool"] = "chaintrail heuristics evaluate"
-    data["about"] += " false_positive_rate is the share of the heuristic's conclusions that are wrong (1 - precision)."
-    Path(path).write_text(json.dumps(data, indent=1) + "\n")

@@ -14,7 +14,7 @@ from html import escape
 from chaintrail import __version__
 from chaintrail.cases import tlp
 from chaintrail.cases.audit import AuditEntry
-from chaintrail.cases.methodology import MIXER_POLICY, TAINT_MODELS, describe_rate
+from chaintrail.cases.methodology import MIXER_POLICY, TAINT_MODELS
 from chaintrail.cases.report_figure import KIND_WORDS, btc, fund_flow_svg, short
 from chaintrail.cases.report_prose import (
     day,
@@ -26,6 +26,7 @@ from chaintrail.cases.report_prose import (
     services,
     trace_summary,
 )
+from chaintrail.cases.report_rates import rates_section
 from chaintrail.cases.report_style import stylesheet
 from chaintrail.cases.repository import CaseView
 from chaintrail.cases.verify import VerifyReport
@@ -211,19 +212,7 @@ def _methodology(view: CaseView) -> str:
     rates: dict[str, dict] = {}
     for f in view.findings:
         rates.update(f.get("error_rates") or {})
-    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v.get('version'))}</td><td>{_e(v.get('what'))}</td>"
-                   f"<td>{_e(describe_rate(v, ground_truth=False))}</td></tr>" for k, v in sorted(rates.items()))
-    truths = sorted({str(v["ground_truth"]) for v in rates.values() if v.get("ground_truth")})
-    when = sorted({str(v["measured_at"]) for v in rates.values() if v.get("measured_at")})
-    basis = (f"<p class=small>Measured{(' on ' + _e(', '.join(when))) if when else ''} against: "
-             f"{_e('; '.join(truths))}. A false-positive rate is the share of the heuristic's conclusions that "
-             f"are wrong; a false-negative rate the share of true cases it misses.</p>") if truths else ""
-    out.append("<h3>4.2 Heuristics and their measured error rates</h3><p>Addresses are grouped into entities (one "
-               "controller) and transactions are classified by the heuristics below. Each has a version, and its "
-               "error rate is measured against ground truth with <code>chaintrail heuristics evaluate</code>; a "
-               "heuristic not yet measured is shown as such.</p>"
-               + (f"<table class=data><tr><th>Heuristic</th><th>Version</th><th>What it infers</th>"
-                  f"<th>Measured error rate</th></tr>{rows}</table>{basis}" if rows else "<p>No heuristic was used.</p>"))
+    out.append(rates_section(rates))
     models = []
     for f in view.findings:
         if f["kind"] != "trace":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from html import escape
 
-from chaintrail.cases.methodology import NOT_MEASURED
+from chaintrail.cases.methodology import SOURCE_NAMES, headline, is_measured, lacks_real
 from chaintrail.cases.report_figure import btc
 
 _MODEL_NAME = {"haircut": "haircut (proportional)", "poison": "poison", "fifo": "first-in-first-out",
@@ -194,7 +194,7 @@ def explain_summary(f: dict) -> list[str]:
 
 def reliance(f: dict, n_tags: int) -> str:
     rates = f.get("error_rates") or {}
-    measured = [k for k, v in rates.items() if v.get("status") != NOT_MEASURED]
+    measured = [k for k, v in rates.items() if is_measured(v)]
     unmeasured = [k for k in rates if k not in measured]
     bits = [f"the public blockchain ({plural(len(f['block_hashes']), 'block')}, each identified by its hash in "
             f"Section 6)"]
@@ -209,22 +209,27 @@ def reliance(f: dict, n_tags: int) -> str:
 def reservations(findings: list[dict], case_tags: list[dict]) -> list[str]:
     """The caveats an honest expert would state, from what the findings rest on."""
     out = []
-    unmeasured = sorted({k for f in findings for k, v in (f.get("error_rates") or {}).items()
-                         if v.get("status") == NOT_MEASURED})
+    used = {k: v for f in findings for k, v in (f.get("error_rates") or {}).items()}
+    unmeasured = sorted(k for k, v in used.items() if not is_measured(v))
     if unmeasured:
         out.append(f"The error rates of {', '.join(unmeasured)} have not yet been measured against ground truth. "
                    f"Conclusions that depend on them, in particular which addresses belong to one entity, should be "
                    f"corroborated (for example by an exchange's own records) before they are relied upon in court.")
-    rates = {k: v for f in findings for k, v in (f.get("error_rates") or {}).items()
-             if v.get("status") != NOT_MEASURED}
-    loose = sorted((k, v) for k, v in rates.items() if (v.get("false_positive_rate") or 0) >= 0.05)
+    loose = []
+    for k, v in sorted(used.items()):
+        top = headline(v)
+        fp = None if top is None else top[1].get("false_positive_rate")
+        if fp is not None and fp >= 0.05:
+            loose.append(f"{escape(k)} ({100 * float(fp):.1f}% on {SOURCE_NAMES[top[0]]})")
     if loose:
-        out.append("Measured false-positive rates of 5% or more apply to: " + "; ".join(
-            f"{escape(k)} ({100 * float(v['false_positive_rate']):.1f}%)" for k, v in loose)
-            + ". Links that rest on these heuristics alone should be corroborated.")
-    if rates:
-        out.append("Measured error rates (Section 4.2) come from generated cases with known answers; real-world "
-                   "rates may differ and are stated for the weight to be given to each inference.")
+        out.append("Measured false-positive rates of 5% or more apply to: " + "; ".join(loose)
+                   + ". Links that rest on these heuristics alone should be corroborated.")
+    generated = sorted(k for k, v in used.items() if lacks_real(v))
+    if generated:
+        out.append(f"No real-data error rate exists for {escape(', '.join(generated))}: "
+                   f"{'its rates were' if len(generated) == 1 else 'their rates were'} measured only on chains made "
+                   f"by chaintrail's own generator (Section 4.2 gives each figure with its source, sample size and "
+                   f"95% interval). Such figures are upper bounds; real-world error rates may be higher.")
     weak = sorted({(t.get("label") or "?", t.get("confidence") or "unknown") for f in findings for t in f.get("tags", [])
                    if (t.get("confidence_level") or 0) < 50})
     if weak:

@@ -134,6 +134,19 @@ ANALYSIS_TABLES: dict[str, pa.Schema] = {
         ("origin_file", pa.string()),
         ("origin_line", pa.int32()),
     ]),
+    # One row per tx, written by ``chaintrail cluster`` (analysis.tx_labels); older files lack later columns.
+    "tx_labels": pa.schema([
+        ("tx_num", pa.int64()),
+        ("label", pa.string()),             # analysis.mixers.LABELS; 'none' when no pattern fits
+        ("is_mixing", pa.bool_()),          # a CoinJoin: inputs of several owners
+        ("mixer_related", pa.bool_()),      # chip split/merge, Whirlpool Tx0
+        ("values_known", pa.bool_()),       # every input's value was known when it was labelled
+        ("protocol", pa.string()),          # whirlpool, wasabi1, wasabi2, joinmarket, chipmixer; null if unknown
+        ("confidence", pa.int16()),         # 0-100; lower when input values were unknown
+        ("evidence", pa.string()),          # the rule the label rests on, in words
+        ("peel_chain", pa.int64()),
+        ("peel_pos", pa.int32()),
+    ]),
     "tag_sources": pa.schema([
         ("origin_file", pa.string()),       # absolute path, or manual:<user>
         ("kind", pa.string()),              # tagpack | actorpack | ofac | csv | manual
@@ -190,6 +203,11 @@ SQL_VIEWS: dict[str, str] = {
     "clusters": """
         SELECT a.address, c.cluster_id AS cluster, count(*) OVER (PARTITION BY c.cluster_id) AS cluster_size
         FROM raw.clusters c JOIN raw.addresses a USING (addr_num)""",
+    "tx_labels": f"""
+        SELECT {_hex('t.txid')} AS txid, b.height AS block_height, l.label, l.protocol, l.confidence, l.evidence,
+               l.values_known AS input_values_known, l.is_mixing, l.mixer_related, l.peel_chain, l.peel_pos
+        FROM raw.tx_labels l JOIN raw.txs t USING (tx_num) JOIN raw.blocks b USING (block_seq)
+        WHERE l.label <> 'none' OR l.peel_chain IS NOT NULL""",
     "tags": """
         SELECT t.address, t.label, t.category, t.abuse, t.concepts, t.risk_categories, t.actor,
                ac.label AS actor_label, ac.jurisdictions, t.confidence, t.confidence_level, t.is_cluster_definer,

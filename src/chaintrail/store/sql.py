@@ -27,13 +27,22 @@ def connect(store: ChainStore) -> duckdb.DuckDBPyConnection:
         if parts:
             # Views cannot take parameters, so the paths are quoted as SQL string literals.
             listing = ", ".join("'" + p.replace("'", "''") + "'" for p in parts)
-            con.execute(f"CREATE VIEW raw.{name} AS SELECT * FROM read_parquet([{listing}])")
+            missing = _missing_columns(parts[0], schema) if name in ANALYSIS_TABLES else ""
+            con.execute(f"CREATE VIEW raw.{name} AS SELECT *{missing} FROM read_parquet([{listing}])")
         else:
             empty = ", ".join(f"NULL::{_duck_type(f.type)} AS {f.name}" for f in schema)
             con.execute(f"CREATE VIEW raw.{name} AS SELECT {empty} WHERE false")
     for name, sql in SQL_VIEWS.items():
         con.execute(f"CREATE VIEW main.{name} AS {sql}")
     return con
+
+
+def _missing_columns(path: str, schema) -> str:
+    """Null columns for what an analysis file written by an older version lacks (so views still bind)."""
+    import pyarrow.parquet as pq
+
+    have = set(pq.read_schema(path).names)
+    return "".join(f", NULL::{_duck_type(f.type)} AS {f.name}" for f in schema if f.name not in have)
 
 
 def _duck_type(t) -> str:
