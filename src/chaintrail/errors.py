@@ -8,7 +8,8 @@
     │   └── UndoDataError        rev*.dat / undo data that cannot be read or matched
     ├── ValidationError          decoded fine but inconsistent
     │   ├── MerkleMismatchError
-    │   └── WitnessCommitmentError
+    │   ├── WitnessCommitmentError
+    │   └── ProofOfWorkError     a header whose hash is above the target of its own nBits
     ├── AddressError             an address string or script that cannot be encoded/decoded
     ├── SourceError              a node or folder we read from misbehaves (RPC errors, missing files)
     ├── StoreError               the chain store is missing, locked or inconsistent
@@ -75,6 +76,10 @@ class MerkleMismatchError(ValidationError):
 
 class WitnessCommitmentError(ValidationError):
     """The coinbase witness commitment differs from the recomputed one."""
+
+
+class ProofOfWorkError(ValidationError):
+    """A block header's hash is above the target its own nBits encode (or the nBits are invalid)."""
 
 
 class AddressError(ChaintrailError):

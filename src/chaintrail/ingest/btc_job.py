@@ -1,7 +1,9 @@
 """Resumable Bitcoin ingest: blocks folder, raw/hex files and node RPC into the chain store.
 
 Blocks are taken in chain order and cut into batches of about ``batch_bytes``.
-A batch is parsed, checked (merkle root, witness commitment), mapped and
+Headers read from files (blocks folder, raw files) must meet their own nBits
+target before they take part in chain selection; blocks from a node's RPC were
+checked by the node. A batch is parsed, checked (merkle root, witness commitment), mapped and
 committed atomically, so a killed run leaves the store at a batch boundary and a
 rerun carries on from there. Batch boundaries depend only on the blocks still to
 ingest, which makes the resumed store byte-identical to an uninterrupted one.
@@ -22,10 +24,11 @@ from chaintrail.chains.bitcoin.blockfiles import (BlockLocation, deobfuscate, de
 from chaintrail.chains.bitcoin.chainwork import best_chain
 from chaintrail.chains.bitcoin.network import MAINNET, NETWORKS, Network, network_by_magic
 from chaintrail.chains.bitcoin.parse import compute_txids, parse_blocks, sha256d
+from chaintrail.chains.bitcoin.pow import PowCheck
 from chaintrail.chains.bitcoin.undo import RevRecord, parse_rev_file, record_matches_header
 from chaintrail.chains.bitcoin.undo_columns import UndoColumns, parse_bcoin_undo_columns
 from chaintrail.chains.bitcoin.validate import check_block
-from chaintrail.errors import DecodeError, SourceError, TrailingBytesError, TruncatedError
+from chaintrail.errors import DecodeError, ProofOfWorkError, SourceError, TrailingBytesError, TruncatedError
 from chaintrail.ingest.btc_mapper import BlockMeta, Mapper
 from chaintrail.store.chainstore import Batch, ChainStore
 from chaintrail.store.schema import TABLES
@@ -50,6 +53,7 @@ class PendingBlock:
     offset: int
     undo: Callable[[], UndoColumns | None] | None = None
     height: int | None = None
+    check_pow: bool = False   # set for file sources whose headers were not checked on scanning
 
 
 @dataclass
@@ -87,12 +91,15 @@ class BtcIngest:
 
     def __init__(self, store_path: str | Path, *, network: Network | None = None, skip_bad: bool = False,
                  batch_bytes: int = DEFAULT_BATCH_BYTES, progress: Callable[[int, int], None] | None = None,
-                 kill_after_batches: int | None = None):
+                 kill_after_batches: int | None = None, check_pow: bool = True):
+        """``check_pow=False`` accepts headers above their target: only for tests that fork real
+        mainnet blocks, which cannot be mined again; the CLI always checks."""
         self.store = ChainStore(store_path, writable=True, create=True, network=network.name if network else None)
         self.network = network
         if network is not None:
             self.store.set_network(network.name)
         self.skip_bad = skip_bad
+        self.pow = PowCheck() if check_pow else None
         self.batch_bytes = batch_bytes
         self.progress = progress
         self.report = IngestReport()
@@ -104,6 +111,8 @@ class BtcIngest:
                                                    blocks["block_seq"].to_pylist())}
         stale = self.store.read_table("stale_blocks", ["hash"])
         self.known_stale = {h[::-1] for h in stale["hash"].to_pylist()}
+        bad = self.store.read_table("bad_blocks", ["source", "source_offset"])
+        self.known_bad = set(zip(bad["source"].to_pylist(), bad["source_offset"].to_pylist()))
 
     def close(self) -> None:
         self.store.close()
@@ -135,8 +144,11 @@ class BtcIngest:
         self.store.set_network(net.name)
         key = read_xor_key(blocks_dir)
         locs: list[BlockLocation] = []
+        skipped: list[DecodeError] | None = [] if self.skip_bad else None
         for path in list_block_files(blocks_dir):
-            locs.extend(scan_block_file(path, net.magic, key))
+            locs.extend(scan_block_file(path, net.magic, key, skipped))
+        bad_rows = [self._bad_row(None, e.source, e.offset, e) for e in skipped or []]
+        locs = self._proof_of_work(locs, bad_rows)
         layout = best_chain(locs)
         main = layout.main
         # Continue where the store stops; roll back if the store's tip left the best chain.
@@ -161,9 +173,30 @@ class BtcIngest:
                                 None if root is None else root + i)
                    for i, b in enumerate(main) if i >= todo_from and b.hash not in self.known)
         total = sum(b.length for b in main[todo_from:])
-        self._run(pending, total, extra={"stale_blocks": self._stale_table(stale_rows)})
+        self._run(pending, total, extra={"stale_blocks": self._stale_table(stale_rows),
+                                         "bad_blocks": pa.Table.from_pylist(bad_rows, TABLES["bad_blocks"])})
         self.report.stale = len(layout.stale)
         return self.report
+
+    def _proof_of_work(self, locs: list[BlockLocation], bad_rows: list[dict]) -> list[BlockLocation]:
+        """``locs`` whose headers meet their own target; the rest raise, or with --skip-bad go to ``bad_rows``."""
+        if self.pow is None:
+            return locs
+        fail = self.pow.failure
+        bad = [(b, why) for b in locs if (why := fail(b.hash, b.bits)) is not None]
+        if not bad:
+            return locs
+        for b, why in bad:
+            err = ProofOfWorkError(why, str(b.file), b.offset)
+            if not self.skip_bad:
+                raise err
+            bad_rows.append(self._bad_row(b.hash[::-1], err.source, err.offset, err))
+        drop = {id(b) for b, _ in bad}
+        return [b for b in locs if id(b) not in drop]
+
+    def _bad_row(self, hash_: bytes | None, source: str | None, offset: int | None, err: DecodeError) -> dict:
+        self.report.bad.append(str(err))
+        return {"hash": hash_, "source": source, "source_offset": offset, "error": str(err)}
 
     def _first_forked_seq(self, after_seq: int, pos: dict[bytes, int], n_main: int) -> int | None:
         """First block stored after ``after_seq`` that competes with the best chain ``pos``, if any.
@@ -196,7 +229,7 @@ class BtcIngest:
             for data, off in _split_raw(raw, str(p)):
                 undo_file = (undo_paths or {}).get(str(p)) or _sibling_undo(p)
                 undo_fn = (lambda f=undo_file: parse_bcoin_undo_columns(Path(f).read_bytes(), str(f))) if undo_file else None
-                blocks.append(PendingBlock(data, str(p), off, undo_fn, height))
+                blocks.append(PendingBlock(data, str(p), off, undo_fn, height, check_pow=self.pow is not None))
         if self.network is None and self.store.network is None:
             self.network = MAINNET
         self._run(iter(blocks), sum(len(b.data) for b in blocks))
@@ -241,19 +274,19 @@ class BtcIngest:
                     if not self.skip_bad:
                         raise bad.error from None
                     blk = batch.pop(bad.index)
-                    self.report.bad.append(str(bad.error))
-                    bad_rows.append({"hash": bad.hash, "source": blk.source, "source_offset": blk.offset,
-                                     "error": str(bad.error)})
+                    bad_rows.append(self._bad_row(bad.hash, blk.source, blk.offset, bad.error))
             tables: dict[str, pa.Table] = {}
             if batch:
                 out = mapper.map(lay, metas, txids)
                 tables = out.tables
             else:
                 out = Batch({}, {})
+            if first and extra:
+                bad_rows = extra["bad_blocks"].to_pylist() + bad_rows if "bad_blocks" in extra else bad_rows
+                tables.update({k: v for k, v in extra.items() if v.num_rows and k != "bad_blocks"})
+            bad_rows = self._new_bad(bad_rows)
             if bad_rows:
                 tables["bad_blocks"] = pa.Table.from_pylist(bad_rows, TABLES["bad_blocks"])
-            if first and extra:
-                tables.update({k: v for k, v in extra.items() if v.num_rows})
             first = False
             out.tables = tables
             if tables:
@@ -266,8 +299,23 @@ class BtcIngest:
                 self.progress(done, total)
             if self._kill_after is not None and committed >= self._kill_after:
                 raise _SimulatedCrash()
-        if first and extra and any(v.num_rows for v in extra.values()):
-            self.store.commit(Batch({k: v for k, v in extra.items() if v.num_rows}, {}))
+        if first and extra:
+            tables = {k: v for k, v in extra.items() if v.num_rows and k != "bad_blocks"}
+            bad_rows = self._new_bad(extra["bad_blocks"].to_pylist() if "bad_blocks" in extra else [])
+            if bad_rows:
+                tables["bad_blocks"] = pa.Table.from_pylist(bad_rows, TABLES["bad_blocks"])
+            if tables:
+                self.store.commit(Batch(tables, {}))
+
+    def _new_bad(self, rows: list[dict]) -> list[dict]:
+        """Bad-block rows not recorded by an earlier run over the same files (a rerun adds none)."""
+        out = []
+        for r in rows:
+            key = (r["source"], r["source_offset"])
+            if key not in self.known_bad:
+                self.known_bad.add(key)
+                out.append(r)
+        return out
 
     def _seen(self, blk: PendingBlock) -> bool:
         data = blk.data.materialize() if isinstance(blk.data, _Lazy) else blk.data
@@ -285,6 +333,14 @@ class BtcIngest:
         buf = np.empty(int(ends[-1]), np.uint8)
         for b, s in zip(batch, starts.tolist()):
             buf[s:s + len(b.data)] = np.frombuffer(b.data, np.uint8) if not isinstance(b.data, np.ndarray) else b.data
+        if self.pow is not None:
+            for i, b in enumerate(batch):
+                if b.check_pow and sizes[i] >= 80:   # shorter ones fail parsing below
+                    header = bytes(buf[starts[i]:starts[i] + 80])
+                    try:
+                        self.pow.check(header, sha256d(header), None, int(starts[i]))
+                    except ProofOfWorkError as exc:
+                        raise _BadBlock(i, batch, starts, exc) from None
         try:
             lay = parse_blocks(buf, starts, ends)
         except DecodeError as exc:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from chaintrail.chains.bitcoin.network import Network, network_by_magic
+from chaintrail.chains.bitcoin.pow import PowCheck
 from chaintrail.errors import (
     BadMagicError,
     DecodeError,
@@ -177,13 +178,20 @@ def detect_network(blocks_dir: Path) -> Network:
 
 # --- scanning ----------------------------------------------------------------
 
-def scan_block_file(path: Path, magic: bytes, xor_key: bytes | None) -> list[BlockLocation]:
+def scan_block_file(
+    path: Path, magic: bytes, xor_key: bytes | None, skipped: list[DecodeError] | None = None,
+) -> list[BlockLocation]:
     """Every block record in one blk file, in file order.
 
     Stops at the zero-filled preallocated tail. Errors name the file and the
     absolute offset of the offending record's magic: BadMagicError for a wrong
     non-zero magic, TruncatedError when the file ends inside a record, DecodeError
     for an impossible length, TrailingBytesError for data after the zero tail.
+
+    With a ``skipped`` list, framing errors are appended to it instead of raised
+    and the scan resyncs on the next magic, as Core's reindex does: only the bad
+    region is lost. A record cut short (the next frame starts inside it) is
+    dropped and the scan resumes at that frame.
     """
     path = Path(path)
     src = str(path)
@@ -196,32 +204,19 @@ def scan_block_file(path: Path, magic: bytes, xor_key: bytes | None) -> list[Blo
         if size == 0:
             return out
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            reader = _Records(mm, size, magic, key_cycle, src)
             pos = 0
             sha = hashlib.sha256
             while pos < size:
-                raw = mm[pos : pos + FRAME_SIZE]
-                # Preallocation writes zeros to the raw file, below the xor layer.
-                if not any(raw[:4]):
-                    _check_zero_tail(mm, pos, size, src)
+                try:
+                    start, length = reader.frame_at(pos)
+                except DecodeError as exc:
+                    if skipped is None:
+                        raise
+                    pos = reader.resync(exc, pos, out, skipped)
+                    continue
+                if length < 0:      # the zero-filled tail
                     break
-                if len(raw) < FRAME_SIZE:
-                    raise TruncatedError(
-                        f"file ends {len(raw)} bytes into a record frame", src, pos)
-                frame = _xor_small(raw, key_cycle, pos)
-                if frame[:4] != magic:
-                    raise BadMagicError(
-                        f"expected magic {magic.hex()}, found {frame[:4].hex()}", src, pos)
-                length = int.from_bytes(frame[4:8], "little")
-                if length < HEADER_SIZE:
-                    raise DecodeError(f"record length {length} is shorter than a header", src, pos)
-                if length > MAX_BLOCK_SERIALIZED_SIZE:
-                    raise DecodeError(
-                        f"record length {length} exceeds the maximum block size", src, pos)
-                start = pos + FRAME_SIZE
-                if start + length > size:
-                    raise TruncatedError(
-                        f"record of {length} bytes runs {start + length - size} bytes "
-                        f"past the end of the file", src, pos)
                 header = _xor_small(mm[start : start + HEADER_SIZE], key_cycle, start)
                 out.append(BlockLocation(
                     file=path,
@@ -236,6 +231,87 @@ def scan_block_file(path: Path, magic: bytes, xor_key: bytes | None) -> list[Blo
                 ))
                 pos = start + length
     return out
+
+
+class _Records:
+    """Frame reading and resyncing over one mapped blk file."""
+
+    def __init__(self, mm: mmap.mmap, size: int, magic: bytes, key_cycle: bytes | None, src: str):
+        self.mm, self.size, self.magic, self.key_cycle, self.src = mm, size, magic, key_cycle, src
+
+    def frame_at(self, pos: int) -> tuple[int, int]:
+        """(body start, length) of the record framed at ``pos``; length -1 at the zero tail."""
+        mm, size, src = self.mm, self.size, self.src
+        raw = mm[pos : pos + FRAME_SIZE]
+        # Preallocation writes zeros to the raw file, below the xor layer.
+        if not any(raw[:4]):
+            _check_zero_tail(mm, pos, size, src)
+            return pos, -1
+        if len(raw) < FRAME_SIZE:
+            raise TruncatedError(f"file ends {len(raw)} bytes into a record frame", src, pos)
+        frame = _xor_small(raw, self.key_cycle, pos)
+        if frame[:4] != self.magic:
+            raise BadMagicError(f"expected magic {self.magic.hex()}, found {frame[:4].hex()}", src, pos)
+        length = int.from_bytes(frame[4:8], "little")
+        if length < HEADER_SIZE:
+            raise DecodeError(f"record length {length} is shorter than a header", src, pos)
+        if length > MAX_BLOCK_SERIALIZED_SIZE:
+            raise DecodeError(f"record length {length} exceeds the maximum block size", src, pos)
+        start = pos + FRAME_SIZE
+        if start + length > size:
+            raise TruncatedError(
+                f"record of {length} bytes runs {start + length - size} bytes past the end of the file", src, pos)
+        return start, length
+
+    def resync(self, exc: DecodeError, pos: int, out: list[BlockLocation], skipped: list[DecodeError]) -> int:
+        """Record ``exc`` in ``skipped`` and return where scanning resumes (the file size if nowhere)."""
+        if out and out[-1].offset + out[-1].length == pos:
+            # The bad frame follows a record: if a real frame starts inside that record, the record
+            # was cut short and the bad "frame" is a piece of the next block.
+            prev = out[-1]
+            q = self._find_magic(prev.offset, pos)
+            while q >= 0 and not self._plausible(q):
+                q = self._find_magic(q + 1, pos)
+            if q >= 0:
+                out.pop()
+                skipped.append(TruncatedError(
+                    f"record of {prev.length} bytes is cut short by the next frame at offset {q}; "
+                    f"skipped {q - prev.offset + FRAME_SIZE} bytes", self.src, prev.offset - FRAME_SIZE))
+                return q
+        # After the zero tail, the first non-zero byte may itself start a frame.
+        after = int(exc.offset) if isinstance(exc, TrailingBytesError) and exc.offset is not None else pos + 1
+        q = self._find_magic(after, self.size)
+        end = q if q >= 0 else self.size
+        where = f"to the next magic at offset {q}" if q >= 0 else "to the end of the file"
+        skipped.append(type(exc)(f"{exc.reason}; skipped {end - pos} bytes {where}", self.src, exc.offset))
+        return end
+
+    def _plausible(self, q: int) -> bool:
+        try:
+            start, length = self.frame_at(q)
+        except DecodeError:
+            return False
+        if length < 0:
+            return False
+        header = _xor_small(self.mm[start : start + HEADER_SIZE], self.key_cycle, start)
+        sha = hashlib.sha256
+        return PowCheck().failure(sha(sha(header).digest()).digest(), int.from_bytes(header[72:76], "little")) is None
+
+    def _find_magic(self, start: int, end: int) -> int:
+        """First offset q in [start, end) where the (deobfuscated) magic starts, or -1."""
+        mm, magic = self.mm, self.magic
+        stop = min(end + len(magic) - 1, self.size)
+        if self.key_cycle is None:
+            return mm.find(magic, start, stop)
+        best = -1
+        for phase in range(XOR_KEY_SIZE):
+            pattern = bytes(m ^ k for m, k in zip(magic, self.key_cycle[phase : phase + 4]))
+            q = mm.find(pattern, start, stop)
+            while q >= 0 and q % XOR_KEY_SIZE != phase:
+                q = mm.find(pattern, q + 1, stop)
+            if q >= 0 and (best < 0 or q < best):
+                best = q
+        return best
 
 
 def _check_zero_tail(mm: mmap.mmap, pos: int, size: int, src: str) -> None:

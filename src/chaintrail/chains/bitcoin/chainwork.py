@@ -4,7 +4,7 @@ Blocks in blk files are in arrival order, and a folder may hold only part of the
 chain, so the chain is rebuilt here as Core does on reindex: link every header
 to its parent by prev hash, sum the work from each root, take the tip with the
 most work (earliest in file order on a tie), and walk back from it.
-Proof of work is not checked here; see :func:`meets_target`.
+Proof of work is not checked here; see :mod:`.pow`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from chaintrail.chains.bitcoin.blockfiles import BlockLocation
+from chaintrail.chains.bitcoin.pow import meets_target, target_from_bits, work_from_bits
 from chaintrail.errors import ValidationError
 
 __all__ = [
@@ -25,46 +26,6 @@ __all__ = [
 ]
 
 _NULL_HASH = bytes(32)
-
-
-def _decode_compact(bits: int) -> tuple[int, bool, bool]:
-    """Core's arith_uint256::SetCompact: (target, negative, overflow)."""
-    size = bits >> 24
-    word = bits & 0x007FFFFF
-    if size <= 3:
-        word >>= 8 * (3 - size)   # the flags below look at the shifted word, as Core does
-        target = word
-    else:
-        target = word << (8 * (size - 3))
-    negative = word != 0 and bool(bits & 0x00800000)
-    overflow = word != 0 and (
-        size > 34 or (word > 0xFF and size > 33) or (word > 0xFFFF and size > 32))
-    return target, negative, overflow
-
-
-def target_from_bits(bits: int) -> int:
-    """The 256-bit target encoded by compact ``bits``; raises on negative or overflow."""
-    target, negative, overflow = _decode_compact(bits)
-    if negative or overflow:
-        kind = "negative" if negative else "overflowing"
-        raise ValidationError(f"compact bits 0x{bits:08x} encode a {kind} target")
-    return target
-
-
-def work_from_bits(bits: int) -> int:
-    """Expected hashes to meet ``bits``: 2**256 // (target + 1), or 0 if invalid (GetBlockProof)."""
-    target, negative, overflow = _decode_compact(bits)
-    if negative or overflow or target == 0:
-        return 0
-    return (1 << 256) // (target + 1)
-
-
-def meets_target(block_hash: bytes, bits: int) -> bool:
-    """Whether a header hash (internal byte order) satisfies its own compact target."""
-    target, negative, overflow = _decode_compact(bits)
-    if negative or overflow or target == 0 or target >= (1 << 256):
-        return False
-    return int.from_bytes(block_hash, "little") <= target
 
 
 @dataclass(frozen=True, slots=True)
