@@ -327,8 +327,9 @@ def joinmarket_partition(ins, outs, d, n):
     cap = 4096
     cand = np.empty((nc, cap), np.int64)
     ncand = np.zeros(nc, np.int64)
-    idx = np.empty(4, np.int64)
-    for size in range(1, min(m, 4) + 1):
+    kmax = 6 if m <= 16 else 4   # a participant may bring up to 6 coins where enumeration stays cheap
+    idx = np.empty(kmax, np.int64)
+    for size in range(1, min(m, kmax) + 1):
         for q in range(size):
             idx[q] = q
         while True:
