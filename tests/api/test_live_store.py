@@ -111,3 +111,21 @@ def test_served_store_is_reopened_after_an_ingest(half_store, workers):
         # Blocks 300-599 are there: the tx at height 496 that spends the output.
         spender = api.ok(f"/txs/{SPENT_LATER.split(':')[0]}")["outputs"][0]
         assert spender["spent_by"] is not None
+
+
+def test_a_rollback_under_the_server_is_answered_from_the_reopened_store(tmp_path, btc_data):
+    # The rollback rewrites and deletes Parquet parts the served snapshot still names; the screener
+    # (built on the first /screen) reads them.
+    store = tmp_path / "store"
+    with BtcIngest(store) as job:
+        job.ingest_blocks_dir(btc_data / "mainnet" / "core-blocks-0-599")
+    with serve_store(store, trace_workers=0) as api:
+        assert api.ok("/meta")["counts"] == FULL
+        with ChainStore(store, writable=True) as w:
+            w.rollback(300)
+        r = api.get("/screen", subject=SPENT_LATER_ADDR, hops=5)
+        assert r.status_code == 200, r.text[:300]
+        api.app.state.live.refresh()
+        assert api.ok("/meta")["counts"] == HALF
+        assert api.ok("/trace", source=SPENT_LATER, max_hops=20, graph="false")["trace_hash"] == \
+            _ref(store, SPENT_LATER, TraceParams(max_hops=20))

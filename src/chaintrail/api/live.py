@@ -79,6 +79,10 @@ class LiveWorkbench:
             time.sleep(0.02)
         return self._wb
 
+    def changed_since(self, generation: int) -> bool:
+        """Whether the store was reopened, or changed on disk, since ``generation``."""
+        return self.generation != generation or manifest_signature(self.path) != self._sig
+
     def tags_changed(self) -> None:
         """Tags were added: the current workbench re-reads them (a reopen under way does too)."""
         with self._lock:

@@ -32,6 +32,7 @@ from chaintrail.analysis.screening import ScreenParams
 from chaintrail.analysis.tracing import TraceParams
 from chaintrail.api.live import LiveWorkbench
 from chaintrail.api.workbench import Limits, Workbench
+from chaintrail.errors import ChaintrailError, StoreError
 
 log = logging.getLogger(__name__)
 # The worker process's own workbench (set once by the pool initializer; never used in the API process).
@@ -125,6 +126,24 @@ class Runner:
                 f.result()
 
     async def run(self, fn_name: str, *args):
+        generation = self.live.generation
+        try:
+            return await self._run(fn_name, *args)
+        except ChaintrailError:
+            raise
+        except Exception:
+            # A rollback may have removed Parquet parts the snapshot still names: ask the reopened store.
+            if not self.live.changed_since(generation):
+                raise
+        await anyio.to_thread.run_sync(self.live.refresh)
+        try:
+            return await self._run(fn_name, *args)
+        except ChaintrailError:
+            raise
+        except Exception as exc:
+            raise StoreError("the store changed while this was answered (an ingest is running); retry") from exc
+
+    async def _run(self, fn_name: str, *args):
         wb = self.live.current()
         if self._pool is None:
             fn = globals()[fn_name]
