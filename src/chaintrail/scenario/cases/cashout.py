@@ -69,6 +69,12 @@ def cash_out(case, ch: Chain, owner: int, coins: list[int], dest_of: Callable[[i
             roles = first_roles(len(ln.coins)) if ln.first else ()
             tx_kind = kind if ln.first else "crime"      # only a tx spending the original coins has their kind
             fr = b.feerate(ch.feerate)
+            worth = sum(ch.value(o) for o in ln.coins) - ch.fee(ln.coins, [ln.dest, ln.dest], fr)
+            if worth < 4 * DUST:          # too small to hop or split at this fee: sweep it, or keep it
+                ln.hops, ln.keep_change = 0, False
+                if worth < DUST:
+                    case.notes.append(f"{len(ln.coins)} coin(s) too small to cash out at {fr or ch.feerate:.1f} sat/vB")
+                    continue
             if ln.hops > 0:
                 t = ch.sweep(owner, ln.coins, ch.address(owner), kind=tx_kind, feerate=fr)
                 _roles(case, ch, t, roles + ("layering_hop",))

@@ -27,7 +27,7 @@ from chaintrail.scenario.ledger import (
 )
 from chaintrail.scenario.population import Pop
 from chaintrail.scenario.services.whirlpool import POOLS
-from chaintrail.scenario.wallet_ops import SW_CORE
+from chaintrail.scenario.wallet_ops import DUST, SW_CORE
 
 
 class ExchangeHack(Case):
@@ -151,6 +151,8 @@ class ExchangeHack(Case):
                 continue
             tr = self.traders[int(rng.integers(0, len(self.traders)))] if self.traders else None
             dest = ch.address(tr) if tr is not None else self.deposit_address(ch, self.cash_exchanges[0], self.hacker)
+            if ch.value(o) - ch.fee([o], [dest], self.fr(ch)) < DUST:
+                continue             # drawn fee styles can price a small coin out (never the reference)
             self.role(ch, ch.sweep(self.hacker, [o], dest, kind="crime", feerate=self.fr(ch)), "cash_out")
         yield
 
