@@ -89,13 +89,17 @@ def test_drawn_profiles_lie_in_their_documented_ranges_and_differ_by_seed():
 
 
 def test_random_behaviour_gives_the_same_bytes_twice_and_records_the_profile(tmp_path):
-    a = generate(tmp_path / "a", seed=9002, kind="ransomware", scale=0.5, workers=0)
-    b = generate(tmp_path / "b", seed=9002, kind="ransomware", scale=0.5, workers=1)
-    assert _digest(a.out_dir) == _digest(b.out_dir)
-    gen = json.loads((a.out_dir / "answer_key.json").read_text())["generator"]
+    [a] = generate_eval_scenarios(tmp_path / "a", [9002], ["ransomware"], 0.5)
+    assert a.name == "eval-9002-ransomware-0.5"
+    b = generate(tmp_path / "b", seed=9002, kind="ransomware", scale=0.5, workers=0)
+    assert _digest(a) == _digest(b.out_dir)
+    gen = json.loads((a / "answer_key.json").read_text())["generator"]
     assert gen["behaviour"] == draw(9002).to_json()
+    stamp = (a / "blk00000.dat").stat().st_mtime_ns
+    assert generate_eval_scenarios(tmp_path / "a", [9002], ["ransomware"], 0.5) == [a]   # kept, not redone
+    assert (a / "blk00000.dat").stat().st_mtime_ns == stamp
     c = generate(tmp_path / "c", seed=9003, kind="ransomware", scale=0.5)
-    assert _digest(c.out_dir)["blk00000.dat"] != _digest(a.out_dir)["blk00000.dat"]
+    assert _digest(c.out_dir)["blk00000.dat"] != _digest(a)["blk00000.dat"]
     # the reference profile writes no behaviour entry: reference keys keep their old bytes
     r = generate(tmp_path / "r", seed=4, kind="ransomware", scale=0.5)
     assert "behaviour" not in json.loads((r.out_dir / "answer_key.json").read_text())["generator"]
