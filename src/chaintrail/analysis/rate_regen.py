@@ -83,8 +83,9 @@ def real_scores(data_dir: Path | None) -> tuple[dict | None, str]:
 
 def regenerate(data_dir: Path | None, quick: bool = False, workdir: Path | None = None,
                step: Callable[[str], None] | None = None, command: str | None = None,
-               runs: tuple[tuple[Run, ...], tuple[Run, ...]] | None = None) -> dict:
-    """The whole error-rate table, measured now (``runs`` overrides the documented seed lists)."""
+               runs: tuple[tuple[Run, ...], tuple[Run, ...]] | None = None, real_out: dict | None = None) -> dict:
+    """The whole error-rate table, measured now (``runs`` overrides the documented seed lists);
+    ``real_out``, when given, receives real_eval's whole result (its detail tables)."""
     step = step or (lambda _msg: None)
     in_runs, out_runs = runs or ((QUICK_IN_SAMPLE, QUICK_OUT_OF_SAMPLE) if quick else (IN_SAMPLE, OUT_OF_SAMPLE))
     check_runs(in_runs, out_runs)
@@ -97,6 +98,8 @@ def regenerate(data_dir: Path | None, quick: bool = False, workdir: Path | None 
         out_res = evaluate_runs(out_runs, "random", Path(tmp), step)
     step("evaluating real labelled data")
     real, reason = real_scores(data_dir)
+    if real is not None and real_out is not None:
+        real_out.update(real)
     command = command or ("chaintrail heuristics regenerate" + (f" --real-data {data_dir}" if data_dir else "")
                           + (" --quick" if quick else ""))
     return ER.build_table(in_res, out_res, real, real_reason=reason, versions=versions, inputs=inputs,

@@ -114,8 +114,8 @@ def evaluate_positives(data: Path) -> list[dict]:
             # Dumplings' "other CoinJoins" take any tx with >= 2 equal outputs (most of this export are
             # taproot marketplace swaps with 330/546-sat dummy inputs); ours need >= 3 equal outputs.
             shaped = np.array([_max_equal(txs, i) >= 3 for i in range(txs.n)])
-            rows.append(recall_row(name + " (rows with >= 3 equal outputs)", row["dataset"], labels[shaped], want,
-                                   _subset(txs, shaped), values[shaped]))
+            rows.append(recall_row(name + " (rows with >= 3 equal outputs)", row["dataset"] + ", rows with >= 3 "
+                                   "equal outputs", labels[shaped], want, _subset(txs, shaped), values[shaped]))
     meta, txs = read_raw_jsonl(data / WASABI1_RAW)
     pos = np.array([bool(r.get("in_blocksec_wasabi")) for r in meta])
     values = M.values_known(txs.tx_first_in, txs.in_value)
@@ -196,11 +196,26 @@ def evaluate_background(data: Path) -> dict:
             "labelled_as": dict(Counter(r["label"] for r in listed).most_common()), "positives": listed}
 
 
+def _published(row: dict) -> str | None:
+    """The heuristic a row's figures are published under, or None for detail rows: the structure-only
+    Wasabi row, the 2018 Dumplings rounds (almost all also in the raw set: not counted twice), and
+    Dumplings' whole "other CoinJoins" export (mostly not CoinJoins; its CoinJoin-shaped rows count)."""
+    name = row["name"]
+    if "structure only" in name or ("wasabi1" in name and "end_zksnacks" in row["dataset"]):
+        return None
+    if name == "coinjoin: joinmarket":
+        return None
+    if name.startswith("coinjoin: joinmarket ("):
+        return "coinjoin: joinmarket"
+    return name
+
+
 def evaluate_real(data_dir: str | Path) -> dict:
     """Every real-data figure: positives per protocol, hard negatives, post-mix rates, background."""
     data = Path(data_dir)
     positives = evaluate_positives(data)
-    scores = [{k: r[k] for k in ("name", "tp", "fp", "fn", "precision", "recall", "dataset")} for r in positives]
+    scores = [{k: r[k] for k in ("tp", "fp", "fn", "precision", "recall", "dataset")} | {"name": _published(r)}
+              for r in positives if _published(r)]
     return {"format": "chaintrail-real-eval/1", "classifier": M.VERSION, "positives": positives,
             "negatives": evaluate_negatives(data), "background": evaluate_background(data), "scores": scores}
 
