@@ -31,12 +31,13 @@ def server(request, tmp_path_factory, chain_store, trace9):
         pg = PgDatabases(pg_admin_dsn())
         dsn = pg.new()
     repo = CaseRepository.open(dsn)
-    repo.add_agency("operator", "NCA")
-    repo.add_agency("operator", "BKA")
+    root, _ = repo.bootstrap("NCA", "root")          # the first admin enrols everyone else
+    repo.add_agency(root.username, "BKA")
     tokens = {}
-    for user, agency, role in [("alice", "NCA", "investigator"), ("dave", "NCA", "viewer"),
-                               ("bob", "BKA", "investigator"), ("carol", "BKA", "admin")]:
-        tokens[user] = repo.add_user("operator", user, agency, role)[1]
+    for user, agency, role in [("carol", "BKA", "admin"), ("alice", "NCA", "investigator"),
+                               ("dave", "NCA", "viewer"), ("bob", "BKA", "investigator"), ("erin", "BKA", "viewer")]:
+        actor = repo.principal("carol") if agency == "BKA" and user != "carol" else root
+        tokens[user] = repo.add_user(actor, user, agency, role)[1]
     alice = repo.principal("alice")
     red = repo.create_case(alice, "Operation Harbour", SECRET, "red")["ref"]
     repo.add_subject(alice, red, "address", HAL)
@@ -55,7 +56,7 @@ def server(request, tmp_path_factory, chain_store, trace9):
                                    headers={"Authorization": f"Bearer {TOKEN}", "X-Chaintrail-User-Token": t})
                    for u, t in tokens.items()}
         try:
-            yield {"app": app, "repo": repo, "c": clients, "red": red, "shared": shared}
+            yield {"app": app, "repo": repo, "c": clients, "red": red, "shared": shared, "url": url}
         finally:
             for c in clients.values():
                 c.close()
@@ -136,3 +137,46 @@ def test_roles_and_identity(server):
     assert r.status_code == 401
     created = c["bob"].post("/cases", json={"title": "BKA case", "tlp": "amber"})
     assert created.status_code == 201 and created.json()["ref"].startswith("BKA-")
+
+
+def test_no_user_token_is_refused_on_every_case_route(server, monkeypatch):
+    """Without X-Chaintrail-User-Token nobody acts: not the login name, not an admin of $CHAINTRAIL_AGENCY."""
+    monkeypatch.setenv("CHAINTRAIL_AGENCY", "NCA")       # what an implicit local user would have acted for
+    monkeypatch.setenv("CHAINTRAIL_USER", "mallory")
+    app, repo, red = server["app"], server["repo"], server["red"]
+    routes = _case_routes(app, red) + [("GET", "/cases", {}), ("POST", "/cases", {"json": {"title": "x"}}),
+                                       ("GET", "/cases/whoami", {}), ("POST", "/cases/import", {"content": b"x"})]
+    with httpx.Client(base_url=server["url"] + "/api/v1", timeout=60,
+                      headers={"Authorization": f"Bearer {TOKEN}"}) as anon:
+        for method, url, kw in routes:
+            for extra in ({}, {"X-Chaintrail-User-Token": TOKEN}):   # the server's own token is nobody here
+                r = anon.request(method, url, headers=extra, **kw)
+                assert r.status_code == 401, (method, url, extra, r.status_code, r.text[:200])
+                assert "user token" in r.json()["error"]
+        # The attack: a viewer of BKA shares NCA's case to BKA without a user token, then reads it.
+        assert anon.post(f"/cases/{red}/shares", json={"agency": "BKA", "tlp_max": "red"}).status_code == 401
+    assert server["c"]["erin"].get(f"/cases/{red}").status_code == 404
+    assert server["c"]["erin"].post(f"/cases/{red}/shares", json={"agency": "BKA", "tlp_max": "red"}).status_code == 404
+    assert repo.case(repo.principal("alice"), red).shares == []
+    with pytest.raises(Exception, match="no active user"):
+        repo.principal("mallory")
+
+
+def test_the_servers_token_stands_for_the_operator_only_on_a_single_user_database(tmp_path, chain_store):
+    from chaintrail.api import create_app
+    from chaintrail.api.server import ServerThread
+    from chaintrail.cases.repository import CaseRepository
+
+    repo = CaseRepository.open(tmp_path / "cases.sqlite")
+    repo.ensure_operator("NCA", "alice")
+    app = create_app(chain_store, token=TOKEN)
+    app.state.cases = repo
+    try:
+        with ServerThread(app) as url, httpx.Client(base_url=url + "/api/v1", timeout=60,
+                                                    headers={"Authorization": f"Bearer {TOKEN}"}) as c:
+            assert c.get("/cases/whoami").status_code == 401
+            assert c.get("/cases/whoami", headers={"X-Chaintrail-User-Token": TOKEN + "x"}).status_code == 401
+            me = c.get("/cases/whoami", headers={"X-Chaintrail-User-Token": TOKEN})
+            assert me.json() == {"username": "alice", "agency": "NCA", "role": "operator"}
+    finally:
+        repo.close()

@@ -54,3 +54,35 @@ def test_case_workflow_between_two_agencies(tmp_path, chain_store, monkeypatch):
     log = run("log", ref, *a)
     assert "finding.add by alice (NCA)" in log and "case.export.signed" in log
     assert "no case NOPE-1" in run("show", "NOPE-1", *a, code=5)
+
+
+def test_cli_enrolment_needs_an_admin_after_bootstrap(tmp_path, chain_store, monkeypatch):
+    """`--user x --agency A` used to enrol anyone into A as an admin, who could then sign packages with A's key."""
+    monkeypatch.delenv("CHAINTRAIL_CASES_DB", raising=False)
+    monkeypatch.delenv("CHAINTRAIL_USER_TOKEN", raising=False)
+    db = ["--db", str(tmp_path / "team.sqlite"), "--store", str(chain_store)]
+    admin = json.loads(run("admin", "bootstrap", "--user", "root", "--agency", "NCA", *db, "--json"))
+    assert admin["role"] == "admin" and len(admin["token"]) >= 32
+    assert "already has users" in run("admin", "bootstrap", "--user", "mallory", "--agency", "NCA", *db, code=5)
+    # Without a token nobody acts on a team database, whatever name and agency they give.
+    assert "team database" in run("new", "x", "--user", "mallory", "--agency", "NCA", *db, code=5)
+    assert "needs an admin" in run("user", "add", "mallory", "--agency", "NCA", "--role", "admin", *db, code=5)
+    assert "team database" in run("agency", "add", "EVIL", *db, code=5)
+    monkeypatch.setenv("CHAINTRAIL_USER_TOKEN", admin["token"])
+    alice = json.loads(run("user", "add", "alice", "--agency", "NCA", *db, "--json"))
+    assert alice["role"] == "investigator"
+    monkeypatch.setenv("CHAINTRAIL_USER_TOKEN", alice["token"])
+    assert "only an admin" in run("user", "add", "mallory", "--agency", "NCA", "--role", "admin", *db, code=5)
+    ref = json.loads(run("new", "Block 9 proceeds", *db, "--json"))["ref"]
+    assert ref.startswith("NCA-") and "created_by" in run("show", ref, *db, "--json")
+    monkeypatch.setenv("CHAINTRAIL_USER_TOKEN", "not-a-token-of-anybody-here")
+    assert "unknown or revoked user token" in run("export", ref, "-o", str(tmp_path / "p.zip"), *db, code=5)
+    assert not (tmp_path / "p.zip").exists()
+    from chaintrail.cases.repository import CaseRepository
+    with CaseRepository.open(tmp_path / "team.sqlite") as repo, repo.db.read() as conn:
+        from chaintrail.cases.audit import entries
+        users = [e.details["username"] for e in entries(conn) if e.action in ("admin.bootstrap", "user.create")
+                 and e.outcome == "ok"]
+        refused = [e for e in entries(conn) if e.outcome == "denied"]
+    assert users == ["root", "alice"]
+    assert {e.action for e in refused} >= {"identity", "user.create"}

@@ -23,7 +23,7 @@ NOTE = "Wallet seized at the suspect's flat on 3 March; seed phrase photographed
 
 
 def populate(repo, trace9) -> tuple[str, dict]:
-    p = repo.ensure_home("NCA", "alice")
+    p = repo.bootstrap("NCA", "alice")[0]
     c = repo.create_case(p, "Proceeds of block 9", "Funds mined in block 9.", "amber")
     ref = c["ref"]
     repo.add_subject(p, ref, "address", "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "miner")
@@ -40,7 +40,7 @@ def test_every_action_is_logged_and_the_chain_verifies(new_db, repos, trace9):
     ref, _ = populate(repo, trace9)
     with repo.db.read() as conn:
         log = entries(conn)
-    assert [e.action for e in log] == ["agency.create", "user.create", "case.create", "subject.add", "finding.add",
+    assert [e.action for e in log] == ["agency.create", "admin.bootstrap", "case.create", "subject.add", "finding.add",
                                        "note.add", "attachment.add", "tag.add", "case.read"]
     assert [e.seq for e in log] == list(range(1, 10))
     assert all(b.prev_hash == a.entry_hash for a, b in zip(log, log[1:]))

@@ -37,7 +37,7 @@ def records() -> bytes:
 def case(tmp_path_factory, chain_store, trace9):
     from chaintrail.cases.repository import CaseRepository
     repo = CaseRepository.open(tmp_path_factory.mktemp("report") / "cases.sqlite")
-    p = repo.ensure_home("NCA", "alice")
+    p = repo.bootstrap("NCA", "alice")[0]
     ref = repo.create_case(p, "Proceeds of the block 9 coinbase",
                            "Where did the 50 BTC mined in block 9 go, and which exchange can be served?", "amber")["ref"]
     repo.add_finding(p, ref, trace9)

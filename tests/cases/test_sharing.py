@@ -38,7 +38,7 @@ RECORDS = (b"entity_name,target_address,bitcoin_address,transaction_id,date,amou
 def agencies(new_db, repos, trace9):
     """A (NCA) with a case holding every kind of item at several TLP levels; B (BKA) empty."""
     a, b = repos(new_db()), repos(new_db())
-    pa, pb = a.ensure_home("NCA", "alice"), b.ensure_home("BKA", "bob")
+    pa, pb = a.bootstrap("NCA", "alice")[0], b.bootstrap("BKA", "bob")[0]
     ref = a.create_case(pa, "Proceeds of block 9", "Funds mined in block 9 and moved on.", "amber")["ref"]
     a.add_subject(pa, ref, "address", "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "miner")
     a.add_finding(pa, ref, trace9)

@@ -111,9 +111,21 @@ def build_demo(workdir: str | Path, *, seed: int = 7, scale: float = 20.0,
         case = _build_scenario(work, key, say, timings)
     else:
         case = _build_mainnet(work, say, timings)
+    _local_operator(Path(case.store))
     case.timings = {k: round(v, 2) for k, v in timings.items()} | {"total_s": round(time.perf_counter() - t0, 2)}
     case.save(work / "demo.json")
     return case
+
+
+def _local_operator(store: Path) -> None:
+    """The demo's case database is single-user: make its local operator, whom the workbench acts as."""
+    import os
+
+    from chaintrail.cases.identity import os_user
+    from chaintrail.cases.repository import CaseRepository
+
+    with CaseRepository.open(store / "cases.sqlite") as repo:
+        repo.ensure_operator(os.environ.get("CHAINTRAIL_AGENCY"), os.environ.get("CHAINTRAIL_USER") or os_user())
 
 
 def _ingest(store: Path, say, timings, *, blocks_dir: Path, network=None, raws: list[Path] = ()) -> None:

@@ -4,7 +4,7 @@ Notebook use::
 
     from chaintrail.cases import CaseRepository, trace_finding, build_report
     repo = CaseRepository.open("cases.sqlite")            # or "postgresql://..." for the team server
-    me = repo.ensure_home("NCA", "alice")
+    me, _ = repo.bootstrap("NCA", "alice")                # the first admin (prints nothing; token returned)
     ref = repo.create_case(me, "Ransomware proceeds")["ref"]
     repo.add_finding(me, ref, trace_finding(store, "ADDRESS"))
     open("report.pdf", "wb").write(build_report(repo, me, ref, "pdf"))

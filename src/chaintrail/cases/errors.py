@@ -2,7 +2,8 @@
 
     UsageError
     ├── NotFound          no such case, item, agency or user (or not visible to you: same answer)
-    └── AccessDenied      visible, but your role or agency may not do this
+    ├── AccessDenied      visible, but your role or agency may not do this
+    └── AlreadyImported   this signed package was imported before (a replay)
     DecodeError
     └── PackageError      a case package that is malformed, tampered with, or from an untrusted key
     StoreError
@@ -20,6 +21,14 @@ class NotFound(UsageError):
 
 class AccessDenied(UsageError):
     """The caller can see the object but may not do this to it."""
+
+
+class AlreadyImported(UsageError):
+    """The same signed package (by its SHA-256) was already imported by this agency."""
+
+    def __init__(self, message: str, ref: str):
+        super().__init__(message)
+        self.ref = ref
 
 
 class PackageError(DecodeError):

@@ -1,10 +1,13 @@
 """Who acts: agencies (with their Ed25519 signing keys), users, roles and API tokens.
 
-A *home* agency has users and a signing key; a *foreign* agency is a partner
-whose public key this server trusts for incoming case packages. Roles, least
-to most: viewer (read), investigator (read and write its agency's cases, share
-them), admin (also manage its agency's users). API tokens are stored only as
-their SHA-256.
+A *home* agency has users and a signing key (in a key file, see ``keys``); a
+*foreign* agency is a partner whose public key this server trusts for incoming
+case packages. Roles, least to most: viewer (read), investigator (read and
+write its agency's cases, share them), admin (also manage its agency's users).
+The *operator* is the one user of a single-user SQLite database, with an
+admin's rights (see ``enrolment``). API tokens are random and stored only as
+their SHA-256; a user row counts only if the audit log recorded it
+(``integrity.recorded``).
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from chaintrail.cases.errors import NotFound
 from chaintrail.errors import UsageError
 
 ROLES: tuple[str, ...] = ("viewer", "investigator", "admin")
-ROLE_RANK = {r: i for i, r in enumerate(ROLES)}
+OPERATOR = "operator"          # the single-user database's one user: an admin's rights, never enrolled
+ROLE_RANK = {r: i for i, r in enumerate(ROLES)} | {OPERATOR: 2}
 AGENCY_KINDS = ("home", "foreign")
 
 
@@ -49,7 +53,7 @@ class Principal:
 
 
 def check_role(role: str) -> str:
-    if role not in ROLE_RANK:
+    if role not in ROLES:
         raise UsageError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     return role
 
@@ -132,21 +136,31 @@ def create_agency(conn: Connection, actor: str, name: str, *, kind: str = "home"
 
 # -- users ---------------------------------------------------------------------------
 def create_user(conn: Connection, actor: str, actor_agency: str | None, username: str, agency: str,
-                role: str) -> tuple[dict, str]:
+                role: str, *, action: str = "user.create") -> tuple[dict, str | None]:
     """A user of a home agency, with a fresh API token (returned once, stored only as its hash)."""
     username = check_name(username, "a user name")
-    check_role(role)
+    if role != OPERATOR:
+        check_role(role)
     a = agency_row(conn, agency)
     if a is None or a["kind"] != "home":
         raise NotFound(f"no home agency {agency!r}")
     if conn.execute(sa.select(S.users.c.id).where(S.users.c.username == username)).first() is not None:
         raise UsageError(f"user {username!r} already exists")
-    token = secrets.token_urlsafe(24)
+    token = None if role == OPERATOR else secrets.token_urlsafe(24)     # the operator has no API token
     row = rows.insert(conn, S.users, {"username": username, "agency_id": a["id"], "role": role,
-                                      "token_hash": token_hash(token), "active": 1, "created_at": now()},
-                      actor=actor, agency=actor_agency, action="user.create", case_ref=None,
+                                      "token_hash": token and token_hash(token), "active": 1, "created_at": now()},
+                      actor=actor, agency=actor_agency, action=action, case_ref=None,
                       detail={"username": username, "agency": agency, "role": role})
     return row, token
+
+
+def user_count(conn: Connection) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(S.users)).scalar_one())
+
+
+def user_row(conn: Connection, username: str) -> dict | None:
+    r = conn.execute(sa.select(S.users).where(S.users.c.username == username)).first()
+    return None if r is None else dict(r._mapping)
 
 
 def principal_of_user(conn: Connection, user: dict) -> Principal:
@@ -162,12 +176,14 @@ def principal_for_name(conn: Connection, username: str) -> Principal:
 
 
 def principal_for_token(conn: Connection, token: str) -> Principal | None:
-    """The user an API token belongs to, or None (compared by hash, in constant time)."""
+    """The user an API token belongs to, or None (by hash, in constant time; only a user row the log recorded)."""
+    from chaintrail.cases.integrity import recorded
+
     if not token:
         return None
     want = token_hash(token)
     r = conn.execute(sa.select(S.users).where(S.users.c.token_hash == want, S.users.c.active == 1)).first()
-    if r is None or not hmac.compare_digest(r.token_hash, want):
+    if r is None or not hmac.compare_digest(r.token_hash, want) or not recorded(conn, S.users, dict(r._mapping)):
         return None
     return principal_of_user(conn, dict(r._mapping))
 

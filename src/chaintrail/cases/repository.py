@@ -16,11 +16,11 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from chaintrail.cases import audit, identity, rows, tlp
+from chaintrail.cases import audit, enrolment, identity, rows, tlp
 from chaintrail.cases import schema as S
 from chaintrail.cases.access import Access, Redactor, access_to, visible_case_ids
 from chaintrail.cases.db import Database
-from chaintrail.cases.errors import AccessDenied, NotFound
+from chaintrail.cases.errors import AccessDenied, AlreadyImported, NotFound
 from chaintrail.cases.hashing import dumps, loads
 from chaintrail.cases.identity import Principal
 from chaintrail.errors import UsageError
@@ -112,28 +112,21 @@ class CaseRepository:
         self.close()
 
     # -- identity ------------------------------------------------------------------
-    def ensure_home(self, agency: str | None, username: str, *, role: str = "admin",
-                    country: str | None = None) -> Principal:
-        """The embedded default's identity: the user (and its home agency, ``local`` unless named), made on first use.
+    def ensure_operator(self, agency: str | None, username: str) -> Principal:
+        """The local operator of a single-user SQLite database (made on a database with no users yet)."""
+        return enrolment.ensure_operator(self.db, agency, username)
 
-        An existing user acts for its own agency; naming a different agency for it is an error.
-        """
-        with self.db.tx() as conn:
-            u = conn.execute(sa.select(S.users).where(S.users.c.username == username)).first()
-            if u is not None:
-                p = identity.principal_of_user(conn, dict(u._mapping))
-                if agency is not None and agency != p.agency:
-                    raise UsageError(f"user {username!r} belongs to agency {p.agency!r}, not {agency!r}")
-                return p
-            agency = agency or "local"
-            a = identity.agency_row(conn, agency)
-            if a is None:
-                identity.create_agency(conn, f"system:{username}", agency, kind="home", country=country,
-                                       key_dir=self.db.key_dir)
-            elif a["kind"] != "home":
-                raise UsageError(f"agency {agency!r} is a foreign agency here")
-            u_row, _ = identity.create_user(conn, f"system:{username}", agency, username, agency, role)
-            return identity.principal_of_user(conn, u_row)
+    def has_users(self) -> bool:
+        with self.db.read() as conn:
+            return identity.user_count(conn) > 0
+
+    def local_operator(self) -> Principal | None:
+        """The operator, if this is a single-user SQLite database; else None."""
+        return enrolment.local_operator(self.db)
+
+    def bootstrap(self, agency: str, username: str, *, country: str | None = None) -> tuple[Principal, str]:
+        """The first admin of a team database (refused once any user exists); returns it and its API token."""
+        return enrolment.bootstrap(self.db, agency, username, country=country)
 
     def add_agency(self, actor: str, name: str, *, kind: str = "home", country: str | None = None,
                    public_key_hex: str | None = None) -> dict:
@@ -141,19 +134,10 @@ class CaseRepository:
             return plain(identity.create_agency(conn, actor, name, kind=kind, country=country,
                                                 public_key_hex=public_key_hex, key_dir=self.db.key_dir))
 
-    def add_user(self, actor: Principal | str, username: str, agency: str, role: str) -> tuple[dict, str]:
-        """Create a user; a Principal actor must be an admin of that agency (a str actor is the operator)."""
-        if isinstance(actor, Principal) and not (actor.role == "admin" and actor.agency == agency):
-            self._log_denied(actor, None, "user.create", f"not an admin of {agency}")
-            raise AccessDenied(f"only an admin of {agency} may add its users")
-        name, ag = (actor.username, actor.agency) if isinstance(actor, Principal) else (actor, None)
-        with self.db.tx() as conn:
-            row, token = identity.create_user(conn, name, ag, username, agency, role)
-            return plain(row), token
-
-    def set_token(self, actor: str, username: str, token: str) -> None:
-        with self.db.tx() as conn:
-            identity.set_token(conn, actor, None, username, token)
+    def add_user(self, actor: Principal, username: str, agency: str, role: str) -> tuple[dict, str]:
+        """An admin enrols a user (see ``enrolment.enrol``); returns the row and its API token (shown once)."""
+        row, token = enrolment.enrol(self.db, actor, username, agency, role)
+        return plain(row), token
 
     def principal(self, username: str) -> Principal:
         with self.db.read() as conn:
@@ -181,6 +165,12 @@ class CaseRepository:
         with self.db.tx() as conn:
             audit.append(conn, actor=p.username, agency=p.agency, action=action, case_ref=ref,
                          detail={"reason": reason}, outcome="denied")
+
+    def log_refused(self, actor: str, action: str, reason: str, agency: str | None = None) -> None:
+        """Log a refused attempt by someone not (yet) identified, e.g. enrolment without an admin's token."""
+        with self.db.tx() as conn:
+            audit.append(conn, actor=actor, agency=agency, action=action, detail={"reason": reason},
+                         outcome="denied")
 
     def _with_case(self, p: Principal, ref: str, action: str, fn: Callable[[Connection, dict, Access], T], *,
                    write: bool = False, share: bool = False, owner: bool = False) -> T:
@@ -389,30 +379,52 @@ class CaseRepository:
         tables = {"subjects": (S.subjects, "subject.import"), "findings": (S.findings, "finding.import"),
                   "notes": (S.notes, "note.import"), "attachments": (S.attachments, "attachment.import"),
                   "tags": (S.case_tags, "tag.import")}
-        with self.db.tx() as conn:
-            ref = self._next_ref(conn, p.agency)
-            case = rows.insert(conn, S.cases, {"ref": ref, "title": header["title"], "summary": header.get("summary") or "",
-                                               "agency_id": p.agency_id, "status": "open",
-                                               "tlp": tlp.normalize(header["tlp"]), "created_by": p.username,
-                                               "created_at": audit.now(), "origin": dumps(origin)},
-                               actor=p.username, agency=p.agency, action="case.import", case_ref=ref,
-                               detail={"from_agency": origin["agency"], "from_case": origin["case_ref"],
-                                       "fingerprint": origin["fingerprint"], "package_sha256": origin["package_sha256"]})
-            for kind, (table, action) in tables.items():
-                cols = [c.name for c in table.c if c.name not in ("id", "case_id", "tlp", "created_by", "created_at",
-                                                                   "origin", "row_hash")]
-                for it in items.get(kind, []):
-                    values = {c: (dumps(it[c]) if c in _JSON_COLS and it.get(c) is not None else it.get(c))
-                              for c in cols}
-                    item_origin = {**origin, "item_id": it.get("id"), "created_by": it.get("created_by"),
-                                   "created_at": it.get("created_at"), "prior_origin": it.get("origin")}
-                    rows.insert(conn, table, {**values, "case_id": case["id"], "tlp": tlp.normalize(it["tlp"]),
-                                              "created_by": p.username, "created_at": audit.now(),
-                                              "origin": dumps(item_origin)},
-                                actor=p.username, agency=p.agency, action=action, case_ref=ref,
-                                detail={"from_agency": origin["agency"], "item_id": it.get("id"),
-                                        **({"finding_hash": it["finding_hash"]} if kind == "findings" else {})})
+        try:
+            with self.db.tx() as conn:
+                return self._import_case(conn, p, header, items, origin, tables)
+        except AlreadyImported as exc:
+            self._log_denied(p, exc.ref, "case.import", f"replay of package {origin['package_sha256']}")
+            raise
+
+    def _import_case(self, conn: Connection, p: Principal, header: dict, items: dict[str, list[dict]],
+                     origin: dict, tables: dict) -> dict:
+        earlier = self._imported(conn, p, origin["package_sha256"])
+        if earlier is not None:
+            raise AlreadyImported(f"this package (SHA-256 {origin['package_sha256'][:16]}…) was already "
+                                  f"imported as case {earlier['ref']} on {earlier['created_at'][:10]}",
+                                  earlier["ref"])
+        ref = self._next_ref(conn, p.agency)
+        case = rows.insert(conn, S.cases, {"ref": ref, "title": header["title"], "summary": header.get("summary") or "",
+                                           "agency_id": p.agency_id, "status": "open",
+                                           "tlp": tlp.normalize(header["tlp"]), "created_by": p.username,
+                                           "created_at": audit.now(), "origin": dumps(origin)},
+                           actor=p.username, agency=p.agency, action="case.import", case_ref=ref,
+                           detail={"from_agency": origin["agency"], "from_case": origin["case_ref"],
+                                   "fingerprint": origin["fingerprint"], "package_sha256": origin["package_sha256"]})
+        for kind, (table, action) in tables.items():
+            cols = [c.name for c in table.c if c.name not in ("id", "case_id", "tlp", "created_by", "created_at",
+                                                               "origin", "row_hash")]
+            for it in items.get(kind, []):
+                values = {c: (dumps(it[c]) if c in _JSON_COLS and it.get(c) is not None else it.get(c))
+                          for c in cols}
+                item_origin = {**origin, "item_id": it.get("id"), "created_by": it.get("created_by"),
+                               "created_at": it.get("created_at"), "prior_origin": it.get("origin")}
+                rows.insert(conn, table, {**values, "case_id": case["id"], "tlp": tlp.normalize(it["tlp"]),
+                                          "created_by": p.username, "created_at": audit.now(),
+                                          "origin": dumps(item_origin)},
+                            actor=p.username, agency=p.agency, action=action, case_ref=ref,
+                            detail={"from_agency": origin["agency"], "item_id": it.get("id"),
+                                    **({"finding_hash": it["finding_hash"]} if kind == "findings" else {})})
         return plain(case)
+
+    def _imported(self, conn: Connection, p: Principal, package_sha256: str) -> dict | None:
+        """The case this agency already imported from the package with this SHA-256, if any (a replay)."""
+        q = sa.select(S.cases).where(S.cases.c.agency_id == p.agency_id,
+                                     S.cases.c.origin.contains(f'"package_sha256":"{package_sha256}"', autoescape=True))
+        for r in conn.execute(q):
+            if (loads(r.origin) or {}).get("package_sha256") == package_sha256:
+                return dict(r._mapping)
+        return None
 
     def attachment(self, p: Principal, ref: str, attachment_id: int) -> tuple[dict, bytes]:
         """An attachment's row and bytes (logged as a read)."""
@@ -433,14 +445,18 @@ class CaseRepository:
             return audit.entries(conn, case_ref=ref)
         return self._with_case(p, ref, "audit.read", read, owner=True)
 
-    def log_verified(self, p: Principal, ref: str | None, report: dict) -> None:
-        """After a clean verify, log it with the head it saw: a checkpoint later checks can be held to."""
+    def log_verified(self, p: Principal | str, ref: str | None, report: dict) -> None:
+        """After a clean verify, log it with the head it saw: a checkpoint later checks can be held to.
+
+        ``p`` is who checked; a plain name is a reader of the database no user token identified.
+        """
         detail = {k: report[k] for k in ("entries", "rows", "head_seq", "head_hash")}
-        if ref is not None:
+        if ref is not None and isinstance(p, Principal):
             self.record(p, ref, "audit.verify", detail)
             return
+        actor, agency = (p.username, p.agency) if isinstance(p, Principal) else (p, None)
         with self.db.tx() as conn:
-            audit.append(conn, actor=p.username, agency=p.agency, action="audit.verify", detail=detail)
+            audit.append(conn, actor=actor, agency=agency, action="audit.verify", case_ref=ref, detail=detail)
 
     def audit_head(self) -> tuple[int, str]:
         with self.db.read() as conn:

@@ -2,10 +2,15 @@
 
 The case database is ``--db`` (a path or a postgresql:// DSN), else
 ``$CHAINTRAIL_CASES_DB``, else ``cases.sqlite`` inside the chain store folder.
-On SQLite the CLI acts as ``--user`` (default: the login name) of ``--agency``
-(default ``local``), created on first use as that agency's admin. On a
-PostgreSQL team server the user must already exist (``case user add``).
-Every command, reads included, is written to the case's audit log.
+
+Who acts: with ``$CHAINTRAIL_USER_TOKEN`` (or ``$CHAINTRAIL_USER_TOKEN_FILE``)
+set, the user that token belongs to. Without one, only on a single-user
+SQLite database: its local operator (made by the first command on a new
+database, as ``--user``/``$CHAINTRAIL_USER``/the login name of
+``--agency``/``$CHAINTRAIL_AGENCY``/``local``). A team database starts with
+``case admin bootstrap`` (its first admin, who gets a token); after that only
+an admin enrols users (``case user add``). Every command, reads included, is
+written to the case's audit log.
 """
 
 from __future__ import annotations
@@ -34,7 +39,10 @@ app = typer.Typer(help="Case files: subjects, findings, notes, attachments, audi
 finding_app = typer.Typer(help="Save analyses as findings, or rerun them.", no_args_is_help=True)
 agency_app = typer.Typer(help="Agencies on this server (home agencies, trusted foreign keys).", no_args_is_help=True)
 user_app = typer.Typer(help="Users of the team server.", no_args_is_help=True)
+admin_app = typer.Typer(help="Start a case database: its first admin (team) or its local operator (single-user).",
+                        no_args_is_help=True)
 app.add_typer(finding_app, name="finding")
+app.add_typer(admin_app, name="admin")
 app.add_typer(agency_app, name="agency")
 app.add_typer(user_app, name="user")
 
@@ -51,23 +59,68 @@ def _dsn(db: str | None, store: Path | None) -> str:
     return db or os.environ.get("CHAINTRAIL_CASES_DB") or str(store_path(store) / "cases.sqlite")
 
 
+def _user_token() -> str | None:
+    """The acting user's API token: $CHAINTRAIL_USER_TOKEN, else the first line of $CHAINTRAIL_USER_TOKEN_FILE."""
+    token = os.environ.get("CHAINTRAIL_USER_TOKEN")
+    path = os.environ.get("CHAINTRAIL_USER_TOKEN_FILE")
+    if not token and path:
+        try:
+            token = (Path(path).read_text(encoding="utf-8").splitlines() or [""])[0].strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read $CHAINTRAIL_USER_TOKEN_FILE {path}: {exc}") from None
+    return token or None
+
+
 def _open(db: str | None, store: Path | None, user: str | None, agency: str | None):
+    """The repository and who acts: the token's user, else a single-user SQLite database's operator."""
+    from chaintrail.cases.errors import AccessDenied
     from chaintrail.cases.identity import os_user
     from chaintrail.cases.repository import CaseRepository
 
     repo = CaseRepository.open(_dsn(db, store))
-    name = user or os.environ.get("CHAINTRAIL_USER") or os_user()
-    if repo.db.kind == "sqlite":
-        p = repo.ensure_home(agency or os.environ.get("CHAINTRAIL_AGENCY"), name)
-    else:
-        p = repo.principal(name)
+    try:
+        token = _user_token()
+        if token:
+            p = repo.principal_for_token(token)
+            if p is None:
+                raise UsageError("unknown or revoked user token ($CHAINTRAIL_USER_TOKEN)")
+            if (user and user != p.username) or (agency and agency != p.agency):
+                raise UsageError(f"the user token is {p.username}'s ({p.agency}), not "
+                                 f"{user or p.username} ({agency or p.agency})")
+        else:
+            name = user or os.environ.get("CHAINTRAIL_USER") or os_user()
+            try:
+                p = repo.ensure_operator(agency or os.environ.get("CHAINTRAIL_AGENCY"), name)
+            except AccessDenied as exc:
+                repo.log_refused(f"cli:{name}", "identity", str(exc), agency)
+                raise
+    except BaseException:
+        repo.close()
+        raise
     return repo, p
 
 
-def _operator(db: str | None, store: Path | None):
+def _open_if_known(db: str | None, store: Path | None, user: str | None, agency: str | None):
+    """Like ``_open``, but an unidentified caller of a team database is its login name ('cli:NAME'), not refused."""
     from chaintrail.cases.identity import os_user
     from chaintrail.cases.repository import CaseRepository
-    return CaseRepository.open(_dsn(db, store)), f"operator:{os_user()}"
+
+    if not _user_token():
+        repo = CaseRepository.open(_dsn(db, store))
+        if repo.db.kind != "sqlite" or (repo.local_operator() is None and repo.has_users()):
+            return repo, f"cli:{user or os.environ.get('CHAINTRAIL_USER') or os_user()}"
+        repo.close()
+    return _open(db, store, user, agency)
+
+
+def _admin(db: str | None, store: Path | None, user: str | None = None, agency: str | None = None):
+    """The repository and an admin (or the operator) acting; anyone else is refused."""
+    from chaintrail.cases.errors import AccessDenied
+    repo, p = _open(db, store, user, agency)
+    if not p.at_least("admin"):
+        repo.close()
+        raise AccessDenied(f"only an admin may do this ({p.username} is a {p.role} of {p.agency})")
+    return repo, p
 
 
 @app.command("new")
@@ -294,27 +347,54 @@ def finding_rerun(ref: str, finding_id: int, db: str = DbOption, store: Path = S
 @app.command("verify")
 @one_line_errors
 def verify_cmd(ref: str = typer.Argument(None, help="Check this case's records (the whole log is always checked)"),
+               checkpoints: Path = typer.Option(None, "--checkpoints", dir_okay=False,
+                                                help="Hold the log to this copy of its signed checkpoint file "
+                                                     "[default: the database's own]"),
                db: str = DbOption, store: Path = StoreOption, user: str = UserOption, agency: str = AgencyOption,
                json_out: bool = JsonOption) -> None:
-    """Check the audit log and every record; exit 2 and name the entry if anything was altered."""
+    """Check the audit log, its signed checkpoints and every record; exit 2 and name the entry if anything was altered."""
     from chaintrail.cases.repository import CaseRepository
     from chaintrail.cases.verify import verify
     with CaseRepository.open(_dsn(db, store)) as repo:   # no identity first: a damaged users table must not hide
-        rep = verify(repo.db, ref)
+        rep = verify(repo.db, ref, checkpoints)
     if rep.ok:   # a clean check is itself logged, with the head it saw (never appended to a broken chain)
-        repo, p = _open(db, store, user, agency)
+        repo, p = _open_if_known(db, store, user, agency)
         with repo:
             repo.log_verified(p, ref, rep.to_dict())
     if json_out:
         emit_json(rep.to_dict())
     elif rep.ok:
+        cp = rep.checkpoints or {}
         console.print(f"[green]verified[/green]: {rep.entries:,} log entries, {rep.rows:,} records; head "
-                      f"#{rep.head_seq} {rep.head_hash}")
+                      f"#{rep.head_seq} {rep.head_hash}; anchored to #{cp.get('anchored_seq', 0)} by "
+                      f"{cp.get('lines', 0):,} signed checkpoints in {cp.get('path')}", highlight=False, soft_wrap=True)
     else:
         for pr in rep.problems:
             err_console.print(f"[red]altered[/red] {pr.message}", highlight=False, soft_wrap=True)
+    if not json_out:
+        for w in rep.warnings:
+            err_console.print(f"[yellow]note[/yellow] {w}", highlight=False, soft_wrap=True)
     if not rep.ok:
         raise typer.Exit(EXIT_DATA)
+
+
+@app.command("checkpoint")
+@one_line_errors
+def checkpoint_cmd(db: str = DbOption, store: Path = StoreOption, json_out: bool = JsonOption) -> None:
+    """Sign the audit log's current head into its checkpoint file now (starts the file of an older database)."""
+    from chaintrail.cases import checkpoints
+    from chaintrail.cases.db import Database
+    d = Database.open(_dsn(db, store))
+    try:
+        line = checkpoints.start(d)
+        path = d.checkpoints
+    finally:
+        d.close()
+    if json_out:
+        emit_json({"path": str(path), **line})
+    else:
+        console.print(f"anchored entry #{line['seq']} {line['head']} in {path} (line {line['n']}, signed by "
+                      f"{line['agency']} {line['key']})", highlight=False, soft_wrap=True)
 
 
 @app.command("log")
@@ -412,11 +492,11 @@ def share(ref: str, to_agency: str, level: str = typer.Option("amber", "--tlp", 
 def agency_add(name: str, country: str = typer.Option(None, "--country"),
                public_key: str = typer.Option(None, "--public-key", help="A foreign agency's Ed25519 key (hex)"),
                db: str = DbOption, store: Path = StoreOption, json_out: bool = JsonOption) -> None:
-    """Add a home agency (gets a signing key) or, with --public-key, trust a foreign agency's key."""
-    repo, actor = _operator(db, store)
+    """Add a home agency (gets a signing key) or, with --public-key, trust a foreign agency's key (admins only)."""
+    repo, p = _admin(db, store)
     with repo:
-        a = repo.add_agency(actor, name, kind="foreign" if public_key else "home", country=country,
-                            public_key_hex=public_key)
+        repo.add_agency(p.username, name, kind="foreign" if public_key else "home", country=country,
+                        public_key_hex=public_key)
         a = repo.agency(name)
     emit_json(a) if json_out else console.print(f"agency {a['name']} ({a['kind']}), key {a['fingerprint']}")
 
@@ -424,9 +504,9 @@ def agency_add(name: str, country: str = typer.Option(None, "--country"),
 @agency_app.command("list")
 @one_line_errors
 def agency_list(db: str = DbOption, store: Path = StoreOption, json_out: bool = JsonOption) -> None:
-    """Agencies and their key fingerprints."""
-    repo, _ = _operator(db, store)
-    with repo:
+    """Agencies and their public key fingerprints."""
+    from chaintrail.cases.repository import CaseRepository
+    with CaseRepository.open(_dsn(db, store)) as repo:
         rows = repo.agencies()
     if json_out:
         emit_json(rows)
@@ -440,14 +520,54 @@ def agency_list(db: str = DbOption, store: Path = StoreOption, json_out: bool = 
 def user_add(username: str, agency_name: str = typer.Option(..., "--agency"),
              role: str = typer.Option("investigator", "--role", help="viewer | investigator | admin"),
              db: str = DbOption, store: Path = StoreOption, json_out: bool = JsonOption) -> None:
-    """Add a user; prints their API token once (only its hash is kept)."""
-    repo, actor = _operator(db, store)
+    """An admin ($CHAINTRAIL_USER_TOKEN) enrols a user; prints their API token once (only its hash is kept)."""
+    from chaintrail.cases.identity import os_user
+    from chaintrail.cases.repository import CaseRepository
+    if not _user_token():
+        with CaseRepository.open(_dsn(db, store)) as repo:   # refused, and logged, without an admin's token
+            repo.log_refused(f"cli:{os_user()}", "user.create", f"no admin token to enrol {username} into {agency_name}")
+        raise UsageError("enrolling a user needs an admin: set $CHAINTRAIL_USER_TOKEN to an admin's token "
+                         "(a new database starts with `chaintrail case admin bootstrap`)")
+    repo, p = _open(db, store, None, None)
     with repo:
-        row, token = repo.add_user(actor, username, agency_name, role)
+        row, token = repo.add_user(p, username, agency_name, role)
     if json_out:
         emit_json({"username": username, "agency": agency_name, "role": role, "token": token})
     else:
         console.print(f"user {username} ({role}, {agency_name}); API token (shown once): {token}")
+
+
+@admin_app.command("bootstrap")
+@one_line_errors
+def admin_bootstrap(username: str = typer.Option(..., "--user", "-u", help="The first admin's user name"),
+                    agency_name: str = typer.Option(..., "--agency", help="Its home agency (made if missing)"),
+                    country: str = typer.Option(None, "--country"),
+                    db: str = DbOption, store: Path = StoreOption, json_out: bool = JsonOption) -> None:
+    """Start a team database: its first admin, whose API token is printed once (refused once any user exists)."""
+    from chaintrail.cases.repository import CaseRepository
+    with CaseRepository.open(_dsn(db, store)) as repo:
+        p, token = repo.bootstrap(agency_name, username, country=country)
+    if json_out:
+        emit_json({"username": p.username, "agency": p.agency, "role": p.role, "token": token})
+        return
+    console.print(f"first admin {p.username} of {p.agency}; API token (shown once): {token}")
+    console.print("  act as them with CHAINTRAIL_USER_TOKEN=<token>; enrol others with `chaintrail case user add`")
+
+
+@admin_app.command("operator")
+@one_line_errors
+def admin_operator(db: str = DbOption, store: Path = StoreOption, user: str = UserOption, agency: str = AgencyOption,
+                   json_out: bool = JsonOption) -> None:
+    """Make (or show) the local operator of a single-user SQLite database: the one user, no token needed."""
+    from chaintrail.cases.identity import os_user
+    from chaintrail.cases.repository import CaseRepository
+    with CaseRepository.open(_dsn(db, store)) as repo:
+        p = repo.ensure_operator(agency or os.environ.get("CHAINTRAIL_AGENCY"),
+                                 user or os.environ.get("CHAINTRAIL_USER") or os_user())
+    if json_out:
+        emit_json({"username": p.username, "agency": p.agency, "role": p.role})
+    else:
+        console.print(f"local operator {p.username} of {p.agency} (single-user database)")
 
 
 @app.command("demo")

@@ -1,12 +1,12 @@
 """/cases: case files over HTTP, through the same repository (checks and audit log) as `chaintrail case`.
 
 Identity. The app's bearer token admits a client; the case layer then needs
-to know *who* acts. A team-server user sends its own API token in
-``X-Chaintrail-User-Token`` (``chaintrail case user add`` prints it). Without
-that header, on an embedded SQLite case database, the client acts as the local
-user (``$CHAINTRAIL_USER`` or the login name) of the local agency
-(``$CHAINTRAIL_AGENCY`` or ``local``), as the CLI does; on PostgreSQL the header
-is required.
+to know *who* acts, and every case route answers 401 without it: a user
+sends its own API token in ``X-Chaintrail-User-Token`` (``chaintrail case
+admin bootstrap`` and ``case user add`` print it). There is no implicit user.
+Only on a single-user SQLite case database, whose one user is the explicit
+local operator, does the server's own bearer token, sent in that header,
+stand for the operator (the workbench UI does this).
 
 Every route answers "404 no case" for a case the caller's agency may not see,
 whether or not it exists, and the attempt is logged as denied.
@@ -14,6 +14,7 @@ whether or not it exists, and the attempt is logged as denied.
 
 from __future__ import annotations
 
+import hmac
 import os
 import threading
 from typing import Any, Literal
@@ -21,8 +22,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from chaintrail.cases.errors import AccessDenied, CaseDbError, NotFound, PackageError
-from chaintrail.cases.identity import Principal, os_user
+from chaintrail.cases.errors import AccessDenied, AlreadyImported, CaseDbError, NotFound, PackageError
+from chaintrail.cases.identity import Principal
 from chaintrail.cases.repository import CaseRepository, subject_kind
 from chaintrail.errors import ChaintrailError, UsageError
 
@@ -40,6 +41,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": _Err, "description": "Missing or unknown user token"},
     403: {"model": _Err, "description": "Your role or agency may not do this"},
     404: {"model": _Err, "description": "No such case (or not visible to your agency)"},
+    409: {"model": _Err, "description": "This signed package was already imported (a replay)"},
     422: {"model": _Err, "description": "A parameter does not parse"},
 }
 router = APIRouter(prefix="/cases", tags=["cases"], responses=_ERRORS)
@@ -147,19 +149,17 @@ def get_repo(request: Request) -> CaseRepository:
 def get_principal(request: Request, repo: CaseRepository = Depends(get_repo),
                   user_token: str | None = Header(None, alias=USER_HEADER, max_length=200,
                                                   description="Your case-server user token")) -> Principal:
-    if user_token:
-        p = repo.principal_for_token(user_token)
-        if p is None:
-            raise HTTPException(401, f"unknown user token in {USER_HEADER}")
+    if not user_token:
+        raise HTTPException(401, f"send your case user token in the {USER_HEADER} header")
+    p = repo.principal_for_token(user_token)
+    if p is not None:
         return p
-    if repo.db.kind != "sqlite":
-        raise HTTPException(401, f"the team server needs your user token in the {USER_HEADER} header")
-    local = getattr(request.app.state, "cases_local_user", None)
-    if local is None:
-        local = repo.ensure_home(os.environ.get("CHAINTRAIL_AGENCY"),
-                                 os.environ.get("CHAINTRAIL_USER") or os_user())
-        request.app.state.cases_local_user = local
-    return local
+    op = repo.local_operator()      # single-user SQLite only: the server's own token stands for its operator
+    app_token = getattr(request.app.state, "token", None)
+    if op is not None and app_token and hmac.compare_digest(user_token.encode("latin-1", "replace"),
+                                                            app_token.encode("utf-8", "replace")):
+        return op
+    raise HTTPException(401, f"unknown user token in {USER_HEADER}")
 
 
 def _call(fn, *args, **kwargs):
@@ -170,6 +170,8 @@ def _call(fn, *args, **kwargs):
         raise HTTPException(404, str(exc)) from None
     except AccessDenied as exc:
         raise HTTPException(403, str(exc)) from None
+    except AlreadyImported as exc:
+        raise HTTPException(409, str(exc)) from None
     except PackageError as exc:
         raise HTTPException(400, str(exc)) from None
     except CaseDbError as exc:

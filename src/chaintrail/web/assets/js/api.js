@@ -1,17 +1,25 @@
 // The REST API client: the bearer token comes from the URL fragment (#token=...), which browsers never
-// send to the server, and is kept in sessionStorage for this tab only.
+// send to the server, and is kept in sessionStorage for this tab only. Case routes also need a case user:
+// a user token from the fragment (#token=...&user=...), else the bearer token, which a server on a
+// single-user case database accepts for its local operator.
 
 const KEY = "chaintrail.token";
+const USER_KEY = "chaintrail.userToken";
 let token = null;
+let userToken = null;
 
 export function initToken() {
-  const m = location.hash.match(/token=([^&]+)/);
+  const m = location.hash.match(/(?:^#|&)token=([^&]+)/);
+  const u = location.hash.match(/(?:^#|&)user=([^&]+)/);
   if (m) {
     token = decodeURIComponent(m[1]);
     sessionStorage.setItem(KEY, token);
+    userToken = u ? decodeURIComponent(u[1]) : null;
+    if (userToken) sessionStorage.setItem(USER_KEY, userToken); else sessionStorage.removeItem(USER_KEY);
     history.replaceState(null, "", location.pathname + location.search);
   } else {
     token = sessionStorage.getItem(KEY);
+    userToken = sessionStorage.getItem(USER_KEY);
   }
   return token;
 }
@@ -37,6 +45,7 @@ function url(path, params) {
 
 async function request(method, path, params, body, accept = "application/json") {
   const headers = { Authorization: `Bearer ${token}`, Accept: accept };
+  if (path.startsWith("/cases")) headers["X-Chaintrail-User-Token"] = userToken || token;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(url(path, params), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (!r.ok) {
