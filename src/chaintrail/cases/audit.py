@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from chaintrail.cases import schema as S
+from chaintrail.cases.db import AUDIT_FIRST_SEQ
 from chaintrail.cases.hashing import GENESIS, dumps, entry_hash, loads
 
 
@@ -67,6 +68,7 @@ def append(conn: Connection, *, actor: str, agency: str | None, action: str, cas
     conn.execute(sa.insert(S.audit).values(**entry))
     conn.execute(sa.update(S.audit_head).where(S.audit_head.c.id == 1)
                  .values(seq=entry["seq"], entry_hash=entry["entry_hash"]))
+    conn.info.setdefault(AUDIT_FIRST_SEQ, entry["seq"])   # Database.tx signs the head after the commit
     return AuditEntry(**entry)
 
 

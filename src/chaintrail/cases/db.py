@@ -23,6 +23,7 @@ from chaintrail.cases.errors import CaseDbError
 from chaintrail.cases.hashing import GENESIS
 
 log = logging.getLogger(__name__)
+AUDIT_FIRST_SEQ = "chaintrail_audit_first_seq"   # conn.info key: the first entry this transaction appended
 
 
 def normalize_dsn(dsn: str | os.PathLike) -> str:
@@ -48,11 +49,12 @@ def redact_dsn(url: str) -> str:
 class Database:
     """An engine on the case database, with the schema in place."""
 
-    def __init__(self, engine: Engine, url: str, key_dir: Path | None = None):
+    def __init__(self, engine: Engine, url: str, key_dir: Path | None = None, checkpoints: Path | None = None):
         self.engine = engine
         self.url = url
         self.kind = engine.dialect.name          # sqlite | postgresql
         self._key_dir = key_dir
+        self._checkpoints = checkpoints
 
     @property
     def key_dir(self) -> Path:
@@ -60,8 +62,15 @@ class Database:
         from chaintrail.cases.keys import default_key_dir
         return self._key_dir or default_key_dir(self.sqlite_path)
 
+    @property
+    def checkpoints(self) -> Path:
+        """The append-only file of this database's signed audit heads (see ``checkpoints``)."""
+        from chaintrail.cases.checkpoints import default_path
+        return self._checkpoints or default_path(self.sqlite_path, redact_dsn(self.url))
+
     @classmethod
-    def open(cls, dsn: str | os.PathLike, *, create: bool = True, key_dir: Path | None = None) -> "Database":
+    def open(cls, dsn: str | os.PathLike, *, create: bool = True, key_dir: Path | None = None,
+             checkpoints: Path | None = None) -> "Database":
         url = normalize_dsn(dsn)
         if url.startswith("sqlite:"):
             path = url.split("sqlite:///", 1)[-1]
@@ -73,7 +82,7 @@ class Database:
             _sqlite_immediate(engine)
         else:
             engine = sa.create_engine(url, pool_pre_ping=True)
-        db = cls(engine, url, key_dir)
+        db = cls(engine, url, key_dir, checkpoints)
         try:
             db._ensure_schema()
         except sa.exc.SQLAlchemyError as exc:
@@ -99,12 +108,20 @@ class Database:
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
-        """One write transaction (committed on success, rolled back on any error)."""
+        """One write transaction (committed on success, rolled back on any error).
+
+        Once a transaction that appended audit entries commits, the new head is signed into the checkpoint file.
+        """
         try:
             with self.engine.begin() as conn:
+                conn.info.pop(AUDIT_FIRST_SEQ, None)
                 yield conn
+                first = conn.info.pop(AUDIT_FIRST_SEQ, None)
         except sa.exc.OperationalError as exc:
             raise CaseDbError(f"case database error: {str(exc.orig).splitlines()[0]}") from exc
+        if first is not None:
+            from chaintrail.cases.checkpoints import anchor
+            anchor(self, first)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -10,7 +10,11 @@ Checks, in order:
    against the one its last audit entry recorded (rows written behind the
    log's back, and rows the log wrote but that are gone, are both named);
 4. findings: result hash and finding hash recomputed from their content;
-   attachments: the SHA-256 of their bytes.
+   attachments: the SHA-256 of their bytes;
+5. the log against the signed checkpoint file kept outside the database
+   (see ``checkpoints``): every line's signature and link, and every head it
+   anchored still in the log. This is what catches a log rewritten with every
+   hash recomputed, or cut short with its head moved back.
 
 Any altered byte in a log entry or a row lands in one of these and the
 problem names the entry (``#17 note.add by alice ...``) or the row and the
@@ -20,14 +24,16 @@ entry that recorded it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sqlalchemy as sa
 
-from chaintrail.cases import audit
+from chaintrail.cases import audit, checkpoints, identity
 from chaintrail.cases import schema as S
 from chaintrail.cases.db import Database
 from chaintrail.cases.errors import CaseDbError
 from chaintrail.cases.hashing import digest, loads, row_hash, sha256_hex
+from chaintrail.errors import UsageError
 
 
 @dataclass
@@ -48,6 +54,8 @@ class VerifyReport:
     head_seq: int = 0
     head_hash: str = ""
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    checkpoints: dict | None = None
 
     @property
     def ok(self) -> bool:
@@ -55,14 +63,18 @@ class VerifyReport:
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "entries": self.entries, "rows": self.rows, "head_seq": self.head_seq,
-                "head_hash": self.head_hash, "problems": [p.to_dict() for p in self.problems]}
+                "head_hash": self.head_hash, "problems": [p.to_dict() for p in self.problems],
+                "warnings": self.warnings, "checkpoints": self.checkpoints}
 
 
-def verify(db: Database, case_ref: str | None = None) -> VerifyReport:
-    """Check the whole log and every row (or, with ``case_ref``, that case's rows and the whole log)."""
+def verify(db: Database, case_ref: str | None = None, checkpoints: Path | None = None) -> VerifyReport:
+    """Check the whole log and every row (or, with ``case_ref``, that case's rows and the whole log).
+
+    The log is held to ``checkpoints`` (default: the database's own checkpoint file), e.g. a copy kept elsewhere.
+    """
     rep = VerifyReport()
     try:
-        _verify(db, case_ref, rep)
+        _verify(db, case_ref, rep, checkpoints or db.checkpoints)
     except sa.exc.DatabaseError as exc:
         # A damaged file can make SQLite refuse to read at all; that is a failed verification too.
         rep.problems.append(Problem(None, None, case_ref, f"the case database cannot be read: "
@@ -72,7 +84,7 @@ def verify(db: Database, case_ref: str | None = None) -> VerifyReport:
     return rep
 
 
-def _verify(db: Database, case_ref: str | None, rep: VerifyReport) -> None:
+def _verify(db: Database, case_ref: str | None, rep: VerifyReport, checkpoints: Path) -> None:
     with db.read() as conn:
         if db.kind == "sqlite":
             for (msg,) in conn.exec_driver_sql("PRAGMA quick_check").fetchall():
@@ -107,6 +119,41 @@ def _verify(db: Database, case_ref: str | None, rep: VerifyReport) -> None:
                 e = by_seq[seq]
                 rep.problems.append(Problem(seq, target, e.case_ref, f"{target} was removed: it is missing from the "
                                                                      f"database but recorded by {e.describe()}"))
+        _check_checkpoints(db, conn, rep, checkpoints, log, by_seq)
+
+
+def _check_checkpoints(db: Database, conn, rep: VerifyReport, path: Path, log: list[audit.AuditEntry],
+                       by_seq: dict[int, audit.AuditEntry]) -> None:
+    keys, key_problems = _verification_keys(db, conn)
+    cmp = checkpoints.compare(path, log, keys)
+    rep.checkpoints = cmp.to_dict()
+    rep.warnings.extend(cmp.warnings or [])
+    for msg in key_problems:
+        rep.problems.append(Problem(None, None, None, msg))
+    for seq, msg in cmp.problems or []:
+        e = by_seq.get(seq) if seq is not None else None
+        rep.problems.append(Problem(seq, e.target if e else None, e.case_ref if e else None, msg))
+
+
+def _verification_keys(db: Database, conn) -> tuple[dict, list[str]]:
+    """Each home agency's public key on record, refused where the key folder holds only other keys for it."""
+    from chaintrail.cases.keys import key_file
+    keys, problems = {}, []
+    for r in conn.execute(sa.select(S.agencies.c.name, S.agencies.c.public_key).where(S.agencies.c.kind == "home")):
+        if not r.public_key:
+            continue
+        try:
+            keys[r.name] = identity.public_key(r.public_key)
+            mine = key_file(db.key_dir, r.name, r.public_key)
+        except (ValueError, UsageError):
+            problems.append(f"agency {r.name}'s public key on record is not an Ed25519 key")
+            continue
+        others = [p for p in mine.parent.glob(mine.name.rsplit("-", 1)[0] + "-" + "?" * 32 + ".ed25519.pem")
+                  if p != mine]
+        if others and not mine.exists():
+            problems.append(f"agency {r.name}'s public key on record matches none of its key files in "
+                            f"{mine.parent}: the agency's key was replaced in the database")
+    return keys, problems
 
 
 def _in_scope(e: audit.AuditEntry, case_ref: str | None) -> bool:
