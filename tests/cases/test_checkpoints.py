@@ -185,3 +185,37 @@ def test_cli_verify_against_a_copy_and_starting_an_older_database(tmp_path):
     assert res.exit_code == 0 and "anchored entry #" in res.output, res.output
     assert run(app, ["case", "verify", "--db", str(db)]).exit_code == 0
     assert run(app, ["case", "checkpoint", "--db", str(db)]).exit_code == 0   # idempotent once started
+
+
+def test_swapping_the_agency_key_and_resigning_everything_is_named(case_db):
+    """An attacker with both the database and the checkpoint file, but not the key file, re-signs it all."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from chaintrail.cases.hashing import canonical, sha256_hex
+    repo, p, ref = case_db
+    mallory = Ed25519PrivateKey.generate()
+    pub = mallory.public_key().public_bytes_raw().hex()
+    agency_entry = next(e for e in _log(repo) if e.action == "agency.create")
+    with repo.db.engine.begin() as conn:
+        row = dict(conn.execute(sa.select(S.agencies)).one()._mapping)
+        row["public_key"] = pub
+        row["row_hash"] = row_hash("agencies", row)
+        conn.execute(sa.update(S.agencies).values(public_key=pub, row_hash=row["row_hash"]))
+
+        def reseal(e: dict) -> None:
+            if e["seq"] == agency_entry.seq:
+                e["detail"] = dumps({**json.loads(e["detail"]), "row_hash": row["row_hash"]})
+        _rehash_from(conn, agency_entry.seq, reseal)
+    heads = {e.seq: e.entry_hash for e in _log(repo)}
+    out, prev = [], None
+    for ln in _lines(repo):
+        ln = {**ln, "head": heads[ln["seq"]], "key": "SHA256:" + sha256_hex(bytes.fromhex(pub))[:32],
+              "prev": GENESIS if prev is None else sha256_hex(prev)}
+        ln["sig"] = mallory.sign(canonical({k: v for k, v in ln.items() if k != "sig"})).hex()
+        prev = canonical(ln)
+        out.append(prev)
+    repo.db.checkpoints.write_bytes(b"\n".join(out) + b"\n")
+    rep = verify(repo.db)
+    assert [pr.message for pr in rep.problems] == [
+        f"agency NCA's public key on record matches none of its key files in {repo.db.key_dir}: the agency's key "
+        f"was replaced in the database"]
