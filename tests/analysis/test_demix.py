@@ -188,8 +188,8 @@ def test_unclustered_store_still_sees_the_coinjoins(everything, tmp_path):
     import numpy as np
 
     from chaintrail.analysis.tracing import mixer_tx_mask
-    from chaintrail.api.demo_case import service_tags_csv
     from chaintrail.ingest.btc_job import BtcIngest
+    from chaintrail.scenario.attribution import write_service_tags
     from chaintrail.tags.tagstore import TagStore
 
     folder, prepared = everything
@@ -197,7 +197,7 @@ def test_unclustered_store_still_sees_the_coinjoins(everything, tmp_path):
     bare = tmp_path / "bare"
     with BtcIngest(bare) as job:
         job.ingest_blocks_dir(folder)
-    service_tags_csv(key, tmp_path / "tags.csv", key["generator"]["seed"])
+    write_service_tags(folder, tmp_path / "tags.csv")
     assert not TagStore(bare).import_paths([tmp_path / "tags.csv"]).errors
     case = next(c for c in key["cases"] if c["kind"] == "exchange_hack")
     specs = [f"{v['txid']}:{v['vout']}" for v in case["victim_payments"]]

@@ -39,7 +39,9 @@ import numba as nb
 import numpy as np
 
 from chaintrail.analysis import mixers as M
+from chaintrail.analysis import payout_match as PM
 from chaintrail.analysis.coinjoin_fees import change_outputs
+from chaintrail.analysis.swept_deposits import WALLETS
 from chaintrail.analysis.taint_kernels import find_tx, haircut_split
 
 NONE = 0xFFFFFFFF
@@ -171,6 +173,7 @@ class Resolution:
     evidence: list[str] = field(default_factory=list)   # per exit: anchor | converge | change
     fee: int = 0                                # taint booked as fees (what the actor paid the mix)
     unresolved: int = 0                         # taint left inside the mix (no evidence)
+    notes: dict = field(default_factory=dict)   # custodial: amount_timing (candidates, false-match rate)
 
 
 class _DSU:
@@ -194,8 +197,10 @@ class _DSU:
 class Demixer:
     """Demixing over one engine's mapped index (see ``TraceEngine``)."""
 
-    def __init__(self, eng, tx_label: np.ndarray, window_s: int = 3 * 86_400, fee_tolerance: float = 0.02):
+    def __init__(self, eng, tx_label: np.ndarray, window_s: int = 3 * 86_400, fee_tolerance: float = 0.02,
+                 payout_fee: tuple[float, float] = PM.FEE_RANGE):
         self.e = eng
+        self.payout_fee = payout_fee          # a custodial mixer's fee range (amount-timing leads)
         self.label = tx_label
         self.mixing = M.MIXING[tx_label]
         self.window_s = window_s
@@ -225,13 +230,18 @@ class Demixer:
         return -1 if s == NONE else int(self.e.in_tx[s])
 
     def custodial_addresses(self) -> np.ndarray:
-        """Addresses of custodial chip mixers: entities that create exact chips, the entities whose
-        one-output sweeps feed them (deposit wallets), and addresses tagged as mixers."""
+        """Addresses of custodial chip mixers: entities that create exact chips or carry a mixer's
+        hot-wallet tag, the entities whose one-output sweeps feed them (deposit wallets), and addresses
+        tagged as mixers."""
         if self._custodial is None:
             e = self.e
             labels = e.labels
             splits = np.asarray(self.chip_splits(), np.int64)
             hot = set(np.unique(labels[_input_addrs(splits, e.tx_first_in, e.in_prev, e.out_addr)]).tolist())
+            if e.stop_addr_for is not None:
+                # A mixer's tagged hot wallet (an investigator knows it, never all its deposit addresses).
+                wallets = e.stop_addr_for(("mixing_service",)) & e.stop_addr_for(WALLETS)
+                hot.update(np.unique(labels[np.flatnonzero(wallets)]).tolist())
             clusters = set(hot)
             if hot:
                 # Deposit wallets: txs with one output, paid into a chip-creating entity from another one.
@@ -522,15 +532,19 @@ class Demixer:
         T = sum(deposits[o] for o in ents)
         chosen, why = select_actor_exits(ex, values, dsu, mixes, anchored, V, 2)
         tol = int(self.fee_tol * V) + 100_000
-        if V - sum(values[x] for x in chosen) > tol:
-            # Evidence alone falls short: an owner group whose chips make up the rest of the
-            # account (within fees and a small kept chip), alone in that band, completes it.
+        notes: dict = {}
+        if service is not None and V - sum(values[x] for x in chosen) > tol:
+            # Evidence alone falls short: an owner group of payouts that make up the rest of the account
+            # (net of a fee in range, or within one smallest chip), alone in that band, is a lead that
+            # carries how many groups competed and the rule's measured false-match rate.
             only_anchored, why_a = select_actor_exits(ex, values, dsu, mixes, anchored, V, 1 << 30)
             for base, base_why in ((chosen, why), (only_anchored, why_a)):
-                extra = amount_match(ex, values, dsu, set(base), V - sum(values[x] for x in base), tol)
+                extra, n_cands = amount_match(ex, values, dsu, set(base), V - sum(values[x] for x in base),
+                                              self.payout_fee)
+                notes = {"amount_timing": PM.lead_note(n_cands)}
                 if extra:
                     chosen, why = base + extra, dict(base_why)
-                    why.update({x: "amount" for x in extra})
+                    why.update({x: PM.EVIDENCE for x in extra})
                     break
         # Leads: chips swept whole into an exchange the way, and in the blocks, the actor swept its own.
         window = self.cash_out_window(chosen, service)
@@ -538,7 +552,9 @@ class Demixer:
             for x in self.same_pattern(ex, set(chosen), window, service, values, V - sum(values[y] for y in chosen)):
                 chosen = chosen + [x]
                 why[x] = "pattern:sweep"
-        return [self._allocate("custodial", [], ents, T, V, chosen, why, values)]
+        res = self._allocate("custodial", [], ents, T, V, chosen, why, values)
+        res.notes = notes
+        return [res]
 
     def _allocate(self, kind, txs, ents, T, V, chosen, why, values) -> Resolution:
         """Haircut the entries' taint over the chosen exits and the rest of what went in."""
@@ -583,14 +599,15 @@ def select_actor_exits(exits: list[int], values: dict[int, int], dsu: _DSU, mixe
 
 
 def amount_match(exits: list[int], values: dict[int, int], dsu: _DSU, taken: set[int], rest: int,
-                 tol: int) -> list[int]:
-    """The one owner group (not yet taken) whose value lies in [rest - tol, rest]; [] if none or several."""
+                 fee_range: tuple[float, float] = PM.FEE_RANGE) -> tuple[list[int], int]:
+    """The one owner group (not yet taken) whose value matches ``rest`` (``payout_match.bands``), and how
+    many groups match; ([], n) unless exactly one does."""
     groups: dict[int, list[int]] = {}
     for x in exits:
         if x not in taken:
             groups.setdefault(dsu.find(x), []).append(x)
-    hits = [g for g in groups.values() if rest - tol <= sum(values[x] for x in g) <= rest]
-    return sorted(hits[0]) if len(hits) == 1 else []
+    hits = PM.candidates({r: sum(values[x] for x in g) for r, g in groups.items()}, rest, fee_range)
+    return (sorted(groups[hits[0]]) if len(hits) == 1 else []), len(hits)
 
 
 def change_candidate(values: list[int], taken: set[int], outs: range, leftover: int, tol: int,

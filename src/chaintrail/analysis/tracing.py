@@ -25,6 +25,10 @@ from chaintrail.analysis import taint_kernels as K
 from chaintrail.analysis.taint_kernels import queue_bits
 from chaintrail.analysis.clustering import cluster_labels
 from chaintrail.analysis.mixers import LABELS, MIXING
+from chaintrail.analysis.swept_deposits import CATEGORIES as SWEPT_CATEGORIES
+from chaintrail.analysis.swept_deposits import EVIDENCE as SWEPT_EVIDENCE
+from chaintrail.analysis.swept_deposits import WALLETS as SWEPT_WALLETS
+from chaintrail.analysis.swept_deposits import swept_deposits
 from chaintrail.analysis.tx_labels import LABELS_FILE, classify_unlabelled, labelled_txs
 from chaintrail.errors import UsageError
 from chaintrail.store.address_names import AddressNames
@@ -261,6 +265,7 @@ class TraceEngine:
         if prefault:
             _map_in(self.txids_col.reshape(-1))    # every trace names its txs
         self._stop_cache: dict[tuple, np.ndarray] = {}
+        self._swept: np.ndarray | None = None
         self._policy_cache: dict[str, np.ndarray] = {}
         self._addresses: AddressNames | None = None
         self._demixer = None
@@ -528,10 +533,14 @@ class TraceEngine:
                "entries": [r[6] for r in ents], "entry_taint_sat": res.entry_taint, "entry_value_sat": res.entry_value,
                "exits": [self.outpoint(x) for x in res.exits], "exit_amounts": res.exit_taint,
                "evidence": res.evidence, "fee_sat": res.fee, "unresolved_sat": res.unresolved}
-        leads = [{"exit": self.outpoint(x), "swept_in": self.txid_hex(self.demixer().spender(x))}
+        timing = res.notes.get("amount_timing")
+        leads = [{"exit": self.outpoint(x), "swept_in": self.txid_hex(self.demixer().spender(x)), "evidence": ev}
+                 | (timing if ev == "pattern:amount-timing" else {})
                  for x, ev in zip(res.exits, res.evidence) if ev.startswith("pattern")]
         if leads:
             rec["leads"] = leads            # each with the tx that swept it: the deposit to ask records for
+        if timing:
+            rec["amount_timing"] = timing   # candidates in the window and the rule's false-match rate
         return rec
 
     def can_stop_at(self, categories: tuple[str, ...]) -> bool:
@@ -539,12 +548,26 @@ class TraceEngine:
         return bool(self._stop_mask(tuple(categories)).any())
 
     def _stop_mask(self, categories: tuple[str, ...]) -> np.ndarray:
-        """Per-address stop flags for these tag categories (cached: tags change rarely)."""
+        """Per-address stop flags for these tag categories (cached: tags change rarely). Exchange
+        deposit addresses the tags miss are added where the chain shows them (``swept_deposits``)."""
         key = tuple(sorted(categories))
         if key not in self._stop_cache:
-            self._stop_cache[key] = (self.stop_addr_for(key) if self.stop_addr_for
-                                     else np.zeros(len(self.labels), np.bool_))
+            mask = (self.stop_addr_for(key) if self.stop_addr_for else np.zeros(len(self.labels), np.bool_))
+            if set(key) & set(SWEPT_CATEGORIES):
+                mask = mask | (self.swept_into() >= 0)
+            self._stop_cache[key] = mask
         return self._stop_cache[key]
+
+    def swept_into(self) -> np.ndarray:
+        """Per address, the tagged exchange address it was swept into (a deposit address the tags
+        miss), or -1 (``analysis.swept_deposits``)."""
+        if self._swept is None:
+            none = np.zeros(len(self.labels), np.bool_)
+            service = self.stop_addr_for(SWEPT_CATEGORIES) if self.stop_addr_for else none
+            wallet = self.stop_addr_for(SWEPT_WALLETS) if self.stop_addr_for else none
+            self._swept = swept_deposits(self.tx_first_in, self.tx_first_out, self.in_prev, self.out_addr,
+                                         service, wallet, self.mixer_txs)
+        return self._swept
 
     def _policy(self, mixer_policy: str) -> np.ndarray:
         if mixer_policy not in self._policy_cache:
@@ -715,6 +738,11 @@ class TraceEngine:
         clusters = [None if a < 0 else c for a, c in zip(addr_l, self.labels[np.maximum(addr, 0)].tolist())]
         tags_of = getattr(self.stop_addr_for, "tags_of", None)
         tags = [tags_of(a) if a >= 0 else [] for a in addr_l] if tags_of else [[] for _ in addr_l]
+        if self._swept is not None:       # deposit addresses found by their sweeps name where they went
+            for j, a in enumerate(addr_l):
+                d = int(self._swept[a]) if a >= 0 and not tags[j] else -1
+                if d >= 0:
+                    tags[j] = (tags_of(d) if tags_of else []) + [f"inferred:{SWEPT_EVIDENCE} ({self._address_names(np.array([d]))[0]})"]
         eps = list(map(Endpoint, [names[g] for g in r.tolist()], clusters, tags, amount[r].tolist(),
                        e.hops[best[r]].tolist(), e.paths(best[r].tolist()) if n else [],
                        [_KINDS[k] for k in e.kind[first[r]].tolist()], outputs, amounts))

@@ -6,9 +6,10 @@ Steps (each one the same library call the CLI makes):
    ``answer_key.json`` with planted ransomware cases;
 2. ``BtcIngest.ingest_blocks_dir`` builds the chain store;
 3. transactions are labelled (CoinJoin/mixer) and clustered, as ``chaintrail cluster``;
-4. tags, as ``chaintrail tags import``: the scenario's exchanges and mixer (a
-   CSV written from the answer key, standing in for a vendor's attribution
-   data) and the real OFAC SDN Bitcoin list.
+4. tags, as ``chaintrail tags import``: the scenario's services as an
+   investigator would have them (``scenario.attribution``: hot wallets, part of
+   the exchanges' deposit addresses, a few published mixer addresses; standing
+   in for a vendor's attribution data) and the real OFAC SDN Bitcoin list.
 
 Without the scenario generator (or without a ransomware case in its answer
 key) the demo falls back to the real mainnet blocks in ``../shared/data``,
@@ -17,7 +18,6 @@ clustered and screened against OFAC, with the block-9 coinbase as its subject.
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 import time
@@ -31,8 +31,6 @@ from chaintrail.store.index import NONE
 _NONE = int(NONE)
 
 MAINNET_SUBJECT = "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"    # block 9's coinbase; paid Hal Finney in block 170
-_TAG_CATEGORY = {"exchange": "exchange", "p2p_trader": "exchange", "mixer": "mixing_service",
-                 "gambling": "gambling"}
 
 
 @dataclass
@@ -171,26 +169,6 @@ def _ofac_files() -> list[Path]:
     return [ofac] if ofac.exists() else []
 
 
-def service_tags_csv(key: dict, path: Path, seed: int) -> int:
-    """Exchanges, P2P traders, gambling and the mixer of the answer key as a tag CSV; returns the row count."""
-    rows = []
-    for e in key.get("entities", []):
-        cat = _TAG_CATEGORY.get(e.get("kind"))
-        if cat is None:
-            continue
-        for a in e.get("addresses", []):
-            rows.append({"address": a, "label": e["name"], "category": cat, "is_cluster_definer": "true",
-                         "confidence": "service_data", "currency": "BTC",
-                         "source": f"chaintrail scenario seed {seed}: service attribution",
-                         "context": f"entity {e['id']} ({e['kind']}) of the generated chain"})
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["address", "label", "category", "is_cluster_definer", "confidence",
-                                          "currency", "source", "context"])
-        w.writeheader()
-        w.writerows(rows)
-    return len(rows)
-
-
 def traceable_cash_outs(view, case: dict, through_mixer: bool = False) -> list[dict]:
     """The case's cash-outs a chain trace can reach, summed per deposit address.
 
@@ -251,13 +229,13 @@ def pick_case(view, key: dict) -> tuple[dict, list[dict]]:
 
 def _build_scenario(work: Path, key: dict, say, timings) -> DemoCase:
     from chaintrail.chains.bitcoin.network import REGTEST
+    from chaintrail.scenario.attribution import write_service_tags
 
     store = work / "store"
     _ingest(store, say, timings, blocks_dir=work / "scenario", network=REGTEST)
     _cluster(store, say, timings)
     (work / "tags").mkdir()
-    seed = key.get("generator", {}).get("seed")
-    service_tags_csv(key, work / "tags" / "scenario-services.csv", seed)
+    write_service_tags(work / "scenario", work / "tags" / "scenario-services.csv")   # realistic coverage
     _import_tags(store, [work / "tags" / "scenario-services.csv", *_ofac_files()], say, timings)
     from chaintrail.api.chainview import ChainView
     from chaintrail.store.chainstore import ChainStore

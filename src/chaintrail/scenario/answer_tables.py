@@ -1,6 +1,7 @@
 """The answer key's bulk tables, built column-wise so that tens of millions of rows stay fast.
 
-* ``addresses``: address, script_type, entity_id (controller), issuer_entity_id
+* ``addresses``: address, script_type, entity_id (controller), issuer_entity_id, wallet (the part of
+  the issuer's wallet it was made in: main (an exchange's or mixer's hot wallet), deposit, cold, other)
 * ``entities``: entity_id, kind, name, role, cases
 * ``txs``: txid, height, kind, entity_id, n_in, n_out, fee_sat, change_vout, n_change,
   coinjoin (protocol or ""), mixer
@@ -23,6 +24,7 @@ from chaintrail.chains.bitcoin.network import REGTEST
 from chaintrail.scenario.ledger import (
     A_ENT,
     A_ISSUER,
+    A_POOL,
     A_TYPE,
     AT_P2PKH,
     AT_P2SH_P2WPKH,
@@ -34,6 +36,9 @@ from chaintrail.scenario.ledger import (
     C_OUT,
     C_TX,
     E_KIND,
+    E_POOL,
+    E_POOL2,
+    E_POOL3,
     ENTITY_KINDS,
     O_FLAGS,
     O_TX,
@@ -92,6 +97,21 @@ def txid_array(L, n: int) -> pa.StringArray:
     return pa.array(hexed, pa.binary(64)).cast(pa.string())
 
 
+WALLET_PARTS = ("main", "deposit", "cold", "other")
+
+
+def wallet_parts(L) -> np.ndarray:
+    """Per address: index into WALLET_PARTS of the issuer's pool it was made in."""
+    na = int(L.ctr[C_ADDR])
+    iss = L.addr[:na, A_ISSUER]
+    iss = np.where(iss >= 0, iss, L.addr[:na, A_ENT])
+    pool = L.addr[:na, A_POOL]
+    part = np.full(na, 3, np.int32)
+    for k, col in ((2, E_POOL3), (1, E_POOL2), (0, E_POOL)):
+        part[(pool >= 0) & (pool == L.ent[iss, col])] = k
+    return part
+
+
 def _dict_column(codes: np.ndarray, names: tuple[str, ...]) -> pa.Array:
     return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(list(names)))
 
@@ -126,6 +146,7 @@ def build_tables(ch, addrs: pa.StringArray, txids: pa.StringArray) -> dict[str, 
             "script_type": _dict_column(L.addr[:na, A_TYPE], st_names),
             "entity_id": pa.array(L.addr[:na, A_ENT], pa.int64()),
             "issuer_entity_id": pa.array(L.addr[:na, A_ISSUER], pa.int64()),
+            "wallet": _dict_column(wallet_parts(L), WALLET_PARTS),
         }),
         "entities": pa.table({
             "entity_id": pa.array(np.arange(ne), pa.int64()),
