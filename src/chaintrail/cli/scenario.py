@@ -72,6 +72,10 @@ def score_trace(
     demix_leads: bool = typer.Option(True, "--demix-leads/--no-demix-leads",
                                      help="demix: claim sweep-pattern leads too"),
     store: Path = typer.Option(None, "--store", help="A store already prepared from this folder (else a scratch one)"),
+    coverage: str = typer.Option(None, "--coverage",
+                                 help="Service tags the scratch store gets: realistic (default: hot wallets, 30%% of "
+                                      "exchange deposit addresses, 3 published mixer addresses), full (every service "
+                                      "address, from the answer key), hot, or a fraction such as 0.5"),
     json_out: bool = JsonOption,
 ) -> None:
     """Trace every planted case from its victim payments and compare each cash-out with the answer key."""
@@ -79,13 +83,18 @@ def score_trace(
 
     from chaintrail.analysis.trace_eval import score_traces
 
-    res = score_traces(folder, store, model=model, mixer_policy=mixer_policy, demix_leads=demix_leads)
+    res = score_traces(folder, store, model=model, mixer_policy=mixer_policy, demix_leads=demix_leads,
+                       coverage=coverage)
     if json_out:
         emit_json(res)
         return
-    view = Table("case", "cash-outs within 1%", "coverage", "identity", "mixes demixed", "unresolved (sat)")
+    view = Table("case", "cash-outs within 1%", "coverage", "precision at exchanges", "identity", "mixes demixed",
+                 "unresolved (sat)")
     for c in res["cases"]:
-        view.add_row(c["case"], f"{c['matched']}/{c['cash_outs']}", f"{c['coverage']:.4f}",
+        prec = "-" if c["precision"] is None else f"{c['precision']:.4f}"
+        view.add_row(c["case"], f"{c['matched']}/{c['cash_outs']}", f"{c['coverage']:.4f}", prec,
                      "holds" if c["identity_holds"] else "BROKEN", str(c["demixed_mixes"]), f"{c['unresolved_sat']:,}")
     console.print(f"{res['model']} trace, mixer policy {res['mixer_policy']}")
+    if res.get("tag_coverage"):
+        console.print(f"tags: {res['tag_coverage']['description']}")
     console.print(view)
