@@ -177,3 +177,14 @@ def test_sealed_package_with_a_changed_member_is_named(pair):
     with pytest.raises(PackageError, match="package file case.json was changed after signing"):
         import_package(b, pb, _seal(out.getvalue(), key), trust_fingerprint=fp)
     assert import_package(b, pb, pkg, trust_fingerprint=fp).counts["notes"] == 1
+
+
+def test_cli_refuses_an_oversized_package_file_before_reading_it(tmp_path):
+    from typer.testing import CliRunner
+
+    from chaintrail.cli.main import app
+    big = tmp_path / "huge.zip"
+    with big.open("wb") as f:                # sparse: 2 GiB that take no disk and are never read
+        f.truncate(2 << 30)
+    res = CliRunner().invoke(app, ["case", "import", str(big), "--db", str(tmp_path / "b.sqlite")])
+    assert res.exit_code == 2 and "package is 2,048.0 MiB, over the 1,024.0 MiB limit" in " ".join(res.output.split())

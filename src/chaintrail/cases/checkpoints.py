@@ -31,7 +31,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -270,8 +270,8 @@ class Comparison:
     path: str
     lines: int = 0
     anchored_seq: int = 0
-    problems: list[tuple[int | None, str]] | None = None     # (audit entry seq or None, message)
-    warnings: list[str] | None = None
+    problems: list[tuple[int | None, str]] = field(default_factory=list)   # (audit entry seq or None, message)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"path": self.path, "lines": self.lines, "anchored_seq": self.anchored_seq}
@@ -279,7 +279,7 @@ class Comparison:
 
 def compare(path: Path, log_entries: list, keys: dict[str, Ed25519PublicKey]) -> Comparison:
     """Hold the audit log (``audit.AuditEntry`` list, in order) to every signed head in the file."""
-    out = Comparison(str(path), problems=[], warnings=[])
+    out = Comparison(str(path))
     if not path.exists() or path.stat().st_size == 0:
         if log_entries:
             out.problems.append((None, f"no audit checkpoints at {path}, but the log has {len(log_entries):,} "

@@ -196,6 +196,8 @@ def _import(repo: CaseRepository, p: Principal, data: bytes, source: str, trust_
     arc, manifest, mbytes = _open(data, source, limits)
     sender = manifest.get("sender") or {}
     name, pub = sender.get("agency"), sender.get("public_key") or ""
+    if not isinstance(name, str) or not name:
+        raise PackageError("package names no sender agency", source, None)
     try:
         key = identity.public_key(pub)
         fp = identity.fingerprint(pub)

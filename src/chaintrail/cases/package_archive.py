@@ -22,6 +22,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 from chaintrail.cases.errors import PackageError
@@ -47,6 +48,14 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+
+def read_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """A package file's bytes, refused by its size before any of it is read."""
+    size = path.stat().st_size
+    if size > limits.package:
+        raise PackageError(f"package is {_mib(size)}, over the {_mib(limits.package)} limit", str(path), None)
+    return path.read_bytes()
 
 
 def _mib(n: int) -> str:

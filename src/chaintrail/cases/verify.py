@@ -127,10 +127,10 @@ def _check_checkpoints(db: Database, conn, rep: VerifyReport, path: Path, log: l
     keys, key_problems = _verification_keys(db, conn)
     cmp = checkpoints.compare(path, log, keys)
     rep.checkpoints = cmp.to_dict()
-    rep.warnings.extend(cmp.warnings or [])
+    rep.warnings.extend(cmp.warnings)
     for msg in key_problems:
         rep.problems.append(Problem(None, None, None, msg))
-    for seq, msg in cmp.problems or []:
+    for seq, msg in cmp.problems:
         e = by_seq.get(seq) if seq is not None else None
         rep.problems.append(Problem(seq, e.target if e else None, e.case_ref if e else None, msg))
 

@@ -460,9 +460,11 @@ def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False),
                json_out: bool = JsonOption) -> None:
     """Verify a signed case package and import it as a new case (a tampered package is refused, exit 2)."""
     from chaintrail.cases.package import import_package
+    from chaintrail.cases.package_archive import read_file
+    data = read_file(file)                   # refused by its size before it is read into memory
     repo, p = _open(db, store, user, agency)
     with repo:
-        res = import_package(repo, p, file.read_bytes(), source=str(file), trust_fingerprint=trust,
+        res = import_package(repo, p, data, source=str(file), trust_fingerprint=trust,
                              tag_store_root=store_path(store) if tags_to_store else None)
     if json_out:
         emit_json(res.to_dict())
