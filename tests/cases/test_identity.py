@@ -178,3 +178,24 @@ def test_a_user_row_written_behind_the_log_is_no_login(team):
                "active": 1, "created_at": "2026-01-01T00:00:00.000000Z"}
         conn.execute(sa.insert(S.users).values(**row, row_hash=row_hash("users", row)))
     assert repo.principal_for_token("m" * 32) is None
+
+
+def test_an_older_single_user_database_keeps_working_as_its_operator(tmp_path, repos):
+    """A release before enrolment made the CLI's login name an admin on first use ('system:NAME'); it is adopted."""
+    from chaintrail.cases import identity
+
+    repo = repos(str(tmp_path / "cases.sqlite"))
+    with repo.db.tx() as conn:      # what the older release wrote
+        identity.create_agency(conn, "system:alice", "local", key_dir=repo.db.key_dir)
+        identity.create_user(conn, "system:alice", "local", "alice", "local", "admin")
+    p = repo.ensure_operator(None, "alice")
+    assert (p.username, p.agency, p.role) == ("alice", "local", "operator")
+    with pytest.raises(AccessDenied, match="belongs to its local operator alice"):
+        repo.ensure_operator(None, "mallory")
+    with repo.db.read() as conn:
+        assert [e.action for e in entries(conn)][-1] == "operator.adopt"
+    assert verify(repo.db).ok
+    team = repos(str(tmp_path / "team.sqlite"))      # a bootstrapped admin is never adopted
+    team.bootstrap("NCA", "root")
+    with pytest.raises(UsageError, match="team database"):
+        team.ensure_operator(None, "root")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from chaintrail.cases import audit, identity
+from chaintrail.cases import audit, identity, rows
 from chaintrail.cases import schema as S
 from chaintrail.cases.db import Database
 from chaintrail.cases.errors import AccessDenied
@@ -64,6 +64,21 @@ def _operator(conn) -> dict | None:
     return found[0] if recorded(conn, S.users, found[0]) else None
 
 
+def _adopt_legacy(conn) -> dict | None:
+    """A database an older release made for one implicit user ('system:NAME' made NAME an admin): its operator now."""
+    found = [dict(r._mapping) for r in conn.execute(sa.select(S.users).limit(2))]
+    if len(found) != 1 or found[0]["role"] != "admin" or not recorded(conn, S.users, found[0]):
+        return None
+    u = found[0]
+    made = conn.execute(sa.select(S.audit.c.actor).where(S.audit.c.target == f"users:{u['id']}",
+                                                         S.audit.c.action == "user.create")).first()
+    if made is None or made.actor != f"system:{u['username']}":
+        return None
+    return rows.update(conn, S.users, int(u["id"]), {"role": OPERATOR}, actor=f"system:{u['username']}",
+                       agency=None, action="operator.adopt", case_ref=None,
+                       detail={"username": u["username"], "reason": "single implicit user of an older release"})
+
+
 def local_operator(db: Database) -> Principal | None:
     """The local operator of a single-user SQLite database, or None (any other database)."""
     if db.kind != "sqlite":
@@ -78,7 +93,7 @@ def ensure_operator(db: Database, agency: str | None, username: str) -> Principa
     if db.kind != "sqlite":
         raise UsageError(f"a team case database on PostgreSQL has no local operator: {TEAM_HINT}")
     with db.tx() as conn:
-        row = _operator(conn)
+        row = _operator(conn) or _adopt_legacy(conn)
         if row is not None:
             p = identity.principal_of_user(conn, row)
             if username != p.username or (agency is not None and agency != p.agency):
