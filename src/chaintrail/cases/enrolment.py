@@ -53,6 +53,7 @@ def bootstrap(db: Database, agency: str, username: str, *, country: str | None =
         _home(conn, db, f"bootstrap:{username}", agency, country)
         row, token = identity.create_user(conn, f"bootstrap:{username}", agency, username, agency, "admin",
                                           action="admin.bootstrap")
+        assert token is not None          # only the operator is made without one
         return identity.principal_of_user(conn, row), token
 
 
@@ -131,4 +132,6 @@ def enrol(db: Database, actor: Principal, username: str, agency: str, role: str)
         _denied(db, actor.username, actor.agency, "user.create", why)
         raise AccessDenied(why)
     with db.tx() as conn:
-        return identity.create_user(conn, actor.username, actor.agency, username, agency, role)
+        row, token = identity.create_user(conn, actor.username, actor.agency, username, agency, role)
+    assert token is not None
+    return row, token
