@@ -23,6 +23,13 @@ from chaintrail.tags.tagstore import TagStore
 TAGS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "tags"
 PACKS = TAGS / "graphsense-tagpacks"
 OFAC = TAGS / "ofac-sdn"
+# Tags whose address their chain cannot have (checksum typos, a TRON address filed as BTC, a note in the
+# address field): found by the importer, each checked by hand against the pack. They are left out and named.
+BAD_LINES = {
+    "etherscamdb_tagpack.yaml": [15521], "exchange-wallets-bitfinexcom.yaml": [82], "ofac.yaml": [1069],
+    "plustoken.yaml": [11, 31], "sextortion_excello.yaml": [2867, 6485, 10617, 12935, 20861, 20871],
+}
+N_BAD = sum(map(len, BAD_LINES.values()))
 OFAC_COUNTS = {"XBT": 435, "ETH": 152, "USDT": 26, "LTC": 10, "BCH": 7, "TRX": 6, "XMR": 3, "ZEC": 3, "DASH": 3,
                "USDC": 2, "ARB": 1, "BSC": 1, "BSV": 1, "BTG": 1, "ETC": 1, "XRP": 1, "XVG": 1}
 
@@ -56,8 +63,16 @@ def imported(tmp_path_factory):
 
 def test_everything_imports_without_errors(imported):
     ts, report, elapsed = imported
-    assert report.ok, report.errors
-    assert not any(f["error"] for f in report.files)
+    assert report.errors == [] and not any(f["error"] for f in report.files)
+    got: dict[str, list[int]] = {}
+    for e in report.bad_lines:
+        where = e.split(": ")[0]
+        name, line = Path(where.rsplit(":", 1)[0]).name, int(where.rsplit(":", 1)[1])
+        got.setdefault(name, []).append(line)
+    assert got == BAD_LINES
+    # The OFAC lists' TRON address filed under XBT is kept (screened verbatim), with a warning.
+    xbt = [f for f in report.files if f["path"].endswith("sanctioned_addresses_XBT.txt")][0]
+    assert any("TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq" in w for w in xbt["warnings"])
     packs = sorted(PACKS.rglob("*.yaml"))
     assert len([f for f in report.files if f["kind"] == "tagpack"]) == len(packs) - 1   # the rest is the ActorPack
     assert report.actors == sum(1 for ln in (PACKS / "actors" / "graphsense.actorpack.yaml").read_text().splitlines()
@@ -71,9 +86,10 @@ def test_tags_per_tagpack_file_match_a_text_count(imported):
     total = 0
     for pack in sorted((PACKS / "packs").rglob("*.yaml")):
         expected = text_count_tags(pack)
-        assert by_file.get(str(pack.resolve()), 0) == expected, pack.name
+        assert by_file.get(str(pack.resolve()), 0) == expected - len(BAD_LINES.get(pack.name, [])), pack.name
         total += expected
     assert total == 524_170   # the README's figure
+    assert sum(by_file.get(str(p.resolve()), 0) for p in (PACKS / "packs").rglob("*.yaml")) == 524_170 - N_BAD
 
 
 def test_ofac_addresses_per_asset(imported):
@@ -139,7 +155,7 @@ def test_reimport_is_idempotent(imported, tmp_path):
 def test_sql_tags_view(imported):
     ts, report, _ = imported
     rows = query_tags(ts, "SELECT count(*) AS n, count(DISTINCT origin_file) AS files FROM tags")
-    assert rows[0]["n"] == report.total_tags == 524_170 + 2 * 654
+    assert rows[0]["n"] == report.total_tags == 524_170 - N_BAD + 2 * 654
     rows = query_tags(ts, "SELECT actor_label, jurisdictions FROM tags "
                           "WHERE address = 'bc1qj6j6p0jdefl6pvdzx3kx8245yy5mz6q4luhzes' AND tagpack = 'Hydra Market'")
     assert rows == [{"actor_label": "Hydra Market", "jurisdictions": ["RU"]}]

@@ -8,6 +8,7 @@ import io
 from chaintrail.analysis.tracing import TraceParams
 from chaintrail.api import present
 from chaintrail.api.errors import NotFoundError
+from chaintrail.csv_export import safe_row
 from chaintrail.errors import UsageError
 
 CSV_COLUMNS = ("kind", "address", "entity", "label", "tags", "amount_sat", "amount_btc", "hops", "path", "outputs")
@@ -57,14 +58,14 @@ def annotated(wb, endpoints: list[dict]) -> list[dict]:
 
 
 def endpoints_csv(trace: dict):
-    """CSV lines of every (annotated) endpoint, a chunk at a time."""
+    """CSV lines of every (annotated) endpoint, a chunk at a time; no cell can start a formula."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS)
     for n, e in enumerate(trace["endpoints"], 1):
-        w.writerow([e["kind"], e["address"] or "", "" if e["cluster"] is None else e["cluster"], e.get("label") or "",
-                    ";".join(e["tags"]), e["amount_sat"], f"{e['amount_sat'] / 1e8:.8f}", e["hops"], " ".join(e["path"]),
-                    " ".join(e["outputs"])])
+        w.writerow(safe_row([e["kind"], e["address"] or "", "" if e["cluster"] is None else e["cluster"],
+                             e.get("label") or "", ";".join(e["tags"]), e["amount_sat"],
+                             f"{e['amount_sat'] / 1e8:.8f}", e["hops"], " ".join(e["path"]), " ".join(e["outputs"])]))
         if n % 1000 == 0:
             yield buf.getvalue()
             buf.seek(0)

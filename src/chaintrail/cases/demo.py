@@ -21,6 +21,7 @@ from chaintrail.cases.exchange_records import map_legs, read_legs
 from chaintrail.cases.findings import trace_finding
 from chaintrail.cases.identity import Principal
 from chaintrail.cases.repository import CaseRepository
+from chaintrail.csv_export import safe_dict
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.sql import query
 
@@ -43,11 +44,11 @@ def exchange_return(store: ChainStore, case: dict, exchange: str) -> bytes:
     w.writeheader()
     for e in sorted(rows, key=lambda e: (e.get("height") or 0, e["txid"])):
         when = times.get(e["txid"])
-        w.writerow({"entity_name": holder, "target_address": e["address"],
+        w.writerow(safe_dict({"entity_name": holder, "target_address": e["address"],
                     "bitcoin_address": e["address"], "transaction_id": e["txid"],
                     "date": dt.datetime.fromtimestamp(when, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
                     if when else "", "amount_satoshi": e["amount_sat"], "amount_btc": f"{e['amount_sat'] / 1e8:.8f}",
-                    "amount_usd": "", "wallet_address": e["address"], "type": "Incoming"})
+                    "amount_usd": "", "wallet_address": e["address"], "type": "Incoming"}))
     return out.getvalue().encode()
 
 

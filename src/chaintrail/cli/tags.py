@@ -37,7 +37,14 @@ def import_(
     store: Path = StoreOption,
     json_out: bool = JsonOption,
 ) -> None:
-    """Import tag files; bad files are reported (file:line) and every other file still loads."""
+    """Import tag files; bad files and bad rows are reported (file:line) and everything else loads.
+
+    A row is bad when it does not parse or its address cannot be one of its chain's (Base58Check or
+    bech32/bech32m with a valid checksum for Bitcoin). Every bad row is printed, the good rows of
+    its file load, and the exit code is 2 (bad input data) whenever a file or a row was left out;
+    --json lists them under "errors" and "bad_lines". Labels are kept as given, even one that
+    starts with "=": CSV exports neutralise such cells.
+    """
     from chaintrail.store.chainstore import ChainStore
     from chaintrail.tags.tagstore import TagStore
 
@@ -60,8 +67,13 @@ def import_(
         console.print(f"added {report.tags_added:,} tags, replaced {report.tags_removed:,}; the store holds "
                       f"{report.total_tags:,} tags and {report.actors:,} actors ({report.elapsed_s:.1f} s)")
         for e in report.errors:
-            err_console.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
-    if report.errors:
+            err_console.print(f"[red]error:[/red] {escape(e)}", highlight=False, soft_wrap=True)
+        for e in report.bad_lines:
+            err_console.print(f"[red]bad line:[/red] {escape(e)}", highlight=False, soft_wrap=True)
+        if report.bad_lines:
+            err_console.print(f"{len(report.bad_lines):,} bad line(s) left out; the other rows were imported",
+                              highlight=False)
+    if report.errors or report.bad_lines:
         raise typer.Exit(EXIT_DATA)
 
 

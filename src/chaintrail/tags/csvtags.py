@@ -32,8 +32,12 @@ _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f", ""}
 
 
-def read_csv(text: str, path: str) -> tuple[pa.Table, list[str]]:
-    """Tags from one CSV file; raises ``TagFileError`` naming the line of the first bad row."""
+def read_csv(text: str, path: str) -> tuple[pa.Table, list[str], list[TagFileError]]:
+    """Tags from one CSV file, its warnings, and an error for every bad row (good rows still load).
+
+    A file that cannot be read as CSV at all (no header, no address column, a
+    broken quote) raises ``TagFileError`` naming the line.
+    """
     if text.startswith("\ufeff"):
         text = text[1:]
     first = text.split("\n", 1)[0]
@@ -53,21 +57,17 @@ def read_csv(text: str, path: str) -> tuple[pa.Table, list[str]]:
     pos = {n: i for i, n in enumerate(names) if n in FIELDS}
     cols: dict[str, list] = {f: [] for f in FIELDS}
     lines: list[int] = []
+    bad: list[TagFileError] = []
     try:
         for row in reader:
             line = reader.line_num
             if not row or all(not c.strip() for c in row):
                 continue
-            if len(row) > len(header):
-                raise TagFileError(f"{len(row)} fields in a row but {len(header)} in the header", path, line)
-            vals = {f: (row[i].strip() if i < len(row) and row[i].strip() else None) for f, i in pos.items()}
-            if not vals.get("address") and not vals.get("tx_hash"):
-                raise TagFileError("row has no address", path, line)
-            _file_category(vals, path, line)
-            vals["concepts"] = [c.strip() for c in vals["concepts"].replace("|", ";").split(";") if c.strip()] \
-                if vals.get("concepts") else None
-            vals["is_cluster_definer"] = _bool(vals.get("is_cluster_definer"), path, line)
-            vals["lastmod"] = _date(vals.get("lastmod"), path, line)
+            try:
+                vals = _row(row, header, pos, path, line)
+            except TagFileError as exc:
+                bad.append(exc)
+                continue
             for f in FIELDS:
                 cols[f].append(vals.get(f))
             lines.append(line)
@@ -77,7 +77,22 @@ def read_csv(text: str, path: str) -> tuple[pa.Table, list[str]]:
     cols["origin_file"] = [path] * n
     cols["origin_line"] = lines
     cols["tagpack"] = [None] * n
-    return finish_tags(cols), warnings
+    return finish_tags(cols), warnings, bad
+
+
+def _row(row: list[str], header: list[str], pos: dict[str, int], path: str, line: int) -> dict:
+    """One row's fields, typed; raises ``TagFileError`` for this line."""
+    if len(row) > len(header):
+        raise TagFileError(f"{len(row)} fields in a row but {len(header)} in the header", path, line)
+    vals = {f: (row[i].strip() if i < len(row) and row[i].strip() else None) for f, i in pos.items()}
+    if not vals.get("address") and not vals.get("tx_hash"):
+        raise TagFileError("row has no address", path, line)
+    _file_category(vals, path, line)
+    vals["concepts"] = [c.strip() for c in vals["concepts"].replace("|", ";").split(";") if c.strip()] \
+        if vals.get("concepts") else None
+    vals["is_cluster_definer"] = _bool(vals.get("is_cluster_definer"), path, line)
+    vals["lastmod"] = _date(vals.get("lastmod"), path, line)
+    return vals
 
 
 def _file_category(vals: dict, path: str, line: int) -> None:

@@ -1,8 +1,10 @@
 """Finding and reading tag files: format detection, per-file errors, and parallel parsing.
 
 Each file is read on its own: a bad file yields an error that names the file
-and the line, and every other file still loads. Large imports are parsed in
-worker processes (one per core), largest files first.
+and the line, and every other file still loads. Within a file, a bad row (a
+CSV row that does not parse, an address its chain cannot have) is reported as
+file:line and left out, and the file's good rows still load. Large imports are
+parsed in worker processes (one per core), largest files first.
 """
 
 from __future__ import annotations
@@ -116,12 +118,33 @@ def read_one(tf: TagFile, fmt: str = "auto") -> FileResult:
             res.tags = read_ofac(text, path, tf.asset)
         else:
             from chaintrail.tags.csvtags import read_csv
-            res.tags, res.warnings = read_csv(text, path)
+            res.tags, res.warnings, bad = read_csv(text, path)
+            res.bad_lines = [str(e) for e in bad]
+        if res.tags is not None:
+            _check_addresses(res)
     except TagFileError as exc:
         res.error = str(exc)
     except OSError as exc:
         res.error = f"{path}: cannot read ({exc.strerror or exc})"
     return res
+
+
+def _check_addresses(res: FileResult) -> None:
+    """Leave out tags whose address their chain cannot have, naming each line.
+
+    An OFAC list is the authority's text, so an address it files under the wrong
+    asset (the XBT list holds a TRON address) is kept, to be screened verbatim,
+    with a warning; only text that is no address at all is left out.
+    """
+    from chaintrail.tags.validate import split_valid
+
+    if res.kind == "ofac":
+        good, bad = split_valid(res.tags, res.path, any_chain=True)
+        res.warnings += [f"{e} (kept: the official list has it)" for e in split_valid(good, res.path)[1]]
+    else:
+        good, bad = split_valid(res.tags, res.path)
+    res.tags = good
+    res.bad_lines += [str(e) for e in bad]
 
 
 def _read_star(args: tuple[TagFile, str]) -> FileResult:

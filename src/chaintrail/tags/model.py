@@ -212,6 +212,7 @@ class FileResult:
     actors: pa.Table | None = None
     sha256: str = ""
     warnings: list[str] = field(default_factory=list)
+    bad_lines: list[str] = field(default_factory=list)   # "file:line: why" for each row left out
     error: str | None = None
     unchanged: bool = False
 

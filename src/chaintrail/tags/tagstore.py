@@ -30,6 +30,7 @@ from chaintrail.tags import taxonomy as tx
 from chaintrail.tags.importer import discover, read_all, sha256_of
 from chaintrail.tags.index import TagIndex
 from chaintrail.tags.model import ACTORS_SCHEMA, TAGS_SCHEMA, Actor, FileResult, Tag, finish_tags
+from chaintrail.tags.validate import address_problem
 
 SOURCES_SCHEMA = ANALYSIS_TABLES["tag_sources"]
 _SORT = [("origin_file", "ascending"), ("origin_line", "ascending"), ("origin_user", "ascending"),
@@ -42,7 +43,8 @@ class ImportReport:
 
     files: list[dict] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)       # files that did not load at all
+    bad_lines: list[str] = field(default_factory=list)    # rows left out of files that did load (file:line: why)
     tags_added: int = 0
     tags_removed: int = 0
     actors: int = 0
@@ -51,10 +53,12 @@ class ImportReport:
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        """Every file loaded whole: no file error and no row left out."""
+        return not self.errors and not self.bad_lines
 
     def as_dict(self) -> dict:
-        return {"ok": self.ok, "files": self.files, "errors": self.errors, "skipped": len(self.skipped),
+        return {"ok": self.ok, "files": self.files, "errors": self.errors, "bad_lines": self.bad_lines,
+                "skipped": len(self.skipped),
                 "tags_added": self.tags_added, "tags_removed": self.tags_removed, "actors": self.actors,
                 "total_tags": self.total_tags, "elapsed_s": round(self.elapsed_s, 3)}
 
@@ -178,9 +182,11 @@ class TagStore:
             for r in results:
                 if r.error is not None:
                     report.errors.append(r.error)
+                report.bad_lines += r.bad_lines
                 report.files.append({"path": r.path, "kind": r.kind, "tags": r.n_tags,
                                      "actors": 0 if r.actors is None else r.actors.num_rows,
-                                     "warnings": r.warnings, "error": r.error, "unchanged": r.unchanged})
+                                     "warnings": r.warnings, "bad_lines": r.bad_lines, "error": r.error,
+                                     "unchanged": r.unchanged})
             changed = [r for r in good if not r.unchanged]
             if changed:
                 self._merge(changed, report)
@@ -242,6 +248,9 @@ class TagStore:
                 "origin_user": [user], "origin_case": [case]}
         row = finish_tags(cols)
         new = Tag.from_row(row.to_pylist()[0])
+        why = address_problem(new.address or "", new.currency or new.network)
+        if why is not None:
+            raise UsageError(why)
         with self._locked():
             for old in self.lookup(new.address):
                 if _same_manual(old, new):

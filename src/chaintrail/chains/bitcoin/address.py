@@ -16,6 +16,7 @@ from chaintrail.errors import AddressError
 
 B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {c: i for i, c in enumerate(B58_ALPHABET)}
+_B58_DIGITS = bytes(_B58_INDEX.get(chr(b), 0xFF) for b in range(256))   # bytes.translate table
 
 BECH32_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 # Upper and lower case map to the same value; mixed case is rejected separately.
@@ -131,11 +132,12 @@ def base58_encode(data: bytes) -> str:
 
 def base58_decode(s: str) -> bytes:
     """Plain Base58 to bytes; AddressError on a character outside the alphabet."""
+    digits = s.encode("utf-8", "replace").translate(_B58_DIGITS) if s.isascii() else b"\xff"
+    if 0xFF in digits:
+        i, c = next((i, c) for i, c in enumerate(s) if c not in _B58_INDEX)
+        raise AddressError(f"{s!r}: invalid base58 character {c!r} at position {i}")
     n = 0
-    for i, c in enumerate(s):
-        v = _B58_INDEX.get(c)
-        if v is None:
-            raise AddressError(f"{s!r}: invalid base58 character {c!r} at position {i}")
+    for v in digits:
         n = n * 58 + v
     zeros = len(s) - len(s.lstrip("1"))
     body = n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b""
@@ -163,15 +165,26 @@ def base58check_decode(s: str) -> tuple[int, bytes]:
 
 # --- bech32 / bech32m --------------------------------------------------------------------
 
+def _gen_table() -> tuple[int, ...]:
+    out = []
+    for top in range(32):
+        g = 0
+        for i in range(5):
+            if (top >> i) & 1:
+                g ^= _BECH32_GEN[i]
+        out.append(g)
+    return tuple(out)
+
+
+_BECH32_GEN_OF_TOP = _gen_table()   # the generators' xor for each 5-bit top, one lookup per symbol
+
+
 def polymod(values: Sequence[int]) -> int:
     """The bech32 BCH checksum state over 5-bit values (BIP-173)."""
     chk = 1
+    gen = _BECH32_GEN_OF_TOP
     for v in values:
-        top = chk >> 25
-        chk = (chk & 0x1FFFFFF) << 5 ^ v
-        for i in range(5):
-            if (top >> i) & 1:
-                chk ^= _BECH32_GEN[i]
+        chk = ((chk & 0x1FFFFFF) << 5) ^ v ^ gen[chk >> 25]
     return chk
 
 
