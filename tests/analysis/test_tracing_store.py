@@ -299,3 +299,11 @@ def test_until_exchange_without_tags_is_refused(store):
                                    "--json"])
     assert res.exit_code == EXIT_USAGE, res.output
     assert "no address in this store is tagged" in res.output and "chaintrail tags import" in res.output
+
+
+def test_unknown_stop_category_is_refused():
+    # "exchnage" would otherwise stop nowhere and trace straight through every exchange.
+    from chaintrail.errors import UsageError
+    with pytest.raises(UsageError, match=r"unknown stop category 'exchnage'; valid: .*exchange"):
+        TraceParams(stop_categories=("exchnage",)).check()
+    TraceParams(stop_categories=("exchange", "mixer")).check()

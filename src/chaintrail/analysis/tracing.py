@@ -78,6 +78,11 @@ class TraceParams:
             raise UsageError(f"mixer policy must be one of {', '.join(MIXER_POLICIES)}, not {self.mixer_policy!r}")
         if self.mixer_policy == "demix" and self.direction != "forward":
             raise UsageError("the demix policy follows funds forward only")
+        from chaintrail.tags.taxonomy import CATEGORIES
+        unknown = [c for c in self.stop_categories if c not in CATEGORIES]
+        if unknown:   # a typo would silently trace through the services it meant to stop at
+            raise UsageError(f"unknown stop categor{'y' if len(unknown) == 1 else 'ies'} "
+                             f"{', '.join(map(repr, unknown))}; valid: {', '.join(CATEGORIES)}")
 
 
 @dataclass(slots=True)
