@@ -57,7 +57,8 @@ def main() -> None:
                 prec = r["correct_sat"] / r["claimed_sat"] if r["claimed_sat"] else float("nan")
                 print(f"seed {seed:>3} {cov:>9} {c['kind']:<14} {r['matched']:>3}/{r['cash_outs']:<3} "
                       f"value {r['coverage_of_value']:.4f}  precision {prec:.4f}  leads {r['leads']}", flush=True)
-            shutil.rmtree(store, ignore_errors=True)
+            if tmp:
+                shutil.rmtree(store, ignore_errors=True)      # kept under --work (bench/amount_timing.py reads them)
     print("\ntotals per coverage and case kind (matched cash-outs, precision of sats claimed at exchanges)")
     tot: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for r in rows:

@@ -73,7 +73,7 @@ def test_demixed_chips_are_the_handed_over_ones(ransomware):
             assert custodial and set(custodial[0]["entries"]) == deposits
             claimed = set(custodial[0]["exits"])
             assert claimed <= chips and len(claimed) >= len(chips) - 1   # one chip may be kept unspent
-            assert all(ev in ("anchor", "amount", "pattern:sweep") or ev.startswith("converge")
+            assert all(ev in ("anchor", "pattern:amount-timing", "pattern:sweep") or ev.startswith("converge")
                        for ev in custodial[0]["evidence"])
             assert _identity(r["totals"])
 
@@ -131,12 +131,13 @@ def test_coinjoin_exits_are_claimed_only_with_evidence(everything):
     # Demixing never does worse than the pass-through haircut on this case.
     by = {p: {c["case"]: c for c in score_traces(folder, store, mixer_policy=p)["cases"]} for p in ("demix", "haircut")}
     assert by["demix"][case["id"]]["matched"] > by["haircut"][case["id"]]["matched"]
-    # With the sweep-pattern leads every cash-out of the hack matches (26/26 on this seed); evidence alone
-    # leaves some inside the mixes.
-    assert by["demix"][case["id"]]["matched"] == by["demix"][case["id"]]["cash_outs"]
-    assert by["demix"][case["id"]]["coverage"] >= 0.99 and by["demix"][case["id"]]["lead_exits"] > 0
+    # Realistic tags (hot wallets, 30 % of deposit addresses): with the sweep-pattern leads 20 of the 26
+    # cash-outs match (the other 6 went to P2P traders' fresh addresses, which nothing on chain names; full
+    # tags give 26/26), evidence alone 19, pass-through haircut 3.
+    assert (by["demix"][case["id"]]["matched"], by["demix"][case["id"]]["cash_outs"]) == (20, 26)
+    assert by["haircut"][case["id"]]["matched"] == 3 and by["demix"][case["id"]]["lead_exits"] == 2
     strict = next(c for c in score_traces(folder, store, demix_leads=False)["cases"] if c["case"] == case["id"])
-    assert strict["lead_exits"] == 0 and strict["matched"] < strict["cash_outs"]
+    assert strict["lead_exits"] == 0 and strict["matched"] == 19
     for kind in ("darknet", "scam"):   # no mixing: demix changes nothing
         cid = next(c["id"] for c in key["cases"] if c["kind"] == kind)
         assert by["demix"][cid]["matched"] == by["demix"][cid]["cash_outs"]
@@ -248,3 +249,136 @@ def test_until_exchange_marks_deposits_reached_through_leads(everything):
     assert strict["params"]["demix_leads"] is False
     assert not any(d.get("lead_outputs") for r in strict["requests"] for d in r["deposits"])
     assert sum(r["amount_sat"] for r in strict["requests"]) < sum(r["amount_sat"] for r in out["requests"])
+
+
+def _key_addresses(folder) -> dict[str, tuple[int, str]]:
+    t = pq.read_table(folder / "answer_key" / "addresses.parquet", columns=["address", "entity_id", "wallet"])
+    return {a: (e, w) for a, e, w in zip(*t.to_pydict().values())}
+
+
+def _tag_rows(store) -> list[dict]:
+    import csv
+
+    with open(store.parent / f"{store.name}-service-tags.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_realistic_tags_know_hot_wallets_and_only_part_of_the_deposits(everything):
+    """The scenario hands the investigator what vendor data has: every exchange and mixer hot wallet, at
+    most 30 % of an exchange's deposit addresses, 3 published mixer deposit addresses and no chip (checked
+    against the key here, in the test, never in the analysis)."""
+    from chaintrail.scenario.attribution import FULL, service_addresses
+
+    folder, store = everything
+    key = json.loads((folder / "answer_key.json").read_text())
+    truth = _key_addresses(folder)
+    rows = _tag_rows(store)
+    assert rows and all("realistic coverage" in r["source"] for r in rows)
+    kind = {e["id"]: e["kind"] for e in key["entities"]}
+    tagged: dict[int, dict[str, int]] = {}
+    for r in rows:
+        ent, part = truth[r["address"]]
+        tagged.setdefault(ent, {}).setdefault(part, 0)
+        tagged[ent][part] += 1
+        assert r["is_cluster_definer"] == ("false" if part == "deposit" else "true"), r
+    have: dict[int, dict[str, int]] = {}
+    for e, part in truth.values():
+        have.setdefault(e, {}).setdefault(part, 0)
+        have[e][part] += 1
+    mixer = next(e for e, k in kind.items() if k == "mixer")
+    assert tagged[mixer].get("deposit") == 3 and "other" not in tagged[mixer]        # no chip, 3 of the deposits
+    assert tagged[mixer]["main"] == have[mixer]["main"] and have[mixer]["deposit"] > 3
+    for e in (e for e, k in kind.items() if k == "exchange"):
+        assert tagged[e]["main"] == have[e]["main"]
+        assert tagged[e].get("deposit", 0) == round(0.3 * have[e]["deposit"]) < have[e]["deposit"]
+    # Only when asked: every address a service controls, and the tag source says so.
+    full = {e["id"]: len(a) for e, a in service_addresses(folder, FULL)}
+    assert full[mixer] == sum(have[mixer].values())
+    assert "FULL coverage" in FULL.describe()
+
+
+def test_realistic_tags_still_reach_the_ransomware_cash_outs(everything):
+    """Seed 3 with realistic tags: the mixer is found on chain from its tagged hot wallet and the sweeps
+    into it, so every ransomware cash-out behind it matches (it fell to 0/15 when the mixer's tags were
+    dropped and only the answer key's deposit addresses made the mixer mask), every sat claimed at an
+    exchange is the key's, and the haircut pass-through reaches none of them."""
+    folder, store = everything
+    by = {p: {c["kind"]: c for c in score_traces(folder, store, mixer_policy=p)["cases"]} for p in ("demix", "haircut")}
+    r = by["demix"]["ransomware"]
+    assert (r["matched"], r["cash_outs"]) == (15, 15) and r["precision"] == 1.0 and r["identity_holds"]
+    assert by["haircut"]["ransomware"]["matched"] == 0
+    for kind, (matched, n) in {"darknet": (8, 8), "scam": (24, 24), "exchange_hack": (20, 26)}.items():
+        assert (by["demix"][kind]["matched"], by["demix"][kind]["cash_outs"]) == (matched, n), kind
+
+
+def test_mixer_mask_is_found_on_chain_not_read_from_the_key(everything):
+    """The custodial mask holds the mixer's tagged hot wallet and published addresses and the deposit
+    addresses the chain shows swept into it; the answer key's other mixer addresses (its chips) are not in
+    it. A mask built from the key's mixer addresses would hold the chips and fail here."""
+    import numpy as np
+
+    folder, store = everything
+    truth = _key_addresses(folder)
+    published = {r["address"] for r in _tag_rows(store) if r["category"] == "mixing_service"}
+    with ChainStore(store) as st:
+        eng = TraceEngine.open(st)
+        addrs = st.read_table("addresses", ["address"])["address"].to_pylist()
+        mask = eng.demixer().custodial_addresses()
+        mixer = {truth[a][0] for a in published}
+        assert len(mixer) == 1
+        mine = [i for i, a in enumerate(addrs) if truth.get(a, (None,))[0] in mixer]
+        in_mask = {addrs[i] for i in mine if mask[i]}
+        chips = {addrs[i] for i in mine if truth[addrs[i]][1] == "other"}
+        assert chips and not (chips & in_mask)
+        # Every unpublished deposit address in the mask was swept, whole, into a tagged hot-wallet address.
+        hot = np.zeros(len(addrs), np.bool_)
+        hot[[i for i in mine if addrs[i] in published and truth[addrs[i]][1] == "main"]] = True
+        for a in in_mask - published:
+            if truth[a][1] != "deposit":
+                continue
+            spends = {int(eng.in_tx[int(eng.out_spent[o])]) for o in eng.outputs_of(addrs.index(a))
+                      if int(eng.out_spent[o]) != 0xFFFFFFFF}
+            assert spends, a
+            for s in spends:
+                lo, hi = int(eng.tx_first_out[s]), int(eng.tx_first_out[s + 1])
+                assert hi - lo == 1 and eng.labels[int(eng.out_addr[lo])] in set(eng.labels[hot].tolist()), a
+
+
+def test_amount_timing_leads_carry_candidates_and_false_match_rate(ransomware):
+    """Seed 27, ransomware-3: evidence leaves part of the account unclaimed, and the one owner group of
+    customer-spent chips matching the rest (net of a fee of 0-5 %, or within one smallest chip) is claimed as
+    a lead that names how many groups competed and the rule's measured false-match rate."""
+    from chaintrail.analysis import payout_match as PM
+
+    folder, store = ransomware
+    key = json.loads((folder / "answer_key.json").read_text())
+    case = next(c for c in key["cases"] if c["id"] == "ransomware-3")
+    chips = {c for h in case["mixer_handovers"] for c in h["chips"]}
+    with ChainStore(store) as st:
+        r = TraceEngine.open(st).trace([f"{v['txid']}:{v['vout']}" for v in case["victim_payments"]],
+                                       TraceParams(max_hops=1000, mixer_policy="demix")).to_dict()
+    d = next(d for d in r["demix"] if d["kind"] == "custodial")
+    leads = [ld for ld in d["leads"] if ld["evidence"] == PM.EVIDENCE]
+    assert len(leads) == 3 and {ld["exit"] for ld in leads} <= chips
+    rate = PM.measured_rate()
+    assert rate["trials"] >= 1000 and 0 < rate["false_match_rate"] < 1 and len(rate["wilson95"]) == 2
+    for ld in leads:
+        assert ld["candidates"] == 1 and ld["false_match_rate"] == rate["false_match_rate"]
+        assert ld["trials"] == rate["trials"] and ld["wilson95"] == rate["wilson95"] and ld["measured_on"]
+    assert d["amount_timing"]["candidates"] == 1
+    # Without leads nothing is claimed on amounts, and nothing of another customer's is claimed instead.
+    res = {c["case"]: c for c in score_traces(folder, store, demix_leads=False)["cases"]}
+    assert (res["ransomware-3"]["matched"], res["ransomware-3"]["precision"]) == (2, 1.0)
+
+
+def test_amount_timing_bands():
+    """Hand-worked: 10 BTC in; the payouts that match are 9.5-10 BTC (fee 0-5 %), or within one chip."""
+    from chaintrail.analysis import payout_match as PM
+
+    assert PM.bands(1_000_000_000) == [(950_000_000, 1_000_000_000), (999_900_001, 1_000_000_000)]
+    groups = {1: 949_999_999, 2: 950_000_000, 3: 1_000_000_000, 4: 1_000_000_001}
+    assert PM.candidates(groups, 1_000_000_000) == [2, 3]
+    assert PM.candidates(groups, 1_000_000_000, (0.005, 0.05)) == [2, 3]        # 3: within one smallest chip
+    assert PM.candidates({1: 995_000_001}, 1_000_000_000, (0.005, 0.05)) == []  # neither a fee nor a chip
+    with pytest.raises(ValueError):
+        PM.bands(100, (0.1, 0.05))

@@ -533,19 +533,25 @@ class Demixer:
         chosen, why = select_actor_exits(ex, values, dsu, mixes, anchored, V, 2)
         tol = int(self.fee_tol * V) + 100_000
         notes: dict = {}
-        if service is not None and V - sum(values[x] for x in chosen) > tol:
+        if V - sum(values[x] for x in chosen) > tol:
             # Evidence alone falls short: an owner group of payouts that make up the rest of the account
             # (net of a fee in range, or within one smallest chip), alone in that band, is a lead that
-            # carries how many groups competed and the rule's measured false-match rate.
+            # carries how many groups competed and the rule's measured false-match rate. Where only the
+            # anchored groups leave a rest that one group matches, the converging groups chosen beside
+            # them were another customer's: they are dropped even when leads are off.
             only_anchored, why_a = select_actor_exits(ex, values, dsu, mixes, anchored, V, 1 << 30)
             for base, base_why in ((chosen, why), (only_anchored, why_a)):
                 extra, n_cands = amount_match(ex, values, dsu, set(base), V - sum(values[x] for x in base),
                                               self.payout_fee)
-                notes = {"amount_timing": PM.lead_note(n_cands)}
                 if extra:
-                    chosen, why = base + extra, dict(base_why)
-                    why.update({x: PM.EVIDENCE for x in extra})
+                    chosen, why = list(base), dict(base_why)
+                    if service is not None:
+                        notes = {"amount_timing": PM.lead_note(n_cands)}
+                        chosen += extra
+                        why.update({x: PM.EVIDENCE for x in extra})
                     break
+                if service is not None:
+                    notes = {"amount_timing": PM.lead_note(n_cands)}
         # Leads: chips swept whole into an exchange the way, and in the blocks, the actor swept its own.
         window = self.cash_out_window(chosen, service)
         if window is not None:

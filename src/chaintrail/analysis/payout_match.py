@@ -25,7 +25,9 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-FEE_RANGE = (0.005, 0.05)        # service fee, fraction of the deposit (Bitcoin Fog 1-3 %, Helix 2.5 %)
+# Service fee as a fraction of the deposit: ChipMixer took none (only what did not divide into chips),
+# Bitcoin Fog 1-3 %, Helix 2.5 %. A Fog- or Helix-only search can narrow it, e.g. (0.005, 0.05).
+FEE_RANGE = (0.0, 0.05)
 SMALLEST_CHIP = 100_000          # a chip mixer keeps what does not divide into chips: below one smallest chip
 EVIDENCE = "pattern:amount-timing"
 RATE_FILE = Path(__file__).with_name("amount_timing_rate.json")

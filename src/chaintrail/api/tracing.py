@@ -52,8 +52,12 @@ def annotated(wb, endpoints: list[dict]) -> list[dict]:
     out = []
     for e in endpoints:
         a = v.addr_num(e["address"]) if e["address"] else None
-        out.append({**e, "risk": tags.risk(a) if a is not None else [],
-                    "label": tags.label(a) if a is not None else None})
+        risk, label = (tags.risk(a), tags.label(a)) if a is not None else ([], None)
+        if not risk and any(t.startswith("inferred:") for t in e["tags"]):
+            # A deposit address found by its sweep into a tagged wallet: that wallet's service names it.
+            kind, _, name = e["tags"][0].partition(":")
+            risk, label = ([kind] if kind != "inferred" else []), (name if kind != "inferred" else None)
+        out.append({**e, "risk": risk, "label": label})
     return out
 
 
