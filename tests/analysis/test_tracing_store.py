@@ -306,4 +306,4 @@ def test_unknown_stop_category_is_refused():
     from chaintrail.errors import UsageError
     with pytest.raises(UsageError, match=r"unknown stop category 'exchnage'; valid: .*exchange"):
         TraceParams(stop_categories=("exchnage",)).check()
-    TraceParams(stop_categories=("exchange", "mixer")).check()
+    TraceParams(stop_categories=("exchange", "mixer", "merchant", "payment_processor", "gambling")).check()

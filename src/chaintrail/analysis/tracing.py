@@ -48,6 +48,10 @@ def default_mixer_policy(direction: str) -> str:
     return "demix" if direction == "forward" else "haircut"
 
 
+# The services `--until-exchange` stops at (legal process can be served on them).
+SERVICE_STOPS = ("exchange", "gambling", "merchant", "payment_processor", "mixer")
+
+
 @dataclass(frozen=True)
 class TraceParams:
     """Everything that decides a trace's result (and so goes into its hash)."""
@@ -78,11 +82,13 @@ class TraceParams:
             raise UsageError(f"mixer policy must be one of {', '.join(MIXER_POLICIES)}, not {self.mixer_policy!r}")
         if self.mixer_policy == "demix" and self.direction != "forward":
             raise UsageError("the demix policy follows funds forward only")
-        from chaintrail.tags.taxonomy import CATEGORIES
-        unknown = [c for c in self.stop_categories if c not in CATEGORIES]
+        from chaintrail.tags import taxonomy as tx
+        unknown = [c for c in self.stop_categories
+                   if c not in tx.CONCEPTS and c not in SERVICE_STOPS and tx.normalize_category(c) is None]
         if unknown:   # a typo would silently trace through the services it meant to stop at
             raise UsageError(f"unknown stop categor{'y' if len(unknown) == 1 else 'ies'} "
-                             f"{', '.join(map(repr, unknown))}; valid: {', '.join(CATEGORIES)}")
+                             f"{', '.join(map(repr, unknown))}; valid: {', '.join(tx.CATEGORIES)} or a GraphSense "
+                             f"concept ({', '.join(sorted(tx.CONCEPTS)[:12])}, ...)")
 
 
 @dataclass(slots=True)

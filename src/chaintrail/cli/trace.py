@@ -33,13 +33,13 @@ def trace(
     json_out: bool = JsonOption,
 ) -> None:
     """Trace funds and account for every satoshi."""
-    from chaintrail.analysis.tracing import TraceEngine, TraceParams
+    from chaintrail.analysis.tracing import SERVICE_STOPS, TraceEngine, TraceParams
     from chaintrail.errors import UsageError
     from chaintrail.store.chainstore import ChainStore
 
     if until_exchange:
         max_hops = max(max_hops, 1000)
-        stop_category = sorted(set(stop_category) | {"exchange", "gambling", "merchant", "payment_processor", "mixer"})
+        stop_category = sorted(set(stop_category) | set(SERVICE_STOPS))
     params = TraceParams(direction=direction, model=model, max_hops=max_hops, min_amount_sat=min_amount,
                          stop_categories=tuple(stop_category), mixer_policy=mixer_policy,
                          time_from=time_from, time_to=time_to, demix_leads=demix_leads)
