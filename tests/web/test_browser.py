@@ -177,9 +177,13 @@ def test_guided_steps_do_what_they_say(page, demo, demo_api):
     links.nth(1).click()
     page.wait_for_selector("#endpoint-table tbody tr")
     assert page.input_value("#trace-mixer") == "demix"
-    amounts = {r.get_attribute("data-address"): int(r.get_attribute("data-amount"))
-               for r in page.locator('#endpoint-table tr[data-kind="tagged"]').all()}
-    assert all(amounts[e["address"]] == e["amount_sat"] for e in expected)
+    rows = page.locator('#endpoint-table tbody tr[data-address]').all()
+    amounts = {r.get_attribute("data-address"): int(r.get_attribute("data-amount")) for r in rows}
+    tagged = {r.get_attribute("data-address") for r in rows if r.get_attribute("data-kind") == "tagged"}
+    # Realistic tags know only part of each exchange's deposit addresses: a cash-out to one neither tagged
+    # nor yet swept into the exchange is an endpoint at its exact amount, but not a tagged one.
+    assert all(amounts.get(e["address"]) == e["amount_sat"] for e in expected)
+    assert len(tagged & {e["address"] for e in expected}) >= 2
     links.nth(2).click()
     assert page.locator("#tab-trace").is_visible()
     assert page.errors == []
