@@ -26,9 +26,12 @@ def new_token() -> str:
 
 
 def check_token(token: str) -> str:
-    """Refuse tokens too short to be secret."""
+    """Refuse tokens too short to be secret, or that an HTTP header cannot carry intact."""
     if len(token) < 16:
         raise ValueError("an API token must be at least 16 characters")
+    if not all("!" <= c <= "~" for c in token):
+        # Header values are bytes: a browser refuses other characters, other clients may send '?'s.
+        raise ValueError("an API token must be printable ASCII without spaces (letters, digits, punctuation)")
     return token
 
 
@@ -40,7 +43,8 @@ def token_error(authorization: bytes | None, expected: str) -> str | None:
     credentials = credentials.strip()
     if scheme.lower() != "bearer" or not credentials:
         return _MISSING
-    if not hmac.compare_digest(credentials.encode("latin-1"), expected.encode("latin-1", "replace")):
+    # The header's own bytes against the token's UTF-8 bytes: no character is ever replaced by '?'.
+    if not hmac.compare_digest(credentials.encode("latin-1"), expected.encode("utf-8")):
         return "wrong token"
     return None
 

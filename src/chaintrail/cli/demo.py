@@ -14,6 +14,7 @@ from pathlib import Path
 import typer
 
 from chaintrail.cli._common import JsonOption, console, emit_json, one_line_errors
+from chaintrail.cli.serve import TokenFileOption, TokenOption, resolve_token
 from chaintrail.errors import UsageError
 
 DEFAULT_PORT = 8765
@@ -27,20 +28,17 @@ def demo(
     scale: float = typer.Option(20.0, "--scale", help="Background economy size, in thousands of transactions"),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to serve on"),
     port: int = typer.Option(DEFAULT_PORT, "--port", help="TCP port (0: any free port)"),
-    token: str = typer.Option(None, "--token", envvar="CHAINTRAIL_TOKEN", help="API token [default: a fresh one]"),
+    token: str = TokenOption,
+    token_file: Path = TokenFileOption,
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the workbench after building"),
     trace_workers: int = typer.Option(None, "--trace-workers", help="Processes that run traces (0: in the API process) "
                                                                     "[default: half the cores, 1 to 4]"),
     json_out: bool = JsonOption,
 ) -> None:
     """Generate a ransomware-laundering case, ingest, cluster and tag it, and open the workbench on it."""
-    from chaintrail.api.auth import check_token
     from chaintrail.api.demo_case import build_demo
 
-    try:
-        token = check_token(token) if token else None
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    token = resolve_token(token, token_file)
     started = time.perf_counter()
     with console.status("building the demo case…", spinner="dots") as status:
         case = build_demo(workdir, seed=seed, scale=scale,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -9,14 +10,42 @@ import typer
 from chaintrail.cli._common import StoreOption, console, one_line_errors, store_path
 from chaintrail.errors import UsageError
 
+TokenOption = typer.Option(None, "--token", help="API token clients must send (visible to `ps`: prefer "
+                                                 "--token-file or $CHAINTRAIL_TOKEN) [default: a fresh random one, "
+                                                 "printed]")
+TokenFileOption = typer.Option(None, "--token-file", help="Read the API token from this file (first line)")
+
+
+def resolve_token(token: str | None, token_file: Path | None) -> str | None:
+    """The API token from --token, --token-file or $CHAINTRAIL_TOKEN, checked; None for a fresh random one."""
+    if token and token_file is not None:
+        raise UsageError("give --token or --token-file, not both")
+    where = "--token"
+    if token_file is not None:
+        try:
+            lines = token_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read token file {token_file}: {getattr(exc, 'strerror', None) or exc}") from None
+        token, where = (lines[0].strip() if lines else ""), f"token file {token_file}"
+        if not token:
+            raise UsageError(f"{where} is empty")
+    elif not token:
+        token, where = os.environ.get("CHAINTRAIL_TOKEN") or None, "$CHAINTRAIL_TOKEN"
+    from chaintrail.api.auth import check_token
+
+    try:
+        return check_token(token) if token else None
+    except ValueError as exc:
+        raise UsageError(f"{where}: {exc}") from None
+
 
 @one_line_errors
 def serve(
     store: Path = StoreOption,
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (loopback by default)"),
     port: int = typer.Option(8765, "--port", help="TCP port (0: any free port)"),
-    token: str = typer.Option(None, "--token", envvar="CHAINTRAIL_TOKEN",
-                              help="API token clients must send [default: a fresh random one, printed]"),
+    token: str = TokenOption,
+    token_file: Path = TokenFileOption,
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level"),
     trace_workers: int = typer.Option(None, "--trace-workers", help="Processes that run traces and screens, so they "
                                                                     "never hold up lookups (0: in the API process) "
@@ -24,16 +53,12 @@ def serve(
 ) -> None:
     """Serve the workbench: REST API (OpenAPI at /docs) and the fund-flow UI, behind a bearer token."""
     from chaintrail.api import create_app
-    from chaintrail.api.auth import check_token
     from chaintrail.api.server import bind, url_of
     from chaintrail.api.server import serve as run
 
     if not 0 <= port <= 65535:
         raise UsageError("port must be 0-65535")
-    try:
-        token = check_token(token) if token else None
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    token = resolve_token(token, token_file)
     from chaintrail.api.runner import default_workers
 
     if trace_workers is not None and not 0 <= trace_workers <= 64:
