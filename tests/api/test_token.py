@@ -28,7 +28,8 @@ def test_a_non_ascii_token_is_refused_not_turned_into_question_marks(mainnet_sto
 
 
 def _run(args: list[str], **env) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, check=False,
+    # A refused token stops `serve` before it binds; one accepted would serve until the timeout.
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, check=False, timeout=60,
                           env={**os.environ, "CHAINTRAIL_TOKEN": "", **env})
 
 
