@@ -16,13 +16,18 @@ def sql(
     store: Path = StoreOption,
     json_out: bool = JsonOption,
     limit: int = typer.Option(200, "--limit", help="Rows shown in the table view (JSON prints all)"),
+    memory_limit: str = typer.Option("2GB", "--memory-limit", envvar="CHAINTRAIL_SQL_MEMORY_LIMIT",
+                                     help="Most memory the query may use (e.g. 512MB, 4GB); more spills to the "
+                                          "store's scratch folder"),
+    timeout: float = typer.Option(300.0, "--timeout", envvar="CHAINTRAIL_SQL_TIMEOUT",
+                                  help="Stop the query after this many seconds (0: no limit)"),
 ) -> None:
     """Run read-only SQL over the chain store."""
     from chaintrail.store.chainstore import ChainStore
     from chaintrail.store.sql import query
 
     with ChainStore(store_path(store)) as st:
-        table = query(st, statement)
+        table = query(st, statement, memory_limit=memory_limit, timeout_s=timeout or None)
     rows = table.to_pylist()
     for row in rows:
         for k, v in row.items():

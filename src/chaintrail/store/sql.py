@@ -1,8 +1,22 @@
-"""Read-only DuckDB over the chain store: raw tables in schema ``raw``, contract views in ``main``."""
+"""Read-only DuckDB over the chain store: raw tables in schema ``raw``, contract views in ``main``.
+
+Each query runs in a fresh in-memory DuckDB that can read only the store's
+Parquet folders and write nowhere, under a memory limit and (optionally) a
+time limit. DuckDB spills what does not fit to its temp directory, and always
+lets a query read that directory, so each query gets a new, empty, private
+one under the store's scratch area (``<store>/scratch/``, or the system's temp
+folder for a store on read-only media), removed afterwards: all a query can
+find there is its own spill.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import shutil
+import tempfile
+import threading
+from pathlib import Path
 
 import duckdb
 
@@ -12,6 +26,8 @@ from chaintrail.store.schema import ANALYSIS_TABLES, SQL_VIEWS, TABLES
 
 _ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 _EXPLAIN_PREFIX = re.compile(r"^\s*explain\s+(\([^)]*\)\s*)?(analy[sz]e\b\s*)?", re.IGNORECASE)
+MEMORY_LIMIT = "2GB"            # default DuckDB memory_limit per query
+SCRATCH = "scratch"             # the store's scratch area
 
 
 def connect(store: ChainStore) -> duckdb.DuckDBPyConnection:
@@ -83,18 +99,70 @@ def check_read_only(sql: str) -> None:
             check_read_only(inner)
 
 
-def query(store: ChainStore, sql: str, params: list | dict | None = None):
-    """Run one read-only query; returns a pyarrow Table."""
+def query(store: ChainStore, sql: str, params: list | dict | None = None, *, memory_limit: str = MEMORY_LIMIT,
+          timeout_s: float | None = None):
+    """Run one read-only query; returns a pyarrow Table.
+
+    ``memory_limit`` is a DuckDB size ("512MB", "2GB"); ``timeout_s`` stops the
+    query after that many seconds (None: no limit). Past either, a one-line
+    ``UsageError`` says which limit was hit.
+    """
     check_read_only(sql)
-    con = connect(store)
-    # Only the store's own table folder stays readable; nothing can be written anywhere.
-    con.execute("SET allowed_directories = $dirs",
-                {"dirs": [str(store.path / "tables") + "/", str(store.path / "analysis") + "/"]})
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
+    if timeout_s is not None and not timeout_s > 0:
+        raise UsageError(f"the SQL time limit must be a positive number of seconds, not {timeout_s}")
+    with _spill_dir(store) as spill:
+        con = connect(store)
+        timer = None
+        try:
+            try:
+                con.execute("SET memory_limit = $m", {"m": str(memory_limit)})
+            except duckdb.Error:
+                raise UsageError(f"the SQL memory limit must be a size such as 512MB or 2GB, not {memory_limit!r}") \
+                    from None
+            con.execute("SET temp_directory = $t", {"t": str(spill)})
+            # Only the store's own table folders stay readable; nothing can be written anywhere.
+            con.execute("SET allowed_directories = $dirs",
+                        {"dirs": [str(store.path / "tables") + "/", str(store.path / "analysis") + "/"]})
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+            if timeout_s is not None:
+                timer = threading.Timer(timeout_s, _interrupt, (con,))
+                timer.daemon = True
+                timer.start()
+            return con.sql(sql, params=params or None).to_arrow_table()
+        except duckdb.InterruptException:
+            raise UsageError(f"SQL stopped after {timeout_s:g} s, its time limit (chaintrail sql --timeout); "
+                             "narrow the query or raise the limit") from None
+        except duckdb.OutOfMemoryException:
+            raise UsageError(f"SQL needs more than its memory limit of {memory_limit} (chaintrail sql "
+                             "--memory-limit); narrow the query or raise the limit") from None
+        except duckdb.Error as exc:
+            raise UsageError(f"SQL error: {str(exc).splitlines()[0]}") from None
+        finally:
+            if timer is not None:
+                timer.cancel()
+            con.close()
+
+
+def _interrupt(con: duckdb.DuckDBPyConnection) -> None:
+    with contextlib.suppress(duckdb.Error):        # the query may have just finished and closed it
+        con.interrupt()
+
+
+@contextlib.contextmanager
+def _spill_dir(store: ChainStore):
+    """A new private, empty directory for one query's spill files, removed afterwards."""
+    scratch = store.path / SCRATCH
     try:
-        return con.sql(sql, params=params or None).to_arrow_table()
-    except duckdb.Error as exc:
-        raise UsageError(f"SQL error: {str(exc).splitlines()[0]}") from None
+        scratch.mkdir(exist_ok=True)
+        path = Path(tempfile.mkdtemp(prefix="sql-", dir=scratch))
+    except OSError:
+        scratch = None
+        path = Path(tempfile.mkdtemp(prefix="chaintrail-sql-"))
+    try:
+        yield path
     finally:
-        con.close()
+        shutil.rmtree(path, ignore_errors=True)
+        if scratch is not None:
+            with contextlib.suppress(OSError):
+                scratch.rmdir()             # only when no other query is using it
