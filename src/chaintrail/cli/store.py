@@ -28,7 +28,7 @@ def info(store: Path = StoreOption, json_out: bool = JsonOption) -> None:
 @app.command("hash")
 @one_line_errors
 def content_hash(store: Path = StoreOption, json_out: bool = JsonOption) -> None:
-    """SHA-256 over the manifest, the committed Parquet parts and the index."""
+    """SHA-256 over the manifest, the committed Parquet parts and the index (the data, not the source files' paths)."""
     from chaintrail.store.chainstore import ChainStore
 
     with ChainStore(store_path(store)) as st:

@@ -42,6 +42,9 @@ FORMAT = "chaintrail-store/1"
 ENTITY_OF_TABLE = {"blocks": "blocks", "txs": "txs", "inputs": "inputs", "outputs": "outputs",
                    "addresses": "addresses"}
 _ENTITIES = ("blocks", "txs", "inputs", "outputs", "addresses")
+# Where each block was read from (a file's path, rpc:<host>, and errors that name it): kept in the store,
+# left out of its content hash.
+PROVENANCE = {"blocks": ("source",), "stale_blocks": ("source",), "bad_blocks": ("source", "error")}
 
 
 @dataclass
@@ -288,7 +291,9 @@ class ChainStore:
 
     # -- identity ------------------------------------------------------------------
     def content_hash(self) -> str:
-        """SHA-256 over the manifest, every committed part and every index column."""
+        """SHA-256 over the manifest, every committed part and every index column: the chain data, not where it
+        was read from (the columns in ``PROVENANCE`` are left out, so the same blocks ingested from another
+        folder give the same hash)."""
         h = hashlib.sha256()
         files = [self.manifest_path]
         for table in sorted(TABLES):
@@ -296,7 +301,21 @@ class ChainStore:
         files += sorted(self.index_dir.glob("*.bin")) if self.index_dir.exists() else []
         for f in files:
             h.update(str(f.relative_to(self.path)).encode() + b"\0")
+            leave_out = PROVENANCE.get(f.parent.name) if f.parent.parent == self.path / "tables" else None
+            if leave_out:
+                _hash_rows(h, f, leave_out)
+                continue
             with open(f, "rb") as fh:
                 for chunk in iter(lambda: fh.read(1 << 20), b""):
                     h.update(chunk)
         return h.hexdigest()
+
+
+def _hash_rows(h, path: Path, leave_out: tuple[str, ...]) -> None:
+    """One Parquet part's values, column by column, without the columns named in ``leave_out``."""
+    table = pq.read_table(path)
+    for name in table.column_names:
+        if name not in leave_out:
+            col = table[name]
+            h.update(f"{name}:{col.type}:{len(col)}\0".encode())
+            h.update(repr(col.to_pylist()).encode())
