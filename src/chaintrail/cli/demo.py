@@ -28,8 +28,8 @@ def demo(
     scale: float = typer.Option(20.0, "--scale", help="Background economy size, in thousands of transactions"),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to serve on"),
     port: int = typer.Option(DEFAULT_PORT, "--port", help="TCP port (0: any free port)"),
-    token: str = TokenOption,
-    token_file: Path = TokenFileOption,
+    token: str | None = TokenOption,
+    token_file: Path | None = TokenFileOption,
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the workbench after building"),
     trace_workers: int = typer.Option(None, "--trace-workers", help="Processes that run traces (0: in the API process) "
                                                                     "[default: half the cores, 1 to 4]"),

@@ -44,8 +44,8 @@ def serve(
     store: Path = StoreOption,
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (loopback by default)"),
     port: int = typer.Option(8765, "--port", help="TCP port (0: any free port)"),
-    token: str = TokenOption,
-    token_file: Path = TokenFileOption,
+    token: str | None = TokenOption,
+    token_file: Path | None = TokenFileOption,
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level"),
     trace_workers: int = typer.Option(None, "--trace-workers", help="Processes that run traces and screens, so they "
                                                                     "never hold up lookups (0: in the API process) "

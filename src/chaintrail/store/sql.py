@@ -153,16 +153,17 @@ def _interrupt(con: duckdb.DuckDBPyConnection) -> None:
 def _spill_dir(store: ChainStore):
     """A new private, empty directory for one query's spill files, removed afterwards."""
     scratch = store.path / SCRATCH
+    in_store = True
     try:
         scratch.mkdir(exist_ok=True)
         path = Path(tempfile.mkdtemp(prefix="sql-", dir=scratch))
-    except OSError:
-        scratch = None
+    except OSError:                         # a store on read-only media
+        in_store = False
         path = Path(tempfile.mkdtemp(prefix="chaintrail-sql-"))
     try:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
-        if scratch is not None:
+        if in_store:
             with contextlib.suppress(OSError):
                 scratch.rmdir()             # only when no other query is using it
