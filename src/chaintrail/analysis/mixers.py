@@ -467,13 +467,14 @@ def whirlpool_postmix(labels: np.ndarray, tx_first_in: np.ndarray, tx_first_out:
     merges = np.flatnonzero(labels == L_CHIP_MERGE)
     if len(merges) == 0:
         return out
-    first_out = tx_first_out.astype(np.int64)
-    for t in merges.tolist():
-        prev = in_prev[int(tx_first_in[t]):int(tx_first_in[t + 1])].astype(np.int64)
-        if len(prev) == 0 or (prev == 0xFFFFFFFF).any():
-            continue
-        src = np.searchsorted(first_out, prev, side="right") - 1
-        if (labels[src] == L_WHIRLPOOL).all():
-            out[t] = L_NONE
+    first_in = tx_first_in.astype(np.int64)
+    n_in = first_in[merges + 1] - first_in[merges]
+    ins = np.repeat(first_in[merges], n_in) + (np.arange(n_in.sum()) - np.repeat(np.cumsum(n_in) - n_in, n_in))
+    prev = in_prev[ins].astype(np.int64)
+    known = prev != 0xFFFFFFFF
+    src = np.searchsorted(tx_first_out.astype(np.int64), np.where(known, prev, 0), side="right") - 1
+    from_mix = known & (labels[src] == L_WHIRLPOOL)
+    owner = np.repeat(np.arange(len(merges)), n_in)
+    all_mix = np.bincount(owner, weights=from_mix, minlength=len(merges)) == n_in
+    out[merges[all_mix & (n_in > 0)]] = L_NONE
     return out
-
