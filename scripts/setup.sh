@@ -44,3 +44,13 @@ if [ "$(cat "$web_stamp" 2>/dev/null || true)" != "$web_want" ] || [ ! -f "$web/
   (cd "$web" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
   echo "$web_want" > "$web_stamp"
 fi
+# Ethereum tools from npm, pinned in scripts/eth/package-lock.json: anvil (the local node of tests, benches and
+# the demo; its Linux binary comes in the optional package @foundry-rs/anvil-linux-*) and solcjs. Reinstalled
+# only when the lock file changes.
+eth="scripts/eth"
+eth_stamp="$eth/node_modules/.chaintrail-installed"
+eth_want="$(sha256sum "$eth/package-lock.json" | cut -d' ' -f1)"
+if [ "$(cat "$eth_stamp" 2>/dev/null || true)" != "$eth_want" ]; then
+  (cd "$eth" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$eth_want" > "$eth_stamp"
+fi
