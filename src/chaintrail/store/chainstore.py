@@ -27,6 +27,7 @@ import fcntl
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,15 +37,19 @@ import pyarrow.parquet as pq
 
 from chaintrail.errors import StoreError
 from chaintrail.store import index as ix
+from chaintrail.store.eth_schema import ETH_TABLES
 from chaintrail.store.schema import TABLES
 
 FORMAT = "chaintrail-store/1"
-ENTITY_OF_TABLE = {"blocks": "blocks", "txs": "txs", "inputs": "inputs", "outputs": "outputs",
-                   "addresses": "addresses"}
+# Every chain's raw tables: Ethereum's join the manifest on its first commit, so a Bitcoin-only manifest is unchanged.
+SCHEMAS = TABLES | ETH_TABLES
+# Tests set this (seconds) to hold each commit between its parts and its manifest, where a crash hurts most.
+_PAUSE_BEFORE_MANIFEST = float(os.environ.get("CHAINTRAIL_TEST_PAUSE_COMMIT", "0") or 0)
 _ENTITIES = ("blocks", "txs", "inputs", "outputs", "addresses")
 # Where each block was read from (a file's path, rpc:<host>, and errors that name it): kept in the store,
 # left out of its content hash.
-PROVENANCE = {"blocks": ("source",), "stale_blocks": ("source",), "bad_blocks": ("source", "error")}
+PROVENANCE = {"blocks": ("source",), "stale_blocks": ("source",), "bad_blocks": ("source", "error"),
+              "eth_blocks": ("source",)}
 
 
 @dataclass
@@ -55,6 +60,7 @@ class Batch:
     index_tails: dict[str, np.ndarray]
     spent_positions: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     spent_values: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint32))
+    manifest: dict = field(default_factory=dict)   # top-level manifest entries this commit sets
 
 
 def _fsync_dir(path: Path) -> None:
@@ -158,13 +164,13 @@ class ChainStore:
         return self.manifest.get("network")
 
     def part_paths(self, table: str) -> list[Path]:
-        return [self.path / "tables" / table / p for p in self.manifest["parts"][table]]
+        return [self.path / "tables" / table / p for p in self.manifest["parts"].get(table, [])]
 
     def read_table(self, table: str, columns: list[str] | None = None) -> pa.Table:
         """The whole raw table (empty with the right schema if nothing was written)."""
         paths = self.part_paths(table)
         if not paths:
-            schema = TABLES[table]
+            schema = SCHEMAS[table]
             if columns:
                 schema = pa.schema([schema.field(c) for c in columns])
             return schema.empty_table()
@@ -174,7 +180,7 @@ class ChainStore:
         """Memory-map one index column (``out_spent`` of a read-only store: the snapshot's own copy)."""
         if name == "out_spent" and mode == "r" and self._lock_fd is None:
             return self._out_spent_snapshot()
-        return ix.open_column(self.index_dir, name, self.counts[ix.BY_NAME[name].entity], mode)
+        return ix.open_column(self.index_dir, name, self.counts.get(ix.BY_NAME[name].entity, 0), mode)
 
     def _out_spent_snapshot(self) -> np.ndarray:
         """``out_spent`` as of this manifest: a concurrent ingest patches the file in place with links to
@@ -214,13 +220,16 @@ class ChainStore:
             folder.mkdir(parents=True, exist_ok=True)
             part = f"part-{seq:06d}.parquet"
             tmp = folder / (part + ".tmp")
-            pq.write_table(table.cast(TABLES[name]), tmp, compression="zstd", compression_level=1)
+            pq.write_table(table.cast(SCHEMAS[name]), tmp, compression="zstd", compression_level=1)
             os.replace(tmp, folder / part)
-            m["parts"][name].append(part)
+            m["parts"].setdefault(name, []).append(part)
             m["counts"][name] = m["counts"].get(name, 0) + table.num_rows
         ix.append_columns(self.index_dir, batch.index_tails, old)
         ix.patch_out_spent(self.index_dir, batch.spent_positions, batch.spent_values, old["outputs"])
+        if _PAUSE_BEFORE_MANIFEST:
+            time.sleep(_PAUSE_BEFORE_MANIFEST)   # test hook: widen the window a kill -9 lands in
         m["next_part"] = seq + 1
+        m.update(batch.manifest)
         _write_json_atomic(self.manifest_path, m)
         self.manifest = m
         dirty.unlink()
@@ -255,14 +264,21 @@ class ChainStore:
         n_addr = int(blk_first_addr[keep_blocks])
         n_in = int(self.column("tx_first_in")[n_tx]) if n_tx < c["txs"] else c["inputs"]
         n_out = int(self.column("tx_first_out")[n_tx]) if n_tx < c["txs"] else c["outputs"]
-        keep = {"blocks": keep_blocks, "txs": n_tx, "inputs": n_in, "outputs": n_out, "addresses": n_addr}
+        self.cut_tables({"blocks": keep_blocks, "txs": n_tx, "inputs": n_in, "outputs": n_out,
+                         "addresses": n_addr})
+
+    def cut_tables(self, keep: dict[str, int], manifest: dict | None = None) -> None:
+        """Keep the first ``keep[t]`` rows of each named table and of the index columns it sizes (an entity is
+        named after its table), then repair; ``manifest`` entries are set in the same commit."""
+        self._require_writer()
         (self.path / "DIRTY").touch()
         m = json.loads(json.dumps(self.manifest))
         seq = m["next_part"]
-        for table, entity in ENTITY_OF_TABLE.items():
-            m["parts"][table], seq = self._cut_parts(table, keep[entity], seq)
-            m["counts"][table] = keep[entity]
+        for table, rows in keep.items():
+            m["parts"][table], seq = self._cut_parts(table, rows, seq)
+            m["counts"][table] = rows
         m["next_part"] = seq
+        m.update(manifest or {})
         _write_json_atomic(self.manifest_path, m)
         self.manifest = m
         ix.cut_columns(self.index_dir, keep)
@@ -273,7 +289,7 @@ class ChainStore:
         kept: list[str] = []
         seen = 0
         folder = self.path / "tables" / table
-        for part in self.manifest["parts"][table]:
+        for part in self.manifest["parts"].get(table, []):
             if seen >= keep_rows:
                 break
             rows = pq.ParquetFile(folder / part).metadata.num_rows
@@ -296,7 +312,7 @@ class ChainStore:
         folder give the same hash)."""
         h = hashlib.sha256()
         files = [self.manifest_path]
-        for table in sorted(TABLES):
+        for table in sorted(SCHEMAS):
             files += self.part_paths(table)
         files += sorted(self.index_dir.glob("*.bin")) if self.index_dir.exists() else []
         for f in files:

@@ -8,6 +8,9 @@ Layout (BlockSci-style, 16 bytes per input and per output):
     block   blk_first_tx uint32 | blk_first_addr uint32
     address addr_key 33 bytes (kind + payload, see chains/bitcoin/scripts.py)
 
+Ethereum's columns (``ETH_COLUMNS``, entities named after its tables) sit in the same folder under the same
+commit protocol: per value flow 33 bytes (tx, from, to, asset, kind, amount as two 64-bit halves).
+
 ``NONE`` (0xFFFFFFFF) marks a missing id and -1 an unknown value. Every column
 is a plain file that ``numpy.memmap`` maps read-only for analysis.
 ``out_spent`` is the only column ever rewritten in place; it is derived from
@@ -48,7 +51,23 @@ COLUMNS: tuple[Column, ...] = (
     Column("out_spent", "outputs", np.dtype("<u4")),
     Column("addr_key", "addresses", np.dtype("u1"), 33),
 )
-BY_NAME = {c.name: c for c in COLUMNS}
+ETH_COLUMNS: tuple[Column, ...] = (
+    Column("eth_blk_first_tx", "eth_blocks", np.dtype("<u4")),
+    Column("eth_blk_first_flow", "eth_blocks", np.dtype("<u8")),
+    Column("eth_blk_hash", "eth_blocks", np.dtype("u1"), 32),
+    Column("eth_tx_hash", "eth_transactions", np.dtype("u1"), 32),
+    Column("eth_tx_first_flow", "eth_transactions", np.dtype("<u8")),
+    Column("eth_flow_tx", "eth_value_flows", np.dtype("<u4")),        # NONE for block rewards, withdrawals
+    Column("eth_flow_from", "eth_value_flows", np.dtype("<u4")),      # addr_num; NONE: minted
+    Column("eth_flow_to", "eth_value_flows", np.dtype("<u4")),        # addr_num; NONE: burnt
+    Column("eth_flow_asset", "eth_value_flows", np.dtype("<u4")),     # token contract's addr_num; NONE: ETH
+    Column("eth_flow_kind", "eth_value_flows", np.dtype("u1")),       # eth_schema.FLOW_KINDS | AMOUNT_OVERFLOW
+    Column("eth_flow_amount_lo", "eth_value_flows", np.dtype("<u8")),
+    Column("eth_flow_amount_hi", "eth_value_flows", np.dtype("<u8")),
+    Column("eth_addr_key", "eth_addresses", np.dtype("u1"), 20),
+)
+ALL_COLUMNS = COLUMNS + ETH_COLUMNS
+BY_NAME = {c.name: c for c in ALL_COLUMNS}
 
 
 def _path(root: Path, col: Column) -> Path:
@@ -67,11 +86,11 @@ def open_column(root: Path, name: str, n: int, mode: str = "r") -> np.ndarray:
     return np.memmap(_path(root, col), dtype=col.dtype, mode=mode, shape=_shape(col, n))
 
 
-def load_columns(root: Path, counts: dict[str, int]) -> dict[str, np.ndarray]:
-    """Read every column into RAM (the writer's working copy)."""
+def load_columns(root: Path, counts: dict[str, int], cols: tuple[Column, ...] = COLUMNS) -> dict[str, np.ndarray]:
+    """Read every column of ``cols`` into RAM (the writer's working copy)."""
     out = {}
-    for col in COLUMNS:
-        n = counts[col.entity]
+    for col in cols:
+        n = counts.get(col.entity, 0)
         p = _path(root, col)
         if n and p.exists():
             arr = np.fromfile(p, dtype=col.dtype, count=n * col.width)
@@ -84,12 +103,12 @@ def load_columns(root: Path, counts: dict[str, int]) -> dict[str, np.ndarray]:
 def append_columns(root: Path, tails: dict[str, np.ndarray], old: dict[str, int]) -> None:
     """Append new rows after the committed ones (any torn tail is cut off first)."""
     root.mkdir(parents=True, exist_ok=True)
-    for col in COLUMNS:
+    for col in ALL_COLUMNS:
         arr = tails.get(col.name)
         if arr is None or len(arr) == 0:
             continue
         p = _path(root, col)
-        keep = old[col.entity] * col.dtype.itemsize * col.width
+        keep = old.get(col.entity, 0) * col.dtype.itemsize * col.width
         with open(p, "ab") as f:
             if f.tell() != keep:
                 f.truncate(keep)
@@ -111,10 +130,10 @@ def patch_out_spent(root: Path, positions: np.ndarray, values: np.ndarray, n_out
 
 def truncate_columns(root: Path, counts: dict[str, int]) -> None:
     """Cut every column file to the committed row counts."""
-    for col in COLUMNS:
+    for col in ALL_COLUMNS:
         p = _path(root, col)
         if p.exists():
-            keep = counts[col.entity] * col.dtype.itemsize * col.width
+            keep = counts.get(col.entity, 0) * col.dtype.itemsize * col.width
             if p.stat().st_size != keep:
                 with open(p, "r+b") as f:
                     f.truncate(keep)
@@ -123,8 +142,10 @@ def truncate_columns(root: Path, counts: dict[str, int]) -> None:
 def cut_columns(root: Path, counts: dict[str, int]) -> None:
     """Cut every column file to ``counts`` rows by writing a shorter copy and renaming it over the file: a
     reader that mapped the longer file keeps its pages (truncating in place would fault them away)."""
-    for col in COLUMNS:
+    for col in ALL_COLUMNS:
         p = _path(root, col)
+        if col.entity not in counts:
+            continue
         keep = counts[col.entity] * col.dtype.itemsize * col.width
         if p.exists() and p.stat().st_size > keep:
             tmp = p.with_suffix(".tmp")
@@ -164,7 +185,7 @@ def rewrite_column(root: Path, name: str, arr: np.ndarray) -> None:
 def index_bytes(root: Path) -> dict[str, int]:
     """Bytes on disk per entity, for the bytes-per-input/output figure."""
     sizes: dict[str, int] = {}
-    for col in COLUMNS:
+    for col in ALL_COLUMNS:
         p = _path(root, col)
         sizes[col.entity] = sizes.get(col.entity, 0) + (p.stat().st_size if p.exists() else 0)
     return sizes

@@ -21,8 +21,9 @@ from pathlib import Path
 import duckdb
 
 from chaintrail.errors import UsageError
-from chaintrail.store.chainstore import ChainStore
-from chaintrail.store.schema import ANALYSIS_TABLES, SQL_VIEWS, TABLES
+from chaintrail.store.chainstore import SCHEMAS, ChainStore
+from chaintrail.store.eth_schema import ETH_SQL_VIEWS
+from chaintrail.store.schema import ANALYSIS_TABLES, SQL_VIEWS
 
 _ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 _EXPLAIN_PREFIX = re.compile(r"^\s*explain\s+(\([^)]*\)\s*)?(analy[sz]e\b\s*)?", re.IGNORECASE)
@@ -30,15 +31,21 @@ MEMORY_LIMIT = "2GB"            # default DuckDB memory_limit per query
 SCRATCH = "scratch"             # the store's scratch area
 
 
-def connect(store: ChainStore) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB whose views read the store's Parquet parts."""
+CHAINS = ("btc", "eth")
+
+
+def connect(store: ChainStore, chain: str = "btc") -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB whose views read the store's Parquet parts. Every chain's views are there (Ethereum's
+    prefixed ``eth_``); with ``chain="eth"`` the unprefixed names are Ethereum's (``blocks`` is ``eth_blocks``)."""
+    if chain not in CHAINS:
+        raise UsageError(f"--chain must be one of {', '.join(CHAINS)}, not {chain!r}")
     con = duckdb.connect(":memory:")
     con.execute("CREATE SCHEMA raw")
-    sources = {name: [str(p) for p in store.part_paths(name)] for name in TABLES}
+    sources = {name: [str(p) for p in store.part_paths(name)] for name in SCHEMAS}
     for name in ANALYSIS_TABLES:
         f = store.path / "analysis" / f"{name}.parquet"
         sources[name] = [str(f)] if f.exists() else []
-    for name, schema in (TABLES | ANALYSIS_TABLES).items():
+    for name, schema in (SCHEMAS | ANALYSIS_TABLES).items():
         parts = sources[name]
         if parts:
             # Views cannot take parameters, so the paths are quoted as SQL string literals.
@@ -48,7 +55,11 @@ def connect(store: ChainStore) -> duckdb.DuckDBPyConnection:
         else:
             empty = ", ".join(f"NULL::{_duck_type(f.type)} AS {f.name}" for f in schema)
             con.execute(f"CREATE VIEW raw.{name} AS SELECT {empty} WHERE false")
-    for name, sql in SQL_VIEWS.items():
+    views = SQL_VIEWS | ETH_SQL_VIEWS
+    if chain == "eth":
+        views = {k: v for k, v in views.items() if k not in SQL_VIEWS or f"eth_{k}" not in ETH_SQL_VIEWS}
+        views |= {k[4:]: v for k, v in ETH_SQL_VIEWS.items()}
+    for name, sql in views.items():
         con.execute(f"CREATE VIEW main.{name} AS {sql}")
     return con
 
@@ -100,7 +111,7 @@ def check_read_only(sql: str) -> None:
 
 
 def query(store: ChainStore, sql: str, params: list | dict | None = None, *, memory_limit: str = MEMORY_LIMIT,
-          timeout_s: float | None = None):
+          timeout_s: float | None = None, chain: str = "btc"):
     """Run one read-only query; returns a pyarrow Table.
 
     ``memory_limit`` is a DuckDB size ("512MB", "2GB"); ``timeout_s`` stops the
@@ -111,7 +122,7 @@ def query(store: ChainStore, sql: str, params: list | dict | None = None, *, mem
     if timeout_s is not None and not timeout_s > 0:
         raise UsageError(f"the SQL time limit must be a positive number of seconds, not {timeout_s}")
     with _spill_dir(store) as spill:
-        con = connect(store)
+        con = connect(store, chain)
         timer = None
         try:
             try:
