@@ -98,3 +98,63 @@ def _sync_rpc(job, url, cookie, user, password, start_height, bar, task) -> dict
     out.update(rolled_back=res.rolled_back, fork_height=res.fork_height, tip_height=res.tip_height,
                tip_hash=res.tip_hash[::-1].hex(), node_height=res.node_height)
     return out
+
+
+@app.command("eth")
+@one_line_errors
+def eth(
+    rpc: str = typer.Option(..., "--rpc", help="Ethereum JSON-RPC URL: anvil, geth, erigon, reth or a provider"),
+    start: int = typer.Option(None, "--from", help="First block to ingest into an empty store (default 0)"),
+    stop: int = typer.Option(None, "--to", help="Last block (default: the node's head less --confirmations)"),
+    follow: bool = typer.Option(False, "--follow", help="Keep following the head, rolling back on reorgs"),
+    confirmations: int = typer.Option(None, "--confirmations",
+                                      help="Stay this many blocks behind the head (default 12 with --follow, else 0)"),
+    traces: str = typer.Option("auto", "--traces", help="auto (use the node's tracer if any), require, or off"),
+    batch_blocks: int = typer.Option(100, "--batch-blocks", help="Blocks per atomic commit"),
+    poll: float = typer.Option(2.0, "--poll", help="--follow: seconds between looks at the head"),
+    stop_after: float = typer.Option(None, "--stop-after", help="--follow: stop after this many seconds"),
+    timeout: float = typer.Option(60.0, "--timeout", help="Seconds to wait for one RPC answer"),
+    store: Path = StoreOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Ingest Ethereum blocks, receipts, logs, traces and tokens. Resumable: rerun to continue."""
+    from chaintrail.chains.ethereum.rpc import EthRpc, public_url
+    from chaintrail.ingest.eth_job import EthIngest
+
+    if follow and stop is not None:
+        raise UsageError("give --to or --follow, not both")
+    if confirmations is None:
+        confirmations = 12 if follow else 0
+    if confirmations < 0:
+        raise UsageError("--confirmations cannot be negative")
+    parts = urlsplit(rpc if "://" in rpc else "http://" + rpc)
+    source = f"rpc:{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 8545)}"
+    with _progress(not json_out) as bar, EthRpc(rpc, timeout=timeout) as client:
+        task = bar.add_task("ingest eth", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        with EthIngest(store_path(store), client, source=source, batch_blocks=batch_blocks, traces=traces,
+                       progress=progress) as job:
+            try:
+                if follow:
+                    job.follow(confirmations=confirmations, poll_s=poll, stop_after=stop_after, start=start)
+                else:
+                    job.run(start, stop, confirmations=confirmations)
+            except KeyboardInterrupt:
+                job.report.notes.append("interrupted; rerun to continue")
+            report = job.report.as_dict()
+            counts = {k: v for k, v in job.store.counts.items() if k.startswith("eth_")}
+    summary = {"store": str(store_path(store)), "rpc": public_url(rpc), "ingested": report, "store_counts": counts}
+    if json_out:
+        emit_json(summary)
+        return
+    r = report
+    for note in r["notes"]:
+        console.print(f"[yellow]{note}[/yellow]")
+    if r["rolled_back"]:
+        console.print(f"[yellow]chain reorganised: rolled back {r['rolled_back']} block(s)[/yellow]")
+    console.print(f"ingested {r['blocks']} blocks, {r['transactions']} txs, {r['logs']} logs, {r['traces']} traces, "
+                  f"{r['token_transfers']} token transfers, {r['value_flows']} value flows; store tip "
+                  f"{r['tip']} (node head {r['node_head']}), {counts.get('eth_transactions', 0)} txs in all")

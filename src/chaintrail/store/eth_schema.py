@@ -217,7 +217,7 @@ ETH_SQL_VIEWS: dict[str, str] = {
         SELECT {_h('t.hash')} AS transaction_hash, l.block_number, l.transaction_index, l.log_index,
                {_h('l.address')} AS address,
                list_filter([{_h('l.topic0')}, {_h('l.topic1')}, {_h('l.topic2')}, {_h('l.topic3')}],
-                           x -> x IS NOT NULL) AS topics,
+                           lambda x: x IS NOT NULL) AS topics,
                {_h('l.data')} AS data
         FROM raw.eth_logs l JOIN raw.eth_transactions t USING (tx_num)""",
     "eth_traces": f"""
@@ -251,7 +251,7 @@ ETH_SQL_VIEWS: dict[str, str] = {
     "eth_contracts": f"""
         SELECT {_h('address')} AS address, block_number, {_h('creator')} AS creator, by_internal_call,
                {_h('bytecode_hash')} AS bytecode_hash, octet_length(bytecode) AS code_size,
-               list_transform(function_sighashes, x -> '0x' || lower(printf('%08x', x))) AS function_sighashes,
+               list_transform(function_sighashes, lambda x: '0x' || lower(printf('%08x', x))) AS function_sighashes,
                is_erc20, is_erc721, is_erc1155, {_h('proxy_implementation')} AS proxy_implementation
         FROM raw.eth_contracts""",
     "eth_tokens": f"""
