@@ -18,7 +18,7 @@ from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.sql import query
 
 pytestmark = pytest.mark.usefixtures("anvil_available")
-CLI = [sys.executable, "-m", "chaintrail.cli.main"]
+CLI = [str(Path(sys.executable).with_name("chaintrail"))]
 
 
 def ingest(url: str, store: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

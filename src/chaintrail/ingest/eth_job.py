@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from chaintrail.chains.ethereum.contracts import EIP1967_IMPLEMENTATION_SLOT
-from chaintrail.chains.ethereum.rpc import EthRpc
+from chaintrail.chains.ethereum.rpc import EthRpc, RpcMethodMissing
 from chaintrail.chains.ethereum.token_metadata import token_metadata
 from chaintrail.chains.ethereum.traces import geth_traces, parity_traces
 from chaintrail.errors import SourceError, StoreError, UsageError
@@ -241,11 +241,8 @@ class EthIngest:
                                   "internal transactions cannot be read (--traces off to ingest without them)")
             if have not in (None, "none"):
                 raise SourceError(f"the store was ingested with {have} traces, and this node has no tracer")
-            note = ("the node has neither trace_block nor debug_traceBlockByNumber: ingesting without traces "
-                    "(no internal transactions, no contracts created by contracts)")
-            if note not in self.report.notes:
-                self.report.notes.append(note)
-                log.warning(note)
+            self._note("the node has neither trace_block nor debug_traceBlockByNumber: ingesting without traces "
+                       "(no internal transactions, no contracts created by contracts)")
         self.flavour = got
         self.report.traces_source = got
         if flavour == "parity":
@@ -259,6 +256,11 @@ class EthIngest:
             return [geth_traces(num, [tx["hash"] for tx in blk["transactions"]], ans)
                     for num, ans, blk in zip(numbers, answers, blocks)]
         return [None] * len(numbers)
+
+    def _note(self, note: str) -> None:
+        if note not in self.report.notes:
+            self.report.notes.append(note)
+            log.warning(note)
 
     def _extras(self, raws: list[RawBlock]) -> Extras:
         ex = Extras()
@@ -279,7 +281,11 @@ class EthIngest:
                 if impl and impl >> 160 == 0:
                     ex.implementations[a] = "0x" + impl.to_bytes(20, "big").hex()
         for number, addrs in token_candidates(raws, ex, self.state.tokens).items():
-            meta = token_metadata(self.rpc, addrs, number)
+            try:
+                meta = token_metadata(self.rpc, addrs, number)
+            except RpcMethodMissing as exc:
+                self._note(f"token names, symbols and decimals are left empty: {exc}")
+                continue
             for k, a in enumerate(addrs):
                 ex.tokens[a] = {name: col[k] for name, col in meta.items()}
         return ex
