@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
+from anvil_needed import need_anvil
 
 from chaintrail.chains.ethereum.rpc import EthRpc
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.sql import query
 
-pytestmark = pytest.mark.usefixtures("anvil_available")
 CLI = [str(Path(sys.executable).with_name("chaintrail"))]
 
 
@@ -40,6 +40,7 @@ def chain(tmp_path_factory):
     from chaintrail.chains.ethereum.node import AnvilNode
     from chaintrail.scenario.eth_activity import drive
 
+    need_anvil()
     node = AnvilNode().start()
     summary = drive(node.url, seed=7, blocks=12, txs_per_block=12)
     store = tmp_path_factory.mktemp("eth") / "store"
