@@ -6,7 +6,7 @@ interface IERC721Receiver {
         external returns (bytes4);
 }
 
-/// A small ERC-721 collection with a free public mint: each mint() gives the caller the next token id.
+/// A small ERC-721 collection with a free public mint: mint(id) gives the caller any id not yet minted.
 contract Collectible {
     string public name;
     string public symbol;
@@ -34,8 +34,9 @@ contract Collectible {
         return "ipfs://chaintrail-test/collectible";
     }
 
-    function mint() external returns (uint256 tokenId) {
-        tokenId = ++totalSupply;
+    function mint(uint256 tokenId) external {
+        require(tokenId != 0 && ownerOf[tokenId] == address(0), "already minted");
+        totalSupply += 1;
         ownerOf[tokenId] = msg.sender;
         balanceOf[msg.sender] += 1;
         emit Transfer(address(0), msg.sender, tokenId);
