@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from chaintrail.chains.ethereum.node import AnvilNode
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +24,15 @@ def anvil_available() -> str:
         if os.environ.get("CI"):
             pytest.fail(f"anvil is required in CI: {exc}")
         pytest.skip(f"anvil not installed: {exc}")
+
+
+@pytest.fixture
+def anvil(tmp_path: Path) -> Iterator[AnvilNode]:
+    """A fresh anvil (chain id 31337, automine) on a free loopback port, its log under tmp_path."""
+    from anvil_needed import need_anvil
+
+    from chaintrail.chains.ethereum.node import AnvilNode
+
+    need_anvil()
+    with AnvilNode(log_dir=str(tmp_path)) as node:
+        yield node
