@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
+from anvil_needed import need_anvil
 
 from chaintrail.chains.ethereum.hexutil import selector
-from chaintrail.errors import SourceError
 from chaintrail.scenario.eth_calls import calldata
 
 GENESIS = ("--timestamp", "1700000000")  # a fixed genesis, so that two nodes can agree on every hash
 BLOCKS, TXS = 14, 16
 
 
-def _need_anvil() -> None:
-    from chaintrail.chains.ethereum.node import anvil_binary
-
-    try:
-        anvil_binary()
-    except SourceError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"anvil is required in CI: {exc}")
-        pytest.skip(str(exc))
-
-
 @pytest.fixture(scope="module")
 def chain():
     """One driven chain (seed 5): its node, a client and the driver's summary."""
-    _need_anvil()
+    need_anvil()  # skips without anvil, fails in CI
     from chaintrail.chains.ethereum.node import AnvilNode
     from chaintrail.chains.ethereum.rpc import EthRpc
     from chaintrail.scenario.eth_activity import drive

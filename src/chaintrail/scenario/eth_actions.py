@@ -227,8 +227,8 @@ class Planner:
         self.led.busy_pairs.add(("USDX", owner, spender))
         self.led.follow_ups.append(("USDX", owner, spender))
         self.led.usdx_touched.update((owner, spender))
-        return Planned("erc20_approve", owner, self.led.c["USDX"], calldata("approve(address,uint256)", spender, amount),
-                       gas=80_000)
+        data = calldata("approve(address,uint256)", spender, amount)
+        return Planned("erc20_approve", owner, self.led.c["USDX"], data, gas=80_000)
 
     def _transfer_from(self, token: str, owner: str, spender: str) -> Planned:
         """The spender moves what it was approved for, as far as the owner's balance goes, to a third account."""
