@@ -12,7 +12,8 @@ files over real HTTP, one JSON object or a batch per POST, as a node would:
   recorded (the recorded ``latest`` files are ignored: they name a head that was never recorded in full);
 - eth_getBlockByNumber(n, false) is derived from the full block when only that was recorded.
 
-Switches to misbehave, each counted down per HTTP request: ``malformed_next`` (truncated JSON),
+Switches to misbehave (from the first request naming ``quiet_until`` on, when that is set), each counted down
+per HTTP request: ``malformed_next`` (truncated JSON),
 ``http_429_next`` (HTTP 429, with ``Retry-After: retry_after``), ``rpc_429_next`` (-32005 on every item),
 ``reset_next`` (connection closed without an answer), ``drop_id_next`` (a batch answer missing its last id);
 and ``delay`` (seconds before every answer) and ``huge_bytes`` (pad every answer past that size; sent chunked,
