@@ -73,6 +73,35 @@ def pkg_version(venv: Path, name: str) -> str:
     return r.stdout.strip() or "?"
 
 
+def node_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the node process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    import resource
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+class Timed:
+    """Wall seconds, the tool's own CPU seconds and the node's CPU seconds of one run."""
+
+    def __init__(self, node_pid: int):
+        self.pid = node_pid
+
+    def __enter__(self) -> "Timed":
+        self.n0, self.c0, self.p0 = node_cpu(self.pid), children_cpu(), time.process_time()
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.t0
+        self.node = node_cpu(self.pid) - self.n0
+        self.cpu = children_cpu() - self.c0 + time.process_time() - self.p0
+
+
 # -- the chain ---------------------------------------------------------------------------------------------
 def fill_chain(url: str, blocks: int, txs_per_block: int, seed: int) -> dict:
     from chaintrail.scenario.eth_activity import drive
@@ -118,11 +147,10 @@ class RawFetch:
             c.close()
 
 
-def ceiling_once(url: str, tip: int, batch_blocks: int) -> tuple[float, int]:
-    """Seconds and bytes to fetch blocks 0..tip the way the ingest does: window by window, blocks, then
-    receipts, then traces."""
+def ceiling_once(url: str, tip: int, batch_blocks: int) -> int:
+    """Fetch blocks 0..tip the way the ingest does (window by window: blocks, then receipts, then traces);
+    the bytes fetched."""
     f = RawFetch(url)
-    t = time.perf_counter()
     n = 0
     while n <= tip:
         end = min(tip, (n // batch_blocks + 1) * batch_blocks - 1)
@@ -131,25 +159,29 @@ def ceiling_once(url: str, tip: int, batch_blocks: int) -> tuple[float, int]:
         f.batch([("eth_getBlockReceipts", [b["result"]["number"]]) for b in blocks])
         f.batch([("trace_block", [h]) for h in hexes])
         n = end + 1
-    dt = time.perf_counter() - t
     f.close()
-    return dt, f.bytes
+    return f.bytes
 
 
 # -- ours --------------------------------------------------------------------------------------------------
-def ours_once(url: str, tip: int, store: Path, profile: Path | None = None) -> tuple[float, dict]:
+PROFILED = """
+import cProfile, sys
+from chaintrail.cli.main import app
+out, sys.argv = sys.argv[1], ["chaintrail", *sys.argv[2:]]
+cProfile.run("app()", out)
+"""
+
+
+def ours_once(url: str, tip: int, store: Path, profile: Path | None = None) -> dict:
     shutil.rmtree(store, ignore_errors=True)
     cmd = [str(ROOT / ".venv" / "bin" / "chaintrail"), "ingest", "eth", "--rpc", url, "--store", str(store),
            "--to", str(tip), "--json"]
-    if profile is not None:
-        cmd = [str(ROOT / ".venv" / "bin" / "python"), "-m", "cProfile", "-o", str(profile),
-               "-m", "chaintrail.cli.main", *cmd[1:]]
-    t = time.perf_counter()
+    if profile is not None:  # the same command under cProfile (main thread: RPC workers show as waits)
+        cmd = [str(ROOT / ".venv" / "bin" / "python"), "-c", PROFILED, str(profile), *cmd[1:]]
     r = subprocess.run(cmd, capture_output=True, text=True)
-    dt = time.perf_counter() - t
     if r.returncode != 0:
         raise SystemExit(f"chaintrail ingest eth failed ({r.returncode}): {(r.stderr or r.stdout).strip()[-500:]}")
-    return dt, json.loads(r.stdout)
+    return json.loads(r.stdout)
 
 
 def index_figures(store: Path) -> dict:
@@ -166,7 +198,7 @@ def index_figures(store: Path) -> dict:
 
 
 # -- ethereum-etl ------------------------------------------------------------------------------------------
-def etl_once(venv: Path, url: str, tip: int, out: Path) -> tuple[float, dict[str, float], dict[str, int]]:
+def etl_once(venv: Path, url: str, tip: int, out: Path) -> tuple[dict[str, float], dict[str, int]]:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     etl = str(venv / "bin" / "ethereumetl")
@@ -189,7 +221,7 @@ def etl_once(venv: Path, url: str, tip: int, out: Path) -> tuple[float, dict[str
         if r.returncode != 0:
             raise SystemExit(f"ethereum-etl {cmd[1]} failed ({r.returncode}): {r.stderr.strip()[-800:]}")
     rows = {f.stem: max(0, sum(1 for _ in f.open()) - 1) for f in out.glob("*.csv")}
-    return sum(times.values()), times, rows
+    return times, rows
 
 
 # -- cryo --------------------------------------------------------------------------------------------------
@@ -201,13 +233,11 @@ cryo.freeze(list(sys.argv[4].split(',')), rpc=url, blocks=[f'0:{tip + 1}'], outp
 """
 
 
-def cryo_once(venv: Path, url: str, tip: int, out: Path) -> tuple[float, dict[str, int]]:
+def cryo_once(venv: Path, url: str, tip: int, out: Path) -> dict[str, int]:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    t = time.perf_counter()
     r = subprocess.run([str(venv / "bin" / "python"), "-c", CRYO_SCRIPT, url, str(tip), str(out),
                         ",".join(CRYO_DATASETS)], capture_output=True, text=True)
-    dt = time.perf_counter() - t
     if r.returncode != 0:
         raise SystemExit(f"cryo failed ({r.returncode}): {(r.stderr or r.stdout).strip()[-800:]}")
     rows: dict[str, int] = {}
@@ -215,116 +245,123 @@ def cryo_once(venv: Path, url: str, tip: int, out: Path) -> tuple[float, dict[st
     for f in out.rglob("*.parquet"):
         ds = next((d for d in CRYO_DATASETS if f"__{d}__" in f.name), f.stem)
         rows[ds] = rows.get(ds, 0) + pq.ParquetFile(f).metadata.num_rows
-    return dt, rows
+    return rows
 
 
 # -- the table -----------------------------------------------------------------------------------------------
-def median(xs: list[float]) -> float:
-    return statistics.median(xs)
+def med(runs: list[Timed], attr: str) -> float:
+    return statistics.median(getattr(r, attr) for r in runs)
+
+
+def print_profile(prof: Path, n: int = 20) -> None:
+    import pstats
+    print(f"\nours under cProfile (one run; main thread only, so the RPC workers show as lock waits), top {n} by "
+          "internal time, then by cumulative time within src/chaintrail:")
+    st = pstats.Stats(str(prof))
+    st.sort_stats("tottime").print_stats(n)
+    st.sort_stats("cumulative").print_stats("src/chaintrail", n)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--blocks", type=int, default=300, help="blocks of activity to mine (plus 2 of set-up)")
-    ap.add_argument("--txs-per-block", type=int, default=25)
+    ap.add_argument("--blocks", type=int, default=400, help="blocks of activity to mine (plus 2 of set-up)")
+    ap.add_argument("--txs-per-block", type=int, default=50)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--repeat", type=int, default=3, help="runs of ours, the ceiling and cryo (median)")
-    ap.add_argument("--etl-repeat", type=int, default=1, help="runs of ethereum-etl (median)")
+    ap.add_argument("--repeat", type=int, default=3, help="rounds of ours, the ceiling and cryo (median)")
+    ap.add_argument("--etl-repeat", type=int, default=1, help="rounds that also run ethereum-etl (median)")
     ap.add_argument("--batch-blocks", type=int, default=100, help="the ingest's window (its --batch-blocks default)")
     ap.add_argument("--no-etl", action="store_true")
     ap.add_argument("--no-cryo", action="store_true")
     ap.add_argument("--profile", action="store_true",
-                    help="also run our ingest once under cProfile and print its top functions")
+                    help="also run our ingest once under cProfile and print its hot spots")
     args = ap.parse_args()
 
     venv = None if args.no_etl and args.no_cryo else peers_venv()
     from chaintrail.chains.ethereum.node import AnvilNode
 
-    work = Path(tempfile.mkdtemp(prefix="eth-bench-", dir=OUT if OUT.is_dir() else None))
+    OUT.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="eth-bench-", dir=OUT))
+    runs: dict[str, list[Timed]] = {"ceiling": [], "ours": [], "etl": [], "cryo": []}
     try:
         with AnvilNode(extra_args=("--timestamp", GENESIS_TIME)) as node:
+            pid = node._proc.pid  # the node's CPU per tool: how much work each one asks of it
             t = time.perf_counter()
             s = fill_chain(node.url, args.blocks, args.txs_per_block, args.seed)
-            t_fill = time.perf_counter() - t
             tip = s["tip"]
             nblocks = tip + 1
             print(f"bench/eth_ingest: anvil chain of {nblocks} blocks, {s['transactions']:,} txs "
-                  f"({len(s['counts'])} kinds of activity, seed {args.seed}), filled in {t_fill:.1f} s", flush=True)
-
-            ceil = [ceiling_once(node.url, tip, args.batch_blocks) for _ in range(args.repeat)]
-            t_ceil, json_bytes = median([c[0] for c in ceil]), ceil[0][1]
-            print(f"  ceiling runs: {', '.join(f'{c[0]:.2f}' for c in ceil)} s ({json_bytes / 1e6:.1f} MB JSON)",
-                  flush=True)
-
-            store = work / "store"
-            ours = [ours_once(node.url, tip, store) for _ in range(args.repeat)]
-            t_ours, rep = median([o[0] for o in ours]), ours[-1][1]
-            ing = rep["ingested"]
-            ntx = ing["transactions"]
-            print(f"  ours runs:    {', '.join(f'{o[0]:.2f}' for o in ours)} s", flush=True)
-            idx = index_figures(store)
-
-            t_etl = etl_steps = etl_rows = None
-            if not args.no_etl:
-                etl = [etl_once(venv, node.url, tip, work / "etl") for _ in range(args.etl_repeat)]
-                t_etl = median([e[0] for e in etl])
-                etl_steps, etl_rows = etl[0][1], etl[0][2]
-                print(f"  etl runs:     {', '.join(f'{e[0]:.2f}' for e in etl)} s "
-                      f"({', '.join(f'{k} {v:.1f}' for k, v in etl_steps.items())})", flush=True)
-
-            t_cryo = cryo_rows = None
-            if not args.no_cryo:
-                cr = [cryo_once(venv, node.url, tip, work / "cryo") for _ in range(args.repeat)]
-                t_cryo, cryo_rows = median([c[0] for c in cr]), cr[0][1]
-                print(f"  cryo runs:    {', '.join(f'{c[0]:.2f}' for c in cr)} s", flush=True)
-
+                  f"({len(s['counts'])} kinds of activity, seed {args.seed}), filled in "
+                  f"{time.perf_counter() - t:.1f} s", flush=True)
+            # Rounds interleave the tools, so that load from elsewhere on the machine falls on all of them.
+            for rnd in range(args.repeat):
+                with Timed(pid) as tm:
+                    json_bytes = ceiling_once(node.url, tip, args.batch_blocks)
+                runs["ceiling"].append(tm)
+                with Timed(pid) as tm:
+                    rep = ours_once(node.url, tip, work / "store")
+                runs["ours"].append(tm)
+                if not args.no_cryo:
+                    with Timed(pid) as tm:
+                        cryo_rows = cryo_once(venv, node.url, tip, work / "cryo")
+                    runs["cryo"].append(tm)
+                if not args.no_etl and rnd < args.etl_repeat:
+                    with Timed(pid) as tm:
+                        etl_steps, etl_rows = etl_once(venv, node.url, tip, work / "etl")
+                    runs["etl"].append(tm)
+                print(f"  round {rnd + 1}: " + ", ".join(f"{k} {v[-1].wall:.2f} s" for k, v in runs.items()
+                                                          if len(v) > rnd), flush=True)
             prof = None
             if args.profile:
                 prof = work / "ours.prof"
                 ours_once(node.url, tip, work / "store-prof", profile=prof)
+        ing = rep["ingested"]
+        ntx = ing["transactions"]
+        idx = index_figures(work / "store")
 
         print()
-        print(f"{'what':30} {'seconds':>9} {'blocks/s':>10} {'tx/s':>10}")
-        rows = [("ceiling (raw JSON + orjson)", t_ceil), ("chaintrail ingest eth", t_ours)]
-        if t_etl is not None:
-            rows.append((f"ethereum-etl {ETL_VERSION}", t_etl))
-        if t_cryo is not None:
-            rows.append((f"cryo {pkg_version(venv, 'cryo')}", t_cryo))
-        for name, sec in rows:
-            print(f"{name:30} {sec:9.2f} {nblocks / sec:10.1f} {ntx / sec:10.0f}")
+        print(f"{'median of rounds':30} {'runs':>4} {'wall s':>7} {'blocks/s':>9} {'tx/s':>8} {'CPU s':>7} "
+              f"{'node CPU s':>10}")
+        names = {"ceiling": "ceiling (raw JSON + orjson)", "ours": "chaintrail ingest eth",
+                 "etl": f"ethereum-etl {ETL_VERSION}", "cryo": f"cryo {pkg_version(venv, 'cryo') if venv else ''}"}
+        wall = {k: med(v, "wall") for k, v in runs.items() if v}
+        for k in ("ceiling", "ours", "etl", "cryo"):
+            if k in wall:
+                print(f"{names[k]:30} {len(runs[k]):4d} {wall[k]:7.2f} {nblocks / wall[k]:9.1f} {ntx / wall[k]:8.0f} "
+                      f"{med(runs[k], 'cpu'):7.2f} {med(runs[k], 'node'):10.2f}")
+        print("(CPU s: the tool's own processes; node CPU s: anvil's, for that tool's requests; 2 cores shared)")
         print()
-        if t_etl is not None:
-            print(f"ours / ethereum-etl throughput: {t_etl / t_ours:6.2f}x   (goal >= 10x)")
-        if t_cryo is not None:
-            print(f"ours / cryo throughput:         {t_cryo / t_ours:6.2f}x   (goal >= 1x)")
-        print(f"ceiling / ours throughput:      {t_ours / t_ceil:6.2f}x   (goal <= 2x)")
+        if "etl" in wall:
+            print(f"ours / ethereum-etl throughput: {wall['etl'] / wall['ours']:6.2f}x   (goal >= 10x; "
+                  f"ethereum-etl / ceiling is {wall['etl'] / wall['ceiling']:.2f}x, the most any tool can gain here)")
+        if "cryo" in wall:
+            print(f"ours / cryo throughput:         {wall['cryo'] / wall['ours']:6.2f}x   (goal >= 1x)")
+        print(f"ceiling / ours throughput:      {wall['ours'] / wall['ceiling']:6.2f}x   (goal <= 2x)")
         print()
         pe = idx["per_entity"]
         nflows = ing["value_flows"]
         print(f"index bytes per tx (all eth_ index files / txs):       {idx['index_total'] / ntx:8.1f}")
         print(f"  of which the tx columns (hash, first flow):          {pe.get('eth_transactions', 0) / ntx:8.1f}")
-        print(f"index bytes per value flow (the flow columns / flows): {pe.get('eth_value_flows', 0) / max(nflows, 1):8.1f}"
-              f"   ({nflows:,} flows, {nflows / ntx:.2f} per tx)")
+        print(f"index bytes per value flow (the flow columns / flows): "
+              f"{pe.get('eth_value_flows', 0) / max(nflows, 1):8.1f}   ({nflows:,} flows, {nflows / ntx:.2f} per tx)")
         print(f"Parquet bytes per tx (eth_ tables):                    {idx['parquet'] / ntx:8.1f}")
         print()
-        print("what each exported (rows):")
+        print("what each exported (rows of the last round):")
         print(f"  ours: {ing['blocks']} blocks, {ntx} txs (receipt fields merged), {ing['logs']} logs, "
-              f"{ing['traces']} traces, {ing['token_transfers']} token transfers, {ing['contracts']} contracts, "
-              f"{nflows} value flows, tokens, addresses; Parquet + mmap index (traces: {ing['traces_source']})")
-        if etl_rows is not None:
+              f"{ing['traces']} traces ({ing['traces_source']}), {ing['token_transfers']} token transfers (ERC-20, "
+              f"ERC-721, ERC-1155, wrap/unwrap), {ing['contracts']} contracts (code, selectors, proxies), tokens "
+              f"(eth_call metadata), addresses, {nflows} value flows; Parquet + mmap index, atomic commits")
+        if runs["etl"]:
             print("  ethereum-etl: " + ", ".join(f"{k} {v}" for k, v in sorted(etl_rows.items()))
-                  + " (CSV; no contracts/tokens export, no value flows; steps "
-                  + ", ".join(f"{k} {v:.1f} s" for k, v in etl_steps.items()) + ")")
-        if cryo_rows is not None:
+                  + " (CSV; token transfers are ERC-20/721 Transfer logs only; no contracts or tokens export, no "
+                  "value flows; steps " + ", ".join(f"{k} {v:.1f} s" for k, v in etl_steps.items()) + ")")
+        if runs["cryo"]:
             print("  cryo: " + ", ".join(f"{k} {v}" for k, v in sorted(cryo_rows.items()))
-                  + " (Parquet; logs via eth_getLogs, no receipts table, no token transfers, no contracts)")
-        print(f"  ceiling: the JSON of {nblocks} blocks, their receipts and trace_block, {json_bytes / 1e6:.1f} MB")
+                  + " (Parquet; asks for full blocks, block receipts, eth_getLogs and trace_block; no token transfers,"
+                  " contracts, tokens or value flows)")
+        print(f"  ceiling: the JSON of {nblocks} blocks, their receipts and trace_block, {json_bytes / 1e6:.1f} MB, "
+              "parsed and dropped")
         if prof is not None:
-            import pstats
-            print("\nours under cProfile (one run, top 25 by cumulative then internal time):")
-            st = pstats.Stats(str(prof))
-            st.sort_stats("cumulative").print_stats(25)
-            st.sort_stats("tottime").print_stats(25)
+            print_profile(prof)
         sys.stdout.flush()
     finally:
         shutil.rmtree(work, ignore_errors=True)
