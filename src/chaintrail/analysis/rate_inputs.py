@@ -29,6 +29,8 @@ INPUT_FILES = (
     "analysis/rate_regen.py",
     "scenario/**/*.py",
 )
+# Ethereum's scenario files: the Bitcoin figures do not depend on them.
+EXCLUDED_FILES = ("scenario/eth_*.py", "scenario/eth/**/*.py")
 
 
 def package_root() -> Path:
@@ -55,6 +57,8 @@ def input_files(root: Path | None = None) -> list[Path]:
     found: set[Path] = set()
     for pattern in INPUT_FILES:
         found.update(p for p in root.glob(pattern) if p.is_file() and "__pycache__" not in p.parts)
+    for pattern in EXCLUDED_FILES:
+        found.difference_update(root.glob(pattern))
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 

@@ -112,7 +112,9 @@ class EthIngest:
                                                           ("eth_addr_key", "eth_blk_hash")))
         self.hashes = cols["eth_blk_hash"]
         tokens = self.store.read_table("eth_tokens", ["address"])["address"].to_pylist()
-        self.state = EthState(c, cols["eth_addr_key"], {"0x" + a.hex() for a in tokens})
+        contracts = self.store.read_table("eth_contracts", ["address", "is_erc721"]).to_pylist()
+        self.state = EthState(c, cols["eth_addr_key"], {"0x" + a.hex() for a in tokens},
+                              {"0x" + r["address"].hex() for r in contracts if r["is_erc721"]})
         self.mapper = EthMapper(self.state, self.source)
 
     @property
@@ -280,7 +282,7 @@ class EthIngest:
                 impl = int(w, 16) if isinstance(w, str) and w.startswith("0x") and len(w) > 2 else 0
                 if impl and impl >> 160 == 0:
                     ex.implementations[a] = "0x" + impl.to_bytes(20, "big").hex()
-        for number, addrs in token_candidates(raws, ex, self.state.tokens).items():
+        for number, addrs in token_candidates(raws, ex, self.state).items():
             try:
                 meta = token_metadata(self.rpc, addrs, number)
             except RpcMethodMissing as exc:

@@ -68,11 +68,13 @@ class Extras:
 class EthState:
     """Row counts, address ids and known tokens that carry from one batch to the next."""
 
-    def __init__(self, counts: dict[str, int], addr_keys: np.ndarray, token_addresses: set[str]):
+    def __init__(self, counts: dict[str, int], addr_keys: np.ndarray, token_addresses: set[str],
+                 erc721: set[str] = frozenset()):
         self.counts = {t: counts.get(t, 0) for t in _ROW_COUNTS}
         self.n_blocks = counts.get("eth_blocks", 0)
         self.addrs = KeyTable(20, addr_keys)
         self.tokens = set(token_addresses)
+        self.erc721 = set(erc721)       # ERC-721 contracts: their old-style Transfer logs (fields in data) are NFTs
 
 
 def _b(h: str | None) -> bytes | None:
@@ -89,32 +91,33 @@ def _s(h) -> str | None:
     return None if h is None else str(int(h, 16) if type(h) is str else h)
 
 
-def _transfer_rows(logs: list[dict]) -> tuple[dict[str, list], int]:
+def _transfer_rows(logs: list[dict], erc721: set[str]) -> tuple[dict[str, list], int]:
     """Token events of one transaction's logs, and how many malformed ones were skipped."""
     skipped: list = []
-    rows = token_transfers(logs, skipped=skipped)
+    rows = token_transfers(logs, erc721_tokens=erc721, skipped=skipped)
     return rows, len(skipped)
 
 
-def decoded_transfers(raw: RawBlock) -> dict[int, dict[str, list]]:
+def decoded_transfers(raw: RawBlock, erc721: set[str] = frozenset()) -> dict[int, dict[str, list]]:
     """Token events of each successful transaction of a block, decoded once and kept on the block."""
     if raw.transfers is None:
         raw.transfers = {}
         raw.skipped_logs = 0
         for tx, rc in zip(raw.block.get("transactions") or [], raw.receipts):
             if rc.get("logs") and rc.get("status") != "0x0":
-                rows, skipped = _transfer_rows(rc["logs"])
+                rows, skipped = _transfer_rows(rc["logs"], erc721)
                 raw.skipped_logs += skipped
                 if rows["standard"]:
                     raw.transfers[int(tx["transactionIndex"], 16)] = rows
     return raw.transfers
 
 
-def token_candidates(raws: list[RawBlock], extras: "Extras", known: set[str]) -> dict[int, list[str]]:
+def token_candidates(raws: list[RawBlock], extras: "Extras", state: EthState) -> dict[int, list[str]]:
     """Token contracts first met in the batch, by the block they are first met in: those moved in a token
-    event, and new contracts that look like ERC-20/721/1155."""
+    event, and new contracts that look like ERC-20/721/1155. Decodes the batch's token events on the way."""
     out: dict[int, list[str]] = {}
-    seen = set(known)
+    seen = set(state.tokens)
+    erc721 = set(state.erc721)
     created: dict[int, list[NewContract]] = {}
     for c in new_contracts(raws):
         created.setdefault(c.block_number, []).append(c)
@@ -126,7 +129,9 @@ def token_candidates(raws: list[RawBlock], extras: "Extras", known: set[str]) ->
             sels = ct.function_selectors(_b(code) if code else b"")
             if ct.is_erc20(sels) or ct.is_erc721(sels) or ct.is_erc1155(sels):
                 found.append(c.address)
-        for rows in decoded_transfers(raw).values():
+            if ct.is_erc721(sels):
+                erc721.add(c.address)
+        for rows in decoded_transfers(raw, erc721).values():
             found.extend(rows["token_address"])
         for a in found:
             if a not in seen:
@@ -250,7 +255,7 @@ class EthMapper:
             if tr is not None:
                 for k, ti in enumerate(tr["transaction_index"]):
                     by_tx.setdefault(ti, []).append(k)
-            transfers = decoded_transfers(raw)
+            transfers = decoded_transfers(raw, st.erc721)
             self.dropped_token_events += raw.skipped_logs
             for tx, rc in zip(txs, raw.receipts):
                 try:
@@ -509,10 +514,13 @@ class EthMapper:
         code_hex = c.code if c.code not in (None, "0x") else extras.codes.get(c.address)
         code = _b(code_hex) if code_hex else b""
         sels = ct.function_selectors(code)
-        impl = extras.implementations.get(c.address)
+        # an EIP-1967 proxy names its implementation in a storage slot, an EIP-1167 clone in its own code
+        impl = extras.implementations.get(c.address) or ct.eip1167_implementation(code)
         cols.add(contract_num=counters["eth_contracts"], address=_b(c.address), block_number=number,
                  tx_num=first_tx + c.tx_index, creator=_b(c.creator), by_internal_call=c.by_internal_call, bytecode=code,
                  bytecode_hash=ct.bytecode_hash(code), function_sighashes=sels, is_erc20=ct.is_erc20(sels),
                  is_erc721=ct.is_erc721(sels), is_erc1155=ct.is_erc1155(sels),
                  proxy_implementation=_b(impl) if impl else None)
         counters["eth_contracts"] += 1
+        if cols.cols["is_erc721"][-1]:
+            self.state.erc721.add(c.address)

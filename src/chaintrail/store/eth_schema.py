@@ -248,6 +248,17 @@ ETH_SQL_VIEWS: dict[str, str] = {
                c.address IS NOT NULL AS is_contract
         FROM raw.eth_addresses x LEFT JOIN seen s ON s.a = x.address
         LEFT JOIN raw.eth_contracts c ON c.address = x.address""",
+    # Net change of each address's holding of each asset over the blocks in the store (its balance, when the
+    # store starts at genesis). Token ids of ERC-721/1155 are summed per contract.
+    "eth_balance_changes": f"""
+        WITH f AS (
+            SELECT from_address AS a, asset, -(amount::BIGNUM) AS v, block_number FROM raw.eth_value_flows
+            WHERE from_address IS NOT NULL
+            UNION ALL SELECT to_address, asset, amount::BIGNUM, block_number FROM raw.eth_value_flows
+            WHERE to_address IS NOT NULL)
+        SELECT {_h('a')} AS address, coalesce({_h('asset')}, 'ETH') AS asset, sum(v)::VARCHAR AS net_change,
+               count(*) AS flows, min(block_number) AS first_block, max(block_number) AS last_block
+        FROM f GROUP BY a, asset""",
     "eth_contracts": f"""
         SELECT {_h('address')} AS address, block_number, {_h('creator')} AS creator, by_internal_call,
                {_h('bytecode_hash')} AS bytecode_hash, octet_length(bytecode) AS code_size,
