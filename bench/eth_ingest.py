@@ -18,8 +18,9 @@ legs, factory creations, self-destructs, reverts), then every tool reads the sam
   * cryo (PyPI `cryo`, Paradigm's Rust extractor, same venv): cryo.freeze of blocks, transactions, logs and
     traces to Parquet, in a subprocess, wall time.
 Figures are medians over --repeat rounds that interleave the tools (ethereum-etl only in the first
---etl-repeat rounds, default 1, as it is slow), with each tool's CPU seconds and the node's beside the wall time;
-compare ratios, not absolute times (2 cores shared with other work). The datasets differ: see the notes printed under the table.
+--etl-repeat rounds, default all), with each tool's CPU seconds and the node's beside the wall time;
+compare ratios, not absolute times (2 cores shared with other work). The datasets differ: see the notes
+printed under the table. --profile adds one run of ours under cProfile and prints its hot spots.
 """
 
 from __future__ import annotations
@@ -239,10 +240,14 @@ def etl_once(venv: Path, url: str, tip: int, out: Path) -> tuple[dict[str, float
 
 # -- cryo --------------------------------------------------------------------------------------------------
 CRYO_DATASETS = ("blocks", "transactions", "logs", "traces")
+# os._exit: cryo 0.3.2's runtime threads can abort the interpreter at shutdown (PyGILState_Release, SIGABRT)
+# after the files are written; the bench checks the row counts of what it wrote instead.
 CRYO_SCRIPT = """
-import sys, cryo
+import os, sys, cryo
 url, tip, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 cryo.freeze(list(sys.argv[4].split(',')), rpc=url, blocks=[f'0:{tip + 1}'], output_dir=out, no_verbose=True)
+sys.stdout.flush()
+os._exit(0)
 """
 
 
@@ -281,7 +286,7 @@ def main() -> None:
     ap.add_argument("--txs-per-block", type=int, default=50)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--repeat", type=int, default=3, help="rounds of ours, the ceilings and cryo (median)")
-    ap.add_argument("--etl-repeat", type=int, default=1, help="rounds that also run ethereum-etl (median)")
+    ap.add_argument("--etl-repeat", type=int, default=3, help="rounds that also run ethereum-etl (median)")
     ap.add_argument("--batch-blocks", type=int, default=100, help="the ingest's window (its --batch-blocks default)")
     ap.add_argument("--no-etl", action="store_true")
     ap.add_argument("--no-cryo", action="store_true")
@@ -337,7 +342,8 @@ def main() -> None:
         print()
         print(f"{'median of rounds':30} {'runs':>4} {'wall s':>7} {'blocks/s':>9} {'tx/s':>8} {'CPU s':>7} "
               f"{'node CPU s':>10}")
-        names = {"node": "node ceiling (all at once)", "ceiling": "ceiling (our windows, batches)", "ours": "chaintrail ingest eth",
+        names = {"node": "node ceiling (all at once)", "ceiling": "ceiling (our windows, batches)",
+                 "ours": "chaintrail ingest eth",
                  "etl": f"ethereum-etl {ETL_VERSION}", "cryo": f"cryo {pkg_version(venv, 'cryo') if venv else ''}"}
         wall = {k: med(v, "wall") for k, v in runs.items() if v}
         for k in ("node", "ceiling", "ours", "etl", "cryo"):
@@ -364,6 +370,14 @@ def main() -> None:
               f"{pe.get('eth_value_flows', 0) / max(nflows, 1):8.1f}   ({nflows:,} flows, {nflows / ntx:.2f} per tx)")
         print(f"Parquet bytes per tx (eth_ tables):                    {idx['parquet'] / ntx:8.1f}")
         print()
+        # Same blocks, same answers: the rows every tool exported must agree with ours where they overlap.
+        want = {"blocks": nblocks, "txs": ntx, "logs": ing["logs"], "traces": ing["traces"]}
+        got = {"ethereum-etl": etl_rows if runs["etl"] else None,
+               "cryo": {"txs": cryo_rows.get("transactions"), **cryo_rows} if runs["cryo"] else None}
+        for tool, rows in got.items():
+            bad = [f"{k} {rows.get(k)} (ours {v})" for k, v in want.items() if rows is not None and rows.get(k) != v]
+            if bad:
+                print(f"WARNING: {tool} exported other row counts: {', '.join(bad)}")
         print("what each exported (rows of the last round):")
         print(f"  ours: {ing['blocks']} blocks, {ntx} txs (receipt fields merged), {ing['logs']} logs, "
               f"{ing['traces']} traces ({ing['traces_source']}), {ing['token_transfers']} token transfers (ERC-20, "
