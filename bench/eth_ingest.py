@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -123,10 +124,9 @@ class RawFetch:
         self.pool = ThreadPoolExecutor(workers)
         self.conns: dict[int, http.client.HTTPConnection] = {}
         self.bytes = 0
+        self.lock = threading.Lock()
 
     def _post(self, calls: list[tuple[str, list]]) -> list:
-        import threading
-
         import orjson
         tid = threading.get_ident()
         c = self.conns.get(tid)
@@ -135,7 +135,8 @@ class RawFetch:
         body = orjson.dumps([{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)])
         c.request("POST", "/", body=body, headers={"Content-Type": "application/json"})
         data = c.getresponse().read()
-        self.bytes += len(data)
+        with self.lock:
+            self.bytes += len(data)
         doc = orjson.loads(data)
         if not isinstance(doc, list) or len(doc) != len(calls) or any("result" not in d for d in doc):
             raise RuntimeError(f"ceiling: bad answer to {calls[0][0]}: {data[:200]!r}")
