@@ -25,7 +25,12 @@ from chaintrail.scenario.eth_calls import calldata, encode
 FORWARDER_DEPOSIT_GAS = 60_000   # an ETH deposit to a forwarder: its receive() forwards and logs
 SWEEP_GAS = 21_000
 TOKEN_SWEEP_GAS = 90_000
-DEFAULT_MAX_FEE = 50 * 10**9     # the sender's max fee per gas: a sender must hold gas * max fee
+DEFAULT_MAX_FEE = 50 * 10**9     # max fee per gas of a sender without a ``max_fee`` attribute
+
+
+def _max_fee(send: Send, max_fee: int | None) -> int:
+    """The max fee per gas ``send`` offers (a sender must hold gas * max fee besides the value)."""
+    return max_fee if max_fee is not None else int(getattr(send, "max_fee", DEFAULT_MAX_FEE))
 
 
 @dataclass
@@ -64,21 +69,21 @@ class Exchange:
         return check(send(self.hot_wallet, forwarder, 0, calldata("flushTokens(address)", token), 120_000),
                      f"{self.name} flushTokens")
 
-    def sweep_eth(self, send: Send, rpc: EthRpc, deposit: str, max_fee: int = DEFAULT_MAX_FEE) -> dict | None:
+    def sweep_eth(self, send: Send, rpc: EthRpc, deposit: str, max_fee: int | None = None) -> dict | None:
         """Send all of a deposit EOA's ETH that gas allows to the hot wallet; None when there is too little."""
         balance = rpc.balances([deposit], "latest")[0]
-        value = balance - SWEEP_GAS * max_fee
+        value = balance - SWEEP_GAS * _max_fee(send, max_fee)
         if value <= 0:
             return None
         return check(send(deposit, self.hot_wallet, value, "0x", SWEEP_GAS), f"{self.name} sweep ETH")
 
     def sweep_token(self, send: Send, rpc: EthRpc, deposit: str, token: str,
-                    max_fee: int = DEFAULT_MAX_FEE) -> tuple[dict | None, dict | None]:
+                    max_fee: int | None = None) -> tuple[dict | None, dict | None]:
         """Top up the deposit EOA's gas from the hot wallet where needed, then move all its ``token`` home."""
         amount = tokens.balance_of(rpc, token, deposit)
         if amount == 0:
             return None, None
-        need = TOKEN_SWEEP_GAS * max_fee - rpc.balances([deposit], "latest")[0]
+        need = TOKEN_SWEEP_GAS * _max_fee(send, max_fee) - rpc.balances([deposit], "latest")[0]
         topup = check(send(self.hot_wallet, deposit, need, "0x", SWEEP_GAS), f"{self.name} gas top-up") \
             if need > 0 else None
         data = calldata("transfer(address,uint256)", self.hot_wallet, amount)

@@ -21,6 +21,7 @@ class RpcSend:
 
     def __init__(self, rpc: EthRpc, *, start_time: int | None = None, block_interval: int = 12):
         self.rpc = rpc
+        self.max_fee = MAX_FEE
         self.next_time = start_time
         self.block_interval = block_interval
         self.sent = 0
@@ -29,7 +30,7 @@ class RpcSend:
 
     def __call__(self, frm: str, to: str | None, value: int, data: str, gas: int) -> dict:
         tx: dict[str, object] = {"from": frm, "value": hex(value), "data": data, "gas": hex(gas),
-                                 "maxFeePerGas": hex(MAX_FEE), "maxPriorityFeePerGas": hex(PRIORITY_FEE)}
+                                 "maxFeePerGas": hex(self.max_fee), "maxPriorityFeePerGas": hex(PRIORITY_FEE)}
         if to is not None:
             tx["to"] = to
         tx_hash = self.rpc.call("eth_sendTransaction", [tx])
