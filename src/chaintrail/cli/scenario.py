@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from chaintrail.cli._common import JsonOption, console, emit_json, one_line_errors
+from chaintrail.errors import UsageError
 
 app = typer.Typer(help="Generate training and test scenarios (synthetic chains with answer keys).",
                   no_args_is_help=True)
@@ -32,9 +35,23 @@ def generate(
                                   help="reference (the fixed profile the rules were written on) | random (drawn "
                                        "per seed, see docs/scenario-behaviour.md); default: random for the "
                                        "evaluation seeds 9000-9999, reference otherwise"),
+    chain: str = typer.Option("btc", "--chain", help="btc (regtest blk files) | eth (anvil chains replayed from "
+                                                     "journals; kinds defi_exploit | approval_phishing | "
+                                                     "pig_butchering | sanctions_evasion | all | none)"),
+    dump_state: bool = typer.Option(False, "--dump-state", help="eth: also write anvil's state dumps (with "
+                                                                "every block's state; small chains only)"),
     as_json: bool = JsonOption,
 ) -> None:
-    """Generate a chain: blk/rev files on regtest and the answer key, deterministically."""
+    """Generate a chain: blk/rev files on regtest (or anvil chains for --chain eth) and the answer key."""
+    if chain == "eth":
+        if xor or behaviour is not None:
+            raise UsageError("--xor and --behaviour are for --chain btc")
+        _generate_eth(seed, kind, scale, out, dump_state, as_json)
+        return
+    if chain != "btc":
+        raise UsageError(f"--chain must be btc or eth, not {chain!r}")
+    if dump_state:
+        raise UsageError("--dump-state is for --chain eth")
     from chaintrail.scenario.generator import generate as run
 
     started = time.perf_counter()
@@ -61,6 +78,54 @@ def generate(
         console.print(f"wrote {summary['blocks']:,} blocks, {n_tx:,} transactions, cases "
                       f"{', '.join(summary['cases']) or 'none'} to {out} in {elapsed:.1f} s "
                       f"({summary['tx_per_s']:,} tx/s); answer key {summary['answer_key']}")
+
+
+def _generate_eth(seed: int, kind: str, scale: float, out: Path, dump_state: bool, as_json: bool) -> None:
+    from chaintrail.scenario.eth.generate import generate as run_eth
+
+    with console.status("generating Ethereum chains", spinner="dots") if not as_json else nullcontext():
+        summary = run_eth(seed, kind, scale, out, dump_state=dump_state)
+    summary = {"out": str(out), **summary, "answer_key": str(Path(out) / "answer_key.json")}
+    if as_json:
+        emit_json(summary)
+        return
+    chains = ", ".join(f"chain {c['chain_id']}: {c['tip']:,} blocks, {c['transactions']:,} txs"
+                       for c in summary["chains"])
+    console.print(f"wrote {chains} to {out} in {summary['seconds']:.1f} s ({summary['tx_per_s']:,} tx/s); "
+                  f"answer key {summary['answer_key']}; serve it with: chaintrail scenario serve --chain eth "
+                  f"--dir {out}")
+
+
+@app.command("serve")
+@one_line_errors
+def serve(
+    folder: Path = typer.Option(..., "--dir", help="A folder written by scenario generate --chain eth"),
+    chain: str = typer.Option("eth", "--chain", help="eth (Bitcoin scenarios are block files: ingest them)"),
+    from_state: bool = typer.Option(False, "--from-state", help="Load anvil's state dumps (--dump-state) "
+                                                                "instead of replaying the journals"),
+    stop_after: float = typer.Option(None, "--stop-after", help="Stop after this many seconds (default: Ctrl-C)"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Serve a generated Ethereum scenario on local anvil nodes, for chaintrail ingest eth --rpc URL."""
+    from chaintrail.scenario.eth.serve import serve as run_serve
+
+    if chain != "eth":
+        raise UsageError(f"scenario serve is for --chain eth, not {chain!r}")
+    with run_serve(folder, from_state=from_state) as nodes:
+        urls = {str(cid): node.url for cid, node in nodes.items()}
+        if as_json:
+            emit_json({"dir": str(folder), "rpc": urls})
+        else:
+            for cid, url in urls.items():
+                console.print(f"chain {cid}: {url}   (chaintrail ingest eth --rpc {url})", soft_wrap=True)
+            console.print("serving until Ctrl-C")
+        sys.stdout.flush()
+        deadline = None if stop_after is None else time.monotonic() + stop_after
+        try:
+            while deadline is None or time.monotonic() < deadline:
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
 
 
 @app.command("score-trace")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -153,18 +154,21 @@ def _setup(miner: _Miner, ledger: Ledger) -> None:
     ledger.settle()
 
 
-def drive(url: str, *, seed: int, blocks: int, txs_per_block: int) -> dict:
+def drive(url: str, *, seed: int, blocks: int, txs_per_block: int, rpc: EthRpc | None = None) -> dict:
     """Deploy the test contracts on the anvil at ``url`` and mine ``blocks`` blocks of activity; return a summary.
 
     The summary holds the contracts' addresses by role, the children the factory made, counts per kind, the
     hashes of the reverted, router, factory and selfdestruct transactions, the token holdings the driver
     expects at the tip (``balances[token address][holder]``, ``nft_owners``, ``erc1155``), and the tip.
+    ``rpc``, if given, is the client to use instead of a new one (one worker, batches never split: e.g. a
+    scenario's ``JournalRpc``).
     """
     if blocks < 1 or txs_per_block < 1:
         raise ValueError(f"blocks and txs_per_block must be at least 1 (got {blocks}, {txs_per_block})")
     started = time.perf_counter()
     rng = np.random.Generator(np.random.PCG64(seed))
-    with EthRpc(url, batch_size=1 << 20, workers=1) as rpc:  # one batch per block: one pool arrival order
+    # one batch per block: one pool arrival order
+    with EthRpc(url, batch_size=1 << 20, workers=1) if rpc is None else nullcontext(rpc) as rpc:
         accounts = [a.lower() for a in rpc.call("eth_accounts", [])]
         if len(accounts) < 3:
             raise SourceError(f"anvil at {rpc.url}: needs at least 3 unlocked dev accounts, has {len(accounts)}")

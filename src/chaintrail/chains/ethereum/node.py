@@ -81,12 +81,22 @@ def _tail(path: Path, lines: int = 3) -> str:
 
 
 class AnvilNode:
-    """An anvil process on 127.0.0.1:<free port>; use ``with AnvilNode() as node: node.url``."""
+    """An anvil process on 127.0.0.1:<free port>; use ``with AnvilNode() as node: node.url``.
+
+    ``load_state`` starts from a file anvil dumped; ``dump_state`` has anvil write one when it is stopped (with
+    every block's state when ``preserve_history``). A loaded dump answers blocks, receipts and ``trace_block``
+    for every block but state queries only at the tip unless it was dumped with history (see
+    ``scenario/eth/journal.py`` for what anvil 1.7.1 keeps).
+    """
 
     def __init__(self, *, chain_id: int = 31337, block_time: float | None = None, no_mining: bool = False,
                  extra_args: tuple[str, ...] = (), log_dir: str | None = None,
-                 start_timeout: float = _START_TIMEOUT):
+                 start_timeout: float = _START_TIMEOUT, load_state: str | os.PathLike[str] | None = None,
+                 dump_state: str | os.PathLike[str] | None = None, preserve_history: bool = False):
         self.chain_id = chain_id
+        self.load_state = load_state
+        self.dump_state = dump_state
+        self.preserve_history = preserve_history
         self.block_time = block_time
         self.no_mining = no_mining
         self.extra_args = tuple(extra_args)
@@ -106,6 +116,12 @@ class AnvilNode:
             args.append("--no-mining")
         if self.block_time is not None:
             args += ["--block-time", f"{self.block_time:g}"]
+        if self.load_state is not None:
+            args += ["--load-state", str(self.load_state)]
+        if self.dump_state is not None:
+            args += ["--dump-state", str(self.dump_state)]
+        if self.preserve_history:
+            args.append("--preserve-historical-states")
         return args + list(self.extra_args)
 
     def start(self) -> AnvilNode:
@@ -178,7 +194,7 @@ class AnvilNode:
             self._finalizer.detach()
             self._finalizer = None
         if proc is not None:
-            _kill_group(proc)
+            _kill_group(proc, grace=600.0 if self.dump_state is not None else 5.0)  # anvil dumps on SIGTERM
         if remove_log and self._own_log and self.log_path is not None:
             self.log_path.unlink(missing_ok=True)
 
