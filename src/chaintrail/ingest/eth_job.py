@@ -26,7 +26,8 @@ from chaintrail.chains.ethereum.rpc import EthRpc, RpcMethodMissing
 from chaintrail.chains.ethereum.token_metadata import token_metadata
 from chaintrail.chains.ethereum.traces import geth_traces, parity_traces
 from chaintrail.errors import SourceError, StoreError, UsageError
-from chaintrail.ingest.eth_mapper import EthMapper, EthState, Extras, RawBlock, new_contracts, token_candidates
+from chaintrail.ingest.eth_extract import Extras, RawBlock, new_contracts, token_candidates
+from chaintrail.ingest.eth_mapper import EthMapper, EthState
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.eth_schema import ETH_FIRST_COLUMN
 from chaintrail.store.index import ETH_COLUMNS, load_columns
@@ -217,26 +218,21 @@ class EthIngest:
             n = end + 1
 
     def _fetch(self, numbers: list[int]) -> list[RawBlock]:
-        blocks = self.rpc.blocks(numbers)
+        want_traces = self.trace_mode != "off"
+        blocks, receipts, flavour, answers = self.rpc.block_data(numbers, traces=want_traces)
         for i, blk in enumerate(blocks):
             want_parent = self._tip_hash() if i == 0 and self.tip is not None else (
                 blocks[i - 1]["hash"] if i else None)
             if want_parent is not None and blk.get("parentHash") != want_parent:
                 raise _Reorged(numbers[i])
-        receipts = self.rpc.receipts(blocks)
-        for blk, rcs in zip(blocks, receipts):
-            if any(rc.get("blockHash") not in (None, blk["hash"]) for rc in rcs):
-                raise _Reorged(int(blk["number"], 16))
-        traces = self._traces(numbers, blocks)
+        traces = self._traces(numbers, blocks, flavour, answers) if want_traces else [None] * len(numbers)
+        if not want_traces:
+            self.flavour = "none"
         return [RawBlock(blk, rcs, tr) for blk, rcs, tr in zip(blocks, receipts, traces)]
 
-    def _traces(self, numbers: list[int], blocks: list[dict]) -> list[dict | None]:
-        if self.trace_mode == "off":
-            self.flavour = "none"
-            return [None] * len(numbers)
-        flavour, answers = self.rpc.traces(numbers)
+    def _traces(self, numbers: list[int], blocks: list[dict], flavour: str | None,
+                answers: list[list[dict]]) -> list[dict | None]:
         have = self.eth.get("traces")
-        got = flavour or "none"
         if flavour is None:
             if self.trace_mode == "require":
                 raise SourceError("the node has neither trace_block nor debug_traceBlockByNumber (callTracer); "
@@ -245,8 +241,8 @@ class EthIngest:
                 raise SourceError(f"the store was ingested with {have} traces, and this node has no tracer")
             self._note("the node has neither trace_block nor debug_traceBlockByNumber: ingesting without traces "
                        "(no internal transactions, no contracts created by contracts)")
-        self.flavour = got
-        self.report.traces_source = got
+        self.flavour = flavour or "none"
+        self.report.traces_source = self.flavour
         if flavour == "parity":
             out = []
             for num, ans, blk in zip(numbers, answers, blocks):
@@ -267,22 +263,17 @@ class EthIngest:
     def _extras(self, raws: list[RawBlock]) -> Extras:
         ex = Extras()
         created = new_contracts(raws)
-        by_block: dict[int, list[str]] = {}
-        for c in created:
-            if c.code in (None, "0x"):
-                by_block.setdefault(c.block_number, []).append(c.address)
-        for number, addrs in by_block.items():
-            ex.codes.update(zip(addrs, self.rpc.codes(addrs, number)))
-        slots: dict[int, list[str]] = {}
-        for c in created:
-            slots.setdefault(c.block_number, []).append(c.address)
-        for number, addrs in slots.items():
-            words = self.rpc.storage_at([(a, EIP1967_IMPLEMENTATION_SLOT) for a in addrs], number)
-            for a, w in zip(addrs, words):
-                impl = int(w, 16) if isinstance(w, str) and w.startswith("0x") and len(w) > 2 else 0
+        need_code = [(c.address, c.block_number) for c in created if c.code in (None, "0x")]
+        if need_code:
+            ex.codes.update((a, code) for (a, _), code in zip(need_code, self.rpc.codes_at(need_code)))
+        if created:
+            words = self.rpc.storage_items([(c.address, EIP1967_IMPLEMENTATION_SLOT, c.block_number)
+                                            for c in created])
+            for c, w in zip(created, words):
+                impl = int(w, 16) if len(w) > 2 else 0
                 if impl and impl >> 160 == 0:
-                    ex.implementations[a] = "0x" + impl.to_bytes(20, "big").hex()
-        for number, addrs in token_candidates(raws, ex, self.state).items():
+                    ex.implementations[c.address] = "0x" + impl.to_bytes(20, "big").hex()
+        for number, addrs in token_candidates(raws, ex, self.state.tokens, self.state.erc721).items():
             try:
                 meta = token_metadata(self.rpc, addrs, number)
             except RpcMethodMissing as exc:

@@ -26,7 +26,13 @@ def _show(value: object) -> str:
 def hex_int(value: object, what: str) -> int:
     """A JSON-RPC quantity ("0x1a") as an int; a JSON integer is accepted as is."""
     if isinstance(value, str):
-        if _QUANTITY.fullmatch(value):
+        # fast path: isalnum() rules out "_", signs and spaces that int() would take; int() the rest
+        if value[:2] == "0x" and value.isascii() and value[2:].isalnum():
+            try:
+                return int(value, 16)
+            except ValueError:
+                pass
+        elif _QUANTITY.fullmatch(value):
             return int(value, 16)
     elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value

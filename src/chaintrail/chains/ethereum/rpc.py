@@ -130,14 +130,17 @@ class EthRpc:
         calls = [("eth_getBlockByNumber", [hex(n), full]) for n in numbers]
         answers = self.batch(calls)
         for (method, params), n, block in zip(calls, numbers, answers):
-            what = describe_call(method, params)
-            if block is None:
-                raise self._error(what, "the node has no such block (null)")
-            if not isinstance(block, dict) or "number" not in block or "hash" not in block:
-                raise self._error(what, f"malformed answer (not a block: {one_line(repr(block), 60)})")
-            if block["number"] != params[0] and self._quantity(block["number"], what) != n:
-                raise self._error(what, f"malformed answer (block {block['number']} instead)")
+            self._check_block(method, params, n, block)
         return answers
+
+    def _check_block(self, method: str, params: list, n: int, block: Any) -> None:
+        what = describe_call(method, params)
+        if block is None:
+            raise self._error(what, "the node has no such block (null)")
+        if not isinstance(block, dict) or "number" not in block or "hash" not in block:
+            raise self._error(what, f"malformed answer (not a block: {one_line(repr(block), 60)})")
+        if block["number"] != params[0] and self._quantity(block["number"], what) != n:
+            raise self._error(what, f"malformed answer (block {block['number']} instead)")
 
     def receipts(self, blocks: Sequence[dict]) -> list[list[dict]]:
         """Each block's receipts in transaction order (``blocks`` as ``blocks()`` returns them)."""
@@ -207,13 +210,47 @@ class EthRpc:
         method = "trace_block" if flavour == "parity" else "debug_traceBlockByNumber"
         extra: list[object] = [] if flavour == "parity" else [_CALLTRACER]
         out.extend(self.batch([(method, [hex(n), *extra]) for n in numbers[len(out):]]))
-        for n, traces in zip(numbers, out):
+        self._check_traces(numbers, out, method)
+        return str(flavour), out
+
+    def _check_traces(self, numbers: Sequence[int], answers: list[Any], method: str) -> None:
+        for n, traces in zip(numbers, answers):
             if not isinstance(traces, list):
                 what = f"{method} block {n}"
                 if traces is None:
                     raise self._error(what, "the node has no such block (null)")
                 raise self._error(what, f"malformed answer (not a list of traces: {one_line(repr(traces), 60)})")
-        return str(flavour), out
+
+    def block_data(self, numbers: Sequence[int], *, traces: bool = True
+                   ) -> tuple[list[dict], list[list[dict]], str | None, list[list[dict]]]:
+        """Blocks, their receipts and (``traces``) their traces: (blocks, receipts, flavour, traces).
+
+        Once the node's receipt and trace methods are known, all three are asked in one go, so the node answers
+        receipts and traces while it still works on the blocks; every answer is checked as ``blocks``,
+        ``receipts`` and ``traces`` check them."""
+        numbers = list(numbers)
+        known = self._block_receipts is True and (not traces or self._trace_flavour is not _UNKNOWN)
+        if not known or not numbers:
+            blocks = self.blocks(numbers)
+            receipts = self.receipts(blocks)
+            flavour, answers = self.traces(numbers) if traces else (None, [])
+            return blocks, receipts, flavour, answers
+        calls = [("eth_getBlockByNumber", [hex(n), True]) for n in numbers]
+        calls += [("eth_getBlockReceipts", [hex(n)]) for n in numbers]
+        flavour = self._trace_flavour if traces else None
+        if flavour is not None:
+            method = "trace_block" if flavour == "parity" else "debug_traceBlockByNumber"
+            calls += [(method, [hex(n), *([] if flavour == "parity" else [_CALLTRACER])]) for n in numbers]
+        answers = self.batch(calls)
+        k = len(numbers)
+        blocks, receipts, trace_answers = answers[:k], answers[k:2 * k], answers[2 * k:]
+        for (method, params), n, block in zip(calls, numbers, blocks):
+            self._check_block(method, params, n, block)
+        for block, rcs in zip(blocks, receipts):
+            self._check_receipts(block, rcs, "eth_getBlockReceipts")
+        if flavour is not None:
+            self._check_traces(numbers, trace_answers, calls[2 * k][0])
+        return blocks, receipts, flavour, trace_answers
 
     def _detect_traces(self, n: int) -> Any:
         """Try trace_block, then debug_traceBlockByNumber, on block ``n``; remember which works."""
@@ -235,12 +272,20 @@ class EthRpc:
 
     def codes(self, addresses: Sequence[str], block: int | str) -> list[str]:
         """Each address's bytecode (eth_getCode), "0x" where there is none."""
-        calls = [("eth_getCode", [a, _block_tag(block)]) for a in addresses]
+        return self.codes_at([(a, block) for a in addresses])
+
+    def codes_at(self, items: Sequence[tuple[str, int | str]]) -> list[str]:
+        """The bytecode of each (address, block), all in one round of batches."""
+        calls = [("eth_getCode", [a, _block_tag(b)]) for a, b in items]
         return self._hex_answers(calls, self.batch(calls))
 
     def storage_at(self, items: Sequence[tuple[str, str]], block: int | str) -> list[str]:
         """The 32-byte word at each (address, slot) (eth_getStorageAt)."""
-        calls = [("eth_getStorageAt", [a, slot, _block_tag(block)]) for a, slot in items]
+        return self.storage_items([(a, slot, block) for a, slot in items])
+
+    def storage_items(self, items: Sequence[tuple[str, str, int | str]]) -> list[str]:
+        """The 32-byte word at each (address, slot, block), all in one round of batches."""
+        calls = [("eth_getStorageAt", [a, slot, _block_tag(b)]) for a, slot, b in items]
         return self._hex_answers(calls, self.batch(calls))
 
     def eth_calls(self, items: Sequence[tuple[str, str]], block: int | str) -> list[str | Exception]:
