@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from contextlib import nullcontext
@@ -96,6 +97,10 @@ def _generate_eth(seed: int, kind: str, scale: float, out: Path, dump_state: boo
                   f"--dir {out}")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @app.command("serve")
 @one_line_errors
 def serve(
@@ -120,6 +125,7 @@ def serve(
                 console.print(f"chain {cid}: {url}   (chaintrail ingest eth --rpc {url})", soft_wrap=True)
             console.print("serving until Ctrl-C")
         sys.stdout.flush()
+        signal.signal(signal.SIGTERM, _interrupt)  # a terminated server still stops its nodes
         deadline = None if stop_after is None else time.monotonic() + stop_after
         try:
             while deadline is None or time.monotonic() < deadline:
