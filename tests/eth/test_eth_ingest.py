@@ -164,8 +164,9 @@ def test_kill_9_then_resume_is_byte_identical(chain, tmp_path):
         time.sleep(0.02)
     os.kill(p.pid, signal.SIGKILL)
     p.wait()
-    with ChainStore(killed) as st:
-        assert st.counts.get("eth_blocks", 0) < out["store_counts"]["eth_blocks"]
+    # (often killed mid-commit: DIRTY left, the next writer repairs it)
+    committed = json.loads((killed / "MANIFEST.json").read_text())["counts"].get("eth_blocks", 0)
+    assert committed < out["store_counts"]["eth_blocks"]
     ingest(node.url, killed, "--batch-blocks", "2")
     with ChainStore(whole) as a, ChainStore(killed) as b:
         assert a.content_hash() == b.content_hash()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -209,21 +210,50 @@ class EthIngest:
 
     # -- batches ---------------------------------------------------------------------------
     def _ingest_range(self, a: int, b: int) -> None:
-        n = a
-        while n <= b:
-            end = min(b, (n // self.batch_blocks + 1) * self.batch_blocks - 1)
-            self._one_batch(n, end)
-            if self.progress:
-                self.progress(end - a + 1, b - a + 1)
-            n = end + 1
+        for _ in range(5):
+            try:
+                return self._pipeline(a, b)
+            except _Reorged as r:
+                log.warning("block %d changed while it was fetched (reorg); checking the store's tip", r.number)
+                self._reconcile()
+                a = self.tip + 1 if self.tip is not None else a
+        raise SourceError(f"blocks from {a} kept changing while they were fetched (the node is reorganising)")
+
+    def _pipeline(self, a: int, b: int) -> None:
+        """Fetch batch k+1 while batch k is mapped and committed: the node and the mapper work at once."""
+        ranges = []
+        while a <= b:
+            end = min(b, (a // self.batch_blocks + 1) * self.batch_blocks - 1)
+            ranges.append((a, end))
+            a = end + 1
+        if not ranges:
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="eth-prefetch") as pool:
+            ahead = pool.submit(self._fetch_part, *ranges[0])
+            for i, (s, e) in enumerate(ranges):
+                raws, extras = ahead.result()
+                ahead = pool.submit(self._fetch_part, *ranges[i + 1]) if i + 1 < len(ranges) else None
+                try:
+                    if self.tip is not None and raws[0].block.get("parentHash") != self._tip_hash():
+                        raise _Reorged(s)
+                    self._commit_batch(raws, extras, s, e)
+                except BaseException:
+                    if ahead is not None:
+                        ahead.cancel()
+                    raise
+                if self.progress:
+                    self.progress(e - ranges[0][0] + 1, ranges[-1][1] - ranges[0][0] + 1)
+
+    def _fetch_part(self, a: int, b: int) -> tuple[list[RawBlock], Extras]:
+        """One batch's blocks, receipts and traces, with the code and proxy slots of the contracts it creates."""
+        raws = self._fetch(list(range(a, b + 1)))
+        return raws, self._code_extras(raws)
 
     def _fetch(self, numbers: list[int]) -> list[RawBlock]:
         want_traces = self.trace_mode != "off"
         blocks, receipts, flavour, answers = self.rpc.block_data(numbers, traces=want_traces)
-        for i, blk in enumerate(blocks):
-            want_parent = self._tip_hash() if i == 0 and self.tip is not None else (
-                blocks[i - 1]["hash"] if i else None)
-            if want_parent is not None and blk.get("parentHash") != want_parent:
+        for i in range(1, len(blocks)):
+            if blocks[i].get("parentHash") != blocks[i - 1]["hash"]:
                 raise _Reorged(numbers[i])
         traces = self._traces(numbers, blocks, flavour, answers) if want_traces else [None] * len(numbers)
         if not want_traces:
@@ -260,7 +290,7 @@ class EthIngest:
             self.report.notes.append(note)
             log.warning(note)
 
-    def _extras(self, raws: list[RawBlock]) -> Extras:
+    def _code_extras(self, raws: list[RawBlock]) -> Extras:
         ex = Extras()
         created = new_contracts(raws)
         need_code = [(c.address, c.block_number) for c in created if c.code in (None, "0x")]
@@ -273,6 +303,10 @@ class EthIngest:
                 impl = int(w, 16) if len(w) > 2 else 0
                 if impl and impl >> 160 == 0:
                     ex.implementations[c.address] = "0x" + impl.to_bytes(20, "big").hex()
+        return ex
+
+    def _token_extras(self, raws: list[RawBlock], ex: Extras) -> None:
+        """Metadata of the token contracts first met in this batch (depends on the tokens already known)."""
         for number, addrs in token_candidates(raws, ex, self.state.tokens, self.state.erc721).items():
             try:
                 meta = token_metadata(self.rpc, addrs, number)
@@ -281,23 +315,9 @@ class EthIngest:
                 continue
             for k, a in enumerate(addrs):
                 ex.tokens[a] = {name: col[k] for name, col in meta.items()}
-        return ex
 
-    def _one_batch(self, a: int, b: int) -> None:
-        numbers = list(range(a, b + 1))
-        for attempt in range(3):
-            try:
-                raws = self._fetch(numbers)
-                break
-            except _Reorged as r:
-                log.warning("block %d changed while it was fetched (reorg); checking the store's tip", r.number)
-                self._reconcile()
-                if self.tip is not None and self.tip + 1 != a:
-                    # the store itself was cut back: carry on from its new tip
-                    return self._ingest_range(self.tip + 1, b)
-        else:
-            raise SourceError(f"blocks {a}..{b} kept changing while they were fetched (the node is reorganising)")
-        extras = self._extras(raws)
+    def _commit_batch(self, raws: list[RawBlock], extras: Extras, a: int, b: int) -> None:
+        self._token_extras(raws, extras)
         batch = self.mapper.build(raws, extras)
         eth = {"chain_id": self.chain_id, "traces": self.flavour or "none",
                "first_block": self.first_block if self.first_block is not None else a, "tip": b}
@@ -306,7 +326,7 @@ class EthIngest:
         self.hashes = np.concatenate([self.hashes, batch.index_tails["eth_blk_hash"]]) if len(self.hashes) \
             else batch.index_tails["eth_blk_hash"]
         r = self.report
-        r.blocks += len(numbers)
+        r.blocks += len(raws)
         for key, table in (("transactions", "eth_transactions"), ("logs", "eth_logs"), ("traces", "eth_traces"),
                            ("token_transfers", "eth_token_transfers"), ("value_flows", "eth_value_flows"),
                            ("contracts", "eth_contracts")):

@@ -248,8 +248,10 @@ class ChainStore:
             for f in self.index_dir.glob("*.tmp"):
                 f.unlink()
             ix.truncate_columns(self.index_dir, counts)
-            in_prev = ix.open_column(self.index_dir, "in_prev", counts["inputs"])
-            ix.rewrite_column(self.index_dir, "out_spent", ix.derive_out_spent(np.asarray(in_prev), counts["outputs"]))
+            if counts["outputs"] or (self.index_dir / "out_spent.bin").exists():   # (not in an Ethereum-only store)
+                in_prev = ix.open_column(self.index_dir, "in_prev", counts["inputs"])
+                ix.rewrite_column(self.index_dir, "out_spent",
+                                  ix.derive_out_spent(np.asarray(in_prev), counts["outputs"]))
         (self.path / "DIRTY").unlink(missing_ok=True)
 
     def rollback(self, keep_blocks: int) -> None:
