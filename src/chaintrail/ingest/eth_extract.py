@@ -22,7 +22,7 @@ class RawBlock:
     block: dict
     receipts: list[dict]
     traces: dict[str, list] | None      # chains.ethereum.traces columns; None when the node has no tracer
-    transfers: dict[int, dict[str, list]] | None = None   # token events per tx index (decoded once)
+    transfers: dict[int, list[tuple]] | None = None   # token events per tx index (decoded once)
     skipped_logs: int = 0
 
 
@@ -45,28 +45,29 @@ class Extras:
     tokens: dict[str, dict] = field(default_factory=dict)              # address -> name/symbol/decimals/total_supply
 
 
-def decoded_transfers(raw: RawBlock, erc721: set[str] = frozenset()) -> dict[int, dict[str, list]]:
-    """Token events of each successful transaction of a block, by transaction index, decoded once (one pass
-    over the block's logs) and kept on the block."""
+# One token event as the mapper reads it.
+TRANSFER_FIELDS = ("standard", "token_address", "from_address", "to_address", "value", "token_id", "log_index",
+                   "batch_index")
+
+
+def decoded_transfers(raw: RawBlock, erc721: set[str] = frozenset()) -> dict[int, list[tuple]]:
+    """Token events of each successful transaction of a block (tuples of ``TRANSFER_FIELDS``) by transaction
+    index, decoded once (one pass over the block's logs) and kept on the block."""
     if raw.transfers is None:
         txs = raw.block.get("transactions") or []
         logs = [lg for rc in raw.receipts if rc.get("logs") and rc.get("status") != "0x0" for lg in rc["logs"]]
         skipped: list = []
         rows = token_transfers(logs, erc721_tokens=erc721, skipped=skipped)
         raw.skipped_logs = len(skipped)
-        index_of = {tx["hash"]: int(tx["transactionIndex"], 16) for tx in txs}
         raw.transfers = {}
-        names = list(rows)
-        for k, h in enumerate(rows["transaction_hash"]):
-            ti = index_of.get(h)
-            if ti is None:
-                raise DecodeError(f"a log names tx {h}, which is not in the block",
-                                  source=f"block {int(raw.block['number'], 16)}")
-            group = raw.transfers.get(ti)
-            if group is None:
-                group = raw.transfers[ti] = {n: [] for n in names}
-            for n in names:
-                group[n].append(rows[n][k])
+        if rows["standard"]:
+            index_of = {tx["hash"]: int(tx["transactionIndex"], 16) for tx in txs}
+            for h, row in zip(rows["transaction_hash"], zip(*(rows[f] for f in TRANSFER_FIELDS))):
+                ti = index_of.get(h)
+                if ti is None:
+                    raise DecodeError(f"a log names tx {h}, which is not in the block",
+                                      source=f"block {int(raw.block['number'], 16)}")
+                raw.transfers.setdefault(ti, []).append(row)
     return raw.transfers
 
 
@@ -90,7 +91,7 @@ def token_candidates(raws: list[RawBlock], extras: "Extras", tokens: set[str], e
             if ct.is_erc721(sels):
                 erc721.add(c.address)
         for rows in decoded_transfers(raw, erc721).values():
-            found.extend(rows["token_address"])
+            found.extend(row[1] for row in rows)
         for a in found:
             if a not in seen:
                 seen.add(a)

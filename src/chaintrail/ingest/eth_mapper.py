@@ -68,6 +68,14 @@ def _table(name: str, rows: list[tuple]) -> pa.Table:
     return pa.table({f.name: pa.array(c, f.type) for f, c in zip(schema, cols)})
 
 
+def _list_array(lists: list[list[int]]) -> pa.Array:
+    """list<int32> from Python lists, built from offsets and one flat list (pa.array walks each list)."""
+    offsets = np.zeros(len(lists) + 1, np.int32)
+    np.cumsum([len(x) for x in lists], out=offsets[1:])
+    flat = pa.array([v for x in lists for v in x], pa.int32())
+    return pa.ListArray.from_arrays(pa.array(offsets), flat)
+
+
 class EthMapper:
     """Maps batches for one store; ``state`` is the dense-id state carried between batches."""
 
@@ -268,15 +276,12 @@ class EthMapper:
         if rows is not None:
             self._transfers(rows, tx_num, number, ti, moves, n, transfers, flows)
 
-    def _transfers(self, rows: dict[str, list], tx_num: int, number: int, ti: int,
+    def _transfers(self, rows: list[tuple], tx_num: int, number: int, ti: int,
                    moves: list[tuple[bytes | None, bytes | None, int]], n: dict[str, int], transfers: list[tuple],
                    flows: list[tuple]) -> None:
         """Token transfer rows and flows of one successful transaction; wrap/unwrap only where the ETH moved."""
-        for k in range(len(rows["standard"])):
-            std = rows["standard"][k]
-            token = _b(rows["token_address"][k])
-            frm, to = _b(rows["from_address"][k]), _b(rows["to_address"][k])
-            value = rows["value"][k]
+        for std, token_hex, frm_hex, to_hex, value, token_id, log_index, batch_index in rows:
+            token, frm, to = _b(token_hex), _b(frm_hex), _b(to_hex)
             if std in ("wrap", "unwrap"):
                 # a WETH9-style Deposit/Withdrawal counts only if that much ETH went in / came out in this tx
                 want = (to, token, value) if std == "wrap" else (token, frm, value)
@@ -286,10 +291,9 @@ class EthMapper:
                 moves.remove(want)
                 frm, to = (ZERO_ADDR, to) if std == "wrap" else (frm, ZERO_ADDR)
             num = n["eth_token_transfers"]
-            token_id = rows["token_id"][k]
             token_id = None if token_id is None else str(token_id)
-            transfers.append((num, tx_num, number, ti, rows["log_index"][k], rows["batch_index"][k], std, token, frm,
-                              to, str(value), token_id))
+            transfers.append((num, tx_num, number, ti, log_index, batch_index, std, token, frm, to, str(value),
+                              token_id))
             n["eth_token_transfers"] += 1
             flows.append((number, tx_num, std, frm, to, token, value, token_id, None, num))
 
@@ -416,7 +420,8 @@ class EthMapper:
             "eth_blocks": pa.table({f.name: pa.array([b[f.name] for b in blocks], f.type) for f in block_schema}),
             "eth_transactions": _table("eth_transactions", txs),
             "eth_logs": _table("eth_logs", logs),
-            "eth_traces": pa.table({f.name: pa.array(traces[f.name], f.type) for f in ETH_TABLES["eth_traces"]}),
+            "eth_traces": pa.table({f.name: _list_array(traces[f.name]) if f.name == "trace_address"
+                                    else pa.array(traces[f.name], f.type) for f in ETH_TABLES["eth_traces"]}),
             "eth_token_transfers": _table("eth_token_transfers", transfers),
             "eth_value_flows": flow_table,
             "eth_contracts": pa.table({f.name: pa.array([c[f.name] for c in contracts], f.type)
