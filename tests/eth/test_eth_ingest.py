@@ -60,6 +60,10 @@ def test_counts_match_the_node(chain):
     assert out["store_counts"]["eth_transactions"] == n_tx
     rows = sql(store, "SELECT count(*) AS n, count(DISTINCT hash) AS d FROM eth_transactions")
     assert rows == [{"n": n_tx, "d": n_tx}]
+    info = json.loads(subprocess.run([*CLI, "store", "info", "--store", str(store), "--json"], capture_output=True,
+                                     text=True, check=True).stdout)
+    assert info["eth_transactions"] == n_tx and info["eth_tip"] == head and info["eth_traces_source"] == "parity"
+    assert info["eth_index_bytes_per_flow"] == 33.0
     # block hashes are the node's, in order
     got = [r["hash"] for r in sql(store, "SELECT hash FROM eth_blocks ORDER BY number")]
     assert got == [b["hash"] for b in blocks]

@@ -27,4 +27,20 @@ def store_summary(path: Path) -> dict:
             "index_bytes_per_input": round(sizes.get("inputs", 0) / c["inputs"], 2) if c["inputs"] else None,
             "index_bytes_per_output": round(sizes.get("outputs", 0) / c["outputs"], 2) if c["outputs"] else None,
             "content_hash": st.content_hash(),
-        }
+        } | _eth_summary(st, sizes)
+
+
+def _eth_summary(st: ChainStore, sizes: dict[str, int]) -> dict:
+    """The Ethereum part, when the store has one."""
+    c, eth = st.counts, st.manifest.get("eth") or {}
+    if not c.get("eth_blocks"):
+        return {}
+    n_tx, n_flow = c.get("eth_transactions", 0), c.get("eth_value_flows", 0)
+    eth_bytes = sum(v for k, v in sizes.items() if k.startswith("eth_"))
+    return {
+        "eth_chain_id": eth.get("chain_id"), "eth_first_block": eth.get("first_block"), "eth_tip": eth.get("tip"),
+        "eth_traces_source": eth.get("traces"),
+        **{k: v for k, v in c.items() if k.startswith("eth_")},
+        "eth_index_bytes_per_tx": round(eth_bytes / n_tx, 1) if n_tx else None,
+        "eth_index_bytes_per_flow": round(sizes.get("eth_value_flows", 0) / n_flow, 1) if n_flow else None,
+    }
