@@ -174,3 +174,20 @@ def test_kill_9_then_resume_is_byte_identical(chain, tmp_path):
     ingest(node.url, killed, "--batch-blocks", "2")
     with ChainStore(whole) as a, ChainStore(killed) as b:
         assert a.content_hash() == b.content_hash()
+
+
+def test_geth_call_tracer_gives_the_same_value_flows_as_trace_block(chain, tmp_path):
+    """The same chain read through debug_traceBlockByNumber (callTracer, as geth/reth serve it) instead of
+    trace_block: every value flow, contract and token transfer comes out the same."""
+    node, summary, store, out = chain
+    geth = tmp_path / "geth"
+    got = json.loads(ingest(node.url, geth, "--traces", "geth").stdout)
+    assert got["ingested"]["traces_source"] == "geth"
+    for view in ("eth_value_flows", "eth_contracts", "eth_token_transfers", "eth_tokens", "eth_addresses"):
+        a = sql(store, f"SELECT * FROM {view} ORDER BY ALL")
+        b = sql(geth, f"SELECT * FROM {view} ORDER BY ALL")
+        assert a == b, view
+    # the frames themselves: same tree, same failures
+    cols = "transaction_hash, trace_address, trace_type, from_address, value, status"
+    assert sql(store, f"SELECT {cols} FROM eth_traces WHERE trace_type <> 'reward' ORDER BY ALL") == \
+        sql(geth, f"SELECT {cols} FROM eth_traces ORDER BY ALL")

@@ -109,7 +109,8 @@ def eth(
     follow: bool = typer.Option(False, "--follow", help="Keep following the head, rolling back on reorgs"),
     confirmations: int = typer.Option(None, "--confirmations",
                                       help="Stay this many blocks behind the head (default 12 with --follow, else 0)"),
-    traces: str = typer.Option("auto", "--traces", help="auto (use the node's tracer if any), require, or off"),
+    traces: str = typer.Option("auto", "--traces", help="auto (the node's tracer if any: trace_block, else "
+                                                         "debug_traceBlockByNumber), require, parity, geth, or off"),
     batch_blocks: int = typer.Option(100, "--batch-blocks", help="Blocks per atomic commit"),
     poll: float = typer.Option(2.0, "--poll", help="--follow: seconds between looks at the head"),
     stop_after: float = typer.Option(None, "--stop-after", help="--follow: stop after this many seconds"),

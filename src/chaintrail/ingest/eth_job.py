@@ -36,7 +36,7 @@ from chaintrail.store.index import ETH_COLUMNS, load_columns
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_BLOCKS = 100
-TRACE_MODES = ("auto", "require", "off")
+TRACE_MODES = ("auto", "require", "parity", "geth", "off")
 
 
 @dataclass
@@ -72,6 +72,8 @@ class EthIngest:
         self.source = source
         self.batch_blocks = batch_blocks
         self.trace_mode = traces
+        if traces in ("parity", "geth"):
+            rpc.use_traces(traces)
         self.progress = progress
         self.report = EthIngestReport()
         self.store = ChainStore(store_path, writable=True, create=True)
@@ -264,7 +266,7 @@ class EthIngest:
                 answers: list[list[dict]]) -> list[dict | None]:
         have = self.eth.get("traces")
         if flavour is None:
-            if self.trace_mode == "require":
+            if self.trace_mode != "auto":
                 raise SourceError("the node has neither trace_block nor debug_traceBlockByNumber (callTracer); "
                                   "internal transactions cannot be read (--traces off to ingest without them)")
             if have not in (None, "none"):

@@ -221,6 +221,13 @@ class EthRpc:
                     raise self._error(what, "the node has no such block (null)")
                 raise self._error(what, f"malformed answer (not a list of traces: {one_line(repr(traces), 60)})")
 
+    def use_traces(self, flavour: str) -> None:
+        """Ask for traces the given way ("parity": trace_block, "geth": debug_traceBlockByNumber with
+        callTracer) instead of finding out which the node has."""
+        if flavour not in ("parity", "geth"):
+            raise ValueError(f"trace flavour must be parity or geth, not {flavour!r}")
+        self._trace_flavour = flavour
+
     def block_data(self, numbers: Sequence[int], *, traces: bool = True
                    ) -> tuple[list[dict], list[list[dict]], str | None, list[list[dict]]]:
         """Blocks, their receipts and (``traces``) their traces: (blocks, receipts, flavour, traces).
