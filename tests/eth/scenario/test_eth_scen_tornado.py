@@ -1,4 +1,5 @@
-"""Tornado-style pools on a real anvil: Tornado's events, exact amounts through relayers, spent notes refused."""
+"""Tornado-style pools on a real anvil: Tornado's events, exact amounts through relayers, spent or unapproved
+notes refused, and no transaction's calldata carrying a note's nullifier or secret."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from chaintrail.chains.ethereum.hexutil import event_topic, keccak256, selector
 from chaintrail.scenario.eth import tokens
 from chaintrail.scenario.eth.contracts import TxFailed, derived_address, logs_of
 from chaintrail.scenario.eth.rpc_send import fee_paid
-from chaintrail.scenario.eth.tornado import DEPOSIT_EVENT, WITHDRAWAL_EVENT, Note, Pool, deploy_pools
+from chaintrail.scenario.eth.tornado import (DEPOSIT_EVENT, PROOF_BYTES, WITHDRAWAL_EVENT, Note, Pool,
+                                             deploy_pools, withdraw_data)
 
 ETHER, USD = 10**18, 10**6
 
@@ -16,6 +18,19 @@ ETHER, USD = 10**18, 10**6
 def _words(data: str) -> list[bytes]:
     raw = bytes.fromhex(data[2:])
     return [raw[i:i + 32] for i in range(0, len(raw), 32)]
+
+
+def _assert_no_note_in_calldata(rpc, notes: list[Note]) -> int:
+    """No transaction input on the chain holds any note's nullifier or secret (nor their 31-byte bodies)."""
+    secrets = [part[1:].hex() for n in notes for part in (n.nullifier, n.secret)]
+    seen = 0
+    for number in range(1, rpc.head() + 1):
+        block = rpc.call("eth_getBlockByNumber", [hex(number), True])
+        for tx in block["transactions"]:
+            seen += 1
+            leaked = [s for s in secrets if s in tx["input"]]
+            assert not leaked, f"tx {tx['hash']} carries a note's preimage in its calldata"
+    return seen
 
 
 def test_notes_are_deterministic_and_tornado_shaped() -> None:
@@ -33,8 +48,8 @@ def test_notes_are_deterministic_and_tornado_shaped() -> None:
 
 def test_eth_pool_deposit_withdraw_via_relayer(chain) -> None:
     rpc, send = chain.rpc, chain.send
-    deployer, alice, relayer = chain.accounts[:3]
-    pools = deploy_pools(send, deployer, eth=(ETHER // 10, ETHER))
+    deployer, alice, relayer, verifier = chain.accounts[:4]
+    pools = deploy_pools(send, deployer, verifier=verifier, eth=(ETHER // 10, ETHER))
     pool = pools[(None, ETHER)]
     notes = [Note.derive(b"t", pool.address, i) for i in range(2)]
     before = chain.eth(alice)
@@ -56,6 +71,8 @@ def test_eth_pool_deposit_withdraw_via_relayer(chain) -> None:
     assert chain.eth(relayer) - relayer_before == fee - fee_paid(receipt)
     assert chain.eth(pool.address) == ETHER
     assert receipt["from"] == relayer
+    tx = rpc.call("eth_getTransactionByHash", [receipt["transactionHash"]])
+    assert tx["input"][:10] == "0x21a0adb6" and len(bytes.fromhex(tx["input"][2:])) == 4 + 32 * 8 + PROOF_BYTES  # 7 head words, length
     (log,) = logs_of(receipt, pool.address, WITHDRAWAL_EVENT)
     assert log["topics"][1] == "0x" + relayer[2:].rjust(64, "0")
     to, nullifier_hash, paid = _words(log["data"])
@@ -63,21 +80,36 @@ def test_eth_pool_deposit_withdraw_via_relayer(chain) -> None:
         (recipient, notes[1].nullifier_hash, fee)
     assert pool.is_spent(rpc, notes[1]) and not pool.is_spent(rpc, notes[0])
 
-    # the same note again: refused on chain, nothing moves but the relayer's gas
-    relayer_before = chain.eth(relayer)
-    with pytest.raises(TxFailed, match="failed"):
+    # the same note again: the verifier's approval is refused, and so is the relayer's withdrawal (its gas lost)
+    with pytest.raises(TxFailed, match="verifier approval"):
         pool.withdraw(send, rpc, notes[1], derived_address(b"t", "fresh", 1), relayer, fee)
+    relayer_before = chain.eth(relayer)
+    with pytest.raises(TxFailed, match="withdraw from pool"):
+        pool.withdraw(send, rpc, notes[1], derived_address(b"t", "fresh", 1), relayer, fee, approve=False)
     assert chain.eth(derived_address(b"t", "fresh", 1)) == 0 and chain.eth(pool.address) == ETHER
     assert chain.eth(relayer) < relayer_before
-    # a wrong secret, a fee above the denomination, a wrong deposit amount: all refused
-    forged = Note(notes[0].nullifier, bytes(32))
+    # a withdrawal the verifier did not approve, or approved for another recipient or fee: refused
     with pytest.raises(TxFailed):
-        pool.withdraw(send, rpc, forged, recipient, relayer, fee)
+        pool.withdraw(send, rpc, notes[0], recipient, relayer, fee, approve=False)
+    pool.approve(send, notes[0], recipient, relayer, fee)
+    other = derived_address(b"t", "fresh", 2)
+    for to, paid in ((other, fee), (recipient, fee - 1)):
+        data = withdraw_data(notes[0].nullifier_hash, pool.last_root(rpc), to, relayer, paid)
+        assert send(relayer, pool.address, 0, data, 250_000)["status"] == "0x0"
+    # only the verifier approves; a fee above the denomination or a wrong deposit amount is refused
+    with pytest.raises(TxFailed):
+        Pool(pool.address, None, ETHER, alice).approve(send, notes[0], other, relayer, fee)
     with pytest.raises(TxFailed):
         pool.withdraw(send, rpc, notes[0], recipient, relayer, ETHER + 1)
     with pytest.raises(TxFailed):
-        Pool(pool.address, None, ETHER // 10).deposit(send, alice, Note.derive(b"t", pool.address, 9))
+        Pool(pool.address, None, ETHER // 10, verifier).deposit(send, alice, Note.derive(b"t", pool.address, 9))
     assert chain.eth(pool.address) == ETHER and not pool.is_spent(rpc, notes[0])
+    # the approval still standing (recipient, fee) is spent once, then the nullifier is spent
+    pool.withdraw(send, rpc, notes[0], recipient, relayer, fee, approve=False)
+    assert chain.eth(pool.address) == 0 and pool.is_spent(rpc, notes[0])
+    with pytest.raises(TxFailed):
+        pool.approve(send, notes[0], recipient, relayer, fee)
+    assert _assert_no_note_in_calldata(rpc, notes) > 15
 
 
 def test_stablecoin_pool_with_fee_and_refund(chain) -> None:
@@ -86,6 +118,7 @@ def test_stablecoin_pool_with_fee_and_refund(chain) -> None:
     usdx = tokens.deploy_stablecoin(send, issuer, "Test Dollar", "USDX")
     tokens.mint(send, usdx, issuer, bob, 5_000 * USD)
     pools = deploy_pools(send, issuer, eth=(), tokens={usdx: (100 * USD, 1_000 * USD)})
+    assert pools[(usdx, 1_000 * USD)].verifier == issuer  # the deployer by default
     pool = pools[(usdx, 1_000 * USD)]
     tokens.approve(send, usdx, bob, pool.address)
     note = Note.derive(b"s", pool.address, 0)
@@ -103,3 +136,4 @@ def test_stablecoin_pool_with_fee_and_refund(chain) -> None:
     assert relayer_eth - chain.eth(relayer) == refund + fee_paid(receipt)
     with pytest.raises(TxFailed):
         pool.withdraw(send, rpc, note, recipient, relayer, fee)
+    _assert_no_note_in_calldata(rpc, [note])

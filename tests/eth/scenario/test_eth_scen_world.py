@@ -47,6 +47,8 @@ def _check(world, a, b) -> dict:
         + [(False, d) for d in (100 * USD, 1_000 * USD, 10_000 * USD, 100_000 * USD)])
     for (asset, d), pool in world.pools.items():
         assert call(rpc, pool.address, "denomination()")[0] == d
+        assert call(rpc, pool.address, "verifier()", returns=["address"])[0] == world.tornado_verifier
+    assert a.eth(world.tornado_verifier) == SMALL.verifier_eth * ETHER  # gas money for its approvals
     assert world.vault.drainable(rpc) == {usdx: 50_000 * USD, usdy: 50_000 * USD}
     assert a.eth(world.otc.address) == 10 * ETHER and tokens.balance_of(rpc, usdx, world.otc.address) == 20_000 * USD
     assert tokens.balance_of(rpc, usdx, world.p2p_desk) == 5_000 * USD
@@ -64,4 +66,4 @@ def test_world_deploys_every_role_and_is_reproducible(tmp_path: Path) -> None:
     second = _build(tmp_path / "2")
     assert first[0] == second[0]          # the same addresses by role
     assert first[1] == second[1] and first[2] == second[2]  # the same block hashes on both chains
-    assert len(first[1]) == 43 and len(first[2]) == 5  # genesis, bridge end and three wrapped assets
+    assert len(first[1]) == 44 and len(first[2]) == 5  # genesis, bridge end and three wrapped assets

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from chaintrail.chains.ethereum.rpc import EthRpc
 from chaintrail.scenario.eth import tokens
 from chaintrail.scenario.eth.bridge import ETH, Bridge, deploy_bridge
-from chaintrail.scenario.eth.contracts import Send, bytecode, deploy
+from chaintrail.scenario.eth.contracts import Send, bytecode, check, deploy, derived_address
 from chaintrail.scenario.eth.exchange import Exchange, OtcDesk, deploy_exchange, deploy_otc_desk
 from chaintrail.scenario.eth.tornado import ETH_DENOMINATIONS, STABLE_DENOMINATIONS, Pool, deploy_pools
 from chaintrail.scenario.eth.uniswap import Uniswap, deploy_uniswap
@@ -39,6 +39,7 @@ class WorldConfig:
     otc_usd: int = 600_000
     p2p_usd: int = 200_000
     vault_usd: int = 1_000_000           # each stablecoin the lender supplies to the vault
+    verifier_eth: int = 100              # the Tornado verifier's gas money (one approval per withdrawal)
     eth_denominations: tuple[int, ...] = ETH_DENOMINATIONS
     stable_denominations: tuple[int, ...] = STABLE_DENOMINATIONS
 
@@ -62,6 +63,7 @@ class World:
     bridge: Bridge | None = None
     chain_id_b: int | None = None
     relayers: list[str] = field(default_factory=list)
+    tornado_verifier: str = ""
 
     def to_json(self) -> dict:
         """The roles and addresses as plain JSON (pool keys as "ETH-1000000000000000000" / "<token>-<amount>")."""
@@ -78,7 +80,7 @@ class World:
             "bridge": None if self.bridge is None else {
                 "source": self.bridge.source, "destination": self.bridge.destination,
                 "relayer": self.bridge.relayer, "wrapped": self.bridge.wrapped},
-            "tornado_relayers": self.relayers,
+            "tornado_relayers": self.relayers, "tornado_verifier": self.tornado_verifier,
         }
 
 
@@ -111,7 +113,11 @@ def deploy_world(rpc: EthRpc, send: Send, accounts: list[str], *, config: WorldC
     uni.add_liquidity(send, lp, usdx, usdy, cfg.stable_pair_usd * USD, cfg.stable_pair_usd * USD)
     pairs = {"USDX/WETH": uni.pair(usdx, weth), "USDY/WETH": uni.pair(usdy, weth), "USDX/USDY": uni.pair(usdx, usdy)}
 
-    pools = deploy_pools(send, issuer, eth=cfg.eth_denominations, tokens={usdx: cfg.stable_denominations})
+    # the verifier whose approvals stand in for Tornado's zk proofs (see tornado.py): a keyless address
+    verifier = derived_address(b"chaintrail-world", "tornado_verifier", 0)
+    check(send(issuer, verifier, cfg.verifier_eth * ETHER, "0x", 21_000), "fund the Tornado verifier")
+    pools = deploy_pools(send, issuer, verifier=verifier, eth=cfg.eth_denominations,
+                         tokens={usdx: cfg.stable_denominations})
 
     lender = role["vault_lender"]
     vault = deploy_vault(send, issuer, [(usdx, 6, PRICE_ONE), (usdy, 6, PRICE_ONE)], ETH_PRICE_USD * PRICE_ONE)
@@ -130,7 +136,7 @@ def deploy_world(rpc: EthRpc, send: Send, accounts: list[str], *, config: WorldC
 
     world = World(chain_id=rpc.chain_id(), accounts=role, stablecoins=stables, weth=weth, nft=nft, uniswap=uni,
                   pairs=pairs, pools=pools, vault=vault, exchanges=exchanges, otc=otc, p2p_desk=role["p2p_desk"],
-                  relayers=[role["tornado_relayer_1"], role["tornado_relayer_2"]])
+                  relayers=[role["tornado_relayer_1"], role["tornado_relayer_2"]], tornado_verifier=verifier)
     if rpc_b is not None and send_b is not None:
         deployer_b = (accounts_b or accounts)[0].lower()
         world.chain_id_b = rpc_b.chain_id()

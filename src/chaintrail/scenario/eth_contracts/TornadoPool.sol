@@ -10,21 +10,27 @@ interface IPoolToken {
 /// same functions, calldata layout and events: deposit(bytes32), withdraw(bytes,bytes32,bytes32,address,
 /// address,uint256,uint256) (selector 0x21a0adb6), Deposit and Withdrawal.
 ///
-/// NOT a zero-knowledge mixer. The zk-SNARK is replaced by a commitment-preimage check: `proof` is the
-/// 64-byte note (nullifier, secret), commitment = keccak256(nullifier ++ secret) must have been deposited,
-/// and nullifierHash = keccak256(nullifier) is spent once. The Merkle tree is replaced by a running hash of
-/// the commitments (its last 30 values are the known roots). What tracing sees on the real chain - the
-/// events, the fixed denominations, relayers paying gas and taking a fee, the timing - is reproduced exactly.
-/// Unlike the real pool, the proof bytes here reveal which deposit a withdrawal spends: analysis must not
-/// decode them (on mainnet that link is hidden; on this chain it is answer-key knowledge).
+/// NOT a zero-knowledge mixer. The zk-SNARK is replaced by a trusted verifier's on-chain approval: off chain,
+/// the verifier (a fixed account) checks the note (nullifier, secret) against the deposited commitments, then
+/// sends approve(nullifierHash, recipient, relayer, fee). The approval names no deposit and no commitment, only
+/// what the real withdrawal's public inputs show anyway, so the deposit -> withdrawal link stays exactly as
+/// hidden as on mainnet: no calldata of any transaction carries the nullifier or the secret. withdraw checks
+/// that an approval for exactly (nullifierHash, recipient, relayer, fee) exists and that the nullifier is
+/// unspent, then consumes both; its `_proof` bytes are opaque (never read). The Merkle tree is replaced by a
+/// running hash of the commitments (its last 30 values are the known roots). What tracing sees on the real
+/// chain - the events, the fixed denominations, relayers paying gas and taking a fee, the timing - is
+/// reproduced; the one footprint that differs is the verifier's approval transaction before each withdrawal
+/// (from one account, to the pool, no value, no event).
 abstract contract Tornado {
     uint32 public constant ROOT_HISTORY_SIZE = 30;
     uint256 public immutable denomination;
+    address public immutable verifier;
     uint32 public nextIndex;
     uint32 public currentRootIndex;
     bytes32[30] public roots;
     mapping(bytes32 => bool) public commitments;
     mapping(bytes32 => bool) public nullifierHashes;
+    mapping(bytes32 => bytes32) public approvals;  // nullifierHash -> keccak256(recipient, relayer, fee)
     bool private locked;
 
     event Deposit(bytes32 indexed commitment, uint32 leafIndex, uint256 timestamp);
@@ -37,9 +43,10 @@ abstract contract Tornado {
         locked = false;
     }
 
-    constructor(uint256 denomination_) {
+    constructor(uint256 denomination_, address verifier_) {
         require(denomination_ > 0, "denomination should be greater than 0");
         denomination = denomination_;
+        verifier = verifier_;
     }
 
     function deposit(bytes32 _commitment) external payable nonReentrant {
@@ -54,15 +61,24 @@ abstract contract Tornado {
         emit Deposit(_commitment, inserted, block.timestamp);
     }
 
+    /// The verifier's stand-in for the proof: this nullifier may be spent once, paying exactly these parties.
+    function approve(bytes32 _nullifierHash, address _recipient, address _relayer, uint256 _fee) external {
+        require(msg.sender == verifier, "not the verifier");
+        require(!nullifierHashes[_nullifierHash], "The note has been already spent");
+        require(_fee <= denomination, "Fee exceeds transfer value");
+        approvals[_nullifierHash] = keccak256(abi.encode(_recipient, _relayer, _fee));
+    }
+
     function withdraw(bytes calldata _proof, bytes32 _root, bytes32 _nullifierHash, address payable _recipient,
                       address payable _relayer, uint256 _fee, uint256 _refund) external payable nonReentrant {
+        _proof;  // opaque: the verifier's approval stands in for the zk proof
         require(_fee <= denomination, "Fee exceeds transfer value");
         require(!nullifierHashes[_nullifierHash], "The note has been already spent");
         require(isKnownRoot(_root), "Cannot find your merkle root");
-        require(_proof.length == 64, "Invalid withdraw proof");
-        bytes32 nullifier = bytes32(_proof[0:32]);
-        require(keccak256(abi.encodePacked(nullifier)) == _nullifierHash, "Invalid withdraw proof");
-        require(commitments[keccak256(_proof)], "Invalid withdraw proof");
+        bytes32 approval = approvals[_nullifierHash];
+        require(approval != 0 && approval == keccak256(abi.encode(_recipient, _relayer, _fee)),
+                "Invalid withdraw proof");
+        delete approvals[_nullifierHash];
         nullifierHashes[_nullifierHash] = true;
         _processWithdraw(_recipient, _relayer, _fee, _refund);
         emit Withdrawal(_recipient, _nullifierHash, _relayer, _fee);
@@ -92,7 +108,7 @@ abstract contract Tornado {
 
 /// ETH pool: deposits of exactly `denomination` wei.
 contract ETHTornado is Tornado {
-    constructor(uint256 denomination_) Tornado(denomination_) {}
+    constructor(uint256 denomination_, address verifier_) Tornado(denomination_, verifier_) {}
 
     function _processDeposit() internal override {
         require(msg.value == denomination, "Please send `mixDenomination` ETH along with transaction");
@@ -116,7 +132,7 @@ contract ETHTornado is Tornado {
 contract ERC20Tornado is Tornado {
     address public immutable token;
 
-    constructor(uint256 denomination_, address token_) Tornado(denomination_) {
+    constructor(uint256 denomination_, address token_, address verifier_) Tornado(denomination_, verifier_) {
         token = token_;
     }
 
