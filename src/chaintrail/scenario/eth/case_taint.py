@@ -71,7 +71,8 @@ def replay_events(ledger: CaseLedger) -> list[tuple]:
 def run_case(ledger: CaseLedger, case: str, events: list[tuple] | None = None) -> CaseTaint:
     """Replay the ledger for one case's taint (see the module's rules)."""
     events = replay_events(ledger) if events is None else events
-    tracked = {k for k, a in ledger.actors.items() if a.case == case}
+    mine = {k for k, a in ledger.actors.items() if a.case == case}
+    tracked = set(mine)
     tracked |= {(CHAIN_A, d.pool) for d in ledger.tornado_deposits.values()}
     bal: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
     ends: dict[tuple[str, str, str, str], Endpoint] = {}
@@ -89,12 +90,14 @@ def run_case(ledger: CaseLedger, case: str, events: list[tuple] | None = None) -
         b[1] -= t
         return t
 
-    def give(chain: str, addr: str, asset: str, x: int, t: int, kind: str, tx: object) -> None:
+    def give(chain: str, addr: str, asset: str, x: int, t: int, kind: str, tx: object, ours: bool) -> None:
         if (chain, addr) in tracked:
             b = bal[(chain, addr, asset)]
             b[0] += x
             b[1] += t
             return
+        if not (t or ours):
+            return      # someone else's clean movement between untracked accounts
         e = ends.setdefault((chain, addr, asset, kind), Endpoint(chain, addr, asset, kind))
         e.amount += x
         e.tainted += t
@@ -113,7 +116,7 @@ def run_case(ledger: CaseLedger, case: str, events: list[tuple] | None = None) -
                     sources[(m.chain, m.asset)] += t
             if m.kind == "bridge_lock":
                 bridge[m.ref["nonce"]] = t
-            give(m.chain, m.to, m.asset, m.amount, t, m.kind, m.tx)
+            give(m.chain, m.to, m.asset, m.amount, t, m.kind, m.tx, (m.chain, m.frm) in mine)
         elif kind == "swap":
             s: Swap = item
             if (CHAIN_A, s.frm) not in tracked:
@@ -121,13 +124,13 @@ def run_case(ledger: CaseLedger, case: str, events: list[tuple] | None = None) -
             t_in = take(CHAIN_A, s.frm, s.asset_in, s.amount_in, f"swap in {tx_hash(s.tx)}")
             t_out = s.amount_out * t_in // s.amount_in
             swaps[s.seq] = (t_in, t_out)
-            give(CHAIN_A, s.to, s.asset_out, s.amount_out, t_out, "swap_output", s.tx)
+            give(CHAIN_A, s.to, s.asset_out, s.amount_out, t_out, "swap_output", s.tx, True)
         else:
             owner, tx, chain, payer = item
             if (chain, payer) in tracked:
                 fee = gas_fee(tx)
                 t = take(chain, payer, ETH, fee, f"gas of {tx_hash(tx)}")
-                give(chain, "gas", ETH, fee, t, "gas", tx)
+                give(chain, "gas", ETH, fee, t, "gas", tx, True)
     held = {k: (v[0], v[1]) for k, v in bal.items() if v[0] or v[1]}
     _check_conservation(case, sources, swaps, ledger, ends, held, bridge)
     return CaseTaint(ends, held, swaps, bridge)

@@ -12,9 +12,13 @@ import numpy as np
 
 from chaintrail.scenario.eth.case_ledger import CaseLedger
 from chaintrail.scenario.eth.crimes.base import Crime
+from chaintrail.scenario.eth.crimes.approval_phishing import ApprovalPhishing
 from chaintrail.scenario.eth.crimes.defi_exploit import DefiExploit
+from chaintrail.scenario.eth.crimes.pig_butchering import PigButchering
+from chaintrail.scenario.eth.crimes.sanctions_evasion import SanctionsEvasion
 
-CRIME_KINDS: dict[str, type[Crime]] = {"defi_exploit": DefiExploit}
+CRIME_KINDS: dict[str, type[Crime]] = {"defi_exploit": DefiExploit, "approval_phishing": ApprovalPhishing,
+                                       "pig_butchering": PigButchering, "sanctions_evasion": SanctionsEvasion}
 
 
 def make_crimes(kind: str, world, senders, rng: np.random.Generator, ledger: CaseLedger, start_block: int, *,

@@ -117,11 +117,14 @@ class Crime:
 
     # -- addresses -----------------------------------------------------------------------------------
 
-    def fresh(self, role: str, *, chain: str = CHAIN_A, entity: str | None = None) -> str:
-        """A fresh address of the case (derived from the seed) that ``role`` plays; recorded as the case's."""
+    def fresh(self, role: str, *, chain: str = CHAIN_A, entity: str | None = None, record: bool = True) -> str:
+        """A fresh address (derived from the seed) that ``role`` plays; recorded as the case's unless ``record``
+        is False (a victim's)."""
         i = self._fresh.get(role, 0)
         self._fresh[role] = i + 1
         address = derived_address(self.seed, role, i)
+        if not record:
+            return address
         return self.ledger.actor(self.id, address, role, chain=chain, entity=entity)
 
     def eth_of(self, address: str) -> int:
