@@ -35,7 +35,8 @@ def generate(
     behaviour: str = typer.Option(None, "--behaviour",
                                   help="reference (the fixed profile the rules were written on) | random (drawn "
                                        "per seed, see docs/scenario-behaviour.md); default: random for the "
-                                       "evaluation seeds 9000-9999, reference otherwise"),
+                                       "evaluation seeds 9000-9999, reference otherwise; "
+                                       "eth: docs/eth-scenario-behaviour.md"),
     chain: str = typer.Option("btc", "--chain", help="btc (regtest blk files) | eth (anvil chains replayed from "
                                                      "journals; kinds defi_exploit | approval_phishing | "
                                                      "pig_butchering | sanctions_evasion | all | none)"),
@@ -45,9 +46,9 @@ def generate(
 ) -> None:
     """Generate a chain: blk/rev files on regtest (or anvil chains for --chain eth) and the answer key."""
     if chain == "eth":
-        if xor or behaviour is not None:
-            raise UsageError("--xor and --behaviour are for --chain btc")
-        _generate_eth(seed, kind, scale, out, dump_state, as_json)
+        if xor:
+            raise UsageError("--xor is for --chain btc")
+        _generate_eth(seed, kind, scale, out, dump_state, as_json, behaviour)
         return
     if chain != "btc":
         raise UsageError(f"--chain must be btc or eth, not {chain!r}")
@@ -81,11 +82,13 @@ def generate(
                       f"({summary['tx_per_s']:,} tx/s); answer key {summary['answer_key']}")
 
 
-def _generate_eth(seed: int, kind: str, scale: float, out: Path, dump_state: bool, as_json: bool) -> None:
+def _generate_eth(seed: int, kind: str, scale: float, out: Path, dump_state: bool, as_json: bool,
+                  behaviour: str | None) -> None:
     from chaintrail.scenario.eth.generate import generate as run_eth
 
-    with console.status("generating Ethereum chains", spinner="dots") if not as_json else nullcontext():
-        summary = run_eth(seed, kind, scale, out, dump_state=dump_state)
+    with console.status("generating Ethereum chains", spinner="dots") if not as_json else nullcontext() as status:
+        summary = run_eth(seed, kind, scale, out, dump_state=dump_state, behaviour=behaviour,
+                          progress=None if status is None else lambda m: status.update(f"generating Ethereum: {m}"))
     summary = {"out": str(out), **summary, "answer_key": str(Path(out) / "answer_key.json")}
     if as_json:
         emit_json(summary)
