@@ -75,6 +75,7 @@ class Crime:
         self.q = QueueSend(self.sender, self.id)
         self.qb = QueueSend(self.sender_b, self.id) if self.sender_b else None
         self._fresh: dict[str, int] = {}
+        self._notes = 0
         self._accounts: dict[tuple[str, str], str] = {}
         self._threads: list[list[Any]] = []     # [wake block, thread]
         self.block = start_block
@@ -222,8 +223,10 @@ class Crime:
 
     # -- Tornado ---------------------------------------------------------------------------------------
 
-    def note(self, pool: Pool, i: int) -> Note:
-        return Note.derive(self.seed, pool.address, i)
+    def note(self, pool: Pool) -> Note:
+        """The case's next note (a counter per case: notes never repeat a commitment)."""
+        self._notes += 1
+        return Note.derive(self.seed, pool.address, self._notes)
 
     def tornado_deposit(self, pool: Pool, note: Note, depositor: str) -> SentTx:
         pool.deposit(self.q, depositor, note)

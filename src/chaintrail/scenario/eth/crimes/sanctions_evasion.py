@@ -59,7 +59,7 @@ class SanctionsEvasion(Crime):
             notes = notes[:-1]
         deposited = []
         for k, pool in enumerate(notes):
-            note = self.note(pool, len(self.ledger.tornado_deposits) + k)
+            note = self.note(pool)
             self.tornado_deposit(pool, note, hop)
             deposited.append((pool, note))
         yield 1
