@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from eth_scen_chain import open_chain
 
@@ -86,16 +88,29 @@ def _log(rpc, tx: str, index: int) -> dict:
 
 
 def _check_key(key: dict, a, b, world, start: int) -> None:
-    rpc = a.rpc
-    deposits = {d["address"]: (e["id"], d["kind"]) for e in key["entities"] if e["kind"] == "exchange"
+    deposits = {d["address"]: e["id"] for e in key["entities"] if e["kind"] == "exchange"
                 for d in e["deposit_addresses"]}
-    for case in key["cases"]:
+    perps = {e["id"]: e["addresses"] for e in key["entities"] if e["kind"] == "perpetrator"}
+    view = World_(list(world.stablecoins.values()), world.otc.address, world.bridge.wrapped)
+    _check_cases(key["cases"], perps, deposits, key["tornado_links"], key["bridge_legs"], a, b, view, start)
+
+
+@dataclass
+class World_:
+    stables: list[str]
+    otc: str
+    wrapped: dict[str, str]
+
+
+def _check_cases(cases: list[dict], perps: dict, deposits: dict, links: list[dict], legs: list[dict], a, b,
+                 world: World_, start: int) -> None:
+    rpc = a.rpc
+    for case in cases:
         # 1. every case address holds exactly what the ledger says (held rows; absent = nothing)
         held = {(h["chain"], h["address"], h["asset"]): int(h["amount"]) for h in case["held"]}
-        ent = next(e for e in key["entities"] if e["id"] == case["perpetrator"])
-        for addr in ent["addresses"]:
+        for addr in perps[case["perpetrator"]]:
             node = a if addr["chain"] == "A" else b
-            assets = ["ETH", *world.stablecoins.values()] if addr["chain"] == "A" else list(world.bridge.wrapped.values())
+            assets = ["ETH", *world.stables] if addr["chain"] == "A" else list(world.wrapped.values())
             for asset in assets:
                 got = node.eth(addr["address"]) if asset == "ETH" else tokens.balance_of(node.rpc, asset,
                                                                                            addr["address"])
@@ -103,14 +118,14 @@ def _check_key(key: dict, a, b, world, start: int) -> None:
         # 2. true flow per exchange and asset = what the chain shows arriving at the case's deposit addresses
         mine = {p["deposit_address"] for p in case["exchange_payments"]}
         assert mine, f"{case['id']} reached no exchange"
-        senders = {x["address"] for x in ent["addresses"]}
+        senders = {x["address"] for x in perps[case["perpetrator"]]}
         eth_in = _txs_to(rpc, start, mine, senders)
         chain_reached: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for addr in mine:
-            exchange = deposits[addr][0] if addr in deposits else "otc_desk"
-            assert addr in deposits or addr == world.otc.address
+            exchange = deposits[addr] if addr in deposits else "otc_desk"
+            assert addr in deposits or addr == world.otc
             chain_reached[exchange]["ETH"] += eth_in.get(addr, 0)
-            for token in world.stablecoins.values():
+            for token in world.stables:
                 chain_reached[exchange][token] += _token_in(rpc, token, addr, start, senders)
         want = {ex: {asset: int(v["true_flow"]) for asset, v in per.items()} for ex, per in case["reached"].items()}
         got = {ex: {asset: v for asset, v in per.items() if v} for ex, per in chain_reached.items()}
@@ -124,7 +139,7 @@ def _check_key(key: dict, a, b, world, start: int) -> None:
             sums[s["asset"]] += int(s["amount"])
         assert {k: str(v) for k, v in sums.items()} == case["stolen"]
     # 4. every Tornado link on chain
-    for link in key["tornado_links"]:
+    for link in links:
         dep = _log(rpc, link["deposit_tx"], link["deposit_log_index"])
         assert dep["address"].lower() == link["pool"] and dep["topics"][0] == event_topic(DEPOSIT_EVENT)
         assert dep["topics"][1] == link["commitment"]
@@ -140,7 +155,7 @@ def _check_key(key: dict, a, b, world, start: int) -> None:
         assert gained == int(link["denomination"]) - int(link["fee"]) == int(link["recipient_amount"])
     # 5. every bridge leg: lock and mint with the same nonce and amount
     minted: dict[str, int] = defaultdict(int)
-    for leg in key["bridge_legs"]:
+    for leg in legs:
         lock = _log(rpc, leg["source_tx"], leg["source_log_index"])
         assert lock["topics"][0] == event_topic(LOCKED_EVENT) and int(lock["topics"][1], 16) == leg["nonce"]
         assert int(lock["data"][66:130], 16) == int(leg["amount"])
@@ -149,7 +164,7 @@ def _check_key(key: dict, a, b, world, start: int) -> None:
         assert "0x" + mint["topics"][3][-40:] == leg["recipient"] and int(mint["data"], 16) == int(leg["amount"])
         minted[leg["recipient"]] += int(leg["amount"])
     for recipient, amount in minted.items():
-        assert tokens.balance_of(b.rpc, world.bridge.wrapped["0x" + "00" * 20], recipient) == amount
+        assert tokens.balance_of(b.rpc, world.wrapped["0x" + "00" * 20], recipient) == amount
 
 
 @pytest.mark.parametrize("kind", ["defi_exploit", "approval_phishing", "pig_butchering", "sanctions_evasion"])
@@ -200,3 +215,42 @@ def test_all_kinds_same_seed_same_key(tmp_path: Path) -> None:
     # shared pools: the exploit's haircut at exchanges is diluted by the other case's deposits, never raised
     assert key["taint_rules"]["haircut"].startswith("* Tracked accounts")
     assert build_key  # the builder is importable for generate.py
+
+
+class _Node:
+    def __init__(self, rpc):
+        self.rpc = rpc
+
+    def eth(self, address: str, block: int | str = "latest") -> int:
+        return self.rpc.balances([address], block)[0]
+
+
+def test_generate_with_the_economy_key_holds_on_the_served_chain(tmp_path: Path) -> None:
+    """generate.py's run: shared relayer, the economy's Tornado use in the same pools; the cases' key still holds."""
+    from anvil_needed import need_anvil
+
+    from chaintrail.chains.ethereum.rpc import EthRpc
+    from chaintrail.scenario.eth.behaviour import REFERENCE
+    from chaintrail.scenario.eth.generate import generate
+    from chaintrail.scenario.eth.serve import serve
+
+    need_anvil()
+    fast = replace(REFERENCE, txs_per_block=40, tornado_wait_min=1, tornado_wait_max=4, sweep_every=4)
+    out = tmp_path / "scenario"
+    generate(3, "all", 2, out, behaviour=fast)
+    key = json.loads((out / "answer_key.json").read_text())
+    cases = key["cases"]
+    assert [c["kind"] for c in cases] == ["defi_exploit", "approval_phishing", "pig_butchering", "sanctions_evasion"]
+    links = pq.read_table(out / "answer_key" / "tornado_links.parquet").to_pylist()
+    assert any(r["deposit_case"] is None for r in links)        # the economy's links are in the key too
+    perps = {e["id"]: e["addresses"] for c in cases for e in c["entities"]}
+    deposits = {d["address"]: d["exchange"] for c in cases for d in c["deposit_addresses"]}
+    w = key["world"]
+    view = World_(list(w["stablecoins"].values()), w["otc"]["desk"], w["bridge"]["wrapped"])
+    with serve(out) as nodes, EthRpc(nodes[31337].url) as rpc_a, EthRpc(nodes[31338].url) as rpc_b:
+        _check_cases(cases, perps, deposits, [r for c in cases for r in c["tornado_links"]],
+                     [g for c in cases for g in c["bridge_legs"]], _Node(rpc_a), _Node(rpc_b), view, 1)
+    # the exploit's pools hold the economy's deposits too: its haircut at exchanges is diluted
+    defi = cases[0]
+    assert sum(int(v["ETH"]["haircut"]) for v in defi["reached"].values()) < \
+        sum(int(v["ETH"]["true_flow"]) for v in defi["reached"].values())

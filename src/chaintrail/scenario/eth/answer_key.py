@@ -173,6 +173,17 @@ def _case_json(ledger: CaseLedger, case, links: list[dict], legs: list[dict]) ->
     }
 
 
+def case_key(ledger: CaseLedger, world, case_id: str) -> dict:
+    """One case's part of the key (with the rules and its entities), for generate.py's ``cases`` list."""
+    links, legs = tornado_links(ledger), bridge_legs(ledger, world)
+    out = _case_json(ledger, ledger.cases[case_id], links, legs)
+    out["taint_rules"] = {"true_flow": TRUE_FLOW_RULE, "haircut": RULES}
+    out["entities"] = [e for e in _entities(ledger, world) if e.get("case") == case_id]
+    out["deposit_addresses"] = [{"address": d.address, "exchange": d.exchange, "kind": d.kind,
+                                 "customer": d.customer} for d in ledger.deposits.values() if d.case == case_id]
+    return out
+
+
 def build_key(ledger: CaseLedger, world, meta: dict | None = None) -> tuple[dict, dict[str, pa.Table]]:
     """The JSON document and the Parquet tables of the ledger (all of its transactions mined)."""
     replay_events(ledger)   # every recorded transaction must be mined: fails here, naming one, if not
@@ -213,6 +224,17 @@ def _tables(ledger: CaseLedger, key: dict, links: list[dict], legs: list[dict]) 
     return out
 
 
+def write_case_tables(out: str | Path, ledger: CaseLedger, world) -> dict[str, str]:
+    """The cases' Parquet tables in ``out/answer_key/`` (for generate.py, whose JSON holds ``case_key``s)."""
+    key, tables = build_key(ledger, world)
+    (Path(out) / "answer_key").mkdir(parents=True, exist_ok=True)
+    names = {}
+    for name, table in tables.items():
+        pq.write_table(table, Path(out) / "answer_key" / f"{name}.parquet")
+        names[f"case_{name}"] = f"answer_key/{name}.parquet"
+    return names
+
+
 def write_answer_key(out: str | Path, ledger: CaseLedger, world, meta: dict | None = None) -> dict:
     """Write ``answer_key.json`` and ``answer_key/*.parquet`` into ``out``; return the JSON document."""
     out = Path(out)
@@ -224,4 +246,4 @@ def write_answer_key(out: str | Path, ledger: CaseLedger, world, meta: dict | No
     return key
 
 
-__all__ = ["FORMAT", "TRUE_FLOW_RULE", "bridge_legs", "build_key", "tornado_links", "write_answer_key"]
+__all__ = ["FORMAT", "TRUE_FLOW_RULE", "bridge_legs", "build_key", "case_key", "write_case_tables", "tornado_links", "write_answer_key"]

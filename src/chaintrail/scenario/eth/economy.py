@@ -85,6 +85,7 @@ class Economy:
         self.tornado_links: list[dict] = []
         self.note_count = 0
         self.relay = None  # set by relay.BridgeRelay
+        self.case_ledger = None  # set by crimes.build_cases: pools' every deposit/withdrawal for the answer key
         self._action = {name: getattr(self, f"_{name}") for name in ACTIONS}
         ex = list(world.exchanges.values())
         self.services = [e.hot_wallet for e in ex] + [world.otc.address, world.p2p_desk, world.tornado_verifier,
@@ -453,7 +454,7 @@ class Economy:
                 "commitment": note.commitment, "nullifier_hash": note.nullifier_hash, "depositor": user.address,
                 "entity": user.entity}
         if not self._tx(user, pool.address, value, pool.deposit_data(note), DEPOSIT_GAS, label="tornado deposit",
-                        then=lambda r, k=link: k.__setitem__("deposit_tx", r["transactionHash"])):
+                        then=lambda r, k=link, p=pool, n=note: self._deposited(r, k, p, n)):
             return
         if pool.asset is not None:
             self.ledger.debit(user.address, pool.asset, pool.denomination)
@@ -475,8 +476,8 @@ class Economy:
             if refund:
                 credits.append((link["recipient"], ETH, refund))
             self.ledger.send(link["relayer"], pool.address, refund, data, gas=WITHDRAW_GAS, label="tornado withdraw",
-                             credits=credits, then=lambda r, k=link: self.tornado_links.append(
-                                 {**k, "withdrawal_tx": r["transactionHash"]}))
+                             credits=credits, then=lambda r, k=link, p=pool, n=note, f=refund:
+                             self._withdrawn(r, k, p, n, f))
         self.approved_withdrawals = []
         due = [n for n in self.notes if n[0] <= number]
         self.notes = [n for n in self.notes if n[0] > number]
@@ -489,6 +490,17 @@ class Economy:
             self.ledger.send(self.world.tornado_verifier, pool.address, 0,
                              approve_data(note, recipient, relayer, fee), gas=APPROVE_GAS, label="tornado approve")
             self.approved_withdrawals.append((pool, note, link))
+
+    def _deposited(self, receipt: dict, link: dict, pool, note) -> None:
+        link["deposit_tx"] = receipt["transactionHash"]
+        if self.case_ledger is not None:
+            self.case_ledger.tornado_deposit(pool, note, receipt, link["depositor"])
+
+    def _withdrawn(self, receipt: dict, link: dict, pool, note, refund: int) -> None:
+        self.tornado_links.append({**link, "withdrawal_tx": receipt["transactionHash"]})
+        if self.case_ledger is not None:
+            self.case_ledger.tornado_withdrawal(pool, note, receipt, link["recipient"], link["relayer"], link["fee"],
+                                                refund)
 
     def _sweeps(self) -> None:
         """Each exchange sweeps its EOA deposit addresses and flushes its forwarders' tokens to the hot wallet."""

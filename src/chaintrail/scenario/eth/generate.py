@@ -104,7 +104,7 @@ def generate(seed: int, kind: str, scale: float, out: str | Path, *, dump_state:
     out.mkdir(parents=True, exist_ok=True)
     total = max(1, round(scale * 1000))
     gen_a, gen_b = chains()
-    keep = () if dump_state else ("--transaction-block-keeper", str(KEEP_BLOCKS))
+    keep = () if dump_state else ("--transaction-block-keeper", str(KEEP_BLOCKS), "--prune-history", "64")
     started = time.perf_counter()
     with gen_a.node(extra_args=keep) as node_a, gen_b.node(extra_args=keep) as node_b, \
             JournalRpc(node_a.url, journal_path(out, MAIN_CHAIN), gen_a) as rpc_a, \
@@ -152,6 +152,8 @@ def generate(seed: int, kind: str, scale: float, out: str | Path, *, dump_state:
     seconds = time.perf_counter() - started
     transactions = sum(c["transactions"] for c in key_chains)
     tables = write_tables(out, economy, relay)
+    if cases:
+        tables.update(cases[0].write_tables(out))
     key = {"chain": "eth", "seed": seed, "kind": kind, "scale": scale, "chains": key_chains,
            "transactions": transactions, "behaviour": profile.to_json(), "world": world.to_json(),
            "economy": {"users": len(economy.users), "entities": len(economy.entities),

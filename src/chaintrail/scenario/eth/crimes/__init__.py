@@ -33,4 +33,26 @@ def make_crimes(kind: str, world, senders, rng: np.random.Generator, ledger: Cas
     return [CRIME_KINDS[n](world, senders, rng, ledger, start_block, horizon=horizon) for n in names]
 
 
-__all__ = ["CRIME_KINDS", "Crime", "make_crimes"]
+DEFAULT_HORIZON = 300   # blocks (an hour of 12 s blocks) when the context names none
+
+
+def build_cases(kind: str, ctx) -> list[Crime]:
+    """generate.py's hook: the cases of ``kind`` on its world, senders, relay and economy (``CaseContext``).
+
+    One ``CaseLedger`` is shared by the cases and handed to the economy (``economy.case_ledger``), which records
+    its Tornado deposits and withdrawals there, so the haircut replay sees each pool's whole history. The
+    bridge's shared relayer (``ctx.relay``) mints every lock, the cases' included; the cases' own randomness is
+    drawn from the seed apart from the economy's.
+    """
+    ledger = CaseLedger(ctx.world.chain_id, ctx.world.chain_id_b)
+    ctx.economy.case_ledger = ledger
+    rng = np.random.Generator(np.random.PCG64([int(ctx.seed), 0xC0FFEE]))
+    horizon = int(getattr(ctx, "horizon", None) or DEFAULT_HORIZON)
+    crimes = make_crimes(kind, ctx.world, (ctx.sender_a, ctx.sender_b), rng, ledger, ctx.sender_a.number + 1,
+                         horizon=horizon)
+    for crime in crimes:
+        crime.relay = ctx.relay
+    return crimes
+
+
+__all__ = ["CRIME_KINDS", "DEFAULT_HORIZON", "Crime", "build_cases", "make_crimes"]

@@ -79,6 +79,7 @@ class Crime:
         self._accounts: dict[tuple[str, str], str] = {}
         self._threads: list[list[Any]] = []     # [wake block, thread]
         self.block = start_block
+        self.relay = None       # generate's BridgeRelay, when it relays every lock (then the case does not mint)
         self.spawn(self.script(), start_block)
 
     # -- stepping ----------------------------------------------------------------------------------
@@ -269,12 +270,40 @@ class Crime:
         yield 1
         (log,) = [lg for lg in lock.receipt["logs"] if lg["topics"][0] == LOCKED_TOPIC]
         nonce = int(log["topics"][1], 16)
+        if self.relay is not None:
+            yield from self._relayed(lock, nonce, amount, frm, recipient_b)
+            return
         mint = self.sender_b.send(bridge.relayer, bridge.destination, 0,
                                   calldata("mint(uint256,address,address,uint256)", nonce, BRIDGE_ETH,
                                            recipient_b, amount), gas=200_000, label=f"{self.id} bridge mint")
         self.ledger.bridge_leg(self.id, lock, mint, nonce, ETH, bridge.wrapped[BRIDGE_ETH], amount, frm,
                                recipient_b, bridge.source)
         yield 1
+
+
+    def _relayed(self, lock: SentTx, nonce: int, amount: int, frm: str, recipient_b: str) -> Thread:
+        """Wait for the shared relayer's mint of ``nonce``; keep the case's holder out of its chain-B play."""
+        bridge = self.world.bridge
+        while True:
+            leg = next((g for g in self.relay.legs if g["direction"] == "A->B" and g["nonce"] == nonce), None)
+            if leg is not None:
+                self.relay.holders.pop(recipient_b, None)
+                if "dest_tx" in leg:
+                    break
+            yield 1
+        mint = self.sender_b.rpc.call("eth_getTransactionReceipt", [leg["dest_tx"]])
+        self.ledger.bridge_leg(self.id, lock, mint, nonce, ETH, bridge.wrapped[BRIDGE_ETH], amount, frm,
+                               recipient_b, bridge.source)
+
+    def record(self) -> dict:
+        """This case's part of the answer key (generate.py's ``cases``), from the shared ledger."""
+        from chaintrail.scenario.eth.answer_key import case_key
+        return case_key(self.ledger, self.world, self.id)
+
+    def write_tables(self, out) -> dict[str, str]:
+        """All cases' Parquet tables (shared ledger) under ``out/answer_key/``; {name: relative path}."""
+        from chaintrail.scenario.eth.answer_key import write_case_tables
+        return write_case_tables(out, self.ledger, self.world)
 
 
 def _words(data: str) -> list[str]:
