@@ -22,7 +22,7 @@ REFERENCE_WEIGHTS = (30, 22, 14, 2, 1, 10, 8, 2, 2, 3, 3)
 
 # name: (low, high) drawn uniformly (integers where both ends are ints)
 RANGES: dict[str, tuple] = {
-    "txs_per_block": (50, 150),          # background transactions per block, before the gas limit
+    "txs_per_block": (120, 400),         # background transactions per block, before the gas limit
     "legacy_share": (0.0, 0.6),          # users who send legacy (gasPrice) transactions, the rest EIP-1559
     "legacy_gwei": (1.0, 30.0),          # a legacy user's gas price, drawn per user within [1, this]
     "tip_gwei": (0.01, 5.0),             # an EIP-1559 user's priority fee, drawn per user within [0.01, this]
@@ -47,7 +47,7 @@ class EthBehaviour:
     """The background economy's knobs; ``REFERENCE`` is the profile the rules are written against."""
 
     mode: str = "reference"
-    txs_per_block: int = 100
+    txs_per_block: int = 250
     legacy_share: float = 0.2
     legacy_gwei: float = 5.0
     tip_gwei: float = 2.0

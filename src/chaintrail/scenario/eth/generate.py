@@ -43,6 +43,7 @@ from chaintrail.scenario.eth.world import World, deploy_world
 KINDS = ("defi_exploit", "approval_phishing", "pig_butchering", "sanctions_evasion", "all", "none")
 MAIN_CHAIN, BRIDGE_CHAIN = 31337, 31338
 KEEP_BLOCKS = 256
+GAS_LIMIT = 60_000_000  # room for ~250 background transactions a block (anvil's cost per block grows with state)
 MAX_EXTRA_BLOCKS = 5_000  # blocks played after the scale is reached, for crime cases still running
 
 
@@ -64,7 +65,8 @@ class CaseContext:
 
 def chains() -> list[Genesis]:
     """The scenario's two chains: the main one and the bridge's destination (another chain id and genesis)."""
-    return [Genesis(chain_id=MAIN_CHAIN), Genesis(chain_id=BRIDGE_CHAIN, timestamp=Genesis().timestamp + 7)]
+    return [Genesis(chain_id=MAIN_CHAIN, gas_limit=GAS_LIMIT),
+            Genesis(chain_id=BRIDGE_CHAIN, timestamp=Genesis().timestamp + 7, gas_limit=GAS_LIMIT)]
 
 
 def journal_path(out: Path, chain_id: int) -> Path:

@@ -97,6 +97,8 @@ class BridgeRelay:
                 continue
             asset, wrapped = held[int(self.rng.integers(0, len(held)))]
             amount = self.b.get(who, wrapped) // int(self.rng.integers(1, 4))
+            if amount == 0:  # the bridge refuses to burn nothing
+                continue
             if self.rng.random() < 0.7:
                 self.b.send(who, self.bridge.destination, 0, calldata("burn(address,uint256,address)", asset, amount,
                                                                       who), gas=BURN_GAS, label="bridge burn")
