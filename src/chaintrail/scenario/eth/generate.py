@@ -61,6 +61,7 @@ class CaseContext:
     economy: Economy
     relay: BridgeRelay
     behaviour: EthBehaviour
+    horizon: int = 7_200                     # blocks a case spreads over: about the blocks the scale takes
 
 
 def chains() -> list[Genesis]:
@@ -126,8 +127,10 @@ def generate(seed: int, kind: str, scale: float, out: str | Path, *, dump_state:
         relay = BridgeRelay(world.bridge, economy.ledger, send_b, rng, gas_station=role["liquidity"],
                             back_p=profile.bridge_back_p)
         economy.relay = relay
+        # a case spreads over about the blocks the scale's transactions take (at least 40, so it has waits)
+        horizon = max(40, round(0.9 * total / profile.txs_per_block))
         cases = build_cases(kind, CaseContext(seed, kind, world, send_a, send_b, rpc_a, rpc_b, economy, relay,
-                                              profile))
+                                              profile, horizon))
         extra = 0
         while send_a.mined + send_b.mined < total or (any(not c.done for c in cases) and extra < MAX_EXTRA_BLOCKS):
             if send_a.mined + send_b.mined >= total:
