@@ -33,11 +33,18 @@ def demo(
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the workbench after building"),
     trace_workers: int = typer.Option(None, "--trace-workers", help="Processes that run traces (0: in the API process) "
                                                                     "[default: half the cores, 1 to 4]"),
+    chain: str = typer.Option("btc", "--chain", help="btc (a ransomware case) or eth (a DeFi case on two anvil chains)"),
+    case_kind: str = typer.Option("defi_exploit", "--case",
+                                  help="eth: defi_exploit, approval_phishing, pig_butchering or sanctions_evasion"),
     json_out: bool = JsonOption,
 ) -> None:
     """Generate a ransomware-laundering case, ingest, cluster and tag it, and open the workbench on it."""
     from chaintrail.api.demo_case import build_demo
 
+    if chain == "eth":
+        return _eth_demo(workdir, seed, scale, case_kind, json_out)
+    if chain != "btc":
+        raise UsageError(f"--chain must be btc or eth, not {chain!r}")
     token = resolve_token(token, token_file)
     started = time.perf_counter()
     with console.status("building the demo case…", spinner="dots") as status:
@@ -72,6 +79,32 @@ def demo(
             _describe(case, url_of(sock, app.state.token), app.state.token, took)
 
     run(app, sock, ready)
+
+
+def _eth_demo(workdir: Path, seed: int, scale: float, kind: str, json_out: bool) -> None:
+    from chaintrail.api.demo_eth_case import build_eth_demo
+
+    started = time.perf_counter()
+    with console.status("building the Ethereum demo case…", spinner="dots") as status:
+        demo = build_eth_demo(workdir, seed=seed, scale=min(scale, 20.0), kind=kind,
+                              progress=None if json_out else (lambda msg: status.update(f"{msg}…")))
+    if json_out:
+        emit_json(demo | {"ready_s": round(time.perf_counter() - started, 2)})
+        return
+    s = demo["start"]
+    store = demo["store"]
+    console.print(f"[bold]Ethereum demo case[/bold] ({demo['kind'].replace('_', ' ')}, seed {demo['seed']}, "
+                  f"{demo['transactions']:,} transactions on two anvil chains) built in "
+                  f"{time.perf_counter() - started:.0f} s.")
+    console.print(f"The theft: tx {s['tx']} (block {s['block']}) moved {s['amount']} of {s['asset']} from "
+                  f"{s['from']} to {s['to']}.")
+    console.print(f"Stores: {store} (main chain, tagged) and {demo['store_b']} (the bridge's far chain).")
+    console.print("Follow the money:")
+    query = f"SELECT * FROM value_flows WHERE from_address = '{s['to']}' ORDER BY block_number, flow_index"
+    console.print(f'  chaintrail sql --store {store} --chain eth "{query}"')
+    console.print(f'  chaintrail sql --store {store} --chain eth "SELECT address, label, category FROM tags"')
+    console.print("The workbench's Ethereum views, tracing and Tornado leads come with the investigation tools "
+                  "(issue 21); the answer key is in " + demo["scenario"] + "/answer_key.json.")
 
 
 def _describe(case, url: str | None, token: str | None, took: float | None = None) -> None:
