@@ -184,6 +184,36 @@ ETH_TABLES: dict[str, pa.Schema] = {
     ]),
 }
 
+# Ethereum analysis results, written whole under ``<store>/analysis/<name>.parquet``.
+ETH_ANALYSIS_TABLES: dict[str, pa.Schema] = {
+    # Swaps netted per transaction (analysis/eth/conversions.py) and WETH wraps/unwraps: asset null = ETH.
+    "eth_conversions": pa.schema([
+        ("tx_num", pa.int64()),
+        ("block_number", pa.int64()),
+        ("conv_index", pa.int32()),          # order within the tx
+        ("kind", pa.string()),               # swap | wrap | unwrap
+        ("trader", ADDR),                    # whose assets went in
+        ("recipient", ADDR),                 # who got the output (the trader, or whom the router paid)
+        ("asset_in", ADDR),
+        ("amount_in", AMOUNT),
+        ("asset_out", ADDR),
+        ("amount_out", AMOUNT),
+        ("venue", ADDR),                     # pair/pool of a one-hop swap, else the tx's router; WETH contract
+        ("n_hops", pa.int32()),
+        ("rate", pa.float64()),              # amount_out / amount_in in base units, display only
+        ("evidence", pa.string()),
+    ]),
+    # Exchange deposit addresses recognised by their forwarding pattern (analysis/eth/deposits.py).
+    "eth_deposit_addresses": pa.schema([
+        ("address", ADDR),
+        ("hot_wallet", ADDR),                # where it forwards or sweeps to
+        ("kind", pa.string()),               # forwarder | eoa_sweep
+        ("first_block", pa.int64()),
+        ("n_customers", pa.int32()),         # distinct senders into it (the hot wallet's gas top-ups aside)
+        ("evidence", pa.string()),
+    ]),
+}
+
 # Rows of each table are numbered densely in chain order by this column.
 ETH_ROW_ID = {"eth_blocks": "block_seq", "eth_transactions": "tx_num", "eth_logs": "log_num",
               "eth_traces": "trace_num", "eth_token_transfers": "transfer_num", "eth_value_flows": "flow_num",
@@ -268,4 +298,14 @@ ETH_SQL_VIEWS: dict[str, str] = {
     "eth_tokens": f"""
         SELECT {_h('address')} AS address, name, symbol, decimals, total_supply, block_number
         FROM raw.eth_tokens""",
+    "eth_conversions": f"""
+        SELECT {_h('t.hash')} AS transaction_hash, c.block_number, c.conv_index, c.kind, {_h('c.trader')} AS trader,
+               {_h('c.recipient')} AS recipient, coalesce({_h('c.asset_in')}, 'ETH') AS asset_in, c.amount_in,
+               coalesce({_h('c.asset_out')}, 'ETH') AS asset_out, c.amount_out, {_h('c.venue')} AS venue,
+               c.n_hops, c.rate, c.evidence
+        FROM raw.eth_conversions c LEFT JOIN raw.eth_transactions t USING (tx_num)""",
+    "eth_deposit_addresses": f"""
+        SELECT {_h('address')} AS address, {_h('hot_wallet')} AS hot_wallet, kind, first_block, n_customers,
+               evidence
+        FROM raw.eth_deposit_addresses""",
 }

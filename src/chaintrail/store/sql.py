@@ -22,7 +22,7 @@ import duckdb
 
 from chaintrail.errors import UsageError
 from chaintrail.store.chainstore import SCHEMAS, ChainStore
-from chaintrail.store.eth_schema import ETH_SQL_VIEWS
+from chaintrail.store.eth_schema import ETH_ANALYSIS_TABLES, ETH_SQL_VIEWS
 from chaintrail.store.schema import ANALYSIS_TABLES, SQL_VIEWS
 
 _ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
@@ -42,15 +42,16 @@ def connect(store: ChainStore, chain: str = "btc") -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     con.execute("CREATE SCHEMA raw")
     sources = {name: [str(p) for p in store.part_paths(name)] for name in SCHEMAS}
-    for name in ANALYSIS_TABLES:
+    analysis = ANALYSIS_TABLES | ETH_ANALYSIS_TABLES
+    for name in analysis:
         f = store.path / "analysis" / f"{name}.parquet"
         sources[name] = [str(f)] if f.exists() else []
-    for name, schema in (SCHEMAS | ANALYSIS_TABLES).items():
+    for name, schema in (SCHEMAS | analysis).items():
         parts = sources[name]
         if parts:
             # Views cannot take parameters, so the paths are quoted as SQL string literals.
             listing = ", ".join("'" + p.replace("'", "''") + "'" for p in parts)
-            missing = _missing_columns(parts[0], schema) if name in ANALYSIS_TABLES else ""
+            missing = _missing_columns(parts[0], schema) if name in analysis else ""
             con.execute(f"CREATE VIEW raw.{name} AS SELECT *{missing} FROM read_parquet([{listing}])")
         else:
             empty = ", ".join(f"NULL::{_duck_type(f.type)} AS {f.name}" for f in schema)
