@@ -117,8 +117,14 @@ def read_one(tf: TagFile, fmt: str = "auto") -> FileResult:
             from chaintrail.tags.ofac import read_ofac
             res.tags = read_ofac(text, path, tf.asset)
         else:
-            from chaintrail.tags.csvtags import read_csv
-            res.tags, res.warnings, bad = read_csv(text, path)
+            from chaintrail.tags.ethlabels import layout_of, read_label_set
+            layout = layout_of(text)
+            if layout is not None:      # a published Ethereum label set in its own columns (Tutela, Forta)
+                res.tags, bad = read_label_set(text, path, layout)
+                res.kind = f"labels:{layout}"
+            else:
+                from chaintrail.tags.csvtags import read_csv
+                res.tags, res.warnings, bad = read_csv(text, path)
             res.bad_lines = [str(e) for e in bad]
         if res.tags is not None:
             _check_addresses(res)

@@ -4,7 +4,7 @@ The lists (as published by 0xB10C/ofac-sanctioned-digital-currency-addresses,
 generated from the SDN XML) carry addresses only: one per line in the .txt,
 a JSON array of strings in the .json. Every address becomes a tag with the
 GraphSense abuse concept ``sanction``, confidence ``authority_data``, and the
-file and line it was read from.
+file and line it was read from. The list's date (``sanction_dates.list_date``) is kept as ``lastmod``.
 """
 
 from __future__ import annotations
@@ -42,7 +42,11 @@ def read_ofac(text: str, path: str, asset: str | None = None, fmt: str | None = 
     else:
         raise TagFileError(f"an OFAC list is .txt or .json, not {fmt!r}", path, None)
     n = len(addresses)
+    from chaintrail.tags.sanction_dates import list_date
+    dated = list_date(path)     # the snapshot's date: screening says which list, as of when, it used
     cols = {
+        "lastmod": [dated] * n,
+        "context": [f"OFAC SDN list snapshot of {dated.isoformat()}"] * n,
         "address": addresses,
         "currency": [asset] * n,
         "label": [f"OFAC SDN list ({asset})"] * n,
