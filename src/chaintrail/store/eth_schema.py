@@ -212,6 +212,57 @@ ETH_ANALYSIS_TABLES: dict[str, pa.Schema] = {
         ("n_customers", pa.int32()),         # distinct senders into it (the hot wallet's gas top-ups aside)
         ("evidence", pa.string()),
     ]),
+    # Tornado-style pools (analysis/eth/tornado.py): deposits, withdrawals, and linking leads (tornado_links.py).
+    "eth_tornado_deposits": pa.schema([
+        ("pool", ADDR),
+        ("asset", ADDR),                     # null: ETH
+        ("denomination", AMOUNT),
+        ("log_num", pa.int64()),             # the event: its id here
+        ("tx_num", pa.int64()),
+        ("log_index", pa.int32()),
+        ("block_number", pa.int64()),
+        ("timestamp", pa.int64()),
+        ("sender", ADDR),                    # the tx's sender: the depositor; a withdrawal's relayer (or recipient)
+        ("gas_price", AMOUNT),               # effective
+        ("gas_fingerprint", pa.string()),    # gas_price=N (legacy) or max_fee=N,tip=M (EIP-1559), as chosen
+        ("commitment", HASH),
+        ("leaf_index", pa.int64()),
+        ("anonymity_set", pa.int64()),       # notes open in the pool just after it
+        ("candidates", pa.int64()),          # the pool's withdrawals after it
+    ]),
+    "eth_tornado_withdrawals": pa.schema([
+        ("pool", ADDR),
+        ("asset", ADDR),                     # null: ETH
+        ("denomination", AMOUNT),
+        ("log_num", pa.int64()),             # the event: its id here
+        ("tx_num", pa.int64()),
+        ("log_index", pa.int32()),
+        ("block_number", pa.int64()),
+        ("timestamp", pa.int64()),
+        ("sender", ADDR),                    # the tx's sender: the depositor; a withdrawal's relayer (or recipient)
+        ("gas_price", AMOUNT),               # effective
+        ("gas_fingerprint", pa.string()),    # gas_price=N (legacy) or max_fee=N,tip=M (EIP-1559), as chosen
+        ("recipient", ADDR),
+        ("relayer", ADDR),
+        ("fee", AMOUNT),
+        ("nullifier_hash", HASH),
+        ("anonymity_set", pa.int64()),       # notes open in the pool just before it
+    ]),
+    "eth_tornado_leads": pa.schema([
+        ("deposit_log_num", pa.int64()),
+        ("deposit_tx_num", pa.int64()),
+        ("withdrawal_log_num", pa.int64()),
+        ("withdrawal_tx_num", pa.int64()),
+        ("pool", ADDR),
+        ("depositor", ADDR),
+        ("recipient", ADDR),
+        ("heuristic", pa.string()),
+        ("score", pa.float64()),             # 1 / the heuristic's leads for this deposit (fifo: 1 / anonymity set)
+        ("evidence", pa.string()),
+        ("precision", pa.float64()),         # measured (analysis/eth_tornado_rates.json); null: not measured
+        ("chance_match_rate", pa.float64()),  # placebo: share of non-linked same-pool pairs passing the test
+        ("expected_chance_matches", pa.float64()),  # that rate x the deposit's candidate withdrawals
+    ]),
 }
 
 # Rows of each table are numbered densely in chain order by this column.
@@ -308,4 +359,22 @@ ETH_SQL_VIEWS: dict[str, str] = {
         SELECT {_h('address')} AS address, {_h('hot_wallet')} AS hot_wallet, kind, first_block, n_customers,
                evidence
         FROM raw.eth_deposit_addresses""",
+    "eth_tornado_deposits": f"""
+        SELECT {_h('d.pool')} AS pool, coalesce({_h('d.asset')}, 'ETH') AS asset, d.denomination,
+               {_h('t.hash')} AS transaction_hash, d.log_index, d.block_number, d.timestamp,
+               {_h('d.sender')} AS depositor, {_h('d.commitment')} AS commitment, d.leaf_index, d.gas_price,
+               d.gas_fingerprint, d.anonymity_set, d.candidates
+        FROM raw.eth_tornado_deposits d LEFT JOIN raw.eth_transactions t USING (tx_num)""",
+    "eth_tornado_withdrawals": f"""
+        SELECT {_h('w.pool')} AS pool, coalesce({_h('w.asset')}, 'ETH') AS asset, w.denomination,
+               {_h('t.hash')} AS transaction_hash, w.log_index, w.block_number, w.timestamp,
+               {_h('w.recipient')} AS recipient, {_h('w.relayer')} AS relayer, w.fee, {_h('w.sender')} AS sender,
+               {_h('w.nullifier_hash')} AS nullifier_hash, w.gas_price, w.gas_fingerprint, w.anonymity_set
+        FROM raw.eth_tornado_withdrawals w LEFT JOIN raw.eth_transactions t USING (tx_num)""",
+    "eth_tornado_leads": f"""
+        SELECT {_h('d.hash')} AS deposit_tx, {_h('w.hash')} AS withdrawal_tx, {_h('l.pool')} AS pool,
+               {_h('l.depositor')} AS depositor, {_h('l.recipient')} AS recipient, l.heuristic, l.score,
+               l.precision, l.chance_match_rate, l.expected_chance_matches, l.evidence
+        FROM raw.eth_tornado_leads l LEFT JOIN raw.eth_transactions d ON d.tx_num = l.deposit_tx_num
+        LEFT JOIN raw.eth_transactions w ON w.tx_num = l.withdrawal_tx_num""",
 }

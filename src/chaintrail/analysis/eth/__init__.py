@@ -2,4 +2,5 @@
 
 - ``conversions``: swaps from Uniswap V2/V3 events netted per tx, WETH wraps/unwraps (``swap_events`` decodes);
 - ``deposits``: exchange deposit addresses recognised by their forwarding pattern, untagged.
+- ``tornado``: Tornado-style pools, deposits, withdrawals, anonymity sets; ``tornado_links``: linking leads.
 """
