@@ -16,6 +16,7 @@ from chaintrail.cli.heuristics import app as heuristics_app
 from chaintrail.cli.screen import screen
 from chaintrail.cli.serve import serve
 from chaintrail.cli.sql import sql
+from chaintrail.cli.tornado import app as tornado_app
 from chaintrail.cli.trace import trace
 
 app = typer.Typer(name="chaintrail", help="Investigate crypto-enabled crime: ingest, cluster, trace, report.",
@@ -31,6 +32,7 @@ app.add_typer(heuristics_app, name="heuristics")
 app.add_typer(tags_cli.app, name="tags")
 app.command("screen")(screen)
 app.command("serve")(serve)
+app.add_typer(tornado_app, name="tornado")
 
 # Nouns whose modules may not exist in every build are registered when present.
 for _noun in ("scenario", "case"):

@@ -212,8 +212,9 @@ def find_leads(store: ChainStore, m: Mixing, heuristics: tuple[str, ...] = HEURI
         chance = rate.get("chance_match_rate")
         expected = None if chance is None else chance * int(d_cand[i])
         if rate:
-            note = (f"; measured precision {_fmt(rate.get('precision'))} ({rate['measured_on']}), chance-match rate "
-                    f"{_fmt(chance)} per non-linked pair of the pool, so {_fmt(expected)} chance matches expected "
+            note = (f"; measured precision {_fmt(rate.get('precision'))} (withdrawal to the depositor's owner; the "
+                    f"note's own withdrawal: {_fmt(rate.get('pair_precision'))}; {rate['measured_on']}), "
+                    f"chance-match rate {_fmt(chance)} per non-linked pair of the pool, so {_fmt(expected)} chance matches expected "
                     f"among this deposit's {int(d_cand[i])} candidate withdrawals; {NOT_PROOF}")
         else:
             note = f"; precision and chance-match rate not measured; {NOT_PROOF}"
@@ -244,7 +245,8 @@ def measured(heuristic: str) -> dict:
     for source in ("generated_out_of_sample", "generated_in_sample"):
         s = h.get(source)
         if s and s.get("pairs"):
-            return {"precision": s["owner"]["precision"], "recall": s["pairs"]["recall"],
+            return {"precision": s["owner"]["precision"], "pair_precision": s["pairs"]["precision"],
+                    "recall": s["pairs"]["recall"],
                     "chance_match_rate": s["placebo"]["rate"], "measured_on": s["measured_on"]}
     return {}
 
@@ -280,4 +282,32 @@ def sample_pairs(m: Mixing, exclude: set[tuple[int, int]], n: int, seed: int) ->
     return [every[k] for k in sorted(rng.choice(len(every), n, replace=False).tolist())]
 
 
-__all__ = ["HEURISTICS", "NOT_PROOF", "find_leads", "measured", "placebo", "sample_pairs"]
+def analyse(store: ChainStore) -> tuple[Mixing, pa.Table]:
+    """Find the pools and every heuristic's leads, and write the eth_tornado_* analysis tables."""
+    from chaintrail.analysis.eth.tornado import find_pools, write_tables
+    m = find_pools(store)
+    leads = find_leads(store, m)
+    write_tables(store, m, leads)
+    return m, leads
+
+
+def lead_rows(store: ChainStore, *, deposit_tx: str | None = None, address: str | None = None) -> list[dict]:
+    """The written leads (``analyse``) as hex rows, of one deposit tx or of one address (as depositor or
+    recipient), strongest first, each with where its rates were measured."""
+    from chaintrail.store.sql import query
+    where, params = [], []
+    if deposit_tx is not None:
+        where.append("deposit_tx = ?")
+        params.append(deposit_tx.lower())
+    if address is not None:
+        where.append("(depositor = ? OR recipient = ?)")
+        params += [address.lower(), address.lower()]
+    sql = "SELECT * FROM eth_tornado_leads" + (" WHERE " + " AND ".join(where) if where else "") \
+        + " ORDER BY deposit_tx, score DESC, heuristic, withdrawal_tx"
+    rows = query(store, sql, params, chain="eth").to_pylist()
+    for r in rows:
+        r["measured_on"] = measured(r["heuristic"]).get("measured_on", "not measured")
+    return rows
+
+
+__all__ = ["HEURISTICS", "NOT_PROOF", "analyse", "find_leads", "lead_rows", "measured", "placebo", "sample_pairs"]
