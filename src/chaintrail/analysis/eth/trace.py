@@ -1,0 +1,205 @@
+"""Follow the money on Ethereum: forward traces over the value-flow graph, per asset, across conversions.
+
+How each model applies to accounts (an account = one address's holding of one asset; flows are taken in
+processing order, see ``flowgraph``: chain order, a transaction's gas after its other movements):
+
+* **haircut**: each out-flow x of an account holding taint T of balance B (its balance just before the
+  flow, from every flow since the store's first block; taken as at least x and T where value came in before
+  the store starts) carries floor(x * T / B), exactly in base units. Taint received adds to T.
+* **poison**: an account that ever held taint sends every later out-flow wholly tainted; the clean part
+  (x beyond its remaining taint) is counted as ``absorbed``.
+* fifo, lifo and tiho (Bitcoin's) are not defined for accounts here yet: they are refused.
+
+Per asset: ETH (with internal calls), each ERC-20, each ERC-721/1155 item (contract and token id). Taint
+crosses assets only through a **conversion** (``analysis/eth_conversions.parquet``: swaps and WETH wrap and
+unwrap): the trader's tainted input becomes tainted output at the executed rate, floor(amount_out * t_in /
+amount_in); the pool or router gets no taint from the input, and its output leg carries none of its own.
+Gas goes to ``fees``. A trail **stops** at tagged services (``stop_categories``, as Bitcoin's), at exchange
+deposit addresses (``analysis/eth_deposit_addresses.parquet``, attributed to their hot wallet's service), at
+bridges (not followed across chains here) and, with mixer policy ``stop``, at mixers; with mixer policy
+``haircut`` a Tornado pool is an account like any other. Accounting is exact per asset:
+
+    traced = to_endpoints + fees + unspent + below_threshold + stopped + converted
+
+where ``traced`` is the taint that entered the asset (sources, conversions into it, poison's absorbed value,
+less the source's own money coming back to it) and ``converted`` what left it through conversions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from chaintrail.analysis.eth import trace_kernel as K
+from chaintrail.analysis.eth.conv_legs import ConvLegs, load_conversions
+from chaintrail.analysis.eth.flowgraph import FEE_KINDS, FlowGraph, load
+from chaintrail.analysis.eth.stops import Stops, hex_of, load_stops
+from chaintrail.analysis.eth.u128 import join, join_arrays
+from chaintrail.errors import UsageError
+from chaintrail.store.chainstore import ChainStore
+
+ENGINE_VERSION = "eth-trace/1"
+CLUSTERS_FILE = "eth_clusters.parquet"
+RULES = {"haircut": "out-flow x of an account carries floor(x * T / B) (T its taint, B its balance before)",
+         "poison": "every out-flow of a tainted account is wholly tainted"}
+_END_KIND = {K.FOLLOW: "unspent", K.STOP_SERVICE: "tagged", K.STOP_DEPOSIT: "deposit_address",
+             K.STOP_BRIDGE: "bridged", K.STOP_HOPS: "stopped_max_hops", K.STOP_MIXER: "stopped_mixer"}
+_TO_ENDPOINTS = ("tagged", "deposit_address", "burnt")
+
+
+@dataclass(frozen=True)
+class EthTraceParams:
+    direction: str = "forward"
+    model: str = "haircut"
+    asset: str = "all"                   # ETH | 0xTOKEN | all: which of the source's assets are traced
+    max_hops: int = 10
+    min_amount: int = 0                  # taint below this (base units) on a flow stops there
+    stop_categories: tuple[str, ...] = ("exchange",)
+    mixer_policy: str = "haircut"        # haircut (pools are accounts) | stop
+
+    def check(self) -> None:
+        if self.direction != "forward":
+            raise UsageError("--chain eth traces forward only for now (backward is not built yet)")
+        if self.model not in K.MODELS:
+            raise UsageError(f"--chain eth models: {', '.join(K.MODELS)}; not {self.model!r} "
+                             "(fifo, lifo and tiho are not defined for accounts yet)")
+        if self.max_hops < 0 or self.min_amount < 0:
+            raise UsageError("max hops and min amount must not be negative")
+        if self.mixer_policy not in ("haircut", "stop"):
+            raise UsageError(f"--chain eth mixer policy must be haircut or stop, not {self.mixer_policy!r}")
+
+
+class EthTracer:
+    """A loaded flow graph with its stops and conversions, and scratch for repeated traces."""
+
+    def __init__(self, store: ChainStore, graph: FlowGraph | None = None):
+        self.store = store
+        self.g = graph if graph is not None else load(store)
+        self.conv: ConvLegs = load_conversions(store, self.g)
+        self._stops: dict[tuple, Stops] = {}
+        n = self.g.n_acct
+        self.T_hi, self.T_lo = np.zeros(n, np.uint64), np.zeros(n, np.uint64)
+        self.status, self.hops = np.zeros(n, np.uint8), np.zeros(n, np.int32)
+        self.q0 = np.zeros(self.g.n_pos // 64 + 2, np.uint64)
+        self.q1 = np.zeros(len(self.q0) // 64 + 2, np.uint64)
+        self.fee_kind = np.zeros(256, np.bool_)
+        self.fee_kind[list(FEE_KINDS)] = True
+
+    def stops(self, params: EthTraceParams) -> Stops:
+        key = (params.stop_categories, params.mixer_policy)
+        if key not in self._stops:
+            self._stops[key] = load_stops(self.store, self.g, params.stop_categories, params.mixer_policy)
+        return self._stops[key]
+
+    # -- sources ---------------------------------------------------------------------
+    def resolve(self, spec: str, assets: np.ndarray) -> tuple[np.ndarray, list[int], np.ndarray, dict]:
+        """(source positions, their taint, source accounts, description) of 0xADDRESS, TXHASH[:0xTO] or
+        cluster:N. A transaction taints what each of its non-fee flows (those to 0xTO) brought its recipient."""
+        g, s = self.g, spec.strip()
+        keep = np.zeros(len(g.asset_addr), np.bool_)
+        keep[assets] = True
+        if s.startswith("cluster:"):
+            members = self._cluster(s)
+            accts = np.flatnonzero(np.isin(g.acct_addr, members) & keep[g.acct_asset])
+            return np.zeros(0, np.int64), [], accts, {"kind": "entity", "cluster": int(s.split(":", 1)[1])}
+        body = s.lower().removeprefix("0x")
+        if len(body) == 40:
+            a = g.addr_num(s)
+            accts = np.flatnonzero((g.acct_addr == a) & keep[g.acct_asset])
+            return np.zeros(0, np.int64), [], accts, {"kind": "address", "address": "0x" + body}
+        txh, _, to = s.partition(":")
+        t = g.tx_num(txh)
+        pos = np.arange(g.tx_pos[t], g.tx_pos[t + 1])
+        pos = pos[~np.isin(g.kind[pos], FEE_KINDS) & (g.to[pos] >= 0) & (self.conv.conv_in[pos] < 0)]
+        pos = pos[keep[g.acct_asset[g.to[pos]]]]
+        if to:
+            pos = pos[g.acct_addr[g.to[pos]] == g.addr_num(to)]
+        src = {"kind": "transaction", "tx_hash": "0x" + txh.lower().removeprefix("0x")}
+        if to:
+            src["to"] = to.lower()
+        return pos, [join(g.hi[p], g.lo[p]) for p in pos.tolist()], np.zeros(0, np.int64), src
+
+    def _cluster(self, spec: str) -> np.ndarray:
+        path = self.store.path / "analysis" / CLUSTERS_FILE
+        if not path.exists():
+            raise UsageError(f"{spec}: no Ethereum entities yet ({path.name} is missing: build them first)")
+        try:
+            cid = int(spec.split(":", 1)[1])
+        except ValueError:
+            raise UsageError(f"not an entity: {spec!r} (cluster:N)") from None
+        t = pq.read_table(path)
+        rows = [r for r in t.to_pylist() if int(r["cluster"]) == cid]
+        if not rows:
+            raise UsageError(f"no entity with cluster id {cid}")
+        if "addr_num" in t.column_names:
+            return np.array([int(r["addr_num"]) for r in rows], np.int64)
+        return np.array([self.g.addr_num(hex_of(r["address"])) for r in rows], np.int64)
+
+    # -- tracing ---------------------------------------------------------------------
+    def run(self, src_pos: np.ndarray, src_amt: list[int], src_accts: np.ndarray, params: EthTraceParams):
+        """The kernel's raw result; the scratch is reset before returning."""
+        g, c = self.g, self.conv
+        order = np.argsort(src_pos, kind="stable")
+        src_pos = np.asarray(src_pos, np.int64)[order]
+        amts = [src_amt[i] for i in order.tolist()]
+        sh = np.array([a >> 64 for a in amts], np.uint64)
+        sl = np.array([a & 0xFFFFFFFFFFFFFFFF for a in amts], np.uint64)
+        stops = self.stops(params)
+        out = K.trace_kernel(K.MODELS[params.model], g.frm, g.to, g.hi, g.lo, g.kind, g.bal_hi, g.bal_lo,
+                             g.acct_addr, g.acct_asset, g.out_ptr, g.out_pos, self.fee_kind, stops.kind,
+                             src_pos, sh, sl, np.asarray(src_accts, np.int64), c.conv_in, c.conv_out,
+                             c.trig_first, c.trig, c.acct, c.ain_h, c.ain_l, c.aout_h, c.aout_l,
+                             params.max_hops, np.uint64(params.min_amount), len(g.asset_addr),
+                             self.T_hi, self.T_lo, self.status, self.hops, self.q0, self.q1)
+        touched = out[0]
+        final = (touched, self.T_hi[touched].copy(), self.T_lo[touched].copy(), self.status[touched].copy(),
+                 self.hops[touched].copy())
+        self.T_hi[touched] = 0
+        self.T_lo[touched] = 0
+        self.status[touched] = 0
+        self.hops[touched] = 0
+        return final, out
+
+    def trace(self, spec: str | list[str], params: EthTraceParams | None = None) -> dict:
+        params = params or EthTraceParams()
+        params.check()
+        assets = self.g.assets_of(params.asset)
+        specs = [spec] if isinstance(spec, str) else list(spec)
+        if not specs:
+            raise UsageError("a trace needs a starting point")
+        parts = [self.resolve(s, assets) for s in specs]
+        src_pos = np.concatenate([p[0] for p in parts])
+        src_amt = [a for p in parts for a in p[1]]
+        src_accts = np.unique(np.concatenate([p[2] for p in parts]))
+        if not len(src_pos) and not len(src_accts):
+            raise UsageError(f"{', '.join(specs)} moved none of the traced assets ({params.asset})")
+        source = parts[0][3] if len(parts) == 1 else {"kind": "several", "sources": [p[3] for p in parts]}
+        final, out = self.run(src_pos, src_amt, src_accts, params)
+        from chaintrail.analysis.eth.trace_result import assemble
+        return assemble(self, params, source, final, out)
+
+
+def trace_eth(store: ChainStore, source: str | list[str], direction: str = "forward", model: str = "haircut",
+              asset: str = "all", max_hops: int = 10, **kw) -> dict:
+    """One trace on a store (see the module doc); the result as the CLI's JSON."""
+    params = EthTraceParams(direction=direction, model=model, asset=asset, max_hops=max_hops, **kw)
+    params.check()
+    return EthTracer(store).trace(source, params)
+
+
+def params_dict(p: EthTraceParams) -> dict:
+    d = {f.name: getattr(p, f.name) for f in fields(p)}
+    d["stop_categories"] = list(p.stop_categories)
+    return d
+
+
+def canonical_hash(d: dict) -> str:
+    return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+__all__ = ["ENGINE_VERSION", "EthTraceParams", "EthTracer", "trace_eth"]

@@ -1,0 +1,241 @@
+"""The Ethereum taint kernel (numba): per-asset accounts, flows visited once in processing order.
+
+A bitmap queue holds the flow positions still to visit; a position is queued when its from-account becomes
+tainted (all of that account's later out-flows at once), and popped in ascending order, so an account's taint
+is up to date whenever one of its out-flows is visited. See ``trace`` for the models' rules.
+Each visited out-flow of a tainted account carries ``t`` (exact, ``u128``):
+
+* haircut: t = floor(x * T / B), B the account's balance just before (from the flow graph; at least x and T);
+* poison: t = x; the clean part x - min(x, T) is counted as absorbed.
+
+``t`` then goes to the recipient account (``deliver``), to fees (fee flows), to burnt (no recipient), below the
+threshold, or into a conversion (the trader's input leg of a swap or wrap: the recipient pool gets no taint,
+and at the conversion's last flow the trader's output account gets floor(amount_out * t_in / amount_in)).
+Output legs of a conversion carry no taint of their sender. A source account (an address or entity traced
+whole) sends every out-flow fully tainted.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
+
+from chaintrail.analysis.eth.u128 import add, lt, muldiv, neg, sub
+
+HAIRCUT, POISON = 0, 1
+MODELS = {"haircut": HAIRCUT, "poison": POISON}
+# account status
+UNTOUCHED, FOLLOW, SOURCE, STOP_SERVICE, STOP_DEPOSIT, STOP_BRIDGE, STOP_HOPS, STOP_MIXER = range(8)
+# destination codes of an edge record (>= 0: an account)
+TO_FEES, TO_BURNT, TO_CONVERSION, TO_BELOW = -1, -2, -3, -4
+# totals rows (per asset, hi/lo)
+R_SOURCE, R_FEES, R_BURNT, R_BELOW, R_CONV_OUT, R_CONV_IN, R_ABSORBED, R_RETURNED = range(8)
+N_ROWS = 8
+U0, U1 = np.uint64(0), np.uint64(1)
+
+
+@nb.njit(cache=True, inline="always")
+def _push(q0, q1, p):
+    w = p >> 6
+    q0[w] |= U1 << np.uint64(p & 63)
+    q1[w >> 6] |= U1 << np.uint64(w & 63)
+
+
+@nb.njit(cache=True)
+def _grow(a, n):
+    if n < a.shape[0]:
+        return a
+    b = np.empty(max(16, 2 * a.shape[0]), a.dtype)
+    b[:a.shape[0]] = a
+    return b
+
+
+@nb.njit(cache=True)
+def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_asset, out_ptr, out_pos,
+                 fee_kind, stop_kind, src_pos, src_hi, src_lo, src_accts,
+                 conv_in, conv_out, trig_first, conv_trig, conv_acct, ain_h, ain_l, aout_h, aout_l,
+                 max_hops, min_lo, n_assets, T_hi, T_lo, status, hops, q0, q1):
+    """Run one trace; returns (touched accounts, edge records (pos, dest, hi, lo, hop), totals, per conversion
+    tainted in/out (hi, lo), flows visited)."""
+    tot_h = np.zeros((N_ROWS, n_assets), np.uint64)
+    tot_l = np.zeros((N_ROWS, n_assets), np.uint64)
+    n_conv = conv_trig.shape[0]
+    tin_h, tin_l = np.zeros(n_conv, np.uint64), np.zeros(n_conv, np.uint64)
+    tout_h, tout_l = np.zeros(n_conv, np.uint64), np.zeros(n_conv, np.uint64)
+    c_hop = np.full(n_conv, 1 << 30, np.int32)
+    touched = np.empty(64, np.int64)
+    nt = 0
+    e_pos, e_dst = np.empty(256, np.int64), np.empty(256, np.int64)
+    e_h, e_l, e_hop = np.empty(256, np.uint64), np.empty(256, np.uint64), np.empty(256, np.int32)
+    ne = 0
+    visited = 0
+    first = frm.shape[0]
+    for k in range(src_pos.shape[0]):
+        _push(q0, q1, src_pos[k])
+        first = min(first, src_pos[k])
+    for k in range(src_accts.shape[0]):
+        a = src_accts[k]
+        status[a] = SOURCE
+        hops[a] = 0
+        touched = _grow(touched, nt)
+        touched[nt] = a
+        nt += 1
+        for j in range(out_ptr[a], out_ptr[a + 1]):
+            _push(q0, q1, out_pos[j])
+            first = min(first, out_pos[j])
+    n_src = src_pos.shape[0]
+    si = 0                                           # sources sorted by position
+    w = first >> 6
+    n_words = q0.shape[0]
+    while w < n_words:
+        if q0[w] == U0:
+            # this word is done: clear its summary bit and jump to the next queued word (everything queued
+            # lies ahead of the current position, so the scan never goes back)
+            q1[w >> 6] &= ~(U1 << np.uint64(w & 63))
+            nw = w + 1
+            w1 = nw >> 6
+            if w1 >= q1.shape[0]:
+                break
+            m = q1[w1] & ~((U1 << np.uint64(nw & 63)) - U1)
+            while m == U0:
+                w1 += 1
+                if w1 >= q1.shape[0]:
+                    break
+                m = q1[w1]
+            if w1 >= q1.shape[0]:
+                break
+            w = (w1 << 6) + trailing_zeros(m)
+            continue
+        b = trailing_zeros(q0[w])
+        q0[w] &= ~(U1 << np.uint64(b))
+        p = (w << 6) + b
+        visited += 1
+        s = acct_asset[frm[p]] if frm[p] >= 0 else acct_asset[to[p]]
+        # a source movement: its recipient gets the given taint
+        while si < n_src and src_pos[si] == p:
+            th, tl = src_hi[si], src_lo[si]
+            tot_h[R_SOURCE, s], tot_l[R_SOURCE, s] = add(tot_h[R_SOURCE, s], tot_l[R_SOURCE, s], th, tl)
+            dst, hop = to[p], 0
+            si += 1
+            if dst < 0:
+                tot_h[R_BURNT, s], tot_l[R_BURNT, s] = add(tot_h[R_BURNT, s], tot_l[R_BURNT, s], th, tl)
+                dst = TO_BURNT
+            else:
+                nt, touched = _deliver(dst, th, tl, hop, p, max_hops, acct_addr, stop_kind, status, hops, T_hi,
+                                       T_lo, out_ptr, out_pos, q0, q1, touched, nt, tot_h, tot_l, s)
+            e_pos, e_dst, e_h, e_l, e_hop = _edge(e_pos, e_dst, e_h, e_l, e_hop, ne, p, dst, th, tl, hop)
+            ne += 1
+        a = frm[p]
+        if a >= 0 and (status[a] == FOLLOW or status[a] == SOURCE) and conv_out[p] < 0:
+            xh, xl = hi[p], lo[p]
+            th, tl = U0, U0
+            if status[a] == SOURCE:
+                th, tl = xh, xl
+                tot_h[R_SOURCE, s], tot_l[R_SOURCE, s] = add(tot_h[R_SOURCE, s], tot_l[R_SOURCE, s], th, tl)
+            elif T_hi[a] != U0 or T_lo[a] != U0:
+                if model == POISON:
+                    th, tl = xh, xl
+                    if lt(T_hi[a], T_lo[a], xh, xl):
+                        ah, al = sub(xh, xl, T_hi[a], T_lo[a])
+                        tot_h[R_ABSORBED, s], tot_l[R_ABSORBED, s] = add(tot_h[R_ABSORBED, s],
+                                                                         tot_l[R_ABSORBED, s], ah, al)
+                        T_hi[a], T_lo[a] = U0, U0
+                    else:
+                        T_hi[a], T_lo[a] = sub(T_hi[a], T_lo[a], xh, xl)
+                else:
+                    bh, bl = bal_hi[p], bal_lo[p]
+                    if neg(bh):
+                        bh, bl = U0, U0
+                    if lt(bh, bl, xh, xl):
+                        bh, bl = xh, xl
+                    if lt(bh, bl, T_hi[a], T_lo[a]):
+                        bh, bl = T_hi[a], T_lo[a]
+                    th, tl = muldiv(xh, xl, T_hi[a], T_lo[a], bh, bl)
+                    T_hi[a], T_lo[a] = sub(T_hi[a], T_lo[a], th, tl)
+            if th != U0 or tl != U0:
+                hop = hops[a] + 1
+                c = conv_in[p]
+                if fee_kind[kind[p]]:
+                    dst = TO_FEES
+                    tot_h[R_FEES, s], tot_l[R_FEES, s] = add(tot_h[R_FEES, s], tot_l[R_FEES, s], th, tl)
+                elif c >= 0:
+                    dst = TO_CONVERSION
+                    hop = hops[a]
+                    tin_h[c], tin_l[c] = add(tin_h[c], tin_l[c], th, tl)
+                    c_hop[c] = min(c_hop[c], hops[a])
+                    tot_h[R_CONV_OUT, s], tot_l[R_CONV_OUT, s] = add(tot_h[R_CONV_OUT, s], tot_l[R_CONV_OUT, s],
+                                                                     th, tl)
+                    if conv_trig[c] > p:
+                        _push(q0, q1, conv_trig[c])
+                elif to[p] < 0:
+                    dst = TO_BURNT
+                    tot_h[R_BURNT, s], tot_l[R_BURNT, s] = add(tot_h[R_BURNT, s], tot_l[R_BURNT, s], th, tl)
+                elif th == U0 and tl < min_lo:
+                    dst = TO_BELOW
+                    tot_h[R_BELOW, s], tot_l[R_BELOW, s] = add(tot_h[R_BELOW, s], tot_l[R_BELOW, s], th, tl)
+                else:
+                    dst = to[p]
+                    nt, touched = _deliver(dst, th, tl, hop, p, max_hops, acct_addr, stop_kind, status, hops,
+                                           T_hi, T_lo, out_ptr, out_pos, q0, q1, touched, nt, tot_h, tot_l, s)
+                e_pos, e_dst, e_h, e_l, e_hop = _edge(e_pos, e_dst, e_h, e_l, e_hop, ne, p, dst, th, tl, hop)
+                ne += 1
+        # conversions completing here: the trader's output account gets the input's taint at the executed rate
+        c = trig_first[p]
+        while c >= 0 and c < n_conv and conv_trig[c] == p:
+            if (tin_h[c] != U0 or tin_l[c] != U0) and tout_h[c] == U0 and tout_l[c] == U0:
+                oh, ol = muldiv(aout_h[c], aout_l[c], tin_h[c], tin_l[c], ain_h[c], ain_l[c])
+                tout_h[c], tout_l[c] = oh, ol
+                dst = conv_acct[c]
+                so = acct_asset[dst]
+                tot_h[R_CONV_IN, so], tot_l[R_CONV_IN, so] = add(tot_h[R_CONV_IN, so], tot_l[R_CONV_IN, so], oh, ol)
+                if oh != U0 or ol != U0:
+                    nt, touched = _deliver(dst, oh, ol, c_hop[c], p, max_hops, acct_addr, stop_kind, status, hops,
+                                           T_hi, T_lo, out_ptr, out_pos, q0, q1, touched, nt, tot_h, tot_l, so)
+                    e_pos, e_dst, e_h, e_l, e_hop = _edge(e_pos, e_dst, e_h, e_l, e_hop, ne, p, dst, oh, ol,
+                                                          c_hop[c])
+                    ne += 1
+            c += 1
+    return (touched[:nt], e_pos[:ne], e_dst[:ne], e_h[:ne], e_l[:ne], e_hop[:ne], tot_h, tot_l,
+            tin_h, tin_l, tout_h, tout_l, visited)
+
+
+@nb.njit(cache=True)
+def _edge(e_pos, e_dst, e_h, e_l, e_hop, ne, p, dst, th, tl, hop):
+    if ne >= e_pos.shape[0]:
+        e_pos, e_dst, e_h, e_l, e_hop = _grow(e_pos, ne), _grow(e_dst, ne), _grow(e_h, ne), _grow(e_l, ne), \
+            _grow(e_hop, ne)
+    e_pos[ne], e_dst[ne], e_h[ne], e_l[ne], e_hop[ne] = p, dst, th, tl, hop
+    return e_pos, e_dst, e_h, e_l, e_hop
+
+
+@nb.njit(cache=True)
+def _deliver(d, th, tl, hop, p, max_hops, acct_addr, stop_kind, status, hops, T_hi, T_lo, out_ptr, out_pos,
+             q0, q1, touched, nt, tot_h, tot_l, s):
+    """Taint t arrives at account d at position p."""
+    st = status[d]
+    if st == SOURCE:       # the source's own money coming back: not new taint
+        tot_h[R_RETURNED, s], tot_l[R_RETURNED, s] = add(tot_h[R_RETURNED, s], tot_l[R_RETURNED, s], th, tl)
+        return nt, touched
+    T_hi[d], T_lo[d] = add(T_hi[d], T_lo[d], th, tl)
+    if st == UNTOUCHED:
+        touched = _grow(touched, nt)
+        touched[nt] = d
+        nt += 1
+        k = stop_kind[acct_addr[d]]
+        hops[d] = hop
+        if k != 0:
+            status[d] = k
+            return nt, touched
+        status[d] = STOP_HOPS
+    if status[d] == STOP_HOPS and hop <= max_hops:
+        status[d] = FOLLOW
+        hops[d] = hop
+        # every later out-flow of d (ascending: stop at the first at or before p from the end)
+        j = out_ptr[d + 1] - 1
+        while j >= out_ptr[d] and out_pos[j] > p:
+            _push(q0, q1, out_pos[j])
+            j -= 1
+    elif status[d] == FOLLOW and hop < hops[d]:
+        hops[d] = hop
+    return nt, touched

@@ -1,0 +1,172 @@
+"""An Ethereum trace's result: endpoints per address and asset, exact accounting per asset, steps with evidence."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from chaintrail.analysis.eth import trace_kernel as K
+from chaintrail.analysis.eth.trace import (_END_KIND, _TO_ENDPOINTS, ENGINE_VERSION, RULES, EthTraceParams,
+                                           canonical_hash, params_dict)
+from chaintrail.analysis.eth.u128 import join, join_arrays
+
+_ROWS = ("source", "fees", "burnt", "below_threshold", "converted", "converted_in", "absorbed", "returned")
+_MAX_PATH = 1000
+
+
+def assemble(tr, params: EthTraceParams, source: dict, final, out) -> dict:
+    g, stops, conv = tr.g, tr.stops(params), tr.conv
+    touched, t_hi, t_lo, status, hops = final
+    _, e_pos, e_dst, e_h, e_l, e_hop, tot_h, tot_l, tin_h, tin_l, tout_h, tout_l, visited = out
+    n_assets = len(g.asset_addr)
+    rows = {name: [join(tot_h[r, s], tot_l[r, s]) for s in range(n_assets)] for r, name in enumerate(_ROWS)}
+    e_amt = join_arrays(e_h, e_l)
+    e_pos_l, e_dst_l, e_hop_l = e_pos.tolist(), e_dst.tolist(), e_hop.tolist()
+    # best (fewest hops, first) delivery per account, and the txs that paid each account
+    best: dict[int, tuple[int, int]] = {}
+    paid: dict[int, list[int]] = defaultdict(list)
+    below: dict[int, int] = defaultdict(int)
+    burnt_txs: dict[int, list[int]] = defaultdict(list)
+    for p, d, h, a in zip(e_pos_l, e_dst_l, e_hop_l, e_amt):
+        if d >= 0:
+            if d not in best or h < best[d][1]:
+                best[d] = (p, h)
+            paid[d].append(int(g.tx[p]))
+        elif d == K.TO_BELOW:
+            below[int(g.to[p])] += a
+        elif d == K.TO_BURNT:
+            burnt_txs[int(g.acct_asset[g.frm[p]] if g.frm[p] >= 0 else g.acct_asset[g.to[p]])].append(int(g.tx[p]))
+    endpoints = []
+
+    def endpoint(acct: int, kind: str, amount: int, hop: int, txs: list[int]) -> None:
+        addr = int(g.acct_addr[acct])
+        s = int(g.acct_asset[acct])
+        e = {"address": g.address_hex(addr), "asset": g.asset_name(s), "amount": str(amount), "kind": kind,
+             "hops": hop, "tags": stops.tags.get(addr, []), "path": _path(tr, best, acct),
+             "txs": [g.tx_hex(t) for t in dict.fromkeys(txs) if t >= 0]}
+        if kind in ("tagged", "deposit_address"):
+            e["service"] = stops.service.get(addr)
+            e["evidence"] = stops.evidence.get(addr)
+        elif kind == "bridged":
+            e["evidence"] = stops.evidence.get(addr)
+        endpoints.append((s, kind, e))
+
+    held_src = [0] * n_assets
+    for acct, th, tl, st, h in zip(touched.tolist(), t_hi.tolist(), t_lo.tolist(), status.tolist(), hops.tolist()):
+        if st == K.SOURCE:
+            bal = join(g.final_hi[acct], g.final_lo[acct])
+            if bal >= 1 << 127:
+                bal = 0                      # below zero: value from before the store's first block
+            if bal:
+                held_src[int(g.acct_asset[acct])] += bal
+                endpoint(acct, "unspent", bal, 0, [])
+            continue
+        amount = (th << 64) | tl
+        if amount:
+            endpoint(acct, _END_KIND[st], amount, h, paid.get(acct, []))
+    for acct_to, amount in below.items():
+        endpoint(acct_to, "below_threshold", amount, 0, paid.get(acct_to, []))
+    for s, amount in enumerate(rows["burnt"]):
+        if amount:
+            endpoints.append((s, "burnt", {"address": None, "asset": g.asset_name(s), "amount": str(amount),
+                                           "kind": "burnt", "hops": None, "tags": [], "path": [],
+                                           "txs": [g.tx_hex(t) for t in dict.fromkeys(burnt_txs[s]) if t >= 0]}))
+    by_kind: dict[tuple[int, str], int] = defaultdict(int)
+    for s, kind, e in endpoints:
+        by_kind[(s, kind)] += int(e["amount"])
+    totals = {}
+    for s in range(n_assets):
+        src = rows["source"][s] + held_src[s]
+        traced = src + rows["converted_in"][s] + rows["absorbed"][s] - rows["returned"][s]
+        if not (traced or rows["converted"][s] or any(by_kind.get((s, k)) for k in _END_KIND.values())):
+            continue
+        t = {"traced": traced, "source": src, "converted_in": rows["converted_in"][s],
+             "absorbed": rows["absorbed"][s], "to_endpoints": sum(by_kind.get((s, k), 0) for k in _TO_ENDPOINTS),
+             "fees": rows["fees"][s], "unspent": by_kind.get((s, "unspent"), 0),
+             "below_threshold": by_kind.get((s, "below_threshold"), 0),
+             "stopped": sum(v for (a, k), v in by_kind.items() if a == s and (k.startswith("stopped") or k == "bridged")),
+             "converted": rows["converted"][s]}
+        rhs = t["to_endpoints"] + t["fees"] + t["unspent"] + t["below_threshold"] + t["stopped"] + t["converted"]
+        if rhs != traced:
+            raise AssertionError(f"trace accounting broken for {g.asset_name(s)}: traced {traced} != {rhs}")
+        totals[g.asset_name(s)] = {k: str(v) for k, v in t.items()}
+    endpoints.sort(key=lambda x: (x[0], -int(x[2]["amount"]), x[2]["kind"], x[2]["address"] or ""))
+    d = {"chain": "eth", "source": source, "model": params.model, "params": params_dict(params),
+         "endpoints": [e for _, _, e in endpoints], "totals": totals,
+         "steps": _steps(tr, params, e_pos_l, tin_h, tin_l, tout_h, tout_l),
+         "stats": {"flows_visited": int(visited), "taint_edges": len(e_pos_l), "accounts_touched": len(touched)},
+         "engine": ENGINE_VERSION}
+    if conv.skipped:
+        d["notes"] = [f"{conv.skipped} conversions of {len(conv.rows) + conv.skipped} have no legs in the flows"]
+    d["trace_hash"] = canonical_hash(d)
+    return d
+
+
+def _path(tr, best: dict[int, tuple[int, int]], acct: int) -> list[str]:
+    """Tx hashes from the source to the delivery that reached ``acct`` in the fewest hops."""
+    g, conv = tr.g, tr.conv
+    out, seen = [], set()
+    while acct in best and acct not in seen and len(out) < _MAX_PATH:
+        seen.add(acct)
+        p, h = best[acct]
+        out.append(g.tx_hex(int(g.tx[p])) if g.tx[p] >= 0 else f"flow:{int(g.flow[p])}")
+        if g.to[p] == acct:
+            acct = int(g.frm[p])
+        else:                                 # a conversion's output: back to the trader's input account
+            legs = np.flatnonzero(conv.conv_in[g.tx_pos[g.tx[p]]:g.tx_pos[g.tx[p] + 1]] >= 0)
+            if not len(legs):
+                break
+            acct = int(g.frm[g.tx_pos[g.tx[p]] + legs[0]])
+        if h == 0 or acct < 0:
+            break
+    return list(dict.fromkeys(reversed(out)))
+
+
+def _steps(tr, params, e_pos: list[int], tin_h, tin_l, tout_h, tout_l) -> list[dict]:
+    """Per transaction that carried taint: its hash, block hash, the model's rule, and its conversions."""
+    g, conv = tr.g, tr.conv
+    by_tx: dict[int, list[dict]] = defaultdict(list)
+    for c in np.flatnonzero((tin_h != 0) | (tin_l != 0)).tolist():
+        r = conv.rows[c]
+        a_in, a_out = int(r["amount_in"]), int(r["amount_out"])
+        by_tx[int(r["tx_num"])].append({
+            "kind": r.get("kind"), "venue": _hex(r.get("venue")), "trader": _hex(r.get("trader")),
+            "asset_in": _hex(r.get("asset_in")) or "ETH", "amount_in": str(a_in),
+            "asset_out": _hex(r.get("asset_out")) or "ETH", "amount_out": str(a_out),
+            "rate": str(r["rate"]) if r.get("rate") is not None else str(a_out / a_in),
+            "tainted_in": str(join(tin_h[c], tin_l[c])), "tainted_out": str(join(tout_h[c], tout_l[c])),
+            "rule": "conversion: floor(amount_out * tainted_in / amount_in)", "evidence": r.get("evidence")})
+    steps = []
+    for t in dict.fromkeys(int(g.tx[p]) for p in e_pos):
+        if t < 0:
+            continue
+        s = {"tx_hash": g.tx_hex(t), "block_hash": g.block_hex(t), "model": params.model,
+             "rule": RULES[params.model]}
+        if t in by_tx:
+            s["conversions"] = by_tx[t]
+        steps.append(s)
+    return steps
+
+
+def _hex(v):
+    if isinstance(v, (bytes, bytearray)):
+        return "0x" + bytes(v).hex()
+    return v
+
+
+def records_requests(d: dict) -> list[dict]:
+    """Per service reached (exchanges, OTC desks): per asset what arrived, the token contracts, and the
+    deposit addresses to ask records for."""
+    out: dict[str, dict] = {}
+    for e in d["endpoints"]:
+        if e["kind"] not in ("tagged", "deposit_address"):
+            continue
+        name = e.get("service") or e["address"]
+        svc = out.setdefault(name, {"service": name, "assets": {}, "token_contracts": [], "deposits": []})
+        svc["assets"][e["asset"]] = str(int(svc["assets"].get(e["asset"], 0)) + int(e["amount"]))
+        if e["asset"] != "ETH" and e["asset"].split("#")[0] not in svc["token_contracts"]:
+            svc["token_contracts"].append(e["asset"].split("#")[0])
+        svc["deposits"].append({"address": e["address"], "asset": e["asset"], "amount": e["amount"],
+                                "kind": e["kind"], "evidence": e.get("evidence"), "txs": e["txs"]})
+    return sorted(out.values(), key=lambda s: s["service"])
