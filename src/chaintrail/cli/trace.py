@@ -12,7 +12,10 @@ from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, 
 
 @one_line_errors
 def trace(
-    source: list[str] = typer.Option(..., "--from", help="TXID:VOUT, TXID, ADDRESS or cluster:N (repeat for several)"),
+    source: list[str] = typer.Option(..., "--from", help="TXID:VOUT, TXID, ADDRESS or cluster:N (repeat for several); "
+                                     "eth: 0xADDRESS, TXHASH, TXHASH:0xRECIPIENT or cluster:N"),
+    chain: str = typer.Option("btc", "--chain", help="btc | eth (per asset, across swaps and wraps)"),
+    asset: str = typer.Option("all", "--asset", help="eth: ETH | 0xTOKEN | all (which of the source's assets)"),
     direction: str = typer.Option("forward", "--direction", help="forward | backward"),
     model: str = typer.Option("haircut", "--model", help="haircut | poison | fifo | lifo | tiho"),
     max_hops: int = typer.Option(10, "--max-hops", help="Stop a branch after this many transactions"),
@@ -40,6 +43,12 @@ def trace(
     if until_exchange:
         max_hops = max(max_hops, 1000)
         stop_category = sorted(set(stop_category) | set(SERVICE_STOPS))
+    if chain == "eth":
+        _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_category, mixer_policy, until_exchange,
+                   store, json_out)
+        return
+    if chain != "btc":
+        raise UsageError(f"--chain must be btc or eth, not {chain!r}")
     params = TraceParams(direction=direction, model=model, max_hops=max_hops, min_amount_sat=min_amount,
                          stop_categories=tuple(stop_category), mixer_policy=mixer_policy,
                          time_from=time_from, time_to=time_to, demix_leads=demix_leads)
@@ -60,6 +69,37 @@ def trace(
         emit_json(out)
         return
     _print(out)
+
+
+def _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_category, mixer_policy, until_exchange,
+               store, json_out) -> None:
+    from chaintrail.analysis.eth.trace import EthTraceParams, EthTracer
+    from chaintrail.analysis.eth.trace_result import records_requests
+    from chaintrail.store.chainstore import ChainStore
+
+    params = EthTraceParams(direction=direction, model=model, asset=asset, max_hops=max_hops, min_amount=min_amount,
+                            stop_categories=tuple(stop_category), mixer_policy=mixer_policy or "haircut")
+    params.check()
+    with ChainStore(store_path(store)) as st:
+        out = EthTracer(st).trace(source, params)
+    if until_exchange:
+        out["requests"] = records_requests(out)
+    if json_out:
+        emit_json(out)
+        return
+    console.print(f"[bold]{direction} {model} trace[/bold] (eth) from {out['source']}")
+    view = Table("kind", "address", "asset", "amount (base units)", "hops", "service")
+    for e in out["endpoints"][:50]:
+        view.add_row(e["kind"], e["address"] or "-", e["asset"], e["amount"], str(e["hops"]), e.get("service") or "")
+    console.print(view)
+    for a, t in out["totals"].items():
+        console.print(f"{a}: traced {t['traced']} = endpoints {t['to_endpoints']} + fees {t['fees']} + unspent "
+                      f"{t['unspent']} + below threshold {t['below_threshold']} + stopped {t['stopped']} + converted "
+                      f"{t['converted']}")
+    for r in out.get("requests", []):
+        console.print(f"[bold]{r['service']}[/bold]: " + ", ".join(f"{v} {k}" for k, v in r["assets"].items())
+                      + f" over {len(r['deposits'])} deposit(s)")
+    console.print(f"trace hash {out['trace_hash']}")
 
 
 def _legal_requests(out: dict) -> list[dict]:
