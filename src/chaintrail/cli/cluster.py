@@ -20,10 +20,19 @@ def cluster(
     big: int = typer.Option(10_000, "--big", help="Record merges of two clusters that both hold at least this many addresses"),
     block_big_merges: bool = typer.Option(False, "--block-big-merges", help="Refuse such merges instead of only recording them"),
     change: bool = typer.Option(False, "--change", help="Also link each confident change output to its tx's inputs"),
+    chain: str = typer.Option("btc", "--chain", help="btc (multi-input) | eth (deposit reuse, gas funding, "
+                                                     "approvals, deployers)"),
     store: Path = StoreOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Build or update entities from the transactions not yet clustered."""
+    if chain not in ("btc", "eth"):
+        raise UsageError(f"chain must be btc or eth, not {chain!r}")
+    if chain == "eth":
+        if engine != "local":
+            raise UsageError("--chain eth has the local engine only (the Spark engine is Bitcoin's so far)")
+        _cluster_eth(store, big, block_big_merges, json_out)
+        return
     from chaintrail.analysis.clustering import ClusterParams, update_clusters
     from chaintrail.analysis.tracing import mixer_tx_mask
     from chaintrail.store.chainstore import ChainStore
@@ -55,6 +64,27 @@ def cluster(
     for e in report.large_merges[:20]:
         console.print(f"[yellow]large merge[/yellow] {'blocked' if e['blocked'] else 'done'} by tx {e['txid']}: "
                       f"{e['size_a']} + {e['size_b']} addresses")
+
+
+def _cluster_eth(store: Path, big: int, block: bool, json_out: bool) -> None:
+    from chaintrail.analysis.eth.entities import EntityParams, build_entities, service_mask
+    from chaintrail.store.chainstore import ChainStore
+
+    with ChainStore(store_path(store), writable=True) as st:
+        if not st.counts.get("eth_addresses"):
+            raise UsageError(f"{st.path}: the store holds no Ethereum data")
+        _, report = build_entities(st, EntityParams(big=big, block_big_merges=block), service_mask(st))
+    if json_out:
+        emit_json(asdict(report))
+        return
+    links = ", ".join(f"{h} {n:,}" for h, n in report.links.items())
+    console.print(f"{report.clusters:,} entities over {report.addresses:,} accounts, largest {report.largest:,} "
+                  f"({report.merges:,} merges; links: {links}; deposit addresses from {report.deposit_source})")
+    for r in report.refused[:20]:
+        console.print(f"[yellow]refused[/yellow] approvals to {r['spender']}: {r['why']}")
+    for e in report.large_merges[:20]:
+        console.print(f"[yellow]large merge[/yellow] {'blocked' if e['blocked'] else 'done'} by {e['heuristic']} "
+                      f"(tx_num {e['tx_num']}): {e['size_a']} + {e['size_b']} accounts")
 
 
 def change_pairs(st, skip):
@@ -91,10 +121,24 @@ def spark_recluster(st, skip):
 def explain_cmd(
     addr_a: str = typer.Argument(...),
     addr_b: str = typer.Argument(...),
+    chain: str = typer.Option("btc", "--chain", help="btc | eth"),
     store: Path = StoreOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Why are these two addresses in one entity? The chain of transactions and the heuristic behind each link."""
+    if chain == "eth":
+        from chaintrail.analysis.eth.entities import explain_eth
+        from chaintrail.store.chainstore import ChainStore
+
+        with ChainStore(store_path(store)) as st:
+            steps = explain_eth(st, addr_a, addr_b)
+        if json_out:
+            emit_json({"from": addr_a, "to": addr_b, "links": steps})
+            return
+        for n, s in enumerate(steps, 1):
+            console.print(f"{n}. {s['from']} and {s['to']}: {s['detail']} ({s['heuristic']}, tx {s['tx']}, "
+                          f"block {s['block']})")
+        return
     from chaintrail.analysis.explain import explain
     from chaintrail.analysis.tracing import mixer_tx_mask
     from chaintrail.store.chainstore import ChainStore

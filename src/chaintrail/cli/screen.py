@@ -27,6 +27,9 @@ def screen(
     model: str = typer.Option("haircut", "--model", help="haircut | poison | fifo | lifo | tiho"),
     min_amount: int = typer.Option(0, "--min-amount", help="Stop a branch when its share falls below this (sats)"),
     mixer_policy: str = typer.Option("haircut", "--mixer-policy", help="haircut | stop at CoinJoins/mixers"),
+    chain: str = typer.Option("btc", "--chain", help="btc | eth (exposure per asset, dated sanctions, freezes)"),
+    as_of: str = typer.Option(None, "--as-of", help="eth: date the sanctions are judged at (YYYY-MM-DD) "
+                                                    "[default: today]"),
     store: Path = StoreOption,
     json_out: bool = JsonOption,
 ) -> None:
@@ -37,6 +40,11 @@ def screen(
     """
     from chaintrail.analysis.screening import Screener, ScreenParams
 
+    if chain not in ("btc", "eth"):
+        raise UsageError(f"chain must be btc or eth, not {chain!r}")
+    if chain == "eth":
+        _screen_eth(subject, hops, as_of, store, json_out)
+        return
     params = ScreenParams(hops=hops, model=model, min_amount_sat=min_amount, mixer_policy=mixer_policy)
     path = Path(subject)
     batch = path.is_file()
@@ -64,6 +72,39 @@ def screen(
     finally:
         if sc.store is not None:
             sc.store.close()
+
+
+def _screen_eth(subject: str, hops: int, as_of: str | None, store: Path, json_out: bool) -> None:
+    """One Ethereum account (or a file of them): exposure per asset, dated sanctions, issuer freezes."""
+    import datetime as dt
+
+    from chaintrail.analysis.eth.screen import EthScreener
+
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise UsageError(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}") from None
+    path = Path(subject)
+    subjects = read_subjects(path) if path.is_file() else [subject]
+    sc = EthScreener(store_path(store), hops=hops, as_of=day)
+    try:
+        for s in subjects:
+            res = sc.screen(s)
+            if json_out:
+                emit_json(res.to_dict())
+                continue
+            lv = res.risk["level"]
+            where = f"entity {res.cluster}" if res.cluster is not None else "not in the chain store"
+            console.print(f"[{_STYLE[lv]}] {lv.upper()} [/] {escape(res.subject)} {where} (sanctions as of "
+                          f"{res.as_of})", highlight=False)
+            for r in res.risk["reasons"]:
+                console.print(f"  [{_STYLE[r['level']]}]{r['level']}[/]: {escape(r['text'])}", highlight=False,
+                              soft_wrap=True)
+            for lst in res.sanction_lists:
+                console.print(f"  list used: {escape(lst['list'])} dated {lst['date']} ({escape(lst['file'])})",
+                              highlight=False, soft_wrap=True)
+    finally:
+        sc.close()
 
 
 def read_subjects(path: Path) -> list[str]:
