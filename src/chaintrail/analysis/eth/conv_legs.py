@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 from chaintrail.analysis.eth.flowgraph import FEE_KINDS, FlowGraph
 from chaintrail.analysis.eth.stops import hex_of
 from chaintrail.analysis.eth.u128 import split
-from chaintrail.store.chainstore import ChainStore
+from pathlib import Path
 
 CONVERSIONS_FILE = "eth_conversions.parquet"
 
@@ -42,9 +42,9 @@ def _asset_id(g: FlowGraph, asset) -> int:
     return int(hit[0]) if len(hit) else -1
 
 
-def load_conversions(store: ChainStore, g: FlowGraph) -> ConvLegs:
+def load_conversions(root: Path, g: FlowGraph) -> ConvLegs:
     """Read the conversions file (none: no conversions) and find each one's legs in its transaction."""
-    path = store.path / "analysis" / CONVERSIONS_FILE
+    path = Path(root) / "analysis" / CONVERSIONS_FILE
     rows = pq.read_table(path).to_pylist() if path.exists() else []
     n = g.n_pos
     conv_in, conv_out = np.full(n, -1, np.int64), np.full(n, -1, np.int64)

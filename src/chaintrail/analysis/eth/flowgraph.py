@@ -169,8 +169,18 @@ def load(store: ChainStore) -> FlowGraph:
     if not c.get("eth_blocks"):
         raise UsageError("this store holds no Ethereum blocks: ingest some first (chaintrail ingest eth)")
     col = lambda name: np.asarray(store.column(name))  # noqa: E731
-    tx, frm_a, to_a, asset = col("eth_flow_tx"), col("eth_flow_from"), col("eth_flow_to"), col("eth_flow_asset")
-    kind_raw, lo, hi = col("eth_flow_kind"), col("eth_flow_amount_lo"), col("eth_flow_amount_hi")
+    kind_raw = col("eth_flow_kind")
+    items = _items(store, n) if np.isin(kind_raw & np.uint8(~AMOUNT_OVERFLOW & 0xFF), ITEM_KINDS).any() else None
+    return build(col("eth_flow_tx"), col("eth_flow_from"), col("eth_flow_to"), col("eth_flow_asset"), kind_raw,
+                 col("eth_flow_amount_lo"), col("eth_flow_amount_hi"), c.get("eth_addresses", 0),
+                 c.get("eth_transactions", 0), col("eth_blk_first_tx"), col("eth_addr_key"), col("eth_tx_hash"),
+                 col("eth_blk_hash"), items)
+
+
+def build(tx, frm_a, to_a, asset, kind_raw, lo, hi, n_addr: int, n_tx: int, blk_first_tx, addr_key, tx_hash, blk_hash,
+          items: np.ndarray | None = None) -> FlowGraph:
+    """A FlowGraph from the index's flow columns (in flow order); ``items``: token_id per flow_num or None."""
+    n = len(tx)
     kind = kind_raw & np.uint8(~AMOUNT_OVERFLOW & 0xFF)
     # processing order: per tx segment its non-fee flows, then its fees (stable)
     seg = np.concatenate(([0], np.cumsum(tx[1:] != tx[:-1]))) if n else np.zeros(0, np.int64)
@@ -179,14 +189,14 @@ def load(store: ChainStore) -> FlowGraph:
     tx, frm_a, to_a, asset = tx[order], frm_a[order], to_a[order], asset[order]
     kind, lo, hi, ovf = kind[order], lo[order], hi[order], (kind_raw[order] & AMOUNT_OVERFLOW) != 0
     # assets: ETH, each token contract, each item (contract, token_id)
-    items = np.isin(kind, ITEM_KINDS)
+    is_item = np.isin(kind, ITEM_KINDS) & (items is not None)
     akey = np.where(asset == NONE32, -1, asset.astype(np.int64))
     item_names: list = []
-    if items.any():
-        ids = _items(store, n)[order[items]]
+    if is_item.any():
+        ids = items[order[is_item]]
         uniq_ids, inv = np.unique(ids.astype(str), return_inverse=True)
         akey = akey.copy()
-        akey[items] = (1 << 40) + inv.astype(np.int64) * (1 << 33) + akey[items]   # (item, contract)
+        akey[is_item] = (1 << 40) + inv.astype(np.int64) * (1 << 33) + akey[is_item]   # (item, contract)
         item_names = list(uniq_ids)
     uniq_assets, asset_id = np.unique(akey, return_inverse=True)
     asset_addr = np.where(uniq_assets >= (1 << 40), uniq_assets % (1 << 33), uniq_assets)
@@ -203,7 +213,6 @@ def load(store: ChainStore) -> FlowGraph:
     n_acct = len(acct_keys)
     bal_hi, bal_lo, fin_hi, fin_lo = _balances(a_from, a_to, hi, lo, n_acct)
     out_pos, out_ptr = csr(a_from, n_acct, skip=-1)
-    n_tx = c.get("eth_transactions", 0)
     txi = np.where(tx == NONE32, -1, tx.astype(np.int64))
     has_tx = txi >= 0
     tx_pos = np.full(n_tx + 1, n, np.int64)
@@ -211,15 +220,15 @@ def load(store: ChainStore) -> FlowGraph:
         first = np.flatnonzero(has_tx & np.concatenate(([True], txi[1:] != txi[:-1])))
         tx_pos[txi[first]] = first
     tx_pos = np.minimum.accumulate(tx_pos[::-1])[::-1]        # txs without flows start where the next does
-    blk_first_tx = col("eth_blk_first_tx").astype(np.int64)
+    blk_first_tx = np.asarray(blk_first_tx, np.int64)
     tx_block = np.repeat(np.arange(len(blk_first_tx)), np.diff(np.append(blk_first_tx, n_tx)))
     return FlowGraph(
-        n_addr=c.get("eth_addresses", 0), flow=order.astype(np.int64), tx=txi, kind=kind, frm=a_from, to=a_to,
+        n_addr=n_addr, flow=order.astype(np.int64), tx=txi, kind=kind, frm=a_from, to=a_to,
         hi=hi, lo=lo, amount_f=hi.astype(np.float64) * 18446744073709551616.0 + lo.astype(np.float64),
         overflow=ovf, bal_hi=bal_hi, bal_lo=bal_lo, acct_addr=acct_keys // n_assets, acct_asset=acct_keys % n_assets,
         final_hi=fin_hi, final_lo=fin_lo, out_ptr=out_ptr, out_pos=out_pos, asset_addr=asset_addr.astype(np.int64),
-        asset_item=asset_item, tx_pos=tx_pos, addr_key=col("eth_addr_key"), tx_hash=col("eth_tx_hash"),
-        tx_block=tx_block, blk_hash=col("eth_blk_hash"))
+        asset_item=asset_item, tx_pos=tx_pos, addr_key=addr_key, tx_hash=tx_hash,
+        tx_block=tx_block, blk_hash=blk_hash)
 
 
-__all__ = ["FEE_KINDS", "FLOW_KINDS", "FlowGraph", "load"]
+__all__ = ["FEE_KINDS", "FLOW_KINDS", "FlowGraph", "build", "load"]

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 
 from chaintrail.analysis.eth import trace_kernel as K
 from chaintrail.analysis.eth.flowgraph import FlowGraph
-from chaintrail.store.chainstore import ChainStore
+from pathlib import Path
 
 DEPOSITS_FILE = "eth_deposit_addresses.parquet"
 BRIDGE_CATEGORIES = ("defi_bridge", "bridge")
@@ -34,7 +34,7 @@ class Stops:
     evidence: dict[int, str] = field(default_factory=dict)        # addr_num -> why it stops the trace
 
 
-def load_stops(store: ChainStore, g: FlowGraph, categories: tuple[str, ...], mixer_policy: str) -> Stops:
+def load_stops(root: Path, g: FlowGraph, categories: tuple[str, ...], mixer_policy: str) -> Stops:
     """Stops from the tag store (categories as Bitcoin's, bridges always, mixers by policy) and the deposit
     addresses ``analysis/eth_deposit_addresses.parquet`` names (attributed to their hot wallet's service)."""
     from chaintrail.tags import taxonomy as tx
@@ -43,7 +43,7 @@ def load_stops(store: ChainStore, g: FlowGraph, categories: tuple[str, ...], mix
     st = Stops(np.zeros(max(g.n_addr, 1), np.uint8))
     index = {bytes(k): i for i, k in enumerate(g.addr_key)}
     want = {tx.normalize_category(c) or c for c in categories} - set(MIXER_CATEGORIES)
-    ts = TagStore(store.path)
+    ts = TagStore(root)
     if len(ts):
         t = ts.tags.select(["address", "label", "category", "risk_categories"]).to_pylist()
         for r in t:
@@ -63,7 +63,7 @@ def load_stops(store: ChainStore, g: FlowGraph, categories: tuple[str, ...], mix
                 st.kind[n], st.evidence[n] = K.STOP_SERVICE, f"tag {cat}:{r['label']}"
             elif cats & set(MIXER_CATEGORIES) and mixer_policy == "stop" and st.kind[n] == 0:
                 st.kind[n], st.evidence[n] = K.STOP_MIXER, f"tag {cat}:{r['label']} (mixer policy stop)"
-    path = store.path / "analysis" / DEPOSITS_FILE
+    path = Path(root) / "analysis" / DEPOSITS_FILE
     if path.exists():
         for r in pq.read_table(path).to_pylist():
             a, hot = hex_of(r["address"]), hex_of(r.get("hot_wallet"))

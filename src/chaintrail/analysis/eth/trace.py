@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -39,7 +39,7 @@ from chaintrail.analysis.eth import trace_kernel as K
 from chaintrail.analysis.eth.conv_legs import ConvLegs, load_conversions
 from chaintrail.analysis.eth.flowgraph import FEE_KINDS, FlowGraph, load
 from chaintrail.analysis.eth.stops import Stops, hex_of, load_stops
-from chaintrail.analysis.eth.u128 import join, join_arrays
+from chaintrail.analysis.eth.u128 import join
 from chaintrail.errors import UsageError
 from chaintrail.store.chainstore import ChainStore
 
@@ -77,10 +77,12 @@ class EthTraceParams:
 class EthTracer:
     """A loaded flow graph with its stops and conversions, and scratch for repeated traces."""
 
-    def __init__(self, store: ChainStore, graph: FlowGraph | None = None):
-        self.store = store
+    def __init__(self, store: ChainStore | None, graph: FlowGraph | None = None, root: Path | None = None):
+        """``store``: where the graph, tags and analysis files come from; or a built ``graph`` with ``root``, the
+        folder whose tag store and ``analysis/`` files apply."""
+        self.root = Path(root) if root is not None else store.path
         self.g = graph if graph is not None else load(store)
-        self.conv: ConvLegs = load_conversions(store, self.g)
+        self.conv: ConvLegs = load_conversions(self.root, self.g)
         self._stops: dict[tuple, Stops] = {}
         n = self.g.n_acct
         self.T_hi, self.T_lo = np.zeros(n, np.uint64), np.zeros(n, np.uint64)
@@ -93,7 +95,7 @@ class EthTracer:
     def stops(self, params: EthTraceParams) -> Stops:
         key = (params.stop_categories, params.mixer_policy)
         if key not in self._stops:
-            self._stops[key] = load_stops(self.store, self.g, params.stop_categories, params.mixer_policy)
+            self._stops[key] = load_stops(self.root, self.g, params.stop_categories, params.mixer_policy)
         return self._stops[key]
 
     # -- sources ---------------------------------------------------------------------
@@ -125,7 +127,7 @@ class EthTracer:
         return pos, [join(g.hi[p], g.lo[p]) for p in pos.tolist()], np.zeros(0, np.int64), src
 
     def _cluster(self, spec: str) -> np.ndarray:
-        path = self.store.path / "analysis" / CLUSTERS_FILE
+        path = self.root / "analysis" / CLUSTERS_FILE
         if not path.exists():
             raise UsageError(f"{spec}: no Ethereum entities yet ({path.name} is missing: build them first)")
         try:

@@ -1,0 +1,244 @@
+"""The Ethereum trace (issue 21): hand-worked haircut, poison and conversion cases on built flow graphs, exact
+per-asset conservation, and the done-when on generated scenarios (a development and an evaluation seed):
+from each case's sources, --until-exchange reaches the key's exchanges in every asset, with the key's haircut
+figures exactly where the key's tracked accounts are the whole trail (cases without Tornado: see the xfail).
+
+Exchange deposit addresses here are a STAND-IN written from the scenario's answer key (the deposit-address
+finder, analysis/eth/deposits.py, is not committed yet); it only exercises the engine's stop at them.
+Conversions come from the real finder (analysis/eth/conversions.py), tags from the scenario's public service tags.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from chaintrail.analysis.eth.flowgraph import build
+from chaintrail.analysis.eth.trace import EthTraceParams, EthTracer
+from chaintrail.analysis.eth.trace_result import records_requests
+from chaintrail.analysis.eth.u128 import join, muldiv, split
+from chaintrail.store.eth_schema import ETH_ANALYSIS_TABLES, FLOW_KIND
+
+CLI = [str(Path(sys.executable).with_name("chaintrail"))]
+NONE = 0xFFFFFFFF
+ETH = NONE
+V, A, B, C, X, P, TOK_X, TOK_Y = range(8)      # victim, holder, next hop, clean funder, deposit, pair, tokens
+
+
+def _addr(i: int) -> bytes:
+    return bytes([0xA0 + i]) * 20
+
+
+def _graph(flows: list[tuple]):
+    """flows: (tx, from, to, asset, kind, amount) in index order; one block."""
+    cols = list(zip(*flows))
+    n_tx = max(cols[0]) + 1
+    amounts = [split(a) for a in cols[5]]
+    return build(np.array(cols[0], np.uint32), np.array(cols[1], np.uint32), np.array(cols[2], np.uint32),
+                 np.array(cols[3], np.uint32), np.array([FLOW_KIND[k] for k in cols[4]], np.uint8),
+                 np.array([a[1] for a in amounts], np.uint64), np.array([a[0] for a in amounts], np.uint64),
+                 8, n_tx, np.array([0], np.uint32), np.frombuffer(b"".join(_addr(i) for i in range(8)), np.uint8)
+                 .reshape(8, 20), np.frombuffer(b"".join(bytes([t]) * 32 for t in range(n_tx)), np.uint8)
+                 .reshape(n_tx, 32), np.zeros((1, 32), np.uint8))
+
+
+def _tx(t: int) -> str:
+    return "0x" + (bytes([t]) * 32).hex()
+
+
+def _deposit_file(root: Path, addresses: list[bytes], hot: bytes) -> None:
+    rows = [{"address": a, "hot_wallet": hot, "kind": "eoa_sweep", "first_block": 0, "n_customers": 1,
+             "evidence": "test"} for a in addresses]
+    (root / "analysis").mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=ETH_ANALYSIS_TABLES["eth_deposit_addresses"]),
+                   root / "analysis" / "eth_deposit_addresses.parquet")
+
+
+def _check_conservation(d: dict) -> None:
+    """traced = endpoints + fees + unspent + below + stopped + converted per asset, recomputed from the rows."""
+    for asset, t in d["totals"].items():
+        ends = {}
+        for e in d["endpoints"]:
+            if e["asset"] == asset:
+                ends[e["kind"]] = ends.get(e["kind"], 0) + int(e["amount"])
+        assert int(t["to_endpoints"]) == sum(ends.get(k, 0) for k in ("tagged", "deposit_address", "burnt"))
+        assert int(t["unspent"]) == ends.get("unspent", 0)
+        total = sum(int(t[k]) for k in ("to_endpoints", "fees", "unspent", "below_threshold", "stopped", "converted"))
+        assert total == int(t["traced"]), (asset, t)
+
+
+def test_muldiv_is_exact_against_python_ints() -> None:
+    rng = random.Random(5)
+    for _ in range(20_000):
+        b = rng.randrange(1, 1 << rng.choice([10, 63, 64, 65, 100, 127]))
+        t, x = rng.randrange(0, b + 1), rng.randrange(0, 1 << rng.choice([10, 64, 90, 127]))
+        got = join(*muldiv(*(np.uint64(v) for v in (*split(x), *split(t), *split(b)))))
+        assert got == x * t // b
+
+
+def test_haircut_by_hand_with_gas_after_the_movements(tmp_path) -> None:
+    # tx0: C pays A 2 clean; tx1: V pays A 1 (the source); tx2: A pays B 2, then gas 1 (indexed first, as ingest
+    # writes fees); tx3: B pays X (a deposit address) 2.
+    g = _graph([(0, C, A, ETH, "tx_value", 2), (1, V, A, ETH, "tx_value", 1),
+                (2, A, NONE, ETH, "fee_burnt", 1), (2, A, B, ETH, "tx_value", 2), (3, B, X, ETH, "tx_value", 2)])
+    _deposit_file(tmp_path, [_addr(X)], _addr(P))
+    d = EthTracer(None, g, tmp_path).trace(f"{_tx(1)}:0x{_addr(A).hex()}", EthTraceParams(max_hops=10))
+    # A holds T=1 of B=3: the 2 to B carry floor(2*1/3) = 0, then the gas of 1 carries floor(1*1/1) = 1.
+    # (Gas first would give floor(1*1/3) = 0 and then floor(2*1/2) = 1 to B.)
+    assert d["totals"]["ETH"] == {"traced": "1", "source": "1", "converted_in": "0", "absorbed": "0",
+                                  "to_endpoints": "0", "fees": "1", "unspent": "0", "below_threshold": "0",
+                                  "stopped": "0", "converted": "0"}
+    assert d["endpoints"] == []
+
+
+def test_haircut_and_poison_by_hand(tmp_path) -> None:
+    # C pays A 300 clean, V pays A 100 (source), A pays B 200, B pays X 30 (deposit address), B pays C 50.
+    flows = [(0, C, A, ETH, "tx_value", 300), (1, V, A, ETH, "tx_value", 100), (2, A, B, ETH, "tx_value", 200),
+             (3, B, X, ETH, "tx_value", 30), (4, B, C, ETH, "tx_value", 50)]
+    _deposit_file(tmp_path, [_addr(X)], _addr(P))
+    tr = EthTracer(None, _graph(flows), tmp_path)
+    src = f"{_tx(1)}:0x{_addr(A).hex()}"
+    d = tr.trace(src, EthTraceParams(max_hops=10))
+    got = {(e["address"], e["kind"]): int(e["amount"]) for e in d["endpoints"]}
+    # A: 200 * 100/400 = 50 to B; B: 30 * 50/200 = 7 (floor 7.5) to X, then 50 * 43/170 = 12 (floor 12.6) to C
+    assert got == {("0x" + _addr(A).hex(), "unspent"): 50, ("0x" + _addr(X).hex(), "deposit_address"): 7,
+                   ("0x" + _addr(B).hex(), "unspent"): 31, ("0x" + _addr(C).hex(), "unspent"): 12}
+    _check_conservation(d)
+    (req,) = records_requests(d)
+    assert req["assets"] == {"ETH": "7"} and req["deposits"][0]["address"] == "0x" + _addr(X).hex()
+    assert [s["tx_hash"] for s in d["steps"]] == [_tx(1), _tx(2), _tx(3), _tx(4)]
+    # no hops: the source's recipient A is followed, B (one transfer on) is not
+    one = tr.trace(src, EthTraceParams(max_hops=0))
+    assert {(e["address"], e["kind"]): int(e["amount"]) for e in one["endpoints"]} == {
+        ("0x" + _addr(A).hex(), "unspent"): 50, ("0x" + _addr(B).hex(), "stopped_max_hops"): 50}
+    p = tr.trace(src, EthTraceParams(model="poison", max_hops=10))
+    got = {(e["address"], e["kind"]): int(e["amount"]) for e in p["endpoints"]}
+    # poison: A's 200 out is all tainted (100 absorbed), B's 30 and 50 too
+    assert got == {("0x" + _addr(X).hex(), "deposit_address"): 30, ("0x" + _addr(B).hex(), "unspent"): 120,
+                   ("0x" + _addr(C).hex(), "unspent"): 50}
+    assert p["totals"]["ETH"]["absorbed"] == "100"
+    _check_conservation(p)
+
+
+def test_taint_crosses_assets_only_through_a_conversion(tmp_path) -> None:
+    # A holds 100 of token X, 50 tainted; tx2 swaps 100 X for 300 Y at pair P; the pair's own Y is clean.
+    flows = [(0, C, A, TOK_X, "erc20", 50), (1, V, A, TOK_X, "erc20", 50), (2, C, P, TOK_Y, "erc20", 1000),
+             (3, A, P, TOK_X, "erc20", 100), (3, P, A, TOK_Y, "erc20", 300), (4, A, B, TOK_Y, "erc20", 100)]
+    g = _graph(flows)
+    rows = [{"tx_num": 3, "block_number": 0, "conv_index": 0, "kind": "swap", "trader": _addr(A),
+             "recipient": _addr(A), "asset_in": _addr(TOK_X), "amount_in": "100", "asset_out": _addr(TOK_Y),
+             "amount_out": "300", "venue": _addr(P), "n_hops": 1, "rate": 3.0, "evidence": "test swap"}]
+    (tmp_path / "analysis").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows, schema=ETH_ANALYSIS_TABLES["eth_conversions"]),
+                   tmp_path / "analysis" / "eth_conversions.parquet")
+    d = EthTracer(None, g, tmp_path).trace(f"{_tx(1)}:0x{_addr(A).hex()}", EthTraceParams(max_hops=10))
+    x, y = "0x" + _addr(TOK_X).hex(), "0x" + _addr(TOK_Y).hex()
+    assert d["totals"][x]["traced"] == "50" and d["totals"][x]["converted"] == "50"
+    # output taint floor(300 * 50 / 100) = 150; A pays B 100 of its 300 Y: 50
+    assert d["totals"][y]["converted_in"] == "150" and d["totals"][y]["unspent"] == "150"
+    got = {(e["address"], e["asset"]): int(e["amount"]) for e in d["endpoints"]}
+    assert got == {("0x" + _addr(A).hex(), y): 100, ("0x" + _addr(B).hex(), y): 50}   # the pair holds none
+    (step,) = [s for s in d["steps"] if s.get("conversions")]
+    assert step["tx_hash"] == _tx(3)
+    assert step["conversions"][0]["tainted_in"] == "50" and step["conversions"][0]["tainted_out"] == "150"
+    assert step["conversions"][0]["rate"] == "3.0"
+    _check_conservation(d)
+
+
+# -- generated scenarios --------------------------------------------------------------------------------------
+
+def _prepared(root: Path, seed: int) -> tuple[Path, dict]:
+    from anvil_needed import need_anvil
+
+    from chaintrail.analysis.eth.conversions import write_conversions
+    from chaintrail.scenario.eth.generate import generate
+    from chaintrail.scenario.eth.serve import serve
+    from chaintrail.scenario.eth.service_tags import write_service_tags
+    from chaintrail.store.chainstore import ChainStore
+
+    need_anvil()
+    out, store = root / "scenario", root / "a"
+    generate(seed, "all", 2, out)
+    with serve(out) as nodes:
+        r = subprocess.run([*CLI, "ingest", "eth", "--rpc", nodes[31337].url, "--store", str(store), "--json"],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+    write_service_tags(out, root / "services.csv")
+    r = subprocess.run([*CLI, "tags", "import", str(root / "services.csv"), "--store", str(store)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    with ChainStore(store) as st:
+        write_conversions(st)
+    key = json.loads((out / "answer_key.json").read_text())
+    hot = {n: bytes.fromhex(e["hot_wallet"][2:]) for n, e in key["world"]["exchanges"].items()}
+    # STAND-IN for analysis/eth/deposits.py (not committed yet): the deposit addresses the key names
+    deps = [(d["address"], d["exchange"]) for d in pq.read_table(out / "deposit_addresses.parquet").to_pylist()]
+    deps += [(d["address"], d["exchange"]) for c in key["cases"] for d in c["deposit_addresses"] if d["exchange"] in hot]
+    rows = [{"address": bytes.fromhex(a[2:]), "hot_wallet": hot[ex], "kind": "stand-in", "first_block": 0,
+             "n_customers": 1, "evidence": "answer key stand-in"} for a, ex in deps]
+    (store / "analysis").mkdir(exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=ETH_ANALYSIS_TABLES["eth_deposit_addresses"]),
+                   store / "analysis" / "eth_deposit_addresses.parquet")
+    return store, key
+
+
+@pytest.fixture(scope="module", params=[11, 9001], ids=["dev11", "eval9001"])
+def scenario(request, tmp_path_factory):
+    return _prepared(tmp_path_factory.mktemp(f"trace{request.param}"), request.param)
+
+
+def _reached(store: Path, case: dict) -> tuple[dict, dict]:
+    srcs = sorted({f"{s['tx']}:{s['to']}" for s in case["sources"]})
+    r = subprocess.run([*CLI, "trace", "--chain", "eth", *sum((["--from", s] for s in srcs), []), "--until-exchange",
+                        "--store", str(store), "--json"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    names = {"OTC desk": "otc_desk"}
+    got = {names.get(q["service"], q["service"]): {(a if a == "ETH" else a.lower()): int(v) for a, v in q["assets"].items()}
+           for q in d["requests"]}
+    return d, got
+
+
+def test_until_exchange_reaches_every_case_exchange_in_every_asset(scenario) -> None:
+    store, key = scenario
+    for case in key["cases"]:
+        d, got = _reached(store, case)
+        _check_conservation(d)
+        for ex, assets in case["reached"].items():
+            for asset, fig in assets.items():
+                if int(fig["haircut"]):
+                    assert got.get(ex, {}).get(asset, 0) > 0, (case["id"], ex, asset)
+        assert all(s["block_hash"].startswith("0x") and len(s["tx_hash"]) == 66 for s in d["steps"])
+
+
+def test_haircut_equals_the_key_where_no_pool_is_crossed(scenario) -> None:
+    store, key = scenario
+    checked = 0
+    for case in key["cases"]:
+        if case["tornado_links"] or case["bridge_legs"]:
+            continue
+        _, got = _reached(store, case)
+        want = {ex: {a: int(f["haircut"]) for a, f in assets.items()} for ex, assets in case["reached"].items()}
+        assert {ex: {a: v for a, v in got.get(ex, {}).items() if a in want[ex]} for ex in want} == want, case["id"]
+        checked += 1
+    assert checked >= 1
+
+
+@pytest.mark.xfail(strict=True, reason="the key stops at economy users' Tornado withdrawals and at relayers; with "
+                   "haircut pass-through the trace follows them on (Tornado demix leads not wired in yet)")
+def test_haircut_equals_the_key_through_tornado(scenario) -> None:
+    store, key = scenario
+    for case in key["cases"]:
+        if not case["tornado_links"]:
+            continue
+        _, got = _reached(store, case)
+        want = {ex: {a: int(f["haircut"]) for a, f in assets.items()} for ex, assets in case["reached"].items()}
+        assert {ex: {a: v for a, v in got.get(ex, {}).items() if a in want[ex]} for ex in want} == want, case["id"]
