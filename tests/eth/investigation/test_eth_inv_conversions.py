@@ -173,3 +173,16 @@ def test_arbitrage_back_into_the_same_asset_is_no_conversion() -> None:
     flows = [("t", "erc20", TRADER, P1, WETH, "10"), ("t", "erc20", P1, TRADER, A, "30"),
              ("t", "erc20", TRADER, P2, A, "30"), ("t", "erc20", P2, TRADER, WETH, "12")]
     assert net_swap(hops, flows, TRADER) is None
+
+
+def test_a_side_no_transfer_matches_takes_the_pools_other_token_in_uniswap_order() -> None:
+    """A fee-on-transfer token reaches the pool short of amount0In: side 0 is the one other token it moved."""
+    word = bytes(12) + TRADER
+    data = (100).to_bytes(32, "big") + bytes(32) + bytes(32) + (40).to_bytes(32, "big")   # 100 token0 in, 40 token1 out
+    log = SwapLog("t", 5, P1, SWAP_V2, word, word, 3, data)
+    taxed = Transfer("t", 3, A, TRADER, P1, 97)           # A < B: A is token0
+    paid = Transfer("t", 4, B, P1, TRADER, 40)
+    (h,), _ = decode_hops([log], [taxed, paid])
+    assert (h.token0, h.token1, h.token_in, h.amount_in, h.token_out, h.amount_out) == (A, B, A, 100, B, 40)
+    (h,), _ = decode_hops([log], [paid])                    # nothing else moved: side 0 stays unknown
+    assert (h.token0, h.token1) == (None, B)

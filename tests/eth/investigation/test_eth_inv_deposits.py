@@ -12,8 +12,9 @@ from chaintrail.analysis.eth.deposits import find_deposit_addresses, write_depos
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.sql import query
 
-# seed -> (precision, recall over the deposit addresses used on chain, EOA recall over those swept at least once)
-FLOORS = {11: (0.95, 0.94, 1.0), 9002: (0.99, 0.74, 0.93)}
+# seed -> (precision, recall over the deposit addresses used on chain, EOA recall over those swept at least once);
+# a little below the measured figures (docs/eth-heuristics.md), which move as the generator evolves
+FLOORS = {11: (0.94, 0.90, 0.95), 9002: (0.98, 0.70, 0.90)}
 
 
 def _truth(scenario, key) -> dict[str, tuple[str, str]]:

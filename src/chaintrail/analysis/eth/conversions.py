@@ -22,6 +22,7 @@ import logging
 import os
 from collections import defaultdict
 from pathlib import Path
+from typing import cast
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -145,7 +146,7 @@ def find_conversions(store: ChainStore) -> pa.Table:
         log.info("%d Swap-topic logs not in Uniswap's layout were skipped", skipped)
     by_tx: dict[int, list[Hop]] = defaultdict(list)
     for h in hops:
-        by_tx[h.tx].append(h)
+        by_tx[cast(int, h.tx)].append(h)
     flows: dict[int, list[tuple]] = defaultdict(list)
     for f in rows["flows"]:
         flows[f[0]].append(f)

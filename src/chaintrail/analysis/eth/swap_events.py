@@ -148,8 +148,8 @@ def pool_tokens(hops: list[Hop], transfers: Iterable[Transfer]) -> dict[bytes, t
         sides = votes.get(pool, [Counter(), Counter()])
         t0 = sides[0].most_common(1)[0][0] if sides[0] else None
         t1 = sides[1].most_common(1)[0][0] if sides[1] else None
-        if (t0 is None) != (t1 is None):
-            known = t0 or t1
+        known = t0 if t1 is None else t1 if t0 is None else None
+        if known is not None:
             others = moved[pool] - {known}
             if len(others) == 1:
                 other = others.pop()
