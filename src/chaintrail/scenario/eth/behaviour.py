@@ -35,6 +35,13 @@ RANGES: dict[str, tuple] = {
     "relayer_fee_bps": (10, 100),        # Tornado relayer fee, basis points of the denomination (upper bound)
     "tornado_wait_min": (1, 20),         # blocks a note rests in the pool before its withdrawal
     "tornado_wait_max": (20, 400),
+    # Tornado users' slips, the footprints the published linking heuristics look for
+    "tornado_reuse_p": (0.0, 0.15),      # a note withdrawn to the depositor's own address
+    "tornado_known_p": (0.0, 0.2),       # ... to another address the depositor's entity already used
+    "tornado_self_relay_p": (0.0, 0.1),  # the depositor sends its own withdrawal (no relayer, no fee)
+    "tornado_linked_p": (0.0, 0.15),     # the recipient later pays the depositor directly, three times
+    "tornado_batch_p": (0.0, 0.3),       # a user deposits 2-3 denominations at once and withdraws them together
+    "gas_habit_p": (0.2, 0.9),           # a user's new address keeps its gas settings (same wallet software)
     "sweep_every": (3, 50),              # blocks between an exchange's sweeps of its deposit addresses
     "forwarder_share": (0.2, 0.9),       # exchange customers whose deposit address is a forwarder contract
     "bridge_back_p": (0.1, 0.7),         # per block on chain B, a holder's chance to burn back to chain A
@@ -60,6 +67,12 @@ class EthBehaviour:
     relayer_fee_bps: int = 50
     tornado_wait_min: int = 5
     tornado_wait_max: int = 100
+    tornado_reuse_p: float = 0.05
+    tornado_known_p: float = 0.05
+    tornado_self_relay_p: float = 0.03
+    tornado_linked_p: float = 0.05
+    tornado_batch_p: float = 0.1
+    gas_habit_p: float = 0.5
     sweep_every: int = 10
     forwarder_share: float = 0.5
     bridge_back_p: float = 0.3

@@ -83,6 +83,7 @@ class Economy:
         self.notes: list[tuple[int, Pool, Note, dict]] = []              # (ready block, pool, note, link)
         self.approved_withdrawals: list[tuple[Pool, Note, dict]] = []
         self.tornado_links: list[dict] = []
+        self.linked_payments: list[tuple[int, str, str]] = []            # (block, from, to): post-mix slips
         self.note_count = 0
         self.relay = None  # set by relay.BridgeRelay
         self.case_ledger = None  # set by crimes.build_cases: pools' every deposit/withdrawal for the answer key
@@ -93,9 +94,12 @@ class Economy:
 
     # -- users ---------------------------------------------------------------------------------------
 
-    def _new_user(self, address: str, entity: int, weight: float) -> User:
+    def _new_user(self, address: str, entity: int, weight: float, like: User | None = None) -> User:
+        """A new address; ``like``: a user whose gas settings it keeps (the same wallet software)."""
         rng, b = self.rng, self.b
-        if rng.random() < b.legacy_share:
+        if like is not None:
+            style = (like.gas_price, like.max_fee, like.tip)
+        elif rng.random() < b.legacy_share:
             style = (int(rng.uniform(1.0, b.legacy_gwei) * GWEI), 0, 0)
         else:
             style = (None, b.max_fee_gwei * GWEI, int(rng.uniform(0.01, b.tip_gwei) * GWEI))
@@ -106,10 +110,12 @@ class Economy:
         self._p = None
         return user
 
-    def fresh_of(self, user: User) -> User:
-        """A new address of the same entity (it acts like its owner from then on)."""
+    def fresh_of(self, user: User, habit: bool = False) -> User:
+        """A new address of the same entity (it acts like its owner from then on); ``habit``: it keeps the
+        owner's gas settings."""
         self._fresh += 1
-        return self._new_user(derived_address(self.seed, "fresh", self._fresh), user.entity, user.weight)
+        return self._new_user(derived_address(self.seed, "fresh", self._fresh), user.entity, user.weight,
+                              like=user if habit else None)
 
     def _receiver(self, user: User) -> User:
         return self.fresh_of(user) if self.rng.random() < self.b.fresh_address_p else user
@@ -199,6 +205,7 @@ class Economy:
         self._refresh(self.services)
         number = self.sender.number + 1
         self._tornado_withdrawals(number)
+        self._linked_payments(number)
         if number % self.b.sweep_every == 0:
             self._sweeps()
         n = int(self.b.txs_per_block * self.rng.uniform(0.7, 1.3))
@@ -437,7 +444,8 @@ class Economy:
 
     def _tornado_deposit(self, user: User) -> None:
         pools = self.world.pools
-        if self.rng.random() < 0.7:
+        eth = self.rng.random() < 0.7
+        if eth:
             cap = self._spendable(user, ETH, DEPOSIT_GAS)
             choices = [p for (asset, d), p in pools.items() if asset is None and d <= cap and d < 100 * ETHER]
         else:
@@ -446,21 +454,59 @@ class Economy:
         if not choices:
             return
         pool = choices[-1] if self.rng.random() < 0.5 else choices[int(self.rng.integers(0, len(choices)))]
-        if pool.asset is not None and not self._approve(user, pool.asset, pool.address):
-            return
-        note = Note.derive(self.seed, pool.address, self.note_count)
-        value = pool.denomination if pool.asset is None else 0
-        link = {"pool": pool.address, "asset": pool.asset or "ETH", "denomination": pool.denomination,
-                "commitment": note.commitment, "nullifier_hash": note.nullifier_hash, "depositor": user.address,
-                "entity": user.entity}
-        if not self._tx(user, pool.address, value, pool.deposit_data(note), DEPOSIT_GAS, label="tornado deposit",
-                        then=lambda r, k=link, p=pool, n=note: self._deposited(r, k, p, n)):
-            return
-        if pool.asset is not None:
-            self.ledger.debit(user.address, pool.asset, pool.denomination)
-        self.note_count += 1
+        picked = [pool]
+        if len(choices) > 1 and self.rng.random() < self.b.tornado_batch_p:
+            # a portfolio: 2-3 denominations at once, withdrawn together later (one recipient)
+            others = [p for p in choices if p is not pool]
+            k = min(len(others), int(self.rng.integers(1, 3)))
+            picked += [others[int(i)] for i in self.rng.choice(len(others), size=k, replace=False)]
+        if sum(p.denomination for p in picked) > cap:
+            picked = [pool]
         wait = int(self.rng.integers(self.b.tornado_wait_min, self.b.tornado_wait_max + 1))
-        self.notes.append((self.sender.number + 1 + wait, pool, note, link))
+        group = self.note_count if len(picked) > 1 else None
+        for pool in picked:
+            if pool.asset is not None and not self._approve(user, pool.asset, pool.address):
+                return
+            note = Note.derive(self.seed, pool.address, self.note_count)
+            value = pool.denomination if pool.asset is None else 0
+            link = {"pool": pool.address, "asset": pool.asset or "ETH", "denomination": pool.denomination,
+                    "commitment": note.commitment, "nullifier_hash": note.nullifier_hash, "depositor": user.address,
+                    "entity": user.entity, "group": group}
+            if not self._tx(user, pool.address, value, pool.deposit_data(note), DEPOSIT_GAS, label="tornado deposit",
+                            then=lambda r, k=link, p=pool, n=note: self._deposited(r, k, p, n)):
+                return
+            if pool.asset is not None:
+                self.ledger.debit(user.address, pool.asset, pool.denomination)
+            self.note_count += 1
+            self.notes.append((self.sender.number + 1 + wait, pool, note, link))
+
+    def _recipient(self, depositor: User, group: int | None, chosen: dict[int, str]) -> str:
+        """Where a note is withdrawn to: mostly a fresh address; sometimes the depositor's slips (its own
+        address, an address its entity already used); a portfolio's notes all go to one address."""
+        if group is not None and group in chosen:
+            return chosen[group]
+        r = self.rng.random()
+        known = [a for a in self.entities.get(depositor.entity, ()) if a != depositor.address]
+        if r < self.b.tornado_reuse_p:
+            out = depositor.address
+        elif r < self.b.tornado_reuse_p + self.b.tornado_known_p and known:
+            out = known[int(self.rng.integers(0, len(known)))]
+        else:
+            out = self.fresh_of(depositor, habit=self.rng.random() < self.b.gas_habit_p).address
+        if group is not None:
+            chosen[group] = out
+        return out
+
+    def _linked_payments(self, number: int) -> None:
+        """Recipients that later pay their depositor directly (the 'linked addresses' slip)."""
+        due = [p for p in self.linked_payments if p[0] <= number]
+        self.linked_payments = [p for p in self.linked_payments if p[0] > number]
+        for _, frm, to in due:
+            user = self.by_address.get(frm)
+            if user is not None:
+                amount = self._amount(ETH, self._spendable(user, ETH, 21_000) // 4)
+                if amount:
+                    self._tx(user, to, amount, label="payment")
 
     def _tornado_withdrawals(self, number: int) -> None:
         """Relayers send the withdrawals the verifier approved last block; the verifier approves the notes due."""
@@ -475,17 +521,28 @@ class Economy:
             credits = [(link["recipient"], asset, pool.denomination - link["fee"]), (link["relayer"], asset, link["fee"])]
             if refund:
                 credits.append((link["recipient"], ETH, refund))
+            own = self.by_address.get(link["relayer"])      # a self-relayed withdrawal: the user's own gas habits
+            prices = {} if own is None else {"gas_price": own.gas_price, "max_fee": own.max_fee,
+                                             "priority_fee": own.tip}
             self.ledger.send(link["relayer"], pool.address, refund, data, gas=WITHDRAW_GAS, label="tornado withdraw",
                              credits=credits, then=lambda r, k=link, p=pool, n=note, f=refund:
-                             self._withdrawn(r, k, p, n, f))
+                             self._withdrawn(r, k, p, n, f), **prices)
         self.approved_withdrawals = []
         due = [n for n in self.notes if n[0] <= number]
         self.notes = [n for n in self.notes if n[0] > number]
+        chosen: dict[int, str] = {}
         for _, pool, note, link in due:
-            recipient = self.fresh_of(self.by_address[link["depositor"]]).address
+            depositor = self.by_address[link["depositor"]]
+            recipient = self._recipient(depositor, link.get("group"), chosen)
             relayers = self.world.relayers
             relayer = relayers[0] if self.rng.random() < self.b.relayer_1_p else relayers[-1]
             fee = pool.denomination * int(self.rng.integers(10, self.b.relayer_fee_bps + 1)) // 10_000
+            if self.rng.random() < self.b.tornado_self_relay_p and self.ledger.can_pay(
+                    depositor.address, ETHER // 200, WITHDRAW_GAS, depositor.gas_price, depositor.max_fee):
+                relayer, fee = depositor.address, 0       # sends its own withdrawal: pays the gas, no fee
+            if recipient != depositor.address and self.rng.random() < self.b.tornado_linked_p:
+                for k in range(3):
+                    self.linked_payments.append((number + 2 + 3 * k, recipient, depositor.address))
             link.update(recipient=recipient, relayer=relayer, fee=fee)
             self.ledger.send(self.world.tornado_verifier, pool.address, 0,
                              approve_data(note, recipient, relayer, fee), gas=APPROVE_GAS, label="tornado approve")

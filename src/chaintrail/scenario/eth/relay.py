@@ -37,6 +37,7 @@ class BridgeRelay:
         self.done_a = ledger_a.sender.number   # blocks already relayed
         self.done_b = sender_b.number
         self.holders: dict[str, bool] = {}     # chain B addresses holding bridged tokens (insertion order)
+        self.private: set[str] = set()         # crime cases' chain B addresses: never played as holders
         self.legs: list[dict] = []
 
     def step_b(self) -> None:
@@ -70,7 +71,7 @@ class BridgeRelay:
         self.b.send(self.relayer, self.bridge.destination, 0, data, gas=RELAY_GAS, label="bridge mint",
                     credits=[(msg.recipient, wrapped, msg.amount)],
                     then=lambda r, k=leg: k.update(dest_tx=r["transactionHash"], dest_block=int(r["blockNumber"], 16)))
-        if msg.recipient not in self.holders:
+        if msg.recipient not in self.holders and msg.recipient not in self.private:
             self.holders[msg.recipient] = True
             if self.b.get(msg.recipient) == 0:
                 self.b.send(self.gas_station, msg.recipient, GAS_DROP, label="gas drop",

@@ -263,6 +263,8 @@ class Crime:
         """A thread: lock ``amount`` ETH on chain A for ``recipient_b``; once mined, the relayer mints on chain B."""
         bridge = self.world.bridge
         assert bridge is not None and self.qb is not None
+        if self.relay is not None:
+            self.relay.private.add(recipient_b)   # the shared relayer's chain-B play never pays or moves it
         bridge.lock_eth(self.q, frm, amount, recipient_b)
         lock = self.q.last
         assert lock is not None
