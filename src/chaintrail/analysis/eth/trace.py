@@ -89,6 +89,11 @@ class EthTracer:
         self.status, self.hops = np.zeros(n, np.uint8), np.zeros(n, np.int32)
         self.q0 = np.zeros(self.g.n_pos // 64 + 2, np.uint64)
         self.q1 = np.zeros(len(self.q0) // 64 + 2, np.uint64)
+        m = len(self.conv.trig)
+        self.tin_h, self.tin_l = np.zeros(m, np.uint64), np.zeros(m, np.uint64)
+        self.tout_h, self.tout_l = np.zeros(m, np.uint64), np.zeros(m, np.uint64)
+        self.c_hop = np.full(m, 1 << 30, np.int32)
+        self.touched = np.empty(n, np.int64)           # each account is touched at most once per trace
         self.fee_kind = np.zeros(256, np.bool_)
         self.fee_kind[list(FEE_KINDS)] = True
 
@@ -157,15 +162,21 @@ class EthTracer:
                              src_pos, sh, sl, np.asarray(src_accts, np.int64), c.conv_in, c.conv_out,
                              c.trig_first, c.trig, c.acct, c.ain_h, c.ain_l, c.aout_h, c.aout_l,
                              params.max_hops, np.uint64(params.min_amount), len(g.asset_addr),
-                             self.T_hi, self.T_lo, self.status, self.hops, self.q0, self.q1)
-        touched = out[0]
+                             self.T_hi, self.T_lo, self.status, self.hops, self.q0, self.q1,
+                             self.tin_h, self.tin_l, self.tout_h, self.tout_l, self.c_hop, self.touched)
+        touched, convs = out[0].copy(), out[8]
+        conv = (convs, self.tin_h[convs].copy(), self.tin_l[convs].copy(), self.tout_h[convs].copy(),
+                self.tout_l[convs].copy())
+        for a in (self.tin_h, self.tin_l, self.tout_h, self.tout_l):
+            a[convs] = 0
+        self.c_hop[convs] = 1 << 30
         final = (touched, self.T_hi[touched].copy(), self.T_lo[touched].copy(), self.status[touched].copy(),
                  self.hops[touched].copy())
         self.T_hi[touched] = 0
         self.T_lo[touched] = 0
         self.status[touched] = 0
         self.hops[touched] = 0
-        return final, out
+        return final, (*out[:8], conv, out[9])
 
     def trace(self, spec: str | list[str], params: EthTraceParams | None = None) -> dict:
         params = params or EthTraceParams()

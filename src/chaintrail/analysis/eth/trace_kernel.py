@@ -55,16 +55,15 @@ def _grow(a, n):
 def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_asset, out_ptr, out_pos,
                  fee_kind, stop_kind, src_pos, src_hi, src_lo, src_accts,
                  conv_in, conv_out, trig_first, conv_trig, conv_acct, ain_h, ain_l, aout_h, aout_l,
-                 max_hops, min_lo, n_assets, T_hi, T_lo, status, hops, q0, q1):
-    """Run one trace; returns (touched accounts, edge records (pos, dest, hi, lo, hop), totals, per conversion
-    tainted in/out (hi, lo), flows visited)."""
+                 max_hops, min_lo, n_assets, T_hi, T_lo, status, hops, q0, q1, tin_h, tin_l, tout_h, tout_l, c_hop, touched):
+    """Run one trace; returns (touched accounts, edge records (pos, dest, hi, lo, hop), totals, conversions
+    that carried taint, flows visited). Scratch (T, status, hops, queue, tin/tout/c_hop: zero, c_hop 2^30) is
+    left for the caller to reset at the touched accounts and conversions."""
     tot_h = np.zeros((N_ROWS, n_assets), np.uint64)
     tot_l = np.zeros((N_ROWS, n_assets), np.uint64)
     n_conv = conv_trig.shape[0]
-    tin_h, tin_l = np.zeros(n_conv, np.uint64), np.zeros(n_conv, np.uint64)
-    tout_h, tout_l = np.zeros(n_conv, np.uint64), np.zeros(n_conv, np.uint64)
-    c_hop = np.full(n_conv, 1 << 30, np.int32)
-    touched = np.empty(64, np.int64)
+    convs = np.empty(16, np.int64)
+    nc = 0
     nt = 0
     e_pos, e_dst = np.empty(256, np.int64), np.empty(256, np.int64)
     e_h, e_l, e_hop = np.empty(256, np.uint64), np.empty(256, np.uint64), np.empty(256, np.int32)
@@ -78,7 +77,6 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
         a = src_accts[k]
         status[a] = SOURCE
         hops[a] = 0
-        touched = _grow(touched, nt)
         touched[nt] = a
         nt += 1
         for j in range(out_ptr[a], out_ptr[a + 1]):
@@ -122,9 +120,11 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
                 tot_h[R_BURNT, s], tot_l[R_BURNT, s] = add(tot_h[R_BURNT, s], tot_l[R_BURNT, s], th, tl)
                 dst = TO_BURNT
             else:
-                nt, touched = _deliver(dst, th, tl, hop, p, max_hops, acct_addr, stop_kind, status, hops, T_hi,
+                nt = _deliver(dst, th, tl, hop, p, max_hops, acct_addr, stop_kind, status, hops, T_hi,
                                        T_lo, out_ptr, out_pos, q0, q1, touched, nt, tot_h, tot_l, s)
-            e_pos, e_dst, e_h, e_l, e_hop = _edge(e_pos, e_dst, e_h, e_l, e_hop, ne, p, dst, th, tl, hop)
+            if ne >= e_pos.shape[0]:
+                e_pos, e_dst, e_h, e_l, e_hop = _grow(e_pos, ne), _grow(e_dst, ne), _grow(e_h, ne), _grow(e_l, ne), _grow(e_hop, ne)
+            e_pos[ne], e_dst[ne], e_h[ne], e_l[ne], e_hop[ne] = p, dst, th, tl, hop
             ne += 1
         a = frm[p]
         if a >= 0 and (status[a] == FOLLOW or status[a] == SOURCE) and conv_out[p] < 0:
@@ -162,6 +162,10 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
                 elif c >= 0:
                     dst = TO_CONVERSION
                     hop = hops[a]
+                    if tin_h[c] == U0 and tin_l[c] == U0:
+                        convs = _grow(convs, nc)
+                        convs[nc] = c
+                        nc += 1
                     tin_h[c], tin_l[c] = add(tin_h[c], tin_l[c], th, tl)
                     c_hop[c] = min(c_hop[c], hops[a])
                     tot_h[R_CONV_OUT, s], tot_l[R_CONV_OUT, s] = add(tot_h[R_CONV_OUT, s], tot_l[R_CONV_OUT, s],
@@ -176,9 +180,11 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
                     tot_h[R_BELOW, s], tot_l[R_BELOW, s] = add(tot_h[R_BELOW, s], tot_l[R_BELOW, s], th, tl)
                 else:
                     dst = to[p]
-                    nt, touched = _deliver(dst, th, tl, hop, p, max_hops, acct_addr, stop_kind, status, hops,
+                    nt = _deliver(dst, th, tl, hop, p, max_hops, acct_addr, stop_kind, status, hops,
                                            T_hi, T_lo, out_ptr, out_pos, q0, q1, touched, nt, tot_h, tot_l, s)
-                e_pos, e_dst, e_h, e_l, e_hop = _edge(e_pos, e_dst, e_h, e_l, e_hop, ne, p, dst, th, tl, hop)
+                if ne >= e_pos.shape[0]:
+                    e_pos, e_dst, e_h, e_l, e_hop = _grow(e_pos, ne), _grow(e_dst, ne), _grow(e_h, ne), _grow(e_l, ne), _grow(e_hop, ne)
+                e_pos[ne], e_dst[ne], e_h[ne], e_l[ne], e_hop[ne] = p, dst, th, tl, hop
                 ne += 1
         # conversions completing here: the trader's output account gets the input's taint at the executed rate
         c = trig_first[p]
@@ -190,14 +196,14 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
                 so = acct_asset[dst]
                 tot_h[R_CONV_IN, so], tot_l[R_CONV_IN, so] = add(tot_h[R_CONV_IN, so], tot_l[R_CONV_IN, so], oh, ol)
                 if oh != U0 or ol != U0:
-                    nt, touched = _deliver(dst, oh, ol, c_hop[c], p, max_hops, acct_addr, stop_kind, status, hops,
+                    nt = _deliver(dst, oh, ol, c_hop[c], p, max_hops, acct_addr, stop_kind, status, hops,
                                            T_hi, T_lo, out_ptr, out_pos, q0, q1, touched, nt, tot_h, tot_l, so)
-                    e_pos, e_dst, e_h, e_l, e_hop = _edge(e_pos, e_dst, e_h, e_l, e_hop, ne, p, dst, oh, ol,
-                                                          c_hop[c])
+                    if ne >= e_pos.shape[0]:
+                        e_pos, e_dst, e_h, e_l, e_hop = _grow(e_pos, ne), _grow(e_dst, ne), _grow(e_h, ne), _grow(e_l, ne), _grow(e_hop, ne)
+                    e_pos[ne], e_dst[ne], e_h[ne], e_l[ne], e_hop[ne] = p, dst, oh, ol, c_hop[c]
                     ne += 1
             c += 1
-    return (touched[:nt], e_pos[:ne], e_dst[:ne], e_h[:ne], e_l[:ne], e_hop[:ne], tot_h, tot_l,
-            tin_h, tin_l, tout_h, tout_l, visited)
+    return touched[:nt], e_pos[:ne], e_dst[:ne], e_h[:ne], e_l[:ne], e_hop[:ne], tot_h, tot_l, convs[:nc], visited
 
 
 @nb.njit(cache=True)
@@ -209,24 +215,23 @@ def _edge(e_pos, e_dst, e_h, e_l, e_hop, ne, p, dst, th, tl, hop):
     return e_pos, e_dst, e_h, e_l, e_hop
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _deliver(d, th, tl, hop, p, max_hops, acct_addr, stop_kind, status, hops, T_hi, T_lo, out_ptr, out_pos,
              q0, q1, touched, nt, tot_h, tot_l, s):
     """Taint t arrives at account d at position p."""
     st = status[d]
     if st == SOURCE:       # the source's own money coming back: not new taint
         tot_h[R_RETURNED, s], tot_l[R_RETURNED, s] = add(tot_h[R_RETURNED, s], tot_l[R_RETURNED, s], th, tl)
-        return nt, touched
+        return nt
     T_hi[d], T_lo[d] = add(T_hi[d], T_lo[d], th, tl)
     if st == UNTOUCHED:
-        touched = _grow(touched, nt)
         touched[nt] = d
         nt += 1
         k = stop_kind[acct_addr[d]]
         hops[d] = hop
         if k != 0:
             status[d] = k
-            return nt, touched
+            return nt
         status[d] = STOP_HOPS
     if status[d] == STOP_HOPS and hop <= max_hops:
         status[d] = FOLLOW
@@ -238,4 +243,4 @@ def _deliver(d, th, tl, hop, p, max_hops, acct_addr, stop_kind, status, hops, T_
             j -= 1
     elif status[d] == FOLLOW and hop < hops[d]:
         hops[d] = hop
-    return nt, touched
+    return nt

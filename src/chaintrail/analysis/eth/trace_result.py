@@ -18,7 +18,7 @@ _MAX_PATH = 1000
 def assemble(tr, params: EthTraceParams, source: dict, final, out) -> dict:
     g, stops, conv = tr.g, tr.stops(params), tr.conv
     touched, t_hi, t_lo, status, hops = final
-    _, e_pos, e_dst, e_h, e_l, e_hop, tot_h, tot_l, tin_h, tin_l, tout_h, tout_l, visited = out
+    _, e_pos, e_dst, e_h, e_l, e_hop, tot_h, tot_l, conv_taint, visited = out
     n_assets = len(g.asset_addr)
     rows = {name: [join(tot_h[r, s], tot_l[r, s]) for s in range(n_assets)] for r, name in enumerate(_ROWS)}
     e_amt = join_arrays(e_h, e_l)
@@ -94,7 +94,7 @@ def assemble(tr, params: EthTraceParams, source: dict, final, out) -> dict:
     endpoints.sort(key=lambda x: (x[0], -int(x[2]["amount"]), x[2]["kind"], x[2]["address"] or ""))
     d = {"chain": "eth", "source": source, "model": params.model, "params": params_dict(params),
          "endpoints": [e for _, _, e in endpoints], "totals": totals,
-         "steps": _steps(tr, params, e_pos_l, tin_h, tin_l, tout_h, tout_l),
+         "steps": _steps(tr, params, e_pos_l, conv_taint),
          "stats": {"flows_visited": int(visited), "taint_edges": len(e_pos_l), "accounts_touched": len(touched)},
          "engine": ENGINE_VERSION}
     if conv.skipped:
@@ -123,11 +123,12 @@ def _path(tr, best: dict[int, tuple[int, int]], acct: int) -> list[str]:
     return list(dict.fromkeys(reversed(out)))
 
 
-def _steps(tr, params, e_pos: list[int], tin_h, tin_l, tout_h, tout_l) -> list[dict]:
+def _steps(tr, params, e_pos: list[int], conv_taint) -> list[dict]:
     """Per transaction that carried taint: its hash, block hash, the model's rule, and its conversions."""
     g, conv = tr.g, tr.conv
     by_tx: dict[int, list[dict]] = defaultdict(list)
-    for c in np.flatnonzero((tin_h != 0) | (tin_l != 0)).tolist():
+    convs, tin_h, tin_l, tout_h, tout_l = conv_taint
+    for k, c in enumerate(convs.tolist()):
         r = conv.rows[c]
         a_in, a_out = int(r["amount_in"]), int(r["amount_out"])
         by_tx[int(r["tx_num"])].append({
@@ -135,7 +136,7 @@ def _steps(tr, params, e_pos: list[int], tin_h, tin_l, tout_h, tout_l) -> list[d
             "asset_in": _hex(r.get("asset_in")) or "ETH", "amount_in": str(a_in),
             "asset_out": _hex(r.get("asset_out")) or "ETH", "amount_out": str(a_out),
             "rate": str(r["rate"]) if r.get("rate") is not None else str(a_out / a_in),
-            "tainted_in": str(join(tin_h[c], tin_l[c])), "tainted_out": str(join(tout_h[c], tout_l[c])),
+            "tainted_in": str(join(tin_h[k], tin_l[k])), "tainted_out": str(join(tout_h[k], tout_l[k])),
             "rule": "conversion: floor(amount_out * tainted_in / amount_in)", "evidence": r.get("evidence")})
     steps = []
     for t in dict.fromkeys(int(g.tx[p]) for p in e_pos):
