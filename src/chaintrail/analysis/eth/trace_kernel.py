@@ -206,15 +206,6 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
     return touched[:nt], e_pos[:ne], e_dst[:ne], e_h[:ne], e_l[:ne], e_hop[:ne], tot_h, tot_l, convs[:nc], visited
 
 
-@nb.njit(cache=True)
-def _edge(e_pos, e_dst, e_h, e_l, e_hop, ne, p, dst, th, tl, hop):
-    if ne >= e_pos.shape[0]:
-        e_pos, e_dst, e_h, e_l, e_hop = _grow(e_pos, ne), _grow(e_dst, ne), _grow(e_h, ne), _grow(e_l, ne), \
-            _grow(e_hop, ne)
-    e_pos[ne], e_dst[ne], e_h[ne], e_l[ne], e_hop[ne] = p, dst, th, tl, hop
-    return e_pos, e_dst, e_h, e_l, e_hop
-
-
 @nb.njit(cache=True, inline="always")
 def _deliver(d, th, tl, hop, p, max_hops, acct_addr, stop_kind, status, hops, T_hi, T_lo, out_ptr, out_pos,
              q0, q1, touched, nt, tot_h, tot_l, s):
