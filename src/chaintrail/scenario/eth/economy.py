@@ -39,6 +39,8 @@ ETHER, USD, GWEI = 10**18, 10**6, 10**9
 ERC20_GAS, APPROVE_TOKEN_GAS, SWAP_GAS, LIQUIDITY_GAS, OTC_GAS = 90_000, 60_000, 250_000, 300_000, 120_000
 LOCK_ETH_GAS, LOCK_TOKEN_GAS, CREATE_FORWARDER_GAS, FLUSH_GAS = 100_000, 150_000, 400_000, 120_000
 MAX_UINT = (1 << 256) - 1
+# Smallest swaps: below these Uniswap's output rounds to nothing and the pair reverts (INSUFFICIENT_OUTPUT_AMOUNT).
+MIN_SWAP = {ETH: 10**12, "usd": 10_000}
 KEEP_GAS = 8_000_000          # block gas left for the crime cases and the bridge relayer
 MEDIAN = {ETH: ETHER // 2, "usd": 500 * USD}
 SWAP, MINT, BURN, TRANSFER = (event_topic(s) for s in (
@@ -252,12 +254,12 @@ class Economy:
             amount = self._amount(ETH, self._spendable(user, ETH, SWAP_GAS)) // 4
             data = calldata("swapExactETHForTokens(uint256,address[],address,uint256)", 0, [weth, token],
                             user.address, DEADLINE)
-            if amount:
+            if amount >= MIN_SWAP[ETH]:
                 self._tx(user, uni.router, amount, data, SWAP_GAS, label="swap eth",
                          then=self._swap_out(user.address, token))
             return
         amount = self._amount("usd", self._spendable(user, token, 0))
-        if not amount or not self._approve(user, token, uni.router):
+        if amount < MIN_SWAP["usd"] or not self._approve(user, token, uni.router):
             return
         if r < 0.8:
             data = calldata("swapExactTokensForETH(uint256,uint256,address[],address,uint256)", amount, 0,
