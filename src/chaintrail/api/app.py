@@ -17,7 +17,7 @@ from chaintrail import __version__
 from chaintrail.api import errors
 from chaintrail.api.auth import TokenGate, check_token, declare_bearer, new_token
 from chaintrail.api.live import LiveWorkbench
-from chaintrail.api.routers import addresses, entities, graph, meta, screen, search, tags, trace, transactions
+from chaintrail.api.routers import addresses, entities, eth, graph, meta, screen, search, tags, trace, transactions
 from chaintrail.api.runner import Runner
 from chaintrail.api.workbench import Limits
 
@@ -106,12 +106,12 @@ def create_app(store_path: str | Path, token: str | None = None, *, case_info: d
     app.state.case_info = case_info
     app.state.store_path = Path(store_path)
     errors.install(app)
-    for mod in (meta, search, addresses, transactions, entities, graph, trace, screen, tags):
+    for mod in (meta, search, addresses, transactions, entities, graph, trace, screen, tags, eth):
         app.include_router(mod.router, prefix=API_PREFIX)
     cases = _optional_router("cases")
     if cases is not None:
         app.include_router(cases, prefix=API_PREFIX)
-    app.state.features = {"cases": cases is not None, "tags": wb.tags.n_tags > 0}
+    app.state.features = {"cases": cases is not None, "tags": wb.tags.n_tags > 0, "eth": wb.eth.present}
     _mount_ui(app, web_dir or WEB_DIR)
     app.add_middleware(TokenGate, token=token)      # in front of everything under /api
     app.add_middleware(_Headers)

@@ -102,6 +102,18 @@ def screen(wb: Workbench, subject: str, params: ScreenParams) -> dict:
     return wb.screens.screen(subject, params)
 
 
+def eth_trace_body(wb: Workbench, spec: str, params, until_exchange: bool, offset: int, limit: int,
+                   steps: bool) -> dict:
+    """The /eth/trace JSON body: one page of the full Ethereum result (see ``api.eth``)."""
+    from chaintrail.api.eth import trace_page
+
+    return trace_page(wb.eth.trace(spec, params, until_exchange), offset, limit, steps)
+
+
+def eth_screen(wb: Workbench, subject: str, hops: int, as_of) -> dict:
+    return wb.eth.screen(subject, hops, as_of)
+
+
 def _in_worker(fn_name: str, generation: int, tags_version: int, *args):
     return globals()[fn_name](_worker_wb(generation, tags_version), *args)
 

@@ -98,8 +98,10 @@ class Workbench:
         # must not rerun it. Deterministic for (source, params) until the tags change.
         self._results: OrderedDict[tuple, dict] = OrderedDict()
         self.member_cache: dict[tuple[int, str], np.ndarray] = {}
+        from chaintrail.api.eth import EthService
         from chaintrail.api.screen import ScreenService
         self.screens = ScreenService(self)
+        self.eth = EthService(self.store)      # the store's Ethereum data, indexed on first use
 
     def close(self) -> None:
         self.store.close()
@@ -139,3 +141,4 @@ class Workbench:
             with self._trace_lock:
                 self.tags, self.tracer = tags, tracer
                 self._results.clear()       # stop categories and endpoint tags may have changed
+            self.eth.tags_changed()
