@@ -98,7 +98,7 @@ def main() -> None:
     print(f"{'hops':>4} {'median ms':>10} {'flows/trace':>12} {'kernel edges/s':>15} | {'nx median ms':>12} "
           f"{'nx edges/s':>11} {'ours faster':>11}")
     for hops in (3, 6, 10):
-        params = EthTraceParams(max_hops=hops, stop_categories=())
+        params = EthTraceParams(max_hops=hops, stop_categories=(), mixer_policy="haircut")   # the peer passes pools
         amt = lambda p: [join(g.hi[p], g.lo[p])]  # noqa: E731
         tr.run(np.array([srcs[0]]), amt(srcs[0]), np.zeros(0, np.int64), params)        # compiled
         lat, edges, kt = [], [], []

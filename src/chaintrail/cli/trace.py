@@ -21,9 +21,15 @@ def trace(
     max_hops: int = typer.Option(10, "--max-hops", help="Stop a branch after this many transactions"),
     min_amount: int = typer.Option(0, "--min-amount", help="Stop a branch when its taint falls below this (sats)"),
     stop_category: list[str] = typer.Option(["exchange"], "--stop-category", help="Tag categories that end a branch"),
-    mixer_policy: str = typer.Option(None, "--mixer-policy", help="haircut: pass CoinJoins/mixers proportionally; "
-                                     "stop: stop and flag; demix: follow the owner's coins out of the mix by on-chain "
-                                     "evidence [default: demix forward, haircut backward]"),
+    mixer_policy: str = typer.Option(None, "--mixer-policy", "--mixer", help="haircut: pass CoinJoins/mixers "
+                                     "proportionally; stop: stop and flag; demix: follow the owner's coins out of the "
+                                     "mix by on-chain evidence [default: demix forward, haircut backward]; eth: leads "
+                                     "(default: the pool under the model, withdrawals followed where a Tornado lead "
+                                     "pairs them with a tainted deposit), demix, haircut, stop"),
+    link: list[str] = typer.Option([], "--link", help="eth: a Tornado link you hold as established, "
+                                   "DEPOSIT_TX:WITHDRAWAL_TX (repeat); it pairs before any lead"),
+    tornado_heuristics: str = typer.Option("all", "--tornado-heuristics", help="eth: the Tornado leads that may "
+                                           "pair notes: all, none, or a comma list (address_match, ..., fifo_timing)"),
     time_from: int = typer.Option(None, "--time-from", help="Unix time: ignore txs before this"),
     time_to: int = typer.Option(None, "--time-to", help="Unix time: ignore txs after this"),
     demix_leads: bool = typer.Option(True, "--demix-leads/--no-demix-leads", help="demix: also claim exits swept "
@@ -45,7 +51,7 @@ def trace(
         stop_category = sorted(set(stop_category) | set(SERVICE_STOPS))
     if chain == "eth":
         _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_category, mixer_policy, until_exchange,
-                   store, json_out)
+                   store, json_out, tuple(link), tornado_heuristics)
         return
     if chain != "btc":
         raise UsageError(f"--chain must be btc or eth, not {chain!r}")
@@ -72,13 +78,16 @@ def trace(
 
 
 def _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_category, mixer_policy, until_exchange,
-               store, json_out) -> None:
-    from chaintrail.analysis.eth.trace import EthTraceParams, EthTracer
+               store, json_out, links=(), tornado_heuristics="all") -> None:
+    from chaintrail.analysis.eth.trace import LEAD_HEURISTICS, EthTraceParams, EthTracer
     from chaintrail.analysis.eth.trace_result import records_requests
     from chaintrail.store.chainstore import ChainStore
 
+    h = tornado_heuristics.strip().lower()
+    heur = LEAD_HEURISTICS if h == "all" else () if h == "none" else tuple(x.strip() for x in h.split(",") if x.strip())
     params = EthTraceParams(direction=direction, model=model, asset=asset, max_hops=max_hops, min_amount=min_amount,
-                            stop_categories=tuple(stop_category), mixer_policy=mixer_policy or "haircut")
+                            stop_categories=tuple(stop_category), mixer_policy=mixer_policy or "leads",
+                            lead_heuristics=heur, links=links)
     params.check()
     with ChainStore(store_path(store)) as st:
         out = EthTracer(st).trace(source, params)

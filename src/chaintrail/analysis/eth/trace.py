@@ -16,10 +16,32 @@ unwrap): the trader's tainted input becomes tainted output at the executed rate,
 amount_in); the pool or router gets no taint from the input, and its output leg carries none of its own.
 Gas goes to ``fees``. A trail **stops** at tagged services (``stop_categories``, as Bitcoin's), at exchange
 deposit addresses (``analysis/eth_deposit_addresses.parquet``, attributed to their hot wallet's service), at
-bridges (not followed across chains here) and, with mixer policy ``stop``, at mixers; with mixer policy
-``haircut`` a Tornado pool is an account like any other. Accounting is exact per asset:
+bridges (not followed across chains here) and, with mixer policy ``stop``, at mixers (tagged, or Tornado-style
+pools found by ``tornado``).
+
+Tornado pools, by mixer policy (``mixer_legs`` pairs each deposit with at most one withdrawal: a ``--link``
+the investigator confirmed, else the lead of highest measured precision among ``lead_heuristics``):
+
+* ``leads`` (default): the answer key's haircut rule. The pool is an account under the model, so a
+  withdrawal carries the tainted share of the notes open in the pool; the withdrawal is two movements, the
+  recipient's (denomination - fee) then the relayer's fee. The relayer's share ends there (``relayer_fee``);
+  the recipient's share goes on only when the withdrawal is paired with a deposit that carried taint, and
+  otherwise ends at the recipient (``mixer_withdrawal``), unless that recipient is a stop itself (an exchange
+  deposit address is counted as reached). Each tainted deposit is reported under ``demix`` with its pair, the
+  lead's heuristic, measured precision and chance-match rate, and the true-flow estimate (the note's taint
+  share of what its withdrawal paid out).
+* ``demix``: true flow by the leads. A deposit's taint goes into its note, not the pool; the paired
+  withdrawal's recipient gets floor(x * note / denomination) and its relayer the rest; every other
+  withdrawal gets nothing; a note without a pair keeps its taint (``mixer_note``, stopped).
+* ``haircut``: the pool is an account like any other and every withdrawal is followed (pass-through).
+* ``stop``: the trail ends at the pool.
+
+Steps through a pool carry the pairing lead (heuristic, precision, chance-match rate, evidence): a lead, not
+proof. Accounting is exact per asset:
 
     traced = to_endpoints + fees + unspent + below_threshold + stopped + converted
+
+(``stopped`` includes taint ending at Tornado withdrawals, relayer fees and unpaired notes.)
 
 where ``traced`` is the taint that entered the asset (sources, conversions into it, poison's absorbed value,
 less the source's own money coming back to it) and ``converted`` what left it through conversions.
@@ -38,6 +60,7 @@ import pyarrow.parquet as pq
 from chaintrail.analysis.eth import trace_kernel as K
 from chaintrail.analysis.eth.conv_legs import ConvLegs, load_conversions
 from chaintrail.analysis.eth.flowgraph import FEE_KINDS, FlowGraph, load
+from chaintrail.analysis.eth.mixer_legs import MixerLegs, empty, load_mixer_legs
 from chaintrail.analysis.eth.stops import Stops, hex_of, load_stops
 from chaintrail.analysis.eth.u128 import join
 from chaintrail.errors import UsageError
@@ -49,6 +72,9 @@ RULES = {"haircut": "out-flow x of an account carries floor(x * T / B) (T its ta
          "poison": "every out-flow of a tainted account is wholly tainted"}
 _END_KIND = {K.FOLLOW: "unspent", K.STOP_SERVICE: "tagged", K.STOP_DEPOSIT: "deposit_address",
              K.STOP_BRIDGE: "bridged", K.STOP_HOPS: "stopped_max_hops", K.STOP_MIXER: "stopped_mixer"}
+MIXER_POLICIES = {"leads": K.MIX_LEADS, "demix": K.MIX_DEMIX, "haircut": K.MIX_PASS, "stop": K.MIX_PASS}
+LEAD_HEURISTICS = ("address_match", "unique_gas_price", "linked_addresses", "multi_denomination", "relayer_fee",
+                   "fifo_timing")
 _TO_ENDPOINTS = ("tagged", "deposit_address", "burnt")
 
 
@@ -60,7 +86,9 @@ class EthTraceParams:
     max_hops: int = 10
     min_amount: int = 0                  # taint below this (base units) on a flow stops there
     stop_categories: tuple[str, ...] = ("exchange",)
-    mixer_policy: str = "haircut"        # haircut (pools are accounts) | stop
+    mixer_policy: str = "leads"          # leads | demix | haircut (pass-through) | stop: see the module doc
+    lead_heuristics: tuple[str, ...] = LEAD_HEURISTICS   # which Tornado leads may pair a deposit with a withdrawal
+    links: tuple[str, ...] = ()          # confirmed Tornado links DEPOSIT_TX:WITHDRAWAL_TX (pair first)
 
     def check(self) -> None:
         if self.direction != "forward":
@@ -70,8 +98,13 @@ class EthTraceParams:
                              "(fifo, lifo and tiho are not defined for accounts yet)")
         if self.max_hops < 0 or self.min_amount < 0:
             raise UsageError("max hops and min amount must not be negative")
-        if self.mixer_policy not in ("haircut", "stop"):
-            raise UsageError(f"--chain eth mixer policy must be haircut or stop, not {self.mixer_policy!r}")
+        if self.mixer_policy not in MIXER_POLICIES:
+            raise UsageError(f"--chain eth mixer policy must be one of {', '.join(MIXER_POLICIES)}, "
+                             f"not {self.mixer_policy!r}")
+        bad = set(self.lead_heuristics) - set(LEAD_HEURISTICS)
+        if bad:
+            raise UsageError(f"unknown Tornado heuristic(s) {', '.join(sorted(bad))}: choose from "
+                             f"{', '.join(LEAD_HEURISTICS)}")
 
 
 class EthTracer:
@@ -81,7 +114,11 @@ class EthTracer:
         """``store``: where the graph, tags and analysis files come from; or a built ``graph`` with ``root``, the
         folder whose tag store and ``analysis/`` files apply."""
         self.root = Path(root) if root is not None else store.path
+        self.store = store
         self.g = graph if graph is not None else load(store)
+        self._mix: dict[tuple, MixerLegs] = {}
+        self.note_h = self.note_l = self.took_h = self.took_l = np.zeros(0, np.uint64)
+        self.note_hop = np.zeros(0, np.int32)
         self.conv: ConvLegs = load_conversions(self.root, self.g)
         self._stops: dict[tuple, Stops] = {}
         n = self.g.n_acct
@@ -100,8 +137,28 @@ class EthTracer:
     def stops(self, params: EthTraceParams) -> Stops:
         key = (params.stop_categories, params.mixer_policy)
         if key not in self._stops:
-            self._stops[key] = load_stops(self.root, self.g, params.stop_categories, params.mixer_policy)
+            st = load_stops(self.root, self.g, params.stop_categories, params.mixer_policy)
+            if params.mixer_policy == "stop":
+                for a in self.mixer(params).pools.tolist():
+                    if st.kind[a] == 0:
+                        st.kind[a], st.evidence[a] = K.STOP_MIXER, "Tornado-style pool (mixer policy stop)"
+            self._stops[key] = st
         return self._stops[key]
+
+    def mixer(self, params: EthTraceParams) -> MixerLegs:
+        """The Tornado pools' legs and note pairing for these parameters (none with pass-through)."""
+        if params.mixer_policy == "haircut":
+            return empty(self.g)
+        key = (params.lead_heuristics, params.links)
+        if key not in self._mix:
+            m = load_mixer_legs(self.root, self.store, self.g, params.lead_heuristics, params.links)
+            self._mix[key] = m
+            n = len(m.deposits)
+            if len(getattr(self, "note_h", ())) < n:
+                self.note_h, self.note_l = np.zeros(n, np.uint64), np.zeros(n, np.uint64)
+                self.took_h, self.took_l = np.zeros(n, np.uint64), np.zeros(n, np.uint64)
+                self.note_hop = np.full(n, 1 << 30, np.int32)
+        return self._mix[key]
 
     # -- sources ---------------------------------------------------------------------
     def resolve(self, spec: str, assets: np.ndarray) -> tuple[np.ndarray, list[int], np.ndarray, dict]:
@@ -157,14 +214,22 @@ class EthTracer:
         sh = np.array([a >> 64 for a in amts], np.uint64)
         sl = np.array([a & 0xFFFFFFFFFFFFFFFF for a in amts], np.uint64)
         stops = self.stops(params)
+        mx = self.mixer(params)
         out = K.trace_kernel(K.MODELS[params.model], g.frm, g.to, g.hi, g.lo, g.kind, g.bal_hi, g.bal_lo,
                              g.acct_addr, g.acct_asset, g.out_ptr, g.out_pos, self.fee_kind, stops.kind,
                              src_pos, sh, sl, np.asarray(src_accts, np.int64), c.conv_in, c.conv_out,
                              c.trig_first, c.trig, c.acct, c.ain_h, c.ain_l, c.aout_h, c.aout_l,
                              params.max_hops, np.uint64(params.min_amount), len(g.asset_addr),
                              self.T_hi, self.T_lo, self.status, self.hops, self.q0, self.q1,
-                             self.tin_h, self.tin_l, self.tout_h, self.tout_l, self.c_hop, self.touched)
-        touched, convs = out[0].copy(), out[8]
+                             self.tin_h, self.tin_l, self.tout_h, self.tout_l, self.c_hop, self.touched,
+                             MIXER_POLICIES[params.mixer_policy], mx.leg, mx.ref, mx.w_dep, mx.d_w, mx.w_rec, mx.w_fee,
+                             mx.den_h, mx.den_l, self.note_h, self.note_l, self.took_h, self.took_l, self.note_hop)
+        touched, convs, notes = out[0].copy(), out[8], out[10]
+        note = (notes, self.note_h[notes].copy(), self.note_l[notes].copy(), self.took_h[notes].copy(),
+                self.took_l[notes].copy(), self.note_hop[notes].copy())
+        for a in (self.note_h, self.note_l, self.took_h, self.took_l):
+            a[notes] = 0
+        self.note_hop[notes] = 1 << 30
         conv = (convs, self.tin_h[convs].copy(), self.tin_l[convs].copy(), self.tout_h[convs].copy(),
                 self.tout_l[convs].copy())
         for a in (self.tin_h, self.tin_l, self.tout_h, self.tout_l):
@@ -176,7 +241,7 @@ class EthTracer:
         self.T_lo[touched] = 0
         self.status[touched] = 0
         self.hops[touched] = 0
-        return final, (*out[:8], conv, out[9])
+        return final, (*out[:8], conv, out[9], note)
 
     def trace(self, spec: str | list[str], params: EthTraceParams | None = None) -> dict:
         params = params or EthTraceParams()

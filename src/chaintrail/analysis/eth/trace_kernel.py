@@ -13,6 +13,14 @@ threshold, or into a conversion (the trader's input leg of a swap or wrap: the r
 and at the conversion's last flow the trader's output account gets floor(amount_out * t_in / amount_in)).
 Output legs of a conversion carry no taint of their sender. A source account (an address or entity traced
 whole) sends every out-flow fully tainted.
+
+Tornado pools (``mixer_legs``; ``mix_policy``): with MIX_PASS the legs are ordinary flows (pass-through, or
+the pool is a stop). With MIX_LEADS the pool is an account under the model, and a withdrawal's recipient leg
+goes on to its recipient only when the withdrawal is paired with a deposit that carried taint; otherwise its
+taint ends there (``TO_MIXER_OUT``), as the relayer leg's always does (``TO_RELAYER``), unless the recipient
+is a stop of its own. With MIX_DEMIX a deposit leg's taint goes into its note (``TO_NOTE``), not the pool;
+the note's paired withdrawal gives its recipient floor(x * note / denomination) and the relayer the rest;
+a note with no pair keeps its taint (the caller reports it).
 """
 
 from __future__ import annotations
@@ -28,10 +36,12 @@ MODELS = {"haircut": HAIRCUT, "poison": POISON}
 # account status
 UNTOUCHED, FOLLOW, SOURCE, STOP_SERVICE, STOP_DEPOSIT, STOP_BRIDGE, STOP_HOPS, STOP_MIXER = range(8)
 # destination codes of an edge record (>= 0: an account)
-TO_FEES, TO_BURNT, TO_CONVERSION, TO_BELOW = -1, -2, -3, -4
+TO_FEES, TO_BURNT, TO_CONVERSION, TO_BELOW, TO_NOTE, TO_MIXER_OUT, TO_RELAYER = -1, -2, -3, -4, -5, -6, -7
+MIX_PASS, MIX_LEADS, MIX_DEMIX = 0, 1, 2
+LEG_RECIPIENT, LEG_RELAYER, LEG_DEPOSIT = 1, 2, 3
 # totals rows (per asset, hi/lo)
-R_SOURCE, R_FEES, R_BURNT, R_BELOW, R_CONV_OUT, R_CONV_IN, R_ABSORBED, R_RETURNED = range(8)
-N_ROWS = 8
+R_SOURCE, R_FEES, R_BURNT, R_BELOW, R_CONV_OUT, R_CONV_IN, R_ABSORBED, R_RETURNED, R_MIXER = range(9)
+N_ROWS = 9
 U0, U1 = np.uint64(0), np.uint64(1)
 
 
@@ -55,15 +65,20 @@ def _grow(a, n):
 def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_asset, out_ptr, out_pos,
                  fee_kind, stop_kind, src_pos, src_hi, src_lo, src_accts,
                  conv_in, conv_out, trig_first, conv_trig, conv_acct, ain_h, ain_l, aout_h, aout_l,
-                 max_hops, min_lo, n_assets, T_hi, T_lo, status, hops, q0, q1, tin_h, tin_l, tout_h, tout_l, c_hop, touched):
+                 max_hops, min_lo, n_assets, T_hi, T_lo, status, hops, q0, q1, tin_h, tin_l, tout_h, tout_l, c_hop, touched,
+                 mix_policy, mix_leg, mix_ref, w_dep, d_w, w_rec, w_fee, den_h, den_l, note_h, note_l, took_h, took_l,
+                 note_hop):
     """Run one trace; returns (touched accounts, edge records (pos, dest, hi, lo, hop), totals, conversions
-    that carried taint, flows visited). Scratch (T, status, hops, queue, tin/tout/c_hop: zero, c_hop 2^30) is
-    left for the caller to reset at the touched accounts and conversions."""
+    that carried taint, flows visited, notes that took taint). Scratch (T, status, hops, queue, tin/tout/c_hop,
+    note/took/note_hop: zero, c_hop and note_hop 2^30) is left for the caller to reset at the touched accounts,
+    conversions and notes."""
     tot_h = np.zeros((N_ROWS, n_assets), np.uint64)
     tot_l = np.zeros((N_ROWS, n_assets), np.uint64)
     n_conv = conv_trig.shape[0]
     convs = np.empty(16, np.int64)
     nc = 0
+    notes = np.empty(16, np.int64)
+    nn = 0
     nt = 0
     e_pos, e_dst = np.empty(256, np.int64), np.empty(256, np.int64)
     e_h, e_l, e_hop = np.empty(256, np.uint64), np.empty(256, np.uint64), np.empty(256, np.int32)
@@ -126,6 +141,29 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
                 e_pos, e_dst, e_h, e_l, e_hop = _grow(e_pos, ne), _grow(e_dst, ne), _grow(e_h, ne), _grow(e_l, ne), _grow(e_hop, ne)
             e_pos[ne], e_dst[ne], e_h[ne], e_l[ne], e_hop[ne] = p, dst, th, tl, hop
             ne += 1
+        lk = mix_leg[p] if mix_policy != MIX_PASS else 0
+        if mix_policy == MIX_DEMIX and (lk == LEG_RECIPIENT or lk == LEG_RELAYER):
+            wi = mix_ref[p]
+            d = w_dep[wi]
+            if d >= 0 and (note_h[d] != U0 or note_l[d] != U0):
+                if p == max(w_rec[wi], w_fee[wi]):          # the withdrawal's last leg takes what is left
+                    th, tl = sub(note_h[d], note_l[d], took_h[d], took_l[d])
+                else:
+                    th, tl = muldiv(hi[p], lo[p], note_h[d], note_l[d], den_h[d], den_l[d])
+                took_h[d], took_l[d] = add(took_h[d], took_l[d], th, tl)
+                if th != U0 or tl != U0:
+                    hop = note_hop[d] + 1
+                    if lk == LEG_RELAYER and stop_kind[acct_addr[to[p]]] == 0:
+                        dst = TO_RELAYER
+                        tot_h[R_MIXER, s], tot_l[R_MIXER, s] = add(tot_h[R_MIXER, s], tot_l[R_MIXER, s], th, tl)
+                    else:
+                        dst = to[p]
+                        nt = _deliver(dst, th, tl, hop, p, max_hops, acct_addr, stop_kind, status, hops, T_hi, T_lo,
+                                      out_ptr, out_pos, q0, q1, touched, nt, tot_h, tot_l, s)
+                    if ne >= e_pos.shape[0]:
+                        e_pos, e_dst, e_h, e_l, e_hop = _grow(e_pos, ne), _grow(e_dst, ne), _grow(e_h, ne), _grow(e_l, ne), _grow(e_hop, ne)
+                    e_pos[ne], e_dst[ne], e_h[ne], e_l[ne], e_hop[ne] = p, dst, th, tl, hop
+                    ne += 1
         a = frm[p]
         if a >= 0 and (status[a] == FOLLOW or status[a] == SOURCE) and conv_out[p] < 0:
             xh, xl = hi[p], lo[p]
@@ -156,6 +194,15 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
             if th != U0 or tl != U0:
                 hop = hops[a] + 1
                 c = conv_in[p]
+                if lk == LEG_DEPOSIT and not fee_kind[kind[p]]:      # the note takes the deposit's taint
+                    d = mix_ref[p]
+                    if note_h[d] == U0 and note_l[d] == U0:
+                        notes = _grow(notes, nn)
+                        notes[nn] = d
+                        nn += 1
+                    note_h[d], note_l[d] = add(note_h[d], note_l[d], th, tl)
+                    note_hop[d] = min(note_hop[d], hops[a])
+                wi = mix_ref[p]
                 if fee_kind[kind[p]]:
                     dst = TO_FEES
                     tot_h[R_FEES, s], tot_l[R_FEES, s] = add(tot_h[R_FEES, s], tot_l[R_FEES, s], th, tl)
@@ -172,6 +219,19 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
                                                                      th, tl)
                     if conv_trig[c] > p:
                         _push(q0, q1, conv_trig[c])
+                elif lk == LEG_DEPOSIT and mix_policy == MIX_DEMIX:
+                    dst = TO_NOTE
+                    wi = d_w[mix_ref[p]]
+                    if wi >= 0:
+                        if w_rec[wi] > p:
+                            _push(q0, q1, w_rec[wi])
+                        if w_fee[wi] > p:
+                            _push(q0, q1, w_fee[wi])
+                elif ((lk == LEG_RELAYER or (lk == LEG_RECIPIENT and (w_dep[wi] < 0 or (note_h[w_dep[wi]] == U0
+                       and note_l[w_dep[wi]] == U0)))) and mix_policy == MIX_LEADS and to[p] >= 0
+                      and stop_kind[acct_addr[to[p]]] == 0):
+                    dst = TO_MIXER_OUT if lk == LEG_RECIPIENT else TO_RELAYER
+                    tot_h[R_MIXER, s], tot_l[R_MIXER, s] = add(tot_h[R_MIXER, s], tot_l[R_MIXER, s], th, tl)
                 elif to[p] < 0:
                     dst = TO_BURNT
                     tot_h[R_BURNT, s], tot_l[R_BURNT, s] = add(tot_h[R_BURNT, s], tot_l[R_BURNT, s], th, tl)
@@ -203,7 +263,8 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
                     e_pos[ne], e_dst[ne], e_h[ne], e_l[ne], e_hop[ne] = p, dst, oh, ol, c_hop[c]
                     ne += 1
             c += 1
-    return touched[:nt], e_pos[:ne], e_dst[:ne], e_h[:ne], e_l[:ne], e_hop[:ne], tot_h, tot_l, convs[:nc], visited
+    return (touched[:nt], e_pos[:ne], e_dst[:ne], e_h[:ne], e_l[:ne], e_hop[:ne], tot_h, tot_l, convs[:nc], visited,
+            notes[:nn])
 
 
 @nb.njit(cache=True, inline="always")

@@ -11,14 +11,17 @@ from chaintrail.analysis.eth.trace import (_END_KIND, _TO_ENDPOINTS, ENGINE_VERS
                                            canonical_hash, params_dict)
 from chaintrail.analysis.eth.u128 import join, join_arrays
 
-_ROWS = ("source", "fees", "burnt", "below_threshold", "converted", "converted_in", "absorbed", "returned")
+_ROWS = ("source", "fees", "burnt", "below_threshold", "converted", "converted_in", "absorbed", "returned", "mixer")
+_MIXER_ENDS = {K.TO_MIXER_OUT: "mixer_withdrawal", K.TO_RELAYER: "relayer_fee"}
+_STOPPED = ("bridged", "mixer_withdrawal", "relayer_fee", "mixer_note")
 _MAX_PATH = 1000
 
 
 def assemble(tr, params: EthTraceParams, source: dict, final, out) -> dict:
     g, stops, conv = tr.g, tr.stops(params), tr.conv
     touched, t_hi, t_lo, status, hops = final
-    _, e_pos, e_dst, e_h, e_l, e_hop, tot_h, tot_l, conv_taint, visited = out
+    _, e_pos, e_dst, e_h, e_l, e_hop, tot_h, tot_l, conv_taint, visited, note = out
+    mx = tr.mixer(params)
     n_assets = len(g.asset_addr)
     rows = {name: [join(tot_h[r, s], tot_l[r, s]) for s in range(n_assets)] for r, name in enumerate(_ROWS)}
     e_amt = join_arrays(e_h, e_l)
@@ -27,6 +30,7 @@ def assemble(tr, params: EthTraceParams, source: dict, final, out) -> dict:
     best: dict[int, tuple[int, int]] = {}
     paid: dict[int, list[int]] = defaultdict(list)
     below: dict[int, int] = defaultdict(int)
+    mixed: dict[tuple[int, str], int] = defaultdict(int)
     burnt_txs: dict[int, list[int]] = defaultdict(list)
     for p, d, h, a in zip(e_pos_l, e_dst_l, e_hop_l, e_amt):
         if d >= 0:
@@ -35,6 +39,9 @@ def assemble(tr, params: EthTraceParams, source: dict, final, out) -> dict:
             paid[d].append(int(g.tx[p]))
         elif d == K.TO_BELOW:
             below[int(g.to[p])] += a
+        elif d in _MIXER_ENDS:
+            mixed[(int(g.to[p]), _MIXER_ENDS[d])] += a
+            paid[int(g.to[p])].append(int(g.tx[p]))
         elif d == K.TO_BURNT:
             burnt_txs[int(g.acct_asset[g.frm[p]] if g.frm[p] >= 0 else g.acct_asset[g.to[p]])].append(int(g.tx[p]))
     endpoints = []
@@ -50,6 +57,8 @@ def assemble(tr, params: EthTraceParams, source: dict, final, out) -> dict:
             e["evidence"] = stops.evidence.get(addr)
         elif kind == "bridged":
             e["evidence"] = stops.evidence.get(addr)
+        elif kind in ("mixer_withdrawal", "relayer_fee", "mixer_note"):
+            e["evidence"] = _MIXER_EVIDENCE[kind]
         endpoints.append((s, kind, e))
 
     held_src = [0] * n_assets
@@ -67,6 +76,15 @@ def assemble(tr, params: EthTraceParams, source: dict, final, out) -> dict:
             endpoint(acct, _END_KIND[st], amount, h, paid.get(acct, []))
     for acct_to, amount in below.items():
         endpoint(acct_to, "below_threshold", amount, 0, paid.get(acct_to, []))
+    for (acct_to, kind), amount in mixed.items():
+        endpoint(acct_to, kind, amount, best.get(acct_to, (0, 0))[1], paid.get(acct_to, []))
+    demix = _demix(tr, params, mx, note)
+    for d in demix:
+        if int(d["left_in_note"]):
+            endpoints.append((d["_asset"], "mixer_note", {
+                "address": d["pool"], "asset": g.asset_name(d["_asset"]), "amount": d["left_in_note"],
+                "kind": "mixer_note", "hops": d["_hop"], "tags": [], "path": [], "txs": [d["deposit_tx"]],
+                "evidence": _MIXER_EVIDENCE["mixer_note"]}))
     for s, amount in enumerate(rows["burnt"]):
         if amount:
             endpoints.append((s, "burnt", {"address": None, "asset": g.asset_name(s), "amount": str(amount),
@@ -85,7 +103,7 @@ def assemble(tr, params: EthTraceParams, source: dict, final, out) -> dict:
              "absorbed": rows["absorbed"][s], "to_endpoints": sum(by_kind.get((s, k), 0) for k in _TO_ENDPOINTS),
              "fees": rows["fees"][s], "unspent": by_kind.get((s, "unspent"), 0),
              "below_threshold": by_kind.get((s, "below_threshold"), 0),
-             "stopped": sum(v for (a, k), v in by_kind.items() if a == s and (k.startswith("stopped") or k == "bridged")),
+             "stopped": sum(v for (a, k), v in by_kind.items() if a == s and (k.startswith("stopped") or k in _STOPPED)),
              "converted": rows["converted"][s]}
         rhs = t["to_endpoints"] + t["fees"] + t["unspent"] + t["below_threshold"] + t["stopped"] + t["converted"]
         if rhs != traced:
@@ -94,11 +112,16 @@ def assemble(tr, params: EthTraceParams, source: dict, final, out) -> dict:
     endpoints.sort(key=lambda x: (x[0], -int(x[2]["amount"]), x[2]["kind"], x[2]["address"] or ""))
     d = {"chain": "eth", "source": source, "model": params.model, "params": params_dict(params),
          "endpoints": [e for _, _, e in endpoints], "totals": totals,
-         "steps": _steps(tr, params, e_pos_l, conv_taint),
+         "steps": _steps(tr, params, e_pos_l, conv_taint, mx, note),
          "stats": {"flows_visited": int(visited), "taint_edges": len(e_pos_l), "accounts_touched": len(touched)},
          "engine": ENGINE_VERSION}
+    if demix:
+        d["demix"] = [{k: v for k, v in x.items() if not k.startswith("_")} for x in demix]
+    if mx.skipped:
+        d.setdefault("notes", []).append(f"{mx.skipped} Tornado deposit/withdrawal legs not found in the flows")
     if conv.skipped:
-        d["notes"] = [f"{conv.skipped} conversions of {len(conv.rows) + conv.skipped} have no legs in the flows"]
+        d.setdefault("notes", []).append(f"{conv.skipped} conversions of {len(conv.rows) + conv.skipped} have no "
+                                          "legs in the flows")
     d["trace_hash"] = canonical_hash(d)
     return d
 
@@ -123,8 +146,55 @@ def _path(tr, best: dict[int, tuple[int, int]], acct: int) -> list[str]:
     return list(dict.fromkeys(reversed(out)))
 
 
-def _steps(tr, params, e_pos: list[int], conv_taint) -> list[dict]:
-    """Per transaction that carried taint: its hash, block hash, the model's rule, and its conversions."""
+_MIXER_EVIDENCE = {
+    "mixer_withdrawal": "Tornado withdrawal carrying the pool's tainted share; no lead pairs it with a tainted "
+                        "deposit, so the trail ends at its recipient (the answer key's rule for others' withdrawals)",
+    "relayer_fee": "Tornado relayer's fee: the trail ends at the relayer",
+    "mixer_note": "taint left in a Tornado note no lead pairs with a withdrawal (mixer policy demix)"}
+_LEAD_FIELDS = ("heuristic", "precision", "chance_match_rate", "expected_chance_matches", "score", "evidence")
+
+
+def _lead(r: dict | None) -> dict | None:
+    if r is None:
+        return None
+    from chaintrail.analysis.eth.tornado_links import NOT_PROOF
+    out = {k: r.get(k) for k in _LEAD_FIELDS}
+    out["not_proof"] = NOT_PROOF
+    return out
+
+
+def _demix(tr, params, mx, note) -> list[dict]:
+    """Per deposit that carried taint: its pool, the withdrawal paired with it and the lead that paired it
+    (with its measured precision and chance-match rate), the note's taint and the true-flow estimate: the
+    note's tainted share of what the withdrawal paid its recipient, floor((denomination - fee) * note /
+    denomination)."""
+    g = tr.g
+    notes, nh, nl, th, tl, hop = note
+    out = []
+    for k, i in enumerate(notes.tolist()):
+        r = mx.deposits[i]
+        taint, took = join(nh[k], nl[k]), join(th[k], tl[k])
+        den = int(r["denomination"])
+        j = int(mx.d_w[i])
+        w = mx.withdrawals[j] if j >= 0 else None
+        s = int(g.acct_asset[g.to[np.flatnonzero((mx.leg == 3) & (mx.ref == i))[0]]])
+        row = {"pool": "0x" + bytes(r["pool"]).hex(), "deposit_tx": g.tx_hex(int(r["tx_num"])),
+               "depositor": "0x" + bytes(r["sender"]).hex(), "asset": g.asset_name(s), "denomination": str(den),
+               "tainted_in": str(taint), "withdrawal_tx": g.tx_hex(int(w["tx_num"])) if w else None,
+               "recipient": "0x" + bytes(w["recipient"]).hex() if w else None,
+               "true_flow_estimate": str((den - int(w["fee"])) * taint // den) if w else "0",
+               "lead": _lead(mx.pair_lead.get(i)),
+               "other_leads": len(mx.leads_of.get(i, [])) - (1 if i in mx.pair_lead and
+                                                              mx.pair_lead[i]["heuristic"] != "confirmed" else 0),
+               "left_in_note": str(taint - took) if params.mixer_policy == "demix" else "0",
+               "_asset": s, "_hop": int(hop[k])}
+        out.append(row)
+    return out
+
+
+def _steps(tr, params, e_pos: list[int], conv_taint, mx=None, note=None) -> list[dict]:
+    """Per transaction that carried taint: its hash, block hash, the model's rule, its conversions, and at a
+    Tornado withdrawal the lead that paired it (or why the trail ends there)."""
     g, conv = tr.g, tr.conv
     by_tx: dict[int, list[dict]] = defaultdict(list)
     convs, tin_h, tin_l, tout_h, tout_l = conv_taint
@@ -138,6 +208,22 @@ def _steps(tr, params, e_pos: list[int], conv_taint) -> list[dict]:
             "rate": str(r["rate"]) if r.get("rate") is not None else str(a_out / a_in),
             "tainted_in": str(join(tin_h[k], tin_l[k])), "tainted_out": str(join(tout_h[k], tout_l[k])),
             "rule": "conversion: floor(amount_out * tainted_in / amount_in)", "evidence": r.get("evidence")})
+    mixed: dict[int, dict] = {}
+    if mx is not None and len(mx.withdrawals):
+        tainted = set(note[0].tolist())
+        for p in e_pos:
+            if mx.leg[p] not in (1, 2):
+                continue
+            j = int(mx.ref[p])
+            i = int(mx.w_dep[j])
+            w = mx.withdrawals[j]
+            paired = i >= 0 and i in tainted
+            mixed[int(g.tx[p])] = {
+                "pool": "0x" + bytes(w["pool"]).hex(), "recipient": "0x" + bytes(w["recipient"]).hex(),
+                "relayer": "0x" + bytes(w["relayer"]).hex(), "fee": str(w["fee"]),
+                "deposit_tx": g.tx_hex(int(mx.deposits[i]["tx_num"])) if paired else None,
+                "followed": paired or params.mixer_policy == "haircut",
+                "rule": _MIX_RULES[params.mixer_policy], "lead": _lead(mx.pair_lead.get(i)) if paired else None}
     steps = []
     for t in dict.fromkeys(int(g.tx[p]) for p in e_pos):
         if t < 0:
@@ -146,8 +232,18 @@ def _steps(tr, params, e_pos: list[int], conv_taint) -> list[dict]:
              "rule": RULES[params.model]}
         if t in by_tx:
             s["conversions"] = by_tx[t]
+        if t in mixed:
+            s["tornado_withdrawal"] = mixed[t]
         steps.append(s)
     return steps
+
+
+_MIX_RULES = {
+    "leads": "the pool is an account under the model; the recipient's share goes on only where a lead pairs the "
+             "withdrawal with a tainted deposit, the relayer's fee ends at the relayer",
+    "demix": "the paired note's taint: recipient floor(x * note / denomination), the relayer the rest",
+    "haircut": "the pool is an account under the model; every withdrawal is followed",
+    "stop": "the trail ends at the pool"}
 
 
 def _hex(v):

@@ -55,7 +55,7 @@ async def trace(source: str = Query(..., min_length=3, max_length=140,
                 min_amount: int = Query(0, ge=0, le=_U64, description="Taint below this (base units) stops"),
                 stop: list[str] = Query(["exchange"], max_length=20,
                                         description="Tag categories that end a branch (exchange, mixer, ...)"),
-                mixer_policy: str = Query("haircut", pattern="^(haircut|stop)$"),
+                mixer_policy: str = Query("leads", pattern="^(leads|demix|haircut|stop)$"),
                 until_exchange: bool = Query(False, description="Expand until every branch reaches a service or "
                                              "the threshold, and list the records requests per service and asset"),
                 offset: int = Query(0, ge=0, le=1 << 40, description="First endpoint of the page"),
