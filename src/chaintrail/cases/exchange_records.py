@@ -184,3 +184,34 @@ def _place(leg: Leg, blocks, outs, ins) -> tuple[str, str | None, int | None]:
 
 def legs_as_dicts(legs: list[Leg]) -> list[dict]:
     return [asdict(leg) for leg in legs]
+
+
+def eth_records_requests(findings: list[dict]) -> list[dict]:
+    """What to ask each service for, from a case's Ethereum trace findings: per service, every asset that arrived
+    (amount in base units, symbol, decimals), the token contracts by address, and the deposit addresses with the
+    transactions that paid them and the finding that traced them."""
+    out: dict[str, dict] = {}
+    for f in findings:
+        if f["kind"] != "eth_trace":
+            continue
+        r = f["result"]
+        info = r.get("asset_info") or {}
+        for req in r.get("requests") or []:
+            svc = out.setdefault(req["service"], {"service": req["service"], "assets": {}, "token_contracts": {},
+                                                  "deposit_addresses": [], "findings": []})
+            for asset, amount in req["assets"].items():
+                a = svc["assets"].setdefault(asset, {"asset": asset, "symbol": (info.get(asset) or {}).get("symbol"),
+                                                     "decimals": (info.get(asset) or {}).get("decimals"),
+                                                     "amount": "0"})
+                a["amount"] = str(int(a["amount"]) + int(amount))
+            for c in req["token_contracts"]:
+                meta = info.get(c) or next((v for k, v in info.items() if k.split("#")[0] == c), {})
+                svc["token_contracts"].setdefault(c, {"address": c, "symbol": meta.get("symbol"),
+                                                      "name": meta.get("name")})
+            for d in req["deposits"]:
+                svc["deposit_addresses"].append({**d, "finding_hash": f["finding_hash"]})
+            if f["finding_hash"] not in svc["findings"]:
+                svc["findings"].append(f["finding_hash"])
+    return [{**s, "assets": sorted(s["assets"].values(), key=lambda a: a["asset"]),
+             "token_contracts": sorted(s["token_contracts"].values(), key=lambda c: c["address"])}
+            for s in sorted(out.values(), key=lambda s: s["service"])]

@@ -22,7 +22,7 @@ from chaintrail.errors import UsageError
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.sql import query
 
-KINDS = ("trace", "screen", "explain")
+KINDS = ("trace", "screen", "explain", "eth_trace", "eth_leads")     # eth_*: cases/eth_findings.py
 HASHED_FIELDS = ("kind", "spec", "params", "versions", "block_hashes", "tags", "result_hash")
 
 
@@ -101,6 +101,9 @@ def make_finding(store: ChainStore, kind: str, spec: dict, params: dict, title: 
         return screen_finding(store, spec["subject"], ScreenParams(**params), title)
     if kind == "explain":
         return explain_finding(store, spec["from"], spec["to"], title)
+    if kind.startswith("eth_"):
+        from chaintrail.cases.eth_findings import make_eth_finding
+        return make_eth_finding(store, kind, spec, params, title)
     raise UsageError(f"finding kind must be one of {', '.join(KINDS)}, not {kind!r}")
 
 

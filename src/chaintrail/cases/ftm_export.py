@@ -1,7 +1,8 @@
 """A case as FollowTheMoney entities (``followthemoney`` library): wallets, holders and payments.
 
 * ``CryptoWallet`` for every address the case names (subjects, endpoints,
-  tagged addresses), with the Bitcoin currency and, for a custodial service's
+  tagged addresses), with the Bitcoin currency (an Ethereum account: ETH or the token symbols it is
+  traced in) and, for a custodial service's
   deposit address, the managing exchange;
 * ``Company`` for an attributed service (exchange, processor, mixer, …) and
   ``Person`` for a tag or subject that names a natural person, as the wallet's
@@ -9,7 +10,8 @@
 * ``Payment`` for each traced flow from the source to an endpoint: amount in
   BTC, the last transaction as its number, payer and beneficiary the holders
   where known (a ``LegalEntity`` standing for an unidentified holder otherwise,
-  since FtM payments link parties, not accounts).
+  since FtM payments link parties, not accounts); for an Ethereum trace, one per endpoint and asset, in the
+  token's units and symbol.
 
 Entity ids are derived from the agency, case and content, so they are stable.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 from followthemoney import model
 from followthemoney.proxy import EntityProxy
@@ -25,6 +28,7 @@ from followthemoney.proxy import EntityProxy
 from chaintrail.cases.repository import CaseView
 
 COIN = 100_000_000
+_ETH_PAID = ("tagged", "deposit_address", "unspent", "bridged", "stopped_max_hops", "stopped_mixer")
 _COMPANY = {"exchange", "payment_processor", "gambling", "mixing_service", "mixer", "market", "darknet_market",
             "wallet_service", "mining_service", "service", "organization", "merchant", "shop", "defi", "atm"}
 _PERSON = {"person", "user", "perpetrator", "victim"}
@@ -40,12 +44,15 @@ class _Entities:
         e.make_id(*self.key, schema, *key)
         return self.by_id.setdefault(e.id, e)
 
-    def wallet(self, address: str) -> EntityProxy:
+    def wallet(self, address: str, currency: str | None = None) -> EntityProxy:
+        """The wallet of an address: Bitcoin's in BTC; an Ethereum account (0x) with each currency it is seen in
+        (ETH or a token's symbol), ETH where none is named."""
         w = self.make("CryptoWallet", address)
+        eth = is_eth_address(address)
         if not w.has("publicKey"):
             w.add("publicKey", address)
-            w.add("currency", "BTC")
-            w.add("blockchain", "Bitcoin")
+            w.add("blockchain", "Ethereum" if eth else "Bitcoin")
+        w.add("currency", currency or ("ETH" if eth else "BTC"))
         return w
 
     def holder(self, name: str, kind: str | None) -> EntityProxy | None:
@@ -88,6 +95,8 @@ def build_entities(view: CaseView, agency: str) -> list[EntityProxy]:
     for f in view.findings:
         if f["kind"] == "trace":
             _payments(ents, f, holder_of)
+        elif f["kind"] == "eth_trace":
+            _eth_payments(ents, f, holder_of)
     return [ents.by_id[k] for k in sorted(ents.by_id)]
 
 
@@ -124,6 +133,43 @@ def _payments(ents: _Entities, f: dict, holder_of: dict[str, EntityProxy]) -> No
         p.add("description", f"chaintrail finding {f['finding_hash']}; path {' > '.join(e['path'][:12])}")
         payer, payee = (src, e["address"]) if forward else (e["address"], src)
         a, b = _party(ents, payer, holder_of), _party(ents, payee, holder_of)
+        if a is not None:
+            p.add("payer", a)
+        if b is not None:
+            p.add("beneficiary", b)
+
+
+def is_eth_address(address: str) -> bool:
+    return len(address) == 42 and address[:2].lower() == "0x" and all(c in "0123456789abcdefABCDEF" for c in address[2:])
+
+
+def _eth_payments(ents: _Entities, f: dict, holder_of: dict[str, EntityProxy]) -> None:
+    """One Payment per Ethereum endpoint that holds or received traced funds: amount in the asset's units,
+    currency ETH or the token's symbol, the last transaction that paid it, payer the source account."""
+    r = f["result"]
+    info = r.get("asset_info") or {}
+    src = r.get("source_account")
+    last = (r.get("chain_context") or {}).get("last_block") or {}
+    for e in r["endpoints"]:
+        if not e.get("address") or int(e["amount"]) <= 0 or e["kind"] not in _ETH_PAID:
+            continue
+        meta = info.get(e["asset"]) or {}
+        currency = meta.get("symbol") or e["asset"]
+        ents.wallet(e["address"], currency)
+        if src:
+            ents.wallet(src, currency)
+        p = ents.make("Payment", f["finding_hash"], e["address"], e["asset"], e["kind"])
+        dec = meta.get("decimals")
+        p.add("amount", format(Decimal(int(e["amount"])).scaleb(-int(dec)), "f") if dec is not None else e["amount"])
+        p.add("currency", currency)
+        if e.get("txs"):
+            p.add("transactionNumber", e["txs"][-1])
+        if last.get("time"):
+            p.add("date", dt.datetime.fromtimestamp(int(last["time"]), dt.timezone.utc).strftime("%Y-%m-%d"))
+        p.add("purpose", f"Traced funds on Ethereum ({r['model']}, {e['hops']} hops, {e['kind']})")
+        p.add("description", f"chaintrail finding {f['finding_hash']}; asset {e['asset']}; "
+                             f"{e['amount']} base units; path {' > '.join(e['path'][:12])}")
+        a, b = _party(ents, src, holder_of), _party(ents, e["address"], holder_of)
         if a is not None:
             p.add("payer", a)
         if b is not None:

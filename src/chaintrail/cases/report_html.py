@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from html import escape
 
 from chaintrail import __version__
-from chaintrail.cases import tlp
+from chaintrail.cases import eth_report, tlp
 from chaintrail.cases.audit import AuditEntry
 from chaintrail.cases.methodology import MIXER_POLICY, TAINT_MODELS
 from chaintrail.cases.report_figure import KIND_WORDS, btc, fund_flow_svg, short
@@ -65,8 +65,12 @@ def render_html(view: CaseView, ctx: ReportContext) -> str:
              f"<style>{stylesheet(level, c['ref'], note)}</style></head><body>", _title_block(view, ctx, level)]
     parts.append(_section(1, "Summary for the prosecutor", _summary(view)))
     parts.append(_section(2, "Fund flow", "".join(_flow(f) for f in traces)
+                          + "".join(f"<h3>{_e(f['title'])}</h3>" + eth_report.figures_table(f)
+                                    for f in view.findings if f["kind"] == "eth_trace")
                           or "<p>No trace finding has been saved in this case.</p>"))
+    eth_traces = [f for f in view.findings if f["kind"] == "eth_trace"]
     parts.append(_section(3, "Endpoints and amounts", "".join(_endpoints(f) for f in traces)
+                          + "".join(eth_report.endpoints(f) for f in eth_traces)
                           or "<p>No trace finding has been saved in this case.</p>") + _other_findings(view))
     parts.append(_section(4, "Methodology", _methodology(view)))
     recs = [a for a in view.attachments if a["kind"] == "exchange_records"]
@@ -126,10 +130,13 @@ def _summary(view: CaseView) -> str:
     out = []
     case_tags = view.tags
     for f in view.findings:
-        words = {"trace": trace_summary, "screen": screen_summary, "explain": explain_summary}[f["kind"]](f)
+        words = {"trace": trace_summary, "screen": screen_summary, "explain": explain_summary,
+                 "eth_trace": eth_report.trace_summary, "eth_leads": eth_report.leads_summary}[f["kind"]](f)
         out.append(f"<h3>{_e(f['title'])}</h3>" + "".join(f"<p>{w}</p>" for w in words))
         if f["kind"] == "trace":
             out.append(_figures_table(f))
+        elif f["kind"] == "eth_trace":
+            out.append(eth_report.figures_table(f))
         out.append(f"<p class=small>{reliance(f, len(f.get('tags', [])))}</p>")
     if not view.findings:
         out.append("<p>No finding has been saved in this case yet.</p>")
@@ -194,6 +201,8 @@ def _other_findings(view: CaseView) -> str:
             out.append(f"<h3>{_e(f['title'])}</h3><table class=data><tr><th>Category</th><th>Direction</th>"
                        f"<th class=n>Amount (BTC)</th><th class=n>Share</th><th class=n>Min hops</th>"
                        f"<th>Counterparty</th></tr>{rows or '<tr><td colspan=6>No exposure found.</td></tr>'}</table>")
+        elif f["kind"] == "eth_leads":
+            out.append(eth_report.leads_table(f))
         elif f["kind"] == "explain":
             rows = "".join(f"<tr><td class=n>{i}</td><td class=mono>{_e(x['from_address'])}</td>"
                            f"<td class=mono>{_e(x['to_address'])}</td><td class=mono>{_e(x['txid'])}</td>"
@@ -224,9 +233,10 @@ def _methodology(view: CaseView) -> str:
                       f"addresses tagged {', '.join(p['stop_categories']) or '(none)'}"
                       + (f"; time window {day(p['time_from'])} to {day(p['time_to'])}" if p.get("time_from") else "")
                       + ". Every satoshi is accounted for: traced = endpoints + unspent + fees + not followed.</p>")
-    out.append("<h3>4.3 Taint model</h3>" + ("".join(models) or "<p>No trace in this case.</p>"))
+    out.append("<h3>4.3 Taint model</h3>" + ("".join(models) or "<p>No Bitcoin trace in this case.</p>"))
     out.append("<h3>4.4 Attribution tags</h3><p>An address is attributed to a service or actor only by a tag, and "
                "every tag names its source and its confidence (GraphSense scale, 0–100).</p>" + _tags_table(view))
+    out.append(eth_report.methodology(view.findings))
     return "\n".join(out)
 
 

@@ -1,7 +1,9 @@
 """A case as a STIX 2.1 bundle, made with the ``stix2`` library, in OpenCTI's conventions.
 
-* Each Bitcoin address is a ``cryptocurrency-wallet`` observable (OpenCTI's
-  custom SCO: one ``value`` property, id derived from the value).
+* Each Bitcoin address or Ethereum account is a ``cryptocurrency-wallet`` observable
+  (OpenCTI's custom SCO: one ``value`` property, id derived from the value).
+* An Ethereum trace's transfers are ``related-to`` relationships from the source
+  wallet to each endpoint wallet, naming the asset, amount and transactions.
 * An indicator with the pattern ``[cryptocurrency-wallet:value = '…']`` is
   ``based-on`` each wallet of interest (subjects and attributed endpoints).
 * Tags naming abuse (ransomware, scam, sanctioned, …) become threat actors the
@@ -121,6 +123,9 @@ def build_bundle(view: CaseView, agency: str) -> stix2.v21.Bundle:
                        created=_ts(f["created_at"]), modified=_ts(f["created_at"]), created_by_ref=b.identity.id,
                        object_marking_refs=b.mark(f["tlp"]), allow_custom=True,
                        x_chaintrail_finding_hash=f["finding_hash"], x_chaintrail_kind=f["kind"]))
+    for f in view.findings:
+        if f["kind"] == "eth_trace":
+            _eth_transfers(b, f)
     for n in view.notes:
         about = [b.wallet(n["about"], n["tlp"]).id] if _is_address(n.get("about")) else [b.identity.id]
         b.add(v21.Note(id=_id("note", agency, b.ref, "note", n["id"]), content=n["body"], authors=[n["created_by"]],
@@ -142,8 +147,37 @@ def _is_address(s: str | None) -> bool:
     return bool(s) and 25 <= len(s) <= 90 and ":" not in s and " " not in s
 
 
+def _eth_transfers(b: _Builder, f: dict) -> None:
+    """An Ethereum trace's transfers: the source wallet ``related-to`` each endpoint wallet, with the asset
+    (symbol and token contract), the exact amount in base units, the paying transactions and the finding hash."""
+    r = f["result"]
+    src = r.get("source_account")
+    if not src:
+        return
+    info = r.get("asset_info") or {}
+    for e in r["endpoints"][:200]:
+        if not e.get("address") or int(e["amount"]) <= 0 or e["address"] == src:
+            continue
+        sym = (info.get(e["asset"]) or {}).get("symbol") or e["asset"]
+        desc = (f"Traced transfer on Ethereum: {e['amount']} base units of {sym}"
+                + ("" if e["asset"] == "ETH" else f" (token contract {e['asset']})")
+                + f", {e['kind']} after {e['hops']} hop(s); transactions {' '.join(e['txs'][-3:])}; "
+                  f"chaintrail finding {f['finding_hash']}")
+        b.add(v21.Relationship(id=_id("relationship", b.agency, b.ref, f["finding_hash"], e["address"], e["asset"],
+                                      e["kind"]), relationship_type="related-to",
+                               source_ref=b.wallet(src, f["tlp"]).id, target_ref=b.wallet(e["address"], f["tlp"]).id,
+                               created=_ts(f["created_at"]), modified=_ts(f["created_at"]),
+                               created_by_ref=b.identity.id, description=desc,
+                               object_marking_refs=b.mark(f["tlp"])))
+
+
 def _finding_wallets(f: dict) -> list[str]:
     r = f["result"]
+    if f["kind"] == "eth_trace":
+        out = [r["source_account"]] if r.get("source_account") else []
+        return out + [e["address"] for e in r["endpoints"][:50] if e.get("address")]
+    if f["kind"] == "eth_leads":
+        return list(dict.fromkeys(a for x in r["leads"] for a in (x.get("depositor"), x.get("recipient")) if a))
     if f["kind"] == "trace":
         out = [r["source"]["address"]] if r["source"].get("address") else []
         return out + [e["address"] for e in r["endpoints"][:50] if e.get("address")]
@@ -154,6 +188,15 @@ def _finding_wallets(f: dict) -> list[str]:
 
 def _finding_text(f: dict) -> str:
     r = f["result"]
+    if f["kind"] == "eth_trace":
+        info = r.get("asset_info") or {}
+        per = "; ".join(f"{(info.get(a) or {}).get('symbol') or a}: traced {t['traced']}, to services "
+                        f"{t['to_endpoints']}, still held {t['unspent']}, converted {t['converted']} (base units)"
+                        for a, t in r["totals"].items())
+        return (f"Ethereum {r['model']} trace from {r['source']}. {per}. Finding hash {f['finding_hash']}.")
+    if f["kind"] == "eth_leads":
+        return (f"{len(r['leads'])} Tornado Cash lead(s) for {r['subject']}: {r['note']}; each carries its "
+                f"heuristic's measured precision and chance-match rate. Finding hash {f['finding_hash']}.")
     if f["kind"] == "trace":
         t = r["totals"]
         ends = "; ".join(f"{e['address'] or e['kind']}: {e['amount_sat']} sat ({e['kind']}"

@@ -1,0 +1,204 @@
+"""Ethereum findings: a trace or the Tornado leads of a deposit, saved with what they rest on (see ``findings``).
+
+An ``eth_trace`` finding holds the trace's source and parameters (as ``chaintrail trace --chain eth``), the engine
+version, the content hash of each analysis table it read (conversions, deposit addresses, entities), the block
+hashes of every transaction that carried taint, the tags on the accounts it names, and the result. An
+``eth_leads`` finding holds a Tornado deposit's (or an address's) leads with each heuristic's measured rates. The
+finding hash covers the same fields as a Bitcoin finding's, so rerunning on the same store reproduces it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from chaintrail.cases.eth_methodology import TORNADO_PREFIX, eth_rates
+from chaintrail.cases.findings import _portable_provenance, finding_hash
+from chaintrail.cases.hashing import digest, sha256_hex
+from chaintrail.cases.methodology import _tag_sources
+from chaintrail.errors import UsageError
+from chaintrail.store.chainstore import ChainStore
+
+ETH_KINDS = ("eth_trace", "eth_leads")
+_INPUTS = ("eth_conversions", "eth_deposit_addresses", "eth_clusters")
+
+
+def _input_hashes(store: ChainStore, names: tuple[str, ...]) -> dict[str, str | None]:
+    """Per analysis table: SHA-256 of its rows (None when absent), so a changed input changes the finding hash."""
+    out: dict[str, str | None] = {}
+    for name in names:
+        path = store.path / "analysis" / f"{name}.parquet"
+        out[name] = sha256_hex(repr(pq.read_table(path).to_pylist()).encode()) if path.exists() else None
+    return out
+
+
+def eth_versions(store: ChainStore, kind: str, inputs: tuple[str, ...] = _INPUTS) -> dict:
+    from chaintrail.analysis.eth.deposits import VERSION as DEPOSITS_VERSION
+    from chaintrail.analysis.eth.trace import ENGINE_VERSION
+
+    v: dict[str, Any] = {"kind": kind, "chain": "eth", "trace_engine": ENGINE_VERSION,
+                         "deposit_addresses": DEPOSITS_VERSION, "inputs": _input_hashes(store, inputs),
+                         "tags": _tag_sources(store)}
+    return v
+
+
+def eth_tags_for_addresses(store: ChainStore, addresses: list[str]) -> list[dict]:
+    """Every tag on these 0x accounts (own tags), as evidence in the shape ``findings.tags_for_addresses`` gives."""
+    from chaintrail.tags.tagstore import TagStore
+
+    addresses = list(dict.fromkeys(a.lower() for a in addresses if a))
+    if not addresses:
+        return []
+    ts = TagStore(store.path)
+    out, seen = [], set()
+    for address in addresses:
+        for t in ts.lookup(address):
+            key = (address, t.label, t.kind, t.source, t.confidence)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append({"address": address, "tag_address": t.address, "via": "address", "label": t.label,
+                        "kind": t.kind, "categories": list(t.risk_categories), "actor": t.actor, "source": t.source,
+                        "confidence": t.confidence, "confidence_level": t.confidence_level,
+                        "provenance": _portable_provenance(t), "conflict": False,
+                        "lastmod": t.lastmod.isoformat() if t.lastmod else None, "supporting_tags": 1})
+    return out
+
+
+def eth_chain_context(store: ChainStore, block_hashes: list[str]) -> dict:
+    """The first and last block an analysis read (number and time)."""
+    from chaintrail.store.sql import query
+
+    if not block_hashes:
+        return {"blocks_read": 0, "first_block": None, "last_block": None}
+    keys = sorted({bytes.fromhex(h[2:]) for h in block_hashes})
+    rows = query(store, "SELECT '0x' || lower(hex(hash)) AS hash, number AS height, timestamp AS time "
+                        "FROM raw.eth_blocks WHERE list_contains($h, hash) ORDER BY number", {"h": keys},
+                 chain="eth").to_pylist()
+    return {"blocks_read": len(keys), "first_block": rows[0] if rows else None,
+            "last_block": rows[-1] if rows else None}
+
+
+def _finish(kind: str, title: str, spec: dict, params: dict, store: ChainStore, result: dict, versions: dict,
+            block_hashes: list[str], tags: list[dict], heuristics: list[str]) -> dict:
+    result = {**result, "chain_context": eth_chain_context(store, block_hashes)}
+    f = {"kind": kind, "title": title, "spec": spec, "params": params, "versions": versions,
+         "error_rates": eth_rates(heuristics), "block_hashes": block_hashes, "tags": tags, "result": result,
+         "result_hash": digest(result), "store_hash": store.content_hash()}
+    f["finding_hash"] = finding_hash(f)
+    return f
+
+
+def _source_account(store: ChainStore, result: dict) -> str | None:
+    """The account whose funds the trace starts from: the address, the named recipient, or the tx's sender."""
+    from chaintrail.store.sql import query
+
+    src = result["source"]
+    if src.get("kind") == "address":
+        return src["address"]
+    if src.get("kind") == "transaction":
+        if src.get("to"):
+            return src["to"]
+        rows = query(store, "SELECT from_address FROM eth_transactions WHERE hash = $h", {"h": src["tx_hash"]},
+                     chain="eth").to_pylist()
+        return rows[0]["from_address"] if rows else None
+    return None
+
+
+def _asset_info(store: ChainStore, result: dict) -> dict[str, dict]:
+    """Symbol, name and decimals of every asset the result names (so reports and exports need no store)."""
+    from chaintrail.analysis.eth.tokens import token_metadata
+
+    tokens = token_metadata(store)
+    out: dict[str, dict] = {}
+    for a in sorted(set(result["totals"]) | {e["asset"] for e in result["endpoints"]}):
+        if a == "ETH":
+            out[a] = {"symbol": "ETH", "name": "Ether", "decimals": 18}
+            continue
+        t = tokens.get(bytes.fromhex(a.split("#")[0][2:]))
+        out[a] = {"symbol": t.symbol if t else None, "name": t.name if t else None,
+                  "decimals": t.decimals if t else None}
+    return out
+
+
+def trace_heuristics(result: dict) -> list[str]:
+    """The measured heuristics an Ethereum trace rested on (keys of ``eth_rates``)."""
+    names = []
+    if any(e["kind"] == "deposit_address" for e in result["endpoints"]):
+        names.append("eth:deposit-forwarding")
+    if result["source"].get("kind") == "entity":
+        names += ["eth:deposit-reuse", "eth:gas-funding", "eth:approval", "eth:deployer"]
+    for s in result.get("steps", []):
+        for h in s.get("heuristics", []) or []:
+            base = str(h).split(":")[-1]
+            if base in _tornado_heuristics():
+                names.append(TORNADO_PREFIX + base)
+    return list(dict.fromkeys(names))
+
+
+def _tornado_heuristics() -> tuple[str, ...]:
+    from chaintrail.analysis.eth.tornado_links import HEURISTICS
+    return HEURISTICS
+
+
+def eth_trace_finding(store: ChainStore, source: str, params: Any = None, title: str | None = None,
+                      until_exchange: bool = False) -> dict:
+    """Trace funds on Ethereum from ``source`` (0xADDRESS, TXHASH[:0xTO], cluster:N) and make it a finding."""
+    from chaintrail.analysis.eth.trace import EthTraceParams, EthTracer
+    from chaintrail.analysis.eth.trace_result import records_requests
+
+    params = params or EthTraceParams()
+    params.check()
+    result = EthTracer(store).trace(source, params)
+    result["requests"] = records_requests(result)
+    result["source_account"] = _source_account(store, result)
+    result["asset_info"] = _asset_info(store, result)
+    blocks = list(dict.fromkeys(s["block_hash"] for s in result["steps"] if s.get("block_hash")))
+    addrs = [result["source_account"] or ""] + [e["address"] for e in result["endpoints"] if e["address"]]
+    title = title or f"Forward {params.model} trace of {params.asset} from {source} (Ethereum)"
+    return _finish("eth_trace", title, {"source": source, "chain": "eth", "until_exchange": until_exchange},
+                   result["params"], store, result, eth_versions(store, "eth_trace"), blocks,
+                   eth_tags_for_addresses(store, addrs), trace_heuristics(result))
+
+
+def eth_leads_finding(store: ChainStore, deposit: str | None = None, address: str | None = None,
+                      title: str | None = None) -> dict:
+    """The Tornado leads of one deposit tx (or of one address), with their rates, as a finding."""
+    from chaintrail.analysis.eth.tornado_links import NOT_PROOF, analyse, lead_rows
+    from chaintrail.store.sql import query
+
+    if deposit is None and address is None:
+        raise UsageError("a Tornado leads finding needs a deposit transaction or an address")
+    analyse(store)
+    rows = lead_rows(store, deposit_tx=deposit, address=address)
+    txs = sorted({r[k] for r in rows for k in ("deposit_tx", "withdrawal_tx") if r.get(k)})
+    blocks = []
+    if txs:
+        blocks = [r["h"] for r in query(store, "SELECT DISTINCT '0x' || lower(hex(b.hash)) AS h, b.number FROM "
+                                               "raw.eth_transactions t JOIN raw.eth_blocks b USING (block_seq) WHERE "
+                                               "list_contains($t, t.hash) ORDER BY b.number",
+                                        {"t": [bytes.fromhex(t[2:]) for t in txs]}, chain="eth").to_pylist()]
+    result = {"subject": {"deposit": deposit, "address": address}, "leads": rows,
+              "note": NOT_PROOF[0].upper() + NOT_PROOF[1:]}
+    addrs = [a for r in rows for a in (r.get("depositor"), r.get("recipient")) if a]
+    heur = [TORNADO_PREFIX + h for h in dict.fromkeys(r["heuristic"] for r in rows)]
+    title = title or f"Tornado Cash leads for {deposit or address}"
+    return _finish("eth_leads", title, {"deposit": deposit, "address": address, "chain": "eth"}, {}, store, result,
+                   eth_versions(store, "eth_leads", ()), blocks, eth_tags_for_addresses(store, addrs), heur)
+
+
+def make_eth_finding(store: ChainStore, kind: str, spec: dict, params: dict, title: str | None = None) -> dict:
+    """Run the Ethereum analysis a stored ``(kind, spec, params)`` describes (what a rerun does)."""
+    if kind == "eth_trace":
+        from chaintrail.analysis.eth.trace import EthTraceParams
+        names = set(EthTraceParams.__dataclass_fields__)
+        p = {k: v for k, v in params.items() if k in names}
+        p["stop_categories"] = tuple(p.get("stop_categories") or ())
+        for k, v in list(p.items()):
+            if isinstance(v, list):
+                p[k] = tuple(v)
+        return eth_trace_finding(store, spec["source"], EthTraceParams(**p), title, bool(spec.get("until_exchange")))
+    if kind == "eth_leads":
+        return eth_leads_finding(store, spec.get("deposit"), spec.get("address"), title)
+    raise UsageError(f"not an Ethereum finding kind: {kind!r}")
