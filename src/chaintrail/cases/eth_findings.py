@@ -9,13 +9,14 @@ finding hash covers the same fields as a Bitcoin finding's, so rerunning on the 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pyarrow.parquet as pq
 
 from chaintrail.cases.eth_methodology import TORNADO_PREFIX, eth_rates
 from chaintrail.cases.findings import _portable_provenance, finding_hash
-from chaintrail.cases.hashing import digest, sha256_hex
+from chaintrail.cases.hashing import canonical, digest, sha256_hex
 from chaintrail.cases.methodology import _tag_sources
 from chaintrail.errors import UsageError
 from chaintrail.store.chainstore import ChainStore
@@ -82,7 +83,9 @@ def eth_chain_context(store: ChainStore, block_hashes: list[str]) -> dict:
 
 def _finish(kind: str, title: str, spec: dict, params: dict, store: ChainStore, result: dict, versions: dict,
             block_hashes: list[str], tags: list[dict], heuristics: list[str]) -> dict:
-    result = {**result, "chain_context": eth_chain_context(store, block_hashes)}
+    # Plain JSON (tuples as lists), as the case database gives the finding back.
+    result = json.loads(canonical({**result, "chain_context": eth_chain_context(store, block_hashes)}))
+    params = json.loads(canonical(params))
     f = {"kind": kind, "title": title, "spec": spec, "params": params, "versions": versions,
          "error_rates": eth_rates(heuristics), "block_hashes": block_hashes, "tags": tags, "result": result,
          "result_hash": digest(result), "store_hash": store.content_hash()}
