@@ -34,9 +34,14 @@ class Stops:
     evidence: dict[int, str] = field(default_factory=dict)        # addr_num -> why it stops the trace
 
 
-def load_stops(root: Path, g: FlowGraph, categories: tuple[str, ...], mixer_policy: str) -> Stops:
+def load_stops(root: Path, g: FlowGraph, categories: tuple[str, ...], mixer_policy: str,
+               deposit_stops: str = "tagged") -> Stops:
     """Stops from the tag store (categories as Bitcoin's, bridges always, mixers by policy) and the deposit
-    addresses ``analysis/eth_deposit_addresses.parquet`` names (attributed to their hot wallet's service)."""
+    addresses ``analysis/eth_deposit_addresses.parquet`` names (attributed to their hot wallet's service).
+
+    ``deposit_stops``: ``tagged`` stops at a deposit address only when its hot wallet is a tagged service the
+    trace stops at (the pattern alone also fits a criminal's own collection addresses swept to one
+    consolidation address, which must be followed); ``all`` stops at every one found."""
     from chaintrail.tags import taxonomy as tx
     from chaintrail.tags.tagstore import TagStore
 
@@ -71,6 +76,8 @@ def load_stops(root: Path, g: FlowGraph, categories: tuple[str, ...], mixer_poli
             if n is None or st.kind[n] == K.STOP_SERVICE:
                 continue
             h = index.get(bytes.fromhex(hot[2:])) if hot else None
+            if deposit_stops == "tagged" and (h is None or st.kind[h] != K.STOP_SERVICE):
+                continue
             st.kind[n] = K.STOP_DEPOSIT
             st.service[n] = st.service.get(h, hot or "unknown exchange") if h is not None else (hot or "unknown")
             st.evidence[n] = f"deposit address ({r.get('kind')}) of hot wallet {hot}: {r.get('evidence')}"

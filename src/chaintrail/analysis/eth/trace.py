@@ -15,7 +15,8 @@ crosses assets only through a **conversion** (``analysis/eth_conversions.parquet
 unwrap): the trader's tainted input becomes tainted output at the executed rate, floor(amount_out * t_in /
 amount_in); the pool or router gets no taint from the input, and its output leg carries none of its own.
 Gas goes to ``fees``. A trail **stops** at tagged services (``stop_categories``, as Bitcoin's), at exchange
-deposit addresses (``analysis/eth_deposit_addresses.parquet``, attributed to their hot wallet's service), at
+deposit addresses (``analysis/eth_deposit_addresses.parquet``, attributed to their hot wallet's service; by
+default only those whose hot wallet is a tagged stop: ``deposit_stops``), at
 bridges (not followed across chains here) and, with mixer policy ``stop``, at mixers (tagged, or Tornado-style
 pools found by ``tornado``).
 
@@ -89,6 +90,7 @@ class EthTraceParams:
     mixer_policy: str = "leads"          # leads | demix | haircut (pass-through) | stop: see the module doc
     lead_heuristics: tuple[str, ...] = LEAD_HEURISTICS   # which Tornado leads may pair a deposit with a withdrawal
     links: tuple[str, ...] = ()          # confirmed Tornado links DEPOSIT_TX:WITHDRAWAL_TX (pair first)
+    deposit_stops: str = "tagged"        # tagged: deposit addresses of tagged hot wallets stop | all (see stops)
 
     def check(self) -> None:
         if self.direction != "forward":
@@ -101,6 +103,8 @@ class EthTraceParams:
         if self.mixer_policy not in MIXER_POLICIES:
             raise UsageError(f"--chain eth mixer policy must be one of {', '.join(MIXER_POLICIES)}, "
                              f"not {self.mixer_policy!r}")
+        if self.deposit_stops not in ("tagged", "all"):
+            raise UsageError(f"deposit stops must be tagged or all, not {self.deposit_stops!r}")
         bad = set(self.lead_heuristics) - set(LEAD_HEURISTICS)
         if bad:
             raise UsageError(f"unknown Tornado heuristic(s) {', '.join(sorted(bad))}: choose from "
@@ -135,9 +139,9 @@ class EthTracer:
         self.fee_kind[list(FEE_KINDS)] = True
 
     def stops(self, params: EthTraceParams) -> Stops:
-        key = (params.stop_categories, params.mixer_policy)
+        key = (params.stop_categories, params.mixer_policy, params.deposit_stops)
         if key not in self._stops:
-            st = load_stops(self.root, self.g, params.stop_categories, params.mixer_policy)
+            st = load_stops(self.root, self.g, params.stop_categories, params.mixer_policy, params.deposit_stops)
             if params.mixer_policy == "stop":
                 for a in self.mixer(params).pools.tolist():
                     if st.kind[a] == 0:
