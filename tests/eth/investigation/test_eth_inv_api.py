@@ -153,3 +153,50 @@ def test_a_bitcoin_only_store_answers_eth_routes_with_404(tmp_path) -> None:
         assert r.status_code == 404 and "no Ethereum data" in r.json()["error"]
         assert api.ok("/meta")["features"]["eth"] is False
     assert CLI
+
+
+def test_eth_operations_conform_to_the_openapi_document(world) -> None:
+    """Schemathesis over every /eth operation on a store that has Ethereum data: valid and invalid requests get
+    a declared status and a body matching its schema, never a 5xx."""
+    import requests
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis import GenerationMode
+    from schemathesis.checks import (
+        content_type_conformance,
+        negative_data_rejection,
+        not_a_server_error,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    api, _, key = world
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+              negative_data_rejection]
+    config = schemathesis.Config.from_dict({"auth": {"openapi": {"HTTPBearer": {"bearer": TOKEN}}}})
+    schema = schemathesis.openapi.from_url(api.url + "/openapi.json", config=config)
+    ops = [r.ok() for r in schema.get_all_operations() if r.ok().path.startswith("/api/v1/eth/")]
+    assert len(ops) == 7
+    failures: list[str] = []
+    with requests.Session() as session:
+        for op in ops:
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                @given(case=op.as_strategy(generation_mode=mode))
+                @settings(max_examples=6, deadline=None, derandomize=True, database=None,
+                          suppress_health_check=list(HealthCheck))
+                def run(case):
+                    try:
+                        case.call_and_validate(session=session, checks=checks)
+                    except Exception as exc:   # collect, and go on to the other operations
+                        failures.append(f"{op.label} [{mode.value}]: {str(exc).strip().splitlines()[0][:300]}")
+                run()
+    # Real subjects too, so the 200 bodies are checked against their schemas.
+    src = key["cases"][0]["sources"][0]
+    for path, params in ((f"/api/v1/eth/addresses/{src['to']}", {}), (f"/api/v1/eth/txs/{src['tx']}", {}),
+                         ("/api/v1/eth/trace", {"source": src["tx"], "steps": "true"}),
+                         ("/api/v1/eth/screen", {"subject": src["to"]}), ("/api/v1/eth/tornado/leads", {})):
+        op = schema.find_operation_by_path("GET", path.replace(src["to"], "{address}").replace(src["tx"], "{tx_hash}"))
+        r = requests.get(api.url + path, params=params, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120)
+        assert r.status_code == 200, path
+        op.validate_response(r)
+    assert not failures, "\n".join(sorted(set(failures)))
