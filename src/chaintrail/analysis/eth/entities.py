@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from chaintrail.analysis.union_find import find
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.eth_schema import FLOW_KIND
 
@@ -291,19 +292,11 @@ def _empty() -> Links:
 # -- union -----------------------------------------------------------------------------------------------
 
 @nb.njit(cache=True)
-def _find(parent, x):
-    while parent[x] != x:
-        parent[x] = parent[parent[x]]
-        x = parent[x]
-    return x
-
-
-@nb.njit(cache=True)
 def union_guarded(parent, size, a, b, big, block, events):
     """Union each pair; a merge of two clusters both >= big is recorded in ``events`` (and refused if block)."""
     merges, ne = 0, 0
     for i in range(a.shape[0]):
-        ra, rb = _find(parent, a[i]), _find(parent, b[i])
+        ra, rb = find(parent, a[i]), find(parent, b[i])
         if ra == rb:
             continue
         if size[ra] >= big and size[rb] >= big:
@@ -375,7 +368,7 @@ def build_entities(store: ChainStore, params: EntityParams | None = None, servic
 def _roots(parent):
     out = np.empty(parent.shape[0], np.int64)
     for x in range(parent.shape[0]):
-        out[x] = _find(parent, x)
+        out[x] = find(parent, x)
     return out
 
 
