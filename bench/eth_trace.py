@@ -109,7 +109,7 @@ def main() -> None:
                 _, out = tr.run(np.array([p]), amt(p), np.zeros(0, np.int64), params)
                 best = min(best, time.perf_counter() - t)
             kt.append(best)
-            edges.append(int(out[-1]))
+            edges.append(int(out[9]))            # flows visited
         nlat, nedges, kl = [], [], []
         for k, p in enumerate(srcs[:args.nx_samples]):
             final, out = tr.run(np.array([p]), amt(p), np.zeros(0, np.int64), params)

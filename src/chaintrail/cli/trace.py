@@ -38,6 +38,8 @@ def trace(
     until_exchange: bool = typer.Option(False, "--until-exchange", help="Expand until every branch reaches a tagged service or the threshold; report per exchange"),
     parquet: Path = typer.Option(None, "--parquet", help="Also write the endpoint table as Parquet, and the "
                                  "steps beside it (NAME.steps.parquet)"),
+    other_store: Path = typer.Option(None, "--other-store", help="eth: the store of the chain a bridge leads to; "
+                                     "crossings are matched by the bridge's events and the trace goes on there"),
     store: Path = StoreOption,
     json_out: bool = JsonOption,
 ) -> None:
@@ -51,7 +53,7 @@ def trace(
         stop_category = sorted(set(stop_category) | set(SERVICE_STOPS))
     if chain == "eth":
         _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_category, mixer_policy, until_exchange,
-                   store, json_out, tuple(link), tornado_heuristics)
+                   store, json_out, tuple(link), tornado_heuristics, other_store)
         return
     if chain != "btc":
         raise UsageError(f"--chain must be btc or eth, not {chain!r}")
@@ -78,7 +80,7 @@ def trace(
 
 
 def _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_category, mixer_policy, until_exchange,
-               store, json_out, links=(), tornado_heuristics="all") -> None:
+               store, json_out, links=(), tornado_heuristics="all", other_store=None) -> None:
     from chaintrail.analysis.eth.trace import LEAD_HEURISTICS, EthTraceParams, EthTracer
     from chaintrail.analysis.eth.trace_result import records_requests
     from chaintrail.store.chainstore import ChainStore
@@ -90,9 +92,16 @@ def _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_categ
                             lead_heuristics=heur, links=links)
     params.check()
     with ChainStore(store_path(store)) as st:
-        out = EthTracer(st).trace(source, params)
+        if other_store is None:
+            out = EthTracer(st).trace(source, params)
+        else:
+            from chaintrail.analysis.eth.bridge_trace import trace_across
+            with ChainStore(other_store) as other:
+                out = trace_across(EthTracer(st), EthTracer(other), source, params)
     if until_exchange:
         out["requests"] = records_requests(out)
+        if "other_chain" in out:
+            out["other_chain"]["requests"] = records_requests(out["other_chain"])
     if json_out:
         emit_json(out)
         return
@@ -105,9 +114,12 @@ def _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_categ
         console.print(f"{a}: traced {t['traced']} = endpoints {t['to_endpoints']} + fees {t['fees']} + unspent "
                       f"{t['unspent']} + below threshold {t['below_threshold']} + stopped {t['stopped']} + converted "
                       f"{t['converted']}")
-    for r in out.get("requests", []):
+    for r in out.get("requests", []) + out.get("other_chain", {}).get("requests", []):
         console.print(f"[bold]{r['service']}[/bold]: " + ", ".join(f"{v} {k}" for k, v in r["assets"].items())
                       + f" over {len(r['deposits'])} deposit(s)")
+    for b in out.get("bridges", []):
+        far = f"-> chain {b['to']['chain_id']} {b['to']['tx_hash']}" if b.get("followed") else "(not followed)"
+        console.print(f"bridge {b['event']} nonce {b['nonce']}: {b['tainted']} of {b['amount']} {b['asset']} {far}")
     console.print(f"trace hash {out['trace_hash']}")
 
 

@@ -17,8 +17,9 @@ amount_in); the pool or router gets no taint from the input, and its output leg 
 Gas goes to ``fees``. A trail **stops** at tagged services (``stop_categories``, as Bitcoin's), at exchange
 deposit addresses (``analysis/eth_deposit_addresses.parquet``, attributed to their hot wallet's service; by
 default only those whose hot wallet is a tagged stop: ``deposit_stops``), at
-bridges (not followed across chains here) and, with mixer policy ``stop``, at mixers (tagged, or Tornado-style
-pools found by ``tornado``).
+bridges (tagged bridge contracts; and every Locked/Burned leg found by the bridge's own events, ``bridge_legs``,
+which ``bridge_trace`` follows onto the other chain's store) and, with mixer policy ``stop``, at mixers (tagged,
+or Tornado-style pools found by ``tornado``).
 
 Tornado pools, by mixer policy (``mixer_legs`` pairs each deposit with at most one withdrawal: a ``--link``
 the investigator confirmed, else the lead of highest measured precision among ``lead_heuristics``):
@@ -59,6 +60,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from chaintrail.analysis.eth import trace_kernel as K
+from chaintrail.analysis.eth.bridge_legs import ChainBridge, load_bridge
 from chaintrail.analysis.eth.conv_legs import ConvLegs, load_conversions
 from chaintrail.analysis.eth.flowgraph import FEE_KINDS, FlowGraph, load
 from chaintrail.analysis.eth.mixer_legs import MixerLegs, empty, load_mixer_legs
@@ -124,6 +126,7 @@ class EthTracer:
         self.note_h = self.note_l = self.took_h = self.took_l = np.zeros(0, np.uint64)
         self.note_hop = np.zeros(0, np.int32)
         self.conv: ConvLegs = load_conversions(self.root, self.g)
+        self.bridge: ChainBridge = load_bridge(store, self.g)
         self._stops: dict[tuple, Stops] = {}
         n = self.g.n_acct
         self.T_hi, self.T_lo = np.zeros(n, np.uint64), np.zeros(n, np.uint64)
@@ -209,10 +212,13 @@ class EthTracer:
         return np.array([self.g.addr_num(hex_of(r["address"])) for r in rows], np.int64)
 
     # -- tracing ---------------------------------------------------------------------
-    def run(self, src_pos: np.ndarray, src_amt: list[int], src_accts: np.ndarray, params: EthTraceParams):
-        """The kernel's raw result; the scratch is reset before returning."""
+    def run(self, src_pos: np.ndarray, src_amt: list[int], src_accts: np.ndarray, params: EthTraceParams,
+            src_hop: np.ndarray | None = None):
+        """The kernel's raw result; the scratch is reset before returning. ``src_hop``: hops already made
+        before each source position (a bridge crossing's), else 0."""
         g, c = self.g, self.conv
         order = np.argsort(src_pos, kind="stable")
+        hop0 = np.zeros(len(order), np.int32) if src_hop is None else np.asarray(src_hop, np.int32)[order]
         src_pos = np.asarray(src_pos, np.int64)[order]
         amts = [src_amt[i] for i in order.tolist()]
         sh = np.array([a >> 64 for a in amts], np.uint64)
@@ -221,7 +227,8 @@ class EthTracer:
         mx = self.mixer(params)
         out = K.trace_kernel(K.MODELS[params.model], g.frm, g.to, g.hi, g.lo, g.kind, g.bal_hi, g.bal_lo,
                              g.acct_addr, g.acct_asset, g.out_ptr, g.out_pos, self.fee_kind, stops.kind,
-                             src_pos, sh, sl, np.asarray(src_accts, np.int64), c.conv_in, c.conv_out,
+                             src_pos, sh, sl, hop0, np.asarray(src_accts, np.int64), self.bridge.out_leg,
+                             c.conv_in, c.conv_out,
                              c.trig_first, c.trig, c.acct, c.ain_h, c.ain_l, c.aout_h, c.aout_l,
                              params.max_hops, np.uint64(params.min_amount), len(g.asset_addr),
                              self.T_hi, self.T_lo, self.status, self.hops, self.q0, self.q1,
@@ -262,6 +269,7 @@ class EthTracer:
             raise UsageError(f"{', '.join(specs)} moved none of the traced assets ({params.asset})")
         source = parts[0][3] if len(parts) == 1 else {"kind": "several", "sources": [p[3] for p in parts]}
         final, out = self.run(src_pos, src_amt, src_accts, params)
+        self.last_run = (params, final, out)      # the raw edge records, for trace_graph
         from chaintrail.analysis.eth.trace_result import assemble
         return assemble(self, params, source, final, out)
 

@@ -11,7 +11,9 @@ Each visited out-flow of a tainted account carries ``t`` (exact, ``u128``):
 ``t`` then goes to the recipient account (``deliver``), to fees (fee flows), to burnt (no recipient), below the
 threshold, or into a conversion (the trader's input leg of a swap or wrap: the recipient pool gets no taint,
 and at the conversion's last flow the trader's output account gets floor(amount_out * t_in / amount_in)).
-Output legs of a conversion carry no taint of their sender. A source account (an address or entity traced
+Output legs of a conversion carry no taint of their sender. A bridge leg leaving the chain (``bridge_out``: a
+Locked or Burned event's leg, see ``bridge_legs``) takes its taint across (``TO_BRIDGE``); on the other chain
+the matching Minted or Released leg is a source position (``src_hop``: the hops so far). A source account (an address or entity traced
 whole) sends every out-flow fully tainted.
 
 Tornado pools (``mixer_legs``; ``mix_policy``): with MIX_PASS the legs are ordinary flows (pass-through, or
@@ -36,12 +38,12 @@ MODELS = {"haircut": HAIRCUT, "poison": POISON}
 # account status
 UNTOUCHED, FOLLOW, SOURCE, STOP_SERVICE, STOP_DEPOSIT, STOP_BRIDGE, STOP_HOPS, STOP_MIXER = range(8)
 # destination codes of an edge record (>= 0: an account)
-TO_FEES, TO_BURNT, TO_CONVERSION, TO_BELOW, TO_NOTE, TO_MIXER_OUT, TO_RELAYER = -1, -2, -3, -4, -5, -6, -7
+TO_FEES, TO_BURNT, TO_CONVERSION, TO_BELOW, TO_NOTE, TO_MIXER_OUT, TO_RELAYER, TO_BRIDGE = -1, -2, -3, -4, -5, -6, -7, -8
 MIX_PASS, MIX_LEADS, MIX_DEMIX = 0, 1, 2
 LEG_RECIPIENT, LEG_RELAYER, LEG_DEPOSIT = 1, 2, 3
 # totals rows (per asset, hi/lo)
-R_SOURCE, R_FEES, R_BURNT, R_BELOW, R_CONV_OUT, R_CONV_IN, R_ABSORBED, R_RETURNED, R_MIXER = range(9)
-N_ROWS = 9
+R_SOURCE, R_FEES, R_BURNT, R_BELOW, R_CONV_OUT, R_CONV_IN, R_ABSORBED, R_RETURNED, R_MIXER, R_BRIDGED = range(10)
+N_ROWS = 10
 U0, U1 = np.uint64(0), np.uint64(1)
 
 
@@ -63,7 +65,7 @@ def _grow(a, n):
 
 @nb.njit(cache=True)
 def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_asset, out_ptr, out_pos,
-                 fee_kind, stop_kind, src_pos, src_hi, src_lo, src_accts,
+                 fee_kind, stop_kind, src_pos, src_hi, src_lo, src_hop, src_accts, bridge_out,
                  conv_in, conv_out, trig_first, conv_trig, conv_acct, ain_h, ain_l, aout_h, aout_l,
                  max_hops, min_lo, n_assets, T_hi, T_lo, status, hops, q0, q1, tin_h, tin_l, tout_h, tout_l, c_hop, touched,
                  mix_policy, mix_leg, mix_ref, w_dep, d_w, w_rec, w_fee, den_h, den_l, note_h, note_l, took_h, took_l,
@@ -129,7 +131,7 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
         while si < n_src and src_pos[si] == p:
             th, tl = src_hi[si], src_lo[si]
             tot_h[R_SOURCE, s], tot_l[R_SOURCE, s] = add(tot_h[R_SOURCE, s], tot_l[R_SOURCE, s], th, tl)
-            dst, hop = to[p], 0
+            dst, hop = to[p], src_hop[si]
             si += 1
             if dst < 0:
                 tot_h[R_BURNT, s], tot_l[R_BURNT, s] = add(tot_h[R_BURNT, s], tot_l[R_BURNT, s], th, tl)
@@ -206,6 +208,9 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
                 if fee_kind[kind[p]]:
                     dst = TO_FEES
                     tot_h[R_FEES, s], tot_l[R_FEES, s] = add(tot_h[R_FEES, s], tot_l[R_FEES, s], th, tl)
+                elif bridge_out[p] != 0:
+                    dst = TO_BRIDGE
+                    tot_h[R_BRIDGED, s], tot_l[R_BRIDGED, s] = add(tot_h[R_BRIDGED, s], tot_l[R_BRIDGED, s], th, tl)
                 elif c >= 0:
                     dst = TO_CONVERSION
                     hop = hops[a]

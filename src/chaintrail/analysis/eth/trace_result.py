@@ -11,7 +11,8 @@ from chaintrail.analysis.eth.trace import (_END_KIND, _TO_ENDPOINTS, ENGINE_VERS
                                            canonical_hash, params_dict)
 from chaintrail.analysis.eth.u128 import join, join_arrays
 
-_ROWS = ("source", "fees", "burnt", "below_threshold", "converted", "converted_in", "absorbed", "returned", "mixer")
+_ROWS = ("source", "fees", "burnt", "below_threshold", "converted", "converted_in", "absorbed", "returned", "mixer",
+         "bridged")
 _MIXER_ENDS = {K.TO_MIXER_OUT: "mixer_withdrawal", K.TO_RELAYER: "relayer_fee"}
 _STOPPED = ("bridged", "mixer_withdrawal", "relayer_fee", "mixer_note")
 _MAX_PATH = 1000
@@ -32,6 +33,7 @@ def assemble(tr, params: EthTraceParams, source: dict, final, out) -> dict:
     below: dict[int, int] = defaultdict(int)
     mixed: dict[tuple[int, str], int] = defaultdict(int)
     burnt_txs: dict[int, list[int]] = defaultdict(list)
+    bridged: dict[int, list[int]] = {}          # bridge leg position -> [taint, hops]
     for p, d, h, a in zip(e_pos_l, e_dst_l, e_hop_l, e_amt):
         if d >= 0:
             if d not in best or h < best[d][1]:
@@ -42,6 +44,9 @@ def assemble(tr, params: EthTraceParams, source: dict, final, out) -> dict:
         elif d in _MIXER_ENDS:
             mixed[(int(g.to[p]), _MIXER_ENDS[d])] += a
             paid[int(g.to[p])].append(int(g.tx[p]))
+        elif d == K.TO_BRIDGE:
+            b = bridged.setdefault(p, [0, h])
+            b[0] += a
         elif d == K.TO_BURNT:
             burnt_txs[int(g.acct_asset[g.frm[p]] if g.frm[p] >= 0 else g.acct_asset[g.to[p]])].append(int(g.tx[p]))
     endpoints = []
@@ -85,6 +90,15 @@ def assemble(tr, params: EthTraceParams, source: dict, final, out) -> dict:
                 "address": d["pool"], "asset": g.asset_name(d["_asset"]), "amount": d["left_in_note"],
                 "kind": "mixer_note", "hops": d["_hop"], "tags": [], "path": [], "txs": [d["deposit_tx"]],
                 "evidence": _MIXER_EVIDENCE["mixer_note"]}))
+    bridges = bridge_steps(tr, bridged)
+    for b in bridges:
+        s = int(g.acct_asset[g.frm[b["_pos"]]])
+        endpoints.append((s, "bridged", {
+            "address": b["contract"], "asset": g.asset_name(s), "amount": b["tainted"], "kind": "bridged",
+            "hops": b["hops"], "tags": stops.tags.get(int(g.addr_num(b["contract"])), []),
+            "path": _path(tr, best, int(g.frm[b["_pos"]])) + [b["tx_hash"]], "txs": [b["tx_hash"]],
+            "evidence": f"{b['event']} nonce {b['nonce']} of bridge {b['contract']} to chain {b['dst_chain_id']}"
+                        + ("" if b.get("followed") else " (not followed: no matching event on the other chain's store)")}))
     for s, amount in enumerate(rows["burnt"]):
         if amount:
             endpoints.append((s, "burnt", {"address": None, "asset": g.asset_name(s), "amount": str(amount),
@@ -115,6 +129,8 @@ def assemble(tr, params: EthTraceParams, source: dict, final, out) -> dict:
          "steps": _steps(tr, params, e_pos_l, conv_taint, mx, note),
          "stats": {"flows_visited": int(visited), "taint_edges": len(e_pos_l), "accounts_touched": len(touched)},
          "engine": ENGINE_VERSION}
+    if bridges:
+        d["bridges"] = [{k: v for k, v in b.items() if not k.startswith("_")} for b in bridges]
     if demix:
         d["demix"] = [{k: v for k, v in x.items() if not k.startswith("_")} for x in demix]
     if mx.skipped:
@@ -124,6 +140,24 @@ def assemble(tr, params: EthTraceParams, source: dict, final, out) -> dict:
                                           "legs in the flows")
     d["trace_hash"] = canonical_hash(d)
     return d
+
+
+def bridge_steps(tr, bridged: dict[int, list[int]]) -> list[dict]:
+    """Per bridge leg that carried taint off the chain: the sending event's fields as evidence (the crossing's
+    far side is added by ``bridge_trace`` where the other chain's store is given)."""
+    g, br = tr.g, tr.bridge
+    out = []
+    for p in sorted(bridged):
+        e = br.events[br.out_event[p]]
+        t = int(g.tx[p])
+        out.append({"event": "Locked" if e["kind"] == "locked" else "Burned", "chain_id": br.chain_id,
+                    "contract": "0x" + e["contract"].hex(), "nonce": e["nonce"],
+                    "asset": g.asset_name(int(g.acct_asset[g.frm[p]])), "token": "0x" + e["token"].hex(),
+                    "amount": str(e["amount"]), "tainted": str(bridged[p][0]), "sender": "0x" + e["sender"].hex(),
+                    "recipient": "0x" + e["recipient"].hex(), "dst_chain_id": e["dst_chain"],
+                    "tx_hash": g.tx_hex(t), "block_number": e["block_number"], "block_hash": g.block_hex(t),
+                    "log_index": e["log_index"], "hops": bridged[p][1], "followed": False, "_pos": p})
+    return out
 
 
 def _path(tr, best: dict[int, tuple[int, int]], acct: int) -> list[str]:
