@@ -278,6 +278,7 @@ class EthService:
     def trace(self, spec: str, params, until_exchange: bool) -> dict:
         """The full result, as ``chaintrail trace --chain eth --json`` prints it; recent ones kept for paging."""
         from chaintrail.analysis.eth.trace import EthTracer
+        from chaintrail.analysis.eth.trace_graph import taint_graph
         from chaintrail.analysis.eth.trace_result import records_requests
 
         self._require()
@@ -294,10 +295,42 @@ class EthService:
             out = self._tracer.trace(spec, params)
             if until_exchange:
                 out["requests"] = records_requests(out)
+            out = {**out, "graph": self._graph(taint_graph(self._tracer, *self._tracer.last_run, out))}
             self._results[key] = out
             while len(self._results) > RESULTS_KEPT:
                 self._results.popitem(last=False)
         return out
+
+    def _graph(self, graph: dict) -> dict:
+        """The trace graph with what the canvas shows beside it: each asset's symbol and decimals, and which
+        accounts are contracts, token contracts (with symbol) or exchange deposit addresses."""
+        assets = {e["asset"] for e in graph["edges"]} | {c[k] for c in graph["nodes"] if c["kind"] == "conversion"
+                                                         for k in ("asset_in", "asset_out")}
+        meta = {}
+        for a in assets:
+            if a == "ETH":
+                meta[a] = {"symbol": "ETH", "decimals": 18}
+                continue
+            t = self.tokens.get(bytes.fromhex(a[2:42]))
+            meta[a] = {"symbol": t.symbol if t else None, "decimals": (t.decimals if t else None) if "#" not in a
+                       else 0}
+        accounts = [n for n in graph["nodes"] if n["kind"] == "account"]
+        keys = [bytes.fromhex(n["address"][2:]) for n in accounts]
+        con = self._connect()
+        try:
+            contracts = {bytes(r["address"]) for r in self._sql(
+                con, "SELECT address FROM raw.eth_contracts WHERE list_contains($k, address)", {"k": keys})}
+            deposits = {bytes(r["address"]): _hex(r["hot_wallet"]) for r in self._sql(
+                con, "SELECT address, hot_wallet FROM raw.eth_deposit_addresses WHERE list_contains($k, address)",
+                {"k": keys})} if keys else {}
+        finally:
+            con.close()
+        for n, k in zip(accounts, keys):
+            t = self.tokens.get(k)
+            n["is_contract"] = k in contracts
+            n["token"] = None if t is None else {"symbol": t.symbol, "decimals": t.decimals}
+            n["deposit_of"] = deposits.get(k)
+        return {**graph, "assets": meta}
 
     def _check_source(self, spec: str) -> None:
         """404 for a source the store lacks, 400 for one that does not parse (before the engine sees it)."""
@@ -372,13 +405,15 @@ class EthService:
 
 
 
-def trace_page(out: dict, offset: int, limit: int, steps: bool) -> dict:
-    """The /eth/trace body: the full result's hash, totals and requests, and one page of its endpoints."""
+def trace_page(out: dict, offset: int, limit: int, steps: bool, graph: bool = False) -> dict:
+    """The /eth/trace body: the full result's hash, totals, requests and Tornado demix report, one page of its
+    endpoints, and with ``graph`` the fund-flow graph (``analysis.eth.trace_graph``)."""
     eps = out["endpoints"]
     page = eps[offset:offset + limit]
     body = {k: out[k] for k in ("chain", "source", "model", "params", "engine", "trace_hash", "totals", "stats")}
     body.update(endpoints=page, endpoints_total=len(eps), offset=offset, limit=limit,
                 next_offset=offset + len(page) if offset + len(page) < len(eps) else None,
                 steps_total=len(out["steps"]), steps=out["steps"] if steps else None,
-                notes=out.get("notes", []), requests=out.get("requests"))
+                notes=out.get("notes", []), requests=out.get("requests"), demix=out.get("demix", []),
+                graph=out.get("graph") if graph else None)
     return body

@@ -166,6 +166,32 @@ class EthEndpoint(_Open):
     txs: list[str]
 
 
+class EthGraphNode(_Open):
+    id: str = Field(description="0xADDRESS for an account, c:TX:N for a conversion, chain:0xBRIDGE for the far "
+                                "chain of a bridge")
+    kind: str = Field(description="account | conversion | chain")
+
+
+class EthGraphEdge(_Open):
+    source: str
+    target: str
+    asset: str
+    kind: str = Field(description="flow | conversion_in | conversion_out | mixer_out | relayer_fee | note | "
+                                  "below_threshold | lead | bridge")
+    amount: str = Amount
+    hops: int
+    txs: list[str]
+    n_txs: int
+
+
+class EthTraceGraph(BaseModel):
+    nodes: list[EthGraphNode]
+    edges: list[EthGraphEdge]
+    truncated: bool
+    edges_total: int
+    assets: dict[str, dict] = Field(description="Per asset: symbol and decimals")
+
+
 class EthTraceResponse(BaseModel):
     chain: str
     source: dict
@@ -187,6 +213,10 @@ class EthTraceResponse(BaseModel):
     notes: list[str] = []
     requests: list[dict] | None = Field(None, description="until_exchange: per service, what arrived per asset, "
                                                           "the token contracts and the deposit addresses")
+    demix: list[dict] = Field([], description="Per Tornado deposit that carried taint: the withdrawal a lead pairs "
+                                              "it with, the lead (heuristic, precision, chance-match rate; a lead, "
+                                              "not proof) and the true-flow estimate")
+    graph: EthTraceGraph | None = Field(None, description="graph=true: the fund-flow graph")
 
 
 class EthScreenResult(_Open):

@@ -103,11 +103,11 @@ def screen(wb: Workbench, subject: str, params: ScreenParams) -> dict:
 
 
 def eth_trace_body(wb: Workbench, spec: str, params, until_exchange: bool, offset: int, limit: int,
-                   steps: bool) -> dict:
+                   steps: bool, graph: bool = False) -> dict:
     """The /eth/trace JSON body: one page of the full Ethereum result (see ``api.eth``)."""
     from chaintrail.api.eth import trace_page
 
-    return trace_page(wb.eth.trace(spec, params, until_exchange), offset, limit, steps)
+    return trace_page(wb.eth.trace(spec, params, until_exchange), offset, limit, steps, graph)
 
 
 def eth_screen(wb: Workbench, subject: str, hops: int, as_of) -> dict:

@@ -61,6 +61,8 @@ async def trace(source: str = Query(..., min_length=3, max_length=140,
                 offset: int = Query(0, ge=0, le=1 << 40, description="First endpoint of the page"),
                 limit: int = Query(200, ge=1, le=5000, description="Endpoints per page"),
                 steps: bool = Query(False, description="Include every tx that carried taint, with its block hash"),
+                graph: bool = Query(False, description="Include the fund-flow graph: accounts, flows per asset, "
+                                    "conversion nodes, Tornado leads, bridge hops"),
                 runner=Depends(get_runner)):
     """Per asset, across swaps and wraps (conversions at the executed rate), with exact accounting in base units:
     traced = to_endpoints + fees + unspent + below_threshold + stopped + converted. ``trace_hash`` is the hash of
@@ -75,7 +77,7 @@ async def trace(source: str = Query(..., min_length=3, max_length=140,
     params = EthTraceParams(direction=direction, model=model, asset=asset, max_hops=max_hops, min_amount=min_amount,
                             stop_categories=stops, mixer_policy=mixer_policy)
     return json_response(await runner.run("eth_trace_body", source.strip(), params, until_exchange, offset, limit,
-                                          steps))
+                                          steps, graph))
 
 
 @router.get("/screen", response_model=EthScreenResult, summary="Screen an Ethereum account")
