@@ -79,3 +79,20 @@ export function csvCell(v) {
   if (typeof v === "string" && /^[=+\-@\t\r]/.test(s)) s = "'" + s;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
+
+// Exact token amounts from integer base units (decimal strings; BigInt, no float rounding):
+// fmtUnits("1500000", 6, "USDX") -> "1.5 USDX"; with maxFrac the fraction is cut (not rounded) and marked "…".
+export function fmtUnits(amount, decimals, symbol, maxFrac = null) {
+  if (amount === null || amount === undefined) return "–";
+  const sym = symbol ? ` ${symbol}` : "";
+  let v = BigInt(amount);
+  const neg = v < 0n;
+  if (neg) v = -v;
+  const d = decimals === null || decimals === undefined ? 0 : decimals;
+  const s = v.toString().padStart(d + 1, "0");
+  const whole = s.slice(0, s.length - d).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  let frac = d ? s.slice(s.length - d).replace(/0+$/, "") : "";
+  if (maxFrac !== null && frac.length > maxFrac) frac = frac.slice(0, maxFrac) + "…";
+  const unit = decimals === null || decimals === undefined ? " base units" + (symbol ? ` of ${symbol}` : "") : sym;
+  return `${neg ? "-" : ""}${whole}${frac ? "." + frac : ""}${unit}`;
+}

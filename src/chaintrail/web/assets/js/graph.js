@@ -33,6 +33,13 @@ function style() {
     { selector: "node[kind='coinbase']", style: { "shape": "diamond", "background-color": "#d4a106" } },
     { selector: "node[kind='more']", style: { "shape": "tag", "background-color": "#d0d5dd", "color": "#475467" } },
     { selector: "node[kind='output']", style: { "shape": "rectangle", "background-color": "#d0d5dd" } },
+    { selector: "node[kind='eth_contract']", style: { "shape": "round-rectangle" } },
+    { selector: "node[kind='eth_token']", style: { "shape": "diamond" } },
+    { selector: "node[kind='eth_conversion']", style: { "shape": "round-diamond", "width": 34, "height": 34,
+      "font-weight": "bold", "color": "#5b21b6" } },
+    { selector: "node[kind='eth_chain']", style: { "shape": "rhomboid", "border-width": 2, "border-style": "dashed",
+      "border-color": "#0e9384", "width": 40, "height": 26 } },
+    { selector: "node[kind='eth_ends']", style: { "shape": "tag", "color": "#475467" } },
     { selector: "node[?large_entity]", style: { "border-width": 3, "border-style": "double", "border-color": "#475467" } },
     { selector: "node.endpoint", style: { "border-width": 4, "border-color": "#101828", "font-weight": "bold", "font-size": 10 } },
     { selector: "node.source", style: { "border-width": 4, "border-color": "#12b76a", "font-weight": "bold" } },
@@ -43,6 +50,15 @@ function style() {
       "line-color": "#98a2b3", "target-arrow-color": "#98a2b3", "opacity": 0.85 } },
     { selector: "edge[kind='flow']", style: { "line-color": "#e85d04", "target-arrow-color": "#e85d04", "label": "data(display)",
       "font-size": 8, "text-rotation": "autorotate", "text-background-color": "#fff", "text-background-opacity": 0.8 } },
+    { selector: "edge[kind='eth']", style: { "line-color": "#e85d04", "target-arrow-color": "#e85d04", "label": "data(display)",
+      "font-size": 8, "text-rotation": "autorotate", "text-background-color": "#fff", "text-background-opacity": 0.8 } },
+    { selector: "edge[kind='eth'][!trace]", style: { "line-color": "#98a2b3", "target-arrow-color": "#98a2b3" } },
+    { selector: "edge[flow='conversion_in'], edge[flow='conversion_out']", style: { "line-color": "#7c3aed", "target-arrow-color": "#7c3aed" } },
+    { selector: "edge[flow='mixer_out'], edge[flow='relayer_fee'], edge[flow='note'], edge[flow='below_threshold']", style: {
+      "line-style": "dotted", "line-color": "#6a0dad", "target-arrow-color": "#6a0dad", "color": "#6a0dad" } },
+    { selector: "edge[flow='lead']", style: { "line-style": "dashed", "line-color": "#b54708", "target-arrow-color": "#b54708",
+      "target-arrow-shape": "vee", "color": "#b54708", "curve-style": "unbundled-bezier" } },
+    { selector: "edge[flow='bridge']", style: { "line-style": "dashed", "line-color": "#0e9384", "target-arrow-color": "#0e9384", "color": "#0e9384" } },
     { selector: "edge[kind='member']", style: { "line-style": "dashed", "target-arrow-shape": "none", "width": 1 } },
   ];
 }
@@ -56,6 +72,8 @@ export function initGraph(container, tooltip) {
   cy.on("unselect", "node", () => listeners.unselect.forEach((f) => f()));
   cy.on("mouseover", "node", (ev) => showTooltip(tooltip, ev.target, ev.renderedPosition));
   cy.on("mouseout", "node", () => { tooltip.hidden = true; });
+  cy.on("mouseover", "edge[kind='eth']", (ev) => showEdgeTooltip(tooltip, ev.target, ev.renderedPosition));
+  cy.on("mouseout", "edge", () => { tooltip.hidden = true; });
   cy.on("pan zoom", () => { tooltip.hidden = true; });
   return cy;
 }
@@ -65,6 +83,7 @@ export function onUnselect(f) { listeners.unselect.push(f); }
 export function getCy() { return cy; }
 
 function display(n) {
+  if (n.chain === "eth") return n.display || n.label || "";
   if (n.kind === "tx") return n.label || short(n.txid, 8);
   let s = n.label || "";
   if (n.endpoint && n.endpoint.amount_sat) s += `\n${fmtBTC(n.endpoint.amount_sat)}`;
@@ -74,8 +93,13 @@ function display(n) {
   return s;
 }
 
+function colorOf(n) {
+  if (n.chain === "eth") return n.color || NEUTRAL;
+  return n.kind === "tx" ? "#475467" : riskColor(n.risk);
+}
+
 function toElement(n) {
-  const data = { ...n, color: n.kind === "tx" ? "#475467" : riskColor(n.risk), size: nodeSize(n) };
+  const data = { ...n, color: colorOf(n), size: n.chain === "eth" ? 30 : nodeSize(n) };
   data.display = display(data);
   return { group: "nodes", data };
 }
@@ -86,10 +110,11 @@ export function addFragment(frag, { roles = false } = {}) {
   cy.batch(() => {
     for (const n of frag.nodes) {
       const old = cy.getElementById(n.id);
+      if (old.nonempty() && n.bare) continue;       // an address only: keep what the canvas knows of it
       if (old.nonempty()) {
         const merged = { ...old.data(), ...Object.fromEntries(Object.entries(n).filter(([, v]) => v !== null)) };
         merged.display = display(merged);
-        merged.color = merged.kind === "tx" ? "#475467" : riskColor(merged.risk);
+        merged.color = colorOf(merged);
         old.data(merged);
       } else {
         cy.add(toElement(n));
@@ -103,7 +128,8 @@ export function addFragment(frag, { roles = false } = {}) {
       if (cy.getElementById(e.source).empty() || cy.getElementById(e.target).empty()) continue;
       const id = e.kind === "flow" ? `flow:${e.id}` : e.id;
       const old = cy.getElementById(id);
-      const data = { ...e, id, width: edgeWidth(e.amount_sat), display: e.kind === "flow" ? fmtBTC(e.amount_sat) : "" };
+      const data = e.kind === "eth" ? { ...e, id } :
+        { ...e, id, width: edgeWidth(e.amount_sat), display: e.kind === "flow" ? fmtBTC(e.amount_sat) : "" };
       if (old.nonempty()) old.data(data); else cy.add({ group: "edges", data });
     }
   });
@@ -116,13 +142,17 @@ export function countNodes() {
   cy.container().dataset.nodes = String(cy.nodes().length);
   cy.container().dataset.edges = String(cy.edges().length);
   cy.container().dataset.endpoints = String(cy.nodes(".endpoint").length);
+  cy.container().dataset.conversions = String(cy.nodes("[kind='eth_conversion']").length);
+  cy.container().dataset.leads = String(cy.edges("[flow='lead']").length);
+  cy.container().dataset.bridges = String(cy.edges("[flow='bridge']").length);
 }
 
 export function clearTraceMarks() {
   cy.nodes().removeClass("endpoint source");
-  cy.edges("[kind='flow']").remove();
+  cy.edges("[kind='flow'], [?trace]").remove();
   cy.nodes().forEach((n) => {
     if (n.data("endpoint")) { n.data("endpoint", null); n.data("display", display(n.data())); }
+    if (n.data("chain") === "eth" && n.data("endpoints")) n.data("endpoints", null);
   });
 }
 
@@ -168,6 +198,14 @@ export function png() {
 function showTooltip(tip, node, pos) {
   const d = node.data();
   tip.replaceChildren();
+  if (d.chain === "eth") {
+    if (!tooltipExtra) return;
+    tip.append(...tooltipExtra(d));
+    tip.style.left = `${pos.x + 16}px`;
+    tip.style.top = `${pos.y + 40}px`;
+    tip.hidden = false;
+    return;
+  }
   const lines = [h("div", {}, h("b", {}, d.kind === "tx" ? "transaction" : d.kind), " ", d.label || "")];
   if (d.address) lines.push(h("div", { class: "mono" }, d.address));
   if (d.txid) lines.push(h("div", { class: "mono" }, d.txid));
@@ -190,7 +228,19 @@ function showTooltip(tip, node, pos) {
   tip.hidden = false;
 }
 
-export function legend(el) {
+export function setTooltipExtra(f) { tooltipExtra = f; }
+let tooltipExtra = null;
+
+function showEdgeTooltip(tip, edge, pos) {
+  if (!tooltipExtra) return;
+  tip.replaceChildren(...tooltipExtra(edge.data()));
+  tip.style.left = `${pos.x + 16}px`;
+  tip.style.top = `${pos.y + 40}px`;
+  tip.hidden = false;
+}
+
+export function legend(el, extra = []) {
   el.replaceChildren(...Object.entries(RISK_COLORS).map(([k, c]) => h("span", { style: `--c:${c}` }, k.replace("_", " "))),
-    h("span", { style: `--c:${NEUTRAL}` }, "untagged"), h("span", { style: "--c:#475467" }, "transaction"));
+    h("span", { style: `--c:${NEUTRAL}` }, "untagged"), h("span", { style: "--c:#475467" }, "transaction"),
+    ...extra.map(([k, c]) => h("span", { style: `--c:${c}` }, k)));
 }

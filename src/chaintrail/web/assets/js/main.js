@@ -4,6 +4,9 @@ import * as api from "./api.js";
 import * as graph from "./graph.js";
 import * as panels from "./panels.js";
 import * as trace from "./trace.js";
+import * as eth from "./eth.js";
+import * as ethPanels from "./eth_panels.js";
+import * as ethTrace from "./eth_trace.js";
 import { CasePanel } from "./casefile.js";
 import { drawTimeline, timelinePng } from "./timeline.js";
 import { download, fmtBTC, h, riskChips, short } from "./format.js";
@@ -79,6 +82,52 @@ async function openEntity(id) {
   place(entityNode(e));
 }
 
+// -- Ethereum ------------------------------------------------------------------------
+const isEth = (d) => Boolean(d && d.chain === "eth");
+
+async function openEthAccount(address) {
+  address = address.toLowerCase();
+  const frag = await busy("loading account…", () => eth.accountFragment(address));
+  place(frag.nodes[0]);
+}
+
+async function openEthTx(hash) {
+  const { tx, fragment } = await busy("loading transaction…", () => eth.txFragment(hash.toLowerCase()));
+  const added = graph.addFragment(fragment);
+  graph.layout(added);
+  tab("details");
+  ethPanels.showTx($("tab-details"), tx, ethCtx());
+  ethTrace.setSource(tx.hash);
+  eth.enrich(added.filter((id) => id.startsWith("x:")).map((id) => id.slice(2)), (n) => graph.addFragment({ nodes: [n], edges: [] }));
+  return tx;
+}
+
+function ethCtx() {
+  return { noteFor: (id) => state.casePanel.noteFor(id), openTx: (h) => openEthTx(h).catch(() => {}),
+           openAccount: (a) => openEthAccount(a).catch(() => {}), traceFrom: (src) => startEthTrace(src) };
+}
+
+async function startEthTrace(source) {
+  ethTrace.setSource(source);
+  tab("eth");
+  await doEthTrace();
+}
+
+async function doEthTrace() {
+  const params = ethTrace.formParams();
+  if (!params.source) return;
+  const r = await busy("tracing on Ethereum…", () => ethTrace.runTrace(params));
+  graph.clearTraceMarks();
+  const frag = eth.traceFragment(r.graph);
+  const added = graph.addFragment(frag, { roles: true });
+  graph.countNodes();
+  graph.layout(added);
+  ethTrace.renderResult($("eth-result"), r, { focus: (a) => graph.selectNode(`x:${a}`) });
+  document.body.dataset.ethTrace = r.trace_hash;
+  const reached = (r.requests || []).map((q) => q.service);
+  status(`Ethereum trace: ${r.endpoints_total} endpoints${reached.length ? `, reached ${reached.join(", ")}` : ""}`);
+}
+
 function openCaseItem(i) {
   if (i.kind === "address") return openAddress(i.address);
   if (i.kind === "tx") return openTx(i.txid);
@@ -92,7 +141,13 @@ async function showDetails(d) {
                 addEntityNode: openEntity, traceFrom: (src) => startTrace(src, "forward") };
   tab("details");
   try {
-    if (d.kind === "address") await panels.showAddress(el, d.address, ctx);
+    if (isEth(d)) {
+      if (d.kind === "eth_conversion") ethPanels.showConversion(el, d);
+      else if (d.kind === "eth_chain") ethPanels.showChain(el, d);
+      else if (d.kind === "eth_ends") ethPanels.showEnds(el, d);
+      else await ethPanels.showAccount(el, d.address, ethCtx());
+    }
+    else if (d.kind === "address") await panels.showAddress(el, d.address, ctx);
     else if (d.kind === "tx") await panels.showTx(el, d.txid, ctx);
     else if (d.kind === "entity") await panels.showEntity(el, d.cluster, ctx);
     else panels.showPlain(el, d, ctx);
@@ -105,6 +160,8 @@ async function showDetails(d) {
 async function search(q) {
   q = q.trim();
   if (!q) return;
+  if (state.meta.features.eth && eth.ADDRESS.test(q)) { $("search-results").hidden = true; return openEthAccount(q); }
+  if (state.meta.features.eth && eth.TX_HASH.test(q)) { $("search-results").hidden = true; return openEthTx(q); }
   const res = await busy("searching…", () => api.get("/search", { q, limit: 20 }));
   const list = $("search-results");
   const exact = res.items.find((i) => i.id === q && i.kind !== "tag");
@@ -131,6 +188,7 @@ function openHit(i) {
 async function expand(d) {
   if (!d) return;
   if (d.kind === "more") { status("open the transaction in the details panel to page through all of it"); return; }
+  if (isEth(d)) return expandEth(d);
   if (d.kind === "entity" && d.large_entity) {
     status(`entity ${d.cluster} has ${d.cluster_size.toLocaleString()} addresses: summary only, page its members in Details`);
     await showDetails(d);
@@ -147,7 +205,21 @@ async function expand(d) {
   status(frag.note || (frag.truncated ? `showing ${Math.min(frag.total, offset + 25)} of ${frag.total}; Expand again for more` : `${added.length} new nodes`));
 }
 
+async function expandEth(d) {
+  if (!d.address) return;
+  const ref = d.id;
+  const offset = state.pages[ref] || 0;
+  const frag = await busy("expanding…", () => eth.expandFragment(d.address, offset));
+  state.pages[ref] = frag.next_offset ?? offset + frag.shown;
+  const added = graph.addFragment(frag);
+  graph.layout(added.concat([d.id]));
+  graph.selectNode(d.id);
+  eth.enrich(added.filter((id) => id.startsWith("x:")).map((id) => id.slice(2)), (n) => graph.addFragment({ nodes: [n], edges: [] }));
+  status(frag.next_offset !== null ? `flows ${offset + 1}–${offset + frag.shown} of ${frag.total}; Expand again for more` : `${added.length} new nodes`);
+}
+
 function traceSource(d) {
+  if (isEth(d)) return d.address || d.tx || null;
   if (d.kind === "address") {
     const whole = $("trace-entity").checked && d.cluster_size > 1 && !d.large_entity;
     return whole ? `cluster:${d.cluster}` : d.address;
@@ -220,6 +292,9 @@ async function runStep(s) {
     if (src) await startTrace(src, "forward");
   }
   else if (s.action === "endpoints") { tab("trace"); }
+  else if (s.action === "eth_tx") { $("search-input").value = s.arg; await openEthTx(s.arg); }
+  else if (s.action === "eth_trace") { $("eth-until").checked = true; await startEthTrace(s.arg); }
+  else if (s.action === "eth_requests") { tab("eth"); $("eth-result").scrollIntoView(); }
 }
 
 function wire() {
@@ -227,7 +302,13 @@ function wire() {
   document.addEventListener("click", (ev) => { if (!$("search-form").contains(ev.target)) $("search-results").hidden = true; });
   document.querySelectorAll("#tabs button").forEach((b) => b.addEventListener("click", () => tab(b.dataset.tab)));
   $("btn-expand").onclick = () => expand(graph.selected()).catch(() => {});
-  $("btn-trace").onclick = () => { const s = traceSource(graph.selected() || {}); if (s) startTrace(s, "forward").catch(() => {}); };
+  $("btn-trace").onclick = () => {
+    const d = graph.selected() || {};
+    const s = traceSource(d);
+    if (s && isEth(d)) startEthTrace(s).catch(() => {});
+    else if (s) startTrace(s, "forward").catch(() => {});
+  };
+  $("eth-form").addEventListener("submit", (ev) => { ev.preventDefault(); doEthTrace().catch(() => {}); });
   $("btn-trace-back").onclick = () => { const s = traceSource(graph.selected() || {}); if (s) startTrace(s, "backward").catch(() => {}); };
   $("btn-note").onclick = () => { const d = graph.selected(); if (d) noteDialog(d); };
   $("btn-case").onclick = async () => { const d = graph.selected(); if (d && await state.casePanel.add(d)) status(`added ${d.label || d.id} to the case`); };
@@ -240,8 +321,10 @@ function wire() {
   graph.onSelect((d) => {
     ["btn-expand", "btn-trace", "btn-trace-back", "btn-note", "btn-case"].forEach((id) => { $(id).disabled = false; });
     $("btn-trace").disabled = $("btn-trace-back").disabled = !traceSource(d);
+    if (isEth(d)) $("btn-trace-back").disabled = true;      // Ethereum traces run forward only
     const src = traceSource(d);
-    if (src) trace.setSource(src);
+    if (src && isEth(d)) ethTrace.setSource(src);
+    else if (src) trace.setSource(src);
     showDetails(d);
   });
   graph.onUnselect(() => ["btn-expand", "btn-trace", "btn-trace-back", "btn-note", "btn-case"].forEach((id) => { $(id).disabled = true; }));
@@ -258,7 +341,14 @@ async function start() {
     return;
   }
   const m = state.meta;
-  $("store-info").textContent = `${m.network || "?"} · ${m.counts.blocks.toLocaleString()} blocks · ${m.counts.txs.toLocaleString()} txs · ${m.counts.addresses.toLocaleString()} addresses · ${m.tags.toLocaleString()} tags`;
+  const btc = m.counts.txs > 0 || !m.features.eth;
+  $("store-info").textContent = [btc ? `${m.network || "?"} · ${m.counts.blocks.toLocaleString()} blocks · ${m.counts.txs.toLocaleString()} txs · ${m.counts.addresses.toLocaleString()} addresses` : null,
+    m.features.eth ? "Ethereum" : null, `${m.tags.toLocaleString()} tags`].filter(Boolean).join(" · ");
+  if (m.features.eth) {
+    $("tab-btn-eth").hidden = false;
+    $("search-input").placeholder = btc ? "Address, txid, 0x account or tx, cluster:ID or tag label" : "0x account or 0x transaction hash";
+  }
+  if (!btc) document.querySelectorAll('#tabs button[data-tab="trace"], #tabs button[data-tab="timeline"]').forEach((b) => { b.hidden = true; });
   state.casePanel = new CasePanel($("case-panel"), m);
   try {
     window.chaintrail.cy = graph.initGraph($("cy"), $("tooltip"));
@@ -266,7 +356,9 @@ async function start() {
     status(err.message, true);
     return;
   }
-  graph.legend($("legend"));
+  graph.setTooltipExtra(ethPanels.tooltip);
+  graph.legend($("legend"), m.features.eth ? [["contract", eth.ETH_COLORS.contract], ["token", eth.ETH_COLORS.token],
+    ["swap (conversion)", eth.ETH_COLORS.conversion], ["bridge / far chain", eth.ETH_COLORS.chain]] : []);
   wire();
   banner(m.case);
   document.body.dataset.ready = "1";
