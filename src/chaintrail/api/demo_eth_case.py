@@ -7,7 +7,10 @@
    ``chaintrail ingest eth`` (the main chain, and the bridge's far chain);
 3. ``tags/``: the services an investigator can know (exchange hot wallets, pools, DEX, bridge) and the real
    OFAC ETH list, imported into ``store/``;
-4. ``demo.json``: where to start (the theft's first transaction) and the stores.
+4. ``analysis/`` of ``store/``: what an investigator runs before tracing (swaps and wraps as conversions,
+   exchange deposit addresses by their forwarding pattern, account entities, Tornado pools and leads);
+5. ``demo.json``: where to start (the theft's first transaction), the stores, and the workbench's banner
+   (``case_info``: title and guided steps).
 
 What the investigator is told is the theft only: the victim, the transaction and what was taken. Where the
 money went is the exercise; the answer key stays in ``scenario/``.
@@ -67,6 +70,10 @@ def build_eth_demo(workdir: str | Path, *, seed: int = 7, scale: float = 5.0, ki
     report = TagStore(stores[MAIN_CHAIN]).import_paths([services, *([ofac] if ofac.exists() else [])])
     if report.errors:
         raise UsageError("demo tags did not import: " + "; ".join(report.errors))
+    t = time.perf_counter()
+    say("finding swaps, deposit addresses, entities and Tornado leads")
+    analyse_eth_store(stores[MAIN_CHAIN])
+    timings["analyse_s"] = time.perf_counter() - t
     key = json.loads((work / "scenario" / "answer_key.json").read_text())
     (case,) = [c for c in key["cases"] if c["kind"] == kind]
     first = case["sources"][0]
@@ -80,5 +87,43 @@ def build_eth_demo(workdir: str | Path, *, seed: int = 7, scale: float = 5.0, ki
         "scenario": str(work / "scenario"), "transactions": summary["transactions"],
         "timings": {k: round(v, 2) for k, v in timings.items()},
     }
+    demo["case_info"] = eth_case_info(demo)
     (work / "demo.json").write_text(json.dumps(demo, indent=1, sort_keys=True) + "\n")
     return demo
+
+
+def analyse_eth_store(store: Path) -> None:
+    """The analyses a trace reads, written into ``store/analysis`` (as `chaintrail cluster --chain eth` and
+    `chaintrail tornado leads` do)."""
+    from chaintrail.analysis.eth.conversions import write_conversions
+    from chaintrail.analysis.eth.deposits import write_deposit_addresses
+    from chaintrail.analysis.eth.entities import EntityParams, build_entities, service_mask
+    from chaintrail.analysis.eth.tornado_links import analyse
+    from chaintrail.store.chainstore import ChainStore
+
+    with ChainStore(store, writable=True) as st:
+        write_conversions(st)
+        write_deposit_addresses(st)
+        build_entities(st, EntityParams(), service_mask(st))
+        analyse(st)
+
+
+def eth_case_info(demo: dict) -> dict:
+    """The workbench banner for the Ethereum demo: the theft, and three guided steps ("do it" links)."""
+    s = demo["start"]
+    return {
+        "title": f"Training case {demo['case']} (Ethereum): {demo['description']}",
+        "subject": s["to"], "case_id": demo["case"], "source": "scenario", "chain": "eth",
+        "steps": [
+            {"text": f"Open the theft: transaction {s['tx']} (block {s['block']}) moved {s['amount']} base units of "
+                     f"token {s['asset']} from {s['from']} to the attacker's {s['to']}.",
+             "action": "eth_tx", "arg": s["tx"]},
+            {"text": "Trace it until exchange: every asset the theft moved, through the swaps (conversion nodes at "
+                     "the executed rate), Tornado (each withdrawal followed only by a lead, with its measured "
+                     "precision and chance-match rate) and bridges, to the exchanges that can be served.",
+             "action": "eth_trace", "arg": s["tx"]},
+            {"text": "Read the records requests in the Ethereum tab: per exchange, each asset, amount and deposit "
+                     "address to ask records for; and the Tornado leads, which are leads, not proof.",
+             "action": "eth_requests", "arg": None},
+        ],
+    }

@@ -1,4 +1,5 @@
-"""`chaintrail demo`: the main job. Generate a ransomware-laundering case, analyse it, serve the workbench.
+"""`chaintrail demo`: the main job. Generate a ransomware-laundering case (or, with ``--chain eth``, a DeFi case on
+two anvil chains), analyse it, serve the workbench.
 
 Builds everything under ``--dir`` (replaced on each run): the generated chain
 and its answer key, the chain store (ingested, clustered, tagged with the
@@ -41,21 +42,30 @@ def demo(
     """Generate a ransomware-laundering case, ingest, cluster and tag it, and open the workbench on it."""
     from chaintrail.api.demo_case import build_demo
 
-    if chain == "eth":
-        return _eth_demo(workdir, seed, scale, case_kind, json_out)
-    if chain != "btc":
+    if chain not in ("btc", "eth"):
         raise UsageError(f"--chain must be btc or eth, not {chain!r}")
     token = resolve_token(token, token_file)
     started = time.perf_counter()
-    with console.status("building the demo case…", spinner="dots") as status:
-        case = build_demo(workdir, seed=seed, scale=scale,
-                          progress=None if json_out else (lambda msg: status.update(f"{msg}…")))
-    if not serve:
-        if json_out:
-            emit_json(case.__dict__)
-        else:
-            _describe(case, None, None)
-        return
+    if chain == "eth":
+        demo_eth = _build_eth(workdir, seed, scale, case_kind, json_out)
+        if not serve:
+            if json_out:
+                emit_json(demo_eth | {"ready_s": round(time.perf_counter() - started, 2)})
+            else:
+                _describe_eth(demo_eth, None, None, time.perf_counter() - started)
+            return
+        store, case_info = demo_eth["store"], demo_eth["case_info"]
+    else:
+        with console.status("building the demo case…", spinner="dots") as status:
+            case = build_demo(workdir, seed=seed, scale=scale,
+                              progress=None if json_out else (lambda msg: status.update(f"{msg}…")))
+        if not serve:
+            if json_out:
+                emit_json(case.__dict__)
+            else:
+                _describe(case, None, None)
+            return
+        store, case_info = case.store, case.case_info()
     from chaintrail.api import create_app
     from chaintrail.api.server import bind, url_of
     from chaintrail.api.server import serve as run
@@ -63,7 +73,7 @@ def demo(
     from chaintrail.api.runner import default_workers
 
     workers = default_workers() if trace_workers is None else max(0, min(64, trace_workers))
-    app = create_app(case.store, token=token, case_info=case.case_info(), trace_workers=workers)
+    app = create_app(store, token=token, case_info=case_info, trace_workers=workers)
     try:
         sock = bind(host, port)
     except UsageError:
@@ -74,37 +84,42 @@ def demo(
     def ready() -> None:
         took = time.perf_counter() - started
         if json_out:
-            emit_json(case.__dict__ | {"url": url_of(sock), "token": app.state.token, "ready_s": round(took, 2)})
+            built = demo_eth if chain == "eth" else case.__dict__
+            emit_json(built | {"url": url_of(sock), "token": app.state.token, "ready_s": round(took, 2)})
+        elif chain == "eth":
+            _describe_eth(demo_eth, url_of(sock, app.state.token), app.state.token, took)
         else:
             _describe(case, url_of(sock, app.state.token), app.state.token, took)
 
     run(app, sock, ready)
 
 
-def _eth_demo(workdir: Path, seed: int, scale: float, kind: str, json_out: bool) -> None:
+def _build_eth(workdir: Path, seed: int, scale: float, kind: str, json_out: bool) -> dict:
     from chaintrail.api.demo_eth_case import build_eth_demo
 
-    started = time.perf_counter()
     with console.status("building the Ethereum demo case…", spinner="dots") as status:
-        demo = build_eth_demo(workdir, seed=seed, scale=min(scale, 20.0), kind=kind,
+        return build_eth_demo(workdir, seed=seed, scale=min(scale, 20.0), kind=kind,
                               progress=None if json_out else (lambda msg: status.update(f"{msg}…")))
-    if json_out:
-        emit_json(demo | {"ready_s": round(time.perf_counter() - started, 2)})
-        return
-    s = demo["start"]
-    store = demo["store"]
-    console.print(f"[bold]Ethereum demo case[/bold] ({demo['kind'].replace('_', ' ')}, seed {demo['seed']}, "
-                  f"{demo['transactions']:,} transactions on two anvil chains) built in "
-                  f"{time.perf_counter() - started:.0f} s.")
-    console.print(f"The theft: tx {s['tx']} (block {s['block']}) moved {s['amount']} of {s['asset']} from "
-                  f"{s['from']} to {s['to']}.")
-    console.print(f"Stores: {store} (main chain, tagged) and {demo['store_b']} (the bridge's far chain).")
-    console.print("Follow the money:")
-    query = f"SELECT * FROM value_flows WHERE from_address = '{s['to']}' ORDER BY block_number, flow_index"
-    console.print(f'  chaintrail sql --store {store} --chain eth "{query}"')
-    console.print(f'  chaintrail sql --store {store} --chain eth "SELECT address, label, category FROM tags"')
-    console.print("The workbench's Ethereum views, tracing and Tornado leads come with the investigation tools "
-                  "(issue 21); the answer key is in " + demo["scenario"] + "/answer_key.json.")
+
+
+def _describe_eth(demo: dict, url: str | None, token: str | None, took: float) -> None:
+    s, store = demo["start"], demo["store"]
+    say = lambda text: console.print(text, soft_wrap=True, highlight=False)  # noqa: E731
+    say(f"[bold green]chaintrail demo --chain eth[/bold green] · {demo['case_info']['title']}")
+    say(f"  stores     {store} (main chain, tagged, analysed; {demo['transactions']:,} transactions on two anvil "
+        f"chains) and {demo['store_b']} (the bridge's far chain)")
+    say(f"  the theft  tx {s['tx']} (block {s['block']}): {s['amount']} base units of {s['asset']} from "
+        f"{s['from']} to {s['to']}")
+    if url:
+        say(f"  workbench  [bold]{url}[/bold]")
+        say(f"  token      {token}   (API clients: Authorization: Bearer <token>)")
+    for n, step in enumerate(demo["case_info"]["steps"], 1):
+        say(f"  {n}. {step['text']}")
+    if not url:
+        query = f"SELECT * FROM value_flows WHERE from_address = '{s['to']}' ORDER BY block_number, flow_index"
+        say(f'  SQL        chaintrail sql --store {store} --chain eth "{query}"')
+    say(f"  answer key {demo['scenario']}/answer_key.json (check your findings against it)")
+    say(f"  {'ready' if url else 'built'} in {took:.1f} s" + (" · Ctrl-C to stop" if url else ""))
 
 
 def _describe(case, url: str | None, token: str | None, took: float | None = None) -> None:

@@ -17,7 +17,7 @@ CLI = [str(Path(sys.executable).with_name("chaintrail"))]
 
 def test_eth_demo_builds_a_case_to_investigate(tmp_path) -> None:
     need_anvil()
-    r = subprocess.run([*CLI, "demo", "--chain", "eth", "--dir", str(tmp_path / "d"), "--scale", "2", "--json"],
+    r = subprocess.run([*CLI, "demo", "--chain", "eth", "--dir", str(tmp_path / "d"), "--scale", "2", "--no-serve", "--json"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     demo = json.loads(r.stdout)

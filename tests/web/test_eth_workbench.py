@@ -1,0 +1,185 @@
+"""The Ethereum demo case in the workbench, in a real headless Chromium (Debian's) driven by Playwright.
+
+The investigator follows `chaintrail demo --chain eth`'s guided steps: open the theft, trace it until exchange,
+read the records requests. What the page shows is checked against `chaintrail trace --chain eth
+--until-exchange --json` run separately on the same store (exact base units in the rows' data, the decimals
+applied in their text) and against the answer key (the exchanges reached are the case's, the swaps are the
+case's swaps). A screenshot is saved (``$CHAINTRAIL_SCREENSHOTS`` or the test's temporary folder).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_browser import FLAGS, wait_attr
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eth"))
+
+from anvil_needed import need_anvil  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+TOKEN = "eth-workbench-token-0123456789abcdef"
+CLI = [str(Path(sys.executable).with_name("chaintrail"))]
+
+
+def units(amount: str, decimals: int, symbol: str) -> str:
+    """format.js fmtUnits: thousands separators, trailing zeros cut, the symbol."""
+    whole, frac = divmod(int(amount), 10**decimals)
+    f = f"{frac:0{decimals}d}".rstrip("0") if decimals else ""
+    return f"{whole:,}" + (f".{f}" if f else "") + f" {symbol}"
+
+
+@pytest.fixture(scope="module")
+def eth_demo(tmp_path_factory):
+    need_anvil()
+    from chaintrail.api.demo_eth_case import build_eth_demo
+
+    return build_eth_demo(tmp_path_factory.mktemp("ethwb") / "demo", seed=7, scale=2)
+
+
+@pytest.fixture(scope="module")
+def eth_server(eth_demo):
+    from chaintrail.api import create_app
+    from chaintrail.api.server import ServerThread
+
+    app = create_app(eth_demo["store"], token=TOKEN, case_info=eth_demo["case_info"])
+    with ServerThread(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail("Debian chromium is missing: run `bash scripts/setup.sh` (it installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, eth_server):
+    ctx = browser.new_context(viewport={"width": 1700, "height": 1050})
+    pg = ctx.new_page()
+    pg.errors = []
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.set_default_timeout(60_000)
+    pg.goto(f"{eth_server}/#token={TOKEN}")
+    pg.wait_for_selector('body[data-ready="1"]')
+    yield pg
+    ctx.close()
+
+
+def cli_trace(store: str, source: str) -> dict:
+    r = subprocess.run([*CLI, "trace", "--chain", "eth", "--from", source, "--until-exchange", "--store", store,
+                        "--json"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_demo_case_from_the_theft_to_the_exchanges(page, eth_demo, tmp_path):
+    start = eth_demo["start"]
+    key = json.loads((Path(eth_demo["scenario"]) / "answer_key.json").read_text())
+    (case,) = [c for c in key["cases"] if c["id"] == eth_demo["case"]]
+    want = cli_trace(eth_demo["store"], start["tx"])
+    assert want["requests"], "the CLI trace reaches no service: nothing to check the page against"
+    assert eth_demo["case"] in page.inner_text("#case-banner")
+    assert page.is_visible('#tabs button[data-tab="eth"]')
+    links = page.locator("#case-steps a")
+    assert links.count() == 3
+    # 1. the theft: its transaction's flows on the canvas, the vault and the attacker among them
+    links.nth(0).click()
+    page.wait_for_selector('[data-testid="eth-tx"]')
+    assert page.inner_text('[data-testid="eth-tx"]') == start["tx"]
+    wait_attr(page, "#cy", "data-nodes", lambda v: int(v) >= 2)
+    # 2. trace until exchange
+    links.nth(1).click()
+    page.wait_for_selector("#eth-requests tbody tr", timeout=120_000)
+    assert page.input_value("#eth-source") == start["tx"]
+    # exchanges reached, per asset, exactly the CLI's; and each one of the case's exchanges in the key
+    rows = page.locator("#eth-requests tbody tr").all()
+    got = {(r.get_attribute("data-service"), r.get_attribute("data-asset")): r for r in rows}
+    expected = {(q["service"], a): amt for q in want["requests"] for a, amt in q["assets"].items()}
+    assert set(got) == set(expected)
+    for (service, asset), amt in expected.items():
+        row = got[(service, asset)]
+        assert row.get_attribute("data-amount") == amt
+        if asset == "ETH":
+            assert row.locator("td.amount").inner_text() == units(amt, 18, "ETH")
+        assert service in case["reached"], service
+    # the swaps: a conversion node per swap the trace crossed, each one of the case's swaps (key: tx, assets,
+    # haircut in and out), its rate in token units and its tainted amounts in base units in the row's tooltip
+    convs = [dict(c, tx=s["tx_hash"]) for s in want["steps"] for c in s.get("conversions", [])]
+    swaps = {s["tx"]: s for s in case["swaps"]}
+    assert convs and all(c["tx"] in swaps for c in convs)
+    assert int(page.get_attribute("#cy", "data-conversions")) == len(convs)
+    conv_rows = page.locator('#eth-result [data-testid="eth-conversions"] tbody tr').all()
+    assert len(conv_rows) == len(convs)
+    for c in convs:
+        k = swaps[c["tx"]]
+        assert (c["asset_in"], c["asset_out"], c["tainted_in"], c["tainted_out"]) == \
+            (k["asset_in"], k["asset_out"], k["haircut_in"], k["haircut_out"])
+        row = page.locator(f'#eth-result [data-testid="eth-conversions"] tr[data-asset-in="{c["asset_in"]}"]').first
+        cells = row.locator("td")
+        assert cells.nth(1).get_attribute("title").startswith(f"{int(c['tainted_in']):,} base units")
+        assert cells.nth(2).get_attribute("title").startswith(f"{int(c['tainted_out']):,} base units")
+        sym_out = "ETH" if c["asset_out"] == "ETH" else None
+        rate = row.locator("td.rate").inner_text()          # "1 USDX = 333,034 ETH"-style, in token units
+        assert rate.startswith("1 ") and (sym_out is None or rate.endswith(" ETH")) and "USD" in rate
+    # the Tornado leads: heuristic, measured precision and chance-match rate per tainted deposit, as the CLI's
+    assert "a lead, not proof" in page.inner_text('[data-testid="eth-leads-note"]')
+    lead_rows = {r.get_attribute("data-deposit"): r for r in page.locator("#eth-leads tbody tr").all()}
+    assert set(lead_rows) == {d["deposit_tx"] for d in want["demix"]}
+    led = [d for d in want["demix"] if d["lead"]]
+    assert led, "no tainted deposit has a lead"
+    for d in led:
+        r = lead_rows[d["deposit_tx"]]
+        assert r.get_attribute("data-heuristic") == d["lead"]["heuristic"]
+        assert float(r.get_attribute("data-precision")) == d["lead"]["precision"]
+        assert float(r.get_attribute("data-chance")) == d["lead"]["chance_match_rate"]
+        assert r.locator("td.precision").inner_text() == f"{100 * d['lead']['precision']:.1f}%"
+    assert int(page.get_attribute("#cy", "data-leads")) == len({(d["depositor"], d["recipient"]) for d in led})
+    # a bridge hop the trace reports is drawn as a cross-chain edge
+    bridged = [e for e in want["endpoints"] if e["kind"] == "bridged"]
+    assert bridged and int(page.get_attribute("#cy", "data-bridges")) == len({(e["address"], e["asset"]) for e in bridged})
+    # the exchanges' deposit addresses are endpoints on the canvas; the accounting per asset is the CLI's
+    assert int(page.get_attribute("#cy", "data-endpoints")) >= 1
+    for asset, t in want["totals"].items():
+        cell = page.locator(f'#eth-totals tr[data-asset="{asset}"] td').nth(1)
+        assert cell.get_attribute("title").startswith(f"{int(t['traced']):,} base units")
+    shots = Path(os.environ.get("CHAINTRAIL_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    shot = shots / "workbench-eth-demo-trace.png"
+    page.screenshot(path=str(shot))
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    print(f"screenshot: {shot}")
+    # 3. the records requests step opens the Ethereum tab
+    links.nth(2).click()
+    assert page.is_visible("#eth-requests")
+    assert page.errors == []
+
+
+def test_account_expand_and_screen(page, eth_demo):
+    start = eth_demo["start"]
+    page.fill("#search-input", start["to"])
+    page.click("#search-btn")
+    wait_attr(page, "#cy", "data-nodes", lambda v: int(v) == 1)
+    page.wait_for_selector('[data-testid="eth-balances"]')
+    assert page.inner_text('[data-testid="eth-account"]') == start["to"]
+    balances = page.inner_text('[data-testid="eth-balances"]')
+    assert "USDX" in balances or "USDY" in balances          # the token symbols, not contract addresses
+    page.click("#btn-expand")
+    n = int(wait_attr(page, "#cy", "data-nodes", lambda v: int(v) > 1))
+    assert n >= 3 and int(page.get_attribute("#cy", "data-edges")) >= 2
+    page.click('#tabs button[data-tab="details"]')
+    page.click("#btn-eth-screen")
+    page.wait_for_selector('[data-testid="eth-risk-level"]')
+    assert "Sanctions:" in page.inner_text("#tab-details")
+    assert page.errors == []
