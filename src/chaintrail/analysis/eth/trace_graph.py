@@ -101,7 +101,7 @@ def taint_graph(tr, params, final, out, result: dict, max_edges: int = MAX_EDGES
                             "asset_out": a_out, "amount_in": str(r["amount_in"]), "amount_out": str(r["amount_out"]),
                             "rate": None if r.get("rate") is None else str(r["rate"]),
                             "tainted_in": str(tin[k]), "tainted_out": str(tout[k]), "evidence": r.get("evidence")})
-        edge(_hex(r["trader"]), node, a_in, "conversion_in", tin[k], 0, tx)
+        edge(_hex(r["trader"]) or recipient, node, a_in, "conversion_in", tin[k], 0, tx)
         edge(node, recipient, a_out, "conversion_out", tout[k], 0, tx)
 
     for d in result.get("demix") or []:
