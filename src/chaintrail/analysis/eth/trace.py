@@ -138,6 +138,11 @@ class EthTracer:
         self.tout_h, self.tout_l = np.zeros(m, np.uint64), np.zeros(m, np.uint64)
         self.c_hop = np.full(m, 1 << 30, np.int32)
         self.touched = np.empty(n, np.int64)           # each account is touched at most once per trace
+        self.conv_buf = np.empty(max(m, 1), np.int64)   # conversions and notes that took taint, each once
+        self.note_buf = np.empty(1, np.int64)
+        trig = self.conv.trig
+        self.conv_per_pos = int(np.unique(trig, return_counts=True)[1].max()) if len(trig) else 0
+        self._edge_buffers(1 << 12)
         self.fee_kind = np.zeros(256, np.bool_)
         self.fee_kind[list(FEE_KINDS)] = True
 
@@ -154,9 +159,11 @@ class EthTracer:
 
     def mixer(self, params: EthTraceParams) -> MixerLegs:
         """The Tornado pools' legs and note pairing for these parameters (none with pass-through)."""
-        if params.mixer_policy == "haircut":
-            return empty(self.g)
-        key = (params.lead_heuristics, params.links)
+        key = "pass" if params.mixer_policy == "haircut" else (params.lead_heuristics, params.links)
+        if key == "pass":
+            if key not in self._mix:
+                self._mix[key] = empty(self.g)       # n_pos arrays: made once, not per trace
+            return self._mix[key]
         if key not in self._mix:
             m = load_mixer_legs(self.root, self.store, self.g, params.lead_heuristics, params.links)
             self._mix[key] = m
@@ -165,6 +172,7 @@ class EthTracer:
                 self.note_h, self.note_l = np.zeros(n, np.uint64), np.zeros(n, np.uint64)
                 self.took_h, self.took_l = np.zeros(n, np.uint64), np.zeros(n, np.uint64)
                 self.note_hop = np.full(n, 1 << 30, np.int32)
+                self.note_buf = np.empty(n, np.int64)
         return self._mix[key]
 
     # -- sources ---------------------------------------------------------------------
@@ -216,7 +224,6 @@ class EthTracer:
             src_hop: np.ndarray | None = None):
         """The kernel's raw result; the scratch is reset before returning. ``src_hop``: hops already made
         before each source position (a bridge crossing's), else 0."""
-        g, c = self.g, self.conv
         order = np.argsort(src_pos, kind="stable")
         hop0 = np.zeros(len(order), np.int32) if src_hop is None else np.asarray(src_hop, np.int32)[order]
         src_pos = np.asarray(src_pos, np.int64)[order]
@@ -225,7 +232,26 @@ class EthTracer:
         sl = np.array([a & 0xFFFFFFFFFFFFFFFF for a in amts], np.uint64)
         stops = self.stops(params)
         mx = self.mixer(params)
-        out = K.trace_kernel(K.MODELS[params.model], g.frm, g.to, g.hi, g.lo, g.kind, g.bal_hi, g.bal_lo,
+        slack = len(src_pos) + 2 + self.conv_per_pos
+        while True:
+            if len(self.e_pos) < 2 * slack:
+                self._edge_buffers(4 * slack)
+            out = self._kernel(params, src_pos, sh, sl, hop0, src_accts, stops, mx, slack)
+            if out[9] >= 0:
+                break
+            self._reset(out)                  # the edge buffers were about to overflow: grow them, run again
+            self.q0[:] = 0
+            self.q1[:] = 0
+            self._edge_buffers(2 * len(self.e_pos))
+        return self._reset(out)
+
+    def _edge_buffers(self, n: int) -> None:
+        self.e_pos, self.e_dst = np.empty(n, np.int64), np.empty(n, np.int64)
+        self.e_h, self.e_l, self.e_hop = np.empty(n, np.uint64), np.empty(n, np.uint64), np.empty(n, np.int32)
+
+    def _kernel(self, params, src_pos, sh, sl, hop0, src_accts, stops, mx, slack):
+        g, c = self.g, self.conv
+        return K.trace_kernel(K.MODELS[params.model], g.frm, g.to, g.hi, g.lo, g.kind, g.bal_hi, g.bal_lo,
                              g.acct_addr, g.acct_asset, g.out_ptr, g.out_pos, self.fee_kind, stops.kind,
                              src_pos, sh, sl, hop0, np.asarray(src_accts, np.int64), self.bridge.out_leg,
                              c.conv_in, c.conv_out,
@@ -234,8 +260,13 @@ class EthTracer:
                              self.T_hi, self.T_lo, self.status, self.hops, self.q0, self.q1,
                              self.tin_h, self.tin_l, self.tout_h, self.tout_l, self.c_hop, self.touched,
                              MIXER_POLICIES[params.mixer_policy], mx.leg, mx.ref, mx.w_dep, mx.d_w, mx.w_rec, mx.w_fee,
-                             mx.den_h, mx.den_l, self.note_h, self.note_l, self.took_h, self.took_l, self.note_hop)
-        touched, convs, notes = out[0].copy(), out[8], out[10]
+                             mx.den_h, mx.den_l, self.note_h, self.note_l, self.took_h, self.took_l, self.note_hop,
+                             self.e_pos, self.e_dst, self.e_h, self.e_l, self.e_hop, slack, self.conv_buf,
+                             self.note_buf)
+
+    def _reset(self, out):
+        """Copy a kernel run's result out of the scratch and reset the scratch where the run touched it."""
+        touched, convs, notes = out[0].copy(), out[8].copy(), out[10].copy()
         note = (notes, self.note_h[notes].copy(), self.note_l[notes].copy(), self.took_h[notes].copy(),
                 self.took_l[notes].copy(), self.note_hop[notes].copy())
         for a in (self.note_h, self.note_l, self.took_h, self.took_l):
@@ -252,7 +283,7 @@ class EthTracer:
         self.T_lo[touched] = 0
         self.status[touched] = 0
         self.hops[touched] = 0
-        return final, (*out[:8], conv, out[9], note)
+        return final, (out[0], *(a.copy() for a in out[1:6]), out[6], out[7], conv, out[9], note)
 
     def trace(self, spec: str | list[str], params: EthTraceParams | None = None) -> dict:
         params = params or EthTraceParams()

@@ -55,36 +55,27 @@ def _push(q0, q1, p):
 
 
 @nb.njit(cache=True)
-def _grow(a, n):
-    if n < a.shape[0]:
-        return a
-    b = np.empty(max(16, 2 * a.shape[0]), a.dtype)
-    b[:a.shape[0]] = a
-    return b
-
-
-@nb.njit(cache=True)
 def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_asset, out_ptr, out_pos,
                  fee_kind, stop_kind, src_pos, src_hi, src_lo, src_hop, src_accts, bridge_out,
                  conv_in, conv_out, trig_first, conv_trig, conv_acct, ain_h, ain_l, aout_h, aout_l,
                  max_hops, min_lo, n_assets, T_hi, T_lo, status, hops, q0, q1, tin_h, tin_l, tout_h, tout_l, c_hop, touched,
                  mix_policy, mix_leg, mix_ref, w_dep, d_w, w_rec, w_fee, den_h, den_l, note_h, note_l, took_h, took_l,
-                 note_hop):
+                 note_hop, e_pos, e_dst, e_h, e_l, e_hop, e_slack, convs, notes):
     """Run one trace; returns (touched accounts, edge records (pos, dest, hi, lo, hop), totals, conversions
     that carried taint, flows visited, notes that took taint). Scratch (T, status, hops, queue, tin/tout/c_hop,
     note/took/note_hop: zero, c_hop and note_hop 2^30) is left for the caller to reset at the touched accounts,
-    conversions and notes."""
+    conversions and notes. The edge records and the conversion and note lists are the caller's buffers (no
+    allocation or reference counting in the loop: that cost 10x); ``e_slack`` is the most records one position
+    can add. Where the edge buffers could overflow, flows visited is -1 and the queue is left part-filled: the
+    caller clears it, grows the buffers and runs again."""
     tot_h = np.zeros((N_ROWS, n_assets), np.uint64)
     tot_l = np.zeros((N_ROWS, n_assets), np.uint64)
     n_conv = conv_trig.shape[0]
-    convs = np.empty(16, np.int64)
     nc = 0
-    notes = np.empty(16, np.int64)
     nn = 0
     nt = 0
-    e_pos, e_dst = np.empty(256, np.int64), np.empty(256, np.int64)
-    e_h, e_l, e_hop = np.empty(256, np.uint64), np.empty(256, np.uint64), np.empty(256, np.int32)
     ne = 0
+    cap = e_pos.shape[0] - e_slack
     visited = 0
     first = frm.shape[0]
     for k in range(src_pos.shape[0]):
@@ -125,6 +116,9 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
         b = trailing_zeros(q0[w])
         q0[w] &= ~(U1 << np.uint64(b))
         p = (w << 6) + b
+        if ne > cap:             # the edge records could overflow at this position: the caller grows them, reruns
+            visited = -1
+            break
         visited += 1
         s = acct_asset[frm[p]] if frm[p] >= 0 else acct_asset[to[p]]
         # a source movement: its recipient gets the given taint
@@ -139,8 +133,6 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
             else:
                 nt = _deliver(dst, th, tl, hop, p, max_hops, acct_addr, stop_kind, status, hops, T_hi,
                                        T_lo, out_ptr, out_pos, q0, q1, touched, nt, tot_h, tot_l, s)
-            if ne >= e_pos.shape[0]:
-                e_pos, e_dst, e_h, e_l, e_hop = _grow(e_pos, ne), _grow(e_dst, ne), _grow(e_h, ne), _grow(e_l, ne), _grow(e_hop, ne)
             e_pos[ne], e_dst[ne], e_h[ne], e_l[ne], e_hop[ne] = p, dst, th, tl, hop
             ne += 1
         lk = mix_leg[p] if mix_policy != MIX_PASS else 0
@@ -162,8 +154,6 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
                         dst = to[p]
                         nt = _deliver(dst, th, tl, hop, p, max_hops, acct_addr, stop_kind, status, hops, T_hi, T_lo,
                                       out_ptr, out_pos, q0, q1, touched, nt, tot_h, tot_l, s)
-                    if ne >= e_pos.shape[0]:
-                        e_pos, e_dst, e_h, e_l, e_hop = _grow(e_pos, ne), _grow(e_dst, ne), _grow(e_h, ne), _grow(e_l, ne), _grow(e_hop, ne)
                     e_pos[ne], e_dst[ne], e_h[ne], e_l[ne], e_hop[ne] = p, dst, th, tl, hop
                     ne += 1
         a = frm[p]
@@ -199,7 +189,6 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
                 if lk == LEG_DEPOSIT and not fee_kind[kind[p]]:      # the note takes the deposit's taint
                     d = mix_ref[p]
                     if note_h[d] == U0 and note_l[d] == U0:
-                        notes = _grow(notes, nn)
                         notes[nn] = d
                         nn += 1
                     note_h[d], note_l[d] = add(note_h[d], note_l[d], th, tl)
@@ -215,7 +204,6 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
                     dst = TO_CONVERSION
                     hop = hops[a]
                     if tin_h[c] == U0 and tin_l[c] == U0:
-                        convs = _grow(convs, nc)
                         convs[nc] = c
                         nc += 1
                     tin_h[c], tin_l[c] = add(tin_h[c], tin_l[c], th, tl)
@@ -247,8 +235,6 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
                     dst = to[p]
                     nt = _deliver(dst, th, tl, hop, p, max_hops, acct_addr, stop_kind, status, hops,
                                            T_hi, T_lo, out_ptr, out_pos, q0, q1, touched, nt, tot_h, tot_l, s)
-                if ne >= e_pos.shape[0]:
-                    e_pos, e_dst, e_h, e_l, e_hop = _grow(e_pos, ne), _grow(e_dst, ne), _grow(e_h, ne), _grow(e_l, ne), _grow(e_hop, ne)
                 e_pos[ne], e_dst[ne], e_h[ne], e_l[ne], e_hop[ne] = p, dst, th, tl, hop
                 ne += 1
         # conversions completing here: the trader's output account gets the input's taint at the executed rate
@@ -263,8 +249,6 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
                 if oh != U0 or ol != U0:
                     nt = _deliver(dst, oh, ol, c_hop[c], p, max_hops, acct_addr, stop_kind, status, hops,
                                            T_hi, T_lo, out_ptr, out_pos, q0, q1, touched, nt, tot_h, tot_l, so)
-                    if ne >= e_pos.shape[0]:
-                        e_pos, e_dst, e_h, e_l, e_hop = _grow(e_pos, ne), _grow(e_dst, ne), _grow(e_h, ne), _grow(e_l, ne), _grow(e_hop, ne)
                     e_pos[ne], e_dst[ne], e_h[ne], e_l[ne], e_hop[ne] = p, dst, oh, ol, c_hop[c]
                     ne += 1
             c += 1

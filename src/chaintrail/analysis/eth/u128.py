@@ -116,6 +116,31 @@ def _ge256(a3, a2, a1, a0, b3, b2, b1, b0):
     return a0 >= b0
 
 
+@nb.njit(cache=True, inline="always")
+def muldiv64(x, t, b):
+    """floor(x * t / b) for uint64 x, t, b > 0 with x <= b or t <= b (so the quotient fits 64 bits): the
+    128-bit product, a double estimate and exact 128-bit corrections (about 3x faster than the 256-bit path)."""
+    nh, nl = mul64(x, t)
+    if nh == ZERO:
+        return nl // b
+    bf = float(b)
+    qf = (float(x) * float(t)) / bf
+    q = np.uint64(qf) if qf < 18446744073709549568.0 else np.uint64(0xFFFFFFFFFFFFF800)
+    for _ in range(64):
+        ph, pl = mul64(q, b)
+        if lt(nh, nl, ph, pl):
+            rh, rl = sub(ph, pl, nh, nl)
+            d = np.uint64(np.ceil((float(rh) * TWO64 + float(rl)) / bf))
+            q -= d if d > ZERO else ONE
+        else:
+            rh, rl = sub(nh, nl, ph, pl)
+            if rh == ZERO and rl < b:
+                return q
+            d = np.uint64((float(rh) * TWO64 + float(rl)) / bf)
+            q += d if d > ZERO else ONE
+    return q    # not reached (each step shrinks the error ~2^50-fold)
+
+
 @nb.njit(cache=True)
 def muldiv(xh, xl, th, tl, bh, bl):
     """floor(x * t / b) exactly, for b > 0 and a quotient below 2^128."""
@@ -123,6 +148,8 @@ def muldiv(xh, xl, th, tl, bh, bl):
         return xh, xl
     if (th == ZERO and tl == ZERO) or (xh == ZERO and xl == ZERO):
         return ZERO, ZERO
+    if xh == ZERO and th == ZERO and bh == ZERO and (xl <= bl or tl <= bl):
+        return ZERO, muldiv64(xl, tl, bl)
     n3, n2, n1, n0 = _mul256(xh, xl, th, tl)
     bf = to_f(bh, bl)
     qh, ql = from_f(to_f(xh, xl) * (to_f(th, tl) / bf))
