@@ -86,6 +86,7 @@ class Economy:
         self.approved_withdrawals: list[tuple[Pool, Note, dict]] = []
         self.tornado_links: list[dict] = []
         self.linked_payments: list[tuple[int, str, str]] = []            # (block, from, to): post-mix slips
+        self.adopted: list[str] = []                                     # crime cases' deposit addresses
         self.note_count = 0
         self.relay = None  # set by relay.BridgeRelay
         self.case_ledger = None  # set by crimes.build_cases: pools' every deposit/withdrawal for the answer key
@@ -561,8 +562,16 @@ class Economy:
             self.case_ledger.tornado_withdrawal(pool, note, receipt, link["recipient"], link["relayer"], link["fee"],
                                                 refund)
 
+    def adopt_deposit(self, address: str, exchange: str, kind: str) -> None:
+        """A deposit address a crime case opened: the exchange sweeps it like any other (it cannot tell), reading
+        what it holds from the chain, since the economy's ledger never saw the case's payments."""
+        (self.forwarders if kind == "forwarder" else self.eoa_deposits)[address] = exchange
+        self.adopted.append(address)
+
     def _sweeps(self) -> None:
         """Each exchange sweeps its EOA deposit addresses and flushes its forwarders' tokens to the hot wallet."""
+        if self.adopted:
+            self._refresh(self.adopted)
         max_fee = self.sender.max_fee
         for address, name in self.eoa_deposits.items():
             hot = self.world.exchanges[name].hot_wallet

@@ -52,6 +52,7 @@ def build_cases(kind: str, ctx) -> list[Crime]:
                          horizon=horizon)
     for crime in crimes:
         crime.relay = ctx.relay
+        crime.economy = ctx.economy
     return crimes
 
 

@@ -80,6 +80,7 @@ class Crime:
         self._threads: list[list[Any]] = []     # [wake block, thread]
         self.block = start_block
         self.relay = None       # generate's BridgeRelay, when it relays every lock (then the case does not mint)
+        self.economy = None     # generate's Economy: the exchanges sweep the case's deposit addresses as any other
         self.spawn(self.script(), start_block)
 
     # -- stepping ----------------------------------------------------------------------------------
@@ -181,6 +182,8 @@ class Crime:
         else:
             address = ex.open_eoa_deposit(customer, self.seed)
         self._accounts[key] = self.ledger.deposit_address(self.id, exchange, address, kind, customer)
+        if self.economy is not None:
+            self.economy.adopt_deposit(address, exchange, kind)
         return address
 
     def pick_account(self, customer: str) -> str:
