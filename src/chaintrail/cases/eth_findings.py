@@ -145,6 +145,31 @@ def _tornado_heuristics() -> tuple[str, ...]:
     return HEURISTICS
 
 
+def eth_trace_params(*, direction: str = "forward", model: str = "haircut", asset: str = "all", max_hops: int = 10,
+                     min_amount: int = 0, stop_categories: Any = ("exchange",), mixer_policy: str | None = None,
+                     links: Any = (), lead_heuristics: str | Any = "all", until_exchange: bool = False) -> Any:
+    """``EthTraceParams`` from what the CLI and the case API take, as ``chaintrail trace --chain eth`` builds them:
+    ``lead_heuristics`` 'all', 'none' or a comma list; ``until_exchange`` expands the hops and the service stops."""
+    from chaintrail.analysis.eth.trace import LEAD_HEURISTICS, EthTraceParams
+    from chaintrail.analysis.tracing import SERVICE_STOPS
+
+    if isinstance(lead_heuristics, str):
+        h = lead_heuristics.strip().lower()
+        heur = LEAD_HEURISTICS if h == "all" else () if h == "none" else tuple(
+            x.strip() for x in h.split(",") if x.strip())
+    else:
+        heur = tuple(lead_heuristics)
+    stops = tuple(stop_categories)
+    if until_exchange:
+        max_hops = max(max_hops, 1000)
+        stops = tuple(sorted(set(stops) | set(SERVICE_STOPS)))
+    params = EthTraceParams(direction=direction, model=model, asset=asset, max_hops=max_hops, min_amount=min_amount,
+                            stop_categories=stops, mixer_policy=mixer_policy or "leads", lead_heuristics=heur,
+                            links=tuple(links))
+    params.check()
+    return params
+
+
 def eth_trace_finding(store: ChainStore, source: str, params: Any = None, title: str | None = None,
                       until_exchange: bool = False) -> dict:
     """Trace funds on Ethereum from ``source`` (0xADDRESS, TXHASH[:0xTO], cluster:N) and make it a finding."""
@@ -173,6 +198,7 @@ def eth_leads_finding(store: ChainStore, deposit: str | None = None, address: st
 
     if deposit is None and address is None:
         raise UsageError("a Tornado leads finding needs a deposit transaction or an address")
+    deposit, address = _hex_arg(deposit, 32, "deposit transaction"), _hex_arg(address, 20, "address")
     analyse(store)
     rows = lead_rows(store, deposit_tx=deposit, address=address)
     txs = sorted({r[k] for r in rows for k in ("deposit_tx", "withdrawal_tx") if r.get(k)})
@@ -189,6 +215,16 @@ def eth_leads_finding(store: ChainStore, deposit: str | None = None, address: st
     title = title or f"Tornado Cash leads for {deposit or address}"
     return _finish("eth_leads", title, {"deposit": deposit, "address": address, "chain": "eth"}, {}, store, result,
                    eth_versions(store, "eth_leads", ()), blocks, eth_tags_for_addresses(store, addrs), heur)
+
+
+def _hex_arg(v: str | None, n: int, what: str) -> str | None:
+    """``v`` as lower-case 0x hex of ``n`` bytes (None stays None); anything else is a usage error."""
+    if v is None:
+        return None
+    t = v.strip().lower()
+    if len(t) != 2 + 2 * n or not t.startswith("0x") or any(c not in "0123456789abcdef" for c in t[2:]):
+        raise UsageError(f"{what} must be 0x and {2 * n} hex digits, not {v[:80]!r}")
+    return t
 
 
 def make_eth_finding(store: ChainStore, kind: str, spec: dict, params: dict, title: str | None = None) -> dict:

@@ -270,23 +270,64 @@ def _save(ref: str, f: dict, level: str | None, db, store, user, agency, json_ou
 @finding_app.command("trace")
 @one_line_errors
 def finding_trace(
-        ref: str, source: str = typer.Option(..., "--from", help="TXID:VOUT, TXID, ADDRESS or cluster:N"),
+        ref: str, source: str = typer.Option(..., "--from", help="TXID:VOUT, TXID, ADDRESS or cluster:N; "
+                                             "eth: 0xADDRESS, TXHASH, TXHASH:0xRECIPIENT or cluster:N"),
+        chain: str = typer.Option("btc", "--chain", help="btc | eth"),
+        asset: str = typer.Option("all", "--asset", help="eth: ETH | 0xTOKEN | all"),
         direction: str = typer.Option("forward", "--direction"), model: str = typer.Option("haircut", "--model"),
         max_hops: int = typer.Option(10, "--max-hops"), min_amount: int = typer.Option(0, "--min-amount"),
         stop_category: list[str] = typer.Option(["exchange"], "--stop-category"),
-        mixer_policy: str = typer.Option(None, "--mixer-policy",
-                                         help="haircut | stop | demix [default: demix forward, haircut backward]"),
+        mixer_policy: str = typer.Option(None, "--mixer-policy", "--mixer",
+                                         help="haircut | stop | demix [default: demix forward, haircut backward]; "
+                                              "eth: leads (default) | demix | haircut | stop"),
+        link: list[str] = typer.Option([], "--link", help="eth: a confirmed Tornado link DEPOSIT_TX:WITHDRAWAL_TX"),
+        tornado_heuristics: str = typer.Option("all", "--tornado-heuristics",
+                                               help="eth: the Tornado leads that may pair notes: all, none or a list"),
+        until_exchange: bool = typer.Option(False, "--until-exchange", help="eth: expand until every branch reaches "
+                                            "a service, and list the records requests per exchange and asset"),
         title: str = typer.Option(None, "--title"),
         level: str = TlpOption, db: str = DbOption, store: Path = StoreOption, user: str = UserOption,
         agency: str = AgencyOption, json_out: bool = JsonOption) -> None:
     """Trace funds and save the result as a finding."""
+    from chaintrail.store.chainstore import ChainStore
+    if chain == "eth":
+        from chaintrail.cases.eth_findings import eth_trace_finding, eth_trace_params
+        params = eth_trace_params(direction=direction, model=model, asset=asset, max_hops=max_hops,
+                                  min_amount=min_amount, stop_categories=stop_category, mixer_policy=mixer_policy,
+                                  links=link, lead_heuristics=tornado_heuristics, until_exchange=until_exchange)
+        with ChainStore(store_path(store)) as st:
+            f = eth_trace_finding(st, source, params, title, until_exchange)
+        _save(ref, f, level, db, store, user, agency, json_out)
+        return
+    if chain != "btc":
+        raise UsageError(f"--chain must be btc or eth, not {chain!r}")
+    if link or until_exchange or asset != "all" or tornado_heuristics != "all":
+        raise UsageError("--asset, --link, --tornado-heuristics and --until-exchange are for --chain eth")
     from chaintrail.analysis.tracing import TraceParams
     from chaintrail.cases.findings import trace_finding
-    from chaintrail.store.chainstore import ChainStore
     params = TraceParams(direction=direction, model=model, max_hops=max_hops, min_amount_sat=min_amount,
                          stop_categories=tuple(stop_category), mixer_policy=mixer_policy)
     with ChainStore(store_path(store)) as st:
         f = trace_finding(st, source, params, title)
+    _save(ref, f, level, db, store, user, agency, json_out)
+
+
+@finding_app.command("leads")
+@one_line_errors
+def finding_leads(ref: str, deposit: str = typer.Option(None, "--deposit", help="A Tornado deposit transaction"),
+                  address: str = typer.Option(None, "--address", help="Leads where this 0x account deposited or "
+                                                                      "received"),
+                  chain: str = typer.Option("eth", "--chain", help="eth (Tornado Cash pools)"),
+                  title: str = typer.Option(None, "--title"), level: str = TlpOption, db: str = DbOption,
+                  store: Path = StoreOption, user: str = UserOption, agency: str = AgencyOption,
+                  json_out: bool = JsonOption) -> None:
+    """Save the Tornado Cash leads of a deposit (or an account), with their measured rates, as a finding."""
+    from chaintrail.cases.eth_findings import eth_leads_finding
+    from chaintrail.store.chainstore import ChainStore
+    if chain != "eth":
+        raise UsageError(f"Tornado leads are on Ethereum only (--chain eth), not {chain!r}")
+    with ChainStore(store_path(store)) as st:
+        f = eth_leads_finding(st, deposit, address, title)
     _save(ref, f, level, db, store, user, agency, json_out)
 
 

@@ -88,8 +88,9 @@ class ShareIn(BaseModel):
 
 
 class FindingIn(BaseModel):
-    kind: Literal["trace", "screen", "explain"]
-    source: str | None = Field(None, max_length=200, description="trace: TXID:VOUT, TXID, ADDRESS or cluster:N")
+    kind: Literal["trace", "screen", "explain", "eth_trace", "eth_leads"]
+    source: str | None = Field(None, max_length=200, description="trace: TXID:VOUT, TXID, ADDRESS or cluster:N; "
+                               "eth_trace: 0xADDRESS, TXHASH, TXHASH:0xRECIPIENT or cluster:N")
     subject: str | None = Field(None, max_length=200, description="screen: ADDRESS or TXID")
     address_a: str | None = Field(None, max_length=200, description="explain: first address")
     address_b: str | None = Field(None, max_length=200, description="explain: second address")
@@ -98,8 +99,21 @@ class FindingIn(BaseModel):
     max_hops: int = Field(10, ge=0, le=200)
     min_amount_sat: int = Field(0, ge=0, le=21_000_000 * 100_000_000)
     stop_categories: list[str] = Field(default_factory=lambda: ["exchange"], max_length=20)
-    mixer_policy: Literal["haircut", "stop", "demix"] | None = None    # None: demix forward, haircut backward
+    mixer_policy: Literal["haircut", "stop", "demix", "leads"] | None = Field(
+        None, description="trace: haircut | stop | demix [default: demix forward, haircut backward]; "
+                          "eth_trace: leads (default) | demix | haircut | stop")
     hops: int = Field(3, ge=0, le=50, description="screen: how far indirect exposure is followed")
+    asset: str = Field("all", pattern=r"^(all|ETH|eth|0x[0-9a-fA-F]{40})$", description="eth_trace: ETH | 0xTOKEN | all")
+    min_amount: int = Field(0, ge=0, le=(1 << 64) - 1, description="eth_trace: taint below this (base units) stops")
+    until_exchange: bool = Field(False, description="eth_trace: expand until every branch reaches a service, and list "
+                                                    "the records requests per exchange and asset")
+    links: list[str] = Field(default_factory=list, max_length=50,
+                             description="eth_trace: confirmed Tornado links DEPOSIT_TX:WITHDRAWAL_TX")
+    lead_heuristics: str = Field("all", max_length=200, description="eth_trace: the Tornado leads that may pair "
+                                                                     "notes: all, none or a comma list")
+    deposit: str | None = Field(None, max_length=80, description="eth_leads: a Tornado deposit transaction")
+    address: str | None = Field(None, max_length=80, description="eth_leads: leads where this account deposited "
+                                                                 "or received")
     title: str | None = Field(None, max_length=200)
     tlp: Tlp | None = None
 
@@ -234,7 +248,8 @@ def add_tag(ref: str, body: TagIn, repo: CaseRepository = Repo, p: Principal = W
 
 
 @router.post("/{ref}/findings", response_model=_Open, status_code=201,
-             summary="Run a trace, screen or explanation on the store and save it as a finding")
+             summary="Run a trace, screen or explanation (Bitcoin), or an Ethereum trace or Tornado "
+                     "leads, on the store and save it as a finding")
 def add_finding(ref: str, body: FindingIn, request: Request, repo: CaseRepository = Repo, p: Principal = Who):
     _call(repo.record, p, ref, "finding.request", {"kind": body.kind})   # refuses invisible cases before any work
     f = _call(_run_finding, request, body)
@@ -247,10 +262,15 @@ def _run_finding(request: Request, body: FindingIn) -> dict:
 
     lock = request.app.state.__dict__.setdefault("_findings_lock", threading.Lock())
     with lock, ChainStore(request.app.state.store_path) as st:
+        if body.kind.startswith("eth_"):
+            return _run_eth_finding(st, body)
         if body.kind == "trace":
             from chaintrail.analysis.tracing import TraceParams
             if not body.source:
                 raise UsageError("a trace finding needs 'source'")
+            if body.mixer_policy == "leads":
+                raise UsageError("mixer policy 'leads' is for eth_trace (Tornado Cash); trace takes haircut, stop "
+                                 "or demix")
             params = TraceParams(direction=body.direction, model=body.model, max_hops=body.max_hops,
                                  min_amount_sat=body.min_amount_sat,
                                  stop_categories=tuple(s[:64] for s in body.stop_categories),
@@ -264,6 +284,20 @@ def _run_finding(request: Request, body: FindingIn) -> dict:
         if not (body.address_a and body.address_b):
             raise UsageError("an explain finding needs 'address_a' and 'address_b'")
         return F.explain_finding(st, body.address_a, body.address_b, body.title)
+
+
+def _run_eth_finding(st, body: FindingIn) -> dict:
+    from chaintrail.cases import eth_findings as E
+
+    if body.kind == "eth_leads":
+        return E.eth_leads_finding(st, body.deposit, body.address, body.title)
+    if not body.source:
+        raise UsageError("an eth_trace finding needs 'source'")
+    params = E.eth_trace_params(direction=body.direction, model=body.model, asset=body.asset, max_hops=body.max_hops,
+                                min_amount=body.min_amount, stop_categories=[s[:64] for s in body.stop_categories],
+                                mixer_policy=body.mixer_policy, links=[x[:140] for x in body.links],
+                                lead_heuristics=body.lead_heuristics, until_exchange=body.until_exchange)
+    return E.eth_trace_finding(st, body.source.strip(), params, body.title, body.until_exchange)
 
 
 @router.post("/{ref}/findings/{finding_id}/rerun", response_model=_Open,

@@ -68,6 +68,24 @@ export class CasePanel {
     this.render();
   }
 
+  // An Ethereum trace (the workbench's form parameters) saved as an eth_trace finding the server re-runs.
+  async addEthFinding(trace, params) {
+    const f = { kind: "eth_trace", trace_hash: trace.trace_hash, source: params.source, params: trace.params,
+                endpoints: trace.endpoints.filter((e) => e.kind === "tagged" || e.kind === "deposit_address").slice(0, 50),
+                summary: `${trace.endpoints_total} endpoints, reached ${(trace.requests || []).map((q) => q.service).join(", ") || "no service"}`,
+                added: new Date().toISOString() };
+    this.state.findings = this.state.findings.filter((x) => x.trace_hash !== f.trace_hash).concat([f]);
+    this.save();
+    // The form's parameters, as /eth/trace got them: the server widens them for until_exchange the same way.
+    const saved = await this.remoteCall((ref) => api.post(`/cases/${ref}/findings`, {
+      kind: "eth_trace", source: params.source, asset: params.asset, model: params.model,
+      max_hops: Math.min(Number(params.max_hops), 200), min_amount: Number(params.min_amount),
+      stop_categories: params.stop, mixer_policy: params.mixer_policy, until_exchange: Boolean(params.until_exchange),
+      title: `Ethereum trace from ${params.source}` }));
+    this.render();
+    return saved;
+  }
+
   remove(id) {
     this.state.items = this.state.items.filter((i) => i.id !== id);
     this.save();
@@ -150,7 +168,7 @@ export class CasePanel {
       ...Object.entries(s.notes).map(([id, text]) => h("div", { class: "note" }, h("b", {}, short(id, 30)), "\n", text)),
       h("h3", {}, `Saved traces (${s.findings.length})`),
       ...s.findings.map((f) => h("div", {}, h("code", {}, short(f.trace_hash, 16)), ` ${f.params.direction} ${f.params.model}: `,
-        `${f.endpoints.length} tagged endpoints, ${fmtBTC(f.totals.to_endpoints_sat)} to services`)),
+        f.summary || `${f.endpoints.length} tagged endpoints, ${fmtBTC(f.totals.to_endpoints_sat)} to services`)),
       h("div", { class: "row" }, h("button", { onclick: () => this.exportJson() }, "Export case JSON")),
     ].filter(Boolean));
   }

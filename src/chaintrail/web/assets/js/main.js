@@ -123,6 +123,9 @@ async function doEthTrace() {
   graph.countNodes();
   graph.layout(added);
   ethTrace.renderResult($("eth-result"), r, { focus: (a) => graph.selectNode(`x:${a}`) });
+  $("eth-result").prepend(h("div", { class: "row" }, h("button", { id: "eth-trace-save", onclick: () =>
+    state.casePanel.addEthFinding(r, params).then(() => status(state.casePanel.remoteError || "Ethereum trace saved to the case")) },
+    "Save trace to case")));
   document.body.dataset.ethTrace = r.trace_hash;
   const reached = (r.requests || []).map((q) => q.service);
   status(`Ethereum trace: ${r.endpoints_total} endpoints${reached.length ? `, reached ${reached.join(", ")}` : ""}`);
