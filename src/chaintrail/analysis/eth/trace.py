@@ -8,7 +8,23 @@ processing order, see ``flowgraph``: chain order, a transaction's gas after its 
   the store starts) carries floor(x * T / B), exactly in base units. Taint received adds to T.
 * **poison**: an account that ever held taint sends every later out-flow wholly tainted; the clean part
   (x beyond its remaining taint) is counted as ``absorbed``.
-* fifo, lifo and tiho (Bitcoin's) are not defined for accounts here yet: they are refused.
+* **fifo**: the account's holding is a queue of parcels, one per in-flow in processing order (what it held
+  before the store's first block, H0, the oldest: the least holding that never lets the balance go below
+  zero). An out-flow of x takes the x oldest units not yet spent, tainted or not, and carries exactly the
+  tainted units among them; on the recipient they form its in-flow's parcel, in the same order. Exact, in
+  base units: taint is a set of intervals on each account's line (``lines``).
+* **lifo**: the same with a stack: an out-flow takes the x newest units not yet spent (the top of the stack,
+  whose height is H0 + the balance); in-flows are laid on top.
+* **tiho** (taint in, highest out): tainted units leave first: an out-flow of x from an account holding
+  taint T carries min(x, T).
+
+Parcels whose taint is a share rather than a range on the sender's line (a source flow's given amount, a
+conversion's output, a demix withdrawal's share) are laid with their tainted part first. A conversion's
+output parcel is laid at its (first) output leg's place on the trader's line and carries
+floor(amount_out * t_in / amount_in) (t_in what the input legs took under the model, the rate recorded in the
+step); a conversion whose output leg is not among the flows leaves its output taint held by the recipient.
+Poison's "clean part" and haircut's balance floor do not arise under fifo, lifo and tiho: the taint an
+out-flow carries is taken from the account's own.
 
 Per asset: ETH (with internal calls), each ERC-20, each ERC-721/1155 item (contract and token id). Taint
 crosses assets only through a **conversion** (``analysis/eth_conversions.parquet``: swaps and WETH wrap and
@@ -59,6 +75,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from chaintrail.analysis.eth import lines
 from chaintrail.analysis.eth import trace_kernel as K
 from chaintrail.analysis.eth.bridge_legs import ChainBridge, load_bridge
 from chaintrail.analysis.eth.conv_legs import ConvLegs, load_conversions
@@ -72,7 +89,10 @@ from chaintrail.store.chainstore import ChainStore
 ENGINE_VERSION = "eth-trace/1"
 CLUSTERS_FILE = "eth_clusters.parquet"
 RULES = {"haircut": "out-flow x of an account carries floor(x * T / B) (T its taint, B its balance before)",
-         "poison": "every out-flow of a tainted account is wholly tainted"}
+         "poison": "every out-flow of a tainted account is wholly tainted",
+         "fifo": "an out-flow takes the oldest unspent units of its account (in-flows queued in order), tainted or not",
+         "lifo": "an out-flow takes the newest unspent units of its account (in-flows stacked in order), tainted or not",
+         "tiho": "an out-flow of an account holding taint T carries min(x, T): taint leaves first"}
 _END_KIND = {K.FOLLOW: "unspent", K.STOP_SERVICE: "tagged", K.STOP_DEPOSIT: "deposit_address",
              K.STOP_BRIDGE: "bridged", K.STOP_HOPS: "stopped_max_hops", K.STOP_MIXER: "stopped_mixer"}
 MIXER_POLICIES = {"leads": K.MIX_LEADS, "demix": K.MIX_DEMIX, "haircut": K.MIX_PASS, "stop": K.MIX_PASS}
@@ -98,8 +118,7 @@ class EthTraceParams:
         if self.direction != "forward":
             raise UsageError("--chain eth traces forward only for now (backward is not built yet)")
         if self.model not in K.MODELS:
-            raise UsageError(f"--chain eth models: {', '.join(K.MODELS)}; not {self.model!r} "
-                             "(fifo, lifo and tiho are not defined for accounts yet)")
+            raise UsageError(f"--chain eth models: {', '.join(K.MODELS)}; not {self.model!r}")
         if self.max_hops < 0 or self.min_amount < 0:
             raise UsageError("max hops and min amount must not be negative")
         if self.mixer_policy not in MIXER_POLICIES:
@@ -145,6 +164,22 @@ class EthTracer:
         self._edge_buffers(1 << 12)
         self.fee_kind = np.zeros(256, np.bool_)
         self.fee_kind[list(FEE_KINDS)] = True
+        self._coords: dict[int, tuple] = {}
+        self.ln = lines.pool(1, n)
+        self.c_inpos = np.full(m, -1, np.int64)       # conversion -> its first output leg (fifo/lifo lay it there)
+        outs = np.flatnonzero(self.conv.conv_out >= 0)[::-1]
+        self.c_inpos[self.conv.conv_out[outs]] = outs
+
+    def coords(self, model: int) -> tuple:
+        """(oc_h, oc_l, ic_h, ic_l): each position's place on its accounts' fifo or lifo lines (made once)."""
+        if model not in (K.FIFO, K.LIFO):
+            z = np.zeros(1, np.uint64)
+            return z, z, z, z
+        if model not in self._coords:
+            g = self.g
+            self._coords[model] = lines.line_coords(g.frm, g.to, g.hi, g.lo, self.conv.conv_out >= 0, g.n_acct,
+                                                    model == K.LIFO)
+        return self._coords[model]
 
     def stops(self, params: EthTraceParams) -> Stops:
         key = (params.stop_categories, params.mixer_policy, params.deposit_stops)
@@ -239,10 +274,14 @@ class EthTracer:
             out = self._kernel(params, src_pos, sh, sl, hop0, src_accts, stops, mx, slack)
             if out[9] >= 0:
                 break
-            self._reset(out)                  # the edge buffers were about to overflow: grow them, run again
+            full = self.ln[8][1] != 0
+            self._reset(out)                  # the edge buffers or lines were about to overflow: grow, run again
             self.q0[:] = 0
             self.q1[:] = 0
-            self._edge_buffers(2 * len(self.e_pos))
+            if full:
+                self.ln = lines.pool(max(4 * len(self.ln[0]), 1 << 12), self.g.n_acct)
+            else:
+                self._edge_buffers(2 * len(self.e_pos))
         return self._reset(out)
 
     def _edge_buffers(self, n: int) -> None:
@@ -262,7 +301,7 @@ class EthTracer:
                              MIXER_POLICIES[params.mixer_policy], mx.leg, mx.ref, mx.w_dep, mx.d_w, mx.w_rec, mx.w_fee,
                              mx.den_h, mx.den_l, self.note_h, self.note_l, self.took_h, self.took_l, self.note_hop,
                              self.e_pos, self.e_dst, self.e_h, self.e_l, self.e_hop, slack, self.conv_buf,
-                             self.note_buf)
+                             self.note_buf, self.ln, *self.coords(K.MODELS[params.model]), self.c_inpos)
 
     def _reset(self, out):
         """Copy a kernel run's result out of the scratch and reset the scratch where the run touched it."""
@@ -281,6 +320,7 @@ class EthTracer:
                  self.hops[touched].copy())
         self.T_hi[touched] = 0
         self.T_lo[touched] = 0
+        lines.reset(self.ln, touched)
         self.status[touched] = 0
         self.hops[touched] = 0
         return final, (out[0], *(a.copy() for a in out[1:6]), out[6], out[7], conv, out[9], note)

@@ -7,6 +7,9 @@ Each visited out-flow of a tainted account carries ``t`` (exact, ``u128``):
 
 * haircut: t = floor(x * T / B), B the account's balance just before (from the flow graph; at least x and T);
 * poison: t = x; the clean part x - min(x, T) is counted as absorbed.
+* tiho: t = min(x, T);
+* fifo / lifo: t = the tainted units in the range the flow takes from its sender's line (``lines``: exact
+  intervals per account); they are laid, in order, on the recipient's line at the in-flow's place.
 
 ``t`` then goes to the recipient account (``deliver``), to fees (fee flows), to burnt (no recipient), below the
 threshold, or into a conversion (the trader's input leg of a swap or wrap: the recipient pool gets no taint,
@@ -31,10 +34,11 @@ import numba as nb
 import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
+from chaintrail.analysis.eth.lines import lay, take
 from chaintrail.analysis.eth.u128 import add, lt, muldiv, neg, sub
 
-HAIRCUT, POISON = 0, 1
-MODELS = {"haircut": HAIRCUT, "poison": POISON}
+HAIRCUT, POISON, FIFO, LIFO, TIHO = 0, 1, 2, 3, 4
+MODELS = {"haircut": HAIRCUT, "poison": POISON, "fifo": FIFO, "lifo": LIFO, "tiho": TIHO}
 # account status
 UNTOUCHED, FOLLOW, SOURCE, STOP_SERVICE, STOP_DEPOSIT, STOP_BRIDGE, STOP_HOPS, STOP_MIXER = range(8)
 # destination codes of an edge record (>= 0: an account)
@@ -54,20 +58,36 @@ def _push(q0, q1, p):
     q1[w >> 6] |= U1 << np.uint64(w & 63)
 
 
+@nb.njit(cache=True, inline="always")
+def _prefix(ln, th, tl):
+    """One piece [0, t) in the line scratch: a parcel whose tainted part is laid first."""
+    ln[9][0], ln[10][0], ln[11][0], ln[12][0] = U0, U0, th, tl
+    return 1
+
+
+@nb.njit(cache=True, inline="always")
+def _lay(model, ln, d, status, bh, bl, k):
+    """fifo/lifo: lay the scratch's k pieces on d's line at b, where d may send them on."""
+    if (model == FIFO or model == LIFO) and k > 0 and (status[d] == FOLLOW or status[d] == STOP_HOPS):
+        lay(ln, d, bh, bl, k, model == LIFO)
+
+
 @nb.njit(cache=True)
 def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_asset, out_ptr, out_pos,
                  fee_kind, stop_kind, src_pos, src_hi, src_lo, src_hop, src_accts, bridge_out,
                  conv_in, conv_out, trig_first, conv_trig, conv_acct, ain_h, ain_l, aout_h, aout_l,
                  max_hops, min_lo, n_assets, T_hi, T_lo, status, hops, q0, q1, tin_h, tin_l, tout_h, tout_l, c_hop, touched,
                  mix_policy, mix_leg, mix_ref, w_dep, d_w, w_rec, w_fee, den_h, den_l, note_h, note_l, took_h, took_l,
-                 note_hop, e_pos, e_dst, e_h, e_l, e_hop, e_slack, convs, notes):
+                 note_hop, e_pos, e_dst, e_h, e_l, e_hop, e_slack, convs, notes, ln, oc_h, oc_l, ic_h, ic_l, c_inpos):
     """Run one trace; returns (touched accounts, edge records (pos, dest, hi, lo, hop), totals, conversions
     that carried taint, flows visited, notes that took taint). Scratch (T, status, hops, queue, tin/tout/c_hop,
     note/took/note_hop: zero, c_hop and note_hop 2^30) is left for the caller to reset at the touched accounts,
     conversions and notes. The edge records and the conversion and note lists are the caller's buffers (no
     allocation or reference counting in the loop: that cost 10x); ``e_slack`` is the most records one position
     can add. Where the edge buffers could overflow, flows visited is -1 and the queue is left part-filled: the
-    caller clears it, grows the buffers and runs again."""
+    caller clears it, grows the buffers and runs again; so too where the fifo/lifo interval pool ``ln`` (see
+    ``lines``) ran out (its meta[1] set). ``oc``/``ic``: each position's coordinates on its accounts' lines,
+    ``c_inpos``: per conversion the output leg its parcel is laid at (-1: none)."""
     tot_h = np.zeros((N_ROWS, n_assets), np.uint64)
     tot_l = np.zeros((N_ROWS, n_assets), np.uint64)
     n_conv = conv_trig.shape[0]
@@ -116,7 +136,7 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
         b = trailing_zeros(q0[w])
         q0[w] &= ~(U1 << np.uint64(b))
         p = (w << 6) + b
-        if ne > cap:             # the edge records could overflow at this position: the caller grows them, reruns
+        if ne > cap or ln[8][1] != 0:   # the edge records could overflow (or the lines did): the caller grows, reruns
             visited = -1
             break
         visited += 1
@@ -133,6 +153,8 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
             else:
                 nt = _deliver(dst, th, tl, hop, p, max_hops, acct_addr, stop_kind, status, hops, T_hi,
                                        T_lo, out_ptr, out_pos, q0, q1, touched, nt, tot_h, tot_l, s)
+                if model == FIFO or model == LIFO:
+                    _lay(model, ln, dst, status, ic_h[p], ic_l[p], _prefix(ln, th, tl))
             e_pos[ne], e_dst[ne], e_h[ne], e_l[ne], e_hop[ne] = p, dst, th, tl, hop
             ne += 1
         lk = mix_leg[p] if mix_policy != MIX_PASS else 0
@@ -154,15 +176,28 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
                         dst = to[p]
                         nt = _deliver(dst, th, tl, hop, p, max_hops, acct_addr, stop_kind, status, hops, T_hi, T_lo,
                                       out_ptr, out_pos, q0, q1, touched, nt, tot_h, tot_l, s)
+                        if model == FIFO or model == LIFO:
+                            _lay(model, ln, dst, status, ic_h[p], ic_l[p], _prefix(ln, th, tl))
                     e_pos[ne], e_dst[ne], e_h[ne], e_l[ne], e_hop[ne] = p, dst, th, tl, hop
                     ne += 1
         a = frm[p]
         if a >= 0 and (status[a] == FOLLOW or status[a] == SOURCE) and conv_out[p] < 0:
             xh, xl = hi[p], lo[p]
             th, tl = U0, U0
+            npc = 0
             if status[a] == SOURCE:
                 th, tl = xh, xl
                 tot_h[R_SOURCE, s], tot_l[R_SOURCE, s] = add(tot_h[R_SOURCE, s], tot_l[R_SOURCE, s], th, tl)
+                if model == FIFO or model == LIFO:
+                    npc = _prefix(ln, th, tl)
+            elif (T_hi[a] != U0 or T_lo[a] != U0) and model >= FIFO:
+                if model == TIHO:              # taint leaves first
+                    th, tl = (xh, xl) if lt(xh, xl, T_hi[a], T_lo[a]) else (T_hi[a], T_lo[a])
+                else:                          # the tainted parts of the range the flow takes from the line
+                    npc, th, tl = take(ln, a, oc_h[p], oc_l[p], xh, xl, model == LIFO)
+                    if lt(T_hi[a], T_lo[a], th, tl):
+                        th, tl = T_hi[a], T_lo[a]
+                T_hi[a], T_lo[a] = sub(T_hi[a], T_lo[a], th, tl)
             elif T_hi[a] != U0 or T_lo[a] != U0:
                 if model == POISON:
                     th, tl = xh, xl
@@ -235,6 +270,7 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
                     dst = to[p]
                     nt = _deliver(dst, th, tl, hop, p, max_hops, acct_addr, stop_kind, status, hops,
                                            T_hi, T_lo, out_ptr, out_pos, q0, q1, touched, nt, tot_h, tot_l, s)
+                    _lay(model, ln, dst, status, ic_h[p], ic_l[p], npc)
                 e_pos[ne], e_dst[ne], e_h[ne], e_l[ne], e_hop[ne] = p, dst, th, tl, hop
                 ne += 1
         # conversions completing here: the trader's output account gets the input's taint at the executed rate
@@ -249,6 +285,9 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
                 if oh != U0 or ol != U0:
                     nt = _deliver(dst, oh, ol, c_hop[c], p, max_hops, acct_addr, stop_kind, status, hops,
                                            T_hi, T_lo, out_ptr, out_pos, q0, q1, touched, nt, tot_h, tot_l, so)
+                    q = c_inpos[c]
+                    if q >= 0 and (model == FIFO or model == LIFO):   # the output parcel, its tainted part first
+                        _lay(model, ln, dst, status, ic_h[q], ic_l[q], _prefix(ln, oh, ol))
                     e_pos[ne], e_dst[ne], e_h[ne], e_l[ne], e_hop[ne] = p, dst, oh, ol, c_hop[c]
                     ne += 1
             c += 1
