@@ -104,7 +104,8 @@ def read_legs(data: bytes, source: str = "exchange records") -> list[Leg]:
 
         txid = (get("txid") or "").lower()
         if len(txid) != 64 or any(c not in "0123456789abcdef" for c in txid):
-            raise DecodeError(f"line {n}: {txid!r} is not a transaction id", source, at)
+            hint = " (an Ethereum reply? read it with --chain eth)" if txid.startswith("0x") else ""
+            raise DecodeError(f"line {n}: {txid!r} is not a transaction id{hint}", source, at)
         address = get("address")
         if not address:
             raise DecodeError(f"line {n}: no address", source, at)

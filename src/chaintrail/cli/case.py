@@ -229,18 +229,19 @@ def tag(ref: str, address: str, label: str, category: str = typer.Option(None, "
 def attach(ref: str, file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
            exchange_records: bool = typer.Option(False, "--exchange-records",
                                                  help="CSV legs from an exchange: map each onto the chain store"),
+           chain: str = typer.Option("btc", "--chain", help="btc | eth: the chain of the exchange records"),
            media_type: str = typer.Option(None, "--media-type"), level: str = TlpOption, db: str = DbOption,
            store: Path = StoreOption, user: str = UserOption, agency: str = AgencyOption,
            json_out: bool = JsonOption) -> None:
     """Attach a file (kept in the case database with its SHA-256)."""
     data = file.read_bytes()
     meta = None
+    if chain not in ("btc", "eth"):
+        raise UsageError(f"--chain must be btc or eth, not {chain!r}")
     if exchange_records:
-        from chaintrail.cases.exchange_records import map_legs, read_legs
         from chaintrail.store.chainstore import ChainStore
-        legs = read_legs(data, str(file))
         with ChainStore(store_path(store)) as st:
-            meta = map_legs(st, legs)
+            meta = _map_records(st, data, file.name, chain)
     repo, p = _open(db, store, user, agency)
     with repo:
         a = repo.add_attachment(p, ref, file.name, data, kind="exchange_records" if exchange_records else "file",
@@ -255,6 +256,15 @@ def attach(ref: str, file: Path = typer.Argument(..., exists=True, dir_okay=Fals
     if meta:
         console.print(f"  {meta['legs']:,} legs over {meta['transactions']:,} txs; {meta['transactions_in_store']:,} "
                       f"txs in the store; by status {meta['by_status']}")
+
+
+def _map_records(st, data: bytes, name: str, chain: str) -> dict:
+    """An exchange's reply read strictly (all rows or none) and mapped onto the store: the attachment's meta."""
+    if chain == "eth":
+        from chaintrail.cases.eth_exchange_records import map_eth_legs, read_eth_legs, store_tokens
+        return map_eth_legs(st, read_eth_legs(data, name, store_tokens(st)))
+    from chaintrail.cases.exchange_records import map_legs, read_legs
+    return map_legs(st, read_legs(data, name))
 
 
 def _save(ref: str, f: dict, level: str | None, db, store, user, agency, json_out: bool) -> None:

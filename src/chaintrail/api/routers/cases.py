@@ -322,17 +322,22 @@ def rerun_finding(ref: str, finding_id: int, request: Request, repo: CaseReposit
 async def add_attachment(ref: str, request: Request,
                          filename: str = Query(..., min_length=1, max_length=200),
                          kind: Literal["file", "exchange_records"] = Query("file"),
+                         chain: Literal["btc", "eth"] = Query("btc", description="exchange_records: their chain"),
                          tlp: Tlp | None = Query(None), repo: CaseRepository = Repo, p: Principal = Who):
     data = await request.body()
     if len(data) > _MAX_UPLOAD:
         raise HTTPException(400, f"attachments are limited to {_MAX_UPLOAD >> 20} MiB")
     meta = None
     if kind == "exchange_records":
-        from chaintrail.cases.exchange_records import map_legs, read_legs
         from chaintrail.store.chainstore import ChainStore
-        legs = _call(read_legs, data, filename)
         with ChainStore(request.app.state.store_path) as st:
-            meta = _call(map_legs, st, legs)
+            if chain == "eth":
+                from chaintrail.cases.eth_exchange_records import map_eth_legs, read_eth_legs, store_tokens
+                eth_legs = _call(read_eth_legs, data, filename, _call(store_tokens, st))
+                meta = _call(map_eth_legs, st, eth_legs)
+            else:
+                from chaintrail.cases.exchange_records import map_legs, read_legs
+                meta = _call(map_legs, st, _call(read_legs, data, filename))
     media = request.headers.get("content-type") or "application/octet-stream"
     row = _call(repo.add_attachment, p, ref, filename, data, kind=kind, media_type=media[:100], meta=meta, level=tlp)
     return row
