@@ -194,3 +194,120 @@ def test_every_model_conserves_per_asset_on_a_generated_scenario(tmp_path_factor
                     assert sum(int(t["traced"]) for t in d["totals"].values()) > 0
                     n_conv += sum(len(s.get("conversions", [])) for s in d["steps"])
         assert n_conv > 0                 # the models carried taint across swaps somewhere
+        # backward from where each case's haircut trail reached an exchange, and from its sources
+        n_back = 0
+        for case in key["cases"]:
+            fwd = tr.trace(sorted({f"{s['tx']}:{s['to']}" for s in case["sources"]}), EthTraceParams(max_hops=50))
+            ends = [f"{e['txs'][-1]}:{e['address']}" for e in fwd["endpoints"]
+                    if e["kind"] in ("tagged", "deposit_address") and e["txs"]][:3]
+            for spec in ends + [case["sources"][0]["tx"]]:
+                for model in ("haircut", "poison"):
+                    for policy in ("leads", "haircut"):
+                        try:
+                            d = tr.trace(spec, EthTraceParams(direction="backward", model=model, max_hops=50,
+                                                              mixer_policy=policy))
+                        except UsageError:        # the tx moved nothing to that address
+                            continue
+                        _check_back(d)
+                        n_back += 1
+        assert n_back > 10
+
+
+# -- backward -------------------------------------------------------------------------------------------------
+
+def _back(tr, spec: str, model: str, **kw) -> dict:
+    d = tr.trace(spec, EthTraceParams(**{"direction": "backward", "model": model, "max_hops": 10, **kw}))
+    _check_back(d)
+    return d
+
+
+def _check_back(d: dict) -> None:
+    """Backward accounting: traced = origins (tagged, deposit, minted) + before_store + below + stopped +
+    converted, per asset, recomputed from the endpoints."""
+    for asset, t in d["totals"].items():
+        ends: dict[str, int] = {}
+        for e in d["endpoints"]:
+            if e["asset"] == asset:
+                ends[e["kind"]] = ends.get(e["kind"], 0) + int(e["amount"])
+        assert "unspent" not in ends and "burnt" not in ends
+        assert int(t["unspent"]) == ends.get("before_store", 0)
+        assert int(t["to_endpoints"]) == sum(ends.get(k, 0) for k in ("tagged", "deposit_address", "minted"))
+        assert int(t["fees"]) == 0
+        total = sum(int(t[k]) for k in ("to_endpoints", "unspent", "below_threshold", "stopped", "converted"))
+        assert total == int(t["traced"]), (asset, t)
+
+
+def test_backward_haircut_and_poison_by_hand(one_asset) -> None:
+    # where did B's 200 to D (tx6) come from? B's in-flows before it, latest first, by its balance after each:
+    # tx4's 150 (B then 350): floor(150*200/350) = 85 to A; tx3's 200 (B then 200): the other 115 to A.
+    # A (200): tx2's 50 (A then 450): floor(50*200/450) = 22 to C; tx1's 100 (400): floor(100*178/400) = 44 to
+    # V; tx0's 300 (300): the other 134 to C. C and V have no in-flows: held before the store.
+    d = _back(one_asset, f"{_tx(6)}:{_h(D)}", "haircut")
+    assert _ends(d) == {(_h(C), "ETH", "before_store"): 156, (_h(V), "ETH", "before_store"): 44}
+    assert d["totals"]["ETH"]["traced"] == "200"
+    assert [s["tx_hash"] for s in d["steps"]] == [_tx(6), _tx(4), _tx(3), _tx(2), _tx(1), _tx(0)]
+    assert d["steps"][0]["rule"].startswith("an in-flow x of an account holding interest P")
+    (v,) = [e for e in d["endpoints"] if e["address"] == _h(V)]
+    assert v["path"] == [_tx(6), _tx(4), _tx(1)] and v["hops"] == 2       # A reached first by tx4
+    # poison: B's 150 then 200 (150 of it absorbed) to A; A's 50, 100, 300 (100 absorbed): C 350, V 100
+    p = _back(one_asset, f"{_tx(6)}:{_h(D)}", "poison")
+    assert _ends(p) == {(_h(C), "ETH", "before_store"): 350, (_h(V), "ETH", "before_store"): 100}
+    assert p["totals"]["ETH"]["absorbed"] == "250" and p["totals"]["ETH"]["traced"] == "450"
+    # one hop: A is reached (hop 1) but not followed
+    one = _back(one_asset, f"{_tx(6)}:{_h(D)}", "haircut", max_hops=0)
+    assert _ends(one) == {(_h(A), "ETH", "stopped_max_hops"): 200}
+
+
+def test_backward_from_an_address_and_to_a_stop(one_asset, tmp_path) -> None:
+    # X's funds: every in-flow it had, tx7's 30 and tx5's 120, both in B's balance. B (150): tx4's 150 (B then
+    # 350): floor(150*150/350) = 64 to A, tx3's 200: the other 86. A (150): tx2's 50 (450): floor(50*150/450) =
+    # 16 to C; tx1's 100 (400): floor(100*134/400) = 33 to V; tx0: the other 101 to C.
+    d = _back(one_asset, _h(X), "haircut")
+    assert _ends(d) == {(_h(C), "ETH", "before_store"): 117, (_h(V), "ETH", "before_store"): 33}
+    # B a deposit address (a stop): D's 200 came from B, and the trail ends there, as at an exchange
+    root = tmp_path / "b"
+    _deposit_file(root, [_addr(B)], _addr(P))
+    d = _back(EthTracer(None, one_asset.g, root), f"{_tx(6)}:{_h(D)}", "haircut", deposit_stops="all")
+    assert _ends(d) == {(_h(B), "ETH", "deposit_address"): 200}
+    assert d["totals"]["ETH"]["to_endpoints"] == "200"
+
+
+def test_backward_across_a_swap_at_the_executed_rate(tmp_path) -> None:
+    # where did A's 150 Y to B (tx5) come from? A's Y: the swap's 240 (A then 340): floor(240*150/340) = 105 Y,
+    # back across the swap at 80 X per 240 Y: floor(105*80/240) = 35 X at A's input leg; then C's 100 Y (A then
+    # 100): the other 45 Y, held by C before the store. A's X (35): V's 50 (A then 100): floor(50*35/100) = 17,
+    # C's 50 (A then 50): the other 18.
+    tr = _swap_tracer(tmp_path)
+    d = _back(tr, f"{_tx(5)}:{_h(B)}", "haircut")
+    x, y = _h(TOK_X), _h(TOK_Y)
+    assert _ends(d) == {(_h(C), y, "before_store"): 45, (_h(V), x, "before_store"): 17,
+                        (_h(C), x, "before_store"): 18}
+    assert d["totals"][y]["converted"] == "105" and d["totals"][x]["converted_in"] == "35"
+    (conv,) = next(s["conversions"] for s in d["steps"] if s.get("conversions"))
+    assert (conv["tainted_out"], conv["tainted_in"], conv["rate"]) == ("105", "35", "3.0")
+    assert "backward" in conv["rule"]
+
+
+def test_backward_through_a_tornado_withdrawal_follows_its_lead(tmp_path) -> None:
+    from test_eth_inv_trace_tornado import FIFO as LEADS
+    from test_eth_inv_trace_tornado import A as TA
+    from test_eth_inv_trace_tornado import B as TB
+    from test_eth_inv_trace_tornado import C as TC
+    from test_eth_inv_trace_tornado import V as TV
+    from test_eth_inv_trace_tornado import X as TX
+    from test_eth_inv_trace_tornado import _ends as t_ends
+    from test_eth_inv_trace_tornado import _graph as t_graph
+    from test_eth_inv_trace_tornado import _hex, _tables
+
+    _tables(tmp_path, LEADS)            # leads pair d0 (A's, tx2) with w0 (to B, tx4)
+    tr = EthTracer(None, t_graph(), tmp_path)
+    # B's 98 from w0: back to A's deposit (tx2), A's 100 there: C's 100 (A then 100)... A then 200 after V's:
+    # V's 100 gives floor(100*98/200) = 49, C's the other 49
+    d = _back(tr, f"{_tx(4)}:{_hex(TB)}", "haircut")
+    assert t_ends(d) == {(_hex(TV), "before_store"): 49, (_hex(TC), "before_store"): 49}
+    # pass-through: the pool is an account; its 200 after C's deposit: floor(100*98/200) = 49 each way
+    p = _back(tr, f"{_tx(4)}:{_hex(TB)}", "haircut", mixer_policy="haircut")
+    assert sum(p for (a, k), p in t_ends(p).items()) == 98 and (_hex(TC), "before_store") in t_ends(p)
+    # w1 (to X) is paired with C's deposit: all of it back to C
+    assert t_ends(_back(tr, f"{_tx(5)}:{_hex(TX)}", "haircut")) == {(_hex(TC), "before_store"): 98}
+    _ = TA

@@ -26,6 +26,22 @@ step); a conversion whose output leg is not among the flows leaves its output ta
 Poison's "clean part" and haircut's balance floor do not arise under fifo, lifo and tiho: the taint an
 out-flow carries is taken from the account's own.
 
+**Backward** (haircut and poison; ``trace_back``): where the funds of a flow came from. The funds of a
+transaction's flow (TXHASH[:0xTO]), or every in-flow an address or entity had, are *interest* in the sender's
+balance just before the flow, and go back through that account's earlier in-flows, latest first:
+
+* haircut: an in-flow of x to an account holding interest P gives its sender floor(x * P / B), B the account's
+  balance just after that in-flow (at least x and P): forward haircut mirrored, exact in base units;
+* poison: each earlier in-flow is wholly of interest while P lasts (the excess counted as ``absorbed``).
+
+Interest no earlier in-flow accounts for was held before the store's first block (endpoint ``before_store``,
+counted under ``unspent``); funds with no sender were ``minted`` (block rewards, mints; under
+``to_endpoints``); a stop (tagged service, deposit address, bridge) ends the trail: the funds came from there.
+A conversion's output goes back into its input asset at the executed rate, floor(w * amount_in / amount_out),
+at the trader's input; with mixer policy leads or demix a Tornado withdrawal goes back to the deposit the lead
+pairs it with (else it ends at the withdrawal, ``mixer_withdrawal``), with haircut the pool is an account, with
+stop the trail ends there. fifo, lifo and tiho are forward only. Accounting per asset as forward (no fees).
+
 Per asset: ETH (with internal calls), each ERC-20, each ERC-721/1155 item (contract and token id). Taint
 crosses assets only through a **conversion** (``analysis/eth_conversions.parquet``: swaps and WETH wrap and
 unwrap): the trader's tainted input becomes tainted output at the executed rate, floor(amount_out * t_in /
@@ -98,7 +114,11 @@ _END_KIND = {K.FOLLOW: "unspent", K.STOP_SERVICE: "tagged", K.STOP_DEPOSIT: "dep
 MIXER_POLICIES = {"leads": K.MIX_LEADS, "demix": K.MIX_DEMIX, "haircut": K.MIX_PASS, "stop": K.MIX_PASS}
 LEAD_HEURISTICS = ("address_match", "unique_gas_price", "linked_addresses", "multi_denomination", "relayer_fee",
                    "fifo_timing")
-_TO_ENDPOINTS = ("tagged", "deposit_address", "burnt")
+_TO_ENDPOINTS = ("tagged", "deposit_address", "burnt", "minted")
+BACK_MODELS = ("haircut", "poison")
+BACK_RULES = {"haircut": "an in-flow x of an account holding interest P gives its sender floor(x * P / B) (B its "
+                         "balance just after the in-flow)",
+              "poison": "every in-flow of an account holding interest is wholly of interest while it lasts"}
 
 
 @dataclass(frozen=True)
@@ -115,10 +135,12 @@ class EthTraceParams:
     deposit_stops: str = "tagged"        # tagged: deposit addresses of tagged hot wallets stop | all (see stops)
 
     def check(self) -> None:
-        if self.direction != "forward":
-            raise UsageError("--chain eth traces forward only for now (backward is not built yet)")
+        if self.direction not in ("forward", "backward"):
+            raise UsageError(f"direction must be forward or backward, not {self.direction!r}")
         if self.model not in K.MODELS:
             raise UsageError(f"--chain eth models: {', '.join(K.MODELS)}; not {self.model!r}")
+        if self.direction == "backward" and self.model not in BACK_MODELS:
+            raise UsageError(f"--chain eth traces backward under {' and '.join(BACK_MODELS)} only, not {self.model!r}")
         if self.max_hops < 0 or self.min_amount < 0:
             raise UsageError("max hops and min amount must not be negative")
         if self.mixer_policy not in MIXER_POLICIES:
@@ -288,8 +310,37 @@ class EthTracer:
         self.e_pos, self.e_dst = np.empty(n, np.int64), np.empty(n, np.int64)
         self.e_h, self.e_l, self.e_hop = np.empty(n, np.uint64), np.empty(n, np.uint64), np.empty(n, np.int32)
 
+    def _back(self):
+        """Arrays the backward kernel reads (made once): in-flows per account, balances after each in-flow, each
+        conversion's first input leg, each Tornado deposit's leg."""
+        if not hasattr(self, "_back_arrays"):
+            from chaintrail.analysis.eth.trace_back import in_balances
+            from chaintrail.store.csr import csr
+            g = self.g
+            in_pos, in_ptr = csr(g.to, g.n_acct, skip=-1)
+            c_in = np.full(len(self.conv.trig), -1, np.int64)
+            ins = np.flatnonzero(self.conv.conv_in >= 0)[::-1]
+            c_in[self.conv.conv_in[ins]] = ins
+            self._back_arrays = (np.asarray(in_pos, np.int64), np.asarray(in_ptr, np.int64),
+                                 *in_balances(g.frm, g.to, g.hi, g.lo, g.n_acct), c_in)
+        return self._back_arrays
+
     def _kernel(self, params, src_pos, sh, sl, hop0, src_accts, stops, mx, slack):
         g, c = self.g, self.conv
+        if params.direction == "backward":
+            from chaintrail.analysis.eth.trace_back import back_kernel
+            in_pos, in_ptr, ib_h, ib_l, c_in = self._back()
+            d_pos = np.full(len(mx.deposits), -1, np.int64)
+            legs = np.flatnonzero(mx.leg == 3)
+            d_pos[mx.ref[legs]] = legs
+            return back_kernel(K.MODELS[params.model], g.frm, g.to, g.hi, g.lo, ib_h, ib_l, g.acct_addr,
+                               g.acct_asset, in_ptr, in_pos, stops.kind, src_pos, sh, sl, c.conv_out, c_in,
+                               c.ain_h, c.ain_l, c.aout_h, c.aout_l, params.max_hops, np.uint64(params.min_amount),
+                               len(g.asset_addr), self.T_hi, self.T_lo, self.status, self.hops, self.q0,
+                               self.tin_h, self.tin_l, self.tout_h, self.tout_l, self.c_hop, self.touched,
+                               params.mixer_policy in ("leads", "demix"), mx.leg, mx.ref, mx.w_dep, d_pos,
+                               self.e_pos, self.e_dst, self.e_h, self.e_l, self.e_hop, slack, self.conv_buf,
+                               self.note_buf)
         return K.trace_kernel(K.MODELS[params.model], g.frm, g.to, g.hi, g.lo, g.kind, g.bal_hi, g.bal_lo,
                              g.acct_addr, g.acct_asset, g.out_ptr, g.out_pos, self.fee_kind, stops.kind,
                              src_pos, sh, sl, hop0, np.asarray(src_accts, np.int64), self.bridge.out_leg,
@@ -336,6 +387,12 @@ class EthTracer:
         src_pos = np.concatenate([p[0] for p in parts])
         src_amt = [a for p in parts for a in p[1]]
         src_accts = np.unique(np.concatenate([p[2] for p in parts]))
+        if params.direction == "backward" and len(src_accts):    # an address's funds: every in-flow it had
+            g = self.g
+            ins = np.flatnonzero(np.isin(g.to, src_accts))
+            src_pos = np.concatenate([src_pos, ins])
+            src_amt = src_amt + [join(g.hi[p], g.lo[p]) for p in ins.tolist()]
+            src_accts = np.zeros(0, np.int64)
         if not len(src_pos) and not len(src_accts):
             raise UsageError(f"{', '.join(specs)} moved none of the traced assets ({params.asset})")
         source = parts[0][3] if len(parts) == 1 else {"kind": "several", "sources": [p[3] for p in parts]}

@@ -7,8 +7,8 @@ from collections import defaultdict
 import numpy as np
 
 from chaintrail.analysis.eth import trace_kernel as K
-from chaintrail.analysis.eth.trace import (_END_KIND, _TO_ENDPOINTS, ENGINE_VERSION, RULES, EthTraceParams,
-                                           canonical_hash, params_dict)
+from chaintrail.analysis.eth.trace import (_END_KIND, _TO_ENDPOINTS, BACK_RULES, ENGINE_VERSION, RULES,
+                                           EthTraceParams, canonical_hash, params_dict)
 from chaintrail.analysis.eth.u128 import join, join_arrays
 
 _ROWS = ("source", "fees", "burnt", "below_threshold", "converted", "converted_in", "absorbed", "returned", "mixer",
@@ -23,6 +23,9 @@ def assemble(tr, params: EthTraceParams, source: dict, final, out) -> dict:
     touched, t_hi, t_lo, status, hops = final
     _, e_pos, e_dst, e_h, e_l, e_hop, tot_h, tot_l, conv_taint, visited, note = out
     mx = tr.mixer(params)
+    back = params.direction == "backward"
+    # backward: interest no in-flow accounts for was held before the store; funds with no sender were minted
+    held, made = ("before_store", "minted") if back else ("unspent", "burnt")
     n_assets = len(g.asset_addr)
     rows = {name: [join(tot_h[r, s], tot_l[r, s]) for s in range(n_assets)] for r, name in enumerate(_ROWS)}
     e_amt = join_arrays(e_h, e_l)
@@ -54,8 +57,9 @@ def assemble(tr, params: EthTraceParams, source: dict, final, out) -> dict:
     def endpoint(acct: int, kind: str, amount: int, hop: int, txs: list[int]) -> None:
         addr = int(g.acct_addr[acct])
         s = int(g.acct_asset[acct])
+        kind = held if kind == "unspent" else kind
         e = {"address": g.address_hex(addr), "asset": g.asset_name(s), "amount": str(amount), "kind": kind,
-             "hops": hop, "tags": stops.tags.get(addr, []), "path": _path(tr, best, acct),
+             "hops": hop, "tags": stops.tags.get(addr, []), "path": _path(tr, best, acct, back),
              "txs": [g.tx_hex(t) for t in dict.fromkeys(txs) if t >= 0]}
         if kind in ("tagged", "deposit_address"):
             e["service"] = stops.service.get(addr)
@@ -101,8 +105,8 @@ def assemble(tr, params: EthTraceParams, source: dict, final, out) -> dict:
                         + ("" if b.get("followed") else " (not followed: no matching event on the other chain's store)")}))
     for s, amount in enumerate(rows["burnt"]):
         if amount:
-            endpoints.append((s, "burnt", {"address": None, "asset": g.asset_name(s), "amount": str(amount),
-                                           "kind": "burnt", "hops": None, "tags": [], "path": [],
+            endpoints.append((s, made, {"address": None, "asset": g.asset_name(s), "amount": str(amount),
+                                        "kind": made, "hops": None, "tags": [], "path": [],
                                            "txs": [g.tx_hex(t) for t in dict.fromkeys(burnt_txs[s]) if t >= 0]}))
     by_kind: dict[tuple[int, str], int] = defaultdict(int)
     for s, kind, e in endpoints:
@@ -115,7 +119,7 @@ def assemble(tr, params: EthTraceParams, source: dict, final, out) -> dict:
             continue
         t = {"traced": traced, "source": src, "converted_in": rows["converted_in"][s],
              "absorbed": rows["absorbed"][s], "to_endpoints": sum(by_kind.get((s, k), 0) for k in _TO_ENDPOINTS),
-             "fees": rows["fees"][s], "unspent": by_kind.get((s, "unspent"), 0),
+             "fees": rows["fees"][s], "unspent": by_kind.get((s, held), 0),
              "below_threshold": by_kind.get((s, "below_threshold"), 0),
              "stopped": sum(v for (a, k), v in by_kind.items() if a == s and (k.startswith("stopped") or k in _STOPPED)),
              "converted": rows["converted"][s]}
@@ -160,15 +164,18 @@ def bridge_steps(tr, bridged: dict[int, list[int]]) -> list[dict]:
     return out
 
 
-def _path(tr, best: dict[int, tuple[int, int]], acct: int) -> list[str]:
-    """Tx hashes from the source to the delivery that reached ``acct`` in the fewest hops."""
+def _path(tr, best: dict[int, tuple[int, int]], acct: int, back: bool = False) -> list[str]:
+    """Tx hashes from the source to the delivery that reached ``acct`` in the fewest hops (backward: from the
+    traced funds back to ``acct``)."""
     g, conv = tr.g, tr.conv
     out, seen = [], set()
     while acct in best and acct not in seen and len(out) < _MAX_PATH:
         seen.add(acct)
         p, h = best[acct]
         out.append(g.tx_hex(int(g.tx[p])) if g.tx[p] >= 0 else f"flow:{int(g.flow[p])}")
-        if g.to[p] == acct:
+        if back:                              # the in-flow (or conversion output, withdrawal) of the holder
+            acct = int(g.to[p])
+        elif g.to[p] == acct:
             acct = int(g.frm[p])
         else:                                 # a conversion's output: back to the trader's input account
             legs = np.flatnonzero(conv.conv_in[g.tx_pos[g.tx[p]]:g.tx_pos[g.tx[p] + 1]] >= 0)
@@ -241,7 +248,9 @@ def _steps(tr, params, e_pos: list[int], conv_taint, mx=None, note=None) -> list
             "asset_out": _hex(r.get("asset_out")) or "ETH", "amount_out": str(a_out),
             "rate": str(r["rate"]) if r.get("rate") is not None else str(a_out / a_in),
             "tainted_in": str(join(tin_h[k], tin_l[k])), "tainted_out": str(join(tout_h[k], tout_l[k])),
-            "rule": "conversion: floor(amount_out * tainted_in / amount_in)", "evidence": r.get("evidence")})
+            "rule": ("conversion, backward: tainted_in = floor(tainted_out * amount_in / amount_out)"
+                     if params.direction == "backward" else "conversion: floor(amount_out * tainted_in / amount_in)"),
+            "evidence": r.get("evidence")})
     mixed: dict[int, dict] = {}
     if mx is not None and len(mx.withdrawals):
         tainted = set(note[0].tolist())
@@ -251,7 +260,7 @@ def _steps(tr, params, e_pos: list[int], conv_taint, mx=None, note=None) -> list
             j = int(mx.ref[p])
             i = int(mx.w_dep[j])
             w = mx.withdrawals[j]
-            paired = i >= 0 and i in tainted
+            paired = i >= 0 and (i in tainted or params.direction == "backward")
             mixed[int(g.tx[p])] = {
                 "pool": "0x" + bytes(w["pool"]).hex(), "recipient": "0x" + bytes(w["recipient"]).hex(),
                 "relayer": "0x" + bytes(w["relayer"]).hex(), "fee": str(w["fee"]),
@@ -263,7 +272,7 @@ def _steps(tr, params, e_pos: list[int], conv_taint, mx=None, note=None) -> list
         if t < 0:
             continue
         s = {"tx_hash": g.tx_hex(t), "block_hash": g.block_hex(t), "model": params.model,
-             "rule": RULES[params.model]}
+             "rule": (BACK_RULES if params.direction == "backward" else RULES)[params.model]}
         if t in by_tx:
             s["conversions"] = by_tx[t]
         if t in mixed:
