@@ -132,11 +132,22 @@ def trace_heuristics(result: dict) -> list[str]:
         names.append("eth:deposit-forwarding")
     if result["source"].get("kind") == "entity":
         names += ["eth:deposit-reuse", "eth:gas-funding", "eth:approval", "eth:deployer"]
-    for s in result.get("steps", []):
+    tornado = _tornado_heuristics()
+    steps = result.get("steps", [])
+    for s in steps:
         for h in s.get("heuristics", []) or []:
             base = str(h).split(":")[-1]
-            if base in _tornado_heuristics():
+            if base in tornado:
                 names.append(TORNADO_PREFIX + base)
+    # The leads policy records its leads per tainted deposit (``demix``) and at each withdrawal it followed.
+    withdrawals = [s["tornado_withdrawal"] for s in steps if s.get("tornado_withdrawal")]
+    leads = [d.get("lead") for d in result.get("demix", [])] + [w.get("lead") for w in withdrawals]
+    used = [x["heuristic"] for x in leads if x and x.get("heuristic") in tornado]
+    # Through a pool, where a withdrawal went on (or ended) rests on every lead the policy could pair by.
+    params = result.get("params") or {}
+    through = bool(result.get("demix") or withdrawals) and params.get("mixer_policy") in ("leads", "demix")
+    considered = [h for h in params.get("lead_heuristics") or () if h in tornado] if through else []
+    names += [TORNADO_PREFIX + h for h in used + considered]
     return list(dict.fromkeys(names))
 
 

@@ -52,11 +52,39 @@ METHODS = {
                "unrelated deposit/withdrawal pairs the same test also links, and the number of such chance matches "
                "expected among the deposit's candidate withdrawals. Amounts followed through a pool on a lead carry "
                "that reservation.",
+    "bridge_events": "Bridge crossings. Each crossing is reported with both of its events: the sending event "
+                     "(Locked or Burned) on the chain the funds left and, where the other chain's data was examined, "
+                     "the receiving event (Minted or Released) there, each with its chain id, transaction, block and "
+                     "log index. The two are paired only by fields the bridge writes into both events: the nonce, "
+                     "the asset (the wrapped token's origin), the recipient, the amount and the destination chain "
+                     "id; a leg with no such partner, or more than one, is not followed. The traced part of a "
+                     "crossing's amount arrives whole on the other chain.",
+    "demix": "Tornado deposits the trace entered. For each deposit that carried traced funds the report names the "
+             "pool, the amount traced in and the withdrawal a linking heuristic pairs with it, if any (each deposit "
+             "with at most one withdrawal and each withdrawal with at most one deposit: links the investigator "
+             "confirmed first, then leads by measured precision). Beside each such lead stand the heuristic, its "
+             "measured precision, its chance-match rate and a true-flow estimate: the deposit's traced share of what "
+             "that withdrawal paid its recipient, floor((denomination - relayer fee) x traced / denomination). It is "
+             "a lead, not proof: the chance-match rate says how often the same test links a deposit and a "
+             "withdrawal that are unrelated, and the recipient's ownership should be confirmed by other evidence, "
+             "such as the records of the service the funds reached.",
     "deposit": "Exchange deposit addresses. An exchange gives each customer a deposit address and sweeps it into "
                "its hot wallet. Such an address is recognised by that forwarding pattern even when no tag names it "
                "(a forwarder contract made by the exchange's factory, or an account whose every transaction sweeps "
                "its whole balance to one hot wallet); the trace stops there and attributes it to the hot wallet's "
                "service. The exchange's records for that deposit address identify the customer.",
+}
+
+
+MIXER_POLICIES = {
+    "leads": "At Tornado Cash pools (policy 'leads'): a pool is an account under the model; a withdrawal's traced "
+             "share goes on past its recipient only where a lead pairs the withdrawal with a deposit that carried "
+             "traced funds, and otherwise ends at the recipient; a relayer's fee ends at the relayer.",
+    "demix": "At Tornado Cash pools (policy 'demix'): a deposit's traced funds stay in its note and go on only to the "
+             "withdrawal a lead pairs with it; taint in a note no lead pairs stays there.",
+    "haircut": "At Tornado Cash pools (policy 'haircut'): a pool is an account under the model and every withdrawal "
+               "is followed (no leads used).",
+    "stop": "At Tornado Cash pools (policy 'stop'): the trail ends at the pool.",
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from html import escape
 
-from chaintrail.cases.eth_methodology import METHODS, TORNADO_PREFIX, TRACE_MODELS, chance_words
+from chaintrail.cases.eth_methodology import METHODS, MIXER_POLICIES, TORNADO_PREFIX, TRACE_MODELS, chance_words
 from chaintrail.cases.exchange_records import eth_records_requests
 from chaintrail.cases.methodology import describe_figure, headline
 from chaintrail.cases.report_prose import day, pct, plural
@@ -75,7 +75,8 @@ def trace_summary(f: dict) -> list[str]:
     if convs:
         out.append(f"The funds changed asset in {plural(convs, 'conversion')} (swaps and WETH wrapping), each "
                    "followed at the rate the swap executed (Section 4.5).")
-    if any(e["kind"] == "bridged" for e in r["endpoints"]):
+    out += _demix_words(f) + _bridge_words(r)
+    if any(e["kind"] == "bridged" for e in r["endpoints"]) and not r.get("bridges"):
         out.append("Part of the funds entered a bridge to another chain; the trace stops there and names the "
                    "lock transaction, which the bridge's records or the other chain's data can take further.")
     reqs = eth_records_requests([f])
@@ -85,6 +86,97 @@ def trace_summary(f: dict) -> list[str]:
             f"{plural(len(q['deposit_addresses']), 'deposit')})" for q in reqs) + ": Section 3 lists the assets, "
             "token contracts and deposit addresses to name in each request.")
     return out
+
+
+def _rate(entry: dict) -> str:
+    top = headline(entry)
+    return describe_figure(top[1]) if top else "precision not measured"
+
+
+def _demix_words(f: dict) -> list[str]:
+    """What the trace did at Tornado pools: per tainted deposit, the withdrawal a lead pairs with it (a lead, not
+    proof), with the heuristic's measured precision and chance-match rate."""
+    demix = f["result"].get("demix") or []
+    if not demix:
+        return []
+    info = f["result"].get("asset_info") or {}
+    paired = [d for d in demix if d.get("lead")]
+    traced_in = ", ".join(units(sum(int(d["tainted_in"]) for d in demix if d["asset"] == a), info.get(a))
+                          for a in dict.fromkeys(d["asset"] for d in demix))
+    words = [f"Traced funds entered Tornado Cash in {plural(len(demix), 'deposit')} ({traced_in} traced in). A "
+             "Tornado pool breaks the on-chain link between a deposit and its withdrawal; "
+             + (f"for {plural(len(paired), 'deposit')} a linking heuristic proposes the withdrawal (a lead, not "
+                "proof that it is the depositor's), listed with the heuristic's measured precision and chance-match "
+                "rate in Section 3 and Section 4.5." if paired else
+                "no linking heuristic pairs any of them with a withdrawal, so the trail does not continue past the "
+                "pools on a lead.")]
+    for h in dict.fromkeys(d["lead"]["heuristic"] for d in paired):
+        entry = (f.get("error_rates") or {}).get(TORNADO_PREFIX + h) or {}
+        n = sum(1 for d in paired if d["lead"]["heuristic"] == h)
+        words.append(f"{_e(h)}: {plural(n, 'deposit')} paired; measured {_rate(entry)}; "
+                     f"{chance_words(entry) or 'chance-match rate not measured'}.")
+    return words
+
+
+def _bridge_words(r: dict) -> list[str]:
+    bridges = r.get("bridges") or []
+    if not bridges:
+        return []
+    info = r.get("asset_info") or {}
+    followed = [b for b in bridges if b.get("followed")]
+    legs = "; ".join(f"{units(b['tainted'], info.get(b['asset']))} in a {_e(b['event'])} event, nonce "
+                     f"{_e(b['nonce'])}, to chain {_e(b['dst_chain_id'])}" for b in bridges[:6])
+    more = f"; and {len(bridges) - 6} more" if len(bridges) > 6 else ""
+    return [f"Traced funds crossed a bridge in {plural(len(bridges), 'transaction')} ({legs}{more}). "
+            + (f"{plural(len(followed), 'crossing')} matched to the receiving event on the other chain by the "
+               "bridge's nonce and followed there; " if followed else "")
+            + ("the others stop at the bridge, with the sending event as evidence; " if len(followed) < len(bridges)
+               else "") + "both events of each crossing are listed in Section 3."]
+
+
+def _lead_of(d: dict) -> dict:
+    return d.get("lead") or {}
+
+
+def demix_table(f: dict) -> str:
+    """Per tainted Tornado deposit: the pool, the withdrawal a lead pairs with it, the heuristic, its measured
+    precision and chance-match rate, and the true-flow estimate."""
+    demix = f["result"].get("demix") or []
+    if not demix:
+        return ""
+    info = f["result"].get("asset_info") or {}
+    rows = "".join(
+        f"<tr><td class=mono>{_e(d['deposit_tx'])}</td><td class=mono>{_e(d['pool'])}</td>"
+        f"<td class=n>{units(d['tainted_in'], info.get(d['asset']))}</td>"
+        f"<td class=mono>{_e(d['withdrawal_tx'] or '—')}</td><td>{_e(_lead_of(d).get('heuristic') or 'no lead')}</td>"
+        f"<td class=n>{_share(_lead_of(d).get('precision'))}</td>"
+        f"<td class=n>{_share(_lead_of(d).get('chance_match_rate'))}</td>"
+        f"<td class=n>{units(d['true_flow_estimate'], info.get(d['asset'])) if d.get('lead') else '—'}</td></tr>"
+        for d in demix[:60])
+    return ("<h3>Tornado Cash deposits the trace entered</h3><p class=warn>Each withdrawal named here is a lead, not "
+            "proof that it is the depositor's.</p><table class=data><tr><th>Deposit</th><th>Pool</th>"
+            "<th class=n>Traced in</th><th>Withdrawal (lead)</th><th>Heuristic</th><th class=n>Precision</th>"
+            f"<th class=n>Chance-match rate</th><th class=n>True-flow estimate</th></tr>{rows}</table>")
+
+
+def _event(e: dict) -> str:
+    return (f"{_e(e['event'])} on chain {_e(e['chain_id'])}<br><span class=mono>{_e(e['tx_hash'])}</span><br>block "
+            f"{_e(e['block_number'])} <span class=mono>{_e(e['block_hash'])}</span>, log {_e(e['log_index'])}")
+
+
+def bridges_table(f: dict) -> str:
+    """Per bridge crossing: both events (chain, transaction, block, log index) and the nonce that pairs them."""
+    bridges = f["result"].get("bridges") or []
+    if not bridges:
+        return ""
+    info = f["result"].get("asset_info") or {}
+    rows = "".join(
+        f"<tr><td>{_event(b)}</td><td class=n>{_e(b['nonce'])}</td><td class=n>"
+        f"{units(b['tainted'], info.get(b['asset']))} of {units(b['amount'], info.get(b['asset']))}</td><td>"
+        + (_event(b["to"]) if b.get("to") else f"not followed: no matching event for chain {_e(b['dst_chain_id'])} "
+                                                "in the examined data") + "</td></tr>" for b in bridges)
+    return ("<h3>Bridge crossings</h3><table class=data><tr><th>Sending event</th><th class=n>Nonce</th>"
+            f"<th class=n>Traced / amount</th><th>Receiving event</th></tr>{rows}</table>")
 
 
 def figures_table(f: dict) -> str:
@@ -112,7 +204,7 @@ def endpoints(f: dict, max_rows: int = 40) -> str:
     tail = f"<tr><td colspan=7 class=small>… and {more} more (in the finding data)</td></tr>" if more > 0 else ""
     return (f"<h3>{_e(f['title'])}</h3><table class=data><tr><th class=n>#</th><th>Account</th><th>Attribution</th>"
             f"<th>Status</th><th>Asset</th><th class=n>Amount</th><th class=n>Hops</th></tr>{rows}{tail}</table>"
-            + records_requests_html([f]))
+            + demix_table(f) + bridges_table(f) + records_requests_html([f]))
 
 
 def records_requests_html(findings: list[dict]) -> str:
@@ -185,12 +277,16 @@ def methodology(findings: list[dict]) -> str:
                        f"base units stop; tracing stops at accounts tagged {_e(', '.join(p['stop_categories']) or '(none)')} "
                        f"and at recognised exchange deposit addresses; mixers: {_e(p['mixer_policy'])}. Every base "
                        "unit is accounted for per asset: traced = to services + still held + gas + not followed + "
-                       "converted.</p>")
+                       f"converted. {_e(MIXER_POLICIES.get(p['mixer_policy'], ''))}</p>")
     for key in ("swap", "wrap", "bridge", "deposit", "tornado"):
         out.append(f"<p>{_e(METHODS[key])}</p>")
+    if any(f["kind"] == "eth_trace" and f["result"].get("bridges") for f in eth):
+        out.append(f"<p>{_e(METHODS['bridge_events'])}</p>")
+    if any(f["kind"] == "eth_trace" and f["result"].get("demix") for f in eth):
+        out.append(f"<p>{_e(METHODS['demix'])}</p>")
     rates = {k: v for f in eth for k, v in (f.get("error_rates") or {}).items() if k.startswith(TORNADO_PREFIX)}
     if rates:
-        rows = "".join(f"<tr><td>{_e(k[len(TORNADO_PREFIX):])}</td><td>{_e(describe_figure(headline(v)[1]) if headline(v) else 'not measured')}</td>"
+        rows = "".join(f"<tr><td>{_e(k[len(TORNADO_PREFIX):])}</td><td>{_e(_rate(v))}</td>"
                        f"<td>{_e(chance_words(v) or 'not measured')}</td></tr>" for k, v in sorted(rates.items()))
         out.append("<table class=data><tr><th>Tornado heuristic</th><th>Measured precision and recall (most credible "
                    f"source)</th><th>Chance-match rate</th></tr>{rows}</table><p class=small>Measured on generated "

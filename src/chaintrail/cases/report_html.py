@@ -214,8 +214,12 @@ def _other_findings(view: CaseView) -> str:
 
 
 def _methodology(view: CaseView) -> str:
-    out = ["<h3>4.1 Data</h3><p>All amounts and transactions in this report were read from the Bitcoin blockchain, "
-           "a public ledger that every full node holds an identical copy of. The chain data were ingested into a "
+    chains = {"Ethereum" if f["kind"].startswith("eth_") else "Bitcoin" for f in view.findings} or {"Bitcoin"}
+    ledger = ("the Bitcoin and Ethereum blockchains, public ledgers that every full node of each holds an identical "
+              "copy of" if len(chains) == 2 else f"the {chains.pop()} blockchain, a public ledger that every full "
+              "node holds an identical copy of")
+    out = [f"<h3>4.1 Data</h3><p>All amounts and transactions in this report were read from {ledger}. "
+           "The chain data were ingested into a "
            "chaintrail store from the agency's own node; each block read is identified by its hash (Section 6), so "
            "any party with a node can check every figure independently.</p>"]
     rates: dict[str, dict] = {}
