@@ -1,5 +1,8 @@
 """Ethereum tracing benchmark: forward haircut traces of 3, 6 and 10 hops, our kernel beside networkx.
 
+Then kernel edges/s at 6 hops for the other models (poison, fifo, lifo, tiho; backward haircut and poison), with
+no peer: the flows visited over kernel time, as above.
+
 Run: .venv/bin/python bench/eth_trace.py --store STORE [--samples 30]
      (STORE: `chaintrail ingest eth` of a generated chain, e.g. chaintrail scenario generate --chain eth --seed 42
       --kind all --scale 1000 --out G; chaintrail scenario serve --chain eth --dir G; chaintrail ingest eth ...)
@@ -132,6 +135,25 @@ def main() -> None:
         print(f"{hops:4d} {statistics.median(kt) * 1000:10.3f} {statistics.median(edges):12,.0f} {eps:15,.0f} | "
               f"{statistics.median(nlat) * 1000:12.2f} {sum(nedges) / max(sum(nlat), 1e-9):11,.0f} "
               f"{sum(nlat) / max(sum(kl), 1e-9):10.1f}x")
+
+    # the other models (no peer): kernel edges/s at 6 hops, forward, and backward from the same flows
+    print(f"{'model':>16} {'median ms':>10} {'flows/trace':>12} {'kernel edges/s':>15}")
+    for direction, model in (("forward", "poison"), ("forward", "fifo"), ("forward", "lifo"), ("forward", "tiho"),
+                             ("backward", "haircut"), ("backward", "poison")):
+        params = EthTraceParams(direction=direction, model=model, max_hops=6, stop_categories=(),
+                                mixer_policy="haircut")
+        tr.run(np.array([srcs[0]]), amt(srcs[0]), np.zeros(0, np.int64), params)        # compiled, lines made
+        kt, edges = [], []
+        for p in srcs:
+            best = float("inf")
+            for _ in range(args.repeat):
+                t = time.perf_counter()
+                _, out = tr.run(np.array([p]), amt(p), np.zeros(0, np.int64), params)
+                best = min(best, time.perf_counter() - t)
+            kt.append(best)
+            edges.append(int(out[9]))
+        print(f"{direction[:4] + ' ' + model:>16} {statistics.median(kt) * 1000:10.3f} {statistics.median(edges):12,.0f} "
+              f"{sum(edges) / sum(kt):15,.0f}")
 
 
 if __name__ == "__main__":

@@ -91,6 +91,9 @@ def _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_categ
                             stop_categories=tuple(stop_category), mixer_policy=mixer_policy or "leads",
                             lead_heuristics=heur, links=links)
     params.check()
+    if other_store is not None and direction == "backward":
+        from chaintrail.errors import UsageError
+        raise UsageError("--other-store follows bridges forward only")
     with ChainStore(store_path(store)) as st:
         if other_store is None:
             out = EthTracer(st).trace(source, params)

@@ -371,7 +371,8 @@ class EthTracer:
                  self.hops[touched].copy())
         self.T_hi[touched] = 0
         self.T_lo[touched] = 0
-        lines.reset(self.ln, touched)
+        if self.ln[8][0]:                     # a fifo/lifo run used the lines
+            lines.reset(self.ln, touched)
         self.status[touched] = 0
         self.hops[touched] = 0
         return final, (out[0], *(a.copy() for a in out[1:6]), out[6], out[7], conv, out[9], note)

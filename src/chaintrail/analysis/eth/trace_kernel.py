@@ -91,6 +91,7 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
     tot_h = np.zeros((N_ROWS, n_assets), np.uint64)
     tot_l = np.zeros((N_ROWS, n_assets), np.uint64)
     n_conv = conv_trig.shape[0]
+    meta = ln[8]                                     # bound once: a tuple item read per position is refcounted
     nc = 0
     nn = 0
     nt = 0
@@ -136,7 +137,7 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
         b = trailing_zeros(q0[w])
         q0[w] &= ~(U1 << np.uint64(b))
         p = (w << 6) + b
-        if ne > cap or ln[8][1] != 0:   # the edge records could overflow (or the lines did): the caller grows, reruns
+        if ne > cap or meta[1] != 0:   # the edge records could overflow (or the lines did): the caller grows, reruns
             visited = -1
             break
         visited += 1
@@ -270,7 +271,8 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
                     dst = to[p]
                     nt = _deliver(dst, th, tl, hop, p, max_hops, acct_addr, stop_kind, status, hops,
                                            T_hi, T_lo, out_ptr, out_pos, q0, q1, touched, nt, tot_h, tot_l, s)
-                    _lay(model, ln, dst, status, ic_h[p], ic_l[p], npc)
+                    if npc > 0:              # (fifo/lifo only: passing the lines costs refcounts)
+                        _lay(model, ln, dst, status, ic_h[p], ic_l[p], npc)
                 e_pos[ne], e_dst[ne], e_h[ne], e_l[ne], e_hop[ne] = p, dst, th, tl, hop
                 ne += 1
         # conversions completing here: the trader's output account gets the input's taint at the executed rate
