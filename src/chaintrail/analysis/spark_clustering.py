@@ -55,34 +55,44 @@ def spark_cluster_labels(store: ChainStore, skip_tx: np.ndarray | None = None, s
         # Star per tx: every input address links to the tx's smallest input address.
         hub = inputs.groupBy("tx_num").agg(F.min("addr_num").alias("hub"))
         edges = (inputs.join(hub, "tx_num").where(F.col("addr_num") != F.col("hub"))
-                 .select(F.col("addr_num").alias("a"), F.col("hub").alias("b")).distinct().localCheckpoint())
-        both = edges.union(edges.select(F.col("b").alias("a"), F.col("a").alias("b")))
-        labels = both.select(F.col("a").alias("node")).distinct().withColumn("label", F.col("node")).localCheckpoint()
-        for _ in range(max_rounds):
-            # Each node takes the smallest label among itself and its neighbours ...
-            nbr = (both.join(labels.withColumnRenamed("node", "b").withColumnRenamed("label", "lb"), "b")
-                   .groupBy("a").agg(F.min("lb").alias("m")))
-            step = (labels.join(nbr.withColumnRenamed("a", "node"), "node", "left")
-                    .select("node", F.least("label", F.coalesce("m", "label")).alias("label")))
-            # ... then labels follow labels (pointer jumping).
-            jump = (step.join(step.select(F.col("node").alias("label"), F.col("label").alias("l2")), "label", "left")
-                    .select("node", F.least("label", F.coalesce("l2", "label")).alias("label")).localCheckpoint())
-            changed = jump.join(labels.withColumnRenamed("label", "old"), "node").where(F.col("label") != F.col("old")).count()
-            labels = jump
-            if changed == 0:
-                break
-        else:
-            raise RuntimeError(f"Spark clustering did not converge in {max_rounds} rounds")
-        out = np.arange(n_addr, dtype=np.int64)
-        tmp = store.path / "analysis" / "spark-labels.parquet"
-        labels.coalesce(1).write.mode("overwrite").parquet(str(tmp))
-        table = pq.read_table(str(tmp))
-        out[table["node"].to_numpy()] = table["label"].to_numpy()
-        _rmtree(tmp)
-        return out
+                 .select(F.col("addr_num").alias("a"), F.col("hub").alias("b")))
+        return spark_components(edges, n_addr, store.path / "analysis" / "spark-labels.parquet", max_rounds)
     finally:
         if own:
             spark.stop()
+
+
+def spark_components(edges, n: int, scratch: Path, max_rounds: int = 64) -> np.ndarray:
+    """Connected components of an edge DataFrame (columns ``a``, ``b``: node ids below ``n``): per node the
+    smallest node id of its component, the local union-find's root; ``scratch`` is a folder it writes and removes."""
+    from pyspark.sql import functions as F
+
+    edges = edges.select("a", "b").where(F.col("a") != F.col("b")).distinct().localCheckpoint()
+    both = edges.union(edges.select(F.col("b").alias("a"), F.col("a").alias("b")))
+    labels = both.select(F.col("a").alias("node")).distinct().withColumn("label", F.col("node")).localCheckpoint()
+    for _ in range(max_rounds):
+        # Each node takes the smallest label among itself and its neighbours ...
+        nbr = (both.join(labels.withColumnRenamed("node", "b").withColumnRenamed("label", "lb"), "b")
+               .groupBy("a").agg(F.min("lb").alias("m")))
+        step = (labels.join(nbr.withColumnRenamed("a", "node"), "node", "left")
+                .select("node", F.least("label", F.coalesce("m", "label")).alias("label")))
+        # ... then labels follow labels (pointer jumping).
+        jump = (step.join(step.select(F.col("node").alias("label"), F.col("label").alias("l2")), "label", "left")
+                .select("node", F.least("label", F.coalesce("l2", "label")).alias("label")).localCheckpoint())
+        changed = jump.join(labels.withColumnRenamed("label", "old"), "node").where(F.col("label") != F.col("old")).count()
+        labels = jump
+        if changed == 0:
+            break
+    else:
+        raise RuntimeError(f"Spark clustering did not converge in {max_rounds} rounds")
+    out = np.arange(n, dtype=np.int64)
+    labels.coalesce(1).write.mode("overwrite").parquet(str(scratch))
+    try:
+        table = pq.read_table(str(scratch))
+    finally:
+        _rmtree(scratch)
+    out[table["node"].to_numpy()] = table["label"].to_numpy()
+    return out
 
 
 def _rmtree(path: Path) -> None:

@@ -29,9 +29,9 @@ def cluster(
     if chain not in ("btc", "eth"):
         raise UsageError(f"chain must be btc or eth, not {chain!r}")
     if chain == "eth":
-        if engine != "local":
-            raise UsageError("--chain eth has the local engine only (the Spark engine is Bitcoin's so far)")
-        _cluster_eth(store, big, block_big_merges, json_out)
+        if engine not in ("local", "spark"):
+            raise UsageError("engine must be local or spark")
+        _cluster_eth(store, big, block_big_merges, json_out, engine)
         return
     from chaintrail.analysis.clustering import ClusterParams, update_clusters
     from chaintrail.analysis.tracing import mixer_tx_mask
@@ -66,14 +66,19 @@ def cluster(
                       f"{e['size_a']} + {e['size_b']} addresses")
 
 
-def _cluster_eth(store: Path, big: int, block: bool, json_out: bool) -> None:
+def _cluster_eth(store: Path, big: int, block: bool, json_out: bool, engine: str = "local") -> None:
     from chaintrail.analysis.eth.entities import EntityParams, build_entities, service_mask
     from chaintrail.store.chainstore import ChainStore
 
     with ChainStore(store_path(store), writable=True) as st:
         if not st.counts.get("eth_addresses"):
             raise UsageError(f"{st.path}: the store holds no Ethereum data")
-        _, report = build_entities(st, EntityParams(big=big, block_big_merges=block), service_mask(st))
+        params = EntityParams(big=big, block_big_merges=block)
+        if engine == "spark":
+            from chaintrail.analysis.eth.spark_entities import spark_build_entities
+            _, report = spark_build_entities(st, params, service_mask(st))
+        else:
+            _, report = build_entities(st, params, service_mask(st))
     if json_out:
         emit_json(asdict(report))
         return
