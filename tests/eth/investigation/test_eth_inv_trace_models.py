@@ -94,6 +94,23 @@ def test_hops_limit_and_pool_growth_give_the_same_fifo_trace(one_asset) -> None:
     assert len(one_asset.ln[0]) > 1
 
 
+def test_an_out_flow_carrying_several_tainted_pieces_lays_them_in_order(tmp_path) -> None:
+    # V pays A 10 (source), C pays A 10, V pays A 10 (source); A pays B all 30; C pays B 5; B pays D 15, X 20.
+    flows = [(0, V, A, ETH, "tx_value", 10), (1, C, A, ETH, "tx_value", 10), (2, V, A, ETH, "tx_value", 10),
+             (3, A, B, ETH, "tx_value", 30), (4, C, B, ETH, "tx_value", 5), (5, B, D, ETH, "tx_value", 15),
+             (6, B, X, ETH, "tx_value", 20)]
+    _deposit_file(tmp_path, [_addr(X)], _addr(P))
+    tr = EthTracer(None, _graph(flows), tmp_path)
+    srcs = [f"{_tx(0)}:{_h(A)}", f"{_tx(2)}:{_h(A)}"]
+    # A->B takes A's whole line: two tainted pieces, [0,10) and [20,30) of B's parcel.
+    # lifo: C's 5 on top at [30,35); B->D 15 takes [20,35): 10; B->X 20 takes [0,20): 10.
+    # fifo: B->D 15 takes [0,15): 10; B->X 20 takes [15,35): 10.
+    for model in ("lifo", "fifo"):
+        d = tr.trace(srcs, EthTraceParams(model=model, max_hops=10, deposit_stops="all"))
+        _check_conservation(d)
+        assert _ends(d) == {(_h(D), "ETH", "unspent"): 10, (_h(X), "ETH", "deposit_address"): 10}, model
+
+
 # A holds 50 clean X then 50 tainted X, and 100 clean Y; it swaps 80 X for 240 Y at pair P (the rate 3); then
 # pays B 150 Y.
 SWAP = [(0, C, A, TOK_X, "erc20", 50), (1, V, A, TOK_X, "erc20", 50), (2, C, P, TOK_Y, "erc20", 1000),
