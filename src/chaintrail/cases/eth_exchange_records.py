@@ -25,6 +25,7 @@ from chaintrail.store.chainstore import ChainStore
 
 FORMAT = "exchange-records-eth/1"
 MAX_LISTED = 20          # bad rows named in the error's message (all are in ``problems``)
+MAX_FIELD = 10_000       # characters in one cell (csv's own limit is process-wide and other code may raise it)
 _U256 = (1 << 256) - 1
 COLUMNS = {
     "tx_hash": ("transaction_hash", "tx_hash", "txhash", "hash", "txid", "transaction_id", "tx_id"),
@@ -199,6 +200,11 @@ def read_eth_legs(data: bytes, source: str = "exchange records", tokens: Mapping
             continue
         if len(row) != len(header):
             problems.append(f"{source}:{start}: {len(row)} fields, the header has {len(header)}")
+            continue
+        long = next((i for i, c in enumerate(row) if len(c) > MAX_FIELD), None)
+        if long is not None:
+            problems.append(f"{source}:{start}: field {long + 1} is {len(row[long]):,} characters long (at most "
+                            f"{MAX_FIELD:,})")
             continue
 
         def get(f: str, row: list[str] = row) -> str | None:
