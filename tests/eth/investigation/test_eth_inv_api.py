@@ -138,7 +138,7 @@ def test_every_eth_route_needs_the_token_and_refuses_bad_input(world) -> None:
     assert api.get("/eth/txs/0x" + "ab" * 32).status_code == 404
     assert api.get("/eth/addresses/0x12").status_code == 422
     assert api.get("/eth/trace", source=OTHER).status_code == 404
-    assert api.get("/eth/trace", source=src["tx"], model="fifo").status_code == 422
+    assert api.get("/eth/trace", source=src["tx"], model="wrong-model").status_code == 422
     r = api.get("/eth/trace", source="cluster:x1")
     assert r.status_code == 400 and "cluster:N" in r.json()["error"]
     assert api.get("/eth/tornado/leads", deposit=src["tx"]).status_code == 404

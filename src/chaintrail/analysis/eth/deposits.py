@@ -13,8 +13,9 @@ patterns show on chain (the scenario's exchanges play both, as BitGo-style and s
   it sent itself (a drained victim's ``transferFrom`` is not a sweep), each leaving at most ``max_left`` of its
   balance of the swept asset, each within ``max_lag`` blocks of the last receipt before it; and H is swept into
   in this way by at least ``min_sweepers`` such accounts. H must be an EOA that itself pays ETH out (a hot wallet
-  pays withdrawals and gas top-ups): addresses emptied into a contract (a bridge, a pool, a forwarder) or into
-  an address that never pays (another deposit address) are not an exchange's sweeps. An ETH sweep sends balance - gas x maxFeePerGas, so
+  pays withdrawals and gas top-ups to many): addresses emptied into a contract (a bridge, a pool, a forwarder),
+  into an address that never pays, or into one that pays a single address (itself a deposit address, swept
+  on) are not an exchange's sweeps. An ETH sweep sends balance - gas x maxFeePerGas, so
   what it leaves is counted beyond that gas reserve. Top-ups from H (gas for a token sweep) are not customers.
 
 ``n_customers`` counts the distinct senders into the address other than H. Balances are summed as doubles: the
@@ -74,7 +75,8 @@ WITH outs AS (SELECT f.from_address AS a, count(DISTINCT f.to_address) AS n_dest
               WHERE f.from_address IS NOT NULL AND NOT list_contains($fees, f.kind) GROUP BY f.from_address),
 cand AS (SELECT a, h FROM outs WHERE n_dest = 1 AND own AND h IS NOT NULL AND h <> a
          AND a NOT IN (SELECT address FROM raw.eth_contracts) AND h NOT IN (SELECT address FROM raw.eth_contracts)
-         AND h IN (SELECT from_address FROM raw.eth_transactions WHERE value <> '0')),
+         AND h IN (SELECT from_address FROM raw.eth_transactions WHERE value <> '0'
+                   GROUP BY from_address HAVING count(DISTINCT to_address) >= 2)),
 f AS (SELECT flow_num, tx_num, block_number, from_address AS a, asset, -(amount::DOUBLE) AS v, kind,
              to_address AS other
       FROM raw.eth_value_flows WHERE from_address IN (SELECT a FROM cand)

@@ -44,6 +44,10 @@ KINDS = ("defi_exploit", "approval_phishing", "pig_butchering", "sanctions_evasi
 MAIN_CHAIN, BRIDGE_CHAIN = 31337, 31338
 KEEP_BLOCKS = 256
 GAS_LIMIT = 60_000_000  # room for ~250 background transactions a block (anvil's cost per block grows with state)
+# One transaction per request: anvil answers a JSON-RPC batch's items concurrently, so two senders' txs in one
+# batch can reach its pool in either order, and the block (its hash) with them; one by one, the order is fixed
+# and the journal's replay gives the same blocks.
+SEND_CHUNK = 1
 MAX_EXTRA_BLOCKS = 5_000  # blocks played after the scale is reached, for crime cases still running
 
 
@@ -112,7 +116,7 @@ def generate(seed: int, kind: str, scale: float, out: str | Path, *, dump_state:
     with gen_a.node(extra_args=keep) as node_a, gen_b.node(extra_args=keep) as node_b, \
             JournalRpc(node_a.url, journal_path(out, MAIN_CHAIN), gen_a) as rpc_a, \
             JournalRpc(node_b.url, journal_path(out, BRIDGE_CHAIN), gen_b) as rpc_b:
-        send_a, send_b = Sender(rpc_a), Sender(rpc_b)
+        send_a, send_b = Sender(rpc_a, chunk=SEND_CHUNK), Sender(rpc_b, chunk=SEND_CHUNK)
         accounts = [a.lower() for a in rpc_a.call("eth_accounts", [])]
         if progress:
             progress("deploying the world")
