@@ -138,14 +138,17 @@ def markdown(table: dict) -> str:
                          f"{_f(ow['precision'], ow['wilson95'])} | {pl['matches']}/{pl['pairs']} = "
                          f"{_f(pl['rate'], pl['wilson95'])} |")
         lines.append("")
-    lines += ["What the generator does, and so what these figures can say: background users withdraw every note "
-              "through a public relayer to a fresh address of their own that draws its own gas style, and the "
-              "crime cases withdraw each note to its own fresh address through a public relayer, paying gas at "
-              "the node's default fee (shared with the services). So address match, unique gas price, linked "
-              "addresses, multi-denomination portfolios and self-relaying have no true pairs to find here: zero "
-              "leads mean the generator gives them no chance, not that they fail on mainnet (where Tutela and "
-              "Wang et al. found them firing on real users' mistakes). Each is checked on a hand-built chain in "
-              "tests/eth/investigation/test_eth_inv_tornado.py. FIFO is the base rate of a guess.", "", END]
+    lines += ["What the generator does, and so what these figures can say: most background users withdraw each "
+              "note through a public relayer to a fresh address with its own gas style, and the crime cases "
+              "always do. Some background users slip, at rates drawn per seed (docs/eth-scenario-behaviour.md): "
+              "they withdraw to their own or an already used address, send their own withdrawal with their own "
+              "gas settings, pay the depositor back from the recipient, withdraw a multi-denomination portfolio "
+              "to one address, or keep their gas settings at a new address. The heuristics find those slips; a "
+              "low pair precision with a higher owner precision means the lead named the right owner but another "
+              "of its notes. A heuristic with few leads has wide intervals; linked addresses fire rarely because "
+              "the payments back come several blocks after the withdrawal. Each heuristic is also checked on a "
+              "hand-built chain in tests/eth/investigation/test_eth_inv_tornado.py. FIFO is the base rate of a "
+              "guess. All of this is measured on our own generator: an upper bound, not a mainnet rate.", "", END]
     return "\n".join(lines) + "\n"
 
 
