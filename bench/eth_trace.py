@@ -103,16 +103,7 @@ def main() -> None:
     for hops in (3, 6, 10):
         params = EthTraceParams(max_hops=hops, stop_categories=(), mixer_policy="haircut")   # the peer passes pools
         amt = lambda p: [join(g.hi[p], g.lo[p])]  # noqa: E731
-        tr.run(np.array([srcs[0]]), amt(srcs[0]), np.zeros(0, np.int64), params)        # compiled
-        lat, edges, kt = [], [], []
-        for p in srcs:
-            best = float("inf")
-            for _ in range(args.repeat):
-                t = time.perf_counter()
-                _, out = tr.run(np.array([p]), amt(p), np.zeros(0, np.int64), params)
-                best = min(best, time.perf_counter() - t)
-            kt.append(best)
-            edges.append(int(out[9]))            # flows visited
+        kt, edges = _time_kernel(tr, srcs, amt, params, args.repeat)
         nlat, nedges, kl = [], [], []
         for k, p in enumerate(srcs[:args.nx_samples]):
             final, out = tr.run(np.array([p]), amt(p), np.zeros(0, np.int64), params)
@@ -142,18 +133,24 @@ def main() -> None:
                              ("backward", "haircut"), ("backward", "poison")):
         params = EthTraceParams(direction=direction, model=model, max_hops=6, stop_categories=(),
                                 mixer_policy="haircut")
-        tr.run(np.array([srcs[0]]), amt(srcs[0]), np.zeros(0, np.int64), params)        # compiled, lines made
-        kt, edges = [], []
-        for p in srcs:
-            best = float("inf")
-            for _ in range(args.repeat):
-                t = time.perf_counter()
-                _, out = tr.run(np.array([p]), amt(p), np.zeros(0, np.int64), params)
-                best = min(best, time.perf_counter() - t)
-            kt.append(best)
-            edges.append(int(out[9]))
+        kt, edges = _time_kernel(tr, srcs, amt, params, args.repeat)
         print(f"{direction[:4] + ' ' + model:>16} {statistics.median(kt) * 1000:10.3f} {statistics.median(edges):12,.0f} "
               f"{sum(edges) / sum(kt):15,.0f}")
+
+
+def _time_kernel(tr, srcs, amt, params, repeat: int) -> tuple[list[float], list[int]]:
+    """Best-of-``repeat`` seconds and flows visited per source (after one run that compiles and warms)."""
+    tr.run(np.array([srcs[0]]), amt(srcs[0]), np.zeros(0, np.int64), params)
+    kt, edges = [], []
+    for p in srcs:
+        best = float("inf")
+        for _ in range(repeat):
+            t = time.perf_counter()
+            _, out = tr.run(np.array([p]), amt(p), np.zeros(0, np.int64), params)
+            best = min(best, time.perf_counter() - t)
+        kt.append(best)
+        edges.append(int(out[9]))            # flows visited
+    return kt, edges
 
 
 if __name__ == "__main__":

@@ -22,6 +22,21 @@ FLOW_KIND = {name: i for i, name in enumerate(FLOW_KINDS)}
 # Index bit set on kind when the amount is >= 2**128 (the index keeps 128 bits; Parquet has it exactly).
 AMOUNT_OVERFLOW = 0x80
 
+# The columns a Tornado-style pool's deposit and withdrawal events share.
+_POOL_EVENT = [
+    ("pool", ADDR),
+    ("asset", ADDR),                     # null: ETH
+    ("denomination", AMOUNT),
+    ("log_num", pa.int64()),             # the event: its id here
+    ("tx_num", pa.int64()),
+    ("log_index", pa.int32()),
+    ("block_number", pa.int64()),
+    ("timestamp", pa.int64()),
+    ("sender", ADDR),                    # the tx's sender: the depositor; a withdrawal's relayer (or recipient)
+    ("gas_price", AMOUNT),               # effective
+    ("gas_fingerprint", pa.string()),    # gas_price=N (legacy) or max_fee=N,tip=M (EIP-1559), as chosen
+]
+
 ETH_TABLES: dict[str, pa.Schema] = {
     "eth_blocks": pa.schema([
         ("block_seq", pa.int32()),           # dense, chain order
@@ -213,35 +228,13 @@ ETH_ANALYSIS_TABLES: dict[str, pa.Schema] = {
         ("evidence", pa.string()),
     ]),
     # Tornado-style pools (analysis/eth/tornado.py): deposits, withdrawals, and linking leads (tornado_links.py).
-    "eth_tornado_deposits": pa.schema([
-        ("pool", ADDR),
-        ("asset", ADDR),                     # null: ETH
-        ("denomination", AMOUNT),
-        ("log_num", pa.int64()),             # the event: its id here
-        ("tx_num", pa.int64()),
-        ("log_index", pa.int32()),
-        ("block_number", pa.int64()),
-        ("timestamp", pa.int64()),
-        ("sender", ADDR),                    # the tx's sender: the depositor; a withdrawal's relayer (or recipient)
-        ("gas_price", AMOUNT),               # effective
-        ("gas_fingerprint", pa.string()),    # gas_price=N (legacy) or max_fee=N,tip=M (EIP-1559), as chosen
+    "eth_tornado_deposits": pa.schema(_POOL_EVENT + [
         ("commitment", HASH),
         ("leaf_index", pa.int64()),
         ("anonymity_set", pa.int64()),       # notes open in the pool just after it
         ("candidates", pa.int64()),          # the pool's withdrawals after it
     ]),
-    "eth_tornado_withdrawals": pa.schema([
-        ("pool", ADDR),
-        ("asset", ADDR),                     # null: ETH
-        ("denomination", AMOUNT),
-        ("log_num", pa.int64()),             # the event: its id here
-        ("tx_num", pa.int64()),
-        ("log_index", pa.int32()),
-        ("block_number", pa.int64()),
-        ("timestamp", pa.int64()),
-        ("sender", ADDR),                    # the tx's sender: the depositor; a withdrawal's relayer (or recipient)
-        ("gas_price", AMOUNT),               # effective
-        ("gas_fingerprint", pa.string()),    # gas_price=N (legacy) or max_fee=N,tip=M (EIP-1559), as chosen
+    "eth_tornado_withdrawals": pa.schema(_POOL_EVENT + [
         ("recipient", ADDR),
         ("relayer", ADDR),
         ("fee", AMOUNT),
