@@ -35,6 +35,9 @@ fi
 # Byte-compile our sources once: where PYTHONDONTWRITEBYTECODE is set, every CLI command would
 # otherwise recompile them (~0.3 s a command); stale .pyc files are rechecked by mtime anyway.
 .venv/bin/python -m compileall -q src/chaintrail >/dev/null || true
+# Translations: compile the gettext catalogs (src/chaintrail/i18n/locale/*/LC_MESSAGES/*.po -> .mo; without
+# them the .po files are compiled in memory on first use).
+.venv/bin/python -m chaintrail.i18n compile >/dev/null
 # Front-end libraries (cytoscape, cytoscape-dagre) from npm, copied to src/chaintrail/web/build/vendor,
 # rebuilt only when package-lock.json changes.
 web="src/chaintrail/web"

@@ -70,5 +70,16 @@ def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def apply_language(lang: str | None) -> str:
+    """Set the language of this run's messages (``--lang``, else ``$CHAINTRAIL_LANG``); a bad one exits 5."""
+    from chaintrail.i18n import set_language
+
+    try:
+        return set_language(lang)
+    except UsageError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
 def emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, default=str, sort_keys=False) + "\n")

@@ -46,5 +46,10 @@ for _noun in ("scenario", "case"):
 
 
 @app.callback()
-def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details to stderr")) -> None:
+def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details to stderr"),
+          lang: str = typer.Option(None, "--lang", help="Language of messages and reports: en, uk "
+                                                           "[default: $CHAINTRAIL_LANG or en]")) -> None:
+    from chaintrail.cli._common import apply_language
+
+    apply_language(lang)
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

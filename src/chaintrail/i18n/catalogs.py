@@ -1,0 +1,110 @@
+"""The gettext catalogs and the language of the current context.
+
+Catalogs live beside this file as ``locale/<lang>/LC_MESSAGES/chaintrail.po`` (the sources, in git) and
+``chaintrail.mo`` (compiled by ``scripts/setup.sh`` through ``python -m chaintrail.i18n compile``). Where a
+``.mo`` is missing or older than its ``.po`` (a fresh clone), the ``.po`` is compiled in memory on first use,
+so a checkout works without the build step. English is the source language: its msgids are the text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gettext as _gettext
+import io
+import os
+from collections.abc import Iterator
+from contextvars import ContextVar
+from pathlib import Path
+
+from chaintrail.errors import UsageError
+
+DOMAIN = "chaintrail"
+DEFAULT_LANGUAGE = "en"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+
+# The language of this context (a CLI run, an API request); None: $CHAINTRAIL_LANG, else English.
+_language: ContextVar[str | None] = ContextVar("chaintrail_language", default=None)
+
+
+def available_languages() -> tuple[str, ...]:
+    """English plus every language with a catalog under ``locale/``, sorted."""
+    found = {p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")}
+    return (DEFAULT_LANGUAGE, *sorted(found - {DEFAULT_LANGUAGE}))
+
+
+def resolve_language(lang: str | None = None) -> str:
+    """``lang``, else ``$CHAINTRAIL_LANG``, else English; ``uk_UA.UTF-8`` means ``uk``. Unknown: a usage error."""
+    raw = lang if lang else os.environ.get("CHAINTRAIL_LANG") or DEFAULT_LANGUAGE
+    code = raw.split(".")[0].replace("-", "_").split("_")[0].lower()
+    if code not in available_languages():
+        where = "--lang" if lang else "CHAINTRAIL_LANG"
+        raise UsageError(f"{where}: unknown language {raw!r} (available: {', '.join(available_languages())})")
+    return code
+
+
+def current_language() -> str:
+    """The language strings are translated into now."""
+    return _language.get() or resolve_language(None)
+
+
+def set_language(lang: str | None) -> str:
+    """Set this context's language (the CLI's ``--lang``); returns the resolved code."""
+    code = resolve_language(lang)
+    _language.set(code)
+    return code
+
+
+@contextlib.contextmanager
+def use_language(lang: str | None) -> Iterator[str]:
+    """Translate into ``lang`` inside the block (a report for one reader, an API request)."""
+    token = _language.set(resolve_language(lang))
+    try:
+        yield _language.get() or DEFAULT_LANGUAGE
+    finally:
+        _language.reset(token)
+
+
+def _mo_bytes(po: Path) -> bytes:
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=po.parent.parent.name, domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)      # fuzzy entries are left out, as msgfmt does
+    return buf.getvalue()
+
+
+@functools.lru_cache(maxsize=16)
+def translations(lang: str) -> _gettext.NullTranslations:
+    """The compiled catalog of ``lang`` (English: the identity)."""
+    if lang == DEFAULT_LANGUAGE:
+        return _gettext.NullTranslations()
+    po = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    mo = po.with_suffix(".mo")
+    if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
+        data = mo.read_bytes()
+    elif po.exists():
+        data = _mo_bytes(po)
+    else:
+        return _gettext.NullTranslations()
+    return _gettext.GNUTranslations(io.BytesIO(data))
+
+
+def gettext(message: str) -> str:
+    """``message`` in the current language (itself where the catalog has no translation)."""
+    return translations(current_language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The form of ``singular``/``plural`` for ``n`` in the current language (Ukrainian has three)."""
+    return translations(current_language()).ngettext(singular, plural, n)
+
+
+_ = gettext
+
+
+def N_(message: str) -> str:
+    """Mark a constant for extraction; translate it with ``_()`` where it is shown."""
+    return message
