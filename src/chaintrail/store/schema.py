@@ -147,6 +147,27 @@ ANALYSIS_TABLES: dict[str, pa.Schema] = {
         ("peel_chain", pa.int64()),
         ("peel_pos", pa.int32()),
     ]),
+    # Daily prices (store.prices, ingest.prices): one row per asset, quote currency and UTC day; never interpolated.
+    "prices": pa.schema([
+        ("asset", pa.string()),             # BTC, ETH, USDT, EUR (a currency is an asset quoted in another)
+        ("currency", pa.string()),          # the quote: USD
+        ("day", pa.date32()),               # UTC day the close belongs to
+        ("close", pa.float64()),            # units of ``currency`` per unit of ``asset`` at the day's close
+        ("source_sha256", pa.string()),     # the imported file (price_sources)
+    ]),
+    "price_sources": pa.schema([
+        ("sha256", pa.string()),
+        ("asset", pa.string()),
+        ("currency", pa.string()),
+        ("file", pa.string()),              # file name as imported (no folders: the same file names the same words)
+        ("source", pa.string()),            # who published the series
+        ("licence", pa.string()),
+        ("rows", pa.int64()),
+        ("first_day", pa.date32()),
+        ("last_day", pa.date32()),
+        ("missing_days", pa.int64()),       # calendar days inside the range without a row
+        ("imported_at", pa.int64()),        # unix seconds
+    ]),
     "tag_sources": pa.schema([
         ("origin_file", pa.string()),       # absolute path, or manual:<user>
         ("kind", pa.string()),              # tagpack | actorpack | ofac | csv | manual
@@ -208,6 +229,9 @@ SQL_VIEWS: dict[str, str] = {
                l.values_known AS input_values_known, l.is_mixing, l.mixer_related, l.peel_chain, l.peel_pos
         FROM raw.tx_labels l JOIN raw.txs t USING (tx_num) JOIN raw.blocks b USING (block_seq)
         WHERE l.label <> 'none' OR l.peel_chain IS NOT NULL""",
+    "prices": """
+        SELECT p.asset, p.currency, p.day, p.close, s.source, s.licence, s.file, p.source_sha256
+        FROM raw.prices p LEFT JOIN raw.price_sources s ON s.sha256 = p.source_sha256""",
     "tags": """
         SELECT t.address, t.label, t.category, t.abuse, t.concepts, t.risk_categories, t.actor,
                ac.label AS actor_label, ac.jurisdictions, t.confidence, t.confidence_level, t.is_cluster_definer,
