@@ -1,5 +1,8 @@
 // Formatting and safe DOM building: every value from the API is set as text, never parsed as HTML
 // (tag labels come from imported files and must not be able to run script in the page).
+// Amounts and dates follow the workbench language (i18n.js): en 1,234.50000000 BTC, uk 1 234,50000000 BTC.
+
+import { decimalSign, fmtDateTime, groupDigits, t } from "./i18n.js";
 
 export const RISK_COLORS = {
   sanctioned: "#c1121f", terrorism: "#780000", child_abuse: "#4a0404", ransomware: "#e85d04",
@@ -12,18 +15,18 @@ export function riskColor(risk) {
   return (risk && risk.length && RISK_COLORS[risk[0]]) || NEUTRAL;
 }
 
-// Exact BTC from integer sats (no float rounding): "1,234.50000000 BTC".
+// Exact BTC from integer sats (no float rounding): "1,234.50000000 BTC" (en), "1 234,50000000 BTC" (uk).
 export function fmtBTC(sat) {
   if (sat === null || sat === undefined) return "–";
   const neg = sat < 0;
   let s = String(Math.abs(Math.trunc(sat))).padStart(9, "0");
-  const whole = s.slice(0, -8).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return `${neg ? "-" : ""}${whole}.${s.slice(-8)} BTC`;
+  const whole = groupDigits(s.slice(0, -8));
+  return `${neg ? "-" : ""}${whole}${decimalSign()}${s.slice(-8)} BTC`;
 }
 
 export function fmtTime(t) {
   if (!t && t !== 0) return "–";
-  return new Date(t * 1000).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+  return fmtDateTime(t);
 }
 
 export function short(s, n = 12) {
@@ -52,8 +55,14 @@ export function chip(text, color) {
   return h("span", { class: "chip", style: `--c:${color}` }, text);
 }
 
+// A risk category in the reader's language (unknown ones as they came, underscores as spaces).
+export function riskName(r) {
+  const v = t(`risk.${r}`);
+  return v === `risk.${r}` ? r.replace(/_/g, " ") : v;
+}
+
 export function riskChips(risk) {
-  return (risk || []).map((r) => chip(r.replace("_", " "), RISK_COLORS[r] || NEUTRAL));
+  return (risk || []).map((r) => chip(riskName(r), RISK_COLORS[r] || NEUTRAL));
 }
 
 export function kv(pairs) {
@@ -90,9 +99,9 @@ export function fmtUnits(amount, decimals, symbol, maxFrac = null) {
   if (neg) v = -v;
   const d = decimals === null || decimals === undefined ? 0 : decimals;
   const s = v.toString().padStart(d + 1, "0");
-  const whole = s.slice(0, s.length - d).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  const whole = groupDigits(s.slice(0, s.length - d));
   let frac = d ? s.slice(s.length - d).replace(/0+$/, "") : "";
   if (maxFrac !== null && frac.length > maxFrac) frac = frac.slice(0, maxFrac) + "…";
-  const unit = decimals === null || decimals === undefined ? " base units" + (symbol ? ` of ${symbol}` : "") : sym;
-  return `${neg ? "-" : ""}${whole}${frac ? "." + frac : ""}${unit}`;
+  const unit = decimals === null || decimals === undefined ? " " + (symbol ? t("units.base_of", { symbol }) : t("units.base")) : sym;
+  return `${neg ? "-" : ""}${whole}${frac ? decimalSign() + frac : ""}${unit}`;
 }

@@ -10,6 +10,8 @@ import * as ethTrace from "./eth_trace.js";
 import { CasePanel } from "./casefile.js";
 import { drawTimeline, timelinePng } from "./timeline.js";
 import { download, fmtBTC, h, riskChips, short } from "./format.js";
+import * as i18n from "./i18n.js";
+import { t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { meta: null, casePanel: null, pages: {}, traceTxs: new Set(), busy: 0 };
@@ -53,7 +55,7 @@ function addressNode(a) {
 }
 
 function entityNode(e) {
-  return { id: `e:${e.id}`, kind: "entity", label: e.name || `entity ${e.id}`, cluster: e.id, cluster_size: e.size,
+  return { id: `e:${e.id}`, kind: "entity", label: e.name || t("node.entity", { id: String(e.id) }), cluster: e.id, cluster_size: e.size,
            large_entity: e.large, risk: e.risk, tags: e.name ? [e.name] : [], amount_sat: e.received_sat,
            received_sat: e.received_sat, sent_sat: e.sent_sat };
 }
@@ -66,19 +68,19 @@ function place(node) {
 
 // -- opening things -------------------------------------------------------------------
 async function openAddress(address) {
-  const a = await busy("loading address…", () => api.get(`/addresses/${encodeURIComponent(address)}`));
+  const a = await busy(t("status.loading_address"), () => api.get(`/addresses/${encodeURIComponent(address)}`));
   place(addressNode(a));
 }
 
 async function openTx(txid) {
-  const frag = await busy("loading transaction…", () => api.get("/graph/expand", { node: `t:${txid}`, limit: 12 }));
+  const frag = await busy(t("status.loading_tx"), () => api.get("/graph/expand", { node: `t:${txid}`, limit: 12 }));
   const added = graph.addFragment(frag);
   graph.layout(added);
   graph.selectNode(`t:${txid}`);
 }
 
 async function openEntity(id) {
-  const e = await busy("loading entity…", () => api.get(`/entities/${id}`));
+  const e = await busy(t("status.loading_entity"), () => api.get(`/entities/${id}`));
   place(entityNode(e));
 }
 
@@ -87,12 +89,12 @@ const isEth = (d) => Boolean(d && d.chain === "eth");
 
 async function openEthAccount(address) {
   address = address.toLowerCase();
-  const frag = await busy("loading account…", () => eth.accountFragment(address));
+  const frag = await busy(t("status.loading_account"), () => eth.accountFragment(address));
   place(frag.nodes[0]);
 }
 
 async function openEthTx(hash) {
-  const { tx, fragment } = await busy("loading transaction…", () => eth.txFragment(hash.toLowerCase()));
+  const { tx, fragment } = await busy(t("status.loading_tx"), () => eth.txFragment(hash.toLowerCase()));
   const added = graph.addFragment(fragment);
   graph.layout(added);
   tab("details");
@@ -116,7 +118,7 @@ async function startEthTrace(source) {
 async function doEthTrace() {
   const params = ethTrace.formParams();
   if (!params.source) return;
-  const r = await busy("tracing on Ethereum…", () => ethTrace.runTrace(params));
+  const r = await busy(t("status.tracing_eth"), () => ethTrace.runTrace(params));
   graph.clearTraceMarks();
   const frag = eth.traceFragment(r.graph);
   const added = graph.addFragment(frag, { roles: true });
@@ -124,11 +126,11 @@ async function doEthTrace() {
   graph.layout(added);
   ethTrace.renderResult($("eth-result"), r, { focus: (a) => graph.selectNode(`x:${a}`) });
   $("eth-result").prepend(h("div", { class: "row" }, h("button", { id: "eth-trace-save", onclick: () =>
-    state.casePanel.addEthFinding(r, params).then(() => status(state.casePanel.remoteError || "Ethereum trace saved to the case")) },
-    "Save trace to case")));
+    state.casePanel.addEthFinding(r, params).then(() => status(state.casePanel.remoteError || t("status.eth_trace_saved"))) },
+    t("trace.save"))));
   document.body.dataset.ethTrace = r.trace_hash;
   const reached = (r.requests || []).map((q) => q.service);
-  status(`Ethereum trace: ${r.endpoints_total} endpoints${reached.length ? `, reached ${reached.join(", ")}` : ""}`);
+  status(reached.length ? t("status.eth_trace_reached", { n: r.endpoints_total, services: reached.join(", ") }) : t("status.eth_trace", { n: r.endpoints_total }));
 }
 
 function openCaseItem(i) {
@@ -165,7 +167,7 @@ async function search(q) {
   if (!q) return;
   if (state.meta.features.eth && eth.ADDRESS.test(q)) { $("search-results").hidden = true; return openEthAccount(q); }
   if (state.meta.features.eth && eth.TX_HASH.test(q)) { $("search-results").hidden = true; return openEthTx(q); }
-  const res = await busy("searching…", () => api.get("/search", { q, limit: 20 }));
+  const res = await busy(t("status.searching"), () => api.get("/search", { q, limit: 20 }));
   const list = $("search-results");
   const exact = res.items.find((i) => i.id === q && i.kind !== "tag");
   if (exact) {
@@ -174,8 +176,8 @@ async function search(q) {
   }
   list.replaceChildren(...(res.items.length ? res.items.map((i) => h("li", { dataset: { kind: i.kind, id: i.id },
     onclick: () => { list.hidden = true; openHit(i); } },
-    h("span", { class: "kind" }, i.kind), h("span", { class: "mono" }, short(i.label, 44)), " ", ...riskChips(i.risk),
-    i.detail ? h("div", { class: "muted" }, i.detail) : null)) : [h("li", { class: "muted" }, `Nothing found for “${q}”.`)]));
+    h("span", { class: "kind" }, t(`kind.${i.kind}`)), h("span", { class: "mono" }, short(i.label, 44)), " ", ...riskChips(i.risk),
+    i.detail ? h("div", { class: "muted" }, i.detail) : null)) : [h("li", { class: "muted" }, t("search.nothing", { q }))]));
   list.hidden = false;
   return null;
 }
@@ -190,35 +192,35 @@ function openHit(i) {
 // -- toolbar actions ------------------------------------------------------------------
 async function expand(d) {
   if (!d) return;
-  if (d.kind === "more") { status("open the transaction in the details panel to page through all of it"); return; }
+  if (d.kind === "more") { status(t("status.more_hint")); return; }
   if (isEth(d)) return expandEth(d);
   if (d.kind === "entity" && d.large_entity) {
-    status(`entity ${d.cluster} has ${d.cluster_size.toLocaleString()} addresses: summary only, page its members in Details`);
+    status(t("status.large_entity", { id: String(d.cluster), n: d.cluster_size }));
     await showDetails(d);
     return;
   }
   const ref = d.kind === "address" ? `a:${d.address}` : d.kind === "tx" ? `t:${d.txid}` : d.kind === "entity" ? `e:${d.cluster}` : null;
   if (!ref) return;
   const offset = state.pages[ref] || 0;
-  const frag = await busy("expanding…", () => api.get("/graph/expand", { node: ref, offset, limit: 25 }));
+  const frag = await busy(t("status.expanding"), () => api.get("/graph/expand", { node: ref, offset, limit: 25 }));
   if (d.kind === "address") state.pages[ref] = offset + Math.max(0, frag.nodes.length - 1);
   const added = graph.addFragment(frag);
   graph.layout(added.concat([d.id]));
   graph.selectNode(d.id);
-  status(frag.note || (frag.truncated ? `showing ${Math.min(frag.total, offset + 25)} of ${frag.total}; Expand again for more` : `${added.length} new nodes`));
+  status(frag.note || (frag.truncated ? t("status.showing_of", { shown: Math.min(frag.total, offset + 25), total: frag.total }) : t("status.new_nodes", { n: added.length })));
 }
 
 async function expandEth(d) {
   if (!d.address) return;
   const ref = d.id;
   const offset = state.pages[ref] || 0;
-  const frag = await busy("expanding…", () => eth.expandFragment(d.address, offset));
+  const frag = await busy(t("status.expanding"), () => eth.expandFragment(d.address, offset));
   state.pages[ref] = frag.next_offset ?? offset + frag.shown;
   const added = graph.addFragment(frag);
   graph.layout(added.concat([d.id]));
   graph.selectNode(d.id);
   eth.enrich(added.filter((id) => id.startsWith("x:")).map((id) => id.slice(2)), (n) => graph.addFragment({ nodes: [n], edges: [] }));
-  status(frag.next_offset !== null ? `flows ${offset + 1}–${offset + frag.shown} of ${frag.total}; Expand again for more` : `${added.length} new nodes`);
+  status(frag.next_offset !== null ? t("status.flows_of", { from: offset + 1, to: offset + frag.shown, total: frag.total }) : t("status.new_nodes", { n: added.length }));
 }
 
 function traceSource(d) {
@@ -242,7 +244,7 @@ async function startTrace(source, direction) {
 async function doTrace() {
   const params = trace.formParams();
   if (!params.source) return;
-  const r = await busy("tracing…", () => trace.runTrace(params));
+  const r = await busy(t("status.tracing"), () => trace.runTrace(params));
   graph.clearTraceMarks();
   const added = graph.addFragment(r.graph, { roles: true });
   graph.countNodes();
@@ -251,8 +253,8 @@ async function doTrace() {
   const ctx = { focusAddress: (a) => { graph.selectNode(`a:${a}`); } };
   trace.renderResult($("trace-result"), r, ctx);
   $("trace-result").prepend(h("div", { class: "row" },
-    h("button", { id: "trace-save", onclick: () => state.casePanel.addFinding(r, params).then(() => status("trace saved to the case")) }, "Save trace to case")));
-  status(`trace: ${r.endpoints_total} endpoints, ${fmtBTC(r.totals.to_endpoints_sat)} reached tagged services`);
+    h("button", { id: "trace-save", onclick: () => state.casePanel.addFinding(r, params).then(() => status(t("status.trace_saved"))) }, t("trace.save"))));
+  status(t("status.trace_done", { n: r.endpoints_total, amount: fmtBTC(r.totals.to_endpoints_sat) }));
 }
 
 function refreshTimeline() {
@@ -262,7 +264,7 @@ function refreshTimeline() {
 
 function noteDialog(d) {
   const dlg = $("note-dialog");
-  $("note-title").textContent = `Note on ${d.label || d.id}`;
+  $("note-title").textContent = t("note.on", { label: d.label || d.id });
   $("note-text").value = state.casePanel.noteFor(d.id) || "";
   dlg.onclose = async () => {
     if (dlg.returnValue !== "save") return;
@@ -278,10 +280,10 @@ function noteDialog(d) {
 // -- start-up -------------------------------------------------------------------------
 function banner(c) {
   if (!c) return;
-  $("case-title").textContent = c.title;
+  $("case-title").textContent = c.title_key ? t(c.title_key, c.title_params || {}) : c.title;
   const steps = c.steps || [];
-  $("case-steps").replaceChildren(...steps.map((s) => h("li", {}, s.text, " ",
-    s.action ? h("a", { onclick: () => runStep(s) }, "do it") : null)));
+  $("case-steps").replaceChildren(...steps.map((s) => h("li", {}, s.key ? t(s.key, s.params || {}) : s.text, " ",
+    s.action ? h("a", { onclick: () => runStep(s) }, t("banner.do_it")) : null)));
   $("case-banner").hidden = false;
 }
 
@@ -314,7 +316,7 @@ function wire() {
   $("eth-form").addEventListener("submit", (ev) => { ev.preventDefault(); doEthTrace().catch(() => {}); });
   $("btn-trace-back").onclick = () => { const s = traceSource(graph.selected() || {}); if (s) startTrace(s, "backward").catch(() => {}); };
   $("btn-note").onclick = () => { const d = graph.selected(); if (d) noteDialog(d); };
-  $("btn-case").onclick = async () => { const d = graph.selected(); if (d && await state.casePanel.add(d)) status(`added ${d.label || d.id} to the case`); };
+  $("btn-case").onclick = async () => { const d = graph.selected(); if (d && await state.casePanel.add(d)) status(t("status.added_to_case", { label: d.label || d.id })); };
   $("btn-fit").onclick = () => graph.getCy().fit(undefined, 30);
   $("btn-layout").onclick = () => graph.layout();
   $("btn-png").onclick = async () => download("fund-flow.png", await graph.png());
@@ -334,22 +336,24 @@ function wire() {
 }
 
 async function start() {
+  await i18n.init().catch(() => {});
+  i18n.picker($("lang-picker"));
   if (!api.initToken()) { $("token-gate").hidden = false; }
   $("token-form").addEventListener("submit", (ev) => { ev.preventDefault(); api.setToken($("token-input").value.trim()); location.reload(); });
   try {
     state.meta = await api.get("/meta");
   } catch (err) {
     $("token-gate").hidden = false;
-    $("token-error").textContent = err.status === 401 ? "That token was refused." : err.message;
+    $("token-error").textContent = err.status === 401 ? t("token.refused") : err.message;
     return;
   }
   const m = state.meta;
   const btc = m.counts.txs > 0 || !m.features.eth;
-  $("store-info").textContent = [btc ? `${m.network || "?"} · ${m.counts.blocks.toLocaleString()} blocks · ${m.counts.txs.toLocaleString()} txs · ${m.counts.addresses.toLocaleString()} addresses` : null,
-    m.features.eth ? "Ethereum" : null, `${m.tags.toLocaleString()} tags`].filter(Boolean).join(" · ");
+  $("store-info").textContent = [btc ? t("store.info", { network: m.network || "?", blocks: m.counts.blocks, txs: m.counts.txs, addresses: m.counts.addresses }) : null,
+    m.features.eth ? "Ethereum" : null, t("store.tags", { n: m.tags })].filter(Boolean).join(" · ");
   if (m.features.eth) {
     $("tab-btn-eth").hidden = false;
-    $("search-input").placeholder = btc ? "Address, txid, 0x account or tx, cluster:ID or tag label" : "0x account or 0x transaction hash";
+    $("search-input").placeholder = btc ? t("search.placeholder_eth") : t("search.placeholder_eth_only");
   }
   if (!btc) document.querySelectorAll('#tabs button[data-tab="trace"], #tabs button[data-tab="timeline"]').forEach((b) => { b.hidden = true; });
   state.casePanel = new CasePanel($("case-panel"), m);
@@ -360,8 +364,8 @@ async function start() {
     return;
   }
   graph.setTooltipExtra(ethPanels.tooltip);
-  graph.legend($("legend"), m.features.eth ? [["contract", eth.ETH_COLORS.contract], ["token", eth.ETH_COLORS.token],
-    ["swap (conversion)", eth.ETH_COLORS.conversion], ["bridge / far chain", eth.ETH_COLORS.chain]] : []);
+  graph.legend($("legend"), m.features.eth ? [[t("legend.contract"), eth.ETH_COLORS.contract], [t("legend.token"), eth.ETH_COLORS.token],
+    [t("legend.swap"), eth.ETH_COLORS.conversion], [t("legend.bridge"), eth.ETH_COLORS.chain]] : []);
   wire();
   banner(m.case);
   document.body.dataset.ready = "1";

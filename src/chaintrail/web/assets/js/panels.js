@@ -3,16 +3,17 @@
 
 import * as api from "./api.js";
 import { chip, fmtBTC, fmtTime, h, kv, riskChips, short } from "./format.js";
+import { fmtNumber, t as _t } from "./i18n.js";
 
 const PAGE = 50;
 
 function tagTable(tags) {
-  if (!tags || !tags.length) return h("p", { class: "muted" }, "No tags.");
+  if (!tags || !tags.length) return h("p", { class: "muted" }, _t("tags.none"));
   return h("table", { class: "tags" },
-    h("thead", {}, h("tr", {}, h("th", {}, "label"), h("th", {}, "kind"), h("th", {}, "confidence"), h("th", {}, "source / provenance"))),
+    h("thead", {}, h("tr", {}, h("th", {}, _t("col.label")), h("th", {}, _t("col.kind")), h("th", {}, _t("col.confidence")), h("th", {}, _t("col.source")))),
     h("tbody", {}, tags.map((t) => h("tr", {},
-      h("td", {}, t.label || "?", t.via === "cluster" ? h("span", { class: "muted" }, " (entity)") : null,
-        t.conflict ? h("span", { class: "error" }, " conflict") : null),
+      h("td", {}, t.label || "?", t.via === "cluster" ? h("span", { class: "muted" }, " ", _t("tags.via_entity")) : null,
+        t.conflict ? h("span", { class: "error" }, " ", _t("tags.conflict")) : null),
       h("td", {}, t.kind, " ", ...riskChips(t.risk_categories)),
       h("td", {}, t.confidence || "–"),
       h("td", { class: "mono" }, [t.source, t.provenance].filter(Boolean).join(" · "))))));
@@ -23,25 +24,25 @@ function noteBlock(note) {
 }
 
 export async function showAddress(el, address, ctx) {
-  el.replaceChildren(h("p", { class: "muted" }, "loading…"));
+  el.replaceChildren(h("p", { class: "muted" }, _t("status.loading")));
   const a = await api.get(`/addresses/${encodeURIComponent(address)}`);
   const body = [
-    h("h3", {}, a.label || "Address"),
+    h("h3", {}, a.label || _t("addr.title")),
     h("div", { class: "mono" }, a.address),
     h("div", {}, ...riskChips(a.risk)),
     noteBlock(ctx.noteFor(`a:${a.address}`)),
     kv([
-      ["type", a.script_type],
-      ["received", fmtBTC(a.received_sat)], ["sent", fmtBTC(a.sent_sat)], ["balance", fmtBTC(a.balance_sat)],
-      ["transactions", `${a.n_txs.toLocaleString()} (${a.n_outputs} outputs, ${a.n_inputs} inputs)`],
-      ["first seen", a.first_seen ? `${fmtTime(a.first_seen.time)} (height ${a.first_seen.height ?? "?"})` : null],
-      ["last seen", a.last_seen ? `${fmtTime(a.last_seen.time)} (height ${a.last_seen.height ?? "?"})` : null],
-      ["entity", h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); ctx.openEntity(a.cluster); } },
-        `entity ${a.cluster} · ${a.cluster_size.toLocaleString()} addresses${a.large_entity ? " (large: summary only)" : ""}`)],
+      [_t("addr.type"), a.script_type],
+      [_t("addr.received"), fmtBTC(a.received_sat)], [_t("addr.sent"), fmtBTC(a.sent_sat)], [_t("addr.balance"), fmtBTC(a.balance_sat)],
+      [_t("addr.transactions"), _t("addr.tx_counts", { n: a.n_txs, outputs: a.n_outputs, inputs: a.n_inputs })],
+      [_t("addr.first_seen"), a.first_seen ? _t("addr.seen_at", { time: fmtTime(a.first_seen.time), height: a.first_seen.height ?? "?" }) : null],
+      [_t("addr.last_seen"), a.last_seen ? _t("addr.seen_at", { time: fmtTime(a.last_seen.time), height: a.last_seen.height ?? "?" }) : null],
+      [_t("addr.entity"), h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); ctx.openEntity(a.cluster); } },
+        _t(a.large_entity ? "addr.entity_link_large" : "addr.entity_link", { id: String(a.cluster), n: a.cluster_size }))],
     ]),
-    h("h3", {}, "Tags"), tagTable(a.tags),
-    h("div", { class: "row" }, h("button", { id: "btn-screen", onclick: () => screen(el, a.address) }, "Screen exposure"),
-      h("span", { class: "muted" }, "direct and indirect exposure to risk categories, with a risk level")),
+    h("h3", {}, _t("tags.title")), tagTable(a.tags),
+    h("div", { class: "row" }, h("button", { id: "btn-screen", onclick: () => screen(el, a.address) }, _t("screen.button")),
+      h("span", { class: "muted" }, _t("screen.hint"))),
     h("div", { class: "screen-result" }),
   ];
   el.replaceChildren(...body.filter(Boolean));
@@ -52,17 +53,17 @@ const LEVEL_COLORS = { low: "#2a9d8f", medium: "#d4a106", high: "#e85d04", sever
 
 async function screen(el, subject) {
   const box = el.querySelector(".screen-result");
-  box.replaceChildren(h("p", { class: "muted" }, "screening…"));
+  box.replaceChildren(h("p", { class: "muted" }, _t("status.screening")));
   try {
     const r = await api.get("/screen", { subject, hops: 3 });
     const exp = r.exposures.filter((e) => e.direction !== "self");
     box.replaceChildren(
-      h("h3", { "data-testid": "risk-level" }, "Risk ", chip(r.risk.level.toUpperCase(), LEVEL_COLORS[r.risk.level] || "#6b7480")),
-      h("ul", {}, r.risk.reasons.map((x) => h("li", {}, h("b", {}, x.level), " ", x.text))),
-      exp.length ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "direction"), h("th", {}, "category"),
-        h("th", { class: "num" }, "amount"), h("th", { class: "num" }, "share"), h("th", { class: "num" }, "hops"))),
-        h("tbody", {}, exp.map((e) => h("tr", {}, h("td", {}, e.direction), h("td", {}, ...riskChips([e.category])),
-          h("td", { class: "num" }, fmtBTC(e.amount_sat)), h("td", { class: "num" }, `${(e.share * 100).toFixed(2)}%`),
+      h("h3", { "data-testid": "risk-level" }, _t("screen.risk"), " ", chip(_t(`level.${r.risk.level}`).toUpperCase(), LEVEL_COLORS[r.risk.level] || "#6b7480")),
+      h("ul", {}, r.risk.reasons.map((x) => h("li", {}, h("b", {}, _t(`level.${x.level}`)), " ", x.text))),
+      exp.length ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, _t("col.direction")), h("th", {}, _t("col.category")),
+        h("th", { class: "num" }, _t("col.amount")), h("th", { class: "num" }, _t("col.share")), h("th", { class: "num" }, _t("col.hops")))),
+        h("tbody", {}, exp.map((e) => h("tr", {}, h("td", {}, _t(`exposure.${e.direction}`)), h("td", {}, ...riskChips([e.category])),
+          h("td", { class: "num" }, fmtBTC(e.amount_sat)), h("td", { class: "num" }, `${fmtNumber(Number((e.share * 100).toFixed(2)))}%`),
           h("td", { class: "num" }, `${e.min_hops}–${e.max_hops}`))))) : null);
   } catch (err) {
     box.replaceChildren(h("p", { class: "error" }, err.message));
@@ -73,9 +74,9 @@ async function txPage(el, address, offset, ctx) {
   const page = await api.get(`/addresses/${encodeURIComponent(address)}/txs`, { offset, limit: PAGE });
   const old = el.querySelector(".addr-txs");
   const box = h("div", { class: "addr-txs" },
-    h("h3", {}, `Transactions ${page.total ? offset + 1 : 0}–${offset + page.items.length} of ${page.total.toLocaleString()}`),
-    h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "time"), h("th", {}, "txid"), h("th", { class: "num" }, "received"),
-      h("th", { class: "num" }, "sent"))),
+    h("h3", {}, _t("addr.txs_page", { from: page.total ? offset + 1 : 0, to: offset + page.items.length, total: page.total })),
+    h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, _t("col.time")), h("th", {}, "txid"), h("th", { class: "num" }, _t("addr.received")),
+      h("th", { class: "num" }, _t("addr.sent")))),
     h("tbody", {}, page.items.map((t) => h("tr", { class: "clickable", onclick: () => ctx.openTx(t.txid) },
       h("td", {}, fmtTime(t.time)), h("td", { class: "mono" }, short(t.txid, 16)),
       h("td", { class: "num" }, t.received_sat ? fmtBTC(t.received_sat) : ""),
@@ -86,48 +87,48 @@ async function txPage(el, address, offset, ctx) {
 
 function pager(offset, n, total, go) {
   return h("div", { class: "row" },
-    h("button", { disabled: offset === 0, onclick: () => go(Math.max(0, offset - PAGE)) }, "◂ previous"),
-    h("button", { disabled: offset + n >= total, onclick: () => go(offset + PAGE) }, "next ▸"));
+    h("button", { disabled: offset === 0, onclick: () => go(Math.max(0, offset - PAGE)) }, _t("pager.previous")),
+    h("button", { disabled: offset + n >= total, onclick: () => go(offset + PAGE) }, _t("pager.next")));
 }
 
 export async function showTx(el, txid, ctx) {
-  el.replaceChildren(h("p", { class: "muted" }, "loading…"));
+  el.replaceChildren(h("p", { class: "muted" }, _t("status.loading")));
   const t = await api.get(`/txs/${txid}`, { limit: 100 });
   const side = (rows, isIn) => h("table", {},
-    h("thead", {}, h("tr", {}, h("th", {}, isIn ? "vin" : "vout"), h("th", {}, "address"), h("th", { class: "num" }, "amount"),
-      h("th", {}, isIn ? "" : "spent by"))),
+    h("thead", {}, h("tr", {}, h("th", {}, isIn ? "vin" : "vout"), h("th", {}, _t("col.address")), h("th", { class: "num" }, _t("col.amount")),
+      h("th", {}, isIn ? "" : _t("tx.spent_by")))),
     h("tbody", {}, rows.map((r) => h("tr", { class: r.address ? "clickable" : "", onclick: r.address ? () => ctx.openAddress(r.address) : null },
-      h("td", {}, isIn ? r.vin : r.vout), h("td", { class: "mono" }, r.address || "(no address)", " ", ...riskChips(r.risk)),
-      h("td", { class: "num" }, fmtBTC(r.value_sat)), h("td", { class: "mono" }, isIn ? "" : short(r.spent_by || "unspent", 14))))));
+      h("td", {}, isIn ? r.vin : r.vout), h("td", { class: "mono" }, r.address || _t("tx.no_address"), " ", ...riskChips(r.risk)),
+      h("td", { class: "num" }, fmtBTC(r.value_sat)), h("td", { class: "mono" }, isIn ? "" : (r.spent_by ? short(r.spent_by, 14) : _t("tx.unspent")))))));
   el.replaceChildren(...[
-    h("h3", {}, t.is_coinbase ? "Coinbase transaction" : "Transaction"),
+    h("h3", {}, t.is_coinbase ? _t("tx.coinbase") : _t("tx.title")),
     h("div", { class: "mono" }, t.txid),
     noteBlock(ctx.noteFor(`t:${t.txid}`)),
-    kv([["block", `${t.height ?? "?"} · ${short(t.block_hash, 20)}`], ["time", fmtTime(t.time)],
-      ["pattern", t.pattern ? `${t.pattern}${t.mixing ? " (mixing: not used for clustering)" : ""}` : "–"],
-      ["inputs", `${t.n_inputs} · ${t.input_sat === null ? "value unknown" : fmtBTC(t.input_sat)}`],
-      ["outputs", `${t.n_outputs} · ${fmtBTC(t.output_sat)}`],
-      ["fee", t.fee_sat === null ? "–" : `${fmtBTC(t.fee_sat)} (${t.vsize} vB)`]]),
-    t.is_coinbase ? null : h("h3", {}, "Inputs"), t.is_coinbase ? null : side(t.inputs, true),
-    h("h3", {}, "Outputs"), side(t.outputs, false),
-    t.n_inputs > 100 || t.n_outputs > 100 ? h("p", { class: "muted" }, "First 100 of each side shown.") : null,
+    kv([[_t("tx.block"), `${t.height ?? "?"} · ${short(t.block_hash, 20)}`], [_t("col.time"), fmtTime(t.time)],
+      [_t("tx.pattern"), t.pattern ? `${t.pattern}${t.mixing ? " " + _t("tx.mixing") : ""}` : "–"],
+      [_t("tx.inputs"), `${t.n_inputs} · ${t.input_sat === null ? _t("tx.value_unknown") : fmtBTC(t.input_sat)}`],
+      [_t("tx.outputs"), `${t.n_outputs} · ${fmtBTC(t.output_sat)}`],
+      [_t("tx.fee"), t.fee_sat === null ? "–" : `${fmtBTC(t.fee_sat)} (${t.vsize} vB)`]]),
+    t.is_coinbase ? null : h("h3", {}, _t("tx.inputs_title")), t.is_coinbase ? null : side(t.inputs, true),
+    h("h3", {}, _t("tx.outputs_title")), side(t.outputs, false),
+    t.n_inputs > 100 || t.n_outputs > 100 ? h("p", { class: "muted" }, _t("tx.first_100")) : null,
   ].filter(Boolean));
 }
 
 export async function showEntity(el, id, ctx) {
-  el.replaceChildren(h("p", { class: "muted" }, "loading…"));
+  el.replaceChildren(h("p", { class: "muted" }, _t("status.loading")));
   const e = await api.get(`/entities/${id}`);
   el.replaceChildren(...[
-    h("h3", {}, e.name || `Entity ${e.id}`),
+    h("h3", {}, e.name || _t("entity.title", { id: String(e.id) })),
     h("div", {}, ...riskChips(e.risk)),
     noteBlock(ctx.noteFor(`e:${e.id}`)),
     e.large ? h("div", { class: "warnbox", "data-testid": "large-entity" },
-      `Large entity: ${e.size.toLocaleString()} addresses. It is shown as this summary and never drawn whole; page through its members below.`) : null,
-    kv([["entity id", String(e.id)], ["addresses", e.size.toLocaleString()], ["received", fmtBTC(e.received_sat)],
-      ["sent", fmtBTC(e.sent_sat)], ["balance", fmtBTC(e.balance_sat)], ["tagged addresses", String(e.tagged_members)]]),
-    h("h3", {}, "Tags"), tagTable(e.tags),
-    h("div", { class: "row" }, h("button", { onclick: () => ctx.addEntityNode(e.id) }, "Put entity on canvas"),
-      h("button", { onclick: () => ctx.traceFrom(`cluster:${e.id}`) }, "Trace entity")),
+      _t("entity.large", { n: e.size })) : null,
+    kv([[_t("entity.id"), String(e.id)], [_t("entity.addresses"), fmtNumber(e.size)], [_t("addr.received"), fmtBTC(e.received_sat)],
+      [_t("addr.sent"), fmtBTC(e.sent_sat)], [_t("addr.balance"), fmtBTC(e.balance_sat)], [_t("entity.tagged"), String(e.tagged_members)]]),
+    h("h3", {}, _t("tags.title")), tagTable(e.tags),
+    h("div", { class: "row" }, h("button", { onclick: () => ctx.addEntityNode(e.id) }, _t("entity.put")) ,
+      h("button", { onclick: () => ctx.traceFrom(`cluster:${e.id}`) }, _t("entity.trace"))),
   ].filter(Boolean));
   await memberPage(el, e.id, 0, "received", ctx);
 }
@@ -136,8 +137,8 @@ async function memberPage(el, id, offset, order, ctx) {
   const page = await api.get(`/entities/${id}/members`, { offset, limit: PAGE, order });
   const old = el.querySelector(".members");
   const box = h("div", { class: "members" },
-    h("h3", {}, `Members ${offset + 1}–${offset + page.items.length} of ${page.total.toLocaleString()} (largest first)`),
-    h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "address"), h("th", { class: "num" }, "received"), h("th", { class: "num" }, "sent"))),
+    h("h3", {}, _t("entity.members_page", { from: offset + 1, to: offset + page.items.length, total: page.total })),
+    h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, _t("col.address")), h("th", { class: "num" }, _t("addr.received")), h("th", { class: "num" }, _t("addr.sent")))),
       h("tbody", {}, page.items.map((m) => h("tr", { class: "clickable" + (m.tagged ? " tagged" : ""), onclick: () => ctx.openAddress(m.address) },
         h("td", { class: "mono" }, m.address, " ", ...riskChips(m.risk)), h("td", { class: "num" }, fmtBTC(m.received_sat)),
         h("td", { class: "num" }, fmtBTC(m.sent_sat)))))),
@@ -147,6 +148,6 @@ async function memberPage(el, id, offset, order, ctx) {
 
 export function showPlain(el, d, ctx) {
   el.replaceChildren(h("h3", {}, d.label || d.kind), noteBlock(ctx.noteFor(d.id)),
-    kv([["kind", d.kind], ["amount", d.amount_sat !== undefined ? fmtBTC(d.amount_sat) : null]]),
-    d.kind === "more" ? h("p", { class: "muted" }, "Open the transaction in this panel to page through every input and output.") : null);
+    kv([[_t("col.kind"), d.kind], [_t("col.amount"), d.amount_sat !== undefined ? fmtBTC(d.amount_sat) : null]]),
+    d.kind === "more" ? h("p", { class: "muted" }, _t("plain.more")) : null);
 }

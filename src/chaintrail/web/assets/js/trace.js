@@ -2,6 +2,7 @@
 
 import * as api from "./api.js";
 import { csvCell, download, fmtBTC, h, riskChips, short } from "./format.js";
+import { t as _t } from "./i18n.js";
 
 let last = null;   // { params, result }
 
@@ -30,22 +31,22 @@ export async function runTrace(params) {
 }
 
 function sourceText(s) {
-  if (s.kind === "entity") return `entity ${s.cluster}${s.label ? ` (${s.label})` : ""}`;
+  if (s.kind === "entity") return _t("node.entity", { id: String(s.cluster) }) + (s.label ? ` (${s.label})` : "");
   if (s.kind === "address") return short(s.address, 24);
-  if (s.kind === "output") return `output ${short(s.txid, 16)}:${s.vout}`;
-  return short(s.txid || "outputs", 24);
+  if (s.kind === "output") return _t("trace.output", { ref: `${short(s.txid, 16)}:${s.vout}` });
+  return s.txid ? short(s.txid, 24) : _t("trace.outputs");
 }
 
 function totalsLine(t) {
-  const parts = [["to tagged endpoints", t.to_endpoints_sat], ["unspent", t.unspent_sat], ["fees", t.fees_sat],
-    ["below threshold", t.below_threshold_sat], ["stopped", t.stopped_sat]];
-  if (t.coinbase_sat) parts.push(["coinbase", t.coinbase_sat]);
-  if (t.unknown_source_sat) parts.push(["unknown source", t.unknown_source_sat]);
+  const parts = [[_t("totals.to_endpoints"), t.to_endpoints_sat], [_t("totals.unspent"), t.unspent_sat], [_t("totals.fees"), t.fees_sat],
+    [_t("totals.below"), t.below_threshold_sat], [_t("totals.stopped"), t.stopped_sat]];
+  if (t.coinbase_sat) parts.push([_t("totals.coinbase"), t.coinbase_sat]);
+  if (t.unknown_source_sat) parts.push([_t("totals.unknown_source"), t.unknown_source_sat]);
   return h("div", { id: "trace-totals", "data-testid": "trace-totals" },
-    h("b", {}, `traced ${fmtBTC(t.traced_sat)}`), " = ",
+    h("b", {}, _t("totals.traced", { amount: fmtBTC(t.traced_sat) })), " = ",
     parts.map(([k, v], i) => [i ? " + " : "", `${k} ${fmtBTC(v)}`]),
-    t.absorbed_sat ? ` (absorbed ${fmtBTC(t.absorbed_sat)})` : "",
-    h("div", { class: "muted" }, `${t.txs_touched} txs, ${t.edges_touched} edges read${t.mixer_txs ? `, ${t.mixer_txs} mixing txs` : ""}`));
+    t.absorbed_sat ? " " + _t("totals.absorbed", { amount: fmtBTC(t.absorbed_sat) }) : "",
+    h("div", { class: "muted" }, _t("totals.read", { txs: t.txs_touched, edges: t.edges_touched }) + (t.mixer_txs ? _t("totals.mixing", { n: t.mixer_txs }) : "")));
 }
 
 function rulesLine(rules) {
@@ -54,8 +55,14 @@ function rulesLine(rules) {
   if (!entries.length) return null;
   const passed = entries.filter(([k]) => k.includes("mixer-pass-through")).reduce((a, [, n]) => a + n, 0);
   return h("div", { id: "trace-rules", "data-testid": "trace-rules", class: "muted" },
-    "split by: ", entries.map(([k, n], i) => [i ? " · " : "", `${k} × ${n}`]),
-    passed ? h("div", { class: "warnbox", "data-testid": "pass-through-warning" }, `Amounts after the ${passed} mixing tx(s) passed by haircut are proportional estimates, not identified coins (Mixers: demix follows the owner's coins).`) : null);
+    _t("trace.split_by"), " ", entries.map(([k, n], i) => [i ? " · " : "", `${k} × ${n}`]),
+    passed ? h("div", { class: "warnbox", "data-testid": "pass-through-warning" }, _t("trace.pass_through", { n: passed })) : null);
+}
+
+// An endpoint's kind in the reader's language (tagged, unspent, fee, ...; unknown kinds as they came).
+export function endpointKind(k) {
+  const v = _t(`endpoint.${k}`);
+  return v === `endpoint.${k}` ? k.replace(/_/g, " ") : v;
 }
 
 export function renderResult(el, r, ctx) {
@@ -63,31 +70,31 @@ export function renderResult(el, r, ctx) {
   const tagged = rows.filter((e) => e.kind === "tagged");
   const services = {};
   for (const e of tagged) {
-    const name = e.label || (e.tags[0] || `entity ${e.cluster}`);
+    const name = e.label || (e.tags[0] || _t("node.entity", { id: String(e.cluster) }));
     services[name] = (services[name] || 0) + e.amount_sat;
   }
   el.replaceChildren(...[
-    h("h3", { id: "trace-title" }, `${r.params.direction} ${r.model} trace from ${sourceText(r.source)}`),
+    h("h3", { id: "trace-title" }, _t("trace.title", { direction: _t(`direction.${r.params.direction}`), model: r.model, source: sourceText(r.source) })),
     totalsLine(r.totals),
     rulesLine(r.step_rules),
     Object.keys(services).length ? h("div", { "data-testid": "services" },
-      h("b", {}, "Reached services (where to send legal process): "),
+      h("b", {}, _t("trace.reached"), " "),
       Object.entries(services).sort((a, b) => b[1] - a[1]).map(([k, v], i) => [i ? " · " : "", h("span", { class: "service" }, `${k}: ${fmtBTC(v)}`)])) : null,
     h("div", { class: "row" },
-      h("span", { class: "muted" }, `${r.endpoints_total} endpoints${r.next_offset !== null ? ` (first ${rows.length} shown; CSV has all)` : ""} · trace hash `,
+      h("span", { class: "muted" }, _t("trace.endpoints_n", { n: r.endpoints_total }) + (r.next_offset !== null ? " " + _t("trace.first_shown", { n: rows.length }) : "") + " · " + _t("trace.hash") + " ",
         h("code", {}, short(r.trace_hash, 16))),
-      h("button", { id: "trace-csv", onclick: () => exportCsv() }, "Export CSV"),
-      h("button", { id: "trace-png", onclick: () => endpointsPng(r) }, "Export PNG")),
+      h("button", { id: "trace-csv", onclick: () => exportCsv() }, _t("trace.export_csv")),
+      h("button", { id: "trace-png", onclick: () => endpointsPng(r) }, _t("trace.export_png"))),
     h("table", { id: "endpoint-table", "data-testid": "endpoint-table" },
-      h("thead", {}, h("tr", {}, h("th", {}, "kind"), h("th", {}, "address"), h("th", {}, "entity / tags"),
-        h("th", { class: "num" }, "amount"), h("th", { class: "num" }, "hops"))),
+      h("thead", {}, h("tr", {}, h("th", {}, _t("col.kind")), h("th", {}, _t("col.address")), h("th", {}, _t("col.entity_tags")),
+        h("th", { class: "num" }, _t("col.amount")), h("th", { class: "num" }, _t("col.hops")))),
       h("tbody", {}, rows.map((e) => h("tr", {
         class: (e.kind === "tagged" ? "tagged " : "") + (e.address ? "clickable" : ""),
         onclick: e.address ? () => ctx.focusAddress(e.address) : null,
         dataset: { kind: e.kind, address: e.address || "", amount: String(e.amount_sat) } },
-        h("td", {}, e.kind.replace(/_/g, " ")),
+        h("td", {}, endpointKind(e.kind)),
         h("td", { class: "mono" }, e.address || (e.outputs[0] || "")),
-        h("td", {}, e.label ? h("b", {}, e.label) : "", e.label ? " " : "", e.cluster !== null ? h("span", { class: "muted" }, `entity ${e.cluster} `) : "",
+        h("td", {}, e.label ? h("b", {}, e.label) : "", e.label ? " " : "", e.cluster !== null ? h("span", { class: "muted" }, _t("node.entity", { id: String(e.cluster) }) + " ") : "",
           ...riskChips(e.risk)),
         h("td", { class: "num amount" }, fmtBTC(e.amount_sat)),
         h("td", { class: "num" }, String(e.hops))))))
