@@ -22,7 +22,7 @@ from chaintrail.errors import UsageError
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.sql import query
 
-KINDS = ("trace", "screen", "explain", "eth_trace", "eth_leads")     # eth_*: cases/eth_findings.py
+KINDS = ("trace", "screen", "explain", "account", "eth_trace", "eth_leads")     # eth_*: cases/eth_findings.py
 HASHED_FIELDS = ("kind", "spec", "params", "versions", "block_hashes", "tags", "result_hash")
 
 
@@ -89,6 +89,22 @@ def explain_finding(store: ChainStore, addr_a: str, addr_b: str, title: str | No
                    list(dict.fromkeys(link["block_hash"] for link in links)), tags_for_addresses(store, [addr_a, addr_b]))
 
 
+def account_finding(store: ChainStore, subject: str, params: Any = None, title: str | None = None) -> dict:
+    """Forensic-accounting schedules of an entity or address (analysis.accounting) as a finding; the prices
+    used (values and the sha256 of each series) are in the result, so the hash covers them."""
+    from dataclasses import asdict
+
+    from chaintrail.analysis.accounting import AccountParams, account
+
+    params = params or AccountParams()
+    result = account(store, subject, params)
+    blocks = result.pop("block_hashes")
+    p = result["period"]
+    title = title or f"Sources and uses of funds of {subject}, {p['from']} to {p['to']} ({result['currency']})"
+    return _finish("account", title, {"subject": subject}, asdict(params), store, result, blocks,
+                   tags_for_addresses(store, [subject] if not subject.startswith(("cluster:", "entity:")) else []))
+
+
 def make_finding(store: ChainStore, kind: str, spec: dict, params: dict, title: str | None = None) -> dict:
     """Run the analysis a stored ``(kind, spec, params)`` describes (what a rerun does)."""
     if kind == "trace":
@@ -101,6 +117,9 @@ def make_finding(store: ChainStore, kind: str, spec: dict, params: dict, title: 
         return screen_finding(store, spec["subject"], ScreenParams(**params), title)
     if kind == "explain":
         return explain_finding(store, spec["from"], spec["to"], title)
+    if kind == "account":
+        from chaintrail.analysis.accounting import AccountParams
+        return account_finding(store, spec["subject"], AccountParams(**params), title)
     if kind.startswith("eth_"):
         from chaintrail.cases.eth_findings import make_eth_finding
         return make_eth_finding(store, kind, spec, params, title)

@@ -356,6 +356,25 @@ def finding_screen(ref: str, subject: str, hops: int = typer.Option(3, "--hops")
     _save(ref, f, level, db, store, user, agency, json_out)
 
 
+@finding_app.command("account")
+@one_line_errors
+def finding_account(ref: str, subject: str = typer.Argument(..., help="cluster:N or an address"),
+                    date_from: str = typer.Option(None, "--from", help="First UTC day, YYYY-MM-DD"),
+                    date_to: str = typer.Option(None, "--to", help="Last UTC day, YYYY-MM-DD"),
+                    lots: str = typer.Option("fifo", "--lots", help="fifo | specific"),
+                    currency: str = typer.Option("USD", "--currency", help="USD, or a currency with a USD series"),
+                    title: str = typer.Option(None, "--title"), level: str = TlpOption, db: str = DbOption,
+                    store: Path = StoreOption, user: str = UserOption, agency: str = AgencyOption,
+                    json_out: bool = JsonOption) -> None:
+    """Save the forensic-accounting schedules of an entity or address (chaintrail account) as a finding."""
+    from chaintrail.analysis.accounting import AccountParams
+    from chaintrail.cases.findings import account_finding
+    from chaintrail.store.chainstore import ChainStore
+    with ChainStore(store_path(store)) as st:
+        f = account_finding(st, subject, AccountParams(date_from, date_to, lots, currency.upper()), title)
+    _save(ref, f, level, db, store, user, agency, json_out)
+
+
 @finding_app.command("explain")
 @one_line_errors
 def finding_explain(ref: str, addr_a: str, addr_b: str, title: str = typer.Option(None, "--title"),

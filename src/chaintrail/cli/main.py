@@ -10,6 +10,7 @@ import typer
 from chaintrail.cli import ingest as ingest_cli
 from chaintrail.cli import store as store_cli
 from chaintrail.cli import tags as tags_cli
+from chaintrail.cli.account import account
 from chaintrail.cli.cluster import cluster, entity_app
 from chaintrail.cli.demo import demo
 from chaintrail.cli.heuristics import app as heuristics_app
@@ -26,6 +27,7 @@ app.add_typer(store_cli.app, name="store")
 app.command("sql")(sql)
 app.command("demo")(demo)
 app.command("trace")(trace)
+app.command("account")(account)
 app.command("cluster")(cluster)
 app.add_typer(entity_app, name="entity")
 app.add_typer(heuristics_app, name="heuristics")
