@@ -18,6 +18,7 @@ clustered and screened against OFAC, with the block-9 coinbase as its subject.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
@@ -26,11 +27,43 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from chaintrail.errors import SourceError
+from chaintrail.i18n import N_, _
 from chaintrail.store.index import NONE
 
 _NONE = int(NONE)
 
 MAINNET_SUBJECT = "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"    # block 9's coinbase; paid Hal Finney in block 170
+
+# The guided steps and titles as English msgids with named fields: the CLI prints them through gettext
+# (``step_text``), the workbench by ``key`` from its JSON catalog (web/assets/i18n), ``*_sat`` fields as amounts.
+TEXTS = {
+    "demo.title.scenario": N_("Training case {id}: {description}"),
+    "demo.title.mainnet": N_("Real Bitcoin mainnet blocks 0-599 (no generated case in this build)"),
+    "demo.step.search": N_("Search the ransom address {address} (a victim paid {amount_sat} to it at height {height})."),
+    "demo.step.trace": N_("Select it, set Mixers to demix and press Trace ▸: the trace starts from the ransom wallet (the "
+                          "entity holding all {n} ransom payments), follows the owner's coins out of the chip mixer by "
+                          "on-chain evidence, and stops at tagged exchanges."),
+    "demo.step.endpoints": N_("Read the exchange endpoints in the Trace tab: each deposit address and amount is a request "
+                              "for records to that exchange."),
+    "demo.step.mainnet_search": N_("Search {address}, the address block 9's coinbase paid."),
+    "demo.step.mainnet_trace": N_("Select it and press Trace ▸ to follow its coins forward (block 170: 10 BTC to Hal "
+                                  "Finney)."),
+    "demo.step.mainnet_endpoints": N_("Read the endpoints in the Trace tab (no exchange tags exist this early in the "
+                                      "chain)."),
+}
+
+
+def step_text(key: str, params: dict | None = None, lang: str | None = None) -> str:
+    """A step or title in ``lang`` (default: the current language), ``*_sat`` fields written as BTC."""
+    from chaintrail.i18n import _, fmt_btc, use_language
+
+    with use_language(lang) if lang else contextlib.nullcontext():
+        fields = {k: fmt_btc(v) if k.endswith("_sat") else v for k, v in (params or {}).items()}
+        return _(TEXTS[key]).format(**fields)
+
+
+def _step(key: str, action: str | None, arg: str | None, **params) -> dict:
+    return {"text": step_text(key, params, "en"), "key": key, "params": params, "action": action, "arg": arg}
 
 
 @dataclass
@@ -45,11 +78,13 @@ class DemoCase:
     answer_key: str | None = None
     case_id: str | None = None
     timings: dict = field(default_factory=dict)
+    title_key: str | None = None     # the title's msgid key in TEXTS, and its fields
+    title_params: dict = field(default_factory=dict)
 
     def case_info(self) -> dict:
         """What ``create_app(case_info=...)`` shows in the UI banner."""
         return {"title": self.title, "subject": self.subject, "steps": self.steps, "source": self.source,
-                "case_id": self.case_id}
+                "case_id": self.case_id, "title_key": self.title_key, "title_params": self.title_params}
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=1) + "\n")
@@ -99,7 +134,7 @@ def build_demo(workdir: str | Path, *, seed: int = 7, scale: float = 20.0,
     generate = _generator()
     key = None
     if generate is not None:
-        say("generating a ransomware-laundering chain")
+        say(_("generating a ransomware-laundering chain"))
         generate(work / "scenario", seed=seed, kind="ransomware", scale=scale)
         key = json.loads((work / "scenario" / "answer_key.json").read_text())
         if not any(c.get("kind") == "ransomware" and c.get("victim_payments") for c in key.get("cases", [])):
@@ -130,7 +165,7 @@ def _ingest(store: Path, say, timings, *, blocks_dir: Path, network=None, raws: 
     from chaintrail.ingest.btc_job import BtcIngest
 
     t = time.perf_counter()
-    say("ingesting blocks")
+    say(_("ingesting blocks"))
     with BtcIngest(store, network=network) as job:
         job.ingest_blocks_dir(blocks_dir)
         if raws:
@@ -145,7 +180,7 @@ def _cluster(store: Path, say, timings) -> None:
     from chaintrail.store.chainstore import ChainStore
 
     t = time.perf_counter()
-    say("labelling CoinJoins and clustering addresses")
+    say(_("labelling CoinJoins and clustering addresses"))
     with ChainStore(store, writable=True) as st:
         label_transactions(st)          # CoinJoins must never merge their inputs
         update_clusters(st, mixer_tx_mask(st))
@@ -157,7 +192,7 @@ def _import_tags(store: Path, files: list[Path], say, timings) -> None:
     from chaintrail.tags.tagstore import TagStore
 
     t = time.perf_counter()
-    say("importing tags")
+    say(_("importing tags"))
     report = TagStore(store).import_paths(files)
     if report.errors:
         raise UsageError("demo tags did not import: " + "; ".join(report.errors))
@@ -167,6 +202,26 @@ def _import_tags(store: Path, files: list[Path], say, timings) -> None:
 def _ofac_files() -> list[Path]:
     ofac = shared_data() / "tags" / "ofac-sdn" / "sanctioned_addresses_XBT.txt"
     return [ofac] if ofac.exists() else []
+
+
+def _import_prices(store: Path, scenario: Path | None, say, timings) -> None:
+    """Daily prices for fiat values: the real BTC/USD and ECB EUR/USD series in ``../shared/data/prices``, else
+    (no shared data) the generated chain's own synthetic series."""
+    from chaintrail.ingest.prices import import_prices
+
+    t = time.perf_counter()
+    say("importing daily prices")
+    try:
+        real = shared_data() / "prices"
+    except SourceError:
+        real = None
+    files = [real / f for f in ("btc_usd_daily.csv", "eur_usd_daily.csv")] if real is not None else []
+    files = [f for f in files if f.exists()]
+    if not files and scenario is not None and (scenario / "prices" / "btc_usd_daily.csv").exists():
+        files = [scenario / "prices" / "btc_usd_daily.csv"]
+    for f in files:
+        import_prices(store, f)
+    timings["prices_s"] = time.perf_counter() - t
 
 
 def traceable_cash_outs(view, case: dict, through_mixer: bool = False) -> list[dict]:
@@ -237,6 +292,7 @@ def _build_scenario(work: Path, key: dict, say, timings) -> DemoCase:
     (work / "tags").mkdir()
     write_service_tags(work / "scenario", work / "tags" / "scenario-services.csv")   # realistic coverage
     _import_tags(store, [work / "tags" / "scenario-services.csv", *_ofac_files()], say, timings)
+    _import_prices(store, work / "scenario", say, timings)
     from chaintrail.api.chainview import ChainView
     from chaintrail.store.chainstore import ChainStore
 
@@ -245,19 +301,15 @@ def _build_scenario(work: Path, key: dict, say, timings) -> DemoCase:
     ransom = case["victim_payments"][0]
     n_pay = len(case["victim_payments"])
     steps = [
-        {"text": f"Search the ransom address {ransom['address']} (a victim paid "
-                 f"{ransom['value_sat'] / 1e8:.8f} BTC to it at height {ransom['height']}).",
-         "action": "search", "arg": ransom["address"]},
-        {"text": f"Select it, set Mixers to demix and press Trace ▸: the trace starts from the ransom wallet (the "
-                 f"entity holding all {n_pay} ransom payments), follows the owner's coins out of the chip mixer by "
-                 f"on-chain evidence, and stops at tagged exchanges.", "action": "trace", "arg": ransom["address"],
-         "mixer_policy": "demix"},
-        {"text": "Read the exchange endpoints in the Trace tab: each deposit address and amount is a request for "
-                 "records to that exchange.", "action": "endpoints", "arg": None},
+        _step("demo.step.search", "search", ransom["address"], address=ransom["address"],
+              amount_sat=int(ransom["value_sat"]), height=ransom["height"]),
+        _step("demo.step.trace", "trace", ransom["address"], n=n_pay) | {"mixer_policy": "demix"},
+        _step("demo.step.endpoints", "endpoints", None),
     ]
-    return DemoCase(store=str(store), source="scenario", title=f"Training case {case['id']}: {case['description']}",
+    title = {"id": case["id"], "description": case["description"]}
+    return DemoCase(store=str(store), source="scenario", title=step_text("demo.title.scenario", title, "en"),
                     subject=ransom["address"], steps=steps, answer_key=str(work / "scenario" / "answer_key.json"),
-                    case_id=case["id"])
+                    case_id=case["id"], title_key="demo.title.scenario", title_params=title)
 
 
 def _build_mainnet(work: Path, say, timings) -> DemoCase:
@@ -267,14 +319,11 @@ def _build_mainnet(work: Path, say, timings) -> DemoCase:
     _ingest(store, say, timings, blocks_dir=btc / "core-blocks-0-599", raws=raws)
     _cluster(store, say, timings)
     _import_tags(store, _ofac_files(), say, timings)
+    _import_prices(store, None, say, timings)
     steps = [
-        {"text": f"Search {MAINNET_SUBJECT}, the address block 9's coinbase paid.", "action": "search",
-         "arg": MAINNET_SUBJECT},
-        {"text": "Select it and press Trace ▸ to follow its coins forward (block 170: 10 BTC to Hal Finney).",
-         "action": "trace", "arg": MAINNET_SUBJECT},
-        {"text": "Read the endpoints in the Trace tab (no exchange tags exist this early in the chain).",
-         "action": "endpoints", "arg": None},
+        _step("demo.step.mainnet_search", "search", MAINNET_SUBJECT, address=MAINNET_SUBJECT),
+        _step("demo.step.mainnet_trace", "trace", MAINNET_SUBJECT),
+        _step("demo.step.mainnet_endpoints", "endpoints", None),
     ]
-    return DemoCase(store=str(store), source="mainnet",
-                    title="Real Bitcoin mainnet blocks 0-599 (no generated case in this build)",
-                    subject=MAINNET_SUBJECT, steps=steps)
+    return DemoCase(store=str(store), source="mainnet", title=step_text("demo.title.mainnet", None, "en"),
+                    subject=MAINNET_SUBJECT, steps=steps, title_key="demo.title.mainnet")

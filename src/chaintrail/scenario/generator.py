@@ -283,4 +283,7 @@ def generate(out_dir: str | Path, seed: int = 1, kind: str = "all", scale: float
                   first_econ, behaviour=profile)
     sc.elapsed_s = _time.perf_counter() - t_start
     write_answer_key(sc)
+    from chaintrail.scenario.prices import write_scenario_prices
+    econ = [b.time for b in run.blocks] or [START_TIME]
+    write_scenario_prices(out, seed, min(econ), max(econ))
     return sc
