@@ -146,6 +146,60 @@ case_tags = Table(
     *_item_columns(),
 )
 
+watches = Table(
+    "watches", metadata, _id(),
+    Column("case_id", _ID, ForeignKey("cases.id"), nullable=False),
+    Column("chain", Text, nullable=False),         # btc | eth
+    Column("kind", Text, nullable=False),          # address | entity | category | exposure
+    Column("target", Text, nullable=False),        # an address, cluster:N or 0x..., or a category
+    Column("params", Text, nullable=False),        # JSON: direction, to_category, min_amount, max_hops, ...
+    Column("notify", Text, nullable=False),        # JSON: webhook URL, e-mail recipients
+    Column("label", Text),
+    Column("active", Integer, nullable=False),     # 1, or 0 once removed (kept: alerts name it)
+    *_item_columns(),
+)
+
+alerts = Table(
+    "alerts", metadata, _id(),
+    Column("case_id", _ID, ForeignKey("cases.id"), nullable=False),
+    Column("watch_id", _ID, ForeignKey("watches.id"), nullable=False),
+    Column("chain", Text, nullable=False),
+    Column("block_number", BigInteger, nullable=False),
+    Column("block_hash", Text, nullable=False),    # hex, as explorers show it
+    Column("tx_hash", Text, nullable=False),
+    Column("direction", Text, nullable=False),     # out (the watched side paid) | in (it received)
+    Column("address", Text, nullable=False),       # the watched side's address in this transaction
+    Column("counterparty", Text),
+    Column("asset", Text, nullable=False),         # BTC | ETH | 0xTOKEN
+    Column("amount", Text, nullable=False),        # exact base units, decimal text
+    Column("reason", Text, nullable=False),        # why the watch fired, in words
+    Column("status", Text, nullable=False),        # active | retracted
+    Column("retracted_at", Text),
+    Column("retract_reason", Text),
+    *_item_columns(),
+    UniqueConstraint("watch_id", "tx_hash", "block_hash", "direction", "asset"),
+)
+
+# Operational logs (not case records): each delivery attempt, and which user has read which alert.
+alert_deliveries = Table(
+    "alert_deliveries", metadata, _id(),
+    Column("alert_id", _ID, ForeignKey("alerts.id"), nullable=False),
+    Column("channel", Text, nullable=False),       # webhook | email
+    Column("destination", Text, nullable=False),
+    Column("event", Text, nullable=False),         # alert | retraction
+    Column("attempt", Integer, nullable=False),
+    Column("outcome", Text, nullable=False),       # delivered | failed | gave_up
+    Column("detail", Text),
+    Column("ts", Text, nullable=False),
+)
+
+alert_reads = Table(
+    "alert_reads", metadata,
+    Column("alert_id", _ID, ForeignKey("alerts.id"), primary_key=True),
+    Column("username", Text, primary_key=True),
+    Column("ts", Text, nullable=False),
+)
+
 audit = Table(
     "audit", metadata,
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
@@ -174,4 +228,5 @@ audit_head = Table(
 )
 
 # The tables whose rows carry a row_hash and are checked against the log, in verify's order.
-HASHED = {t.name: t for t in (agencies, users, cases, shares, subjects, findings, notes, attachments, case_tags)}
+HASHED = {t.name: t for t in (agencies, users, cases, shares, subjects, findings, notes, attachments, case_tags,
+                                watches, alerts)}
