@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from chaintrail.errors import ChaintrailError, DecodeError, SourceError, StoreError, UsageError
+from chaintrail.i18n import _
 
 err_console = Console(stderr=True)
 console = Console()
@@ -32,6 +33,11 @@ def default_store() -> Path:
 
 StoreOption = typer.Option(None, "--store", "-s", help="Chain store folder [default: $CHAINTRAIL_STORE or ./chaintrail-store]")
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON on stdout")
+
+
+def error_line(message: object) -> str:
+    """One error line in the current language's words: ``error: <message>``."""
+    return _("[red]error:[/red] {message}").format(message=message)
 
 
 def store_path(value: Path | None) -> Path:
@@ -58,13 +64,13 @@ def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except ChaintrailError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(error_line(exc), highlight=False, soft_wrap=True)
             raise typer.Exit(exit_code_for(exc)) from None
         except KeyboardInterrupt:
-            err_console.print("interrupted; committed batches are kept, rerun to continue")
+            err_console.print(_("interrupted; committed batches are kept, rerun to continue"))
             raise typer.Exit(130) from None
         except (OSError, MemoryError) as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(error_line(exc), highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_INTERNAL) from None
 
     return wrapper
@@ -77,7 +83,7 @@ def apply_language(lang: str | None) -> str:
     try:
         return set_language(lang)
     except UsageError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(error_line(exc), highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
 
 

@@ -17,6 +17,7 @@ import typer
 from chaintrail.cli._common import JsonOption, console, emit_json, one_line_errors
 from chaintrail.cli.serve import TokenFileOption, TokenOption, resolve_token
 from chaintrail.errors import UsageError
+from chaintrail.i18n import _, fmt_number
 
 DEFAULT_PORT = 8765
 
@@ -56,7 +57,7 @@ def demo(
             return
         store, case_info = demo_eth["store"], demo_eth["case_info"]
     else:
-        with console.status("building the demo case…", spinner="dots") as status:
+        with console.status(_("building the demo case…"), spinner="dots") as status:
             case = build_demo(workdir, seed=seed, scale=scale,
                               progress=None if json_out else (lambda msg: status.update(f"{msg}…")))
         if not serve:
@@ -97,7 +98,7 @@ def demo(
 def _build_eth(workdir: Path, seed: int, scale: float, kind: str, json_out: bool) -> dict:
     from chaintrail.api.demo_eth_case import build_eth_demo
 
-    with console.status("building the Ethereum demo case…", spinner="dots") as status:
+    with console.status(_("building the Ethereum demo case…"), spinner="dots") as status:
         return build_eth_demo(workdir, seed=seed, scale=min(scale, 20.0), kind=kind,
                               progress=None if json_out else (lambda msg: status.update(f"{msg}…")))
 
@@ -111,15 +112,15 @@ def _describe_eth(demo: dict, url: str | None, token: str | None, took: float) -
     say(f"  the theft  tx {s['tx']} (block {s['block']}): {s['amount']} base units of {s['asset']} from "
         f"{s['from']} to {s['to']}")
     if url:
-        say(f"  workbench  [bold]{url}[/bold]")
-        say(f"  token      {token}   (API clients: Authorization: Bearer <token>)")
+        say(_("  workbench  [bold]{url}[/bold]").format(url=url))
+        say(_("  token      {token}   (API clients: Authorization: Bearer <token>)").format(token=token))
     for n, step in enumerate(demo["case_info"]["steps"], 1):
-        say(f"  {n}. {step['text']}")
+        say(f"  {n}. {_step(step)}")
     if not url:
         query = f"SELECT * FROM value_flows WHERE from_address = '{s['to']}' ORDER BY block_number, flow_index"
         say(f'  SQL        chaintrail sql --store {store} --chain eth "{query}"')
-    say(f"  answer key {demo['scenario']}/answer_key.json (check your findings against it)")
-    say(f"  {'ready' if url else 'built'} in {took:.1f} s" + (" · Ctrl-C to stop" if url else ""))
+    say(_("  answer key {path} (check your findings against it)").format(path=f"{demo['scenario']}/answer_key.json"))
+    say((_("  ready in {s} s · Ctrl-C to stop") if url else _("  built in {s} s")).format(s=f"{took:.1f}"))
 
 
 def _describe(case, url: str | None, token: str | None, took: float | None = None) -> None:
@@ -127,17 +128,29 @@ def _describe(case, url: str | None, token: str | None, took: float | None = Non
 
     with ChainStore(case.store) as st:
         c = st.counts
-    console.print(f"[bold green]chaintrail demo[/bold green] · {case.title}", soft_wrap=True, highlight=False)
-    console.print(f"  store      {case.store}: {c['blocks']:,} blocks, {c['txs']:,} txs, {c['addresses']:,} addresses"
-                  f" ({case.source}; built in {case.timings.get('total_s', 0):.1f} s)", soft_wrap=True, highlight=False)
+    from chaintrail.api.demo_case import step_text
+
+    title = step_text(case.title_key, case.title_params) if case.title_key else case.title
+    console.print(f"[bold green]chaintrail demo[/bold green] · {title}", soft_wrap=True, highlight=False)
+    console.print(_("  store      {store}: {blocks} blocks, {txs} txs, {addresses} addresses ({source}; built in {s} s)")
+                  .format(store=case.store, blocks=fmt_number(c["blocks"]), txs=fmt_number(c["txs"]),
+                          addresses=fmt_number(c["addresses"]), source=case.source,
+                          s=f"{case.timings.get('total_s', 0):.1f}"), soft_wrap=True, highlight=False)
     if url:
-        console.print(f"  workbench  [bold]{url}[/bold]", soft_wrap=True, highlight=False)
-        console.print(f"  token      {token}   (API clients: Authorization: Bearer <token>)", soft_wrap=True,
-                      highlight=False)
+        console.print(_("  workbench  [bold]{url}[/bold]").format(url=url), soft_wrap=True, highlight=False)
+        console.print(_("  token      {token}   (API clients: Authorization: Bearer <token>)").format(token=token),
+                      soft_wrap=True, highlight=False)
     for n, step in enumerate(case.steps, 1):
-        console.print(f"  {n}. {step['text']}", soft_wrap=True, highlight=False)
+        console.print(f"  {n}. {_step(step)}", soft_wrap=True, highlight=False)
     if case.answer_key:
-        console.print(f"  answer key {case.answer_key} (check your findings against it)", soft_wrap=True,
-                      highlight=False)
+        console.print(_("  answer key {path} (check your findings against it)").format(path=case.answer_key),
+                      soft_wrap=True, highlight=False)
     if url:
-        console.print(f"  ready in {took:.1f} s · Ctrl-C to stop", highlight=False)
+        console.print(_("  ready in {s} s · Ctrl-C to stop").format(s=f"{took:.1f}"), highlight=False)
+
+
+def _step(step: dict) -> str:
+    """A guided step in the current language (steps without a catalog key as written)."""
+    from chaintrail.api.demo_case import TEXTS, step_text
+
+    return step_text(step["key"], step.get("params")) if step.get("key") in TEXTS else step["text"]

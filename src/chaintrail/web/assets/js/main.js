@@ -280,9 +280,14 @@ function noteDialog(d) {
 // -- start-up -------------------------------------------------------------------------
 function banner(c) {
   if (!c) return;
-  $("case-title").textContent = c.title_key ? t(c.title_key, c.title_params || {}) : c.title;
+  // Steps and title carry a catalog key and fields (amounts as *_sat, written here as BTC); others their text.
+  const text = (key, params, fallback) => {
+    if (!key || t(key) === key) return fallback;
+    return t(key, Object.fromEntries(Object.entries(params || {}).map(([k, v]) => [k, k.endsWith("_sat") ? fmtBTC(v) : v])));
+  };
+  $("case-title").textContent = text(c.title_key, c.title_params, c.title);
   const steps = c.steps || [];
-  $("case-steps").replaceChildren(...steps.map((s) => h("li", {}, s.key ? t(s.key, s.params || {}) : s.text, " ",
+  $("case-steps").replaceChildren(...steps.map((s) => h("li", {}, text(s.key, s.params, s.text), " ",
     s.action ? h("a", { onclick: () => runStep(s) }, t("banner.do_it")) : null)));
   $("case-banner").hidden = false;
 }
