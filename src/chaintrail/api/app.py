@@ -111,6 +111,9 @@ def create_app(store_path: str | Path, token: str | None = None, *, case_info: d
     cases = _optional_router("cases")
     if cases is not None:
         app.include_router(cases, prefix=API_PREFIX)
+    account = _optional_router("account")
+    if account is not None:
+        app.include_router(account, prefix=API_PREFIX)
     app.state.features = {"cases": cases is not None, "tags": wb.tags.n_tags > 0, "eth": wb.eth.present}
     _mount_ui(app, web_dir or WEB_DIR)
     app.add_middleware(TokenGate, token=token)      # in front of everything under /api

@@ -68,7 +68,7 @@ def trace_body(wb: Workbench, spec: str, params: TraceParams, offset: int, limit
     """The /trace JSON body: the full result's hash and totals, one page of endpoints, the canvas fragment."""
     from chaintrail.api.graph import GraphBuilder
     from chaintrail.api.present import next_offset
-    from chaintrail.api.tracing import annotated, run_trace
+    from chaintrail.api.tracing import annotated, run_trace, steps_with_prices
 
     out = run_trace(wb, spec, params)
     eps = out["endpoints"]
@@ -77,7 +77,7 @@ def trace_body(wb: Workbench, spec: str, params: TraceParams, offset: int, limit
     body.update(endpoints=page, endpoints_total=len(eps), offset=offset, limit=limit,
                 next_offset=next_offset(offset, len(page), len(eps)), steps_total=len(out["steps"]),
                 step_rules=step_rules(out["steps"]),
-                steps=out["steps"] if steps else None,
+                steps=steps_with_prices(wb, out["steps"]) if steps else None,
                 graph=GraphBuilder(wb).trace_graph(out, wb.limits.graph_endpoints) if graph else None)
     return body
 

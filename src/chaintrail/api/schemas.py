@@ -207,6 +207,8 @@ class Endpoint(BaseModel):
     outputs: list[str]
     risk: list[str] = []
     label: str | None = None
+    fiat: dict | None = Field(None, description="USD value on each output's UTC day (store prices): usd, days, "
+                              "prices_usd; the reporting currency where asked; missing names a day without a price")
 
 
 class TraceResponse(BaseModel):

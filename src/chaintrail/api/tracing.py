@@ -11,7 +11,8 @@ from chaintrail.api.errors import NotFoundError
 from chaintrail.csv_export import safe_row
 from chaintrail.errors import UsageError
 
-CSV_COLUMNS = ("kind", "address", "entity", "label", "tags", "amount_sat", "amount_btc", "hops", "path", "outputs")
+CSV_COLUMNS = ("kind", "address", "entity", "label", "tags", "amount_sat", "amount_btc", "value_usd", "value_days",
+               "hops", "path", "outputs")
 
 
 def check_source(wb, spec: str) -> str:
@@ -46,8 +47,43 @@ def run_trace(wb, spec: str, params: TraceParams) -> dict:
     return wb.trace_dict(check_source(wb, spec), params)
 
 
-def annotated(wb, endpoints: list[dict]) -> list[dict]:
-    """Copies of ``endpoints`` with each one's risk and label (the kept result stays as the engine gave it)."""
+def price_book(wb):
+    """The store's price series (``store.prices``), read once per workbench."""
+    from chaintrail.store.prices import PriceBook
+
+    book = getattr(wb, "_price_book", None)
+    if book is None:
+        book = PriceBook.open(wb.store.path)
+        wb._price_book = book
+    return book
+
+
+def tx_times(wb, txids: list[str]) -> list[int]:
+    v = wb.view
+    return [v.tx_time(v.tx_num(t)) for t in txids]
+
+
+def with_fiat(wb, endpoints: list[dict], currency: str = "USD") -> list[dict]:
+    """Endpoints with their fiat value on the day (``store.prices.annotate_endpoints``)."""
+    from chaintrail.store.prices import annotate_endpoints
+
+    return annotate_endpoints(price_book(wb), endpoints, lambda txids: tx_times(wb, txids), currency)
+
+
+def steps_with_prices(wb, steps: list[dict]) -> list[dict]:
+    """Steps with the day and BTC close of their transaction (tooltips)."""
+    from chaintrail.store.prices import price_on
+
+    if not steps:
+        return steps
+    prices = price_on(price_book(wb), tx_times(wb, [s["txid"] for s in steps]))
+    return [{**s, **p} for s, p in zip(steps, prices)]
+
+
+def annotated(wb, endpoints: list[dict], currency: str = "USD") -> list[dict]:
+    """Copies of ``endpoints`` with each one's risk, label and fiat value (the kept result stays as the engine
+    gave it)."""
+    endpoints = with_fiat(wb, endpoints, currency)
     v, tags = wb.view, wb.tags
     out = []
     for e in endpoints:
@@ -69,9 +105,15 @@ def endpoints_csv(trace: dict):
     for n, e in enumerate(trace["endpoints"], 1):
         w.writerow(safe_row([e["kind"], e["address"] or "", "" if e["cluster"] is None else e["cluster"],
                              e.get("label") or "", ";".join(e["tags"]), e["amount_sat"],
-                             f"{e['amount_sat'] / 1e8:.8f}", e["hops"], " ".join(e["path"]), " ".join(e["outputs"])]))
+                             f"{e['amount_sat'] / 1e8:.8f}", _usd(e), " ".join((e.get("fiat") or {}).get("days", [])),
+                             e["hops"], " ".join(e["path"]), " ".join(e["outputs"])]))
         if n % 1000 == 0:
             yield buf.getvalue()
             buf.seek(0)
             buf.truncate()
     yield buf.getvalue()
+
+
+def _usd(e: dict) -> str:
+    usd = (e.get("fiat") or {}).get("usd")
+    return "" if usd is None else f"{usd:.2f}"

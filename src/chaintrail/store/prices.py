@@ -196,3 +196,49 @@ _FIAT = {"EUR", "GBP", "UAH", "CHF", "JPY", "CAD", "AUD"}
 
 def _plain(row: dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in row.items()}
+
+
+def annotate_endpoints(book: PriceBook, endpoints: list[dict], time_of, currency: str = QUOTE) -> list[dict]:
+    """Copies of trace endpoints with ``fiat``: each output reached valued on its own tx's day, summed.
+
+    ``time_of(txids)`` gives the block times of the txids (an array). An endpoint whose outputs lack a price
+    gets ``usd: None`` and says which day is missing.
+    """
+    txids, amounts, owner = [], [], []
+    for k, e in enumerate(endpoints):
+        outs = e.get("outputs") or []
+        amts = e.get("output_amounts") or ([e["amount_sat"]] if len(outs) == 1 else [])
+        if len(amts) != len(outs) or not outs:        # no per-output split: the endpoint's last tx
+            outs, amts = [(e.get("path") or [""])[-1]], [e["amount_sat"]]
+        for o, a in zip(outs, amts):
+            txids.append(o.split(":")[0])
+            amounts.append(int(a))
+            owner.append(k)
+    if not txids or not book:
+        return [dict(e) for e in endpoints]
+    v = book.value("BTC", np.array(amounts, np.int64), np.asarray(time_of(txids), np.int64), currency)
+    owner_a = np.array(owner)
+    out = []
+    for k, e in enumerate(endpoints):
+        idx = np.flatnonzero(owner_a == k)
+        rows = [v.row(int(i)) for i in idx]
+        missing = [r["missing"] for r in rows if "missing" in r]
+        cur = currency.upper()
+        fiat: dict = {"usd": None if missing else round(float(np.sum(v.usd_cents[idx])) / 100, 2),
+                      "days": sorted({r["day"] for r in rows}), "prices_usd": sorted({r["price_usd"] for r in rows
+                                                                                      if r["price_usd"]})}
+        if cur != QUOTE:
+            fiat[cur.lower()] = None if missing or np.isnan(v.cents[idx]).any() else \
+                round(float(np.sum(v.cents[idx])) / 100, 2)
+        if missing:
+            fiat["missing"] = "; ".join(sorted(set(missing)))
+        out.append({**e, "fiat": fiat})
+    return out
+
+
+def price_on(book: PriceBook, times_unix, asset: str = "BTC") -> list[dict]:
+    """The day and close of each timestamp (trace steps, tooltips); ``price_usd`` None where missing."""
+    days = day_of(times_unix)
+    s = book.get(asset)
+    close = s.exact(days) if s is not None else np.full(days.shape, np.nan)
+    return [{"day": iso_day(int(d)), "price_usd": _f(c)} for d, c in zip(days.tolist(), close)]

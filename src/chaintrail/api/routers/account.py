@@ -1,0 +1,31 @@
+"""/account: forensic-accounting schedules of an entity or address (as ``chaintrail account``)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Depends, Query
+
+from chaintrail.api.deps import ERRORS, get_wb, json_response
+
+router = APIRouter(tags=["account"], responses=ERRORS)
+_DAY = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+@router.get("/account", summary="Sources and uses of funds, balance, months and lot gains")
+async def account(subject: str = Query(..., min_length=1, max_length=200, description="cluster:N or an address"),
+                  date_from: str | None = Query(None, pattern=_DAY, description="First UTC day"),
+                  date_to: str | None = Query(None, pattern=_DAY, description="Last UTC day"),
+                  lots: str = Query("fifo", pattern="^(fifo|specific)$"),
+                  currency: str = Query("USD", pattern="^[A-Za-z]{3}$",
+                                        description="USD, or a currency with a USD series in the store"),
+                  wb=Depends(get_wb)):
+    """Fiat at the UTC close of each transaction's day, in whole cents (``*_cents``); the result names every
+    price series used (``prices``) and any day without a price (``missing_prices``)."""
+    from chaintrail.analysis.accounting import AccountParams
+    from chaintrail.analysis.accounting import account as run
+
+    params = AccountParams(date_from, date_to, lots, currency.upper())
+    result = await asyncio.to_thread(run, wb.store, subject, params)
+    result.pop("block_hashes", None)
+    return json_response(result)
