@@ -37,7 +37,7 @@ app.command("serve")(serve)
 app.add_typer(tornado_app, name="tornado")
 
 # Nouns whose modules may not exist in every build are registered when present.
-for _noun in ("scenario", "case", "prices"):
+for _noun in ("scenario", "case", "prices", "training"):
     try:
         _mod = importlib.import_module(f"chaintrail.cli.{_noun}")
     except ModuleNotFoundError as _exc:
