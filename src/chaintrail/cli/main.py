@@ -13,12 +13,14 @@ from chaintrail.cli import tags as tags_cli
 from chaintrail.cli.account import account
 from chaintrail.cli.cluster import cluster, entity_app
 from chaintrail.cli.demo import demo
+from chaintrail.cli.follow import follow
 from chaintrail.cli.heuristics import app as heuristics_app
 from chaintrail.cli.screen import screen
 from chaintrail.cli.serve import serve
 from chaintrail.cli.sql import sql
 from chaintrail.cli.tornado import app as tornado_app
 from chaintrail.cli.trace import trace
+from chaintrail.cli.watch import app as watch_app
 
 app = typer.Typer(name="chaintrail", help="Investigate crypto-enabled crime: ingest, cluster, trace, report.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -35,6 +37,8 @@ app.add_typer(tags_cli.app, name="tags")
 app.command("screen")(screen)
 app.command("serve")(serve)
 app.add_typer(tornado_app, name="tornado")
+app.add_typer(watch_app, name="watch")
+app.command("follow")(follow)
 
 # Nouns whose modules may not exist in every build are registered when present.
 for _noun in ("scenario", "case", "prices", "training"):
