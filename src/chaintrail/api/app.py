@@ -17,7 +17,7 @@ from chaintrail import __version__
 from chaintrail.api import errors
 from chaintrail.api.auth import TokenGate, check_token, declare_bearer, new_token
 from chaintrail.api.live import LiveWorkbench
-from chaintrail.api.routers import addresses, entities, eth, graph, meta, screen, search, tags, trace, transactions
+from chaintrail.api.routers import addresses, entities, eth, graph, meta, screen, search, tags, trace, training, transactions
 from chaintrail.api.runner import Runner
 from chaintrail.api.workbench import Limits
 
@@ -67,7 +67,8 @@ def _optional_router(name: str):
 
 
 def create_app(store_path: str | Path, token: str | None = None, *, case_info: dict | None = None,
-               limits: Limits | None = None, web_dir: Path | None = None, trace_workers: int = 0) -> FastAPI:
+               limits: Limits | None = None, web_dir: Path | None = None, trace_workers: int = 0,
+               training_dir: str | Path | None = None) -> FastAPI:
     """The workbench app for one chain store.
 
     ``token`` is the bearer secret every /api route requires (a random one if
@@ -93,6 +94,8 @@ def create_app(store_path: str | Path, token: str | None = None, *, case_info: d
         finally:
             runner.close()
             live.close()
+            if app.state.training is not None:
+                app.state.training.close()
 
     app = FastAPI(lifespan=lifespan, title="chaintrail workbench API", version=__version__,
                   description="Search, addresses, transactions, entities, fund-flow graph, tracing, screening and "
@@ -114,7 +117,14 @@ def create_app(store_path: str | Path, token: str | None = None, *, case_info: d
     account = _optional_router("account")
     if account is not None:
         app.include_router(account, prefix=API_PREFIX)
-    app.state.features = {"cases": cases is not None, "tags": wb.tags.n_tags > 0, "eth": wb.eth.present}
+    app.state.training = None           # a class (training.Classroom); /training answers 404 without one
+    if training_dir is not None:
+        from chaintrail.training import Classroom
+
+        app.state.training = Classroom(training_dir)
+    app.include_router(training.router, prefix=API_PREFIX)
+    app.state.features = {"cases": cases is not None, "tags": wb.tags.n_tags > 0, "eth": wb.eth.present,
+                          "training": training_dir is not None}
     _mount_ui(app, web_dir or WEB_DIR)
     app.add_middleware(TokenGate, token=token)      # in front of everything under /api
     app.add_middleware(_Headers)

@@ -50,6 +50,8 @@ def serve(
     trace_workers: int = typer.Option(None, "--trace-workers", help="Processes that run traces and screens, so they "
                                                                     "never hold up lookups (0: in the API process) "
                                                                     "[default: half the cores, 1 to 4]"),
+    training: Path | None = typer.Option(None, "--training", help="A training folder (chaintrail training init): "
+                                                                  "trainees solve its exercises in the workbench"),
 ) -> None:
     """Serve the workbench: REST API (OpenAPI at /docs) and the fund-flow UI, behind a bearer token."""
     from chaintrail.api import create_app
@@ -64,7 +66,8 @@ def serve(
     if trace_workers is not None and not 0 <= trace_workers <= 64:
         raise UsageError("trace workers must be 0-64")
     app = create_app(store_path(store), token=token,
-                     trace_workers=default_workers() if trace_workers is None else trace_workers)
+                     trace_workers=default_workers() if trace_workers is None else trace_workers,
+                     training_dir=training)
     sock = bind(host, port)
     if host not in ("127.0.0.1", "::1", "localhost"):
         console.print(f"[yellow]listening on {host}: anyone who can reach it and has the token can read this store[/yellow]")
