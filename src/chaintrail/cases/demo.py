@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 
 from chaintrail.cases.exchange_records import map_legs, read_legs
-from chaintrail.cases.findings import trace_finding
+from chaintrail.cases.findings import account_finding, trace_finding
 from chaintrail.cases.identity import Principal
 from chaintrail.cases.repository import CaseRepository
 from chaintrail.csv_export import safe_dict
@@ -63,6 +63,10 @@ def open_demo_case(repo: CaseRepository, p: Principal, store_path: str | Path, a
         from chaintrail.analysis.tracing import TraceParams
         finding = trace_finding(st, source, TraceParams(**DEMO_TRACE),
                                 title=f"Forward trace of the ransom wallet ({len(case['victim_payments'])} payments)")
+        from chaintrail.analysis.accounting import AccountParams
+        accounting = account_finding(st, source, AccountParams(),
+                                     title="Sources and uses of funds of the ransom wallet") if source.startswith(
+            "cluster:") else None
         exchanges: dict[str, int] = {}
         for e in finding["result"]["endpoints"]:
             for t in e["tags"]:
@@ -81,6 +85,8 @@ def open_demo_case(repo: CaseRepository, p: Principal, store_path: str | Path, a
         repo.add_tag(p, ref, v["address"], "Ransom payment address", category="ransomware",
                      source="victim report to police", confidence="authority_data")
     repo.add_finding(p, ref, finding)
+    if accounting is not None:
+        repo.add_finding(p, ref, accounting)
     if records is not None:
         repo.add_attachment(p, ref, f"{top.replace(' ', '_')}-production-order-return.csv", records,
                             kind="exchange_records", media_type="text/csv", meta=mapping)

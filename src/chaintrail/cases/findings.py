@@ -54,8 +54,33 @@ def trace_finding(store: ChainStore, source: str, params: Any = None, title: str
     if result["source"].get("address"):
         addrs.insert(0, result["source"]["address"])
     title = title or f"{params.direction.capitalize()} {params.model} trace from {source}"
+    fiat = trace_fiat(store, result["endpoints"])
+    if fiat is not None:
+        result["fiat"] = fiat
     return _finish("trace", title, {"source": source}, result["params"], store, result, blocks,
                    tags_for_addresses(store, addrs))
+
+
+def tx_times(store: ChainStore, txids: list[str]) -> list[int]:
+    """Block times of txids (hex), in the order given."""
+    rows = query(store, """SELECT lower(hex(t.txid)) AS txid, b.time FROM raw.txs t JOIN raw.blocks b USING (block_seq)
+                           WHERE t.txid IN (SELECT unhex(unnest($t::VARCHAR[])))""",
+                 {"t": sorted(set(txids)) or [""]}).to_pylist()
+    at = {r["txid"]: r["time"] for r in rows}
+    return [at[t] for t in txids]
+
+
+def trace_fiat(store: ChainStore, endpoints: list[dict]) -> dict | None:
+    """USD value of each endpoint on its outputs' UTC days (store.prices), and the series used; None without
+    prices in the store."""
+    from chaintrail.store.prices import CONVENTION, PriceBook, annotate_endpoints
+
+    book = PriceBook.open(store.path)
+    if not book:
+        return None
+    eps = annotate_endpoints(book, endpoints, lambda txids: tx_times(store, txids))
+    return {"currency": "USD", "convention": CONVENTION, "prices": book.sources_used(["BTC"]),
+            "endpoints": [{**e["fiat"], "tagged": e["kind"] == "tagged"} for e in eps]}
 
 
 def screen_finding(store: ChainStore, subject: str, params: Any = None, title: str | None = None) -> dict:

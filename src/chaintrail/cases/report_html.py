@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from html import escape
 
 from chaintrail import __version__
-from chaintrail.cases import eth_report, tlp
+from chaintrail.cases import eth_report, report_accounting, tlp
 from chaintrail.cases.audit import AuditEntry
 from chaintrail.cases.methodology import MIXER_POLICY, TAINT_MODELS
 from chaintrail.cases.report_figure import KIND_WORDS, btc, fund_flow_svg, short
@@ -72,6 +72,9 @@ def render_html(view: CaseView, ctx: ReportContext) -> str:
     parts.append(_section(3, "Endpoints and amounts", "".join(_endpoints(f) for f in traces)
                           + "".join(eth_report.endpoints(f) for f in eth_traces)
                           or "<p>No trace finding has been saved in this case.</p>") + _other_findings(view))
+    accounting = report_accounting.sections(view.findings)
+    if accounting:
+        parts.append(_section("3A", "Forensic accounting", accounting))
     parts.append(_section(4, "Methodology", _methodology(view)))
     recs = [a for a in view.attachments if a["kind"] == "exchange_records"]
     parts.append(_section(5, "Exchange records received under legal process", "".join(_records(a, traces) for a in recs)
@@ -131,7 +134,9 @@ def _summary(view: CaseView) -> str:
     case_tags = view.tags
     for f in view.findings:
         words = {"trace": trace_summary, "screen": screen_summary, "explain": explain_summary,
-                 "eth_trace": eth_report.trace_summary, "eth_leads": eth_report.leads_summary}[f["kind"]](f)
+                 "eth_trace": eth_report.trace_summary, "eth_leads": eth_report.leads_summary,
+                 "account": report_accounting.account_summary}[f["kind"]](f)
+        words = [*words, *report_accounting.trace_fiat_summary(f)]
         out.append(f"<h3>{_e(f['title'])}</h3>" + "".join(f"<p>{w}</p>" for w in words))
         if f["kind"] == "trace":
             out.append(_figures_table(f))
@@ -241,6 +246,7 @@ def _methodology(view: CaseView) -> str:
     out.append("<h3>4.4 Attribution tags</h3><p>An address is attributed to a service or actor only by a tag, and "
                "every tag names its source and its confidence (GraphSense scale, 0–100).</p>" + _tags_table(view))
     out.append(eth_report.methodology(view.findings))
+    out.append(report_accounting.methodology(view.findings))
     return "\n".join(out)
 
 
