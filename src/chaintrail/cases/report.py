@@ -14,13 +14,20 @@ from chaintrail.cases.report_html import ReportContext, render_html
 from chaintrail.cases.repository import CaseRepository
 from chaintrail.cases.verify import verify
 from chaintrail.errors import UsageError
+from chaintrail.i18n import use_language
 
 FORMATS = ("html", "pdf")
 
 
 def build_report(repo: CaseRepository, p: Principal, ref: str, fmt: str = "pdf",
-                 recipient_level: str | None = None) -> bytes:
-    """The report's bytes; items above ``recipient_level`` (default: what ``p`` may read) are withheld."""
+                 recipient_level: str | None = None, lang: str | None = None) -> bytes:
+    """The report's bytes; items above ``recipient_level`` (default: what ``p`` may read) are withheld.
+
+    ``lang``: the language of its words and number/date formats (default: the current language, see chaintrail.i18n).
+    """
+    if lang is not None:
+        with use_language(lang):
+            return build_report(repo, p, ref, fmt, recipient_level)
     if fmt not in FORMATS:
         raise UsageError(f"report format must be html or pdf, not {fmt!r}")
     view = repo.case(p, ref, action="case.report")

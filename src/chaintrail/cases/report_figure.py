@@ -11,18 +11,24 @@ from __future__ import annotations
 
 from html import escape
 
+from chaintrail.i18n import N_, _
+
 COIN = 100_000_000
 KIND_COLOUR = {"tagged": "#1f5fa8", "unspent": "#6b6b6b", "below_threshold": "#a0a0a0", "coinbase": "#8a6d00",
                "unknown_source": "#8a6d00", "stopped_max_hops": "#b35c00", "stopped_time": "#b35c00",
                "stopped_mixer": "#7a1fa8"}
-KIND_WORDS = {"tagged": "attributed service", "unspent": "unspent", "below_threshold": "below threshold",
-              "coinbase": "newly mined", "unknown_source": "unknown source", "stopped_max_hops": "hop limit reached",
-              "stopped_time": "outside time window", "stopped_mixer": "entered mixer"}
+KIND_WORDS = {"tagged": N_("attributed service"), "unspent": N_("unspent"), "below_threshold": N_("below threshold"),
+              "coinbase": N_("newly mined"), "unknown_source": N_("unknown source"),
+              "stopped_max_hops": N_("hop limit reached"), "stopped_time": N_("outside time window"),
+              "stopped_mixer": N_("entered mixer")}
 _MAX_PATH = 6          # transactions drawn per path before the middle is collapsed
 
 
 def btc(sat: int) -> str:
-    return f"{sat / COIN:,.8f}"
+    """Exact BTC to the satoshi, grouped per the current language (en 1,234.50000000; uk 1 234,50000000)."""
+    from chaintrail.i18n import fmt_btc
+
+    return fmt_btc(int(sat), unit=False)
 
 
 def short(s: str | None, n: int = 10) -> str:
@@ -121,7 +127,7 @@ def fund_flow_svg(trace: dict, *, max_endpoints: int = 10, width: int = 1000) ->
                 f'<text x="{x + 12}" y="{y - 4}" font-weight="bold" fill="{colour}">'
                 f'{escape(endpoint_name(e)[:30])}</text>',
                 f'<text x="{x + 12}" y="{y + 11}" font-size="10" fill="#222">{btc(e["amount_sat"])} BTC · {share:.1f}% · '
-                f'{escape(KIND_WORDS.get(e["kind"], e["kind"]))}</text>']
+                f'{escape(_(KIND_WORDS[e["kind"]]) if e["kind"] in KIND_WORDS else e["kind"])}</text>']
     if rest:
         x = right + 10
         y = 50 + (end_rows - 0.5) * (height - 70) / max(end_rows, 1)

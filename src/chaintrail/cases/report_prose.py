@@ -7,11 +7,11 @@ that legal process can reach, and what the conclusion depends on.
 
 from __future__ import annotations
 
-import datetime as dt
 from html import escape
 
 from chaintrail.cases.methodology import SOURCE_NAMES, headline, is_measured, lacks_real
 from chaintrail.cases.report_figure import btc
+from chaintrail.i18n import _, fmt_date, fmt_percent
 
 _MODEL_NAME = {"haircut": "haircut (proportional)", "poison": "poison", "fifo": "first-in-first-out",
                "lifo": "last-in-first-out", "tiho": "taint-in-highest-out"}
@@ -21,21 +21,21 @@ _STOP_WORDS = {"stopped_max_hops": "the hop limit was reached", "stopped_time": 
 
 def day(ts: int | None) -> str:
     if ts is None:
-        return "an unknown date"
-    return dt.datetime.fromtimestamp(int(ts), dt.timezone.utc).strftime("%-d %B %Y")
+        return _("an unknown date")
+    return fmt_date(int(ts))
 
 
 def pct(part: int, whole: int) -> str:
     """A share to one decimal that never rounds a remainder away: 99.99% is not 100.0%, a dust amount not 0.0%."""
     if not whole:
-        return "0.0%"
+        return fmt_percent("0.0%")
     v = 100.0 * part / whole
     s = f"{v:.1f}"
     if s == "100.0" and part != whole:
-        return f"{min(v, 99.99):.2f}%"
+        return fmt_percent(f"{min(v, 99.99):.2f}%")
     if s == "0.0" and part:
-        return "<0.1%"
-    return s + "%"
+        return fmt_percent("<0.1%")
+    return fmt_percent(s + "%")
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

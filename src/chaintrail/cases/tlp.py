@@ -12,18 +12,19 @@ STIX 2.1 predefines only TLP 1.0 markings, so TLP 2.0 travels as the OASIS
 from __future__ import annotations
 
 from chaintrail.errors import UsageError
+from chaintrail.i18n import N_
 
 LEVELS: tuple[str, ...] = ("clear", "green", "amber", "amber+strict", "red")
 RANK = {lvl: i for i, lvl in enumerate(LEVELS)}
 
 # What each level allows, in FIRST's words (shortened), for reports and packages.
 MEANING = {
-    "clear": "Recipients may spread this to the world; there is no limit on disclosure.",
-    "green": "Recipients may share this with peers and partner organisations within their community, "
-             "but not via publicly accessible channels.",
-    "amber": "Recipients may share this on a need-to-know basis within their organisation and its clients.",
-    "amber+strict": "Recipients may share this on a need-to-know basis only within their own organisation.",
-    "red": "For the eyes and ears of individual recipients only; no further disclosure.",
+    "clear": N_("Recipients may spread this to the world; there is no limit on disclosure."),
+    "green": N_("Recipients may share this with peers and partner organisations within their community, "
+             "but not via publicly accessible channels."),
+    "amber": N_("Recipients may share this on a need-to-know basis within their organisation and its clients."),
+    "amber+strict": N_("Recipients may share this on a need-to-know basis only within their own organisation."),
+    "red": N_("For the eyes and ears of individual recipients only; no further disclosure."),
 }
 
 # FIRST's colours: coloured text on a black background.

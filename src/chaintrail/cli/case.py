@@ -488,12 +488,17 @@ def report(ref: str, out: Path = typer.Option(None, "--out", "-o", help="File to
            fmt: str = typer.Option("pdf", "--format", help="pdf | html"),
            level: str = typer.Option(None, "--tlp", help="Withhold items above this level (for a partner)"),
            db: str = DbOption, store: Path = StoreOption, user: str = UserOption, agency: str = AgencyOption,
+           lang: str = typer.Option(None, "--lang", help="Language of the report: en, uk "
+                                                         "[default: chaintrail --lang, $CHAINTRAIL_LANG or en]"),
            json_out: bool = JsonOption) -> None:
     """Write the court-ready report (PDF or HTML)."""
     from chaintrail.cases.report import build_report
+    from chaintrail.i18n import resolve_language
+
+    lang = resolve_language(lang) if lang else None
     repo, p = _open(db, store, user, agency)
     with repo:
-        data = build_report(repo, p, ref, fmt, level)
+        data = build_report(repo, p, ref, fmt, level, lang=lang)
     out = out or Path(f"{ref}.{fmt}")
     out.write_bytes(data)
     emit_json({"path": str(out), "bytes": len(data)}) if json_out else console.print(f"wrote {out} ({len(data):,} bytes)")

@@ -379,9 +379,10 @@ def verify_case(ref: str, repo: CaseRepository = Repo, p: Principal = Who):
 @router.get("/{ref}/report", summary="The court-ready report (PDF or HTML)",
             responses={200: {"content": {"application/pdf": {}, "text/html": {}}}})
 def report(ref: str, format: Literal["pdf", "html"] = Query("pdf"), tlp: Tlp | None = Query(None),
+           lang: Literal["en", "uk"] = Query("en", description="Language of the report's words and number formats"),
            repo: CaseRepository = Repo, p: Principal = Who):
     from chaintrail.cases.report import build_report
-    data = _call(build_report, repo, p, ref, format, tlp)
+    data = _call(build_report, repo, p, ref, format, tlp, lang)
     media = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
     return Response(data, media_type=media,
                     headers={"Content-Disposition": f'attachment; filename="{_safe(ref)}.{format}"'})
