@@ -8,6 +8,7 @@ import * as eth from "./eth.js";
 import * as ethPanels from "./eth_panels.js";
 import * as ethTrace from "./eth_trace.js";
 import { CasePanel } from "./casefile.js";
+import { TrainingPanel } from "./training.js";
 import { drawTimeline, timelinePng } from "./timeline.js";
 import { download, fmtBTC, h, riskChips, short } from "./format.js";
 import * as i18n from "./i18n.js";
@@ -362,6 +363,11 @@ async function start() {
   }
   if (!btc) document.querySelectorAll('#tabs button[data-tab="trace"], #tabs button[data-tab="timeline"]').forEach((b) => { b.hidden = true; });
   state.casePanel = new CasePanel($("case-panel"), m);
+  if (m.features.training) {
+    $("tab-btn-training").hidden = false;
+    state.training = new TrainingPanel($("training-panel"));
+    state.training.start().catch((err) => status(err.message, true));
+  }
   try {
     window.chaintrail.cy = graph.initGraph($("cy"), $("tooltip"));
   } catch (err) {
