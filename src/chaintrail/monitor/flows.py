@@ -89,7 +89,7 @@ def btc_blocks(store: ChainStore, first_seq: int, end_seq: int) -> tuple[list[in
         if int(pq.read_metadata(path).num_rows) and sum(x.num_rows for x in got) >= want:
             break
     rows = sorted((r for t in got for r in t.to_pylist()), key=lambda r: r["block_seq"])
-    return [r["height"] if r["height"] is not None else -1 for r in rows], [bytes(r["hash"])[::-1].hex() for r in rows]
+    return [r["height"] if r["height"] is not None else -1 for r in rows], [bytes(r["hash"]).hex() for r in rows]
 
 
 def btc_flows(store: ChainStore, first_seq: int, end_seq: int) -> Flows:

@@ -134,6 +134,8 @@ class Follower:
                  on_update: Callable[[UpdateResult], None] | None = None, check_pow: bool = True):
         self.store_path = Path(store_path)
         self.url = url
+        parts = urlsplit(url if "://" in url else "http://" + url)
+        self.public_url = f"{parts.scheme}://{parts.hostname}:{parts.port or ''}{parts.path}"   # no password
         self.chain = chain
         self.db = db
         self.poll_s = poll_s
@@ -196,7 +198,7 @@ class Follower:
                 except SourceError as exc:
                     self.stats.node_errors += 1
                     self.stats.last_error = str(exc)
-                    log.warning("node %s failed (%s); retrying in %.1f s", self.url, exc, backoff)
+                    log.warning("node %s failed (%s); retrying in %.1f s", self.public_url, exc, backoff)
                     self._drop_source()
                     wait, backoff = backoff, min(backoff * 2, self.retry_max_s)
                 if stop_after is not None and time.monotonic() - t0 >= stop_after:
