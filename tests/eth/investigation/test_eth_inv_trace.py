@@ -101,6 +101,18 @@ def test_haircut_by_hand_with_gas_after_the_movements(tmp_path) -> None:
     assert d["endpoints"] == []
 
 
+def test_haircut_takes_a_transactions_gas_as_one_movement(tmp_path) -> None:
+    # C pays A 2 clean, V pays A 2 (the source); tx2: A's gas only, a tip of 1 to the fee recipient P and 1 burnt.
+    # One movement of 2 out of T=2 of B=4 carries floor(2 * 2/4) = 1; two would carry floor(1 * 2/4) = 0 and then
+    # floor(1 * 2/3) = 0 (the key's rule: gas is one more movement out of the payer).
+    g = _graph([(0, C, A, ETH, "tx_value", 2), (1, V, A, ETH, "tx_value", 2),
+                (2, A, P, ETH, "fee_tip", 1), (2, A, NONE, ETH, "fee_burnt", 1)])
+    d = EthTracer(None, g, tmp_path).trace(f"{_tx(1)}:0x{_addr(A).hex()}", EthTraceParams(max_hops=10))
+    t = d["totals"]["ETH"]
+    assert (t["fees"], t["unspent"]) == ("1", "1")
+    _check_conservation(d)
+
+
 def test_haircut_and_poison_by_hand(tmp_path) -> None:
     # C pays A 300 clean, V pays A 100 (source), A pays B 200, B pays X 30 (deposit address), B pays C 50.
     flows = [(0, C, A, ETH, "tx_value", 300), (1, V, A, ETH, "tx_value", 100), (2, A, B, ETH, "tx_value", 200),

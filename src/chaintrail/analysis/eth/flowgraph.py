@@ -67,6 +67,7 @@ class FlowGraph:
     overflow: np.ndarray      # p -> amount >= 2^128 (index holds the low 128 bits)
     bal_hi: np.ndarray        # p -> from-account's balance before p
     bal_lo: np.ndarray
+    fee_next: np.ndarray      # p -> a fee flow whose next position is more of the same tx's gas from the same account
     acct_addr: np.ndarray     # account -> addr_num
     acct_asset: np.ndarray    # account -> asset id
     final_hi: np.ndarray      # account -> balance after the last flow
@@ -213,6 +214,11 @@ def build(tx, frm_a, to_a, asset, kind_raw, lo, hi, n_addr: int, n_tx: int, blk_
     n_acct = len(acct_keys)
     bal_hi, bal_lo, fin_hi, fin_lo = _balances(a_from, a_to, hi, lo, n_acct)
     out_pos, out_ptr = csr(a_from, n_acct, skip=-1)
+    # a transaction's gas (tip, base fee burnt, blob fee burnt) is one movement out of its payer: mark the runs
+    is_fee = np.isin(kind, FEE_KINDS)
+    fee_next = np.zeros(n, np.bool_)
+    if n > 1:
+        fee_next[:-1] = is_fee[:-1] & is_fee[1:] & (tx[:-1] == tx[1:]) & (a_from[:-1] == a_from[1:]) & (a_from[:-1] >= 0)
     txi = np.where(tx == NONE32, -1, tx.astype(np.int64))
     has_tx = txi >= 0
     tx_pos = np.full(n_tx + 1, n, np.int64)
@@ -225,7 +231,7 @@ def build(tx, frm_a, to_a, asset, kind_raw, lo, hi, n_addr: int, n_tx: int, blk_
     return FlowGraph(
         n_addr=n_addr, flow=order.astype(np.int64), tx=txi, kind=kind, frm=a_from, to=a_to,
         hi=hi, lo=lo, amount_f=hi.astype(np.float64) * 18446744073709551616.0 + lo.astype(np.float64),
-        overflow=ovf, bal_hi=bal_hi, bal_lo=bal_lo, acct_addr=acct_keys // n_assets, acct_asset=acct_keys % n_assets,
+        overflow=ovf, bal_hi=bal_hi, bal_lo=bal_lo, fee_next=fee_next, acct_addr=acct_keys // n_assets, acct_asset=acct_keys % n_assets,
         final_hi=fin_hi, final_lo=fin_lo, out_ptr=out_ptr, out_pos=out_pos, asset_addr=asset_addr.astype(np.int64),
         asset_item=asset_item, tx_pos=tx_pos, addr_key=addr_key, tx_hash=tx_hash,
         tx_block=tx_block, blk_hash=blk_hash)

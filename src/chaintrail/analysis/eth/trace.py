@@ -342,7 +342,7 @@ class EthTracer:
                                self.e_pos, self.e_dst, self.e_h, self.e_l, self.e_hop, slack, self.conv_buf,
                                self.note_buf)
         return K.trace_kernel(K.MODELS[params.model], g.frm, g.to, g.hi, g.lo, g.kind, g.bal_hi, g.bal_lo,
-                             g.acct_addr, g.acct_asset, g.out_ptr, g.out_pos, self.fee_kind, stops.kind,
+                             g.acct_addr, g.acct_asset, g.out_ptr, g.out_pos, self.fee_kind, g.fee_next, stops.kind,
                              src_pos, sh, sl, hop0, np.asarray(src_accts, np.int64), self.bridge.out_leg,
                              c.conv_in, c.conv_out,
                              c.trig_first, c.trig, c.acct, c.ain_h, c.ain_l, c.aout_h, c.aout_l,

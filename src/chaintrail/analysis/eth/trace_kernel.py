@@ -6,6 +6,8 @@ is up to date whenever one of its out-flows is visited. See ``trace`` for the mo
 Each visited out-flow of a tainted account carries ``t`` (exact, ``u128``):
 
 * haircut: t = floor(x * T / B), B the account's balance just before (from the flow graph; at least x and T);
+  a transaction's gas (its fee flows from one payer, ``fee_next``) is one movement: floor(X * T / B) over their
+  sum X, shared over the flows in proportion (the last takes the rest);
 * poison: t = x; the clean part x - min(x, T) is counted as absorbed.
 * tiho: t = min(x, T);
 * fifo / lifo: t = the tainted units in the range the flow takes from its sender's line (``lines``: exact
@@ -74,7 +76,7 @@ def _lay(model, ln, d, status, bh, bl, k):
 
 @nb.njit(cache=True)
 def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_asset, out_ptr, out_pos,
-                 fee_kind, stop_kind, src_pos, src_hi, src_lo, src_hop, src_accts, bridge_out,
+                 fee_kind, fee_next, stop_kind, src_pos, src_hi, src_lo, src_hop, src_accts, bridge_out,
                  conv_in, conv_out, trig_first, conv_trig, conv_acct, ain_h, ain_l, aout_h, aout_l,
                  max_hops, min_lo, n_assets, T_hi, T_lo, status, hops, q0, q1, tin_h, tin_l, tout_h, tout_l, c_hop, touched,
                  mix_policy, mix_leg, mix_ref, w_dep, d_w, w_rec, w_fee, den_h, den_l, note_h, note_l, took_h, took_l,
@@ -98,6 +100,8 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
     ne = 0
     cap = e_pos.shape[0] - e_slack
     visited = 0
+    gas_p = -1                                       # haircut: the next position of a gas run, its taint and amount left
+    gt_h, gt_l, gx_h, gx_l = U0, U0, U0, U0
     first = frm.shape[0]
     for k in range(src_pos.shape[0]):
         _push(q0, q1, src_pos[k])
@@ -209,15 +213,37 @@ def trace_kernel(model, frm, to, hi, lo, kind, bal_hi, bal_lo, acct_addr, acct_a
                         T_hi[a], T_lo[a] = U0, U0
                     else:
                         T_hi[a], T_lo[a] = sub(T_hi[a], T_lo[a], xh, xl)
+                elif gas_p == p:         # more of the transaction's gas: its share of the gas's taint
+                    if fee_next[p]:
+                        th, tl = muldiv(xh, xl, gt_h, gt_l, gx_h, gx_l)
+                        gt_h, gt_l = sub(gt_h, gt_l, th, tl)
+                        gx_h, gx_l = sub(gx_h, gx_l, xh, xl)
+                        gas_p = p + 1
+                    else:
+                        th, tl = gt_h, gt_l
+                        gas_p = -1
+                    T_hi[a], T_lo[a] = sub(T_hi[a], T_lo[a], th, tl)
                 else:
+                    # a transaction's gas (tip, base fee burnt, blob fee) is one movement: X is all of it
+                    sh_, sl_ = xh, xl
+                    q = p
+                    while fee_next[q]:
+                        q += 1
+                        sh_, sl_ = add(sh_, sl_, hi[q], lo[q])
                     bh, bl = bal_hi[p], bal_lo[p]
                     if neg(bh):
                         bh, bl = U0, U0
-                    if lt(bh, bl, xh, xl):
-                        bh, bl = xh, xl
+                    if lt(bh, bl, sh_, sl_):
+                        bh, bl = sh_, sl_
                     if lt(bh, bl, T_hi[a], T_lo[a]):
                         bh, bl = T_hi[a], T_lo[a]
-                    th, tl = muldiv(xh, xl, T_hi[a], T_lo[a], bh, bl)
+                    th, tl = muldiv(sh_, sl_, T_hi[a], T_lo[a], bh, bl)
+                    if q > p:            # shared over the run's flows in proportion, the last taking the rest
+                        gt_h, gt_l = th, tl
+                        th, tl = muldiv(xh, xl, gt_h, gt_l, sh_, sl_)
+                        gt_h, gt_l = sub(gt_h, gt_l, th, tl)
+                        gx_h, gx_l = sub(sh_, sl_, xh, xl)
+                        gas_p = p + 1
                     T_hi[a], T_lo[a] = sub(T_hi[a], T_lo[a], th, tl)
             if th != U0 or tl != U0:
                 hop = hops[a] + 1
