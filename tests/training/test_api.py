@@ -1,0 +1,88 @@
+"""/api/v1/training: trainees see only their own work and never the key; the instructor's routes are refused to
+them; exam lock answers 409; the routes are in the OpenAPI document."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import expected_of, key_answers
+
+BEARER = "b" * 24
+
+
+@pytest.fixture(scope="module")
+def client(klass):
+    import httpx
+
+    from chaintrail.api import create_app
+    from chaintrail.api.server import ServerThread
+
+    app = create_app(klass.folder / "sets" / "week1" / "store", token=BEARER, training_dir=klass.folder)
+    with ServerThread(app) as url, httpx.Client(base_url=url, timeout=60) as c:
+        yield c
+
+
+def hdr(token: str | None) -> dict:
+    h = {"Authorization": f"Bearer {BEARER}"}
+    if token is not None:
+        h["X-Chaintrail-Training-Token"] = token
+    return h
+
+
+def test_trainee_sees_the_brief_never_the_key(client, klass):
+    alice = hdr(klass.tokens["Alice"])
+    rows = client.get("/api/v1/training/exercises", headers=alice).json()
+    text = client.get("/api/v1/training/exercises", headers=alice).text
+    assert len(rows) == 5
+    for row in rows:
+        exp = expected_of(klass.folder, row["id"])
+        brief = {p["address"] for p in row["brief"]["reported_payments"]}
+        hidden = [a for a in exp["perpetrator_addresses"] if a not in brief]
+        assert hidden and not any(a in text for a in hidden)
+        assert not any(name in text for name in exp["exchanges"])
+        assert str(exp["unspent_sat"]) not in text or exp["unspent_sat"] == 0
+        assert "expected" not in row and "case_id" not in row
+
+
+def test_trainee_cannot_read_another_trainees_work_or_the_results(client, klass):
+    alice, bob = hdr(klass.tokens["Alice"]), hdr(klass.tokens["Bob"])
+    r = client.post("/api/v1/training/exercises/3/submissions", headers=alice,
+                    json=key_answers(expected_of(klass.folder, 3)))
+    assert r.status_code == 201 and r.json()["grade"]["score"] == 100.0
+    assert "submission" not in client.get("/api/v1/training/exercises/3", headers=bob).json()
+    for path in ("/results", "/results/3/Alice", "/grades.csv", "/roster"):
+        assert client.get("/api/v1/training" + path, headers=bob).status_code == 403, path
+    assert client.post("/api/v1/training/roster", headers=bob, json={"name": "Mallory"}).status_code == 403
+    assert client.get("/api/v1/training/me", headers=hdr("n" * 32)).status_code == 401
+    assert client.get("/api/v1/training/me", headers=hdr(None)).status_code == 401
+    inst = hdr(klass.instructor)
+    assert client.get("/api/v1/training/results/3/Alice", headers=inst).json()["grade"]["score"] == 100.0
+    assert client.post("/api/v1/training/exercises/3/submissions", headers=inst, json={}).status_code == 403
+    assert "Alice,week1,3,coinjoin," in client.get("/api/v1/training/grades.csv", headers=inst).text
+
+
+def test_exam_lock_is_enforced_by_the_server(client, klass):
+    inst, bob = hdr(klass.instructor), hdr(klass.tokens["Bob"])
+    made = client.post("/api/v1/training/sets", headers=inst,
+                       json={"name": "quiz", "kinds": ["coinjoin"], "seed": 3, "build_store": False})
+    assert made.status_code == 201
+    ex = made.json()["exercise_ids"][0]
+    assert client.post("/api/v1/training/sets/quiz/exam", headers=inst, json={"minutes": 5}).status_code == 200
+    during = client.post(f"/api/v1/training/exercises/{ex}/submissions", headers=bob, json={"mixers": ["Wasabi"]})
+    assert during.status_code == 201 and "grade" not in during.json()
+    assert client.post("/api/v1/training/sets/quiz/exam/close", headers=inst).status_code == 200
+    late = client.post(f"/api/v1/training/exercises/{ex}/submissions", headers=bob, json={"mixers": ["Wasabi"]})
+    assert late.status_code == 409 and "locked" in late.json()["error"]
+    assert "grade" in client.get(f"/api/v1/training/exercises/{ex}", headers=bob).json()
+
+
+def test_bad_answers_and_openapi(client, klass):
+    alice = hdr(klass.tokens["Alice"])
+    r = client.post("/api/v1/training/exercises/1/submissions", headers=alice, json={"unspent_btc": "1e999"})
+    assert r.status_code == 422 and "unspent_btc" in r.json()["error"]
+    assert client.get("/api/v1/training/exercises/999", headers=alice).status_code == 404
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/api/v1/training/exercises/{exercise_id}/submissions" in paths
+    assert paths["/api/v1/training/results"]["get"]["security"] == [{"HTTPBearer": []}]
+    lesson = client.get("/api/v1/training/lessons/mixers", headers=alice).json()
+    assert lesson["markdown"].startswith("# Mixers") and {"custodial_mixer", "coinjoin"} <= {
+        e["kind"] for e in lesson["exercises"]}
