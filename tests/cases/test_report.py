@@ -106,3 +106,18 @@ def test_html_report_for_a_partner_withholds_red(case):
     with repo.db.read() as conn:
         acts = [e.action for e in entries(conn, case_ref=ref)]
     assert acts.count("case.report") >= 2
+
+
+def test_html_report_in_ukrainian_with_locale_amounts(case):
+    """--lang uk: the report's words come from the uk catalog, amounts are exact with the uk comma and grouping."""
+    repo, p, ref = case
+    html = build_report(repo, p, ref, "html", lang="uk").decode()
+    assert "<html lang=uk>" in html
+    for words in ("Резюме для прокурора", "Рух коштів", "Кінцеві точки та суми", "Методологія",
+                  "Ланцюг зберігання доказів", "Усього відстежено", "Надійшло до атрибутованих сервісів"):
+        assert words in html, words
+    # block 9's 50 BTC, traced: exact to the satoshi with a decimal comma, never the English point
+    assert "<b>50,00000000 BTC</b>" in html and "50.00000000" not in html
+    assert "100,0%" in html and "Summary for the prosecutor" not in html
+    en = build_report(repo, p, ref, "html").decode()       # the default stays English
+    assert "Summary for the prosecutor" in en and "<b>50.00000000 BTC</b>" in en
