@@ -80,7 +80,34 @@ def expected_cash_outs(demo, demo_api) -> list[dict]:
     return case, expected
 
 
-def test_search_expand_trace_shows_the_answer_key_exchanges(page, demo, demo_api, tmp_path):
+def usd_on_the_day(demo, demo_api, e: dict, shared_data: Path) -> str:
+    """The endpoint's USD value recomputed from the price file: each output the trace reached valued at the close
+    of its own tx's UTC day (the outputs from the API's trace with the UI's defaults)."""
+    import datetime as dt
+
+    from ct_workbench import DEMO_TRACE
+
+    from chaintrail.store.chainstore import ChainStore
+    from chaintrail.store.sql import query
+
+    cluster = demo_api.ok(f"/addresses/{demo.subject}")["cluster"]
+    r = demo_api.ok("/trace", source=f"cluster:{cluster}", limit=5000, **DEMO_TRACE)
+    ep = next(x for x in r["endpoints"] if x["address"] == e["address"])
+    txids = [o.split(":")[0] for o in ep["outputs"]]
+    with open(shared_data / "prices" / "btc_usd_daily.csv") as f:
+        close = {r["date"]: float(r["close_usd"]) for r in csv.DictReader(f)}
+    with ChainStore(demo.store) as st:
+        t = {r["txid"]: r["time"] for r in query(st, "SELECT t.txid, b.time FROM txs t JOIN blocks b ON "
+                                                     "b.hash = t.block_hash WHERE list_contains($t, t.txid)",
+                                                 {"t": txids}).to_pylist()}
+    amounts = ep.get("output_amounts") or [ep["amount_sat"]]
+    assert sum(amounts) == e["amount_sat"]
+    cents = sum(round(a * close[dt.datetime.fromtimestamp(t[x], dt.timezone.utc).date().isoformat()] / 1e8 * 100)
+                for x, a in zip(txids, amounts))
+    return f"{cents / 100:,.2f} USD"
+
+
+def test_search_expand_trace_shows_the_answer_key_exchanges(page, demo, demo_api, tmp_path, shared_data):
     case, expected = expected_cash_outs(demo, demo_api)
     assert demo.case_id in page.inner_text("#case-banner")
     # 1. search the ransom address
@@ -107,6 +134,10 @@ def test_search_expand_trace_shows_the_answer_key_exchanges(page, demo, demo_api
         assert e["exchange"] in row.inner_text()
         assert row.locator("td.amount").inner_text() == btc(e["amount_sat"])
         assert int(row.get_attribute("data-amount")) == e["amount_sat"]
+        # Fiat beside the coins (issue 25): USD at the UTC close of the day, from the real BTC/USD file.
+        fiat = row.locator("td.fiat")
+        assert fiat.inner_text() == usd_on_the_day(demo, demo_api, e, shared_data), e
+        assert "UTC close of" in fiat.get_attribute("title")
     services = page.inner_text('[data-testid="services"]')
     for e in expected:
         assert e["exchange"] in services

@@ -87,7 +87,7 @@ export function renderResult(el, r, ctx) {
       h("button", { id: "trace-png", onclick: () => endpointsPng(r) }, _t("trace.export_png"))),
     h("table", { id: "endpoint-table", "data-testid": "endpoint-table" },
       h("thead", {}, h("tr", {}, h("th", {}, _t("col.kind")), h("th", {}, _t("col.address")), h("th", {}, _t("col.entity_tags")),
-        h("th", { class: "num" }, _t("col.amount")), h("th", { class: "num" }, _t("col.hops")))),
+        h("th", { class: "num" }, _t("col.amount")), h("th", { class: "num" }, "USD on the day"), h("th", { class: "num" }, _t("col.hops")))),
       h("tbody", {}, rows.map((e) => h("tr", {
         class: (e.kind === "tagged" ? "tagged " : "") + (e.address ? "clickable" : ""),
         onclick: e.address ? () => ctx.focusAddress(e.address) : null,
@@ -97,8 +97,17 @@ export function renderResult(el, r, ctx) {
         h("td", {}, e.label ? h("b", {}, e.label) : "", e.label ? " " : "", e.cluster !== null ? h("span", { class: "muted" }, _t("node.entity", { id: String(e.cluster) }) + " ") : "",
           ...riskChips(e.risk)),
         h("td", { class: "num amount" }, fmtBTC(e.amount_sat)),
+        fiatCell(e.fiat),
         h("td", { class: "num" }, String(e.hops))))))
   ].filter(Boolean));
+}
+
+// The endpoint's USD value on the UTC day its outputs were paid (store prices), the day and close in the tooltip.
+function fiatCell(f) {
+  if (!f) return h("td", { class: "num fiat muted" }, "");
+  const tip = f.missing ? f.missing : `UTC close of ${f.days.join(", ")}: ${f.prices_usd.map((p) => p.toLocaleString("en-US", { maximumFractionDigits: 2 })).join(", ")} USD/BTC`;
+  const text = f.usd === null || f.usd === undefined ? "no price" : f.usd.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 }) + " USD";
+  return h("td", { class: "num fiat", title: tip, "data-testid": "fiat" }, text);
 }
 
 export async function exportCsv() {
