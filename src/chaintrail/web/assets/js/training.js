@@ -35,6 +35,11 @@ async function call(method, path, body, accept = "application/json") {
   return accept === "application/json" ? r.json() : r.text();
 }
 
+// replaceChildren with arrays flattened and empty parts left out
+function fill(el, ...children) {
+  el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+}
+
 const btc = (sat) => (sat / 1e8).toFixed(8) + " BTC";
 
 export class TrainingPanel {
@@ -109,14 +114,14 @@ export class TrainingPanel {
       h("input", { type: "checkbox", value: m, name: "ans-mixer", checked: (prev.mixers || []).includes(m) || null }), " ", m));
     const out = h("div", { id: "training-grade" });
     const form = h("form", { id: "training-form", onsubmit: (ev) => { ev.preventDefault(); this.submit(id, f, form, out).catch((err) => {
-      out.replaceChildren(h("p", { class: "error" }, err.message)); }); } },
+      fill(out, h("p", { class: "error" }, err.message)); }); } },
     h("label", {}, tr("training.q_exchanges", "Exchanges to serve, one per line: name, amount in BTC"), f.exchanges),
     h("label", {}, tr("training.q_addresses", "The perpetrators' addresses, one per line"), f.addresses),
     h("fieldset", {}, h("legend", {}, tr("training.q_mixers", "Services that mixed the funds")), mixers),
     h("label", {}, tr("training.q_unspent", "Still unspent (BTC)"), f.unspent),
     h("label", {}, tr("training.q_reasoning", "Your reasoning: the path and the techniques you used"), f.reasoning),
     h("button", { type: "submit", id: "training-submit", disabled: e.exam.state === "over" || null }, tr("training.submit", "Submit answers")));
-    this.work.replaceChildren(h("h3", {}, b.title), exam, h("p", {}, b.story), h("p", {}, h("i", {}, b.focus)), payments,
+    fill(this.work, h("h3", {}, b.title), exam, h("p", {}, b.story), h("p", {}, h("i", {}, b.focus)), payments,
       hints.length ? h("details", {}, h("summary", {}, tr("training.hints", "Hints: techniques to try")), h("ul", {}, hints)) : null,
       form, out);
     if (e.grade) this.renderGrade(out, e.grade);
@@ -133,11 +138,11 @@ export class TrainingPanel {
     if (f.unspent.value.trim()) body.unspent_btc = f.unspent.value.trim();
     const r = await call("POST", `/exercises/${id}/submissions`, body);
     if (r.grade) this.renderGrade(out, r.grade);
-    else out.replaceChildren(h("p", { class: "muted" }, tr("training.submitted_exam", "Submitted. The grade shows when the exam is over.")));
+    else fill(out, h("p", { class: "muted" }, tr("training.submitted_exam", "Submitted. The grade shows when the exam is over.")));
   }
 
   renderGrade(out, g) {
-    out.replaceChildren(h("h4", { id: "training-score" }, tr("training.score", "Score {score} / {max}", { score: g.score, max: g.max })),
+    fill(out, h("h4", { id: "training-score" }, tr("training.score", "Score {score} / {max}", { score: g.score, max: g.max })),
       g.questions.map((q) => h("div", { class: "question", "data-question": q.id },
         h("b", {}, `${q.title}: ${q.score} / ${q.max}`),
         h("ul", {}, q.feedback.map((item) => h("li", { "data-code": item.code }, item.text,
@@ -193,7 +198,7 @@ export class TrainingPanel {
       const text = await call("GET", "/grades.csv", undefined, "text/csv");
       const a = h("a", { href: URL.createObjectURL(new Blob([text], { type: "text/csv" })), download: "grades.csv" });
       a.click(); } }, tr("training.csv", "Export grades (CSV)"));
-    this.results.replaceChildren(h("h3", {}, tr("training.results", "Class results")), exams, table, csv,
+    fill(this.results, h("h3", {}, tr("training.results", "Class results")), exams, table, csv,
       h("h4", {}, tr("training.stats", "Per question")), qstats,
       h("p", { id: "training-missed" }, tr("training.missed", "Techniques the class misses: {list}", { list: missed || "–" })));
   }
@@ -202,7 +207,7 @@ export class TrainingPanel {
     const r = await call("GET", `/results/${exercise}/${encodeURIComponent(trainee)}`);
     const out = h("div", {});
     this.renderGrade(out, r.grade);
-    this.detail.replaceChildren(h("h4", {}, `${trainee} · #${exercise}`), out,
+    fill(this.detail, h("h4", {}, `${trainee} · #${exercise}`), out,
       h("details", {}, h("summary", {}, tr("training.reasoning", "Reasoning")), h("p", {}, r.answers.reasoning || "–")));
   }
 }
