@@ -114,6 +114,7 @@ def create_app(store_path: str | Path, token: str | None = None, *, case_info: d
     cases = _optional_router("cases")
     if cases is not None:
         app.include_router(cases, prefix=API_PREFIX)
+        app.include_router(importlib.import_module("chaintrail.api.routers.watch").router, prefix=API_PREFIX)
     account = _optional_router("account")
     if account is not None:
         app.include_router(account, prefix=API_PREFIX)

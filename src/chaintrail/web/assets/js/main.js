@@ -7,6 +7,7 @@ import * as trace from "./trace.js";
 import * as eth from "./eth.js";
 import * as ethPanels from "./eth_panels.js";
 import * as ethTrace from "./eth_trace.js";
+import { AlertsPanel } from "./alerts.js";
 import { CasePanel } from "./casefile.js";
 import { TrainingPanel } from "./training.js";
 import { drawTimeline, timelinePng } from "./timeline.js";
@@ -363,6 +364,10 @@ async function start() {
   }
   if (!btc) document.querySelectorAll('#tabs button[data-tab="trace"], #tabs button[data-tab="timeline"]').forEach((b) => { b.hidden = true; });
   state.casePanel = new CasePanel($("case-panel"), m);
+  if (m.features.cases) {
+    state.alerts = new AlertsPanel($("alerts-panel"), document.querySelector('#tabs button[data-tab="case"]'));
+    state.alerts.start();
+  }
   if (m.features.training) {
     $("tab-btn-training").hidden = false;
     state.training = new TrainingPanel($("training-panel"));
