@@ -145,6 +145,8 @@ def _describe(case, url: str | None, token: str | None, took: float | None = Non
     if case.answer_key:
         console.print(_("  answer key {path} (check your findings against it)").format(path=case.answer_key),
                       soft_wrap=True, highlight=False)
+    console.print(_("  training   graded exercises for a class on cases like this one: chaintrail training init, "
+                    "then chaintrail training set create (README: Training)"), soft_wrap=True, highlight=False)
     if url:
         console.print(_("  ready in {s} s · Ctrl-C to stop").format(s=f"{took:.1f}"), highlight=False)
 
