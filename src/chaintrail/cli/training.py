@@ -185,7 +185,7 @@ def submit(
     answers: Path = typer.Option(..., "--answers", help="Answers JSON file ('-': stdin): exchanges "
                                                         "[{exchange, amount_btc}], perpetrator_addresses, mixers, "
                                                         "unspent_btc, reasoning"),
-    token: str = typer.Option(None, "--token", help="Your trainee token [default: $CHAINTRAIL_TRAINING_TOKEN]"),
+    token: str | None = typer.Option(None, "--token", help="Your trainee token [default: $CHAINTRAIL_TRAINING_TOKEN]"),
     folder: Path = DirOption,
     as_json: bool = JsonOption,
 ) -> None:
