@@ -13,6 +13,13 @@ failed connection). Targets: zero errors, lookup p99 under 50 ms.
 Peer figure, from the same run: the same address lookup answered the way
 `chaintrail sql` would (a read-only DuckDB query over the store's Parquet),
 one at a time in this process.
+
+Also prints the server's start-up time (process start to its first answered
+API request; the first start on a store without a persisted read model
+includes building it, see --cold) and its resident memory after start and
+after the load: RSS split into anonymous memory (what the process itself
+holds) and mapped file pages (the OS page cache, shared), for the API
+process and its trace workers.
 """
 
 from __future__ import annotations
@@ -137,6 +144,56 @@ async def run_clients(url: str, token: str, paths: dict[str, list[str]], mix: di
 
 
 # -- the server under test ------------------------------------------------------------------------------
+def _status_kb(pid: int) -> dict[str, int]:
+    out = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "RssAnon", "RssFile", "RssShmem", "VmHWM"):
+                out[k] = int(v.split()[0])
+    except OSError:
+        pass
+    return out
+
+
+def memory(pid: int) -> dict:
+    """RSS in MB of the server process and of its children (trace workers), anonymous vs mapped files."""
+    me = _status_kb(pid)
+    kids = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            kids += [int(x) for x in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()]
+    except OSError:
+        pass
+    ks = [_status_kb(k) for k in kids]
+    mb = lambda kb: round(kb / 1024, 1)  # noqa: E731
+    return {"api_rss_mb": mb(me.get("VmRSS", 0)), "api_anon_mb": mb(me.get("RssAnon", 0)),
+            "api_file_mb": mb(me.get("RssFile", 0)), "api_peak_mb": mb(me.get("VmHWM", 0)),
+            "workers": len(ks), "workers_anon_mb": mb(sum(k.get("RssAnon", 0) for k in ks)),
+            "workers_file_mb": mb(sum(k.get("RssFile", 0) for k in ks))}
+
+
+def first_answer(url: str, token: str, t0: float, deadline: float) -> float:
+    """Seconds from ``t0`` (process start) to the first answered API request (GET /api/v1/meta)."""
+    parts = urlsplit(url)
+
+    async def once() -> int:
+        c = Conn(parts.hostname, parts.port, token)
+        try:
+            return (await c.get("/api/v1/meta"))[0]
+        finally:
+            await c.close()
+
+    while time.perf_counter() < deadline:
+        try:
+            if asyncio.run(once()) == 200:
+                return time.perf_counter() - t0
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        time.sleep(0.01)
+    raise SystemExit("server did not answer /api/v1/meta")
+
+
 def start_server(store: Path, token: str) -> tuple[subprocess.Popen, str]:
     exe = Path(sys.executable).parent / "chaintrail"
     proc = subprocess.Popen([str(exe), "serve", "--store", str(store), "--port", "0"], stdout=subprocess.PIPE,
@@ -146,7 +203,7 @@ def start_server(store: Path, token: str) -> tuple[subprocess.Popen, str]:
     sel = selectors.DefaultSelector()
     sel.register(fd, selectors.EVENT_READ)
     seen = ""
-    end = time.monotonic() + 120
+    end = time.monotonic() + 600
     while time.monotonic() < end:
         if proc.poll() is not None:
             raise SystemExit(f"server exited: {proc.stderr.read()}")
@@ -156,7 +213,7 @@ def start_server(store: Path, token: str) -> tuple[subprocess.Popen, str]:
                 if line.strip().startswith("open") and "http://" in line:
                     return proc, line.split()[1].split("#")[0]
     proc.kill()
-    raise SystemExit("server did not start within 120 s")
+    raise SystemExit("server did not start within 600 s")
 
 
 def peer_sql_lookups(store: Path, addrs: list[str], n: int) -> list[float]:
@@ -173,6 +230,16 @@ def peer_sql_lookups(store: Path, addrs: list[str], n: int) -> list[float]:
     return out
 
 
+def chain_size(store: Path) -> dict:
+    from chaintrail.store.chainstore import ChainStore
+    from chaintrail.store.readmodel import FOLDER
+
+    with ChainStore(store) as st:
+        c = st.counts
+    rm = sum(f.stat().st_size for f in (store / FOLDER).rglob("*") if f.is_file())
+    return {"txs": c["txs"], "outputs": c["outputs"], "addresses": c["addresses"], "read_model_mb": rm / 2**20}
+
+
 def pct(xs: list[float], p: float) -> float:
     return float(np.percentile(np.asarray(xs) * 1000, p)) if xs else float("nan")
 
@@ -186,6 +253,8 @@ def main() -> int:
     ap.add_argument("--mix", default="lookup=0.7,trace=0.15,entity=0.15")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", action="store_true", help="Print the figures as JSON")
+    ap.add_argument("--cold", action="store_true", help="Remove the store's persisted read model first, so the "
+                                                        "start-up includes building it (a store from before it)")
     args = ap.parse_args()
     mix = {k: float(v) for k, v in (x.split("=") for x in args.mix.split(","))}
     store = args.store
@@ -194,15 +263,24 @@ def main() -> int:
 
         case = build_demo(ROOT / "bench" / "out" / "demo")
         store = Path(case.store)
-    paths = workload(store, 2000, args.seed)
+    if args.cold:
+        import shutil
+
+        from chaintrail.store.readmodel import FOLDER
+        shutil.rmtree(store / FOLDER, ignore_errors=True)
     token = secrets.token_urlsafe(24)
     load_before = os.getloadavg()[0]
+    t0 = time.perf_counter()
     proc, url = start_server(store, token)
     try:
+        startup_s = first_answer(url, token, t0, t0 + 600)
+        mem_start = memory(proc.pid)
+        paths = workload(store, 2000, args.seed)
         # Warm-up: first calls compile the trace kernel's specialisations and fill caches.
         asyncio.run(run_clients(url, token, paths, mix, 4, 200, 30, args.seed + 1))
         res, wall = asyncio.run(run_clients(url, token, paths, mix, args.clients, args.requests, args.seconds,
                                             args.seed))
+        mem_load = memory(proc.pid)
     finally:
         proc.terminate()
         proc.wait(20)
@@ -217,13 +295,24 @@ def main() -> int:
            "throughput_per_s": round(total / wall, 1), "errors": n_err, "kinds": rows,
            "peer_sql_lookup": {"requests": len(peer), "p50_ms": round(pct(peer, 50), 2),
                                "p99_ms": round(pct(peer, 99), 2)},
-           "targets_met": ok, "cpus": os.cpu_count(), "load_avg_before": round(load_before, 2)}
+           "targets_met": ok, "cpus": os.cpu_count(), "load_avg_before": round(load_before, 2),
+           "chain": chain_size(store), "startup_s": round(startup_s, 2), "cold": args.cold,
+           "memory_after_start": mem_start, "memory_after_load": mem_load}
     if args.json:
         print(json.dumps(out, indent=1))
     else:
         print(f"chaintrail API under load: {args.clients} clients, {total:,} requests in {wall:.1f} s "
               f"= {total / wall:,.0f} req/s, {n_err} errors  (store {store}; {os.cpu_count()} cores, "
               f"load average {load_before:.1f} before the run)")
+        c = out["chain"]
+        print(f"chain: {c['txs']:,} txs, {c['outputs']:,} outputs, {c['addresses']:,} addresses; "
+              f"read model {c['read_model_mb']:,.0f} MB on disk")
+        print(f"start-up (process start -> first answered request): {startup_s:.2f} s"
+              + ("  (cold: includes building the read model)" if args.cold else ""))
+        for when, m in (("after start", mem_start), ("after load", mem_load)):
+            print(f"memory {when:11}: API process RSS {m['api_rss_mb']:,.0f} MB (anon {m['api_anon_mb']:,.0f}, "
+                  f"mapped files {m['api_file_mb']:,.0f}, peak {m['api_peak_mb']:,.0f}); {m['workers']} trace "
+                  f"workers anon {m['workers_anon_mb']:,.0f} MB, mapped files {m['workers_file_mb']:,.0f} MB")
         print(f"{'kind':8} {'requests':>9} {'errors':>7} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8}")
         for k, r in rows.items():
             print(f"{k:8} {r['requests']:>9,} {r['errors']:>7} {r['per_s']:>8.1f} {r['p50_ms']:>8.2f} "

@@ -1,54 +1,47 @@
-"""The API's read model of a chain store: every lookup the workbench needs, in memory, in O(answer).
+"""The API's read model of a chain store: every lookup the workbench needs, in O(answer), memory-mapped.
 
-Built once when the server starts, from the store's index columns:
+The arrays come from the store's persisted read model (``store.readmodel``: built by ingest and
+``cluster``, or on first open), so opening a view does no O(chain) work and holds no O(chain) memory
+beyond the mapped files' pages:
 
-* address string -> addr_num through a sorted fixed-width byte array
-  (binary search; also answers prefix searches), addr_num -> string from the
-  ``addresses`` table;
-* txid -> tx_num through the store's own ``KeyTable``;
-* per address, its outputs and the inputs that spend from it as CSR runs
-  (stable argsort of ``out_addr`` / ``in_addr``), and its received and sent
-  totals;
+* address string -> addr_num by binary search over the addresses in string order (also answers
+  prefix searches), addr_num -> string from a mapped blob;
+* txid -> tx_num likewise, over the txids in display order;
+* per address, its outputs and the inputs that spend from it as CSR runs, and its received, sent and
+  unspent totals;
 * per cluster, its members as a CSR run and its totals.
 
-A page of an address's outputs or an entity's members is then a slice of a
-sorted array, whatever the size of the address or the entity, so the API never
-loads a supercluster of millions to show its first hundred members.
+A page of an address's outputs or an entity's members is then a slice of a sorted array, whatever the
+size of the address or the entity, so the API never loads a supercluster of millions to show its first
+hundred members.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from chaintrail.analysis.clustering import cluster_labels
 from chaintrail.chains.bitcoin.script_types import SCRIPT_TYPE_NAMES
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.csr import csr
-from chaintrail.store.hashtable import KeyTable
-from chaintrail.store.index import NONE
+from chaintrail.store.readmodel import ReadModel, open_read_model
 
-_NONE = int(NONE)
 _ADDR_WIDTH = 96          # longer strings are not addresses any chain uses
 
 
 def gather(order: np.ndarray, ptr: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """The CSR runs of several keys, concatenated (vectorised; no loop over keys)."""
     keys = np.asarray(keys, np.int64)
-    lo = ptr[keys]
-    n = ptr[keys + 1] - lo
+    lo = np.asarray(ptr[keys], np.int64)
+    n = np.asarray(ptr[keys + 1], np.int64) - lo
     if not len(keys) or not n.sum():
         return np.zeros(0, np.int64)
     starts = np.repeat(lo - (np.cumsum(n) - n), n)
-    return order[starts + np.arange(int(n.sum()))]
+    return np.asarray(order[starts + np.arange(int(n.sum()))], np.int64)
 
 
 def _sums(values: np.ndarray, order: np.ndarray, ptr: np.ndarray) -> np.ndarray:
     """Exact int64 sum of ``values`` over each CSR run (empty runs give 0)."""
-    n = len(ptr) - 1
-    out = np.zeros(n, np.int64)
+    out = np.zeros(len(ptr) - 1, np.int64)
     if len(order) == 0:
         return out
     vals = np.asarray(values, np.int64)[order]
@@ -57,144 +50,129 @@ def _sums(values: np.ndarray, order: np.ndarray, ptr: np.ndarray) -> np.ndarray:
     return out
 
 
+def _lower_bound(n: int, key: bytes, at) -> int:
+    """First i in [0, n) with at(i) >= key (``at(i)`` ascending)."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if at(mid) < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+class _Sizes:
+    """Members per cluster id, read off the member CSR's offsets (no O(addresses) array kept)."""
+
+    def __init__(self, ptr: np.ndarray):
+        self._ptr = ptr
+
+    def __len__(self) -> int:
+        return len(self._ptr) - 1
+
+    def __getitem__(self, i):
+        if isinstance(i, (int, np.integer)):
+            return int(self._ptr[int(i) + 1]) - int(self._ptr[int(i)])
+        i = np.asarray(i, np.int64)
+        return np.asarray(self._ptr[i + 1], np.int64) - np.asarray(self._ptr[i], np.int64)
+
+    def __array__(self, dtype=None, copy=None):
+        out = np.diff(np.asarray(self._ptr, np.int64))
+        return out if dtype is None else out.astype(dtype)
+
+
 class ChainView:
     """Read-only, thread-safe lookups over one chain store (nothing here mutates after ``__init__``)."""
 
-    def __init__(self, store: ChainStore, labels: np.ndarray | None = None):
+    def __init__(self, store: ChainStore, labels: np.ndarray | None = None, model: ReadModel | None = None):
         self.store = store
-        c = store.counts
+        self.model = rm = model if model is not None else open_read_model(store)
+        c = rm.meta["counts"]
         self.n_tx, self.n_in, self.n_out, self.n_addr = c["txs"], c["inputs"], c["outputs"], c["addresses"]
-        col = store.column
-        self.tx_first_in = np.append(np.asarray(col("tx_first_in"), np.int64), self.n_in)
-        self.tx_first_out = np.append(np.asarray(col("tx_first_out"), np.int64), self.n_out)
-        self.in_prev = np.asarray(col("in_prev"))
-        self.in_value = np.asarray(col("in_value"))
-        self.in_addr = np.asarray(col("in_addr"))
-        self.out_value = np.asarray(col("out_value"))
-        self.out_addr = np.asarray(col("out_addr"))
-        self.out_spent = np.asarray(col("out_spent"))
-        self._txid_bytes = np.asarray(col("txid"))
+        if c != {k: store.counts[k] for k in c}:
+            raise ValueError(f"read model {rm.folder} holds {c}, not the store's counts")
+        col = lambda name: store.column(name).view(np.ndarray)  # noqa: E731 - plain views of the mapped columns
+        self.tx_first_in, self.tx_first_out = rm["tx_first_in"], rm["tx_first_out"]
+        self.in_prev, self.in_value, self.in_addr = col("in_prev"), col("in_value"), col("in_addr")
+        self.out_value, self.out_addr = col("out_value"), col("out_addr")
+        self.out_spent = rm["out_spent"]           # as of the model's counts (not the live, patched file)
+        self._txid_bytes = col("txid")
         self.network = store.network
-        self._load_blocks()
-        self._load_txs()
-        self._load_addresses()
-        self._index_addresses()
-        self._load_tx_labels()
-        self.set_labels(cluster_labels(store) if labels is None else labels)
-
-    # -- loading ---------------------------------------------------------------------
-    def _load_blocks(self) -> None:
-        blocks = self.store.read_table("blocks", ["block_seq", "height", "time", "hash"]).sort_by("block_seq")
-        self.blk_height = blocks["height"].to_numpy(zero_copy_only=False)      # float with NaN where unknown
-        self.blk_time = blocks["time"].to_numpy().astype(np.int64)
-        self.blk_hash = [h.hex() for h in blocks["hash"].to_pylist()]
-        blk_first_tx = np.asarray(self.store.column("blk_first_tx"), np.int64)
-        self.tx_block = np.repeat(np.arange(len(blk_first_tx)), np.diff(np.append(blk_first_tx, self.n_tx)))
-        self.tx_is_cb = np.zeros(self.n_tx, np.bool_)
-        self.tx_is_cb[blk_first_tx[blk_first_tx < self.n_tx]] = True
-
-    def _load_txs(self) -> None:
-        txs = self.store.read_table("txs", ["tx_num", "fee_sat", "vsize"])
-        order = np.argsort(txs["tx_num"].to_numpy(), kind="stable")
-        fee = txs["fee_sat"].take(pa.array(order))
-        self.tx_fee = pc.fill_null(fee, -1).to_numpy().astype(np.int64)
-        self.tx_vsize = txs["vsize"].take(pa.array(order)).to_numpy().astype(np.int64)
-        self._txids = KeyTable(32, self._txid_bytes) if self.n_tx else None
-        # Display-order txids, sorted, for prefix search.
-        disp = np.ascontiguousarray(self._txid_bytes[:, ::-1]).view("S32").reshape(-1) if self.n_tx \
-            else np.zeros(0, "S32")
-        self._txid_order = np.argsort(disp, kind="stable")
-        self._txid_sorted = disp[self._txid_order]
-
-    def _load_addresses(self) -> None:
-        table = self.store.read_table("addresses", ["addr_num", "address", "script_type"])
-        nums = table["addr_num"].to_numpy()
-        if len(nums) and not (np.diff(nums) > 0).all():
-            table = table.take(pa.array(np.argsort(nums, kind="stable")))
-        self.addr_str: pa.StringArray = table["address"].combine_chunks() if table.num_rows else pa.array([], pa.string())
-        self.addr_type = table["script_type"].to_numpy().astype(np.uint8)
-        raw = pc.fill_null(self.addr_str, "").to_numpy(zero_copy_only=False).astype(f"S{_ADDR_WIDTH}") \
-            if table.num_rows else np.zeros(0, f"S{_ADDR_WIDTH}")
-        self._addr_order = np.argsort(raw, kind="stable")
-        self._addr_sorted = raw[self._addr_order]
-
-    def _index_addresses(self) -> None:
-        n = self.n_addr
-        self.out_order, self.out_ptr = csr(self.out_addr, n, skip=NONE)
-        self.in_order, self.in_ptr = csr(self.in_addr, n, skip=NONE)
-        self.addr_received = _sums(self.out_value, self.out_order, self.out_ptr)
-        known = np.where(self.in_value >= 0, self.in_value, 0)
-        self.addr_sent = _sums(known, self.in_order, self.in_ptr)
-        unspent = np.where(self.out_spent == NONE, self.out_value, 0)
-        self.addr_balance = _sums(unspent, self.out_order, self.out_ptr)
-
-    def _load_tx_labels(self) -> None:
-        """Pattern of each tx (CoinJoin, consolidation, ...) from ``analysis/tx_labels.parquet``, if written."""
-        self.tx_pattern_names: list[str] = ["none"]
-        self.tx_pattern = np.zeros(self.n_tx, np.int32)
-        self.tx_mixing = np.zeros(self.n_tx, np.bool_)
-        path = self.store.path / "analysis" / "tx_labels.parquet"
-        if not path.exists():
-            return
-        t = pq.read_table(path, columns=["tx_num", "label", "is_mixing"])
-        nums = t["tx_num"].to_numpy()
-        ok = nums < self.n_tx
-        lab = t["label"].combine_chunks()
-        if pa.types.is_dictionary(lab.type):
-            self.tx_pattern_names = lab.dictionary.to_pylist()
-            codes = lab.indices.to_numpy(zero_copy_only=False)
+        self.blk_time, self.blk_height, self._blk_hash = rm["blk_time"], rm["blk_height"], rm["blk_hash"]
+        self._blk_first_tx = col("blk_first_tx")
+        self.tx_fee, self.tx_vsize = rm["tx_fee"], rm["tx_vsize"]
+        self.tx_is_cb, self.tx_mixing, self.tx_pattern = rm["tx_is_cb"], rm["tx_mixing"], rm["tx_pattern"]
+        self.tx_pattern_names: list[str] = rm.meta["pattern_names"]
+        self._txid_order = rm["txid_sort"]
+        self._addr_off, self._addr_blob, self._addr_order = rm["addr_off"], rm["addr_blob"], rm["addr_sort"]
+        self.addr_type = rm["addr_type"]
+        self.out_order, self.out_ptr = rm["out_order"], rm["out_ptr"]
+        self.in_order, self.in_ptr = rm["in_order"], rm["in_ptr"]
+        self.addr_received, self.addr_sent, self.addr_balance = rm["received"], rm["sent"], rm["balance"]
+        if labels is None:
+            self.labels = rm["labels"]
+            self.member_order, self.member_ptr = rm["member_order"], rm["member_ptr"]
+            self.cluster_received, self.cluster_sent = rm["cluster_received"], rm["cluster_sent"]
+            self.cluster_balance = rm["cluster_balance"]
         else:
-            enc = pc.dictionary_encode(lab)
-            self.tx_pattern_names = enc.dictionary.to_pylist()
-            codes = enc.indices.to_numpy(zero_copy_only=False)
-        self.tx_pattern[nums[ok]] = codes[ok]
-        self.tx_mixing[nums[ok]] = t["is_mixing"].to_numpy(zero_copy_only=False)[ok]
+            self.set_labels(labels)
 
     def pattern(self, t: int) -> str | None:
         name = self.tx_pattern_names[int(self.tx_pattern[t])]
         return None if name == "none" else name
 
     def set_labels(self, labels: np.ndarray) -> None:
-        """(Re)build the entity view from cluster labels (addr_num -> cluster id)."""
+        """Entities from other cluster labels (addr_num -> cluster id), built in memory (O(addresses))."""
         labels = np.asarray(labels, np.int64)[: self.n_addr]
         if len(labels) < self.n_addr:
             labels = np.concatenate([labels, np.arange(len(labels), self.n_addr, dtype=np.int64)])
         self.labels = labels
-        n = self.n_addr
-        self.member_order, self.member_ptr = csr(labels, n)
-        self.cluster_size = np.diff(self.member_ptr)
+        self.member_order, self.member_ptr = csr(labels, self.n_addr)
         self.cluster_received = _sums(self.addr_received, self.member_order, self.member_ptr)
         self.cluster_sent = _sums(self.addr_sent, self.member_order, self.member_ptr)
         self.cluster_balance = _sums(self.addr_balance, self.member_order, self.member_ptr)
 
+    @property
+    def cluster_size(self) -> "_Sizes":
+        return _Sizes(self.member_ptr)
+
+    def tx_block_of(self, t: int) -> int:
+        return int(np.searchsorted(self._blk_first_tx, np.uint32(t), side="right")) - 1
+
     # -- addresses -------------------------------------------------------------------
+    def _addr_bytes(self, a: int) -> bytes:
+        return self._addr_blob[int(self._addr_off[a]):int(self._addr_off[a + 1])].tobytes()
+
+    def _sorted_addr(self, i: int) -> bytes:
+        return self._addr_bytes(int(self._addr_order[i]))
+
     def addr_num(self, address: str) -> int | None:
         """The addr_num of an exact address string (bech32 in any case), or None."""
         for cand in dict.fromkeys((address, address.lower())):
             key = cand.encode("utf-8", "replace")
             if not key or len(key) > _ADDR_WIDTH:
                 continue
-            i = int(np.searchsorted(self._addr_sorted, key))
-            if i < len(self._addr_sorted) and self._addr_sorted[i] == key:
+            i = _lower_bound(self.n_addr, key, self._sorted_addr)
+            if i < self.n_addr and self._sorted_addr(i) == key:
                 return int(self._addr_order[i])
         return None
 
     def address(self, a: int) -> str | None:
-        return self.addr_str[a].as_py() if 0 <= a < self.n_addr else None
+        return (self._addr_bytes(a).decode("utf-8", "replace") or None) if 0 <= a < self.n_addr else None
 
     def addresses(self, nums) -> list[str | None]:
-        nums = np.asarray(nums, np.int64)
-        return self.addr_str.take(pa.array(nums)).to_pylist() if len(nums) else []
+        return [self._addr_bytes(a).decode("utf-8", "replace") or None for a in np.asarray(nums, np.int64).tolist()]
 
     def address_prefix(self, prefix: str, limit: int) -> list[int]:
         """addr_nums whose address starts with ``prefix`` (sorted by address), at most ``limit``."""
         key = prefix.encode("utf-8", "replace")
         if not key or len(key) > _ADDR_WIDTH:
             return []
-        lo = int(np.searchsorted(self._addr_sorted, key))
+        lo = _lower_bound(self.n_addr, key, self._sorted_addr)
         out: list[int] = []
-        for i in range(lo, min(lo + limit, len(self._addr_sorted))):
-            if not self._addr_sorted[i].startswith(key):
+        for i in range(lo, min(lo + limit, self.n_addr)):
+            if not self._sorted_addr(i).startswith(key):
                 break
             out.append(int(self._addr_order[i]))
         return out
@@ -228,15 +206,18 @@ class ChainView:
         return (min(firsts), max(lasts)) if firsts else (None, None)
 
     # -- transactions ----------------------------------------------------------------
+    def _sorted_txid(self, i: int) -> bytes:
+        return self._txid_bytes[int(self._txid_order[i]), ::-1].tobytes()      # display order
+
     def tx_num(self, txid_hex: str) -> int | None:
-        if self._txids is None or len(txid_hex) != 64:
+        if not self.n_tx or len(txid_hex) != 64:
             return None
         try:
-            key = bytes.fromhex(txid_hex)[::-1]
+            key = bytes.fromhex(txid_hex)
         except ValueError:
             return None
-        t = int(self._txids.lookup(np.frombuffer(key, np.uint8).reshape(1, 32))[0])
-        return t if t >= 0 else None
+        i = _lower_bound(self.n_tx, key, self._sorted_txid)
+        return int(self._txid_order[i]) if i < self.n_tx and self._sorted_txid(i) == key else None
 
     def txid_prefix(self, prefix_hex: str, limit: int) -> list[int]:
         """tx_nums whose txid starts with an even-length hex prefix."""
@@ -248,10 +229,10 @@ class ChainView:
             return []
         if not key:
             return []
-        lo = int(np.searchsorted(self._txid_sorted, key))
+        lo = _lower_bound(self.n_tx, key, self._sorted_txid)
         out: list[int] = []
-        for i in range(lo, min(lo + limit, len(self._txid_sorted))):
-            if not self._txid_sorted[i].startswith(key):
+        for i in range(lo, min(lo + limit, self.n_tx)):
+            if not self._sorted_txid(i).startswith(key):
                 break
             out.append(int(self._txid_order[i]))
         return out
@@ -278,14 +259,14 @@ class ChainView:
         return np.arange(self.tx_first_in[t], self.tx_first_in[t + 1], dtype=np.int64)
 
     def tx_time(self, t: int) -> int:
-        return int(self.blk_time[self.tx_block[t]])
+        return int(self.blk_time[self.tx_block_of(t)])
 
     def tx_height(self, t: int) -> int | None:
-        h = self.blk_height[self.tx_block[t]]
-        return None if h is None or np.isnan(h) else int(h)
+        h = int(self.blk_height[self.tx_block_of(t)])
+        return None if h < 0 else h
 
     def tx_block_hash(self, t: int) -> str:
-        return self.blk_hash[int(self.tx_block[t])]
+        return self._blk_hash[self.tx_block_of(t)].tobytes().hex()
 
     def outpoint(self, o: int) -> str:
         t = self.tx_of_out(o)

@@ -131,10 +131,15 @@ class Runner:
                                              initializer=_init_worker,
                                              initargs=(str(store_path), asdict(live.limits)))
 
-    def warm(self) -> None:
-        """Start the workers now (they load the store), not on the first trace."""
+    def warm(self, wait: bool = False) -> None:
+        """Start the workers now (they open the store and build their trace engines), not on the first trace.
+
+        The server answers lookups meanwhile: a trace engine's scratch is O(chain) to build, so waiting
+        for it would make start-up grow with the chain; a trace sent before it is ready waits in the pool.
+        """
         if self._pool is not None:
-            for f in [self._pool.submit(_worker_ready) for _ in range(self.workers)]:
+            futures = [self._pool.submit(_worker_ready) for _ in range(self.workers)]
+            for f in futures if wait else ():
                 f.result()
 
     async def run(self, fn_name: str, *args):
@@ -181,4 +186,5 @@ def default_workers() -> int:
 
 
 def _worker_ready() -> bool:
+    _WORKER["wb"].tracer         # built now rather than inside the first trace
     return "wb" in _WORKER

@@ -90,8 +90,10 @@ class Workbench:
         self.limits = limits or Limits()
         self.view = ChainView(self.store)
         self.tags = TagView(self.store, self.view.labels)
-        self._mixers = mixer_tx_mask(self.store)
-        self.tracer = _Tracer(self.store, self.view, self.tags.attribution, self._mixers)
+        # The trace engine's per-output scratch and mixer mask are O(chain): built on the first trace (with
+        # trace workers, the API process never builds them), so opening a workbench stays O(1).
+        self._mixers: np.ndarray | None = None
+        self._tracer: _Tracer | None = None
         self._trace_lock = threading.Lock()
         self._tags_lock = threading.Lock()
         # Recent results as dicts: paging through a trace (or downloading its CSV after viewing it)
@@ -105,6 +107,16 @@ class Workbench:
 
     def close(self) -> None:
         self.store.close()
+
+    @property
+    def tracer(self) -> _Tracer:
+        """The trace engine (built on first use; callers hold ``_trace_lock`` or accept a race to build)."""
+        tracer = self._tracer
+        if tracer is None:
+            if self._mixers is None:
+                self._mixers = mixer_tx_mask(self.store)
+            tracer = self._tracer = _Tracer(self.store, self.view, self.tags.attribution, self._mixers)
+        return tracer
 
     def trace(self, spec: str, params: TraceParams) -> TraceResult:
         """One trace; traces run one at a time (the engine's scratch arrays are shared)."""
@@ -137,8 +149,7 @@ class Workbench:
         """Re-read the tag store (after a tag was added); a fresh engine, so no stop mask is stale."""
         with self._tags_lock:
             tags = TagView(self.store, self.view.labels)
-            tracer = _Tracer(self.store, self.view, tags.attribution, self._mixers)
             with self._trace_lock:
-                self.tags, self.tracer = tags, tracer
+                self.tags, self._tracer = tags, None      # the next trace builds an engine with the new tags
                 self._results.clear()       # stop categories and endpoint tags may have changed
             self.eth.tags_changed()

@@ -56,6 +56,9 @@ def cluster(
                                                              change_links=change), extra_pairs=pairs)
         # Chip-mixer labels that need the mixer's entity (they never change the CoinJoin skip mask).
         label_transactions(st, cluster_of_addr=cluster_labels(st))
+        from chaintrail.store.readmodel import build
+
+        build(st)       # the workbench's read model with the new entities (``chaintrail serve`` maps it)
     if json_out:
         emit_json(asdict(report))
         return

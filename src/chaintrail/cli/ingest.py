@@ -66,6 +66,8 @@ def btc(
             else:
                 report = _sync_rpc(job, rpc, rpc_cookie, rpc_user, rpc_password, start_height, bar, task)
             counts = job.store.counts
+        bar.update(task, description="workbench index")
+        _build_read_model(store_path(store))
     summary = {"store": str(store_path(store)), "ingested": report, "store_counts": counts}
     if json_out:
         emit_json(summary)
@@ -75,6 +77,15 @@ def btc(
                       f"{r.get('outputs', 0)} outputs; store now holds {counts['blocks']} blocks, {counts['txs']} txs")
         if r.get("bad"):
             console.print(f"[yellow]{len(r['bad'])} bad block(s) recorded in bad_blocks[/yellow]")
+
+
+def _build_read_model(path: Path) -> None:
+    """The workbench's persisted read model for the store as ingested (``chaintrail serve`` maps it)."""
+    from chaintrail.store.chainstore import ChainStore
+    from chaintrail.store.readmodel import build
+
+    with ChainStore(path) as st:
+        build(st)
 
 
 def _sync_rpc(job, url, cookie, user, password, start_height, bar, task) -> dict:
