@@ -19,8 +19,8 @@ from chaintrail.i18n.extract import extract_catalog, read, untranslated
 WEB = Path(__file__).resolve().parents[2] / "src" / "chaintrail" / "web"
 SHIPPED = [x for x in available_languages() if x != "en"]
 FIELD = re.compile(r"\{(\w+)\}")
-# t("key"), _t("key") and t(`key`) without ${…}; static keys in index.html
-JS_KEY = re.compile(r"""(?<![\w.$])_?t\(\s*(["'`])([\w.]+)\1""")
+# t("key"), _t("key"), tr("key", …) and t(`key`) without ${…}; static keys in index.html
+JS_KEY = re.compile(r"""(?<![\w.$])_?tr?\(\s*(["'`])([\w.]+)\1""")
 HTML_KEY = re.compile(r"""data-i18n(?:-title|-placeholder|-label)?="([\w.]+)\"""")
 
 
@@ -63,7 +63,7 @@ def _web_keys() -> set[str]:
 
 def test_the_scanner_finds_the_keys_the_ui_uses():
     keys = _web_keys()
-    assert {"toolbar.expand", "trace.run", "status.trace_done", "tx.title", "totals.traced"} <= keys
+    assert {"toolbar.expand", "trace.run", "status.trace_done", "tx.title", "totals.traced", "training.submit"} <= keys
 
 
 @pytest.mark.parametrize("lang", ["en", *SHIPPED])

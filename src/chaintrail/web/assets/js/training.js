@@ -3,7 +3,7 @@
 // trainees, creates sets and runs exams. Only the REST API (/api/v1/training) is used; who acts is the training
 // token (#training=<token> in the URL, or typed in), sent as X-Chaintrail-Training-Token.
 
-import { h } from "./format.js";
+import { fmtBTC, h } from "./format.js";
 import { t } from "./i18n.js";
 
 const KEY = "chaintrail.trainingToken";
@@ -39,8 +39,6 @@ async function call(method, path, body, accept = "application/json") {
 function fill(el, ...children) {
   el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
 }
-
-const btc = (sat) => (sat / 1e8).toFixed(8) + " BTC";
 
 export class TrainingPanel {
   constructor(root) { this.root = root; }
@@ -100,7 +98,7 @@ export class TrainingPanel {
     const payments = h("table", { class: "grid" }, h("tr", {}, h("th", {}, tr("training.col_payment", "payment")),
       h("th", {}, tr("training.col_address", "address")), h("th", {}, tr("training.col_amount", "amount"))),
     b.reported_payments.map((p) => h("tr", {}, h("td", { class: "mono" }, `${p.txid.slice(0, 16)}…:${p.vout}`),
-      h("td", { class: "mono" }, p.address), h("td", {}, btc(p.amount_sat)))));
+      h("td", { class: "mono" }, p.address), h("td", {}, fmtBTC(p.amount_sat)))));
     const hints = (b.techniques || []).map((x) => h("li", {}, h("b", {}, x.technique), ": ", x.how));
     const prev = (e.submission && e.submission.answers) || {};
     const f = {
