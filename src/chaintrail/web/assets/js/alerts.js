@@ -2,6 +2,7 @@
 // the unread count per case and a total on the Case tab. A retracted alert stays, struck through, with why.
 import * as api from "./api.js";
 import { h } from "./format.js";
+import { t } from "./i18n.js";
 
 export class AlertsPanel {
   constructor(root, tabButton) {
@@ -42,21 +43,21 @@ export class AlertsPanel {
       badge.textContent = total ? ` ${total}` : "";
     }
     const counts = Object.entries(this.unread).map(([ref, n]) =>
-      h("li", { dataset: { case: ref } }, h("b", {}, ref), `: ${n} unread`));
+      h("li", { dataset: { case: ref } }, h("b", {}, ref), ": ", t("alerts.unread", { n })));
     const rows = [...this.alerts.values()].sort((a, b) => b.id - a.id).map((a) => {
       const gone = a.status === "retracted";
       return h("li", { class: `alert ${gone ? "retracted" : "active"} ${a.read ? "read" : "unread"}`,
                        dataset: { id: a.id, status: a.status, tx: a.tx_hash } },
         h("div", { style: gone ? "text-decoration: line-through" : "" },
-          h("b", {}, a.case_ref), ` · ${a.reason}: ${a.amount} ${a.asset} (base units)`),
+          h("b", {}, a.case_ref), " · ", t("alerts.line", { reason: a.reason, amount: String(a.amount), asset: a.asset })),
         h("div", { class: "mono" }, `tx ${a.tx_hash}`),
-        h("div", { class: "mono" }, `block ${a.block_number} ${a.block_hash}`),
-        gone ? h("div", { class: "retract-reason" }, `retracted: ${a.retract_reason}`) : null,
-        a.read ? null : h("button", { class: "mark-read", onclick: () => this.markRead([a.id]) }, "Mark read"));
+        h("div", { class: "mono" }, `${t("tx.block")} ${a.block_number} ${a.block_hash}`),
+        gone ? h("div", { class: "retract-reason" }, t("alerts.retracted", { reason: a.retract_reason })) : null,
+        a.read ? null : h("button", { class: "mark-read", onclick: () => this.markRead([a.id]) }, t("alerts.mark_read")));
     });
     this.root.replaceChildren(
-      h("h3", {}, "Alerts"),
+      h("h3", {}, t("alerts.title")),
       h("ul", { id: "alerts-unread" }, counts),
-      rows.length ? h("ul", { id: "alerts-list" }, rows) : h("p", { class: "muted" }, "No alerts yet."));
+      rows.length ? h("ul", { id: "alerts-list" }, rows) : h("p", { class: "muted" }, t("alerts.none")));
   }
 }

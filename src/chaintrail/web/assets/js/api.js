@@ -3,6 +3,8 @@
 // a user token from the fragment (#token=...&user=...), else the bearer token, which a server on a
 // single-user case database accepts for its local operator.
 
+import { lang, t } from "./i18n.js";
+
 const KEY = "chaintrail.token";
 const USER_KEY = "chaintrail.userToken";
 let token = null;
@@ -49,10 +51,10 @@ function needsUser(path) {
 
 // A server-sent event stream read through fetch (EventSource cannot send the tokens): calls onEvent(name, data).
 export async function stream(path, params, onEvent, signal) {
-  const headers = { Authorization: `Bearer ${token}`, Accept: "text/event-stream" };
+  const headers = { Authorization: `Bearer ${token}`, Accept: "text/event-stream", "Accept-Language": lang() };
   if (needsUser(path)) headers["X-Chaintrail-User-Token"] = userToken || token;
   const r = await fetch(url(path, params), { headers, signal });
-  if (!r.ok) throw new ApiError(r.status, `${r.status} ${r.statusText}`);
+  if (!r.ok) throw new ApiError(r.status, statusText(r));
   const reader = r.body.getReader();
   const dec = new TextDecoder();
   let buf = "";
@@ -75,13 +77,20 @@ export async function stream(path, params, onEvent, signal) {
   }
 }
 
+// A failed answer without the server's own message: its status in the reader's language.
+function statusText(r) {
+  const known = { 400: "api.400", 401: "api.401", 403: "api.403", 404: "api.404", 409: "api.409", 413: "api.413",
+                  422: "api.422", 429: "api.429", 503: "api.503" };
+  return t(known[r.status] || (r.status >= 500 ? "api.5xx" : "api.other"), { status: String(r.status), text: r.statusText });
+}
+
 async function request(method, path, params, body, accept = "application/json") {
-  const headers = { Authorization: `Bearer ${token}`, Accept: accept };
+  const headers = { Authorization: `Bearer ${token}`, Accept: accept, "Accept-Language": lang() };
   if (needsUser(path)) headers["X-Chaintrail-User-Token"] = userToken || token;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(url(path, params), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (!r.ok) {
-    let msg = `${r.status} ${r.statusText}`;
+    let msg = statusText(r);
     try { msg = (await r.json()).error || msg; } catch (_) { /* not JSON */ }
     throw new ApiError(r.status, msg);
   }

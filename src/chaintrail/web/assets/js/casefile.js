@@ -5,6 +5,7 @@
 
 import * as api from "./api.js";
 import { download, fmtBTC, h, short } from "./format.js";
+import { t, tOr } from "./i18n.js";
 
 const KEY = "chaintrail.case";
 
@@ -25,7 +26,7 @@ export class CasePanel {
     this.cases = [];
     this.remoteView = null;
     this.remoteError = null;
-    this.defaultTitle = (meta.case && meta.case.case_id) ? `Demo ${meta.case.case_id}` : "Workbench case";
+    this.defaultTitle = (meta.case && meta.case.case_id) ? t("case.title_demo", { id: meta.case.case_id }) : t("case.title_default");
     this.state = JSON.parse(localStorage.getItem(this.storeKey) || '{"items":[],"notes":{},"findings":[]}');
   }
 
@@ -64,7 +65,7 @@ export class CasePanel {
     await this.remoteCall((ref) => api.post(`/cases/${ref}/findings`, {
       kind: "trace", source: params.source, direction: p.direction, model: p.model, max_hops: p.max_hops,
       min_amount_sat: p.min_amount_sat, stop_categories: p.stop_categories, mixer_policy: p.mixer_policy,
-      title: `Trace from ${params.source}` }));
+      title: t("case.finding_trace", { source: params.source }) }));
     this.render();
   }
 
@@ -72,7 +73,8 @@ export class CasePanel {
   async addEthFinding(trace, params) {
     const f = { kind: "eth_trace", trace_hash: trace.trace_hash, source: params.source, params: trace.params,
                 endpoints: trace.endpoints.filter((e) => e.kind === "tagged" || e.kind === "deposit_address").slice(0, 50),
-                summary: `${trace.endpoints_total} endpoints, reached ${(trace.requests || []).map((q) => q.service).join(", ") || "no service"}`,
+                summary: t("case.eth_summary", { n: trace.endpoints_total,
+                  services: (trace.requests || []).map((q) => q.service).join(", ") || t("case.no_service") }),
                 added: new Date().toISOString() };
     this.state.findings = this.state.findings.filter((x) => x.trace_hash !== f.trace_hash).concat([f]);
     this.save();
@@ -81,7 +83,7 @@ export class CasePanel {
       kind: "eth_trace", source: params.source, asset: params.asset, model: params.model,
       max_hops: Math.min(Number(params.max_hops), 200), min_amount: Number(params.min_amount),
       stop_categories: params.stop, mixer_policy: params.mixer_policy, until_exchange: Boolean(params.until_exchange),
-      title: `Ethereum trace from ${params.source}` }));
+      title: t("case.finding_eth_trace", { source: params.source }) }));
     this.render();
     return saved;
   }
@@ -94,7 +96,7 @@ export class CasePanel {
 
   async ensureCase() {
     if (this.caseRef) return this.caseRef;
-    const made = await api.post("/cases", { title: this.defaultTitle, summary: "Opened from the workbench", tlp: "amber" });
+    const made = await api.post("/cases", { title: this.defaultTitle, summary: t("case.opened_from"), tlp: "amber" });
     this.selectCase(made.ref);
     return made.ref;
   }
@@ -112,7 +114,7 @@ export class CasePanel {
       this.remoteError = null;
       return out;
     } catch (err) {
-      this.remoteError = `case file: ${err.message}`;
+      this.remoteError = t("case.error", { message: err.message });
       return null;
     }
   }
@@ -124,7 +126,7 @@ export class CasePanel {
       this.remoteView = this.caseRef ? await api.get(`/cases/${encodeURIComponent(this.caseRef)}`) : null;
       this.remoteError = null;
     } catch (err) {
-      this.remoteError = `case file: ${err.message}`;
+      this.remoteError = t("case.error", { message: err.message });
       if (err.status === 404) this.selectCase(null);
     }
   }
@@ -140,36 +142,36 @@ export class CasePanel {
 
   remoteBlock() {
     if (!this.remote) {
-      return h("p", { class: "muted" }, "No case server here: items stay in this browser. Export them as JSON.");
+      return h("p", { class: "muted" }, t("case.local_only"));
     }
     const pick = h("select", { id: "case-select", onchange: (ev) => { this.selectCase(ev.target.value || null); this.renderRemote(); } },
-      h("option", { value: "" }, "(new case on first item)"),
+      h("option", { value: "" }, t("case.new_on_first")),
       this.cases.map((c) => h("option", { value: c.ref, selected: c.ref === this.caseRef }, `${c.ref} · ${c.title} · TLP:${c.tlp.toUpperCase()}`)));
     const v = this.remoteView;
     return h("div", {},
-      h("div", { class: "row" }, "Case file ", pick),
+      h("div", { class: "row" }, t("case.file"), " ", pick),
       v ? h("p", { class: "muted", "data-testid": "case-remote" },
-        `${v.case.ref}: ${v.subjects.length} subjects, ${v.findings.length} findings, ${v.notes.length} notes on the server ` +
-        "(every action is in its audit log).") : h("p", { class: "muted" }, "Items go to the case file on the server."));
+        t("case.remote_summary", { ref: v.case.ref, subjects: v.subjects.length, findings: v.findings.length, notes: v.notes.length }))
+        : h("p", { class: "muted" }, t("case.remote_hint")));
   }
 
   render(open) {
     const s = this.state;
     this.el.replaceChildren(...[
-      h("h3", {}, this.remote ? "Case" : "Case (kept in this browser)"),
+      h("h3", {}, this.remote ? t("tab.case") : t("case.title_local")),
       this.remoteError ? h("p", { class: "error" }, this.remoteError) : null,
       this.remoteBlock(),
-      h("h3", {}, `Subjects (${s.items.length})`),
+      h("h3", {}, t("case.subjects", { n: s.items.length })),
       s.items.length ? h("table", { id: "case-items" }, h("tbody", {}, s.items.map((i) => h("tr", { dataset: { id: i.id } },
-        h("td", {}, i.kind), h("td", { class: "mono clickable", onclick: () => open && open(i) }, i.address || i.txid || i.label),
+        h("td", {}, tOr(i.kind === "tx" ? "kind.transaction" : `kind.${i.kind}`, i.kind)), h("td", { class: "mono clickable", onclick: () => open && open(i) }, i.address || i.txid || i.label),
         h("td", {}, i.label && !(i.address || i.txid || "").startsWith(i.label.replace("…", "")) ? i.label : ""),
-        h("td", {}, h("button", { onclick: () => this.remove(i.id) }, "remove")))))) : h("p", { class: "muted" }, "Nothing added yet."),
-      h("h3", {}, `Notes (${Object.keys(s.notes).length})`),
+        h("td", {}, h("button", { onclick: () => this.remove(i.id) }, t("case.remove"))))))) : h("p", { class: "muted" }, t("case.nothing")),
+      h("h3", {}, t("case.notes", { n: Object.keys(s.notes).length })),
       ...Object.entries(s.notes).map(([id, text]) => h("div", { class: "note" }, h("b", {}, short(id, 30)), "\n", text)),
-      h("h3", {}, `Saved traces (${s.findings.length})`),
-      ...s.findings.map((f) => h("div", {}, h("code", {}, short(f.trace_hash, 16)), ` ${f.params.direction} ${f.params.model}: `,
-        f.summary || `${f.endpoints.length} tagged endpoints, ${fmtBTC(f.totals.to_endpoints_sat)} to services`)),
-      h("div", { class: "row" }, h("button", { onclick: () => this.exportJson() }, "Export case JSON")),
+      h("h3", {}, t("case.saved_traces", { n: s.findings.length })),
+      ...s.findings.map((f) => h("div", {}, h("code", {}, short(f.trace_hash, 16)), ` ${f.params.direction ? t(`direction.${f.params.direction}`) : ""} ${f.params.model}: `,
+        f.summary || t("case.trace_summary", { n: f.endpoints.length, amount: fmtBTC(f.totals.to_endpoints_sat) }))),
+      h("div", { class: "row" }, h("button", { onclick: () => this.exportJson() }, t("case.export_json"))),
     ].filter(Boolean));
   }
 }

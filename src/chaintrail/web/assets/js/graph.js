@@ -2,7 +2,8 @@
 // sources on the left to destinations on the right. Edge width follows the amount (log scale), node
 // colour the most severe risk category of its tags.
 
-import { RISK_COLORS, NEUTRAL, riskColor, fmtBTC, fmtTime, short, h } from "./format.js";
+import { RISK_COLORS, NEUTRAL, riskColor, riskName, fmtBTC, fmtTime, short, h } from "./format.js";
+import { t, tOr } from "./i18n.js";
 
 let cy = null;
 const listeners = { select: [], unselect: [] };
@@ -88,7 +89,7 @@ function display(n) {
   let s = n.label || "";
   if (n.endpoint && n.endpoint.amount_sat) s += `\n${fmtBTC(n.endpoint.amount_sat)}`;
   if (n.kind === "entity" || (n.cluster_size && n.cluster_size > 1 && n.kind === "address")) {
-    if (n.kind === "entity") s += `\n${(n.cluster_size || 0).toLocaleString()} address${n.cluster_size === 1 ? "" : "es"}`;
+    if (n.kind === "entity") s += `\n${t("graph.n_addresses", { n: n.cluster_size || 0 })}`;
   }
   return s;
 }
@@ -206,22 +207,26 @@ function showTooltip(tip, node, pos) {
     tip.hidden = false;
     return;
   }
-  const lines = [h("div", {}, h("b", {}, d.kind === "tx" ? "transaction" : d.kind), " ", d.label || "")];
+  const lines = [h("div", {}, h("b", {}, tOr(d.kind === "tx" ? "kind.transaction" : `kind.${d.kind}`, d.kind)), " ", d.label || "")];
   if (d.address) lines.push(h("div", { class: "mono" }, d.address));
   if (d.txid) lines.push(h("div", { class: "mono" }, d.txid));
   if (d.kind === "tx") {
-    lines.push(h("div", {}, `${fmtTime(d.time)} · height ${d.height ?? "?"} · ${d.n_inputs} in / ${d.n_outputs} out`));
-    lines.push(h("div", {}, `outputs ${fmtBTC(d.amount_sat)}${d.fee_sat !== null && d.fee_sat !== undefined ? ` · fee ${fmtBTC(d.fee_sat)}` : ""}`));
-    if (d.pattern) lines.push(h("div", {}, `pattern: ${d.pattern}${d.mixing ? " (mixing)" : ""}`));
+    lines.push(h("div", {}, t("tip.tx_line", { time: fmtTime(d.time), height: String(d.height ?? "?"), inputs: d.n_inputs, outputs: d.n_outputs })));
+    lines.push(h("div", {}, t("tip.outputs", { amount: fmtBTC(d.amount_sat) }) +
+      (d.fee_sat !== null && d.fee_sat !== undefined ? ` · ${t("tip.fee", { amount: fmtBTC(d.fee_sat) })}` : "")));
+    if (d.pattern) lines.push(h("div", {}, t("tip.pattern", { pattern: d.pattern }) + (d.mixing ? ` ${t("tip.mixing")}` : "")));
   } else if (d.kind === "address" || d.kind === "entity") {
-    lines.push(h("div", {}, `received ${fmtBTC(d.received_sat)} · sent ${fmtBTC(d.sent_sat)}`));
-    if (d.cluster_size > 1 || d.kind === "entity") lines.push(h("div", {}, `entity ${d.cluster}: ${(d.cluster_size || 0).toLocaleString()} addresses${d.large_entity ? " (large: summary only)" : ""}`));
+    lines.push(h("div", {}, t("tip.received_sent", { received: fmtBTC(d.received_sat), sent: fmtBTC(d.sent_sat) })));
+    if (d.cluster_size > 1 || d.kind === "entity") lines.push(h("div", {}, t(d.large_entity ? "tip.entity_large" : "tip.entity", { id: String(d.cluster), n: d.cluster_size || 0 })));
   } else if (d.amount_sat) {
     lines.push(h("div", {}, fmtBTC(d.amount_sat)));
   }
-  if (d.tags && d.tags.length) lines.push(h("div", {}, `tags: ${d.tags.join(", ")}`));
-  if (d.endpoint) lines.push(h("div", {}, h("b", {}, `trace endpoint (${d.endpoint.kind}): ${fmtBTC(d.endpoint.amount_sat)}, ${d.endpoint.hops} hops`)));
-  if (d.note) lines.push(h("div", {}, `note: ${short(d.note, 120)}`));
+  if (d.tags && d.tags.length) lines.push(h("div", {}, t("tip.tags", { tags: d.tags.join(", ") })));
+  if (d.endpoint) {
+    lines.push(h("div", {}, h("b", {}, t("tip.endpoint", { kind: tOr(`endpoint.${d.endpoint.kind}`, d.endpoint.kind),
+      amount: fmtBTC(d.endpoint.amount_sat), n: d.endpoint.hops }))));
+  }
+  if (d.note) lines.push(h("div", {}, t("tip.note", { note: short(d.note, 120) })));
   tip.append(...lines);
   tip.style.left = `${pos.x + 16}px`;
   tip.style.top = `${pos.y + 40}px`;
@@ -240,7 +245,7 @@ function showEdgeTooltip(tip, edge, pos) {
 }
 
 export function legend(el, extra = []) {
-  el.replaceChildren(...Object.entries(RISK_COLORS).map(([k, c]) => h("span", { style: `--c:${c}` }, k.replace("_", " "))),
-    h("span", { style: `--c:${NEUTRAL}` }, "untagged"), h("span", { style: "--c:#475467" }, "transaction"),
+  el.replaceChildren(...Object.entries(RISK_COLORS).map(([k, c]) => h("span", { style: `--c:${c}` }, riskName(k))),
+    h("span", { style: `--c:${NEUTRAL}` }, t("legend.untagged")), h("span", { style: "--c:#475467" }, t("kind.transaction")),
     ...extra.map(([k, c]) => h("span", { style: `--c:${c}` }, k)));
 }

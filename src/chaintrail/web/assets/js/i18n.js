@@ -62,6 +62,12 @@ export function t(key, params = {}) {
   });
 }
 
+// A catalog text for a key built at run time (a kind, a category), else `fallback` (underscores as spaces).
+export function tOr(key, fallback, params = {}) {
+  const v = t(key, params);
+  return v === key ? String(fallback ?? "").replace(/_/g, " ") : v;
+}
+
 export function applyStatic(root) {
   root.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
   root.querySelectorAll("[data-i18n-title]").forEach((el) => { el.title = t(el.dataset.i18nTitle); });

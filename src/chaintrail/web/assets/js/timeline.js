@@ -3,6 +3,7 @@
 // PNG export is exactly what is on screen.
 
 import { RISK_COLORS, download, fmtBTC, fmtTime, h, short } from "./format.js";
+import { t } from "./i18n.js";
 
 export function drawTimeline(canvas, listEl, txs, onPick) {
   const dpr = window.devicePixelRatio || 1;
@@ -18,7 +19,7 @@ export function drawTimeline(canvas, listEl, txs, onPick) {
   g.fillStyle = "#6b7480";
   g.font = "11px 'DejaVu Sans', sans-serif";
   if (!pts.length) {
-    g.fillText("No transactions on the canvas yet.", 16, 24);
+    g.fillText(t("timeline.empty"), 16, 24);
     listEl.replaceChildren();
     return;
   }
@@ -33,7 +34,7 @@ export function drawTimeline(canvas, listEl, txs, onPick) {
   g.fillText(fmtTime(t0).slice(0, 16), L, cssH - 14);
   const endLabel = fmtTime(t1).slice(0, 16);
   g.fillText(endLabel, cssW - R - g.measureText(endLabel).width, cssH - 14);
-  g.save(); g.translate(12, cssH / 2 + 30); g.rotate(-Math.PI / 2); g.fillText("amount (log)", 0, 0); g.restore();
+  g.save(); g.translate(12, cssH / 2 + 30); g.rotate(-Math.PI / 2); g.fillText(t("timeline.amount_log"), 0, 0); g.restore();
   for (const p of pts) {
     const x = X(p.time), y = Y(amt(p));
     g.beginPath();
@@ -42,7 +43,7 @@ export function drawTimeline(canvas, listEl, txs, onPick) {
     g.globalAlpha = 0.8; g.fill(); g.globalAlpha = 1;
   }
   listEl.replaceChildren(h("table", {},
-    h("thead", {}, h("tr", {}, h("th", {}, "time"), h("th", {}, "height"), h("th", {}, "txid"), h("th", { class: "num" }, "outputs"))),
+    h("thead", {}, h("tr", {}, h("th", {}, t("col.time")), h("th", {}, t("timeline.height")), h("th", {}, "txid"), h("th", { class: "num" }, t("tx.outputs")))),
     h("tbody", {}, pts.map((p) => h("tr", { class: "clickable", onclick: () => onPick(p) },
       h("td", {}, fmtTime(p.time)), h("td", {}, String(p.height ?? "?")), h("td", { class: "mono" }, short(p.txid, 16)),
       h("td", { class: "num" }, fmtBTC(p.amount_sat)))))));
