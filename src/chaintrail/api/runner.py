@@ -64,20 +64,19 @@ def _worker_wb(generation: int, tags_version: int) -> Workbench:
 
 
 def trace_body(wb: Workbench, spec: str, params: TraceParams, offset: int, limit: int, graph: bool,
-               steps: bool) -> dict:
+               steps: bool, currency: str = "USD") -> dict:
     """The /trace JSON body: the full result's hash and totals, one page of endpoints, the canvas fragment."""
     from chaintrail.api.graph import GraphBuilder
     from chaintrail.api.present import next_offset
-    from chaintrail.api.tracing import annotated, run_trace, steps_with_prices
+    from chaintrail.api.tracing import annotated, run_trace
 
     out = run_trace(wb, spec, params)
     eps = out["endpoints"]
-    page = annotated(wb, eps[offset:offset + limit])
+    page, step_rows, fiat = annotated(wb, eps[offset:offset + limit], currency, out["steps"] if steps else None)
     body = {k: out[k] for k in ("source", "model", "params", "engine", "trace_hash", "totals")}
     body.update(endpoints=page, endpoints_total=len(eps), offset=offset, limit=limit,
                 next_offset=next_offset(offset, len(page), len(eps)), steps_total=len(out["steps"]),
-                step_rules=step_rules(out["steps"]),
-                steps=steps_with_prices(wb, out["steps"]) if steps else None,
+                step_rules=step_rules(out["steps"]), steps=step_rows if steps else None, fiat=fiat,
                 graph=GraphBuilder(wb).trace_graph(out, wb.limits.graph_endpoints) if graph else None)
     return body
 
@@ -90,12 +89,13 @@ def step_rules(steps: list[dict]) -> dict[str, int]:
     return dict(sorted(n.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def trace_full(wb: Workbench, spec: str, params: TraceParams) -> dict:
+def trace_full(wb: Workbench, spec: str, params: TraceParams, currency: str = "USD") -> dict:
     """The whole result with every endpoint annotated (the CSV download)."""
     from chaintrail.api.tracing import annotated, run_trace
 
     out = run_trace(wb, spec, params)
-    return {**out, "endpoints": annotated(wb, out["endpoints"])}
+    eps, _, fiat = annotated(wb, out["endpoints"], currency)
+    return {**out, "endpoints": eps, "fiat": fiat}
 
 
 def screen(wb: Workbench, subject: str, params: ScreenParams) -> dict:

@@ -227,6 +227,8 @@ class TraceResponse(BaseModel):
     step_rules: dict[str, int] = Field(default_factory=dict, description="How many steps each rule split the taint by "
                                        "(model, and what it rested on where not the trace's own model)")
     steps: list[dict] | None = None
+    fiat: dict | None = Field(None, description="The fiat valuation: reporting currency, day convention (UTC close) "
+                              "and every price series used (source, licence, file, sha256); null without prices")
     graph: Graph | None = None
 
 

@@ -63,27 +63,17 @@ def tx_times(wb, txids: list[str]) -> list[int]:
     return [v.tx_time(v.tx_num(t)) for t in txids]
 
 
-def with_fiat(wb, endpoints: list[dict], currency: str = "USD") -> list[dict]:
-    """Endpoints with their fiat value on the day (``store.prices.annotate_endpoints``)."""
-    from chaintrail.store.prices import annotate_endpoints
+def valued(wb, endpoints: list[dict], steps: list[dict] | None = None, currency: str = "USD"):
+    """(endpoints with fiat, steps with day and close, fiat header): ``store.prices.value_trace``, as the CLI."""
+    from chaintrail.store.prices import value_trace
 
-    return annotate_endpoints(price_book(wb), endpoints, lambda txids: tx_times(wb, txids), currency)
-
-
-def steps_with_prices(wb, steps: list[dict]) -> list[dict]:
-    """Steps with the day and BTC close of their transaction (tooltips)."""
-    from chaintrail.store.prices import price_on
-
-    if not steps:
-        return steps
-    prices = price_on(price_book(wb), tx_times(wb, [s["txid"] for s in steps]))
-    return [{**s, **p} for s, p in zip(steps, prices)]
+    return value_trace(price_book(wb), endpoints, steps, lambda txids: tx_times(wb, txids), currency)
 
 
-def annotated(wb, endpoints: list[dict], currency: str = "USD") -> list[dict]:
-    """Copies of ``endpoints`` with each one's risk, label and fiat value (the kept result stays as the engine
-    gave it)."""
-    endpoints = with_fiat(wb, endpoints, currency)
+def annotated(wb, endpoints: list[dict], currency: str = "USD", steps: list[dict] | None = None):
+    """(copies of ``endpoints`` with each one's risk, label and fiat value, steps with prices, fiat header); the
+    kept result stays as the engine gave it."""
+    endpoints, steps, header = valued(wb, endpoints, steps, currency)
     v, tags = wb.view, wb.tags
     out = []
     for e in endpoints:
@@ -94,19 +84,23 @@ def annotated(wb, endpoints: list[dict], currency: str = "USD") -> list[dict]:
             kind, _, name = e["tags"][0].partition(":")
             risk, label = ([kind] if kind != "inferred" else []), (name if kind != "inferred" else None)
         out.append({**e, "risk": risk, "label": label})
-    return out
+    return out, steps, header
 
 
 def endpoints_csv(trace: dict):
-    """CSV lines of every (annotated) endpoint, a chunk at a time; no cell can start a formula."""
+    """CSV lines of every (annotated) endpoint, a chunk at a time; no cell can start a formula. A reporting
+    currency other than USD adds its value column and the rate's note (a fixing of an earlier day)."""
+    cur = ((trace.get("fiat") or {}).get("currency") or "USD").lower()
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(CSV_COLUMNS)
+    w.writerow(CSV_COLUMNS + ((f"value_{cur}", "fx_note") if cur != "usd" else ()))
     for n, e in enumerate(trace["endpoints"], 1):
+        fiat = e.get("fiat") or {}
+        extra = (_money(fiat.get(cur)), " ".join(fiat.get("fx_notes", []))) if cur != "usd" else ()
         w.writerow(safe_row([e["kind"], e["address"] or "", "" if e["cluster"] is None else e["cluster"],
                              e.get("label") or "", ";".join(e["tags"]), e["amount_sat"],
-                             f"{e['amount_sat'] / 1e8:.8f}", _usd(e), " ".join((e.get("fiat") or {}).get("days", [])),
-                             e["hops"], " ".join(e["path"]), " ".join(e["outputs"])]))
+                             f"{e['amount_sat'] / 1e8:.8f}", _money(fiat.get("usd")), " ".join(fiat.get("days", [])),
+                             e["hops"], " ".join(e["path"]), " ".join(e["outputs"]), *extra]))
         if n % 1000 == 0:
             yield buf.getvalue()
             buf.seek(0)
@@ -114,6 +108,5 @@ def endpoints_csv(trace: dict):
     yield buf.getvalue()
 
 
-def _usd(e: dict) -> str:
-    usd = (e.get("fiat") or {}).get("usd")
-    return "" if usd is None else f"{usd:.2f}"
+def _money(x) -> str:
+    return "" if x is None else f"{x:.2f}"

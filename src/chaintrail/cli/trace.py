@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from chaintrail.i18n import _
+
 from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, one_line_errors, store_path
 
 
@@ -40,6 +42,9 @@ def trace(
                                  "steps beside it (NAME.steps.parquet)"),
     other_store: Path = typer.Option(None, "--other-store", help="eth: the store of the chain a bridge leads to; "
                                      "crossings are matched by the bridge's events and the trace goes on there"),
+    currency: str = typer.Option("USD", "--currency", help="Reporting currency beside USD for endpoint values: "
+                                 "one with a USD series in the store (EUR: the ECB fixing of the day or the last "
+                                 "working day before, said so)"),
     store: Path = StoreOption,
     json_out: bool = JsonOption,
 ) -> None:
@@ -68,15 +73,29 @@ def trace(
                              f"{' / '.join(params.stop_categories)}: import attribution first "
                              "(chaintrail tags import FILE ...), or trace without it, bounded by --max-hops")
         result = engine.trace(source, params)
-    out = result.to_dict()
-    if parquet:
-        result.write_parquet(parquet, out)
+        out = result.to_dict()
+        if parquet:
+            result.write_parquet(parquet, out)
+        _value(st, engine, out, currency)
     if until_exchange:
         out["requests"] = _legal_requests(out)
     if json_out:
         emit_json(out)
         return
     _print(out)
+
+
+def _value(st, engine, out: dict, currency: str) -> None:
+    """Fiat on the endpoints and steps, from the store's prices: the same function as the API's trace."""
+    import numpy as np
+
+    from chaintrail.store.prices import PriceBook, value_trace
+
+    def time_of(txids: list[str]) -> np.ndarray:
+        return np.array([engine.tx_time[engine.txid_to_num(t)] for t in txids], np.int64)
+
+    eps, steps, fiat = value_trace(PriceBook.open(st.path), out["endpoints"], out["steps"], time_of, currency)
+    out.update(endpoints=eps, steps=steps, fiat=fiat)
 
 
 def _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_category, mixer_policy, until_exchange,
@@ -149,11 +168,19 @@ def _legal_requests(out: dict) -> list[dict]:
 def _print(out: dict) -> None:
     t = out["totals"]
     console.print(f"[bold]{out['params']['direction']} {out['model']} trace[/bold] from {out['source']}")
-    view = Table("kind", "address", "cluster", "tags", "amount (sat)", "hops")
+    cur = (out.get("fiat") or {}).get("currency")
+    cols = [f"value {c} (day)" for c in dict.fromkeys(("USD", cur)) if cur]
+    view = Table("kind", "address", "cluster", "tags", "amount (sat)", "hops", *cols)
     for e in out["endpoints"][:50]:
+        f = e.get("fiat") or {}
+        vals = [_money(f.get(c.split()[1].lower()), f) for c in cols]
         view.add_row(e["kind"], e["address"] or "-", str(e["cluster"]), ", ".join(e["tags"]), f"{e['amount_sat']:,}",
-                     str(e["hops"]))
+                     str(e["hops"]), *vals)
     console.print(view)
+    if cur:
+        fiat = out["fiat"]
+        console.print(_("values: {convention}; {series}").format(convention=fiat["convention"], series="; ".join(
+            f"{p['asset']}/{p['currency']} ({p['source']}, {p['file']})" for p in fiat["prices"])), highlight=False)
     console.print(f"traced {t['traced_sat']:,} sat = endpoints {t['to_endpoints_sat']:,} + unspent {t['unspent_sat']:,} "
                   f"+ fees {t['fees_sat']:,} + below threshold {t['below_threshold_sat']:,} + stopped {t['stopped_sat']:,}"
                   + (f" (absorbed {t['absorbed_sat']:,})" if t["absorbed_sat"] else ""))
@@ -166,3 +193,10 @@ def _print(out: dict) -> None:
         leads = sum(1 for d in r["deposits"] if d.get("lead_outputs"))
         console.print(f"[bold]{r['service']}[/bold]: {r['amount_sat']:,} sat over {len(r['deposits'])} "
                       "deposit address(es)" + (f", {leads} reached through a sweep-pattern lead" if leads else ""))
+
+
+def _money(x: float | None, f: dict) -> str:
+    """A fiat value with its day(s); 'no price' where a day has none (never filled in)."""
+    if x is None:
+        return _("no price")
+    return f"{x:,.2f} ({', '.join(f.get('days', [])[:3])}{'...' if len(f.get('days', [])) > 3 else ''})"

@@ -232,8 +232,30 @@ def annotate_endpoints(book: PriceBook, endpoints: list[dict], time_of, currency
                 round(float(np.sum(v.cents[idx])) / 100, 2)
         if missing:
             fiat["missing"] = "; ".join(sorted(set(missing)))
+        notes = sorted({r[k] for r in rows for k in ("fx_note", "fx_missing") if k in r})
+        if notes:
+            fiat["fx_notes"] = notes
         out.append({**e, "fiat": fiat})
     return out
+
+
+def value_trace(book: PriceBook, endpoints: list[dict], steps: list[dict] | None, time_of,
+                currency: str = QUOTE) -> tuple[list[dict], list[dict] | None, dict | None]:
+    """Fiat of a trace result, the one function the CLI (``trace --json``), the API and the CSV share.
+
+    Returns (endpoints with ``fiat``, steps with their day and BTC close, the header: currency, convention and
+    the series used). Without prices in the store the endpoints and steps come back unchanged and the header
+    is None. ``time_of(txids)`` gives block times (unix seconds) of hex txids.
+    """
+    cur = book.check_currency(currency)
+    if not book:
+        return [dict(e) for e in endpoints], steps, None
+    eps = annotate_endpoints(book, endpoints, time_of, cur)
+    if steps:
+        steps = [{**s, **p} for s, p in zip(steps, price_on(book, np.asarray(time_of([s["txid"] for s in steps]),
+                                                                               np.int64)))]
+    header = {"currency": cur, "convention": CONVENTION, "prices": book.sources_used(["BTC"], cur)}
+    return eps, steps, header
 
 
 def price_on(book: PriceBook, times_unix, asset: str = "BTC") -> list[dict]:

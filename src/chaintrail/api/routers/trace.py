@@ -37,6 +37,9 @@ async def trace(request: Request,
                 graph: bool = Query(True, description="Include the canvas fragment (best paths to the largest endpoints)"),
                 steps: bool = Query(False, description="Include every tx read, with its block hash"),
                 format: str = Query("json", pattern="^(json|csv)$"),
+                currency: str = Query("USD", pattern="^[A-Za-z]{3}$",
+                                      description="Reporting currency beside USD: one with a USD series in the store "
+                                                  "(EUR from the ECB fixing)"),
                 runner=Depends(get_runner)):
     """Exact integer accounting: traced = endpoints + fees + unspent + below threshold + stopped.
 
@@ -47,8 +50,9 @@ async def trace(request: Request,
                          stop_categories=stops, mixer_policy=mixer_policy,
                          time_from=time_from, time_to=time_to, demix_leads=demix_leads)
     if format == "csv":
-        out = await runner.run("trace_full", source, params)
+        out = await runner.run("trace_full", source, params, currency.upper())
         name = f"trace-{out['trace_hash'][:12]}.csv"
         return StreamingResponse(endpoints_csv(out), media_type="text/csv",
                                  headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    return json_response(await runner.run("trace_body", source, params, offset, limit, graph, steps))
+    return json_response(await runner.run("trace_body", source, params, offset, limit, graph, steps,
+                                                currency.upper()))
