@@ -57,3 +57,16 @@ if [ "$(cat "$eth_stamp" 2>/dev/null || true)" != "$eth_want" ]; then
   (cd "$eth" && npm ci --no-audit --no-fund --loglevel=error)
   echo "$eth_want" > "$eth_stamp"
 fi
+# Numba kernels: compile the demo's and the workbench's into numba's on-disk cache (__pycache__ beside each
+# source, keyed by the file's mtime and size), so the first `chaintrail demo` loads them instead of spending
+# a minute or two compiling. Redone when a source file or the installed packages changed since the last warm.
+warm_stamp="src/chaintrail/__pycache__/.chaintrail-warm"
+if [ ! -f "$warm_stamp" ] || [ -n "$(find src/chaintrail -name '*.py' -newer "$warm_stamp" -print -quit)" ] \
+   || [ "$stamp" -nt "$warm_stamp" ]; then
+  echo "setup.sh: compiling the numba kernels once (a minute or two)..." >&2
+  if .venv/bin/chaintrail warm --json >/dev/null; then
+    mkdir -p "$(dirname "$warm_stamp")" && touch "$warm_stamp"
+  else
+    echo "setup.sh: warming the kernels failed; the first chaintrail demo will compile them" >&2
+  fi
+fi

@@ -20,6 +20,7 @@ from chaintrail.cli.serve import serve
 from chaintrail.cli.sql import sql
 from chaintrail.cli.tornado import app as tornado_app
 from chaintrail.cli.trace import trace
+from chaintrail.cli.warm import warm
 from chaintrail.cli.watch import app as watch_app
 
 app = typer.Typer(name="chaintrail", help="Investigate crypto-enabled crime: ingest, cluster, trace, report.",
@@ -28,6 +29,7 @@ app.add_typer(ingest_cli.app, name="ingest")
 app.add_typer(store_cli.app, name="store")
 app.command("sql")(sql)
 app.command("demo")(demo)
+app.command("warm")(warm)
 app.command("trace")(trace)
 app.command("account")(account)
 app.command("cluster")(cluster)
