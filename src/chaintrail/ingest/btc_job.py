@@ -27,7 +27,7 @@ from chaintrail.chains.bitcoin.parse import compute_txids, parse_blocks, sha256d
 from chaintrail.chains.bitcoin.pow import PowCheck
 from chaintrail.chains.bitcoin.undo import RevRecord, parse_rev_file, record_matches_header
 from chaintrail.chains.bitcoin.undo_columns import UndoColumns, parse_bcoin_undo_columns
-from chaintrail.chains.bitcoin.validate import check_block
+from chaintrail.chains.bitcoin.validate import check_block, check_blocks
 from chaintrail.errors import DecodeError, ProofOfWorkError, SourceError, TrailingBytesError, TruncatedError
 from chaintrail.ingest.btc_mapper import BlockMeta, Mapper
 from chaintrail.store.chainstore import Batch, ChainStore
@@ -347,11 +347,13 @@ class BtcIngest:
             i = int(getattr(exc, "block", 0))
             raise _BadBlock(i, batch, starts, exc) from None
         txids = compute_txids(lay)
-        for i in range(len(batch)):
+        failed = check_blocks(lay, txids)
+        if failed is not None:
             try:
-                check_block(lay, i, txids)
+                check_block(lay, failed, txids)
             except DecodeError as exc:
-                raise _BadBlock(i, batch, starts, exc) from None
+                raise _BadBlock(failed, batch, starts, exc) from None
+            raise AssertionError(f"block {failed} failed the batch check but not the single-block one")
         metas = []
         heights: dict[bytes, int | None] = {}
         for i, blk in enumerate(batch):

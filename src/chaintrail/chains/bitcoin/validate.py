@@ -4,10 +4,42 @@ from __future__ import annotations
 
 import numpy as np
 
+from chaintrail.chains.bitcoin import fast_sha256
 from chaintrail.chains.bitcoin.parse import BlockLayout, compute_wtxids, merkle_root, sha256d
 from chaintrail.errors import MerkleMismatchError, WitnessCommitmentError
 
 _COMMITMENT_PREFIX = bytes.fromhex("6a24aa21a9ed")
+
+
+def check_blocks(lay: BlockLayout, txids: np.ndarray) -> int | None:
+    """Index of the first block of ``lay`` failing its merkle or witness-commitment check, or None.
+
+    Every block is hashed in a few compiled calls; ``check_block`` on the block returned gives the error.
+    """
+    if not fast_sha256.available():
+        for b in range(lay.n_blocks):
+            try:
+                check_block(lay, b, txids)
+            except (MerkleMismatchError, WitnessCommitmentError):
+                return b
+        return None
+    buf, first = lay.buf, lay.blk_first_tx
+    headers = buf[lay.blk_start[:, None] + np.arange(36, 68)]
+    bad = np.flatnonzero((fast_sha256.merkle_roots(txids, first) != headers).any(axis=1))
+    # Witness commitments: blocks with witness data only (see _check_witness_commitment).
+    has_wit = np.add.reduceat((lay.tx_body >= 0).astype(np.int64), first[:-1]) > 0
+    wb = np.flatnonzero(has_wit)
+    if len(wb):
+        counts = first[wb + 1] - first[wb]
+        txs = np.repeat(first[wb] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        wtxids = fast_sha256.sha256d_ranges(buf, lay.tx_start[txs], lay.tx_end[txs])
+        roots = fast_sha256.merkle_roots(wtxids, np.concatenate([[0], np.cumsum(counts)]), zero_first=True)
+        for k, b in enumerate(wb.tolist()):
+            cb = int(first[b])
+            at, reserved = _find_commitment(lay, cb), _coinbase_reserved_value(lay, cb)
+            if at is None or reserved is None or buf[at + 6:at + 38].tobytes() != sha256d(roots[k].tobytes() + reserved):
+                bad = np.append(bad, b)
+    return int(bad.min()) if len(bad) else None
 
 
 def check_block(lay: BlockLayout, b: int, txids: np.ndarray) -> None:
