@@ -14,6 +14,9 @@ Heuristics (each yields links: two addr_nums, the tx that shows it, a detail):
 * ``approval/1`` (self-authorisation, Victor 2020): an EOA approves another EOA to spend its tokens. A spender
   approved by ``max_approvers`` or more owners is a drainer or a service: its approvals are refused, and listed.
 * ``deployer/1``: a contract and the account that created it (an EOA, or the factory contract).
+* ``airdrop/1`` (analysis/eth/airdrop.py): recipients of one airdrop (one sender's transfers of one token to at
+  least ``airdrop_min_recipients`` addresses, at most ``airdrop_gap`` blocks apart) that each forward that token
+  to one common EOA, neither a service nor a known hot wallet: a Sybil farm consolidating its claims.
 
 Accounts tagged as services (exchange, mixer, DeFi; ``service`` mask) never link through gas funding or
 approvals. Supercluster guard as for Bitcoin: a merge of two clusters that both hold ``big`` or more accounts is
@@ -35,11 +38,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from chaintrail.analysis.eth.airdrop import airdrop_links
 from chaintrail.analysis.union_find import find
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.eth_schema import FLOW_KIND
 
-HEURISTICS = ("deposit-reuse/1", "gas-funding/1", "approval/1", "deployer/1")
+HEURISTICS = ("deposit-reuse/1", "gas-funding/1", "approval/1", "deployer/1", "airdrop/1")
 NONE32 = np.uint32(0xFFFFFFFF)
 APPROVE = bytes.fromhex("095ea7b3")
 
@@ -51,6 +55,8 @@ class EntityParams:
     gas_window: int = 5                   # blocks between the funding and the funded account's next tx
     max_approvers: int = 3
     min_deposits: int = 5                 # simple deposit detection: accounts feeding one collector
+    airdrop_min_recipients: int = 10      # an airdrop: one sender's token to at least this many addresses ...
+    airdrop_gap: int = 300                # ... its transfers at most this many blocks apart
     big: int = 1_000
     block_big_merges: bool = False
 
@@ -326,6 +332,11 @@ def collect_links(g: EthGraph, p: EntityParams, service: np.ndarray) -> tuple[pa
             links, refused = approval_links(g, p, service)
         elif h == "deployer/1":
             links = deployer_links(g)
+        elif h == "airdrop/1":
+            deps, _ = deposit_addresses(g, p.min_deposits)
+            hot = np.zeros(g.n, np.bool_)
+            hot[np.fromiter((x for x in deps.values() if x != NONE32), np.int64)] = True
+            links = airdrop_links(g, p, service | hot)
         else:
             raise ValueError(f"unknown heuristic {h!r} (known: {', '.join(HEURISTICS)})")
         a, b, tx, detail = links

@@ -45,6 +45,14 @@ RANGES: dict[str, tuple] = {
     "sweep_every": (3, 50),              # blocks between an exchange's sweeps of its deposit addresses
     "forwarder_share": (0.2, 0.9),       # exchange customers whose deposit address is a forwarder contract
     "bridge_back_p": (0.1, 0.7),         # per block on chain B, a holder's chance to burn back to chain A
+    # the airdrop (scenario/eth/airdrop.py) and the Sybil farms that hunt it
+    "airdrop_share": (0.2, 0.8),         # users who receive the airdrop (besides the farms' addresses)
+    "airdrop_farm_p": (0.02, 0.15),      # users who run a farm of addresses
+    "airdrop_farm_max": (3, 12),         # most addresses in one farm (each farm has 2 to this many)
+    "airdrop_sweep_p": (0.5, 1.0),       # a farm address sweeps its airdrop to the farm's owner
+    "airdrop_pay_p": (0.0, 0.4),         # an ordinary recipient passes the token to another user
+    "airdrop_sell_p": (0.0, 0.4),        # ... sells it to the P2P desk
+    "airdrop_wait_max": (2, 30),         # blocks after the airdrop before a recipient acts, drawn in [1, this]
     "weight_factor": (0.5, 2.0),         # each action's reference weight scaled by a factor in this range
 }
 
@@ -76,6 +84,13 @@ class EthBehaviour:
     sweep_every: int = 10
     forwarder_share: float = 0.5
     bridge_back_p: float = 0.3
+    airdrop_share: float = 0.5
+    airdrop_farm_p: float = 0.06
+    airdrop_farm_max: int = 8
+    airdrop_sweep_p: float = 0.9
+    airdrop_pay_p: float = 0.2
+    airdrop_sell_p: float = 0.2
+    airdrop_wait_max: int = 10
     weights: tuple[int | float, ...] = field(default=REFERENCE_WEIGHTS)
 
     def action_p(self) -> np.ndarray:

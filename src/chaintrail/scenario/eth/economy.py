@@ -89,6 +89,7 @@ class Economy:
         self.adopted: list[str] = []                                     # crime cases' deposit addresses
         self.note_count = 0
         self.relay = None  # set by relay.BridgeRelay
+        self.airdrop = None  # set by generate: airdrop.Airdrop, played each step
         self.case_ledger = None  # set by crimes.build_cases: pools' every deposit/withdrawal for the answer key
         self._action = {name: getattr(self, f"_{name}") for name in ACTIONS}
         ex = list(world.exchanges.values())
@@ -211,6 +212,8 @@ class Economy:
         self._linked_payments(number)
         if number % self.b.sweep_every == 0:
             self._sweeps()
+        if self.airdrop is not None:
+            self.airdrop.step(number)
         n = int(self.b.txs_per_block * self.rng.uniform(0.7, 1.3))
         if self._p is None:
             w = np.fromiter((u.weight for u in self.users), dtype=float, count=len(self.users))

@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 
 from chaintrail.chains.ethereum.rpc import EthRpc
 from chaintrail.errors import UsageError
+from chaintrail.scenario.eth.airdrop import Airdrop
 from chaintrail.scenario.eth.behaviour import EthBehaviour, resolve
 from chaintrail.scenario.eth.economy import Economy
 from chaintrail.scenario.eth.genesis import Genesis
@@ -126,6 +127,7 @@ def generate(seed: int, kind: str, scale: float, out: str | Path, *, dump_state:
         if progress:
             progress(f"funding {len(economy.users):,} users")
         role = world.accounts
+        economy.airdrop = Airdrop(economy, role["issuer"], seed)
         economy.fund([role["issuer"], role["liquidity"], role["vault_lender"], role["otc_owner"]])
         assert world.bridge is not None
         relay = BridgeRelay(world.bridge, economy.ledger, send_b, rng, gas_station=role["liquidity"],
@@ -167,7 +169,7 @@ def generate(seed: int, kind: str, scale: float, out: str | Path, *, dump_state:
            "transactions": transactions, "behaviour": profile.to_json(), "world": world.to_json(),
            "economy": {"users": len(economy.users), "entities": len(economy.entities),
                        "tornado_links": len(economy.tornado_links), "bridge_legs": len(relay.legs),
-                       "tables": tables},
+                       "airdrop": economy.airdrop.record(), "tables": tables},
            "cases": [case.record() for case in cases]}
     (out / "answer_key.json").write_text(json.dumps(key, indent=1, sort_keys=True) + "\n")
     return {**key, "seconds": round(seconds, 3), "tx_per_s": round(transactions / seconds, 1) if seconds else None}
@@ -187,6 +189,9 @@ def write_tables(out: Path, economy: Economy, relay: BridgeRelay) -> dict[str, s
                                                        "recipient", "relayer", "fee", "withdrawal_tx")),
         "bridge_legs": _rows(relay.legs, ("direction", "nonce", "asset", "sender", "recipient", "amount",
                                           "source_tx", "source_block", "dest_tx", "dest_block")),
+        "airdrop": _rows(economy.airdrop.rows if economy.airdrop else [],
+                         ("token", "distributor", "recipient", "entity", "farm_owner", "amount", "action",
+                          "forwarded_to")),
     }
     names = {}
     for name, table in tables.items():
