@@ -4,6 +4,7 @@
 
 import * as api from "./api.js";
 import { RISK_COLORS, NEUTRAL, fmtUnits, short } from "./format.js";
+import { decimalSign, groupDigits, t as _t, tOr } from "./i18n.js";
 
 export const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 export const TX_HASH = /^0x[0-9a-fA-F]{64}$/;
@@ -34,7 +35,7 @@ export function amount(asset, base, maxFrac = null) {
 }
 
 export function exact(asset, base) {
-  return `${BigInt(base).toLocaleString("en-US")} base units of ${asset === "ETH" ? "ETH (wei)" : asset}`;
+  return _t("eth.exact", { n: groupDigits(BigInt(base).toString()), asset: asset === "ETH" ? "ETH (wei)" : asset });
 }
 
 // Colour of an account by its tags ("category:label" strings or tag objects).
@@ -69,8 +70,8 @@ export function accountNode(a) {
   const token = a.token || null;
   const kind = token ? "eth_token" : a.is_contract ? "eth_contract" : "eth_account";
   if (token) learnAsset(a.address, token.symbol, token.decimals);
-  const label = token ? `${token.symbol || "token"} token` : tagLabel(tags) ||
-    (a.deposit_of || a.deposit_address ? "deposit address" : short(a.address, 10));
+  const label = token ? _t("eth.token_label", { symbol: token.symbol || _t("legend.token") }) : tagLabel(tags) ||
+    (a.deposit_of || a.deposit_address ? _t("eth.deposit_address") : short(a.address, 10));
   return { id: `x:${a.address}`, chain: "eth", kind, address: a.address, label, tags: tags.map((t) => (typeof t === "string" ? t : `${t.category || t.kind}:${t.label}`)),
            color: tagColor(tags) || ETH_COLORS[kind.slice(4)], is_contract: Boolean(a.is_contract), token,
            cluster: a.cluster ?? null, cluster_size: a.cluster_size ?? null,
@@ -80,7 +81,12 @@ export function accountNode(a) {
 function conversionNode(c) {
   const inS = symbolOf(c.asset_in), outS = symbolOf(c.asset_out);
   return { id: c.id, chain: "eth", kind: "eth_conversion", color: ETH_COLORS.conversion, tx: c.tx,
-           label: `${c.conversion || "swap"}: ${inS} → ${outS}`, conversion: c, rate: unitRate(c) };
+           label: `${convName(c.conversion)}: ${inS} → ${outS}`, conversion: c, rate: unitRate(c) };
+}
+
+// A conversion's kind (swap, wrap, unwrap, bridge) in the reader's language.
+export function convName(kind) {
+  return tOr(`eth.conv.${kind || "swap"}`, kind || "swap");
 }
 
 // The executed rate in token units: "1 USDX = 0.000333 ETH" (from base-unit amounts and decimals).
@@ -89,15 +95,15 @@ export function unitRate(c) {
   const x = Number(BigInt(c.amount_in)) / 10 ** (a.decimals || 0);
   const y = Number(BigInt(c.amount_out)) / 10 ** (b.decimals || 0);
   if (!(x > 0)) return "";
-  return `1 ${a.symbol} = ${(y / x).toPrecision(6)} ${b.symbol}`;
+  return `1 ${a.symbol} = ${(y / x).toPrecision(6).replace(".", decimalSign())} ${b.symbol}`;
 }
 
 function display(n) {
   let s = n.label || "";
   if (n.kind === "eth_conversion") s += `\n${n.rate}`;
   for (const e of n.endpoints || []) {
-    if (["tagged", "deposit_address"].includes(e.kind)) s += `\n${e.service || "service"}: ${amount(e.asset, e.amount, 4)}`;
-    if (e.kind === "bridged") s += `\nbridged ${amount(e.asset, e.amount, 4)}`;
+    if (["tagged", "deposit_address"].includes(e.kind)) s += `\n${e.service || _t("eth.service")}: ${amount(e.asset, e.amount, 4)}`;
+    if (e.kind === "bridged") s += `\n${_t("eth.bridged", { amount: amount(e.asset, e.amount, 4) })}`;
   }
   return s;
 }
@@ -107,17 +113,16 @@ function finish(n) {
   return n;
 }
 
-const EDGE_WORDS = { mixer_out: "withdrawal (trail ends)", relayer_fee: "relayer fee (ends)", note: "into note",
-                     below_threshold: "below threshold", conversion_in: "in", conversion_out: "out" };
+const EDGE_WORDS = new Set(["mixer_out", "relayer_fee", "note", "below_threshold", "conversion_in", "conversion_out"]);
 
 function edge(e, extra = {}) {
   const kind = e.kind;
   let text = amount(e.asset, e.amount, 4);
   if (kind === "lead") {
     const l = e.lead || {};
-    text = `lead: ${l.heuristic} · precision ${pct(l.precision)} · chance ${pct(l.chance_match_rate)}`;
-  } else if (EDGE_WORDS[kind]) text = `${EDGE_WORDS[kind]} ${text}`;
-  else if (kind === "bridge") text = `bridged ${text} → far chain`;
+    text = _t("eth.lead_edge", { heuristic: heuristicName(l.heuristic), precision: pct(l.precision), chance: pct(l.chance_match_rate) });
+  } else if (EDGE_WORDS.has(kind)) text = `${_t(`eth.edge.${kind}`)} ${text}`;
+  else if (kind === "bridge") text = _t("eth.bridge_edge", { amount: text });
   return { id: `xe:${e.source}>${e.target}:${e.asset}:${kind}`, source: e.source, target: e.target, kind: "eth",
            flow: kind, asset: e.asset, amount: e.amount, txs: e.txs || [], n_txs: e.n_txs || (e.txs || []).length,
            lead: e.lead || null, evidence: e.evidence || null, display: text, width: kind === "lead" ? 1.5 : width(e.asset, e.amount),
@@ -125,7 +130,17 @@ function edge(e, extra = {}) {
 }
 
 export function pct(x) {
-  return x === null || x === undefined ? "not measured" : `${(100 * x).toFixed(x < 0.01 ? 2 : 1)}%`;
+  return x === null || x === undefined ? _t("eth.not_measured") : `${(100 * x).toFixed(x < 0.01 ? 2 : 1).replace(".", decimalSign())}%`;
+}
+
+// A Tornado lead heuristic's name in the reader's language (address_match, unique_gas_price, ...).
+export function heuristicName(name) {
+  return tOr(`eth.heuristic.${name}`, name);
+}
+
+// A value flow's kind (tx_value, internal, erc20, fee_tip, ...) in the reader's language.
+export function flowKind(kind) {
+  return tOr(`eth.flow.${kind}`, kind);
 }
 
 function nodeId(raw) {
@@ -138,7 +153,7 @@ export function traceFragment(g) {
   const nodes = g.nodes.map((n) => {
     if (n.kind === "conversion") return finish(conversionNode(n));
     if (n.kind === "chain") return finish({ id: n.id, chain: "eth", kind: "eth_chain", color: ETH_COLORS.chain,
-                                            label: "far chain (bridge)", bridge: n.bridge });
+                                            label: _t("eth.far_chain"), bridge: n.bridge });
     const a = accountNode(n);
     a.endpoints = n.endpoints || [];
     a.role = n.role === "endpoint" ? "endpoint" : n.role === "source" ? "source" : null;
@@ -168,7 +183,7 @@ function collapseEnds(frag) {
     const id = `ends:${pool}:${asset}`;
     const total = es.reduce((a, e) => a + BigInt(e.amount), 0n).toString();
     es.forEach((e) => { drop.add(e.id); gone.add(e.target); });
-    nodes.push(finish({ id, chain: "eth", kind: "eth_ends", asset, color: "#d0d5dd", label: `${es.length} other withdrawals (trail ends)`,
+    nodes.push(finish({ id, chain: "eth", kind: "eth_ends", asset, color: "#d0d5dd", label: _t("eth.other_withdrawals", { n: es.length }),
                         withdrawals: es.map((e) => ({ recipient: e.target.slice(2), amount: e.amount, txs: e.txs })) }));
     edges.push(edge({ source: pool, target: id, asset, kind: "mixer_out", amount: total, txs: es.flatMap((e) => e.txs).slice(0, 5),
                       n_txs: es.reduce((a, e) => a + e.n_txs, 0) }, { trace: true }));
