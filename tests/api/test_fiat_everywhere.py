@@ -130,3 +130,80 @@ def test_cli_trace_table_shows_fiat_and_uah_is_refused(demo):
 
     r = CliRunner().invoke(app, [*_trace_args(demo), "--json", "--currency", "UAH"])
     assert r.exit_code == 5 and "no UAH price series" in r.output
+
+
+def cents(sat: int, close: float) -> int:
+    return round(sat * close / 1e8 * 100)
+
+
+def _valued(store: str, sql: str, params: dict, closes) -> tuple[int, int]:
+    """(sats, USD cents) of the rows (value_sat, time) the SQL gives, each on its own UTC day."""
+    with ChainStore(store) as st:
+        rows = query(st, sql, params).to_pylist()
+    return sum(r["value_sat"] for r in rows), sum(cents(r["value_sat"], closes[day(r["time"])]) for r in rows)
+
+
+def test_entity_and_address_summaries_carry_fiat(demo, demo_api, closes, eur):
+    a = demo_api.ok(f"/addresses/{demo.subject}")
+    cid = a["cluster"]
+    ent = demo_api.ok(f"/entities/{cid}", currency="EUR")
+    f = ent["fiat"]
+    assert f["currency"] == "EUR" and f["convention"].startswith("UTC daily close")
+    recv_sat, recv_c = _valued(demo.store, """
+        SELECT o.value_sat, b.time FROM outputs o JOIN clusters c USING (address) JOIN txs t ON t.txid = o.txid
+        JOIN blocks b ON b.hash = t.block_hash WHERE c.cluster = $c""", {"c": cid}, closes)
+    sent_sat, sent_c = _valued(demo.store, """
+        SELECT i.value_sat, b.time FROM inputs i JOIN clusters c USING (address) JOIN txs t ON t.txid = i.txid
+        JOIN blocks b ON b.hash = t.block_hash WHERE c.cluster = $c AND i.value_sat IS NOT NULL""", {"c": cid},
+                               closes)
+    assert (recv_sat, sent_sat) == (ent["received_sat"], ent["sent_sat"])
+    assert round(f["received"]["usd"] * 100) == recv_c and round(f["sent"]["usd"] * 100) == sent_c
+    with ChainStore(demo.store) as st:
+        tip = query(st, "SELECT max(time) AS t FROM blocks").to_pylist()[0]["t"]
+    d = day(tip)
+    bal = cents(ent["balance_sat"], closes[d])
+    assert f["balance"]["day"] == d and round(f["balance"]["usd"] * 100) == bal
+    fd, fx = fixing(eur, d)
+    assert round(f["balance"]["eur"] * 100) == round(bal / fx)
+    # The CLI's entity summary is the API's.
+    out = json.loads(cli("entity", "show", f"cluster:{cid}", "--store", demo.store, "--json", "--currency", "EUR"))
+    assert out == ent
+    text = cli("entity", "show", demo.subject, "--store", demo.store)
+    assert f"{f['received']['usd']:,.2f} USD" in text
+    # The address's transactions page: each row's USD at its day's close.
+    page = demo_api.ok(f"/addresses/{demo.subject}/txs", limit=1000)
+    for it in page["items"]:
+        d = day(it["time"])
+        assert it["fiat"]["day"] == d and it["fiat"]["price_usd"] == closes[d]
+        assert round(it["fiat"]["received_usd"] * 100) == cents(it["received_sat"], closes[d])
+        assert round(it["fiat"]["sent_usd"] * 100) == cents(it["sent_sat"], closes[d])
+
+
+def test_screening_exposure_carries_fiat(demo, demo_api, closes):
+    api = demo_api.ok("/screen", subject=demo.subject)
+    out = json.loads(cli("screen", demo.subject, "--store", demo.store, "--json"))
+    assert out["exposures"] == api["exposures"]
+    flows = [e for e in api["exposures"] if e["direction"] != "self"]
+    assert flows
+    for e in flows:
+        f = e["fiat"]
+        lo, hi = (dt.date.fromisoformat(x) for x in f["days"])
+        prices = [closes[(lo + dt.timedelta(days=k)).isoformat()] for k in range((hi - lo).days + 1)]
+        # Each part is valued on its own day: the sum lies within the day range's closes (a cent per part).
+        assert cents(e["amount_sat"], min(prices)) - 100 <= round(f["usd"] * 100) <= \
+            cents(e["amount_sat"], max(prices)) + 100, (e, prices)
+        if lo == hi:
+            assert abs(round(f["usd"] * 100) - cents(e["amount_sat"], prices[0])) <= 50, e
+    # Self exposure of a tagged exchange address: every output it received, on its own day.
+    with ChainStore(demo.store) as st:
+        tagged = query(st, """SELECT t.address, count(*) AS n FROM tags t JOIN outputs o USING (address)
+                              WHERE list_contains(t.risk_categories, 'exchange') GROUP BY 1 ORDER BY 2 DESC, 1
+                              LIMIT 1""").to_pylist()[0]["address"]
+    sc = demo_api.ok("/screen", subject=tagged, currency="EUR")
+    own = next(e for e in sc["exposures"] if e["direction"] == "self")
+    sat, c = _valued(demo.store, """SELECT o.value_sat, b.time FROM outputs o JOIN txs t ON t.txid = o.txid
+                                    JOIN blocks b ON b.hash = t.block_hash WHERE o.address = $a""",
+                     {"a": tagged}, closes)
+    assert own["amount_sat"] == sat and round(own["fiat"]["usd"] * 100) == c and own["fiat"]["eur"] is not None
+    text = cli("screen", demo.subject, "--store", demo.store, "--currency", "EUR")
+    assert "value USD" in text and "value EUR" in text

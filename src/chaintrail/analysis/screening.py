@@ -32,6 +32,7 @@ from chaintrail.analysis.tracing import TraceEngine
 from chaintrail.errors import UsageError
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.csr import csr
+from chaintrail.store.prices import QUOTE, PriceBook, exposure_fiat
 from chaintrail.tags import taxonomy as tx
 from chaintrail.tags.model import Tag, normalize_address, normalize_addresses
 from chaintrail.tags.propagation import Attribution, TagHit
@@ -104,6 +105,7 @@ class Exposure:
     counterparty: str | None = None
     path: list[str] = field(default_factory=list)     # txids, subject side first
     tags: list[TagRef] = field(default_factory=list)
+    fiat: dict | None = None      # value on the day each part arrived (store.prices.exposure_fiat); None: no prices
 
 
 @dataclass
@@ -133,10 +135,13 @@ class Screener:
     """Screens addresses and transactions against one tag store and (optionally) one chain store."""
 
     def __init__(self, tags: TagStore, store: ChainStore | None = None, params: ScreenParams | None = None,
-                 policy: RiskPolicy | None = None):
+                 policy: RiskPolicy | None = None, currency: str = QUOTE):
         self.tags = tags
         self.store = store
         self.policy = policy or RiskPolicy()
+        # Fiat of each exposure at the UTC close of the day its parts arrived (store.prices); none without prices.
+        self.book = PriceBook.open(store.path) if store is not None else PriceBook({})
+        self.currency = self.book.check_currency(currency)
         self.attr: Attribution | None = None
         self.engine: TraceEngine | None = None
         if store is not None and store.counts["addresses"]:
@@ -289,7 +294,7 @@ class Screener:
             amts = self._out_value[outs].astype(np.int64)
             received = int(amts.sum())
             totals = {"received_sat": received, "outputs": int(len(outs))}
-            exposures += self._self_exposures(refs, received)
+            exposures += self._self_exposures(refs, received, self._fiat(amts, self._out_time(outs)))
             for direction in self.params.directions:
                 flow = self._trace(outs, amts, direction == "outgoing", cluster)
                 totals[f"{direction}_traced_sat"] = flow["traced"]
@@ -300,12 +305,33 @@ class Screener:
         return ScreenResult(address, "address", a is not None, cluster, refs, exposures, totals, conflicts, risk,
                             dict(self._params))
 
-    def _self_exposures(self, refs: list[TagRef], received: int) -> list[Exposure]:
+    def _self_exposures(self, refs: list[TagRef], received: int, fiat: dict | None = None) -> list[Exposure]:
         if not refs:
             return []
         cats = {c for r in refs for c in r.categories}
-        return [Exposure(c, "self", received, 1.0, received, tags=[r for r in refs if c in r.categories][:3])
-                for c in tx.CATEGORIES if c in cats]
+        return [Exposure(c, "self", received, 1.0, received, tags=[r for r in refs if c in r.categories][:3],
+                         fiat=fiat) for c in tx.CATEGORIES if c in cats]
+
+    def _out_time(self, outs: np.ndarray, spent: bool = False) -> np.ndarray:
+        """Block time of the tx paying each output, or (``spent``) of the tx spending it where one does: the day
+        funds traced backward left the tagged counterparty."""
+        e = self.engine
+        outs = np.asarray(outs, np.int64)
+        if not len(outs):
+            return np.zeros(0, np.int64)
+        t = np.asarray(e.txs_of_outputs(outs), np.int64)
+        if spent:
+            sp = np.asarray(e.out_spent[outs])
+            has = sp != K.NONE32
+            if has.any():
+                t[has] = np.asarray(e.txs_of_inputs(sp[has].astype(np.int64)), np.int64)
+        return e.tx_time[t]
+
+    def _fiat(self, amounts, times) -> dict | None:
+        """Fiat of amounts (sats) on their days, summed (``store.prices.exposure_fiat``); None without prices."""
+        if not self.book:
+            return None
+        return exposure_fiat(self.book, np.asarray(amounts, np.int64), np.asarray(times, np.int64), self.currency)
 
     def _ref(self, h: TagHit) -> TagRef:
         actor = self.tags.actor(h.tag.actor)
@@ -319,7 +345,7 @@ class Screener:
         amts = self._out_value[outs].astype(np.int64)
         total = int(amts.sum())
         refs = [self._ref(TagHit(-1, tg, "address", tg.address, None)) for tg in self._tx_tags(txid)]
-        exposures = self._self_exposures(refs, total)
+        exposures = self._self_exposures(refs, total, self._fiat(amts, self._out_time(outs)))
         none = {"traced": 0, "exposures": []}
         back = self._trace(outs, amts, False, None) if "incoming" in self.params.directions else none
         # Outgoing: tagged outputs are direct counterparties; the rest is traced on.
@@ -357,23 +383,26 @@ class Screener:
         members = self._cluster_members(own_cluster) if own_cluster is not None else np.zeros(0, np.int64)
         saved = stop[members].copy()
         stop[members] = False          # the subject's own entity passes funds through, it is no counterparty
-        ends: list[tuple[int, int, int, list[str]]] = []   # (addr_num, amount, hops, path)
+        ends: list[tuple[int, int, int, list[str], int]] = []   # (addr_num, amount, hops, path, time)
         try:
             if len(outs) and p.hops - hop_base > 0:
                 with e.propagate(outs, amts, forward=forward, model=p.model, max_hops=p.hops - hop_base,
                                  min_amount_sat=p.min_amount_sat, stop=stop, policy=self._policy) as run:
-                    ends += self._tagged_ends(run[0], hop_base)
+                    ends += self._tagged_ends(run[0], hop_base, forward)
         finally:
             stop[members] = saved
         if direct_outs is not None:
             for o in direct_outs.tolist():
-                ends.append((int(self._out_addr[o]), int(self._out_value[o]), 1, [e.txid_hex(self._tx_of_out(o))]))
+                t = self._tx_of_out(o)
+                ends.append((int(self._out_addr[o]), int(self._out_value[o]), 1, [e.txid_hex(t)], int(e.tx_time[t])))
         traced = int(amts.sum()) if total is None else total
         return {"traced": traced, "exposures": self._exposures(ends, traced, forward)}
 
-    def _tagged_ends(self, touched: np.ndarray, hop_base: int) -> list[tuple[int, int, int, list[str]]]:
+    def _tagged_ends(self, touched: np.ndarray, hop_base: int,
+                     forward: bool = True) -> list[tuple[int, int, int, list[str], int]]:
         """Endpoints the trace stopped at because they are tagged: address, amount, hops; a path for the
-        largest per category (read from the predecessor links before the scratch is cleared)."""
+        largest per category (read from the predecessor links before the scratch is cleared); the time the funds
+        reached (forward) or left (backward) the tagged address, its fiat day."""
         e = self.engine
         st = e.status[touched]
         ad = self._out_addr[touched]
@@ -390,7 +419,8 @@ class Screener:
         for c in tx.categories_from_bits(int(np.bitwise_or.reduce(bits))):
             has = (bits & np.uint16(tx.BIT[c])) != 0
             best.add(int(np.flatnonzero(has)[np.argmax(amt[has])]))
-        return [(int(addr[k]), int(amt[k]), int(hop[k]), self._path(int(o[k])) if k in best else [])
+        when = self._out_time(o, spent=not forward)
+        return [(int(addr[k]), int(amt[k]), int(hop[k]), self._path(int(o[k])) if k in best else [], int(when[k]))
                 for k in range(len(o))]
 
     def _tx_of_out(self, o: int) -> int:
@@ -409,12 +439,12 @@ class Screener:
 
     def _exposures(self, ends, traced: int, forward: bool) -> list[Exposure]:
         """Group tagged endpoints by screening category (one endpoint may count for several)."""
-        per: dict[str, list[tuple[int, int, int, list[str]]]] = {}
-        for a, amount, hops, path in ends:
+        per: dict[str, list[tuple[int, int, int, list[str], int]]] = {}
+        for a, amount, hops, path, when in ends:
             if amount <= 0:
                 continue
             for c in tx.categories_from_bits(int(self.attr.addr_bits[a])):
-                per.setdefault(c, []).append((a, amount, hops, path))
+                per.setdefault(c, []).append((a, amount, hops, path, when))
         out: list[Exposure] = []
         for c in tx.CATEGORIES:
             rows = per.get(c)
@@ -428,7 +458,8 @@ class Screener:
                 refs += [self._ref(h) for h in self.attr.hits(a) if c in h.tag.risk_categories][:1]
             out.append(Exposure(c, "outgoing" if forward else "incoming", total, total / traced if traced else 0.0,
                                 traced, direct, total - direct, min(r[2] for r in rows), max(r[2] for r in rows),
-                                refs[0].address if refs else None, rows[0][3], refs))
+                                refs[0].address if refs else None, rows[0][3], refs,
+                                self._fiat([r[1] for r in rows], [r[4] for r in rows])))
         return out
 
 

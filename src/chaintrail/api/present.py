@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chaintrail.api.chainview import gather
 from chaintrail.api.errors import NotFoundError
 from chaintrail.store.index import NONE
 from chaintrail.tags import taxonomy as tx
@@ -41,7 +42,7 @@ def tx_ref(v, t: int | None) -> dict | None:
     return {"txid": v.txid(t), "height": v.tx_height(t), "time": v.tx_time(t), "block_hash": v.tx_block_hash(t)}
 
 
-def address_summary(wb, a: int) -> dict:
+def address_summary(wb, a: int, currency: str = "USD") -> dict:
     v, tags = wb.view, wb.tags
     cid = v.cluster_of(a)
     size = int(v.cluster_size[cid])
@@ -53,7 +54,8 @@ def address_summary(wb, a: int) -> dict:
             "n_outputs": int(v.out_ptr[a + 1] - v.out_ptr[a]), "n_inputs": int(v.in_ptr[a + 1] - v.in_ptr[a]),
             "n_txs": len(v.addr_txs(a)), "first_seen": tx_ref(v, first), "last_seen": tx_ref(v, last),
             "label": hits[0]["label"] if hits else None, "risk": tags.risk(a), "tags": hits,
-            "tags_total": tags.count_hits(a) if hits else 0}
+            "tags_total": tags.count_hits(a) if hits else 0,
+            "fiat": summary_fiat(wb, np.array([a], np.int64), int(v.addr_balance[a]), currency)}
 
 
 def address_txs(wb, a: int, offset: int, limit: int, newest_first: bool) -> dict:
@@ -75,8 +77,26 @@ def address_txs(wb, a: int, offset: int, limit: int, newest_first: bool) -> dict
     items = [{"txid": v.txid(t), "height": v.tx_height(t), "time": v.tx_time(t), "received_sat": recv.get(t, 0),
               "sent_sat": sent.get(t, 0), "fee_sat": int(v.tx_fee[t]) if v.tx_fee[t] >= 0 else None,
               "pattern": v.pattern(t)} for t in page.tolist()]
+    _item_fiat(wb, items)
     return {"address": v.address(a), "items": items, "total": len(txs), "offset": offset, "limit": limit,
             "next_offset": next_offset(offset, len(items), len(txs))}
+
+
+def _item_fiat(wb, items: list[dict]) -> None:
+    """Each tx row's USD on its UTC day: received and sent at that day's close (``store.prices``)."""
+    from chaintrail.api.tracing import price_book
+
+    book = price_book(wb)
+    if not book or not items:
+        return
+    n = len(items)
+    amounts = np.array([i["received_sat"] for i in items] + [i["sent_sat"] for i in items], np.int64)
+    when = np.array([i["time"] for i in items] * 2, np.int64)
+    val = book.value("BTC", amounts, when)
+    for k, i in enumerate(items):
+        row = val.row(k)
+        i["fiat"] = {"day": row["day"], "price_usd": row["price_usd"], "received_usd": row["usd"],
+                     "sent_usd": val.row(n + k)["usd"]}
 
 
 def transaction(wb, t: int, offset: int, limit: int) -> dict:
@@ -111,16 +131,48 @@ def transaction(wb, t: int, offset: int, limit: int) -> dict:
             "inputs": inputs, "outputs": outputs, "offset": offset, "limit": limit}
 
 
-def entity(wb, cid: int) -> dict:
+def entity(wb, cid: int, currency: str = "USD") -> dict:
     v, tags = wb.view, wb.tags
     members = v.members(cid)
     tag_list = tags.cluster_tags(cid, members, limit=20)
+    large = len(members) >= wb.limits.large_entity
     return {"id": cid, "size": len(members), "name": tag_list[0]["label"] if tag_list else None,
-            "large": len(members) >= wb.limits.large_entity, "received_sat": int(v.cluster_received[cid]),
+            "large": large, "received_sat": int(v.cluster_received[cid]),
             "sent_sat": int(v.cluster_sent[cid]), "balance_sat": int(v.cluster_balance[cid]),
             "risk": tx.categories_from_bits(tags.cluster_bits(cid, members)),
             "tagged_members": tags.tagged_members(members), "tags": tag_list,
-            "root_address": v.address(int(members[0])) if len(members) else None}
+            "root_address": v.address(int(members[0])) if len(members) else None,
+            "fiat": summary_fiat(wb, members, int(v.cluster_balance[cid]), currency, parts=not large)}
+
+
+def summary_fiat(wb, addrs: np.ndarray, balance_sat: int, currency: str = "USD", parts: bool = True) -> dict | None:
+    """Fiat of what ``addrs`` received and sent (each output and input on its tx's UTC day) and of their
+    balance on the store's last day (``store.prices.holdings_fiat``); ``parts`` False values the balance only."""
+    from chaintrail.api.tracing import price_book
+    from chaintrail.store.prices import holdings_fiat
+
+    v = wb.view
+    book = price_book(wb)
+    if not book:
+        return None
+    tip = int(v.blk_time[-1]) if len(v.blk_time) else 0
+    recv = sent = None
+    if parts:
+        outs = gather(v.out_order, v.out_ptr, addrs)
+        ins = gather(v.in_order, v.in_ptr, addrs)
+        ins = ins[np.asarray(v.in_value[ins]) >= 0]
+        recv = (np.asarray(v.out_value[outs], np.int64), _tx_times(v, v.tx_of_outs(outs)))
+        sent = (np.asarray(v.in_value[ins], np.int64), _tx_times(v, v.tx_of_ins(ins)))
+    out = holdings_fiat(book, recv, sent, balance_sat, tip, currency)
+    if not parts:
+        out["parts_note"] = ("received and sent are not valued for a large entity here: "
+                             "GET /account?subject=cluster:N values every movement")
+    return out
+
+
+def _tx_times(v, txs: np.ndarray) -> np.ndarray:
+    blk = np.searchsorted(np.asarray(v._blk_first_tx, np.int64), np.asarray(txs, np.int64), side="right") - 1
+    return np.asarray(v.blk_time, np.int64)[blk]
 
 
 def member_order(wb, cid: int, order: str) -> np.ndarray:

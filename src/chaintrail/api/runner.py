@@ -39,20 +39,20 @@ log = logging.getLogger(__name__)
 _WORKER: dict = {}
 
 
-def _init_worker(store_path: str, limits: dict) -> None:
+def _init_worker(store_path: str, limits: dict, other_store: str | None = None) -> None:
     # Lookups are interactive, traces are not: when cores are short, the API process goes first.
     try:
         os.nice(19)
     except OSError:
         pass
-    _WORKER.update(wb=Workbench(store_path, Limits(**limits)), tags_version=0, generation=0,
-                   store_path=store_path, limits=limits)
+    _WORKER.update(wb=Workbench(store_path, Limits(**limits), other_store), tags_version=0, generation=0,
+                   store_path=store_path, limits=limits, other_store=other_store)
 
 
 def _worker_wb(generation: int, tags_version: int) -> Workbench:
     if _WORKER["generation"] != generation:
         try:
-            _WORKER["wb"] = Workbench(_WORKER["store_path"], Limits(**_WORKER["limits"]))
+            _WORKER["wb"] = Workbench(_WORKER["store_path"], Limits(**_WORKER["limits"]), _WORKER["other_store"])
             _WORKER.update(generation=generation, tags_version=tags_version)
         except Exception as exc:  # noqa: BLE001 - keep answering from the snapshot; retried next task
             log.warning("trace worker could not reopen the store yet (%s)", exc)
@@ -98,8 +98,8 @@ def trace_full(wb: Workbench, spec: str, params: TraceParams, currency: str = "U
     return {**out, "endpoints": eps, "fiat": fiat}
 
 
-def screen(wb: Workbench, subject: str, params: ScreenParams) -> dict:
-    return wb.screens.screen(subject, params)
+def screen(wb: Workbench, subject: str, params: ScreenParams, currency: str = "USD") -> dict:
+    return wb.screens.screen(subject, params, currency)
 
 
 def eth_trace_body(wb: Workbench, spec: str, params, until_exchange: bool, offset: int, limit: int,
@@ -129,7 +129,8 @@ class Runner:
             # spawn: the API process has threads (uvicorn), which fork would copy half-way.
             self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                              initializer=_init_worker,
-                                             initargs=(str(store_path), asdict(live.limits)))
+                                             initargs=(str(store_path), asdict(live.limits),
+                                                       None if live.other_store is None else str(live.other_store)))
 
     def warm(self, wait: bool = False) -> None:
         """Start the workers now (they open the store and build their trace engines), not on the first trace.

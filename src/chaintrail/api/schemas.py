@@ -59,6 +59,9 @@ class AddressSummary(BaseModel):
     risk: list[str]
     tags: list[Tag] = Field(description="The first 50 tags that apply (own, then the entity's definer tags)")
     tags_total: int
+    fiat: dict | None = Field(None, description="Fiat (store prices): received and sent, each part at the UTC close of its "
+                              "tx's day, and the balance at the store's last day; the reporting currency where asked; "
+                              "null without prices")
 
 
 class AddressTx(BaseModel):
@@ -69,6 +72,8 @@ class AddressTx(BaseModel):
     sent_sat: int = Field(description="Spent from this address in this tx")
     fee_sat: int | None
     pattern: str | None
+    fiat: dict | None = Field(None, description="day, BTC close (price_usd), received_usd and sent_usd at that "
+                              "UTC close; absent without prices")
 
 
 class AddressTxPage(BaseModel):
@@ -131,6 +136,9 @@ class Entity(BaseModel):
     tagged_members: int
     tags: list[Tag]
     root_address: str | None
+    fiat: dict | None = Field(None, description="Fiat (store prices): received and sent, each part at the UTC close of its "
+                              "tx's day, and the balance at the store's last day; the reporting currency where asked; "
+                              "null without prices")
 
 
 class EntityMember(BaseModel):
@@ -266,7 +274,9 @@ class ScreenResult(BaseModel):
     risk: RiskLevel
     tags: list[dict]
     exposures: list[dict] = Field(description="Per category and direction (self, incoming, outgoing): amount_sat, "
-                                              "share, direct/indirect sats, hops, path, tags")
+                                              "share, direct/indirect sats, hops, path, tags; fiat: each part "
+                                              "valued at the UTC close of the day it reached (or, incoming, left) "
+                                              "the tagged address (usd, the reporting currency, days, missing)")
     totals: dict
     conflicts: list[str]
     params: dict

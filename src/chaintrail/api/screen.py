@@ -25,7 +25,7 @@ class ScreenService:
         self._screener: Screener | None = None
         self._tags = None
 
-    def screen(self, subject: str, params: ScreenParams) -> dict:
+    def screen(self, subject: str, params: ScreenParams, currency: str = "USD") -> dict:
         s = subject.strip()
         if not s:
             raise UsageError("a screen needs an address or a txid")
@@ -40,4 +40,5 @@ class ScreenService:
                 self._screener = Screener(tags.tagstore, self.wb.store, params)
                 self._tags = tags
             self._screener.params = params
+            self._screener.currency = self._screener.book.check_currency(currency)
             return self._screener.screen(s).to_dict()

@@ -10,6 +10,7 @@ import typer
 
 from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, one_line_errors, store_path
 from chaintrail.errors import UsageError
+from chaintrail.i18n import _
 
 entity_app = typer.Typer(help="Entities (clusters of addresses).", no_args_is_help=True)
 
@@ -159,3 +160,48 @@ def explain_cmd(
     for n, link in enumerate(links, 1):
         console.print(f"{n}. {link.from_address} and {link.to_address} both spend in tx {link.txid} "
                       f"({link.heuristic}, block {link.block_hash})")
+
+
+@entity_app.command("show")
+@one_line_errors
+def show_cmd(
+    subject: str = typer.Argument(..., help="cluster:N (an entity) or an address (its entity)"),
+    currency: str = typer.Option("USD", "--currency", help="Reporting currency beside USD (a USD series in the "
+                                 "store: EUR from the ECB fixing)"),
+    store: Path = StoreOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """An entity's summary, as the API's /entities/{id}: size, totals, risk, tags, and fiat (received and sent
+    at the close of each tx's UTC day, balance at the store's last day)."""
+    from chaintrail.api import present
+    from chaintrail.api.workbench import Workbench
+
+    wb = Workbench(store_path(store))
+    try:
+        s = subject.strip()
+        if s.startswith(("cluster:", "entity:")):
+            ref = s.split(":", 1)[1]
+            if not ref.isdigit():
+                raise UsageError(_("an entity is cluster:N with N a number, not {subject!r}").format(subject=subject))
+            cid = present.resolve_entity(wb, int(ref))
+        else:
+            cid = wb.view.cluster_of(present.resolve_address(wb, s))
+        out = present.entity(wb, cid, currency.upper())
+    finally:
+        wb.store.close()
+    if json_out:
+        emit_json(out)
+        return
+    fiat = out.get("fiat") or {}
+    cur = fiat.get("currency", "USD")
+    console.print(_("entity cluster:{id}: {size} addresses{name}").format(
+        id=out["id"], size=out["size"], name=f" ({out['name']})" if out["name"] else ""), highlight=False)
+    for key, word, sat in (("received", _("received"), out["received_sat"]), ("sent", _("sent"), out["sent_sat"]),
+                           ("balance", _("balance"), out["balance_sat"])):
+        f = fiat.get(key) or {}
+        vals = [f"{f[c.lower()]:,.2f} {c}" for c in dict.fromkeys(("USD", cur)) if f.get(c.lower()) is not None]
+        console.print(f"  {word}: {sat / 1e8:,.8f} BTC" + (f" = {' = '.join(vals)}" if vals else ""), highlight=False)
+    if fiat:
+        console.print("  " + _("values: {convention}; balance at the close of {day}").format(
+            convention=fiat["convention"], day=fiat["balance"]["day"]), highlight=False)
+    console.print("  " + _("risk: {risk}").format(risk=", ".join(out["risk"]) or "-"), highlight=False)

@@ -14,6 +14,7 @@ from rich.table import Table
 from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, err_console, one_line_errors, \
     store_path
 from chaintrail.errors import UsageError
+from chaintrail.i18n import _
 
 _RANK = {"low": 0, "medium": 1, "high": 2, "severe": 3}
 _STYLE = {"severe": "bold white on red", "high": "bold red", "medium": "yellow", "low": "green"}
@@ -30,6 +31,8 @@ def screen(
     chain: str = typer.Option("btc", "--chain", help="btc | eth (exposure per asset, dated sanctions, freezes)"),
     as_of: str = typer.Option(None, "--as-of", help="eth: date the sanctions are judged at (YYYY-MM-DD) "
                                                     "[default: today]"),
+    currency: str = typer.Option("USD", "--currency", help="Reporting currency beside USD for exposure values (a "
+                                 "USD series in the store: EUR from the ECB fixing)"),
     store: Path = StoreOption,
     json_out: bool = JsonOption,
 ) -> None:
@@ -52,9 +55,10 @@ def screen(
     t0 = time.perf_counter()
     sc = Screener.open(store_path(store), params)
     try:
+        sc.currency = sc.book.check_currency(currency)
         if not batch:
             res = sc.screen(subject)
-            emit_json(res.to_dict()) if json_out else _print_one(res)
+            emit_json(res.to_dict()) if json_out else _print_one(res, sc.currency)
             return
         levels: dict[str, int] = {}
         with Progress(TextColumn("screening"), BarColumn(), MofNCompleteColumn(), console=err_console,
@@ -128,7 +132,7 @@ def read_subjects(path: Path) -> list[str]:
     return [ln.strip() for ln in lines]
 
 
-def _print_one(res) -> None:
+def _print_one(res, currency: str = "USD") -> None:
     lv = res.risk.level
     where = f"cluster {res.cluster}" if res.cluster is not None else ("not in the chain store" if not res.in_store
                                                                       else "")
@@ -137,10 +141,13 @@ def _print_one(res) -> None:
         console.print(f"  [{_STYLE[r.level]}]{r.level}[/]: {escape(r.text)}", highlight=False, soft_wrap=True)
     flows = [e for e in res.exposures if e.direction != "self"]
     if flows:
-        view = Table("direction", "category", "amount (sat)", "share", "direct (sat)", "indirect (sat)", "hops",
-                     "counterparty")
+        cur = [c for c in dict.fromkeys(("usd", currency.lower())) if any(e.fiat for e in flows)]
+        view = Table("direction", "category", "amount (sat)", *[_("value {currency}").format(currency=c.upper())
+                                                                for c in cur],
+                     "share", "direct (sat)", "indirect (sat)", "hops", "counterparty")
         for e in flows:
-            view.add_row(e.direction, e.category, f"{e.amount_sat:,}", f"{e.share:.2%}", f"{e.direct_sat:,}",
+            vals = [_money((e.fiat or {}).get(c), e.fiat or {}) for c in cur]
+            view.add_row(e.direction, e.category, f"{e.amount_sat:,}", *vals, f"{e.share:.2%}", f"{e.direct_sat:,}",
                          f"{e.indirect_sat:,}", f"{e.min_hops}-{e.max_hops}", e.counterparty or "")
         console.print(view)
     if res.totals:
@@ -160,3 +167,12 @@ def _print_batch(rows, levels: dict[str, int], elapsed: float, limit: int = 200)
             console.print(f"... {len(flagged) - limit:,} more flagged (use --json for all)")
     counts = ", ".join(f"{lv} {levels.get(lv, 0):,}" for lv in ("severe", "high", "medium", "low"))
     console.print(f"screened {len(rows):,} in {elapsed:.1f} s: {counts}")
+
+
+def _money(x, fiat: dict) -> str:
+    """A value with the days it rests on; 'no price' where a day has none (never filled in)."""
+    if x is None:
+        return _("no price")
+    days = fiat.get("days") or []
+    span = days[0] if len(days) == 2 and days[0] == days[1] else " to ".join(days)
+    return f"{x:,.2f} ({span})" if span else f"{x:,.2f}"

@@ -258,6 +258,50 @@ def value_trace(book: PriceBook, endpoints: list[dict], steps: list[dict] | None
     return eps, steps, header
 
 
+def exposure_fiat(book: PriceBook, amounts_base: np.ndarray, times_unix: np.ndarray, currency: str = QUOTE,
+                  asset: str = "BTC", decimals: int = 8) -> dict:
+    """Fiat of a sum of parts, each valued on its own UTC day (screening exposure, entity totals).
+
+    ``usd`` (and the reporting currency's value) is None if any part's day has no price, and ``missing`` says
+    how many parts and which days; ``days`` is the first and last day valued.
+    """
+    cur = book.check_currency(currency)
+    amounts_base = np.asarray(amounts_base, np.int64)
+    if not len(amounts_base):
+        return {"usd": 0.0, "days": []}
+    v = book.value(asset, amounts_base, times_unix, cur, decimals)
+    gap = np.isnan(v.usd_cents)
+    out: dict = {"usd": None if gap.any() else round(float(v.usd_cents.sum()) / 100, 2),
+                 "days": [iso_day(int(v.days.min())), iso_day(int(v.days.max()))]}
+    if cur != QUOTE:
+        out[cur.lower()] = None if np.isnan(v.cents).any() else round(float(v.cents.sum()) / 100, 2)
+        earlier = (v.fx_day >= 0) & (v.fx_day != v.days)
+        if earlier.any():
+            out["fx_note"] = (f"{int(earlier.sum())} part(s) valued at the last {cur} fixing before their day "
+                              f"(the series is published on working days only)")
+    if gap.any():
+        days = sorted({iso_day(int(d)) for d in v.days[gap]})
+        out["missing"] = f"{int(gap.sum())} part(s) on days without a close: {', '.join(days[:5])}" + \
+            (" ..." if len(days) > 5 else "")
+    return out
+
+
+def holdings_fiat(book: PriceBook, received: tuple | None, sent: tuple | None, balance_sat: int, tip_time: int,
+                  currency: str = QUOTE) -> dict | None:
+    """Fiat of an address's or an entity's summary: what it received and sent, each part on its own day, and
+    its balance at the close of the store's last day. ``received``/``sent`` are (amounts, times) or None (not
+    valued: a large entity is summarised from its totals). None without prices."""
+    if not book:
+        return None
+    cur = book.check_currency(currency)
+    bal = book.value("BTC", np.array([balance_sat], np.int64), np.array([tip_time], np.int64), cur)
+    out: dict = {"currency": cur, "convention": CONVENTION, "balance": {**bal.row(0), "note": "at the close of the "
+                 "store's last block day"}}
+    for name, parts in (("received", received), ("sent", sent)):
+        out[name] = None if parts is None else exposure_fiat(book, parts[0], parts[1], cur)
+    return out
+
+
 def price_on(book: PriceBook, times_unix, asset: str = "BTC") -> list[dict]:
     """The day and close of each timestamp (trace steps, tooltips); ``price_usd`` None where missing."""
     days = day_of(times_unix)

@@ -13,9 +13,11 @@ AddressParam = Path(..., min_length=1, max_length=128, description="A Bitcoin ad
 
 
 @router.get("/addresses/{address}", response_model=AddressSummary, summary="One address")
-async def get_address(address: str = AddressParam, wb=Depends(get_wb)):
+async def get_address(address: str = AddressParam, currency: str = Query("USD", pattern="^[A-Za-z]{3}$", description="Reporting currency beside USD"),
+                      wb=Depends(get_wb)):
     """Totals, first and last activity, its entity, and every tag that applies (own or entity's), with provenance."""
-    return json_response(present.address_summary(wb, present.resolve_address(wb, address)))
+    return json_response(present.address_summary(wb, present.resolve_address(wb, address),
+                                                                currency.upper()))
 
 
 @router.get("/addresses/{address}/txs", response_model=AddressTxPage, summary="An address's transactions")

@@ -22,9 +22,10 @@ _CHUNK = 5000
 
 
 @router.get("/entities/{entity_id}", response_model=Entity, summary="An entity's summary")
-async def get_entity(entity_id: int = EntityParam, wb=Depends(get_wb)):
+async def get_entity(entity_id: int = EntityParam, currency: str = Query("USD", pattern="^[A-Za-z]{3}$", description="Reporting currency beside USD"),
+                     wb=Depends(get_wb)):
     """Size, totals, risk and tags; never the member list (see /members)."""
-    return json_response(present.entity(wb, present.resolve_entity(wb, entity_id)))
+    return json_response(present.entity(wb, present.resolve_entity(wb, entity_id), currency.upper()))
 
 
 @router.get("/entities/{entity_id}/members", response_model=EntityMemberPage, summary="A page of an entity's addresses")

@@ -18,8 +18,10 @@ async def get_screen(subject: str = Query(..., min_length=1, max_length=200, des
                      model: str = Query("haircut", pattern="^(haircut|poison|fifo|lifo|tiho)$"),
                      min_amount_sat: int = Query(0, ge=0, le=_MAX_SAT),
                      mixer_policy: str = Query("haircut", pattern="^(haircut|stop)$"),
+                     currency: str = Query("USD", pattern="^[A-Za-z]{3}$",
+                                           description="Reporting currency beside USD (a USD series in the store)"),
                      runner=Depends(get_runner)):
     """Its own tags, direct and indirect exposure per risk category (sats and shares, with the path), and a
     risk level with its reasons - the same answer as `chaintrail screen --json`."""
     params = ScreenParams(hops=hops, model=model, min_amount_sat=min_amount_sat, mixer_policy=mixer_policy)
-    return json_response(await runner.run("screen", subject, params))
+    return json_response(await runner.run("screen", subject, params, currency.upper()))
