@@ -68,7 +68,7 @@ def _optional_router(name: str):
 
 def create_app(store_path: str | Path, token: str | None = None, *, case_info: dict | None = None,
                limits: Limits | None = None, web_dir: Path | None = None, trace_workers: int = 0,
-               training_dir: str | Path | None = None) -> FastAPI:
+               training_dir: str | Path | None = None, other_store: str | Path | None = None) -> FastAPI:
     """The workbench app for one chain store.
 
     ``token`` is the bearer secret every /api route requires (a random one if
@@ -76,10 +76,12 @@ def create_app(store_path: str | Path, token: str | None = None, *, case_info: d
     guided steps, subject address) is shown by the UI, e.g. for the demo.
     ``trace_workers`` > 0 runs traces and screens in that many worker
     processes, so they never hold up lookups (see ``runner``). When an ingest
-    grows the store, the app reopens it (see ``live``).
+    grows the store, the app reopens it (see ``live``). ``other_store``: the
+    store of the chain a bridge leads to; Ethereum traces and trace findings
+    follow the bridge's crossings onto it (``analysis.eth.bridge_trace``).
     """
     token = check_token(token) if token is not None else new_token()
-    live = LiveWorkbench(store_path, limits)
+    live = LiveWorkbench(store_path, limits, other_store)
     wb = live.current()
     runner = Runner(live, store_path, trace_workers)
 
@@ -108,6 +110,7 @@ def create_app(store_path: str | Path, token: str | None = None, *, case_info: d
     app.state.token = token
     app.state.case_info = case_info
     app.state.store_path = Path(store_path)
+    app.state.other_store_path = Path(other_store) if other_store is not None else None
     errors.install(app)
     for mod in (meta, search, addresses, transactions, entities, graph, trace, screen, tags, eth):
         app.include_router(mod.router, prefix=API_PREFIX)

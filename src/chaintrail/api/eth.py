@@ -5,7 +5,9 @@ with 404 ("no Ethereum data"). Lookups go through sorted key arrays over the ind
 address or transaction) and a per-account CSR of value flows, so an account's flows are paged without a scan;
 the rows themselves come from the Parquet tables by parameterised SQL. Traces run the same ``EthTracer`` as
 ``chaintrail trace --chain eth`` (one per process, under a lock: its scratch arrays are shared), and recent
-results are kept for paging, as the Bitcoin workbench does.
+results are kept for paging, as the Bitcoin workbench does. Given the store of the chain a bridge leads to
+(``other``), traces follow the bridge's crossings onto it and back (``analysis.eth.bridge_trace``), as
+``chaintrail trace --chain eth --other-store`` does, and the graph joins both chains (``bridge_graph``).
 """
 
 from __future__ import annotations
@@ -59,13 +61,15 @@ class _Sorted:
 class EthService:
     """The Ethereum side of one workbench (see the module docstring)."""
 
-    def __init__(self, store):
+    def __init__(self, store, other=None):
         self.store = store
+        self.far = EthService(other) if other is not None else None    # the bridge's far chain, if served
         self.n_addr = int(store.counts.get("eth_addresses", 0))
         self._lock = threading.Lock()          # building the indexes
         self._trace_lock = threading.Lock()    # the tracer's scratch, the screeners
         self._ready = False
         self._tracer = None
+        self._tracer_far = None
         self._screeners: OrderedDict[str, Any] = OrderedDict()
         self._results: OrderedDict[tuple, dict] = OrderedDict()
 
@@ -108,6 +112,7 @@ class EthService:
         """Tags were added: stops and screens re-read them, kept results are dropped."""
         with self._trace_lock:
             self._tracer = None
+            self._tracer_far = None
             self._screeners.clear()
             self._results.clear()
 
@@ -292,14 +297,36 @@ class EthService:
                 return got
             if self._tracer is None:
                 self._tracer = EthTracer(self.store)
-            out = self._tracer.trace(spec, params)
+            if self.far is None or params.direction != "forward":
+                out = self._tracer.trace(spec, params)
+                graph = self._graph(taint_graph(self._tracer, *self._tracer.last_run, out))
+            else:
+                out, graph = self._across(spec, params)
             if until_exchange:
                 out["requests"] = records_requests(out)
-            out = {**out, "graph": self._graph(taint_graph(self._tracer, *self._tracer.last_run, out))}
+                if "other_chain" in out:
+                    out["other_chain"]["requests"] = records_requests(out["other_chain"])
+            out = {**out, "graph": graph}
             self._results[key] = out
             while len(self._results) > RESULTS_KEPT:
                 self._results.popitem(last=False)
         return out
+
+    def _across(self, spec: str, params) -> tuple[dict, dict]:
+        """A trace that follows bridges onto the far chain's store and back, and its two-chain graph."""
+        from chaintrail.analysis.eth.bridge_graph import across_graph
+        from chaintrail.analysis.eth.bridge_trace import trace_across
+        from chaintrail.analysis.eth.trace import EthTracer
+
+        far = self.far
+        assert far is not None
+        far._require()
+        if self._tracer_far is None:
+            self._tracer_far = EthTracer(far.store)
+        out = trace_across(self._tracer, self._tracer_far, spec, params)
+        graph = across_graph(self._tracer, self._tracer_far, out,
+                             decorate=lambda g, tr: (self if tr is self._tracer else far)._graph(g))
+        return out, graph
 
     def _graph(self, graph: dict) -> dict:
         """The trace graph with what the canvas shows beside it: each asset's symbol and decimals, and which
@@ -415,5 +442,13 @@ def trace_page(out: dict, offset: int, limit: int, steps: bool, graph: bool = Fa
                 next_offset=offset + len(page) if offset + len(page) < len(eps) else None,
                 steps_total=len(out["steps"]), steps=out["steps"] if steps else None,
                 notes=out.get("notes", []), requests=out.get("requests"), demix=out.get("demix", []),
-                graph=out.get("graph") if graph else None)
+                graph=out.get("graph") if graph else None, chain_id=out.get("chain_id"),
+                bridges=out.get("bridges", []))
+    other = out.get("other_chain")
+    if other is not None:      # the far chain's part of the trace: all its endpoints (few: what crossed)
+        body["other_chain"] = {**{k: other[k] for k in ("chain", "chain_id", "source", "model", "params", "engine",
+                                                        "totals", "stats", "endpoints")},
+                               "requests": other.get("requests"), "bridges": other.get("bridges", []),
+                               "demix": other.get("demix", []), "notes": other.get("notes", []),
+                               "steps_total": len(other["steps"]), "steps": other["steps"] if steps else None}
     return body

@@ -168,8 +168,10 @@ class EthEndpoint(_Open):
 
 class EthGraphNode(_Open):
     id: str = Field(description="0xADDRESS for an account, c:TX:N for a conversion, chain:0xBRIDGE for the far "
-                                "chain of a bridge")
+                                "chain of a bridge not followed; a followed bridge's far chain's nodes are "
+                                "CHAIN_ID:<id>")
     kind: str = Field(description="account | conversion | chain")
+    chain_id: int | None = Field(None, description="The node's chain (traces across a bridge)")
 
 
 class EthGraphEdge(_Open):
@@ -177,7 +179,8 @@ class EthGraphEdge(_Open):
     target: str
     asset: str
     kind: str = Field(description="flow | conversion_in | conversion_out | mixer_out | relayer_fee | note | "
-                                  "below_threshold | lead | bridge")
+                                  "below_threshold | lead | bridge (a followed crossing: one edge per crossing with "
+                                  "its nonce, both events and the matching rule in evidence)")
     amount: str = Amount
     hops: int
     txs: list[str]
@@ -189,7 +192,37 @@ class EthTraceGraph(BaseModel):
     edges: list[EthGraphEdge]
     truncated: bool
     edges_total: int
-    assets: dict[str, dict] = Field(description="Per asset: symbol and decimals")
+    assets: dict[str, dict] = Field(description="Per asset: symbol and decimals (the far chain's tokens as "
+                                                "CHAIN_ID:0xTOKEN)")
+    chains: dict[str, int] | None = Field(None, description="Across a bridge: this chain's id (here) and the far "
+                                                            "chain's (far)")
+
+
+class EthBridgeStep(_Open):
+    event: str = Field(description="Locked | Burned: the event the taint left this chain by")
+    chain_id: int | None
+    contract: str
+    nonce: int
+    asset: str
+    amount: str = Amount
+    tainted: str = Amount
+    tx_hash: str
+    block_hash: str
+    log_index: int
+    followed: bool = Field(description="Matched on the other chain's store and traced on there")
+    to: dict | None = Field(None, description="followed: the receiving event (Minted | Released) on the other "
+                                              "chain: chain id, tx and block hashes, log index, nonce, asset")
+
+
+class EthOtherChain(_Open):
+    chain: str
+    chain_id: int
+    totals: dict[str, dict[str, str]]
+    endpoints: list[EthEndpoint] = Field(description="Every endpoint of the trace on the far chain")
+    requests: list[dict] | None = None
+    bridges: list[EthBridgeStep] = Field([], description="Crossings back from the far chain")
+    steps_total: int
+    steps: list[dict] | None = None
 
 
 class EthTraceResponse(BaseModel):
@@ -217,6 +250,11 @@ class EthTraceResponse(BaseModel):
                                               "it with, the lead (heuristic, precision, chance-match rate; a lead, "
                                               "not proof) and the true-flow estimate")
     graph: EthTraceGraph | None = Field(None, description="graph=true: the fund-flow graph")
+    chain_id: int | None = Field(None, description="The traced store's chain id (across a bridge)")
+    bridges: list[EthBridgeStep] = Field([], description="Every bridge leg that carried taint off this chain, "
+                                                         "with its event as evidence")
+    other_chain: EthOtherChain | None = Field(None, description="Served with --other-store: the trace's "
+                                              "continuation on the bridge's far chain (as the CLI's other_chain)")
 
 
 class EthScreenResult(_Open):

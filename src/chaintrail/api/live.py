@@ -41,11 +41,12 @@ def manifest_signature(store_path: Path) -> tuple[int, int, int] | None:
 class LiveWorkbench:
     """Holds the app's current workbench and reopens it when the store's manifest changes."""
 
-    def __init__(self, store_path: str | Path, limits: Limits | None = None):
+    def __init__(self, store_path: str | Path, limits: Limits | None = None, other_store: str | Path | None = None):
         self.path = Path(store_path)
         self.limits = limits or Limits()
+        self.other_store = Path(other_store) if other_store is not None else None
         self._sig = manifest_signature(self.path)
-        self._wb = Workbench(self.path, self.limits)
+        self._wb = Workbench(self.path, self.limits, self.other_store)
         self.generation = 0
         self.tags_version = 0
         self.on_swap: Callable[[Workbench], None] | None = None     # told of each new workbench
@@ -95,7 +96,7 @@ class LiveWorkbench:
         try:
             tags_version = self.tags_version
             old = self._wb
-            wb = Workbench(self.path, self.limits)
+            wb = Workbench(self.path, self.limits, self.other_store)
             if wb.store.manifest == old.store.manifest:
                 wb.close()
                 wb = old            # only the file changed (e.g. rewritten with the same content)

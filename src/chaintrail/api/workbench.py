@@ -85,8 +85,10 @@ class _Tracer(TraceEngine):
 class Workbench:
     """The store, its read model, its tags and its trace engine, for one API process."""
 
-    def __init__(self, store_path: str | Path, limits: Limits | None = None):
+    def __init__(self, store_path: str | Path, limits: Limits | None = None, other_store: str | Path | None = None):
         self.store = ChainStore(store_path)
+        # The store of the chain a bridge leads to (Ethereum traces follow crossings onto it), if served.
+        self.other_store = ChainStore(other_store) if other_store is not None else None
         self.limits = limits or Limits()
         self.view = ChainView(self.store)
         self.tags = TagView(self.store, self.view.labels)
@@ -103,10 +105,12 @@ class Workbench:
         from chaintrail.api.eth import EthService
         from chaintrail.api.screen import ScreenService
         self.screens = ScreenService(self)
-        self.eth = EthService(self.store)      # the store's Ethereum data, indexed on first use
+        self.eth = EthService(self.store, self.other_store)      # the store's Ethereum data, indexed on first use
 
     def close(self) -> None:
         self.store.close()
+        if self.other_store is not None:
+            self.other_store.close()
 
     @property
     def tracer(self) -> _Tracer:

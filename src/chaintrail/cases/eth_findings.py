@@ -5,6 +5,12 @@ version, the content hash of each analysis table it read (conversions, deposit a
 hashes of every transaction that carried taint, the tags on the accounts it names, and the result. An
 ``eth_leads`` finding holds a Tornado deposit's (or an address's) leads with each heuristic's measured rates. The
 finding hash covers the same fields as a Bitcoin finding's, so rerunning on the same store reproduces it.
+
+Given the store of the chain a bridge leads to (``other``), an ``eth_trace`` follows the bridge's crossings onto
+it (``analysis.eth.bridge_trace``): its block hashes are both chains' (this chain's first), its parameters name
+the other store (``other_store``: chain id, tip block and hash, content hash), its versions hold the other
+store's analysis inputs and tag sources, and its result the far chain's part (``other_chain``, with its own
+block range and asset symbols). A rerun needs that store again, and says so when it is not given.
 """
 
 from __future__ import annotations
@@ -181,24 +187,59 @@ def eth_trace_params(*, direction: str = "forward", model: str = "haircut", asse
     return params
 
 
+def store_identity(store: ChainStore) -> dict:
+    """Which Ethereum store this is: chain id, tip block number and hash, and the content hash of its data."""
+    eth = store.manifest.get("eth") or {}
+    n = int(store.counts.get("eth_blocks", 0))
+    tip_hash = "0x" + bytes(store.column("eth_blk_hash")[n - 1]).hex() if n else None
+    return {"chain_id": eth.get("chain_id"), "tip_block": eth.get("first_block", 0) + n - 1 if n else None,
+            "tip_hash": tip_hash, "store_hash": store.content_hash()}
+
+
+def _blocks(result: dict) -> list[str]:
+    return list(dict.fromkeys(s["block_hash"] for s in result["steps"] if s.get("block_hash")))
+
+
 def eth_trace_finding(store: ChainStore, source: str, params: Any = None, title: str | None = None,
-                      until_exchange: bool = False) -> dict:
-    """Trace funds on Ethereum from ``source`` (0xADDRESS, TXHASH[:0xTO], cluster:N) and make it a finding."""
+                      until_exchange: bool = False, other: ChainStore | None = None) -> dict:
+    """Trace funds on Ethereum from ``source`` (0xADDRESS, TXHASH[:0xTO], cluster:N) and make it a finding;
+    with ``other``, across the bridge to that store's chain (see the module doc)."""
     from chaintrail.analysis.eth.trace import EthTraceParams, EthTracer
     from chaintrail.analysis.eth.trace_result import records_requests
 
     params = params or EthTraceParams()
     params.check()
-    result = EthTracer(store).trace(source, params)
+    if other is None:
+        result = EthTracer(store).trace(source, params)
+    else:
+        from chaintrail.analysis.eth.bridge_trace import trace_across
+        if params.direction != "forward":
+            raise UsageError("a trace across a bridge (the other chain's store) goes forward only")
+        result = trace_across(EthTracer(store), EthTracer(other), source, params)
     result["requests"] = records_requests(result)
     result["source_account"] = _source_account(store, result)
     result["asset_info"] = _asset_info(store, result)
-    blocks = list(dict.fromkeys(s["block_hash"] for s in result["steps"] if s.get("block_hash")))
+    blocks = _blocks(result)
     addrs = [result["source_account"] or ""] + [e["address"] for e in result["endpoints"] if e["address"]]
     title = title or f"Forward {params.model} trace of {params.asset} from {source} (Ethereum)"
+    versions = eth_versions(store, "eth_trace")
+    tags = eth_tags_for_addresses(store, addrs)
+    fparams = dict(result["params"])
+    if other is not None:
+        far = result["other_chain"]
+        far["requests"] = records_requests(far)
+        far["asset_info"] = _asset_info(other, far)
+        far_blocks = _blocks(far)
+        far["block_hashes"] = far_blocks
+        far["chain_context"] = eth_chain_context(other, far_blocks)
+        blocks += [h for h in far_blocks if h not in blocks]
+        fparams["other_store"] = store_identity(other)
+        versions["other_chain"] = {"chain_id": fparams["other_store"]["chain_id"],
+                                   "inputs": _input_hashes(other, _INPUTS), "tags": _tag_sources(other)}
+        far_tags = eth_tags_for_addresses(other, [e["address"] for e in far["endpoints"] if e["address"]])
+        tags += [{**t, "chain_id": fparams["other_store"]["chain_id"]} for t in far_tags]
     return _finish("eth_trace", title, {"source": source, "chain": "eth", "until_exchange": until_exchange},
-                   result["params"], store, result, eth_versions(store, "eth_trace"), blocks,
-                   eth_tags_for_addresses(store, addrs), trace_heuristics(result))
+                   fparams, store, result, versions, blocks, tags, trace_heuristics(result))
 
 
 def eth_leads_finding(store: ChainStore, deposit: str | None = None, address: str | None = None,
@@ -238,9 +279,20 @@ def _hex_arg(v: str | None, n: int, what: str) -> str | None:
     return t
 
 
-def make_eth_finding(store: ChainStore, kind: str, spec: dict, params: dict, title: str | None = None) -> dict:
-    """Run the Ethereum analysis a stored ``(kind, spec, params)`` describes (what a rerun does)."""
+def make_eth_finding(store: ChainStore, kind: str, spec: dict, params: dict, title: str | None = None,
+                     other: ChainStore | None = None) -> dict:
+    """Run the Ethereum analysis a stored ``(kind, spec, params)`` describes (what a rerun does); a trace that
+    crossed a bridge needs the other chain's store (``other``) again."""
     if kind == "eth_trace":
+        want = (params.get("other_store") or {}).get("chain_id")
+        if want is not None and other is None:
+            raise UsageError(f"this finding followed a bridge onto chain {want}: rerun it with that chain's store "
+                             "(--other-store, or serve with --other-store)")
+        if other is not None and want is None:
+            other = None          # traced on one chain: the other store plays no part
+        elif other is not None and (other.manifest.get("eth") or {}).get("chain_id") != want:
+            raise UsageError(f"the other store holds chain {(other.manifest.get('eth') or {}).get('chain_id')}, "
+                             f"not chain {want} this finding followed the bridge onto")
         from chaintrail.analysis.eth.trace import EthTraceParams
         names = set(EthTraceParams.__dataclass_fields__)
         p = {k: v for k, v in params.items() if k in names}
@@ -248,7 +300,8 @@ def make_eth_finding(store: ChainStore, kind: str, spec: dict, params: dict, tit
         for k, v in list(p.items()):
             if isinstance(v, list):
                 p[k] = tuple(v)
-        return eth_trace_finding(store, spec["source"], EthTraceParams(**p), title, bool(spec.get("until_exchange")))
+        return eth_trace_finding(store, spec["source"], EthTraceParams(**p), title, bool(spec.get("until_exchange")),
+                                 other)
     if kind == "eth_leads":
         return eth_leads_finding(store, spec.get("deposit"), spec.get("address"), title)
     raise UsageError(f"not an Ethereum finding kind: {kind!r}")

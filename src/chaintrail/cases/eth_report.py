@@ -10,6 +10,7 @@ from chaintrail.cases.eth_methodology import METHODS, MIXER_POLICIES, TORNADO_PR
 from chaintrail.cases.exchange_records import eth_records_requests
 from chaintrail.cases.methodology import describe_figure, headline
 from chaintrail.cases.report_prose import day, pct, plural
+from chaintrail.i18n import _
 
 _END_WORDS = {"tagged": "attributed service", "deposit_address": "exchange deposit address (forwarding pattern)",
               "unspent": "still held", "bridged": "entered a bridge (not followed)", "burnt": "burnt",
@@ -75,7 +76,7 @@ def trace_summary(f: dict) -> list[str]:
     if convs:
         out.append(f"The funds changed asset in {plural(convs, 'conversion')} (swaps and WETH wrapping), each "
                    "followed at the rate the swap executed (Section 4.5).")
-    out += _demix_words(f) + _bridge_words(r)
+    out += _demix_words(f) + _bridge_words(r) + _far_words(f)
     if any(e["kind"] == "bridged" for e in r["endpoints"]) and not r.get("bridges"):
         out.append("Part of the funds entered a bridge to another chain; the trace stops there and names the "
                    "lock transaction, which the bridge's records or the other chain's data can take further.")
@@ -132,6 +133,59 @@ def _bridge_words(r: dict) -> list[str]:
                "bridge's nonce and followed there; " if followed else "")
             + ("the others stop at the bridge, with the sending event as evidence; " if len(followed) < len(bridges)
                else "") + "both events of each crossing are listed in Section 3."]
+
+
+def _far_words(f: dict) -> list[str]:
+    """What the trace found on the bridge's far chain, per asset, and which store of it was examined."""
+    far = f["result"].get("other_chain")
+    if not far:
+        return []
+    info = far.get("asset_info") or {}
+    ctx = far.get("chain_context") or {}
+    first, last = ctx.get("first_block") or {}, ctx.get("last_block") or {}
+    who = (f.get("params") or {}).get("other_store") or {}
+    out = [_("On chain {chain}, the bridge's far chain, the trace continued from each matched receiving event through "
+             "{txs} (blocks {first} to {last}), on the agency's copy of that chain (tip block {tip}, "
+             "<span class=mono>{tip_hash}</span>; content hash <span class=mono>{store_hash}</span>).").format(
+        chain=_e(far.get("chain_id")), txs=plural(len(far.get("steps", [])), "transaction"),
+        first=first.get("height", "?"), last=last.get("height", "?"), tip=_e(who.get("tip_block")),
+        tip_hash=_e(who.get("tip_hash")), store_hash=_e(who.get("store_hash")))]
+    for asset, t in far.get("totals", {}).items():
+        traced = int(t["traced"])
+        if not traced:
+            continue
+        out.append(_("On chain {chain}, {traced} of {asset} arrived by the bridge: {ends} ({share}) reached attributed "
+                     "services or exchange deposit addresses; {held} is still held.").format(
+            chain=_e(far.get("chain_id")), traced=units(traced, info.get(asset)), asset=_e(_asset_label(asset, info)),
+            ends=units(t["to_endpoints"], info.get(asset)), share=pct(int(t["to_endpoints"]), traced),
+            held=units(t["unspent"], info.get(asset))))
+    return out
+
+
+def far_endpoints(f: dict, max_rows: int = 40) -> str:
+    """The endpoints of a trace's continuation on the bridge's far chain, each with its chain."""
+    far = f["result"].get("other_chain")
+    if not far:
+        return ""
+    info = far.get("asset_info") or {}
+    eps = far["endpoints"]
+    rows = "".join(f"<tr><td class=n>{i}</td><td class=n>{_e(far.get('chain_id'))}</td>"
+                   f"<td class=mono>{_e(e['address'] or '—')}</td>"
+                   f"<td>{_e(e.get('service') or ', '.join(x.split(':', 1)[-1] for x in e['tags']) or '—')}</td>"
+                   f"<td>{_e(_end_words(e))}</td><td>{_e(_asset_label(e['asset'], info))}</td>"
+                   f"<td class=n>{units(e['amount'], info.get(e['asset']))}</td><td class=n>{_e(e['hops'])}</td></tr>"
+                   for i, e in enumerate(eps[:max_rows], 1))
+    return (f"<h3>{_e(_('Endpoints on chain {chain} (across the bridge)').format(chain=far.get('chain_id')))}</h3>"
+            f"<table class=data><tr><th class=n>#</th><th class=n>{_e(_('Chain'))}</th><th>Account</th>"
+            f"<th>Attribution</th><th>Status</th><th>Asset</th><th class=n>Amount</th><th class=n>Hops</th></tr>"
+            f"{rows}</table>")
+
+
+def _end_words(e: dict) -> str:
+    if e["kind"] == "bridged" and "(followed on chain" in (e.get("evidence") or ""):
+        return _("crossed the bridge (followed on chain {chain})").format(
+            chain=e["evidence"].rsplit("followed on chain ", 1)[1].rstrip(")"))
+    return _END_WORDS.get(e["kind"], e["kind"])
 
 
 def _lead_of(d: dict) -> dict:
@@ -197,14 +251,14 @@ def endpoints(f: dict, max_rows: int = 40) -> str:
     info = r.get("asset_info") or {}
     rows = "".join(f"<tr><td class=n>{i}</td><td class=mono>{_e(e['address'] or '—')}</td>"
                    f"<td>{_e(e.get('service') or ', '.join(x.split(':', 1)[-1] for x in e['tags']) or '—')}</td>"
-                   f"<td>{_e(_END_WORDS.get(e['kind'], e['kind']))}</td><td>{_e(_asset_label(e['asset'], info))}</td>"
+                   f"<td>{_e(_end_words(e))}</td><td>{_e(_asset_label(e['asset'], info))}</td>"
                    f"<td class=n>{units(e['amount'], info.get(e['asset']))}</td><td class=n>{_e(e['hops'])}</td></tr>"
                    for i, e in enumerate(r["endpoints"][:max_rows], 1))
     more = len(r["endpoints"]) - max_rows
     tail = f"<tr><td colspan=7 class=small>… and {more} more (in the finding data)</td></tr>" if more > 0 else ""
     return (f"<h3>{_e(f['title'])}</h3><table class=data><tr><th class=n>#</th><th>Account</th><th>Attribution</th>"
             f"<th>Status</th><th>Asset</th><th class=n>Amount</th><th class=n>Hops</th></tr>{rows}{tail}</table>"
-            + demix_table(f) + bridges_table(f) + records_requests_html([f]))
+            + demix_table(f) + bridges_table(f) + far_endpoints(f) + records_requests_html([f]))
 
 
 def records_requests_html(findings: list[dict]) -> str:
@@ -282,6 +336,14 @@ def methodology(findings: list[dict]) -> str:
         out.append(f"<p>{_e(METHODS[key])}</p>")
     if any(f["kind"] == "eth_trace" and f["result"].get("bridges") for f in eth):
         out.append(f"<p>{_e(METHODS['bridge_events'])}</p>")
+    for f in eth:
+        who = (f.get("params") or {}).get("other_store")
+        if f["kind"] == "eth_trace" and who:
+            out.append("<p>" + _e(_("{title}: the bridge's far chain {chain} was read from the agency's copy of that "
+                                    "chain up to block {tip} ({tip_hash}), whose data has content hash {store_hash}; "
+                                    "a rerun needs that store again and reproduces the finding hash on it.").format(
+                title=f["title"], chain=who.get("chain_id"), tip=who.get("tip_block"), tip_hash=who.get("tip_hash"),
+                store_hash=who.get("store_hash"))) + "</p>")
     if any(f["kind"] == "eth_trace" and f["result"].get("demix") for f in eth):
         out.append(f"<p>{_e(METHODS['demix'])}</p>")
     rates = {k: v for f in eth for k, v in (f.get("error_rates") or {}).items() if k.startswith(TORNADO_PREFIX)}

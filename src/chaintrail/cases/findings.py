@@ -130,8 +130,10 @@ def account_finding(store: ChainStore, subject: str, params: Any = None, title: 
                    tags_for_addresses(store, [subject] if not subject.startswith(("cluster:", "entity:")) else []))
 
 
-def make_finding(store: ChainStore, kind: str, spec: dict, params: dict, title: str | None = None) -> dict:
-    """Run the analysis a stored ``(kind, spec, params)`` describes (what a rerun does)."""
+def make_finding(store: ChainStore, kind: str, spec: dict, params: dict, title: str | None = None,
+                 other: ChainStore | None = None) -> dict:
+    """Run the analysis a stored ``(kind, spec, params)`` describes (what a rerun does); ``other``: the store of
+    the chain an Ethereum trace followed a bridge onto."""
     if kind == "trace":
         from chaintrail.analysis.tracing import TraceParams
         p = dict(params)
@@ -147,7 +149,7 @@ def make_finding(store: ChainStore, kind: str, spec: dict, params: dict, title: 
         return account_finding(store, spec["subject"], AccountParams(**params), title)
     if kind.startswith("eth_"):
         from chaintrail.cases.eth_findings import make_eth_finding
-        return make_eth_finding(store, kind, spec, params, title)
+        return make_eth_finding(store, kind, spec, params, title, other)
     raise UsageError(f"finding kind must be one of {', '.join(KINDS)}, not {kind!r}")
 
 
@@ -170,9 +172,10 @@ class Rerun:
                 "new_hash": self.new_hash, "same_store": self.same_store, "differences": self.differences}
 
 
-def rerun(store: ChainStore, stored: Mapping[str, Any]) -> Rerun:
-    """Run a stored finding again on ``store`` and compare every hashed field's canonical bytes."""
-    fresh = make_finding(store, stored["kind"], stored["spec"], stored["params"], stored.get("title"))
+def rerun(store: ChainStore, stored: Mapping[str, Any], other: ChainStore | None = None) -> Rerun:
+    """Run a stored finding again on ``store`` (and ``other``, the chain an Ethereum trace crossed a bridge onto)
+    and compare every hashed field's canonical bytes."""
+    fresh = make_finding(store, stored["kind"], stored["spec"], stored["params"], stored.get("title"), other)
     diffs = [k for k in HASHED_FIELDS if canonical(fresh[k]) != canonical(stored[k])]
     return Rerun(stored.get("id"), stored["finding_hash"], fresh["finding_hash"],
                  fresh["store_hash"] == stored.get("store_hash"), diffs)

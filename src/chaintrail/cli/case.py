@@ -277,6 +277,18 @@ def _save(ref: str, f: dict, level: str | None, db, store, user, agency, json_ou
     console.print(f"finding {row['id']} saved to {ref}: {row['title']}\n  finding hash {row['finding_hash']}")
 
 
+OtherStoreOption = typer.Option(None, "--other-store", help="eth: the store of the chain a bridge leads to; the "
+                                                           "trace follows the crossings there")
+
+
+def _maybe_store(path: Path | None):
+    """The chain store at ``path`` opened (a null context for None)."""
+    from contextlib import nullcontext
+
+    from chaintrail.store.chainstore import ChainStore
+    return ChainStore(path) if path is not None else nullcontext()
+
+
 @finding_app.command("trace")
 @one_line_errors
 def finding_trace(
@@ -296,6 +308,7 @@ def finding_trace(
         until_exchange: bool = typer.Option(False, "--until-exchange", help="eth: expand until every branch reaches "
                                             "a service, and list the records requests per exchange and asset"),
         title: str = typer.Option(None, "--title"),
+        other_store: Path = OtherStoreOption,
         level: str = TlpOption, db: str = DbOption, store: Path = StoreOption, user: str = UserOption,
         agency: str = AgencyOption, json_out: bool = JsonOption) -> None:
     """Trace funds and save the result as a finding."""
@@ -305,14 +318,14 @@ def finding_trace(
         params = eth_trace_params(direction=direction, model=model, asset=asset, max_hops=max_hops,
                                   min_amount=min_amount, stop_categories=stop_category, mixer_policy=mixer_policy,
                                   links=link, lead_heuristics=tornado_heuristics, until_exchange=until_exchange)
-        with ChainStore(store_path(store)) as st:
-            f = eth_trace_finding(st, source, params, title, until_exchange)
+        with ChainStore(store_path(store)) as st, _maybe_store(other_store) as other:
+            f = eth_trace_finding(st, source, params, title, until_exchange, other)
         _save(ref, f, level, db, store, user, agency, json_out)
         return
     if chain != "btc":
         raise UsageError(f"--chain must be btc or eth, not {chain!r}")
-    if link or until_exchange or asset != "all" or tornado_heuristics != "all":
-        raise UsageError("--asset, --link, --tornado-heuristics and --until-exchange are for --chain eth")
+    if link or until_exchange or asset != "all" or tornado_heuristics != "all" or other_store is not None:
+        raise UsageError("--asset, --link, --tornado-heuristics, --until-exchange and --other-store are for --chain eth")
     from chaintrail.analysis.tracing import TraceParams
     from chaintrail.cases.findings import trace_finding
     params = TraceParams(direction=direction, model=model, max_hops=max_hops, min_amount_sat=min_amount,
@@ -391,7 +404,7 @@ def finding_explain(ref: str, addr_a: str, addr_b: str, title: str = typer.Optio
 @finding_app.command("rerun")
 @one_line_errors
 def finding_rerun(ref: str, finding_id: int, db: str = DbOption, store: Path = StoreOption, user: str = UserOption,
-                  agency: str = AgencyOption, json_out: bool = JsonOption) -> None:
+                  agency: str = AgencyOption, other_store: Path = OtherStoreOption, json_out: bool = JsonOption) -> None:
     """Run a saved finding again on the store; exit 2 unless it reproduces byte for byte."""
     from chaintrail.cases.findings import rerun
     from chaintrail.store.chainstore import ChainStore
@@ -400,8 +413,8 @@ def finding_rerun(ref: str, finding_id: int, db: str = DbOption, store: Path = S
         found = [f for f in repo.case(p, ref).findings if f["id"] == finding_id]
         if not found:
             raise UsageError(f"case {ref} has no finding {finding_id}")
-        with ChainStore(store_path(store)) as st:
-            r = rerun(st, found[0])
+        with ChainStore(store_path(store)) as st, _maybe_store(other_store) as other:
+            r = rerun(st, found[0], other)
         repo.record(p, ref, "finding.rerun", {"finding": finding_id, **r.to_dict()})
     if json_out:
         emit_json(r.to_dict())

@@ -55,7 +55,7 @@ def demo(
             else:
                 _describe_eth(demo_eth, None, None, time.perf_counter() - started)
             return
-        store, case_info = demo_eth["store"], demo_eth["case_info"]
+        store, case_info, other = demo_eth["store"], demo_eth["case_info"], demo_eth["store_b"]
     else:
         with console.status(_("building the demo case…"), spinner="dots") as status:
             case = build_demo(workdir, seed=seed, scale=scale,
@@ -66,7 +66,7 @@ def demo(
             else:
                 _describe(case, None, None)
             return
-        store, case_info = case.store, case.case_info()
+        store, case_info, other = case.store, case.case_info(), None
     from chaintrail.api import create_app
     from chaintrail.api.server import bind, url_of
     from chaintrail.api.server import serve as run
@@ -74,7 +74,7 @@ def demo(
     from chaintrail.api.runner import default_workers
 
     workers = default_workers() if trace_workers is None else max(0, min(64, trace_workers))
-    app = create_app(store, token=token, case_info=case_info, trace_workers=workers)
+    app = create_app(store, token=token, case_info=case_info, trace_workers=workers, other_store=other)
     try:
         sock = bind(host, port)
     except UsageError:

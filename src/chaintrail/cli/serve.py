@@ -39,6 +39,16 @@ def resolve_token(token: str | None, token_file: Path | None) -> str | None:
         raise UsageError(f"{where}: {exc}") from None
 
 
+def _other_store(path: Path | None) -> Path | None:
+    """--other-store checked: an existing chain store (its manifest), else a usage error naming it."""
+    if path is None:
+        return None
+    if not (path / "MANIFEST.json").is_file():
+        raise UsageError(f"--other-store {path} is not a chain store (no MANIFEST.json): ingest the bridge's other "
+                         "chain there first (chaintrail ingest eth --store ...)")
+    return path
+
+
 @one_line_errors
 def serve(
     store: Path = StoreOption,
@@ -52,6 +62,8 @@ def serve(
                                                                     "[default: half the cores, 1 to 4]"),
     training: Path | None = typer.Option(None, "--training", help="A training folder (chaintrail training init): "
                                                                   "trainees solve its exercises in the workbench"),
+    other_store: Path | None = typer.Option(None, "--other-store", help="eth: the store of the chain a bridge leads "
+                                                                        "to; traces follow its crossings there"),
 ) -> None:
     """Serve the workbench: REST API (OpenAPI at /docs) and the fund-flow UI, behind a bearer token."""
     from chaintrail.api import create_app
@@ -67,7 +79,7 @@ def serve(
         raise UsageError("trace workers must be 0-64")
     app = create_app(store_path(store), token=token,
                      trace_workers=default_workers() if trace_workers is None else trace_workers,
-                     training_dir=training)
+                     training_dir=training, other_store=_other_store(other_store))
     sock = bind(host, port)
     if host not in ("127.0.0.1", "::1", "localhost"):
         console.print(f"[yellow]listening on {host}: anyone who can reach it and has the token can read this store[/yellow]")

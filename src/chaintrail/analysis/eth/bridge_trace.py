@@ -80,6 +80,7 @@ def trace_across(x: EthTracer, y: EthTracer, spec: str | list[str], params: EthT
         into_x = back
     else:
         raise UsageError(f"bridge crossings did not settle in {MAX_ROUNDS} rounds")
+    x.last_run, y.last_run = (params, fx, ox), (params_y, fy, oy)     # the raw edge records, for the graphs
     d = assemble(x, params, source, fx, ox)
     d["chain_id"] = x.bridge.chain_id
     other = assemble(y, params_y, {"kind": "bridge", "chain_id": x.bridge.chain_id}, fy, oy)

@@ -263,7 +263,7 @@ def _run_finding(request: Request, body: FindingIn) -> dict:
     lock = request.app.state.__dict__.setdefault("_findings_lock", threading.Lock())
     with lock, ChainStore(request.app.state.store_path) as st:
         if body.kind.startswith("eth_"):
-            return _run_eth_finding(st, body)
+            return _run_eth_finding(st, body, request.app.state.__dict__.get("other_store_path"))
         if body.kind == "trace":
             from chaintrail.analysis.tracing import TraceParams
             if not body.source:
@@ -286,8 +286,19 @@ def _run_finding(request: Request, body: FindingIn) -> dict:
         return F.explain_finding(st, body.address_a, body.address_b, body.title)
 
 
-def _run_eth_finding(st, body: FindingIn) -> dict:
+def _other_store(request: Request):
+    """The served bridge's far-chain store (``serve --other-store``), opened; a null context without one."""
+    from contextlib import nullcontext
+
+    from chaintrail.store.chainstore import ChainStore
+
+    path = request.app.state.__dict__.get("other_store_path")
+    return ChainStore(path) if path is not None else nullcontext()
+
+
+def _run_eth_finding(st, body: FindingIn, other_path=None) -> dict:
     from chaintrail.cases import eth_findings as E
+    from chaintrail.store.chainstore import ChainStore
 
     if body.kind == "eth_leads":
         return E.eth_leads_finding(st, body.deposit, body.address, body.title)
@@ -297,7 +308,10 @@ def _run_eth_finding(st, body: FindingIn) -> dict:
                                 min_amount=body.min_amount, stop_categories=[s[:64] for s in body.stop_categories],
                                 mixer_policy=body.mixer_policy, links=[x[:140] for x in body.links],
                                 lead_heuristics=body.lead_heuristics, until_exchange=body.until_exchange)
-    return E.eth_trace_finding(st, body.source.strip(), params, body.title, body.until_exchange)
+    if other_path is None or params.direction != "forward":
+        return E.eth_trace_finding(st, body.source.strip(), params, body.title, body.until_exchange)
+    with ChainStore(other_path) as other:     # served with the bridge's far chain: follow the crossings there
+        return E.eth_trace_finding(st, body.source.strip(), params, body.title, body.until_exchange, other)
 
 
 @router.post("/{ref}/findings/{finding_id}/rerun", response_model=_Open,
@@ -310,8 +324,8 @@ def rerun_finding(ref: str, finding_id: int, request: Request, repo: CaseReposit
     if not found:
         raise HTTPException(404, f"case {ref} has no finding {finding_id}")
     lock = request.app.state.__dict__.setdefault("_findings_lock", threading.Lock())
-    with lock, ChainStore(request.app.state.store_path) as st:
-        r = _call(rerun, st, found[0])
+    with lock, ChainStore(request.app.state.store_path) as st, _other_store(request) as other:
+        r = _call(rerun, st, found[0], other)
     _call(repo.record, p, ref, "finding.rerun", {"finding": finding_id, **r.to_dict()})
     return r.to_dict()
 
