@@ -37,20 +37,29 @@ def watch_dict(row: dict, case_ref: str | None = None) -> dict:
 
 def add_watch(repo: CaseRepository, p: Principal, ref: str, spec: WatchSpec, level: str | None = None) -> dict:
     """Store a checked watch on case ``ref`` (write access needed); logged as watch.add."""
-    def add(conn: Connection, case: dict, acc: Access) -> dict:
+    return add_watches(repo, p, ref, [spec], level)[0]
+
+
+def add_watches(repo: CaseRepository, p: Principal, ref: str, specs: list[WatchSpec],
+                level: str | None = None) -> list[dict]:
+    """Store many checked watches on case ``ref`` in one transaction (a watchlist), each its own watch.add."""
+    def add(conn: Connection, case: dict, acc: Access) -> list[dict]:
         n = conn.execute(sa.select(sa.func.count()).select_from(S.watches)
                          .where(S.watches.c.case_id == case["id"], S.watches.c.active == 1)).scalar_one()
-        if n >= MAX_WATCHES_PER_CASE:
+        if n + len(specs) > MAX_WATCHES_PER_CASE:
             from chaintrail.errors import UsageError
-            raise UsageError(f"watch refused: case {ref} already has {n} active watches")
-        row = rows.insert(conn, S.watches, {
-            "case_id": case["id"], "chain": spec.chain, "kind": spec.kind, "target": spec.target,
-            "params": dumps(spec.params), "notify": dumps(spec.notify), "label": spec.label, "active": 1,
-            "tlp": tlp.normalize(level, case["tlp"]), "created_by": p.username, "created_at": audit.now(),
-            "origin": None}, actor=p.username, agency=p.agency, action="watch.add", case_ref=ref,
-            detail={"chain": spec.chain, "kind": spec.kind, "target": spec.target, "params": spec.params,
-                    "delivery": sorted(spec.notify)})
-        return watch_dict(row, ref)
+            raise UsageError(f"watch refused: case {ref} would have more than {MAX_WATCHES_PER_CASE} active watches")
+        out = []
+        for spec in specs:
+            row = rows.insert(conn, S.watches, {
+                "case_id": case["id"], "chain": spec.chain, "kind": spec.kind, "target": spec.target,
+                "params": dumps(spec.params), "notify": dumps(spec.notify), "label": spec.label, "active": 1,
+                "tlp": tlp.normalize(level, case["tlp"]), "created_by": p.username, "created_at": audit.now(),
+                "origin": None}, actor=p.username, agency=p.agency, action="watch.add", case_ref=ref,
+                detail={"chain": spec.chain, "kind": spec.kind, "target": spec.target, "params": spec.params,
+                        "delivery": sorted(spec.notify)})
+            out.append(watch_dict(row, ref))
+        return out
     return repo._with_case(p, ref, "watch.add", add, write=True)
 
 
