@@ -9,7 +9,9 @@
    OFAC ETH list, imported into ``store/``;
 4. ``analysis/`` of ``store/``: what an investigator runs before tracing (swaps and wraps as conversions,
    exchange deposit addresses by their forwarding pattern, account entities, Tornado pools and leads);
-5. ``demo.json``: where to start (the theft's first transaction), the stores, and the workbench's banner
+5. ``store/cases.sqlite``: a single-user case file whose local operator the workbench acts as ("Save trace to
+   case" runs the trace again on the server, across the bridge onto ``store-b/``, and keeps it as a finding);
+6. ``demo.json``: where to start (the theft's first transaction), the stores, and the workbench's banner
    (``case_info``: title and guided steps).
 
 What the investigator is told is the theft only: the victim, the transaction and what was taken. Where the
@@ -24,7 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from chaintrail.api.demo_case import _check_replaceable, shared_data
+from chaintrail.api.demo_case import _check_replaceable, _local_operator, shared_data
 
 ETH_KINDS = ("defi_exploit", "approval_phishing", "pig_butchering", "sanctions_evasion")
 
@@ -74,6 +76,7 @@ def build_eth_demo(workdir: str | Path, *, seed: int = 7, scale: float = 5.0, ki
     say("finding swaps, deposit addresses, entities and Tornado leads")
     analyse_eth_store(stores[MAIN_CHAIN])
     timings["analyse_s"] = time.perf_counter() - t
+    _local_operator(stores[MAIN_CHAIN])       # the workbench saves findings to the case file as this operator
     key = json.loads((work / "scenario" / "answer_key.json").read_text())
     (case,) = [c for c in key["cases"] if c["kind"] == kind]
     first = case["sources"][0]

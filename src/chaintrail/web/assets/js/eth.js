@@ -122,10 +122,11 @@ function edge(e, extra = {}) {
     const l = e.lead || {};
     text = _t("eth.lead_edge", { heuristic: heuristicName(l.heuristic), precision: pct(l.precision), chance: pct(l.chance_match_rate) });
   } else if (EDGE_WORDS.has(kind)) text = `${_t(`eth.edge.${kind}`)} ${text}`;
-  else if (kind === "bridge") text = _t("eth.bridge_edge", { amount: text });
-  return { id: `xe:${e.source}>${e.target}:${e.asset}:${kind}`, source: e.source, target: e.target, kind: "eth",
+  else if (kind === "bridge") text = _t("eth.bridge_edge", { amount: text }) + (e.nonce !== undefined ? ` · nonce ${e.nonce}` : "");
+  return { id: `xe:${e.source}>${e.target}:${e.asset}:${kind}${e.nonce !== undefined ? `:${e.nonce}` : ""}`, source: e.source, target: e.target, kind: "eth",
            flow: kind, asset: e.asset, amount: e.amount, txs: e.txs || [], n_txs: e.n_txs || (e.txs || []).length,
            lead: e.lead || null, evidence: e.evidence || null, display: text, width: kind === "lead" ? 1.5 : width(e.asset, e.amount),
+           nonce: e.nonce ?? null, from_chain: e.from_chain_id ?? null, to_chain: e.to_chain_id ?? null,
            trace: Boolean(extra.trace) };
 }
 
@@ -155,6 +156,13 @@ export function traceFragment(g) {
     if (n.kind === "chain") return finish({ id: n.id, chain: "eth", kind: "eth_chain", color: ETH_COLORS.chain,
                                             label: _t("eth.far_chain"), bridge: n.bridge });
     const a = accountNode(n);
+    a.chain_id = n.chain_id ?? null;
+    if (n.far) {          // the bridge's far chain: its own node (one address may be an account on both chains)
+      a.id = n.id;
+      a.far = true;
+      a.label = `${_t("eth.chain_label", { chain: n.chain_id })} · ${a.label}`;
+      if (!tagColor(n.tags)) a.color = ETH_COLORS.chain;
+    }
     a.endpoints = n.endpoints || [];
     a.role = n.role === "endpoint" ? "endpoint" : n.role === "source" ? "source" : null;
     a.bridge = n.role === "bridge";

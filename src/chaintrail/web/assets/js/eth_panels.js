@@ -137,6 +137,16 @@ export function showChain(el, d) {
   el.replaceChildren(h("h3", {}, _t("eth.far_chain_title")), h("p", {}, _t("eth.far_chain_text", { bridge: d.bridge })));
 }
 
+// An account on the bridge's far chain: what the trace left there (the served store answers for its own chain).
+export function showFarAccount(el, d) {
+  el.replaceChildren(h("h3", {}, _t("eth.far_account_title", { chain: String(d.chain_id) })),
+    h("div", { class: "mono", "data-testid": "eth-far-account" }, d.address),
+    h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, _t("col.kind")), h("th", {}, _t("eth.col.asset")), h("th", { class: "num" }, _t("col.amount")))),
+      h("tbody", {}, (d.endpoints || []).map((e) => h("tr", { title: eth.exact(e.asset, e.amount) }, h("td", {}, tOr(`endpoint.${e.kind}`, e.kind)),
+        h("td", {}, eth.symbolOf(e.asset)), h("td", { class: "num" }, eth.amount(e.asset, e.amount, 6)))))),
+    h("p", { class: "muted" }, _t("eth.far_account_text")));
+}
+
 export function showEnds(el, d) {
   el.replaceChildren(h("h3", {}, d.label),
     h("p", { class: "muted" }, _t("eth.ends_text")),
@@ -151,6 +161,8 @@ export function tooltip(d) {
     const lines = [h("div", {}, h("b", {}, tOr(`eth.edge.${d.flow}`, d.flow)), " ", eth.amount(d.asset, d.amount)),
       h("div", { class: "mono" }, eth.exact(d.asset, d.amount))];
     if (d.asset !== "ETH") lines.push(h("div", { class: "mono" }, _t("eth.token_addr", { asset: d.asset })));
+    if (d.flow === "bridge" && d.nonce !== null && d.nonce !== undefined)
+      lines.push(h("div", {}, _t("eth.bridge_tip", { nonce: String(d.nonce), from: String(d.from_chain), to: String(d.to_chain) })));
     if (d.lead) {
       lines.push(h("div", {}, _t("eth.lead_tip", { heuristic: eth.heuristicName(d.lead.heuristic), precision: eth.pct(d.lead.precision),
         chance: eth.pct(d.lead.chance_match_rate), note: d.lead.not_proof || _t("eth.not_proof") })));
@@ -161,6 +173,7 @@ export function tooltip(d) {
   }
   const lines = [h("div", {}, h("b", {}, tOr(`eth.kind.${d.kind}`, d.kind.replace("eth_", ""))), " ", d.label || "")];
   if (d.address) lines.push(h("div", { class: "mono" }, d.address));
+  if (d.far) lines.push(h("div", {}, _t("eth.far_tip", { chain: String(d.chain_id) })));
   if (d.kind === "eth_conversion") lines.push(h("div", {}, d.rate), h("div", { class: "mono" }, `tx ${d.tx}`));
   if (d.token) lines.push(h("div", {}, _t("eth.token_decimals", { symbol: d.token.symbol, decimals: String(d.token.decimals) })));
   if (d.deposit_of) lines.push(h("div", {}, _t("eth.deposit_of", { wallet: short(d.deposit_of, 14) })));

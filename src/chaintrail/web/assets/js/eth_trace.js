@@ -74,23 +74,41 @@ function leadsTable(demix) {
         h("td", { class: "num" }, eth.amount(d.asset, d.true_flow_estimate, 4)))))));
 }
 
-function bridges(endpoints) {
-  const b = endpoints.filter((e) => e.kind === "bridged");
+function bridges(r) {
+  const b = r.endpoints.filter((e) => e.kind === "bridged");
   if (!b.length) return null;
+  const followed = (r.bridges || []).filter((s) => s.followed);
   return h("div", { "data-testid": "eth-bridges" }, h("h3", {}, _t("eth.bridges_title")),
-    h("ul", {}, b.map((e) => h("li", {}, _t("eth.into", { amount: eth.amount(e.asset, e.amount), address: e.address }), " ", h("span", { class: "muted" }, e.evidence || "")))));
+    h("ul", {}, b.map((e) => h("li", {}, _t("eth.into", { amount: eth.amount(e.asset, e.amount), address: e.address }), " ", h("span", { class: "muted" }, e.evidence || "")))),
+    followed.length ? h("table", { id: "eth-crossings", "data-testid": "eth-crossings" },
+      h("thead", {}, h("tr", {}, h("th", { class: "num" }, _t("eth.crossings.nonce")), h("th", {}, _t("eth.crossings.sent")),
+        h("th", {}, _t("eth.crossings.received")), h("th", { class: "num" }, _t("eth.crossings.traced")))),
+      h("tbody", {}, followed.map((s) => h("tr", { dataset: { nonce: String(s.nonce), tx: s.tx_hash, toTx: s.to.tx_hash, tainted: s.tainted } },
+        h("td", { class: "num" }, String(s.nonce)),
+        h("td", { class: "mono", title: `block ${s.block_number} ${s.block_hash}, log ${s.log_index}` }, `${s.event} · ${s.chain_id} · ${short(s.tx_hash, 14)}`),
+        h("td", { class: "mono", title: `block ${s.to.block_number} ${s.to.block_hash}, log ${s.to.log_index}` }, `${s.to.event} · ${s.to.chain_id} · ${short(s.to.tx_hash, 14)}`),
+        h("td", { class: "num", title: eth.exact(s.asset, s.tainted) }, eth.amount(s.asset, s.tainted, 6)))))) : null);
+}
+
+// A far-chain token is named CHAIN_ID:0xTOKEN on the canvas (a contract address names a token on its own chain only).
+function farAsset(chain, asset) {
+  return asset === "ETH" ? asset : `${chain}:${asset}`;
 }
 
 function endpointTable(r, ctx) {
+  const here = r.chain_id ?? null;
+  const far = r.other_chain || null;
+  const rows = r.endpoints.map((e) => ({ ...e, chain: here, key: e.asset }))
+    .concat(far ? far.endpoints.map((e) => ({ ...e, chain: far.chain_id, key: farAsset(far.chain_id, e.asset), far: true })) : []);
   return h("table", { id: "eth-endpoints", "data-testid": "eth-endpoints" },
-    h("thead", {}, h("tr", {}, h("th", {}, _t("col.kind")), h("th", {}, _t("col.address")), h("th", {}, _t("eth.col.service_tags")), h("th", { class: "num" }, _t("col.amount")), h("th", { class: "num" }, _t("col.hops")))),
-    h("tbody", {}, r.endpoints.map((e) => h("tr", {
+    h("thead", {}, h("tr", {}, h("th", {}, _t("col.kind")), h("th", {}, _t("eth.col.chain")), h("th", {}, _t("col.address")), h("th", {}, _t("eth.col.service_tags")), h("th", { class: "num" }, _t("col.amount")), h("th", { class: "num" }, _t("col.hops")))),
+    h("tbody", {}, rows.map((e) => h("tr", {
       class: (["tagged", "deposit_address"].includes(e.kind) ? "tagged " : "") + (e.address ? "clickable" : ""),
-      onclick: e.address ? () => ctx.focus(e.address) : null, title: e.evidence || "",
-      dataset: { kind: e.kind, address: e.address || "", asset: e.asset, amount: e.amount } },
-      h("td", {}, tOr(`endpoint.${e.kind}`, e.kind)), h("td", { class: "mono" }, e.address || "–"),
+      onclick: e.address ? () => ctx.focus(e.far ? `${e.chain}:${e.address}` : e.address) : null, title: e.evidence || "",
+      dataset: { kind: e.kind, address: e.address || "", asset: e.asset, amount: e.amount, chain: e.chain === null ? "" : String(e.chain) } },
+      h("td", {}, tOr(`endpoint.${e.kind}`, e.kind)), h("td", { class: "chain" }, e.chain === null ? "–" : String(e.chain)), h("td", { class: "mono" }, e.address || "–"),
       h("td", {}, e.service ? h("b", {}, e.service) : "", " ", (e.tags || []).join(", ")),
-      h("td", { class: "num amount", title: eth.exact(e.asset, e.amount) }, eth.amount(e.asset, e.amount, 6)),
+      h("td", { class: "num amount", title: eth.exact(e.key, e.amount) }, eth.amount(e.key, e.amount, 6)),
       h("td", { class: "num" }, e.hops === null ? "–" : String(e.hops))))));
 }
 
@@ -101,12 +119,14 @@ export function renderResult(el, r, ctx) {
     h("h3", { id: "eth-trace-title" }, _t("eth.trace_title", { model: r.model, source: short(src, 24) }),
       r.params.mixer_policy ? ` · Tornado: ${r.params.mixer_policy}` : ""),
     h("div", { class: "muted" }, _t("eth.trace_counts", { n: r.endpoints_total, steps: r.steps_total }), " ", h("code", {}, short(r.trace_hash, 16))),
+    r.other_chain ? h("div", { class: "muted", "data-testid": "eth-far-chain" }, _t("eth.far_followed", { chain: String(r.other_chain.chain_id),
+      n: String(r.other_chain.endpoints.length), steps: String(r.other_chain.steps_total) })) : null,
     totalsTable(r.totals),
     requestsTable(r.requests),
     convs.length ? h("h3", {}, _t("eth.convs_title")) : null,
     convs.length ? conversionTable(convs) : null,
     leadsTable(r.demix),
-    bridges(r.endpoints),
+    bridges(r),
     (r.notes || []).length ? h("div", { class: "muted" }, r.notes.join("; ")) : null,
     r.graph && r.graph.truncated ? h("div", { class: "warnbox" }, _t("eth.truncated", { shown: r.graph.edges.length, total: r.graph.edges_total })) : null,
     h("h3", {}, _t("eth.endpoints")), endpointTable(r, ctx),

@@ -126,7 +126,7 @@ async function doEthTrace() {
   const added = graph.addFragment(frag, { roles: true });
   graph.countNodes();
   graph.layout(added);
-  ethTrace.renderResult($("eth-result"), r, { focus: (a) => graph.selectNode(`x:${a}`) });
+  ethTrace.renderResult($("eth-result"), r, { focus: (a) => graph.selectNode(a.startsWith("0x") ? `x:${a}` : a) });
   $("eth-result").prepend(h("div", { class: "row" }, h("button", { id: "eth-trace-save", onclick: () =>
     state.casePanel.addEthFinding(r, params).then(() => status(state.casePanel.remoteError || t("status.eth_trace_saved"))) },
     t("trace.save"))));
@@ -152,6 +152,7 @@ async function showDetails(d) {
       if (d.kind === "eth_conversion") ethPanels.showConversion(el, d);
       else if (d.kind === "eth_chain") ethPanels.showChain(el, d);
       else if (d.kind === "eth_ends") ethPanels.showEnds(el, d);
+      else if (d.far) ethPanels.showFarAccount(el, d);
       else await ethPanels.showAccount(el, d.address, ethCtx());
     }
     else if (d.kind === "address") await panels.showAddress(el, d.address, ctx);
