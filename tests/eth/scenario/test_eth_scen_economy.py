@@ -111,12 +111,18 @@ def test_ingested_value_flows_equal_every_economy_balance_change(generated, tmp_
                                                                       world["tornado_verifier"],
                                                                       *world["tornado_relayers"]]
     pools = list(world["pools"].values())
-    tokens_a = [*world["stablecoins"].values(), world["weth"], *world["pairs"].values()]
+    drop = pq.read_table(out / "airdrop.parquet").to_pylist()
+    assert {r["action"] for r in drop} >= {"sweep", "keep"} and key["economy"]["airdrop"]["farms"]
+    farm_of = {a: o for o, farm in key["economy"]["airdrop"]["farms"].items() for a in farm}
+    assert all(r["forwarded_to"] == farm_of[r["recipient"]] for r in drop if r["action"] == "sweep")
+    assert set(farm_of) <= set(users)                   # farm addresses are their owner's entity's
+    tokens_a = [*world["stablecoins"].values(), world["weth"], *world["pairs"].values(),
+                key["economy"]["airdrop"]["token"]]
     with serve(out) as nodes:
         url_a, url_b = nodes[31337].url, nodes[31338].url
         tip_a = _ingest(url_a, tmp_path / "a")
         tip_b = _ingest(url_b, tmp_path / "b")
-        addresses = sorted(set(users + deposits + services + pools))
+        addresses = sorted(set(users + deposits + services + pools + [key["economy"]["airdrop"]["distributor"]]))
         assert _check_identity(url_a, tmp_path / "a", tip_a, addresses, tokens_a) > 100
         holders = sorted({leg["recipient"] for leg in legs if leg["direction"] == "A->B"})
         wrapped = list(world["bridge"]["wrapped"].values())
