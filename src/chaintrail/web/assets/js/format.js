@@ -105,3 +105,18 @@ export function fmtUnits(amount, decimals, symbol, maxFrac = null) {
   const unit = decimals === null || decimals === undefined ? " " + (symbol ? t("units.base_of", { symbol }) : t("units.base")) : sym;
   return `${neg ? "-" : ""}${whole}${frac ? decimalSign() + frac : ""}${unit}`;
 }
+
+// Fiat from the API: whole cents (accounting schedules, integers) exactly, "12,345.67 USD" (en),
+// "12 345,67 USD" (uk); "no price" where the day has none (never estimated).
+export function fmtCents(cents, currency = "USD") {
+  if (cents === null || cents === undefined) return t("fiat.no_price");
+  const neg = cents < 0;
+  const s = String(Math.abs(Math.trunc(cents))).padStart(3, "0");
+  return `${neg ? "-" : ""}${groupDigits(s.slice(0, -2))}${decimalSign()}${s.slice(-2)} ${currency}`;
+}
+
+// A fiat value the API gives in units with two decimals (endpoint and summary values: 21173.75).
+export function fmtFiat(x, currency = "USD") {
+  if (x === null || x === undefined) return t("fiat.no_price");
+  return fmtCents(Math.round(x * 100), currency);
+}

@@ -4,6 +4,7 @@ import * as api from "./api.js";
 import * as graph from "./graph.js";
 import * as panels from "./panels.js";
 import * as trace from "./trace.js";
+import * as account from "./account.js";
 import * as eth from "./eth.js";
 import * as ethPanels from "./eth_panels.js";
 import * as ethTrace from "./eth_trace.js";
@@ -46,6 +47,14 @@ function tab(name) {
   document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t.id === `tab-${name}`));
   if (name === "timeline") refreshTimeline();
   if (name === "case") state.casePanel.renderRemote(openCaseItem);
+  if (name === "account") account.show($("account-panel"), accountSubject(graph.selected())).catch(() => {});
+}
+
+function accountSubject(d) {
+  if (!d || d.chain === "eth") return null;
+  if (d.kind === "address") return d.address;
+  if (d.kind === "entity") return `cluster:${d.cluster}`;
+  return null;
 }
 
 // -- nodes from API objects ---------------------------------------------------------
@@ -84,6 +93,12 @@ async function openTx(txid) {
 async function openEntity(id) {
   const e = await busy(t("status.loading_entity"), () => api.get(`/entities/${id}`));
   place(entityNode(e));
+}
+
+// The Account tab for an address or cluster:N (forensic-accounting schedules, GET /account).
+async function openAccount(subject) {
+  tab("account");
+  await account.show($("account-panel"), subject);
 }
 
 // -- Ethereum ------------------------------------------------------------------------
@@ -145,7 +160,7 @@ function openCaseItem(i) {
 async function showDetails(d) {
   const el = $("tab-details");
   const ctx = { noteFor: (id) => state.casePanel.noteFor(id), openAddress, openTx, openEntity,
-                addEntityNode: openEntity, traceFrom: (src) => startTrace(src, "forward") };
+                addEntityNode: openEntity, traceFrom: (src) => startTrace(src, "forward"), openAccount };
   tab("details");
   try {
     if (isEth(d)) {
@@ -363,7 +378,7 @@ async function start() {
     $("tab-btn-eth").hidden = false;
     $("search-input").placeholder = btc ? t("search.placeholder_eth") : t("search.placeholder_eth_only");
   }
-  if (!btc) document.querySelectorAll('#tabs button[data-tab="trace"], #tabs button[data-tab="timeline"]').forEach((b) => { b.hidden = true; });
+  if (!btc) document.querySelectorAll('#tabs button[data-tab="trace"], #tabs button[data-tab="timeline"], #tabs button[data-tab="account"]').forEach((b) => { b.hidden = true; });
   state.casePanel = new CasePanel($("case-panel"), m);
   if (m.features.cases) {
     state.alerts = new AlertsPanel($("alerts-panel"), document.querySelector('#tabs button[data-tab="case"]'));

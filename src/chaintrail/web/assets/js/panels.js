@@ -2,7 +2,7 @@
 // a paged member table; they are never drawn member by member when large.
 
 import * as api from "./api.js";
-import { chip, fmtBTC, fmtTime, h, kv, riskChips, short } from "./format.js";
+import { chip, fmtBTC, fmtFiat, fmtTime, h, kv, riskChips, short } from "./format.js";
 import { fmtNumber, t as _t } from "./i18n.js";
 
 const PAGE = 50;
@@ -19,6 +19,15 @@ function tagTable(tags) {
       h("td", { class: "mono" }, [t.source, t.provenance].filter(Boolean).join(" · "))))));
 }
 
+// A coin amount with its fiat value beside it ("1.00000000 BTC · 37,000.00 USD"), the day(s) in the tooltip.
+function withFiat(sat, f, cur = "USD") {
+  if (!f) return fmtBTC(sat);
+  const v = f[cur.toLowerCase()] !== undefined ? f[cur.toLowerCase()] : f.usd;
+  const days = f.days && f.days.length ? f.days.join(" – ") : f.day;
+  const tip = f.missing || _t("fiat.tip", { days: days || "–" });
+  return h("span", {}, fmtBTC(sat), " · ", h("span", { class: "fiat", title: tip, "data-testid": "fiat" }, fmtFiat(v, cur)));
+}
+
 function noteBlock(note) {
   return note ? h("div", { class: "note", "data-testid": "node-note" }, note) : null;
 }
@@ -33,7 +42,8 @@ export async function showAddress(el, address, ctx) {
     noteBlock(ctx.noteFor(`a:${a.address}`)),
     kv([
       [_t("addr.type"), a.script_type],
-      [_t("addr.received"), fmtBTC(a.received_sat)], [_t("addr.sent"), fmtBTC(a.sent_sat)], [_t("addr.balance"), fmtBTC(a.balance_sat)],
+      [_t("addr.received"), withFiat(a.received_sat, a.fiat && a.fiat.received)], [_t("addr.sent"), withFiat(a.sent_sat, a.fiat && a.fiat.sent)],
+      [_t("addr.balance"), withFiat(a.balance_sat, a.fiat && a.fiat.balance)],
       [_t("addr.transactions"), _t("addr.tx_counts", { n: a.n_txs, outputs: a.n_outputs, inputs: a.n_inputs })],
       [_t("addr.first_seen"), a.first_seen ? _t("addr.seen_at", { time: fmtTime(a.first_seen.time), height: a.first_seen.height ?? "?" }) : null],
       [_t("addr.last_seen"), a.last_seen ? _t("addr.seen_at", { time: fmtTime(a.last_seen.time), height: a.last_seen.height ?? "?" }) : null],
@@ -42,6 +52,7 @@ export async function showAddress(el, address, ctx) {
     ]),
     h("h3", {}, _t("tags.title")), tagTable(a.tags),
     h("div", { class: "row" }, h("button", { id: "btn-screen", onclick: () => screen(el, a.address) }, _t("screen.button")),
+      ctx.openAccount ? h("button", { id: "btn-account", onclick: () => ctx.openAccount(a.address) }, _t("account.open")) : null,
       h("span", { class: "muted" }, _t("screen.hint"))),
     h("div", { class: "screen-result" }),
   ];
@@ -61,9 +72,9 @@ async function screen(el, subject) {
       h("h3", { "data-testid": "risk-level" }, _t("screen.risk"), " ", chip(_t(`level.${r.risk.level}`).toUpperCase(), LEVEL_COLORS[r.risk.level] || "#6b7480")),
       h("ul", {}, r.risk.reasons.map((x) => h("li", {}, h("b", {}, _t(`level.${x.level}`)), " ", x.text))),
       exp.length ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, _t("col.direction")), h("th", {}, _t("col.category")),
-        h("th", { class: "num" }, _t("col.amount")), h("th", { class: "num" }, _t("col.share")), h("th", { class: "num" }, _t("col.hops")))),
+        h("th", { class: "num" }, _t("col.amount")), h("th", { class: "num" }, _t("fiat.usd_on_the_day")), h("th", { class: "num" }, _t("col.share")), h("th", { class: "num" }, _t("col.hops")))),
         h("tbody", {}, exp.map((e) => h("tr", {}, h("td", {}, _t(`exposure.${e.direction}`)), h("td", {}, ...riskChips([e.category])),
-          h("td", { class: "num" }, fmtBTC(e.amount_sat)), h("td", { class: "num" }, `${fmtNumber(Number((e.share * 100).toFixed(2)))}%`),
+          h("td", { class: "num" }, fmtBTC(e.amount_sat)), fiatCell(e.fiat && e.fiat.usd, e.fiat && (e.fiat.missing || _t("fiat.tip", { days: e.fiat.days.join(" – ") })), "screen-fiat"), h("td", { class: "num" }, `${fmtNumber(Number((e.share * 100).toFixed(2)))}%`),
           h("td", { class: "num" }, `${e.min_hops}–${e.max_hops}`))))) : null);
   } catch (err) {
     box.replaceChildren(h("p", { class: "error" }, err.message));
@@ -76,11 +87,12 @@ async function txPage(el, address, offset, ctx) {
   const box = h("div", { class: "addr-txs" },
     h("h3", {}, _t("addr.txs_page", { from: page.total ? offset + 1 : 0, to: offset + page.items.length, total: page.total })),
     h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, _t("col.time")), h("th", {}, "txid"), h("th", { class: "num" }, _t("addr.received")),
-      h("th", { class: "num" }, _t("addr.sent")))),
+      h("th", { class: "num" }, _t("addr.sent")), h("th", { class: "num" }, _t("fiat.net_usd_on_the_day")))),
     h("tbody", {}, page.items.map((t) => h("tr", { class: "clickable", onclick: () => ctx.openTx(t.txid) },
       h("td", {}, fmtTime(t.time)), h("td", { class: "mono" }, short(t.txid, 16)),
       h("td", { class: "num" }, t.received_sat ? fmtBTC(t.received_sat) : ""),
-      h("td", { class: "num" }, t.sent_sat ? fmtBTC(t.sent_sat) : ""))))),
+      h("td", { class: "num" }, t.sent_sat ? fmtBTC(t.sent_sat) : ""),
+      t.fiat ? fiatCell(netUsd(t), _t("fiat.close_tip", { day: t.fiat.day, price: t.fiat.price_usd ?? "–" }), "tx-fiat") : h("td", {}))))),
     pager(offset, page.items.length, page.total, (o) => txPage(el, address, o, ctx)));
   if (old) old.replaceWith(box); else el.append(box);
 }
@@ -89,6 +101,18 @@ function pager(offset, n, total, go) {
   return h("div", { class: "row" },
     h("button", { disabled: offset === 0, onclick: () => go(Math.max(0, offset - PAGE)) }, _t("pager.previous")),
     h("button", { disabled: offset + n >= total, onclick: () => go(offset + PAGE) }, _t("pager.next")));
+}
+
+// A tx row's net USD on its day: received minus sent at that day's close (null where the day has no price).
+function netUsd(t) {
+  const f = t.fiat;
+  if ((t.received_sat && f.received_usd === null) || (t.sent_sat && f.sent_usd === null)) return null;
+  return Math.round(((t.received_sat ? f.received_usd : 0) - (t.sent_sat ? f.sent_usd : 0)) * 100) / 100;
+}
+
+// A USD value in a table cell, the day and close in the tooltip.
+function fiatCell(usd, tip, testid) {
+  return h("td", { class: "num fiat", title: tip, "data-testid": testid }, usd === null || usd === undefined ? _t("fiat.no_price") : fmtFiat(usd));
 }
 
 export async function showTx(el, txid, ctx) {
@@ -124,11 +148,14 @@ export async function showEntity(el, id, ctx) {
     noteBlock(ctx.noteFor(`e:${e.id}`)),
     e.large ? h("div", { class: "warnbox", "data-testid": "large-entity" },
       _t("entity.large", { n: e.size })) : null,
-    kv([[_t("entity.id"), String(e.id)], [_t("entity.addresses"), fmtNumber(e.size)], [_t("addr.received"), fmtBTC(e.received_sat)],
-      [_t("addr.sent"), fmtBTC(e.sent_sat)], [_t("addr.balance"), fmtBTC(e.balance_sat)], [_t("entity.tagged"), String(e.tagged_members)]]),
+    kv([[_t("entity.id"), String(e.id)], [_t("entity.addresses"), fmtNumber(e.size)],
+      [_t("addr.received"), withFiat(e.received_sat, e.fiat && e.fiat.received)],
+      [_t("addr.sent"), withFiat(e.sent_sat, e.fiat && e.fiat.sent)], [_t("addr.balance"), withFiat(e.balance_sat, e.fiat && e.fiat.balance)],
+      [_t("entity.tagged"), String(e.tagged_members)]]),
     h("h3", {}, _t("tags.title")), tagTable(e.tags),
     h("div", { class: "row" }, h("button", { onclick: () => ctx.addEntityNode(e.id) }, _t("entity.put")) ,
-      h("button", { onclick: () => ctx.traceFrom(`cluster:${e.id}`) }, _t("entity.trace"))),
+      h("button", { onclick: () => ctx.traceFrom(`cluster:${e.id}`) }, _t("entity.trace")),
+      ctx.openAccount ? h("button", { id: "btn-account", onclick: () => ctx.openAccount(`cluster:${e.id}`) }, _t("account.open")) : null),
   ].filter(Boolean));
   await memberPage(el, e.id, 0, "received", ctx);
 }

@@ -1,0 +1,128 @@
+// The Account tab: forensic-accounting schedules of the selected address or entity (GET /account, the same
+// figures as `chaintrail account`): the balance reconciled, sources and uses of funds per counterparty,
+// receipts and disbursements by month, gains by lot, and the balance over time as a small inline SVG chart.
+
+import * as api from "./api.js";
+import { fmtBTC, fmtCents, h } from "./format.js";
+import { t as _t } from "./i18n.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+let current = null;    // the subject shown (address or cluster:N)
+
+function form(el, subject) {
+  const f = h("form", { id: "account-form", class: "row" },
+    h("label", {}, h("span", {}, _t("account.subject")), " ", h("input", { id: "account-subject", value: subject || "", required: true })),
+    h("label", {}, h("span", {}, _t("account.from")), " ", h("input", { id: "account-from", type: "date" })),
+    h("label", {}, h("span", {}, _t("account.to")), " ", h("input", { id: "account-to", type: "date" })),
+    h("label", {}, h("span", {}, _t("account.lots")), " ", h("select", { id: "account-lots" },
+      h("option", { value: "fifo" }, "FIFO"), h("option", { value: "specific" }, _t("account.lots_specific")))),
+    h("label", {}, h("span", {}, _t("account.currency")), " ", h("select", { id: "account-currency" },
+      h("option", {}, "USD"), h("option", {}, "EUR"))),
+    h("button", { id: "account-run", type: "submit" }, _t("account.run")));
+  f.addEventListener("submit", (ev) => { ev.preventDefault(); run(el).catch(() => {}); });
+  return f;
+}
+
+// Show the tab for ``subject`` (an address or cluster:N) and compute its schedules.
+export async function show(el, subject) {
+  if (!el.querySelector("#account-form")) el.replaceChildren(form(el, subject), h("div", { id: "account-result" }));
+  if (subject) el.querySelector("#account-subject").value = subject;
+  if (subject && subject !== current) await run(el);
+}
+
+async function run(el) {
+  const box = el.querySelector("#account-result");
+  const subject = el.querySelector("#account-subject").value.trim();
+  const params = { subject, lots: el.querySelector("#account-lots").value, currency: el.querySelector("#account-currency").value };
+  const from = el.querySelector("#account-from").value;
+  const to = el.querySelector("#account-to").value;
+  if (from) params.date_from = from;
+  if (to) params.date_to = to;
+  current = subject;
+  box.replaceChildren(h("p", { class: "muted" }, _t("status.loading")));
+  try {
+    render(box, await api.get("/account", params));
+  } catch (err) {
+    box.replaceChildren(h("p", { class: "error", "data-testid": "account-error" }, err.message));
+  }
+}
+
+function table(testid, head, rows) {
+  return h("table", { "data-testid": testid },
+    h("thead", {}, h("tr", {}, head.map(([label, num]) => h("th", { class: num ? "num" : "" }, label)))),
+    h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c, i) => h("td", { class: head[i][1] ? "num" : "" }, c))))));
+}
+
+function groups(testid, rows, cur) {
+  return table(testid, [[_t("col.category")], [_t("account.counterparty")], [_t("account.txs"), 1], ["BTC", 1], [cur, 1]],
+    rows.map((g) => [g.category, g.name, String(g.txs), fmtBTC(g.sat), fmtCents(g.unpriced ? null : g.fiat_cents, cur)]));
+}
+
+function render(box, r) {
+  const cur = r.currency, tt = r.totals;
+  const s = r.subject;
+  box.replaceChildren(
+    h("p", { "data-testid": "account-head" }, _t("account.head", { kind: s.kind, id: s.id, from: r.period.from || "–", to: r.period.to || "–",
+      lots: r.lot_method === "fifo" ? "FIFO" : _t("account.lots_specific") })),
+    h("p", { class: "muted" }, r.convention),
+    h("h3", {}, _t("account.balance_title")),
+    table("account-totals", [[""], ["BTC", 1], [_t("account.cost", { currency: cur }), 1]], [
+      [_t("account.opening"), fmtBTC(tt.opening_sat), fmtCents(tt.opening_cost_cents, cur)],
+      [_t("account.plus_sources"), fmtBTC(tt.sources_sat), fmtCents(tt.sources_cents, cur)],
+      [_t("account.minus_uses"), fmtBTC(tt.uses_sat), fmtCents(tt.uses_cents, cur)],
+      [_t("account.plus_gain"), "", fmtCents(tt.realised_gain_cents, cur)],
+      [_t("account.closing"), fmtBTC(tt.closing_sat), fmtCents(tt.closing_cost_cents, cur)],
+      [_t("account.at_market", { day: tt.closing_day || "–" }), "", fmtCents(tt.closing_market_cents, cur)]]),
+    h("h3", {}, _t("account.chart_title")), chart(r.balance),
+    h("h3", {}, _t("account.sources")), groups("account-sources", r.sources, cur),
+    h("h3", {}, _t("account.uses")), groups("account-uses", r.uses, cur),
+    h("h3", {}, _t("account.monthly")),
+    table("account-monthly", [[_t("account.month")], [_t("account.receipts"), 1], [cur, 1], [_t("account.disbursements"), 1], [cur, 1]],
+      r.monthly.map((m) => [m.month, fmtBTC(m.receipts_sat), fmtCents(m.receipts_cents, cur), fmtBTC(m.disbursements_sat),
+        fmtCents(m.disbursements_cents, cur)])),
+    h("h3", {}, _t("account.gains", { method: r.lot_method === "fifo" ? "FIFO" : _t("account.lots_specific") })),
+    table("account-gains", [[_t("account.day")], ["BTC", 1], [_t("account.proceeds", { currency: cur }), 1], [_t("account.cost", { currency: cur }), 1],
+      [_t("account.gain", { currency: cur }), 1]],
+    r.disposals.map((d) => [d.day, fmtBTC(d.sat), fmtCents(d.fiat_cents, cur), fmtCents(d.cost_cents, cur), fmtCents(d.gain_cents, cur)])),
+    h("p", { class: "muted", "data-testid": "account-prices" }, r.prices.map((p) =>
+      _t("account.prices", { asset: p.asset, currency: p.currency, source: p.source || "?", file: p.file || "?", licence: p.licence || "?" })).join(" · ")),
+    r.missing_prices.length ? h("p", { class: "warnbox" }, _t("account.missing", { days: r.missing_prices.join(", ") })) : null);
+}
+
+function svgEl(tag, attrs, text) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.append(document.createTextNode(text));
+  return e;
+}
+
+// The balance after each transaction as a step line: x by time, y from 0 to the largest balance.
+function chart(points) {
+  const W = 520, H = 180, L = 8, R = 8, T = 14, B = 20;
+  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, width: "100%", role: "img", "data-testid": "account-chart",
+    "data-points": points.length, "aria-label": _t("account.chart_title") });
+  if (!points.length) {
+    svg.append(svgEl("text", { x: W / 2, y: H / 2, "text-anchor": "middle", fill: "#6b7480" }, _t("account.no_movements")));
+    return svg;
+  }
+  const t0 = points[0].time, t1 = points[points.length - 1].time;
+  const top = Math.max(1, ...points.map((p) => p.balance_sat));
+  const x = (tm) => L + (t1 > t0 ? (tm - t0) / (t1 - t0) : 0.5) * (W - L - R);
+  const y = (b) => T + (1 - b / top) * (H - T - B);
+  let d = "", prev = null;
+  for (const p of points) {
+    d += prev === null ? `M${x(p.time).toFixed(1)},${y(p.balance_sat).toFixed(1)}` : `H${x(p.time).toFixed(1)}V${y(p.balance_sat).toFixed(1)}`;
+    prev = p;
+  }
+  svg.append(svgEl("line", { x1: L, x2: W - R, y1: y(0), y2: y(0), stroke: "#c9ced6" }),
+    svgEl("path", { d, fill: "none", stroke: "#0077b6", "stroke-width": 2 }),
+    svgEl("text", { x: L, y: T - 3, "font-size": 11, fill: "#6b7480" }, fmtBTC(top)),
+    svgEl("text", { x: L, y: H - 5, "font-size": 11, fill: "#6b7480" }, points[0].day),
+    svgEl("text", { x: W - R, y: H - 5, "font-size": 11, fill: "#6b7480", "text-anchor": "end" }, points[points.length - 1].day));
+  for (const p of points) {
+    const c = svgEl("circle", { cx: x(p.time).toFixed(1), cy: y(p.balance_sat).toFixed(1), r: 3, fill: "#0077b6", "data-balance": p.balance_sat });
+    c.append(svgEl("title", {}, `${p.day} · ${fmtBTC(p.balance_sat)} · ${p.txid}`));
+    svg.append(c);
+  }
+  return svg;
+}
