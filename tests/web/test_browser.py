@@ -120,7 +120,10 @@ def test_search_expand_trace_shows_the_answer_key_exchanges(page, demo, demo_api
     page.click("#btn-expand")
     n = int(wait_attr(page, "#cy", "data-nodes", lambda v: int(v) > 1))
     assert n >= 2
-    # 3. trace it (the ransom wallet: the entity holding every ransom payment)
+    # 3. trace it (the ransom wallet: the entity holding every ransom payment), passing mixes through as
+    # DEMO_TRACE does: the cash-outs a chain trace reaches without the mixer's records (demix: the guided steps)
+    page.click('#tabs button[data-tab="trace"]')
+    page.select_option("#trace-mixer", "haircut")
     page.click("#btn-trace")
     page.wait_for_selector("#endpoint-table tbody tr")
     wait_attr(page, "#cy", "data-endpoints", lambda v: int(v) > 0)
@@ -217,6 +220,39 @@ def test_guided_steps_do_what_they_say(page, demo, demo_api):
     assert len(tagged & {e["address"] for e in expected}) >= 2
     links.nth(2).click()
     assert page.locator("#tab-trace").is_visible()
+    assert page.errors == []
+
+
+def test_mixers_default_is_the_cli_and_api_default(page, demo):
+    """The Trace tab's Mixers starts where `chaintrail trace` and GET /trace start when not told (demix forward,
+    haircut backward), follows the direction until the investigator picks one, and the trace it sends says so."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from chaintrail.analysis.tracing import TraceParams
+
+    forward, backward = TraceParams(direction="forward").mixer_policy, TraceParams(direction="backward").mixer_policy
+    assert (forward, backward) == ("demix", "haircut")
+    page.click('#tabs button[data-tab="trace"]')
+    assert page.input_value("#trace-direction") == "forward" and page.input_value("#trace-mixer") == forward
+    page.select_option("#trace-direction", "backward")
+    assert page.input_value("#trace-mixer") == backward
+    page.select_option("#trace-direction", "forward")
+    assert page.input_value("#trace-mixer") == forward
+    page.select_option("#trace-mixer", "stop")            # picked by hand: kept both ways
+    page.select_option("#trace-direction", "backward")
+    assert page.input_value("#trace-mixer") == "stop"
+    page.select_option("#trace-direction", "forward")
+    assert page.input_value("#trace-mixer") == "stop"
+    page.reload()
+    page.wait_for_selector('body[data-ready="1"]')
+    page.fill("#search-input", demo.subject)
+    page.click("#search-btn")
+    wait_attr(page, "#cy", "data-nodes", lambda v: int(v) == 1)
+    with page.expect_request(lambda r: "/api/v1/trace?" in r.url) as req:
+        page.click("#btn-trace")
+    query = parse_qs(urlsplit(req.value.url).query)
+    assert query["direction"] == ["forward"] and query["mixer_policy"] == [forward]
+    page.wait_for_selector("#endpoint-table tbody tr")
     assert page.errors == []
 
 

@@ -346,6 +346,7 @@ function wire() {
   $("btn-clear").onclick = () => { graph.getCy().elements().remove(); graph.countNodes(); state.pages = {}; state.traceTxs = new Set(); };
   $("timeline-png").onclick = () => timelinePng($("timeline"));
   $("trace-form").addEventListener("submit", (ev) => { ev.preventDefault(); doTrace().catch(() => {}); });
+  trace.bindMixerDefault();
   graph.onSelect((d) => {
     ["btn-expand", "btn-trace", "btn-trace-back", "btn-note", "btn-case"].forEach((id) => { $(id).disabled = false; });
     $("btn-trace").disabled = $("btn-trace-back").disabled = !traceSource(d);

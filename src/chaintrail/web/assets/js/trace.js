@@ -22,6 +22,29 @@ export function formParams() {
 export function setSource(source, direction) {
   document.getElementById("trace-source").value = source;
   if (direction) document.getElementById("trace-direction").value = direction;
+  syncMixer();
+}
+
+// The Mixers default is the CLI's and the API's (analysis.tracing.default_mixer_policy): demix forward, haircut
+// backward. A policy the investigator picked is kept when the direction changes, unless it cannot apply there
+// (demix follows funds forward only).
+export function defaultMixerPolicy(direction) {
+  return direction === "forward" ? "demix" : "haircut";
+}
+
+function syncMixer() {
+  const mixer = document.getElementById("trace-mixer");
+  const direction = document.getElementById("trace-direction").value;
+  if (!mixer.dataset.picked || (mixer.value === "demix" && direction !== "forward")) {
+    mixer.value = defaultMixerPolicy(direction);
+  }
+}
+
+export function bindMixerDefault() {
+  const mixer = document.getElementById("trace-mixer");
+  mixer.addEventListener("change", () => { mixer.dataset.picked = "1"; });
+  document.getElementById("trace-direction").addEventListener("change", syncMixer);
+  syncMixer();
 }
 
 export async function runTrace(params) {
