@@ -28,6 +28,7 @@ from chaintrail.cases.report_prose import (
 )
 from chaintrail.cases.report_rates import rates_section
 from chaintrail.cases.report_style import stylesheet
+from chaintrail.cases.report_timeline import timeline_html
 from chaintrail.cases.repository import CaseView
 from chaintrail.cases.verify import VerifyReport
 from chaintrail.i18n import N_, _, current_language, fmt_number, fmt_percent
@@ -101,6 +102,7 @@ def render_html(view: CaseView, ctx: ReportContext) -> str:
                           or "<p>" + _e(_("No exchange records have been attached to this case.")) + "</p>"))
     parts.append(_section(6, _("Data provenance"), _provenance(view)))
     parts.append(_section(7, _("Chain of custody"), _custody(view, ctx)))
+    parts.append(_section("7A", _("Timeline"), timeline_html(view)))
     if view.notes:
         parts.append(_section(8, _("Investigator's notes"), "".join(
             f"<p><b>{_e(x['created_by'])}</b>, {_e(x['created_at'][:16].replace('T', ' '))} UTC "

@@ -44,6 +44,7 @@ class CaseView:
     tags: list[dict] = field(default_factory=list)
     shares: list[dict] = field(default_factory=list)
     withheld: dict[str, int] = field(default_factory=dict)
+    alerts: list[dict] = field(default_factory=list)      # monitoring alerts, retracted ones included
 
     def redacted(self, level: str) -> "CaseView":
         """The same case for a reader cleared only to ``level`` (never less restricted than this view)."""
@@ -57,6 +58,7 @@ class CaseView:
         out = CaseView(case, self.access, level, red.filter("subject", self.subjects),
                        red.filter("finding", self.findings), red.filter("note", self.notes),
                        red.filter("attachment", self.attachments), red.filter("tag", self.tags), list(self.shares))
+        out.alerts = red.filter("alert", self.alerts)
         out.withheld = red.withheld
         return out
 
@@ -260,6 +262,11 @@ class CaseRepository:
         view.notes = items(S.notes, "note")
         view.attachments = items(S.attachments, "attachment")
         view.tags = items(S.case_tags, "tag")
+        view.alerts = red.filter("alert", [plain(dict(r._mapping)) for r in conn.execute(
+            sa.select(S.alerts, S.watches.c.kind.label("watch_kind"), S.watches.c.target.label("watch_target"),
+                      S.watches.c.label.label("watch_label"))
+            .join(S.watches, S.watches.c.id == S.alerts.c.watch_id)
+            .where(S.alerts.c.case_id == row["id"]).order_by(S.alerts.c.id))])
         if acc.mode == "owner":
             for s in items(S.shares, "share"):
                 s["agency"] = identity.agency_by_id(conn, s["agency_id"])["name"]

@@ -10,6 +10,11 @@
   indicator ``indicates`` and the wallet is ``related-to``.
 * Notes and findings become STIX notes referring to their wallets; the case is a
   STIX report holding everything.
+* Each monitoring alert is a ``sighting`` of the watched wallet's indicator, seen
+  by the agency, with ``observed-data`` of the wallets it moved between; the
+  transaction, block number and block hash, amount and asset ride in
+  ``x_chaintrail_*`` properties and the description. A retracted alert (a
+  reorganisation dropped its block) is exported ``revoked``, with the reason.
 * Every object carries its item's TLP 2.0 marking (OASIS tlp-2.0 extension).
 
 Ids of the objects this module makes are UUIDv5 of the agency, case and object,
@@ -126,6 +131,8 @@ def build_bundle(view: CaseView, agency: str) -> stix2.v21.Bundle:
     for f in view.findings:
         if f["kind"] == "eth_trace":
             _eth_transfers(b, f)
+    for a in view.alerts:
+        _alert_sighting(b, a)
     for n in view.notes:
         about = [b.wallet(n["about"], n["tlp"]).id] if _is_address(n.get("about")) else [b.identity.id]
         b.add(v21.Note(id=_id("note", agency, b.ref, "note", n["id"]), content=n["body"], authors=[n["created_by"]],
@@ -169,6 +176,46 @@ def _eth_transfers(b: _Builder, f: dict) -> None:
                                created=_ts(f["created_at"]), modified=_ts(f["created_at"]),
                                created_by_ref=b.identity.id, description=desc,
                                object_marking_refs=b.mark(f["tlp"])))
+
+
+def _alert_sighting(b: _Builder, a: dict) -> None:
+    """A monitoring alert: the watched wallet's indicator sighted in a transaction (revoked when retracted)."""
+    level, when = a["tlp"], a["created_at"]
+    retracted = a["status"] == "retracted"
+    changed = a.get("retracted_at") or when
+    wallets = [b.wallet(x, level).id for x in (a["address"], a.get("counterparty")) if _is_address(x)]
+    moved = "paid" if a["direction"] == "out" else "received"
+    what = (f"{a['address'] or 'the watched side'} {moved} {a['amount']} base units of {a['asset']} in transaction "
+            f"{a['tx_hash']}, block {a['block_number']} ({a['block_hash']}) on {a['chain']}; watch {a['watch_id']} "
+            f"({a.get('watch_kind')} {a.get('watch_target')}): {a['reason']}")
+    if retracted:
+        what = f"RETRACTED {changed[:19]}: {a.get('retract_reason')}. Was: {what}"
+    extra = {"x_chaintrail_alert_id": int(a["id"]), "x_chaintrail_chain": a["chain"],
+             "x_chaintrail_tx_hash": a["tx_hash"], "x_chaintrail_block_number": int(a["block_number"]),
+             "x_chaintrail_block_hash": a["block_hash"], "x_chaintrail_amount": str(a["amount"]),
+             "x_chaintrail_asset": a["asset"], "x_chaintrail_direction": a["direction"],
+             "x_chaintrail_watch_id": int(a["watch_id"]), "x_chaintrail_status": a["status"]}
+    if retracted:
+        extra["x_chaintrail_retract_reason"] = a.get("retract_reason") or ""
+    common = dict(created=_ts(when), modified=_ts(changed), created_by_ref=b.identity.id, revoked=retracted,
+                  object_marking_refs=b.mark(level), allow_custom=True)
+    observed = []
+    if wallets:
+        observed = [b.add(v21.ObservedData(id=_id("observed-data", b.agency, b.ref, "alert", a["id"]),
+                                           first_observed=_ts(when), last_observed=_ts(when), number_observed=1,
+                                           object_refs=wallets, **common)).id]
+    if _is_address(a["address"]):
+        of = b.indicator(a["address"], f"Watched wallet {a['address']}", level, when, ["anomalous-activity"]).id
+    else:
+        of = b.add(v21.Indicator(id=_id("indicator", b.agency, b.ref, "watch", a["watch_id"]),
+                                 name=f"Watch {a['watch_id']}: {a.get('watch_kind')} {a.get('watch_target')}",
+                                 pattern="[cryptocurrency-wallet:value != '']", pattern_type="stix",
+                                 valid_from=_ts(when), created=_ts(when), modified=_ts(when),
+                                 indicator_types=["anomalous-activity"], created_by_ref=b.identity.id,
+                                 object_marking_refs=b.mark(level))).id
+    b.add(v21.Sighting(id=_id("sighting", b.agency, b.ref, "alert", a["id"]), sighting_of_ref=of,
+                       observed_data_refs=observed or None, where_sighted_refs=[b.identity.id], count=1,
+                       first_seen=_ts(when), last_seen=_ts(when), description=what, **common, **extra))
 
 
 def _finding_wallets(f: dict) -> list[str]:
