@@ -7,6 +7,11 @@ Prints, from one run on one store:
   * multi-input union-find over every input: inputs/s (ours), scipy connected_components (+ building
     its sparse matrix) and networkx connected_components on the same edge list (networkx on a prefix
     when the full graph would not fit in time; the prefix size is printed);
+  * each engine's peak memory (what it allocates, traced in a run of its own; the store's arrays and
+    scipy's prepared edge list are inputs, not counted), and the median of --repeat interleaved runs.
+What each timing holds: ours reads the store's own arrays (tx_first_in, in_addr) and ends with one
+label per address; scipy is handed the edge list ready-made (building it from the same arrays is
+left out of its time, in its favour), and its time holds the COO -> CSR build and the components.
   * the incremental update for one new block (fold in its txs, save the state), median over blocks.
 All three engines must agree on the partition; the benchmark checks it on the common edges.
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +42,26 @@ def edges_of(tx_first_in, in_addr, skip):
     return in_addr[hub[ok]].astype(np.int64), in_addr[ok].astype(np.int64)
 
 
+def peak_mb(fn) -> float:
+    """Peak MB that ``fn`` allocates through numpy and Python (tracemalloc), measured in a run of its own."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--store", type=Path, required=True)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--networkx-edges", type=int, default=2_000_000, help="edge prefix for networkx")
     args = ap.parse_args()
 
@@ -68,25 +90,24 @@ def main() -> None:
         # Same job as the peers: components only (no supercluster guard, so no set sizes kept).
         parent = np.arange(n_addr, dtype=np.uint32)
         uf.union_tx_inputs(parent, np.zeros(0, np.uint32), tx_first_in, in_addr, 0, c["txs"], skip, -1, events)
-        return uf.roots(parent)
+        return uf.flatten(parent)   # labels, in place
 
-    ours()  # compile / warm
-    t_ours = []
-    for _ in range(args.repeat):
-        t = time.perf_counter()
-        lab = ours()
-        t_ours.append(time.perf_counter() - t)
     a, b = edges_of(tx_first_in, in_addr, skip)
 
     def scipy_cc():
         m = coo_matrix((np.ones(len(a), np.int8), (a, b)), shape=(n_addr, n_addr)).tocsr()
         return connected_components(m, directed=False)[1]
 
-    t_sp = []
-    for _ in range(args.repeat):
-        t = time.perf_counter()
-        sp = scipy_cc()
-        t_sp.append(time.perf_counter() - t)
+    ours()  # compile / warm
+    scipy_cc()
+    m_ours, m_sp = peak_mb(ours), peak_mb(scipy_cc)
+    t_ours, t_sp, ratios = [], [], []
+    for _ in range(args.repeat):   # interleaved, so both see the same machine load
+        lab, dt_o = timed(ours)
+        sp, dt_s = timed(scipy_cc)
+        t_ours.append(dt_o)
+        t_sp.append(dt_s)
+        ratios.append(dt_s / dt_o)
     # Same partition: map each scipy component to its minimum address and compare with our labels.
     comp_min = np.full(sp.max() + 1, np.iinfo(np.int64).max)
     np.minimum.at(comp_min, sp, np.arange(n_addr))
@@ -123,13 +144,17 @@ def main() -> None:
     n_in = c["inputs"]
     mo, ms = statistics.median(t_ours), statistics.median(t_sp)
     e = len(a)
+
     print(f"bench/cluster: {c['txs']:,} txs, {n_in:,} inputs, {n_addr:,} addresses, {e:,} multi-input edges")
-    print(f"{'engine':42} {'edges':>12} {'seconds':>9} {'edges/s':>14} {'ours faster':>12}")
-    print(f"{'chaintrail union-find (numba)':42} {e:12,} {mo:9.3f} {e / mo:14,.0f} {'':>12}   "
+    print(f"{'engine':42} {'edges':>12} {'seconds':>9} {'edges/s':>14} {'ours faster':>12} {'peak MB':>8}")
+    print(f"{'chaintrail union-find (numba)':42} {e:12,} {mo:9.3f} {e / mo:14,.0f} {'':>12} {m_ours:8.1f}   "
           f"= {n_in / mo:,.0f} inputs/s")
-    print(f"{'scipy connected_components (+csr build)':42} {e:12,} {ms:9.3f} {e / ms:14,.0f} {ms / mo:11.1f}x")
+    print(f"{'scipy connected_components (+csr build)':42} {e:12,} {ms:9.3f} {e / ms:14,.0f} {ms / mo:11.1f}x "
+          f"{m_sp:8.1f}")
     print(f"{'networkx connected_components':42} {k:12,} {t_nx:9.3f} {k / t_nx:14,.0f} "
           f"{(t_nx / k) / (mo / e):11.1f}x")
+    print(f"ours vs scipy per interleaved run: {', '.join(f'{r:.1f}x' for r in ratios)} "
+          f"(median {statistics.median(ratios):.1f}x over {len(ratios)} runs); labels identical")
     print(f"incremental update per block (fold in + save state): median {statistics.median(upd) * 1000:.1f} ms, "
           f"max {max(upd) * 1000:.1f} ms over {len(upd)} blocks")
 
