@@ -7,8 +7,10 @@ and confidence, the exchange records reconciliation, the provenance hashes and t
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+from html import unescape
 
 import pytest
 from ct_cases import BLOCK170, EXCHANGE_ADDR, HAL, SATOSHI9, TX170
@@ -89,7 +91,7 @@ def test_pdf_first_page_png_and_text(case, tmp_path, trace9):
     for words in ("Fund flow", "Endpoints and amounts", "Services to serve legal process on", "Methodology",
                   "Heuristics and their measured error rates", "not yet measured", "Haircut (proportional)",
                   "Attribution tags", "forensic (50)", "service_data", "https://example.org/attribution",
-                  "Exchange records received under legal process", "4 transaction legs over 1 transactions",
+                  "Exchange records received under legal process", "4 transaction legs over 1 transaction (",
                   "Data provenance", "Chain of custody", "chain intact", "Appendix: blocks read", BLOCK170,
                   EXCHANGE_ADDR, "Deposit account holder identified"):
         assert words in full, words
@@ -121,3 +123,34 @@ def test_html_report_in_ukrainian_with_locale_amounts(case):
     assert "100,0%" in html and "Summary for the prosecutor" not in html
     en = build_report(repo, p, ref, "html").decode()       # the default stays English
     assert "Summary for the prosecutor" in en and "<b>50.00000000 BTC</b>" in en
+
+
+# What the case's users wrote (title, summary, notes, tag labels and sources) stays as written in any language.
+USER_TEXT = ("Proceeds of the block 9 coinbase", "Where did the 50 BTC mined in block 9 go", "Deposit account holder",
+             "Informant VIOLET", "LockBit-like operator", "Exchange Bravo", "Hal Finney", "public record",
+             "added by tester")
+
+
+def _prose(html: str) -> list[str]:
+    """The text runs of a report, without markup and without data cells (addresses, hashes)."""
+    s = re.sub(r"<style.*?</style>", " ", html, flags=re.S)
+    s = re.sub(r'<(span|code|td|div) class="?(mono|hash)"?[^>]*>.*?</\1>|<code>.*?</code>', " ", s, flags=re.S)
+    s = re.sub(r"\w+ \(\w+\), [\d-]+ [\d:]+ UTC", " ", s)            # who prepared it, and when
+    return [x.strip() for x in unescape(re.sub(r"<[^>]+>", "\n", s)).split("\n") if x.strip()]
+
+
+def test_ukrainian_report_has_no_english_prose(case):
+    """Every sentence of the English report that is not user data reads differently in the Ukrainian one."""
+    repo, p, ref = case
+    en = build_report(repo, p, ref, "html").decode()
+    uk = build_report(repo, p, ref, "html", lang="uk").decode()
+    uk_text = "\n".join(_prose(uk))
+    left = [x for x in _prose(en) if len(x.split()) >= 3 and re.search("[a-z]{3}", x) and x in uk_text
+            and not any(u in x for u in USER_TEXT)]
+    assert not left, left[:10]
+    for english in ("was traced forward through", "These services keep customer records", "This finding rests on",
+                    "Heuristics and their measured error rates", "Haircut (proportional): each transaction",
+                    "The records list", "Result of the lookup", "Each finding is identified", "Transactions (hops",
+                    "have not yet been measured", "No real-data", "sum of the per-protocol rows"):
+        assert english in en and english not in uk, english
+    assert "відстежено вперед через 8 транзакцій" in uk and "ланцюжка відщеплень (peel chain)" in uk

@@ -15,33 +15,35 @@ import json
 from importlib import resources
 from pathlib import Path
 
+from chaintrail.i18n import N_, _, fmt_number, fmt_percent
 from chaintrail.store.chainstore import ChainStore
 
-NOT_MEASURED = "not yet measured"
+NOT_MEASURED = N_("not yet measured")
 SOURCES = ("real", "generated_out_of_sample", "generated_in_sample")   # most credible first
-SOURCE_NAMES = {"real": "real labelled data", "generated_out_of_sample": "generated chains, out of sample",
-                "generated_in_sample": "generated chains, in sample"}
+SOURCE_NAMES = {"real": N_("real labelled data"),
+                "generated_out_of_sample": N_("generated chains, out of sample"),
+                "generated_in_sample": N_("generated chains, in sample")}
 
 TAINT_MODELS = {
-    "haircut": "Haircut (proportional): each transaction passes on the traced share of its inputs to every "
+    "haircut": N_("Haircut (proportional): each transaction passes on the traced share of its inputs to every "
                "output in proportion to the output's value. It neither overstates nor understates the traced "
-               "amount in total, and is the usual basis for quantifying commingled funds.",
-    "poison": "Poison: any output of a transaction that received traced funds is treated as wholly traced. It "
-              "shows everywhere the funds could have gone and overstates amounts; use it for reach, not sums.",
-    "fifo": "First-in, first-out: within each transaction, the inputs' coins are laid end to end in input order "
-            "and paid out to the outputs in output order (the Clayton's Case rule of English law).",
-    "lifo": "Last-in, first-out: as FIFO, but the most recently received coins are paid out first.",
-    "tiho": "Taint-in, highest-out: the traced coins are assigned to the largest outputs first.",
+               "amount in total, and is the usual basis for quantifying commingled funds."),
+    "poison": N_("Poison: any output of a transaction that received traced funds is treated as wholly traced. It "
+                 "shows everywhere the funds could have gone and overstates amounts; use it for reach, not sums."),
+    "fifo": N_("First-in, first-out: within each transaction, the inputs' coins are laid end to end in input order "
+            "and paid out to the outputs in output order (the Clayton's Case rule of English law)."),
+    "lifo": N_("Last-in, first-out: as FIFO, but the most recently received coins are paid out first."),
+    "tiho": N_("Taint-in, highest-out: the traced coins are assigned to the largest outputs first."),
 }
 
 MIXER_POLICY = {
-    "haircut": "CoinJoin and mixer transactions are passed through proportionally, like any other transaction; "
-               "the amounts after them are shares, not identified coins.",
-    "stop": "Tracing stops at CoinJoin and mixer transactions and reports the amounts that entered them.",
-    "demix": "At CoinJoins and custodial mixers the traced funds follow the coins that on-chain evidence ties to "
+    "haircut": N_("CoinJoin and mixer transactions are passed through proportionally, like any other transaction; "
+               "the amounts after them are shares, not identified coins."),
+    "stop": N_("Tracing stops at CoinJoin and mixer transactions and reports the amounts that entered them."),
+    "demix": N_("At CoinJoins and custodial mixers the traced funds follow the coins that on-chain evidence ties to "
              "the same owner (post-mix coins spent together, paid to an address used only by them or already "
              "reached by this trace, change matched by amount); each such step names its evidence. What no "
-             "evidence ties is reported as unresolved inside the mix, not spread over other users.",
+             "evidence ties is reported as unresolved inside the mix, not spread over other users."),
 }
 
 
@@ -103,24 +105,26 @@ def lacks_real(entry: dict) -> bool:
 
 
 def _pct(v: float) -> str:
-    return f"{100 * float(v):.1f}%"
+    return fmt_percent(f"{100 * float(v):.1f}%")
 
 
 def describe_figure(fig: dict) -> str:
     """'precision 98.6% (95% CI 97.0-99.4%, n=436), recall 99.3% (95% CI 98.0-99.8%, n=433)'."""
     if fig.get("status") != "measured":
-        return "not measured"
+        return _("not measured")
     if fig.get("legacy"):
         return describe_rate(fig | {"ground_truth": None})
     bits = []
     for what in ("precision", "recall"):
         v, ci, n = fig.get(what), fig.get(f"{what}_ci95"), fig.get(f"{what}_n")
+        name = _("precision") if what == "precision" else _("recall")
         if n is None:
-            bits.append(f"{what} not measured")
+            bits.append(_("{what} not measured").format(what=name))
         elif v is None:
-            bits.append(f"{what} not defined (n=0)")
+            bits.append(_("{what} not defined (n=0)").format(what=name))
         else:
-            bits.append(f"{what} {_pct(v)} (95% CI {100 * ci[0]:.1f}-{_pct(ci[1])}, n={int(n):,})")
+            bits.append(_("{what} {rate} (95% CI {low}-{high}, n={n})").format(
+                what=name, rate=_pct(v), low=fmt_percent(f"{100 * ci[0]:.1f}"), high=_pct(ci[1]), n=fmt_number(int(n))))
     return ", ".join(bits)
 
 
@@ -132,24 +136,24 @@ def describe_rate(entry: dict, ground_truth: bool = True) -> str:
     if "figures" in entry:
         figs = source_figures(entry)
         if not figs:
-            return NOT_MEASURED
-        parts = [f"{SOURCE_NAMES[src]}: {describe_figure(f)}" for src, f in figs.items()]
+            return _(NOT_MEASURED)
+        parts = [f"{_(SOURCE_NAMES[src])}: {describe_figure(f)}" for src, f in figs.items()]
         if "real" not in figs:
-            parts.append("no real-data figure")
+            parts.append(_("no real-data figure"))
         return "; ".join(parts)
     fp, fn = entry.get("false_positive_rate"), entry.get("false_negative_rate")
     if fp is None and fn is None:
-        return NOT_MEASURED
+        return _(NOT_MEASURED)
     bits = []
     if fp is not None:
-        bits.append(f"false positives {100 * float(fp):.1f}%")
+        bits.append(_("false positives {rate}").format(rate=_pct(fp)))
     if fn is not None:
-        bits.append(f"false negatives {100 * float(fn):.1f}%")
+        bits.append(_("false negatives {rate}").format(rate=_pct(fn)))
     extra = []
     if entry.get("sample_size"):
-        extra.append(f"n={int(entry['sample_size']):,}")
+        extra.append(f"n={fmt_number(int(entry['sample_size']))}")
     if ground_truth and entry.get("ground_truth"):
-        extra.append(f"ground truth: {entry['ground_truth']}")
+        extra.append(_("ground truth: {what}").format(what=entry["ground_truth"]))
     return ", ".join(bits) + (f" ({'; '.join(extra)})" if extra else "")
 
 

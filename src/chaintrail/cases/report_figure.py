@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from html import escape
 
-from chaintrail.i18n import N_, _
+from chaintrail.i18n import N_, _, fmt_number, fmt_percent, ngettext
 
 COIN = 100_000_000
 KIND_COLOUR = {"tagged": "#1f5fa8", "unspent": "#6b6b6b", "below_threshold": "#a0a0a0", "coinbase": "#8a6d00",
                "unknown_source": "#8a6d00", "stopped_max_hops": "#b35c00", "stopped_time": "#b35c00",
                "stopped_mixer": "#7a1fa8"}
+# Shown from inside f-strings, where Babel cannot see a _() call
+IN_FSTRINGS = (N_("Source"), N_("Traced output"), N_("Transactions (hops →)"), N_("Transactions (hops ←)"),
+               N_("Endpoints"), N_("Origins"), N_("Fund-flow figure"))
 KIND_WORDS = {"tagged": N_("attributed service"), "unspent": N_("unspent"), "below_threshold": N_("below threshold"),
               "coinbase": N_("newly mined"), "unknown_source": N_("unknown source"),
               "stopped_max_hops": N_("hop limit reached"), "stopped_time": N_("outside time window"),
@@ -83,14 +86,14 @@ def fund_flow_svg(trace: dict, *, max_endpoints: int = 10, width: int = 1000) ->
     for k, e in enumerate(eps):
         pos[f"END:{id(e)}"] = (right + 10, 50 + (k + 0.5) * (height - 70) / max(end_rows, 1))
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-           f'font-family="DejaVu Sans, sans-serif" font-size="11" role="img" aria-label="Fund-flow figure">',
+           f'font-family="DejaVu Sans, sans-serif" font-size="11" role="img" aria-label="{escape(_("Fund-flow figure"))}">',
            '<rect x="0" y="0" width="100%" height="100%" fill="#ffffff"/>',
            f'<text x="{left}" y="22" font-size="12" font-weight="bold" fill="#222">'
-           f'{"Source" if forward else "Traced output"}</text>',
+           f'{escape(_("Source") if forward else _("Traced output"))}</text>',
            f'<text x="{xs[0] - 20 if xs else 300}" y="22" font-size="12" font-weight="bold" fill="#222">'
-           f'Transactions (hops {"→" if forward else "←"})</text>',
+           f'{escape(_("Transactions (hops →)") if forward else _("Transactions (hops ←)"))}</text>',
            f'<text x="{right + 10}" y="22" font-size="12" font-weight="bold" fill="#222">'
-           f'{"Endpoints" if forward else "Origins"}</text>']
+           f'{escape(_("Endpoints") if forward else _("Origins"))}</text>']
     for (a, b), amt in sorted(flow.items(), key=lambda kv: -kv[1]):
         (x1, y1), (x2, y2) = pos[a], pos[b]
         x1 += 70 if a == "SOURCE" else 6
@@ -102,7 +105,7 @@ def fund_flow_svg(trace: dict, *, max_endpoints: int = 10, width: int = 1000) ->
     sx, sy = pos["SOURCE"]
     src = trace["source"]
     src_name = src.get("address") or (f"{short(src.get('txid'), 8)}:{src['vout']}" if "vout" in src
-                                      else f"entity {src['cluster']}" if src.get("kind") == "entity"
+                                      else _("entity {id}").format(id=src['cluster']) if src.get("kind") == "entity"
                                       else short(src.get("txid") or "outputs", 8))
     out += [f'<rect x="{sx - 75}" y="{sy - 24}" width="145" height="48" rx="5" fill="#fbe9e7" stroke="#b23b2e"/>',
             f'<text x="{sx - 68}" y="{sy - 7}" font-weight="bold" fill="#b23b2e">{escape(short(src_name, 8))}</text>',
@@ -111,8 +114,9 @@ def fund_flow_svg(trace: dict, *, max_endpoints: int = 10, width: int = 1000) ->
         if key == "SOURCE" or key.startswith("END:"):
             continue
         if key.startswith("gap:"):
-            n = key.split(":")[2]
-            out.append(f'<text x="{x - 16}" y="{y + 4}" fill="#555" font-style="italic">… {n} txs …</text>')
+            n = int(key.split(":")[2])
+            txs = ngettext("… {n} tx …", "… {n} txs …", n).format(n=fmt_number(n))
+            out.append(f'<text x="{x - 16}" y="{y + 4}" fill="#555" font-style="italic">{escape(txs)}</text>')
             continue
         out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="#ffffff" stroke="#333" stroke-width="1.2"/>')
         out.append(f'<text x="{x - 24:.1f}" y="{y - 10:.1f}" font-size="8.5" font-family="DejaVu Sans Mono, monospace" '
@@ -126,12 +130,13 @@ def fund_flow_svg(trace: dict, *, max_endpoints: int = 10, width: int = 1000) ->
                 f'<rect x="{x}" y="{y - 19}" width="6" height="38" fill="{colour}"/>',
                 f'<text x="{x + 12}" y="{y - 4}" font-weight="bold" fill="{colour}">'
                 f'{escape(endpoint_name(e)[:30])}</text>',
-                f'<text x="{x + 12}" y="{y + 11}" font-size="10" fill="#222">{btc(e["amount_sat"])} BTC · {share:.1f}% · '
+                f'<text x="{x + 12}" y="{y + 11}" font-size="10" fill="#222">{btc(e["amount_sat"])} BTC · {fmt_percent(f"{share:.1f}%")} · '
                 f'{escape(_(KIND_WORDS[e["kind"]]) if e["kind"] in KIND_WORDS else e["kind"])}</text>']
     if rest:
         x = right + 10
         y = 50 + (end_rows - 0.5) * (height - 70) / max(end_rows, 1)
         total = sum(int(e["amount_sat"]) for e in rest)
-        out.append(f'<text x="{x + 12}" y="{y + 4}" fill="#555">+ {len(rest)} smaller endpoints: {btc(total)} BTC</text>')
+        more = _("+ {n} smaller endpoints: {amount} BTC").format(n=fmt_number(len(rest)), amount=btc(total))
+        out.append(f'<text x="{x + 12}" y="{y + 4}" fill="#555">{escape(more)}</text>')
     out.append("</svg>")
     return "\n".join(out)

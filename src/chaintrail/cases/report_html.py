@@ -8,7 +8,7 @@ that ``report_pdf`` turns into a PDF.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html import escape
 
 from chaintrail import __version__
@@ -19,6 +19,7 @@ from chaintrail.cases.report_figure import KIND_WORDS, btc, fund_flow_svg, short
 from chaintrail.cases.report_prose import (
     day,
     explain_summary,
+    finding_title,
     pct,
     reliance,
     reservations,
@@ -31,7 +32,7 @@ from chaintrail.cases.report_style import stylesheet
 from chaintrail.cases.report_timeline import timeline_html
 from chaintrail.cases.repository import CaseView
 from chaintrail.cases.verify import VerifyReport
-from chaintrail.i18n import N_, _, current_language, fmt_number, fmt_percent
+from chaintrail.i18n import N_, _, current_language, fmt_number, fmt_percent, ngettext
 
 # Words that reach the report from data (case status, trace direction, service kinds), marked for the catalogs.
 DATA_WORDS = (N_("open"), N_("closed"), N_("forward"), N_("backward"), N_("exchange"), N_("mixer"), N_("entity"),
@@ -46,7 +47,8 @@ IN_FSTRINGS = (N_('forensic report'), N_('on {subject}'), N_('Redaction'), N_('R
                N_('Hops'), N_('Total traced'), N_('No exposure found.'), N_('Category'), N_('Direction'),
                N_('Amount (BTC)'), N_('Share'), N_('Min hops'), N_('Counterparty'), N_('Spent together with'),
                N_('In transaction'), N_('Block'), N_('; received from {agency}'), N_('intact'),
-               N_('FAILED ({n} problem(s))'))
+               N_('FAILED ({n} problem(s))'), N_('Result of the lookup'), N_('Legs'), N_('Finding hash'),
+               N_('Chain store content hash'), N_('Tag sources'), N_('File'), N_('Tags'))
 
 MAX_ENDPOINT_ROWS = 40
 MAX_BLOCKS_LISTED = 400
@@ -73,6 +75,7 @@ def _section(n: int, title: str, body: str) -> str:
 
 
 def render_html(view: CaseView, ctx: ReportContext) -> str:
+    view = replace(view, findings=[{**f, "title": finding_title(f)} for f in view.findings])
     c = view.case
     level = tlp.strictest(c["tlp"], *[f["tlp"] for f in view.findings]) if view.findings else c["tlp"]
     traces = [f for f in view.findings if f["kind"] == "trace"]
@@ -344,32 +347,46 @@ def reconcile(a: dict, traces: list[dict]) -> tuple[list[str], int, int]:
     return common, rec, sum(int(ends[x]["amount_sat"]) for x in common)
 
 
+LEG_WORDS = {"matched_output": N_("found as a payment (output) on chain"),
+             "matched_input": N_("found as a spend (input) on chain"),
+             "amount_differs": N_("address on chain, amount differs"),
+             "address_not_in_tx": N_("address not in that transaction"),
+             "tx_not_in_store": N_("transaction not in the examined chain data")}
+
+
 def _records(a: dict, traces: list[dict]) -> str:
     m = a.get("meta") or {}
     st = m.get("by_status", {})
-    words = {"matched_output": "found as a payment (output) on chain", "matched_input": "found as a spend (input) on chain",
-             "amount_differs": "address on chain, amount differs", "address_not_in_tx": "address not in that transaction",
-             "tx_not_in_store": "transaction not in the examined chain data"}
-    rows = "".join(f"<tr><td>{_e(words.get(k, k))}</td><td class=n>{v:,}</td></tr>" for k, v in st.items())
+    rows = "".join(f"<tr><td>{_e(_(LEG_WORDS[k]) if k in LEG_WORDS else k)}</td><td class=n>{fmt_number(v)}</td></tr>"
+                   for k, v in st.items())
     ents = ", ".join(m.get("entities", [])[:5])
     n_acc = len(m.get("accounts", []))
-    text = (f"<p>The records list {m.get('legs', 0):,} transaction legs over {m.get('transactions', 0):,} "
-            f"transactions ({_e(m.get('first_date'))} to {_e(m.get('last_date'))}), totalling "
-            f"{btc(int(m.get('total_sat', 0)))} BTC, for {_e(ents) or 'an unnamed account holder'} "
-            f"({n_acc} account address{'es' if n_acc != 1 else ''}). Each leg was looked up in the chain data: "
-            f"{m.get('transactions_in_store', 0):,} of the transactions are in the examined blocks, and legs totalling "
-            f"{btc(int(m.get('matched_sat', 0)))} BTC match an output or input exactly (address and amount).</p>")
+    legs, n_txs = int(m.get("legs", 0)), int(m.get("transactions", 0))
+    text = "<p>" + _(
+        "The records list {legs} over {txs} ({first} to {last}), totalling {total} BTC, for {holder} ({accounts}). "
+        "Each leg was looked up in the chain data: {in_store} of the transactions are in the examined blocks, and "
+        "legs totalling {matched} BTC match an output or input exactly (address and amount).").format(
+        legs=fmt_number(legs) + " " + ngettext("transaction leg", "transaction legs", legs),
+        txs=fmt_number(n_txs) + " " + ngettext("transaction", "transactions", n_txs),
+        first=_e(m.get("first_date")), last=_e(m.get("last_date")), total=btc(int(m.get("total_sat", 0))),
+        holder=_e(ents) or _e(_("an unnamed account holder")),
+        accounts=fmt_number(n_acc) + " " + ngettext("account address", "account addresses", n_acc),
+        in_store=fmt_number(int(m.get("transactions_in_store", 0))), matched=btc(int(m.get("matched_sat", 0)))) + "</p>"
     common, rec, traced = reconcile(a, traces)
     if common:
         agree = agreement(rec, traced)
-        text += (f"<p>For the deposit address{'es' if len(common) > 1 else ''} "
-                 f"{', '.join('<span class=mono>' + _e(x) + '</span>' for x in common)}, the records show "
-                 f"{btc(rec)} BTC received and the trace attributes {btc(traced)} BTC of the traced funds to it: the "
-                 f"exchange's records and the blockchain analysis {agree}</p>")
+        text += "<p>" + ngettext(
+            "For the deposit address {addresses}, the records show {records} BTC received and the trace attributes "
+            "{traced} BTC of the traced funds to it: the exchange's records and the blockchain analysis {agree}",
+            "For the deposit addresses {addresses}, the records show {records} BTC received and the trace attributes "
+            "{traced} BTC of the traced funds to it: the exchange's records and the blockchain analysis {agree}",
+            len(common)).format(addresses=", ".join("<span class=mono>" + _e(x) + "</span>" for x in common),
+                                records=btc(rec), traced=btc(traced), agree=agree) + "</p>"
+    added = _("File SHA-256 {hash}, added by {user} on {day}.").format(
+        hash=f"<span class=hash>{_e(a['sha256'])}</span>", user=_e(a["created_by"]), day=_e(a["created_at"][:10]))
     return (f"<h3>{_e(a['filename'])}</h3>{text}"
-            f"<table class=data><tr><th>Result of the lookup</th><th class=n>Legs</th></tr>{rows}</table>"
-            f"<p class=small>File SHA-256 <span class=hash>{_e(a['sha256'])}</span>, added by {_e(a['created_by'])} "
-            f"on {_e(a['created_at'][:10])}.</p>")
+            f"<table class=data><tr><th>{_e(_('Result of the lookup'))}</th><th class=n>{_e(_('Legs'))}</th></tr>"
+            f"{rows}</table><p class=small>{added}</p>")
 
 
 def _provenance(view: CaseView) -> str:
@@ -378,25 +395,26 @@ def _provenance(view: CaseView) -> str:
         o = f.get("origin") or {}
         # The hashes get a full-width row each: side by side in narrow cells they wrap into each
         # other's lines, and a hash must be readable (and copyable) in one piece.
-        rows.append(f"<tr><td>{f['id']}</td><td>{_e(f['kind'])}</td><td>{len(f['block_hashes'])}</td>"
-                    f"<td>{_e(f['created_by'])}, {_e(f['created_at'][:10])}"
-                    f"{('; from ' + _e(o.get('agency'))) if o else ''}</td></tr>"
-                    f"<tr><td></td><td colspan=3>Finding hash <span class=hash>{_e(f['finding_hash'])}</span><br>"
-                    f"Chain store content hash <span class=hash>{_e(f.get('store_hash'))}</span></td></tr>")
+        by = _("; from {agency}").format(agency=o.get("agency")) if o else ""
+        rows.append(f"<tr><td>{f['id']}</td><td>{_e(f['kind'])}</td><td>{fmt_number(len(f['block_hashes']))}</td>"
+                    f"<td>{_e(f['created_by'])}, {_e(f['created_at'][:10])}{_e(by)}</td></tr>"
+                    f"<tr><td></td><td colspan=3>{_e(_('Finding hash'))} <span class=hash>{_e(f['finding_hash'])}</span><br>"
+                    f"{_e(_('Chain store content hash'))} <span class=hash>{_e(f.get('store_hash'))}</span></td></tr>")
     versions = sorted({f"{k} {v}" for f in view.findings for k, v in f["versions"].items()
                        if isinstance(v, str) and k != "kind"})
     sources = {(s["file"], s["sha256"], s["tags"]) for f in view.findings for s in f["versions"].get("tags", [])}
     src_rows = "".join(f"<tr><td>{_e(a)}</td><td class=hash>{_e(b)}</td><td class=n>{c:,}</td></tr>"
                        for a, b, c in sorted(sources))
-    return ("<p>Each finding is identified by a SHA-256 hash over what was asked, the parameters, the engine and "
-            "heuristic versions, the blocks read, the tags relied on and the result. Running the same analysis on the "
-            "same chain data (identified by the store's content hash) reproduces the hash exactly; "
-            "<code>chaintrail case finding rerun</code> does so and says whether it matches.</p>"
-            "<table class=data><tr><th>Finding</th><th>Kind</th><th>Blocks</th><th>Made by</th></tr>"
-            f"{''.join(rows)}</table>"
-            f"<p class=small>Software: chaintrail {__version__}; {_e(', '.join(versions))}.</p>"
-            + (f"<h3>Tag sources</h3><table class=data><tr><th>File</th><th>SHA-256</th><th class=n>Tags</th></tr>"
-               f"{src_rows}</table>" if src_rows else ""))
+    intro = _("Each finding is identified by a SHA-256 hash over what was asked, the parameters, the engine and "
+              "heuristic versions, the blocks read, the tags relied on and the result. Running the same analysis on "
+              "the same chain data (identified by the store's content hash) reproduces the hash exactly; {command} "
+              "does so and says whether it matches.").format(command="<code>chaintrail case finding rerun</code>")
+    head = "".join(f"<th>{_e(x)}</th>" for x in (_("Finding"), _("Kind"), _("Blocks"), _("Made by")))
+    software = _("Software: chaintrail {version}; {versions}.").format(version=__version__, versions=", ".join(versions))
+    return (f"<p>{intro}</p><table class=data><tr>{head}</tr>{''.join(rows)}</table>"
+            f"<p class=small>{_e(software)}</p>"
+            + (f"<h3>{_e(_('Tag sources'))}</h3><table class=data><tr><th>{_e(_('File'))}</th><th>SHA-256</th>"
+               f"<th class=n>{_e(_('Tags'))}</th></tr>{src_rows}</table>" if src_rows else ""))
 
 
 def _custody(view: CaseView, ctx: ReportContext) -> str:
