@@ -70,3 +70,38 @@ def split_cost(cost: int, parts: list[int]) -> list[int]:
         out.append(c - prev)
         prev = c
     return out
+
+
+def fifo_costs_exact(lot_amount: list[int], lot_cost: list[int], lot_known: list[bool],
+                     disp_amount: list[int]) -> tuple[list[int], list[bool]]:
+    """``fifo_costs`` in Python integers, for amounts beyond 64 bits (wei, token base units).
+
+    The same line and telescoping costs: a disposal's cost is ``C(D[k]) - C(D[k-1])``; ``known`` is False where
+    it took from a lot without a price or went beyond every receipt (held before the store).
+    """
+    import bisect
+    from itertools import accumulate
+
+    ends = list(accumulate(int(a) for a in lot_amount))
+    cum = list(accumulate(int(c) for c in lot_cost))
+    unknown = list(accumulate(0 if k else 1 for k in lot_known))
+    total = ends[-1] if ends else 0
+
+    def c_upto(x: int) -> int:
+        j = bisect.bisect_right(ends, x)
+        if j >= len(ends):
+            return cum[-1] if cum else 0
+        before = ends[j - 1] if j else 0
+        return (cum[j - 1] if j else 0) + int(lot_cost[j]) * (x - before) // int(lot_amount[j])
+
+    costs, known, prev_x, prev_c = [], [], 0, 0
+    for x in accumulate(int(d) for d in disp_amount):
+        xc = min(x, total)
+        c = c_upto(xc)
+        costs.append(c - prev_c)
+        j0 = bisect.bisect_right(ends, prev_x)
+        j1 = min(bisect.bisect_right(ends, max(xc - 1, prev_x)), len(ends) - 1)
+        bad = j1 >= j0 and (unknown[j1] - (unknown[j0 - 1] if j0 else 0)) > 0
+        known.append(x <= total and not bad)
+        prev_x, prev_c = xc, c
+    return costs, known

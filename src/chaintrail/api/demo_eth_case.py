@@ -76,6 +76,10 @@ def build_eth_demo(workdir: str | Path, *, seed: int = 7, scale: float = 5.0, ki
     say("finding swaps, deposit addresses, entities and Tornado leads")
     analyse_eth_store(stores[MAIN_CHAIN])
     timings["analyse_s"] = time.perf_counter() - t
+    from chaintrail.ingest.prices import import_prices
+
+    for prices in sorted((work / "scenario" / "prices").glob("*_usd_daily.csv")):
+        import_prices(stores[MAIN_CHAIN], prices)     # the chain's own synthetic ETH and stablecoin series
     _local_operator(stores[MAIN_CHAIN])       # the workbench saves findings to the case file as this operator
     key = json.loads((work / "scenario" / "answer_key.json").read_text())
     (case,) = [c for c in key["cases"] if c["kind"] == kind]

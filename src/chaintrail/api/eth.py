@@ -306,6 +306,9 @@ class EthService:
                 out["requests"] = records_requests(out)
                 if "other_chain" in out:
                     out["other_chain"]["requests"] = records_requests(out["other_chain"])
+            from chaintrail.analysis.eth.accounting import eth_trace_fiat
+
+            eth_trace_fiat(self.store, out)     # as the CLI: each endpoint in its asset's own series
             out = {**out, "graph": graph}
             self._results[key] = out
             while len(self._results) > RESULTS_KEPT:
@@ -442,7 +445,7 @@ def trace_page(out: dict, offset: int, limit: int, steps: bool, graph: bool = Fa
                 next_offset=offset + len(page) if offset + len(page) < len(eps) else None,
                 steps_total=len(out["steps"]), steps=out["steps"] if steps else None,
                 notes=out.get("notes", []), requests=out.get("requests"), demix=out.get("demix", []),
-                graph=out.get("graph") if graph else None, chain_id=out.get("chain_id"),
+                graph=out.get("graph") if graph else None, chain_id=out.get("chain_id"), fiat=out.get("fiat"),
                 bridges=out.get("bridges", []))
     other = out.get("other_chain")
     if other is not None:      # the far chain's part of the trace: all its endpoints (few: what crossed)

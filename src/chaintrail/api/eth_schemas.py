@@ -251,6 +251,8 @@ class EthTraceResponse(BaseModel):
                                               "not proof) and the true-flow estimate")
     graph: EthTraceGraph | None = Field(None, description="graph=true: the fund-flow graph")
     chain_id: int | None = Field(None, description="The traced store's chain id (across a bridge)")
+    fiat: dict | None = Field(None, description="Endpoint fiat (each endpoint's ``fiat``: its asset's own series "
+                              "at the UTC close of the day of the last tx that paid it): currency, rule, series used")
     bridges: list[EthBridgeStep] = Field([], description="Every bridge leg that carried taint off this chain, "
                                                          "with its event as evidence")
     other_chain: EthOtherChain | None = Field(None, description="Served with --other-store: the trace's "

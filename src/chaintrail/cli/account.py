@@ -11,6 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, one_line_errors, store_path
+from chaintrail.errors import UsageError
+from chaintrail.i18n import _
 
 
 def money(cents: int | None, currency: str) -> str:
@@ -24,7 +26,9 @@ def btc(sat: int) -> str:
 
 @one_line_errors
 def account(
-    subject: str = typer.Argument(..., help="cluster:N (an entity) or an address"),
+    subject: str = typer.Argument(..., help="cluster:N (an entity) or an address; eth: 0xACCOUNT"),
+    chain: str = typer.Option("btc", "--chain", help="btc | eth (per asset: ETH and each token at its own price "
+                                                     "series; FIFO lots)"),
     date_from: str = typer.Option(None, "--from", help="First UTC day YYYY-MM-DD [default: the subject's first tx]"),
     date_to: str = typer.Option(None, "--to", help="Last UTC day YYYY-MM-DD [default: its last tx]"),
     lots: str = typer.Option("fifo", "--lots", help="Lot method for gains: fifo | specific (the outputs each tx "
@@ -40,6 +44,11 @@ def account(
     from chaintrail.analysis.accounting import account as run
     from chaintrail.store.chainstore import ChainStore
 
+    if chain not in ("btc", "eth"):
+        raise UsageError(f"--chain must be btc or eth, not {chain!r}")
+    if chain == "eth":
+        _eth(subject, date_from, date_to, lots, currency, store, json_out)
+        return
     with ChainStore(store_path(store)) as st:
         r = run(st, subject, AccountParams(date_from, date_to, lots, currency.upper()))
     if csv_out is not None:
@@ -99,3 +108,64 @@ def _print(r: dict) -> None:
     if r["missing_prices"]:
         console.print(f"[yellow]no price on {', '.join(r['missing_prices'])}: those movements have no fiat value "
                       "(left out of the fiat totals, never filled in)[/yellow]")
+
+
+def _eth(subject: str, date_from, date_to, lots: str, currency: str, store: Path, json_out: bool) -> None:
+    from chaintrail.analysis.eth.accounting import eth_account
+    from chaintrail.store.chainstore import ChainStore
+
+    if lots != "fifo":
+        raise UsageError(_("--chain eth keeps FIFO lots per asset (an account has no outputs to identify)"))
+    with ChainStore(store_path(store)) as st:
+        r = eth_account(st, subject, date_from=date_from, date_to=date_to, currency=currency.upper())
+    if json_out:
+        emit_json(r)
+        return
+    cur = r["currency"]
+    console.print(_("[bold]account {id}[/bold] (Ethereum), {start} to {end}; lots FIFO per asset; {convention}").format(
+        id=r["subject"]["id"], start=r["period"]["from"] or "-", end=r["period"]["to"] or "-",
+        convention=r["convention"]), highlight=False)
+    for a in r["assets"]:
+        unit = a["symbol"] or a["asset"]
+        amt = lambda v: units(v, a["decimals"], unit)  # noqa: E731
+        console.print(f"[bold]{escape(unit)}[/bold] {a['asset']}: {escape(a['price_note'])}", highlight=False)
+        for title, rows in ((_("Sources of funds"), a["sources"]), (_("Uses of funds"), a["uses"])):
+            tab = Table("category", "counterparty", "flows", unit, cur, title=f"{title}: {unit}")
+            for row in rows:
+                tab.add_row(row["category"], escape(row["name"]), str(row["flows"]), amt(row["amount"]),
+                            money(None if row["unpriced"] else row["fiat_cents"], cur))
+            console.print(tab)
+        t = a["totals"]
+        tab = Table("", unit, f"{cur} (cost)", title=_("Balance: {unit}").format(unit=unit))
+        tab.add_row("opening", amt(t["opening"]), money(t["opening_cost_cents"], cur))
+        tab.add_row("+ sources", amt(t["sources"]), money(t["sources_cents"], cur))
+        tab.add_row("- uses", amt(t["uses"]), money(t["uses_cents"], cur))
+        tab.add_row("+ realised gain", "", money(t["realised_gain_cents"], cur))
+        tab.add_row("= closing", amt(t["closing"]), money(t["closing_cost_cents"], cur))
+        tab.add_row(f"closing at market ({t['closing_day']})", "", money(t["closing_market_cents"], cur))
+        console.print(tab)
+        tab = Table("month", f"receipts {unit}", f"receipts {cur}", f"disbursements {unit}", f"disbursements {cur}",
+                    title=_("Receipts and disbursements by month: {unit}").format(unit=unit))
+        for m in a["monthly"]:
+            tab.add_row(m["month"], amt(m["receipts"]), money(m["receipts_cents"], cur), amt(m["disbursements"]),
+                        money(m["disbursements_cents"], cur))
+        console.print(tab)
+        if a["note"]:
+            console.print(f"[yellow]{escape(a['note'])}[/yellow]")
+    for p in r["prices"]:
+        console.print(_("prices: {asset}/{currency} from {source} ({file}, licence: {licence})").format(
+            asset=p["asset"], currency=p["currency"], source=escape(str(p["source"])), file=escape(str(p["file"])),
+            licence=escape(str(p["licence"]))), highlight=False)
+    if r["missing_prices"]:
+        console.print(_("[yellow]no price on {days}: those flows have no fiat value (never filled in)[/yellow]").format(
+            days=", ".join(r["missing_prices"])))
+
+
+def units(v: str, decimals: int | None, unit: str) -> str:
+    """Exact base units as a decimal amount of the asset (base units where the decimals are unknown)."""
+    n = int(v)
+    if decimals is None:
+        return f"{n:,} base units"
+    whole, frac = divmod(abs(n), 10 ** decimals)
+    text = f"{whole:,}" + (f".{frac:0{decimals}d}".rstrip("0") if frac else "")
+    return f"{'-' if n < 0 else ''}{text} {unit}"

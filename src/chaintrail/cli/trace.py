@@ -58,7 +58,7 @@ def trace(
         stop_category = sorted(set(stop_category) | set(SERVICE_STOPS))
     if chain == "eth":
         _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_category, mixer_policy, until_exchange,
-                   store, json_out, tuple(link), tornado_heuristics, other_store)
+                   store, json_out, tuple(link), tornado_heuristics, other_store, currency)
         return
     if chain != "btc":
         raise UsageError(f"--chain must be btc or eth, not {chain!r}")
@@ -99,7 +99,7 @@ def _value(st, engine, out: dict, currency: str) -> None:
 
 
 def _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_category, mixer_policy, until_exchange,
-               store, json_out, links=(), tornado_heuristics="all", other_store=None) -> None:
+               store, json_out, links=(), tornado_heuristics="all", other_store=None, currency="USD") -> None:
     from chaintrail.analysis.eth.trace import LEAD_HEURISTICS, EthTraceParams, EthTracer
     from chaintrail.analysis.eth.trace_result import records_requests
     from chaintrail.store.chainstore import ChainStore
@@ -120,6 +120,9 @@ def _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_categ
             from chaintrail.analysis.eth.bridge_trace import trace_across
             with ChainStore(other_store) as other:
                 out = trace_across(EthTracer(st), EthTracer(other), source, params)
+        from chaintrail.analysis.eth.accounting import eth_trace_fiat
+
+        eth_trace_fiat(st, out, currency)       # the API's function: each endpoint in its asset's series
     if until_exchange:
         out["requests"] = records_requests(out)
         if "other_chain" in out:
@@ -128,9 +131,13 @@ def _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_categ
         emit_json(out)
         return
     console.print(f"[bold]{direction} {model} trace[/bold] (eth) from {out['source']}")
-    view = Table("kind", "address", "asset", "amount (base units)", "hops", "service")
+    cur = (out.get("fiat") or {}).get("currency")
+    view = Table("kind", "address", "asset", "amount (base units)", "hops", "service",
+                 *([_("value {currency} (day)").format(currency=cur)] if cur else []))
     for e in out["endpoints"][:50]:
-        view.add_row(e["kind"], e["address"] or "-", e["asset"], e["amount"], str(e["hops"]), e.get("service") or "")
+        f = e.get("fiat") or {}
+        val = [(_money(f.get(cur.lower()), {"days": [f["day"]]}) if "day" in f else f.get("missing", ""))] if cur else []
+        view.add_row(e["kind"], e["address"] or "-", e["asset"], e["amount"], str(e["hops"]), e.get("service") or "", *val)
     console.print(view)
     for a, t in out["totals"].items():
         console.print(f"{a}: traced {t['traced']} = endpoints {t['to_endpoints']} + fees {t['fees']} + unspent "

@@ -163,6 +163,10 @@ def generate(seed: int, kind: str, scale: float, out: str | Path, *, dump_state:
     seconds = time.perf_counter() - started
     transactions = sum(c["transactions"] for c in key_chains)
     tables = write_tables(out, economy, relay)
+    from chaintrail.scenario.eth.prices import write_eth_prices
+
+    # the chain's own daily ETH and stablecoin series (synthetic, labelled so) for fiat values
+    write_eth_prices(out, seed, gen_a.timestamp, max(send_a.timestamp, send_b.timestamp), list(world.stablecoins))
     if cases:
         tables.update(cases[0].write_tables(out))
     key = {"chain": "eth", "seed": seed, "kind": kind, "scale": scale, "chains": key_chains,
