@@ -35,11 +35,12 @@ def test_airdrop_farm_is_one_entity_and_the_rest_are_not(anvil, tmp_path) -> Non
         return derived_address(b"airdrop-test", name, 0)
 
     farm = [addr(f"farm{i}") for i in range(4)]        # farm0-2 sweep to the owner, farm3 keeps its claim
-    users = [addr(f"user{i}") for i in range(8)]        # user0-1 sell to the desk, user2-3 pay a contract
-    early = [addr(f"early{i}") for i in range(2)]       # paid `common` before they got the airdrop
+    users = [addr(f"user{i}") for i in range(8)]        # user0-1 sell to the desk, user2-3 pay a contract,
+    #                                                    user4-5 pass half of theirs to one buyer
+    early = [addr(f"early{i}") for i in range(2)]       # held DROP before (no airdrop to them), paid `common`
     small = [addr(f"small{i}") for i in range(3)]       # a distribution to 3 only; two forward to one address
     spread = [addr(f"spread{i}") for i in range(10)]    # 5 payments, 400 blocks, 5 more; all forward to one
-    owner, desk, common, sink = addr("owner"), addr("desk"), addr("common"), addr("sink")
+    owner, desk, common, sink, buyer = addr("owner"), addr("desk"), addr("common"), addr("sink"), addr("buyer")
     with EthRpc(anvil.url, workers=1) as rpc:
         send = RpcSend(rpc)
         issuer, dist, dist2, dist3 = [a.lower() for a in rpc.call("eth_accounts", [])][:4]
@@ -53,7 +54,7 @@ def test_airdrop_farm_is_one_entity_and_the_rest_are_not(anvil, tmp_path) -> Non
             send(a, sink, 10**9, "0x", 21_000)
         for a in early:
             tokens.transfer(send, drop, a, common, 5 * UNIT)
-        for a in farm + users + early:                                    # the airdrop: 14 recipients
+        for a in farm + users + early:                                    # the airdrop: 12 first-time
             tokens.transfer(send, drop, dist, a, 100 * UNIT)
         for a in small:
             tokens.transfer(send, drop, dist2, a, 100 * UNIT)
@@ -66,6 +67,10 @@ def test_airdrop_farm_is_one_entity_and_the_rest_are_not(anvil, tmp_path) -> Non
             tokens.transfer(send, drop, a, desk, 100 * UNIT)
         for a in users[2:4]:
             tokens.transfer(send, drop, a, other, 100 * UNIT)
+        for a in users[4:6]:
+            tokens.transfer(send, drop, a, buyer, 50 * UNIT)
+        for a in early:
+            tokens.transfer(send, drop, a, common, 100 * UNIT)
         for a in small[:2] + spread:
             tokens.transfer(send, drop, a, common, 100 * UNIT)
         r = subprocess.run([*CLI, "ingest", "eth", "--rpc", anvil.url, "--store", str(tmp_path / "s"), "--json"],
@@ -96,7 +101,7 @@ def test_airdrop_farm_is_one_entity_and_the_rest_are_not(anvil, tmp_path) -> Non
     steps = _cli("entity", "explain", "--chain", "eth", farm[1], farm[2], "--store", str(store))["links"]
     assert [s["heuristic"] for s in steps] == ["airdrop/1", "airdrop/1"]
     assert [s["tx"] for s in steps] == [sweeps[farm[1]], sweeps[farm[2]]]
-    assert all(drop in s["detail"] and owner in s["detail"] and dist in s["detail"] and "14 recipients" in s["detail"]
+    assert all(drop in s["detail"] and owner in s["detail"] and dist in s["detail"] and "12 recipients" in s["detail"]
                for s in steps)
     labels = pq.read_table(store / "analysis" / "eth_clusters.parquet")["cluster_id"].to_numpy()
     num = {h: i for i, h in enumerate(hexes)}

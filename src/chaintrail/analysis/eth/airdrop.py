@@ -1,10 +1,13 @@
 """The airdrop co-pattern (``airdrop/1``): recipients of one airdrop that each forward it to one address are one entity.
 
-An *airdrop* is a run of one sender's transfers of one token to at least ``airdrop_min_recipients`` distinct
-addresses, consecutive transfers at most ``airdrop_gap`` blocks apart. Airdrop hunters receive it at many addresses
-of their own (a Sybil farm) and sweep it to one collector. So: recipients of the same airdrop that each, after their
-receipt, transfer that token to one common address C are linked together (not to C: C may be a deposit address,
-which is the exchange's, or a buyer's), each link carrying the later recipient's forwarding transaction.
+An *airdrop* hands a token to addresses that never held it: a run of one sender's transfers of one token, each the
+recipient's first receipt of that token, to at least ``airdrop_min_recipients`` distinct addresses, consecutive
+transfers at most ``airdrop_gap`` blocks apart. Airdrop hunters receive it at many addresses of their own (a Sybil
+farm) and sweep each claim whole to one collector. So: recipients of the same airdrop that each, after their
+receipt, transfer at least the airdropped amount of that token to one common address C are linked together (not
+to C: C may be a deposit address, which is the exchange's, or a buyer's), each link carrying the later recipient's
+forwarding transaction. (A busy payer's transfers to people who already hold the token are no airdrop; a part of a
+claim passed on is no sweep.)
 
 C must be an externally owned account (a contract, such as a DEX pair or router, is where everyone sells), not a
 tagged service and not a hot wallet the deposit finder knows; the sender must not be one either (an exchange's
@@ -41,7 +44,12 @@ def airdrop_links(g: EthGraph, p: EntityParams, exclude: np.ndarray) -> Links:
     frm, to = g.f_from[pos].astype(np.int64), g.f_to[pos].astype(np.int64)
     asset = g.f_asset[pos].astype(np.int64)
     blk = g.tx_block[g.f_tx[pos].astype(np.int64)].astype(np.int64)
-    drops = _airdrops(frm, to, asset, blk, pos, g.n, p.airdrop_gap, p.airdrop_min_recipients, exclude)
+    # Each account's first receipt of each token (in the store): the only receipts an airdrop is made of.
+    k = to * (g.n + 1) + asset
+    first = np.zeros(len(pos), np.bool_)
+    first[np.unique(k, return_index=True)[1]] = True
+    drops = _airdrops(frm[first], to[first], asset[first], blk[first], pos[first], g.n, p.airdrop_gap,
+                      p.airdrop_min_recipients, exclude)
     if drops is None:
         return _empty()
     run, r_to, r_pos, r_from, r_asset, run_size, run_first, run_last = drops
@@ -59,7 +67,11 @@ def airdrop_links(g: EthGraph, p: EntityParams, exclude: np.ndarray) -> Links:
     which = np.repeat(np.arange(len(k_rec)), counts)
     j = lo[which] + np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
     c = o_to[j]
-    ok = (o_pos[j] > r_pos[which]) & ~g.is_contract[c] & ~exclude[c] & (c != r_from[which]) & (c != r_to[which])
+    got_hi, got_lo = g.f_hi[r_pos[which]], g.f_lo[r_pos[which]]
+    out_hi, out_lo = g.f_hi[o_pos[j]], g.f_lo[o_pos[j]]
+    whole = (out_hi > got_hi) | ((out_hi == got_hi) & (out_lo >= got_lo))
+    ok = (o_pos[j] > r_pos[which]) & whole & ~g.is_contract[c] & ~exclude[c] & (c != r_from[which]) \
+        & (c != r_to[which])
     which, c, fpos = which[ok], c[ok], o_pos[j[ok]]
     if not len(which):
         return _empty()
