@@ -109,7 +109,10 @@ def remove_watch(repo: CaseRepository, p: Principal, watch_id: int) -> dict:
         new = rows.update(conn, S.watches, watch_id, {"active": 0}, actor=p.username, agency=p.agency,
                           action="watch.remove", case_ref=ref, detail={"watch": watch_id})
         return watch_dict(new, ref)
-    return repo._with_case(p, ref, "watch.remove", rm, write=True)
+    try:
+        return repo._with_case(p, ref, "watch.remove", rm, write=True)
+    except NotFound:    # a watch of a case this agency may not see: answered as if no such watch (no case ref)
+        raise NotFound(f"no watch {watch_id}") from None
 
 
 def _refs(conn: Connection, ids: Iterable[int]) -> dict[int, str]:
