@@ -50,8 +50,9 @@ WHAT = {"eth:deposit-reuse": "Accounts paying one exchange deposit address belon
         "eth:approval": "An account approving another account to spend its tokens (self-authorisation); spenders "
                         "approved by 3 or more owners refused",
         "eth:deployer": "A contract belongs to the account (or factory) that created it",
-        "eth:airdrop": "Recipients of one airdrop that each forward it to one common account (not a service) are "
-                       "one entity (a Sybil farm consolidating its claims)"}
+        "eth:airdrop": "Recipients of one airdrop (their first receipt of the token) that each forward at least what "
+                       "they got to one common account (not a service) are one entity (a Sybil farm consolidating "
+                       "its claims)"}
 
 
 def prepare(seed: int, scale: float, work: Path) -> tuple[Path, Path]:
@@ -245,10 +246,12 @@ def write_docs(entity_md: str, deposit_md: str) -> None:
 
 def _stamp(scale: float) -> str:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "src/chaintrail/analysis/eth",
-                            "src/chaintrail/scenario/eth"], cwd=ROOT, capture_output=True, text=True)
-    return (f"at commit {commit.stdout.strip()}{' (with uncommitted changes to the Ethereum analysis or scenario)' if dirty.stdout.strip() else ''}, "
-            f"scale {scale}")
+    read = [f"src/chaintrail/analysis/eth/{m}.py" for m in ("entities", "airdrop", "deposits", "conversions",
+                                                             "entity_eval", "deposit_eval")]
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", *read, "src/chaintrail/scenario/eth"], cwd=ROOT,
+                           capture_output=True, text=True)
+    changed = " (with uncommitted changes to the heuristics or the scenario)" if dirty.stdout.strip() else ""
+    return f"at commit {commit.stdout.strip()}{changed}, scale {scale}"
 
 
 def main() -> None:

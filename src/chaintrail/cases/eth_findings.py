@@ -137,7 +137,7 @@ def trace_heuristics(result: dict) -> list[str]:
     if any(e["kind"] == "deposit_address" for e in result["endpoints"]):
         names.append("eth:deposit-forwarding")
     if result["source"].get("kind") == "entity":
-        names += ["eth:deposit-reuse", "eth:gas-funding", "eth:approval", "eth:deployer"]
+        names += ["eth:deposit-reuse", "eth:gas-funding", "eth:approval", "eth:deployer", "eth:airdrop"]
     tornado = _tornado_heuristics()
     steps = result.get("steps", [])
     for s in steps:

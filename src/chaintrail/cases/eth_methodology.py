@@ -3,8 +3,8 @@
 Rates come in the entry format of ``analysis/error_rates.json`` (figures per source, with n and a 95% interval),
 so Section 4.2 of the report lists them beside Bitcoin's:
 
-* ``analysis/eth_error_rates.json``: exchange deposit addresses by forwarding pattern and the account clustering
-  heuristics, transcribed from docs/eth-heuristics.md;
+* ``analysis/eth_entity_rates.json`` (bench/eth_entity_eval.py): exchange deposit addresses by forwarding pattern
+  and each account clustering heuristic (link precision, pair recall);
 * ``analysis/eth_tornado_rates.json`` (bench/eth_tornado_eval.py): each Tornado linking heuristic's precision (of
   the owner: the withdrawal went to the depositor's entity), recall, and its chance-match rate (placebo: the share of
   random non-linked deposit/withdrawal pairs it also links).
@@ -119,7 +119,7 @@ def tornado_entry(heuristic: str, table: dict | None = None) -> dict:
 
 def eth_rates(names: list[str]) -> dict[str, dict]:
     """The entry of each Ethereum heuristic name (``eth:...``); names not measured are said to be so."""
-    table = _load("eth_error_rates.json")
+    table = _load("eth_entity_rates.json")
     tornado = _load("eth_tornado_rates.json")
     out = {}
     for n in dict.fromkeys(names):

@@ -14,9 +14,10 @@ Heuristics (each yields links: two addr_nums, the tx that shows it, a detail):
 * ``approval/1`` (self-authorisation, Victor 2020): an EOA approves another EOA to spend its tokens. A spender
   approved by ``max_approvers`` or more owners is a drainer or a service: its approvals are refused, and listed.
 * ``deployer/1``: a contract and the account that created it (an EOA, or the factory contract).
-* ``airdrop/1`` (analysis/eth/airdrop.py): recipients of one airdrop (one sender's transfers of one token to at
-  least ``airdrop_min_recipients`` addresses, at most ``airdrop_gap`` blocks apart) that each forward that token
-  to one common EOA, neither a service nor a known hot wallet: a Sybil farm consolidating its claims.
+* ``airdrop/1`` (analysis/eth/airdrop.py): recipients of one airdrop (one sender's transfers of one token, each
+  the recipient's first, to at least ``airdrop_min_recipients`` addresses, at most ``airdrop_gap`` blocks apart)
+  that each forward at least what they got to one common EOA, neither a service nor a known hot wallet: a Sybil
+  farm consolidating its claims.
 
 Accounts tagged as services (exchange, mixer, DeFi; ``service`` mask) never link through gas funding or
 approvals. Supercluster guard as for Bitcoin: a merge of two clusters that both hold ``big`` or more accounts is
