@@ -106,6 +106,15 @@ def across_graph(x, y, result: dict, max_edges: int = MAX_EDGES, decorate=None) 
         ensure(tgt, b["to"]["recipient"], cy, other, True)
         nodes[b["contract"]]["role"] = nodes[b["contract"]].get("role") or "bridge"
         edges.append(_hop_edge(b, b["contract"], tgt, b["asset"]))
+    for b in result.get("bridges", []):      # a crossing not followed beside followed ones of its contract
+        if not b.get("followed") and (b["contract"], b["asset"]) in followed_keys:
+            far_node = f"chain:{b['contract']}"
+            nodes.setdefault(far_node, {"id": far_node, "kind": "chain", "bridge": b["contract"], "chain_id": None})
+            edges.append({"source": b["contract"], "target": far_node, "asset": b["asset"], "kind": "bridge",
+                          "amount": str(b["tainted"]), "hops": int(b.get("hops") or 0), "txs": [b["tx_hash"]],
+                          "n_txs": 1, "followed": False, "nonce": b["nonce"],
+                          "evidence": f"{b['event']} nonce {b['nonce']} of bridge {b['contract']} to chain "
+                                      f"{b['dst_chain_id']} (not followed: no matching event on the other chain's store)"})
     for b in back:             # Y -> X: contract on Y, recipient on X
         src = rename_y(b["contract"])
         ensure(src, b["contract"], cy, other, True)

@@ -263,7 +263,7 @@ def _run_finding(request: Request, body: FindingIn) -> dict:
     lock = request.app.state.__dict__.setdefault("_findings_lock", threading.Lock())
     with lock, ChainStore(request.app.state.store_path) as st:
         if body.kind.startswith("eth_"):
-            return _run_eth_finding(st, body, request.app.state.__dict__.get("other_store_path"))
+            return _run_eth_finding(st, body, getattr(request.app.state, "other_store_path", None))
         if body.kind == "trace":
             from chaintrail.analysis.tracing import TraceParams
             if not body.source:
@@ -292,7 +292,7 @@ def _other_store(request: Request):
 
     from chaintrail.store.chainstore import ChainStore
 
-    path = request.app.state.__dict__.get("other_store_path")
+    path = getattr(request.app.state, "other_store_path", None)
     return ChainStore(path) if path is not None else nullcontext()
 
 
