@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chaintrail.analysis import taint_kernels as K
+from chaintrail.i18n import _, ngettext
 from chaintrail.analysis.taint_kernels import queue_bits
 from chaintrail.analysis.clustering import cluster_labels
 from chaintrail.analysis.mixers import LABELS, MIXING
@@ -73,22 +74,27 @@ class TraceParams:
 
     def check(self) -> None:
         if self.direction not in ("forward", "backward"):
-            raise UsageError(f"direction must be forward or backward, not {self.direction!r}")
+            raise UsageError(_("direction must be forward or backward, not {value!r}").format(value=self.direction))
         if self.model not in K.MODELS:
-            raise UsageError(f"model must be one of {', '.join(K.MODELS)}, not {self.model!r}")
+            raise UsageError(_("model must be one of {choices}, not {value!r}").format(choices=", ".join(K.MODELS),
+                                                                                   value=self.model))
         if self.max_hops < 0 or self.min_amount_sat < 0:
-            raise UsageError("max hops and min amount must not be negative")
+            raise UsageError(_("max hops and min amount must not be negative"))
         if self.mixer_policy not in MIXER_POLICIES:
-            raise UsageError(f"mixer policy must be one of {', '.join(MIXER_POLICIES)}, not {self.mixer_policy!r}")
+            raise UsageError(_("mixer policy must be one of {choices}, not {value!r}").format(
+                choices=", ".join(MIXER_POLICIES), value=self.mixer_policy))
         if self.mixer_policy == "demix" and self.direction != "forward":
-            raise UsageError("the demix policy follows funds forward only")
+            raise UsageError(_("the demix policy follows funds forward only"))
         from chaintrail.tags import taxonomy as tx
         unknown = [c for c in self.stop_categories
                    if c not in tx.CONCEPTS and c not in SERVICE_STOPS and tx.normalize_category(c) is None]
         if unknown:   # a typo would silently trace through the services it meant to stop at
-            raise UsageError(f"unknown stop categor{'y' if len(unknown) == 1 else 'ies'} "
-                             f"{', '.join(map(repr, unknown))}; valid: {', '.join(tx.CATEGORIES)} or a GraphSense "
-                             f"concept ({', '.join(sorted(tx.CONCEPTS)[:12])}, ...)")
+            raise UsageError(ngettext("unknown stop category {names}; valid: {valid} or a GraphSense concept "
+                                      "({concepts}, ...)",
+                                      "unknown stop categories {names}; valid: {valid} or a GraphSense concept "
+                                      "({concepts}, ...)", len(unknown)).format(
+                names=", ".join(map(repr, unknown)), valid=", ".join(tx.CATEGORIES),
+                concepts=", ".join(sorted(tx.CONCEPTS)[:12])))
 
 
 @dataclass(slots=True)
@@ -332,9 +338,9 @@ class TraceEngine:
             try:
                 key = bytes.fromhex(h)[::-1]
             except ValueError:
-                raise UsageError(f"not a txid: {h!r}") from None
+                raise UsageError(_("not a txid: {value!r}").format(value=h)) from None
             if len(key) != 32:
-                raise UsageError(f"not a txid: {h!r}")
+                raise UsageError(_("not a txid: {value!r}").format(value=h))
             keys.append(key)
         want = [k for k in dict.fromkeys(keys) if k not in self._txid_memo]
         if want:
@@ -354,14 +360,14 @@ class TraceEngine:
         nums = [self._txid_memo[k] for k in keys]
         for h, t in zip(hexes, nums):
             if t < 0:
-                raise UsageError(f"transaction {h} is not in the store")
+                raise UsageError(_("transaction {txid} is not in the store").format(txid=h))
         return nums
 
     def addr_to_num(self, address: str) -> int:
         from chaintrail.store.sql import query
         rows = query(self.store, "SELECT addr_num FROM raw.addresses WHERE address = $a", {"a": address}).to_pylist()
         if not rows:
-            raise UsageError(f"address {address} is not in the store")
+            raise UsageError(_("address {address} is not in the store").format(address=address))
         return int(rows[0]["addr_num"])
 
     def resolve(self, spec: str, direction: str) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -371,7 +377,7 @@ class TraceEngine:
             cid = int(spec.split(":", 1)[1])
             members = np.flatnonzero(self.labels == cid)
             if not len(members):
-                raise UsageError(f"no entity with cluster id {cid}")
+                raise UsageError(_("no entity with cluster id {id}").format(id=cid))
             outs = np.flatnonzero(np.isin(self.out_addr, members.astype(np.uint32)))
             kind = {"kind": "entity", "cluster": cid}
         elif ":" in spec and len(spec.split(":")[0]) == 64:
@@ -379,7 +385,7 @@ class TraceEngine:
             t = self.txid_to_num(txid)
             o = int(self.tx_first_out[t]) + int(vout)
             if not int(vout) < int(self.tx_first_out[t + 1] - self.tx_first_out[t]):
-                raise UsageError(f"{txid} has no output {vout}")
+                raise UsageError(_("{txid} has no output {vout}").format(txid=txid, vout=vout))
             outs = np.array([o], np.int64)
             kind = {"kind": "output", "txid": txid, "vout": int(vout)}
         elif len(spec) == 64 and all(ch in "0123456789abcdefABCDEF" for ch in spec):
@@ -401,7 +407,7 @@ class TraceEngine:
         params.check()
         if outputs is None:
             if not spec:
-                raise UsageError("a trace needs a starting point")
+                raise UsageError(_("a trace needs a starting point"))
             specs = [spec] if isinstance(spec, str) else list(spec)
             # Every txid of a multi-source trace in one lookup (one scan before the table is built).
             txids = [sp.strip().split(":")[0] for sp in specs]
@@ -419,10 +425,10 @@ class TraceEngine:
             outputs = np.asarray(outputs, np.int64).reshape(-1)
             # The kernel does not bounds-check: a bad output number would write outside its arrays.
             if len(outputs) and (outputs.min() < 0 or outputs.max() >= self.n_out):
-                raise UsageError(f"output numbers must be in 0..{self.n_out - 1}")
+                raise UsageError(_("output numbers must be in 0..{last}").format(last=self.n_out - 1))
             amounts = np.asarray(self.out_value[outputs] if amounts is None else amounts, np.int64).reshape(-1)
             if len(amounts) != len(outputs) or (amounts < 0).any():
-                raise UsageError("one non-negative amount per output is needed")
+                raise UsageError(_("one non-negative amount per output is needed"))
             source = {"kind": "outputs", "outputs": [self.outpoint(int(o)) for o in outputs]}
         stop = self._stop_mask(params.stop_categories)
         t_min = params.time_from if params.time_from is not None else -(1 << 62)
@@ -435,7 +441,7 @@ class TraceEngine:
                                           model=params.model, max_hops=params.max_hops,
                                           min_amount_sat=params.min_amount_sat, stop=stop, policy=policy,
                                           t_min=t_min, t_max=t_max) as run:
-            touched, totals, _, _, edge_in, edge_amt, popped = run
+            touched, totals, _n1, _n2, edge_in, edge_amt, popped = run
             return self._result(params, source, outputs, touched, totals, edge_in, edge_amt, popped, policy)
 
     @contextmanager
@@ -489,7 +495,7 @@ class TraceEngine:
                 with self.propagate(outs, amts, forward=True, model=params.model,
                                     max_hops=max(0, params.max_hops - base), min_amount_sat=params.min_amount_sat,
                                     stop=stop_all, policy=policy, t_min=t_min, t_max=t_max) as run:
-                    touched, tot, _, _, edge_in, edge_amt, popped = run
+                    touched, tot, _n1, _n2, edge_in, edge_amt, popped = run
                     got, uniq = self._rows(params, touched, edge_in, edge_amt, base, prefix)
                     applied.update(popped[policy[popped] != K.POLICY_STOP].tolist())
                 if rnd == 0:

@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chaintrail.errors import StoreError
+from chaintrail.i18n import _
 from chaintrail.store import index as ix
 from chaintrail.store.eth_schema import ETH_TABLES
 from chaintrail.store.schema import TABLES
@@ -100,7 +101,7 @@ class ChainStore:
         self._out_spent: np.ndarray | None = None
         if not self.manifest_path.exists():
             if not create:
-                raise StoreError(f"no chain store at {self.path} (run `chaintrail ingest` first)")
+                raise StoreError(_("no chain store at {path} (run `chaintrail ingest` first)").format(path=self.path))
             self.path.mkdir(parents=True, exist_ok=True)
             self._lock()
             if not self.manifest_path.exists():
@@ -110,15 +111,16 @@ class ChainStore:
         try:
             self.manifest = json.loads(self.manifest_path.read_text())
         except (OSError, ValueError) as exc:
-            raise StoreError(f"unreadable manifest {self.manifest_path}: {exc}") from exc
+            raise StoreError(_("unreadable manifest {path}: {error}").format(path=self.manifest_path, error=exc)) from exc
         if self.manifest.get("format") != FORMAT:
-            raise StoreError(f"{self.manifest_path} is not a {FORMAT} manifest")
+            raise StoreError(_("{path} is not a {format} manifest").format(path=self.manifest_path, format=FORMAT))
         if (self.path / "DIRTY").exists():
             if writable or create:
                 self.repair()
             elif not self._writer_active():
                 # (With a writer at work, DIRTY is its commit in progress and the manifest read is a snapshot.)
-                raise StoreError(f"store {self.path} was interrupted mid-write; rerun the ingest to repair it")
+                raise StoreError(_("store {path} was interrupted mid-write; rerun the ingest to repair it").format(
+                    path=self.path))
 
     # -- lifecycle -----------------------------------------------------------------
     @staticmethod
@@ -133,7 +135,7 @@ class ChainStore:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise StoreError(f"store {self.path} is locked by another chaintrail process") from None
+            raise StoreError(_("store {path} is locked by another chaintrail process").format(path=self.path)) from None
         self._lock_fd = fd
 
     def _writer_active(self) -> bool:
@@ -210,7 +212,8 @@ class ChainStore:
             self.manifest["network"] = network
             _write_json_atomic(self.manifest_path, self.manifest)
         elif have != network:
-            raise StoreError(f"store {self.path} holds {have} data; refusing to add {network} blocks")
+            raise StoreError(_("store {path} holds {have} data; refusing to add {network} blocks").format(
+                path=self.path, have=have, network=network))
 
     def commit(self, batch: Batch) -> None:
         """Append one batch atomically (see module docstring)."""
