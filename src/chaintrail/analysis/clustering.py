@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -28,6 +29,7 @@ from chaintrail.analysis import union_find as uf
 from chaintrail.store.chainstore import ChainStore
 
 VERSION = "multi-input/1"
+_CHUNK_TXS = 1 << 21        # txs per union-find call: progress a few times a second on a large chain
 
 
 @dataclass
@@ -131,10 +133,11 @@ class ClusterState:
 
 def update_clusters(store: ChainStore, skip_tx: np.ndarray, params: ClusterParams | None = None,
                     extra_pairs: tuple[np.ndarray, np.ndarray] | None = None,
-                    write_table: bool = True) -> ClusterReport:
+                    write_table: bool = True, progress: Callable[[int, int], None] | None = None) -> ClusterReport:
     """Fold every tx not yet clustered into the entities and (by default) write the clusters table.
 
     A per-block caller can skip ``write_table`` and materialise the table when a reader needs it.
+    ``progress(done, total)`` follows the union-find pass over the new txs (it runs in chunks of txs).
 
     ``skip_tx`` flags (per tx_num) the txs that must not merge their inputs.
     ``extra_pairs`` are further (addr, addr) links, e.g. confident change outputs.
@@ -159,8 +162,14 @@ def update_clusters(store: ChainStore, skip_tx: np.ndarray, params: ClusterParam
         if base_parent is not None:
             st.parent[:], st.size[:] = base_parent, base_size
         events = np.zeros((4096, 5), np.int64)
-        visited, merges, ne = uf.union_tx_inputs(st.parent, st.size, tx_first_in, in_addr, lo, c["txs"],
-                                                 skip, params.big, events)
+        visited = merges = ne = 0
+        for a in range(lo, c["txs"], _CHUNK_TXS):
+            b = min(a + _CHUNK_TXS, c["txs"])
+            v, m, n = uf.union_tx_inputs(st.parent, st.size, tx_first_in, in_addr, a, b, skip, params.big,
+                                         events[ne:])
+            visited, merges, ne = visited + v, merges + m, ne + n
+            if progress is not None:
+                progress(b - lo, c["txs"] - lo)
         for e in events[:ne]:
             recorded.append({"txid": bytes(txids[int(e[0])][::-1]).hex(), "tx_num": int(e[0]),
                              "cluster_a": int(e[1]), "size_a": int(e[2]), "cluster_b": int(e[3]),

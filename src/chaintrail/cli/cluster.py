@@ -9,6 +9,7 @@ import numpy as np
 import typer
 
 from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, one_line_errors, store_path
+from chaintrail.cli._progress import progress_bar
 from chaintrail.errors import UsageError
 from chaintrail.i18n import _
 
@@ -43,10 +44,12 @@ def cluster(
     from chaintrail.analysis.clustering import cluster_labels
     from chaintrail.analysis.tx_labels import label_transactions
 
-    with ChainStore(store_path(store), writable=True) as st:
+    with progress_bar(json_out, "txs") as bar, ChainStore(store_path(store), writable=True) as st:
+        task = bar.add_task(_("labelling CoinJoins"), total=None)
         # CoinJoins must never merge their inputs: label every tx first.
         label_transactions(st)
         skip = mixer_tx_mask(st)
+        bar.update(task, description=_("clustering"))
         if engine == "spark":
             if block_big_merges:
                 raise UsageError("--block-big-merges is a local-engine option")
@@ -54,11 +57,14 @@ def cluster(
         else:
             pairs = change_pairs(st, skip) if change else None
             report = update_clusters(st, skip, ClusterParams(big=big, block_big_merges=block_big_merges,
-                                                             change_links=change), extra_pairs=pairs)
+                                                             change_links=change), extra_pairs=pairs,
+                                     progress=lambda done, total: bar.update(task, completed=done, total=total))
         # Chip-mixer labels that need the mixer's entity (they never change the CoinJoin skip mask).
+        bar.reset(task, description=_("labelling chip mixers"), total=None)
         label_transactions(st, cluster_of_addr=cluster_labels(st))
         from chaintrail.store.readmodel import build
 
+        bar.update(task, description=_("workbench index"))
         build(st)       # the workbench's read model with the new entities (``chaintrail serve`` maps it)
     if json_out:
         emit_json(asdict(report))

@@ -6,18 +6,19 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import Progress
 
 from chaintrail.chains.bitcoin.network import network_by_name
 from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, one_line_errors, store_path
+from chaintrail.cli._progress import progress_bar
 from chaintrail.errors import UsageError
 
 app = typer.Typer(help="Bring chain data into the store.", no_args_is_help=True)
 
 
 def _progress(enabled: bool) -> Progress:
-    return Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                    TransferSpeedColumn(), TimeRemainingColumn(), console=console, disable=not enabled, transient=True)
+    """Bytes read, MB/s and ETA on a terminal; nothing with --json or when stdout is not a terminal."""
+    return progress_bar(not enabled, in_bytes=True)
 
 
 @app.command("btc")

@@ -9,9 +9,9 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from chaintrail.cli._common import JsonOption, console, emit_json, one_line_errors
+from chaintrail.cli._progress import progress_bar, shows_progress
 from chaintrail.errors import UsageError
 
 app = typer.Typer(help="Generate training and test scenarios (synthetic chains with answer keys).",
@@ -57,12 +57,11 @@ def generate(
     from chaintrail.scenario.generator import generate as run
 
     started = time.perf_counter()
-    with Progress(TextColumn("[bold]generating"), BarColumn(), TextColumn("{task.description}"),
-                  TimeElapsedColumn(), console=console, transient=True, disable=as_json) as bar:
-        task = bar.add_task("", total=1)
+    with progress_bar(as_json, "txs") as bar:
+        task = bar.add_task("generating", total=None)
 
         def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=f"{done:,}/{total:,} txs")
+            bar.update(task, completed=done, total=total)
 
         sc = run(out, seed=seed, kind=kind, scale=scale, xor=xor, progress=progress, behaviour=behaviour)
     elapsed = time.perf_counter() - started
@@ -86,7 +85,8 @@ def _generate_eth(seed: int, kind: str, scale: float, out: Path, dump_state: boo
                   behaviour: str | None) -> None:
     from chaintrail.scenario.eth.generate import generate as run_eth
 
-    with console.status("generating Ethereum chains", spinner="dots") if not as_json else nullcontext() as status:
+    live = shows_progress(as_json)
+    with console.status("generating Ethereum chains", spinner="dots") if live else nullcontext() as status:
         summary = run_eth(seed, kind, scale, out, dump_state=dump_state, behaviour=behaviour,
                           progress=None if status is None else lambda m: status.update(f"generating Ethereum: {m}"))
     summary = {"out": str(out), **summary, "answer_key": str(Path(out) / "answer_key.json")}

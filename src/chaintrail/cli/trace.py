@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
@@ -10,6 +11,7 @@ from rich.table import Table
 from chaintrail.i18n import _
 
 from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, one_line_errors, store_path
+from chaintrail.cli._progress import shows_progress
 
 
 @one_line_errors
@@ -65,7 +67,8 @@ def trace(
     params = TraceParams(direction=direction, model=model, max_hops=max_hops, min_amount_sat=min_amount,
                          stop_categories=tuple(stop_category), mixer_policy=mixer_policy,
                          time_from=time_from, time_to=time_to, demix_leads=demix_leads)
-    with ChainStore(store_path(store)) as st:
+    live = console.status(_("tracing…"), spinner="dots") if shows_progress(json_out) else nullcontext()
+    with live, ChainStore(store_path(store)) as st:
         engine = TraceEngine.open(st, prefault=False)   # one trace: fault in only the pages it uses
         if until_exchange and not engine.can_stop_at(params.stop_categories):
             # Nothing to stop at: the trace would follow every branch through the whole chain.
