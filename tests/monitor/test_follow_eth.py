@@ -21,8 +21,6 @@ from chaintrail.monitor.watch_spec import check_spec
 from chaintrail.monitor.watches import add_watch
 from chaintrail.monitor.webhook import SIGNATURE_HEADER, verify_signature
 
-SECRET = b"hook-secret-42"
-
 
 def send(rpc: EthRpc, frm: str, to: str, wei: int) -> str:
     h = rpc.call("eth_sendTransaction", [{"from": frm, "to": to, "value": hex(wei)}])
@@ -48,8 +46,10 @@ def node(tmp_path):
         yield n
 
 
-def test_watched_address_pays_alert_by_webhook_and_mail_then_reorg_retracts(node, tmp_path, hook, mailbox):
+def test_watched_address_pays_alert_by_webhook_and_mail_then_reorg_retracts(node, tmp_path, hook, mailbox,
+                                                                             monkeypatch):
     hook.fail_first = 1                          # the first POST gets a 500: retried, and the log says so
+    monkeypatch.setenv("CHAINTRAIL_WEBHOOK_ALLOW", "127.0.0.1")      # the operator allows the loopback receiver
     with EthRpc(node.url) as rpc, CaseRepository.open(tmp_path / "cases.sqlite") as repo:
         accts = rpc.call("eth_accounts", [])
         p = repo.ensure_operator("NCA", "alice")
@@ -58,7 +58,8 @@ def test_watched_address_pays_alert_by_webhook_and_mail_then_reorg_retracts(node
                                                {"direction": "out"},
                                                {"webhook": hook.url, "email": ["duty@nca.example"]}))
         quiet = add_watch(repo, p, ref, check_spec("eth", "address", accts[3], {"direction": "out"}))
-        disp = Dispatcher(repo.db, DeliverySettings(SECRET, SmtpSettings("127.0.0.1", mailbox.port,
+        secret = w["webhook_secret"].encode()        # the watch's own, shown once
+        disp = Dispatcher(repo.db, DeliverySettings(b"", SmtpSettings("127.0.0.1", mailbox.port,
                                                                          sender="monitor@nca.example"),
                                                     attempts=3, backoff_s=0.05))
         f = Follower(tmp_path / "store", node.url, "eth", repo.db, poll_s=0.05, on_update=disp)
@@ -71,7 +72,7 @@ def test_watched_address_pays_alert_by_webhook_and_mail_then_reorg_retracts(node
             block = rpc.call("eth_getTransactionReceipt", [tx])
             posts = hook.wait(1)
             body = posts[0]["json"]
-            assert verify_signature(SECRET, posts[0]["body"], posts[0]["headers"][SIGNATURE_HEADER])
+            assert verify_signature(secret, posts[0]["body"], posts[0]["headers"][SIGNATURE_HEADER])
             assert not verify_signature(b"other", posts[0]["body"], posts[0]["headers"][SIGNATURE_HEADER])
             a = body["alert"]
             assert body["event"] == "alert"

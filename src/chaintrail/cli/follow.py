@@ -28,11 +28,15 @@ def follow(
     smtp_user: str = typer.Option(None, "--smtp-user", envvar="CHAINTRAIL_SMTP_USER"),
     smtp_password: str = typer.Option(None, "--smtp-password", envvar="CHAINTRAIL_SMTP_PASSWORD"),
     attempts: int = typer.Option(5, "--delivery-attempts", help="Tries per webhook or e-mail before giving up"),
+    webhook_allow: str = typer.Option(None, "--webhook-allow", envvar="CHAINTRAIL_WEBHOOK_ALLOW",
+                                      help="Networks and host names (comma-separated) webhooks may reach although "
+                                           "private or loopback, for receivers inside the agency"),
     db: str = DbOption, store: Path = StoreOption, json_out: bool = JsonOption,
 ) -> None:
     """Follow a node: ingest each block (rolling back on reorgs), evaluate every watch, record and deliver alerts.
 
-    Webhooks are signed with $CHAINTRAIL_WEBHOOK_SECRET (HMAC-SHA256 of the body, header X-Chaintrail-Signature).
+    Webhooks are signed with their watch's own secret (HMAC-SHA256 of the body, header X-Chaintrail-Signature);
+    $CHAINTRAIL_WEBHOOK_SECRET signs only for watches added before watches had their own.
     """
     from chaintrail.cases.db import Database
     from chaintrail.monitor.delivery import DeliverySettings, Dispatcher
@@ -45,7 +49,9 @@ def follow(
         raise UsageError("--poll must be positive and --delivery-attempts at least 1")
     mail = SmtpSettings.parse(smtp, sender=mail_from, starttls=smtp_starttls, user=smtp_user,
                               password=smtp_password) if smtp else None
-    settings = DeliverySettings(os.environ.get("CHAINTRAIL_WEBHOOK_SECRET", "").encode(), mail, attempts)
+    from chaintrail.monitor.url_guard import Allow
+    settings = DeliverySettings(os.environ.get("CHAINTRAIL_WEBHOOK_SECRET", "").encode(), mail, attempts,
+                                allow=Allow.parse(webhook_allow))
     db_ = Database.open(_dsn(db, store))
     dispatch = Dispatcher(db_, settings)
 

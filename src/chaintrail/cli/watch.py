@@ -47,7 +47,8 @@ def add(
                                                                 "tagged with this (exchange)"),
     category: str = typer.Option(None, "--category", help="exposure: to what (default sanctioned)"),
     max_hops: int = typer.Option(None, "--max-hops", help="exposure: how many payments away (default 3)"),
-    webhook: str = typer.Option(None, "--webhook", help="POST each alert to this URL (signed, see README)"),
+    webhook: str = typer.Option(None, "--webhook", help="POST each alert to this URL, signed with a secret made "
+                                                        "for this watch and shown once (see README)"),
     email: list[str] = typer.Option(None, "--email", help="Mail each alert to this address (repeatable)"),
     label: str = typer.Option(None, "--label", help="A name for the watch"),
     level: str = TlpOption, db: str = DbOption, store: Path = StoreOption, user: str = UserOption,
@@ -68,6 +69,9 @@ def add(
         emit_json(w)
     else:
         console.print(f"watch {w['id']} added to {ref}: {w['kind']} {w['target']} on {w['chain']}")
+        if w.get("webhook_secret"):
+            console.print(f"webhook secret (shown only now; the receiver checks X-Chaintrail-Signature with it): "
+                          f"{w['webhook_secret']}", soft_wrap=True)
 
 
 @app.command("list")

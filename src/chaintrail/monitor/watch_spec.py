@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
-
 from chaintrail.errors import UsageError
+from chaintrail.monitor.url_guard import Allow, WebhookRefused, checked_addresses
 from chaintrail.tags import taxonomy as tx
 
 CHAINS = ("btc", "eth")
@@ -83,8 +82,11 @@ def _category(value: object, what: str) -> str:
     return name
 
 
-def check_notify(notify: dict | None) -> dict:
-    """Delivery targets: {"webhook": "https://...", "email": ["a@b.org", ...]}."""
+def check_notify(notify: dict | None, allow: Allow | None = None) -> dict:
+    """Delivery targets: {"webhook": "https://...", "email": ["a@b.org", ...]}.
+
+    A webhook whose host resolves to a loopback, link-local, private or metadata address is refused unless
+    ``allow`` (default: ``$CHAINTRAIL_WEBHOOK_ALLOW``) lets it through (see ``url_guard``)."""
     notify = dict(notify or {})
     extra = set(notify) - {"webhook", "email"}
     if extra:
@@ -92,9 +94,10 @@ def check_notify(notify: dict | None) -> dict:
     out: dict = {}
     hook = notify.get("webhook")
     if hook:
-        parts = urlsplit(str(hook))
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise _refuse(f"webhook {str(hook)[:80]!r} is not an http(s) URL")
+        try:
+            checked_addresses(str(hook), Allow.from_env() if allow is None else allow)
+        except WebhookRefused as exc:
+            raise _refuse(str(exc)) from None
         out["webhook"] = str(hook)
     mails = notify.get("email")
     if mails:
@@ -107,7 +110,7 @@ def check_notify(notify: dict | None) -> dict:
 
 
 def check_spec(chain: str, kind: str, target: str, params: dict | None = None, notify: dict | None = None,
-               label: str | None = None, network: str | None = None) -> WatchSpec:
+               label: str | None = None, network: str | None = None, allow: Allow | None = None) -> WatchSpec:
     """Normalise a watch, or refuse it with one line saying why."""
     if chain not in CHAINS:
         raise _refuse(f"chain must be one of {', '.join(CHAINS)}, not {chain!r}")
@@ -146,4 +149,4 @@ def check_spec(chain: str, kind: str, target: str, params: dict | None = None, n
         out["max_hops"] = hops
     if label is not None and len(label) > 200:
         raise _refuse("the label is longer than 200 characters")
-    return WatchSpec(chain, kind, target, out, check_notify(notify), label)
+    return WatchSpec(chain, kind, target, out, check_notify(notify, allow), label)

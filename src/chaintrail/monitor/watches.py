@@ -20,6 +20,7 @@ from chaintrail.cases.identity import Principal
 from chaintrail.cases.integrity import recorded
 from chaintrail.cases.repository import CaseRepository
 from chaintrail.monitor.watch_spec import WatchSpec
+from chaintrail.monitor.webhook_secrets import fingerprint, new_secret, seal, wrapping_key
 
 MAX_WATCHES_PER_CASE = 100_000
 
@@ -28,7 +29,7 @@ def watch_dict(row: dict, case_ref: str | None = None) -> dict:
     """A stored watch for readers (JSON columns parsed, active as a bool)."""
     out = {k: v for k, v in row.items() if k != "row_hash"}
     out["params"] = loads(row["params"]) or {}
-    out["notify"] = loads(row["notify"]) or {}
+    out["notify"] = {k: v for k, v in (loads(row["notify"]) or {}).items() if k != "secret"}   # sealed: not shown
     out["active"] = bool(row["active"])
     if case_ref is not None:
         out["case_ref"] = case_ref
@@ -50,15 +51,20 @@ def add_watches(repo: CaseRepository, p: Principal, ref: str, specs: list[WatchS
             from chaintrail.errors import UsageError
             raise UsageError(f"watch refused: case {ref} would have more than {MAX_WATCHES_PER_CASE} active watches")
         out = []
+        key = wrapping_key(repo.db.key_dir) if any(s.notify.get("webhook") for s in specs) else b""
         for spec in specs:
+            notify, secret = dict(spec.notify), None
+            if notify.get("webhook"):       # each watch its own secret, shown once, stored sealed
+                secret = new_secret()
+                notify |= {"secret": seal(key, secret, int(case["id"])), "secret_id": fingerprint(secret)}
             row = rows.insert(conn, S.watches, {
                 "case_id": case["id"], "chain": spec.chain, "kind": spec.kind, "target": spec.target,
-                "params": dumps(spec.params), "notify": dumps(spec.notify), "label": spec.label, "active": 1,
+                "params": dumps(spec.params), "notify": dumps(notify), "label": spec.label, "active": 1,
                 "tlp": tlp.normalize(level, case["tlp"]), "created_by": p.username, "created_at": audit.now(),
                 "origin": None}, actor=p.username, agency=p.agency, action="watch.add", case_ref=ref,
                 detail={"chain": spec.chain, "kind": spec.kind, "target": spec.target, "params": spec.params,
                         "delivery": sorted(spec.notify)})
-            out.append(watch_dict(row, ref))
+            out.append(watch_dict(row, ref) | ({"webhook_secret": secret} if secret else {}))
         return out
     return repo._with_case(p, ref, "watch.add", add, write=True)
 
