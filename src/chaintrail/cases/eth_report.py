@@ -10,7 +10,7 @@ from chaintrail.cases.eth_methodology import METHODS, MIXER_POLICIES, TORNADO_PR
 from chaintrail.cases.exchange_records import eth_records_requests
 from chaintrail.cases.methodology import describe_figure, headline
 from chaintrail.cases.report_prose import day, pct, plural
-from chaintrail.i18n import _
+from chaintrail.i18n import N_, _
 
 _END_WORDS = {"tagged": "attributed service", "deposit_address": "exchange deposit address (forwarding pattern)",
               "unspent": "still held", "bridged": "entered a bridge (not followed)", "burnt": "burnt",
@@ -355,3 +355,108 @@ def methodology(findings: list[dict]) -> str:
                    "chains only (bench/eth_tornado_eval.py, docs/eth-heuristics.md): upper bounds, not measures of "
                    "real behaviour.</p>")
     return "".join(out)
+
+
+# -- exchange records (Ethereum): the attachment's legs in their assets, reconciled per asset --------------------
+RECORD_LEG_WORDS = {"matched_to": N_("received at the account in that transaction"),
+                    "matched_from": N_("sent from the account in that transaction"),
+                    "amount_differs": N_("account in that transaction, amount differs"),
+                    "asset_differs": N_("account in that transaction, asset differs"),
+                    "address_not_in_tx": N_("account not in that transaction"),
+                    "tx_not_in_store": N_("transaction not in the examined chain data")}
+
+
+def is_eth_records(a: dict) -> bool:
+    """An exchange-records attachment read as an Ethereum reply (``cases.eth_exchange_records``)."""
+    return (a.get("meta") or {}).get("chain") == "eth"
+
+
+def _records_info(a: dict, traces: list[dict]) -> dict[str, dict]:
+    """Symbol and decimals per asset: the attachment's own, else a trace's."""
+    info = {x["asset"]: {"symbol": x.get("symbol"), "decimals": x.get("decimals")}
+            for x in (a.get("meta") or {}).get("assets", [])}
+    for f in traces:
+        for k, v in (f["result"].get("asset_info") or {}).items():
+            if not (info.get(k) or {}).get("symbol") or (info.get(k) or {}).get("decimals") is None:
+                info[k] = v
+    info.setdefault("ETH", {"symbol": "ETH", "decimals": 18})
+    return info
+
+
+def _asset_units(amount: int | str, asset: str, info: dict) -> str:
+    text = units(amount, info.get(asset))
+    return text if asset == "ETH" else _("{amount} (token {contract})").format(amount=text, contract=asset)
+
+
+def eth_reconcile(a: dict, traces: list[dict]) -> list[dict]:
+    """Per asset, the accounts the records show receiving it that an Ethereum trace reached (services and exchange
+    deposit addresses): the accounts, what the records show received there, what the trace attributes to them."""
+    legs = [x for x in (a.get("meta") or {}).get("per_leg", []) if x["status"] == "matched_to"]
+    ends: dict[tuple[str, str], int] = {}
+    for f in traces:
+        for e in f["result"]["endpoints"]:
+            if e["kind"] in ("tagged", "deposit_address") and e.get("address"):
+                k = (e["address"].lower(), e["asset"].lower() if e["asset"] != "ETH" else "ETH")
+                ends[k] = ends.get(k, 0) + int(e["amount"])
+    out = []
+    for asset in dict.fromkeys(x["asset"] for x in legs):
+        common = sorted({x["address"] for x in legs if x["asset"] == asset} & {k[0] for k in ends if k[1] == asset})
+        if common:
+            out.append({"asset": asset, "addresses": common,
+                        "records": sum(int(x["amount"]) for x in legs if x["asset"] == asset and x["address"] in common),
+                        "traced": sum(ends[(c, asset)] for c in common)})
+    return out
+
+
+def _agreement(rec: int, traced: int, asset: str, info: dict) -> str:
+    if rec == traced:
+        return _("agree exactly.")
+    if rec > traced:
+        return _("differ by {amount}, which the records show received beyond what the trace attributes: funds the "
+                 "chain analysis could not follow or from other sources.").format(
+            amount=_asset_units(rec - traced, asset, info))
+    return _("differ by {amount}: the trace attributes more than the records show; the records may be "
+             "incomplete.").format(amount=_asset_units(traced - rec, asset, info))
+
+
+def records_corroboration(a: dict, traces: list[dict]) -> list[str]:
+    """One paragraph (HTML) per asset where the records and an Ethereum trace name the same accounts."""
+    info = _records_info(a, traces)
+    return [_("For {n} account(s) the trace reached ({addresses}), the records show {records} received at the account "
+              "and the trace attributes {traced} of the traced funds to them: the exchange's records and the "
+              "blockchain analysis {agree}").format(
+        n=len(r["addresses"]), addresses=", ".join(f"<span class=mono>{_e(x)}</span>" for x in r["addresses"]),
+        records=_asset_units(r["records"], r["asset"], info), traced=_asset_units(r["traced"], r["asset"], info),
+        agree=_agreement(r["records"], r["traced"], r["asset"], info)) for r in eth_reconcile(a, traces)]
+
+
+def records_html(a: dict, traces: list[dict]) -> str:
+    """Section 5 for an Ethereum reply: legs and totals per asset in the asset's units, the lookup of each leg in
+    the value flows (received at / sent from the account), and the reconciliation per asset with the traces."""
+    m = a.get("meta") or {}
+    info = _records_info(a, traces)
+    assets = m.get("assets", [])
+    totals = "; ".join(_asset_units(x["total"], x["asset"], info) for x in assets) or "—"
+    matched = "; ".join(_asset_units(x["matched"], x["asset"], info) for x in assets) or "—"
+    text = "<p>" + _("The records list {legs} transaction leg(s) over {txs} transaction(s) ({first} to {last}) for "
+                     "{holder} ({accounts} account address(es)), totalling {totals}. Each leg was looked up in the "
+                     "Ethereum value flows: {in_store} of the transactions are in the examined blocks, and legs of "
+                     "{matched} match a flow exactly (account, asset and amount), received at or sent from the "
+                     "account.").format(
+        legs=int(m.get("legs", 0)), txs=int(m.get("transactions", 0)), first=_e(m.get("first_date")),
+        last=_e(m.get("last_date")), holder=_e(", ".join(m.get("entities", [])[:5]) or _("an unnamed account holder")),
+        accounts=len(m.get("accounts", [])), totals=_e(totals), in_store=int(m.get("transactions_in_store", 0)),
+        matched=_e(matched)) + "</p>"
+    text += "".join(f"<p>{p}</p>" for p in records_corroboration(a, traces))
+    rows = "".join(f"<tr><td>{_e(_(RECORD_LEG_WORDS.get(k, k)))}</td><td class=n>{v:,}</td></tr>"
+                   for k, v in m.get("by_status", {}).items())
+    per_asset = "".join(f"<tr><td>{_e(_asset_label(x['asset'], info))}</td><td class=n>{x['legs']:,}</td>"
+                        f"<td class=n>{_e(units(x['total'], info.get(x['asset'])))}</td>"
+                        f"<td class=n>{_e(units(x['matched'], info.get(x['asset'])))}</td></tr>" for x in assets)
+    added = _("File SHA-256 {hash}, added by {user} on {day}.").format(
+        hash=f"<span class=hash>{_e(a['sha256'])}</span>", user=_e(a["created_by"]), day=_e(a["created_at"][:10]))
+    return (f"<h3>{_e(a['filename'])}</h3>{text}"
+            f"<table class=data><tr><th>{_e(_('Asset'))}</th><th class=n>{_e(_('Legs'))}</th>"
+            f"<th class=n>{_e(_('In the records'))}</th><th class=n>{_e(_('Found on chain'))}</th></tr>{per_asset}</table>"
+            f"<table class=data><tr><th>{_e(_('Result of the lookup'))}</th><th class=n>{_e(_('Legs'))}</th></tr>"
+            f"{rows}</table><p class=small>{added}</p>")

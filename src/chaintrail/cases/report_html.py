@@ -101,7 +101,8 @@ def render_html(view: CaseView, ctx: ReportContext) -> str:
     parts.append(_section(4, _("Methodology"), _methodology(view)))
     recs = [a for a in view.attachments if a["kind"] == "exchange_records"]
     parts.append(_section(5, _("Exchange records received under legal process"),
-                          "".join(_records(a, traces) for a in recs)
+                          "".join(eth_report.records_html(a, eth_traces) if eth_report.is_eth_records(a)
+                                  else _records(a, traces) for a in recs)
                           or "<p>" + _e(_("No exchange records have been attached to this case.")) + "</p>"))
     parts.append(_section(6, _("Data provenance"), _provenance(view)))
     parts.append(_section(7, _("Chain of custody"), _custody(view, ctx)))
@@ -176,6 +177,10 @@ def _summary(view: CaseView) -> str:
         out.append("<p>" + _e(_("No finding has been saved in this case yet.")) + "</p>")
     traces = [f for f in view.findings if f["kind"] == "trace"]
     for a in view.attachments:
+        if a["kind"] == "exchange_records" and eth_report.is_eth_records(a):   # in its assets, per asset
+            out += ["<p><b>" + _e(_("Corroboration.")) + "</b> " + p + "</p>" for p in eth_report.records_corroboration(
+                a, [f for f in view.findings if f["kind"] == "eth_trace"])]
+            continue
         common, rec, traced = reconcile(a, traces) if a["kind"] == "exchange_records" else ([], 0, 0)
         if common:
             agree = agreement(rec, traced)
