@@ -92,8 +92,11 @@ def btc_blocks(store: ChainStore, first_seq: int, end_seq: int) -> tuple[list[in
     return [r["height"] if r["height"] is not None else -1 for r in rows], [bytes(r["hash"]).hex() for r in rows]
 
 
-def btc_flows(store: ChainStore, first_seq: int, end_seq: int) -> Flows:
-    """Inputs (payer side) and outputs (payee side) of Bitcoin blocks [first_seq, end_seq)."""
+def btc_flows(store: ChainStore, first_seq: int, end_seq: int, skip_tx: np.ndarray | None = None) -> Flows:
+    """Inputs (payer side) and outputs (payee side) of Bitcoin blocks [first_seq, end_seq).
+
+    ``skip_tx`` flags (per tx_num) txs whose inputs must not be joined into one entity: the batch clustering's
+    CoinJoin/mixer guard (``analysis.tracing.mixer_tx_mask``), so the monitor's entities grow as it does."""
     c = store.counts
     bft = store.column("blk_first_tx")
     t0 = int(bft[first_seq]) if first_seq < c["blocks"] else c["txs"]
@@ -120,6 +123,8 @@ def btc_flows(store: ChainStore, first_seq: int, end_seq: int) -> Flows:
     multi = []
     n_in = np.diff(np.append(in_starts, i1 - i0))
     for t in np.flatnonzero(n_in > 1).tolist():
+        if skip_tx is not None and t + t0 < len(skip_tx) and skip_tx[t + t0]:
+            continue
         a = in_addr[in_starts[t]:in_starts[t] + n_in[t]]
         a = np.unique(a[a != NO])
         if len(a) > 1:

@@ -53,7 +53,10 @@ class Monitor:
         return int(self.store.counts.get("eth_blocks" if self.chain == "eth" else "blocks", 0))
 
     def _flows(self, a: int, b: int) -> Flows:
-        return (eth_flows if self.chain == "eth" else btc_flows)(self.store, a, b)
+        if self.chain == "eth":
+            return eth_flows(self.store, a, b)
+        from chaintrail.analysis.tracing import mixer_tx_mask
+        return btc_flows(self.store, a, b, mixer_tx_mask(self.store))      # the batch clustering's CoinJoin guard
 
     def _build(self, upto: int) -> None:
         """Entities, tags and exposure as of block ``upto`` (store order), and the watch index."""
