@@ -256,6 +256,34 @@ def test_mixers_default_is_the_cli_and_api_default(page, demo):
     assert page.errors == []
 
 
+def test_fitted_trace_is_readable(page, demo):
+    """A 20-hop trace fitted to the canvas: only the source's and endpoints' labels are drawn until the
+    investigator zooms in; the trace's flow edges are the path, and selecting an endpoint marks its trail."""
+    links = page.locator("#case-steps a")
+    links.nth(0).click()
+    wait_attr(page, "#cy", "data-nodes", lambda v: int(v) == 1)
+    links.nth(1).click()                                    # the guided trace: 20 hops, demix
+    page.wait_for_selector("#endpoint-table tbody tr")
+    n_ends = int(wait_attr(page, "#cy", "data-endpoints", lambda v: int(v) > 0))
+    nodes = int(page.get_attribute("#cy", "data-nodes"))
+    flows = int(wait_attr(page, "#cy", "data-path", lambda v: int(v) > 0))
+    zoom = float(page.get_attribute("#cy", "data-zoom"))
+    assert nodes > 15 and zoom * 9 < 7, (nodes, zoom)       # fitted: a 9 px label would be under 7 px
+    labels = int(page.get_attribute("#cy", "data-labels"))
+    assert n_ends <= labels <= n_ends + 2, (labels, n_ends)  # the endpoints and the source (an address or entity)
+    box = page.locator("#cy").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(12):
+        page.mouse.wheel(0, -400)
+        page.wait_for_timeout(50)
+    wait_attr(page, "#cy", "data-labels", lambda v: int(v) > labels)
+    # Selecting an endpoint: the trail back to the source, a part of the trace's flow edges.
+    page.locator("#endpoint-table tbody tr.tagged").first.click()
+    trail = int(wait_attr(page, "#cy", "data-path", lambda v: int(v) < flows))
+    assert trail >= 1 and page.get_attribute("#cy", "data-path-source") == "1"
+    assert page.errors == []
+
+
 def test_wrong_token_is_refused_in_the_page(browser, demo_api):
     ctx = browser.new_context()
     pg = ctx.new_page()

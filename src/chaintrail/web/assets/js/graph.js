@@ -6,6 +6,7 @@ import { RISK_COLORS, NEUTRAL, riskColor, riskName, fmtBTC, fmtTime, short, h } 
 import { t, tOr } from "./i18n.js";
 
 let cy = null;
+const LABEL_MIN_PX = 7;       // on-screen font size below which labels are not drawn
 const listeners = { select: [], unselect: [] };
 
 function edgeWidth(sat) {
@@ -46,6 +47,17 @@ function style() {
     { selector: "node.source", style: { "border-width": 4, "border-color": "#12b76a", "font-weight": "bold" } },
     { selector: "node.noted", style: { "outline-width": 2, "outline-color": "#f0c000", "outline-offset": 2 } },
     { selector: "node:selected", style: { "overlay-color": "#0b5cad", "overlay-opacity": 0.18, "overlay-padding": 6 } },
+    // Level of detail: a label smaller than LABEL_MIN_PX on screen is not drawn (a fitted 20-hop trace would be
+    // a grey smear); the source and endpoints keep theirs, hovering or zooming in shows the rest.
+    { selector: "node, edge", style: { "min-zoomed-font-size": LABEL_MIN_PX } },
+    { selector: "node.endpoint, node.source", style: { "min-zoomed-font-size": 0 } },
+    { selector: ".hover", style: { "min-zoomed-font-size": 0, "z-index": 20 } },
+    // The trace path: flow edges and the nodes they join stand out, the rest of the canvas steps back;
+    // with a node selected, the trail from the source to it.
+    { selector: ".off-trace", style: { "opacity": 0.25 } },
+    { selector: "edge.path", style: { "z-index": 10 } },
+    { selector: ".trail", style: { "min-zoomed-font-size": 0, "font-weight": "bold" } },
+    { selector: "edge.trail", style: { "line-color": "#c2410c", "target-arrow-color": "#c2410c", "z-index": 11 } },
     { selector: "edge", style: {
       "width": "data(width)", "curve-style": "bezier", "target-arrow-shape": "triangle", "arrow-scale": 0.8,
       "line-color": "#98a2b3", "target-arrow-color": "#98a2b3", "opacity": 0.85 } },
@@ -71,8 +83,11 @@ export function initGraph(container, tooltip) {
                           selectionType: "single", boxSelectionEnabled: false });
   cy.on("select", "node", (ev) => listeners.select.forEach((f) => f(ev.target.data())));
   cy.on("unselect", "node", () => listeners.unselect.forEach((f) => f()));
-  cy.on("mouseover", "node", (ev) => showTooltip(tooltip, ev.target, ev.renderedPosition));
-  cy.on("mouseout", "node", () => { tooltip.hidden = true; });
+  cy.on("mouseover", "node", (ev) => { hoverLabels(ev.target, true); showTooltip(tooltip, ev.target, ev.renderedPosition); });
+  cy.on("mouseout", "node", (ev) => { hoverLabels(ev.target, false); tooltip.hidden = true; });
+  cy.on("select", "node", (ev) => markPath(ev.target));
+  cy.on("unselect", "node", () => markPath(null));
+  cy.on("zoom", countLabels);
   cy.on("mouseover", "edge[kind='eth']", (ev) => showEdgeTooltip(tooltip, ev.target, ev.renderedPosition));
   cy.on("mouseout", "edge", () => { tooltip.hidden = true; });
   cy.on("pan zoom", () => { tooltip.hidden = true; });
@@ -135,6 +150,7 @@ export function addFragment(frag, { roles = false } = {}) {
     }
   });
   countNodes();
+  if (roles) markPath(cy.nodes(":selected").first());
   return added;
 }
 
@@ -148,8 +164,48 @@ export function countNodes() {
   cy.container().dataset.bridges = String(cy.edges("[flow='bridge']").length);
 }
 
+// A hovered node's label and its edges' labels, at a readable size whatever the zoom.
+function hoverLabels(node, on) {
+  const els = node.union(node.connectedEdges());
+  if (on) els.addClass("hover").style("font-size", Math.max(9, 11 / cy.zoom()));
+  else els.removeClass("hover").removeStyle("font-size");
+}
+
+// Labels drawn at this zoom, on the container for tests (as countNodes).
+function countLabels() {
+  const z = cy.zoom();
+  const drawn = cy.nodes().filter((n) => n.pstyle("font-size").pfValue * z >= n.pstyle("min-zoomed-font-size").pfValue);
+  cy.container().dataset.zoom = z.toFixed(3);
+  cy.container().dataset.labels = String(drawn.length);
+}
+
+// The trail of flow edges from the trace's source to ``node`` (all of it where the node is on no trail).
+function markPath(node) {
+  cy.elements().removeClass("path trail off-trace");
+  const flows = cy.edges("[kind='flow']");
+  let path = cy.collection();
+  if (flows.nonempty()) {
+    const trail = Boolean(node && node.connectedEdges("[kind='flow']").nonempty());
+    if (trail) {
+      path = node;
+      let frontier = node;
+      while (frontier.nonempty()) {
+        const inc = frontier.incomers("edge[kind='flow']").difference(path);
+        frontier = inc.sources().difference(path);
+        path = path.union(inc).union(frontier);
+      }
+    } else {
+      path = flows.union(flows.connectedNodes());
+    }
+    path.addClass(trail ? "path trail" : "path");
+    cy.elements().difference(path).addClass("off-trace");
+  }
+  cy.container().dataset.path = String(path.edges().length);
+  cy.container().dataset.pathSource = String(path.nodes(".source").length);
+}
+
 export function clearTraceMarks() {
-  cy.nodes().removeClass("endpoint source");
+  cy.elements().removeClass("endpoint source path trail off-trace");
   cy.edges("[kind='flow'], [?trace]").remove();
   cy.nodes().forEach((n) => {
     if (n.data("endpoint")) { n.data("endpoint", null); n.data("display", display(n.data())); }
@@ -168,6 +224,7 @@ export function layout(focusIds) {
   if (focusIds && focusIds.length > 0 && cy.nodes().length > 40) {
     cy.fit(cy.collection(focusIds.map((id) => cy.getElementById(id))).closedNeighborhood(), 60);
   }
+  countLabels();
 }
 
 export function selectNode(id) {
