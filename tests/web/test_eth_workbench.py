@@ -47,7 +47,8 @@ def eth_server(eth_demo):
     from chaintrail.api import create_app
     from chaintrail.api.server import ServerThread
 
-    app = create_app(eth_demo["store"], token=TOKEN, case_info=eth_demo["case_info"])
+    # as `chaintrail demo --chain eth` serves it: with the bridge's far chain, so traces follow crossings there
+    app = create_app(eth_demo["store"], token=TOKEN, case_info=eth_demo["case_info"], other_store=eth_demo["store_b"])
     with ServerThread(app) as url:
         yield url
 
@@ -77,9 +78,10 @@ def page(browser, eth_server):
     ctx.close()
 
 
-def cli_trace(store: str, source: str) -> dict:
+def cli_trace(store: str, source: str, other: str | None = None) -> dict:
     r = subprocess.run([*CLI, "trace", "--chain", "eth", "--from", source, "--until-exchange", "--store", store,
-                        "--json"], capture_output=True, text=True, timeout=300)
+                        *(["--other-store", other] if other else []), "--json"], capture_output=True, text=True,
+                       timeout=300)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
@@ -88,7 +90,7 @@ def test_demo_case_from_the_theft_to_the_exchanges(page, eth_demo, tmp_path):
     start = eth_demo["start"]
     key = json.loads((Path(eth_demo["scenario"]) / "answer_key.json").read_text())
     (case,) = [c for c in key["cases"] if c["id"] == eth_demo["case"]]
-    want = cli_trace(eth_demo["store"], start["tx"])
+    want = cli_trace(eth_demo["store"], start["tx"], eth_demo["store_b"])
     assert want["requests"], "the CLI trace reaches no service: nothing to check the page against"
     assert eth_demo["case"] in page.inner_text("#case-banner")
     assert page.is_visible('#tabs button[data-tab="eth"]')
@@ -146,9 +148,9 @@ def test_demo_case_from_the_theft_to_the_exchanges(page, eth_demo, tmp_path):
         assert float(r.get_attribute("data-chance")) == d["lead"]["chance_match_rate"]
         assert r.locator("td.precision").inner_text() == f"{100 * d['lead']['precision']:.1f}%"
     assert int(page.get_attribute("#cy", "data-leads")) == len({(d["depositor"], d["recipient"]) for d in led})
-    # a bridge hop the trace reports is drawn as a cross-chain edge
+    # each bridge crossing the trace followed is drawn as a cross-chain edge (test_bridge_hop_... checks them)
     bridged = [e for e in want["endpoints"] if e["kind"] == "bridged"]
-    assert bridged and int(page.get_attribute("#cy", "data-bridges")) == len({(e["address"], e["asset"]) for e in bridged})
+    assert bridged and int(page.get_attribute("#cy", "data-bridges")) == len([b for b in want["bridges"] if b["followed"]])
     # the exchanges' deposit addresses are endpoints on the canvas; the accounting per asset is the CLI's
     assert int(page.get_attribute("#cy", "data-endpoints")) >= 1
     for asset, t in want["totals"].items():
@@ -182,4 +184,62 @@ def test_account_expand_and_screen(page, eth_demo):
     page.click("#btn-eth-screen")
     page.wait_for_selector('[data-testid="eth-risk-level"]')
     assert "Sanctions:" in page.inner_text("#tab-details")
+    assert page.errors == []
+
+
+def test_bridge_hop_to_the_far_chain_and_the_trace_saved_to_the_case(page, eth_demo, eth_server):
+    """The demo's trace crosses the bridge: each crossing is one bridge edge from the bridge contract to the
+    recipient's node on chain 31338 (nonce and both events in its data), the far chain's endpoints are in the
+    endpoint table with their chain, and "Save trace to case" leaves an eth_trace finding on the server whose
+    trace is the CLI's across both stores, with both chains' block hashes, that reruns to the same hash."""
+    import httpx
+
+    start = eth_demo["start"]
+    want = cli_trace(eth_demo["store"], start["tx"], eth_demo["store_b"])
+    followed = [b for b in want["bridges"] if b["followed"]]
+    assert followed, "the demo's trace follows no crossing"
+    page.locator("#case-steps a").nth(1).click()
+    page.wait_for_selector("#eth-requests tbody tr", timeout=120_000)
+    assert page.get_attribute("body", "data-eth-trace") == want["trace_hash"]
+    assert "31338" in page.inner_text('[data-testid="eth-far-chain"]')
+    hops = page.evaluate("""() => document.getElementById("cy")._cyreg.cy.edges("[flow='bridge']").map((e) => ({
+        source: e.source().data("address"), target: e.target().data("address"), far: Boolean(e.target().data("far")),
+        chain: e.target().data("chain_id"), nonce: e.data("nonce"), amount: e.data("amount"),
+        evidence: e.data("evidence")}))""")
+    assert sorted(h["nonce"] for h in hops) == sorted(b["nonce"] for b in followed)
+    for b in followed:
+        (h,) = [x for x in hops if x["nonce"] == b["nonce"]]
+        assert (h["source"], h["target"], h["far"], h["chain"]) == (b["contract"], b["to"]["recipient"], True, 31338)
+        assert h["amount"] == b["tainted"] and b["to"]["tx_hash"] in h["evidence"]
+    rows = {r.get_attribute("data-nonce"): r for r in page.locator("#eth-crossings tbody tr").all()}
+    assert set(rows) == {str(b["nonce"]) for b in followed}
+    assert all(rows[str(b["nonce"])].get_attribute("data-to-tx") == b["to"]["tx_hash"] for b in followed)
+    far = page.locator('#eth-endpoints tbody tr[data-chain="31338"]').all()
+    assert {(r.get_attribute("data-address"), r.get_attribute("data-asset"), r.get_attribute("data-amount"))
+            for r in far} == {(e["address"], e["asset"], e["amount"]) for e in want["other_chain"]["endpoints"]}
+    assert all(r.locator("td.chain").inner_text() == "31338" for r in far)
+    # save the trace to the case: the server reruns it across the bridge and keeps it as a finding
+    page.click("#eth-trace-save")
+    http = httpx.Client(base_url=eth_server + "/api/v1", timeout=300,
+                        headers={"Authorization": f"Bearer {TOKEN}", "X-Chaintrail-User-Token": TOKEN})
+    try:
+        found = []
+        for _ in range(600):
+            cases = http.get("/cases").json()
+            found = [f for c in cases for f in http.get(f"/cases/{c['ref']}/findings").json()
+                     if f["kind"] == "eth_trace"]
+            if found:
+                break
+            page.wait_for_timeout(200)
+        (f,) = found
+        assert f["result"]["trace_hash"] == want["trace_hash"]
+        assert f["params"]["other_store"]["chain_id"] == 31338
+        there = list(dict.fromkeys(s["block_hash"] for s in want["other_chain"]["steps"]))
+        assert there and set(there) <= set(f["block_hashes"])
+        ref = next(c["ref"] for c in http.get("/cases").json()
+                   if any(x["id"] == f["id"] for x in http.get(f"/cases/{c['ref']}/findings").json()))
+        again = http.post(f"/cases/{ref}/findings/{f['id']}/rerun").json()
+        assert again["reproduced"] and again["new_hash"] == f["finding_hash"]
+    finally:
+        http.close()
     assert page.errors == []
