@@ -172,6 +172,11 @@ def test_eth_trace_endpoints_carry_fiat_in_cli_and_api(prepared):
     assert valued
     with serve(store) as api:
         body = api.ok("/eth/trace", source=src, until_exchange=True, limit=5000)
+        # the account schedules through the API are the CLI's
+        who = next(e["address"] for e in out["endpoints"] if e["address"])
+        acct = cli("account", "--chain", "eth", who, "--store", str(store))
+        got = api.ok("/account", subject=who, chain="eth")
+        assert got["assets"] == acct["assets"] and got["prices"] == acct["prices"]
     assert body["trace_hash"] == out["trace_hash"] and body["fiat"] == out["fiat"]
     assert [e["fiat"] for e in body["endpoints"]] == [e["fiat"] for e in out["endpoints"]]
     json.dumps(body)

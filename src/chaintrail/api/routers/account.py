@@ -13,7 +13,9 @@ _DAY = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
 @router.get("/account", summary="Sources and uses of funds, balance, months and lot gains")
-async def account(subject: str = Query(..., min_length=1, max_length=200, description="cluster:N or an address"),
+async def account(subject: str = Query(..., min_length=1, max_length=200,
+                                       description="cluster:N or an address; chain=eth: 0xACCOUNT"),
+                  chain: str = Query("btc", pattern="^(btc|eth)$", description="eth: per asset, FIFO lots"),
                   date_from: str | None = Query(None, pattern=_DAY, description="First UTC day"),
                   date_to: str | None = Query(None, pattern=_DAY, description="Last UTC day"),
                   lots: str = Query("fifo", pattern="^(fifo|specific)$"),
@@ -25,6 +27,16 @@ async def account(subject: str = Query(..., min_length=1, max_length=200, descri
     from chaintrail.analysis.accounting import AccountParams
     from chaintrail.analysis.accounting import account as run
 
+    if chain == "eth":
+        from chaintrail.analysis.eth.accounting import eth_account
+        from chaintrail.errors import UsageError
+
+        if lots != "fifo":
+            raise UsageError("chain=eth keeps FIFO lots per asset (an account has no outputs to identify)")
+        result = await asyncio.to_thread(eth_account, wb.store, subject, date_from=date_from, date_to=date_to,
+                                         currency=currency.upper())
+        result.pop("block_hashes", None)
+        return json_response(result)
     params = AccountParams(date_from, date_to, lots, currency.upper())
     result = await asyncio.to_thread(run, wb.store, subject, params)
     result.pop("block_hashes", None)
