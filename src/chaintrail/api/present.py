@@ -164,7 +164,7 @@ def summary_fiat(wb, addrs: np.ndarray, balance_sat: int, currency: str = "USD",
         recv = (np.asarray(v.out_value[outs], np.int64), _tx_times(v, v.tx_of_outs(outs)))
         sent = (np.asarray(v.in_value[ins], np.int64), _tx_times(v, v.tx_of_ins(ins)))
     out = holdings_fiat(book, recv, sent, balance_sat, tip, currency)
-    if not parts:
+    if out is not None and not parts:
         out["parts_note"] = ("received and sent are not valued for a large entity here: "
                              "GET /account?subject=cluster:N values every movement")
     return out

@@ -116,7 +116,7 @@ def eth_account(store: ChainStore, subject: str, *, date_from: str | None = None
     names = _Names(store.path)
     tokens = token_metadata(store)
     per: dict[str, list[dict]] = defaultdict(list)
-    items = Counter()
+    items: Counter[str] = Counter()
     for r in rows:
         frm = "0x" + bytes(r["from_address"]).hex() if r["from_address"] is not None else None
         to = "0x" + bytes(r["to_address"]).hex() if r["to_address"] is not None else None
@@ -150,9 +150,10 @@ def _asset(book: PriceBook, cur: str, tokens: dict, asset: str, flows: list[dict
     symbol = "ETH" if asset == "ETH" else (t.symbol if t is not None else None)
     series, how = price_series(book, tokens, asset) if decimals is not None else \
         (None, f"token {asset} has no decimals: not valued")
+    dec = int(decimals or 0)
     times = np.array([f["time"] for f in flows], np.int64)
     if series is not None:
-        v = book.value(series, np.array([float(f["amount"]) for f in flows]), times, cur, decimals)
+        v = book.value(series, np.array([float(f["amount"]) for f in flows]), times, cur, dec)
         for i, f in enumerate(flows):
             f["fiat_cents"] = None if np.isnan(v.cents[i]) else int(v.cents[i])
             f["price"] = v.row(i)
@@ -176,9 +177,10 @@ def _asset(book: PriceBook, cur: str, tokens: dict, asset: str, flows: list[dict
     closing = opening + src - use
     market = None
     if series is not None and closing >= 0:
-        mv = book.value(series, np.array([float(closing)]), np.array([hi * DAY_S]), cur, decimals)
+        mv = book.value(series, np.array([float(closing)]), np.array([hi * DAY_S]), cur, dec)
         market = None if np.isnan(mv.cents[0]) else int(mv.cents[0])
-    bal, points = opening, []
+    bal = opening
+    points: list[dict] = []
     for f in inside:
         bal += sign(f)
         if points and points[-1]["tx_hash"] == f["tx_hash"] and f["tx_hash"] is not None:
@@ -280,7 +282,7 @@ def eth_trace_fiat(store: ChainStore, out: dict, currency: str = "USD", book: Pr
             e["fiat"] = {"usd": None, "missing": how if s is None else "no transaction paid it: not valued"}
             continue
         used.add(s)
-        v = book.value(s, np.array([float(int(e["amount"]))]), np.array([when[tx]]), cur, dec).row(0)
+        v = book.value(s, np.array([float(int(e["amount"]))]), np.array([when[tx]]), cur, int(dec or 0)).row(0)
         e["fiat"] = {**v, "series": s, "tx": tx}
     out["fiat"] = {"currency": cur, "convention": CONVENTION + "; an endpoint at the day of the last transaction "
                    "that paid it", "prices": book.sources_used(sorted(used), cur) if used else []}
