@@ -338,3 +338,28 @@ def test_haircut_through_the_pools_equals_an_independent_replay(scenario) -> Non
             own = {x["withdrawal_tx"] for x in case["tornado_links"] if x.get("withdrawal_tx")}
             through += len(own & {s["tx_hash"] for s in d["steps"]})
     assert through >= 1           # the cases' own withdrawals carried taint on: the trail went through the pools
+
+
+def test_key_haircut_through_tornado_exact_with_the_cases_links_confirmed(scenario) -> None:
+    """The key's rule follows a withdrawal on only when its recipient is the case's own (ownership the generator
+    knows); given those links as confirmed (and no leads), the trace's exchange figures are the key's exactly."""
+    store, key = scenario
+    cases = [c for c in key["cases"] if c["tornado_links"]]
+    assert cases
+    for case in cases:
+        links = [f"{x['deposit_tx']}:{x['withdrawal_tx']}" for x in case["tornado_links"] if x.get("withdrawal_tx")]
+        d, got = _reached(store, case, "--tornado-heuristics", "none", *sum((["--link", x] for x in links), []))
+        want, missed = _split_missed(store, case, d)     # the finder misses the cases' never-swept EOAs
+        got_f = {ex: {a: v for a, v in got.get(ex, {}).items() if a in want[ex] and v} for ex in want}
+        want_f = {ex: {a: v for a, v in w.items() if v} for ex, w in want.items()}
+        assert {ex: set(v) for ex, v in got_f.items()} == {ex: set(v) for ex, v in want_f.items()}, case["id"]
+        for ex, assets in want_f.items():
+            for a, v in assets.items():
+                assert got_f[ex][a] == v, (case["id"], ex, a)
+        for ex, assets in case["reached"].items():      # found + unspent at the missed ones = the key's
+            for a, f in assets.items():
+                total = got.get(ex, {}).get(a, 0) + missed.get(ex, {}).get(a, 0)
+                assert total == int(f["haircut"]), (case["id"], ex, a)
+        # the relayers' fees are the key's endpoints exactly
+        key_fees = sum(int(e["haircut"]) for e in case["haircut_endpoints"] if e["kind"] == "relayer_fee")
+        assert sum(int(e["amount"]) for e in d["endpoints"] if e["kind"] == "relayer_fee") == key_fees
