@@ -1,15 +1,22 @@
 """Ingest benchmark: our parser and ingest beside python-bitcoinlib on the same bytes.
 
-Run: .venv/bin/python bench/ingest.py [--repeat N] [--blocks-dir DIR]
+Run: .venv/bin/python bench/ingest.py [--repeat N] [--runs N] [--blocks-dir DIR] [--mainnet-gb 700]
 
-Prints, from one run on one set of real blocks (every block in ../shared/data/btc
-raw folders, SegWit-era mainnet and testnet blocks with thousands of txs):
-  * parse + txid throughput (MB/s, tx/s), ours vs python-bitcoinlib's CBlock.deserialize + GetTxid
-  * end-to-end ingest into a fresh store (parse, checks, mapping, Parquet, index), MB/s, of the
-    single raw blocks (their inputs' addresses are read off scriptSig/witness: no undo data), and
-    with --blocks-dir of a whole blocks/ folder in chain order
-  * index bytes per input and per output
-Figures are medians over --repeat runs; compare ratios, not absolute times.
+Prints, from one run:
+  * parse + txid throughput (MB/s, tx/s) on every real block in ../shared/data/btc (SegWit-era
+    mainnet and testnet blocks, 13 consecutive mainnet blocks of 2019), ours vs python-bitcoinlib's
+    CBlock.deserialize + GetTxid (the peer), medians over --repeat;
+  * end-to-end ingest into a fresh store (read, parse, checks, mapping, Parquet, index, manifest) of
+    those real blocks, with the bcoin undo files beside the blocks that have them, and with
+    --blocks-dir of a whole Core blocks/ folder (blk + rev files, e.g. a generated chain): MB/s, tx/s,
+    the ratio to the peer's parse-only MB/s from this run, CPU seconds per pipeline thread (parse,
+    map, commit), peak RSS and how much of it is the writer's in-memory index (which grows with the
+    chain: txids, address keys, output values) versus the pipeline's batches (bounded), medians over --runs;
+  * an estimate for two idle cores from CPU time, max(busiest thread, all threads / 2), for a
+    shared machine where wall time mostly measures the other processes;
+  * the projected full-chain time at both rates for --mainnet-gb of blk files;
+  * index bytes per input and per output.
+Compare ratios from one run, not absolute times across runs.
 """
 
 from __future__ import annotations
@@ -26,21 +33,20 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = (ROOT / ".." / "shared" / "data" / "btc").resolve()
+FRAME = bytes.fromhex("f9beb4d9")
 
 
-def load_blocks(extra_dir: Path | None) -> list[bytes]:
-    blocks = []
-    for f in sorted(DATA.glob("*/raw/*.raw")):
-        if f.stem.endswith("-undo") or f.name.startswith("tx-"):
-            continue
+def real_block_files() -> list[Path]:
+    files = [f for f in sorted(DATA.glob("*/raw/*.raw")) if not f.stem.endswith("-undo") and not f.name.startswith("tx-")]
+    return files + sorted(DATA.glob("mainnet/blocks-*/*.raw"))
+
+
+def load_blocks(files: list[Path]) -> list[bytes]:
+    out = []
+    for f in files:
         d = f.read_bytes()
-        blocks.append(d[8:] if d[:4] == bytes.fromhex("f9beb4d9") else d)
-    if extra_dir:
-        from chaintrail.chains.bitcoin.blockfiles import detect_network, list_block_files, read_block, read_xor_key, scan_block_file
-        net, key = detect_network(extra_dir), read_xor_key(extra_dir)
-        for p in list_block_files(extra_dir):
-            blocks += [read_block(loc, key) for loc in scan_block_file(p, net.magic, key)]
-    return blocks
+        out.append(d[8:] if d[:4] == FRAME else d)
+    return out
 
 
 def ours_parse(buf, starts, ends):
@@ -70,23 +76,92 @@ def timed(fn, repeat):
     return statistics.median(times), out
 
 
-def ingest_once(raw_files_dir: Path, files: list[Path]):
+def _status_kb(key: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def _reset_peak() -> bool:
+    """Reset VmHWM to the current RSS (Linux); False where that cannot be done."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _state_mb(job) -> float:
+    """MB of the writer's in-memory index: what grows with the chain."""
+    s = job._state
+    if s is None:
+        return 0.0
+    arrays = [s.txids._keys, s.txids._table, s.addrs._keys, s.addrs._table,
+              s.tx_first_out._a, s.out_value._a, s.out_addr._a]
+    return sum(a.nbytes for a in arrays) / 2**20
+
+
+def ingest_run(source) -> dict:
+    """One ingest into a fresh store under /tmp; returns its figures (the store is deleted)."""
     from chaintrail.ingest.btc_job import BtcIngest
-    store = Path(tempfile.mkdtemp(prefix="ct-bench-")) / "store"
-    t = time.perf_counter()
-    with BtcIngest(store) as job:
-        job.ingest_raw(files)
-    dt = time.perf_counter() - t
-    return dt, store
+    store = Path(tempfile.mkdtemp(prefix="ct-bench-store-")) / "store"
+    rss0 = _status_kb("VmRSS") / 1024
+    peak_ok = _reset_peak()
+    t, c = time.perf_counter(), time.process_time()
+    try:
+        with BtcIngest(store) as job:
+            rep = source(job)
+            wall, cpu = time.perf_counter() - t, time.process_time() - c
+            state = _state_mb(job)
+        peak = _status_kb("VmHWM") / 1024 if peak_ok else float("nan")
+        from chaintrail.store.chainstore import ChainStore
+        from chaintrail.store.index import index_bytes
+        with ChainStore(store) as st:
+            counts, sizes = st.counts, index_bytes(st.index_dir)
+    finally:
+        shutil.rmtree(store.parent, ignore_errors=True)
+    stages = dict(rep.stage_cpu_s)
+    return {"wall": wall, "cpu": cpu, "stages": stages, "peak": peak, "rss0": rss0, "state": state,
+            "txs": rep.txs, "bytes": rep.bytes, "counts": counts, "sizes": sizes,
+            "est": max(max(stages.values(), default=0.0), cpu / 2)}
+
+
+def summarise(label: str, runs: list[dict], mb: float, peer_mbs: float, mainnet_gb: float) -> None:
+    wall = statistics.median(r["wall"] for r in runs)
+    est = statistics.median(r["est"] for r in runs)
+    cpu = statistics.median(r["cpu"] for r in runs)
+    ntx = runs[0]["txs"]
+    stages = {k: statistics.median(r["stages"].get(k, 0.0) for r in runs) for k in ("parse", "map", "commit")}
+    peak = max(r["peak"] for r in runs)
+    state = max(r["state"] for r in runs)
+    rss0 = min(r["rss0"] for r in runs)
+    walls = ", ".join(f"{r['wall']:.1f}" for r in runs)
+    print(f"\n{label}: {mb:,.1f} MB, {ntx:,} txs; medians of {len(runs)} runs (wall per run: {walls} s)")
+    print(f"  {'measured wall clock':34} {mb / wall:9.1f} MB/s {ntx / wall:12,.0f} tx/s   "
+          f"{(mb / wall) / peer_mbs:6.1f}x python-bitcoinlib parse-only ({peer_mbs:.1f} MB/s, same run)")
+    print(f"  {'2 idle cores, from CPU time':34} {mb / est:9.1f} MB/s {ntx / est:12,.0f} tx/s   "
+          f"{(mb / est) / peer_mbs:6.1f}x   (CPU {cpu:.1f} s: parse {stages['parse']:.1f}, map {stages['map']:.1f}, "
+          f"commit {stages['commit']:.1f})")
+    print(f"  {'peak RSS':34} {peak:9.0f} MB   = {rss0:.0f} before ingest + {state:.0f} writer index (grows "
+          f"with the chain) + {max(0.0, peak - rss0 - state):.0f} pipeline batches (bounded)")
+    full = mainnet_gb * 1000
+    print(f"  {f'projected {mainnet_gb:g} GB mainnet':34} {full / (mb / wall) / 3600:9.1f} h at the measured rate, "
+          f"{full / (mb / est) / 3600:.1f} h at the 2-idle-core rate")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=5, help="parse+txid repeats")
+    ap.add_argument("--runs", type=int, default=3, help="end-to-end ingest runs per source")
     ap.add_argument("--blocks-dir", type=Path, default=None,
                     help="also time a whole Core blocks/ folder ingest (e.g. a generated scenario)")
+    ap.add_argument("--mainnet-gb", type=float, default=700.0, help="blk bytes of the chain to project to")
     args = ap.parse_args()
-    blocks = load_blocks(None)
+    files = real_block_files()
+    blocks = load_blocks(files)
     sizes = np.array([len(b) for b in blocks], np.int64)
     ends = np.cumsum(sizes)
     starts = ends - sizes
@@ -96,47 +171,43 @@ def main() -> None:
     t_ours, ntx = timed(lambda: ours_parse(buf, starts, ends), args.repeat)
     t_lib, ntx_lib = timed(lambda: bitcoinlib_parse(blocks), max(1, args.repeat // 2))
     assert ntx == ntx_lib, (ntx, ntx_lib)
+    peer = mb / t_lib
 
-    # End-to-end: write the same blocks as raw files and ingest them into fresh stores.
+    # End-to-end: the same blocks as raw files (with their bcoin undo files) into fresh stores.
+    from chaintrail.chains.bitcoin.blockfiles import list_block_files
     tmp = Path(tempfile.mkdtemp(prefix="ct-bench-raw-"))
-    files = []
-    for i, b in enumerate(blocks):
+    raw = []
+    for i, (f, b) in enumerate(zip(files, blocks)):
         p = tmp / f"b{i:06d}.raw"
         p.write_bytes(b)
-        files.append(p)
-    ingest_once(tmp, files[:2])  # warm-up
-    runs = []
-    for _ in range(max(1, args.repeat // 2)):
-        dt, store = ingest_once(tmp, files)
-        runs.append(dt)
-        last_store = store
-    t_e2e = statistics.median(runs)
-    from chaintrail.store.chainstore import ChainStore
-    from chaintrail.store.index import index_bytes
-    with ChainStore(last_store) as st:
-        c, sizes_b = st.counts, index_bytes(st.index_dir)
-    shutil.rmtree(tmp, ignore_errors=True)
+        undo = f.with_name(f.stem + "-undo" + f.suffix)
+        if undo.exists():
+            shutil.copyfile(undo, tmp / f"b{i:06d}-undo.raw")
+        raw.append(p)
+    try:
+        ingest_run(lambda job: job.ingest_raw(raw[:2]))  # warm-up
+        real = [ingest_run(lambda job: job.ingest_raw(raw)) for _ in range(args.runs)]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    c, sz = real[0]["counts"], real[0]["sizes"]
 
-    print(f"bench/ingest: {len(blocks)} real blocks, {mb:.1f} MB, {ntx} txs, {c['inputs']} inputs, {c['outputs']} outputs")
+    n_undo = sum(1 for f in files if f.with_name(f.stem + "-undo" + f.suffix).exists())
+    print(f"bench/ingest: {len(blocks)} real blocks ({n_undo} with undo data), {mb:.1f} MB, {ntx} txs, "
+          f"{c['inputs']} inputs, {c['outputs']} outputs")
     print(f"{'what':38} {'chaintrail':>14} {'python-bitcoinlib':>18} {'ratio':>8}")
-    print(f"{'parse + txid, MB/s':38} {mb / t_ours:14.1f} {mb / t_lib:18.1f} {t_lib / t_ours:7.1f}x")
+    print(f"{'parse + txid, MB/s':38} {mb / t_ours:14.1f} {peer:18.1f} {t_lib / t_ours:7.1f}x")
     print(f"{'parse + txid, tx/s':38} {ntx / t_ours:14.0f} {ntx / t_lib:18.0f} {t_lib / t_ours:7.1f}x")
-    print(f"{'end-to-end ingest into store, MB/s':38} {mb / t_e2e:14.1f} {'-':>18} {'':>8}")
-    print(f"{'index bytes per input':38} {sizes_b['inputs'] / c['inputs']:14.2f} {'(BlockSci: 16)':>18}")
-    print(f"{'index bytes per output':38} {sizes_b['outputs'] / c['outputs']:14.2f} {'(BlockSci: 16)':>18}")
-    print(f"{'index bytes per tx (+txid, first in/out)':38} {sizes_b['txs'] / c['txs']:14.2f}")
+    print(f"{'index bytes per input':38} {sz['inputs'] / c['inputs']:14.2f} {'(BlockSci: 16)':>18}")
+    print(f"{'index bytes per output':38} {sz['outputs'] / c['outputs']:14.2f} {'(BlockSci: 16)':>18}")
+    print(f"{'index bytes per tx (+txid, first in/out)':38} {sz['txs'] / c['txs']:14.2f}")
+    summarise("end-to-end ingest, real blocks (single raw files + undo)", real, mb, peer, args.mainnet_gb)
     if args.blocks_dir:
-        # The node path: a whole Core blocks/ folder (best chain, undo, batches) into a fresh store.
-        from chaintrail.ingest.btc_job import BtcIngest
-        from chaintrail.chains.bitcoin.blockfiles import list_block_files
+        # The node path: a whole Core blocks/ folder (best chain, rev undo, batches) into a fresh store.
         folder_mb = sum(p.stat().st_size for p in list_block_files(args.blocks_dir)) / 1e6
-        store = Path(tempfile.mkdtemp(prefix="ct-bench-dir-")) / "store"
-        t = time.perf_counter()
-        with BtcIngest(store) as job:
-            rep = job.ingest_blocks_dir(args.blocks_dir)
-        dt = time.perf_counter() - t
-        shutil.rmtree(store.parent, ignore_errors=True)
-        print(f"{'blocks-dir ingest, MB/s':38} {folder_mb / dt:14.1f}   ({folder_mb:,.0f} MB, {rep.txs:,} txs in {dt:.1f} s)")
+        rev_mb = sum(p.stat().st_size for p in Path(args.blocks_dir).glob("rev*.dat")) / 1e6
+        runs = [ingest_run(lambda job: job.ingest_blocks_dir(args.blocks_dir)) for _ in range(args.runs)]
+        summarise(f"end-to-end ingest, blocks folder {args.blocks_dir} (blk files; rev files {rev_mb:,.0f} MB more)",
+                  runs, folder_mb, peer, args.mainnet_gb)
     sys.stdout.flush()
 
 

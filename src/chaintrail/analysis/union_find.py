@@ -13,29 +13,11 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
-from llvmlite import ir
-from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic
+
+from chaintrail.store.prefetch import prefetch
 
 NONE = np.uint32(0xFFFFFFFF)
 _AHEAD = 32   # inputs to prefetch ahead (measured: 16-64 are alike)
-
-
-@intrinsic
-def _prefetch(typingctx, arr, i):
-    """Hint the CPU to load ``arr[i]`` (for writing) into its caches."""
-    sig = types.void(arr, types.intp)
-
-    def codegen(context, builder, sig, args):
-        ary = context.make_array(sig.args[0])(context, builder, args[0])
-        ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), cgutils.voidptr_t)
-        i32 = ir.IntType(32)
-        fnty = ir.FunctionType(ir.VoidType(), [cgutils.voidptr_t, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
-        builder.call(fn, [ptr, ir.Constant(i32, 1), ir.Constant(i32, 3), ir.Constant(i32, 1)])
-        return context.get_dummy_value()
-    return sig, codegen
 
 
 @nb.njit(cache=True, inline="always")
@@ -74,7 +56,7 @@ def union_tx_inputs(parent, size, tx_first_in, in_addr, tx_lo, tx_hi, skip, big,
             if i + _AHEAD < n_in:
                 q = in_addr[i + _AHEAD]
                 if q < n_par:
-                    _prefetch(parent, q)
+                    prefetch(parent, q)
             a = in_addr[i]
             if a == NONE:
                 continue

@@ -12,6 +12,8 @@ ingest, which makes the resumed store byte-identical to an uninterrupted one.
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,7 @@ from chaintrail.chains.bitcoin.undo_columns import UndoColumns, parse_bcoin_undo
 from chaintrail.chains.bitcoin.validate import check_block, check_blocks
 from chaintrail.errors import DecodeError, ProofOfWorkError, SourceError, TrailingBytesError, TruncatedError
 from chaintrail.ingest.btc_mapper import BlockMeta, Mapper
+from chaintrail.ingest.pipeline import InOrder, ahead
 from chaintrail.store.chainstore import Batch, ChainStore
 from chaintrail.store.schema import TABLES
 from chaintrail.store.writer_state import WriterState
@@ -67,9 +70,11 @@ class IngestReport:
     stale: int = 0
     bad: list[str] = field(default_factory=list)
     rolled_back: int = 0
+    # CPU seconds of each pipeline thread: parse (+ txids, checks), map (the caller's thread), commit.
+    stage_cpu_s: Counter = field(default_factory=Counter)
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        return dict(self.__dict__) | {"stage_cpu_s": {k: round(v, 3) for k, v in self.stage_cpu_s.items()}}
 
 
 def bip34_height(lay, b: int) -> int | None:
@@ -105,6 +110,9 @@ class BtcIngest:
         self.report = IngestReport()
         self._kill_after = kill_after_batches  # test hook: simulate a crash after N commits
         self._state: WriterState | None = None
+        self._inflight: dict[bytes, int | None] = {}   # hash -> height of blocks parsed but not yet committed
+        self._unsettled: tuple | None = None           # the batch being committed, to record once it is
+        self._progress = [0, 0, 0]
         blocks = self.store.read_table("blocks", ["hash", "height", "block_seq"])
         self.known: dict[bytes, tuple[int, int | None]] = {
             h[::-1]: (s, ht) for h, ht, s in zip(blocks["hash"].to_pylist(), blocks["height"].to_pylist(),
@@ -258,14 +266,54 @@ class BtcIngest:
             yield batch
 
     def _run(self, pending: Iterator[PendingBlock], total: int, extra: dict[str, pa.Table] | None = None) -> None:
+        """Parse (a thread ahead), map (here) and commit (a thread behind) every batch, in order."""
         net = self._net()
         mapper = Mapper(self._state_now(), net)
-        done = 0
-        committed = 0
+        self._inflight.clear()
+        self._progress = [0, 0, total]   # bytes done, commits, total
         first = True
+        cpu = self.report.stage_cpu_s
+        t0 = time.thread_time()
+        try:
+            with InOrder("commit", cpu) as commits:
+                for batch, lay, txids, metas, bad_rows in ahead(self._parsed(pending, net), name="parse", cpu=cpu):
+                    tables: dict[str, pa.Table] = {}
+                    if batch:
+                        out = mapper.map(lay, metas, txids)
+                        tables = out.tables
+                    else:
+                        out = Batch({}, {})
+                    if first and extra:
+                        bad_rows = extra["bad_blocks"].to_pylist() + bad_rows if "bad_blocks" in extra else bad_rows
+                        tables.update({k: v for k, v in extra.items() if v.num_rows and k != "bad_blocks"})
+                    bad_rows = self._new_bad(bad_rows)
+                    if bad_rows:
+                        tables["bad_blocks"] = pa.Table.from_pylist(bad_rows, TABLES["bad_blocks"])
+                    first = False
+                    out.tables = tables
+                    self._settle(commits)
+                    if tables:
+                        commits.submit(self.store.commit, out)
+                    self._unsettled = (bool(tables), batch, lay, txids, metas)
+                self._settle(commits)
+        finally:
+            self._unsettled = None
+            self._inflight.clear()
+            cpu["map"] += time.thread_time() - t0
+        if first and extra:
+            tables = {k: v for k, v in extra.items() if v.num_rows and k != "bad_blocks"}
+            bad_rows = self._new_bad(extra["bad_blocks"].to_pylist() if "bad_blocks" in extra else [])
+            if bad_rows:
+                tables["bad_blocks"] = pa.Table.from_pylist(bad_rows, TABLES["bad_blocks"])
+            if tables:
+                self.store.commit(Batch(tables, {}))
+
+    def _parsed(self, pending: Iterator[PendingBlock], net: Network):
+        """(blocks, layout, txids, metas, bad-block rows) per batch, parsed and checked (the parse thread)."""
         for batch in self._batches(pending):
             batch = [b for b in batch if not self._seen(b)]
             bad_rows: list[dict] = []
+            lay = txids = metas = None
             while batch:
                 try:
                     lay, txids, metas = self._parse(batch, net)
@@ -275,37 +323,23 @@ class BtcIngest:
                         raise bad.error from None
                     blk = batch.pop(bad.index)
                     bad_rows.append(self._bad_row(bad.hash, blk.source, blk.offset, bad.error))
-            tables: dict[str, pa.Table] = {}
-            if batch:
-                out = mapper.map(lay, metas, txids)
-                tables = out.tables
-            else:
-                out = Batch({}, {})
-            if first and extra:
-                bad_rows = extra["bad_blocks"].to_pylist() + bad_rows if "bad_blocks" in extra else bad_rows
-                tables.update({k: v for k, v in extra.items() if v.num_rows and k != "bad_blocks"})
-            bad_rows = self._new_bad(bad_rows)
-            if bad_rows:
-                tables["bad_blocks"] = pa.Table.from_pylist(bad_rows, TABLES["bad_blocks"])
-            first = False
-            out.tables = tables
-            if tables:
-                self.store.commit(out)
-                committed += 1
-            if batch:
-                self._after_commit(lay, txids, metas)
-            done += sum(len(b.data) for b in batch)
-            if self.progress:
-                self.progress(done, total)
-            if self._kill_after is not None and committed >= self._kill_after:
-                raise _SimulatedCrash()
-        if first and extra:
-            tables = {k: v for k, v in extra.items() if v.num_rows and k != "bad_blocks"}
-            bad_rows = self._new_bad(extra["bad_blocks"].to_pylist() if "bad_blocks" in extra else [])
-            if bad_rows:
-                tables["bad_blocks"] = pa.Table.from_pylist(bad_rows, TABLES["bad_blocks"])
-            if tables:
-                self.store.commit(Batch(tables, {}))
+            yield batch, lay, txids, metas, bad_rows
+
+    def _settle(self, commits: InOrder) -> None:
+        """Wait for the batch being committed, then record it as the sequential loop did."""
+        commits.wait()
+        if self._unsettled is None:
+            return
+        did_commit, batch, lay, txids, metas = self._unsettled
+        self._unsettled = None
+        self._progress[1] += did_commit
+        if batch:
+            self._after_commit(lay, txids, metas)
+        self._progress[0] += sum(len(b.data) for b in batch)
+        if self.progress:
+            self.progress(self._progress[0], self._progress[2])
+        if self._kill_after is not None and self._progress[1] >= self._kill_after:
+            raise _SimulatedCrash()
 
     def _new_bad(self, rows: list[dict]) -> list[dict]:
         """Bad-block rows not recorded by an earlier run over the same files (a rerun adds none)."""
@@ -318,10 +352,12 @@ class BtcIngest:
         return out
 
     def _seen(self, blk: PendingBlock) -> bool:
-        data = blk.data.materialize() if isinstance(blk.data, _Lazy) else blk.data
-        blk.data = data
-        h = sha256d(bytes(data[:80]))
-        if h in self.known:
+        """Whether the block is stored already, or parsed in an earlier batch of this run (the parse thread)."""
+        if isinstance(blk.data, _Lazy):
+            h = blk.data.loc.hash
+        else:
+            h = sha256d(bytes(blk.data[:80]))
+        if h in self.known or h in self._inflight:
             self.report.skipped_known += 1
             return True
         return False
@@ -331,8 +367,13 @@ class BtcIngest:
         ends = np.cumsum(sizes)
         starts = ends - sizes
         buf = np.empty(int(ends[-1]), np.uint8)
-        for b, s in zip(batch, starts.tolist()):
-            buf[s:s + len(b.data)] = np.frombuffer(b.data, np.uint8) if not isinstance(b.data, np.ndarray) else b.data
+        with _Reader() as reader:
+            for b, s in zip(batch, starts.tolist()):
+                if isinstance(b.data, _Lazy):
+                    reader.read_into(b.data, buf[s:s + len(b.data)])
+                    b.data = buf[s:s + len(b.data)]
+                else:
+                    buf[s:s + len(b.data)] = np.frombuffer(b.data, np.uint8) if not isinstance(b.data, np.ndarray) else b.data
         if self.pow is not None:
             for i, b in enumerate(batch):
                 if b.check_pow and sizes[i] >= 80:   # shorter ones fail parsing below
@@ -364,6 +405,7 @@ class BtcIngest:
                 height = self._height_of(prev, heights, lay, i, net)
             heights[h] = height
             metas.append(BlockMeta(height, blk.source, blk.offset, blk.undo))
+        self._inflight.update(heights)   # later batches may be parsed before this one is committed
         return lay, txids, metas
 
     def _height_of(self, prev: bytes, batch_heights: dict, lay, i: int, net: Network) -> int | None:
@@ -371,6 +413,8 @@ class BtcIngest:
             return 0
         # A parent of known height decides; a parent of unknown height says nothing.
         ph = batch_heights.get(prev)
+        if ph is None:
+            ph = self._inflight.get(prev)
         if ph is None and prev in self.known:
             ph = self.known[prev][1]
         if ph is not None:
@@ -390,7 +434,9 @@ class BtcIngest:
         seq0 = self.store.counts["blocks"] - lay.n_blocks
         for i, m in enumerate(metas):
             start = int(lay.blk_start[i])
-            self.known[sha256d(lay.buf[start:start + 80].tobytes())] = (seq0 + i, m.height)
+            h = sha256d(lay.buf[start:start + 80].tobytes())
+            self.known[h] = (seq0 + i, m.height)
+            self._inflight.pop(h, None)
         self.report.blocks += lay.n_blocks
         self.report.txs += lay.n_tx
         self.report.inputs += lay.n_in
@@ -450,6 +496,38 @@ class _Lazy:
 
     def materialize(self) -> bytes:
         return read_block(self.loc, self.key)
+
+
+class _Reader:
+    """Reads blocks straight into a batch buffer, keeping the last blk file open."""
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        self.fh = None
+
+    def read_into(self, lazy: _Lazy, out: np.ndarray) -> None:
+        loc = lazy.loc
+        if lazy.key is not None and lazy.key != bytes(len(lazy.key)):
+            out[:] = np.frombuffer(lazy.materialize(), np.uint8)
+            return
+        if self.path != loc.file:
+            self.close()
+            self.fh, self.path = open(loc.file, "rb"), loc.file
+        self.fh.seek(loc.offset)
+        got = self.fh.readinto(memoryview(out))
+        if got != loc.length:
+            raise TruncatedError(f"block of {loc.length} bytes has only {got} on disk", str(loc.file), loc.offset)
+
+    def close(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+            self.fh, self.path = None, None
+
+    def __enter__(self) -> "_Reader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class _RevUndo:

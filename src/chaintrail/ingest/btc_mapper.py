@@ -40,7 +40,7 @@ class BlockMeta:
     undo: Callable[[], UndoColumns | None] | None = None  # spent coins of its non-coinbase inputs
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _gather(buf, offs, lens, data, offsets):
     p = 0
     for i in range(offs.shape[0]):
@@ -50,6 +50,17 @@ def _gather(buf, offs, lens, data, offsets):
             data[p + k] = buf[o + k]
         p += lens[i]
     offsets[offs.shape[0]] = p
+
+
+@nb.njit(cache=True, nogil=True)
+def _rows(buf, offs, width):
+    """(n, width) copy of ``buf[offs[i]:offs[i]+width]`` (a fancy index would build n*width int64 offsets)."""
+    out = np.empty((offs.shape[0], width), np.uint8)
+    for i in range(offs.shape[0]):
+        o = offs[i]
+        for k in range(width):
+            out[i, k] = buf[o + k]
+    return out
 
 
 def _binary_array(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> pa.Array:
@@ -171,7 +182,7 @@ class Mapper:
         s.out_value.extend(lay.out_value)
 
         # Inputs: resolve (prev txid, vout) to an output id.
-        prev_rows = buf[lay.in_prev[:, None] + np.arange(32)]
+        prev_rows = _rows(buf, lay.in_prev, 32)
         prev_tx = s.txids.lookup(prev_rows)
         first_out_all = s.tx_first_out.view()
         n_tx_all = T0 + nt

@@ -1,7 +1,8 @@
 """Open-addressing hash tables over fixed-width byte keys (txids, address keys).
 
 The keys live in a dense (n, width) uint8 array indexed by their dense id; the
-table only stores ids. It is derived data: rebuilt from the keys on open, so it
+table only stores ids (below 2**32, as everywhere in the store) beside a tag of
+their hash. It is derived data: rebuilt from the keys on open, so it
 is never persisted and can never disagree with the store. Inserting in id order
 into a table whose capacity depends only on the key count makes the layout a
 pure function of the keys.
@@ -12,7 +13,10 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from chaintrail.store.prefetch import prefetch
+
 EMPTY = -1
+_AHEAD = 16   # queries whose table slot is prefetched ahead of the probe
 
 
 def capacity_for(n: int) -> int:
@@ -23,14 +27,36 @@ def capacity_for(n: int) -> int:
     return cap
 
 
+_MUL = np.uint64(0x9E3779B97F4A7C15)
+_LOW = np.int64(0xFFFFFFFF)
+
+
+@nb.njit(cache=True, inline="always")
+def _word(keys, row, at):
+    w = np.uint64(0)
+    for k in range(8):
+        w |= np.uint64(keys[row, at + k]) << np.uint64(8 * k)
+    return w
+
+
 @nb.njit(cache=True, inline="always")
 def _hash(keys, row):
-    # Keys are hashes or hash-derived payloads, so their leading bytes are already
-    # uniform; FNV-style folding of 16 bytes just mixes in a kind byte when present.
-    h = np.uint64(0xCBF29CE484222325)
-    for k in range(min(keys.shape[1], 16)):
-        h = (h ^ np.uint64(keys[row, k])) * np.uint64(0x100000001B3)
-    return h
+    # Keys are hashes or hash-derived payloads, so 16 of their bytes are already uniform: skip an odd
+    # width's leading kind byte (address keys), mix the kind in, and fold two words together.
+    off = keys.shape[1] & 1
+    h = _word(keys, row, off) * _MUL
+    if keys.shape[1] >= off + 16:
+        h ^= _word(keys, row, off + 8)
+    if off:
+        h ^= np.uint64(keys[row, 0]) * np.uint64(0xBF58476D1CE4E5B9)
+    h *= _MUL
+    return h ^ (h >> np.uint64(29))
+
+
+@nb.njit(cache=True, inline="always")
+def _entry(h, i):
+    """A table slot: the hash's top 31 bits as a tag beside the id, so most mismatches skip the key row."""
+    return (np.int64(h >> np.uint64(33)) << np.int64(32)) | np.int64(i)
 
 
 @nb.njit(cache=True, inline="always")
@@ -41,62 +67,76 @@ def _equal(a, ra, b, rb):
     return True
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def insert_range(table, keys, start, stop):
     """Insert ids start..stop-1; a later id with an equal key replaces the earlier one."""
     mask = np.uint64(table.shape[0] - 1)
     for i in range(start, stop):
-        s = _hash(keys, i) & mask
+        if i + _AHEAD < stop:
+            prefetch(table, _hash(keys, i + _AHEAD) & mask)
+        h = _hash(keys, i)
+        e = _entry(h, i)
+        s = h & mask
         while True:
             cur = table[s]
             if cur == EMPTY:
-                table[s] = i
+                table[s] = e
                 break
-            if _equal(keys, cur, keys, i):
-                table[s] = i
+            if (cur >> 32) == (e >> 32) and _equal(keys, cur & _LOW, keys, i):
+                table[s] = e
                 break
             s = (s + np.uint64(1)) & mask
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def lookup(table, keys, queries, out):
     """out[j] = id of queries[j] in keys, or -1."""
     mask = np.uint64(table.shape[0] - 1)
-    for j in range(queries.shape[0]):
-        s = _hash(queries, j) & mask
+    nq = queries.shape[0]
+    for j in range(nq):
+        if j + _AHEAD < nq:
+            prefetch(table, _hash(queries, j + _AHEAD) & mask)
+        h = _hash(queries, j)
+        tag = np.int64(h >> np.uint64(33))
+        s = h & mask
         out[j] = EMPTY
         while True:
             cur = table[s]
             if cur == EMPTY:
                 break
-            if _equal(keys, cur, queries, j):
-                out[j] = cur
+            if (cur >> 32) == tag and _equal(keys, cur & _LOW, queries, j):
+                out[j] = cur & _LOW
                 break
             s = (s + np.uint64(1)) & mask
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def intern(table, keys, n, queries, valid, out):
     """Map each valid query row to an id, appending unseen keys at keys[n:].
 
     Returns the new key count. ``keys`` must have room for every query.
     """
     mask = np.uint64(table.shape[0] - 1)
-    for j in range(queries.shape[0]):
+    nq = queries.shape[0]
+    for j in range(nq):
+        if j + _AHEAD < nq:
+            prefetch(table, _hash(queries, j + _AHEAD) & mask)
         if not valid[j]:
             out[j] = EMPTY
             continue
-        s = _hash(queries, j) & mask
+        h = _hash(queries, j)
+        tag = np.int64(h >> np.uint64(33))
+        s = h & mask
         while True:
             cur = table[s]
             if cur == EMPTY:
                 keys[n, :] = queries[j, :]
-                table[s] = n
+                table[s] = _entry(h, n)
                 out[j] = n
                 n += 1
                 break
-            if _equal(keys, cur, queries, j):
-                out[j] = cur
+            if (cur >> 32) == tag and _equal(keys, cur & _LOW, queries, j):
+                out[j] = cur & _LOW
                 break
             s = (s + np.uint64(1)) & mask
     return n
@@ -106,6 +146,8 @@ class KeyTable:
     """Dense keys plus the hash table over them, growing by doubling."""
 
     def __init__(self, width: int, keys: np.ndarray | None = None):
+        if width < 8:
+            raise ValueError("keys must be at least 8 bytes wide")
         self.width = width
         n = 0 if keys is None else int(keys.shape[0])
         self._keys = np.zeros((max(1024, 2 * n), width), np.uint8)

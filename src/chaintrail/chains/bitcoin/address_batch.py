@@ -33,35 +33,35 @@ _U58 = np.uint64(58)
 
 
 # SHA-256's four sigma functions, rotation counts written in (one compiled signature each).
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sigma0(x):
     return (((x >> np.uint32(7)) | (x << np.uint32(25)))
             ^ ((x >> np.uint32(18)) | (x << np.uint32(14)))
             ^ (x >> np.uint32(3)))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sigma1(x):
     return (((x >> np.uint32(17)) | (x << np.uint32(15)))
             ^ ((x >> np.uint32(19)) | (x << np.uint32(13)))
             ^ (x >> np.uint32(10)))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _big_sigma0(x):
     return (((x >> np.uint32(2)) | (x << np.uint32(30)))
             ^ ((x >> np.uint32(13)) | (x << np.uint32(19)))
             ^ ((x >> np.uint32(22)) | (x << np.uint32(10))))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _big_sigma1(x):
     return (((x >> np.uint32(6)) | (x << np.uint32(26)))
             ^ ((x >> np.uint32(11)) | (x << np.uint32(21)))
             ^ ((x >> np.uint32(25)) | (x << np.uint32(7))))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sha256_lanes(hs, w, s):
     """Compress one block in every lane: column r of w (64, lanes) rows 0..15 holds its block."""
     for t in range(16, 64):
@@ -84,13 +84,13 @@ def _sha256_lanes(hs, w, s):
             hs[i, r] += s[i, r]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _word(b0, b1, b2, b3):
     return (np.uint32(b0) << np.uint32(24)) | (np.uint32(b1) << np.uint32(16)) \
         | (np.uint32(b2) << np.uint32(8)) | np.uint32(b3)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _base58_write(limbs, zeros, digits, out, pos):
     """Write '1' * zeros and the base-58 digits of the big-endian 32-bit limbs; return new pos."""
     nl = limbs.shape[0]
@@ -123,7 +123,7 @@ def _base58_write(limbs, zeros, digits, out, pos):
     return pos
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _base58check_kernel(versions, payloads, out, offsets, w, hs, s, limbs, raw, digits):
     """Scratch: w (64, lanes), hs, s (8, lanes) uint32; limbs (7,) uint64; raw, digits uint8."""
     n = versions.shape[0]
@@ -170,7 +170,7 @@ def _base58check_kernel(versions, payloads, out, offsets, w, hs, s, limbs, raw, 
             offsets[row + 1] = pos
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _segwit_lengths(hrp_len, witvers, lengths, offsets):
     """Fill offsets; return the first row with no valid address, or -1."""
     pos = 0
@@ -186,7 +186,7 @@ def _segwit_lengths(hrp_len, witvers, lengths, offsets):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _segwit_kernel(hrp_bytes, hrp_chk, witvers, programs, lengths, out, offsets, sym, chk, lim):
     """Scratch: sym (72, lanes) uint32 for witver + 5-bit groups + 6 zeros; chk, lim (lanes,)."""
     n = witvers.shape[0]

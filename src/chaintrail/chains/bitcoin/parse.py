@@ -70,7 +70,7 @@ def _compact(buf, pos, end):
     return np.int64(v), pos + 1 + n, OK
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _walk(buf, blk_start, blk_end, fill,
           blk_first_tx,
           tx_start, tx_end, tx_body, tx_wit, tx_version, tx_locktime, tx_first_in, tx_first_out,

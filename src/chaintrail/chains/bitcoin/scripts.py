@@ -33,7 +33,7 @@ def _pubkey_len(first):
     return 0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _classify_one(buf, off, ln):
     """Return (type, payload_offset, payload_length, witness_version)."""
     if ln == 25 and buf[off] == 0x76 and buf[off + 1] == 0xA9 and buf[off + 2] == 20 \
@@ -80,7 +80,7 @@ def _classify_one(buf, off, ln):
     return _NONSTD, off, ln, -1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _classify_all(buf, offs, lens, types, poffs, plens, wvers):
     for i in range(offs.shape[0]):
         t, po, pl, wv = _classify_one(buf, offs[i], lens[i])
@@ -104,7 +104,7 @@ def classify_scripts(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray):
     return types, poffs, plens, wvers
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _fill_keys(buf, types, poffs, plens, wvers, keys):
     """Copy payloads into key rows for the types whose payload fits as is."""
     for i in range(types.shape[0]):

@@ -107,7 +107,7 @@ def _looks_taproot(witness: list[bytes]) -> bool:
     return len(cb) >= 33 and (len(cb) - 33) % 32 == 0 and (cb[0] & 0xFE) == 0xC0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _compact(buf, p):
     b = buf[p]
     if b < 0xFD:
@@ -124,7 +124,7 @@ def _pubkey_at(buf, off, ln):
     return (ln == 33 and (buf[off] == 2 or buf[off] == 3)) or (ln == 65 and buf[off] == 4)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _locate(buf, in_script, in_script_len, in_wit, idx, kinds, offs, lens):
     """For each input in ``idx``: what to hash (offset, length) and the spent output's type.
 
@@ -222,7 +222,7 @@ def _locate(buf, in_script, in_script_len, in_wit, idx, kinds, offs, lens):
 _P2PKH, _P2SH, _P2WPKH, _P2WSH = int(ScriptType.P2PKH), int(ScriptType.P2SH), int(ScriptType.P2WPKH), int(ScriptType.P2WSH)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _hash_spans(buf, kinds, offs, lens, keys):
     for j in range(kinds.shape[0]):
         k = kinds[j]

@@ -36,7 +36,7 @@ class UndoColumns:
         return UndoColumns(np.array([c.value for c in coins], np.int64), buf, offs, lens)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _scan_bcoin(buf, fill, values, offs, lens):
     """Walk value(8) + CompactSize script records; returns (count, err, err_pos)."""
     pos = 0
