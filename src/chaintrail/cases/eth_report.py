@@ -267,6 +267,7 @@ def records_requests_html(findings: list[dict]) -> str:
     if not reqs:
         return ""
     parts = ["<h3>Records requests per service</h3>"]
+    chains = {q.get("chain_id") for q in reqs}
     for q in reqs:
         assets = ", ".join(units(a["amount"], a) + ("" if a["asset"] == "ETH" else f" (token {a['asset']})")
                            for a in q["assets"])
@@ -275,7 +276,8 @@ def records_requests_html(findings: list[dict]) -> str:
         deps = "".join(f"<tr><td class=mono>{_e(d['address'])}</td><td>{_e(d['asset'])}</td>"
                        f"<td class=n>{_e(d['amount'])}</td><td>{_e(_END_WORDS.get(d['kind'], d['kind']))}</td>"
                        f"<td class=mono>{_e(', '.join(d['txs'][:3]))}</td></tr>" for d in q["deposit_addresses"])
-        parts.append(f"<p><b>{_e(q['service'])}</b>: assets {_e(assets)}; token contracts {toks}.</p>"
+        where = _(" on chain {chain}").format(chain=q["chain_id"]) if len(chains) > 1 and q.get("chain_id") else ""
+        parts.append(f"<p><b>{_e(q['service'])}</b>{_e(where)}: assets {_e(assets)}; token contracts {toks}.</p>"
                      "<table class=data><tr><th>Deposit address</th><th>Asset</th><th class=n>Amount (base units)"
                      f"</th><th>Recognised as</th><th>Paid in</th></tr>{deps}</table>")
     return "".join(parts)

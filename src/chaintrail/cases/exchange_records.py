@@ -188,31 +188,38 @@ def legs_as_dicts(legs: list[Leg]) -> list[dict]:
 
 
 def eth_records_requests(findings: list[dict]) -> list[dict]:
-    """What to ask each service for, from a case's Ethereum trace findings: per service, every asset that arrived
-    (amount in base units, symbol, decimals), the token contracts by address, and the deposit addresses with the
-    transactions that paid them and the finding that traced them."""
-    out: dict[str, dict] = {}
+    """What to ask each service for, from a case's Ethereum trace findings: per service and chain, every asset that
+    arrived (amount in base units, symbol, decimals), the token contracts by address, and the deposit addresses with
+    the transactions that paid them and the finding that traced them. A trace that crossed a bridge adds the far
+    chain's services, under that chain's id (its ETH and tokens are other assets than this chain's)."""
+    out: dict[tuple, dict] = {}
     for f in findings:
         if f["kind"] != "eth_trace":
             continue
-        r = f["result"]
-        info = r.get("asset_info") or {}
-        for req in r.get("requests") or []:
-            svc = out.setdefault(req["service"], {"service": req["service"], "assets": {}, "token_contracts": {},
-                                                  "deposit_addresses": [], "findings": []})
-            for asset, amount in req["assets"].items():
-                a = svc["assets"].setdefault(asset, {"asset": asset, "symbol": (info.get(asset) or {}).get("symbol"),
-                                                     "decimals": (info.get(asset) or {}).get("decimals"),
-                                                     "amount": "0"})
-                a["amount"] = str(int(a["amount"]) + int(amount))
-            for c in req["token_contracts"]:
-                meta = info.get(c) or next((v for k, v in info.items() if k.split("#")[0] == c), {})
-                svc["token_contracts"].setdefault(c, {"address": c, "symbol": meta.get("symbol"),
-                                                      "name": meta.get("name")})
-            for d in req["deposits"]:
-                svc["deposit_addresses"].append({**d, "finding_hash": f["finding_hash"]})
-            if f["finding_hash"] not in svc["findings"]:
-                svc["findings"].append(f["finding_hash"])
+        parts = [f["result"]] + ([f["result"]["other_chain"]] if f["result"].get("other_chain") else [])
+        for r in parts:
+            _add_requests(out, r, f["finding_hash"])
     return [{**s, "assets": sorted(s["assets"].values(), key=lambda a: a["asset"]),
              "token_contracts": sorted(s["token_contracts"].values(), key=lambda c: c["address"])}
-            for s in sorted(out.values(), key=lambda s: s["service"])]
+            for _, s in sorted(out.items(), key=lambda kv: (kv[0][1] is not None, str(kv[0][1]), kv[0][0]))]
+
+
+def _add_requests(out: dict, r: dict, finding_hash: str) -> None:
+    info = r.get("asset_info") or {}
+    chain = r.get("chain_id")
+    for req in r.get("requests") or []:
+        svc = out.setdefault((req["service"], chain), {"service": req["service"], "chain_id": chain, "assets": {},
+                                                       "token_contracts": {}, "deposit_addresses": [],
+                                                       "findings": []})
+        for asset, amount in req["assets"].items():
+            a = svc["assets"].setdefault(asset, {"asset": asset, "symbol": (info.get(asset) or {}).get("symbol"),
+                                                 "decimals": (info.get(asset) or {}).get("decimals"),
+                                                 "amount": "0"})
+            a["amount"] = str(int(a["amount"]) + int(amount))
+        for c in req["token_contracts"]:
+            meta = info.get(c) or next((v for k, v in info.items() if k.split("#")[0] == c), {})
+            svc["token_contracts"].setdefault(c, {"address": c, "symbol": meta.get("symbol"), "name": meta.get("name")})
+        for d in req["deposits"]:
+            svc["deposit_addresses"].append({**d, "finding_hash": finding_hash})
+        if finding_hash not in svc["findings"]:
+            svc["findings"].append(finding_hash)

@@ -126,3 +126,24 @@ def test_stix_and_ftm_exports_validate(world) -> None:
                                  "stopped_mixer"))
     paid = sum(Decimal(x.first("amount")) for x in pays if x.first("currency") == sym)
     assert paid.scaleb(dec) == want > 0
+
+
+def test_records_requests_include_the_far_chain_of_a_bridged_trace() -> None:
+    """A trace that crossed a bridge reached services on both chains: each chain's are requested under its id
+    (ETH on chain B is another asset than on chain A), and the report names the chain."""
+    from chaintrail.cases.eth_report import records_requests_html
+    from chaintrail.cases.exchange_records import eth_records_requests
+
+    dep = {"address": "0x" + "11" * 20, "asset": "ETH", "amount": "5", "kind": "deposit_address", "txs": ["0x" + "aa" * 32]}
+    far_dep = {**dep, "address": "0x" + "22" * 20, "amount": "7"}
+    f = {"kind": "eth_trace", "finding_hash": "h1", "result": {
+        "chain_id": 31337, "requests": [{"service": "Alpha", "assets": {"ETH": "5"}, "token_contracts": [],
+                                         "deposits": [dep]}],
+        "other_chain": {"chain_id": 31338, "requests": [{"service": "Alpha", "assets": {"ETH": "7"},
+                                                         "token_contracts": [], "deposits": [far_dep]}]}}}
+    reqs = eth_records_requests([f])
+    assert [(q["service"], q["chain_id"], q["assets"][0]["amount"]) for q in reqs] == [("Alpha", 31337, "5"),
+                                                                                       ("Alpha", 31338, "7")]
+    assert reqs[1]["deposit_addresses"][0]["address"] == far_dep["address"]
+    html = records_requests_html([f])
+    assert "on chain 31338" in html and far_dep["address"] in html
