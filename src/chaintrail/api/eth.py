@@ -280,8 +280,9 @@ class EthService:
         }
 
     # -- analyses -----------------------------------------------------------------------------------
-    def trace(self, spec: str, params, until_exchange: bool) -> dict:
-        """The full result, as ``chaintrail trace --chain eth --json`` prints it; recent ones kept for paging."""
+    def trace(self, spec: str, params, until_exchange: bool, currency: str = "USD") -> dict:
+        """The full result, as ``chaintrail trace --chain eth --json`` prints it (endpoint fiat in ``currency``);
+        recent ones kept for paging."""
         from chaintrail.analysis.eth.trace import EthTracer
         from chaintrail.analysis.eth.trace_graph import taint_graph
         from chaintrail.analysis.eth.trace_result import records_requests
@@ -289,7 +290,8 @@ class EthService:
         self._require()
         params.check()
         self._check_source(spec)
-        key = (spec, params, until_exchange)
+        currency = currency.upper()
+        key = (spec, params, until_exchange, currency)
         with self._trace_lock:
             got = self._results.get(key)
             if got is not None:
@@ -308,7 +310,7 @@ class EthService:
                     out["other_chain"]["requests"] = records_requests(out["other_chain"])
             from chaintrail.analysis.eth.accounting import eth_trace_fiat
 
-            eth_trace_fiat(self.store, out)     # as the CLI: each endpoint in its asset's own series
+            eth_trace_fiat(self.store, out, currency)   # as the CLI: each endpoint in its asset's own series
             out = {**out, "graph": graph}
             self._results[key] = out
             while len(self._results) > RESULTS_KEPT:

@@ -103,11 +103,17 @@ def screen(wb: Workbench, subject: str, params: ScreenParams, currency: str = "U
 
 
 def eth_trace_body(wb: Workbench, spec: str, params, until_exchange: bool, offset: int, limit: int,
-                   steps: bool, graph: bool = False) -> dict:
+                   steps: bool, graph: bool = False, currency: str = "USD") -> dict:
     """The /eth/trace JSON body: one page of the full Ethereum result (see ``api.eth``)."""
     from chaintrail.api.eth import trace_page
 
-    return trace_page(wb.eth.trace(spec, params, until_exchange), offset, limit, steps, graph)
+    return trace_page(wb.eth.trace(spec, params, until_exchange, currency), offset, limit, steps, graph)
+
+
+def eth_trace_full(wb: Workbench, spec: str, params, until_exchange: bool, currency: str = "USD") -> dict:
+    """Every endpoint of an Ethereum trace with its fiat (the CSV export)."""
+    out = wb.eth.trace(spec, params, until_exchange, currency)
+    return {k: out[k] for k in ("source", "trace_hash", "endpoints", "fiat") if k in out}
 
 
 def eth_screen(wb: Workbench, subject: str, hops: int, as_of) -> dict:

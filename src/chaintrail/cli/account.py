@@ -26,7 +26,7 @@ def btc(sat: int) -> str:
 
 @one_line_errors
 def account(
-    subject: str = typer.Argument(..., help="cluster:N (an entity) or an address; eth: 0xACCOUNT"),
+    subject: str = typer.Argument(..., help="cluster:N (an entity) or an address; eth: 0xACCOUNT or cluster:N"),
     chain: str = typer.Option("btc", "--chain", help="btc | eth (per asset: ETH and each token at its own price "
                                                      "series; FIFO lots)"),
     date_from: str = typer.Option(None, "--from", help="First UTC day YYYY-MM-DD [default: the subject's first tx]"),
@@ -47,7 +47,7 @@ def account(
     if chain not in ("btc", "eth"):
         raise UsageError(f"--chain must be btc or eth, not {chain!r}")
     if chain == "eth":
-        _eth(subject, date_from, date_to, lots, currency, store, json_out)
+        _eth(subject, date_from, date_to, lots, currency, store, json_out, csv_out)
         return
     with ChainStore(store_path(store)) as st:
         r = run(st, subject, AccountParams(date_from, date_to, lots, currency.upper()))
@@ -110,21 +110,33 @@ def _print(r: dict) -> None:
                       "(left out of the fiat totals, never filled in)[/yellow]")
 
 
-def _eth(subject: str, date_from, date_to, lots: str, currency: str, store: Path, json_out: bool) -> None:
-    from chaintrail.analysis.eth.accounting import eth_account
+def _eth(subject: str, date_from, date_to, lots: str, currency: str, store: Path, json_out: bool,
+         csv_out: Path | None = None) -> None:
+    from chaintrail.analysis.eth.accounting import eth_account, eth_rows
     from chaintrail.store.chainstore import ChainStore
 
     if lots != "fifo":
         raise UsageError(_("--chain eth keeps FIFO lots per asset (an account has no outputs to identify)"))
     with ChainStore(store_path(store)) as st:
         r = eth_account(st, subject, date_from=date_from, date_to=date_to, currency=currency.upper())
+    if csv_out is not None:
+        _write_csv(csv_out, eth_rows(r))
+        if str(csv_out) == "-":
+            return
     if json_out:
         emit_json(r)
         return
     cur = r["currency"]
-    console.print(_("[bold]account {id}[/bold] (Ethereum), {start} to {end}; lots FIFO per asset; {convention}").format(
-        id=r["subject"]["id"], start=r["period"]["from"] or "-", end=r["period"]["to"] or "-",
-        convention=r["convention"]), highlight=False)
+    subj = r["subject"]
+    if subj["kind"] == "entity":
+        console.print(_("[bold]entity {id}[/bold] (Ethereum, {n} accounts), {start} to {end}; lots FIFO per asset; "
+                        "{convention}").format(id=subj["id"], n=subj["addresses"], start=r["period"]["from"] or "-",
+                                               end=r["period"]["to"] or "-", convention=r["convention"]),
+                      highlight=False)
+    else:
+        console.print(_("[bold]account {id}[/bold] (Ethereum), {start} to {end}; lots FIFO per asset; {convention}"
+                        ).format(id=subj["id"], start=r["period"]["from"] or "-", end=r["period"]["to"] or "-",
+                                 convention=r["convention"]), highlight=False)
     for a in r["assets"]:
         unit = a["symbol"] or a["asset"]
         amt = lambda v: units(v, a["decimals"], unit)  # noqa: E731

@@ -1,16 +1,18 @@
-"""Forensic accounting of an Ethereum account, per asset: sources and uses, balance, months, FIFO lot gains.
+"""Forensic accounting of an Ethereum account or entity, per asset: sources and uses, balance, months, FIFO gains.
 
-Every value flow into or out of the account is one movement (ETH by value or internal call, each ERC-20
-transfer, wrap and unwrap, and gas: tip, base fee burnt and blob fee as network fees). Per asset, exactly in
-base units (integers, no float):
+The subject is one account (0x...) or an entity (``cluster:N``, its accounts from ``analysis/eth_clusters``);
+flows between an entity's own accounts are internal and left out. Every value flow into or out of the subject is
+one movement (ETH by value or internal call, each ERC-20 transfer, wrap and unwrap, and gas: tip, base fee burnt
+and blob fee as network fees). Per asset, exactly in base units (integers, no float):
 
-    opening + sources - uses = closing = the account's net change in ``eth_balance_changes`` (from genesis).
+    opening + sources - uses = closing = the subject's net change in ``eth_balance_changes`` (from genesis).
 
-Fiat comes from ``store.prices`` at the UTC close of the block's day, per asset at its own series: ETH (and
-WETH, a 1:1 wrap of it) at ETH's; a token at the series of its symbol (USDT at USDT's: a stablecoin is never
-assumed to be worth 1.00), only where that symbol is unique among the store's tokens; any other token says it
-has no series. Lots are FIFO over the account's line per asset (``analysis.lots.fifo_costs_exact``), so in
-cents and exactly: opening cost + sources - uses + realised gain = closing cost.
+Fiat comes from ``store.prices`` at the UTC close of the block's day, per asset at its own series
+(``priced_tokens``): ETH (and WETH, a 1:1 wrap of it) at ETH's; on mainnet USDT and USDC by their issuers'
+contract addresses, elsewhere a token by its symbol where unique (a stablecoin is never assumed to be worth
+1.00); any other token says it has no series. Lots are FIFO over the subject's line per asset
+(``analysis.lots.fifo_costs_exact``), so in cents and exactly: opening cost + sources - uses + realised gain =
+closing cost.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from chaintrail.analysis.eth.priced_tokens import chain_id_of, price_series
 from chaintrail.analysis.lots import fifo_costs_exact
 from chaintrail.errors import UsageError
 from chaintrail.store.chainstore import ChainStore
@@ -29,36 +32,38 @@ from chaintrail.store.sql import query
 
 GAS_KINDS = ("fee_tip", "fee_burnt", "blob_fee_burnt")
 FEES = ("network fee", "gas (tip, base fee burnt, blob fee)")
-WRAPPED = {"WETH": "ETH"}          # a 1:1 wrap is valued at what it wraps
 
 
 def _addr(subject: str) -> bytes:
     s = subject.strip().lower()
     if not (s.startswith("0x") and len(s) == 42):
-        raise UsageError(f"an Ethereum account is 0x and 40 hex digits, not {subject!r}")
+        raise UsageError(f"an Ethereum account is 0x and 40 hex digits (or an entity cluster:N), not {subject!r}")
     try:
         return bytes.fromhex(s[2:])
     except ValueError:
-        raise UsageError(f"an Ethereum account is 0x and 40 hex digits, not {subject!r}") from None
+        raise UsageError(f"an Ethereum account is 0x and 40 hex digits (or an entity cluster:N), not {subject!r}") \
+            from None
 
 
-def price_series(book: PriceBook, tokens: dict, asset: str) -> tuple[str | None, str]:
-    """(the series an asset is valued at, why): ETH; WETH at ETH's; a token at its symbol's, when unique."""
-    if asset == "ETH":
-        return ("ETH", "ETH/USD") if book.get("ETH") else (None, "no ETH price series in the store")
-    t = tokens.get(bytes.fromhex(asset[2:]))
-    sym = (t.symbol or "").upper() if t is not None else ""
-    if not sym:
-        return None, f"token {asset} has no symbol: no price series can be matched to it"
-    same = [x for x in tokens.values() if (x.symbol or "").upper() == sym]
-    if len(same) > 1:
-        return None, (f"{len(same)} tokens in the store call themselves {sym}: none is priced by that symbol's "
-                      "series (symbols are not unique)")
-    series = WRAPPED.get(sym, sym)
-    if not book.get(series):
-        return None, f"no {series} price series in the store (chaintrail prices import FILE --asset {series})"
-    how = f"{sym} ({asset}) at the {series}/USD series" + (" (a 1:1 wrap)" if series != sym else "")
-    return series, how
+def resolve_eth_subject(store: ChainStore, subject: str) -> tuple[dict, list[bytes]]:
+    """(description, member addresses) of ``0xACCOUNT`` or an entity ``cluster:N`` (analysis/eth_clusters.parquet:
+    every account whose entity id is N; before clustering an account is its own entity, N its addr_num)."""
+    s = subject.strip()
+    if not s.startswith(("cluster:", "entity:")):
+        a = _addr(s)
+        return {"kind": "account", "id": "0x" + a.hex(), "chain": "eth", "addresses": 1}, [a]
+    n = s.split(":", 1)[1]
+    if not n.isdigit():
+        raise UsageError(f"an entity is cluster:N with N a number, not {subject!r}")
+    from chaintrail.analysis.eth.entities import eth_cluster_labels
+
+    labels = eth_cluster_labels(store)
+    members = np.flatnonzero(labels == int(n))
+    if not len(members):
+        raise UsageError(f"no Ethereum entity {subject} in this store (chaintrail cluster --chain eth)")
+    keys = np.asarray(store.column("eth_addr_key"))
+    return ({"kind": "entity", "id": f"cluster:{int(n)}", "chain": "eth", "addresses": int(len(members))},
+            sorted(bytes(keys[i]) for i in members.tolist()))
 
 
 class _Names:
@@ -98,8 +103,8 @@ def eth_account(store: ChainStore, subject: str, *, date_from: str | None = None
     from chaintrail.analysis.accounting import _day
     from chaintrail.analysis.eth.tokens import token_metadata
 
-    a = _addr(subject)
-    me = "0x" + a.hex()
+    desc, members = resolve_eth_subject(store, subject)
+    mine = {"0x" + m.hex() for m in members}
     book = book if book is not None else PriceBook.open(store.path)
     cur = book.check_currency(currency)
     d0, d1 = _day(date_from, "--from"), _day(date_to, "--to")
@@ -110,9 +115,11 @@ def eth_account(store: ChainStore, subject: str, *, date_from: str | None = None
                b.timestamp AS time, b.hash AS block_hash, t.hash AS tx_hash
         FROM raw.eth_value_flows f JOIN raw.eth_blocks b ON b.number = f.block_number
         LEFT JOIN raw.eth_transactions t USING (tx_num)
-        WHERE f.from_address = $a OR f.to_address = $a ORDER BY f.block_number, f.flow_index""", {"a": a}).to_pylist()
+        WHERE f.from_address IN (SELECT unnest($a::BLOB[])) OR f.to_address IN (SELECT unnest($a::BLOB[]))
+        ORDER BY f.block_number, f.flow_index""", {"a": members}).to_pylist()
     if not rows:
-        raise UsageError(f"account {me} has no value flows in this store")
+        raise UsageError(f"{desc['kind']} {desc['id']} has no value flows in this store")
+    chain_id = chain_id_of(store)
     names = _Names(store.path)
     tokens = token_metadata(store)
     per: dict[str, list[dict]] = defaultdict(list)
@@ -120,23 +127,24 @@ def eth_account(store: ChainStore, subject: str, *, date_from: str | None = None
     for r in rows:
         frm = "0x" + bytes(r["from_address"]).hex() if r["from_address"] is not None else None
         to = "0x" + bytes(r["to_address"]).hex() if r["to_address"] is not None else None
-        if frm == to:
-            continue                                  # to itself: no change
+        if frm == to or (frm in mine and to in mine):
+            continue                                  # to itself, or between the entity's own accounts: no change
         asset = "ETH" if r["asset"] is None else "0x" + bytes(r["asset"]).hex()
         if r["token_id"] is not None:
             items[asset] += 1                         # NFT items are counted, not valued
             continue
-        incoming = to == me
+        incoming = to in mine
         cat, name = names.of(frm if incoming else to, r["kind"])
         per[asset].append({"dir": "in" if incoming else "out", "amount": int(r["amount"]), "time": int(r["time"]),
                            "tx_hash": None if r["tx_hash"] is None else "0x" + bytes(r["tx_hash"]).hex(),
                            "block_hash": "0x" + bytes(r["block_hash"]).hex(), "kind": r["kind"],
-                           "category": cat, "name": name, "counterparty": frm if incoming else to})
-    assets = [_asset(book, cur, tokens, asset, flows, d0, d1) for asset, flows in
+                           "category": cat, "name": name, "counterparty": frm if incoming else to,
+                           "account": to if incoming else frm})
+    assets = [_asset(book, cur, tokens, asset, flows, d0, d1, chain_id) for asset, flows in
               sorted(per.items(), key=lambda kv: (kv[0] != "ETH", kv[0]))]
     used = sorted({x["price_series"] for x in assets if x["price_series"]})
     missing = sorted({d for x in assets for d in x["missing_prices"]})
-    return {"subject": {"kind": "account", "id": me, "chain": "eth"}, "chain": "eth", "currency": cur,
+    return {"subject": desc, "chain": "eth", "chain_id": chain_id, "currency": cur,
             "lot_method": "fifo", "convention": CONVENTION,
             "period": {"from": iso_day(d0) if d0 is not None else None, "to": iso_day(d1) if d1 is not None else None},
             "assets": assets, "nft_items_not_valued": dict(items),
@@ -144,11 +152,12 @@ def eth_account(store: ChainStore, subject: str, *, date_from: str | None = None
             "block_hashes": list(dict.fromkeys(f["block_hash"] for fl in per.values() for f in fl))}
 
 
-def _asset(book: PriceBook, cur: str, tokens: dict, asset: str, flows: list[dict], d0, d1) -> dict:
+def _asset(book: PriceBook, cur: str, tokens: dict, asset: str, flows: list[dict], d0, d1,
+           chain_id: int | None) -> dict:
     t = tokens.get(bytes.fromhex(asset[2:])) if asset != "ETH" else None
     decimals = 18 if asset == "ETH" else (t.decimals if t is not None else None)
     symbol = "ETH" if asset == "ETH" else (t.symbol if t is not None else None)
-    series, how = price_series(book, tokens, asset) if decimals is not None else \
+    series, how = price_series(book, tokens, asset, chain_id) if decimals is not None else \
         (None, f"token {asset} has no decimals: not valued")
     dec = int(decimals or 0)
     times = np.array([f["time"] for f in flows], np.int64)
@@ -200,7 +209,7 @@ def _asset(book: PriceBook, cur: str, tokens: dict, asset: str, flows: list[dict
                                              "cost_cents", "gain_cents")} | {"amount": str(f["amount"])}
                       for f in inside if f["dir"] == "out"],
         "flows": [{k: f.get(k) for k in ("tx_hash", "day", "dir", "kind", "category", "name", "counterparty",
-                                         "fiat_cents", "price")} | {"amount": str(f["amount"])} for f in inside],
+                                         "account", "fiat_cents", "price")} | {"amount": str(f["amount"])} for f in inside],
         "missing_prices": sorted({f["day"] for f in flows if series is not None and f["fiat_cents"] is None}),
         "note": None if closing >= 0 else ("the account sent more than the store shows it receiving: it held funds "
                                           "before the store's first block (a genesis allocation, or history not "
@@ -258,6 +267,7 @@ def eth_trace_fiat(store: ChainStore, out: dict, currency: str = "USD", book: Pr
     if not book or not eps:
         return
     tokens = token_metadata(store)
+    chain_id = chain_id_of(store)
     last = {e["txs"][-1] for e in eps if e.get("txs")}
     rows = query(store, """SELECT t.hash, b.timestamp FROM raw.eth_transactions t
                            JOIN raw.eth_blocks b ON b.number = t.block_number
@@ -274,7 +284,8 @@ def eth_trace_fiat(store: ChainStore, out: dict, currency: str = "USD", book: Pr
         if asset not in series:
             t = tokens.get(bytes.fromhex(asset[2:])) if asset != "ETH" else None
             dec = 18 if asset == "ETH" else (t.decimals if t is not None else None)
-            s, how = price_series(book, tokens, asset) if dec is not None else (None, f"token {asset} has no decimals")
+            s, how = price_series(book, tokens, asset, chain_id) if dec is not None else \
+                (None, f"token {asset} has no decimals")
             series[asset] = (s, how, dec)
         s, how, dec = series[asset]
         tx = (e.get("txs") or [None])[-1]
@@ -286,3 +297,32 @@ def eth_trace_fiat(store: ChainStore, out: dict, currency: str = "USD", book: Pr
         e["fiat"] = {**v, "series": s, "tx": tx}
     out["fiat"] = {"currency": cur, "convention": CONVENTION + "; an endpoint at the day of the last transaction "
                    "that paid it", "prices": book.sources_used(sorted(used), cur) if used else []}
+
+
+def eth_rows(result: dict) -> list[dict]:
+    """The movements of an Ethereum schedule as flat rows, every asset's (CSV export): exact base units, the
+    amount in the asset's units, and the value in the reporting currency at the day's close."""
+    cur = result["currency"].lower()
+    out = []
+    for a in result["assets"]:
+        dec = a["decimals"]
+        for f in a["flows"]:
+            p = f.get("price") or {}
+            out.append({"tx_hash": f["tx_hash"] or "", "day": f["day"], "direction": f["dir"], "kind": f["kind"],
+                        "asset": a["asset"], "symbol": a["symbol"] or "", "amount_base": f["amount"],
+                        "amount": "" if dec is None else _decimal(int(f["amount"]), int(dec)),
+                        "account": f.get("account") or "", "counterparty_category": f["category"],
+                        "counterparty": f["name"], "counterparty_address": f.get("counterparty") or "",
+                        "price_usd": "" if p.get("price_usd") is None else p["price_usd"],
+                        "value_usd": "" if p.get("usd") is None else f"{p['usd']:.2f}",
+                        **({f"value_{cur}": "" if f["fiat_cents"] is None else f"{f['fiat_cents'] / 100:.2f}"}
+                           if cur != "usd" else {}),
+                        "price_series": a["price_series"] or "", "fx_note": p.get("fx_note", "")})
+    return out
+
+
+def _decimal(n: int, decimals: int) -> str:
+    """Exact base units as a plain decimal string (no float)."""
+    whole, frac = divmod(abs(n), 10 ** decimals)
+    text = str(whole) + (f".{frac:0{decimals}d}".rstrip("0") if frac and decimals else "")
+    return ("-" if n < 0 else "") + text

@@ -44,7 +44,9 @@ def get_tx(tx_hash: str = Path(..., pattern=TX_HASH, description="0x and 64 hex 
     return json_response(wb.eth.transaction(tx_hash))
 
 
-@router.get("/trace", response_model=EthTraceResponse, summary="Trace funds on Ethereum")
+@router.get("/trace", response_model=EthTraceResponse, summary="Trace funds on Ethereum",
+            responses={200: {"content": {"text/csv": {}}, "description": "JSON, or every endpoint with its fiat as CSV "
+                                                                        "with format=csv"}})
 async def trace(source: str = Query(..., min_length=3, max_length=140,
                                     description="0xADDRESS, TXHASH, TXHASH:0xRECIPIENT or cluster:N"),
                 asset: str = Query("all", pattern=r"^(all|ETH|eth|0x[0-9a-fA-F]{40})$",
@@ -63,10 +65,16 @@ async def trace(source: str = Query(..., min_length=3, max_length=140,
                 steps: bool = Query(False, description="Include every tx that carried taint, with its block hash"),
                 graph: bool = Query(False, description="Include the fund-flow graph: accounts, flows per asset, "
                                     "conversion nodes, Tornado leads, bridge hops"),
+                currency: str = Query("USD", pattern="^[A-Za-z]{3}$",
+                                      description="Reporting currency beside USD for endpoint values: one with a USD "
+                                                  "series in the store (EUR from the ECB fixing)"),
+                format: str = Query("json", pattern="^(json|csv)$"),
                 runner=Depends(get_runner)):
     """Per asset, across swaps and wraps (conversions at the executed rate), with exact accounting in base units:
     traced = to_endpoints + fees + unspent + below_threshold + stopped + converted. ``trace_hash`` is the hash of
-    the full result, the same as `chaintrail trace --chain eth --json` gives for the same parameters."""
+    the full result, the same as `chaintrail trace --chain eth --json` gives for the same parameters. Each endpoint's
+    ``fiat`` is in its asset's own series at the UTC close of the day of the last tx that paid it, in USD and the
+    reporting ``currency``."""
     from chaintrail.analysis.eth.trace import EthTraceParams
     from chaintrail.analysis.tracing import SERVICE_STOPS
 
@@ -76,8 +84,17 @@ async def trace(source: str = Query(..., min_length=3, max_length=140,
         stops = tuple(sorted(set(stops) | set(SERVICE_STOPS)))
     params = EthTraceParams(direction=direction, model=model, asset=asset, max_hops=max_hops, min_amount=min_amount,
                             stop_categories=stops, mixer_policy=mixer_policy)
+    if format == "csv":
+        from fastapi.responses import StreamingResponse
+
+        from chaintrail.api.eth_csv import eth_endpoints_csv
+
+        out = await runner.run("eth_trace_full", source.strip(), params, until_exchange, currency.upper())
+        name = f"eth-trace-{out['trace_hash'][:12]}.csv"
+        return StreamingResponse(eth_endpoints_csv(out), media_type="text/csv",
+                                 headers={"Content-Disposition": f'attachment; filename="{name}"'})
     return json_response(await runner.run("eth_trace_body", source.strip(), params, until_exchange, offset, limit,
-                                          steps, graph))
+                                          steps, graph, currency.upper()))
 
 
 @router.get("/screen", response_model=EthScreenResult, summary="Screen an Ethereum account")
