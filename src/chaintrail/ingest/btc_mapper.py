@@ -121,10 +121,40 @@ def _address_strings(keys: np.ndarray, scripts: list[bytes | None], network: Net
         where.append(rare)
     if not pieces:
         return pa.array([], pa.string())
-    order = np.concatenate(where)
-    inverse = np.empty(len(order), np.int64)
-    inverse[order] = np.arange(len(order))
-    return pa.concat_arrays([p.cast(pa.string()) for p in pieces]).take(pa.array(inverse))
+    pieces = [p.cast(pa.string()) for p in pieces]
+    if any(p.null_count for p in pieces) or sum(len(w) for w in where) != len(keys):
+        order = np.concatenate(where)
+        inverse = np.empty(len(order), np.int64)
+        inverse[order] = np.arange(len(order))
+        return pa.concat_arrays(pieces).take(pa.array(inverse))
+    return _interleave(pieces, where, len(keys))
+
+
+@nb.njit(cache=True, nogil=True)
+def _scatter(src_off, src_data, where, dst_off, dst_data):
+    for r in range(where.shape[0]):
+        o = dst_off[where[r]]
+        s = src_off[r]
+        for k in range(src_off[r + 1] - s):
+            dst_data[o + k] = src_data[s + k]
+
+
+def _interleave(pieces: list[pa.Array], where: list[np.ndarray], n: int) -> pa.Array:
+    """One string array whose row ``where[k][r]`` is ``pieces[k][r]`` (every row covered once, no nulls)."""
+    parts = []
+    lens = np.zeros(n, np.int64)
+    for p, w in zip(pieces, where):
+        bufs = p.buffers()
+        off = np.frombuffer(bufs[1], np.int32)[p.offset:p.offset + len(p) + 1]
+        data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+        lens[w] = np.diff(off)
+        parts.append((off, data, w))
+    dst_off = np.zeros(n + 1, np.int64)
+    np.cumsum(lens, out=dst_off[1:])
+    dst = np.empty(int(dst_off[-1]), np.uint8)
+    for off, data, w in parts:
+        _scatter(off, data, w.astype(np.int64), dst_off, dst)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(dst_off.astype(np.int32)), pa.py_buffer(dst))
 
 
 @dataclass
