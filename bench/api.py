@@ -253,6 +253,7 @@ def main() -> int:
     ap.add_argument("--mix", default="lookup=0.7,trace=0.15,entity=0.15")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", action="store_true", help="Print the figures as JSON")
+    ap.add_argument("--peer", type=int, default=50, help="Peer lookups to time (DuckDB; seconds each on a big store)")
     ap.add_argument("--cold", action="store_true", help="Remove the store's persisted read model first, so the "
                                                         "start-up includes building it (a store from before it)")
     args = ap.parse_args()
@@ -284,7 +285,7 @@ def main() -> int:
     finally:
         proc.terminate()
         proc.wait(20)
-    peer = peer_sql_lookups(store, [p.rsplit("/", 1)[1] for p in paths["lookup"]], 50)
+    peer = peer_sql_lookups(store, [p.rsplit("/", 1)[1] for p in paths["lookup"]], args.peer)
     total = sum(len(v) for v in res["latency"].values())
     n_err = sum(len(v) for v in res["errors"].values())
     rows = {k: {"requests": len(v), "errors": len(res["errors"][k]), "per_s": round(len(v) / wall, 1),
