@@ -48,7 +48,7 @@ def nx_haircut(G, g, src_pos: int, fee_kinds, max_hops: int) -> tuple[int, int]:
                     heapq.heappush(heap, (p, a, d))
 
     queue(int(g.to[src_pos]), src_pos)
-    ended, edges, seen = 0, 0, set()
+    ended, edges, seen, gas = 0, 0, set(), {}
     while heap:
         p, a, d = heapq.heappop(heap)
         if p in seen:
@@ -56,9 +56,23 @@ def nx_haircut(G, g, src_pos: int, fee_kinds, max_hops: int) -> tuple[int, int]:
         seen.add(p)
         edges += 1
         x, b = d["amount"], d["bal"]
-        b = 0 if b >= 1 << 127 else b
-        b = max(b, x, T[a])
-        t = x * T[a] // b if b else 0
+        if p in gas:                       # more of a transaction's gas: its share of the gas's taint
+            left, rest = gas.pop(p)
+            t = left if x == rest else x * left // rest
+            if x != rest:
+                gas[p + 1] = (left - t, rest - x)
+        else:
+            total, q = x, p                # a transaction's gas (tip, base fee, blob fee) is one movement
+            while d["kind"] in fee_kinds and g.fee_next[q]:
+                q += 1
+                total += (int(g.hi[q]) << 64) | int(g.lo[q])
+            b = 0 if b >= 1 << 127 else b
+            b = max(b, total, T[a])
+            t = total * T[a] // b if b else 0
+            if q > p:
+                share = x * t // total
+                gas[p + 1] = (t - share, total - x)
+                t = share
         T[a] -= t
         if not t:
             continue
