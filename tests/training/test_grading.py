@@ -162,6 +162,6 @@ def test_results_stats_and_csv(room, klass):
     assert stats["techniques_missed"]["mule"] >= 1                      # Bob missed the scam's mule path
     csv_text = room.grades_csv("week1")
     assert csv_text.splitlines()[0] == ("trainee,set,exercise,kind,submitted_utc,score,exchanges,perpetrator,mixers,"
-                                        "unspent,reasoning")
+                                        "unspent,reasoning,bridges")
     assert any(line.startswith("Bob,week1,4,straight_to_exchange,") and ",100.0," in line
                for line in csv_text.splitlines())

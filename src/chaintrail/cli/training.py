@@ -19,7 +19,7 @@ from rich.table import Table
 
 from chaintrail.cli._common import JsonOption, console, emit_json, one_line_errors
 from chaintrail.errors import DecodeError, UsageError
-from chaintrail.i18n import _
+from chaintrail.i18n import _, fmt_units
 
 app = typer.Typer(help="Training: exercise sets, roster, grading, exam mode and lessons.", no_args_is_help=True)
 set_app = typer.Typer(help="Exercise sets (generated chains with questions).", no_args_is_help=True)
@@ -162,8 +162,11 @@ def exercise_show(exercise_id: int = typer.Argument(...), folder: Path = DirOpti
     say(f"[bold]{b['title']}[/bold] · {e['set']} #{e['position']} · {e['difficulty']}")
     say(b["story"])
     say(b["focus"])
-    for p in b["reported_payments"]:
+    for p in b.get("reported_payments", []):
         say(f"  {p['txid']}:{p['vout']}  {p['address']}  {p['amount_sat'] / 1e8:.8f} BTC  h{p['height']}")
+    for s in b.get("sources", []):
+        say(f"  {s['tx']}  {s['from']} → {s['to']}  {fmt_units(int(s['amount']), s['decimals'], s['symbol'])}  "
+            f"#{s['block']}")
     for t in b.get("techniques", []):
         say(f"  · {t['technique']}: {t['how']}")
 
@@ -184,7 +187,8 @@ def submit(
     exercise_id: int = typer.Option(..., "--exercise", help="Exercise id"),
     answers: Path = typer.Option(..., "--answers", help="Answers JSON file ('-': stdin): exchanges "
                                                         "[{exchange, amount_btc}], perpetrator_addresses, mixers, "
-                                                        "unspent_btc, reasoning"),
+                                                        "unspent_btc, reasoning; Ethereum: exchanges [{exchange, "
+                                                        "asset, amount}], bridges, unspent [{asset, amount}]"),
     token: str | None = typer.Option(None, "--token", help="Your trainee token [default: $CHAINTRAIL_TRAINING_TOKEN]"),
     folder: Path = DirOption,
     as_json: bool = JsonOption,

@@ -116,10 +116,8 @@ class Classroom:
     # -- sets ------------------------------------------------------------------------------
     def create_set(self, name: str, kinds: list[str], seed: int, level: str = "easy", build: bool = True,
                    progress=None) -> dict:
-        """Generate the set's chain, build its store (``build``), and one exercise per kind."""
-        from chaintrail.scenario.answer_key import load_answer_key
-        from chaintrail.scenario.generator import generate
-
+        """Generate the set's chains (Bitcoin and/or Ethereum, as its kinds need), build their stores
+        (``build``), and one exercise per kind."""
         _check_name(name, "set name")
         diff = difficulty(level)
         specs = [exercise_kind(k) for k in kinds]
@@ -132,30 +130,55 @@ class Classroom:
         if home.exists():
             shutil.rmtree(home)         # left by a create that failed before its row was written
         scenario = home / "scenario"
-        say("generating the chain")
-        generate(scenario, seed=seed, kind="all", scale=diff.scale, behaviour=diff.behaviour)
-        key = load_answer_key(scenario)
-        rows = []
-        for spec in specs:
-            case = find_case(key, spec.case_kind)
-            rows.append((spec.name, case["id"], db.dumps(brief(key, case, spec)),
-                         db.dumps(expected_answers(key, case))))
+        rows: dict[str, tuple] = {}
         store = None
-        if build:
-            from chaintrail.training.store_build import build_store
+        btc = [s for s in specs if s.chain == "btc"]
+        eth = [s for s in specs if s.chain == "eth"]
+        if btc:
+            from chaintrail.scenario.answer_key import load_answer_key
+            from chaintrail.scenario.generator import generate
 
-            say("ingesting, clustering and tagging the chain")
-            store = home / "store"
-            build_store(scenario, store)
+            say(_("generating the Bitcoin chain"))
+            generate(scenario, seed=seed, kind="all", scale=diff.scale, behaviour=diff.behaviour)
+            key = load_answer_key(scenario)
+            for spec in btc:
+                case = find_case(key, spec.case_kind)
+                rows[spec.name] = (spec.name, case["id"], db.dumps(brief(key, case, spec)),
+                                   db.dumps(expected_answers(key, case)))
+            if build:
+                from chaintrail.training.store_build import build_store
+
+                say(_("ingesting, clustering and tagging the Bitcoin chain"))
+                store = home / "store"
+                build_store(scenario, store)
+        if eth:
+            self._create_eth(home / "eth", eth, seed, level, build, say, rows)
         with self.con:
             cur = self.con.execute("INSERT INTO sets (name, seed, difficulty, scenario_dir, store_dir, created) "
                                    "VALUES (?, ?, ?, ?, ?, ?)",
                                    (name, seed, level, str(scenario), None if store is None else str(store),
                                     time.time()))
-            for pos, row in enumerate(rows, 1):
+            for pos, spec in enumerate(specs, 1):
                 self.con.execute("INSERT INTO exercises (set_id, position, kind, case_id, brief_json, expected_json) "
-                                 "VALUES (?, ?, ?, ?, ?, ?)", (cur.lastrowid, pos, *row))
+                                 "VALUES (?, ?, ?, ?, ?, ?)", (cur.lastrowid, pos, *rows[spec.name]))
         return self.set_info(name)
+
+    @staticmethod
+    def _create_eth(home: Path, specs: list, seed: int, level: str, build: bool, say, rows: dict) -> None:
+        from chaintrail.training.eth_answers import eth_brief, expected_eth_answers, find_eth_case
+        from chaintrail.training.eth_store import build_eth_stores, generate_eth
+        from chaintrail.training.kinds import ETH_SCALE
+
+        scale, fast = ETH_SCALE[level]
+        say(_("generating the Ethereum chains"))
+        key = generate_eth(home / "scenario", seed, scale, fast, progress=say)
+        store = None
+        if build:
+            store, _b = build_eth_stores(home / "scenario", home, say)
+        for spec in specs:
+            case = find_eth_case(key, spec.case_kind)
+            rows[spec.name] = (spec.name, case["id"], db.dumps(eth_brief(key, case, spec)),
+                               db.dumps(expected_eth_answers(key, case, store)))
 
     def _set_row(self, name: str):
         row = self.con.execute("SELECT * FROM sets WHERE name = ?", (name,)).fetchone()
@@ -167,8 +190,11 @@ class Classroom:
         row = self._set_row(name)
         now = time.time() if now is None else now
         n = self.con.execute("SELECT count(*) FROM exercises WHERE set_id = ?", (row["id"],)).fetchone()[0]
+        eth = Path(row["scenario_dir"]).parent / "eth"
         return {"name": row["name"], "seed": row["seed"], "difficulty": row["difficulty"], "exercises": n,
-                "store": row["store_dir"], "exam": self._exam(row, now)}
+                "store": row["store_dir"], "eth_store": str(eth / "store") if (eth / "store").exists() else None,
+                "eth_store_b": str(eth / "store-b") if (eth / "store-b").exists() else None,
+                "exam": self._exam(row, now)}
 
     def sets(self, now: float | None = None) -> list[dict]:
         return [self.set_info(r["name"], now) for r in self.con.execute("SELECT name FROM sets ORDER BY id")]
@@ -251,6 +277,12 @@ class Classroom:
 
     def _owner_of(self, row):
         sid = row["set_id"]
+        if exercise_kind(row["kind"]).chain == "eth":
+            if -sid not in self._owners:
+                from chaintrail.training.eth_answers import eth_owners
+
+                self._owners[-sid] = eth_owners(Path(row["scenario_dir"]).parent / "eth" / "scenario")
+            return lambda a: self._owners[-sid].get(a.lower())
         if sid not in self._owners:
             from chaintrail.scenario.answer_key import load_answer_key
 
@@ -268,9 +300,15 @@ class Classroom:
         state = exam_state(row, now)
         if state == "over":
             raise ExamLocked(f"the exam of set {row['set_name']!r} is over: submissions are locked")
-        answers = parse_answers(raw_answers)
         tol = DIFFICULTIES[row["difficulty"]].tolerance
-        g = grade(db.loads(row["expected_json"]), answers, tol, self._owner_of(row))
+        expected = db.loads(row["expected_json"])
+        if expected.get("chain") == "eth":
+            from chaintrail.training.eth_grading import grade_eth
+            from chaintrail.training.eth_submission import parse_eth_answers
+
+            g = grade_eth(expected, parse_eth_answers(raw_answers, expected["assets"]), tol, self._owner_of(row))
+        else:
+            g = grade(expected, parse_answers(raw_answers), tol, self._owner_of(row))
         self.con.execute("INSERT INTO submissions (exercise_id, trainee_id, submitted, in_exam, answers_json, "
                          "grade_json, score) VALUES (?, ?, ?, ?, ?, ?, ?)",
                          (exercise_id, trainee.id, now, int(state == "running"), db.dumps(raw_answers),
@@ -336,18 +374,20 @@ class Classroom:
         import csv
         import io
 
+        from chaintrail.training.eth_grading import ETH_WEIGHTS
         from chaintrail.training.grading import WEIGHTS
 
+        columns = [*WEIGHTS, *(q for q in ETH_WEIGHTS if q not in WEIGHTS)]
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["trainee", "set", "exercise", "kind", "submitted_utc", "score", *WEIGHTS])
+        w.writerow(["trainee", "set", "exercise", "kind", "submitted_utc", "score", *columns])
         for row in self.results(set_name):
             for e in row["exercises"]:
                 when = "" if e["submitted"] is None else time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                        time.gmtime(e["submitted"]))
                 qs = e["questions"] or {}
                 w.writerow([_csv_safe(row["trainee"]), e["set"], e["exercise"], e["kind"], when,
-                            "" if e["score"] is None else e["score"], *(qs.get(q, "") for q in WEIGHTS)])
+                            "" if e["score"] is None else e["score"], *(qs.get(q, "") for q in columns)])
         return buf.getvalue()
 
 

@@ -76,8 +76,9 @@ def _exchanges(exp: dict, named: dict[str, int], tol: float) -> tuple[float, lis
     return max(0.0, min(w, score)), fb
 
 
-def _perpetrator(exp: dict, named: list[str], owner_of: Callable[[str], str | None]) -> tuple[float, list[dict]]:
-    w = WEIGHTS["perpetrator"]
+def _perpetrator(exp: dict, named: list[str], owner_of: Callable[[str], str | None], weight: float | None = None,
+                 missed_techniques: list[str] | None = None) -> tuple[float, list[dict]]:
+    w = WEIGHTS["perpetrator"] if weight is None else weight
     perp = set(exp["perpetrator_addresses"])
     neutral = set(exp["neutral_addresses"])
     hits, false, unknown, neutral_named = [], [], [], []
@@ -102,7 +103,7 @@ def _perpetrator(exp: dict, named: list[str], owner_of: Callable[[str], str | No
     other = [a for a in missed if a not in set(chips)]
     if other:
         fb.append(_item("addresses_missed", n=len(other), total=len(perp), examples=other[:EXAMPLES],
-                        techniques=["clustering", "change_heuristic"]))
+                        techniques=missed_techniques or ["clustering", "change_heuristic"]))
     if chips:
         fb.append(_item("chips_missed", n=len(chips), examples=chips[:EXAMPLES], techniques=["demix"]))
     if not missed and not false and not unknown:

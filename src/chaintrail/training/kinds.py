@@ -10,7 +10,11 @@ contains that pattern:
 * ``consolidation_clustering``: the investment scam's reused address,
   consolidation and money mules;
 * ``custodial_mixer``: the ransomware case's chip-mixer hand-over;
-* ``coinjoin``: the exchange hack's Wasabi, Whirlpool and JoinMarket rounds.
+* ``coinjoin``: the exchange hack's Wasabi, Whirlpool and JoinMarket rounds;
+* ``eth_swap_tornado_bridge`` (Ethereum, ``scenario.eth``): the DeFi exploit's
+  swaps, Tornado pools and bridge legs to chain B;
+* ``eth_stablecoin_scam`` (Ethereum): the pig-butchering case's stablecoin
+  payments consolidated and cashed out per token at exchanges and the OTC desk.
 
 ``peel_chain`` and ``custodial_mixer`` play the same case of a set's chain:
 the brief and the lessons differ, the questions and the key do not.
@@ -32,6 +36,7 @@ class ExerciseKind:
     focus: str               # what the brief asks the trainee to practise
     techniques: tuple[str, ...]
     lessons: tuple[str, ...]
+    chain: str = "btc"       # btc: scenario.cases; eth: scenario.eth.crimes
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,15 @@ KINDS: dict[str, ExerciseKind] = {k.name: k for k in (
     ExerciseKind("coinjoin", "exchange_hack", N_("CoinJoin"),
                  N_("Follow the stolen coins through the CoinJoin rounds to where they were cashed out."),
                  ("coinjoin", "clustering", "direct_deposit"), ("mixers", "defi", "aml-red-flags")),
+    ExerciseKind("eth_swap_tornado_bridge", "defi_exploit", N_("An Ethereum swap, Tornado and bridge case"),
+                 N_("Follow the stolen tokens through the swap, the Tornado pools and the bridge to the exchanges, "
+                    "per asset."),
+                 ("swap_conversion", "tornado_lead", "bridge_nonce", "eth_deposit", "gas_funding"),
+                 ("utxo-vs-accounts", "defi", "mixers", "taint-models"), "eth"),
+    ExerciseKind("eth_stablecoin_scam", "pig_butchering", N_("Stablecoins to an exchange and an OTC desk"),
+                 N_("Follow the victims' stablecoins, token by token, to the exchanges and the OTC desk."),
+                 ("token_transfer", "eth_deposit", "gas_funding"),
+                 ("utxo-vs-accounts", "exchange-records", "aml-red-flags"), "eth"),
 )}
 
 DIFFICULTIES: dict[str, Difficulty] = {d.name: d for d in (
@@ -67,6 +81,9 @@ DIFFICULTIES: dict[str, Difficulty] = {d.name: d for d in (
     Difficulty("medium", 1.0, "reference", 0.02, True),
     Difficulty("hard", 2.0, "random", 0.01, False),
 )}
+# Ethereum chains, per difficulty: thousands of transactions and whether the generator's behaviour is the fast
+# reference one (short Tornado waits, small blocks), so a small chain holds every kind of activity
+ETH_SCALE = {"easy": (0.1, True), "medium": (0.2, True), "hard": (0.4, False)}
 
 TECHNIQUES: dict[str, tuple[str, str]] = {
     "direct_deposit": (N_("direct deposit"), N_(
@@ -94,6 +111,28 @@ TECHNIQUES: dict[str, tuple[str, str]] = {
         "The collection wallet pays a few intermediaries who deposit in chunks below reporting thresholds.")),
     "layering": (N_("intermediate hops"), N_(
         "Self-transfers to fresh addresses before the deposit: keep following single-payee spends.")),
+    "swap_conversion": (N_("swap as conversion"), N_(
+        "A DEX swap converts one asset into another: taint crosses assets only through the swap, at its executed "
+        "rate (the trace's conversion node), so follow the output asset from the swap on.")),
+    "tornado_lead": (N_("Tornado lead"), N_(
+        "A Tornado pool breaks the on-chain link: a withdrawal is tied to a deposit only by a lead, a heuristic "
+        "with its measured precision (the note's own address, gas price, linked addresses, denominations, "
+        "relayer, timing). Weigh the lead, and confirm it before you follow it (trace --link).")),
+    "bridge_nonce": (N_("bridge leg matched by nonce"), N_(
+        "A lock on one chain and the mint on the other carry the same nonce, asset and amount: match the legs and "
+        "follow the minted tokens on the far chain (trace with the other chain's store).")),
+    "eth_deposit": (N_("exchange deposit address"), N_(
+        "An exchange gives each customer a deposit address (a forwarder contract or an account) that forwards or "
+        "sweeps to its tagged hot wallet: the forward or the sweep names the exchange to serve.")),
+    "token_transfer": (N_("token transfers"), N_(
+        "A token moves by its contract's Transfer events, not by ETH value: trace the token itself (the asset is "
+        "its contract) and report each asset apart.")),
+    "gas_funding": (N_("gas funding"), N_(
+        "A fresh account needs ETH for gas: whoever funds it is usually its owner. Follow the gas money and the "
+        "case's own transfers to group the perpetrators' addresses.")),
+    "haircut": (N_("haircut model"), N_(
+        "The question asks for the tainted share under the haircut model (what the trace reports), not everything "
+        "the perpetrators paid in: clean money mixed in (gas, pools) dilutes it.")),
 }
 
 # laundering roles of the answer key (scenario.cases) -> the technique that follows them
@@ -117,6 +156,12 @@ TECHNIQUE_WORDS = {
     "batch_payout": ("batch", "payout", "withdrawal"),
     "mule": ("mule",),
     "layering": ("hop",),
+    "swap_conversion": ("swap", "uniswap", "conversion", "dex"),
+    "tornado_lead": ("tornado", "lead", "pool"),
+    "bridge_nonce": ("bridge", "nonce"),
+    "eth_deposit": ("deposit", "exchange", "forwarder", "sweep"),
+    "token_transfer": ("token", "usdx", "usdy", "stablecoin", "transfer"),
+    "gas_funding": ("gas", "funder", "funded"),
 }
 
 

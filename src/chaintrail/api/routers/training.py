@@ -41,16 +41,29 @@ _lock = threading.Lock()           # one SQLite connection per app: one request 
 
 
 class ExchangeAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     exchange: str = Field(min_length=1, max_length=200)
-    amount_btc: str | float = Field(description="BTC, at most 8 decimals")
+    amount_btc: str | float | None = Field(None, description="Bitcoin exercises: BTC, at most 8 decimals")
+    asset: str | None = Field(None, max_length=100, description="Ethereum exercises: ETH, a token symbol or contract")
+    amount: str | float | None = Field(None, description="Ethereum exercises: in the asset's units")
+
+
+class AssetAmount(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    asset: str = Field(min_length=1, max_length=100)
+    amount: str | float
 
 
 class AnswersIn(BaseModel):
+    """A Bitcoin exercise takes amount_btc and unspent_btc; an Ethereum one asset and amount per exchange row,
+    bridges, and unspent per asset."""
     model_config = ConfigDict(extra="forbid")
     exchanges: list[ExchangeAnswer] = Field(default_factory=list, max_length=200)
     perpetrator_addresses: list[str] = Field(default_factory=list, max_length=5000)
     mixers: list[str] = Field(default_factory=list, max_length=50)
+    bridges: list[str] | None = Field(None, max_length=50)
     unspent_btc: str | float | None = None
+    unspent: list[AssetAmount] | None = Field(None, max_length=200)
     reasoning: str = Field("", max_length=20_000)
 
 
@@ -129,7 +142,8 @@ def me(who: Who = Depends(_who)) -> dict:
 @router.get("/sets", response_model=list[_Open], summary="Exercise sets and their exam state")
 def sets(who: Who = Depends(_who)) -> list[dict]:
     with _call(None):
-        return [{k: v for k, v in s.items() if who.instructor or k != "store"} for s in who.room.sets()]
+        hidden = () if who.instructor else ("store", "eth_store", "eth_store_b")
+        return [{k: v for k, v in s.items() if k not in hidden} for s in who.room.sets()]
 
 
 @router.post("/sets", response_model=_Open, status_code=201, summary="Create an exercise set (instructor)")
