@@ -124,6 +124,10 @@ def check_chain(rows: list[AuditEntry], stored_head: tuple[int, str] | None) -> 
                 problems.append((e.seq, f"audit entry #{e.seq} has unreadable detail JSON"))
             if isinstance(d, dict) and "row_hash" in d:   # None: the row was deleted by this entry
                 recorded[e.target] = (e.seq, d["row_hash"])
+            elif isinstance(d, dict) and ":batch:" in e.target and isinstance(d.get("rows"), dict):
+                table = e.target.split(":", 1)[0]          # rows.insert_many: one entry writes many rows
+                for rid, rh in d["rows"].items():
+                    recorded[f"{table}:{rid}"] = (e.seq, rh)
         prev = e.entry_hash
         expect_seq = e.seq + 1
     head_seq, head_hash = (rows[-1].seq, rows[-1].entry_hash) if rows else (0, GENESIS)

@@ -7,6 +7,7 @@ holds each row to the hash its last recorded write left.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,6 +41,35 @@ def insert(conn: Connection, table: sa.Table, values: dict[str, Any], *, actor: 
     audit.append(conn, actor=actor, agency=agency, action=action, case_ref=case_ref,
                  target=target_of(table, row_id), detail={**(detail or {}), "row_hash": row["row_hash"]})
     return row
+
+
+def insert_many(conn: Connection, table: sa.Table, values: list[dict[str, Any]], *, actor: str, agency: str | None,
+                action: str, case_ref: str | None, detail: dict[str, Any] | None = None,
+                item: Callable[[dict[str, Any]], Any] | None = None) -> list[dict[str, Any]]:
+    """Insert many rows, each sealed with its hash, recorded by ONE audit entry (a batch, e.g. a watchlist).
+
+    The entry's target is ``<table>:batch:<first id>-<last id>`` and its detail maps every row id to its hash
+    (``rows``), so ``verify`` and ``integrity.recorded`` hold each row to it as to a single write; with ``item``
+    the detail also lists ``item(row)`` for every row (``items``), to say what was written."""
+    if table.name not in S.HASHED:
+        raise ValueError(f"{table.name} is not a hashed table")
+    if not values:
+        return []
+    ids = [int(conn.execute(sa.insert(table).values(**v, row_hash="")).inserted_primary_key[0]) for v in values]
+    out: list[dict[str, Any]] = []
+    for k in range(0, len(ids), 500):
+        chunk = ids[k:k + 500]
+        got = {int(r.id): dict(r._mapping) for r in conn.execute(sa.select(table).where(table.c.id.in_(chunk)))}
+        out += [got[i] for i in chunk]
+    for row in out:
+        row["row_hash"] = row_hash(table.name, row)
+    conn.execute(sa.update(table).where(table.c.id == sa.bindparam("rid")).values(row_hash=sa.bindparam("rh")),
+                 [{"rid": r["id"], "rh": r["row_hash"]} for r in out])
+    audit.append(conn, actor=actor, agency=agency, action=action, case_ref=case_ref,
+                 target=f"{table.name}:batch:{min(ids)}-{max(ids)}",
+                 detail={**(detail or {}), **({"items": [item(r) for r in out]} if item else {}),
+                         "rows": {str(r["id"]): r["row_hash"] for r in out}})
+    return out
 
 
 def update(conn: Connection, table: sa.Table, row_id: int, changes: dict[str, Any], *, actor: str,

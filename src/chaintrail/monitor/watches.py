@@ -17,7 +17,7 @@ from chaintrail.cases.access import Access, visible_case_ids
 from chaintrail.cases.errors import NotFound
 from chaintrail.cases.hashing import dumps, loads
 from chaintrail.cases.identity import Principal
-from chaintrail.cases.integrity import recorded
+from chaintrail.cases.integrity import recorded, recorded_rows
 from chaintrail.cases.repository import CaseRepository
 from chaintrail.monitor.watch_spec import WatchSpec
 from chaintrail.monitor.webhook_secrets import fingerprint, new_secret, seal, wrapping_key
@@ -43,29 +43,38 @@ def add_watch(repo: CaseRepository, p: Principal, ref: str, spec: WatchSpec, lev
 
 def add_watches(repo: CaseRepository, p: Principal, ref: str, specs: list[WatchSpec],
                 level: str | None = None) -> list[dict]:
-    """Store many checked watches on case ``ref`` in one transaction (a watchlist), each its own watch.add."""
+    """Store many checked watches on case ``ref`` in one transaction (a watchlist).
+
+    One watch is one ``watch.add`` entry in the case's audit log; several are one ``watch.add.batch`` entry that
+    lists each watch (id, kind, target) and records each row's hash, so a 10,000-address list is one write."""
     def add(conn: Connection, case: dict, acc: Access) -> list[dict]:
         n = conn.execute(sa.select(sa.func.count()).select_from(S.watches)
                          .where(S.watches.c.case_id == case["id"], S.watches.c.active == 1)).scalar_one()
         if n + len(specs) > MAX_WATCHES_PER_CASE:
             from chaintrail.errors import UsageError
             raise UsageError(f"watch refused: case {ref} would have more than {MAX_WATCHES_PER_CASE} active watches")
-        out = []
         key = wrapping_key(repo.db.key_dir) if any(s.notify.get("webhook") for s in specs) else b""
+        level_, now = tlp.normalize(level, case["tlp"]), audit.now()
+        values, shown = [], []
         for spec in specs:
             notify, secret = dict(spec.notify), None
             if notify.get("webhook"):       # each watch its own secret, shown once, stored sealed
                 secret = new_secret()
                 notify |= {"secret": seal(key, secret, int(case["id"])), "secret_id": fingerprint(secret)}
-            row = rows.insert(conn, S.watches, {
-                "case_id": case["id"], "chain": spec.chain, "kind": spec.kind, "target": spec.target,
-                "params": dumps(spec.params), "notify": dumps(notify), "label": spec.label, "active": 1,
-                "tlp": tlp.normalize(level, case["tlp"]), "created_by": p.username, "created_at": audit.now(),
-                "origin": None}, actor=p.username, agency=p.agency, action="watch.add", case_ref=ref,
-                detail={"chain": spec.chain, "kind": spec.kind, "target": spec.target, "params": spec.params,
-                        "delivery": sorted(spec.notify)})
-            out.append(watch_dict(row, ref) | ({"webhook_secret": secret} if secret else {}))
-        return out
+            values.append({"case_id": case["id"], "chain": spec.chain, "kind": spec.kind, "target": spec.target,
+                           "params": dumps(spec.params), "notify": dumps(notify), "label": spec.label, "active": 1,
+                           "tlp": level_, "created_by": p.username, "created_at": now, "origin": None})
+            shown.append({"webhook_secret": secret} if secret else {})
+        if len(specs) == 1:
+            spec = specs[0]
+            stored = [rows.insert(conn, S.watches, values[0], actor=p.username, agency=p.agency, action="watch.add",
+                                  case_ref=ref, detail={"chain": spec.chain, "kind": spec.kind, "target": spec.target,
+                                                        "params": spec.params, "delivery": sorted(spec.notify)})]
+        else:
+            stored = rows.insert_many(conn, S.watches, values, actor=p.username, agency=p.agency,
+                                      action="watch.add.batch", case_ref=ref, detail={"count": len(specs)},
+                                      item=lambda r: [int(r["id"]), r["chain"], r["kind"], r["target"]])
+        return [watch_dict(r, ref) | x for r, x in zip(stored, shown)]
     return repo._with_case(p, ref, "watch.add", add, write=True)
 
 
@@ -131,9 +140,9 @@ def _refs(conn: Connection, ids: Iterable[int]) -> dict[int, str]:
 
 def active_watches(conn: Connection, chain: str) -> list[dict]:
     """Every active watch on ``chain`` that the audit log recorded, with its case's ref and agency (the service)."""
-    out = []
     cases: dict[int, tuple[str, str] | None] = {}
     q = sa.select(S.watches).where(S.watches.c.active == 1, S.watches.c.chain == chain).order_by(S.watches.c.id)
+    found = []
     for r in conn.execute(q):
         row = dict(r._mapping)
         cid = int(row["case_id"])
@@ -141,11 +150,12 @@ def active_watches(conn: Connection, chain: str) -> list[dict]:
             c = conn.execute(sa.select(S.cases).where(S.cases.c.id == cid)).first()
             ok = c is not None and c.status == "open" and recorded(conn, S.cases, dict(c._mapping))
             cases[cid] = (c.ref, identity.agency_by_id(conn, c.agency_id)["name"]) if ok else None
-        if cases[cid] is None or not recorded(conn, S.watches, row):
-            continue
-        w = watch_dict(row, cases[cid][0])
-        w["agency"] = cases[cid][1]
-        out.append(w)
+        if cases[cid] is not None:
+            found.append(row)
+    out = []
+    for row in recorded_rows(conn, S.watches, found):
+        ref, agency = cases[int(row["case_id"])]
+        out.append(watch_dict(row, ref) | {"agency": agency})
     return out
 
 
