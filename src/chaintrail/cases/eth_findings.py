@@ -27,7 +27,7 @@ from chaintrail.cases.methodology import _tag_sources
 from chaintrail.errors import UsageError
 from chaintrail.store.chainstore import ChainStore
 
-ETH_KINDS = ("eth_trace", "eth_leads")
+ETH_KINDS = ("eth_trace", "eth_leads", "eth_account")
 _INPUTS = ("eth_conversions", "eth_deposit_addresses", "eth_clusters")
 
 
@@ -201,9 +201,11 @@ def _blocks(result: dict) -> list[str]:
 
 
 def eth_trace_finding(store: ChainStore, source: str, params: Any = None, title: str | None = None,
-                      until_exchange: bool = False, other: ChainStore | None = None) -> dict:
+                      until_exchange: bool = False, other: ChainStore | None = None, currency: str = "USD") -> dict:
     """Trace funds on Ethereum from ``source`` (0xADDRESS, TXHASH[:0xTO], cluster:N) and make it a finding;
-    with ``other``, across the bridge to that store's chain (see the module doc)."""
+    with ``other``, across the bridge to that store's chain (see the module doc). Endpoints carry fiat (each in
+    its asset's series on its day) in USD and ``currency``; a reporting currency other than USD is kept in the
+    parameters, so a rerun values them the same way."""
     from chaintrail.analysis.eth.trace import EthTraceParams, EthTracer
     from chaintrail.analysis.eth.trace_result import records_requests
 
@@ -217,6 +219,8 @@ def eth_trace_finding(store: ChainStore, source: str, params: Any = None, title:
             raise UsageError("a trace across a bridge (the other chain's store) goes forward only")
         result = trace_across(EthTracer(store), EthTracer(other), source, params)
     result["requests"] = records_requests(result)
+    from chaintrail.analysis.eth.accounting import eth_trace_fiat
+    eth_trace_fiat(store, result, currency)
     result["source_account"] = _source_account(store, result)
     result["asset_info"] = _asset_info(store, result)
     blocks = _blocks(result)
@@ -225,6 +229,8 @@ def eth_trace_finding(store: ChainStore, source: str, params: Any = None, title:
     versions = eth_versions(store, "eth_trace")
     tags = eth_tags_for_addresses(store, addrs)
     fparams = dict(result["params"])
+    if currency.upper() != "USD":
+        fparams["currency"] = currency.upper()
     if other is not None:
         far = result["other_chain"]
         far["requests"] = records_requests(far)
@@ -240,6 +246,31 @@ def eth_trace_finding(store: ChainStore, source: str, params: Any = None, title:
         tags += [{**t, "chain_id": fparams["other_store"]["chain_id"]} for t in far_tags]
     return _finish("eth_trace", title, {"source": source, "chain": "eth", "until_exchange": until_exchange},
                    fparams, store, result, versions, blocks, tags, trace_heuristics(result))
+
+
+def eth_account_finding(store: ChainStore, subject: str, date_from: str | None = None, date_to: str | None = None,
+                        currency: str = "USD", title: str | None = None) -> dict:
+    """The forensic-accounting schedules of an Ethereum account or entity (``analysis.eth.accounting``) as a
+    finding: per asset sources and uses, balance, months and FIFO gains, with every price series used (its
+    SHA-256) in the result, the block hashes of every movement, and the tags naming the counterparties."""
+    from chaintrail.analysis.eth.accounting import eth_account
+
+    result = eth_account(store, subject, date_from=date_from, date_to=date_to, currency=currency)
+    blocks = result.pop("block_hashes")
+    s, period = result["subject"], result["period"]
+    title = title or (f"Sources and uses of funds of {s['kind']} {s['id']} (Ethereum), {period['from'] or 'first'} "
+                      f"to {period['to'] or 'last'} movement ({result['currency']})")
+    params = {"date_from": date_from, "date_to": date_to, "currency": result["currency"], "lots": "fifo"}
+    named = [s["id"]] if s["kind"] == "account" else []
+    return _finish("eth_account", title, {"subject": subject.strip(), "chain": "eth"}, params, store, result,
+                   eth_versions(store, "eth_account", ("eth_deposit_addresses", "eth_clusters")), blocks,
+                   eth_tags_for_addresses(store, named + _named_counterparties(result)), [])
+
+
+def _named_counterparties(result: dict) -> list[str]:
+    """The counterparty accounts the schedules name by a tag (their tags are the evidence for those names)."""
+    return sorted({f["counterparty"] for a in result["assets"] for f in a["flows"]
+                   if f.get("counterparty") and f["category"] not in ("untagged", "network fee")})
 
 
 def eth_leads_finding(store: ChainStore, deposit: str | None = None, address: str | None = None,
@@ -301,7 +332,10 @@ def make_eth_finding(store: ChainStore, kind: str, spec: dict, params: dict, tit
             if isinstance(v, list):
                 p[k] = tuple(v)
         return eth_trace_finding(store, spec["source"], EthTraceParams(**p), title, bool(spec.get("until_exchange")),
-                                 other)
+                                 other, params.get("currency") or "USD")
     if kind == "eth_leads":
         return eth_leads_finding(store, spec.get("deposit"), spec.get("address"), title)
+    if kind == "eth_account":
+        return eth_account_finding(store, spec["subject"], params.get("date_from"), params.get("date_to"),
+                                   params.get("currency") or "USD", title)
     raise UsageError(f"not an Ethereum finding kind: {kind!r}")

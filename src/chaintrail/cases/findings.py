@@ -22,7 +22,7 @@ from chaintrail.errors import UsageError
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.sql import query
 
-KINDS = ("trace", "screen", "explain", "account", "eth_trace", "eth_leads")     # eth_*: cases/eth_findings.py
+KINDS = ("trace", "screen", "explain", "account", "eth_trace", "eth_leads", "eth_account")  # eth_*: eth_findings
 HASHED_FIELDS = ("kind", "spec", "params", "versions", "block_hashes", "tags", "result_hash")
 
 
@@ -43,8 +43,11 @@ def _finish(kind: str, title: str, spec: dict, params: dict, store: ChainStore, 
     return f
 
 
-def trace_finding(store: ChainStore, source: str, params: Any = None, title: str | None = None) -> dict:
-    """Trace funds from ``source`` (TXID:VOUT, TXID, ADDRESS or cluster:N) and make the result a finding."""
+def trace_finding(store: ChainStore, source: str, params: Any = None, title: str | None = None,
+                  currency: str = "USD") -> dict:
+    """Trace funds from ``source`` (TXID:VOUT, TXID, ADDRESS or cluster:N) and make the result a finding; its
+    endpoints valued in USD and ``currency`` (a reporting currency other than USD is kept in the parameters, so a
+    rerun values them the same way)."""
     from chaintrail.analysis.tracing import TraceEngine, TraceParams
 
     params = params or TraceParams()
@@ -54,10 +57,12 @@ def trace_finding(store: ChainStore, source: str, params: Any = None, title: str
     if result["source"].get("address"):
         addrs.insert(0, result["source"]["address"])
     title = title or f"{params.direction.capitalize()} {params.model} trace from {source}"
-    fiat = trace_fiat(store, result["endpoints"])
+    cur = currency.upper()
+    fiat = trace_fiat(store, result["endpoints"], cur)
     if fiat is not None:
         result["fiat"] = fiat
-    return _finish("trace", title, {"source": source}, result["params"], store, result, blocks,
+    fparams = result["params"] if cur == "USD" else {**result["params"], "currency": cur}
+    return _finish("trace", title, {"source": source}, fparams, store, result, blocks,
                    tags_for_addresses(store, addrs))
 
 
@@ -70,16 +75,17 @@ def tx_times(store: ChainStore, txids: list[str]) -> list[int]:
     return [at[t] for t in txids]
 
 
-def trace_fiat(store: ChainStore, endpoints: list[dict]) -> dict | None:
-    """USD value of each endpoint on its outputs' UTC days (store.prices), and the series used; None without
-    prices in the store."""
+def trace_fiat(store: ChainStore, endpoints: list[dict], currency: str = "USD") -> dict | None:
+    """USD value (and the reporting currency's) of each endpoint on its outputs' UTC days (store.prices), and
+    the series used; None without prices in the store."""
     from chaintrail.store.prices import CONVENTION, PriceBook, annotate_endpoints
 
     book = PriceBook.open(store.path)
     if not book:
         return None
-    eps = annotate_endpoints(book, endpoints, lambda txids: tx_times(store, txids))
-    return {"currency": "USD", "convention": CONVENTION, "prices": book.sources_used(["BTC"]),
+    cur = book.check_currency(currency)
+    eps = annotate_endpoints(book, endpoints, lambda txids: tx_times(store, txids), cur)
+    return {"currency": cur, "convention": CONVENTION, "prices": book.sources_used(["BTC"], cur),
             "endpoints": [{**e["fiat"], "tagged": e["kind"] == "tagged"} for e in eps]}
 
 
@@ -137,8 +143,9 @@ def make_finding(store: ChainStore, kind: str, spec: dict, params: dict, title: 
     if kind == "trace":
         from chaintrail.analysis.tracing import TraceParams
         p = dict(params)
+        currency = p.pop("currency", "USD")
         p["stop_categories"] = tuple(p.get("stop_categories") or ())
-        return trace_finding(store, spec["source"], TraceParams(**p), title)
+        return trace_finding(store, spec["source"], TraceParams(**p), title, currency)
     if kind == "screen":
         from chaintrail.analysis.screening import ScreenParams
         return screen_finding(store, spec["subject"], ScreenParams(**params), title)

@@ -83,8 +83,11 @@ def trace_values(f: dict) -> str:
 
 def sections(findings: list[dict]) -> str:
     """Section 3A: every trace's endpoints valued on the day, then each account finding's schedules."""
+    from chaintrail.cases.eth_report_accounting import section as eth_section
+
     return "".join(trace_values(f) for f in findings if f["kind"] == "trace") + \
-        "".join(section(f) for f in findings if f["kind"] == "account")
+        "".join(section(f) for f in findings if f["kind"] == "account") + \
+        "".join(eth_section(f) for f in findings if f["kind"] == "eth_account")
 
 
 def _table(head: list[str], rows: list[list[str]], num: set[int]) -> str:
@@ -172,7 +175,7 @@ def methodology(findings: list[dict]) -> str:
         r = f["result"]
         for p in (r.get("prices") or []) + ((r.get("fiat") or {}).get("prices") or []):
             series[p.get("sha256") or p["asset"]] = p
-        if f["kind"] == "account":
+        if f["kind"] in ("account", "eth_account"):
             lots.add(r["lot_method"])
     if not series:
         return ""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from html import escape
 
 from chaintrail import __version__
-from chaintrail.cases import eth_report, report_accounting, tlp
+from chaintrail.cases import eth_report, eth_report_accounting, report_accounting, tlp
 from chaintrail.cases.audit import AuditEntry
 from chaintrail.cases.methodology import MIXER_POLICY, TAINT_MODELS
 from chaintrail.cases.report_figure import KIND_WORDS, btc, fund_flow_svg, short
@@ -165,7 +165,8 @@ def _summary(view: CaseView) -> str:
     for f in view.findings:
         words = {"trace": trace_summary, "screen": screen_summary, "explain": explain_summary,
                  "eth_trace": eth_report.trace_summary, "eth_leads": eth_report.leads_summary,
-                 "account": report_accounting.account_summary}[f["kind"]](f)
+                 "account": report_accounting.account_summary,
+                 "eth_account": eth_report_accounting.account_summary}[f["kind"]](f)
         words = [*words, *report_accounting.trace_fiat_summary(f)]
         out.append(f"<h3>{_e(f['title'])}</h3>" + "".join(f"<p>{w}</p>" for w in words))
         if f["kind"] == "trace":

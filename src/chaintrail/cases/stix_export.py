@@ -230,6 +230,8 @@ def _finding_wallets(f: dict) -> list[str]:
         return out + [e["address"] for e in r["endpoints"][:50] if e.get("address")]
     if f["kind"] == "screen":
         return [r["subject"]] if _is_address(r.get("subject")) else []
+    if f["kind"] in ("account", "eth_account"):     # an entity's schedule names no single wallet
+        return [r["subject"]["id"]] if r["subject"]["kind"] in ("address", "account") else []
     return [r["from"], r["to"]]
 
 
@@ -253,6 +255,10 @@ def _finding_text(f: dict) -> str:
                 f"{ends}. Finding hash {f['finding_hash']}.")
     if f["kind"] == "screen":
         return f"Screen of {r['subject']}: risk {r.get('risk', {}).get('level')}. Finding hash {f['finding_hash']}."
+    if f["kind"] in ("account", "eth_account"):
+        return (f"Forensic-accounting schedules (sources and uses of funds, balance, months, lot gains) of "
+                f"{r['subject']['kind']} {r['subject']['id']}, {r['period']['from']} to {r['period']['to']}, values in "
+                f"{r['currency']} at the UTC daily close. Finding hash {f['finding_hash']}.")
     return (f"{r['from']} and {r['to']} are linked by {len(r['links'])} multi-input transaction(s). "
             f"Finding hash {f['finding_hash']}.")
 

@@ -309,6 +309,8 @@ def finding_trace(
                                             "a service, and list the records requests per exchange and asset"),
         title: str = typer.Option(None, "--title"),
         other_store: Path = OtherStoreOption,
+        currency: str = typer.Option("USD", "--currency", help="Reporting currency beside USD for endpoint values "
+                                                               "(kept in the finding's parameters)"),
         level: str = TlpOption, db: str = DbOption, store: Path = StoreOption, user: str = UserOption,
         agency: str = AgencyOption, json_out: bool = JsonOption) -> None:
     """Trace funds and save the result as a finding."""
@@ -319,7 +321,7 @@ def finding_trace(
                                   min_amount=min_amount, stop_categories=stop_category, mixer_policy=mixer_policy,
                                   links=link, lead_heuristics=tornado_heuristics, until_exchange=until_exchange)
         with ChainStore(store_path(store)) as st, _maybe_store(other_store) as other:
-            f = eth_trace_finding(st, source, params, title, until_exchange, other)
+            f = eth_trace_finding(st, source, params, title, until_exchange, other, currency)
         _save(ref, f, level, db, store, user, agency, json_out)
         return
     if chain != "btc":
@@ -331,7 +333,7 @@ def finding_trace(
     params = TraceParams(direction=direction, model=model, max_hops=max_hops, min_amount_sat=min_amount,
                          stop_categories=tuple(stop_category), mixer_policy=mixer_policy)
     with ChainStore(store_path(store)) as st:
-        f = trace_finding(st, source, params, title)
+        f = trace_finding(st, source, params, title, currency)
     _save(ref, f, level, db, store, user, agency, json_out)
 
 
@@ -371,7 +373,9 @@ def finding_screen(ref: str, subject: str, hops: int = typer.Option(3, "--hops")
 
 @finding_app.command("account")
 @one_line_errors
-def finding_account(ref: str, subject: str = typer.Argument(..., help="cluster:N or an address"),
+def finding_account(ref: str, subject: str = typer.Argument(..., help="cluster:N or an address; eth: 0xACCOUNT or "
+                                                                      "cluster:N"),
+                    chain: str = typer.Option("btc", "--chain", help="btc | eth (per asset, FIFO lots)"),
                     date_from: str = typer.Option(None, "--from", help="First UTC day, YYYY-MM-DD"),
                     date_to: str = typer.Option(None, "--to", help="Last UTC day, YYYY-MM-DD"),
                     lots: str = typer.Option("fifo", "--lots", help="fifo | specific"),
@@ -383,8 +387,16 @@ def finding_account(ref: str, subject: str = typer.Argument(..., help="cluster:N
     from chaintrail.analysis.accounting import AccountParams
     from chaintrail.cases.findings import account_finding
     from chaintrail.store.chainstore import ChainStore
+    if chain not in ("btc", "eth"):
+        raise UsageError(f"--chain must be btc or eth, not {chain!r}")
+    if chain == "eth" and lots != "fifo":
+        raise UsageError("--chain eth keeps FIFO lots per asset (an account has no outputs to identify)")
     with ChainStore(store_path(store)) as st:
-        f = account_finding(st, subject, AccountParams(date_from, date_to, lots, currency.upper()), title)
+        if chain == "eth":
+            from chaintrail.cases.eth_findings import eth_account_finding
+            f = eth_account_finding(st, subject, date_from, date_to, currency.upper(), title)
+        else:
+            f = account_finding(st, subject, AccountParams(date_from, date_to, lots, currency.upper()), title)
     _save(ref, f, level, db, store, user, agency, json_out)
 
 

@@ -140,6 +140,12 @@ def eth_account(store: ChainStore, subject: str, *, date_from: str | None = None
                            "block_hash": "0x" + bytes(r["block_hash"]).hex(), "kind": r["kind"],
                            "category": cat, "name": name, "counterparty": frm if incoming else to,
                            "account": to if incoming else frm})
+    if not per:
+        raise UsageError(f"{desc['kind']} {desc['id']} has no value flows in this store but NFT items")
+    days = [int(f["time"]) // DAY_S for fl in per.values() for f in fl]
+    # one period for every asset: the subject's first to last movement unless given
+    d0 = d0 if d0 is not None else min(days)
+    d1 = d1 if d1 is not None else max(days)
     assets = [_asset(book, cur, tokens, asset, flows, d0, d1, chain_id) for asset, flows in
               sorted(per.items(), key=lambda kv: (kv[0] != "ETH", kv[0]))]
     used = sorted({x["price_series"] for x in assets if x["price_series"]})

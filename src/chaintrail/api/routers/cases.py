@@ -88,10 +88,15 @@ class ShareIn(BaseModel):
 
 
 class FindingIn(BaseModel):
-    kind: Literal["trace", "screen", "explain", "eth_trace", "eth_leads"]
+    kind: Literal["trace", "screen", "explain", "eth_trace", "eth_leads", "eth_account"]
     source: str | None = Field(None, max_length=200, description="trace: TXID:VOUT, TXID, ADDRESS or cluster:N; "
                                "eth_trace: 0xADDRESS, TXHASH, TXHASH:0xRECIPIENT or cluster:N")
-    subject: str | None = Field(None, max_length=200, description="screen: ADDRESS or TXID")
+    subject: str | None = Field(None, max_length=200, description="screen: ADDRESS or TXID; eth_account: 0xACCOUNT "
+                                                                  "or cluster:N")
+    currency: str = Field("USD", pattern="^[A-Za-z]{3}$", description="trace, eth_trace, eth_account: reporting "
+                                                                       "currency beside USD (kept in the parameters)")
+    date_from: str | None = Field(None, pattern="^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="eth_account: first UTC day")
+    date_to: str | None = Field(None, pattern="^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="eth_account: last UTC day")
     address_a: str | None = Field(None, max_length=200, description="explain: first address")
     address_b: str | None = Field(None, max_length=200, description="explain: second address")
     direction: Literal["forward", "backward"] = "forward"
@@ -275,7 +280,7 @@ def _run_finding(request: Request, body: FindingIn) -> dict:
                                  min_amount_sat=body.min_amount_sat,
                                  stop_categories=tuple(s[:64] for s in body.stop_categories),
                                  mixer_policy=body.mixer_policy)
-            return F.trace_finding(st, body.source, params, body.title)
+            return F.trace_finding(st, body.source, params, body.title, body.currency)
         if body.kind == "screen":
             from chaintrail.analysis.screening import ScreenParams
             if not body.subject:
@@ -302,6 +307,10 @@ def _run_eth_finding(st, body: FindingIn, other_path=None) -> dict:
 
     if body.kind == "eth_leads":
         return E.eth_leads_finding(st, body.deposit, body.address, body.title)
+    if body.kind == "eth_account":
+        if not body.subject:
+            raise UsageError("an eth_account finding needs 'subject' (0xACCOUNT or cluster:N)")
+        return E.eth_account_finding(st, body.subject, body.date_from, body.date_to, body.currency.upper(), body.title)
     if not body.source:
         raise UsageError("an eth_trace finding needs 'source'")
     params = E.eth_trace_params(direction=body.direction, model=body.model, asset=body.asset, max_hops=body.max_hops,
@@ -309,9 +318,11 @@ def _run_eth_finding(st, body: FindingIn, other_path=None) -> dict:
                                 mixer_policy=body.mixer_policy, links=[x[:140] for x in body.links],
                                 lead_heuristics=body.lead_heuristics, until_exchange=body.until_exchange)
     if other_path is None or params.direction != "forward":
-        return E.eth_trace_finding(st, body.source.strip(), params, body.title, body.until_exchange)
+        return E.eth_trace_finding(st, body.source.strip(), params, body.title, body.until_exchange,
+                                   currency=body.currency.upper())
     with ChainStore(other_path) as other:     # served with the bridge's far chain: follow the crossings there
-        return E.eth_trace_finding(st, body.source.strip(), params, body.title, body.until_exchange, other)
+        return E.eth_trace_finding(st, body.source.strip(), params, body.title, body.until_exchange, other,
+                                   body.currency.upper())
 
 
 @router.post("/{ref}/findings/{finding_id}/rerun", response_model=_Open,
