@@ -8,6 +8,7 @@ from chaintrail.api.chainview import gather
 from chaintrail.api.errors import NotFoundError
 from chaintrail.store.index import NONE
 from chaintrail.tags import taxonomy as tx
+from chaintrail.i18n import _
 
 _NONE = int(NONE)
 
@@ -19,20 +20,20 @@ def next_offset(offset: int, n: int, total: int) -> int | None:
 def resolve_address(wb, address: str) -> int:
     a = wb.view.addr_num(address)
     if a is None:
-        raise NotFoundError(f"address {address} is not in the store")
+        raise NotFoundError(_("address {address} is not in the store").format(address=address))
     return a
 
 
 def resolve_tx(wb, txid: str) -> int:
     t = wb.view.tx_num(txid.lower())
     if t is None:
-        raise NotFoundError(f"transaction {txid} is not in the store")
+        raise NotFoundError(_("transaction {txid} is not in the store").format(txid=txid))
     return t
 
 
 def resolve_entity(wb, cid: int) -> int:
     if not wb.view.is_cluster(cid):
-        raise NotFoundError(f"no entity with id {cid}")
+        raise NotFoundError(_("no entity with id {id}").format(id=cid))
     return cid
 
 
@@ -204,9 +205,44 @@ def member_rows(wb, nums: np.ndarray) -> list[dict]:
                                         bits.tolist(), tagged.tolist())]
 
 
+def members_fiat(wb, nums: np.ndarray) -> list[dict] | None:
+    """Per member: USD of what it received and sent, each output and input valued at the UTC close of its tx's
+    day (the page's parts valued in one call); ``None`` in a member's figure where a day has no price."""
+    from chaintrail.api.tracing import price_book
+
+    v = wb.view
+    book = price_book(wb)
+    if not book or not len(nums):
+        return None
+    out = []
+    sides = []
+    for order, ptr, values, tx_of, is_in in ((v.out_order, v.out_ptr, v.out_value, v.tx_of_outs, False),
+                                             (v.in_order, v.in_ptr, v.in_value, v.tx_of_ins, True)):
+        idx = gather(order, ptr, nums)
+        n = np.asarray(ptr[np.asarray(nums, np.int64) + 1], np.int64) - np.asarray(ptr[np.asarray(nums, np.int64)],
+                                                                                   np.int64)
+        owner = np.repeat(np.arange(len(nums)), n)
+        amt = np.asarray(values[idx], np.int64)
+        if is_in:               # an input of unknown value (outside the data) is left out, as in the summaries
+            keep = amt >= 0
+            idx, owner, amt = idx[keep], owner[keep], amt[keep]
+        val = book.value("BTC", amt, _tx_times(v, tx_of(idx)))
+        cents = np.bincount(owner, weights=np.nan_to_num(val.usd_cents), minlength=len(nums))
+        gaps = np.bincount(owner, weights=np.isnan(val.usd_cents), minlength=len(nums))
+        sides.append((cents, gaps))
+    (rc, rg), (sc, sg) = sides
+    for i in range(len(nums)):
+        out.append({"received_usd": None if rg[i] else round(float(rc[i]) / 100, 2),
+                    "sent_usd": None if sg[i] else round(float(sc[i]) / 100, 2)})
+    return out
+
+
 def members_page(wb, cid: int, offset: int, limit: int, order: str) -> dict:
     nums = member_order(wb, cid, order)
     page = nums[offset:offset + limit]
     items = member_rows(wb, page)
+    fiat = members_fiat(wb, page)
+    if fiat is not None:
+        items = [{**m, "fiat": f} for m, f in zip(items, fiat)]
     return {"entity": cid, "order": order, "items": items, "total": len(nums), "offset": offset, "limit": limit,
             "next_offset": next_offset(offset, len(items), len(nums))}

@@ -147,6 +147,8 @@ class EntityMember(BaseModel):
     sent_sat: int
     risk: list[str]
     tagged: bool
+    fiat: dict | None = Field(None, description="received_usd and sent_usd: each output and input valued at the UTC "
+                              "close of its tx's day (None where a day has no price); absent without prices")
 
 
 class EntityMemberPage(BaseModel):

@@ -3,11 +3,13 @@
 // receipts and disbursements by month, gains by lot, and the balance over time as a small inline SVG chart.
 
 import * as api from "./api.js";
+import { render as renderEth } from "./account_eth.js";
 import { fmtBTC, fmtCents, h } from "./format.js";
 import { t as _t } from "./i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-let current = null;    // the subject shown (address or cluster:N)
+let current = null;    // the subject shown (address or cluster:N) and its chain
+let chain = "btc";      // btc | eth (an Ethereum account or entity: per asset, FIFO lots)
 
 function form(el, subject) {
   const f = h("form", { id: "account-form", class: "row" },
@@ -23,25 +25,37 @@ function form(el, subject) {
   return f;
 }
 
-// Show the tab for ``subject`` (an address or cluster:N) and compute its schedules.
-export async function show(el, subject) {
+// Show the tab for ``subject`` (an address or cluster:N; on ``chainName`` eth a 0x account or an Ethereum
+// entity's cluster:N) and compute its schedules.
+export async function show(el, subject, chainName = "btc") {
   if (!el.querySelector("#account-form")) el.replaceChildren(form(el, subject), h("div", { id: "account-result" }));
-  if (subject) el.querySelector("#account-subject").value = subject;
-  if (subject && subject !== current) await run(el);
+  const changed = subject && (`${chainName}:${subject}` !== current);
+  if (subject) {
+    chain = chainName;
+    el.querySelector("#account-subject").value = subject;
+    const lots = el.querySelector("#account-lots");
+    lots.disabled = chain === "eth";
+    if (chain === "eth") lots.value = "fifo";
+    el.querySelector("#account-form").dataset.chain = chain;
+  }
+  if (changed) await run(el);
 }
 
 async function run(el) {
   const box = el.querySelector("#account-result");
   const subject = el.querySelector("#account-subject").value.trim();
+  if (/^0x[0-9a-fA-F]{40}$/.test(subject)) chain = "eth";     // an Ethereum account typed in
   const params = { subject, lots: el.querySelector("#account-lots").value, currency: el.querySelector("#account-currency").value };
+  if (chain === "eth") params.chain = "eth";
   const from = el.querySelector("#account-from").value;
   const to = el.querySelector("#account-to").value;
   if (from) params.date_from = from;
   if (to) params.date_to = to;
-  current = subject;
+  current = `${chain}:${subject}`;
   box.replaceChildren(h("p", { class: "muted" }, _t("status.loading")));
   try {
-    render(box, await api.get("/account", params));
+    const r = await api.get("/account", params);
+    (chain === "eth" ? renderEth : render)(box, r);
   } catch (err) {
     box.replaceChildren(h("p", { class: "error", "data-testid": "account-error" }, err.message));
   }

@@ -3,6 +3,7 @@
 
 import * as api from "./api.js";
 import * as eth from "./eth.js";
+import { fiatLine } from "./fiat_marks.js";
 import { chip, fmtTime, h, kv, riskName, short } from "./format.js";
 import { t as _t, tOr } from "./i18n.js";
 
@@ -44,6 +45,9 @@ export async function showAccount(el, address, ctx) {
     h("div", { class: "row" },
       h("button", { id: "btn-eth-screen", onclick: () => screen(el, a.address) }, _t("screen.button")),
       h("button", { onclick: () => ctx.traceFrom(a.address) }, _t("eth.trace_from_here")),
+      ctx.openSchedule ? h("button", { id: "btn-eth-account", onclick: () => ctx.openSchedule(a.address) }, _t("account.open")) : null,
+      ctx.openSchedule && a.cluster_size > 1 ? h("button", { id: "btn-eth-entity-account", onclick: () => ctx.openSchedule(`cluster:${a.cluster}`) },
+        _t("account.open_entity", { n: a.cluster_size })) : null,
       h("span", { class: "muted" }, _t("eth.screen_hint"))),
     h("div", { class: "screen-result" }),
   ].filter(Boolean));
@@ -178,6 +182,9 @@ export function tooltip(d) {
   if (d.token) lines.push(h("div", {}, _t("eth.token_decimals", { symbol: d.token.symbol, decimals: String(d.token.decimals) })));
   if (d.deposit_of) lines.push(h("div", {}, _t("eth.deposit_of", { wallet: short(d.deposit_of, 14) })));
   if (d.tags && d.tags.length) lines.push(h("div", {}, _t("tip.tags", { tags: d.tags.join(", ") })));
-  for (const e of d.endpoints || []) lines.push(h("div", {}, `${tOr(`endpoint.${e.kind}`, e.kind)}: ${eth.amount(e.asset, e.amount)} (${eth.exact(e.asset, e.amount)})`));
+  for (const e of d.endpoints || []) {
+    lines.push(h("div", {}, `${tOr(`endpoint.${e.kind}`, e.kind)}: ${eth.amount(e.asset, e.amount)} (${eth.exact(e.asset, e.amount)})`));
+    if (e.fiat) lines.push(fiatLine(e.fiat));
+  }
   return lines;
 }

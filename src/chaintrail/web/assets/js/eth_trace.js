@@ -5,6 +5,7 @@
 import * as api from "./api.js";
 import * as eth from "./eth.js";
 import { conversionTable } from "./eth_panels.js";
+import { fiatText } from "./fiat_marks.js";
 import { h, short } from "./format.js";
 import { t as _t, tOr } from "./i18n.js";
 
@@ -101,7 +102,7 @@ function endpointTable(r, ctx) {
   const rows = r.endpoints.map((e) => ({ ...e, chain: here, key: e.asset }))
     .concat(far ? far.endpoints.map((e) => ({ ...e, chain: far.chain_id, key: farAsset(far.chain_id, e.asset), far: true })) : []);
   return h("table", { id: "eth-endpoints", "data-testid": "eth-endpoints" },
-    h("thead", {}, h("tr", {}, h("th", {}, _t("col.kind")), h("th", {}, _t("eth.col.chain")), h("th", {}, _t("col.address")), h("th", {}, _t("eth.col.service_tags")), h("th", { class: "num" }, _t("col.amount")), h("th", { class: "num" }, _t("col.hops")))),
+    h("thead", {}, h("tr", {}, h("th", {}, _t("col.kind")), h("th", {}, _t("eth.col.chain")), h("th", {}, _t("col.address")), h("th", {}, _t("eth.col.service_tags")), h("th", { class: "num" }, _t("col.amount")), h("th", { class: "num" }, _t("col.hops")), h("th", { class: "num" }, _t("eth.col.value_day")))),
     h("tbody", {}, rows.map((e) => h("tr", {
       class: (["tagged", "deposit_address"].includes(e.kind) ? "tagged " : "") + (e.address ? "clickable" : ""),
       onclick: e.address ? () => ctx.focus(e.far ? `${e.chain}:${e.address}` : e.address) : null, title: e.evidence || "",
@@ -109,7 +110,9 @@ function endpointTable(r, ctx) {
       h("td", {}, tOr(`endpoint.${e.kind}`, e.kind)), h("td", { class: "chain" }, e.chain === null ? "–" : String(e.chain)), h("td", { class: "mono" }, e.address || "–"),
       h("td", {}, e.service ? h("b", {}, e.service) : "", " ", (e.tags || []).join(", ")),
       h("td", { class: "num amount", title: eth.exact(e.key, e.amount) }, eth.amount(e.key, e.amount, 6)),
-      h("td", { class: "num" }, e.hops === null ? "–" : String(e.hops))))));
+      h("td", { class: "num" }, e.hops === null ? "–" : String(e.hops)),
+      h("td", { class: "num fiat", "data-testid": "eth-endpoint-fiat", title: e.fiat && e.fiat.series ? `${e.fiat.series}/USD ${e.fiat.price_usd ?? ""}` : "" },
+        e.fiat ? fiatText(e.fiat) : "–")))));
 }
 
 export function renderResult(el, r, ctx) {

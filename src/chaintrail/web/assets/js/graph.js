@@ -3,6 +3,7 @@
 // colour the most severe risk category of its tags.
 
 import { RISK_COLORS, NEUTRAL, riskColor, riskName, fmtBTC, fmtTime, short, h } from "./format.js";
+import { fiatLine, fiatText } from "./fiat_marks.js";
 import { t, tOr } from "./i18n.js";
 
 let cy = null;
@@ -274,6 +275,10 @@ function showTooltip(tip, node, pos) {
     if (d.pattern) lines.push(h("div", {}, t("tip.pattern", { pattern: d.pattern }) + (d.mixing ? ` ${t("tip.mixing")}` : "")));
   } else if (d.kind === "address" || d.kind === "entity") {
     lines.push(h("div", {}, t("tip.received_sent", { received: fmtBTC(d.received_sat), sent: fmtBTC(d.sent_sat) })));
+    if (d.fiat && d.fiat.received && d.fiat.sent) {
+      const v = (f) => fiatText(f) || "–";
+      lines.push(h("div", { class: "fiat", "data-testid": "tip-fiat" }, t("tip.received_sent_fiat", { received: v(d.fiat.received), sent: v(d.fiat.sent) })));
+    }
     if (d.cluster_size > 1 || d.kind === "entity") lines.push(h("div", {}, t(d.large_entity ? "tip.entity_large" : "tip.entity", { id: String(d.cluster), n: d.cluster_size || 0 })));
   } else if (d.amount_sat) {
     lines.push(h("div", {}, fmtBTC(d.amount_sat)));
@@ -282,6 +287,7 @@ function showTooltip(tip, node, pos) {
   if (d.endpoint) {
     lines.push(h("div", {}, h("b", {}, t("tip.endpoint", { kind: tOr(`endpoint.${d.endpoint.kind}`, d.endpoint.kind),
       amount: fmtBTC(d.endpoint.amount_sat), n: d.endpoint.hops }))));
+    if (d.endpoint.fiat) lines.push(fiatLine(d.endpoint.fiat));
   }
   if (d.note) lines.push(h("div", {}, t("tip.note", { note: short(d.note, 120) })));
   tip.append(...lines);

@@ -5,6 +5,7 @@ import * as graph from "./graph.js";
 import * as panels from "./panels.js";
 import * as trace from "./trace.js";
 import * as account from "./account.js";
+import * as fiatMarks from "./fiat_marks.js";
 import * as eth from "./eth.js";
 import * as ethPanels from "./eth_panels.js";
 import * as ethTrace from "./eth_trace.js";
@@ -47,14 +48,16 @@ function tab(name) {
   document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t.id === `tab-${name}`));
   if (name === "timeline") refreshTimeline();
   if (name === "case") state.casePanel.renderRemote(openCaseItem);
-  if (name === "account") account.show($("account-panel"), accountSubject(graph.selected())).catch(() => {});
+  if (name === "account") account.show($("account-panel"), ...accountSubject(graph.selected())).catch(() => {});
 }
 
+// [subject, chain] of the selected node for the Account tab: an address or entity, or an Ethereum account.
 function accountSubject(d) {
-  if (!d || d.chain === "eth") return null;
-  if (d.kind === "address") return d.address;
-  if (d.kind === "entity") return `cluster:${d.cluster}`;
-  return null;
+  if (!d) return [null];
+  if (d.chain === "eth") return d.address && !d.far && d.kind !== "eth_conversion" ? [d.address, "eth"] : [null];
+  if (d.kind === "address") return [d.address, "btc"];
+  if (d.kind === "entity") return [`cluster:${d.cluster}`, "btc"];
+  return [null];
 }
 
 // -- nodes from API objects ---------------------------------------------------------
@@ -62,13 +65,13 @@ function addressNode(a) {
   return { id: `a:${a.address}`, kind: "address", label: a.label || short(a.address, 10), address: a.address,
            cluster: a.cluster, cluster_size: a.cluster_size, large_entity: a.large_entity, risk: a.risk,
            tags: a.tags.map((t) => `${t.risk_categories[0] || t.kind}:${t.label}`), amount_sat: a.received_sat,
-           received_sat: a.received_sat, sent_sat: a.sent_sat };
+           received_sat: a.received_sat, sent_sat: a.sent_sat, fiat: a.fiat || null };
 }
 
 function entityNode(e) {
   return { id: `e:${e.id}`, kind: "entity", label: e.name || t("node.entity", { id: String(e.id) }), cluster: e.id, cluster_size: e.size,
            large_entity: e.large, risk: e.risk, tags: e.name ? [e.name] : [], amount_sat: e.received_sat,
-           received_sat: e.received_sat, sent_sat: e.sent_sat };
+           received_sat: e.received_sat, sent_sat: e.sent_sat, fiat: e.fiat || null };
 }
 
 function place(node) {
@@ -96,9 +99,9 @@ async function openEntity(id) {
 }
 
 // The Account tab for an address or cluster:N (forensic-accounting schedules, GET /account).
-async function openAccount(subject) {
+async function openAccount(subject, chain = "btc") {
   tab("account");
-  await account.show($("account-panel"), subject);
+  await account.show($("account-panel"), subject, chain);
 }
 
 // -- Ethereum ------------------------------------------------------------------------
@@ -123,7 +126,8 @@ async function openEthTx(hash) {
 
 function ethCtx() {
   return { noteFor: (id) => state.casePanel.noteFor(id), openTx: (h) => openEthTx(h).catch(() => {}),
-           openAccount: (a) => openEthAccount(a).catch(() => {}), traceFrom: (src) => startEthTrace(src) };
+           openAccount: (a) => openEthAccount(a).catch(() => {}), traceFrom: (src) => startEthTrace(src),
+           openSchedule: (subject) => openAccount(subject, "eth").catch(() => {}) };
 }
 
 async function startEthTrace(source) {
@@ -135,7 +139,7 @@ async function startEthTrace(source) {
 async function doEthTrace() {
   const params = ethTrace.formParams();
   if (!params.source) return;
-  const r = await busy(t("status.tracing_eth"), () => ethTrace.runTrace(params));
+  const r = fiatMarks.markEthEndpoints(await busy(t("status.tracing_eth"), () => ethTrace.runTrace(params)));
   graph.clearTraceMarks();
   const frag = eth.traceFragment(r.graph);
   const added = graph.addFragment(frag, { roles: true });
@@ -262,7 +266,7 @@ async function startTrace(source, direction) {
 async function doTrace() {
   const params = trace.formParams();
   if (!params.source) return;
-  const r = await busy(t("status.tracing"), () => trace.runTrace(params));
+  const r = fiatMarks.markBtcEndpoints(await busy(t("status.tracing"), () => trace.runTrace(params)));
   graph.clearTraceMarks();
   const added = graph.addFragment(r.graph, { roles: true });
   graph.countNodes();
@@ -379,7 +383,7 @@ async function start() {
     $("tab-btn-eth").hidden = false;
     $("search-input").placeholder = btc ? t("search.placeholder_eth") : t("search.placeholder_eth_only");
   }
-  if (!btc) document.querySelectorAll('#tabs button[data-tab="trace"], #tabs button[data-tab="timeline"], #tabs button[data-tab="account"]').forEach((b) => { b.hidden = true; });
+  if (!btc) document.querySelectorAll('#tabs button[data-tab="trace"], #tabs button[data-tab="timeline"]').forEach((b) => { b.hidden = true; });
   state.casePanel = new CasePanel($("case-panel"), m);
   if (m.features.cases) {
     state.alerts = new AlertsPanel($("alerts-panel"), document.querySelector('#tabs button[data-tab="case"]'));

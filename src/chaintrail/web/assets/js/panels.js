@@ -167,10 +167,16 @@ async function memberPage(el, id, offset, order, ctx) {
     h("h3", {}, _t("entity.members_page", { from: offset + 1, to: offset + page.items.length, total: page.total })),
     h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, _t("col.address")), h("th", { class: "num" }, _t("addr.received")), h("th", { class: "num" }, _t("addr.sent")))),
       h("tbody", {}, page.items.map((m) => h("tr", { class: "clickable" + (m.tagged ? " tagged" : ""), onclick: () => ctx.openAddress(m.address) },
-        h("td", { class: "mono" }, m.address, " ", ...riskChips(m.risk)), h("td", { class: "num" }, fmtBTC(m.received_sat)),
-        h("td", { class: "num" }, fmtBTC(m.sent_sat)))))),
+        h("td", { class: "mono" }, m.address, " ", ...riskChips(m.risk)), h("td", { class: "num" }, memberFiat(m.received_sat, m.fiat && m.fiat.received_usd, m.fiat)),
+        h("td", { class: "num" }, memberFiat(m.sent_sat, m.fiat && m.fiat.sent_usd, m.fiat)))))),
     pager(offset, page.items.length, page.total, (o) => memberPage(el, id, o, order, ctx)));
   if (old) old.replaceWith(box); else el.append(box);
+}
+
+// A member's coins with their USD value beside them (each part on its own day); coins alone without prices.
+function memberFiat(sat, usd, fiat) {
+  if (!fiat) return fmtBTC(sat);
+  return h("span", {}, fmtBTC(sat), " · ", h("span", { class: "fiat", "data-testid": "member-fiat", title: _t("fiat.tip", { days: "…" }) }, fmtFiat(usd, "USD")));
 }
 
 export function showPlain(el, d, ctx) {
