@@ -190,3 +190,73 @@ def test_answers_are_read_strictly(eth_class):
             room.submit(ids[1], t, {"unspent": [{"asset": "USDX", "amount": "0.0000001"}]})
         with pytest.raises(DecodeError, match="unknown field 'unspent_btc'"):
             room.submit(ids[0], t, {"unspent_btc": 1})
+
+
+def _trainee_case(store, key_case: dict, tagged: list[str], other=None) -> str:
+    """The case a trainee builds in the workbench's case file: one trace finding per source (until exchange,
+    across the bridge), the addresses they judge the perpetrator's tagged, their reasoning in a note."""
+    from chaintrail.cases.eth_findings import eth_trace_finding, eth_trace_params
+    from chaintrail.cases.repository import CaseRepository
+    from chaintrail.store.chainstore import ChainStore
+
+    with CaseRepository.open(str(store / "cases.sqlite")) as repo:
+        p = repo.ensure_operator(None, "olena")
+        ref = repo.create_case(p, "Vault drain")["ref"]
+        with ChainStore(store) as st, ChainStore(other) as far:
+            for src in sorted({f"{s['tx']}:{s['to']}" for s in key_case["sources"]}):
+                params = eth_trace_params(until_exchange=True)
+                repo.add_finding(p, ref, eth_trace_finding(st, src, params, other=far))
+        for a in tagged:
+            repo.add_tag(p, ref, a, "perpetrator (attacker's wallet)")
+        repo.add_tag(p, ref, tagged[0], "victim?")                          # not a perpetrator label: ignored
+        repo.add_note(p, ref, "Swapped on Uniswap, then Tornado pools and the bridge to chain B.")
+    return ref
+
+
+def test_answers_are_read_from_the_trainees_case(eth_class):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    folder, info, tokens, ids = eth_class
+    exp = expected_of(folder, ids[0])
+    key = json.loads((folder / "sets" / "eth1" / "eth" / "scenario" / "answer_key.json").read_text())
+    case = next(c for c in key["cases"] if c["id"] == exp["case_id"])
+    tagged = exp["perpetrator_addresses"][:5]
+    store = Path(info["eth_store"])
+    ref = _trainee_case(store, case, tagged, Path(info["eth_store_b"]))
+    with Classroom(folder) as room:
+        got = room.submit_case(ids[0], room.trainee_by_token(tokens["Olena"]), ref,
+                               _view(store, ref))
+    ans, g = got["from_case"]["answers"], got["grade"]
+    # what the case says: the tagged addresses, the pools and the bridge its traces crossed, its note
+    assert sorted(ans["perpetrator_addresses"]) == sorted(tagged)
+    assert set(ans["mixers"]) == {p["pool"] for p in exp["mixers"]}
+    assert set(ans["bridges"]) <= set(exp["bridges"][0]["addresses"]) and ans["bridges"]
+    assert "Tornado" in ans["reasoning"]
+    n = len(exp["perpetrator_addresses"])
+    assert _q(g, "perpetrator")["score"] == pytest.approx(20.0 * 5 / n, abs=0.01)
+    assert _q(g, "mixers")["score"] == 10.0 and _q(g, "bridges")["score"] == 10.0
+    # every exchange of the key is named with its ETH amount as the traces' records requests give it
+    named = {r["exchange"] for r in ans["exchanges"]}
+    assert set(exp["exchanges"]) <= named
+    assert _q(g, "exchanges")["score"] >= 0.4 * 35.0
+    # the same through the CLI: --from-case reads the case beside the exercise's store
+    cli = Path(sys.executable).with_name("chaintrail")
+    r = subprocess.run([str(cli), "training", "submit", "--exercise", str(ids[0]), "--from-case", ref, "--dir",
+                        str(folder), "--token", tokens["Taras"], "--user", "olena", "--json"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["from_case"]["answers"] == ans and out["grade"]["score"] == g["score"]
+    r = subprocess.run([str(cli), "training", "submit", "--exercise", str(ids[0]), "--dir", str(folder),
+                        "--token", tokens["Taras"]], capture_output=True, text=True)
+    assert r.returncode == 5 and "exactly one of --answers" in r.stderr
+
+
+def _view(store, ref: str) -> dict:
+    from chaintrail.cases.repository import CaseRepository
+
+    with CaseRepository.open(str(store / "cases.sqlite")) as repo:
+        return repo.case(repo.ensure_operator(None, "olena"), ref).to_dict()

@@ -181,31 +181,67 @@ def _read_answers(path: Path) -> dict:
         raise DecodeError(f"answers {path}: not JSON ({exc})") from None
 
 
+def _case_view(room, exercise_id: int, ref: str, store: Path | None, db: str | None, user: str | None) -> dict:
+    """The trainee's case as they may read it, from the case database beside the exercise's store by default."""
+    from chaintrail.cli.case import _open as open_cases
+
+    if store is None and db is None and not os.environ.get("CHAINTRAIL_STORE"):
+        info = room.set_info(room.exercise(exercise_id)["set"])
+        kind = room.exercise(exercise_id)["kind"]
+        from chaintrail.training.kinds import exercise_kind
+
+        found = info["eth_store"] if exercise_kind(kind).chain == "eth" else info["store"]
+        store = Path(found) if found else None
+    repo, who = open_cases(db, store, user, None)
+    try:
+        return repo.case(who, ref).to_dict()
+    finally:
+        repo.close()
+
+
 @app.command("submit")
 @one_line_errors
 def submit(
     exercise_id: int = typer.Option(..., "--exercise", help="Exercise id"),
-    answers: Path = typer.Option(..., "--answers", help="Answers JSON file ('-': stdin): exchanges "
+    answers: Path | None = typer.Option(None, "--answers", help="Answers JSON file ('-': stdin): exchanges "
                                                         "[{exchange, amount_btc}], perpetrator_addresses, mixers, "
                                                         "unspent_btc, reasoning; Ethereum: exchanges [{exchange, "
                                                         "asset, amount}], bridges, unspent [{asset, amount}]"),
+    from_case: str | None = typer.Option(None, "--from-case", help="Read the answers from your case REF: exchanges "
+                                         "and amounts from its trace findings, perpetrators' addresses from its tags "
+                                         "and subjects labelled perpetrator or suspect, reasoning from its notes"),
+    store: Path | None = typer.Option(None, "--store", help="With --from-case: the chain store whose case database "
+                                      "holds the case [default: $CHAINTRAIL_STORE, else the exercise's set store]"),
+    db: str | None = typer.Option(None, "--db", help="With --from-case: the case database [default: "
+                                  "$CHAINTRAIL_CASES_DB or STORE/cases.sqlite]"),
+    user: str | None = typer.Option(None, "--user", "-u", help="With --from-case: act as this case user"),
     token: str | None = typer.Option(None, "--token", help="Your trainee token [default: $CHAINTRAIL_TRAINING_TOKEN]"),
     folder: Path = DirOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Submit a trainee's answers; prints the grade and feedback (after the exam, in exam mode)."""
+    """Submit a trainee's answers (a file, or read from their case); prints the grade and feedback (after the exam,
+    in exam mode)."""
     from chaintrail.training import NotAllowed
 
+    if (answers is None) == (from_case is None):
+        raise UsageError("give exactly one of --answers FILE and --from-case REF")
     token = token or os.environ.get("CHAINTRAIL_TRAINING_TOKEN")
-    raw = _read_answers(answers)
+    raw = _read_answers(answers) if answers is not None else None
     with _open(folder) as room:
         who = room.trainee_by_token(token)
         if who is None:
             raise NotAllowed("unknown trainee token (--token or $CHAINTRAIL_TRAINING_TOKEN)")
-        out = room.submit(exercise_id, who, raw)
+        if raw is not None:
+            out = room.submit(exercise_id, who, raw)
+        else:
+            assert from_case is not None
+            view = _case_view(room, exercise_id, from_case, store, db, user)
+            out = room.submit_case(exercise_id, who, from_case, view)
     if as_json:
         emit_json(out)
         return
+    if "from_case" in out:
+        console.print(_("answers read from case {ref}").format(ref=from_case), highlight=False)
     g = out.get("grade")
     if g is None:
         console.print(_("submitted; the grade shows when the exam is over"), highlight=False)

@@ -315,6 +315,25 @@ class Classroom:
                           db.dumps(g), g["score"]))
         return self.exercise(exercise_id, trainee, now)
 
+    def answers_from_case(self, exercise_id: int, view: dict) -> dict:
+        """The answers a trainee's case (``CaseView.to_dict()``: findings, tags, subjects, notes) gives to an
+        exercise, in the form's format (``from_case``)."""
+        from chaintrail.training.from_case import btc_answers, eth_answers
+
+        row = self._exercise(exercise_id)
+        expected = db.loads(row["expected_json"])
+        if expected.get("chain") != "eth":
+            return btc_answers(view)
+        scenario = Path(row["scenario_dir"]).parent / "eth" / "scenario"
+        world = db.loads((scenario / "answer_key.json").read_text())["world"]
+        pools = {a.lower() for a in world.get("pools", {}).values()}      # public: tagged as mixing services
+        return eth_answers(view, expected["assets"], pools)
+
+    def submit_case(self, exercise_id: int, trainee: Trainee, ref: str, view: dict, now: float | None = None) -> dict:
+        """Grade the answers read from the trainee's case ``ref``; the result says what was read."""
+        raw = self.answers_from_case(exercise_id, view)
+        return self.submit(exercise_id, trainee, raw, now) | {"from_case": {"case": ref, "answers": raw}}
+
     # -- the instructor's view -------------------------------------------------------------
     def results(self, set_name: str | None = None) -> list[dict]:
         """Each trainee's latest grade per exercise (None: not submitted)."""

@@ -11,7 +11,10 @@ reasoning 10.
   times the tolerance half of it. An amount equal to the true flow (everything
   the perpetrators paid in, tainted or not) earns half, with feedback saying
   which model the question asks for. Naming an exchange no proceeds reached
-  costs half a share; an asset that did not reach a named exchange half its part.
+  costs half a share, unless every amount named there is dust (within the
+  tolerance of all the case sent in that asset, or at most one unit of it: the
+  taint a pool spreads thinly onto others' withdrawals); an asset that did not
+  reach a named exchange costs half its part.
 * Perpetrators' addresses: as for Bitcoin (a false accusation costs twice an
   omission; the case's own deposit addresses are the exchanges').
 * Tornado pools: 30 % for seeing that Tornado mixed the funds (a pool named, or
@@ -92,7 +95,15 @@ def _exchanges(exp: dict, named: dict[str, dict[str, int]], tol: float) -> tuple
         for asset in answered:
             score -= part / 2
             fb.append(_item("eth_asset_not_reached", exchange=name, symbol=_amount(exp, asset, 0)["symbol"]))
-    for name, _v in got.values():
+    totals: dict[str, int] = {}
+    for per_asset in want.values():
+        for a, v in per_asset.items():
+            totals[a] = totals.get(a, 0) + int(v["haircut"])
+    for name, amounts in got.values():
+        if amounts and all(v <= max(tol * totals.get(a, 0), 10 ** exp["assets"].get(a, {"decimals": 18})["decimals"])
+                           for a, v in amounts.items()):
+            fb.append(_item("exchange_dust", exchange=name))      # taint spread thin (pools): no request, no cost
+            continue
         score -= 0.5 * share
         fb.append(_item("exchange_not_reached", exchange=name))
     return max(0.0, min(w, score)), fb

@@ -51,6 +51,8 @@ MESSAGES = {
                                "the {tolerance} tolerance)."),
     "eth_asset_amount_wrong": N_("{exchange}: you said {answered}, the proceeds there are {amount}."),
     "eth_asset_not_reached": N_("No {symbol} of this case reached {exchange}."),
+    "exchange_dust": N_("{exchange}: only a trace of taint reached it (spread through a pool onto others' "
+                        "withdrawals); no request is needed there, and it costs nothing."),
     "pool_missed": N_("Missed {pool}: the perpetrators deposited {deposits} note(s) there and withdrew {withdrawn}. "
                       "{leads}"),
     "pools_ok": N_("Right: all {n} Tornado pools the perpetrators used."),

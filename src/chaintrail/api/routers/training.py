@@ -175,6 +175,28 @@ def submit(exercise_id: int, body: AnswersIn, lang: str | None = Lang, who: Who 
         return who.room.submit(exercise_id, who.trainee, body.model_dump(exclude_none=True))
 
 
+class FromCaseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    case: str = Field(min_length=1, max_length=100, description="The case's reference (its findings are read)")
+
+
+@router.post("/exercises/{exercise_id}/submissions/from-case", response_model=_Open, status_code=201,
+             summary="Submit the answers read from your case (trainee): exchanges and amounts from its trace "
+                     "findings, perpetrators' addresses from its tags and subjects, reasoning from its notes")
+def submit_from_case(exercise_id: int, body: FromCaseIn, request: Request, lang: str | None = Lang,
+                     who: Who = Depends(_who),
+                     user_token: str | None = Header(None, alias="X-Chaintrail-User-Token", max_length=200)) -> dict:
+    from chaintrail.api.routers.cases import _call as case_call
+    from chaintrail.api.routers.cases import get_principal, get_repo
+
+    if who.trainee is None:
+        raise HTTPException(403, "only a trainee submits answers")
+    repo = get_repo(request)
+    view = case_call(repo.case, get_principal(request, repo, user_token), body.case).to_dict()
+    with _call(lang):
+        return who.room.submit_case(exercise_id, who.trainee, body.case, view)
+
+
 @router.get("/results", response_model=_Open, summary="Class results and per-question statistics (instructor)")
 def results(set_name: str | None = Query(None, alias="set", max_length=40), who: Who = Depends(_instructor)) -> dict:
     with _call(None):
