@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from chaintrail import __version__
 from chaintrail.api import errors
 from chaintrail.api.auth import TokenGate, check_token, declare_bearer, new_token
+from chaintrail.api.language import RequestLanguage
 from chaintrail.api.live import LiveWorkbench
 from chaintrail.api.routers import addresses, entities, eth, graph, meta, screen, search, tags, trace, training, transactions
 from chaintrail.api.runner import Runner
@@ -132,6 +133,7 @@ def create_app(store_path: str | Path, token: str | None = None, *, case_info: d
     _mount_ui(app, web_dir or WEB_DIR)
     app.add_middleware(TokenGate, token=token)      # in front of everything under /api
     app.add_middleware(_Headers)
+    app.add_middleware(RequestLanguage, prefix=API_PREFIX)   # ?lang= / Accept-Language: the reader's language
     _document_bearer(app)
     return app
 

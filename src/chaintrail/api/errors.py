@@ -6,7 +6,7 @@
     422  a parameter does not parse (FastAPI validation), with the parameter named
     503  the store is unreadable (StoreError)
 
-Bodies are ``{"error": "<sentence>", "detail": ...}``.
+Bodies are ``{"error": "<sentence>", "detail": ...}``; the sentence is in the reader's language (api.language).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chaintrail.errors import ChaintrailError, StoreError, UsageError
+from chaintrail.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,8 @@ def install(app: FastAPI) -> None:
         msg = "; ".join(f"{_where(e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errs[:5])
         detail = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
                   for e in errs]
-        return JSONResponse({"error": f"invalid request: {msg}", "detail": detail}, status_code=422)
+        return JSONResponse({"error": _("invalid request: {problems}").format(problems=msg), "detail": detail},
+                            status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -62,4 +64,5 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse({"error": f"internal error ({type(exc).__name__}); see the server log"}, status_code=500)
+        msg = _("internal error ({name}); see the server log").format(name=type(exc).__name__)
+        return JSONResponse({"error": msg}, status_code=500)

@@ -21,11 +21,12 @@ import numpy as np
 
 from chaintrail.api.errors import NotFoundError
 from chaintrail.errors import UsageError
+from chaintrail.i18n import N_, _
 
 _NONE = 0xFFFFFFFF
 _HEX = frozenset("0123456789abcdef")
 RESULTS_KEPT = 8
-NO_ETH = "this store holds no Ethereum data (chaintrail ingest eth)"
+NO_ETH = N_("this store holds no Ethereum data (chaintrail ingest eth)")
 
 
 def _hex(b: Any) -> str | None:
@@ -37,7 +38,8 @@ def _key(value: str, n_bytes: int, what: str) -> bytes:
     s = value.strip().lower()
     body = s[2:] if s.startswith("0x") else s
     if len(body) != 2 * n_bytes or not set(body) <= _HEX:
-        raise UsageError(f"not an Ethereum {what} (0x and {2 * n_bytes} hex digits): {value[:80]!r}")
+        raise UsageError(_("not an Ethereum {what} (0x and {n} hex digits): {value!r}").format(
+            what=_(what), n=2 * n_bytes, value=value[:80]))
     return bytes.fromhex(body)
 
 
@@ -79,7 +81,7 @@ class EthService:
 
     def _require(self) -> None:
         if not self.present:
-            raise NotFoundError(NO_ETH)
+            raise NotFoundError(_(NO_ETH))
         if not self._ready:
             with self._lock:
                 if not self._ready:
@@ -119,16 +121,16 @@ class EthService:
     # -- lookups ------------------------------------------------------------------------------------
     def addr_num(self, address: str) -> int:
         self._require()
-        a = self.addr_index.find(_key(address, 20, "address"))
+        a = self.addr_index.find(_key(address, 20, N_("address")))
         if a is None:
-            raise NotFoundError(f"address {address.strip().lower()} is not in the store")
+            raise NotFoundError(_("address {address} is not in the store").format(address=address.strip().lower()))
         return a
 
     def tx_num(self, tx_hash: str) -> int:
         self._require()
-        t = self.tx_index.find(_key(tx_hash, 32, "transaction hash"))
+        t = self.tx_index.find(_key(tx_hash, 32, N_("transaction hash")))
         if t is None:
-            raise NotFoundError(f"transaction {tx_hash.strip().lower()} is not in the store")
+            raise NotFoundError(_("transaction {txid} is not in the store").format(txid=tx_hash.strip().lower()))
         return t
 
     def _sql(self, con, sql: str, params: dict) -> list[dict]:
@@ -370,12 +372,12 @@ class EthService:
         if s.startswith("cluster:"):
             ref = s[8:]
             if not ref.isdigit() or len(ref) > 15:
-                raise UsageError(f"not an entity: {s!r} (cluster:N)")
+                raise UsageError(_("not an entity: {spec!r} (cluster:N)").format(spec=s))
             return
         if len(s.lower().removeprefix("0x")) == 40:
             self.addr_num(s)
             return
-        txh, _, to = s.partition(":")
+        txh, _sep, to = s.partition(":")
         self.tx_num(txh)
         if to:
             self.addr_num(to)
@@ -385,7 +387,7 @@ class EthService:
         from chaintrail.analysis.eth.screen import EthScreener
 
         self._require()
-        _key(subject, 20, "address")
+        _key(subject, 20, N_("address"))
         day = (as_of or dt.date.today()).isoformat()
         with self._trace_lock:
             sc = self._screeners.get(day)
@@ -406,15 +408,16 @@ class EthService:
         if deposit is not None:
             self.tx_num(deposit)
         if address is not None:
-            _key(address, 20, "address")
+            _key(address, 20, N_("address"))
         with self._trace_lock:
             if not (self.store.path / "analysis" / "eth_tornado_leads.parquet").exists():
-                m, _ = analyse(self.store)     # what `chaintrail tornado leads` writes, once
+                m, _report = analyse(self.store)     # what `chaintrail tornado leads` writes, once
             else:
                 m = find_pools(self.store)
             rows = lead_rows(self.store, deposit_tx=deposit, address=address)
         if deposit is not None and not rows and deposit.lower() not in self._deposit_txs():
-            raise NotFoundError(f"transaction {deposit} holds no deposit into a Tornado-style pool in this store")
+            raise NotFoundError(_("transaction {txid} holds no deposit into a Tornado-style pool in this store").format(
+                txid=deposit))
         pools = [{"pool": "0x" + p.address.hex(), "asset": "ETH" if p.asset is None else "0x" + p.asset.hex(),
                   "denomination": str(p.denomination), "deposits": p.deposits, "withdrawals": p.withdrawals}
                  for p in m.pools]

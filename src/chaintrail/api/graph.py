@@ -19,6 +19,7 @@ import numpy as np
 from chaintrail.api.errors import NotFoundError
 from chaintrail.store.index import NONE
 from chaintrail.tags import taxonomy as tx
+from chaintrail.i18n import _
 
 _NONE = int(NONE)
 
@@ -163,7 +164,7 @@ class GraphBuilder:
         """A small entity opens into its addresses; a large one stays a summary node."""
         v = self.v
         if not v.is_cluster(cid):
-            raise NotFoundError(f"no entity with id {cid}")
+            raise NotFoundError(_("no entity with id {id}").format(id=cid))
         me = self.entity_node(cid)
         members = v.members(cid)
         if len(members) > self.wb.limits.expand_members:

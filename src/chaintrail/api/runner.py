@@ -33,6 +33,7 @@ from chaintrail.analysis.tracing import TraceParams
 from chaintrail.api.live import LiveWorkbench
 from chaintrail.api.workbench import Limits, Workbench
 from chaintrail.errors import ChaintrailError, StoreError
+from chaintrail.i18n import _
 
 log = logging.getLogger(__name__)
 # The worker process's own workbench (set once by the pool initializer; never used in the API process).
@@ -165,7 +166,7 @@ class Runner:
         except ChaintrailError:
             raise
         except Exception as exc:
-            raise StoreError("the store changed while this was answered (an ingest is running); retry") from exc
+            raise StoreError(_("the store changed while this was answered (an ingest is running); retry")) from exc
 
     async def _run(self, fn_name: str, *args):
         wb = self.live.current()

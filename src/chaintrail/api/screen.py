@@ -12,6 +12,7 @@ import threading
 from chaintrail.analysis.screening import Screener, ScreenParams
 from chaintrail.api.errors import NotFoundError
 from chaintrail.errors import UsageError
+from chaintrail.i18n import _
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 
@@ -28,11 +29,11 @@ class ScreenService:
     def screen(self, subject: str, params: ScreenParams, currency: str = "USD") -> dict:
         s = subject.strip()
         if not s:
-            raise UsageError("a screen needs an address or a txid")
+            raise UsageError(_("a screen needs an address or a txid"))
         tags = self.wb.tags
         if len(s) == 64 and set(s) <= _HEX and self.wb.view.tx_num(s.lower()) is None \
                 and not tags.tagstore.lookup(s):
-            raise NotFoundError(f"transaction {s} is not in the store")
+            raise NotFoundError(_("transaction {txid} is not in the store").format(txid=s))
         params.check()
         with self._lock:
             if self._screener is None or self._tags is not tags:

@@ -10,6 +10,7 @@ from chaintrail.api import present
 from chaintrail.api.errors import NotFoundError
 from chaintrail.csv_export import safe_row
 from chaintrail.errors import UsageError
+from chaintrail.i18n import _
 
 CSV_COLUMNS = ("kind", "address", "entity", "label", "tags", "amount_sat", "amount_btc", "value_usd", "value_days",
                "hops", "path", "outputs")
@@ -20,20 +21,20 @@ def check_source(wb, spec: str) -> str:
     s = spec.strip()
     v = wb.view
     if not s:
-        raise UsageError("a trace needs a source: an address, a txid, txid:vout or cluster:<id>")
+        raise UsageError(_("a trace needs a source: an address, a txid, txid:vout or cluster:<id>"))
     if s.startswith("cluster:"):
         ref = s.split(":", 1)[1]
         if not ref.isdigit() or len(ref) > 15:
-            raise UsageError(f"not an entity id: {ref!r}")
+            raise UsageError(_("not an entity id: {ref!r}").format(ref=ref))
         present.resolve_entity(wb, int(ref))
         return s
     if ":" in s:
-        txid, _, vout = s.partition(":")
+        txid, _sep, vout = s.partition(":")
         if len(txid) != 64 or not vout.isdigit() or len(vout) > 9:
-            raise UsageError(f"not an outpoint (txid:vout): {s!r}")
+            raise UsageError(_("not an outpoint (txid:vout): {spec!r}").format(spec=s))
         t = present.resolve_tx(wb, txid)
         if int(vout) >= int(v.tx_first_out[t + 1] - v.tx_first_out[t]):
-            raise NotFoundError(f"transaction {txid} has no output {int(vout)}")
+            raise NotFoundError(_("transaction {txid} has no output {vout}").format(txid=txid, vout=int(vout)))
         return f"{txid.lower()}:{int(vout)}"
     if len(s) == 64 and all(c in "0123456789abcdefABCDEF" for c in s):
         present.resolve_tx(wb, s)

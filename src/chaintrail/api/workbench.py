@@ -21,6 +21,7 @@ from chaintrail.api.errors import NotFoundError
 from chaintrail.api.tagview import TagView
 from chaintrail.errors import UsageError
 from chaintrail.store.chainstore import ChainStore
+from chaintrail.i18n import _
 
 
 RESULTS_KEPT = 8                    # trace results kept for paging
@@ -66,7 +67,7 @@ class _Tracer(TraceEngine):
     def addr_to_num(self, address: str) -> int:
         a = self.view.addr_num(address)
         if a is None:
-            raise NotFoundError(f"address {address} is not in the store")
+            raise NotFoundError(_("address {address} is not in the store").format(address=address))
         return a
 
     def resolve(self, spec: str, direction: str):
@@ -126,7 +127,7 @@ class Workbench:
         """One trace; traces run one at a time (the engine's scratch arrays are shared)."""
         params.check()
         if params.max_hops > self.limits.trace_hops_max:
-            raise UsageError(f"max_hops must be at most {self.limits.trace_hops_max}")
+            raise UsageError(_("max_hops must be at most {n}").format(n=self.limits.trace_hops_max))
         with self._trace_lock:
             return self.tracer.trace(spec, params)
 

@@ -24,6 +24,7 @@ from chaintrail.cases.errors import AccessDenied, AlreadyImported, NotFound
 from chaintrail.cases.hashing import dumps, loads
 from chaintrail.cases.identity import Principal
 from chaintrail.errors import UsageError
+from chaintrail.i18n import _
 
 T = TypeVar("T")
 SUBJECT_KINDS = ("address", "transaction", "entity")
@@ -153,7 +154,7 @@ class CaseRepository:
         with self.db.read() as conn:
             a = identity.agency_row(conn, name)
         if a is None:
-            raise NotFound(f"no agency {name!r}")
+            raise NotFound(_("no agency {name!r}").format(name=name))
         a["fingerprint"] = identity.fingerprint(a["public_key"])
         return plain(a)
 
@@ -182,10 +183,10 @@ class CaseRepository:
                 row = None if r is None else dict(r._mapping)
                 acc = None if row is None else access_to(conn, p, row)
                 if acc is None:
-                    raise _Refused("no such case, or not visible to this agency", NotFound(f"no case {ref}"))
+                    raise _Refused("no such case, or not visible to this agency", NotFound(_("no case {ref}").format(ref=ref)))
                 if (write and not acc.can_write) or (share and not acc.can_share) or (owner and acc.mode != "owner"):
                     raise _Refused(f"{p.role} of {p.agency} ({acc.mode} access) may not {action}",
-                                   AccessDenied(f"you may not {action} on case {ref}"))
+                                   AccessDenied(_("you may not {action} on case {ref}").format(action=action, ref=ref)))
                 return fn(conn, row, acc)
         except _Refused as r:
             self._log_denied(p, ref, action, r.reason)
@@ -201,7 +202,7 @@ class CaseRepository:
                     origin: dict | None = None) -> dict:
         if not p.at_least("investigator"):
             self._log_denied(p, None, "case.create", f"role {p.role}")
-            raise AccessDenied("viewers may not open cases")
+            raise AccessDenied(_("viewers may not open cases"))
         title = identity.check_name(title, "a case title") if len(title) <= 80 else title.strip()
         level = tlp.normalize(level)
         with self.db.tx() as conn:
@@ -276,7 +277,7 @@ class CaseRepository:
 
     def set_status(self, p: Principal, ref: str, status: str) -> dict:
         if status not in ("open", "closed"):
-            raise UsageError("status must be open or closed")
+            raise UsageError(_("status must be open or closed"))
         return self._with_case(p, ref, "case.status", lambda conn, row, acc: plain(rows.update(
             conn, S.cases, row["id"], {"status": status}, actor=p.username, agency=p.agency,
             action="case.status", case_ref=ref, detail={"status": status})), write=True)
@@ -295,9 +296,9 @@ class CaseRepository:
     def add_subject(self, p: Principal, ref: str, kind: str, value: str, label: str | None = None,
                     level: str | None = None, origin: dict | None = None) -> dict:
         if kind not in SUBJECT_KINDS:
-            raise UsageError(f"subject kind must be one of {', '.join(SUBJECT_KINDS)}")
+            raise UsageError(_("subject kind must be one of {kinds}").format(kinds=", ".join(SUBJECT_KINDS)))
         if not value.strip():
-            raise UsageError("a subject needs a value")
+            raise UsageError(_("a subject needs a value"))
         return self._add(p, ref, S.subjects, "subject.add", {"kind": kind, "value": value.strip(), "label": label},
                          level, {"kind": kind, "value": value.strip()}, origin)
 
@@ -306,7 +307,7 @@ class CaseRepository:
         """Save a finding (see ``findings.FindingDraft.columns``); its hash must match its content."""
         from chaintrail.cases.findings import finding_hash
         if finding_hash(finding) != finding["finding_hash"]:
-            raise UsageError("the finding's hash does not match its content")
+            raise UsageError(_("the finding's hash does not match its content"))
         values = {k: (dumps(finding[k]) if k in _JSON_COLS else finding[k]) for k in
                   ("kind", "title", "spec", "params", "versions", "error_rates", "block_hashes", "tags", "result",
                    "result_hash", "store_hash", "finding_hash")}
@@ -316,7 +317,7 @@ class CaseRepository:
     def add_note(self, p: Principal, ref: str, body: str, about: str | None = None, level: str | None = None,
                  origin: dict | None = None) -> dict:
         if not body.strip():
-            raise UsageError("a note needs text")
+            raise UsageError(_("a note needs text"))
         return self._add(p, ref, S.notes, "note.add", {"body": body, "about": about}, level, {"about": about}, origin)
 
     def add_attachment(self, p: Principal, ref: str, filename: str, content: bytes, *, kind: str = "file",
@@ -334,7 +335,7 @@ class CaseRepository:
                 actor: str | None = None, source: str | None = None, confidence: str | None = None,
                 context: str | None = None, level: str | None = None, origin: dict | None = None) -> dict:
         if not address.strip() or not label.strip():
-            raise UsageError("a tag needs an address and a label")
+            raise UsageError(_("a tag needs an address and a label"))
         return self._add(p, ref, S.case_tags, "tag.add",
                          {"address": address.strip(), "label": label.strip(), "category": category, "actor": actor,
                           "source": source, "confidence": confidence, "context": context},
@@ -347,9 +348,9 @@ class CaseRepository:
         def do(conn: Connection, row: dict, acc: Access) -> dict:
             a = identity.agency_row(conn, agency)
             if a is None or a["kind"] != "home":
-                raise NotFound(f"no agency {agency!r} on this server")
+                raise NotFound(_("no agency {name!r} on this server").format(name=agency))
             if a["id"] == row["agency_id"]:
-                raise UsageError("a case is always visible to its own agency")
+                raise UsageError(_("a case is always visible to its own agency"))
             old = conn.execute(sa.select(S.shares.c.id).where(S.shares.c.case_id == row["id"],
                                                              S.shares.c.agency_id == a["id"])).first()
             if old is not None:
@@ -369,7 +370,7 @@ class CaseRepository:
             old = None if a is None else conn.execute(sa.select(S.shares.c.id).where(
                 S.shares.c.case_id == row["id"], S.shares.c.agency_id == a["id"])).first()
             if old is None:
-                raise NotFound(f"case {ref} is not shared with {agency!r}")
+                raise NotFound(_("case {ref} is not shared with {agency!r}").format(ref=ref, agency=agency))
             rows.delete(conn, S.shares, int(old.id), actor=p.username, agency=p.agency, action="case.unshare",
                         case_ref=ref, detail={"agency": agency})
         self._with_case(p, ref, "case.unshare", do, share=True)
@@ -382,7 +383,7 @@ class CaseRepository:
         """
         if not p.at_least("investigator"):
             self._log_denied(p, None, "case.import", f"role {p.role}")
-            raise AccessDenied("viewers may not import cases")
+            raise AccessDenied(_("viewers may not import cases"))
         tables = {"subjects": (S.subjects, "subject.import"), "findings": (S.findings, "finding.import"),
                   "notes": (S.notes, "note.import"), "attachments": (S.attachments, "attachment.import"),
                   "tags": (S.case_tags, "tag.import")}
@@ -439,7 +440,7 @@ class CaseRepository:
             r = conn.execute(sa.select(S.attachments).where(S.attachments.c.id == attachment_id,
                                                             S.attachments.c.case_id == row["id"])).first()
             if r is None or not tlp.allowed(r.tlp, acc.level):
-                raise NotFound(f"case {ref} has no attachment {attachment_id}")
+                raise NotFound(_("case {ref} has no attachment {id}").format(ref=ref, id=attachment_id))
             audit.append(conn, actor=p.username, agency=p.agency, action="attachment.read", case_ref=ref,
                          target=f"attachments:{attachment_id}", detail={"sha256": r.sha256})
             return plain(dict(r._mapping)), bytes(r.content)

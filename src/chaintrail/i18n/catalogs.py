@@ -57,12 +57,31 @@ def set_language(lang: str | None) -> str:
 
 @contextlib.contextmanager
 def use_language(lang: str | None) -> Iterator[str]:
-    """Translate into ``lang`` inside the block (a report for one reader, an API request)."""
-    token = _language.set(resolve_language(lang))
+    """Translate into ``lang`` inside the block (a report for one reader, an API request); None: keep the current."""
+    token = _language.set(resolve_language(lang) if lang else current_language())
     try:
         yield _language.get() or DEFAULT_LANGUAGE
     finally:
         _language.reset(token)
+
+
+def negotiate(accept_language: str | None) -> str | None:
+    """The available language an HTTP ``Accept-Language`` header prefers most (``uk-UA,uk;q=0.9,en;q=0.8``), or None."""
+    ranked = []
+    for i, part in enumerate((accept_language or "").split(",")[:20]):
+        tag, _sep, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _eq, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        code = tag.strip().replace("_", "-").split("-")[0].lower()
+        if q > 0 and code in available_languages():
+            ranked.append((-q, i, code))
+    return min(ranked)[2] if ranked else None
 
 
 def _mo_bytes(po: Path) -> bytes:

@@ -7,6 +7,7 @@ import asyncio
 from fastapi import APIRouter, Depends, Query, Response
 
 from chaintrail.api.deps import ERRORS, get_wb, json_response
+from chaintrail.i18n import _
 
 router = APIRouter(tags=["account"], responses=ERRORS)
 _DAY = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -37,7 +38,7 @@ async def account(subject: str = Query(..., min_length=1, max_length=200,
         from chaintrail.errors import UsageError
 
         if lots != "fifo":
-            raise UsageError("chain=eth keeps FIFO lots per asset (an account has no outputs to identify)")
+            raise UsageError(_("chain=eth keeps FIFO lots per asset (an account has no outputs to identify)"))
         result = await asyncio.to_thread(eth_account, wb.store, subject, date_from=date_from, date_to=date_to,
                                          currency=currency.upper())
         if format == "csv":

@@ -404,7 +404,8 @@ def verify_case(ref: str, repo: CaseRepository = Repo, p: Principal = Who):
 @router.get("/{ref}/report", summary="The court-ready report (PDF or HTML)",
             responses={200: {"content": {"application/pdf": {}, "text/html": {}}}})
 def report(ref: str, format: Literal["pdf", "html"] = Query("pdf"), tlp: Tlp | None = Query(None),
-           lang: Literal["en", "uk"] = Query("en", description="Language of the report's words and number formats"),
+           lang: Literal["en", "uk"] | None = Query(None, description="Language of the report's words and number "
+                                                   "formats (default: the request's Accept-Language, else English)"),
            repo: CaseRepository = Repo, p: Principal = Who):
     from chaintrail.cases.report import build_report
     data = _call(build_report, repo, p, ref, format, tlp, lang)

@@ -9,6 +9,7 @@ from chaintrail.api.deps import ERRORS, get_wb, json_response
 from chaintrail.api.graph import GraphBuilder
 from chaintrail.api.schemas import Graph
 from chaintrail.errors import UsageError
+from chaintrail.i18n import _
 
 router = APIRouter(tags=["graph"], responses=ERRORS)
 
@@ -23,7 +24,7 @@ async def expand(node: str = Query(..., min_length=3, max_length=140,
 
     A large entity (``large_entity``) is returned as one summary node and never drawn member by member.
     """
-    kind, _, ref = node.partition(":")
+    kind, _sep, ref = node.partition(":")
     g = GraphBuilder(wb)
     if kind == "a" and ref:
         return json_response(g.expand_address(present.resolve_address(wb, ref), offset, limit))
@@ -31,4 +32,4 @@ async def expand(node: str = Query(..., min_length=3, max_length=140,
         return json_response(g.expand_tx(present.resolve_tx(wb, ref), limit))
     if kind == "e" and ref.isdigit() and len(ref) < 16:
         return json_response(g.expand_entity(present.resolve_entity(wb, int(ref)), limit))
-    raise UsageError("node must be a:<address>, t:<txid> or e:<entity id>")
+    raise UsageError(_("node must be a:<address>, t:<txid> or e:<entity id>"))
