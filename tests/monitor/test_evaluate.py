@@ -83,7 +83,7 @@ def test_exposure_threshold_counts_payments_from_the_sanctioned():
     f = flows([(5, 2, 9, 100), (6, 3, 9, 500), (7, 1, 9, 99), (8, 4, 9, 1000)])
     hits = idx.evaluate(f, ent)
     assert [(h.tx, h.amount) for h in hits] == [(5, 100)]          # 3 is too far, 99 too small, 4 not exposed
-    assert "2 payment(s) away" in hits[0].reason
+    assert "2 payments away" in hits[0].reason
 
 
 def test_ten_thousand_watches_cost_array_lookups():

@@ -84,7 +84,11 @@ def test_watched_address_pays_alert_by_webhook_and_mail_then_reorg_retracts(node
             msg = mailbox.wait(1)[0]
             assert msg["To"] == "duty@nca.example" and ref in msg["Subject"]
             assert tx in msg.get_content() and str(3 * 10**18) in msg.get_content()
-            log = [(d["attempt"], d["outcome"]) for d in deliveries(repo.db, a["id"]) if d["channel"] == "webhook"]
+            # (the receiver has the POST before the sender has its answer and logs it: wait for the log)
+            log = wait_for(lambda: [(d["attempt"], d["outcome"]) for d in deliveries(repo.db, a["id"])
+                                    if d["channel"] == "webhook" and d["outcome"] != "failed"] and
+                           [(d["attempt"], d["outcome"]) for d in deliveries(repo.db, a["id"])
+                            if d["channel"] == "webhook"])
             assert log == [(1, "failed"), (2, "delivered")]
 
             # the chain reorganises: back to before both txs, then a longer branch without them

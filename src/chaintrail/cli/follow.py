@@ -11,6 +11,7 @@ import typer
 from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, one_line_errors, store_path
 from chaintrail.cli.case import DbOption, _dsn
 from chaintrail.errors import UsageError
+from chaintrail.i18n import _
 
 
 @one_line_errors
@@ -44,9 +45,9 @@ def follow(
     from chaintrail.monitor.mailer import SmtpSettings
 
     if chain not in ("btc", "eth"):
-        raise UsageError(f"--chain must be btc or eth, not {chain!r}")
+        raise UsageError(_("--chain must be btc or eth, not {value}").format(value=repr(chain)))
     if poll <= 0 or attempts < 1:
-        raise UsageError("--poll must be positive and --delivery-attempts at least 1")
+        raise UsageError(_("--poll must be positive and --delivery-attempts at least 1"))
     mail = SmtpSettings.parse(smtp, sender=mail_from, starttls=smtp_starttls, user=smtp_user,
                               password=smtp_password) if smtp else None
     from chaintrail.monitor.url_guard import Allow
@@ -59,16 +60,19 @@ def follow(
         dispatch(res)
         if not json_out:
             for a in res.raised:
-                console.print(f"alert {a['id']} [{a['case_ref']}] {a['reason']}: {a['amount']} {a['asset']} "
-                              f"in {a['tx_hash']} (block {a['block_number']})")
+                console.print(_("alert {id} [{ref}] {reason}: {amount} {asset} in {tx} (block {block})").format(
+                    id=a["id"], ref=a["case_ref"], reason=a["reason"], amount=a["amount"], asset=a["asset"],
+                    tx=a["tx_hash"], block=a["block_number"]), markup=False, highlight=False)
             for a in res.retracted:
-                console.print(f"[yellow]alert {a['id']} [{a['case_ref']}] retracted: {a['retract_reason']}[/yellow]")
+                console.print(_("alert {id} [{ref}] retracted: {reason}").format(
+                    id=a["id"], ref=a["case_ref"], reason=a["retract_reason"]), style="yellow", markup=False)
 
     f = Follower(store_path(store), rpc, chain, db_, poll_s=poll, timeout=timeout, retry_max_s=retry_max,
                  cookie=str(rpc_cookie) if rpc_cookie else None, on_update=report)
     signal.signal(signal.SIGTERM, lambda *_: f.stop())
     if not json_out:
-        console.print(f"following {chain} node; alerts go to {_dsn(db, store)} (Ctrl-C to stop)")
+        console.print(_("following {chain} node; alerts go to {db} (Ctrl-C to stop)").format(
+            chain=chain, db=_dsn(db, store)), markup=False)
     try:
         stats = f.run(stop_after=stop_after)
     except KeyboardInterrupt:
@@ -80,5 +84,6 @@ def follow(
     if json_out:
         emit_json(stats.as_dict())
     else:
-        console.print(f"followed {stats.blocks} block(s): {stats.raised} alert(s) raised, {stats.retracted} "
-                      f"retracted, {stats.node_errors} node error(s)")
+        console.print(_("followed {blocks} block(s): {raised} alert(s) raised, {retracted} retracted, "
+                        "{errors} node error(s)").format(blocks=stats.blocks, raised=stats.raised,
+                                                         retracted=stats.retracted, errors=stats.node_errors))

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, one_line_errors, store_path
 from chaintrail.cli.case import AgencyOption, DbOption, TlpOption, UserOption, _open
+from chaintrail.i18n import _
 
 app = typer.Typer(help="Watchlists: addresses, entities, tag categories and exposure thresholds that raise "
                        "alerts when `chaintrail follow` sees them move.", no_args_is_help=True)
@@ -68,10 +69,11 @@ def add(
     if json_out:
         emit_json(w)
     else:
-        console.print(f"watch {w['id']} added to {ref}: {w['kind']} {w['target']} on {w['chain']}")
+        console.print(_("watch {id} added to {ref}: {kind} {target} on {chain}").format(
+            id=w["id"], ref=ref, kind=w["kind"], target=w["target"], chain=w["chain"]), highlight=False)
         if w.get("webhook_secret"):
-            console.print(f"webhook secret (shown only now; the receiver checks X-Chaintrail-Signature with it): "
-                          f"{w['webhook_secret']}", soft_wrap=True)
+            console.print(_("webhook secret (shown only now; the receiver checks X-Chaintrail-Signature with it): "
+                            "{secret}").format(secret=w["webhook_secret"]), soft_wrap=True, highlight=False)
 
 
 @app.command("list")
@@ -91,11 +93,12 @@ def list_(
     if json_out:
         emit_json(got)
         return
-    t = Table("id", "case", "chain", "kind", "target", "params", "delivery", "active")
+    t = Table("id", _("case"), _("chain"), _("kind"), _("target"), _("params"), _("delivery"), _("active"))
     for w in got:
+        delivery = ", ".join(k for k in sorted(w["notify"]) if k in ("webhook", "email")) or "-"
         t.add_row(str(w["id"]), w["case_ref"], w["chain"], w["kind"], w["target"],
-                  ", ".join(f"{k}={v}" for k, v in w["params"].items()), ", ".join(sorted(w["notify"])) or "-",
-                  "yes" if w["active"] else "removed")
+                  ", ".join(f"{k}={v}" for k, v in w["params"].items()), delivery,
+                  _("yes") if w["active"] else _("removed"))
     console.print(t)
 
 
@@ -112,4 +115,5 @@ def remove(
     repo, p = _open(db, store, user, agency)
     with repo:
         w = remove_watch(repo, p, watch_id)
-    emit_json(w) if json_out else console.print(f"watch {watch_id} removed from {w['case_ref']}")
+    emit_json(w) if json_out else console.print(_("watch {id} removed from {ref}").format(id=watch_id,
+                                                                                           ref=w["case_ref"]))

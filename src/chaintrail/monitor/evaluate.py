@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chaintrail.i18n import _, ngettext
 from chaintrail.monitor.entity_state import EntityState
 from chaintrail.monitor.flows import NO, Flows
 from chaintrail.tags import taxonomy as tx
@@ -135,14 +136,14 @@ class WatchIndex:
 
         if self.addr.map:
             take(cs & self.addr.hit(flows.src), lambda f: self.addr.map[int(flows.src[f])], "out",
-                 lambda w, f: "the watched address paid")
+                 lambda w, f: _("the watched address paid"))
             take(cd & self.addr.hit(flows.dst), lambda f: self.addr.map[int(flows.dst[f])], "in",
-                 lambda w, f: "the watched address received")
+                 lambda w, f: _("the watched address received"))
         if self.entity.map:
             take(cs & self.entity.hit(rs), lambda f: self.entity.map[int(rs[f])], "out",
-                 lambda w, f: f"the watched entity (cluster:{int(rs[f])}) paid")
+                 lambda w, f: _("the watched entity (cluster:{n}) paid").format(n=int(rs[f])))
             take(cd & (rs != rd) & self.entity.hit(rd), lambda f: self.entity.map[int(rd[f])], "in",
-                 lambda w, f: f"the watched entity (cluster:{int(rd[f])}) received")
+                 lambda w, f: _("the watched entity (cluster:{n}) received").format(n=int(rd[f])))
         if self.categories:
             b_src = np.where(rs >= 0, entities.bits[np.maximum(rs, 0)], 0)
             b_dst = np.where(rd >= 0, entities.bits[np.maximum(rd, 0)], 0)
@@ -151,8 +152,9 @@ class WatchIndex:
                 if tb:
                     m &= (b_dst & tb) != 0
                 p = self.watches[w]["params"]
-                why = f"an entity tagged {self.watches[w]['target']} paid" + (
-                    f" an entity tagged {p['to_category']}" if tb else "")
+                why = (_("an entity tagged {category} paid an entity tagged {to}").format(
+                    category=self.watches[w]["target"], to=p["to_category"]) if tb else
+                       _("an entity tagged {category} paid").format(category=self.watches[w]["target"]))
                 take(m, lambda f, w=w: [w], "out", lambda _w, f, why=why: why)
         if self.exposure.map:
             cand = np.flatnonzero(cd & self.exposure.hit(flows.dst) & (rs >= 0))
@@ -173,8 +175,10 @@ class WatchIndex:
         h = int(entities.hops[p["category"]][root])
         cat = tx.TITLE.get(p["category"], p["category"])
         if h == 0:
-            return f"received from an entity tagged {cat}"
-        return f"received from an entity {h} payment(s) away from one tagged {cat}"
+            return _("received from an entity tagged {category}").format(category=cat)
+        return ngettext("received from an entity {n} payment away from one tagged {category}",
+                        "received from an entity {n} payments away from one tagged {category}", h).format(
+            n=h, category=cat)
 
     @staticmethod
     def _passes(h: Hit) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from chaintrail.errors import UsageError
+from chaintrail.i18n import _
 from chaintrail.monitor.url_guard import Allow, WebhookRefused, checked_addresses
 from chaintrail.tags import taxonomy as tx
 
@@ -43,7 +44,7 @@ class WatchSpec:
 
 
 def _refuse(msg: str) -> UsageError:
-    return UsageError(f"watch refused: {msg}")
+    return UsageError(_("watch refused: {reason}").format(reason=msg))
 
 
 def check_address(chain: str, value: str, network: str | None = None) -> str:
@@ -51,7 +52,7 @@ def check_address(chain: str, value: str, network: str | None = None) -> str:
     v = value.strip()
     if chain == "eth":
         if not _ETH.match(v):
-            raise _refuse(f"{v[:60]!r} is not an Ethereum address (0x and 40 hex digits)")
+            raise _refuse(_("{value} is not an Ethereum address (0x and 40 hex digits)").format(value=repr(v[:60])))
         return v.lower()
     from chaintrail.chains.bitcoin.address import address_to_script
     from chaintrail.chains.bitcoin.network import network_by_name
@@ -65,20 +66,24 @@ def check_address(chain: str, value: str, network: str | None = None) -> str:
 
 def _amount(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise _refuse(f"{what} must be a whole number of base units, not {value!r}")
+        raise _refuse(_("{what} must be a whole number of base units, not {value}").format(what=what,
+                                                                                            value=repr(value)))
     s = str(value).strip()
     if not s.isdigit() or not s.isascii():
-        raise _refuse(f"{what} must be a whole number of base units (no sign, point or exponent), not {s[:40]!r}")
+        raise _refuse(_("{what} must be a whole number of base units (no sign, point or exponent), not {value}")
+                      .format(what=what, value=repr(s[:40])))
     n = int(s)
     if n > MAX_AMOUNT:
-        raise _refuse(f"{what} {s[:20]}... is larger than any amount a chain can carry")
+        raise _refuse(_("{what} {value}... is larger than any amount a chain can carry").format(what=what,
+                                                                                                 value=s[:20]))
     return n
 
 
 def _category(value: object, what: str) -> str:
     name = str(value).strip().lower()
     if name not in tx.CATEGORIES:
-        raise _refuse(f"{what} {str(value)[:40]!r} is not a screening category; one of {', '.join(tx.CATEGORIES)}")
+        raise _refuse(_("{what} {value} is not a screening category; one of {allowed}").format(
+            what=what, value=repr(str(value)[:40]), allowed=", ".join(tx.CATEGORIES)))
     return name
 
 
@@ -90,7 +95,7 @@ def check_notify(notify: dict | None, allow: Allow | None = None) -> dict:
     notify = dict(notify or {})
     extra = set(notify) - {"webhook", "email"}
     if extra:
-        raise _refuse(f"unknown delivery {sorted(extra)[0]!r}; give webhook and/or email")
+        raise _refuse(_("unknown delivery {name}; give webhook and/or email").format(name=repr(sorted(extra)[0])))
     out: dict = {}
     hook = notify.get("webhook")
     if hook:
@@ -104,7 +109,7 @@ def check_notify(notify: dict | None, allow: Allow | None = None) -> dict:
         mails = [mails] if isinstance(mails, str) else list(mails)
         for m in mails:
             if not isinstance(m, str) or not _EMAIL.match(m.strip()):
-                raise _refuse(f"e-mail recipient {str(m)[:80]!r} is not an address")
+                raise _refuse(_("e-mail recipient {value} is not an address").format(value=repr(str(m)[:80])))
         out["email"] = [m.strip() for m in mails]
     return out
 
@@ -113,21 +118,25 @@ def check_spec(chain: str, kind: str, target: str, params: dict | None = None, n
                label: str | None = None, network: str | None = None, allow: Allow | None = None) -> WatchSpec:
     """Normalise a watch, or refuse it with one line saying why."""
     if chain not in CHAINS:
-        raise _refuse(f"chain must be one of {', '.join(CHAINS)}, not {chain!r}")
+        raise _refuse(_("chain must be one of {allowed}, not {value}").format(allowed=", ".join(CHAINS),
+                                                                               value=repr(chain)))
     if kind not in KINDS:
-        raise _refuse(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        raise _refuse(_("kind must be one of {allowed}, not {value}").format(allowed=", ".join(KINDS),
+                                                                              value=repr(kind)))
     params = dict(params or {})
     extra = set(params) - _PARAMS[kind]
     if extra:
-        raise _refuse(f"a {kind} watch takes {', '.join(sorted(_PARAMS[kind]))}, not {sorted(extra)[0]!r}")
+        raise _refuse(_("a {kind} watch takes {allowed}, not {value}").format(
+            kind=kind, allowed=", ".join(sorted(_PARAMS[kind])), value=repr(sorted(extra)[0])))
     target = (target or "").strip()
     if not target:
-        raise _refuse(f"a {kind} watch needs a target")
+        raise _refuse(_("a {kind} watch needs a target").format(kind=kind))
     out: dict = {"min_amount": str(_amount(params.get("min_amount", 0), "min_amount"))}
     if kind in ("address", "entity"):
         d = params.get("direction", "any")
         if d not in DIRECTIONS:
-            raise _refuse(f"direction must be one of {', '.join(DIRECTIONS)}, not {d!r}")
+            raise _refuse(_("direction must be one of {allowed}, not {value}").format(allowed=", ".join(DIRECTIONS),
+                                                                                      value=repr(d)))
         out["direction"] = d
         if kind == "entity" and _CLUSTER.match(target):
             pass
@@ -142,11 +151,11 @@ def check_spec(chain: str, kind: str, target: str, params: dict | None = None, n
         out["category"] = _category(params.get("category", "sanctioned"), "category")
         hops = params.get("max_hops", 3)
         if isinstance(hops, bool) or not isinstance(hops, int) and not str(hops).isdigit():
-            raise _refuse(f"max_hops must be a whole number, not {hops!r}")
+            raise _refuse(_("max_hops must be a whole number, not {value}").format(value=repr(hops)))
         hops = int(hops)
         if not 1 <= hops <= MAX_HOPS:
-            raise _refuse(f"max_hops must be between 1 and {MAX_HOPS}, not {hops}")
+            raise _refuse(_("max_hops must be between 1 and {most}, not {value}").format(most=MAX_HOPS, value=hops))
         out["max_hops"] = hops
     if label is not None and len(label) > 200:
-        raise _refuse("the label is longer than 200 characters")
+        raise _refuse(_("the label is longer than 200 characters"))
     return WatchSpec(chain, kind, target, out, check_notify(notify, allow), label)
