@@ -80,8 +80,8 @@ def recorded_rows(conn: Connection, table: sa.Table, rows: list[dict]) -> list[d
         targets = [f"{table.name}:{i}" for i in ids[k:k + 500]]
         q = (sa.select(S.audit).where(S.audit.c.target.in_(targets), S.audit.c.outcome == "ok")
              .order_by(S.audit.c.seq))
-        for r in conn.execute(q):
-            e = dict(r._mapping)
+        for found_row in conn.execute(q):
+            e = dict(found_row._mapping)
             try:
                 detail = json.loads(e["detail"])
             except ValueError:

@@ -55,7 +55,11 @@ def insert_many(conn: Connection, table: sa.Table, values: list[dict[str, Any]],
         raise ValueError(f"{table.name} is not a hashed table")
     if not values:
         return []
-    ids = [int(conn.execute(sa.insert(table).values(**v, row_hash="")).inserted_primary_key[0]) for v in values]
+    ids = []
+    for v in values:
+        pk = conn.execute(sa.insert(table).values(**v, row_hash="")).inserted_primary_key
+        assert pk is not None
+        ids.append(int(pk[0]))
     out: list[dict[str, Any]] = []
     for k in range(0, len(ids), 500):
         chunk = ids[k:k + 500]

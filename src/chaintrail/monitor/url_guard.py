@@ -64,7 +64,7 @@ class Allow:
 
 def system_resolver(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to (A and AAAA)."""
-    return sorted({i[4][0] for i in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
+    return sorted({str(i[4][0]) for i in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
 
 
 def why_not(ip: IP) -> str | None:

@@ -149,13 +149,14 @@ def active_watches(conn: Connection, chain: str) -> list[dict]:
         if cid not in cases:
             c = conn.execute(sa.select(S.cases).where(S.cases.c.id == cid)).first()
             ok = c is not None and c.status == "open" and recorded(conn, S.cases, dict(c._mapping))
-            cases[cid] = (c.ref, identity.agency_by_id(conn, c.agency_id)["name"]) if ok else None
+            cases[cid] = (c.ref, identity.agency_by_id(conn, c.agency_id)["name"]) if c is not None and ok else None
         if cases[cid] is not None:
             found.append(row)
     out = []
     for row in recorded_rows(conn, S.watches, found):
-        ref, agency = cases[int(row["case_id"])]
-        out.append(watch_dict(row, ref) | {"agency": agency})
+        known = cases[int(row["case_id"])]
+        assert known is not None
+        out.append(watch_dict(row, known[0]) | {"agency": known[1]})
     return out
 
 

@@ -30,7 +30,7 @@ def sign(secret: bytes, body: bytes) -> str:
 
 def verify_signature(secret: bytes, body: bytes, header: str | None) -> bool:
     """Whether ``header`` is the signature of ``body`` under ``secret`` (constant-time)."""
-    return bool(header) and hmac.compare_digest(sign(secret, body), header)
+    return bool(header) and hmac.compare_digest(sign(secret, body), header or "")
 
 
 def body_of(event: str, alert: dict) -> bytes:
