@@ -260,3 +260,35 @@ def _view(store, ref: str) -> dict:
 
     with CaseRepository.open(str(store / "cases.sqlite")) as repo:
         return repo.case(repo.ensure_operator(None, "olena"), ref).to_dict()
+
+
+def test_the_workbench_api_submits_a_trainees_case(eth_class):
+    """POST /training/exercises/{id}/submissions/from-case over a live server on the set's Ethereum store: the
+    server's token stands for the local case operator; the answers come from the case; a case that does not
+    exist answers 404."""
+    import json
+    from pathlib import Path
+
+    import httpx
+
+    from chaintrail.api import create_app
+    from chaintrail.api.server import ServerThread
+
+    folder, info, tokens, ids = eth_class
+    exp = expected_of(folder, ids[0])
+    key = json.loads((folder / "sets" / "eth1" / "eth" / "scenario" / "answer_key.json").read_text())
+    case = next(c for c in key["cases"] if c["id"] == exp["case_id"])
+    store = Path(info["eth_store"])
+    ref = _trainee_case(store, case, exp["perpetrator_addresses"], Path(info["eth_store_b"]))
+    bearer = "e" * 24
+    app = create_app(store, token=bearer, training_dir=folder, other_store=info["eth_store_b"])
+    with ServerThread(app) as url, httpx.Client(base_url=url, timeout=120) as c:
+        hdr = {"Authorization": f"Bearer {bearer}", "X-Chaintrail-Training-Token": tokens["Olena"],
+               "X-Chaintrail-User-Token": bearer}
+        r = c.post(f"/api/v1/training/exercises/{ids[0]}/submissions/from-case", headers=hdr, json={"case": ref})
+        assert r.status_code == 201, r.text
+        got = r.json()
+        assert sorted(got["from_case"]["answers"]["perpetrator_addresses"]) == exp["perpetrator_addresses"]
+        assert _q(got["grade"], "perpetrator")["score"] == 20.0 and _q(got["grade"], "bridges")["score"] == 10.0
+        r = c.post(f"/api/v1/training/exercises/{ids[0]}/submissions/from-case", headers=hdr, json={"case": "NOPE-9"})
+        assert r.status_code == 404

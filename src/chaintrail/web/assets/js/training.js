@@ -18,8 +18,11 @@ function tr(key, english, params = {}) {
 }
 
 async function call(method, path, body, accept = "application/json") {
-  const headers = { Authorization: `Bearer ${sessionStorage.getItem("chaintrail.token")}`,
+  const bearer = sessionStorage.getItem("chaintrail.token");
+  const headers = { Authorization: `Bearer ${bearer}`,
                     "X-Chaintrail-Training-Token": sessionStorage.getItem(KEY) || "", Accept: accept };
+  // submitting from a case reads it as the case user (the server's own token stands for a local operator)
+  if (path.endsWith("/from-case")) headers["X-Chaintrail-User-Token"] = sessionStorage.getItem("chaintrail.userToken") || bearer;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const u = new URL("/api/v1/training" + path, location.origin);
   const lang = document.documentElement.lang;
@@ -38,6 +41,41 @@ async function call(method, path, body, accept = "application/json") {
 // replaceChildren with arrays flattened and empty parts left out
 function fill(el, ...children) {
   el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+}
+
+// "a, b, c" lines -> their comma-separated parts (the last ones taken as given: names may hold commas)
+function lines(text, parts) {
+  return text.split("\n").map((l) => l.trim()).filter(Boolean).map((l) => {
+    const bits = l.split(",").map((x) => x.trim());
+    return bits.length <= parts ? bits : [bits.slice(0, bits.length - parts + 1).join(", "), ...bits.slice(bits.length - parts + 1)];
+  });
+}
+
+function fmtUnits(amount, decimals) {
+  const s = String(amount).padStart(decimals + 1, "0");
+  const whole = s.slice(0, s.length - decimals);
+  const frac = s.slice(s.length - decimals).replace(/0+$/, "");
+  return frac ? `${whole}.${frac}` : whole;
+}
+
+function btcAnswers(f, form) {
+  const exchanges = lines(f.exchanges.value, 2).map(([exchange, amount]) => ({ exchange, amount_btc: amount ?? "0" }));
+  const body = { exchanges, perpetrator_addresses: f.addresses.value.split(/[\s,]+/).filter(Boolean),
+    mixers: [...form.querySelectorAll('input[name="ans-mixer"]:checked')].map((x) => x.value),
+    reasoning: f.reasoning.value };
+  if (f.unspent.value.trim()) body.unspent_btc = f.unspent.value.trim();
+  return body;
+}
+
+function ethAnswers(f) {
+  return {
+    exchanges: lines(f.exchanges.value, 3).map(([exchange, asset, amount]) => ({ exchange, asset: asset ?? "", amount: amount ?? "0" })),
+    perpetrator_addresses: f.addresses.value.split(/[\s,]+/).filter(Boolean),
+    mixers: f.pools.value.split(/[\s,]+/).filter(Boolean),
+    bridges: f.bridge.checked ? ["bridge"] : ["none"],
+    unspent: lines(f.unspent.value, 2).map(([asset, amount]) => ({ asset, amount: amount ?? "0" })),
+    reasoning: f.reasoning.value,
+  };
 }
 
 export class TrainingPanel {
@@ -95,46 +133,61 @@ export class TrainingPanel {
     const exam = e.exam.state === "running"
       ? h("p", { class: "error" }, tr("training.exam_running", "Exam: {n} s left; grades show when it ends.", { n: e.exam.seconds_left }))
       : e.exam.state === "over" ? h("p", { class: "muted" }, tr("training.exam_over", "The exam is over: submissions are locked.")) : null;
-    const payments = h("table", { class: "grid" }, h("tr", {}, h("th", {}, tr("training.col_payment", "payment")),
-      h("th", {}, tr("training.col_address", "address")), h("th", {}, tr("training.col_amount", "amount"))),
-    b.reported_payments.map((p) => h("tr", {}, h("td", { class: "mono" }, `${p.txid.slice(0, 16)}…:${p.vout}`),
-      h("td", { class: "mono" }, p.address), h("td", {}, fmtBTC(p.amount_sat)))));
+    const eth = b.chain === "eth";
+    const payments = eth
+      ? h("table", { class: "grid", id: "training-sources" }, h("tr", {}, h("th", {}, tr("training.col_tx", "transaction")),
+        h("th", {}, tr("training.col_to", "to")), h("th", {}, tr("training.col_amount", "amount"))),
+      b.sources.map((p) => h("tr", {}, h("td", { class: "mono" }, `${p.tx.slice(0, 18)}…`), h("td", { class: "mono" }, p.to),
+        h("td", {}, `${fmtUnits(p.amount, p.decimals)} ${p.symbol}`))))
+      : h("table", { class: "grid" }, h("tr", {}, h("th", {}, tr("training.col_payment", "payment")),
+        h("th", {}, tr("training.col_address", "address")), h("th", {}, tr("training.col_amount", "amount"))),
+      b.reported_payments.map((p) => h("tr", {}, h("td", { class: "mono" }, `${p.txid.slice(0, 16)}…:${p.vout}`),
+        h("td", { class: "mono" }, p.address), h("td", {}, fmtBTC(p.amount_sat)))));
     const hints = (b.techniques || []).map((x) => h("li", {}, h("b", {}, x.technique), ": ", x.how));
     const prev = (e.submission && e.submission.answers) || {};
     const f = {
-      exchanges: h("textarea", { id: "ans-exchanges", rows: 3, placeholder: "Exchange Alpha, 0.5" },
-        (prev.exchanges || []).map((x) => `${x.exchange}, ${x.amount_btc}`).join("\n")),
+      eth,
+      exchanges: h("textarea", { id: "ans-exchanges", rows: 3, placeholder: eth ? "exchange_1, ETH, 12.5" : "Exchange Alpha, 0.5" },
+        (prev.exchanges || []).map((x) => (eth ? `${x.exchange}, ${x.asset}, ${x.amount}` : `${x.exchange}, ${x.amount_btc}`)).join("\n")),
       addresses: h("textarea", { id: "ans-addresses", rows: 3 }, (prev.perpetrator_addresses || []).join("\n")),
-      unspent: h("input", { id: "ans-unspent", value: prev.unspent_btc ?? "" }),
+      unspent: eth ? h("textarea", { id: "ans-unspent", rows: 2, placeholder: "ETH, 0.5" },
+        (prev.unspent || []).map((x) => `${x.asset}, ${x.amount}`).join("\n"))
+        : h("input", { id: "ans-unspent", value: prev.unspent_btc ?? "" }),
+      pools: eth ? h("textarea", { id: "ans-pools", rows: 2 }, (prev.mixers || []).join("\n")) : null,
+      bridge: eth ? h("input", { type: "checkbox", id: "ans-bridge", checked: (prev.bridges || []).some((x) => x !== "none") || null }) : null,
       reasoning: h("textarea", { id: "ans-reasoning", rows: 4 }, prev.reasoning || ""),
     };
-    const mixers = ["none", ...b.mixing_services].map((m) => h("label", { class: "check" },
+    const mixers = eth ? [] : ["none", ...b.mixing_services].map((m) => h("label", { class: "check" },
       h("input", { type: "checkbox", value: m, name: "ans-mixer", checked: (prev.mixers || []).includes(m) || null }), " ", m));
     const out = h("div", { id: "training-grade" });
     const form = h("form", { id: "training-form", onsubmit: (ev) => { ev.preventDefault(); this.submit(id, f, form, out).catch((err) => {
       fill(out, h("p", { class: "error" }, err.message)); }); } },
-    h("label", {}, tr("training.q_exchanges", "Exchanges to serve, one per line: name, amount in BTC"), f.exchanges),
+    eth ? h("label", {}, tr("training.q_exchanges_eth", "Exchanges to serve, one per line: name, asset (ETH, a token symbol or contract), amount"), f.exchanges)
+      : h("label", {}, tr("training.q_exchanges", "Exchanges to serve, one per line: name, amount in BTC"), f.exchanges),
     h("label", {}, tr("training.q_addresses", "The perpetrators' addresses, one per line"), f.addresses),
-    h("fieldset", {}, h("legend", {}, tr("training.q_mixers", "Services that mixed the funds")), mixers),
-    h("label", {}, tr("training.q_unspent", "Still unspent (BTC)"), f.unspent),
+    eth ? h("label", {}, tr("training.q_pools", "Tornado pools that mixed the funds (contract addresses, one per line; empty: none)"), f.pools)
+      : h("fieldset", {}, h("legend", {}, tr("training.q_mixers", "Services that mixed the funds")), mixers),
+    eth ? h("label", { class: "check" }, f.bridge, " ", tr("training.q_bridge", "A bridge carried funds to the other chain ({name})", { name: b.bridges[0] })) : null,
+    eth ? h("label", {}, tr("training.q_unspent_eth", "Still held, tainted, one per line: asset, amount"), f.unspent)
+      : h("label", {}, tr("training.q_unspent", "Still unspent (BTC)"), f.unspent),
     h("label", {}, tr("training.q_reasoning", "Your reasoning: the path and the techniques you used"), f.reasoning),
     h("button", { type: "submit", id: "training-submit", disabled: e.exam.state === "over" || null }, tr("training.submit", "Submit answers")));
+    const caseRef = h("input", { id: "training-case-ref", placeholder: tr("training.case_ref", "case reference") });
+    const fromCase = h("form", { id: "training-from-case", onsubmit: (ev) => { ev.preventDefault();
+      call("POST", `/exercises/${id}/submissions/from-case`, { case: caseRef.value.trim() }).then((r) => {
+        if (r.grade) this.renderGrade(out, r.grade);
+        else fill(out, h("p", { class: "muted" }, tr("training.submitted_exam", "Submitted. The grade shows when the exam is over.")));
+      }).catch((err) => fill(out, h("p", { class: "error" }, err.message))); } },
+    h("label", {}, tr("training.from_case", "Or submit your case: its trace findings, the addresses you tagged as the perpetrator's and your notes are read as your answers"), caseRef),
+    h("button", { type: "submit", id: "training-submit-case", disabled: e.exam.state === "over" || null }, tr("training.submit_case", "Submit my case")));
     fill(this.work, h("h3", {}, b.title), exam, h("p", {}, b.story), h("p", {}, h("i", {}, b.focus)), payments,
       hints.length ? h("details", {}, h("summary", {}, tr("training.hints", "Hints: techniques to try")), h("ul", {}, hints)) : null,
-      form, out);
+      form, fromCase, out);
     if (e.grade) this.renderGrade(out, e.grade);
   }
 
   async submit(id, f, form, out) {
-    const exchanges = f.exchanges.value.split("\n").map((l) => l.trim()).filter(Boolean).map((l) => {
-      const i = l.lastIndexOf(",");
-      return i < 0 ? { exchange: l, amount_btc: "0" } : { exchange: l.slice(0, i).trim(), amount_btc: l.slice(i + 1).trim() };
-    });
-    const body = { exchanges, perpetrator_addresses: f.addresses.value.split(/[\s,]+/).filter(Boolean),
-      mixers: [...form.querySelectorAll('input[name="ans-mixer"]:checked')].map((x) => x.value),
-      reasoning: f.reasoning.value };
-    if (f.unspent.value.trim()) body.unspent_btc = f.unspent.value.trim();
-    const r = await call("POST", `/exercises/${id}/submissions`, body);
+    const r = await call("POST", `/exercises/${id}/submissions`, f.eth ? ethAnswers(f) : btcAnswers(f, form));
     if (r.grade) this.renderGrade(out, r.grade);
     else fill(out, h("p", { class: "muted" }, tr("training.submitted_exam", "Submitted. The grade shows when the exam is over.")));
   }
