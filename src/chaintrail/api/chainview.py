@@ -2,14 +2,16 @@
 
 The arrays come from the store's persisted read model (``store.readmodel``: built by ingest and
 ``cluster``, or on first open), so opening a view does no O(chain) work and holds no O(chain) memory
-beyond the mapped files' pages:
+beyond the mapped files' pages. The model is a few *runs* of blocks (at most ``readmodel.MAX_RUNS``),
+each with its own sorted arrays; a lookup searches each run and joins the answers in chain order:
 
-* address string -> addr_num by binary search over the addresses in string order (also answers
-  prefix searches), addr_num -> string from a mapped blob;
-* txid -> tx_num likewise, over the txids in display order;
-* per address, its outputs and the inputs that spend from it as CSR runs, and its received, sent and
-  unspent totals;
-* per cluster, its members as a CSR run and its totals.
+* address string -> addr_num by binary search over each run's addresses in string order (also answers
+  prefix searches), addr_num -> string from the run's mapped blob;
+* txid -> tx_num likewise, over each run's txids in display order;
+* per address, its outputs and the inputs that spend from it (each run's CSR run, concatenated), and
+  its received, sent and unspent totals (each run's sums, added);
+* per cluster, its members as a CSR run and its totals (as of the clustering, plus a sparse delta for
+  rows ingested since).
 
 A page of an address's outputs or an entity's members is then a slice of a sorted array, whatever the
 size of the address or the entity, so the API never loads a supercluster of millions to show its first
@@ -21,11 +23,13 @@ from __future__ import annotations
 import numpy as np
 
 from chaintrail.chains.bitcoin.script_types import SCRIPT_TYPE_NAMES
+from chaintrail.store import index as ix
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.csr import csr
 from chaintrail.store.readmodel import ReadModel, open_read_model
 
 _ADDR_WIDTH = 96          # longer strings are not addresses any chain uses
+_NONE = int(ix.NONE)
 
 
 def gather(order: np.ndarray, ptr: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -37,17 +41,6 @@ def gather(order: np.ndarray, ptr: np.ndarray, keys: np.ndarray) -> np.ndarray:
         return np.zeros(0, np.int64)
     starts = np.repeat(lo - (np.cumsum(n) - n), n)
     return np.asarray(order[starts + np.arange(int(n.sum()))], np.int64)
-
-
-def _sums(values: np.ndarray, order: np.ndarray, ptr: np.ndarray) -> np.ndarray:
-    """Exact int64 sum of ``values`` over each CSR run (empty runs give 0)."""
-    out = np.zeros(len(ptr) - 1, np.int64)
-    if len(order) == 0:
-        return out
-    vals = np.asarray(values, np.int64)[order]
-    nonempty = np.flatnonzero(ptr[1:] > ptr[:-1])
-    out[nonempty] = np.add.reduceat(vals, ptr[:-1][nonempty])
-    return out
 
 
 def _lower_bound(n: int, key: bytes, at) -> int:
@@ -62,24 +55,156 @@ def _lower_bound(n: int, key: bytes, at) -> int:
     return lo
 
 
-class _Sizes:
-    """Members per cluster id, read off the member CSR's offsets (no O(addresses) array kept)."""
+def _find(keys: np.ndarray, want: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of ``want`` in the sorted ``keys`` and whether each is there."""
+    if not len(keys):
+        return np.zeros(len(want), np.int64), np.zeros(len(want), np.bool_)
+    j = np.searchsorted(keys, want)
+    jc = np.minimum(j, len(keys) - 1)
+    return jc, (j < len(keys)) & (keys[jc] == want)
 
-    def __init__(self, ptr: np.ndarray):
-        self._ptr = ptr
+
+class _Rows:
+    """One per-row array split over the runs (txs, blocks or addresses): ``x[i]`` for an int or an array."""
+
+    def __init__(self, runs: list[dict], name: str, starts: np.ndarray, n: int):
+        self._parts, self._starts, self._n = [r[name] for r in runs], starts, n
 
     def __len__(self) -> int:
-        return len(self._ptr) - 1
+        return self._n
 
     def __getitem__(self, i):
         if isinstance(i, (int, np.integer)):
-            return int(self._ptr[int(i) + 1]) - int(self._ptr[int(i)])
+            i = int(i) + (self._n if i < 0 else 0)
+            j = int(np.searchsorted(self._starts, i, side="right")) - 1
+            return self._parts[j][i - int(self._starts[j])]
         i = np.asarray(i, np.int64)
-        return np.asarray(self._ptr[i + 1], np.int64) - np.asarray(self._ptr[i], np.int64)
+        j = np.searchsorted(self._starts, i, side="right") - 1
+        out = np.empty(i.shape + self._parts[0].shape[1:], self._parts[0].dtype)
+        for r in np.unique(j).tolist():
+            sel = j == r
+            out[sel] = self._parts[r][i[sel] - int(self._starts[r])]
+        return out
 
     def __array__(self, dtype=None, copy=None):
-        out = np.diff(np.asarray(self._ptr, np.int64))
+        out = np.concatenate(self._parts) if self._parts else np.zeros(0)
         return out if dtype is None else out.astype(dtype)
+
+
+class _Firsts:
+    """``tx_first_in`` / ``tx_first_out`` from the index, with ``x[n_tx]`` the total (a sentinel)."""
+
+    def __init__(self, col: np.ndarray, total: int):
+        self._col, self._total = col, total
+
+    def __len__(self) -> int:
+        return len(self._col) + 1
+
+    def __getitem__(self, t):
+        if isinstance(t, (int, np.integer)):
+            return self._total if int(t) == len(self._col) else int(self._col[t])
+        t = np.asarray(t, np.int64)
+        out = np.full(t.shape, self._total, np.int64)
+        inside = t < len(self._col)
+        out[inside] = self._col[t[inside]]
+        return out
+
+
+class _Spent:
+    """``out_spent`` as of the view's counts, read from the index's mapped file (links to later inputs,
+    which a concurrent ingest patches in place, read as unspent): no private copy."""
+
+    def __init__(self, col: np.ndarray, n_in: int):
+        self._col, self._n_in = col, n_in
+
+    def __len__(self) -> int:
+        return len(self._col)
+
+    def __getitem__(self, o):
+        v = np.asarray(self._col[o])
+        v = np.where(v < self._n_in, v, ix.NONE).astype(np.uint32)
+        return int(v) if v.ndim == 0 else v
+
+
+class _Totals:
+    """Per-address received / sent / balance, added up over the runs."""
+
+    def __init__(self, view: "ChainView", kind: str):
+        self._v, self._kind = view, kind
+
+    def __len__(self) -> int:
+        return self._v.n_addr
+
+    def __getitem__(self, a):
+        scalar = isinstance(a, (int, np.integer))
+        got = self._v._addr_totals(np.atleast_1d(np.asarray(a, np.int64)), self._kind)
+        return int(got[0]) if scalar else got
+
+
+class _ClusterTotals(_Totals):
+    def __getitem__(self, c):
+        scalar = isinstance(c, (int, np.integer))
+        got = self._v._cluster_totals(np.atleast_1d(np.asarray(c, np.int64)), self._kind)
+        return int(got[0]) if scalar else got
+
+
+class _Labels:
+    """addr_num -> cluster id: the clustering's labels, each later address its own entity."""
+
+    def __init__(self, base: np.ndarray, n: int):
+        self._base, self._n = base, n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, a):
+        if isinstance(a, (int, np.integer)):
+            return int(self._base[a]) if a < len(self._base) else int(a)
+        a = np.asarray(a, np.int64)
+        out = a.copy()
+        old = a < len(self._base)
+        out[old] = self._base[a[old]]
+        return out
+
+    def __array__(self, dtype=None, copy=None):
+        out = np.concatenate([np.asarray(self._base, np.int64), np.arange(len(self._base), self._n, dtype=np.int64)])
+        return out if dtype is None else out.astype(dtype)
+
+
+class _Sizes:
+    """Members per cluster id, from the member CSR's offsets; 1 for ids past the clustering."""
+
+    def __init__(self, ptr: np.ndarray, n: int):
+        self._ptr, self._n = ptr, n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):
+        i = np.asarray(i, np.int64)
+        n_ent = len(self._ptr) - 1
+        inside = i < n_ent
+        ic = np.where(inside, i, 0)
+        got = np.where(inside, np.asarray(self._ptr[ic + 1], np.int64) - np.asarray(self._ptr[ic], np.int64),
+                       (i < self._n).astype(np.int64)) if n_ent else (i < self._n).astype(np.int64)
+        return int(got) if got.ndim == 0 else got
+
+    def __array__(self, dtype=None, copy=None):
+        out = self[np.arange(self._n)]
+        return out if dtype is None else out.astype(dtype)
+
+
+class _MixingOf:
+    """Whether a tx mixes, from the sparse tx labels (``x[t]`` for an int or an array)."""
+
+    def __init__(self, txl: dict):
+        self._tx, self._mix = txl["tx"], txl["mixing"]
+
+    def __getitem__(self, t):
+        j, hit = _find(self._tx, np.atleast_1d(np.asarray(t, np.int64)))
+        out = np.zeros(len(j), np.bool_)
+        out[hit] = self._mix[j[hit]]
+        return bool(out[0]) if isinstance(t, (int, np.integer)) else out
 
 
 class ChainView:
@@ -93,59 +218,119 @@ class ChainView:
         if c != {k: store.counts[k] for k in c}:
             raise ValueError(f"read model {rm.folder} holds {c}, not the store's counts")
         col = lambda name: store.column(name).view(np.ndarray)  # noqa: E731 - plain views of the mapped columns
-        self.tx_first_in, self.tx_first_out = rm["tx_first_in"], rm["tx_first_out"]
+        runs = self._runs = [a for _, a in rm.runs]
+        metas = [m for m, _ in rm.runs]
+        starts = {k: np.asarray([m[k][0] for m in metas], np.int64) for k in "btioa"}
+        self._a0 = starts["a"]
+        self._first_in, self._first_out = col("tx_first_in"), col("tx_first_out")
+        self.tx_first_in, self.tx_first_out = _Firsts(self._first_in, self.n_in), _Firsts(self._first_out, self.n_out)
         self.in_prev, self.in_value, self.in_addr = col("in_prev"), col("in_value"), col("in_addr")
         self.out_value, self.out_addr = col("out_value"), col("out_addr")
-        self.out_spent = rm["out_spent"]           # as of the model's counts (not the live, patched file)
+        spent = ix.open_column(store.index_dir, "out_spent", self.n_out)
+        self.out_spent = _Spent(np.asarray(spent).view(np.ndarray) if self.n_out else spent, self.n_in)
         self._txid_bytes = col("txid")
         self.network = store.network
-        self.blk_time, self.blk_height, self._blk_hash = rm["blk_time"], rm["blk_height"], rm["blk_hash"]
+        cat = lambda name: np.concatenate([r[name] for r in runs]) if runs else np.zeros(0, np.int64)  # noqa: E731
+        self.blk_time, self.blk_height = cat("blk_time"), cat("blk_height")     # O(blocks): small
+        self._blk_hash = _Rows(runs, "blk_hash", starts["b"], c["blocks"])
         self._blk_first_tx = col("blk_first_tx")
-        self.tx_fee, self.tx_vsize = rm["tx_fee"], rm["tx_vsize"]
-        self.tx_is_cb, self.tx_mixing, self.tx_pattern = rm["tx_is_cb"], rm["tx_mixing"], rm["tx_pattern"]
-        self.tx_pattern_names: list[str] = rm.meta["pattern_names"]
-        self._txid_order = rm["txid_sort"]
-        self._addr_off, self._addr_blob, self._addr_order = rm["addr_off"], rm["addr_blob"], rm["addr_sort"]
-        self.addr_type = rm["addr_type"]
-        self.out_order, self.out_ptr = rm["out_order"], rm["out_ptr"]
-        self.in_order, self.in_ptr = rm["in_order"], rm["in_ptr"]
-        self.addr_received, self.addr_sent, self.addr_balance = rm["received"], rm["sent"], rm["balance"]
-        if labels is None:
-            self.labels = rm["labels"]
-            self.member_order, self.member_ptr = rm["member_order"], rm["member_ptr"]
-            self.cluster_received, self.cluster_sent = rm["cluster_received"], rm["cluster_sent"]
-            self.cluster_balance = rm["cluster_balance"]
-        else:
+        self.tx_fee = _Rows(runs, "tx_fee", starts["t"], self.n_tx)
+        self.tx_vsize = _Rows(runs, "tx_vsize", starts["t"], self.n_tx)
+        self.tx_is_cb = _Rows(runs, "tx_is_cb", starts["t"], self.n_tx)
+        self.addr_type = _Rows(runs, "addr_type", starts["a"], self.n_addr)
+        self.tx_pattern_names: list[str] = rm.pattern_names
+        self._txl = rm.txl
+        self.tx_mixing = _MixingOf(self._txl)
+        self.addr_received, self.addr_sent = _Totals(self, "received"), _Totals(self, "sent")
+        self.addr_balance = _Totals(self, "balance")
+        self.cluster_received, self.cluster_sent = _ClusterTotals(self, "received"), _ClusterTotals(self, "sent")
+        self.cluster_balance = _ClusterTotals(self, "balance")
+        if labels is not None:
             self.set_labels(labels)
+        else:
+            self._ent, self._delta = rm.ent, rm.delta
+            self._use_ent()
+
+    def _use_ent(self) -> None:
+        ent = self._ent
+        if ent is None:
+            self.labels = _Labels(np.zeros(0, np.int64), self.n_addr)
+            self.member_order, self.member_ptr = np.zeros(0, np.uint32), np.zeros(1, np.int64)
+        else:
+            self.labels = ent["labels"] if len(ent["labels"]) == self.n_addr else _Labels(ent["labels"], self.n_addr)
+            self.member_order, self.member_ptr = ent["member_order"], ent["member_ptr"]
 
     def pattern(self, t: int) -> str | None:
-        name = self.tx_pattern_names[int(self.tx_pattern[t])]
-        return None if name == "none" else name
+        txs = self._txl["tx"]
+        j = int(np.searchsorted(txs, t))
+        if j < len(txs) and int(txs[j]) == t:
+            name = self.tx_pattern_names[int(self._txl["pattern"][j])]
+            return None if name == "none" else name
+        return None
 
     def set_labels(self, labels: np.ndarray) -> None:
         """Entities from other cluster labels (addr_num -> cluster id), built in memory (O(addresses))."""
         labels = np.asarray(labels, np.int64)[: self.n_addr]
         if len(labels) < self.n_addr:
             labels = np.concatenate([labels, np.arange(len(labels), self.n_addr, dtype=np.int64)])
-        self.labels = labels
-        self.member_order, self.member_ptr = csr(labels, self.n_addr)
-        self.cluster_received = _sums(self.addr_received, self.member_order, self.member_ptr)
-        self.cluster_sent = _sums(self.addr_sent, self.member_order, self.member_ptr)
-        self.cluster_balance = _sums(self.addr_balance, self.member_order, self.member_ptr)
+        order, ptr = csr(labels, self.n_addr)
+        every = np.arange(self.n_addr, dtype=np.int64)
+        recv, sent = self._addr_totals(every, "received"), self._addr_totals(every, "sent")
+        spent = recv - self._addr_totals(every, "balance")
+        sums: dict[str, np.ndarray] = {}
+        for name, v in (("received", recv), ("sent", sent), ("spent", spent)):
+            sums[name] = np.zeros(self.n_addr, np.int64)
+            np.add.at(sums[name], labels, v)
+        self._ent = {"labels": labels, "member_order": order, "member_ptr": ptr,
+                     **{f"cluster_{k}": v for k, v in sums.items()}}
+        self._delta = {k: np.zeros(0, np.int64) for k in ("keys", "received", "sent", "spent")}
+        self._use_ent()
+
+    def _addr_totals(self, a: np.ndarray, kind: str) -> np.ndarray:
+        groups = {"received": (("out", 1),), "sent": (("in", 1),), "balance": (("out", 1), ("sp", -1))}[kind]
+        out = np.zeros(len(a), np.int64)
+        for run in self._runs:
+            for g, sign in groups:
+                j, hit = _find(run[g + "_keys"], a)
+                if hit.any():
+                    out[hit] += sign * np.asarray(run[g + "_sum"][j[hit]], np.int64)
+        return out
+
+    def _cluster_totals(self, cid: np.ndarray, kind: str) -> np.ndarray:
+        ent = self._ent
+        if ent is None:
+            return self._addr_totals(cid, kind)
+        parts = {"received": (("received", 1),), "sent": (("sent", 1),),
+                 "balance": (("received", 1), ("spent", -1))}[kind]
+        out = np.zeros(len(cid), np.int64)
+        n_ent = len(ent["labels"])
+        inside = cid < n_ent
+        j, hit = _find(self._delta["keys"], cid)
+        for name, sign in parts:
+            out[inside] += sign * np.asarray(ent["cluster_" + name][cid[inside]], np.int64)
+            out[hit] += sign * np.asarray(self._delta[name][j[hit]], np.int64)
+        return out
 
     @property
     def cluster_size(self) -> "_Sizes":
-        return _Sizes(self.member_ptr)
+        return _Sizes(self.member_ptr, self.n_addr)
 
     def tx_block_of(self, t: int) -> int:
         return int(np.searchsorted(self._blk_first_tx, np.uint32(t), side="right")) - 1
 
     # -- addresses -------------------------------------------------------------------
-    def _addr_bytes(self, a: int) -> bytes:
-        return self._addr_blob[int(self._addr_off[a]):int(self._addr_off[a + 1])].tobytes()
+    def _run_of_addr(self, a: int) -> int:
+        return int(np.searchsorted(self._a0, a, side="right")) - 1
 
-    def _sorted_addr(self, i: int) -> bytes:
-        return self._addr_bytes(int(self._addr_order[i]))
+    def _addr_bytes(self, a: int) -> bytes:
+        r = self._runs[self._run_of_addr(a)]
+        i = a - int(self._a0[self._run_of_addr(a)])
+        return r["addr_blob"][int(r["addr_off"][i]):int(r["addr_off"][i + 1])].tobytes()
+
+    def _lookup_addr(self, run: dict, key: bytes) -> tuple[int, callable]:
+        order = run["addr_sort"]
+        at = lambda i: self._addr_bytes(int(order[i]))  # noqa: E731
+        return _lower_bound(len(order), key, at), at
 
     def addr_num(self, address: str) -> int | None:
         """The addr_num of an exact address string (bech32 in any case), or None."""
@@ -153,9 +338,10 @@ class ChainView:
             key = cand.encode("utf-8", "replace")
             if not key or len(key) > _ADDR_WIDTH:
                 continue
-            i = _lower_bound(self.n_addr, key, self._sorted_addr)
-            if i < self.n_addr and self._sorted_addr(i) == key:
-                return int(self._addr_order[i])
+            for run in self._runs:
+                i, at = self._lookup_addr(run, key)
+                if i < len(run["addr_sort"]) and at(i) == key:
+                    return int(run["addr_sort"][i])
         return None
 
     def address(self, a: int) -> str | None:
@@ -169,26 +355,82 @@ class ChainView:
         key = prefix.encode("utf-8", "replace")
         if not key or len(key) > _ADDR_WIDTH:
             return []
-        lo = _lower_bound(self.n_addr, key, self._sorted_addr)
-        out: list[int] = []
-        for i in range(lo, min(lo + limit, self.n_addr)):
-            if not self._sorted_addr(i).startswith(key):
-                break
-            out.append(int(self._addr_order[i]))
-        return out
+        hits: list[tuple[bytes, int]] = []
+        for run in self._runs:
+            lo, at = self._lookup_addr(run, key)
+            for i in range(lo, min(lo + limit, len(run["addr_sort"]))):
+                s = at(i)
+                if not s.startswith(key):
+                    break
+                hits.append((s, int(run["addr_sort"][i])))
+        return [a for _, a in sorted(hits)[:limit]]
 
     def script_type(self, a: int) -> str:
-        return SCRIPT_TYPE_NAMES[int(self.addr_type[a])] if int(self.addr_type[a]) < len(SCRIPT_TYPE_NAMES) else "unknown"
+        t = int(self.addr_type[a])
+        return SCRIPT_TYPE_NAMES[t] if t < len(SCRIPT_TYPE_NAMES) else "unknown"
+
+    def _runs_of(self, g: str, a: int) -> list[np.ndarray]:
+        got = []
+        for run in self._runs:
+            keys = run[g + "_keys"]
+            j = int(np.searchsorted(keys, a))
+            if j < len(keys) and int(keys[j]) == a:
+                got.append(run[g + "_order"][int(run[g + "_ptr"][j]):int(run[g + "_ptr"][j + 1])])
+        return got
 
     def addr_outputs(self, a: int) -> np.ndarray:
-        return self.out_order[self.out_ptr[a]:self.out_ptr[a + 1]]
+        got = self._runs_of("out", int(a))
+        return np.concatenate(got).astype(np.int64) if got else np.zeros(0, np.int64)
 
     def addr_inputs(self, a: int) -> np.ndarray:
-        return self.in_order[self.in_ptr[a]:self.in_ptr[a + 1]]
+        got = self._runs_of("in", int(a))
+        return np.concatenate(got).astype(np.int64) if got else np.zeros(0, np.int64)
+
+    def _count(self, g: str, a: int) -> int:
+        n = 0
+        for run in self._runs:
+            keys = run[g + "_keys"]
+            j = int(np.searchsorted(keys, a))
+            if j < len(keys) and int(keys[j]) == a:
+                n += int(run[g + "_ptr"][j + 1]) - int(run[g + "_ptr"][j])
+        return n
+
+    def n_outputs(self, a: int) -> int:
+        return self._count("out", int(a))
+
+    def n_inputs(self, a: int) -> int:
+        return self._count("in", int(a))
+
+    def _of(self, g: str, addrs: np.ndarray) -> np.ndarray:
+        addrs = np.asarray(addrs, np.int64)
+        got = []
+        for run in self._runs:
+            j, hit = _find(run[g + "_keys"], addrs)
+            if hit.any():
+                got.append(gather(run[g + "_order"], run[g + "_ptr"], j[hit]))
+        return np.sort(np.concatenate(got)) if got else np.zeros(0, np.int64)
+
+    def rows_with_owner(self, kind: str, addrs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every output (``kind`` "out") or input ("in") of ``addrs``, and the position in ``addrs`` of its owner."""
+        addrs = np.asarray(addrs, np.int64)
+        rows, owner = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        for run in self._runs:
+            j, hit = _find(run[kind + "_keys"], addrs)
+            if hit.any():
+                ptr = run[kind + "_ptr"]
+                jj = j[hit]
+                rows.append(gather(run[kind + "_order"], ptr, jj))
+                n = np.asarray(ptr[jj + 1], np.int64) - np.asarray(ptr[jj], np.int64)
+                owner.append(np.repeat(np.flatnonzero(hit), n))
+        return np.concatenate(rows), np.concatenate(owner)
 
     def outputs_of(self, addrs: np.ndarray) -> np.ndarray:
         """Every output paying any of ``addrs``, in chain order."""
-        return np.sort(gather(self.out_order, self.out_ptr, addrs))
+        return self._of("out", addrs)
+
+    def inputs_of(self, addrs: np.ndarray) -> np.ndarray:
+        """Every input spending from any of ``addrs``, in chain order."""
+        return self._of("in", addrs)
 
     def addr_txs(self, a: int) -> np.ndarray:
         """Every tx that pays or spends from ``a``, in chain order."""
@@ -206,8 +448,8 @@ class ChainView:
         return (min(firsts), max(lasts)) if firsts else (None, None)
 
     # -- transactions ----------------------------------------------------------------
-    def _sorted_txid(self, i: int) -> bytes:
-        return self._txid_bytes[int(self._txid_order[i]), ::-1].tobytes()      # display order
+    def _sorted_txid(self, run: dict, i: int) -> bytes:
+        return self._txid_bytes[int(run["txid_sort"][i]), ::-1].tobytes()      # display order
 
     def tx_num(self, txid_hex: str) -> int | None:
         if not self.n_tx or len(txid_hex) != 64:
@@ -216,8 +458,12 @@ class ChainView:
             key = bytes.fromhex(txid_hex)
         except ValueError:
             return None
-        i = _lower_bound(self.n_tx, key, self._sorted_txid)
-        return int(self._txid_order[i]) if i < self.n_tx and self._sorted_txid(i) == key else None
+        for run in self._runs:
+            order = run["txid_sort"]
+            i = _lower_bound(len(order), key, lambda k: self._sorted_txid(run, k))
+            if i < len(order) and self._sorted_txid(run, i) == key:
+                return int(order[i])
+        return None
 
     def txid_prefix(self, prefix_hex: str, limit: int) -> list[int]:
         """tx_nums whose txid starts with an even-length hex prefix."""
@@ -229,28 +475,31 @@ class ChainView:
             return []
         if not key:
             return []
-        lo = _lower_bound(self.n_tx, key, self._sorted_txid)
-        out: list[int] = []
-        for i in range(lo, min(lo + limit, self.n_tx)):
-            if not self._sorted_txid(i).startswith(key):
-                break
-            out.append(int(self._txid_order[i]))
-        return out
+        hits: list[tuple[bytes, int]] = []
+        for run in self._runs:
+            order = run["txid_sort"]
+            lo = _lower_bound(len(order), key, lambda k: self._sorted_txid(run, k))
+            for i in range(lo, min(lo + limit, len(order))):
+                s = self._sorted_txid(run, i)
+                if not s.startswith(key):
+                    break
+                hits.append((s, int(order[i])))
+        return [t for _, t in sorted(hits)[:limit]]
 
     def txid(self, t: int) -> str:
         return bytes(self._txid_bytes[t][::-1]).hex()
 
     def tx_of_out(self, o: int) -> int:
-        return int(np.searchsorted(self.tx_first_out, o, side="right") - 1)
+        return int(np.searchsorted(self._first_out, o, side="right") - 1)
 
     def tx_of_in(self, i: int) -> int:
-        return int(np.searchsorted(self.tx_first_in, i, side="right") - 1)
+        return int(np.searchsorted(self._first_in, i, side="right") - 1)
 
     def tx_of_outs(self, outs: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self.tx_first_out, outs, side="right") - 1
+        return np.searchsorted(self._first_out, np.asarray(outs, np.int64), side="right") - 1
 
     def tx_of_ins(self, ins: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self.tx_first_in, ins, side="right") - 1
+        return np.searchsorted(self._first_in, np.asarray(ins, np.int64), side="right") - 1
 
     def tx_outputs(self, t: int) -> np.ndarray:
         return np.arange(self.tx_first_out[t], self.tx_first_out[t + 1], dtype=np.int64)
@@ -280,4 +529,6 @@ class ChainView:
         return 0 <= cid < self.n_addr and int(self.cluster_size[cid]) > 0
 
     def members(self, cid: int) -> np.ndarray:
-        return self.member_order[self.member_ptr[cid]:self.member_ptr[cid + 1]]
+        if cid < len(self.member_ptr) - 1:
+            return self.member_order[self.member_ptr[cid]:self.member_ptr[cid + 1]]
+        return np.array([cid], np.int64) if 0 <= cid < self.n_addr else np.zeros(0, np.int64)

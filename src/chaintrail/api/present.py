@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from chaintrail.api.chainview import gather
 from chaintrail.api.errors import NotFoundError
 from chaintrail.store.index import NONE
 from chaintrail.tags import taxonomy as tx
@@ -52,7 +51,7 @@ def address_summary(wb, a: int, currency: str = "USD") -> dict:
     return {"address": v.address(a), "script_type": v.script_type(a), "cluster": cid, "cluster_size": size,
             "large_entity": size >= wb.limits.large_entity, "received_sat": int(v.addr_received[a]),
             "sent_sat": int(v.addr_sent[a]), "balance_sat": int(v.addr_balance[a]),
-            "n_outputs": int(v.out_ptr[a + 1] - v.out_ptr[a]), "n_inputs": int(v.in_ptr[a + 1] - v.in_ptr[a]),
+            "n_outputs": v.n_outputs(a), "n_inputs": v.n_inputs(a),
             "n_txs": len(v.addr_txs(a)), "first_seen": tx_ref(v, first), "last_seen": tx_ref(v, last),
             "label": hits[0]["label"] if hits else None, "risk": tags.risk(a), "tags": hits,
             "tags_total": tags.count_hits(a) if hits else 0,
@@ -159,8 +158,7 @@ def summary_fiat(wb, addrs: np.ndarray, balance_sat: int, currency: str = "USD",
     tip = int(v.blk_time[-1]) if len(v.blk_time) else 0
     recv = sent = None
     if parts:
-        outs = gather(v.out_order, v.out_ptr, addrs)
-        ins = gather(v.in_order, v.in_ptr, addrs)
+        outs, ins = v.outputs_of(addrs), v.inputs_of(addrs)
         ins = ins[np.asarray(v.in_value[ins]) >= 0]
         recv = (np.asarray(v.out_value[outs], np.int64), _tx_times(v, v.tx_of_outs(outs)))
         sent = (np.asarray(v.in_value[ins], np.int64), _tx_times(v, v.tx_of_ins(ins)))
@@ -216,12 +214,8 @@ def members_fiat(wb, nums: np.ndarray) -> list[dict] | None:
         return None
     out = []
     sides = []
-    for order, ptr, values, tx_of, is_in in ((v.out_order, v.out_ptr, v.out_value, v.tx_of_outs, False),
-                                             (v.in_order, v.in_ptr, v.in_value, v.tx_of_ins, True)):
-        idx = gather(order, ptr, nums)
-        n = np.asarray(ptr[np.asarray(nums, np.int64) + 1], np.int64) - np.asarray(ptr[np.asarray(nums, np.int64)],
-                                                                                   np.int64)
-        owner = np.repeat(np.arange(len(nums)), n)
+    for kind, values, tx_of, is_in in (("out", v.out_value, v.tx_of_outs, False), ("in", v.in_value, v.tx_of_ins, True)):
+        idx, owner = v.rows_with_owner(kind, nums)
         amt = np.asarray(values[idx], np.int64)
         if is_in:               # an input of unknown value (outside the data) is left out, as in the summaries
             keep = amt >= 0

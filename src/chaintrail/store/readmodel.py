@@ -1,28 +1,28 @@
-"""The workbench's read model, persisted beside the index and memory-mapped: per-address and per-entity runs.
+"""The workbench's read model, persisted beside the index and memory-mapped: runs, entities, tx labels.
 
 ``chaintrail serve`` answers from sorted arrays (address string -> addr_num, an address's outputs and the
-inputs that spend from it, an entity's members, their totals). Building them takes O(chain) time and
-memory (71 s and 9 GB on a 10M-tx chain), so they are built once per state of the store and kept as
-fixed-width files under ``readmodel/<key>/``; a server maps them and starts in O(1).
+inputs that spend from it, an entity's members, their totals). They are kept as fixed-width files under
+``readmodel/<key>/`` and a server maps them: it starts in O(1).
 
 ``key`` names the state they were built from: the manifest's counts and part sequence (every commit and
 rollback changes one of them) and the files ``chaintrail cluster`` writes (``analysis/clusters.parquet``,
 ``analysis/tx_labels.parquet``). A read model whose key differs from the store's is stale and never read.
 
-Built whole, not incrementally: ``ingest`` and ``cluster`` rebuild it at the end of their run, and a
-server that finds none for its store builds it on open (a store written before this file existed). The
-build writes a private folder and renames it into place, so readers see all of it or none of it; two
-builders racing end with one copy. Older folders are removed once a newer one is in place: a server
-still serving them keeps its mapped pages (removed files stay readable through their mappings).
+Built incrementally, in bounded memory (``store/readmodel_runs.py``): the chain is append-only, so the
+per-address runs, address/txid sort orders and per-row arrays live in immutable *runs* of blocks. A new
+build takes the runs of the last model that are still a prefix of the store (hard links, no copy), builds
+runs for the blocks after them (``ROWS`` inputs + outputs each), merges what it built into one run and
+merges adjacent runs while there are more than ``MAX_RUNS``; lookups search every run (k small). Entities
+(``store/readmodel_entities.py``) are rewritten only when the cluster files change (or much was ingested
+since); rows after them reach cluster totals as a sparse delta.
 
-Files (``n`` rows of the entity named; ``ptr`` arrays hold ``n + 1`` offsets):
-    tx:   tx_first_in, tx_first_out int64 (+ sentinel) | tx_fee int64 (-1 unknown) | tx_vsize int32 |
-          tx_is_cb, tx_mixing bool | tx_pattern uint8/16 (names in META) | txid_sort uint32 (display order)
-    block: blk_time int64 | blk_height int64 (-1 unknown) | blk_hash 32 bytes
-    address: addr_off int64 (+1) and addr_blob (UTF-8) | addr_sort uint32 (by string) | addr_type uint8 |
-          out_order + out_ptr | in_order + in_ptr | received, sent, balance | labels | member_order +
-          member_ptr | cluster_received/sent/balance (all int64, the dtypes the API computes with)
-    output: out_spent uint32 (as of the key's counts: links to later inputs cleared)
+Commit: the build writes a private ``.tmp-*`` folder and renames it to ``<key>``, so readers see all of it or
+none of it, a crash mid-build leaves the old model served, and two builders racing end with one copy.
+Older folders are removed once a newer one is in place: a server still serving them keeps its mapped
+pages (removed files stay readable through their mappings; shared runs are hard links).
+
+``ingest`` and ``cluster`` build it at the end of their run, and a server that finds none for its store
+builds it on open (a store written before this file existed).
 """
 
 from __future__ import annotations
@@ -36,17 +36,16 @@ import uuid
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from chaintrail.errors import StoreError
+from chaintrail.store import readmodel_entities as ents
+from chaintrail.store import readmodel_runs as runs_
 from chaintrail.store.chainstore import ChainStore
-from chaintrail.store.csr import csr
-from chaintrail.store.index import NONE
 
 log = logging.getLogger(__name__)
-VERSION = 1
+VERSION = 2
+MAX_RUNS = 8            # runs a lookup searches at most
+DELTA_ROWS = 1 << 24    # rows ingested after the entities beyond which they are rewritten
 FOLDER = "readmodel"
 META = "META.json"
 # What ``chaintrail cluster`` writes (analysis/clustering.py, analysis/tx_labels.py): part of the key.
@@ -72,115 +71,135 @@ def key_of(store: ChainStore) -> str:
 
 
 # -- building -------------------------------------------------------------------------------------------
-def _sums(values: np.ndarray, order: np.ndarray, ptr: np.ndarray) -> np.ndarray:
-    """Exact int64 sum of ``values`` over each CSR run (empty runs give 0)."""
-    out = np.zeros(len(ptr) - 1, np.int64)
-    if len(order) == 0:
-        return out
-    vals = np.asarray(values, np.int64)[order]
-    nonempty = np.flatnonzero(ptr[1:] > ptr[:-1])
-    out[nonempty] = np.add.reduceat(vals, ptr[:-1][nonempty])
-    return out
+def _latest(root: Path) -> Path | None:
+    """The most recently completed model folder (the one a new build starts from), if any."""
+    done = [d for d in root.iterdir() if not d.name.startswith(".tmp-") and (d / META).exists()] \
+        if root.exists() else []
+    return max(done, key=lambda d: (d / META).stat().st_mtime_ns, default=None)
 
 
-def _cluster_labels(store: ChainStore, n: int) -> np.ndarray:
-    path = store.path / "analysis" / ANALYSIS_FILES[0]
-    if not path.exists():
-        return np.arange(n, dtype=np.int64)
-    labels = pq.read_table(path, columns=["cluster_id"])["cluster_id"].to_numpy().astype(np.int64)[:n]
-    if len(labels) < n:   # addresses newer than the last clustering are singletons
-        labels = np.concatenate([labels, np.arange(len(labels), n, dtype=np.int64)])
-    return labels
+def _block_hash(parts: runs_.Parts, b: int) -> str:
+    return parts.rows("blocks", "block_seq", b, b + 1, ["hash"])["hash"][0].as_py().hex()
 
 
-def _tx_labels(store: ChainStore, n_tx: int) -> tuple[list[str], np.ndarray, np.ndarray]:
-    names, pattern, mixing = ["none"], np.zeros(n_tx, np.uint16), np.zeros(n_tx, np.bool_)
-    path = store.path / "analysis" / ANALYSIS_FILES[1]
-    if not path.exists():
-        return names, pattern, mixing
-    t = pq.read_table(path, columns=["tx_num", "label", "is_mixing"])
-    nums = t["tx_num"].to_numpy()
-    ok = nums < n_tx
-    lab = t["label"].combine_chunks()
-    enc = lab if pa.types.is_dictionary(lab.type) else pc.dictionary_encode(lab)
-    names = enc.dictionary.to_pylist()
-    pattern[nums[ok]] = enc.indices.to_numpy(zero_copy_only=False)[ok]
-    mixing[nums[ok]] = t["is_mixing"].to_numpy(zero_copy_only=False)[ok]
-    return names, pattern, mixing
-
-
-def _by_num(table: pa.Table, num: str) -> pa.Table:
-    nums = table[num].to_numpy()
-    if len(nums) and not (np.diff(nums) > 0).all():
-        table = table.take(pa.array(np.argsort(nums, kind="stable")))
-    return table
-
-
-def _arrays(store: ChainStore) -> tuple[dict[str, np.ndarray], dict]:
-    """Every file of the read model, computed in memory (O(chain): run by ingest, cluster, or a first open)."""
+def _reusable(store: ChainStore, parts: runs_.Parts, prev: Path | None) -> list[dict]:
+    """The previous model's runs that are still a prefix of the store (same blocks at the same ids)."""
+    if prev is None:
+        return []
+    try:
+        meta = json.loads((prev / META).read_text())
+    except (OSError, ValueError):
+        return []
+    if meta.get("version") != VERSION:
+        return []
     c = store.counts
-    n_tx, n_in, n_out, n_addr = c["txs"], c["inputs"], c["outputs"], c["addresses"]
-    col = store.column
-    a: dict[str, np.ndarray] = {}
-    a["tx_first_in"] = np.append(np.asarray(col("tx_first_in"), np.int64), n_in)
-    a["tx_first_out"] = np.append(np.asarray(col("tx_first_out"), np.int64), n_out)
-    blocks = store.read_table("blocks", ["block_seq", "height", "time", "hash"]).sort_by("block_seq")
-    a["blk_time"] = blocks["time"].to_numpy().astype(np.int64)
-    a["blk_height"] = pc.fill_null(blocks["height"], -1).to_numpy().astype(np.int64)
-    a["blk_hash"] = (np.frombuffer(b"".join(blocks["hash"].to_pylist()), np.uint8).reshape(-1, 32)
-                     if blocks.num_rows else np.zeros((0, 32), np.uint8))
-    blk_first_tx = np.asarray(col("blk_first_tx"), np.int64)
-    a["tx_is_cb"] = np.zeros(n_tx, np.bool_)
-    a["tx_is_cb"][blk_first_tx[blk_first_tx < n_tx]] = True
-    txs = _by_num(store.read_table("txs", ["tx_num", "fee_sat", "vsize"]), "tx_num")
-    a["tx_fee"] = pc.fill_null(txs["fee_sat"], -1).to_numpy().astype(np.int64)
-    a["tx_vsize"] = txs["vsize"].to_numpy().astype(np.int32)
-    names, pattern, a["tx_mixing"] = _tx_labels(store, n_tx)
-    a["tx_pattern"] = pattern.astype(np.uint8 if len(names) <= 256 else np.uint16)
-    txid = np.asarray(col("txid"))
-    disp = np.ascontiguousarray(txid[:, ::-1]).view("S32").reshape(-1) if n_tx else np.zeros(0, "S32")
-    a["txid_sort"] = np.argsort(disp, kind="stable").astype(np.uint32)
-    del disp
-
-    table = _by_num(store.read_table("addresses", ["addr_num", "address", "script_type"]), "addr_num")
-    if table.num_rows != n_addr:
-        raise StoreError(f"store {store.path}: {table.num_rows} address rows for {n_addr} addresses")
-    strings = pc.fill_null(table["address"].combine_chunks(), "").cast(pa.large_binary())
-    a["addr_type"] = table["script_type"].to_numpy().astype(np.uint8)
-    off = np.frombuffer(strings.buffers()[1], np.int64)[strings.offset:strings.offset + n_addr + 1].copy() \
-        if n_addr else np.zeros(1, np.int64)
-    a["addr_blob"] = np.frombuffer(strings.buffers()[2], np.uint8)[off[0]:off[-1]].copy() if n_addr \
-        else np.zeros(0, np.uint8)
-    a["addr_off"] = off - off[0]
-    a["addr_sort"] = pc.sort_indices(strings).to_numpy().astype(np.uint32)      # bytewise, stable
-    del strings, table
-
-    out_addr, in_addr = np.asarray(col("out_addr")), np.asarray(col("in_addr"))
-    out_value, in_value = np.asarray(col("out_value")), np.asarray(col("in_value"))
-    out_spent = np.array(_spent_snapshot(store), np.uint32)
-    a["out_spent"] = out_spent
-    out_order, a["out_ptr"] = csr(out_addr, n_addr, skip=NONE)
-    in_order, a["in_ptr"] = csr(in_addr, n_addr, skip=NONE)
-    a["received"] = _sums(out_value, out_order, a["out_ptr"])
-    a["sent"] = _sums(np.where(in_value >= 0, in_value, 0), in_order, a["in_ptr"])
-    a["balance"] = _sums(np.where(out_spent == NONE, out_value, 0), out_order, a["out_ptr"])
-    a["out_order"], a["in_order"] = out_order, in_order
-
-    labels = _cluster_labels(store, n_addr)
-    member_order, a["member_ptr"] = csr(labels, n_addr)
-    a["labels"], a["member_order"] = labels, member_order
-    for name in ("received", "sent", "balance"):
-        a["cluster_" + name] = _sums(a[name], member_order, a["member_ptr"])
-    meta = {"version": VERSION, "counts": {"txs": n_tx, "inputs": n_in, "outputs": n_out, "addresses": n_addr,
-                                           "blocks": int(len(a["blk_time"]))},
-            "pattern_names": names,
-            "arrays": {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in a.items()}}
-    return a, meta
+    keep: list[dict] = []
+    for run in meta["runs"]:
+        b1 = run["b"][1]
+        if b1 > c["blocks"] or any(run[k][1] > c[e] for k, e in zip("tioa", ("txs", "inputs", "outputs",
+                                                                               "addresses"))):
+            break
+        if b1 < c["blocks"]:
+            bft, bfa = int(store.column("blk_first_tx")[b1]), int(store.column("blk_first_addr")[b1])
+            if bft != run["t"][1] or bfa != run["a"][1]:
+                break
+        if run["b"][1] > run["b"][0] and _block_hash(parts, b1 - 1) != run["last_hash"]:
+            break
+        keep.append(run)
+    return keep
 
 
-def _spent_snapshot(store: ChainStore) -> np.ndarray:
-    """``out_spent`` as of the store's manifest (a read-only store's snapshot copy; the writer's own file)."""
-    return store.column("out_spent") if store.counts["outputs"] else np.zeros(0, np.uint32)
+def _link_tree(src: Path, dst: Path) -> None:
+    """``dst`` holding ``src``'s files as hard links (copies where links are refused)."""
+    dst.mkdir(parents=True)
+    for f in src.iterdir():
+        try:
+            os.link(f, dst / f.name)
+        except OSError:
+            shutil.copy2(f, dst / f.name)
+
+
+def _merge_into(tmp: Path, names: list[str], txid: np.ndarray) -> dict:
+    dest = tmp / f"m{uuid.uuid4().hex[:10]}"
+    meta = runs_.merge_runs([tmp / n for n in names], dest, txid)
+    for n in names:
+        shutil.rmtree(tmp / n)
+    name = "r-{:010d}-{:010d}".format(*meta["b"])
+    os.rename(dest, tmp / name)
+    return dict(meta, name=name)
+
+
+def _fill(store: ChainStore, tmp: Path, prev: Path | None) -> dict:
+    """Every file of the read model for the store's state, written into ``tmp``; its META."""
+    c = store.counts
+    parts = runs_.Parts(store)
+    txid = store.column("txid")
+    runs = []
+    for run in _reusable(store, parts, prev):
+        _link_tree(prev / run["name"], tmp / run["name"])
+        runs.append(run)
+    b0 = runs[-1]["b"][1] if runs else 0
+    prefix = {"inputs": runs[-1]["i"][1], "outputs": runs[-1]["o"][1], "addresses": runs[-1]["a"][1]} \
+        if runs else {"inputs": 0, "outputs": 0, "addresses": 0}
+    new = []
+    for span in runs_.spans(store, b0):
+        name = "r-{:010d}-{:010d}".format(*span["b"])
+        new.append(dict(runs_.build_run(store, parts, span, tmp / name), name=name))
+    if len(new) > 1:
+        new = [_merge_into(tmp, [r["name"] for r in new], txid)]
+    runs += new
+    while len(runs) > MAX_RUNS:      # merge the adjacent pair with the fewest rows
+        size = [r["i"][1] - r["i"][0] + r["o"][1] - r["o"][0] for r in runs]
+        j = min(range(len(runs) - 1), key=lambda k: size[k] + size[k + 1])
+        runs[j:j + 2] = [_merge_into(tmp, [runs[j]["name"], runs[j + 1]["name"]], txid)]
+    meta: dict = {"version": VERSION, "counts": {"txs": c["txs"], "inputs": c["inputs"], "outputs": c["outputs"],
+                                                 "addresses": c["addresses"], "blocks": c["blocks"]},
+                  "runs": [{k: r[k] for k in ("name", "b", "t", "i", "o", "a", "last_hash")} for r in runs]}
+    meta["txl"] = _tx_labels(store, tmp, prev)
+    meta["ent"] = _entities(store, tmp, prev, runs, prefix)
+    return meta
+
+
+def _prev_meta(prev: Path | None) -> dict:
+    try:
+        return json.loads((prev / META).read_text()) if prev is not None else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _tx_labels(store: ChainStore, tmp: Path, prev: Path | None) -> dict:
+    path = store.path / "analysis" / ANALYSIS_FILES[1]
+    sig, n_tx = _file_sig(path), store.counts["txs"]
+    old = _prev_meta(prev).get("txl")
+    if old and old["sig"] == sig and old["n_tx"] <= n_tx and sig is not None:
+        _link_tree(prev / "txl", tmp / "txl")      # labels of txs it names; later txs have none yet
+        return old
+    return dict(ents.build_tx_labels(path, tmp / "txl", n_tx), sig=sig, n_tx=n_tx)
+
+
+def _entities(store: ChainStore, tmp: Path, prev: Path | None, runs: list[dict], prefix: dict) -> dict | None:
+    """Entities from ``clusters.parquet`` (None without one: every address is its own entity); the previous
+    model's are kept while the file is the same, the chain they were built on is still a prefix of the store
+    (``prefix``: where its reused runs end) and not too much was ingested since."""
+    path = store.path / "analysis" / ANALYSIS_FILES[0]
+    sig = _file_sig(path)
+    if sig is None:
+        return None
+    c = store.counts
+    old = _prev_meta(prev).get("ent")
+    since = old["counts"] if old else None
+    keep = (old is not None and old["sig"] == sig and all(since[k] <= prefix[k] for k in prefix)
+            and (c["inputs"] + c["outputs"] - since["inputs"] - since["outputs"]) <= DELTA_ROWS)
+    if keep:
+        _link_tree(prev / "ent", tmp / "ent")
+        ent = dict(old)
+    else:
+        opened = [runs_.open_run(tmp / r["name"])[1] for r in runs]
+        ent = dict(ents.build_entities(store, tmp / "ent", c["addresses"], opened), sig=sig,
+                   counts={k: c[k] for k in ("inputs", "outputs", "addresses")})
+    labels = _map(tmp / "ent", "labels", ent["arrays"]["labels"])
+    ent["delta"] = ents.build_delta(store, tmp / "delta", labels, ent["counts"])
+    return ent
 
 
 def build(store: ChainStore) -> Path:
@@ -191,20 +210,19 @@ def build(store: ChainStore) -> Path:
     if (final / META).exists():
         return final
     root.mkdir(parents=True, exist_ok=True)
+    prev = _latest(root)
     tmp = root / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
-        arrays, meta = _arrays(store)
-        for name, arr in arrays.items():
-            with open(tmp / f"{name}.bin", "wb") as f:
-                f.write(np.ascontiguousarray(arr).tobytes())
-                f.flush()
-                os.fsync(f.fileno())
+        meta = _fill(store, tmp, prev)
         meta["key"] = key
         with open(tmp / META, "w") as f:       # last: a folder with META is complete
             json.dump(meta, f, indent=1, sort_keys=True)
             f.flush()
             os.fsync(f.fileno())
+        for d in [tmp, *tmp.iterdir()]:
+            if d.is_dir():
+                _fsync(d)
         try:
             os.rename(tmp, final)
         except OSError:
@@ -236,8 +254,19 @@ def _prune(root: Path, keep: str) -> None:
 
 
 # -- reading --------------------------------------------------------------------------------------------
+def _map(folder: Path, name: str, spec: dict) -> np.ndarray:
+    dtype, shape = np.dtype(spec["dtype"]), tuple(spec["shape"])
+    if int(np.prod(shape)) == 0:
+        return np.zeros(shape, dtype)
+    return np.memmap(folder / f"{name}.bin", dtype=dtype, mode="r", shape=shape).view(np.ndarray)
+
+
 class ReadModel:
-    """The read model's arrays, memory-mapped read-only (plain ndarray views: cheap element access)."""
+    """The read model's files, memory-mapped read-only (plain ndarray views: cheap element access).
+
+    ``runs``: (META, arrays) per run in chain order; ``ent`` / ``delta``: entity arrays (None without
+    clusters); ``txl``: the sparse tx labels and ``pattern_names``.
+    """
 
     def __init__(self, folder: Path):
         try:
@@ -247,17 +276,13 @@ class ReadModel:
         if self.meta.get("version") != VERSION:
             raise StoreError(f"read model {folder} has version {self.meta.get('version')}, not {VERSION}")
         self.folder = folder
-        self.arrays: dict[str, np.ndarray] = {}
-        for name, spec in self.meta["arrays"].items():
-            dtype, shape = np.dtype(spec["dtype"]), tuple(spec["shape"])
-            if int(np.prod(shape)) == 0:
-                arr = np.zeros(shape, dtype)
-            else:
-                arr = np.memmap(folder / f"{name}.bin", dtype=dtype, mode="r", shape=shape).view(np.ndarray)
-            self.arrays[name] = arr
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.arrays[name]
+        self.runs = [runs_.open_run(folder / r["name"]) for r in self.meta["runs"]]
+        txl = self.meta["txl"]
+        self.pattern_names: list[str] = txl["names"]
+        self.txl = {k: _map(folder / "txl", k, v) for k, v in txl["arrays"].items()}
+        ent = self.meta.get("ent")
+        self.ent = {k: _map(folder / "ent", k, v) for k, v in ent["arrays"].items()} if ent else None
+        self.delta = {k: _map(folder / "delta", k, v) for k, v in ent["delta"]["arrays"].items()} if ent else None
 
 
 def open_read_model(store: ChainStore, build_if_missing: bool = True) -> ReadModel:
