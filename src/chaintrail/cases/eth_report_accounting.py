@@ -104,8 +104,8 @@ def section(f: dict) -> str:
     out = [f"<h3>{_e(f['title'])}</h3><p>" + _(
         "Subject: {who}; period {start} to {end} (UTC days); values in {cur} at the UTC daily close of each asset's "
         "own price series; lots first in, first out (FIFO) per asset; gas paid is a use of ETH; transfers between "
-        "the subject's own accounts are not counted.").format(who=_who(s), start=_e(p["from"] or "-"), end=_e(p["to"] or "-"),
-                                             cur=_e(cur)) + "</p>"]
+        "the subject's own accounts are not counted.").format(
+            who=_who(s), start=_e(p["from"] or "-"), end=_e(p["to"] or "-"), cur=_e(cur)) + "</p>"]
     for a in r["assets"]:
         info = _info(a)
         unit, t = info["symbol"], a["totals"]

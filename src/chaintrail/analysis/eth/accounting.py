@@ -215,7 +215,8 @@ def _asset(book: PriceBook, cur: str, tokens: dict, asset: str, flows: list[dict
                                              "cost_cents", "gain_cents")} | {"amount": str(f["amount"])}
                       for f in inside if f["dir"] == "out"],
         "flows": [{k: f.get(k) for k in ("tx_hash", "day", "dir", "kind", "category", "name", "counterparty",
-                                         "account", "fiat_cents", "price")} | {"amount": str(f["amount"])} for f in inside],
+                                         "account", "fiat_cents", "price")} | {"amount": str(f["amount"])}
+                  for f in inside],
         "missing_prices": sorted({f["day"] for f in flows if series is not None and f["fiat_cents"] is None}),
         "note": None if closing >= 0 else ("the account sent more than the store shows it receiving: it held funds "
                                           "before the store's first block (a genesis allocation, or history not "
@@ -255,7 +256,8 @@ def _monthly(flows: list[dict]) -> list[dict]:
         k = "receipts" if f["dir"] == "in" else "disbursements"
         row[k] += f["amount"]
         row[f"{k}_cents"] += f["fiat_cents"] or 0
-    return [{**r, "receipts": str(r["receipts"]), "disbursements": str(r["disbursements"])} for _, r in sorted(m.items())]
+    return [{**r, "receipts": str(r["receipts"]), "disbursements": str(r["disbursements"])}
+            for _, r in sorted(m.items())]
 
 
 def eth_trace_fiat(store: ChainStore, out: dict, currency: str = "USD", book: PriceBook | None = None) -> None:

@@ -45,7 +45,8 @@ def price_series(book: PriceBook, tokens: dict, asset: str, chain_id: int | None
         series, issuer, source = known
         if not book.get(series):
             return None, f"no {series} price series in the store (chaintrail prices import FILE --asset {series})"
-        return series, f"{asset} is {issuer}'s contract on chain {chain_id} ({source}): valued at the {series}/USD series"
+        return series, (f"{asset} is {issuer}'s contract on chain {chain_id} ({source}): valued at the "
+                        f"{series}/USD series")
     t = tokens.get(bytes.fromhex(asset[2:]))
     sym = (t.symbol or "").upper() if t is not None else ""
     if chain_id in CANONICAL:
