@@ -12,6 +12,7 @@ ingest, which makes the resumed store byte-identical to an uninterrupted one.
 from __future__ import annotations
 
 import logging
+import mmap
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -113,6 +114,7 @@ class BtcIngest:
         self._inflight: dict[bytes, int | None] = {}   # hash -> height of blocks parsed but not yet committed
         self._unsettled: tuple | None = None           # the batch being committed, to record once it is
         self._progress = [0, 0, 0]
+        self._map: tuple[Path | None, np.ndarray | None] = (None, None)   # the blk file mapped last
         blocks = self.store.read_table("blocks", ["hash", "height", "block_seq"])
         self.known: dict[bytes, tuple[int, int | None]] = {
             h[::-1]: (s, ht) for h, ht, s in zip(blocks["hash"].to_pylist(), blocks["height"].to_pylist(),
@@ -299,6 +301,7 @@ class BtcIngest:
         finally:
             self._unsettled = None
             self._inflight.clear()
+            self._map = (None, None)
             cpu["map"] += time.thread_time() - t0
         if first and extra:
             tables = {k: v for k, v in extra.items() if v.num_rows and k != "bad_blocks"}
@@ -364,16 +367,28 @@ class BtcIngest:
 
     def _parse(self, batch: list[PendingBlock], net: Network):
         sizes = np.array([len(b.data) for b in batch], np.int64)
-        ends = np.cumsum(sizes)
-        starts = ends - sizes
-        buf = np.empty(int(ends[-1]), np.uint8)
-        with _Reader() as reader:
-            for b, s in zip(batch, starts.tolist()):
-                if isinstance(b.data, _Lazy):
-                    reader.read_into(b.data, buf[s:s + len(b.data)])
-                    b.data = buf[s:s + len(b.data)]
-                else:
-                    buf[s:s + len(b.data)] = np.frombuffer(b.data, np.uint8) if not isinstance(b.data, np.ndarray) else b.data
+        mapped = self._mapped(batch)
+        if mapped is not None:
+            # Every block sits in one plain blk file: parse the file's pages in place, no copy.
+            buf = mapped
+            starts = np.array([b.data.loc.offset for b in batch], np.int64)
+            ends = starts + sizes
+            if int(ends.max()) > len(buf):
+                loc = batch[int(np.argmax(ends))].data.loc
+                raise TruncatedError(f"block of {loc.length} bytes runs past the end of the file", str(loc.file), loc.offset)
+            for b, s, e in zip(batch, starts.tolist(), ends.tolist()):
+                b.data = buf[s:e]
+        else:
+            ends = np.cumsum(sizes)
+            starts = ends - sizes
+            buf = np.empty(int(ends[-1]), np.uint8)
+            with _Reader() as reader:
+                for b, s in zip(batch, starts.tolist()):
+                    if isinstance(b.data, _Lazy):
+                        reader.read_into(b.data, buf[s:s + len(b.data)])
+                        b.data = buf[s:s + len(b.data)]
+                    else:
+                        buf[s:s + len(b.data)] = np.frombuffer(b.data, np.uint8) if not isinstance(b.data, np.ndarray) else b.data
         if self.pow is not None:
             for i, b in enumerate(batch):
                 if b.check_pow and sizes[i] >= 80:   # shorter ones fail parsing below
@@ -408,6 +423,21 @@ class BtcIngest:
         self._inflight.update(heights)   # later batches may be parsed before this one is committed
         return lay, txids, metas
 
+    def _mapped(self, batch: list[PendingBlock]) -> np.ndarray | None:
+        """The whole blk file memory-mapped, if every block of ``batch`` is read from that one plain
+        (not xor-obfuscated) file; the last file's map is kept for the next batch."""
+        first = batch[0].data
+        if not isinstance(first, _Lazy) or (first.key is not None and any(first.key)):
+            return None
+        path = first.loc.file
+        if any(not isinstance(b.data, _Lazy) or b.data.loc.file != path for b in batch):
+            return None
+        if self._map[0] != path:
+            with open(path, "rb") as fh:
+                # The array keeps the map alive for as long as any batch's layout refers to it.
+                self._map = (path, np.frombuffer(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), np.uint8))
+        return self._map[1]
+
     def _height_of(self, prev: bytes, batch_heights: dict, lay, i: int, net: Network) -> int | None:
         if prev == _ZERO:
             return 0
@@ -441,7 +471,7 @@ class BtcIngest:
         self.report.txs += lay.n_tx
         self.report.inputs += lay.n_in
         self.report.outputs += lay.n_out
-        self.report.bytes += int(lay.buf.shape[0])
+        self.report.bytes += int((lay.blk_end - lay.blk_start).sum())
 
     def _rollback(self, keep_blocks: int) -> None:
         before = self.store.counts["blocks"]

@@ -32,7 +32,9 @@ def check_blocks(lay: BlockLayout, txids: np.ndarray) -> int | None:
     if len(wb):
         counts = first[wb + 1] - first[wb]
         txs = np.repeat(first[wb] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
-        wtxids = fast_sha256.sha256d_ranges(buf, lay.tx_start[txs], lay.tx_end[txs])
+        wtxids = txids[txs]                    # a tx without witness has its txid as wtxid
+        seg = txs[lay.tx_body[txs] >= 0]
+        wtxids[lay.tx_body[txs] >= 0] = fast_sha256.sha256d_ranges(buf, lay.tx_start[seg], lay.tx_end[seg])
         roots = fast_sha256.merkle_roots(wtxids, np.concatenate([[0], np.cumsum(counts)]), zero_first=True)
         for k, b in enumerate(wb.tolist()):
             cb = int(first[b])
