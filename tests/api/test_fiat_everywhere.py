@@ -207,3 +207,20 @@ def test_screening_exposure_carries_fiat(demo, demo_api, closes):
     assert own["amount_sat"] == sat and round(own["fiat"]["usd"] * 100) == c and own["fiat"]["eur"] is not None
     text = cli("screen", demo.subject, "--store", demo.store, "--currency", "EUR")
     assert "value USD" in text and "value EUR" in text
+
+
+def test_entity_member_rows_carry_fiat(demo, demo_api, closes):
+    """Each member of a page: USD of what it received and sent, every output and input on its own tx's day, summed
+    per member (recomputed by SQL over outputs and inputs)."""
+    cid = demo_api.ok(f"/addresses/{demo.subject}")["cluster"]
+    page = demo_api.ok(f"/entities/{cid}/members", limit=20)
+    assert page["items"]
+    for m in page["items"]:
+        recv_sat, recv_c = _valued(demo.store, """
+            SELECT o.value_sat, b.time FROM outputs o JOIN txs t ON t.txid = o.txid
+            JOIN blocks b ON b.hash = t.block_hash WHERE o.address = $a""", {"a": m["address"]}, closes)
+        sent_sat, sent_c = _valued(demo.store, """
+            SELECT i.value_sat, b.time FROM inputs i JOIN txs t ON t.txid = i.txid
+            JOIN blocks b ON b.hash = t.block_hash WHERE i.address = $a AND i.value_sat IS NOT NULL""", {"a": m["address"]}, closes)
+        assert (recv_sat, sent_sat) == (m["received_sat"], m["sent_sat"])
+        assert round(m["fiat"]["received_usd"] * 100) == recv_c and round(m["fiat"]["sent_usd"] * 100) == sent_c, m
