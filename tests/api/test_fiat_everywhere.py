@@ -221,6 +221,7 @@ def test_entity_member_rows_carry_fiat(demo, demo_api, closes):
             JOIN blocks b ON b.hash = t.block_hash WHERE o.address = $a""", {"a": m["address"]}, closes)
         sent_sat, sent_c = _valued(demo.store, """
             SELECT i.value_sat, b.time FROM inputs i JOIN txs t ON t.txid = i.txid
-            JOIN blocks b ON b.hash = t.block_hash WHERE i.address = $a AND i.value_sat IS NOT NULL""", {"a": m["address"]}, closes)
+            JOIN blocks b ON b.hash = t.block_hash WHERE i.address = $a AND i.value_sat IS NOT NULL""",
+            {"a": m["address"]}, closes)
         assert (recv_sat, sent_sat) == (m["received_sat"], m["sent_sat"])
         assert round(m["fiat"]["received_usd"] * 100) == recv_c and round(m["fiat"]["sent_usd"] * 100) == sent_c, m
