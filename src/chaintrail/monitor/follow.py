@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from chaintrail.cases.db import Database
+from chaintrail.chains.ethereum.rpc_transport import public_url
 from chaintrail.errors import SourceError
 from chaintrail.monitor.alerts import retract
 from chaintrail.monitor.monitor import REORG, Monitor, UpdateResult
@@ -134,8 +135,8 @@ class Follower:
                  on_update: Callable[[UpdateResult], None] | None = None, check_pow: bool = True):
         self.store_path = Path(store_path)
         self.url = url
-        parts = urlsplit(url if "://" in url else "http://" + url)
-        self.public_url = f"{parts.scheme}://{parts.hostname}:{parts.port or ''}{parts.path}"   # no password
+        # for logs and stats: no user:password, query string or provider key in the path
+        self.public_url = public_url(url if "://" in url else "http://" + url)
         self.chain = chain
         self.db = db
         self.poll_s = poll_s
