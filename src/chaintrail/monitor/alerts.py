@@ -33,7 +33,7 @@ def alert_dict(row: dict, case_ref: str | None = None) -> dict:
 
 def raise_alerts(db: Database, found: list[dict]) -> list[dict]:
     """Store each new alert (``found``: the _FIELDS plus case_id, case_ref, agency, tlp); returns those stored."""
-    out = []
+    out: list[dict] = []
     if not found:
         return out
     with db.tx() as conn:

@@ -147,13 +147,13 @@ class Follower:
         self.check_pow = check_pow          # False only for tests that fork real mainnet blocks
         self.stats = FollowStats()
         self._stop = threading.Event()
-        self._source = None
+        self._source: _EthSource | _BtcSource | None = None
         self._monitor: Monitor | None = None
 
     def stop(self) -> None:
         self._stop.set()
 
-    def _open(self):
+    def _open(self) -> _EthSource | _BtcSource:
         if self.chain == "eth":
             return _EthSource(self.store_path, self.url, self.timeout)
         return _BtcSource(self.store_path, self.url, self.timeout, self.cookie, self.check_pow)
@@ -161,10 +161,11 @@ class Follower:
     def look(self) -> UpdateResult:
         """One look at the node: ingest what is new, evaluate, record. Raises SourceError if the node fails."""
         if self._source is None:
-            self._source = self._open()
-            self._monitor = Monitor(self._source.store, self.chain, self.db)
+            opened = self._open()
+            self._source = opened
+            self._monitor = Monitor(opened.store, self.chain, self.db)
             if self._monitor.done:      # alerts of blocks a reorg dropped while we were away go at once
-                retract(self.db, self.chain, lambda n, h: self._source.hash_at(n) == h, REORG)
+                retract(self.db, self.chain, lambda n, h: opened.hash_at(n) == h, REORG)
         src, mon = self._source, self._monitor
         assert mon is not None
         src.kept = None
