@@ -16,75 +16,78 @@ import json
 from importlib import resources
 
 from chaintrail.cases.methodology import NOT_MEASURED, SOURCES
+from chaintrail.i18n import N_, _, fmt_number, fmt_percent
 
 TORNADO_PREFIX = "eth:tornado:"
+SOURCE_WORDS = {"generated_out_of_sample": N_("generated, out of sample"),
+                "generated_in_sample": N_("generated, in sample")}
 
 TRACE_MODELS = {
-    "haircut": "Haircut on accounts: an account holding traced funds T of a balance B (its balance just before the "
-               "movement, counted from every movement since the store's first block) passes floor(x * T / B) of "
-               "each amount x it sends, exactly in the asset's base units. Each asset (ETH, each token, each NFT "
-               "item) is traced on its own.",
-    "poison": "Poison on accounts: once an account has held traced funds, everything it sends later is treated as "
-              "traced. It shows reach and overstates amounts; quote haircut amounts for quantum.",
+    "haircut": N_("Haircut on accounts: an account holding traced funds T of a balance B (its balance just before the "
+                  "movement, counted from every movement since the store's first block) passes floor(x * T / B) of "
+                  "each amount x it sends, exactly in the asset's base units. Each asset (ETH, each token, each NFT "
+                  "item) is traced on its own."),
+    "poison": N_("Poison on accounts: once an account has held traced funds, everything it sends later is treated as "
+                 "traced. It shows reach and overstates amounts; quote haircut amounts for quantum."),
 }
 
 METHODS = {
-    "swap": "Swaps (conversions at the executed rate). A swap on a decentralised exchange is read from the exchange's "
-            "own events (Uniswap V2 Swap and Sync, V3 Swap) and netted against the transaction's token and ETH "
-            "movements, so a multi-hop route or an aggregator counts as one conversion per transaction: the trader "
-            "gave amount_in of one asset and received amount_out of another. The traced part of what the trader "
-            "gave becomes traced output at the rate the swap actually executed: floor(amount_out x traced_in / "
-            "amount_in). The pool and the router receive no traced funds of their own. Each conversion step names its "
-            "transaction, venue (pool), the amounts and the rate.",
-    "wrap": "Wrapping and unwrapping. WETH is ETH held by a contract one-for-one; a deposit into WETH or a withdrawal "
-            "from it is a conversion at the rate 1 and is recorded as such.",
-    "bridge": "Bridges. A bridge moves funds between chains by locking them on one and releasing them on the other. "
-              "The two legs are matched by the bridge's own message id or nonce, which both legs carry in their "
-              "events; where both chains' data is in the case, the trace continues on the other chain from the "
-              "matched release. Where it is not, the trace stops at the bridge and reports the amount as bridged "
-              "(not followed), with the lock transaction as evidence.",
-    "tornado": "Tornado Cash leads. A Tornado pool breaks the on-chain link between deposits and withdrawals by "
-               "design: any withdrawal may spend any earlier deposit of the same pool. The published linking "
-               "heuristics (address match, unique gas price, linked addresses, multi-denomination portfolio, relayer "
-               "pattern, first-in-first-out timing; Tutela, Wu et al. 2022, Wang et al. 2022) each propose a "
-               "withdrawal for a deposit: a lead, not proof that the withdrawal is the depositor's. Each lead is "
-               "reported with the heuristic's measured precision and its chance-match rate, the share of random "
-               "unrelated deposit/withdrawal pairs the same test also links, and the number of such chance matches "
-               "expected among the deposit's candidate withdrawals. Amounts followed through a pool on a lead carry "
-               "that reservation.",
-    "bridge_events": "Bridge crossings. Each crossing is reported with both of its events: the sending event "
-                     "(Locked or Burned) on the chain the funds left and, where the other chain's data was examined, "
-                     "the receiving event (Minted or Released) there, each with its chain id, transaction, block and "
-                     "log index. The two are paired only by fields the bridge writes into both events: the nonce, "
-                     "the asset (the wrapped token's origin), the recipient, the amount and the destination chain "
-                     "id; a leg with no such partner, or more than one, is not followed. The traced part of a "
-                     "crossing's amount arrives whole on the other chain.",
-    "demix": "Tornado deposits the trace entered. For each deposit that carried traced funds the report names the "
-             "pool, the amount traced in and the withdrawal a linking heuristic pairs with it, if any (each deposit "
-             "with at most one withdrawal and each withdrawal with at most one deposit: links the investigator "
-             "confirmed first, then leads by measured precision). Beside each such lead stand the heuristic, its "
-             "measured precision, its chance-match rate and a true-flow estimate: the deposit's traced share of what "
-             "that withdrawal paid its recipient, floor((denomination - relayer fee) x traced / denomination). It is "
-             "a lead, not proof: the chance-match rate says how often the same test links a deposit and a "
-             "withdrawal that are unrelated, and the recipient's ownership should be confirmed by other evidence, "
-             "such as the records of the service the funds reached.",
-    "deposit": "Exchange deposit addresses. An exchange gives each customer a deposit address and sweeps it into "
-               "its hot wallet. Such an address is recognised by that forwarding pattern even when no tag names it "
-               "(a forwarder contract made by the exchange's factory, or an account whose every transaction sweeps "
-               "its whole balance to one hot wallet); the trace stops there and attributes it to the hot wallet's "
-               "service. The exchange's records for that deposit address identify the customer.",
+    "swap": N_("Swaps (conversions at the executed rate). A swap on a decentralised exchange is read from the exchange's "
+               "own events (Uniswap V2 Swap and Sync, V3 Swap) and netted against the transaction's token and ETH "
+               "movements, so a multi-hop route or an aggregator counts as one conversion per transaction: the trader "
+               "gave amount_in of one asset and received amount_out of another. The traced part of what the trader "
+               "gave becomes traced output at the rate the swap actually executed: floor(amount_out x traced_in / "
+               "amount_in). The pool and the router receive no traced funds of their own. Each conversion step names its "
+               "transaction, venue (pool), the amounts and the rate."),
+    "wrap": N_("Wrapping and unwrapping. WETH is ETH held by a contract one-for-one; a deposit into WETH or a withdrawal "
+               "from it is a conversion at the rate 1 and is recorded as such."),
+    "bridge": N_("Bridges. A bridge moves funds between chains by locking them on one and releasing them on the other. "
+                 "The two legs are matched by the bridge's own message id or nonce, which both legs carry in their "
+                 "events; where both chains' data is in the case, the trace continues on the other chain from the "
+                 "matched release. Where it is not, the trace stops at the bridge and reports the amount as bridged "
+                 "(not followed), with the lock transaction as evidence."),
+    "tornado": N_("Tornado Cash leads. A Tornado pool breaks the on-chain link between deposits and withdrawals by "
+                  "design: any withdrawal may spend any earlier deposit of the same pool. The published linking "
+                  "heuristics (address match, unique gas price, linked addresses, multi-denomination portfolio, relayer "
+                  "pattern, first-in-first-out timing; Tutela, Wu et al. 2022, Wang et al. 2022) each propose a "
+                  "withdrawal for a deposit: a lead, not proof that the withdrawal is the depositor's. Each lead is "
+                  "reported with the heuristic's measured precision and its chance-match rate, the share of random "
+                  "unrelated deposit/withdrawal pairs the same test also links, and the number of such chance matches "
+                  "expected among the deposit's candidate withdrawals. Amounts followed through a pool on a lead carry "
+                  "that reservation."),
+    "bridge_events": N_("Bridge crossings. Each crossing is reported with both of its events: the sending event "
+                        "(Locked or Burned) on the chain the funds left and, where the other chain's data was examined, "
+                        "the receiving event (Minted or Released) there, each with its chain id, transaction, block and "
+                        "log index. The two are paired only by fields the bridge writes into both events: the nonce, "
+                        "the asset (the wrapped token's origin), the recipient, the amount and the destination chain "
+                        "id; a leg with no such partner, or more than one, is not followed. The traced part of a "
+                        "crossing's amount arrives whole on the other chain."),
+    "demix": N_("Tornado deposits the trace entered. For each deposit that carried traced funds the report names the "
+                "pool, the amount traced in and the withdrawal a linking heuristic pairs with it, if any (each deposit "
+                "with at most one withdrawal and each withdrawal with at most one deposit: links the investigator "
+                "confirmed first, then leads by measured precision). Beside each such lead stand the heuristic, its "
+                "measured precision, its chance-match rate and a true-flow estimate: the deposit's traced share of what "
+                "that withdrawal paid its recipient, floor((denomination - relayer fee) x traced / denomination). It is "
+                "a lead, not proof: the chance-match rate says how often the same test links a deposit and a "
+                "withdrawal that are unrelated, and the recipient's ownership should be confirmed by other evidence, "
+                "such as the records of the service the funds reached."),
+    "deposit": N_("Exchange deposit addresses. An exchange gives each customer a deposit address and sweeps it into "
+                  "its hot wallet. Such an address is recognised by that forwarding pattern even when no tag names it "
+                  "(a forwarder contract made by the exchange's factory, or an account whose every transaction sweeps "
+                  "its whole balance to one hot wallet); the trace stops there and attributes it to the hot wallet's "
+                  "service. The exchange's records for that deposit address identify the customer."),
 }
 
 
 MIXER_POLICIES = {
-    "leads": "At Tornado Cash pools (policy 'leads'): a pool is an account under the model; a withdrawal's traced "
-             "share goes on past its recipient only where a lead pairs the withdrawal with a deposit that carried "
-             "traced funds, and otherwise ends at the recipient; a relayer's fee ends at the relayer.",
-    "demix": "At Tornado Cash pools (policy 'demix'): a deposit's traced funds stay in its note and go on only to the "
-             "withdrawal a lead pairs with it; taint in a note no lead pairs stays there.",
-    "haircut": "At Tornado Cash pools (policy 'haircut'): a pool is an account under the model and every withdrawal "
-               "is followed (no leads used).",
-    "stop": "At Tornado Cash pools (policy 'stop'): the trail ends at the pool.",
+    "leads": N_("At Tornado Cash pools (policy 'leads'): a pool is an account under the model; a withdrawal's traced "
+                "share goes on past its recipient only where a lead pairs the withdrawal with a deposit that carried "
+                "traced funds, and otherwise ends at the recipient; a relayer's fee ends at the relayer."),
+    "demix": N_("At Tornado Cash pools (policy 'demix'): a deposit's traced funds stay in its note and go on only to the "
+                "withdrawal a lead pairs with it; taint in a note no lead pairs stays there."),
+    "haircut": N_("At Tornado Cash pools (policy 'haircut'): a pool is an account under the model and every withdrawal "
+                  "is followed (no leads used)."),
+    "stop": N_("At Tornado Cash pools (policy 'stop'): the trail ends at the pool."),
 }
 
 
@@ -140,7 +143,12 @@ def chance_words(entry: dict) -> str:
         f = entry.get("figures", {}).get(src, {})
         if f.get("chance_match_rate") is not None:
             ci = f.get("chance_match_ci95") or [None, None]
-            span = f" (95% CI {100 * ci[0]:.1f}-{100 * ci[1]:.1f}%" if ci[0] is not None else " ("
-            return (f"chance-match rate {100 * f['chance_match_rate']:.1f}%{span}, n={int(f['chance_match_n']):,} "
-                    f"random pairs; {src.replace('_', ' ').replace('generated ', 'generated, ')})")
+            where = _(SOURCE_WORDS[src])
+            n = fmt_number(int(f["chance_match_n"]))
+            rate = fmt_percent(f"{100 * f['chance_match_rate']:.1f}%")
+            if ci[0] is None:
+                return _("chance-match rate {rate} (n={n} random pairs; {where})").format(rate=rate, n=n, where=where)
+            return _("chance-match rate {rate} (95% CI {low}-{high}, n={n} random pairs; {where})").format(
+                rate=rate, low=fmt_percent(f"{100 * ci[0]:.1f}%").rstrip("%"), high=fmt_percent(f"{100 * ci[1]:.1f}%"),
+                n=n, where=where)
     return ""

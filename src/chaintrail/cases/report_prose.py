@@ -62,6 +62,29 @@ def finding_title(f: dict) -> str:
         if title.startswith(english) and (source is None or title == english + str(source)):
             return _("{direction} {model} trace from {source}").format(
                 direction=_(_DIRECTION[p["direction"]]), model=p["model"], source=title[len(english):])
+    return _eth_title(f, p, title)
+
+
+def _eth_title(f: dict, p: dict, title: str) -> str:
+    """The titles chaintrail writes for Ethereum findings (``cases.eth_findings``), in the report's language."""
+    spec, r = f.get("spec") or {}, f.get("result") or {}
+    kind = f.get("kind")
+    if kind == "eth_trace" and spec.get("source") is not None and p.get("model") and p.get("asset"):
+        if title == f"Forward {p['model']} trace of {p['asset']} from {spec['source']} (Ethereum)":
+            text = (_("Forward {model} trace of all assets from {source} (Ethereum)") if p["asset"] == "all" else
+                    _("Forward {model} trace of {asset} from {source} (Ethereum)"))
+            return text.format(model=p["model"], asset=p["asset"], source=spec["source"])
+    if kind == "eth_account" and r.get("subject") and r.get("period"):
+        s, period = r["subject"], r["period"]
+        if title == (f"Sources and uses of funds of {s['kind']} {s['id']} (Ethereum), {period['from'] or 'first'} "
+                     f"to {period['to'] or 'last'} movement ({r.get('currency')})"):
+            text = (_("Sources and uses of funds of entity {id} (Ethereum), {start} to {end} ({currency})")
+                    if s["kind"] == "entity" else
+                    _("Sources and uses of funds of account {id} (Ethereum), {start} to {end} ({currency})"))
+            return text.format(id=s["id"], start=period["from"] or _("first movement"),
+                               end=period["to"] or _("last movement"), currency=r.get("currency"))
+    if kind == "eth_leads" and title == f"Tornado Cash leads for {spec.get('deposit') or spec.get('address')}":
+        return _("Tornado Cash leads for {subject}").format(subject=spec.get("deposit") or spec.get("address"))
     return title
 
 

@@ -39,7 +39,29 @@ WHAT = (
     N_("Whirlpool Tx0 (premix split)"),
     N_("Peel-chain detection: a run of one-large-one-small transactions"),
     N_("A cluster-defining tag extends to every address of the address's entity"),
+    # analysis/eth_entity_rates.json
+    N_("Exchange deposit address recognised by its forwarding pattern (factory-made forwarder, or an EOA sweeping "
+       "whole balances to one hot wallet), untagged"),
+    N_("Accounts paying one exchange deposit address belong to one customer (Victor 2020)"),
+    N_("An account funded for gas by one funder just before it acts belongs to the funder"),
+    N_("An account approving another account to spend its tokens (self-authorisation); spenders approved by 3 or more "
+       "owners refused"),
+    N_("A contract belongs to the account (or factory) that created it"),
+    N_("Recipients of one airdrop (their first receipt of the token) that each forward at least what they got to one "
+       "common account (not a service) are one entity (a Sybil farm consolidating its claims)"),
 )
+_TORNADO_WHAT = re.compile(r"Tornado linking heuristic (\w+): a withdrawal proposed for a deposit \(a lead, not proof\)")
+
+
+def what_words(what: str | None) -> str | None:
+    """A heuristic's description in the report's language (Tornado's name the heuristic inside the sentence)."""
+    if not what:
+        return None
+    m = _TORNADO_WHAT.fullmatch(what)
+    if m:
+        return _("Tornado linking heuristic {name}: a withdrawal proposed for a deposit (a lead, not proof)").format(
+            name=m.group(1))
+    return _(what)
 
 
 # The words of the error-rate table's dataset descriptions (measured_on), translated where they are shown
@@ -91,7 +113,7 @@ def rates_section(rates: dict[str, dict]) -> str:
     if not rates:
         return intro + "<p>" + _e(_("No heuristic was used.")) + "</p>"
     head = "".join(f"<th>{_e(_source(src))}</th>" for src in SOURCES)
-    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v.get('version'))}</td><td>{_e(_(v['what']) if v.get('what') else None)}</td>{_cells(v)}</tr>"
+    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v.get('version'))}</td><td>{_e(what_words(v.get('what')))}</td>{_cells(v)}</tr>"
                    for k, v in sorted(rates.items()))
     where = sorted({(SOURCES.index(src), src, str(f.get("measured_on"))) for v in rates.values()
                     for src, f in source_figures(v).items() if f.get("measured_on")})

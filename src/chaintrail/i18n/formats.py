@@ -96,3 +96,9 @@ def fmt_datetime(ts: int | float | dt.datetime | str, lang: str | None = None) -
 
 __all__ = ["DEFAULT_LANGUAGE", "fmt_btc", "fmt_date", "fmt_datetime", "fmt_decimal", "fmt_number", "fmt_percent",
            "fmt_units"]
+
+
+def localise_number(text: str, lang: str | None = None) -> str:
+    """A number already written the English way (``1,234.5``) with the locale's group and decimal signs."""
+    group, dec = _symbols(_locale(lang))
+    return text if (group, dec) == (",", ".") else text.translate({ord(","): group, ord("."): dec})
