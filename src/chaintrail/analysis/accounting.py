@@ -196,9 +196,9 @@ def _schedules(desc, p: AccountParams, currency: str, book: PriceBook, flows: li
     first = int(days.min()) if len(days) else None
     d0 = d0 if d0 is not None else first
     d1 = d1 if d1 is not None else (int(days.max()) if len(days) else None)
-    lots = _lot_costs(p.lots, flows, spends, book, currency)
+    _lot_costs(p.lots, flows, spends, book, currency)
     before = [f for f in flows if d0 is not None and _d(f) < d0]
-    inside = [f for f in flows if d0 is not None and d0 <= _d(f) <= d1]
+    inside = [f for f in flows if d0 is not None and d1 is not None and d0 <= _d(f) <= d1]
     opening_sat = sum(f["sat"] if f["dir"] == "in" else -f["sat"] for f in before)
     opening_cost = sum(f["fiat_cents"] or 0 for f in before if f["dir"] == "in") - \
         sum(f.get("cost_cents") or 0 for f in before if f["dir"] == "out")

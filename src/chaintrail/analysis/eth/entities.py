@@ -322,7 +322,9 @@ def union_guarded(parent, size, a, b, big, block, events):
 
 def collect_links(g: EthGraph, p: EntityParams, service: np.ndarray) -> tuple[pa.Table, str, list[dict]]:
     """Every heuristic's links as one table, in heuristic order."""
-    parts, source, refused = [], "", []
+    parts: list[pa.Table] = []
+    source = ""
+    refused: list[dict] = []
     for h in p.heuristics:
         if h == "deposit-reuse/1":
             deps, source = deposit_addresses(g, p.min_deposits)
