@@ -17,6 +17,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from fifo_reference import fifo_reference
 from typer.testing import CliRunner
 
 from chaintrail.analysis.accounting import AccountParams, _schedules
@@ -90,24 +91,6 @@ def schedule(book, lots="fifo", currency="USD") -> dict:
     flows, spends = movements()
     return _schedules({"kind": "address", "id": "hand-built", "addresses": 1}, AccountParams(lots=lots, currency=currency),
                       currency, book, flows, spends, None, None, 0)
-
-
-def fifo_reference(lots: list[tuple[int, int]], uses: list[int]) -> list[int]:
-    """FIFO by hand: lots (sats, cost cents) end to end; the cost of the first x sats is the whole lots before x
-    plus floor(cost x taken / size) of the lot x falls in; a use costs C(end) - C(start)."""
-    def c_upto(x):
-        total = 0
-        for size, cost in lots:
-            if x >= size:
-                total, x = total + cost, x - size
-            else:
-                return total + cost * x // size
-        return total
-    out, at = [], 0
-    for u in uses:
-        out.append(c_upto(at + u) - c_upto(at))
-        at += u
-    return out
 
 
 def split(cost: int, parts: list[int]) -> list[int]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from eth_inv_served import cli, prepared_store, serve
 from eth_inv_stores import scenario_store
+from fifo_reference import fifo_reference
 
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.sql import query
@@ -82,23 +83,6 @@ def _flows(store: Path, account: str) -> list[dict]:
             WHERE (f.from_address = $a OR f.to_address = $a) AND f.token_id IS NULL
               AND f.from_address IS DISTINCT FROM f.to_address
             ORDER BY f.block_number, f.flow_index""", {"a": account}).to_pylist()
-
-
-def fifo_reference(lots: list[tuple[int, int]], uses: list[int]) -> list[int]:
-    """FIFO by hand: cost of the first x units = whole lots before x + floor(cost * taken / size) of the next."""
-    def c_upto(x):
-        total = 0
-        for size, cost in lots:
-            if x >= size:
-                total, x = total + cost, x - size
-            else:
-                return total + cost * x // size
-        return total
-    out, at = [], 0
-    for u in uses:
-        out.append(c_upto(at + u) - c_upto(at))
-        at += u
-    return out
 
 
 def test_account_per_asset_balances_values_and_fifo(prepared):
