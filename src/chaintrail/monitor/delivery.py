@@ -23,6 +23,7 @@ from chaintrail.cases import schema as S
 from chaintrail.cases.db import Database
 from chaintrail.cases.hashing import loads
 from chaintrail.cases.keys import SigningKeyError
+from chaintrail.chains.ethereum.rpc_transport import public_url
 from chaintrail.monitor import mailer, webhook
 from chaintrail.monitor.monitor import UpdateResult
 from chaintrail.monitor.url_guard import Allow
@@ -112,7 +113,7 @@ class Dispatcher:
                           timeout=s.timeout_s, attempts=s.attempts, backoff_s=s.backoff_s, allow=s.allow,
                           on_attempt=note)
         if not ok:
-            log.warning("webhook %s gave up on alert %s after %d attempts", url, alert["id"], s.attempts)
+            log.warning("webhook %s gave up on alert %s after %d attempts", public_url(url), alert["id"], s.attempts)
 
     def _email(self, alert: dict, event: str, to: list[str]) -> None:
         s = self.settings
