@@ -145,8 +145,9 @@ def _fill(store: ChainStore, tmp: Path, prev: Path | None) -> dict:
     for span in runs_.spans(store, b0):
         name = "r-{:010d}-{:010d}".format(*span["b"])
         new.append(dict(runs_.build_run(store, parts, span, tmp / name), name=name))
-    if len(new) > 1:
-        new = [_merge_into(tmp, [r["name"] for r in new], txid)]
+    while len(new) > 1:         # k-way, at most MAX_RUNS at a time (each merge streams CHUNK rows)
+        new = [_merge_into(tmp, [r["name"] for r in new[k:k + MAX_RUNS]], txid) if len(new[k:k + MAX_RUNS]) > 1
+               else new[k] for k in range(0, len(new), MAX_RUNS)]
     runs += new
     while len(runs) > MAX_RUNS:      # merge the adjacent pair with the fewest rows
         size = [r["i"][1] - r["i"][0] + r["o"][1] - r["o"][0] for r in runs]

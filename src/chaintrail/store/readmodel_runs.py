@@ -60,12 +60,21 @@ class Parts:
         paths, ends = self._index(table)
         first = int(np.searchsorted(ends, lo, side="right"))
         last = int(np.searchsorted(ends, hi, side="left"))
-        got = [pq.read_table(paths[k], columns=[num] + columns) for k in range(first, min(last + 1, len(paths)))]
+        got = []
+        for k in range(first, min(last + 1, len(paths))):
+            at = int(ends[k - 1]) if k else 0       # streamed in batches: a part may hold a whole ingest's rows
+            for batch in pq.ParquetFile(paths[k]).iter_batches(batch_size=1 << 16, columns=[num] + columns):
+                s, e = max(lo - at, 0), min(hi - at, batch.num_rows)
+                if e > s:
+                    got.append(pa.Table.from_batches([batch.slice(s, e - s)]))
+                at += batch.num_rows
+                if at >= hi:
+                    break
         t = pa.concat_tables(got) if got else None
         if t is not None:
             nums = t[num].to_numpy()
-            keep = np.flatnonzero((nums >= lo) & (nums < hi))
-            t = t.take(pa.array(keep[np.argsort(nums[keep], kind="stable")]))
+            if len(nums) and not (np.diff(nums) > 0).all():
+                t = t.take(pa.array(np.argsort(nums, kind="stable")))
         if t is None or t.num_rows != hi - lo or (hi > lo and (int(t[num][0].as_py()) != lo)):
             raise StoreError(f"store {self.store.path}: table {table} lacks rows {lo}..{hi}")
         return t
@@ -243,11 +252,12 @@ class _Out:
 def _merge_sorted(out: _Out, name: str, runs: list[dict], key_of) -> None:
     """k-way merge of the runs' sorted id lists (keys unique: they end with the id), CHUNK rows at a time."""
     pos = [0] * len(runs)
+    step = max(1024, CHUNK // len(runs))     # rows held: about CHUNK whatever the number of runs
     out.put(name, np.zeros(0, np.uint32))
     while True:
         chunks = []
         for r, run in enumerate(runs):
-            ids = run[name][pos[r]:pos[r] + CHUNK]
+            ids = run[name][pos[r]:pos[r] + step]
             chunks.append((ids, key_of(r, ids)))
         live = [(r, c) for r, c in enumerate(chunks) if len(c[0])]
         if not live:
@@ -276,9 +286,10 @@ def _merge_keyed(out: _Out, g: str, runs: list[dict], with_order: bool) -> None:
         out.put(g + "_ptr", np.zeros(1, np.int64))
         out.put(g + "_order", np.zeros(0, np.uint32))
     lo = 0
+    step = max(1024, CHUNK // len(runs))
     while lo <= hi_key:
-        # The next key bound: at most CHUNK keys from each run (rows per key may exceed it: one key's whole run).
-        stop = min((int(k[cur[r] + CHUNK]) for r, k in enumerate(keys_all) if cur[r] + CHUNK < len(k)),
+        # The next key bound: at most ``step`` keys from each run (rows per key may exceed it: one key's whole run).
+        stop = min((int(k[cur[r] + step]) for r, k in enumerate(keys_all) if cur[r] + step < len(k)),
                    default=hi_key + 1)
         ks, sums, rows, counts = [], [], [], []
         for r, run in enumerate(runs):
