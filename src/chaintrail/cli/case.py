@@ -513,7 +513,7 @@ def report(ref: str, out: Path = typer.Option(None, "--out", "-o", help="File to
            fmt: str = typer.Option("pdf", "--format", help="pdf | html"),
            level: str = typer.Option(None, "--tlp", help="Withhold items above this level (for a partner)"),
            db: str = DbOption, store: Path = StoreOption, user: str = UserOption, agency: str = AgencyOption,
-           lang: str = typer.Option(None, "--lang", help="Language of the report: en, uk "
+           lang: str | None = typer.Option(None, "--lang", help="Language of the report: en, uk "
                                                          "[default: chaintrail --lang, $CHAINTRAIL_LANG or en]"),
            json_out: bool = JsonOption) -> None:
     """Write the court-ready report (PDF or HTML)."""
