@@ -13,7 +13,12 @@ from decimal import Decimal
 from html import escape
 
 from chaintrail.cases.eth_report import units
-from chaintrail.i18n import _
+from chaintrail.i18n import N_, _
+
+
+# Texts translated inside f-strings, where Babel does not see the _() call (docs/translating.md)
+IN_FSTRINGS = (N_("Balance reconciliation"), N_("Receipts and disbursements by month"),
+               N_("Gain and loss on uses (FIFO)"))
 
 
 def _e(s) -> str:

@@ -97,7 +97,7 @@ def render_html(view: CaseView, ctx: ReportContext) -> str:
                           or none_saved) + _other_findings(view))
     accounting = report_accounting.sections(view.findings)
     if accounting:
-        parts.append(_section("3A", "Forensic accounting", accounting))
+        parts.append(_section("3A", _("Forensic accounting"), accounting))
     parts.append(_section(4, _("Methodology"), _methodology(view)))
     recs = [a for a in view.attachments if a["kind"] == "exchange_records"]
     parts.append(_section(5, _("Exchange records received under legal process"),
