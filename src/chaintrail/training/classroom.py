@@ -42,7 +42,7 @@ class Trainee:
 
 
 def _check_name(name: str, what: str) -> str:
-    if not _NAME.match(name or ""):
+    if not _NAME.fullmatch(name or ""):         # not match: its $ also matches before a final newline
         raise UsageError(f"{what} {name!r}: 1-40 letters, digits, '-' or '_', starting with a letter or digit")
     return name
 
