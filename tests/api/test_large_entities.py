@@ -13,7 +13,9 @@ from ct_workbench import serve_store
 
 from chaintrail.api import present
 from chaintrail.api.chainview import gather
+from chaintrail.api.tracing import valued
 from chaintrail.api.workbench import Limits
+from chaintrail.errors import UsageError
 from chaintrail.store.csr import csr
 
 
@@ -78,6 +80,10 @@ def test_member_page_of_millions_costs_the_page(monkeypatch):
     page = present.members_page(wb, 1, offset=1_400_000, limit=100, order="id")
     took = time.perf_counter() - t
     assert page["total"] == n // 2 and page["items"][0]["address"] == f"addr{n // 2 + 1_400_000}"
+    # A workbench without a store has no price series: members carry no fiat, and a reporting currency is refused.
+    assert "fiat" not in page["items"][0]
+    with pytest.raises(UsageError, match="no EUR price series"):
+        valued(wb, [], None, "EUR")
     # Generous on purpose (CI machines are loaded): a per-member Python pass over 1.5M members takes far longer.
     assert took < 2.0, took
     assert [r["address"] for r in present.member_rows(wb, order[:3])] == ["addr0", "addr1", "addr2"]

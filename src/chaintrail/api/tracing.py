@@ -49,12 +49,15 @@ def run_trace(wb, spec: str, params: TraceParams) -> dict:
 
 
 def price_book(wb):
-    """The store's price series (``store.prices``), read once per workbench."""
+    """The store's price series (``store.prices``), read once per workbench. A workbench without a store (a
+    view alone) gets an empty book, as a store without prices does: figures carry no fiat, and asking for a
+    reporting currency is refused as "no ... price series"."""
     from chaintrail.store.prices import PriceBook
 
     book = getattr(wb, "_price_book", None)
     if book is None:
-        book = PriceBook.open(wb.store.path)
+        store = getattr(wb, "store", None)
+        book = PriceBook.open(store.path) if store is not None else PriceBook({})
         wb._price_book = book
     return book
 
