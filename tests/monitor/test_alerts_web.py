@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from anvil_needed import need_anvil
+from monitor_parts import send
 
 from chaintrail.chains.ethereum.node import AnvilNode
 from chaintrail.chains.ethereum.rpc import EthRpc
@@ -19,13 +20,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 TOKEN = "test-token-0123456789abcdef"
-
-
-def send(rpc: EthRpc, frm: str, to: str, wei: int) -> str:
-    h = rpc.call("eth_sendTransaction", [{"from": frm, "to": to, "value": hex(wei)}])
-    while rpc.call("eth_getTransactionReceipt", [h]) is None:
-        time.sleep(0.01)
-    return h
 
 
 def wait_attr(pg, selector: str, attr: str, ok, timeout: float = 20.0) -> str:

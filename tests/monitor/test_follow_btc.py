@@ -6,10 +6,10 @@ block and raises it again in the new one."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from fakenode import FakeNode, alt_branch, mainnet_blocks
+from monitor_parts import wait_for
 
 from chaintrail.cases import audit
 from chaintrail.cases.repository import CaseRepository
@@ -30,16 +30,6 @@ def alerts(repo: CaseRepository) -> list[dict]:
     from chaintrail.cases import schema as S
     with repo.db.read() as conn:
         return [dict(r._mapping) for r in conn.execute(sa.select(S.alerts).order_by(S.alerts.c.id))]
-
-
-def wait_for(cond, timeout: float = 30.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        got = cond()
-        if got:
-            return got
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ reorganisation that drops the transaction retracts it, visibly, in the case reco
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from anvil_needed import need_anvil
+from monitor_parts import send, wait_for
 
 from chaintrail.cases import audit
 from chaintrail.cases.repository import CaseRepository
@@ -20,23 +20,6 @@ from chaintrail.monitor.mailer import SmtpSettings
 from chaintrail.monitor.watch_spec import check_spec
 from chaintrail.monitor.watches import add_watch
 from chaintrail.monitor.webhook import SIGNATURE_HEADER, verify_signature
-
-
-def send(rpc: EthRpc, frm: str, to: str, wei: int) -> str:
-    h = rpc.call("eth_sendTransaction", [{"from": frm, "to": to, "value": hex(wei)}])
-    while rpc.call("eth_getTransactionReceipt", [h]) is None:
-        time.sleep(0.01)
-    return h
-
-
-def wait_for(cond, timeout: float = 20.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        got = cond()
-        if got:
-            return got
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture
