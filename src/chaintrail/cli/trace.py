@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from chaintrail.i18n import _
+from chaintrail.i18n import _, fmt_number, ngettext
 
 from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, one_line_errors, store_path
 from chaintrail.cli._progress import shows_progress
@@ -63,7 +63,7 @@ def trace(
                    store, json_out, tuple(link), tornado_heuristics, other_store, currency)
         return
     if chain != "btc":
-        raise UsageError(f"--chain must be btc or eth, not {chain!r}")
+        raise UsageError(_("--chain must be btc or eth, not {chain}").format(chain=repr(chain)))
     params = TraceParams(direction=direction, model=model, max_hops=max_hops, min_amount_sat=min_amount,
                          stop_categories=tuple(stop_category), mixer_policy=mixer_policy,
                          time_from=time_from, time_to=time_to, demix_leads=demix_leads)
@@ -72,9 +72,10 @@ def trace(
         engine = TraceEngine.open(st, prefault=False)   # one trace: fault in only the pages it uses
         if until_exchange and not engine.can_stop_at(params.stop_categories):
             # Nothing to stop at: the trace would follow every branch through the whole chain.
-            raise UsageError("--until-exchange stops at tagged services, and no address in this store is tagged "
-                             f"{' / '.join(params.stop_categories)}: import attribution first "
-                             "(chaintrail tags import FILE ...), or trace without it, bounded by --max-hops")
+            raise UsageError(_("--until-exchange stops at tagged services, and no address in this store is tagged "
+                               "{categories}: import attribution first (chaintrail tags import FILE ...), or trace "
+                               "without it, bounded by --max-hops").format(
+                                   categories=" / ".join(params.stop_categories)))
         result = engine.trace(source, params)
         out = result.to_dict()
         if parquet:
@@ -115,7 +116,7 @@ def _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_categ
     params.check()
     if other_store is not None and direction == "backward":
         from chaintrail.errors import UsageError
-        raise UsageError("--other-store follows bridges forward only")
+        raise UsageError(_("--other-store follows bridges forward only"))
     with ChainStore(store_path(store)) as st:
         if other_store is None:
             out = EthTracer(st).trace(source, params)
@@ -133,9 +134,10 @@ def _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_categ
     if json_out:
         emit_json(out)
         return
-    console.print(f"[bold]{direction} {model} trace[/bold] (eth) from {out['source']}")
+    console.print(_("[bold]{direction} {model} trace[/bold] (eth) from {source}").format(
+        direction=direction, model=model, source=out["source"]), highlight=False)
     cur = (out.get("fiat") or {}).get("currency")
-    view = Table("kind", "address", "asset", "amount (base units)", "hops", "service",
+    view = Table(_("kind"), _("address"), _("asset"), _("amount (base units)"), _("hops"), _("service"),
                  *([_("value {currency} (day)").format(currency=cur)] if cur else []))
     for e in out["endpoints"][:50]:
         f = e.get("fiat") or {}
@@ -143,16 +145,23 @@ def _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_categ
         view.add_row(e["kind"], e["address"] or "-", e["asset"], e["amount"], str(e["hops"]), e.get("service") or "", *val)
     console.print(view)
     for a, t in out["totals"].items():
-        console.print(f"{a}: traced {t['traced']} = endpoints {t['to_endpoints']} + fees {t['fees']} + unspent "
-                      f"{t['unspent']} + below threshold {t['below_threshold']} + stopped {t['stopped']} + converted "
-                      f"{t['converted']}")
+        console.print(_("{asset}: traced {traced} = endpoints {endpoints} + fees {fees} + unspent {unspent} + below "
+                        "threshold {below} + stopped {stopped} + converted {converted}").format(
+            asset=a, traced=t["traced"], endpoints=t["to_endpoints"], fees=t["fees"], unspent=t["unspent"],
+            below=t["below_threshold"], stopped=t["stopped"], converted=t["converted"]), highlight=False)
     for r in out.get("requests", []) + out.get("other_chain", {}).get("requests", []):
-        console.print(f"[bold]{r['service']}[/bold]: " + ", ".join(f"{v} {k}" for k, v in r["assets"].items())
-                      + f" over {len(r['deposits'])} deposit(s)")
+        n = len(r["deposits"])
+        console.print(ngettext("[bold]{service}[/bold]: {amounts} over {n} deposit",
+                               "[bold]{service}[/bold]: {amounts} over {n} deposits", n).format(
+            service=r["service"], amounts=", ".join(f"{v} {k}" for k, v in r["assets"].items()), n=fmt_number(n)),
+            highlight=False)
     for b in out.get("bridges", []):
-        far = f"-> chain {b['to']['chain_id']} {b['to']['tx_hash']}" if b.get("followed") else "(not followed)"
-        console.print(f"bridge {b['event']} nonce {b['nonce']}: {b['tainted']} of {b['amount']} {b['asset']} {far}")
-    console.print(f"trace hash {out['trace_hash']}")
+        far = (_("-> chain {chain} {tx}").format(chain=b["to"]["chain_id"], tx=b["to"]["tx_hash"])
+               if b.get("followed") else _("(not followed)"))
+        console.print(_("bridge {event} nonce {nonce}: {tainted} of {amount} {asset} {far}").format(
+            event=b["event"], nonce=b["nonce"], tainted=b["tainted"], amount=b["amount"], asset=b["asset"], far=far),
+            highlight=False)
+    console.print(_("trace hash {hash}").format(hash=out["trace_hash"]), highlight=False)
 
 
 def _legal_requests(out: dict) -> list[dict]:
@@ -177,36 +186,55 @@ def _legal_requests(out: dict) -> list[dict]:
 
 def _print(out: dict) -> None:
     t = out["totals"]
-    console.print(f"[bold]{out['params']['direction']} {out['model']} trace[/bold] from {out['source']}")
+    console.print(_("[bold]{direction} {model} trace[/bold] from {source}").format(
+        direction=out["params"]["direction"], model=out["model"], source=out["source"]), highlight=False)
     cur = (out.get("fiat") or {}).get("currency")
-    cols = [f"value {c} (day)" for c in dict.fromkeys(("USD", cur)) if cur]
-    view = Table("kind", "address", "cluster", "tags", "amount (sat)", "hops", *cols)
+    curs = [c for c in dict.fromkeys(("USD", cur)) if cur]
+    cols = [_("value {currency} (day)").format(currency=c) for c in curs]
+    view = Table(_("kind"), _("address"), _("cluster"), _("tags"), _("amount (sat)"), _("hops"), *cols)
     for e in out["endpoints"][:50]:
         f = e.get("fiat") or {}
-        vals = [_money(f.get(c.split()[1].lower()), f) for c in cols]
-        view.add_row(e["kind"], e["address"] or "-", str(e["cluster"]), ", ".join(e["tags"]), f"{e['amount_sat']:,}",
-                     str(e["hops"]), *vals)
+        vals = [_money(f.get(c.lower()), f) for c in curs]
+        view.add_row(e["kind"], e["address"] or "-", str(e["cluster"]), ", ".join(e["tags"]),
+                     fmt_number(e["amount_sat"]), str(e["hops"]), *vals)
     console.print(view)
     if cur:
         fiat = out["fiat"]
         console.print(_("values: {convention}; {series}").format(convention=fiat["convention"], series="; ".join(
             f"{p['asset']}/{p['currency']} ({p['source']}, {p['file']})" for p in fiat["prices"])), highlight=False)
-    console.print(f"traced {t['traced_sat']:,} sat = endpoints {t['to_endpoints_sat']:,} + unspent {t['unspent_sat']:,} "
-                  f"+ fees {t['fees_sat']:,} + below threshold {t['below_threshold_sat']:,} + stopped {t['stopped_sat']:,}"
-                  + (f" (absorbed {t['absorbed_sat']:,})" if t["absorbed_sat"] else ""))
-    console.print(f"trace hash {out['trace_hash']}")
+    absorbed = (_(" (absorbed {absorbed})").format(absorbed=fmt_number(t["absorbed_sat"]))
+                if t["absorbed_sat"] else "")
+    console.print(_("traced {traced} sat = endpoints {endpoints} + unspent {unspent} + fees {fees} + below threshold "
+                    "{below} + stopped {stopped}").format(
+        traced=fmt_number(t["traced_sat"]), endpoints=fmt_number(t["to_endpoints_sat"]),
+        unspent=fmt_number(t["unspent_sat"]), fees=fmt_number(t["fees_sat"]),
+        below=fmt_number(t["below_threshold_sat"]), stopped=fmt_number(t["stopped_sat"])) + absorbed,
+        highlight=False)
+    console.print(_("trace hash {hash}").format(hash=out["trace_hash"]), highlight=False)
     if out.get("tx_labels"):
         n = out["tx_labels"]["classified_at_trace_time"]
-        console.print(f"[yellow]{n:,} txs had no stored labels and were classified for CoinJoins now; "
-                      "`chaintrail cluster` stores them and adds the chip-mixer labels that need entities[/yellow]")
+        console.print(ngettext(
+            "[yellow]{n} tx had no stored labels and was classified for CoinJoins now; `chaintrail cluster` stores "
+            "them and adds the chip-mixer labels that need entities[/yellow]",
+            "[yellow]{n} txs had no stored labels and were classified for CoinJoins now; `chaintrail cluster` stores "
+            "them and adds the chip-mixer labels that need entities[/yellow]", n).format(n=fmt_number(n)))
     for r in out.get("requests", []):
         leads = sum(1 for d in r["deposits"] if d.get("lead_outputs"))
-        console.print(f"[bold]{r['service']}[/bold]: {r['amount_sat']:,} sat over {len(r['deposits'])} "
-                      "deposit address(es)" + (f", {leads} reached through a sweep-pattern lead" if leads else ""))
+        n = len(r["deposits"])
+        line = ngettext("[bold]{service}[/bold]: {amount} sat over {n} deposit address",
+                        "[bold]{service}[/bold]: {amount} sat over {n} deposit addresses", n).format(
+            service=r["service"], amount=fmt_number(r["amount_sat"]), n=fmt_number(n))
+        if leads:
+            line += ngettext(", {n} reached through a sweep-pattern lead",
+                             ", {n} reached through a sweep-pattern lead", leads).format(n=fmt_number(leads))
+        console.print(line, highlight=False)
 
 
 def _money(x: float | None, f: dict) -> str:
     """A fiat value with its day(s); 'no price' where a day has none (never filled in)."""
     if x is None:
         return _("no price")
-    return f"{x:,.2f} ({', '.join(f.get('days', [])[:3])}{'...' if len(f.get('days', [])) > 3 else ''})"
+    from chaintrail.i18n import fmt_decimal
+
+    days = f.get("days", [])
+    return f"{fmt_decimal(x, 2)} ({', '.join(days[:3])}{'...' if len(days) > 3 else ''})"
