@@ -60,8 +60,10 @@ def test_behaviour_reference_for_development_seeds_random_for_evaluation_seeds()
 def test_same_seed_same_bytes_other_seed_other_chain(generated, tmp_path) -> None:
     out, summary = generated
     again = generate(5, "none", 2.5, tmp_path / "again", behaviour=FAST)
-    names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(p.name for p in (tmp_path / "again").iterdir())
+    names = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert names == sorted(str(p.relative_to(tmp_path / "again")) for p in (tmp_path / "again").rglob("*")
+                           if p.is_file())
+    assert "prices/eth_usd_daily.csv" in names      # the scenario's own price series, reproducible too
     for name in names:
         assert (out / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
     other = generate(6, "none", 1, tmp_path / "other", behaviour=FAST)
