@@ -382,18 +382,20 @@ class EthService:
         if to:
             self.addr_num(to)
 
-    def screen(self, subject: str, hops: int, as_of: dt.date | None) -> dict:
-        """As ``chaintrail screen --chain eth --json``: exposure per asset, dated sanctions, issuer freezes."""
+    def screen(self, subject: str, hops: int, as_of: dt.date | None, currency: str = "USD") -> dict:
+        """As ``chaintrail screen --chain eth --json``: exposure per asset with its fiat in ``currency``, dated
+        sanctions, issuer freezes."""
         from chaintrail.analysis.eth.screen import EthScreener
 
         self._require()
         _key(subject, 20, N_("address"))
         day = (as_of or dt.date.today()).isoformat()
         with self._trace_lock:
-            sc = self._screeners.get(day)
+            key = f"{day}|{currency.upper()}"
+            sc = self._screeners.get(key)
             if sc is None:
-                sc = EthScreener(self.store.path, hops=hops, as_of=dt.date.fromisoformat(day))
-                self._screeners[day] = sc
+                sc = EthScreener(self.store.path, hops=hops, as_of=dt.date.fromisoformat(day), currency=currency)
+                self._screeners[key] = sc
                 while len(self._screeners) > 2:
                     self._screeners.popitem(last=False)[1].close()
             sc.hops = hops

@@ -272,6 +272,9 @@ class EthScreenResult(_Open):
     freeze: list[dict] = Field(description="Tokens the subject holds or received whose issuer can freeze them")
     sanction_lists: list[dict] = Field(description="Which sanctions list and date the screen used")
     params: dict
+    fiat: dict | None = Field(None, description="Each exposure's ``fiat`` (its asset's own series, every part at the "
+                              "UTC close of the day it moved): the currency, the day convention and the series used; "
+                              "null without prices in the store")
 
 
 class TornadoPool(BaseModel):

@@ -117,8 +117,8 @@ def eth_trace_full(wb: Workbench, spec: str, params, until_exchange: bool, curre
     return {k: out[k] for k in ("source", "trace_hash", "endpoints", "fiat") if k in out}
 
 
-def eth_screen(wb: Workbench, subject: str, hops: int, as_of) -> dict:
-    return wb.eth.screen(subject, hops, as_of)
+def eth_screen(wb: Workbench, subject: str, hops: int, as_of, currency: str = "USD") -> dict:
+    return wb.eth.screen(subject, hops, as_of, currency)
 
 
 def _in_worker(fn_name: str, generation: int, tags_version: int, *args):

@@ -46,7 +46,7 @@ def screen(
     if chain not in ("btc", "eth"):
         raise UsageError(f"chain must be btc or eth, not {chain!r}")
     if chain == "eth":
-        _screen_eth(subject, hops, as_of, store, json_out)
+        _screen_eth(subject, hops, as_of, store, json_out, currency)
         return
     params = ScreenParams(hops=hops, model=model, min_amount_sat=min_amount, mixer_policy=mixer_policy)
     path = Path(subject)
@@ -78,7 +78,8 @@ def screen(
             sc.store.close()
 
 
-def _screen_eth(subject: str, hops: int, as_of: str | None, store: Path, json_out: bool) -> None:
+def _screen_eth(subject: str, hops: int, as_of: str | None, store: Path, json_out: bool,
+                currency: str = "USD") -> None:
     """One Ethereum account (or a file of them): exposure per asset, dated sanctions, issuer freezes."""
     import datetime as dt
 
@@ -90,7 +91,7 @@ def _screen_eth(subject: str, hops: int, as_of: str | None, store: Path, json_ou
         raise UsageError(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}") from None
     path = Path(subject)
     subjects = read_subjects(path) if path.is_file() else [subject]
-    sc = EthScreener(store_path(store), hops=hops, as_of=day)
+    sc = EthScreener(store_path(store), hops=hops, as_of=day, currency=currency)
     try:
         for s in subjects:
             res = sc.screen(s)
@@ -104,11 +105,31 @@ def _screen_eth(subject: str, hops: int, as_of: str | None, store: Path, json_ou
             for r in res.risk["reasons"]:
                 console.print(f"  [{_STYLE[r['level']]}]{r['level']}[/]: {escape(r['text'])}", highlight=False,
                               soft_wrap=True)
+            _print_eth_fiat(res, sc.currency)
             for lst in res.sanction_lists:
                 console.print(f"  list used: {escape(lst['list'])} dated {lst['date']} ({escape(lst['file'])})",
                               highlight=False, soft_wrap=True)
     finally:
         sc.close()
+
+
+def _print_eth_fiat(res, currency: str) -> None:
+    """Each flowing exposure's value on the days its parts moved (USD and the reporting currency)."""
+    flows = [e for e in res.exposures if e.direction in ("incoming", "outgoing") and e.fiat]
+    if not flows:
+        return
+    cur = list(dict.fromkeys(("usd", currency.lower())))
+    view = Table(_("direction"), _("category"), _("asset"), _("amount (base units)"),
+                 *[_("value {currency}").format(currency=c.upper()) for c in cur])
+    for e in flows:
+        vals = [_money(e.fiat.get(c), e.fiat) if e.fiat.get("usd") is not None else e.fiat.get("missing", "")
+                for c in cur]
+        view.add_row(e.direction, e.category, e.symbol, f"{e.amount:,}", *[escape(v) for v in vals])
+    console.print(view)
+    for p in (res.fiat or {}).get("prices", []):
+        console.print("  " + _("prices: {asset}/{currency} from {source} ({file})").format(
+            asset=p["asset"], currency=p["currency"], source=p.get("source") or "?", file=p.get("file") or "?"),
+            highlight=False, soft_wrap=True)
 
 
 def read_subjects(path: Path) -> list[str]:

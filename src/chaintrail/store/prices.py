@@ -266,7 +266,9 @@ def exposure_fiat(book: PriceBook, amounts_base: np.ndarray, times_unix: np.ndar
     how many parts and which days; ``days`` is the first and last day valued.
     """
     cur = book.check_currency(currency)
-    amounts_base = np.asarray(amounts_base, np.int64)
+    amounts_base = np.asarray(amounts_base)
+    if amounts_base.dtype == object:          # token or wei amounts past 64 bits: valued as floats, as usd_cents does
+        amounts_base = amounts_base.astype(np.float64)
     if not len(amounts_base):
         return {"usd": 0.0, "days": []}
     v = book.value(asset, amounts_base, times_unix, cur, decimals)

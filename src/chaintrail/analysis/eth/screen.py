@@ -15,6 +15,9 @@ For one account of an Ethereum store, with the tags of the same folder:
 * tokens whose contract (or its proxy's implementation) has an issuer blacklist function (USDT's
   ``addBlackList``, USDC's ``blacklist``, ``freeze``) are named with the action: "USDX held at 0x... can be
   frozen by its issuer; request a freeze".
+* each exposure's fiat value (``fiat``): every part valued in its asset's price series (``priced_tokens``) at the
+  UTC close of the day it reached (outgoing) or left (incoming) the tagged account, summed by
+  ``store.prices.exposure_fiat``; a part on a day without a close, or an asset without a series, says so.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from chaintrail.chains.ethereum.hexutil import keccak256, selector
 from chaintrail.errors import UsageError
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.eth_schema import FLOW_KIND
+from chaintrail.store.prices import CONVENTION, QUOTE, PriceBook, exposure_fiat
+from chaintrail.store.sql import query
 from chaintrail.tags import taxonomy as tx
 from chaintrail.tags.sanction_dates import status as sanction_status
 from chaintrail.tags.tagstore import TagStore
@@ -60,6 +65,7 @@ class EthExposure:
     counterparty: str | None = None
     path: list[str] = field(default_factory=list)     # tx hashes, subject side first
     tags: list[dict] = field(default_factory=list)
+    fiat: dict | None = None  # the parts valued on their days (store.prices.exposure_fiat); None: no prices
 
 
 @dataclass
@@ -75,19 +81,20 @@ class EthScreenResult:
     sanction_lists: list[dict]
     risk: dict
     params: dict
+    fiat: dict | None = None      # currency, day convention and the price series used; None without prices
 
     def to_dict(self) -> dict:
         return {"subject": self.subject, "chain": "eth", "in_store": self.in_store, "cluster": self.cluster,
                 "as_of": self.as_of, "risk": self.risk, "tags": self.tags,
                 "exposures": [asdict(e) for e in self.exposures], "holdings": self.holdings,
-                "freeze": self.freeze, "sanction_lists": self.sanction_lists, "params": self.params}
+                "freeze": self.freeze, "sanction_lists": self.sanction_lists, "params": self.params, "fiat": self.fiat}
 
 
 class EthScreener:
     """Screens Ethereum accounts of one store against the tags kept beside it."""
 
     def __init__(self, root: str | Path, hops: int = 3, as_of: dt.date | None = None,
-                 policy: RiskPolicy | None = None):
+                 policy: RiskPolicy | None = None, currency: str = QUOTE):
         if hops < 0:
             raise UsageError("hops must not be negative")
         self.root = Path(root)
@@ -117,6 +124,9 @@ class EthScreener:
         self._load_tags()
         self._symbols = self._token_symbols()
         self.labels = _labels(st, self.n)
+        self.book = PriceBook.open(self.root)
+        self.currency = self.book.check_currency(currency)
+        self._series: dict[str, tuple[str | None, str, int | None]] = {}
 
     def close(self) -> None:
         self.store.close()
@@ -251,7 +261,8 @@ class EthScreener:
         freeze = self._freeze(a, holdings, exps)
         return EthScreenResult(subject, True, cluster, self.as_of.isoformat(), self._tag_dicts(a, limit=0), exps,
                                {self.symbol(k): str(v) for k, v in holdings.items()}, freeze,
-                               list(self.lists.values()), self._risk(subject, exps, freeze), params)
+                               list(self.lists.values()), self._risk(subject, exps, freeze), params,
+                               self._fiat_header(exps))
 
     def _flows(self, x: int, forward: bool) -> np.ndarray:
         order, key = (self.out_order, self.out_key) if forward else (self.in_order, self.in_key)
@@ -280,7 +291,8 @@ class EthScreener:
                 bits = int(self.bits[x]) if x not in members else 0
                 if bits:
                     for c in tx.categories_from_bits(bits):
-                        rec = found.setdefault((c, asset), [0, 0, 99, 0, None, 0, None])
+                        rec = found.setdefault((c, asset), [0, 0, 99, 0, None, 0, None, []])
+                        rec[7].append((amt, f))
                         rec[0] += amt
                         rec[1] += amt if hop == 1 else 0
                         rec[2], rec[3] = min(rec[2], hop), max(rec[3], hop)
@@ -292,14 +304,67 @@ class EthScreener:
                 nxt += self._spread(x, asset, amt, f, hop, path, forward)
             frontier = nxt
         out = []
-        for (c, asset), (amount, direct, lo, hi, cp, _, path) in sorted(found.items()):
+        when = self._times({f for rec in found.values() for _a, f in rec[7]})
+        for (c, asset), (amount, direct, lo, hi, cp, _, path, parts) in sorted(found.items()):
             t = traced.get(asset, 0)
-            out.append(EthExposure(c, direction, "ETH" if asset == int(NONE32) else self.hex(asset),
-                                   self.symbol(asset), amount, amount / t if t else 0.0, t, direct,
-                                   amount - direct, lo, hi, self.hex(cp) if cp is not None else None,
+            name = "ETH" if asset == int(NONE32) else self.hex(asset)
+            out.append(EthExposure(c, direction, name, self.symbol(asset), amount, amount / t if t else 0.0, t,
+                                   direct, amount - direct, lo, hi, self.hex(cp) if cp is not None else None,
                                    ["0x" + bytes(self.tx_hash[int(self.f_tx[p])]).hex() for p in path
-                                    if self.f_tx[p] != NONE32], self._tag_dicts(cp, c) if cp is not None else []))
+                                    if self.f_tx[p] != NONE32], self._tag_dicts(cp, c) if cp is not None else [],
+                                   self._fiat(name, parts, when)))
         return out
+
+    # -- fiat ----------------------------------------------------------------------------------------
+    def _times(self, flows: set[int]) -> dict[int, int]:
+        """Block time (unix s) of each flow's transaction, by flow; flows without a transaction are left out."""
+        if not self.book or not flows:
+            return {}
+        txs = {int(f): int(self.f_tx[f]) for f in flows if self.f_tx[f] != NONE32}
+        rows = query(self.store, """SELECT t.tx_num, b.timestamp FROM raw.eth_transactions t
+                                     JOIN raw.eth_blocks b ON b.number = t.block_number
+                                     WHERE list_contains($n, t.tx_num)""",
+                     {"n": sorted(set(txs.values())) or [-1]}).to_pylist()
+        at = {int(r["tx_num"]): int(r["timestamp"]) for r in rows}
+        return {f: at[t] for f, t in txs.items() if t in at}
+
+    def series_of(self, asset: str) -> tuple[str | None, str, int | None]:
+        """(price series, why, decimals) of ETH or a token's 0x address (``priced_tokens.price_series``)."""
+        if asset not in self._series:
+            from chaintrail.analysis.eth.priced_tokens import chain_id_of, price_series
+            from chaintrail.analysis.eth.tokens import token_metadata
+
+            if not hasattr(self, "_tokens"):
+                self._tokens, self._chain_id = token_metadata(self.store), chain_id_of(self.store)
+            t = self._tokens.get(bytes.fromhex(asset[2:])) if asset != "ETH" else None
+            dec = 18 if asset == "ETH" else (t.decimals if t is not None else None)
+            s, how = price_series(self.book, self._tokens, asset, self._chain_id) if dec is not None else \
+                (None, f"token {asset} has no decimals")
+            self._series[asset] = (s, how, dec)
+        return self._series[asset]
+
+    def _fiat(self, asset: str, parts: list[tuple[int, int]], when: dict[int, int]) -> dict | None:
+        """The parts of one exposure, each on the day it reached or left the tagged account; None without prices."""
+        if not self.book:
+            return None
+        s, how, dec = self.series_of(asset)
+        if s is None:
+            return {"usd": None, "missing": how}
+        dated = [(a, when[f]) for a, f in parts if f in when]
+        out = exposure_fiat(self.book, np.array([float(a) for a, _t in dated]), np.array([t for _a, t in dated],
+                            np.int64), self.currency, s, int(dec or 0))
+        if len(dated) < len(parts):
+            out.update({"usd": None, "missing": f"{len(parts) - len(dated)} part(s) moved without a transaction "
+                        "(no day to value them on)", **({self.currency.lower(): None} if self.currency != QUOTE
+                                                        else {})})
+        return {**out, "series": s}
+
+    def _fiat_header(self, exps: list[EthExposure]) -> dict | None:
+        if not self.book:
+            return None
+        used = sorted({e.fiat["series"] for e in exps if e.fiat and e.fiat.get("series")})
+        return {"currency": self.currency, "convention": CONVENTION + "; each part of an exposure at the day it "
+                "reached or left the tagged account", "prices": self.book.sources_used(used, self.currency)}
 
     def _spread(self, x, asset, amt, f, hop, path, forward) -> list:
         """The share ``amt`` of x's flows of ``asset`` on the far side of flow ``f`` (haircut share, floored)."""

@@ -101,10 +101,13 @@ async def trace(source: str = Query(..., min_length=3, max_length=140,
 async def screen(subject: str = Query(..., pattern=ADDRESS, description="0xADDRESS"),
                  hops: int = Query(3, ge=0, le=50, description="How far indirect exposure is followed"),
                  as_of: dt.date | None = Query(None, description="Date the sanctions are judged at [default: today]"),
+                 currency: str = Query("USD", pattern="^[A-Za-z]{3}$",
+                                       description="Reporting currency beside USD for each exposure's value"),
                  runner=Depends(get_runner)):
-    """Direct and indirect exposure per asset with a risk level explained, which sanctions list and date were
-    used (a delisting counts: Tornado Cash from 2025-03-21), and tokens whose issuer can freeze them."""
-    return json_response(await runner.run("eth_screen", subject, hops, as_of))
+    """Direct and indirect exposure per asset with a risk level explained, each with its value in USD (and
+    ``currency``) on the days its parts moved, which sanctions list and date were used (a delisting counts: Tornado
+    Cash from 2025-03-21), and tokens whose issuer can freeze them."""
+    return json_response(await runner.run("eth_screen", subject, hops, as_of, currency.upper()))
 
 
 @router.get("/tornado/leads", response_model=TornadoLeads, summary="Tornado Cash linking leads")
