@@ -11,13 +11,15 @@ ingest, which makes the resumed store byte-identical to an uninterrupted one.
 
 from __future__ import annotations
 
+import io
 import logging
 import mmap
 import time
-from collections import Counter
+from contextlib import closing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
@@ -52,7 +54,7 @@ _ZERO = bytes(32)
 class PendingBlock:
     """One block waiting to be ingested: its bytes, where they came from, and undo access."""
 
-    data: bytes | memoryview | np.ndarray
+    data: bytes | memoryview | np.ndarray | _Lazy
     source: str
     offset: int
     undo: Callable[[], UndoColumns | None] | None = None
@@ -72,7 +74,7 @@ class IngestReport:
     bad: list[str] = field(default_factory=list)
     rolled_back: int = 0
     # CPU seconds of each pipeline thread: parse (+ txids, checks), map (the caller's thread), commit.
-    stage_cpu_s: Counter = field(default_factory=Counter)
+    stage_cpu_s: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__) | {"stage_cpu_s": {k: round(v, 3) for k, v in self.stage_cpu_s.items()}}
@@ -277,8 +279,8 @@ class BtcIngest:
         cpu = self.report.stage_cpu_s
         t0 = time.thread_time()
         try:
-            with InOrder("commit", cpu) as commits:
-                for batch, lay, txids, metas, bad_rows in ahead(self._parsed(pending, net), name="parse", cpu=cpu):
+            with InOrder("commit", cpu) as commits, closing(ahead(self._parsed(pending, net), name="parse", cpu=cpu)) as parsed:
+                for batch, lay, txids, metas, bad_rows in parsed:
                     tables: dict[str, pa.Table] = {}
                     if batch:
                         out = mapper.map(lay, metas, txids)
@@ -302,7 +304,7 @@ class BtcIngest:
             self._unsettled = None
             self._inflight.clear()
             self._map = (None, None)
-            cpu["map"] += time.thread_time() - t0
+            cpu["map"] = cpu.get("map", 0.0) + time.thread_time() - t0
         if first and extra:
             tables = {k: v for k, v in extra.items() if v.num_rows and k != "bad_blocks"}
             bad_rows = self._new_bad(extra["bad_blocks"].to_pylist() if "bad_blocks" in extra else [])
@@ -371,10 +373,11 @@ class BtcIngest:
         if mapped is not None:
             # Every block sits in one plain blk file: parse the file's pages in place, no copy.
             buf = mapped
-            starts = np.array([b.data.loc.offset for b in batch], np.int64)
+            locs = [cast(_Lazy, b.data).loc for b in batch]
+            starts = np.array([loc.offset for loc in locs], np.int64)
             ends = starts + sizes
             if int(ends.max()) > len(buf):
-                loc = batch[int(np.argmax(ends))].data.loc
+                loc = locs[int(np.argmax(ends))]
                 raise TruncatedError(f"block of {loc.length} bytes runs past the end of the file", str(loc.file), loc.offset)
             for b, s, e in zip(batch, starts.tolist(), ends.tolist()):
                 b.data = buf[s:e]
@@ -510,7 +513,7 @@ class _BadBlock(Exception):
         blk = batch[index]
         rel = (error.offset or 0) - int(starts[index])
         self.index = index
-        data = blk.data
+        data = cast(np.ndarray, blk.data)   # read into the batch by now
         self.hash = sha256d(bytes(data[:80]))[::-1] if len(data) >= 80 else None
         self.error = type(error)(error.reason, blk.source, blk.offset + max(rel, 0))
 
@@ -533,18 +536,18 @@ class _Reader:
 
     def __init__(self) -> None:
         self.path: Path | None = None
-        self.fh = None
+        self.fh: io.BufferedReader | None = None
 
     def read_into(self, lazy: _Lazy, out: np.ndarray) -> None:
         loc = lazy.loc
         if lazy.key is not None and lazy.key != bytes(len(lazy.key)):
             out[:] = np.frombuffer(lazy.materialize(), np.uint8)
             return
-        if self.path != loc.file:
+        if self.fh is None or self.path != loc.file:
             self.close()
             self.fh, self.path = open(loc.file, "rb"), loc.file
         self.fh.seek(loc.offset)
-        got = self.fh.readinto(memoryview(out))
+        got = self.fh.readinto(out)  # type: ignore[arg-type]
         if got != loc.length:
             raise TruncatedError(f"block of {loc.length} bytes has only {got} on disk", str(loc.file), loc.offset)
 

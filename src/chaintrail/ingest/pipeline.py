@@ -12,8 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator, MutableMapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -33,7 +32,7 @@ def _put(q: queue.Queue, item: Any, stop: threading.Event) -> bool:
 
 
 def ahead(items: Iterator[T], depth: int = 1, name: str = "chaintrail-ahead",
-          cpu: Counter | None = None) -> Iterator[T]:
+          cpu: MutableMapping[str, float] | None = None) -> Generator[T, None, None]:
     """The items of ``items``, produced by a background thread up to ``depth`` ahead of the consumer.
 
     An error raised while producing is raised to the consumer where that item would have come.
@@ -54,7 +53,7 @@ def ahead(items: Iterator[T], depth: int = 1, name: str = "chaintrail-ahead",
             _put(q, (None, exc), stop)
         finally:
             if cpu is not None:
-                cpu[name] += time.thread_time() - t0
+                cpu[name] = cpu.get(name, 0.0) + time.thread_time() - t0
 
     worker = threading.Thread(target=produce, name=name, daemon=True)
     worker.start()
@@ -78,7 +77,7 @@ class InOrder:
     flight at most; ``close`` waits for the last one. ``cpu[name]`` is credited with the jobs' CPU seconds.
     """
 
-    def __init__(self, name: str = "chaintrail-commit", cpu: Counter | None = None):
+    def __init__(self, name: str = "chaintrail-commit", cpu: MutableMapping[str, float] | None = None):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._job: Future | None = None
         self._name, self._cpu = name, cpu
@@ -89,7 +88,7 @@ class InOrder:
             return fn(*args)
         finally:
             if self._cpu is not None:
-                self._cpu[self._name] += time.thread_time() - t0
+                self._cpu[self._name] = self._cpu.get(self._name, 0.0) + time.thread_time() - t0
 
     def wait(self) -> Any:
         job, self._job = self._job, None
