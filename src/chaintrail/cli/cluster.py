@@ -11,7 +11,7 @@ import typer
 from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, one_line_errors, store_path
 from chaintrail.cli._progress import progress_bar
 from chaintrail.errors import UsageError
-from chaintrail.i18n import _
+from chaintrail.i18n import _, fmt_btc, fmt_decimal, fmt_number
 
 entity_app = typer.Typer(help="Entities (clusters of addresses).", no_args_is_help=True)
 
@@ -29,10 +29,10 @@ def cluster(
 ) -> None:
     """Build or update entities from the transactions not yet clustered."""
     if chain not in ("btc", "eth"):
-        raise UsageError(f"chain must be btc or eth, not {chain!r}")
+        raise UsageError(_("chain must be btc or eth, not {chain}").format(chain=repr(chain)))
     if chain == "eth":
         if engine not in ("local", "spark"):
-            raise UsageError("engine must be local or spark")
+            raise UsageError(_("engine must be local or spark"))
         _cluster_eth(store, big, block_big_merges, json_out, engine)
         return
     from chaintrail.analysis.clustering import ClusterParams, update_clusters
@@ -40,7 +40,7 @@ def cluster(
     from chaintrail.store.chainstore import ChainStore
 
     if engine not in ("local", "spark"):
-        raise UsageError("engine must be local or spark")
+        raise UsageError(_("engine must be local or spark"))
     from chaintrail.analysis.clustering import cluster_labels
     from chaintrail.analysis.tx_labels import label_transactions
 
@@ -52,7 +52,7 @@ def cluster(
         bar.update(task, description=_("clustering"))
         if engine == "spark":
             if block_big_merges:
-                raise UsageError("--block-big-merges is a local-engine option")
+                raise UsageError(_("--block-big-merges is a local-engine option"))
             report = spark_recluster(st, skip)
         else:
             pairs = change_pairs(st, skip) if change else None
@@ -69,11 +69,16 @@ def cluster(
     if json_out:
         emit_json(asdict(report))
         return
-    console.print(f"clustered {report.txs_new} new txs ({report.inputs_visited} inputs, {report.merges} merges): "
-                  f"{report.clusters} entities over {report.addresses} addresses, largest {report.largest}")
+    console.print(_("clustered {txs} new txs ({inputs} inputs, {merges} merges): {entities} entities over {addresses} "
+                    "addresses, largest {largest}").format(
+        txs=fmt_number(report.txs_new), inputs=fmt_number(report.inputs_visited), merges=fmt_number(report.merges),
+        entities=fmt_number(report.clusters), addresses=fmt_number(report.addresses),
+        largest=fmt_number(report.largest)), highlight=False)
     for e in report.large_merges[:20]:
-        console.print(f"[yellow]large merge[/yellow] {'blocked' if e['blocked'] else 'done'} by tx {e['txid']}: "
-                      f"{e['size_a']} + {e['size_b']} addresses")
+        line = (_("[yellow]large merge[/yellow] blocked by tx {txid}: {a} + {b} addresses") if e["blocked"] else
+                _("[yellow]large merge[/yellow] done by tx {txid}: {a} + {b} addresses"))
+        console.print(line.format(txid=e["txid"], a=fmt_number(e["size_a"]), b=fmt_number(e["size_b"])),
+                      highlight=False)
 
 
 def _cluster_eth(store: Path, big: int, block: bool, json_out: bool, engine: str = "local") -> None:
@@ -82,7 +87,7 @@ def _cluster_eth(store: Path, big: int, block: bool, json_out: bool, engine: str
 
     with ChainStore(store_path(store), writable=True) as st:
         if not st.counts.get("eth_addresses"):
-            raise UsageError(f"{st.path}: the store holds no Ethereum data")
+            raise UsageError(_("{path}: the store holds no Ethereum data").format(path=st.path))
         params = EntityParams(big=big, block_big_merges=block)
         if engine == "spark":
             from chaintrail.analysis.eth.spark_entities import spark_build_entities
@@ -92,14 +97,21 @@ def _cluster_eth(store: Path, big: int, block: bool, json_out: bool, engine: str
     if json_out:
         emit_json(asdict(report))
         return
-    links = ", ".join(f"{h} {n:,}" for h, n in report.links.items())
-    console.print(f"{report.clusters:,} entities over {report.addresses:,} accounts, largest {report.largest:,} "
-                  f"({report.merges:,} merges; links: {links}; deposit addresses from {report.deposit_source})")
+    links = ", ".join(f"{h} {fmt_number(n)}" for h, n in report.links.items())
+    console.print(_("{entities} entities over {accounts} accounts, largest {largest} ({merges} merges; links: {links}; "
+                    "deposit addresses from {source})").format(
+        entities=fmt_number(report.clusters), accounts=fmt_number(report.addresses),
+        largest=fmt_number(report.largest), merges=fmt_number(report.merges), links=links,
+        source=report.deposit_source), highlight=False)
     for r in report.refused[:20]:
-        console.print(f"[yellow]refused[/yellow] approvals to {r['spender']}: {r['why']}")
+        console.print(_("[yellow]refused[/yellow] approvals to {spender}: {why}").format(
+            spender=r["spender"], why=r["why"]), highlight=False)
     for e in report.large_merges[:20]:
-        console.print(f"[yellow]large merge[/yellow] {'blocked' if e['blocked'] else 'done'} by {e['heuristic']} "
-                      f"(tx_num {e['tx_num']}): {e['size_a']} + {e['size_b']} accounts")
+        line = (_("[yellow]large merge[/yellow] blocked by {heuristic} (tx_num {tx_num}): {a} + {b} accounts")
+                if e["blocked"] else
+                _("[yellow]large merge[/yellow] done by {heuristic} (tx_num {tx_num}): {a} + {b} accounts"))
+        console.print(line.format(heuristic=e["heuristic"], tx_num=e["tx_num"], a=fmt_number(e["size_a"]),
+                                  b=fmt_number(e["size_b"])), highlight=False)
 
 
 def change_pairs(st, skip):
@@ -151,8 +163,9 @@ def explain_cmd(
             emit_json({"from": addr_a, "to": addr_b, "links": steps})
             return
         for n, s in enumerate(steps, 1):
-            console.print(f"{n}. {s['from']} and {s['to']}: {s['detail']} ({s['heuristic']}, tx {s['tx']}, "
-                          f"block {s['block']})")
+            console.print(_("{n}. {a} and {b}: {detail} ({heuristic}, tx {tx}, block {block})").format(
+                n=n, a=s["from"], b=s["to"], detail=s["detail"], heuristic=s["heuristic"], tx=s["tx"],
+                block=s["block"]), highlight=False)
         return
     from chaintrail.analysis.explain import explain
     from chaintrail.analysis.tracing import mixer_tx_mask
@@ -164,8 +177,9 @@ def explain_cmd(
         emit_json({"from": addr_a, "to": addr_b, "links": [asdict(link) for link in links]})
         return
     for n, link in enumerate(links, 1):
-        console.print(f"{n}. {link.from_address} and {link.to_address} both spend in tx {link.txid} "
-                      f"({link.heuristic}, block {link.block_hash})")
+        console.print(_("{n}. {a} and {b} both spend in tx {txid} ({heuristic}, block {block})").format(
+            n=n, a=link.from_address, b=link.to_address, txid=link.txid, heuristic=link.heuristic,
+            block=link.block_hash), highlight=False)
 
 
 @entity_app.command("show")
@@ -205,8 +219,8 @@ def show_cmd(
     for key, word, sat in (("received", _("received"), out["received_sat"]), ("sent", _("sent"), out["sent_sat"]),
                            ("balance", _("balance"), out["balance_sat"])):
         f = fiat.get(key) or {}
-        vals = [f"{f[c.lower()]:,.2f} {c}" for c in dict.fromkeys(("USD", cur)) if f.get(c.lower()) is not None]
-        console.print(f"  {word}: {sat / 1e8:,.8f} BTC" + (f" = {' = '.join(vals)}" if vals else ""), highlight=False)
+        vals = [f"{fmt_decimal(f[c.lower()], 2)} {c}" for c in dict.fromkeys(("USD", cur)) if f.get(c.lower()) is not None]
+        console.print(f"  {word}: {fmt_btc(sat)}" + (f" = {' = '.join(vals)}" if vals else ""), highlight=False)
     if fiat:
         console.print("  " + _("values: {convention}; balance at the close of {day}").format(
             convention=fiat["convention"], day=fiat["balance"]["day"]), highlight=False)

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, one_line_errors, store_path
+from chaintrail.i18n import fmt_number, ngettext
 
 
 @one_line_errors
@@ -46,4 +47,6 @@ def sql(
         view.add_row(*("" if v is None else str(v) for v in row.values()))
     console.print(view)
     if len(rows) > limit:
-        console.print(f"… {len(rows) - limit} more rows (use --json for all)")
+        n = len(rows) - limit
+        console.print(ngettext("… {n} more row (use --json for all)", "… {n} more rows (use --json for all)", n).format(
+            n=fmt_number(n)), highlight=False)
