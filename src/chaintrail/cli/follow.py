@@ -39,7 +39,7 @@ def follow(
     Webhooks are signed with their watch's own secret (HMAC-SHA256 of the body, header X-Chaintrail-Signature);
     $CHAINTRAIL_WEBHOOK_SECRET signs only for watches added before watches had their own.
     """
-    from chaintrail.cases.db import Database
+    from chaintrail.cases.db import Database, redact_dsn
     from chaintrail.monitor.delivery import DeliverySettings, Dispatcher
     from chaintrail.monitor.follow import Follower
     from chaintrail.monitor.mailer import SmtpSettings
@@ -53,7 +53,8 @@ def follow(
     from chaintrail.monitor.url_guard import Allow
     settings = DeliverySettings(os.environ.get("CHAINTRAIL_WEBHOOK_SECRET", "").encode(), mail, attempts,
                                 allow=Allow.parse(webhook_allow))
-    db_ = Database.open(_dsn(db, store))
+    where = _dsn(db, store)
+    db_ = Database.open(where)
     dispatch = Dispatcher(db_, settings)
 
     def report(res) -> None:
@@ -72,7 +73,7 @@ def follow(
     signal.signal(signal.SIGTERM, lambda *_: f.stop())
     if not json_out:
         console.print(_("following {chain} node; alerts go to {db} (Ctrl-C to stop)").format(
-            chain=chain, db=_dsn(db, store)), markup=False)
+            chain=chain, db=redact_dsn(where) if "://" in where else where), markup=False)   # no password
     try:
         stats = f.run(stop_after=stop_after)
     except KeyboardInterrupt:
