@@ -48,5 +48,5 @@ def sql(
     console.print(view)
     if len(rows) > limit:
         n = len(rows) - limit
-        console.print(ngettext("… {n} more row (use --json for all)", "… {n} more rows (use --json for all)", n).format(
-            n=fmt_number(n)), highlight=False)
+        console.print(ngettext("… {n} more row (use --json for all)", "… {n} more rows (use --json for all)",
+                               n).format(n=fmt_number(n)), highlight=False)

@@ -17,9 +17,11 @@ from chaintrail.cli._common import (
     console,
     emit_json,
     err_console,
+    error_line,
     one_line_errors,
     store_path,
 )
+from chaintrail.i18n import _, fmt_decimal, fmt_number, ngettext
 
 app = typer.Typer(help="Attribution tags: GraphSense TagPacks, OFAC SDN lists, CSV, and your own.",
                   no_args_is_help=True)
@@ -53,26 +55,31 @@ def import_(
     ts = TagStore(root)
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} files"),
                   console=err_console, transient=True, disable=json_out) as bar:
-        task = bar.add_task("reading tag files", total=None)
+        task = bar.add_task(_("reading tag files"), total=None)
         report = ts.import_paths(paths, fmt=fmt, asset=asset, workers=workers or _default_workers(),
                                  progress=lambda _r: bar.advance(task))
     if json_out:
         emit_json(report.as_dict())
     else:
-        view = Table("file", "kind", "tags", "note")
+        view = Table(_("file"), _("kind"), _("tags"), _("note"))
         for f in report.files:
-            note = "unchanged" if f["unchanged"] else ("; ".join(f["warnings"]) or "")
-            view.add_row(escape(_short(f["path"])), f["kind"], f"{f['tags'] or f['actors']:,}", escape(note[:120]))
+            note = _("unchanged") if f["unchanged"] else ("; ".join(f["warnings"]) or "")
+            view.add_row(escape(_short(f["path"])), f["kind"], fmt_number(f["tags"] or f["actors"]), escape(note[:120]))
         console.print(view)
-        console.print(f"added {report.tags_added:,} tags, replaced {report.tags_removed:,}; the store holds "
-                      f"{report.total_tags:,} tags and {report.actors:,} actors ({report.elapsed_s:.1f} s)")
+        console.print(_("added {added} tags, replaced {replaced}; the store holds {total} tags and {actors} actors "
+                        "({seconds} s)").format(
+            added=fmt_number(report.tags_added), replaced=fmt_number(report.tags_removed),
+            total=fmt_number(report.total_tags), actors=fmt_number(report.actors),
+            seconds=fmt_decimal(report.elapsed_s, 1)), highlight=False)
         for e in report.errors:
-            err_console.print(f"[red]error:[/red] {escape(e)}", highlight=False, soft_wrap=True)
+            err_console.print(error_line(escape(e)), highlight=False, soft_wrap=True)
         for e in report.bad_lines:
-            err_console.print(f"[red]bad line:[/red] {escape(e)}", highlight=False, soft_wrap=True)
+            err_console.print(_("[red]bad line:[/red] {line}").format(line=escape(e)), highlight=False, soft_wrap=True)
         if report.bad_lines:
-            err_console.print(f"{len(report.bad_lines):,} bad line(s) left out; the other rows were imported",
-                              highlight=False)
+            n = len(report.bad_lines)
+            err_console.print(ngettext("{n} bad line left out; the other rows were imported",
+                                       "{n} bad lines left out; the other rows were imported", n).format(
+                n=fmt_number(n)), highlight=False)
     if report.errors or report.bad_lines:
         raise typer.Exit(EXIT_DATA)
 
@@ -109,7 +116,8 @@ def add(
     if json_out:
         emit_json(tag.to_dict())
     else:
-        console.print(f"tagged {tag.address}: {escape(tag.describe())}", highlight=False)
+        console.print(_("tagged {address}: {tag}").format(address=tag.address, tag=escape(tag.describe())),
+                      highlight=False)
 
 
 @app.command("show")
@@ -147,9 +155,10 @@ def show(address: str = typer.Argument(..., help="Address to look up"), store: P
         emit_json(out)
         return
     if not out["tags"]:
-        console.print(f"no tags on {address}")
+        console.print(_("no tags on {address}").format(address=address), highlight=False)
         return
-    view = Table("label", "concept", "risk", "via", "actor", "confidence", "provenance", show_lines=True)
+    view = Table(_("label"), _("concept"), _("risk"), _("via"), _("actor"), _("confidence"), _("provenance"),
+                 show_lines=True)
     for d, h in zip(out["tags"], hits):
         a = d["actor_detail"]
         view.add_row(escape(d["label"] or ""), h.tag.kind, ", ".join(d["risk_categories"]),
@@ -158,9 +167,10 @@ def show(address: str = typer.Argument(..., help="Address to look up"), store: P
                      h.tag.provenance)
     console.print(view)
     if out["cluster"] is not None:
-        console.print(f"cluster {out['cluster']}")
+        console.print(_("cluster {id}").format(id=out["cluster"]), highlight=False)
     if out["conflict"]:
-        console.print(f"[yellow]conflict:[/yellow] {escape(out['conflict'])}", highlight=False)
+        console.print(_("[yellow]conflict:[/yellow] {conflict}").format(conflict=escape(out["conflict"])),
+                      highlight=False)
 
 
 @app.command("export")
@@ -185,7 +195,11 @@ def export(
     chosen = select_tags(ts.tags, case=case, user=user,
                          origin_file=str(Path(from_file).resolve()) if from_file else None)
     n = write_tagpack(chosen, out, title, creator or getpass.getuser())
-    emit_json({"out": str(out), "tags": n}) if json_out else console.print(f"wrote {n:,} tags to {out}")
+    if json_out:
+        emit_json({"out": str(out), "tags": n})
+    else:
+        console.print(ngettext("wrote {n} tag to {out}", "wrote {n} tags to {out}", n).format(
+            n=fmt_number(n), out=out), highlight=False)
 
 
 @app.command("conflicts")
@@ -204,7 +218,8 @@ def conflicts(store: Path = StoreOption, json_out: bool = JsonOption) -> None:
         return
     for c in found:
         console.print(escape(c.describe()), highlight=False)
-    console.print(f"{len(found)} conflicting cluster(s)")
+    console.print(ngettext("{n} conflicting cluster", "{n} conflicting clusters", len(found)).format(
+        n=fmt_number(len(found))), highlight=False)
 
 
 @app.command("stats")
@@ -225,9 +240,11 @@ def stats(store: Path = StoreOption, json_out: bool = JsonOption) -> None:
     if json_out:
         emit_json(out)
         return
-    console.print(f"{out['tags']:,} tags on {out['addresses']:,} addresses, {out['actors']:,} actors")
+    console.print(_("{tags} tags on {addresses} addresses, {actors} actors").format(
+        tags=fmt_number(out["tags"]), addresses=fmt_number(out["addresses"]), actors=fmt_number(out["actors"])),
+        highlight=False)
     for k, v in sorted(cats.items(), key=lambda kv: -kv[1]):
-        console.print(f"  {k}: {v:,}")
+        console.print(f"  {k}: {fmt_number(v)}", highlight=False)
 
 
 def _default_workers() -> int:

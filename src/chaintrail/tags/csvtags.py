@@ -17,6 +17,7 @@ import io
 
 import pyarrow as pa
 
+from chaintrail.i18n import _
 from chaintrail.tags import taxonomy as tx
 from chaintrail.tags.errors import TagFileError
 from chaintrail.tags.model import finish_tags
@@ -46,12 +47,12 @@ def read_csv(text: str, path: str) -> tuple[pa.Table, list[str], list[TagFileErr
     try:
         header = next(reader)
     except StopIteration:
-        raise TagFileError("empty CSV file (a header row is needed)", path, 1) from None
+        raise TagFileError(_("empty CSV file (a header row is needed)"), path, 1) from None
     except csv.Error as exc:
-        raise TagFileError(f"bad CSV: {exc}", path, 1) from None
+        raise TagFileError(_("bad CSV: {error}").format(error=exc), path, 1) from None
     names = [_ALIASES.get(h.strip().lower(), h.strip().lower()) for h in header]
     if "address" not in names:
-        raise TagFileError("no 'address' column in the header row", path, 1)
+        raise TagFileError(_("no 'address' column in the header row"), path, 1)
     unknown = sorted({n for n in names if n not in FIELDS and n})
     warnings = [f"columns ignored: {', '.join(unknown)}"] if unknown else []
     pos = {n: i for i, n in enumerate(names) if n in FIELDS}
@@ -72,7 +73,7 @@ def read_csv(text: str, path: str) -> tuple[pa.Table, list[str], list[TagFileErr
                 cols[f].append(vals.get(f))
             lines.append(line)
     except csv.Error as exc:
-        raise TagFileError(f"bad CSV: {exc}", path, reader.line_num) from None
+        raise TagFileError(_("bad CSV: {error}").format(error=exc), path, reader.line_num) from None
     n = len(lines)
     cols["origin_file"] = [path] * n
     cols["origin_line"] = lines
@@ -83,10 +84,10 @@ def read_csv(text: str, path: str) -> tuple[pa.Table, list[str], list[TagFileErr
 def _row(row: list[str], header: list[str], pos: dict[str, int], path: str, line: int) -> dict:
     """One row's fields, typed; raises ``TagFileError`` for this line."""
     if len(row) > len(header):
-        raise TagFileError(f"{len(row)} fields in a row but {len(header)} in the header", path, line)
+        raise TagFileError(_("{n} fields in a row but {m} in the header").format(n=len(row), m=len(header)), path, line)
     vals = {f: (row[i].strip() if i < len(row) and row[i].strip() else None) for f, i in pos.items()}
     if not vals.get("address") and not vals.get("tx_hash"):
-        raise TagFileError("row has no address", path, line)
+        raise TagFileError(_("row has no address"), path, line)
     _file_category(vals, path, line)
     vals["concepts"] = [c.strip() for c in vals["concepts"].replace("|", ";").split(";") if c.strip()] \
         if vals.get("concepts") else None
@@ -102,8 +103,8 @@ def _file_category(vals: dict, path: str, line: int) -> None:
         return
     concept = cat if cat in tx.CONCEPTS else tx.CANONICAL_CONCEPT.get(tx.normalize_category(cat) or "")
     if concept is None:
-        raise TagFileError(f"unknown category {cat!r} (use a GraphSense concept or one of "
-                           f"{', '.join(tx.CATEGORIES)})", path, line)
+        raise TagFileError(_("unknown category {category} (use a GraphSense concept or one of {valid})").format(
+            category=repr(cat), valid=", ".join(tx.CATEGORIES)), path, line)
     vals["category"] = None
     if tx.is_abuse(concept):
         vals["abuse"] = vals.get("abuse") or concept
@@ -121,7 +122,7 @@ def _bool(v: str | None, path: str, line: int) -> bool | None:
         return True
     if low in _FALSE:
         return False
-    raise TagFileError(f"is_cluster_definer must be true or false, not {v!r}", path, line)
+    raise TagFileError(_("is_cluster_definer must be true or false, not {value}").format(value=repr(v)), path, line)
 
 
 def _date(v: str | None, path: str, line: int) -> dt.date | None:
@@ -130,4 +131,4 @@ def _date(v: str | None, path: str, line: int) -> dt.date | None:
     try:
         return dt.date.fromisoformat(v[:10])
     except ValueError:
-        raise TagFileError(f"lastmod is not a date (YYYY-MM-DD): {v!r}", path, line) from None
+        raise TagFileError(_("lastmod is not a date (YYYY-MM-DD): {value}").format(value=repr(v)), path, line) from None

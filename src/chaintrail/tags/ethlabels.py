@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from chaintrail.i18n import _
 from chaintrail.tags.errors import TagFileError
 from chaintrail.tags.model import finish_tags
 
@@ -91,7 +92,8 @@ def read_label_set(text: str, path: str, layout: str) -> tuple[pa.Table, list[Ta
     def add(line: int, address: str, label: str, category=None, abuse=None, confidence="web_crawl",
             context=None, tx_hash=None) -> None:
         if not _HEX_ADDR.match(address.strip()):
-            bad.append(TagFileError(f"{address.strip()[:60]!r} is not a 0x address", path, line))
+            bad.append(TagFileError(_("{address} is not a 0x address").format(
+                address=repr(address.strip()[:60])), path, line))
             return
         for k, v in (("address", address.strip()), ("label", label), ("category", category), ("abuse", abuse),
                      ("source", source), ("confidence", confidence), ("currency", "ETH"), ("network", network),

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import yaml
 
 from chaintrail.errors import UsageError
+from chaintrail.i18n import _
 from chaintrail.tags.model import Tag
 
 _FIELDS = ("label", "source", "currency", "network", "category", "abuse", "concepts", "actor", "confidence",
@@ -36,7 +37,7 @@ def select_tags(tags: pa.Table, *, case: str | None = None, user: str | None = N
 def tagpack_dict(tags: list[Tag], title: str, creator: str, description: str | None = None) -> dict:
     """A TagPack (as a mapping) holding ``tags``; shared values are lifted into the header."""
     if not tags:
-        raise UsageError("no tags to export")
+        raise UsageError(_("no tags to export"))
     rows = [_tag_fields(t) for t in tags]
     header: dict = {"title": title, "creator": creator}
     if description:

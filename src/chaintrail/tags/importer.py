@@ -17,6 +17,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from chaintrail.errors import UsageError
+from chaintrail.i18n import _, current_language, set_language
 from chaintrail.tags.errors import TagFileError
 from chaintrail.tags.model import FileResult
 from chaintrail.tags.ofac import NAME as OFAC_NAME
@@ -54,7 +55,8 @@ def classify(path: Path) -> str | None:
 def discover(paths, fmt: str = "auto", asset: str | None = None) -> Discovery:
     """Tag files under ``paths`` (files, or folders walked recursively, hidden folders skipped)."""
     if fmt not in FORMATS:
-        raise UsageError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        raise UsageError(_("format must be one of {valid}, not {fmt}").format(valid=", ".join(FORMATS),
+                                                                             fmt=repr(fmt)))
     forced = {"tagpack": "yaml", "actorpack": "yaml", "yaml": "yaml", "ofac": "ofac", "csv": "csv"}.get(fmt)
     out = Discovery()
     for raw in paths:
@@ -102,12 +104,12 @@ def read_one(tf: TagFile, fmt: str = "auto") -> FileResult:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = data.count(b"\n", 0, exc.start) + 1
-            raise TagFileError("not UTF-8 text", path, line) from None
+            raise TagFileError(_("not UTF-8 text"), path, line) from None
         if tf.kind == "yaml":
             from chaintrail.tags.tagpack import read_yaml
             kind, table, res.warnings = read_yaml(text, path)
             if fmt in ("tagpack", "actorpack") and kind != fmt:
-                raise TagFileError(f"expected a {fmt}, found a {kind}", path, 1)
+                raise TagFileError(_("expected a {fmt}, found a {kind}").format(fmt=fmt, kind=kind), path, 1)
             res.kind = kind
             if kind == "actorpack":
                 res.actors = table
@@ -168,7 +170,9 @@ def read_all(files: list[TagFile], fmt: str = "auto", workers: int = 1, progress
     if workers > 1 and len(files) > 1 and sum(sizes.values()) >= _PARALLEL_BYTES:
         order = sorted(files, key=lambda f: -sizes[f.path])
         # spawn: the parent may run numba threads, which fork would copy mid-flight.
-        with ProcessPoolExecutor(max_workers=min(workers, len(files)), mp_context=get_context("spawn")) as pool:
+        # Workers write their refusals in this run's language.
+        with ProcessPoolExecutor(max_workers=min(workers, len(files)), mp_context=get_context("spawn"),
+                                 initializer=set_language, initargs=(current_language(),)) as pool:
             for tf, res in zip(order, pool.map(_read_star, [(f, fmt) for f in order])):
                 results[tf.path] = res
                 if progress:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from chaintrail.i18n import _
 from chaintrail.tags.errors import TagFileError
 from chaintrail.tags.model import finish_tags
 
@@ -32,15 +33,15 @@ def read_ofac(text: str, path: str, asset: str | None = None, fmt: str | None = 
     """Tags for every address in one list; ``fmt`` is txt or json (default: from the name)."""
     asset = (asset or asset_of(path) or "").upper()
     if not asset:
-        raise TagFileError("cannot tell the asset of this OFAC list; name it sanctioned_addresses_<ASSET>.txt "
-                           "or pass the asset", path, None)
+        raise TagFileError(_("cannot tell the asset of this OFAC list; name it sanctioned_addresses_<ASSET>.txt "
+                             "or pass the asset"), path, None)
     fmt = fmt or Path(path).suffix.lstrip(".").lower()
     if fmt == "json":
         addresses, lines = _json_list(text, path)
     elif fmt == "txt":
         addresses, lines = _txt_list(text, path)
     else:
-        raise TagFileError(f"an OFAC list is .txt or .json, not {fmt!r}", path, None)
+        raise TagFileError(_("an OFAC list is .txt or .json, not {fmt}").format(fmt=repr(fmt)), path, None)
     n = len(addresses)
     from chaintrail.tags.sanction_dates import list_date
     dated = list_date(path)     # the snapshot's date: screening says which list, as of when, it used
@@ -78,9 +79,9 @@ def _json_list(text: str, path: str) -> tuple[list[str], list[int]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise TagFileError(f"invalid JSON: {exc.msg}", path, exc.lineno) from None
+        raise TagFileError(_("invalid JSON: {error}").format(error=exc.msg), path, exc.lineno) from None
     if not isinstance(data, list):
-        raise TagFileError("an OFAC .json list must be a JSON array of address strings", path, 1)
+        raise TagFileError(_("an OFAC .json list must be a JSON array of address strings"), path, 1)
     dec = json.JSONDecoder()
     ws = re.compile(r"[\s,]*")
     pos = ws.match(text, text.index("[") + 1).end()
@@ -89,7 +90,8 @@ def _json_list(text: str, path: str) -> tuple[list[str], list[int]]:
     for i in range(len(data)):
         a, end = dec.raw_decode(text, pos)
         if not isinstance(a, str) or not a.strip():
-            raise TagFileError(f"element {i} is not an address string: {a!r}", path, line)
+            raise TagFileError(_("element {i} is not an address string: {value}").format(
+                i=i, value=repr(a)), path, line)
         addresses.append(a.strip())
         lines.append(line)
         nxt = ws.match(text, end).end()

@@ -16,6 +16,7 @@ import json
 
 import pyarrow as pa
 
+from chaintrail.i18n import _
 from chaintrail.tags import fastyaml
 from chaintrail.tags import taxonomy as tx
 from chaintrail.tags.errors import TagFileError
@@ -32,13 +33,13 @@ def read_yaml(text: str, path: str) -> tuple[str, pa.Table, list[str]]:
     try:
         data, lines = fastyaml.load(text)
     except fastyaml.YamlError as exc:
-        raise TagFileError(f"invalid YAML: {exc}", path, exc.line) from None
+        raise TagFileError(_("invalid YAML: {error}").format(error=exc), path, exc.line) from None
     if not isinstance(data, dict):
-        raise TagFileError("not a TagPack or ActorPack: the top level must be a mapping", path, 1)
+        raise TagFileError(_("not a TagPack or ActorPack: the top level must be a mapping"), path, 1)
     if "actors" in data and "tags" not in data:
         return "actorpack", read_actorpack(data, lines.get("actors", []), path), []
     if "tags" not in data:
-        raise TagFileError("not a TagPack (no 'tags:' list) nor an ActorPack (no 'actors:' list)", path, 1)
+        raise TagFileError(_("not a TagPack (no 'tags:' list) nor an ActorPack (no 'actors:' list)"), path, 1)
     table, warnings = read_tagpack(data, lines.get("tags", []), path)
     return "tagpack", table, warnings
 
@@ -46,17 +47,18 @@ def read_yaml(text: str, path: str) -> tuple[str, pa.Table, list[str]]:
 def read_tagpack(pack: dict, item_lines: list[int], path: str) -> tuple[pa.Table, list[str]]:
     items = pack["tags"]
     if not isinstance(items, list):
-        raise TagFileError("'tags' must be a list of tags", path, None)
+        raise TagFileError(_("'tags' must be a list of tags"), path, None)
     n = len(items)
     line_of = (lambda i: item_lines[i]) if len(item_lines) == n else (lambda i: None)
     for i, it in enumerate(items):
         if not isinstance(it, dict):
-            raise TagFileError("a tag must be a mapping of fields", path, line_of(i))
+            raise TagFileError(_("a tag must be a mapping of fields"), path, line_of(i))
     header = {k: v for k, v in pack.items() if k not in PACK_KEYS}
     warnings: list[str] = []
     unknown = sorted((set(header) | (set().union(*items) if items else set())) - TAG_KEYS)
     if unknown:
-        warnings.append(f"fields not in the TagPack schema ignored: {', '.join(map(str, unknown))}")
+        warnings.append(_("fields not in the TagPack schema ignored: {fields}").format(
+            fields=", ".join(map(str, unknown))))
     used = set().union(*items) if items else set()
 
     def column(key: str) -> list:
@@ -72,9 +74,10 @@ def read_tagpack(pack: dict, item_lines: list[int], path: str) -> tuple[pa.Table
     if not (set(map(type, cols["address"])) <= {str} and all(cols["address"])):
         for i, (a, h) in enumerate(zip(cols["address"], cols["tx_hash"])):
             if a is None and h is None:
-                raise TagFileError("tag has neither an address nor a tx_hash", path, line_of(i))
+                raise TagFileError(_("tag has neither an address nor a tx_hash"), path, line_of(i))
             if a is not None and (type(a) is not str or not a.strip()):
-                raise TagFileError(f"tag address must be a non-empty string, not {a!r}", path, line_of(i))
+                raise TagFileError(_("tag address must be a non-empty string, not {value}").format(
+                    value=repr(a)), path, line_of(i))
     cols["concepts"] = _concepts(column("concepts"), path, line_of)
     cols["is_cluster_definer"] = _bools(column("is_cluster_definer"), path, line_of)
     cols["lastmod"] = _dates(column("lastmod"), path, line_of)
@@ -92,13 +95,13 @@ def read_tagpack(pack: dict, item_lines: list[int], path: str) -> tuple[pa.Table
 def read_actorpack(pack: dict, item_lines: list[int], path: str) -> pa.Table:
     actors = pack["actors"]
     if not isinstance(actors, list):
-        raise TagFileError("'actors' must be a list", path, None)
+        raise TagFileError(_("'actors' must be a list"), path, None)
     lastmod = _dates([pack.get("lastmod")], path, lambda i: None)[0]
     rows = []
     for i, a in enumerate(actors):
         line = item_lines[i] if i < len(item_lines) else None
         if not isinstance(a, dict) or not isinstance(a.get("id"), (str, int)):
-            raise TagFileError("an actor must be a mapping with an 'id'", path, line)
+            raise TagFileError(_("an actor must be a mapping with an 'id'"), path, line)
         ctx = a.get("context")
         rows.append({
             "actor_id": str(a["id"]), "label": _scalar_text(a.get("label")), "uri": _scalar_text(a.get("uri")),
@@ -137,7 +140,8 @@ def _text(col: list, key: str, path: str, line_of) -> list:
         elif isinstance(v, (bool, int, float, dt.date)):
             out.append(str(v))
         else:
-            raise TagFileError(f"'{key}' must be text, not {type(v).__name__}", path, line_of(i))
+            raise TagFileError(_("'{key}' must be text, not {type}").format(
+                key=key, type=type(v).__name__), path, line_of(i))
     return out
 
 
@@ -153,7 +157,7 @@ def _concepts(col: list, path: str, line_of) -> list:
         elif isinstance(v, list) and all(isinstance(x, str) for x in v):
             out.append(v)
         else:
-            raise TagFileError("'concepts' must be a list of concept ids", path, line_of(i))
+            raise TagFileError(_("'concepts' must be a list of concept ids"), path, line_of(i))
     return out
 
 
@@ -162,7 +166,8 @@ def _bools(col: list, path: str, line_of) -> list:
         return col
     for i, v in enumerate(col):
         if not (v is None or v is True or v is False):
-            raise TagFileError(f"'is_cluster_definer' must be true or false, not {v!r}", path, line_of(i))
+            raise TagFileError(_("'is_cluster_definer' must be true or false, not {value}").format(
+                value=repr(v)), path, line_of(i))
     return col
 
 
@@ -179,9 +184,10 @@ def _dates(col: list, path: str, line_of) -> list:
             try:
                 out.append(dt.date.fromisoformat(v.strip()[:10]))
             except ValueError:
-                raise TagFileError(f"'lastmod' is not a date: {v!r}", path, line_of(i)) from None
+                raise TagFileError(_("'lastmod' is not a date: {value}").format(
+                    value=repr(v)), path, line_of(i)) from None
         else:
-            raise TagFileError(f"'lastmod' is not a date: {v!r}", path, line_of(i))
+            raise TagFileError(_("'lastmod' is not a date: {value}").format(value=repr(v)), path, line_of(i))
     return out
 
 
@@ -192,7 +198,7 @@ def _str_list(v, key: str, path: str, line) -> list[str]:
         return [v]
     if isinstance(v, list) and all(isinstance(x, (str, int)) for x in v):
         return [str(x) for x in v]
-    raise TagFileError(f"'{key}' must be a list of text", path, line)
+    raise TagFileError(_("'{key}' must be a list of text").format(key=key), path, line)
 
 
 def _soft_checks(cols: dict[str, list], n: int, line_of) -> list[str]:

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from chaintrail.errors import UsageError
+from chaintrail.i18n import _
 from chaintrail.store.schema import ANALYSIS_TABLES
 from chaintrail.tags import taxonomy as tx
 from chaintrail.tags.importer import discover, read_all, sha256_of
@@ -234,12 +235,13 @@ class TagStore:
                 context: str | None = None, user: str | None = None, case: str | None = None) -> Tag:
         """Add one tag by hand; adding the same tag again (same fields, user and case) changes nothing."""
         if not address or not address.strip():
-            raise UsageError("a tag needs an address")
+            raise UsageError(_("a tag needs an address"))
         if not label or not label.strip():
-            raise UsageError("a tag needs a label")
+            raise UsageError(_("a tag needs a label"))
         category, abuse, concepts = _resolve_concepts(category, abuse, list(concepts))
         if confidence is not None and confidence not in tx.CONFIDENCE:
-            raise UsageError(f"confidence must be one of {', '.join(tx.CONFIDENCE)}, not {confidence!r}")
+            raise UsageError(_("confidence must be one of {valid}, not {value}").format(
+                valid=", ".join(tx.CONFIDENCE), value=repr(confidence)))
         user = user or _current_user()
         cols = {"address": [address], "label": [label.strip()], "category": [category], "abuse": [abuse],
                 "concepts": [concepts or None], "actor": [actor], "source": [source], "confidence": [confidence],
@@ -290,8 +292,8 @@ def _resolve_concepts(category, abuse, concepts: list[str]):
             return name
         cat = tx.normalize_category(name)
         if cat is None:
-            raise UsageError(f"unknown category {name!r}: use a GraphSense concept or one of "
-                             f"{', '.join(tx.CATEGORIES)}")
+            raise UsageError(_("unknown category {category}: use a GraphSense concept or one of {valid}").format(
+                category=repr(name), valid=", ".join(tx.CATEGORIES)))
         return tx.CANONICAL_CONCEPT[cat]
 
     if category:

@@ -19,6 +19,7 @@ import pyarrow as pa
 from chaintrail.chains.bitcoin.address import base58check_decode, segwit_decode
 from chaintrail.chains.bitcoin.network import NETWORKS
 from chaintrail.errors import AddressError
+from chaintrail.i18n import _
 from chaintrail.tags.errors import TagFileError
 
 __all__ = ["address_problem", "split_valid"]
@@ -39,16 +40,20 @@ def address_problem(address: str, currency: str | None, any_chain: bool = False)
             return None                 # an account-chain address in a file that names no currency
         return _bitcoin_problem(address)
     if address[:2].lower() == "0x":
-        return None if _HEX.fullmatch(address) else f"{_show(address)} is not a {currency} address (0x and hex digits)"
+        if _HEX.fullmatch(address):
+            return None
+        return _("{address} is not a {currency} address (0x and hex digits)").format(address=_show(address),
+                                                                                     currency=currency)
     if _TOKEN.fullmatch(address):
         return None
-    return f"{_show(address)} is not a {currency} address (one token of letters and digits)"
+    return _("{address} is not a {currency} address (one token of letters and digits)").format(
+        address=_show(address), currency=currency)
 
 
 def _bitcoin_problem(address: str) -> str | None:
     shown = _show(address)
     if not _TOKEN.fullmatch(address) or len(address) > 90:
-        return f"{shown} is not a Bitcoin address"
+        return _("{address} is not a Bitcoin address").format(address=shown)
     pos = address.rfind("1")
     hrp = address[:pos].lower() if pos > 0 else ""
     try:
@@ -59,9 +64,10 @@ def _bitcoin_problem(address: str) -> str | None:
     except AddressError as exc:
         why = str(exc)
         why = why.split(": ", 1)[1] if why.startswith(repr(address)) else why
-        return f"{shown} is not a Bitcoin address: {why}"
+        return _("{address} is not a Bitcoin address: {why}").format(address=shown, why=why)
     if version not in _BASE58_VERSIONS or len(payload) != 20:
-        return f"{shown} is not a Bitcoin address: version byte 0x{version:02x}, payload of {len(payload)} bytes"
+        return _("{address} is not a Bitcoin address: version byte 0x{version}, payload of {n} bytes").format(
+            address=shown, version=f"{version:02x}", n=len(payload))
     return None
 
 
