@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 from anvil_needed import need_anvil
+from headless import CHROMIUM, FLAGS, need_chromium
 from monitor_parts import send
 
 from chaintrail.chains.ethereum.node import AnvilNode
 from chaintrail.chains.ethereum.rpc import EthRpc
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 TOKEN = "test-token-0123456789abcdef"
 
 
@@ -35,8 +32,7 @@ def wait_attr(pg, selector: str, attr: str, ok, timeout: float = 20.0) -> str:
 
 def test_alert_arrives_live_in_the_browser_and_a_reorg_retracts_it(tmp_path, monkeypatch):
     need_anvil()
-    if not CHROMIUM.exists():
-        pytest.fail("Debian chromium is missing: run `bash scripts/setup.sh` (it installs it)")
+    need_chromium()
     from playwright.sync_api import sync_playwright
 
     from chaintrail.api import create_app

@@ -3,14 +3,10 @@ feedback, and the instructor's view shows both grades and the feedback that name
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from conftest import expected_of, key_answers
+from headless import browser  # noqa: F401
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 BEARER = "w" * 24
 
 
@@ -28,18 +24,6 @@ def served(tmp_path_factory):
     app = create_app(folder / "sets" / "lab" / "store", token=BEARER, training_dir=folder)
     with ServerThread(app) as url:
         yield url, folder, instructor, trainee
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("Debian chromium is missing: run `bash scripts/setup.sh` (it installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
-        yield b
-        b.close()
 
 
 def open_panel(browser, url: str, token: str):

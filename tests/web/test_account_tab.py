@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 
-from test_browser import CHROMIUM, FLAGS, browser, page, wait_attr  # noqa: F401
+from headless import browser  # noqa: F401
+from test_browser import page, wait_attr  # noqa: F401
 
 
 def money(cents: int | None, cur: str) -> str:

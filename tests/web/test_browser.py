@@ -18,28 +18,14 @@ import time
 from pathlib import Path
 
 import pytest
+from headless import browser  # noqa: F401
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 def btc(sat: int) -> str:
     """The UI's amount format (format.js fmtBTC)."""
     whole, frac = divmod(sat, 10**8)
     return f"{whole:,}.{frac:08d} BTC"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("Debian chromium is missing: run `bash scripts/setup.sh` (it installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture

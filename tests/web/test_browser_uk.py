@@ -4,31 +4,15 @@ labels with amounts written the Ukrainian way (1 234,56789012 BTC), each equal t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from headless import browser  # noqa: F401
 
 from chaintrail.i18n import fmt_btc
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 def plain(s: str) -> str:
     return " ".join(s.replace("\u00a0", " ").replace("\u202f", " ").split())
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("Debian chromium is missing: run `bash scripts/setup.sh` (it installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
-        yield b
-        b.close()
 
 
 def test_guided_case_in_ukrainian(browser, demo, demo_api):

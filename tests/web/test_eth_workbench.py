@@ -16,13 +16,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_browser import FLAGS, wait_attr
+from headless import browser  # noqa: F401
+from test_browser import wait_attr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eth"))
 
 from anvil_needed import need_anvil  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
 TOKEN = "eth-workbench-token-0123456789abcdef"
 CLI = [str(Path(sys.executable).with_name("chaintrail"))]
 
@@ -51,18 +51,6 @@ def eth_server(eth_demo):
     app = create_app(eth_demo["store"], token=TOKEN, case_info=eth_demo["case_info"], other_store=eth_demo["store_b"])
     with ServerThread(app) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("Debian chromium is missing: run `bash scripts/setup.sh` (it installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture
