@@ -310,9 +310,11 @@ class EthService:
                 out["requests"] = records_requests(out)
                 if "other_chain" in out:
                     out["other_chain"]["requests"] = records_requests(out["other_chain"])
-            from chaintrail.analysis.eth.accounting import eth_trace_fiat
+            from chaintrail.analysis.eth.accounting import eth_far_fiat, eth_trace_fiat
 
             eth_trace_fiat(self.store, out, currency)   # as the CLI: each endpoint in its asset's own series
+            if "other_chain" in out and self.far is not None and self._tracer_far is not None:
+                eth_far_fiat(self.store, self.far.store, out, self._tracer_far.bridge.wrapped_origin, currency)
             out = {**out, "graph": graph}
             self._results[key] = out
             while len(self._results) > RESULTS_KEPT:
@@ -458,7 +460,7 @@ def trace_page(out: dict, offset: int, limit: int, steps: bool, graph: bool = Fa
     if other is not None:      # the far chain's part of the trace: all its endpoints (few: what crossed)
         body["other_chain"] = {**{k: other[k] for k in ("chain", "chain_id", "source", "model", "params", "engine",
                                                         "totals", "stats", "endpoints")},
-                               "requests": other.get("requests"), "bridges": other.get("bridges", []),
+                               "fiat": other.get("fiat"), "requests": other.get("requests"), "bridges": other.get("bridges", []),
                                "demix": other.get("demix", []), "notes": other.get("notes", []),
                                "steps_total": len(other["steps"]), "steps": other["steps"] if steps else None}
     return body

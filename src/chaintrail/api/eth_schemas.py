@@ -219,6 +219,8 @@ class EthOtherChain(_Open):
     chain_id: int
     totals: dict[str, dict[str, str]]
     endpoints: list[EthEndpoint] = Field(description="Every endpoint of the trace on the far chain")
+    fiat: dict | None = Field(None, description="Far-chain endpoint fiat: a bridge's wrapped token at the series of "
+                              "the asset it stands for on the traced chain, with the traced store's prices")
     requests: list[dict] | None = None
     bridges: list[EthBridgeStep] = Field([], description="Crossings back from the far chain")
     steps_total: int

@@ -122,8 +122,12 @@ def _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_categ
             out = EthTracer(st).trace(source, params)
         else:
             from chaintrail.analysis.eth.bridge_trace import trace_across
+            from chaintrail.analysis.eth.accounting import eth_far_fiat
+
             with ChainStore(other_store) as other:
-                out = trace_across(EthTracer(st), EthTracer(other), source, params)
+                far = EthTracer(other)
+                out = trace_across(EthTracer(st), far, source, params)
+                eth_far_fiat(st, other, out, far.bridge.wrapped_origin, currency)
         from chaintrail.analysis.eth.accounting import eth_trace_fiat
 
         eth_trace_fiat(st, out, currency)       # the API's function: each endpoint in its asset's series

@@ -172,3 +172,52 @@ def test_without_the_other_store_the_trail_stops_at_the_lock_with_its_evidence(c
     for e in d["endpoints"]:
         if e["kind"] == "bridged":
             assert "Locked nonce" in e["evidence"] and "not followed" in e["evidence"]
+
+
+def test_far_chain_endpoints_carry_fiat_at_the_series_of_what_the_wrapped_token_stands_for(chains) -> None:
+    """Issue 25: an endpoint on chain B in a bridge's wrapped token is valued at the series of the asset locked on
+    chain A (bETH at ETH/USD, bUSDX at USDX/USD), at the UTC close of the day of the last chain-B tx that paid it;
+    recomputed from the scenario's price CSVs and chain B's block times, CLI = API."""
+    import csv
+    import datetime as dt
+
+    from chaintrail.api import create_app
+    from chaintrail.api.server import ServerThread
+    from chaintrail.store.chainstore import ChainStore
+    from chaintrail.store.sql import query
+
+    a, b, key = chains
+    prices = a.parent / "scenario" / "prices"
+    for f in sorted(prices.glob("*_usd_daily.csv")):
+        r = subprocess.run([*CLI, "prices", "import", str(f), "--store", str(a)], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    series = {"0x" + "00" * 20: "eth", **{v.lower(): k.lower() for k, v in key["world"]["stablecoins"].items()}}
+    origin = {w.lower(): series.get(o.lower()) for o, w in key["world"]["bridge"]["wrapped"].items()}
+    close = {s: {r["date"]: float(r["close_usd"]) for r in csv.DictReader(open(prices / f"{s}_usd_daily.csv"))}
+             for s in set(series.values()) if (prices / f"{s}_usd_daily.csv").exists()}
+    with ChainStore(b) as st:
+        when = {x["h"]: x["t"] for x in query(st, """SELECT t.hash AS h, b.timestamp AS t FROM eth_transactions t
+                                                    JOIN eth_blocks b ON b.number = t.block_number""").to_pylist()}
+        decimals = {x["address"]: x["decimals"] for x in query(st, "SELECT address, decimals FROM eth_tokens").to_pylist()}
+    case = next(c for c in key["cases"] if c["kind"] == "defi_exploit")
+    src = f"{case['sources'][0]['tx']}:{case['sources'][0]['to']}"
+    r = subprocess.run([*CLI, "trace", "--chain", "eth", "--from", src, "--until-exchange", "--other-store", str(b),
+                        "--store", str(a), "--json"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    far = [e for e in d["other_chain"]["endpoints"] if e["asset"].lower() in origin and e.get("txs")]
+    assert far and {origin[e["asset"].lower()] for e in far} <= set(close)
+    for e in far:
+        s = origin[e["asset"].lower()]
+        day = dt.datetime.fromtimestamp(when[e["txs"][-1]], dt.timezone.utc).date().isoformat()
+        want = round(int(e["amount"]) * close[s][day] / 10 ** decimals[e["asset"]] * 100)
+        assert e["fiat"]["series"] == s.upper() and e["fiat"]["day"] == day, e
+        assert round(e["fiat"]["usd"] * 100) == want, e
+    app = create_app(a, token="t" * 32, other_store=b)
+    with ServerThread(app) as url:
+        import httpx
+
+        body = httpx.get(url + "/api/v1/eth/trace", headers={"Authorization": "Bearer " + "t" * 32}, timeout=300,
+                         params={"source": src, "until_exchange": True, "limit": 5000}).json()
+    assert body["other_chain"]["fiat"] == d["other_chain"]["fiat"] and body["other_chain"]["fiat"]["prices"]
+    assert [e["fiat"] for e in body["other_chain"]["endpoints"]] == [e["fiat"] for e in d["other_chain"]["endpoints"]]

@@ -260,7 +260,8 @@ def _monthly(flows: list[dict]) -> list[dict]:
             for _, r in sorted(m.items())]
 
 
-def eth_trace_fiat(store: ChainStore, out: dict, currency: str = "USD", book: PriceBook | None = None) -> None:
+def eth_trace_fiat(store: ChainStore, out: dict, currency: str = "USD", book: PriceBook | None = None,
+                   series_of=price_series) -> None:
     """Fiat on an Ethereum trace's endpoints (in place), the one function the CLI and the API use.
 
     Each endpoint is valued in its own asset's series (``price_series``) at the UTC close of the day of the last
@@ -292,7 +293,7 @@ def eth_trace_fiat(store: ChainStore, out: dict, currency: str = "USD", book: Pr
         if asset not in series:
             t = tokens.get(bytes.fromhex(asset[2:])) if asset != "ETH" else None
             dec = 18 if asset == "ETH" else (t.decimals if t is not None else None)
-            s, how = price_series(book, tokens, asset, chain_id) if dec is not None else \
+            s, how = series_of(book, tokens, asset, chain_id) if dec is not None else \
                 (None, f"token {asset} has no decimals")
             series[asset] = (s, how, dec)
         s, how, dec = series[asset]
@@ -305,6 +306,35 @@ def eth_trace_fiat(store: ChainStore, out: dict, currency: str = "USD", book: Pr
         e["fiat"] = {**v, "series": s, "tx": tx}
     out["fiat"] = {"currency": cur, "convention": CONVENTION + "; an endpoint at the day of the last transaction "
                    "that paid it", "prices": book.sources_used(sorted(used), cur) if used else []}
+
+
+def eth_far_fiat(near: ChainStore, far: ChainStore, out: dict, wrapped_origin: dict[bytes, bytes],
+                 currency: str = "USD", book: PriceBook | None = None) -> None:
+    """Fiat on the far chain's part of a bridged trace (``out["other_chain"]``, in place), as ``eth_trace_fiat``.
+
+    A bridge's wrapped token is valued at the series of the asset it stands for on the traced chain (its
+    ``AssetAdded`` origin, ``bridge_legs.ChainBridge.wrapped_origin``), not by its own symbol; any other asset of
+    the far chain by ``price_series`` with the far store's tokens and chain id. The prices are the traced store's
+    (``book``), the same series its own endpoints use.
+    """
+    from chaintrail.analysis.eth.tokens import token_metadata
+
+    other = out.get("other_chain")
+    if not other:
+        return
+    book = book if book is not None else PriceBook.open(near.path)
+    near_tokens, near_id = token_metadata(near), chain_id_of(near)
+
+    def series_of(bk: PriceBook, tokens: dict, asset: str, chain_id: int | None) -> tuple[str | None, str]:
+        origin = wrapped_origin.get(bytes.fromhex(asset[2:42])) if asset != "ETH" else None
+        if origin is None:
+            return price_series(bk, tokens, asset, chain_id)
+        what = "ETH" if origin == bytes(20) else "0x" + origin.hex()
+        s, how = price_series(bk, near_tokens, what, near_id)
+        return s, (f"{asset} on chain {chain_id} is the bridge's wrapped {what} of chain {near_id} (its AssetAdded "
+                   f"event): {how}")
+
+    eth_trace_fiat(far, other, currency, book, series_of)
 
 
 def eth_rows(result: dict) -> list[dict]:
