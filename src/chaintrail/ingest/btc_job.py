@@ -11,7 +11,6 @@ ingest, which makes the resumed store byte-identical to an uninterrupted one.
 
 from __future__ import annotations
 
-import io
 import logging
 import mmap
 import time
@@ -24,17 +23,17 @@ from typing import cast
 import numpy as np
 import pyarrow as pa
 
-from chaintrail.chains.bitcoin.blockfiles import (BlockLocation, deobfuscate, detect_network, list_block_files,
-                                                  read_block, read_xor_key, rev_file_for, scan_block_file)
+from chaintrail.chains.bitcoin.blockfiles import (BlockLocation, detect_network, list_block_files, read_xor_key,
+                                                  scan_block_file)
 from chaintrail.chains.bitcoin.chainwork import best_chain
-from chaintrail.chains.bitcoin.network import MAINNET, NETWORKS, Network, network_by_magic
+from chaintrail.chains.bitcoin.network import MAINNET, NETWORKS, Network
 from chaintrail.chains.bitcoin.parse import compute_txids, parse_blocks, sha256d
 from chaintrail.chains.bitcoin.pow import PowCheck
-from chaintrail.chains.bitcoin.undo import RevRecord, parse_rev_file, record_matches_header
 from chaintrail.chains.bitcoin.undo_columns import UndoColumns, parse_bcoin_undo_columns
 from chaintrail.chains.bitcoin.validate import check_block, check_blocks
-from chaintrail.errors import DecodeError, ProofOfWorkError, SourceError, TrailingBytesError, TruncatedError
+from chaintrail.errors import DecodeError, ProofOfWorkError, SourceError, TruncatedError
 from chaintrail.ingest.btc_mapper import BlockMeta, Mapper
+from chaintrail.ingest.btc_sources import BlockReader, LazyBlock, RevUndo, sibling_undo, split_raw
 from chaintrail.ingest.pipeline import InOrder, ahead
 from chaintrail.store.chainstore import Batch, ChainStore
 from chaintrail.store.schema import TABLES
@@ -54,7 +53,7 @@ _ZERO = bytes(32)
 class PendingBlock:
     """One block waiting to be ingested: its bytes, where they came from, and undo access."""
 
-    data: bytes | memoryview | np.ndarray | _Lazy
+    data: bytes | memoryview | np.ndarray | LazyBlock
     source: str
     offset: int
     undo: Callable[[], UndoColumns | None] | None = None
@@ -177,11 +176,11 @@ class BtcIngest:
                         self._rollback(fork_seq)
                 todo_from = pos[h] + 1
         stale_rows = [b for b in layout.stale if b.hash not in self.known_stale and b.hash not in self.known]
-        undo = _RevUndo(key, net.magic)
+        undo = RevUndo(key, net.magic)
         # The folder's chain gives heights by position once its root's height is known, so a
         # block skipped as bad (--skip-bad) does not cost its descendants their heights.
         root = self._height_of(main[0].prev_hash, {}, None, 0, net) if main else None
-        pending = (PendingBlock(_Lazy(b, key), str(b.file), b.offset, undo.for_block(b),
+        pending = (PendingBlock(LazyBlock(b, key), str(b.file), b.offset, undo.for_block(b),
                                 None if root is None else root + i)
                    for i, b in enumerate(main) if i >= todo_from and b.hash not in self.known)
         total = sum(b.length for b in main[todo_from:])
@@ -238,8 +237,8 @@ class BtcIngest:
                 raw = p.read_bytes()
             except OSError as exc:
                 raise SourceError(f"{p}: cannot read ({exc.strerror})") from exc
-            for data, off in _split_raw(raw, str(p)):
-                undo_file = (undo_paths or {}).get(str(p)) or _sibling_undo(p)
+            for data, off in split_raw(raw, str(p)):
+                undo_file = (undo_paths or {}).get(str(p)) or sibling_undo(p)
                 undo_fn = (lambda f=undo_file: parse_bcoin_undo_columns(Path(f).read_bytes(), str(f))) if undo_file else None
                 blocks.append(PendingBlock(data, str(p), off, undo_fn, height, check_pow=self.pow is not None))
         if self.network is None and self.store.network is None:
@@ -358,7 +357,7 @@ class BtcIngest:
 
     def _seen(self, blk: PendingBlock) -> bool:
         """Whether the block is stored already, or parsed in an earlier batch of this run (the parse thread)."""
-        if isinstance(blk.data, _Lazy):
+        if isinstance(blk.data, LazyBlock):
             h = blk.data.loc.hash
         else:
             h = sha256d(bytes(blk.data[:80]))
@@ -373,7 +372,7 @@ class BtcIngest:
         if mapped is not None:
             # Every block sits in one plain blk file: parse the file's pages in place, no copy.
             buf = mapped
-            locs = [cast(_Lazy, b.data).loc for b in batch]
+            locs = [cast(LazyBlock, b.data).loc for b in batch]
             starts = np.array([loc.offset for loc in locs], np.int64)
             ends = starts + sizes
             if int(ends.max()) > len(buf):
@@ -385,9 +384,9 @@ class BtcIngest:
             ends = np.cumsum(sizes)
             starts = ends - sizes
             buf = np.empty(int(ends[-1]), np.uint8)
-            with _Reader() as reader:
+            with BlockReader() as reader:
                 for b, s in zip(batch, starts.tolist()):
-                    if isinstance(b.data, _Lazy):
+                    if isinstance(b.data, LazyBlock):
                         reader.read_into(b.data, buf[s:s + len(b.data)])
                         b.data = buf[s:s + len(b.data)]
                     else:
@@ -430,10 +429,10 @@ class BtcIngest:
         """The whole blk file memory-mapped, if every block of ``batch`` is read from that one plain
         (not xor-obfuscated) file; the last file's map is kept for the next batch."""
         first = batch[0].data
-        if not isinstance(first, _Lazy) or (first.key is not None and any(first.key)):
+        if not isinstance(first, LazyBlock) or (first.key is not None and any(first.key)):
             return None
         path = first.loc.file
-        if any(not isinstance(b.data, _Lazy) or b.data.loc.file != path for b in batch):
+        if any(not isinstance(b.data, LazyBlock) or b.data.loc.file != path for b in batch):
             return None
         if self._map[0] != path:
             with open(path, "rb") as fh:
@@ -516,111 +515,6 @@ class _BadBlock(Exception):
         data = cast(np.ndarray, blk.data)   # read into the batch by now
         self.hash = sha256d(bytes(data[:80]))[::-1] if len(data) >= 80 else None
         self.error = type(error)(error.reason, blk.source, blk.offset + max(rel, 0))
-
-
-class _Lazy:
-    """A block location whose bytes are read only when needed."""
-
-    def __init__(self, loc: BlockLocation, key: bytes | None):
-        self.loc, self.key = loc, key
-
-    def __len__(self) -> int:
-        return self.loc.length
-
-    def materialize(self) -> bytes:
-        return read_block(self.loc, self.key)
-
-
-class _Reader:
-    """Reads blocks straight into a batch buffer, keeping the last blk file open."""
-
-    def __init__(self) -> None:
-        self.path: Path | None = None
-        self.fh: io.BufferedReader | None = None
-
-    def read_into(self, lazy: _Lazy, out: np.ndarray) -> None:
-        loc = lazy.loc
-        if lazy.key is not None and lazy.key != bytes(len(lazy.key)):
-            out[:] = np.frombuffer(lazy.materialize(), np.uint8)
-            return
-        if self.fh is None or self.path != loc.file:
-            self.close()
-            self.fh, self.path = open(loc.file, "rb"), loc.file
-        self.fh.seek(loc.offset)
-        got = self.fh.readinto(out)  # type: ignore[arg-type]
-        if got != loc.length:
-            raise TruncatedError(f"block of {loc.length} bytes has only {got} on disk", str(loc.file), loc.offset)
-
-    def close(self) -> None:
-        if self.fh is not None:
-            self.fh.close()
-            self.fh, self.path = None, None
-
-    def __enter__(self) -> "_Reader":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class _RevUndo:
-    """Finds each block's record in the rev file paired with its blk file, lazily."""
-
-    def __init__(self, key: bytes | None, magic: bytes):
-        self.key, self.magic = key, magic
-        self.files: dict[Path, list[RevRecord]] = {}
-        self.cursor: dict[Path, int] = {}
-
-    def for_block(self, loc: BlockLocation) -> Callable[[], UndoColumns | None]:
-        return lambda: self._lookup(loc)
-
-    def _lookup(self, loc: BlockLocation) -> UndoColumns | None:
-        rev = rev_file_for(loc.file)
-        if rev is None:
-            return None
-        if rev not in self.files:
-            data = rev.read_bytes()
-            if self.key:
-                data = deobfuscate(data, self.key, 0)
-            self.files[rev] = parse_rev_file(data, self.magic, str(rev))
-            self.cursor[rev] = 0
-        recs = self.files[rev]
-        start = self.cursor[rev]
-        # Records are written in connect order, so scanning on from the last match is usually one step.
-        for k in list(range(start, len(recs))) + list(range(0, start)):
-            if record_matches_header(recs[k], loc.header):
-                self.cursor[rev] = k + 1
-                return UndoColumns.from_coins([c for tx in recs[k].txs for c in tx])
-        return None
-
-
-def _sibling_undo(p: Path) -> str | None:
-    cand = p.with_name(p.stem + "-undo" + p.suffix)
-    return str(cand) if cand.exists() else None
-
-
-def _split_raw(raw: bytes, source: str) -> list[tuple[bytes, int]]:
-    """Blocks in a --raw file: Core-framed records, hex text, or one bare block."""
-    if len(raw) >= 8 and network_by_magic(raw[:4]) is not None:
-        out, pos = [], 0
-        while pos + 8 <= len(raw) and network_by_magic(raw[pos:pos + 4]) is not None:
-            n = int.from_bytes(raw[pos + 4:pos + 8], "little")
-            if pos + 8 + n > len(raw):
-                raise TruncatedError(f"framed block of {n} bytes runs past the end of the file", source, pos)
-            out.append((raw[pos + 8:pos + 8 + n], pos + 8))
-            pos += 8 + n
-        if raw[pos:].strip(b"\0"):
-            raise TrailingBytesError("bytes after the last framed block", source, pos)
-        return out
-    text = raw.strip()
-    if text and all(c in b"0123456789abcdefABCDEF" for c in text[:4096]):
-        try:
-            return [(bytes.fromhex(text.decode("ascii")), 0)]
-        except ValueError as exc:
-            raise DecodeError(f"not valid hex: {exc}", source, 0) from None
-    if len(raw) < 81:
-        raise TruncatedError(f"file of {len(raw)} bytes is too short for a block", source, 0)
-    return [(raw, 0)]
 
 
 __all__ = ["BtcIngest", "IngestReport", "PendingBlock"]
