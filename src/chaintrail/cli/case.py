@@ -33,6 +33,7 @@ from chaintrail.cli._common import (
     store_path,
 )
 from chaintrail.errors import UsageError
+from chaintrail.i18n import _, fmt_number
 
 app = typer.Typer(help="Case files: subjects, findings, notes, attachments, audit log, reports, sharing.",
                   no_args_is_help=True)
@@ -67,7 +68,7 @@ def _user_token() -> str | None:
         try:
             token = (Path(path).read_text(encoding="utf-8").splitlines() or [""])[0].strip()
         except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read $CHAINTRAIL_USER_TOKEN_FILE {path}: {exc}") from None
+            raise UsageError(_("cannot read $CHAINTRAIL_USER_TOKEN_FILE {path}: {error}").format(path=path, error=exc)) from None
     return token or None
 
 
@@ -83,10 +84,10 @@ def _open(db: str | None, store: Path | None, user: str | None, agency: str | No
         if token:
             p = repo.principal_for_token(token)
             if p is None:
-                raise UsageError("unknown or revoked user token ($CHAINTRAIL_USER_TOKEN)")
+                raise UsageError(_("unknown or revoked user token ($CHAINTRAIL_USER_TOKEN)"))
             if (user and user != p.username) or (agency and agency != p.agency):
-                raise UsageError(f"the user token is {p.username}'s ({p.agency}), not "
-                                 f"{user or p.username} ({agency or p.agency})")
+                raise UsageError(_("the user token is {user}'s ({agency}), not {asked} ({asked_agency})").format(
+                    user=p.username, agency=p.agency, asked=user or p.username, asked_agency=agency or p.agency))
         else:
             name = user or os.environ.get("CHAINTRAIL_USER") or os_user()
             try:
@@ -134,7 +135,8 @@ def new(title: str = typer.Argument(..., help="Case title"),
     repo, p = _open(db, store, user, agency)
     with repo:
         c = repo.create_case(p, title, summary, level)
-    emit_json(c) if json_out else console.print(f"opened case [bold]{c['ref']}[/bold] ({c['tlp']})")
+    emit_json(c) if json_out else console.print(_("opened case [bold]{ref}[/bold] ({tlp})").format(
+        ref=c["ref"], tlp=c["tlp"]), highlight=False)
 
 
 @app.command("list")
@@ -148,7 +150,7 @@ def list_cases(db: str = DbOption, store: Path = StoreOption, user: str = UserOp
     if json_out:
         emit_json(cases)
         return
-    t = Table("ref", "title", "agency", "tlp", "status", "created")
+    t = Table(_("ref"), _("title"), _("agency"), _("tlp"), _("status"), _("created"))
     for c in cases:
         t.add_row(c["ref"], c["title"], c["agency"], c["tlp"], c["status"], c["created_at"][:10])
     console.print(t)
@@ -169,19 +171,24 @@ def show(ref: str, db: str = DbOption, store: Path = StoreOption, user: str = Us
     say = functools.partial(console.print, markup=False, highlight=False)
     say(f"{c['ref']} {c['title']} [{c['tlp']}, {c['status']}, {c['agency']}]")
     for s in v.subjects:
-        say(f"  subject {s['id']}: {s['kind']} {s['value']} {s.get('label') or ''} [{s['tlp']}]")
+        say(_("  subject {id}: {kind} {value} {label} [{tlp}]").format(
+            id=s["id"], kind=s["kind"], value=s["value"], label=s.get("label") or "", tlp=s["tlp"]))
     for f in v.findings:
-        say(f"  finding {f['id']}: {f['kind']} {f['title']} hash {f['finding_hash'][:16]}… [{f['tlp']}]")
+        say(_("  finding {id}: {kind} {title} hash {hash}… [{tlp}]").format(
+            id=f["id"], kind=f["kind"], title=f["title"], hash=f["finding_hash"][:16], tlp=f["tlp"]))
     for n in v.notes:
-        say(f"  note {n['id']} by {n['created_by']}: {n['body'][:80]} [{n['tlp']}]")
+        say(_("  note {id} by {user}: {body} [{tlp}]").format(id=n["id"], user=n["created_by"], body=n["body"][:80],
+                                                              tlp=n["tlp"]))
     for a in v.attachments:
-        say(f"  attachment {a['id']}: {a['filename']} ({a['kind']}, {a['size']:,} bytes) [{a['tlp']}]")
+        say(_("  attachment {id}: {name} ({kind}, {size} bytes) [{tlp}]").format(
+            id=a["id"], name=a["filename"], kind=a["kind"], size=fmt_number(a["size"]), tlp=a["tlp"]))
     for t in v.tags:
-        say(f"  tag {t['id']}: {t['address']} '{t['label']}' source {t.get('source')} [{t['tlp']}]")
+        say(_("  tag {id}: {address} '{label}' source {source} [{tlp}]").format(
+            id=t["id"], address=t["address"], label=t["label"], source=t.get("source"), tlp=t["tlp"]))
     for s in v.shares:
-        say(f"  shared with {s['agency']} up to {s['tlp_max']}")
+        say(_("  shared with {agency} up to {tlp}").format(agency=s["agency"], tlp=s["tlp_max"]))
     if v.withheld:
-        say(f"  withheld above {v.level}: {v.withheld}")
+        say(_("  withheld above {tlp}: {counts}").format(tlp=v.level, counts=v.withheld))
 
 
 @app.command("add")
@@ -195,7 +202,7 @@ def add(ref: str, value: str = typer.Argument(..., help="ADDRESS, TXID or cluste
     repo, p = _open(db, store, user, agency)
     with repo:
         s = repo.add_subject(p, ref, kind or subject_kind(value), value, label, level)
-    emit_json(s) if json_out else console.print(f"subject {s['id']} added to {ref}")
+    emit_json(s) if json_out else console.print(_("subject {id} added to {ref}").format(id=s["id"], ref=ref))
 
 
 @app.command("note")
@@ -207,7 +214,7 @@ def note(ref: str, text: str, about: str = typer.Option(None, "--about", help="A
     repo, p = _open(db, store, user, agency)
     with repo:
         n = repo.add_note(p, ref, text, about, level)
-    emit_json(n) if json_out else console.print(f"note {n['id']} added to {ref}")
+    emit_json(n) if json_out else console.print(_("note {id} added to {ref}").format(id=n["id"], ref=ref))
 
 
 @app.command("tag")
@@ -221,7 +228,7 @@ def tag(ref: str, address: str, label: str, category: str = typer.Option(None, "
     with repo:
         t = repo.add_tag(p, ref, address, label, category=category, source=source, confidence=confidence,
                          actor=actor, level=level)
-    emit_json(t) if json_out else console.print(f"tag {t['id']} added to {ref}")
+    emit_json(t) if json_out else console.print(_("tag {id} added to {ref}").format(id=t["id"], ref=ref))
 
 
 @app.command("attach")
@@ -237,7 +244,7 @@ def attach(ref: str, file: Path = typer.Argument(..., exists=True, dir_okay=Fals
     data = file.read_bytes()
     meta = None
     if chain not in ("btc", "eth"):
-        raise UsageError(f"--chain must be btc or eth, not {chain!r}")
+        raise UsageError(_("--chain must be btc or eth, not {chain}").format(chain=repr(chain)))
     if exchange_records:
         from chaintrail.store.chainstore import ChainStore
         with ChainStore(store_path(store)) as st:
@@ -252,10 +259,12 @@ def attach(ref: str, file: Path = typer.Argument(..., exists=True, dir_okay=Fals
         emit_json({k: v for k, v in a.items() if k != "meta"} | ({"mapping": {k: v for k, v in meta.items()
                                                                               if k != "per_leg"}} if meta else {}))
         return
-    console.print(f"attachment {a['id']} ({a['size']:,} bytes, sha256 {a['sha256'][:16]}…) added to {ref}")
+    console.print(_("attachment {id} ({size} bytes, sha256 {sha}…) added to {ref}").format(
+        id=a["id"], size=fmt_number(a["size"]), sha=a["sha256"][:16], ref=ref), highlight=False)
     if meta:
-        console.print(f"  {meta['legs']:,} legs over {meta['transactions']:,} txs; {meta['transactions_in_store']:,} "
-                      f"txs in the store; by status {meta['by_status']}")
+        console.print(_("  {legs} legs over {txs} txs; {in_store} txs in the store; by status {status}").format(
+            legs=fmt_number(meta["legs"]), txs=fmt_number(meta["transactions"]),
+            in_store=fmt_number(meta["transactions_in_store"]), status=meta["by_status"]), highlight=False)
 
 
 def _map_records(st, data: bytes, name: str, chain: str) -> dict:
@@ -274,7 +283,8 @@ def _save(ref: str, f: dict, level: str | None, db, store, user, agency, json_ou
     if json_out:
         emit_json({"id": row["id"], "finding_hash": row["finding_hash"], "title": row["title"]})
         return
-    console.print(f"finding {row['id']} saved to {ref}: {row['title']}\n  finding hash {row['finding_hash']}")
+    console.print(_("finding {id} saved to {ref}: {title}\n  finding hash {hash}").format(
+        id=row["id"], ref=ref, title=row["title"], hash=row["finding_hash"]), highlight=False)
 
 
 OtherStoreOption = typer.Option(None, "--other-store", help="eth: the store of the chain a bridge leads to; the "
@@ -325,9 +335,10 @@ def finding_trace(
         _save(ref, f, level, db, store, user, agency, json_out)
         return
     if chain != "btc":
-        raise UsageError(f"--chain must be btc or eth, not {chain!r}")
+        raise UsageError(_("--chain must be btc or eth, not {chain}").format(chain=repr(chain)))
     if link or until_exchange or asset != "all" or tornado_heuristics != "all" or other_store is not None:
-        raise UsageError("--asset, --link, --tornado-heuristics, --until-exchange and --other-store are for --chain eth")
+        raise UsageError(_("--asset, --link, --tornado-heuristics, --until-exchange and --other-store are for "
+                           "--chain eth"))
     from chaintrail.analysis.tracing import TraceParams
     from chaintrail.cases.findings import trace_finding
     params = TraceParams(direction=direction, model=model, max_hops=max_hops, min_amount_sat=min_amount,
@@ -350,7 +361,7 @@ def finding_leads(ref: str, deposit: str = typer.Option(None, "--deposit", help=
     from chaintrail.cases.eth_findings import eth_leads_finding
     from chaintrail.store.chainstore import ChainStore
     if chain != "eth":
-        raise UsageError(f"Tornado leads are on Ethereum only (--chain eth), not {chain!r}")
+        raise UsageError(_("Tornado leads are on Ethereum only (--chain eth), not {chain}").format(chain=repr(chain)))
     with ChainStore(store_path(store)) as st:
         f = eth_leads_finding(st, deposit, address, title)
     _save(ref, f, level, db, store, user, agency, json_out)
@@ -388,9 +399,9 @@ def finding_account(ref: str, subject: str = typer.Argument(..., help="cluster:N
     from chaintrail.cases.findings import account_finding
     from chaintrail.store.chainstore import ChainStore
     if chain not in ("btc", "eth"):
-        raise UsageError(f"--chain must be btc or eth, not {chain!r}")
+        raise UsageError(_("--chain must be btc or eth, not {chain}").format(chain=repr(chain)))
     if chain == "eth" and lots != "fifo":
-        raise UsageError("--chain eth keeps FIFO lots per asset (an account has no outputs to identify)")
+        raise UsageError(_("--chain eth keeps FIFO lots per asset (an account has no outputs to identify)"))
     with ChainStore(store_path(store)) as st:
         if chain == "eth":
             from chaintrail.cases.eth_findings import eth_account_finding
@@ -424,17 +435,19 @@ def finding_rerun(ref: str, finding_id: int, db: str = DbOption, store: Path = S
     with repo:
         found = [f for f in repo.case(p, ref).findings if f["id"] == finding_id]
         if not found:
-            raise UsageError(f"case {ref} has no finding {finding_id}")
+            raise UsageError(_("case {ref} has no finding {id}").format(ref=ref, id=finding_id))
         with ChainStore(store_path(store)) as st, _maybe_store(other_store) as other:
             r = rerun(st, found[0], other)
         repo.record(p, ref, "finding.rerun", {"finding": finding_id, **r.to_dict()})
     if json_out:
         emit_json(r.to_dict())
     elif r.reproduced:
-        console.print(f"[green]reproduced[/green]: finding {finding_id} hash {r.new_hash}")
+        console.print(_("[green]reproduced[/green]: finding {id} hash {hash}").format(id=finding_id, hash=r.new_hash),
+                      highlight=False)
     else:
-        err_console.print(f"[red]differs[/red]: stored {r.stored_hash}, now {r.new_hash}; fields {r.differences}"
-                          + ("" if r.same_store else " (the store's content hash differs too)"))
+        err_console.print(_("[red]differs[/red]: stored {stored}, now {now}; fields {fields}").format(
+            stored=r.stored_hash, now=r.new_hash, fields=r.differences)
+            + ("" if r.same_store else _(" (the store's content hash differs too)")), highlight=False)
     if not r.reproduced:
         raise typer.Exit(EXIT_DATA)
 
@@ -460,15 +473,18 @@ def verify_cmd(ref: str = typer.Argument(None, help="Check this case's records (
         emit_json(rep.to_dict())
     elif rep.ok:
         cp = rep.checkpoints or {}
-        console.print(f"[green]verified[/green]: {rep.entries:,} log entries, {rep.rows:,} records; head "
-                      f"#{rep.head_seq} {rep.head_hash}; anchored to #{cp.get('anchored_seq', 0)} by "
-                      f"{cp.get('lines', 0):,} signed checkpoints in {cp.get('path')}", highlight=False, soft_wrap=True)
+        console.print(_("[green]verified[/green]: {entries} log entries, {rows} records; head #{seq} {hash}; anchored "
+                        "to #{anchored} by {lines} signed checkpoints in {path}").format(
+            entries=fmt_number(rep.entries), rows=fmt_number(rep.rows), seq=rep.head_seq, hash=rep.head_hash,
+            anchored=cp.get("anchored_seq", 0), lines=fmt_number(cp.get("lines", 0)), path=cp.get("path")),
+            highlight=False, soft_wrap=True)
     else:
         for pr in rep.problems:
-            err_console.print(f"[red]altered[/red] {pr.message}", highlight=False, soft_wrap=True)
+            err_console.print(_("[red]altered[/red] {problem}").format(problem=pr.message), highlight=False,
+                              soft_wrap=True)
     if not json_out:
         for w in rep.warnings:
-            err_console.print(f"[yellow]note[/yellow] {w}", highlight=False, soft_wrap=True)
+            err_console.print(_("[yellow]note[/yellow] {warning}").format(warning=w), highlight=False, soft_wrap=True)
     if not rep.ok:
         raise typer.Exit(EXIT_DATA)
 
@@ -488,8 +504,9 @@ def checkpoint_cmd(db: str = DbOption, store: Path = StoreOption, json_out: bool
     if json_out:
         emit_json({"path": str(path), **line})
     else:
-        console.print(f"anchored entry #{line['seq']} {line['head']} in {path} (line {line['n']}, signed by "
-                      f"{line['agency']} {line['key']})", highlight=False, soft_wrap=True)
+        console.print(_("anchored entry #{seq} {head} in {path} (line {n}, signed by {agency} {key})").format(
+            seq=line["seq"], head=line["head"], path=path, n=line["n"], agency=line["agency"], key=line["key"]),
+            highlight=False, soft_wrap=True)
 
 
 @app.command("log")
@@ -526,7 +543,10 @@ def report(ref: str, out: Path = typer.Option(None, "--out", "-o", help="File to
         data = build_report(repo, p, ref, fmt, level, lang=lang)
     out = out or Path(f"{ref}.{fmt}")
     out.write_bytes(data)
-    emit_json({"path": str(out), "bytes": len(data)}) if json_out else console.print(f"wrote {out} ({len(data):,} bytes)")
+    if json_out:
+        emit_json({"path": str(out), "bytes": len(data)})
+    else:
+        console.print(_("wrote {path} ({size} bytes)").format(path=out, size=fmt_number(len(data))), highlight=False)
 
 
 @app.command("export")
@@ -546,7 +566,8 @@ def export(ref: str, out: Path = typer.Option(..., "--out", "-o"),
     if json_out:
         emit_json({"path": str(out), "bytes": len(data), "fingerprint": fp})
     else:
-        console.print(f"wrote {out} ({len(data):,} bytes), signed by {p.agency} key {fp}")
+        console.print(_("wrote {path} ({size} bytes), signed by {agency} key {key}").format(
+            path=out, size=fmt_number(len(data)), agency=p.agency, key=fp), highlight=False)
 
 
 @app.command("import")
@@ -569,8 +590,9 @@ def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False),
     if json_out:
         emit_json(res.to_dict())
         return
-    console.print(f"imported as [bold]{res.case['ref']}[/bold] from {res.sender['agency']} "
-                  f"({res.sender['fingerprint']}): {res.counts}")
+    console.print(_("imported as [bold]{ref}[/bold] from {agency} ({key}): {counts}").format(
+        ref=res.case["ref"], agency=res.sender["agency"], key=res.sender["fingerprint"], counts=res.counts),
+        highlight=False)
 
 
 @app.command("share")
@@ -583,10 +605,13 @@ def share(ref: str, to_agency: str, level: str = typer.Option("amber", "--tlp", 
     with repo:
         if revoke:
             repo.unshare(p, ref, to_agency)
-            console.print(f"{ref} no longer shared with {to_agency}")
+            console.print(_("{ref} no longer shared with {agency}").format(ref=ref, agency=to_agency))
             return
         s = repo.share(p, ref, to_agency, level)
-    emit_json(s) if json_out else console.print(f"{ref} shared with {to_agency} up to {s['tlp_max']}")
+    if json_out:
+        emit_json(s)
+    else:
+        console.print(_("{ref} shared with {agency} up to {tlp}").format(ref=ref, agency=to_agency, tlp=s["tlp_max"]))
 
 
 @agency_app.command("add")
@@ -600,7 +625,11 @@ def agency_add(name: str, country: str = typer.Option(None, "--country"),
         repo.add_agency(p.username, name, kind="foreign" if public_key else "home", country=country,
                         public_key_hex=public_key)
         a = repo.agency(name)
-    emit_json(a) if json_out else console.print(f"agency {a['name']} ({a['kind']}), key {a['fingerprint']}")
+    if json_out:
+        emit_json(a)
+    else:
+        console.print(_("agency {name} ({kind}), key {key}").format(name=a["name"], kind=a["kind"],
+                                                                    key=a["fingerprint"]), highlight=False)
 
 
 @agency_app.command("list")
@@ -628,15 +657,16 @@ def user_add(username: str, agency_name: str = typer.Option(..., "--agency"),
     if not _user_token():
         with CaseRepository.open(_dsn(db, store)) as repo:   # refused, and logged, without an admin's token
             repo.log_refused(f"cli:{os_user()}", "user.create", f"no admin token to enrol {username} into {agency_name}")
-        raise UsageError("enrolling a user needs an admin: set $CHAINTRAIL_USER_TOKEN to an admin's token "
-                         "(a new database starts with `chaintrail case admin bootstrap`)")
+        raise UsageError(_("enrolling a user needs an admin: set $CHAINTRAIL_USER_TOKEN to an admin's token "
+                           "(a new database starts with `chaintrail case admin bootstrap`)"))
     repo, p = _open(db, store, None, None)
     with repo:
         row, token = repo.add_user(p, username, agency_name, role)
     if json_out:
         emit_json({"username": username, "agency": agency_name, "role": role, "token": token})
     else:
-        console.print(f"user {username} ({role}, {agency_name}); API token (shown once): {token}")
+        console.print(_("user {user} ({role}, {agency}); API token (shown once): {token}").format(
+            user=username, role=role, agency=agency_name, token=token), highlight=False)
 
 
 @admin_app.command("bootstrap")
@@ -652,8 +682,9 @@ def admin_bootstrap(username: str = typer.Option(..., "--user", "-u", help="The 
     if json_out:
         emit_json({"username": p.username, "agency": p.agency, "role": p.role, "token": token})
         return
-    console.print(f"first admin {p.username} of {p.agency}; API token (shown once): {token}")
-    console.print("  act as them with CHAINTRAIL_USER_TOKEN=<token>; enrol others with `chaintrail case user add`")
+    console.print(_("first admin {user} of {agency}; API token (shown once): {token}").format(
+        user=p.username, agency=p.agency, token=token), highlight=False)
+    console.print(_("  act as them with CHAINTRAIL_USER_TOKEN=<token>; enrol others with `chaintrail case user add`"))
 
 
 @admin_app.command("operator")
@@ -669,7 +700,8 @@ def admin_operator(db: str = DbOption, store: Path = StoreOption, user: str = Us
     if json_out:
         emit_json({"username": p.username, "agency": p.agency, "role": p.role})
     else:
-        console.print(f"local operator {p.username} of {p.agency} (single-user database)")
+        console.print(_("local operator {user} of {agency} (single-user database)").format(user=p.username,
+                                                                                            agency=p.agency))
 
 
 @app.command("demo")
@@ -685,10 +717,10 @@ def demo_case(demo_dir: Path = typer.Option(Path("./chaintrail-demo-store"), "--
     from chaintrail.cases.demo import open_demo_case
     spec = demo_dir / "demo.json"
     if not spec.exists():
-        raise UsageError(f"no demo at {demo_dir}: run `chaintrail demo --dir {demo_dir}` first")
+        raise UsageError(_("no demo at {dir}: run `chaintrail demo --dir {dir}` first").format(dir=demo_dir))
     d = _json.loads(spec.read_text())
     if d.get("source") != "scenario" or not d.get("answer_key"):
-        raise UsageError("this demo has no generated ransomware case (it fell back to mainnet blocks)")
+        raise UsageError(_("this demo has no generated ransomware case (it fell back to mainnet blocks)"))
     repo, p = _open(db, Path(d["store"]), user, agency)
     with repo:
         ref = open_demo_case(repo, p, d["store"], d["answer_key"], d["case_id"], d["subject"])
@@ -698,6 +730,7 @@ def demo_case(demo_dir: Path = typer.Option(Path("./chaintrail-demo-store"), "--
     if json_out:
         emit_json({"ref": ref, "store": d["store"], "report": str(report) if report else None})
         return
-    console.print(f"opened demo case [bold]{ref}[/bold] in {_dsn(db, Path(d['store']))}")
-    console.print(f"report: chaintrail case report {ref} --store {d['store']}" + (f" (written to {report})"
-                                                                                  if report else ""))
+    console.print(_("opened demo case [bold]{ref}[/bold] in {db}").format(ref=ref, db=_dsn(db, Path(d["store"]))),
+                  highlight=False)
+    console.print(_("report: chaintrail case report {ref} --store {store}").format(ref=ref, store=d["store"])
+                  + (_(" (written to {path})").format(path=report) if report else ""), highlight=False)

@@ -91,9 +91,9 @@ def _cluster_eth(store: Path, big: int, block: bool, json_out: bool, engine: str
         params = EntityParams(big=big, block_big_merges=block)
         if engine == "spark":
             from chaintrail.analysis.eth.spark_entities import spark_build_entities
-            _, report = spark_build_entities(st, params, service_mask(st))
+            _labels, report = spark_build_entities(st, params, service_mask(st))
         else:
-            _, report = build_entities(st, params, service_mask(st))
+            _labels, report = build_entities(st, params, service_mask(st))
     if json_out:
         emit_json(asdict(report))
         return
