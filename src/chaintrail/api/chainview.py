@@ -27,6 +27,7 @@ from chaintrail.store import index as ix
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.csr import csr
 from chaintrail.store.readmodel import ReadModel, open_read_model
+from chaintrail.tags.model import normalize_address
 
 _ADDR_WIDTH = 96          # longer strings are not addresses any chain uses
 _NONE = int(ix.NONE)
@@ -343,6 +344,64 @@ class ChainView:
                 if i < len(run["addr_sort"]) and at(i) == key:
                     return int(run["addr_sort"][i])
         return None
+
+    def addr_nums(self, addresses) -> np.ndarray:
+        """addr_nums of many exact address strings at once (-1 where absent; bech32 in any case): one binary
+        search per run, vectorised over the strings, so O(k log n) for k strings and nothing O(chain)."""
+        names = ["" if x is None else str(x) for x in addresses]
+        out = self._addr_nums_exact([x.encode("utf-8", "replace") for x in names])
+        miss = [i for i in np.flatnonzero(out < 0).tolist() if normalize_address(names[i]) != names[i]]
+        if miss:
+            out[miss] = self._addr_nums_exact([normalize_address(names[i]).encode("utf-8", "replace") for i in miss])
+        return out
+
+    def _addr_rows(self, run: dict, local: np.ndarray) -> np.ndarray:
+        """The run's address strings ``local`` (run-relative) as zero-padded rows of _ADDR_WIDTH bytes."""
+        off, blob = run["addr_off"], run["addr_blob"]
+        start = np.asarray(off[local], np.int64)
+        length = np.minimum(np.asarray(off[local + 1], np.int64) - start, _ADDR_WIDTH)
+        col = np.arange(_ADDR_WIDTH)
+        inside = col[None, :] < length[:, None]
+        if not len(blob):
+            return np.zeros((len(local), _ADDR_WIDTH), np.uint8)
+        pos = np.where(inside, start[:, None] + col[None, :], 0)
+        return np.where(inside, np.asarray(blob[pos.ravel()]).reshape(pos.shape), 0).astype(np.uint8)
+
+    def _addr_nums_exact(self, keys: list[bytes]) -> np.ndarray:
+        k = len(keys)
+        out = np.full(k, -1, np.int64)
+        ok = np.array([0 < len(b) <= _ADDR_WIDTH for b in keys], np.bool_)
+        if not ok.any():
+            return out
+        want = np.frombuffer(b"".join(b.ljust(_ADDR_WIDTH, b"\0") if 0 < len(b) <= _ADDR_WIDTH else bytes(_ADDR_WIDTH)
+                                      for b in keys), np.uint8).reshape(k, _ADDR_WIDTH)
+        lens = np.array([len(b) for b in keys], np.int64)
+        for run, a0 in zip(self._runs, self._a0.tolist()):
+            order = run["addr_sort"]
+            m = len(order)
+            todo = np.flatnonzero(ok & (out < 0))
+            if not m or not len(todo):
+                continue
+            lo, hi = np.zeros(len(todo), np.int64), np.full(len(todo), m, np.int64)
+            while True:     # lower bound of each key among the run's strings (zero padding keeps byte order)
+                act = np.flatnonzero(lo < hi)
+                if not len(act):
+                    break
+                mid = (lo[act] + hi[act]) // 2
+                got = self._addr_rows(run, np.asarray(order[mid], np.int64) - a0)
+                w = want[todo[act]]
+                diff = got != w
+                first = diff.argmax(axis=1)
+                less = diff.any(axis=1) & (got[np.arange(len(act)), first] < w[np.arange(len(act)), first])
+                lo[act] = np.where(less, mid + 1, lo[act])
+                hi[act] = np.where(less, hi[act], mid)
+            inr = lo < m
+            cand = np.asarray(order[np.minimum(lo, m - 1)], np.int64)
+            off = run["addr_off"]
+            same = inr & (np.asarray(off[cand - a0 + 1], np.int64) - np.asarray(off[cand - a0], np.int64) == lens[todo])
+            same &= (self._addr_rows(run, cand - a0) == want[todo]).all(axis=1)
+            out[todo[same]] = cand[same]
+        return out
 
     def address(self, a: int) -> str | None:
         return (self._addr_bytes(a).decode("utf-8", "replace") or None) if 0 <= a < self.n_addr else None

@@ -29,10 +29,12 @@ def tag_dict(t, via: str = "address", conflict: bool = False) -> dict:
 class TagView:
     """Read-only tag lookups for one store; rebuilt whole when tags change."""
 
-    def __init__(self, store: ChainStore, labels: np.ndarray):
+    def __init__(self, store: ChainStore, labels: np.ndarray, addr_nums=None):
         self.store = store
         self.tagstore = TagStore(store.path)
-        self.attribution: Attribution | None = Attribution(self.tagstore, store, labels) if len(self.tagstore) else None
+        # O(tags): tagged addresses found through ``addr_nums`` (the read model's search), no per-address array.
+        self.attribution: Attribution | None = Attribution(self.tagstore, store, labels, addr_nums) \
+            if len(self.tagstore) else None
         tags = self.tagstore.tags
         self.n_tags = tags.num_rows
         if self.n_tags:

@@ -92,7 +92,7 @@ class Workbench:
         self.other_store = ChainStore(other_store) if other_store is not None else None
         self.limits = limits or Limits()
         self.view = ChainView(self.store)
-        self.tags = TagView(self.store, self.view.labels)
+        self.tags = TagView(self.store, self.view.labels, self.view.addr_nums)
         # The trace engine's per-output scratch and mixer mask are O(chain): built on the first trace (with
         # trace workers, the API process never builds them), so opening a workbench stays O(1).
         self._mixers: np.ndarray | None = None
@@ -153,7 +153,7 @@ class Workbench:
     def reload_tags(self) -> None:
         """Re-read the tag store (after a tag was added); a fresh engine, so no stop mask is stale."""
         with self._tags_lock:
-            tags = TagView(self.store, self.view.labels)
+            tags = TagView(self.store, self.view.labels, self.view.addr_nums)
             with self._trace_lock:
                 self.tags, self._tracer = tags, None      # the next trace builds an engine with the new tags
                 self._results.clear()       # stop categories and endpoint tags may have changed

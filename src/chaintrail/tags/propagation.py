@@ -60,6 +60,45 @@ def entity_key(tag_label: str | None, actor: str | None) -> str:
     return re.sub(r"[^a-z0-9]+", "", s)
 
 
+class _Sparse:
+    """A per-key array that is ``fill`` except at a few sorted keys: ``x[i]`` for an int or an int array."""
+
+    def __init__(self, keys: np.ndarray, values: np.ndarray, n: int, fill):
+        self.keys, self.values, self.n = keys, values, n
+        self.fill = values.dtype.type(fill)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i):
+        a = np.asarray(i, np.int64)
+        flat = a.reshape(-1)
+        out = np.full(flat.shape, self.fill, self.values.dtype)
+        if len(self.keys) and len(flat):
+            j = np.minimum(np.searchsorted(self.keys, flat), len(self.keys) - 1)
+            hit = self.keys[j] == flat
+            out[hit] = self.values[j[hit]]
+        return out.reshape(a.shape)[()]
+
+
+class _AddrBits:
+    """Category bits per addr_num: its own tags' bits | its cluster's definer tags' bits (sparse, no O(chain))."""
+
+    def __init__(self, attr: "Attribution"):
+        self._at = attr
+
+    def __len__(self) -> int:
+        return self._at.n
+
+    def __getitem__(self, i):
+        at = self._at
+        a = np.asarray(i, np.int64)
+        flat = a.reshape(-1)
+        labels = np.asarray(at.labels[flat], np.int64) if len(flat) else np.zeros(0, np.int64)
+        out = at.direct_bits[flat] | at.cluster_bits[labels]
+        return out.reshape(a.shape)[()]
+
+
 class Attribution:
     """The tag store laid over one chain store: per-address category bits, cluster tags, conflicts.
 
@@ -67,39 +106,42 @@ class Attribution:
     boolean mask over ``addr_num``; ``tags_of(addr_num)`` names the tags.
     Categories may be screening categories (``mixer``, ``darknet market``) or
     GraphSense concepts (``exchange``, ``mixing_service``).
+
+    Opening one is O(tags): only the tagged addresses are looked up in the store (``addr_nums``, e.g. the
+    read model's vectorised search) and per-address answers (``addr_slot``, ``direct_bits``, ``addr_bits``,
+    ``cluster_bits``) are searches over those few sorted keys. Only a stop mask is dense (O(addresses)),
+    built when a trace first asks for it. Without ``addr_nums`` the store's addresses table is read once.
     """
 
-    def __init__(self, tags: TagStore, store: ChainStore, labels: np.ndarray | None = None):
+    def __init__(self, tags: TagStore, store: ChainStore, labels: np.ndarray | None = None, addr_nums=None):
         self.tagstore = tags
         self.index = idx = tags.index
         self.labels = cluster_labels(store) if labels is None else labels
         n = self.n = len(self.labels)
-        table = store.read_table("addresses", ["addr_num", "address"])
-        nums = table["addr_num"].to_numpy()
-        slots = idx.slots(table["address"]) if n else np.zeros(0, np.int64)
-        self.addr_slot = np.full(n, -1, np.int64)
-        ok = nums < n
-        self.addr_slot[nums[ok]] = slots[ok]
         # Slot -> addr_num of the store address carrying it (-1: not in the store).
-        self.slot_addr = np.full(idx.n_addr, -1, np.int64)
-        has = self.addr_slot >= 0
-        self.slot_addr[self.addr_slot[has]] = np.flatnonzero(has)
+        self.slot_addr = _slot_addr(idx, store, n, addr_nums)
+        has = self.slot_addr >= 0
+        by_addr = np.argsort(self.slot_addr[has], kind="stable")
+        self.tag_addr = self.slot_addr[has][by_addr]            # tagged addr_nums, sorted
+        tag_slot = np.flatnonzero(has)[by_addr].astype(np.int64)
+        self.addr_slot = _Sparse(self.tag_addr, tag_slot, n, -1)
+        self.direct_bits = _Sparse(self.tag_addr, idx.addr_bits[tag_slot].astype(np.uint16), n, 0)
         # Tag rows that sit on a store address, and the definers among them.
-        row_addr = np.where(idx.row_addr >= 0, self.slot_addr[np.maximum(idx.row_addr, 0)], -1)
+        row_addr = np.where(idx.row_addr >= 0, self.slot_addr[np.maximum(idx.row_addr, 0)], -1) \
+            if len(self.slot_addr) else np.full(len(idx.row_addr), -1, np.int64)
         self.row_addr_num = row_addr
         on_chain = row_addr >= 0
         definer = on_chain & idx.row_definer
         self.definer_rows = np.flatnonzero(definer)
-        self.definer_cluster = self.labels[row_addr[self.definer_rows]] if len(self.definer_rows) else \
-            np.zeros(0, np.int64)
+        self.definer_cluster = np.asarray(self.labels[row_addr[self.definer_rows]], np.int64) \
+            if len(self.definer_rows) else np.zeros(0, np.int64)
         order = np.argsort(self.definer_cluster, kind="stable")
         self.definer_rows, self.definer_cluster = self.definer_rows[order], self.definer_cluster[order]
-        self.direct_bits = np.zeros(n, np.uint16)
-        self.direct_bits[has] = idx.addr_bits[self.addr_slot[has]]
-        self.cluster_bits = np.zeros(n, np.uint16)
-        if len(self.definer_rows):
-            np.bitwise_or.at(self.cluster_bits, self.definer_cluster, idx.row_bits[self.definer_rows])
-        self.addr_bits = self.direct_bits | (self.cluster_bits[self.labels] if n else self.cluster_bits)
+        clusters, first = np.unique(self.definer_cluster, return_index=True)
+        bits = np.bitwise_or.reduceat(idx.row_bits[self.definer_rows], first).astype(np.uint16) if len(first) \
+            else np.zeros(0, np.uint16)
+        self.cluster_bits = _Sparse(clusters.astype(np.int64), bits, n, 0)
+        self.addr_bits = _AddrBits(self)
         self._masks: dict[frozenset, np.ndarray] = {}
         self._hits: dict[int, list[TagHit]] = {}
         self._conflicts: dict[int, Conflict] | None = None
@@ -120,8 +162,12 @@ class Attribution:
         return mask
 
     def _mask(self, names: frozenset) -> np.ndarray:
+        """Dense mask over addr_num (O(addresses)): the one O(chain) thing here, asked for by a trace."""
         cats, concepts = tx.concepts_matching(names)
-        mask = (self.addr_bits & np.uint16(tx.bits_of(cats))) != 0
+        want = np.uint16(tx.bits_of(cats))
+        mask = np.zeros(self.n, np.bool_)
+        mask[self.tag_addr[(self.direct_bits.values & want) != 0]] = True
+        clusters = [self.cluster_bits.keys[(self.cluster_bits.values & want) != 0]]
         if concepts:
             t = self.tagstore.tags
             value_set = pa.array(sorted(concepts), pa.string())
@@ -138,9 +184,10 @@ class Attribution:
             mask[self.row_addr_num[rows]] = True
             drows = rows[self.index.row_definer[rows]]
             if len(drows):
-                clusters = np.zeros(self.n, np.bool_)
-                clusters[self.labels[self.row_addr_num[drows]]] = True
-                mask |= clusters[self.labels]
+                clusters.append(np.asarray(self.labels[self.row_addr_num[drows]], np.int64))
+        wanted = np.unique(np.concatenate(clusters))
+        if len(wanted):
+            mask |= np.isin(np.asarray(self.labels), wanted)
         return mask
 
     # -- naming --------------------------------------------------------------------
@@ -172,7 +219,7 @@ class Attribution:
 
     def tags_of(self, addr: int) -> list[str]:
         """Short names for a trace endpoint: 'exchange:Binance', 'ransomware:Locky' (most severe first)."""
-        if not (self.addr_bits[addr] or self.addr_slot[addr] >= 0):
+        if not (int(self.addr_bits[addr]) or int(self.addr_slot[addr]) >= 0):
             return []
         names: list[str] = []
         for h in self.hits(addr):
@@ -207,3 +254,20 @@ class Attribution:
                 cid = int(self.definer_cluster[lo])
                 out[cid] = Conflict(cid, ents, self.tagstore.tags_at(self.definer_rows[lo:hi]))
         return out
+
+
+def _slot_addr(idx, store: ChainStore, n: int, addr_nums) -> np.ndarray:
+    """addr_num of each distinct tagged address (-1: not among the first ``n`` store addresses)."""
+    out = np.full(idx.n_addr, -1, np.int64)
+    if not n or not idx.n_addr:
+        return out
+    if addr_nums is not None:
+        got = np.asarray(addr_nums(idx.addresses.to_pylist()), np.int64)
+        out[:] = np.where((got >= 0) & (got < n), got, -1)
+        return out
+    table = store.read_table("addresses", ["addr_num", "address"])
+    nums = table["addr_num"].to_numpy()
+    slots = idx.slots(table["address"])
+    ok = (slots >= 0) & (nums < n)
+    out[slots[ok]] = nums[ok]
+    return out
