@@ -9,6 +9,7 @@ from rich.table import Table
 
 from chaintrail.cli._common import JsonOption, console, emit_json, one_line_errors
 from chaintrail.errors import UsageError
+from chaintrail.i18n import _, fmt_number
 
 app = typer.Typer(help="Heuristics and their measured error rates.", no_args_is_help=True)
 
@@ -31,7 +32,7 @@ def evaluate(
     if real is not None:
         return _evaluate_real(real, json_out)
     if not scenario:
-        raise UsageError("give --scenario DIR (a generated chain with its answer key) or --real DATA_DIR")
+        raise UsageError(_("give --scenario DIR (a generated chain with its answer key) or --real DATA_DIR"))
     results = [evaluate_scenario(folder) for folder in scenario]
     if table:
         table.parent.mkdir(parents=True, exist_ok=True)
@@ -41,9 +42,10 @@ def evaluate(
         return
     for res in results:
         g = res["scenario"]
-        view = Table("heuristic / classifier", "precision", "recall", "tp", "fp", "fn",
-                     title=f"seed {g['seed']}, kind {g['kind']}, scale {g['scale']}: {res['txs']:,} txs, "
-                           f"{res['addresses_scored']:,} addresses")
+        view = Table(_("heuristic / classifier"), _("precision"), _("recall"), "tp", "fp", "fn",
+                     title=_("seed {seed}, kind {kind}, scale {scale}: {txs} txs, {addresses} addresses").format(
+                         seed=g["seed"], kind=g["kind"], scale=g["scale"], txs=fmt_number(res["txs"]),
+                         addresses=fmt_number(res["addresses_scored"])))
         for s in res["scores"]:
             fmt = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
             view.add_row(s["name"], fmt(s["precision"]), fmt(s["recall"]), str(s["tp"]), str(s["fp"]), str(s["fn"]))
@@ -53,30 +55,34 @@ def evaluate(
 def _evaluate_real(data: Path, json_out: bool) -> None:
     from chaintrail.analysis.real_eval import evaluate_real
 
-    with console.status("classifying the real sets", spinner="dots"):
+    with console.status(_("classifying the real sets"), spinner="dots"):
         res = evaluate_real(data)
     if json_out:
         emit_json(res)
         return
     ci = lambda c: "-" if c is None else f"{c[0]:.3f}-{c[1]:.3f}"  # noqa: E731
-    view = Table("protocol", "dataset", "positives", "named right", "recall", "95% CI", "labelled instead",
-                 title=f"Real positives ({res['classifier']}); labels of Dumplings are heuristic, not ground truth")
+    view = Table(_("protocol"), _("dataset"), _("positives"), _("named right"), _("recall"), _("95% CI"),
+                 _("labelled instead"), title=_("Real positives ({classifier}); labels of Dumplings are heuristic, not "
+                                                "ground truth").format(classifier=res["classifier"]))
     for r in res["positives"]:
         view.add_row(r["name"], r["dataset"], str(r["positives"]), str(r["tp"]), f"{r['recall']:.4f}",
                      ci(r["recall_ci95"]), ", ".join(f"{k} {v}" for k, v in r["labelled_as"].items()) or "-")
     console.print(view)
-    view = Table("dataset", "txs", "mixing labels", "rate", "95% CI", "labelled as", title="Negatives and post-mix")
+    view = Table(_("dataset"), _("txs"), _("mixing labels"), _("rate"), _("95% CI"), _("labelled as"),
+                 title=_("Negatives and post-mix"))
     for r in res["negatives"]:
         view.add_row(r["dataset"], str(r["txs"]), str(r["mixing_labels"]), f"{r['rate']:.4f}", ci(r["rate_ci95"]),
                      ", ".join(f"{k} {v}" for k, v in r["labelled_as"].items()) or "-")
     console.print(view)
     b = res["background"]
-    console.print(f"Background: {b['mixing_labels']} mixing labels in {b['txs']:,} real txs = {b['per_10k']} per "
-                  f"10,000 (95% CI {b['per_10k_ci95'][0]}-{b['per_10k_ci95'][1]}); {b['without_input_values']} "
-                  f"made without input values. For review:")
+    console.print(_("Background: {labels} mixing labels in {txs} real txs = {rate} per 10,000 (95% CI {low}-{high}); "
+                    "{without} made without input values. For review:").format(
+        labels=b["mixing_labels"], txs=fmt_number(b["txs"]), rate=b["per_10k"], low=b["per_10k_ci95"][0],
+        high=b["per_10k_ci95"][1], without=b["without_input_values"]), highlight=False)
     for p in b["positives"]:
-        console.print(f"  {p['txid']}  {p['label']}  {p['inputs']} in / {p['outputs']} out"
-                      f"{'' if p['input_values_known'] else '  (input values unknown: reduced confidence)'}")
+        console.print(_("  {txid}  {label}  {inputs} in / {outputs} out").format(
+            txid=p["txid"], label=p["label"], inputs=p["inputs"], outputs=p["outputs"])
+            + ("" if p["input_values_known"] else _("  (input values unknown: reduced confidence)")), highlight=False)
 
 
 def _repo_file(rel: str) -> Path:
@@ -108,10 +114,10 @@ def regenerate(
     table = table or _repo_file("docs/heuristics-table.md")
     doc = doc or _repo_file("docs/heuristics.md")
     if not doc.is_file():
-        raise UsageError(f"{doc} not found: run from a source checkout or pass --doc and --table")
+        raise UsageError(_("{doc} not found: run from a source checkout or pass --doc and --table").format(doc=doc))
     if block_of(doc.read_text()) is None:   # before minutes of work, not after
-        raise UsageError(f"{doc} must hold the error-rate markers {BEGIN} ... {END}")
-    with console.status("measuring", spinner="dots") as status:
+        raise UsageError(_("{doc} must hold the error-rate markers {begin} ... {end}").format(doc=doc, begin=BEGIN, end=END))
+    with console.status(_("measuring"), spinner="dots") as status:
         real_detail: dict = {}
         result = run(real_data, quick=quick, workdir=workdir, step=lambda m: status.update(m), real_out=real_detail)
     new_doc = replace_block(doc.read_text(), result, str(doc))
@@ -127,7 +133,7 @@ def regenerate(
     if json_out:
         emit_json(result)
         return
-    console.print(f"wrote {rates}, {table} and {doc}")
+    console.print(_("wrote {rates}, {table} and {doc}").format(rates=rates, table=table, doc=doc), highlight=False)
 
 
 @app.command("check")
@@ -141,8 +147,8 @@ def check(
 
     problems = staleness(ER.load(rates or package_root() / "analysis" / "error_rates.json"))
     for p in problems:
-        console.print(f"stale: {p}", highlight=False)
+        console.print(_("stale: {problem}").format(problem=p), highlight=False)
     if problems:
-        console.print(f"run: {REGENERATE_COMMAND}")
+        console.print(_("run: {command}").format(command=REGENERATE_COMMAND), highlight=False)
         raise typer.Exit(1)
-    console.print("error rates are current")
+    console.print(_("error rates are current"))

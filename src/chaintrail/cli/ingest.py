@@ -12,6 +12,7 @@ from chaintrail.chains.bitcoin.network import network_by_name
 from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, one_line_errors, store_path
 from chaintrail.cli._progress import progress_bar
 from chaintrail.errors import UsageError
+from chaintrail.i18n import _, fmt_number, ngettext
 
 app = typer.Typer(help="Bring chain data into the store.", no_args_is_help=True)
 
@@ -42,11 +43,11 @@ def btc(
     from chaintrail.ingest.btc_job import BtcIngest
 
     if more_raw and not raw:
-        raise UsageError(f"unexpected argument {more_raw[0]}; raw block files follow --raw")
+        raise UsageError(_("unexpected argument {arg}; raw block files follow --raw").format(arg=more_raw[0]))
     raw = [*(raw or []), *(more_raw or [])]
     chosen = [x for x in (blocks_dir, raw, rpc) if x]
     if len(chosen) != 1:
-        raise UsageError("give exactly one of --blocks-dir, --raw or --rpc")
+        raise UsageError(_("give exactly one of --blocks-dir, --raw or --rpc"))
     net = None
     if network:
         try:
@@ -54,7 +55,7 @@ def btc(
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     with _progress(not json_out) as bar:
-        task = bar.add_task("ingest", total=None)
+        task = bar.add_task(_("ingest"), total=None)
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
@@ -67,17 +68,23 @@ def btc(
             else:
                 report = _sync_rpc(job, rpc, rpc_cookie, rpc_user, rpc_password, start_height, bar, task)
             counts = job.store.counts
-        bar.update(task, description="workbench index")
+        bar.update(task, description=_("workbench index"))
         _build_read_model(store_path(store))
     summary = {"store": str(store_path(store)), "ingested": report, "store_counts": counts}
     if json_out:
         emit_json(summary)
     else:
         r = summary["ingested"]
-        console.print(f"ingested {r.get('blocks', 0)} blocks, {r.get('txs', 0)} txs, {r.get('inputs', 0)} inputs, "
-                      f"{r.get('outputs', 0)} outputs; store now holds {counts['blocks']} blocks, {counts['txs']} txs")
+        console.print(_("ingested {blocks} blocks, {txs} txs, {inputs} inputs, {outputs} outputs; store now holds "
+                        "{store_blocks} blocks, {store_txs} txs").format(
+            blocks=fmt_number(r.get("blocks", 0)), txs=fmt_number(r.get("txs", 0)),
+            inputs=fmt_number(r.get("inputs", 0)), outputs=fmt_number(r.get("outputs", 0)),
+            store_blocks=fmt_number(counts["blocks"]), store_txs=fmt_number(counts["txs"])), highlight=False)
         if r.get("bad"):
-            console.print(f"[yellow]{len(r['bad'])} bad block(s) recorded in bad_blocks[/yellow]")
+            n = len(r["bad"])
+            console.print(ngettext("[yellow]{n} bad block recorded in bad_blocks[/yellow]",
+                                   "[yellow]{n} bad blocks recorded in bad_blocks[/yellow]", n).format(
+                n=fmt_number(n)))
 
 
 def _build_read_model(path: Path) -> None:
@@ -135,15 +142,15 @@ def eth(
     from chaintrail.ingest.eth_job import EthIngest
 
     if follow and stop is not None:
-        raise UsageError("give --to or --follow, not both")
+        raise UsageError(_("give --to or --follow, not both"))
     if confirmations is None:
         confirmations = 12 if follow else 0
     if confirmations < 0:
-        raise UsageError("--confirmations cannot be negative")
+        raise UsageError(_("--confirmations cannot be negative"))
     parts = urlsplit(rpc if "://" in rpc else "http://" + rpc)
     source = f"rpc:{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 8545)}"
     with _progress(not json_out) as bar, EthRpc(rpc, timeout=timeout) as client:
-        task = bar.add_task("ingest eth", total=None)
+        task = bar.add_task(_("ingest eth"), total=None)
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
@@ -167,7 +174,12 @@ def eth(
     for note in r["notes"]:
         console.print(f"[yellow]{note}[/yellow]")
     if r["rolled_back"]:
-        console.print(f"[yellow]chain reorganised: rolled back {r['rolled_back']} block(s)[/yellow]")
-    console.print(f"ingested {r['blocks']} blocks, {r['transactions']} txs, {r['logs']} logs, {r['traces']} traces, "
-                  f"{r['token_transfers']} token transfers, {r['value_flows']} value flows; store tip "
-                  f"{r['tip']} (node head {r['node_head']}), {counts.get('eth_transactions', 0)} txs in all")
+        n = r["rolled_back"]
+        console.print(ngettext("[yellow]chain reorganised: rolled back {n} block[/yellow]",
+                               "[yellow]chain reorganised: rolled back {n} blocks[/yellow]", n).format(n=fmt_number(n)))
+    console.print(_("ingested {blocks} blocks, {txs} txs, {logs} logs, {traces} traces, {transfers} token transfers, "
+                    "{flows} value flows; store tip {tip} (node head {head}), {total} txs in all").format(
+        blocks=fmt_number(r["blocks"]), txs=fmt_number(r["transactions"]), logs=fmt_number(r["logs"]),
+        traces=fmt_number(r["traces"]), transfers=fmt_number(r["token_transfers"]),
+        flows=fmt_number(r["value_flows"]), tip=r["tip"], head=r["node_head"],
+        total=fmt_number(counts.get("eth_transactions", 0))), highlight=False)

@@ -13,6 +13,7 @@ import typer
 from chaintrail.cli._common import JsonOption, console, emit_json, one_line_errors
 from chaintrail.cli._progress import progress_bar, shows_progress
 from chaintrail.errors import UsageError
+from chaintrail.i18n import _, fmt_decimal, fmt_number
 
 app = typer.Typer(help="Generate training and test scenarios (synthetic chains with answer keys).",
                   no_args_is_help=True)
@@ -47,18 +48,18 @@ def generate(
     """Generate a chain: blk/rev files on regtest (or anvil chains for --chain eth) and the answer key."""
     if chain == "eth":
         if xor:
-            raise UsageError("--xor is for --chain btc")
+            raise UsageError(_("--xor is for --chain btc"))
         _generate_eth(seed, kind, scale, out, dump_state, as_json, behaviour)
         return
     if chain != "btc":
-        raise UsageError(f"--chain must be btc or eth, not {chain!r}")
+        raise UsageError(_("--chain must be btc or eth, not {chain}").format(chain=repr(chain)))
     if dump_state:
-        raise UsageError("--dump-state is for --chain eth")
+        raise UsageError(_("--dump-state is for --chain eth"))
     from chaintrail.scenario.generator import generate as run
 
     started = time.perf_counter()
     with progress_bar(as_json, "txs") as bar:
-        task = bar.add_task("generating", total=None)
+        task = bar.add_task(_("generating"), total=None)
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
@@ -76,9 +77,11 @@ def generate(
     if as_json:
         emit_json(summary)
     else:
-        console.print(f"wrote {summary['blocks']:,} blocks, {n_tx:,} transactions, cases "
-                      f"{', '.join(summary['cases']) or 'none'} to {out} in {elapsed:.1f} s "
-                      f"({summary['tx_per_s']:,} tx/s); answer key {summary['answer_key']}")
+        console.print(_("wrote {blocks} blocks, {txs} transactions, cases {cases} to {out} in {seconds} s ({rate} "
+                        "tx/s); answer key {key}").format(
+            blocks=fmt_number(summary["blocks"]), txs=fmt_number(n_tx), cases=", ".join(summary["cases"]) or _("none"),
+            out=out, seconds=fmt_decimal(elapsed, 1), rate=fmt_decimal(summary["tx_per_s"] or 0, 1),
+            key=summary["answer_key"]), highlight=False)
 
 
 def _generate_eth(seed: int, kind: str, scale: float, out: Path, dump_state: bool, as_json: bool,
@@ -86,18 +89,19 @@ def _generate_eth(seed: int, kind: str, scale: float, out: Path, dump_state: boo
     from chaintrail.scenario.eth.generate import generate as run_eth
 
     live = shows_progress(as_json)
-    with console.status("generating Ethereum chains", spinner="dots") if live else nullcontext() as status:
+    with console.status(_("generating Ethereum chains"), spinner="dots") if live else nullcontext() as status:
         summary = run_eth(seed, kind, scale, out, dump_state=dump_state, behaviour=behaviour,
-                          progress=None if status is None else lambda m: status.update(f"generating Ethereum: {m}"))
+                          progress=None if status is None else lambda m: status.update(_("generating Ethereum: {step}").format(step=m)))
     summary = {"out": str(out), **summary, "answer_key": str(Path(out) / "answer_key.json")}
     if as_json:
         emit_json(summary)
         return
-    chains = ", ".join(f"chain {c['chain_id']}: {c['tip']:,} blocks, {c['transactions']:,} txs"
-                       for c in summary["chains"])
-    console.print(f"wrote {chains} to {out} in {summary['seconds']:.1f} s ({summary['tx_per_s']:,} tx/s); "
-                  f"answer key {summary['answer_key']}; serve it with: chaintrail scenario serve --chain eth "
-                  f"--dir {out}")
+    chains = ", ".join(_("chain {id}: {blocks} blocks, {txs} txs").format(
+        id=c["chain_id"], blocks=fmt_number(c["tip"]), txs=fmt_number(c["transactions"])) for c in summary["chains"])
+    console.print(_("wrote {chains} to {out} in {seconds} s ({rate} tx/s); answer key {key}; serve it with: chaintrail "
+                    "scenario serve --chain eth --dir {out}").format(
+        chains=chains, out=out, seconds=fmt_decimal(summary["seconds"], 1), rate=fmt_decimal(summary["tx_per_s"], 1),
+        key=summary["answer_key"]), highlight=False)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -118,15 +122,16 @@ def serve(
     from chaintrail.scenario.eth.serve import serve as run_serve
 
     if chain != "eth":
-        raise UsageError(f"scenario serve is for --chain eth, not {chain!r}")
+        raise UsageError(_("scenario serve is for --chain eth, not {chain}").format(chain=repr(chain)))
     with run_serve(folder, from_state=from_state) as nodes:
         urls = {str(cid): node.url for cid, node in nodes.items()}
         if as_json:
             emit_json({"dir": str(folder), "rpc": urls})
         else:
             for cid, url in urls.items():
-                console.print(f"chain {cid}: {url}   (chaintrail ingest eth --rpc {url})", soft_wrap=True)
-            console.print("serving until Ctrl-C")
+                console.print(_("chain {id}: {url}   (chaintrail ingest eth --rpc {url})").format(id=cid, url=url),
+                              soft_wrap=True)
+            console.print(_("serving until Ctrl-C"))
         sys.stdout.flush()
         signal.signal(signal.SIGTERM, _interrupt)  # a terminated server still stops its nodes
         deadline = None if stop_after is None else time.monotonic() + stop_after
@@ -162,13 +167,16 @@ def score_trace(
     if json_out:
         emit_json(res)
         return
-    view = Table("case", "cash-outs within 1%", "coverage", "precision at exchanges", "identity", "mixes demixed",
-                 "unresolved (sat)")
+    view = Table(_("case"), _("cash-outs within 1%"), _("coverage"), _("precision at exchanges"), _("identity"),
+                 _("mixes demixed"), _("unresolved (sat)"))
     for c in res["cases"]:
         prec = "-" if c["precision"] is None else f"{c['precision']:.4f}"
         view.add_row(c["case"], f"{c['matched']}/{c['cash_outs']}", f"{c['coverage']:.4f}", prec,
-                     "holds" if c["identity_holds"] else "BROKEN", str(c["demixed_mixes"]), f"{c['unresolved_sat']:,}")
-    console.print(f"{res['model']} trace, mixer policy {res['mixer_policy']}")
+                     _("holds") if c["identity_holds"] else _("BROKEN"), str(c["demixed_mixes"]),
+                     fmt_number(c["unresolved_sat"]))
+    console.print(_("{model} trace, mixer policy {policy}").format(model=res["model"], policy=res["mixer_policy"]),
+                  highlight=False)
     if res.get("tag_coverage"):
-        console.print(f"tags: {res['tag_coverage']['description']}")
+        console.print(_("tags: {description}").format(description=res["tag_coverage"]["description"]),
+                      highlight=False)
     console.print(view)

@@ -9,6 +9,7 @@ import typer
 
 from chaintrail.cli._common import StoreOption, console, one_line_errors, store_path
 from chaintrail.errors import UsageError
+from chaintrail.i18n import _
 
 TokenOption = typer.Option(None, "--token", help="API token clients must send (visible to `ps`: prefer "
                                                  "--token-file or $CHAINTRAIL_TOKEN) [default: a fresh random one, "
@@ -19,16 +20,17 @@ TokenFileOption = typer.Option(None, "--token-file", help="Read the API token fr
 def resolve_token(token: str | None, token_file: Path | None) -> str | None:
     """The API token from --token, --token-file or $CHAINTRAIL_TOKEN, checked; None for a fresh random one."""
     if token and token_file is not None:
-        raise UsageError("give --token or --token-file, not both")
+        raise UsageError(_("give --token or --token-file, not both"))
     where = "--token"
     if token_file is not None:
         try:
             lines = token_file.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read token file {token_file}: {getattr(exc, 'strerror', None) or exc}") from None
-        token, where = (lines[0].strip() if lines else ""), f"token file {token_file}"
+            raise UsageError(_("cannot read token file {path}: {error}").format(
+                path=token_file, error=getattr(exc, "strerror", None) or exc)) from None
+        token, where = (lines[0].strip() if lines else ""), _("token file {path}").format(path=token_file)
         if not token:
-            raise UsageError(f"{where} is empty")
+            raise UsageError(_("{where} is empty").format(where=where))
     elif not token:
         token, where = os.environ.get("CHAINTRAIL_TOKEN") or None, "$CHAINTRAIL_TOKEN"
     from chaintrail.api.auth import check_token
@@ -44,8 +46,8 @@ def _other_store(path: Path | None) -> Path | None:
     if path is None:
         return None
     if not (path / "MANIFEST.json").is_file():
-        raise UsageError(f"--other-store {path} is not a chain store (no MANIFEST.json): ingest the bridge's other "
-                         "chain there first (chaintrail ingest eth --store ...)")
+        raise UsageError(_("--other-store {path} is not a chain store (no MANIFEST.json): ingest the bridge's other "
+                           "chain there first (chaintrail ingest eth --store ...)").format(path=path))
     return path
 
 
@@ -71,23 +73,25 @@ def serve(
     from chaintrail.api.server import serve as run
 
     if not 0 <= port <= 65535:
-        raise UsageError("port must be 0-65535")
+        raise UsageError(_("port must be 0-65535"))
     token = resolve_token(token, token_file)
     from chaintrail.api.runner import default_workers
 
     if trace_workers is not None and not 0 <= trace_workers <= 64:
-        raise UsageError("trace workers must be 0-64")
+        raise UsageError(_("trace workers must be 0-64"))
     app = create_app(store_path(store), token=token,
                      trace_workers=default_workers() if trace_workers is None else trace_workers,
                      training_dir=training, other_store=_other_store(other_store))
     sock = bind(host, port)
     if host not in ("127.0.0.1", "::1", "localhost"):
-        console.print(f"[yellow]listening on {host}: anyone who can reach it and has the token can read this store[/yellow]")
+        console.print(_("[yellow]listening on {host}: anyone who can reach it and has the token can read this "
+                        "store[/yellow]").format(host=host), highlight=False)
 
     def ready() -> None:
-        console.print(f"[bold green]chaintrail workbench[/bold green] on {url_of(sock)}")
-        console.print(f"  open   {url_of(sock, app.state.token)}", soft_wrap=True)
-        console.print(f"  token  {app.state.token}   (API: Authorization: Bearer <token>; docs at {url_of(sock)}docs)", soft_wrap=True)
-        console.print("  Ctrl-C to stop")
+        console.print(_("[bold green]chaintrail workbench[/bold green] on {url}").format(url=url_of(sock)))
+        console.print(_("  open   {url}").format(url=url_of(sock, app.state.token)), soft_wrap=True)
+        console.print(_("  token  {token}   (API: Authorization: Bearer <token>; docs at {url}docs)").format(
+            token=app.state.token, url=url_of(sock)), soft_wrap=True)
+        console.print(_("  Ctrl-C to stop"))
 
     run(app, sock, ready, log_level)

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, one_line_errors, store_path
 from chaintrail.errors import UsageError
+from chaintrail.i18n import _, fmt_number
 
 app = typer.Typer(help="Tornado Cash pools: deposits, withdrawals, anonymity sets and linking leads.",
                   no_args_is_help=True)
@@ -32,13 +33,16 @@ def leads(
     from chaintrail.store.chainstore import ChainStore
 
     if deposit is not None and not _TX.fullmatch(deposit):
-        raise UsageError(f"--deposit must be a transaction hash (0x and 64 hex digits), not {deposit!r}")
+        raise UsageError(_("--deposit must be a transaction hash (0x and 64 hex digits), not {value}").format(
+            value=repr(deposit)))
     if address is not None and not _ADDR.fullmatch(address):
-        raise UsageError(f"--address must be an Ethereum address (0x and 40 hex digits), not {address!r}")
+        raise UsageError(_("--address must be an Ethereum address (0x and 40 hex digits), not {value}").format(
+            value=repr(address)))
     with ChainStore(store_path(store)) as st:
-        m, _ = analyse(st)
+        m, _links = analyse(st)
         if deposit is not None and deposit.lower() not in _deposit_txs(st):
-            raise UsageError(f"transaction {deposit} holds no deposit into a Tornado-style pool in this store")
+            raise UsageError(_("transaction {tx} holds no deposit into a Tornado-style pool in this store").format(
+                tx=deposit))
         rows = lead_rows(st, deposit_tx=deposit, address=address)
     pools = [{"pool": "0x" + p.address.hex(), "asset": "ETH" if p.asset is None else "0x" + p.asset.hex(),
               "denomination": str(p.denomination), "deposits": p.deposits, "withdrawals": p.withdrawals}
@@ -47,8 +51,10 @@ def leads(
         emit_json({"pools": pools, "leads": rows, "note": NOT_PROOF[0].upper() + NOT_PROOF[1:] + ": each lead "
                    "carries its heuristic's measured precision and chance-match rate."})
         return
-    console.print(f"{len(pools)} pool(s), {len(rows)} lead(s). Each is {NOT_PROOF}.")
-    view = Table("deposit tx", "withdrawal tx", "heuristic", "score", "precision", "chance rate", "evidence")
+    console.print(_("pools: {pools}, leads: {leads}. Each is a lead, not proof that the withdrawal is the "
+                    "depositor's.").format(pools=fmt_number(len(pools)), leads=fmt_number(len(rows))), highlight=False)
+    view = Table(_("deposit tx"), _("withdrawal tx"), _("heuristic"), _("score"), _("precision"), _("chance rate"),
+                 _("evidence"))
     for r in rows:
         view.add_row(r["deposit_tx"][:12] + "…", r["withdrawal_tx"][:12] + "…", r["heuristic"], f"{r['score']:.3f}",
                      _f(r["precision"]), _f(r["chance_match_rate"]), escape(r["evidence"]))
