@@ -4,10 +4,10 @@
 
 import * as api from "./api.js";
 import { render as renderEth } from "./account_eth.js";
+import { priceNotes, stepChart, table } from "./account_parts.js";
 import { fmtBTC, fmtCents, h } from "./format.js";
 import { t as _t } from "./i18n.js";
 
-const SVG = "http://www.w3.org/2000/svg";
 let current = null;    // the subject shown (address or cluster:N) and its chain
 let chain = "btc";      // btc | eth (an Ethereum account or entity: per asset, FIFO lots)
 
@@ -61,12 +61,6 @@ async function run(el) {
   }
 }
 
-function table(testid, head, rows) {
-  return h("table", { "data-testid": testid },
-    h("thead", {}, h("tr", {}, head.map(([label, num]) => h("th", { class: num ? "num" : "" }, label)))),
-    h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c, i) => h("td", { class: head[i][1] ? "num" : "" }, c))))));
-}
-
 function groups(testid, rows, cur) {
   return table(testid, [[_t("col.category")], [_t("account.counterparty")], [_t("account.txs"), 1], ["BTC", 1], [cur, 1]],
     rows.map((g) => [g.category, g.name, String(g.txs), fmtBTC(g.sat), fmtCents(g.unpriced ? null : g.fiat_cents, cur)]));
@@ -98,45 +92,13 @@ function render(box, r) {
     table("account-gains", [[_t("account.day")], ["BTC", 1], [_t("account.proceeds", { currency: cur }), 1], [_t("account.cost", { currency: cur }), 1],
       [_t("account.gain", { currency: cur }), 1]],
     r.disposals.map((d) => [d.day, fmtBTC(d.sat), fmtCents(d.fiat_cents, cur), fmtCents(d.cost_cents, cur), fmtCents(d.gain_cents, cur)])),
-    h("p", { class: "muted", "data-testid": "account-prices" }, r.prices.map((p) =>
-      _t("account.prices", { asset: p.asset, currency: p.currency, source: p.source || "?", file: p.file || "?", licence: p.licence || "?" })).join(" · ")),
-    r.missing_prices.length ? h("p", { class: "warnbox" }, _t("account.missing", { days: r.missing_prices.join(", ") })) : null);
-}
-
-function svgEl(tag, attrs, text) {
-  const e = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  if (text !== undefined) e.append(document.createTextNode(text));
-  return e;
+    ...priceNotes(r));
 }
 
 // The balance after each transaction as a step line: x by time, y from 0 to the largest balance.
 function chart(points) {
-  const W = 520, H = 180, L = 8, R = 8, T = 14, B = 20;
-  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, width: "100%", role: "img", "data-testid": "account-chart",
-    "data-points": points.length, "aria-label": _t("account.chart_title") });
-  if (!points.length) {
-    svg.append(svgEl("text", { x: W / 2, y: H / 2, "text-anchor": "middle", fill: "#6b7480" }, _t("account.no_movements")));
-    return svg;
-  }
-  const t0 = points[0].time, t1 = points[points.length - 1].time;
-  const top = Math.max(1, ...points.map((p) => p.balance_sat));
-  const x = (tm) => L + (t1 > t0 ? (tm - t0) / (t1 - t0) : 0.5) * (W - L - R);
-  const y = (b) => T + (1 - b / top) * (H - T - B);
-  let d = "", prev = null;
-  for (const p of points) {
-    d += prev === null ? `M${x(p.time).toFixed(1)},${y(p.balance_sat).toFixed(1)}` : `H${x(p.time).toFixed(1)}V${y(p.balance_sat).toFixed(1)}`;
-    prev = p;
-  }
-  svg.append(svgEl("line", { x1: L, x2: W - R, y1: y(0), y2: y(0), stroke: "#c9ced6" }),
-    svgEl("path", { d, fill: "none", stroke: "#0077b6", "stroke-width": 2 }),
-    svgEl("text", { x: L, y: T - 3, "font-size": 11, fill: "#6b7480" }, fmtBTC(top)),
-    svgEl("text", { x: L, y: H - 5, "font-size": 11, fill: "#6b7480" }, points[0].day),
-    svgEl("text", { x: W - R, y: H - 5, "font-size": 11, fill: "#6b7480", "text-anchor": "end" }, points[points.length - 1].day));
-  for (const p of points) {
-    const c = svgEl("circle", { cx: x(p.time).toFixed(1), cy: y(p.balance_sat).toFixed(1), r: 3, fill: "#0077b6", "data-balance": p.balance_sat });
-    c.append(svgEl("title", {}, `${p.day} · ${fmtBTC(p.balance_sat)} · ${p.txid}`));
-    svg.append(c);
-  }
-  return svg;
+  const vals = points.map((p) => p.balance_sat);
+  const top = Math.max(1, ...vals);
+  return stepChart(points, vals, { height: 180, low: 0, top, topLabel: fmtBTC(top), balance: (p) => p.balance_sat,
+    title: (p) => `${p.day} · ${fmtBTC(p.balance_sat)} · ${p.txid}` });
 }
