@@ -66,6 +66,11 @@ def test_account_tab_equals_the_api(page, demo, demo_api):
     assert [int(x) for x in chart.locator("circle").evaluate_all("cs => cs.map(c => c.getAttribute('data-balance'))")] \
         == [b["balance_sat"] for b in api["balance"]]
     assert "Coin Metrics" in page.inner_text('[data-testid="account-prices"]')
+    # Every day has a price, so there is no warning; and nothing else stands in its place (a null handed to
+    # replaceChildren would show as the text "null").
+    assert api["missing_prices"] == [] and page.locator("#account-result .warnbox").count() == 0
+    assert page.evaluate("() => [...document.querySelector('#account-result').childNodes]"
+                         ".filter((n) => n.nodeType !== Node.ELEMENT_NODE).map((n) => n.textContent)") == []
     # EUR and specific identification, asked in the form, are the API's too.
     page.select_option("#account-currency", "EUR")
     page.select_option("#account-lots", "specific")

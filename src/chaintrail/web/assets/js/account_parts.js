@@ -52,10 +52,11 @@ export function stepChart(points, vals, { height, low, top, topLabel, balance, t
   return svg;
 }
 
-// The price series the figures rest on (source, file, licence) and the days that had no price.
+// The price series the figures rest on (source, file, licence) and the days that had no price, as nodes for
+// replaceChildren (which would show a null as the text "null": the warning is left out, not nulled).
 export function priceNotes(r) {
-  return [
-    h("p", { class: "muted", "data-testid": "account-prices" }, r.prices.map((p) =>
-      _t("account.prices", { asset: p.asset, currency: p.currency, source: p.source || "?", file: p.file || "?", licence: p.licence || "?" })).join(" · ")),
-    r.missing_prices.length ? h("p", { class: "warnbox" }, _t("account.missing", { days: r.missing_prices.join(", ") })) : null];
+  const notes = [h("p", { class: "muted", "data-testid": "account-prices" }, r.prices.map((p) =>
+    _t("account.prices", { asset: p.asset, currency: p.currency, source: p.source || "?", file: p.file || "?", licence: p.licence || "?" })).join(" · "))];
+  if (r.missing_prices.length) notes.push(h("p", { class: "warnbox" }, _t("account.missing", { days: r.missing_prices.join(", ") })));
+  return notes;
 }
