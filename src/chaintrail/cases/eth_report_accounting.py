@@ -13,6 +13,7 @@ from decimal import Decimal
 from html import escape
 
 from chaintrail.cases.eth_report import units
+from chaintrail.cases.report_accounting import _table, step_svg
 from chaintrail.i18n import N_, _
 
 
@@ -67,39 +68,14 @@ def account_summary(f: dict) -> list[str]:
     return out
 
 
-def _table(head: list[str], rows: list[list[str]], num: set[int]) -> str:
-    th = "".join(f"<th{' class=n' if i in num else ''}>{_e(h)}</th>" for i, h in enumerate(head))
-    body = "".join("<tr>" + "".join(f"<td{' class=n' if i in num else ''}>{c}</td>" for i, c in enumerate(r))
-                   + "</tr>" for r in rows)
-    return f"<table class=data><tr>{th}</tr>{body}</table>"
-
-
 def balance_svg(points: list[dict], decimals: int | None, unit: str, width: int = 640, height: int = 160) -> str:
     """A step chart of the balance (in the asset's units) after each transaction, as inline SVG."""
     if not points:
         return ""
     scale = Decimal(10) ** -(decimals or 0)
     vals = [float(Decimal(int(p["balance"])) * scale) for p in points]
-    pad, t0, t1 = 40, points[0]["time"], points[-1]["time"]
     top, low = max(max(vals), 1e-18), min(min(vals), 0.0)
-    span = max(t1 - t0, 1)
-
-    def x(t):
-        return pad + (width - 2 * pad) * (t - t0) / span
-
-    def y(v):
-        return height - pad / 2 - (height - pad) * (v - low) / (top - low)
-
-    path = []
-    for i, (p, v) in enumerate(zip(points, vals)):
-        path.append(f"M{x(p['time']):.1f},{y(v):.1f}" if i == 0 else f"H{x(p['time']):.1f}V{y(v):.1f}")
-    return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' class=balance>"
-            f"<line x1='{pad}' y1='{y(0):.1f}' x2='{width - pad}' y2='{y(0):.1f}' stroke='#999'/>"
-            f"<path d='{' '.join(path)}' fill='none' stroke='#1f4e79' stroke-width='2'/>"
-            f"<text x='2' y='{y(top) + 4:.1f}' font-size='10'>{top:,.4g} {_e(unit)}</text>"
-            f"<text x='2' y='{y(0):.1f}' font-size='10'>0</text>"
-            f"<text x='{pad}' y='{height - 2}' font-size='10'>{_e(points[0]['day'])}</text>"
-            f"<text x='{width - pad - 60}' y='{height - 2}' font-size='10'>{_e(points[-1]['day'])}</text></svg>")
+    return step_svg(points, vals, low, top, f"{top:,.4g} {_e(unit)}", width, height)
 
 
 def section(f: dict) -> str:

@@ -121,27 +121,28 @@ def balance_svg(points: list[dict], width: int = 640, height: int = 180) -> str:
     """A step chart of the balance after each transaction (BTC), as inline SVG."""
     if not points:
         return ""
-    pad = 40
-    vals = [p["balance_sat"] for p in points]
-    t0, t1 = points[0]["time"], points[-1]["time"]
-    top = max(max(vals), 1)
+    top = max(max(p["balance_sat"] for p in points), 1)
+    return step_svg(points, [p["balance_sat"] for p in points], 0, top, btc(top), width, height)
+
+
+def step_svg(points: list[dict], vals: list, low: float, top: float, top_label: str, width: int, height: int) -> str:
+    """``vals`` (one per point, drawn at its ``time``) as a step line from ``low`` to ``top``, as inline SVG;
+    ``top_label`` (HTML) names the top, the first and last points' ``day`` the time axis."""
+    pad, t0, t1 = 40, points[0]["time"], points[-1]["time"]
     span = max(t1 - t0, 1)
 
     def x(t):
         return pad + (width - 2 * pad) * (t - t0) / span
 
     def y(v):
-        return height - pad / 2 - (height - pad) * v / top
+        return height - pad / 2 - (height - pad) * (v - low) / (top - low)
 
-    path, prev = [], None
-    for p in points:
-        px, py = x(p["time"]), y(p["balance_sat"])
-        path.append(f"M{px:.1f},{py:.1f}" if prev is None else f"H{px:.1f}V{py:.1f}")
-        prev = p
+    path = [f"M{x(p['time']):.1f},{y(v):.1f}" if i == 0 else f"H{x(p['time']):.1f}V{y(v):.1f}"
+            for i, (p, v) in enumerate(zip(points, vals))]
     return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' class=balance>"
             f"<line x1='{pad}' y1='{y(0):.1f}' x2='{width - pad}' y2='{y(0):.1f}' stroke='#999'/>"
             f"<path d='{' '.join(path)}' fill='none' stroke='#1f4e79' stroke-width='2'/>"
-            f"<text x='2' y='{y(top) + 4:.1f}' font-size='10'>{btc(top)}</text>"
+            f"<text x='2' y='{y(top) + 4:.1f}' font-size='10'>{top_label}</text>"
             f"<text x='2' y='{y(0):.1f}' font-size='10'>0</text>"
             f"<text x='{pad}' y='{height - 2}' font-size='10'>{_e(points[0]['day'])}</text>"
             f"<text x='{width - pad - 60}' y='{height - 2}' font-size='10'>{_e(points[-1]['day'])}</text></svg>")
