@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 from fifo_reference import fifo_reference
+from priced_store import priced_store
 from typer.testing import CliRunner
 
 from chaintrail.analysis.accounting import AccountParams, _schedules
-from chaintrail.ingest.prices import import_prices
 from chaintrail.store.prices import PriceBook
 
 DAY = 86_400
@@ -43,14 +43,8 @@ def cents(sat: int, close: float) -> int:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, btc_data, shared_data) -> Path:
     """A real store (mainnet block 1) with the real BTC/USD, ETH/USD and ECB EUR/USD series imported."""
-    from chaintrail.ingest.btc_job import BtcIngest
-
-    path = tmp_path_factory.mktemp("acct-rules") / "store"
-    with BtcIngest(path) as job:
-        job.ingest_raw([btc_data / "mainnet" / "raw" / "block1.raw"])
-    for name in ("btc_usd_daily.csv", "eth_usd_daily.csv", "eur_usd_daily.csv"):
-        import_prices(path, shared_data / "prices" / name)
-    return path
+    return priced_store(tmp_path_factory.mktemp("acct-rules") / "store", btc_data, shared_data,
+                        ("btc_usd_daily.csv", "eth_usd_daily.csv", "eur_usd_daily.csv"))
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from priced_store import priced_store
 
 from chaintrail.analysis.eth.priced_tokens import price_series
 from chaintrail.analysis.eth.tokens import Token
-from chaintrail.ingest.prices import import_prices
 from chaintrail.store.prices import PriceBook
 
 USDT = "0xdac17f958d2ee523a2206206994597c13d831ec7"   # Tether's published Ethereum contract
@@ -30,14 +30,8 @@ STREAM = ("eth", "ethereum-etl-fixtures", "tests", "resources", "test_stream", "
 
 @pytest.fixture(scope="module")
 def book(tmp_path_factory, btc_data, shared_data) -> PriceBook:
-    from chaintrail.ingest.btc_job import BtcIngest
-
-    path = tmp_path_factory.mktemp("priced-tokens") / "store"
-    with BtcIngest(path) as job:
-        job.ingest_raw([btc_data / "mainnet" / "raw" / "block1.raw"])
-    for name in ("eth_usd_daily.csv", "usdt_usd_daily.csv", "usdc_usd_daily.csv"):
-        import_prices(path, shared_data / "prices" / name)
-    return PriceBook.open(path)
+    return PriceBook.open(priced_store(tmp_path_factory.mktemp("priced-tokens") / "store", btc_data, shared_data,
+                                       ("eth_usd_daily.csv", "usdt_usd_daily.csv", "usdc_usd_daily.csv")))
 
 
 def tok(address: str, symbol: str | None, decimals: int = 6) -> tuple[bytes, Token]:
