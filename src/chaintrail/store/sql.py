@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from chaintrail.errors import UsageError
+from chaintrail.i18n import _
 from chaintrail.store.chainstore import SCHEMAS, ChainStore
 from chaintrail.store.eth_schema import ETH_ANALYSIS_TABLES, ETH_SQL_VIEWS
 from chaintrail.store.schema import ANALYSIS_TABLES, SQL_VIEWS
@@ -38,7 +39,7 @@ def connect(store: ChainStore, chain: str = "btc") -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB whose views read the store's Parquet parts. Every chain's views are there (Ethereum's
     prefixed ``eth_``); with ``chain="eth"`` the unprefixed names are Ethereum's (``blocks`` is ``eth_blocks``)."""
     if chain not in CHAINS:
-        raise UsageError(f"--chain must be one of {', '.join(CHAINS)}, not {chain!r}")
+        raise UsageError(_("--chain must be one of {valid}, not {chain}").format(valid=", ".join(CHAINS), chain=repr(chain)))
     con = duckdb.connect(":memory:")
     con.execute("CREATE SCHEMA raw")
     sources = {name: [str(p) for p in store.part_paths(name)] for name in SCHEMAS}
@@ -96,18 +97,18 @@ def check_read_only(sql: str) -> None:
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as exc:
-        raise UsageError(f"SQL does not parse: {str(exc).splitlines()[0]}") from None
+        raise UsageError(_("SQL does not parse: {error}").format(error=str(exc).splitlines()[0])) from None
     if not statements:
-        raise UsageError("no SQL statement given")
+        raise UsageError(_("no SQL statement given"))
     for st in statements:
         if st.type not in _ALLOWED:
-            raise UsageError(f"only read-only queries are allowed; got a {st.type.name} statement")
+            raise UsageError(_("only read-only queries are allowed; got a {kind} statement").format(kind=st.type.name))
         if st.type == duckdb.StatementType.EXPLAIN:
             # EXPLAIN ANALYZE runs what it explains, and the store's table folder is writable
             # to DuckDB (it must read the parts), so the explained statement is checked too.
             inner = _EXPLAIN_PREFIX.sub("", st.query, count=1)
             if inner == st.query:
-                raise UsageError("only EXPLAIN [ANALYZE] of a SELECT is allowed")
+                raise UsageError(_("only EXPLAIN [ANALYZE] of a SELECT is allowed"))
             check_read_only(inner)
 
 
@@ -121,7 +122,7 @@ def query(store: ChainStore, sql: str, params: list | dict | None = None, *, mem
     """
     check_read_only(sql)
     if timeout_s is not None and not timeout_s > 0:
-        raise UsageError(f"the SQL time limit must be a positive number of seconds, not {timeout_s}")
+        raise UsageError(_("the SQL time limit must be a positive number of seconds, not {value}").format(value=timeout_s))
     with _spill_dir(store) as spill:
         con = connect(store, chain)
         timer = None
@@ -129,8 +130,8 @@ def query(store: ChainStore, sql: str, params: list | dict | None = None, *, mem
             try:
                 con.execute("SET memory_limit = $m", {"m": str(memory_limit)})
             except duckdb.Error:
-                raise UsageError(f"the SQL memory limit must be a size such as 512MB or 2GB, not {memory_limit!r}") \
-                    from None
+                raise UsageError(_("the SQL memory limit must be a size such as 512MB or 2GB, not {value}").format(
+                    value=repr(memory_limit))) from None
             con.execute("SET temp_directory = $t", {"t": str(spill)})
             # Only the store's own table folders stay readable; nothing can be written anywhere.
             con.execute("SET allowed_directories = $dirs",
@@ -143,13 +144,13 @@ def query(store: ChainStore, sql: str, params: list | dict | None = None, *, mem
                 timer.start()
             return con.sql(sql, params=params or None).to_arrow_table()
         except duckdb.InterruptException:
-            raise UsageError(f"SQL stopped after {timeout_s:g} s, its time limit (chaintrail sql --timeout); "
-                             "narrow the query or raise the limit") from None
+            raise UsageError(_("SQL stopped after {seconds} s, its time limit (chaintrail sql --timeout); narrow the "
+                               "query or raise the limit").format(seconds=f"{timeout_s:g}")) from None
         except duckdb.OutOfMemoryException:
-            raise UsageError(f"SQL needs more than its memory limit of {memory_limit} (chaintrail sql "
-                             "--memory-limit); narrow the query or raise the limit") from None
+            raise UsageError(_("SQL needs more than its memory limit of {limit} (chaintrail sql --memory-limit); "
+                               "narrow the query or raise the limit").format(limit=memory_limit)) from None
         except duckdb.Error as exc:
-            raise UsageError(f"SQL error: {str(exc).splitlines()[0]}") from None
+            raise UsageError(_("SQL error: {error}").format(error=str(exc).splitlines()[0])) from None
         finally:
             if timer is not None:
                 timer.cancel()
