@@ -51,14 +51,21 @@ def account(
         return
     with ChainStore(store_path(store)) as st:
         r = run(st, subject, AccountParams(date_from, date_to, lots, currency.upper()))
-    if csv_out is not None:
-        _write_csv(csv_out, to_rows(r))
-        if str(csv_out) == "-":
-            return
-    if json_out:
-        emit_json(r)
+    if _written(r, to_rows, csv_out, json_out):
         return
     _print(r)
+
+
+def _written(r: dict, rows_of, csv_out: Path | None, json_out: bool) -> bool:
+    """Write --csv (``rows_of(r)``) and --json; True when that is all the command prints."""
+    if csv_out is not None:
+        _write_csv(csv_out, rows_of(r))
+        if str(csv_out) == "-":
+            return True
+    if json_out:
+        emit_json(r)
+        return True
+    return False
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
@@ -119,12 +126,7 @@ def _eth(subject: str, date_from, date_to, lots: str, currency: str, store: Path
         raise UsageError(_("--chain eth keeps FIFO lots per asset (an account has no outputs to identify)"))
     with ChainStore(store_path(store)) as st:
         r = eth_account(st, subject, date_from=date_from, date_to=date_to, currency=currency.upper())
-    if csv_out is not None:
-        _write_csv(csv_out, eth_rows(r))
-        if str(csv_out) == "-":
-            return
-    if json_out:
-        emit_json(r)
+    if _written(r, eth_rows, csv_out, json_out):
         return
     cur = r["currency"]
     subj = r["subject"]
