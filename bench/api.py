@@ -88,9 +88,10 @@ def workload(store: Path, n: int, seed: int) -> dict[str, list[str]]:
     rng = np.random.default_rng(seed)
     with ChainStore(store) as st:
         v = ChainView(st)
-        has_out = np.flatnonzero(np.diff(v.out_ptr) > 0)
+        out_addr = np.asarray(v.out_addr)
+        has_out = np.unique(out_addr[out_addr != 0xFFFFFFFF])         # addresses that received something
         addrs = v.addresses(rng.choice(has_out, size=min(n, len(has_out)), replace=False))
-        spent = np.flatnonzero(v.out_spent != 0xFFFFFFFF)
+        spent = np.flatnonzero(v.out_spent[np.arange(v.n_out)] != 0xFFFFFFFF)
         srcs = [v.address(int(v.out_addr[o])) for o in rng.choice(spent, size=min(n, len(spent)), replace=False)
                 if int(v.out_addr[o]) != 0xFFFFFFFF]
         sizes = np.asarray(v.cluster_size)

@@ -30,6 +30,7 @@ from chaintrail.store.readmodel import ReadModel, open_read_model
 from chaintrail.tags.model import normalize_address
 
 _ADDR_WIDTH = 96          # longer strings are not addresses any chain uses
+_LOOKUP_BATCH = 2048      # strings searched at once by addr_nums (~2 MB of scratch each)
 _NONE = int(ix.NONE)
 
 
@@ -368,6 +369,9 @@ class ChainView:
         return np.where(inside, np.asarray(blob[pos.ravel()]).reshape(pos.shape), 0).astype(np.uint8)
 
     def _addr_nums_exact(self, keys: list[bytes]) -> np.ndarray:
+        if len(keys) > _LOOKUP_BATCH:       # the search holds keys x _ADDR_WIDTH int64 scratch: bounded batches
+            return np.concatenate([self._addr_nums_exact(keys[i:i + _LOOKUP_BATCH])
+                                   for i in range(0, len(keys), _LOOKUP_BATCH)])
         k = len(keys)
         out = np.full(k, -1, np.int64)
         ok = np.array([0 < len(b) <= _ADDR_WIDTH for b in keys], np.bool_)
