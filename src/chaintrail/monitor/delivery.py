@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DeliverySettings:
-    webhook_secret: bytes = b""
+    webhook_secret: bytes = field(default=b"", repr=False)      # never in a log line or a traceback
     smtp: mailer.SmtpSettings | None = None
     attempts: int = 5
     backoff_s: float = 0.5

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import smtplib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from chaintrail.i18n import N_, _
@@ -18,7 +18,7 @@ class SmtpSettings:
     sender: str = "chaintrail@localhost"
     starttls: bool = False
     user: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)      # never in a log line or a traceback
     timeout: float = 10.0
 
     @classmethod
