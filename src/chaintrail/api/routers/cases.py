@@ -26,6 +26,7 @@ from chaintrail.cases.errors import AccessDenied, AlreadyImported, CaseDbError, 
 from chaintrail.cases.identity import Principal
 from chaintrail.cases.repository import CaseRepository, subject_kind
 from chaintrail.errors import ChaintrailError, UsageError
+from chaintrail.i18n import _
 
 USER_HEADER = "X-Chaintrail-User-Token"
 Tlp = Literal["clear", "green", "amber", "amber+strict", "red"]
@@ -169,7 +170,7 @@ def get_principal(request: Request, repo: CaseRepository = Depends(get_repo),
                   user_token: str | None = Header(None, alias=USER_HEADER, max_length=200,
                                                   description="Your case-server user token")) -> Principal:
     if not user_token:
-        raise HTTPException(401, f"send your case user token in the {USER_HEADER} header")
+        raise HTTPException(401, _("send your case user token in the {header} header").format(header=USER_HEADER))
     p = repo.principal_for_token(user_token)
     if p is not None:
         return p
@@ -178,7 +179,7 @@ def get_principal(request: Request, repo: CaseRepository = Depends(get_repo),
     if op is not None and app_token and hmac.compare_digest(user_token.encode("latin-1", "replace"),
                                                             app_token.encode("utf-8", "replace")):
         return op
-    raise HTTPException(401, f"unknown user token in {USER_HEADER}")
+    raise HTTPException(401, _("unknown user token in {header}").format(header=USER_HEADER))
 
 
 def _call(fn, *args, **kwargs):

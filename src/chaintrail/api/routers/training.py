@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 from pydantic import BaseModel, ConfigDict, Field
 
 from chaintrail.errors import DecodeError, UsageError
-from chaintrail.i18n import use_language
+from chaintrail.i18n import _, use_language
 
 TOKEN_HEADER = "X-Chaintrail-Training-Token"
 
@@ -101,13 +101,14 @@ def _who(request: Request, token: str | None = Header(None, alias=TOKEN_HEADER))
             return Who(room, instructor=True)
         trainee = room.trainee_by_token(token)
     if trainee is None:
-        raise HTTPException(401, f"missing or unknown training token: send '{TOKEN_HEADER}: <token>'")
+        raise HTTPException(401, _("missing or unknown training token: send '{header}: <token>'").format(
+            header=TOKEN_HEADER))
     return Who(room, trainee=trainee)
 
 
 def _instructor(who: Who = Depends(_who)) -> Who:
     if not who.instructor:
-        raise HTTPException(403, "only the instructor may do this")
+        raise HTTPException(403, _("only the instructor may do this"))
     return who
 
 
@@ -170,7 +171,7 @@ def exercise(exercise_id: int, lang: str | None = Lang, who: Who = Depends(_who)
              summary="Submit answers (trainee); the grade and feedback come back unless an exam is running")
 def submit(exercise_id: int, body: AnswersIn, lang: str | None = Lang, who: Who = Depends(_who)) -> dict:
     if who.trainee is None:
-        raise HTTPException(403, "only a trainee submits answers")
+        raise HTTPException(403, _("only a trainee submits answers"))
     with _call(lang):
         return who.room.submit(exercise_id, who.trainee, body.model_dump(exclude_none=True))
 
@@ -190,7 +191,7 @@ def submit_from_case(exercise_id: int, body: FromCaseIn, request: Request, lang:
     from chaintrail.api.routers.cases import get_principal, get_repo
 
     if who.trainee is None:
-        raise HTTPException(403, "only a trainee submits answers")
+        raise HTTPException(403, _("only a trainee submits answers"))
     repo = get_repo(request)
     view = case_call(repo.case, get_principal(request, repo, user_token), body.case).to_dict()
     with _call(lang):
