@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi import Request, Response
 
 from chaintrail.api.schemas import ErrorBody
 from chaintrail.api.workbench import Workbench
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "The request asks for something impossible"},
     401: {"model": ErrorBody, "description": "Missing or wrong token"},
     404: {"model": ErrorBody, "description": "Not in the store"},

@@ -33,7 +33,9 @@ def insert(conn: Connection, table: sa.Table, values: dict[str, Any], *, actor: 
     if table.name not in S.HASHED:
         raise ValueError(f"{table.name} is not a hashed table")
     res = conn.execute(sa.insert(table).values(**values, row_hash=""))
-    row_id = int(res.inserted_primary_key[0])
+    pk = res.inserted_primary_key
+    assert pk is not None
+    row_id = int(pk[0])
     row = fetch(conn, table, row_id)
     assert row is not None
     row["row_hash"] = row_hash(table.name, row)
