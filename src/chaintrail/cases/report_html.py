@@ -70,7 +70,7 @@ def _e(s) -> str:
     return escape("" if s is None else str(s))
 
 
-def _section(n: int, title: str, body: str) -> str:
+def _section(n: int | str, title: str, body: str) -> str:     # 3A, 7A: lettered sections
     return f"<h2>{n}&nbsp;&nbsp;{_e(title)}</h2>\n{body}"
 
 
