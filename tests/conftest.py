@@ -22,3 +22,13 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def btc_data(shared_data: Path) -> Path:
     return shared_data / "btc"
+
+
+@pytest.fixture(autouse=True)
+def _language_reset():
+    """A test that switches the message language (``--lang`` run in-process) must not leak it into the next."""
+    from chaintrail.i18n.catalogs import _language
+
+    token = _language.set(None)
+    yield
+    _language.reset(token)

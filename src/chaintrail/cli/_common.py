@@ -79,9 +79,15 @@ def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 def apply_language(lang: str | None) -> str:
     """Set the language of this run's messages (``--lang``, else ``$CHAINTRAIL_LANG``); a bad one exits 5."""
     from chaintrail.i18n import set_language
+    from chaintrail.i18n.catalogs import _language, resolve_language
 
     try:
-        return set_language(lang)
+        if lang:
+            return set_language(lang)
+        # without --lang: follow $CHAINTRAIL_LANG, and let no earlier run's --lang (in this process) linger
+        code = resolve_language(None)
+        _language.set(None)
+        return code
     except UsageError as exc:
         err_console.print(error_line(exc), highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
