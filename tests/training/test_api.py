@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import expected_of, key_answers
+from training_parts import expected_of, key_answers
 
 BEARER = "b" * 24
 

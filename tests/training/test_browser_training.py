@@ -4,7 +4,7 @@ feedback, and the instructor's view shows both grades and the feedback that name
 from __future__ import annotations
 
 import pytest
-from conftest import expected_of, key_answers
+from training_parts import expected_of, key_answers
 from headless import browser  # noqa: F401
 
 BEARER = "w" * 24

@@ -9,7 +9,7 @@ import os
 from decimal import Decimal
 
 import pytest
-from conftest import expected_of
+from training_parts import expected_of
 
 from chaintrail.errors import DecodeError
 from chaintrail.training import Classroom

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import KINDS, btc, expected_of, key_answers
+from training_parts import KINDS, btc, expected_of, key_answers
 
 from chaintrail.errors import DecodeError
 from chaintrail.training import Classroom, ExamLocked, Trainee
