@@ -66,8 +66,27 @@ def test_every_bad_row_is_named_and_nothing_is_read() -> None:
     assert len(probs) == len(bad)                          # one per bad row, the good rows not among them
     for (line, (_, words)), p in zip(bad.items(), probs):
         assert p.startswith(f"reply.csv:{line}: ") and words in p, (line, p)
-    assert err.value.source == "reply.csv" and str(err.value).startswith(f"{len(bad)} bad row(s)")
+    assert err.value.source == "reply.csv" and str(err.value).startswith(f"{len(bad)} bad rows in")
     assert "\n" not in str(err.value)                      # one line for the CLI
+
+
+def test_bad_rows_are_named_in_the_readers_language() -> None:
+    from chaintrail.i18n import use_language
+
+    rows = f"{TX},{ACCT_CS.replace('aA', 'Aa')},,,1,,,,,\n{TX},{ACCT},{USDX},USDT,1,,,,,\n{TX},{ACCT},,,1,,,\n"
+    with use_language("uk"), pytest.raises(EthRecordsError) as err:
+        read(rows)
+    assert err.value.problems == [
+        f"reply.csv:2: адреса {ACCT_CS.replace('aA', 'Aa')} не проходить перевірку контрольної суми EIP-55 "
+        "(помилка в написанні?)",
+        f"reply.csv:3: символ 'USDT', але контракт {USDX} у сховищі — 'USDX'",
+        "reply.csv:4: полів: 8, а в заголовку: 10"]
+    assert str(err.value).startswith("3 хибні рядки в записах біржі щодо Ethereum, нічого не імпортовано: ")
+    with use_language("uk"), pytest.raises(EthRecordsError, match="^1 хибний рядок у записах"):
+        read(f"{TX},,,,1,,,,,\n")
+    with pytest.raises(EthRecordsError, match=r"^1 bad row in the Ethereum exchange records, none imported: "
+                                              r"reply.csv:2: no address \(reply.csv\)$"):
+        read(f"{TX},,,,1,,,,,\n")
 
 
 def test_multiline_quoted_rows_keep_their_start_line_and_a_broken_quote_stops() -> None:

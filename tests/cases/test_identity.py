@@ -53,6 +53,26 @@ def test_bootstrap_once_then_only_an_admin_enrols(team):
     assert [(e.actor, e.agency) for e in denied] == [("alice", "NCA"), ("carol", "BKA")]
 
 
+def test_a_refusal_reads_in_ukrainian_and_is_logged_in_english(team):
+    import json
+
+    from chaintrail.i18n import use_language
+
+    repo, root, alice, carol, erin = team
+    with use_language("uk"):
+        with pytest.raises(AccessDenied, match="^додавати користувачів NCA може лише адміністратор NCA$"):
+            repo.add_user(carol, "mallory", "NCA", "admin")
+        with pytest.raises(AccessDenied, match=r"може лише адміністратор \(alice має роль investigator\)"):
+            repo.add_user(alice, "mallory", "NCA", "admin")
+        with pytest.raises(AccessDenied, match="^у цій базі справ уже є користувачі: нових реєструє адміністратор"):
+            repo.bootstrap("NCA", "mallory")
+    with repo.db.read() as conn:
+        denied = [json.loads(e.detail)["reason"] for e in entries(conn)
+                  if e.outcome == "denied" and e.action == "user.create"]
+    assert denied == ["only an admin of NCA may add its users",                # the log stays in one language
+                      "only an admin may add users (alice is a investigator)"]
+
+
 def test_the_operator_exists_only_alone_on_sqlite(new_db, repos, request):
     repo = repos(new_db())
     if repo.db.kind != "sqlite":

@@ -127,7 +127,33 @@ def test_uk_bad_tag_line_in_ukrainian(uk_store, tmp_path):
     assert "1 хибний рядок пропущено; інші рядки імпортовано" in text
 
 
+def test_uk_screen_lines_and_table(uk_store, tmp_path):
+    store, _out = uk_store
+    nb = "\u00a0"
+    text = _cli("screen", CB9, "--store", store, lang="uk")
+    lines = text.splitlines()
+    assert lines[0] == f"НИЗЬКИЙ транзакція {CB9}" and lines[1].startswith("  низький: "), lines[:2]
+    header = next(line for line in lines if "напрям" in line)
+    assert [w.strip() for w in header.strip("┃ ").split("┃")] == ["напрям", "категорія", "сума (сат)", "частка",
+                                                                  "напряму (сат)", "опосередковано (сат)",
+                                                                  "переходи", "контрагент"]
+    row = next(line for line in lines if EXCHANGE in line and "│" in line)
+    cells = [w.strip() for w in row.strip("│ ").split("│")]
+    assert cells[:4] == ["вихідна", "біржа", f"1{nb}000{nb}000{nb}000", "20,00%"], row
+    assert lines[-1] == f"  виходи (сат) 5{nb}000{nb}000{nb}000, відстежено вхідних (сат) 5{nb}000{nb}000{nb}000, " \
+                        f"відстежено вихідних (сат) 5{nb}000{nb}000{nb}000"
+    ours = "\n".join([lines[0], *lines[2:]]).replace(CB9, "")      # line 2 is the reason, analysis's own words
+    for english in ("LOW", "transaction", "direction", "share", "counterparty", "outgoing", "traced"):
+        assert english not in ours, english
+    batch = tmp_path / "subjects.txt"
+    batch.write_text(f"{EXCHANGE}\n{CB9}\n")
+    done = next(line for line in _cli("screen", str(batch), "--store", store, lang="uk").splitlines()
+                if line.startswith("перевірено 2 за "))
+    assert done.endswith(" с: критичний 0, високий 0, середній 0, низький 2"), done
+
+
 @pytest.mark.parametrize("args", [
+    ("screen", CB9),
     ("trace", "--from", f"{CB9}:0", "--max-hops", "20", "--until-exchange"),
     ("store", "info"),
     ("sql", "SELECT txid, block_height, fee_sat FROM txs ORDER BY block_height, tx_index LIMIT 5"),

@@ -9,6 +9,7 @@ import pytest
 from training_parts import KINDS, btc, expected_of, key_answers
 
 from chaintrail.errors import DecodeError
+from chaintrail.i18n import use_language
 from chaintrail.training import Classroom, ExamLocked, Trainee
 from chaintrail.training.kinds import TECHNIQUES
 
@@ -148,6 +149,8 @@ def test_exam_hides_hints_and_grades_and_locks_submissions_at_the_end(tmp_path):
         room2.exam_close("exam", now=t0 + 5)
         with pytest.raises(ExamLocked, match="locked"):
             room2.submit(room2.exercise_ids("exam")[0], dan, {}, now=t0 + 6)
+        with use_language("uk"), pytest.raises(ExamLocked, match="^іспит набору 'exam' завершено: подання заблоковано$"):
+            room2.submit(room2.exercise_ids("exam")[0], dan, {}, now=t0 + 7)
         assert room2.results("exam")[0]["exercises"][0]["score"] is None
 
 

@@ -27,8 +27,9 @@ from chaintrail.cases.errors import AccessDenied
 from chaintrail.cases.identity import OPERATOR, Principal
 from chaintrail.cases.integrity import recorded
 from chaintrail.errors import UsageError
+from chaintrail.i18n import N_, _
 
-TEAM_HINT = "act as an enrolled user with $CHAINTRAIL_USER_TOKEN (or $CHAINTRAIL_USER_TOKEN_FILE)"
+TEAM_HINT = N_("act as an enrolled user with $CHAINTRAIL_USER_TOKEN (or $CHAINTRAIL_USER_TOKEN_FILE)")
 
 
 def _denied(db: Database, actor: str, agency: str | None, action: str, reason: str) -> None:
@@ -48,8 +49,8 @@ def bootstrap(db: Database, agency: str, username: str, *, country: str | None =
     """Make the first admin of a database with no users (and its home agency); returns it and its token."""
     with db.tx() as conn:
         if identity.user_count(conn):
-            raise AccessDenied("this case database already has users: an admin enrols new ones "
-                               "(chaintrail case user add, with an admin's token)")
+            raise AccessDenied(_("this case database already has users: an admin enrols new ones "
+                                 "(chaintrail case user add, with an admin's token)"))
         _home(conn, db, f"bootstrap:{username}", agency, country)
         row, token = identity.create_user(conn, f"bootstrap:{username}", agency, username, agency, "admin",
                                           action="admin.bootstrap")
@@ -92,22 +93,24 @@ def local_operator(db: Database) -> Principal | None:
 def ensure_operator(db: Database, agency: str | None, username: str) -> Principal:
     """The local operator of this SQLite database, made now if the database has no users at all."""
     if db.kind != "sqlite":
-        raise UsageError(f"a team case database on PostgreSQL has no local operator: {TEAM_HINT}")
+        raise UsageError(_("a team case database on PostgreSQL has no local operator: {hint}").format(
+            hint=_(TEAM_HINT)))
     with db.tx() as conn:
         row = _operator(conn) or _adopt_legacy(conn)
         if row is not None:
             p = identity.principal_of_user(conn, row)
             if username != p.username or (agency is not None and agency != p.agency):
-                raise AccessDenied(f"this single-user case database belongs to its local operator {p.username} "
-                                   f"({p.agency}), not {username}"
-                                   + (f" ({agency})" if agency else "") + "; other users need a team database "
-                                   "(chaintrail case admin bootstrap)")
+                who = f"{username} ({agency})" if agency else username
+                raise AccessDenied(_("this single-user case database belongs to its local operator {operator} "
+                                     "({agency}), not {who}; other users need a team database (chaintrail case "
+                                     "admin bootstrap)").format(operator=p.username, agency=p.agency, who=who))
             return p
         if identity.user_count(conn):
-            raise AccessDenied(f"this case database has enrolled users (a team database): {TEAM_HINT}")
+            raise AccessDenied(_("this case database has enrolled users (a team database): {hint}").format(
+                hint=_(TEAM_HINT)))
         agency = agency or "local"
         _home(conn, db, f"operator:{username}", agency, None)
-        row, _ = identity.create_user(conn, f"operator:{username}", agency, username, agency, OPERATOR,
+        row, _token = identity.create_user(conn, f"operator:{username}", agency, username, agency, OPERATOR,
                                       action="operator.create")
         return identity.principal_of_user(conn, row)
 
@@ -115,22 +118,22 @@ def ensure_operator(db: Database, agency: str | None, username: str) -> Principa
 def enrol(db: Database, actor: Principal, username: str, agency: str, role: str) -> tuple[dict, str]:
     """An admin adds a user (of its own agency, or the first of an agency with none); returns it and its token."""
     identity.check_role(role)
-    why = None
+    why: tuple[str, dict] | None = None       # the refusal (English in the audit log, translated when raised)
     if actor.role == OPERATOR:
-        why = ("a single-user database has only its local operator; start a team database with "
-               "`chaintrail case admin bootstrap`")
+        why = (N_("a single-user database has only its local operator; start a team database with "
+                  "`chaintrail case admin bootstrap`"), {})
     elif actor.role != "admin":
-        why = f"only an admin may add users ({actor.username} is a {actor.role})"
+        why = (N_("only an admin may add users ({user} is a {role})"), {"user": actor.username, "role": actor.role})
     else:
         with db.read() as conn:
             a = identity.agency_row(conn, agency)
             has_users = a is not None and conn.execute(
                 sa.select(S.users.c.id).where(S.users.c.agency_id == a["id"]).limit(1)).first() is not None
         if agency != actor.agency and has_users:
-            why = f"only an admin of {agency} may add its users"
+            why = (N_("only an admin of {agency} may add its users"), {"agency": agency})
     if why is not None:
-        _denied(db, actor.username, actor.agency, "user.create", why)
-        raise AccessDenied(why)
+        _denied(db, actor.username, actor.agency, "user.create", why[0].format(**why[1]))
+        raise AccessDenied(_(why[0]).format(**why[1]))
     with db.tx() as conn:
         row, token = identity.create_user(conn, actor.username, actor.agency, username, agency, role)
     assert token is not None

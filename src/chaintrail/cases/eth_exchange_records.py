@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from chaintrail.errors import DecodeError
+from chaintrail.i18n import N_, _, fmt_number, ngettext
 from chaintrail.store.chainstore import ChainStore
 
 FORMAT = "exchange-records-eth/1"
@@ -52,9 +53,11 @@ class EthRecordsError(DecodeError):
     def __init__(self, problems: list[str], source: str):
         self.problems = problems
         shown = "; ".join(problems[:MAX_LISTED])
-        more = f"; and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
-        super().__init__(f"{len(problems)} bad row(s) in the Ethereum exchange records, none imported: {shown}{more}",
-                         source)
+        more = _("; and {n} more").format(n=fmt_number(len(problems) - MAX_LISTED)) \
+            if len(problems) > MAX_LISTED else ""
+        super().__init__(ngettext("{n} bad row in the Ethereum exchange records, none imported: {shown}{more}",
+                                  "{n} bad rows in the Ethereum exchange records, none imported: {shown}{more}",
+                                  len(problems)).format(n=fmt_number(len(problems)), shown=shown, more=more), source)
 
 
 @dataclass(frozen=True)
@@ -91,9 +94,9 @@ def _account(v: str, what: str) -> str:
     from chaintrail.chains.ethereum.hexutil import is_checksum_address
 
     if not _ADDR.fullmatch(v):
-        raise ValueError(f"{what} {v[:80]!r} is not 0x and 40 hex digits")
+        raise ValueError(_("{what} {value} is not 0x and 40 hex digits").format(what=_(what), value=repr(v[:80])))
     if not is_checksum_address(v):
-        raise ValueError(f"{what} {v} fails its EIP-55 checksum (mistyped?)")
+        raise ValueError(_("{what} {value} fails its EIP-55 checksum (mistyped?)").format(what=_(what), value=v))
     return v.lower()
 
 
@@ -102,65 +105,72 @@ def _find_columns(header: list[str], source: str) -> dict[str, int]:
     found = {f: low.index(n) for f, names in COLUMNS.items() for n in reversed(names) if n in low}
     missing = [f for f in ("tx_hash", "address") if f not in found]
     if "units" not in found and "base" not in found:
-        missing.append("amount (amount or amount_base_units)")
+        missing.append(_("amount (amount or amount_base_units)"))
     if missing:
-        raise DecodeError(f"Ethereum exchange records lack column(s) {', '.join(missing)}; header is "
-                          f"{[h[:40] for h in header[:30]]}", source, 0)
+        raise DecodeError(_("Ethereum exchange records lack column(s) {columns}; header is {header}").format(
+            columns=", ".join(missing), header=[h[:40] for h in header[:30]]), source, 0)
     return found
 
 
 def _base_units(units: str | None, base: str | None, decimals: int | None) -> int:
     if base is not None:
         if not base.isascii() or not base.isdigit():
-            raise ValueError(f"amount in base units {base[:80]!r} is not a whole non-negative number")
+            raise ValueError(_("amount in base units {value} is not a whole non-negative number").format(
+                value=repr(base[:80])))
         n = int(base)
         if units is not None and decimals is not None and _base_units(units, None, decimals) != n:
-            raise ValueError(f"amount {units} and amount in base units {base} disagree at {decimals} decimals")
+            raise ValueError(_("amount {units} and amount in base units {base} disagree at {decimals} decimals").format(
+                units=units, base=base, decimals=decimals))
     else:
         if units is None or not units.isascii() or not _UNITS.fullmatch(units):
-            raise ValueError(f"amount {units!r} is not a plain decimal number (no sign, exponent or separators)")
-        whole, _, frac = units.partition(".")
+            raise ValueError(_("amount {value} is not a plain decimal number (no sign, exponent or separators)").format(
+                value=repr(units)))
+        whole, _dot, frac = units.partition(".")
         frac = frac.rstrip("0")
         assert decimals is not None           # the caller refuses token units of unknown decimals
         if len(frac) > decimals:
-            raise ValueError(f"amount {units} has more decimal places than the asset's {decimals} decimals")
+            raise ValueError(_("amount {units} has more decimal places than the asset's {decimals} decimals").format(
+                units=units, decimals=decimals))
         n = int(whole or "0") * 10 ** decimals + int(frac.ljust(decimals, "0") or "0")
     if n > _U256:
-        raise ValueError(f"amount {(units or base or '')[:80]} is more than a uint256")
+        raise ValueError(_("amount {value} is more than a uint256").format(value=(units or base or "")[:80]))
     return n
 
 
 def _leg(line: int, get, tokens: Mapping[str, Token]) -> EthLeg:
     tx = (get("tx_hash") or "").lower()
     if not _HASH.fullmatch(tx):
-        raise ValueError(f"{tx[:80]!r} is not an Ethereum transaction hash (0x and 64 hex digits)")
+        raise ValueError(_("{value} is not an Ethereum transaction hash (0x and 64 hex digits)").format(
+            value=repr(tx[:80])))
     if not get("address"):
-        raise ValueError("no address")
-    address = _account(get("address"), "address")
+        raise ValueError(_("no address"))
+    address = _account(get("address"), N_("address"))
     symbol, contract = get("symbol"), get("contract")
     file_dec = get("decimals")
     if file_dec is not None and not (file_dec.isascii() and file_dec.isdigit() and int(file_dec) <= 77):
-        raise ValueError(f"decimals {file_dec[:20]!r} is not a whole number from 0 to 77")
+        raise ValueError(_("decimals {value} is not a whole number from 0 to 77").format(value=repr(file_dec[:20])))
     if contract is None or contract.upper() == "ETH":
         if symbol is not None and symbol.upper() != "ETH":
-            raise ValueError(f"token {symbol[:40]!r} named by symbol only: give its contract address (token symbols "
-                             "are not unique)")
+            raise ValueError(_("token {symbol} named by symbol only: give its contract address (token symbols are "
+                               "not unique)").format(symbol=repr(symbol[:40])))
         asset, symbol = "ETH", "ETH"
         decimals: int | None = 18
         if file_dec is not None and int(file_dec) != 18:
-            raise ValueError(f"decimals {file_dec} for ETH (ETH has 18)")
+            raise ValueError(_("decimals {value} for ETH (ETH has 18)").format(value=file_dec))
     else:
-        asset = _account(contract, "token contract")
+        asset = _account(contract, N_("token contract"))
         known = tokens.get(asset)
         if known is not None and known.symbol and symbol and symbol != known.symbol:
-            raise ValueError(f"symbol {symbol[:40]!r} but the contract {asset} in the store is {known.symbol!r}")
+            raise ValueError(_("symbol {symbol} but the contract {asset} in the store is {known}").format(
+                symbol=repr(symbol[:40]), asset=asset, known=repr(known.symbol)))
         store_dec = known.decimals if known is not None else None
         if file_dec is not None and store_dec is not None and int(file_dec) != store_dec:
-            raise ValueError(f"decimals {file_dec} but the contract {asset} in the store has {store_dec}")
+            raise ValueError(_("decimals {value} but the contract {asset} in the store has {decimals}").format(
+                value=file_dec, asset=asset, decimals=store_dec))
         decimals = int(file_dec) if file_dec is not None else store_dec
         if decimals is None and get("base") is None:
-            raise ValueError(f"decimals of token {asset} unknown (not in the store): add a decimals column or give "
-                             "amount_base_units")
+            raise ValueError(_("decimals of token {asset} unknown (not in the store): add a decimals column or give "
+                               "amount_base_units").format(asset=asset))
         symbol = symbol or (known.symbol if known is not None else None)
     amount = _base_units(get("units"), get("base"), decimals)
     account = get("account")
@@ -176,14 +186,15 @@ def read_eth_legs(data: bytes, source: str = "exchange records", tokens: Mapping
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DecodeError(f"exchange records are not UTF-8 ({exc.reason})", source, exc.start) from None
+        raise DecodeError(_("exchange records are not UTF-8 ({reason})").format(reason=exc.reason), source,
+                          exc.start) from None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
     except StopIteration:
-        raise DecodeError("exchange records file is empty", source, 0) from None
+        raise DecodeError(_("exchange records file is empty"), source, 0) from None
     except csv.Error as exc:
-        raise DecodeError(f"the header line does not parse as CSV ({exc})", source, 0) from None
+        raise DecodeError(_("the header line does not parse as CSV ({error})").format(error=exc), source, 0) from None
     cols = _find_columns(header, source)
     legs: list[EthLeg] = []
     problems: list[str] = []
@@ -194,17 +205,18 @@ def read_eth_legs(data: bytes, source: str = "exchange records", tokens: Mapping
         except StopIteration:
             break
         except csv.Error as exc:
-            problems.append(f"{source}:{start}: not CSV ({exc})")
+            problems.append(f"{source}:{start}: " + _("not CSV ({error})").format(error=exc))
             break                             # the reader cannot resync after a broken quote
         if not any(c.strip() for c in row):
             continue
         if len(row) != len(header):
-            problems.append(f"{source}:{start}: {len(row)} fields, the header has {len(header)}")
+            problems.append(f"{source}:{start}: " + _("{n} fields, the header has {header}").format(
+                n=len(row), header=len(header)))
             continue
         long = next((i for i, c in enumerate(row) if len(c) > MAX_FIELD), None)
         if long is not None:
-            problems.append(f"{source}:{start}: field {long + 1} is {len(row[long]):,} characters long (at most "
-                            f"{MAX_FIELD:,})")
+            problems.append(f"{source}:{start}: " + _("field {i} is {n} characters long (at most {max})").format(
+                i=long + 1, n=fmt_number(len(row[long])), max=fmt_number(MAX_FIELD)))
             continue
 
         def get(f: str, row: list[str] = row) -> str | None:
@@ -278,7 +290,7 @@ def _place(leg: EthLeg, blocks, flows) -> str:
     same = [f for f in mine if f[2] == leg.asset]
     if not same:
         return "asset_differs"
-    for frm, dst, _, amount in same:
+    for frm, dst, _asset, amount in same:
         if amount == leg.amount:
             return "matched_to" if dst == leg.address else "matched_from"
     return "amount_differs"

@@ -43,6 +43,7 @@ from chaintrail.cases.package_archive import DEFAULT_LIMITS, Limits, PackageArch
 from chaintrail.cases.keys import load_signing_key
 from chaintrail.cases.repository import CaseRepository
 from chaintrail.cases.stix_export import build_bundle, parse_bundle
+from chaintrail.i18n import _
 from chaintrail.errors import UsageError
 
 FORMAT = "chaintrail-case-package/1"
@@ -68,14 +69,14 @@ def export_package(repo: CaseRepository, p: Principal, ref: str, *, level: str =
     view = repo.case(p, ref, action="case.export")
     if view.access != "owner" or not p.at_least("investigator"):
         repo._log_denied(p, ref, "case.export", f"{p.role} of {p.agency} ({view.access} access)")
-        raise AccessDenied(f"only investigators of the agency that owns case {ref} may export it")
+        raise AccessDenied(_("only investigators of the agency that owns case {ref} may export it").format(ref=ref))
     view = view.redacted(level)
     me = repo.agency(p.agency)
     key = load_signing_key(repo.db, p.agency)     # from its key file, never from the database
     files: dict[str, bytes] = {}
     atts = []
     for a in view.attachments:
-        _, content = repo.attachment(p, ref, a["id"])
+        _meta, content = repo.attachment(p, ref, a["id"])
         name = f"attachments/{a['id']}-{a['filename']}"
         files[name] = content
         atts.append({**a, "file": name})

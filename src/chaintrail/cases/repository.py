@@ -24,7 +24,7 @@ from chaintrail.cases.errors import AccessDenied, AlreadyImported, NotFound
 from chaintrail.cases.hashing import dumps, loads
 from chaintrail.cases.identity import Principal
 from chaintrail.errors import UsageError
-from chaintrail.i18n import _
+from chaintrail.i18n import _, fmt_date
 
 T = TypeVar("T")
 SUBJECT_KINDS = ("address", "transaction", "entity")
@@ -398,9 +398,9 @@ class CaseRepository:
                      origin: dict, tables: dict) -> dict:
         earlier = self._imported(conn, p, origin["package_sha256"])
         if earlier is not None:
-            raise AlreadyImported(f"this package (SHA-256 {origin['package_sha256'][:16]}…) was already "
-                                  f"imported as case {earlier['ref']} on {earlier['created_at'][:10]}",
-                                  earlier["ref"])
+            msg = _("this package (SHA-256 {sha}…) was already imported as case {ref} on {day}").format(
+                sha=origin["package_sha256"][:16], ref=earlier["ref"], day=fmt_date(earlier["created_at"]))
+            raise AlreadyImported(msg, earlier["ref"])
         ref = self._next_ref(conn, p.agency)
         case = rows.insert(conn, S.cases, {"ref": ref, "title": header["title"], "summary": header.get("summary") or "",
                                            "agency_id": p.agency_id, "status": "open",

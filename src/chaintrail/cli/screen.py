@@ -14,10 +14,22 @@ from rich.table import Table
 from chaintrail.cli._common import JsonOption, StoreOption, console, emit_json, err_console, one_line_errors, \
     store_path
 from chaintrail.errors import UsageError
-from chaintrail.i18n import _
+from chaintrail.i18n import N_, _, fmt_decimal, fmt_number, fmt_percent
 
 _RANK = {"low": 0, "medium": 1, "high": 2, "severe": 3}
 _STYLE = {"severe": "bold white on red", "high": "bold red", "medium": "yellow", "low": "green"}
+# Words that reach the screen from data (risk levels, categories, directions), marked for the catalogs; --json keeps
+# them as they are.
+DATA_WORDS = (N_("severe"), N_("high"), N_("medium"), N_("low"), N_("terrorism"), N_("child_abuse"))
+_SUBJECT = {"address": N_("address {subject}"), "transaction": N_("transaction {subject}")}
+_TOTALS = {"received_sat": N_("received (sat)"), "outputs": N_("outputs"), "output_sat": N_("output (sat)"),
+           "incoming_traced_sat": N_("incoming traced (sat)"), "outgoing_traced_sat": N_("outgoing traced (sat)")}
+
+
+def _level(lv: str, upper: bool = False) -> str:
+    """A risk level in the reader's language, styled (rich markup)."""
+    word = _(lv)
+    return f"[{_STYLE[lv]}]{escape(word.upper() if upper else word)}[/]"
 
 
 @one_line_errors
@@ -99,16 +111,17 @@ def _screen_eth(subject: str, hops: int, as_of: str | None, store: Path, json_ou
                 emit_json(res.to_dict())
                 continue
             lv = res.risk["level"]
-            where = f"entity {res.cluster}" if res.cluster is not None else "not in the chain store"
-            console.print(f"[{_STYLE[lv]}] {lv.upper()} [/] {escape(res.subject)} {where} (sanctions as of "
-                          f"{res.as_of})", highlight=False)
+            where = _("entity {id}").format(id=res.cluster) if res.cluster is not None else \
+                _("not in the chain store")
+            line = _("{subject} {where} (sanctions as of {day})").format(subject=res.subject, where=where,
+                                                                         day=res.as_of)
+            console.print(_level(lv, upper=True) + " " + escape(line), highlight=False)
             for r in res.risk["reasons"]:
-                console.print(f"  [{_STYLE[r['level']]}]{r['level']}[/]: {escape(r['text'])}", highlight=False,
-                              soft_wrap=True)
+                console.print("  " + _level(r["level"]) + ": " + escape(r["text"]), highlight=False, soft_wrap=True)
             _print_eth_fiat(res, sc.currency)
             for lst in res.sanction_lists:
-                console.print(f"  list used: {escape(lst['list'])} dated {lst['date']} ({escape(lst['file'])})",
-                              highlight=False, soft_wrap=True)
+                console.print("  " + escape(_("list used: {list} dated {date} ({file})").format(
+                    list=lst["list"], date=lst["date"], file=lst["file"])), highlight=False, soft_wrap=True)
     finally:
         sc.close()
 
@@ -124,7 +137,7 @@ def _print_eth_fiat(res, currency: str) -> None:
     for e in flows:
         vals = [_money(e.fiat.get(c), e.fiat) if e.fiat.get("usd") is not None else e.fiat.get("missing", "")
                 for c in cur]
-        view.add_row(e.direction, e.category, e.symbol, f"{e.amount:,}", *[escape(v) for v in vals])
+        view.add_row(_(e.direction), _(e.category), e.symbol, fmt_number(e.amount), *[escape(v) for v in vals])
     console.print(view)
     for p in (res.fiat or {}).get("prices", []):
         console.print("  " + _("prices: {asset}/{currency} from {source} ({file})").format(
@@ -155,39 +168,47 @@ def read_subjects(path: Path) -> list[str]:
 
 def _print_one(res, currency: str = "USD") -> None:
     lv = res.risk.level
-    where = f"cluster {res.cluster}" if res.cluster is not None else ("not in the chain store" if not res.in_store
-                                                                      else "")
-    console.print(f"[{_STYLE[lv]}] {lv.upper()} [/] {res.kind} {escape(res.subject)} {where}", highlight=False)
+    where = _("cluster {id}").format(id=res.cluster) if res.cluster is not None else \
+        (_("not in the chain store") if not res.in_store else "")
+    subject = _(_SUBJECT[res.kind]).format(subject=res.subject) if res.kind in _SUBJECT else \
+        f"{res.kind} {res.subject}"
+    console.print(_level(lv, upper=True) + " " + escape(f"{subject} {where}".rstrip()), highlight=False)
     for r in res.risk.reasons:
-        console.print(f"  [{_STYLE[r.level]}]{r.level}[/]: {escape(r.text)}", highlight=False, soft_wrap=True)
+        console.print("  " + _level(r.level) + ": " + escape(r.text), highlight=False, soft_wrap=True)
     flows = [e for e in res.exposures if e.direction != "self"]
     if flows:
         cur = [c for c in dict.fromkeys(("usd", currency.lower())) if any(e.fiat for e in flows)]
-        view = Table("direction", "category", "amount (sat)", *[_("value {currency}").format(currency=c.upper())
-                                                                for c in cur],
-                     "share", "direct (sat)", "indirect (sat)", "hops", "counterparty")
+        view = Table(_("direction"), _("category"), _("amount (sat)"),
+                     *[_("value {currency}").format(currency=c.upper()) for c in cur],
+                     _("share"), _("direct (sat)"), _("indirect (sat)"), _("hops"), _("counterparty"))
         for e in flows:
             vals = [_money((e.fiat or {}).get(c), e.fiat or {}) for c in cur]
-            view.add_row(e.direction, e.category, f"{e.amount_sat:,}", *vals, f"{e.share:.2%}", f"{e.direct_sat:,}",
-                         f"{e.indirect_sat:,}", f"{e.min_hops}-{e.max_hops}", e.counterparty or "")
+            view.add_row(_(e.direction), _(e.category), fmt_number(e.amount_sat), *[escape(v) for v in vals],
+                         fmt_percent(f"{e.share:.2%}"), fmt_number(e.direct_sat), fmt_number(e.indirect_sat),
+                         f"{e.min_hops}-{e.max_hops}", escape(e.counterparty or ""))
         console.print(view)
     if res.totals:
-        console.print("  " + ", ".join(f"{k} {v:,}" for k, v in res.totals.items()))
+        words = {k: _(_TOTALS[k]) if k in _TOTALS else k for k in res.totals}
+        console.print("  " + ", ".join(f"{words[k]} {fmt_number(v)}" for k, v in res.totals.items()),
+                      highlight=False)
 
 
 def _print_batch(rows, levels: dict[str, int], elapsed: float, limit: int = 200) -> None:
     """The flagged subjects (most serious first, up to ``limit``), then the count per level."""
     flagged = sorted((r for r in rows if r.risk.level != "low"), key=lambda r: -_RANK[r.risk.level])
     if flagged:
-        view = Table("subject", "risk", "why")
+        view = Table(_("subject"), _("risk"), _("why"))
         for res in flagged[:limit]:
             lv = res.risk.level
-            view.add_row(escape(res.subject), f"[{_STYLE[lv]}]{lv}[/]", escape(res.risk.reasons[0].text[:160]))
+            view.add_row(escape(res.subject), _level(lv), escape(res.risk.reasons[0].text[:160]))
         console.print(view)
         if len(flagged) > limit:
-            console.print(f"... {len(flagged) - limit:,} more flagged (use --json for all)")
-    counts = ", ".join(f"{lv} {levels.get(lv, 0):,}" for lv in ("severe", "high", "medium", "low"))
-    console.print(f"screened {len(rows):,} in {elapsed:.1f} s: {counts}")
+            console.print(_("... {n} more flagged (use --json for all)").format(n=fmt_number(len(flagged) - limit)),
+                          highlight=False)
+    words = {lv: _(lv) for lv in ("severe", "high", "medium", "low")}
+    counts = ", ".join(f"{w} {fmt_number(levels.get(lv, 0))}" for lv, w in words.items())
+    console.print(_("screened {n} in {seconds} s: {counts}").format(
+        n=fmt_number(len(rows)), seconds=fmt_decimal(elapsed, 1), counts=counts), highlight=False)
 
 
 def _money(x, fiat: dict) -> str:
@@ -195,5 +216,6 @@ def _money(x, fiat: dict) -> str:
     if x is None:
         return _("no price")
     days = fiat.get("days") or []
-    span = days[0] if len(days) == 2 and days[0] == days[1] else " to ".join(days)
-    return f"{x:,.2f} ({span})" if span else f"{x:,.2f}"
+    span = days[0] if len(days) == 2 and days[0] == days[1] else \
+        (_("{start} to {end}").format(start=days[0], end=days[-1]) if len(days) == 2 else ", ".join(days))
+    return f"{fmt_decimal(x, 2)} ({span})" if span else fmt_decimal(x, 2)

@@ -230,7 +230,7 @@ def submit(
     with _open(folder) as room:
         who = room.trainee_by_token(token)
         if who is None:
-            raise NotAllowed("unknown trainee token (--token or $CHAINTRAIL_TRAINING_TOKEN)")
+            raise NotAllowed(_("unknown trainee token (--token or $CHAINTRAIL_TRAINING_TOKEN)"))
         if raw is not None:
             out = room.submit(exercise_id, who, raw)
         else:

@@ -235,7 +235,7 @@ class Classroom:
                                "s.exam_ends, s.exam_closed FROM exercises e JOIN sets s ON s.id = e.set_id "
                                "WHERE e.id = ?", (exercise_id,)).fetchone()
         if row is None:
-            raise NotAllowed(f"no exercise {exercise_id}")
+            raise NotAllowed(_("no exercise {id}").format(id=exercise_id))
         return row
 
     def exercise_ids(self, set_name: str | None = None) -> list[int]:
@@ -299,7 +299,8 @@ class Classroom:
         row = self._exercise(exercise_id)
         state = exam_state(row, now)
         if state == "over":
-            raise ExamLocked(f"the exam of set {row['set_name']!r} is over: submissions are locked")
+            raise ExamLocked(_("the exam of set {name} is over: submissions are locked").format(
+                name=repr(row["set_name"])))
         tol = DIFFICULTIES[row["difficulty"]].tolerance
         expected = db.loads(row["expected_json"])
         if expected.get("chain") == "eth":

@@ -68,14 +68,14 @@ async function screen(el, subject) {
   try {
     const r = await api.get("/screen", { subject, hops: 3 });
     const exp = r.exposures.filter((e) => e.direction !== "self");
-    box.replaceChildren(
+    box.replaceChildren(...[
       h("h3", { "data-testid": "risk-level" }, _t("screen.risk"), " ", chip(_t(`level.${r.risk.level}`).toUpperCase(), LEVEL_COLORS[r.risk.level] || "#6b7480")),
       h("ul", {}, r.risk.reasons.map((x) => h("li", {}, h("b", {}, _t(`level.${x.level}`)), " ", x.text))),
       exp.length ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, _t("col.direction")), h("th", {}, _t("col.category")),
         h("th", { class: "num" }, _t("col.amount")), h("th", { class: "num" }, _t("fiat.usd_on_the_day")), h("th", { class: "num" }, _t("col.share")), h("th", { class: "num" }, _t("col.hops")))),
         h("tbody", {}, exp.map((e) => h("tr", {}, h("td", {}, _t(`exposure.${e.direction}`)), h("td", {}, ...riskChips([e.category])),
           h("td", { class: "num" }, fmtBTC(e.amount_sat)), fiatCell(e.fiat && e.fiat.usd, e.fiat && (e.fiat.missing || _t("fiat.tip", { days: e.fiat.days.join(" – ") })), "screen-fiat"), h("td", { class: "num" }, `${fmtNumber(Number((e.share * 100).toFixed(2)))}%`),
-          h("td", { class: "num" }, `${e.min_hops}–${e.max_hops}`))))) : null);
+          h("td", { class: "num" }, `${e.min_hops}–${e.max_hops}`))))) : null].filter(Boolean));
   } catch (err) {
     box.replaceChildren(h("p", { class: "error" }, err.message));
   }
@@ -180,7 +180,8 @@ function memberFiat(sat, usd, fiat) {
 }
 
 export function showPlain(el, d, ctx) {
-  el.replaceChildren(h("h3", {}, d.label || d.kind), noteBlock(ctx.noteFor(d.id)),
+  // replaceChildren shows a null as the text "null": the parts a node lacks are left out, not nulled
+  el.replaceChildren(...[h("h3", {}, d.label || d.kind), noteBlock(ctx.noteFor(d.id)),
     kv([[_t("col.kind"), d.kind], [_t("col.amount"), d.amount_sat !== undefined ? fmtBTC(d.amount_sat) : null]]),
-    d.kind === "more" ? h("p", { class: "muted" }, _t("plain.more")) : null);
+    d.kind === "more" ? h("p", { class: "muted" }, _t("plain.more")) : null].filter(Boolean));
 }
