@@ -73,9 +73,16 @@ def expected_endpoint(store, e, closes, eur) -> tuple[int, int, set[str]]:
 
 
 def cli(*args: str) -> str:
+    from chaintrail.cli import _common
     from chaintrail.cli.main import app
 
-    r = CliRunner().invoke(app, list(args), catch_exceptions=False, env={"COLUMNS": "300"})
+    # the console takes its width once, when first imported (by whichever test came first): set it for this run
+    width = _common.console.width
+    _common.console.width = 300
+    try:
+        r = CliRunner().invoke(app, list(args), catch_exceptions=False, env={"COLUMNS": "300"})
+    finally:
+        _common.console.width = width
     assert r.exit_code == 0, r.output
     return r.output
 
