@@ -44,7 +44,7 @@ def test_case_workflow_between_two_agencies(tmp_path, chain_store, monkeypatch):
     refused = run("import", str(pkg), *b, code=2)
     assert "not a trusted agency" in refused
     imported = json.loads(run("import", str(pkg), "--trust", fp, *b, "--json"))
-    assert imported["counts"] == {"subjects": 1, "findings": 1, "notes": 1, "attachments": 1, "tags": 0}
+    assert imported["counts"] == {"subjects": 1, "findings": 1, "notes": 1, "attachments": 1, "tags": 0, "alerts": 0}
     view = json.loads(run("show", imported["case"]["ref"], *b, "--json"))
     assert view["findings"][0]["finding_hash"] == saved["finding_hash"]
     assert view["findings"][0]["origin"]["agency"] == "NCA" and [n["body"] for n in view["notes"]] == \

@@ -64,7 +64,7 @@ def test_round_trip_findings_and_tags_match_with_attribution(agencies):
     assert manifest["withheld"] == {"note": 1, "tag": 1}            # the two RED items stay home
     assert manifest["sender"]["fingerprint"] == fp and manifest["recipient"] == {"agency": "BKA", "tlp_max": "amber"}
     res = _import(b, pb, pkg, fp)
-    assert res.counts == {"subjects": 1, "findings": 1, "notes": 1, "attachments": 1, "tags": 1}
+    assert res.counts == {"subjects": 1, "findings": 1, "notes": 1, "attachments": 1, "tags": 1, "alerts": 0}
     va, vb = a.case(pa, ref), b.case(pb, res.case["ref"])
     fa, fb = va.findings[0], vb.findings[0]
     for k in ("kind", "title", "spec", "params", "versions", "error_rates", "block_hashes", "tags", "result",

@@ -6,8 +6,8 @@ Layout::
                          the SHA-256 of every other file, what was withheld
     manifest.sig         Ed25519 signature of manifest.json's exact bytes (hex)
     (archive comment)    Ed25519 signature of every byte of the zip before it (hex), so no byte can change
-    case.json            the case and its items (each with its TLP marking), the sender's
-                         custody entries for the case
+    case.json            the case and its items (each with its TLP marking), its monitoring alerts
+                         (retracted ones too, see package_alerts), the sender's custody entries for the case
     stix-bundle.json     the same case as STIX 2.1 (see stix_export)
     ftm.jsonl            the same case as FollowTheMoney entities (see ftm_export)
     attachments/N-name   attachment bytes
@@ -39,6 +39,7 @@ from chaintrail.cases.findings import finding_hash
 from chaintrail.cases.ftm_export import build_entities, parse_jsonl, to_jsonl
 from chaintrail.cases.hashing import canonical, digest, sha256_hex
 from chaintrail.cases.identity import Principal
+from chaintrail.cases.package_alerts import check_alerts, export_alerts
 from chaintrail.cases.package_archive import DEFAULT_LIMITS, Limits, PackageArchive
 from chaintrail.cases.keys import load_signing_key
 from chaintrail.cases.repository import CaseRepository
@@ -87,7 +88,7 @@ def export_package(repo: CaseRepository, p: Principal, ref: str, *, level: str =
     body = {"case": {k: view.case[k] for k in ("ref", "title", "summary", "tlp", "status", "created_by",
                                                 "created_at", "origin")},
             "subjects": view.subjects, "findings": view.findings, "notes": view.notes, "attachments": atts,
-            "tags": view.tags, "custody": log}
+            "tags": view.tags, "alerts": export_alerts(view.alerts), "custody": log}
     files["case.json"] = canonical(body)
     files["stix-bundle.json"] = build_bundle(view, p.agency).serialize(sort_keys=True).encode()
     files["ftm.jsonl"] = to_jsonl(build_entities(view, p.agency)).encode()
@@ -242,6 +243,7 @@ def _import_verified(repo: CaseRepository, p: Principal, manifest: dict, mbytes:
               "package_sha256": sha256_hex(data), "manifest_sha256": sha256_hex(mbytes),
               "tlp_max": (manifest.get("recipient") or {}).get("tlp_max")}
     items = {k: body.get(k, []) for k in ("subjects", "findings", "notes", "attachments", "tags")}
+    items["alerts"] = check_alerts(body.get("alerts", []), source)
     case = repo.import_case(p, body["case"], items, origin)
     res = ImportResult(case, {"agency": name, "fingerprint": fp}, {k: len(v) for k, v in items.items()})
     if tag_store_root is not None:

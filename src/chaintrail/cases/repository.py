@@ -23,6 +23,7 @@ from chaintrail.cases.db import Database
 from chaintrail.cases.errors import AccessDenied, AlreadyImported, NotFound
 from chaintrail.cases.hashing import dumps, loads
 from chaintrail.cases.identity import Principal
+from chaintrail.cases.package_alerts import import_alerts
 from chaintrail.errors import UsageError
 from chaintrail.i18n import _, fmt_date
 
@@ -378,7 +379,7 @@ class CaseRepository:
     def import_case(self, p: Principal, header: dict, items: dict[str, list[dict]], origin: dict) -> dict:
         """Create a case from a verified package in one transaction; every row keeps the sender's attribution.
 
-        ``items`` maps subjects/findings/notes/attachments/tags to rows as exported;
+        ``items`` maps subjects/findings/notes/attachments/tags/alerts to rows as exported;
         ``origin`` names the sending agency, its key and the package.
         """
         if not p.at_least("investigator"):
@@ -423,6 +424,7 @@ class CaseRepository:
                             actor=p.username, agency=p.agency, action=action, case_ref=ref,
                             detail={"from_agency": origin["agency"], "item_id": it.get("id"),
                                     **({"finding_hash": it["finding_hash"]} if kind == "findings" else {})})
+        import_alerts(conn, p, case, ref, items.get("alerts", []), origin)
         return plain(case)
 
     def _imported(self, conn: Connection, p: Principal, package_sha256: str) -> dict | None:

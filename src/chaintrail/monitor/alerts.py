@@ -59,12 +59,16 @@ def _existing(conn: Connection, a: dict):
 
 
 def retract(db: Database, chain: str, keep, reason: str) -> list[dict]:
-    """Retract every active alert on ``chain`` whose block ``keep(number, hash)`` says is gone."""
+    """Retract every active alert on ``chain`` whose block ``keep(number, hash)`` says is gone.
+
+    Alerts imported from another agency's package (``origin`` set) are that agency's records: never retracted here.
+    """
     out = []
     with db.tx() as conn:
         t = S.alerts.c
         live = [dict(r._mapping) for r in conn.execute(
-            sa.select(S.alerts).where(t.chain == chain, t.status == "active").order_by(t.id))]
+            sa.select(S.alerts).where(t.chain == chain, t.status == "active", t.origin.is_(None))  # not imported
+            .order_by(t.id))]
         for a in live:
             if keep(int(a["block_number"]), a["block_hash"]):
                 continue
