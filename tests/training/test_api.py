@@ -90,3 +90,49 @@ def test_bad_answers_and_openapi(client, klass):
     lesson = client.get("/api/v1/training/lessons/mixers", headers=alice).json()
     assert lesson["markdown"].startswith("# Mixers") and {"custodial_mixer", "coinjoin"} <= {
         e["kind"] for e in lesson["exercises"]}
+
+
+def _wait(client, headers, job: dict) -> dict:
+    import time
+
+    deadline = time.monotonic() + 600
+    while job["state"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        job = client.get(f"/api/v1/training/jobs/{job['id']}", headers=headers).json()
+    return job
+
+
+def test_a_set_is_built_in_a_background_job_the_instructor_polls(client, klass):
+    from pathlib import Path
+
+    inst, alice = hdr(klass.instructor), hdr(klass.tokens["Alice"])
+    body = {"name": "built", "kinds": ["coinjoin", "peel_chain"], "seed": 5}
+    assert client.post("/api/v1/training/sets", headers=alice, json=body).status_code == 403
+    assert client.post("/api/v1/training/sets", headers=inst, json=body | {"name": "week1"}).status_code == 400
+    made = client.post("/api/v1/training/sets", headers=inst, json=body)
+    assert made.status_code == 202, made.text
+    job = made.json()
+    assert job["set"] == "built" and job["state"] in ("queued", "running")
+    assert made.headers["location"] == f"/api/v1/training/jobs/{job['id']}"
+    again = client.post("/api/v1/training/sets", headers=inst, json=body | {"name": "other"})
+    assert again.status_code == 409 and "one build at a time" in again.json()["error"]
+    assert client.get(f"/api/v1/training/jobs/{job['id']}", headers=alice).status_code == 403
+    assert client.get("/api/v1/training/jobs/nope", headers=inst).status_code == 404
+    job = _wait(client, inst, job)
+    assert job["state"] == "done", job
+    assert job["progress"][0] == "generating the Bitcoin chain"
+    assert "ingesting, clustering and tagging the Bitcoin chain" in job["progress"]
+    ids = job["result"]["exercise_ids"]
+    assert len(ids) == 2 and job["result"]["exercises"] == 2
+    info = next(s for s in client.get("/api/v1/training/sets", headers=inst).json() if s["name"] == "built")
+    store = Path(info["store"])
+    assert store == klass.folder / "sets" / "built" / "store" and any(store.iterdir())
+    rows = client.get("/api/v1/training/exercises", headers=alice, params={"set": "built"}).json()
+    assert [r["id"] for r in rows] == ids and [r["kind"] for r in rows] == ["coinjoin", "peel_chain"]
+    assert "store" not in client.get("/api/v1/training/sets", headers=alice).json()[-1]
+    # the job speaks the language of the request that started it
+    uk = client.post("/api/v1/training/sets", headers=inst, params={"lang": "uk"},
+                     json={"name": "built-uk", "kinds": ["coinjoin"], "seed": 5})
+    job = _wait(client, inst, uk.json())
+    assert job["state"] == "done" and job["progress"][0] == "генерування ланцюжка Bitcoin"
+    assert job["progress"][-1] == "набір built-uk готовий"

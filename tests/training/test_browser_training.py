@@ -82,3 +82,21 @@ def test_trainee_right_and_wrong_then_instructor_sees_grades_and_feedback(browse
     assert "coinjoin" in pg.inner_text("#training-missed")
     assert pg.errors == []
     ctx.close()
+
+
+def test_instructor_creates_a_set_in_the_form_and_it_is_built_with_its_store(browser, served):
+    url, folder, instructor, _trainee = served
+    ctx, pg = open_panel(browser, url, instructor)
+    pg.wait_for_selector("#training-results-table")
+    pg.click('summary:has-text("Roster and sets")')
+    pg.fill("#tr-set-name", "formset")
+    pg.fill("#tr-set-seed", "4")
+    pg.fill("#tr-set-kinds", "coinjoin")
+    pg.click("#tr-set-create")
+    pg.wait_for_selector('#tr-set-status p:has-text("Building set formset")')     # shown for a second at least
+    pg.wait_for_selector("#tr-set-made", timeout=300_000)
+    assert pg.inner_text("#tr-set-made").startswith("Set formset is ready; exercises: #")
+    pg.wait_for_selector('#training-results [data-set="formset"]')
+    assert any((folder / "sets" / "formset" / "store").iterdir())
+    assert pg.errors == []
+    ctx.close()

@@ -118,13 +118,8 @@ class Classroom:
                    progress=None) -> dict:
         """Generate the set's chains (Bitcoin and/or Ethereum, as its kinds need), build their stores
         (``build``), and one exercise per kind."""
-        _check_name(name, "set name")
+        specs = self.check_new_set(name, kinds, level)
         diff = difficulty(level)
-        specs = [exercise_kind(k) for k in kinds]
-        if not specs:
-            raise UsageError("a set needs at least one exercise kind")
-        if self.con.execute("SELECT 1 FROM sets WHERE name = ?", (name,)).fetchone():
-            raise UsageError(f"set {name!r} exists")
         say = progress or (lambda _m: None)
         home = self.folder / "sets" / name
         if home.exists():
@@ -162,6 +157,17 @@ class Classroom:
                 self.con.execute("INSERT INTO exercises (set_id, position, kind, case_id, brief_json, expected_json) "
                                  "VALUES (?, ?, ?, ?, ?, ?)", (cur.lastrowid, pos, *rows[spec.name]))
         return self.set_info(name)
+
+    def check_new_set(self, name: str, kinds: list[str], level: str = "easy") -> list:
+        """The kinds' specs, or UsageError for a bad name, kind or level or a set that exists (before any work)."""
+        _check_name(name, "set name")
+        difficulty(level)
+        specs = [exercise_kind(k) for k in kinds]
+        if not specs:
+            raise UsageError("a set needs at least one exercise kind")
+        if self.con.execute("SELECT 1 FROM sets WHERE name = ?", (name,)).fetchone():
+            raise UsageError(f"set {name!r} exists")
+        return specs
 
     @staticmethod
     def _create_eth(home: Path, specs: list, seed: int, level: str, build: bool, say, rows: dict) -> None:

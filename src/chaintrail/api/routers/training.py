@@ -33,7 +33,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": _Err, "description": "Missing or unknown training token"},
     403: {"model": _Err, "description": "Only the instructor (or only a trainee) may do this"},
     404: {"model": _Err, "description": "No such exercise, set or lesson; or training is not enabled"},
-    409: {"model": _Err, "description": "The exam is over: submissions are locked"},
+    409: {"model": _Err, "description": "The exam is over: submissions are locked; or a set is being built"},
     422: {"model": _Err, "description": "An answer or parameter does not parse"},
 }
 router = APIRouter(prefix="/training", tags=["training"], responses=_ERRORS)
@@ -147,11 +147,48 @@ def sets(who: Who = Depends(_who)) -> list[dict]:
         return [{k: v for k, v in s.items() if k not in hidden} for s in who.room.sets()]
 
 
-@router.post("/sets", response_model=_Open, status_code=201, summary="Create an exercise set (instructor)")
-def create_set(body: SetIn, who: Who = Depends(_instructor)) -> dict:
-    with _call(None):
-        info = who.room.create_set(body.name, body.kinds, body.seed, body.difficulty, body.build_store)
-        return info | {"exercise_ids": who.room.exercise_ids(body.name)}
+def _jobs(request: Request, who: Who):
+    from chaintrail.api.set_jobs import SetJobs
+
+    with _lock:
+        jobs = getattr(request.app.state, "training_jobs", None)
+        if jobs is None:
+            jobs = request.app.state.training_jobs = SetJobs(who.room.folder)
+        return jobs
+
+
+@router.post("/sets", response_model=_Open, status_code=202,
+             responses={201: {"model": _Open, "description": "Created without stores (build_store false)"}},
+             summary="Create an exercise set (instructor): with build_store (the default), 202 and a job to poll "
+                     "at /training/jobs/{id} while its chains and stores are built; without, 201 and the set")
+def create_set(body: SetIn, request: Request, response: Response, lang: str | None = Lang,
+               who: Who = Depends(_instructor)) -> dict:
+    from chaintrail.api.set_jobs import JobBusy
+
+    jobs = _jobs(request, who)
+    if jobs.building(body.name):
+        raise HTTPException(409, _("set {name} is being built").format(name=body.name))
+    with _call(lang):
+        if not body.build_store:
+            info = who.room.create_set(body.name, body.kinds, body.seed, body.difficulty, False)
+            response.status_code = 201
+            return info | {"exercise_ids": who.room.exercise_ids(body.name)}
+        who.room.check_new_set(body.name, body.kinds, body.difficulty)
+    try:
+        with use_language(lang):
+            job = jobs.start(body.name, body.kinds, body.seed, body.difficulty, lang)
+    except JobBusy as exc:
+        raise HTTPException(409, str(exc)) from None
+    response.headers["Location"] = f"{request.url.path.rsplit('/sets', 1)[0]}/jobs/{job.id}"
+    return job.to_dict()
+
+
+@router.get("/jobs/{job_id}", response_model=_Open, summary="A set build's state, progress and result (instructor)")
+def job(job_id: str, request: Request, who: Who = Depends(_instructor)) -> dict:
+    got = _jobs(request, who).get(job_id)
+    if got is None:
+        raise HTTPException(404, _("no set-building job {job}").format(job=job_id))
+    return got.to_dict()
 
 
 @router.get("/exercises", response_model=list[_Open], summary="Exercises: briefs, and a trainee's own work")

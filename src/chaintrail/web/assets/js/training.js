@@ -219,12 +219,32 @@ export class TrainingPanel {
     const seed = h("input", { id: "tr-set-seed", type: "number", value: 1, min: 0 });
     const level = h("select", { id: "tr-set-level" }, ["easy", "medium", "hard"].map((x) => h("option", {}, x)));
     const kinds = h("input", { id: "tr-set-kinds", value: "peel_chain,custodial_mixer,coinjoin,straight_to_exchange,consolidation_clustering" });
-    const create = h("form", { onsubmit: async (ev) => { ev.preventDefault();
-      await call("POST", "/sets", { name: setName.value, seed: Number(seed.value), difficulty: level.value,
-        kinds: kinds.value.split(",").map((k) => k.trim()).filter(Boolean), build_store: false });
-      await this.renderResults(); } },
-    setName, seed, level, kinds, h("button", { type: "submit" }, tr("training.create_set", "Create set")));
+    const status = h("div", { id: "tr-set-status" });
+    const button = h("button", { type: "submit", id: "tr-set-create" }, tr("training.create_set", "Create set"));
+    const create = h("form", { onsubmit: (ev) => { ev.preventDefault();
+      button.disabled = true;
+      this.buildSet({ name: setName.value.trim(), seed: Number(seed.value), difficulty: level.value,
+        kinds: kinds.value.split(",").map((k) => k.trim()).filter(Boolean), build_store: true }, status)
+        .catch((err) => fill(status, h("p", { class: "error" }, err.message)))
+        .finally(() => { button.disabled = false; }); } },
+    setName, seed, level, kinds, button, status);
     return h("details", {}, h("summary", {}, tr("training.manage", "Roster and sets")), enrol, create);
+  }
+
+  // the server builds the set's chains and stores in a job: poll it, showing its progress, then the set
+  async buildSet(body, status) {
+    let job = await call("POST", "/sets", body);
+    while (job.state === "queued" || job.state === "running") {
+      fill(status, h("p", { class: "muted" }, tr("training.building", "Building set {name}…", { name: job.set })),
+        h("ul", {}, job.progress.map((m) => h("li", {}, m))));
+      await new Promise((ok) => setTimeout(ok, 1000));
+      job = await call("GET", `/jobs/${job.id}`);
+    }
+    if (job.state !== "done") throw new Error(tr("training.build_failed", "Building set {name} failed: {error}", { name: job.set, error: job.error || "" }));
+    const r = job.result;
+    fill(status, h("p", { id: "tr-set-made" }, tr("training.set_made", "Set {name} is ready; exercises: {ids}.",
+      { name: r.name, ids: r.exercise_ids.map((i) => `#${i}`).join(", ") })));
+    await this.renderResults();
   }
 
   async renderResults() {
