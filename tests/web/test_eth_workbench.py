@@ -231,3 +231,69 @@ def test_bridge_hop_to_the_far_chain_and_the_trace_saved_to_the_case(page, eth_d
     finally:
         http.close()
     assert page.errors == []
+
+
+def test_trace_csv_download_and_fiat_in_the_node_tooltip(page, eth_demo, eth_server):
+    """The endpoints' CSV button fetches /eth/trace?format=csv with the token and saves it: every endpoint of the
+    trace, its fiat columns equal to the API's JSON for the same parameters. A canvas node that is an endpoint shows
+    its USD value on the day beside the coin amount in its tooltip."""
+    import csv
+    import io
+    from urllib.parse import parse_qsl, urlsplit
+
+    import httpx
+
+    start = eth_demo["start"]
+    page.locator("#case-steps a").nth(1).click()
+    page.wait_for_selector("#eth-requests tbody tr", timeout=120_000)
+    with page.expect_request(lambda q: "/api/v1/eth/trace" in q.url and "format=csv" in q.url) as req, \
+            page.expect_download(timeout=120_000) as dl:
+        page.click("#eth-trace-csv")
+    assert req.value.headers["authorization"] == f"Bearer {TOKEN}"
+    assert dl.value.suggested_filename == f"eth-trace-{page.get_attribute('body', 'data-eth-trace')[:12]}.csv"
+    rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
+    sent = parse_qsl(urlsplit(req.value.url).query)
+    assert ("source", start["tx"]) in sent and ("until_exchange", "true") in sent
+    params = [(k, v) for k, v in sent if k not in ("format", "limit")] + [("limit", "5000")]
+    with httpx.Client(base_url=eth_server + "/api/v1", timeout=300, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+        want = http.get("/eth/trace", params=params).json()
+    assert want["trace_hash"] == page.get_attribute("body", "data-eth-trace")
+    assert len(rows) == want["endpoints_total"] == len(want["endpoints"])
+
+    def money(x):
+        return "" if x is None else f"{x:.2f}"
+
+    got = sorted((r["kind"], r["address"], r["asset"], r["amount_base"], r["day"], r["price_series"], r["price_usd"],
+                  r["value_usd"]) for r in rows)
+    exp = sorted((e["kind"], e.get("address") or "", e["asset"], e["amount"], (e.get("fiat") or {}).get("day", ""),
+                  (e.get("fiat") or {}).get("series", ""),
+                  "" if (e.get("fiat") or {}).get("price_usd") is None else repr(float(e["fiat"]["price_usd"])),
+                  money((e.get("fiat") or {}).get("usd"))) for e in want["endpoints"])
+    assert got == exp
+    assert any(r["value_usd"] for r in rows), "no endpoint has a USD value: nothing checks the fiat columns"
+    # the CSV's rows are the page's endpoint table's rows on this chain (the table's amounts in its rows' data)
+    here = page.locator('#eth-endpoints tbody tr:not([data-chain="31338"])').all()
+    assert sorted((r.get_attribute("data-address"), r.get_attribute("data-asset"), r.get_attribute("data-amount"))
+                  for r in here) == sorted((r["address"], r["asset"], r["amount_base"]) for r in rows)
+    # a canvas endpoint's tooltip: the coin amount and, beside it, its USD value on the day (the API's figure)
+    valued = {(e["address"], e["asset"]): e for e in want["endpoints"]
+              if e.get("address") and e.get("fiat") and e["fiat"].get("usd") is not None}
+    pos = page.evaluate("""(valued) => {
+        const cy = document.getElementById("cy")._cyreg.cy;
+        const n = cy.nodes().filter((x) => (x.data("endpoints") || []).some((e) => valued.includes(`${x.data("address")}|${e.asset}`)))[0];
+        if (!n) return null;
+        cy.zoom(2); cy.center(n);
+        const p = n.renderedPosition(), box = document.getElementById("cy").getBoundingClientRect();
+        return { x: box.left + p.x, y: box.top + p.y, address: n.data("address") };
+    }""", [f"{a}|{s}" for a, s in valued])
+    assert pos, "no canvas node carries a valued endpoint"
+    page.mouse.move(pos["x"], pos["y"])
+    page.wait_for_selector("#tooltip:not([hidden]) [data-testid='tip-fiat']")
+    lines = page.inner_text("#tooltip").splitlines()
+    assert pos["address"] in lines
+    mine = [e for (a, _), e in valued.items() if a == pos["address"]]
+    for e in mine:      # the endpoint's line "kind: amount (N base units of ASSET)", its fiat line right after it
+        asset = "ETH (wei)" if e["asset"] == "ETH" else e["asset"]
+        (i,) = [i for i, x in enumerate(lines) if x.endswith(f"({int(e['amount']):,} base units of {asset})")]
+        assert lines[i + 1].startswith(f"{e['fiat']['usd']:,.2f} USD on {e['fiat']['day']}"), lines
+    assert page.errors == []

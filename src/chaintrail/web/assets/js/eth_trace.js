@@ -6,7 +6,7 @@ import * as api from "./api.js";
 import * as eth from "./eth.js";
 import { conversionTable } from "./eth_panels.js";
 import { fiatText } from "./fiat_marks.js";
-import { h, short } from "./format.js";
+import { download, h, short } from "./format.js";
 import { t as _t, tOr } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
@@ -26,6 +26,12 @@ export function setSource(source) {
 
 export async function runTrace(params) {
   return api.get("/eth/trace", { ...params, limit: 500, graph: true });
+}
+
+// Every endpoint with its fiat columns as the server's CSV (fetched with the token, so no plain link), saved as a file.
+export async function exportCsv(params, traceHash) {
+  const blob = await api.getBlob("/eth/trace", { ...params, format: "csv" }, "text/csv");
+  download(`eth-trace-${traceHash.slice(0, 12)}.csv`, blob);
 }
 
 const TOTALS = ["traced", "to_endpoints", "fees", "unspent", "below_threshold", "stopped", "converted"];
@@ -132,7 +138,9 @@ export function renderResult(el, r, ctx) {
     bridges(r),
     (r.notes || []).length ? h("div", { class: "muted" }, r.notes.join("; ")) : null,
     r.graph && r.graph.truncated ? h("div", { class: "warnbox" }, _t("eth.truncated", { shown: r.graph.edges.length, total: r.graph.edges_total })) : null,
-    h("h3", {}, _t("eth.endpoints")), endpointTable(r, ctx),
+    h("div", { class: "row" }, h("h3", {}, _t("eth.endpoints")),
+      ctx.params ? h("button", { id: "eth-trace-csv", title: _t("eth.export_csv_title"), onclick: () => exportCsv(ctx.params, r.trace_hash) }, _t("trace.export_csv")) : null),
+    endpointTable(r, ctx),
     r.next_offset !== null ? h("p", { class: "muted" }, _t("eth.first_shown", { shown: r.endpoints.length, total: r.endpoints_total })) : null,
   ].filter(Boolean));
 }

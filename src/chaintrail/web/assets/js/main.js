@@ -145,7 +145,7 @@ async function doEthTrace() {
   const added = graph.addFragment(frag, { roles: true });
   graph.countNodes();
   graph.layout(added);
-  ethTrace.renderResult($("eth-result"), r, { focus: (a) => graph.selectNode(a.startsWith("0x") ? `x:${a}` : a) });
+  ethTrace.renderResult($("eth-result"), r, { params, focus: (a) => graph.selectNode(a.startsWith("0x") ? `x:${a}` : a) });
   $("eth-result").prepend(h("div", { class: "row" }, h("button", { id: "eth-trace-save", onclick: () =>
     state.casePanel.addEthFinding(r, params).then(() => status(state.casePanel.remoteError || t("status.eth_trace_saved"))) },
     t("trace.save"))));
