@@ -110,7 +110,7 @@ export function renderResult(el, r, ctx) {
       h("button", { id: "trace-png", onclick: () => endpointsPng(r) }, _t("trace.export_png"))),
     h("table", { id: "endpoint-table", "data-testid": "endpoint-table" },
       h("thead", {}, h("tr", {}, h("th", {}, _t("col.kind")), h("th", {}, _t("col.address")), h("th", {}, _t("col.entity_tags")),
-        h("th", { class: "num" }, _t("col.amount")), h("th", { class: "num" }, "USD on the day"), h("th", { class: "num" }, _t("col.hops")))),
+        h("th", { class: "num" }, _t("col.amount")), h("th", { class: "num" }, _t("fiat.usd_on_the_day")), h("th", { class: "num" }, _t("col.hops")))),
       h("tbody", {}, rows.map((e) => h("tr", {
         class: (e.kind === "tagged" ? "tagged " : "") + (e.address ? "clickable" : ""),
         onclick: e.address ? () => ctx.focusAddress(e.address) : null,
