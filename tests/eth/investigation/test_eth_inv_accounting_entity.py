@@ -266,6 +266,9 @@ def test_workbench_account_tab_shows_an_ethereum_entity_per_asset(prepared):
         pg.click("#search-btn")
         pg.wait_for_selector('[data-testid="eth-account"]')
         pg.click("#btn-eth-entity-account")
+        # the entity's own answer (the account's, asked first, may still be on its way)
+        pg.wait_for_function("(id) => (document.querySelector('[data-testid=\"account-head\"]') || {}).innerText"
+                             "?.includes(id)", arg=f"cluster:{cid}")
         pg.wait_for_selector('[data-testid="account-totals"][data-asset="ETH"] tbody tr')
         want = api.ok("/account", subject=f"cluster:{cid}", chain="eth")
         assert f"cluster:{cid}" in pg.inner_text('[data-testid="account-head"]')

@@ -10,6 +10,7 @@ import { t as _t } from "./i18n.js";
 
 let current = null;    // the subject shown (address or cluster:N) and its chain
 let chain = "btc";      // btc | eth (an Ethereum account or entity: per asset, FIFO lots)
+let runs = 0;          // computations started: only the latest one renders
 
 function form(el, subject) {
   const f = h("form", { id: "account-form", class: "row" },
@@ -51,13 +52,14 @@ async function run(el) {
   const to = el.querySelector("#account-to").value;
   if (from) params.date_from = from;
   if (to) params.date_to = to;
+  const mine = ++runs, ch = chain;    // a slower earlier answer must not replace a later one's
   current = `${chain}:${subject}`;
   box.replaceChildren(h("p", { class: "muted" }, _t("status.loading")));
   try {
     const r = await api.get("/account", params);
-    (chain === "eth" ? renderEth : render)(box, r);
+    if (mine === runs) (ch === "eth" ? renderEth : render)(box, r);
   } catch (err) {
-    box.replaceChildren(h("p", { class: "error", "data-testid": "account-error" }, err.message));
+    if (mine === runs) box.replaceChildren(h("p", { class: "error", "data-testid": "account-error" }, err.message));
   }
 }
 
