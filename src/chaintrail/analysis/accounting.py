@@ -202,8 +202,8 @@ def _schedules(desc, p: AccountParams, currency: str, book: PriceBook, flows: li
     opening_sat = sum(f["sat"] if f["dir"] == "in" else -f["sat"] for f in before)
     opening_cost = sum(f["fiat_cents"] or 0 for f in before if f["dir"] == "in") - \
         sum(f.get("cost_cents") or 0 for f in before if f["dir"] == "out")
-    sources = _group([f for f in inside if f["dir"] == "in"])
-    uses = _group([f for f in inside if f["dir"] == "out"])
+    sources = group_by_counterparty([f for f in inside if f["dir"] == "in"])
+    uses = group_by_counterparty([f for f in inside if f["dir"] == "out"])
     src_sat = sum(f["sat"] for f in inside if f["dir"] == "in")
     use_sat = sum(f["sat"] for f in inside if f["dir"] == "out")
     src_c = sum(f["fiat_cents"] or 0 for f in inside if f["dir"] == "in")
@@ -239,16 +239,19 @@ def _d(f: dict) -> int:
     return int(f["time"]) // DAY_S
 
 
-def _group(flows: list[dict]) -> list[dict]:
+def group_by_counterparty(flows: list[dict], amount: str = "sat", count: str = "txs") -> list[dict]:
+    """Sources or uses per (category, name): the ``amount`` key summed, fiat cents summed (unpriced ones counted),
+    ``count`` the movements; largest first. Shared by the Bitcoin and Ethereum schedules."""
     g: dict[tuple, dict] = {}
     for f in flows:
-        row = g.setdefault((f["category"], f["name"]), {"category": f["category"], "name": f["name"], "sat": 0,
-                                                        "fiat_cents": 0, "txs": 0, "unpriced": 0})
-        row["sat"] += f["sat"]
+        row = g.setdefault((f["category"], f["name"]), {"category": f["category"], "name": f["name"], amount: 0,
+                                                        "fiat_cents": 0, count: 0, "unpriced": 0})
+        row[amount] += f[amount]
         row["fiat_cents"] += f["fiat_cents"] or 0
         row["unpriced"] += f["fiat_cents"] is None
-        row["txs"] += 1
-    return sorted(g.values(), key=lambda r: (-r["sat"], r["category"], r["name"]))
+        row[count] += 1
+    return sorted(g.values(), key=lambda r: (-r[amount], r["category"], r["name"]))
+
 
 
 def _monthly(flows: list[dict]) -> list[dict]:

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from chaintrail.analysis.accounting import group_by_counterparty
 from chaintrail.analysis.eth.priced_tokens import chain_id_of, price_series
 from chaintrail.analysis.lots import fifo_costs_exact
 from chaintrail.errors import UsageError
@@ -236,16 +237,7 @@ def _fifo(flows: list[dict], priced: bool) -> None:
 
 
 def _group(flows: list[dict]) -> list[dict]:
-    g: dict[tuple, dict] = {}
-    for f in flows:
-        row = g.setdefault((f["category"], f["name"]), {"category": f["category"], "name": f["name"], "amount": 0,
-                                                        "fiat_cents": 0, "flows": 0, "unpriced": 0})
-        row["amount"] += f["amount"]
-        row["fiat_cents"] += f["fiat_cents"] or 0
-        row["unpriced"] += f["fiat_cents"] is None
-        row["flows"] += 1
-    out = sorted(g.values(), key=lambda r: (-r["amount"], r["category"], r["name"]))
-    return [{**r, "amount": str(r["amount"])} for r in out]
+    return [{**r, "amount": str(r["amount"])} for r in group_by_counterparty(flows, "amount", "flows")]
 
 
 def _monthly(flows: list[dict]) -> list[dict]:
