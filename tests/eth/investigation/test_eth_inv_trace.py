@@ -363,3 +363,20 @@ def test_key_haircut_through_tornado_exact_with_the_cases_links_confirmed(scenar
         # the relayers' fees are the key's endpoints exactly
         key_fees = sum(int(e["haircut"]) for e in case["haircut_endpoints"] if e["kind"] == "relayer_fee")
         assert sum(int(e["amount"]) for e in d["endpoints"] if e["kind"] == "relayer_fee") == key_fees
+
+
+def test_demix_reports_every_tainted_deposit_with_its_lead_and_rates(scenario) -> None:
+    store, key = scenario
+    case = next(c for c in key["cases"] if c["tornado_links"])
+    for policy in ("leads", "demix"):
+        d, _ = _reached(store, case, "--mixer", policy)
+        rows = d["demix"]
+        assert {r["deposit_tx"] for r in rows} >= {x["deposit_tx"] for x in case["tornado_links"]}
+        for r in rows:
+            if r["lead"] is not None:       # measured figures, or said not measured; never a bare claim
+                assert "precision" in r["lead"] and "chance_match_rate" in r["lead"] and r["lead"]["not_proof"]
+        if policy == "demix":               # only paired withdrawals carry taint on
+            paired = {r["withdrawal_tx"] for r in rows if r["withdrawal_tx"]}
+            for s in d["steps"]:
+                if "tornado_withdrawal" in s:
+                    assert s["tx_hash"] in paired
