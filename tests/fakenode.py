@@ -185,6 +185,7 @@ class FakeNode:
         self.headers_ahead = 0                   # extra "headers" to look like a syncing node
         self.calls: Counter[str] = Counter()     # RPC methods served
         self.http_requests = 0                   # POSTs answered (batches count once)
+        self.last_path = ""                      # request target of the latest POST (path and query)
         self.connections = 0                     # TCP connections accepted
         self.before_call: Callable[[str, list[Any]], None] | None = None
         self.canned: tuple[int, bytes] | None = None  # force every answer (status, body)
@@ -366,6 +367,7 @@ def _make_handler(node: FakeNode) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             with node._lock:
                 node.http_requests += 1
+                node.last_path = self.path
             if not node._authorized(self.headers.get("Authorization")):
                 self._send(401, b"", {"WWW-Authenticate": 'Basic realm="jsonrpc"'})
                 return

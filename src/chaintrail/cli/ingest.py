@@ -138,7 +138,8 @@ def eth(
     json_out: bool = JsonOption,
 ) -> None:
     """Ingest Ethereum blocks, receipts, logs, traces and tokens. Resumable: rerun to continue."""
-    from chaintrail.chains.ethereum.rpc import EthRpc, public_url
+    from chaintrail.chains.ethereum.rpc import EthRpc
+    from chaintrail.chains.urls import public_url
     from chaintrail.ingest.eth_job import EthIngest
 
     if follow and stop is not None:

@@ -23,7 +23,7 @@ from chaintrail.cases import schema as S
 from chaintrail.cases.db import Database
 from chaintrail.cases.hashing import loads
 from chaintrail.cases.keys import SigningKeyError
-from chaintrail.chains.ethereum.rpc_transport import public_url
+from chaintrail.chains.urls import public_url
 from chaintrail.monitor import mailer, webhook
 from chaintrail.monitor.monitor import UpdateResult
 from chaintrail.monitor.url_guard import Allow

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from chaintrail.cases.db import Database
-from chaintrail.chains.ethereum.rpc_transport import public_url
+from chaintrail.chains.urls import public_url
 from chaintrail.errors import SourceError
 from chaintrail.monitor.alerts import retract
 from chaintrail.monitor.monitor import REORG, Monitor, UpdateResult

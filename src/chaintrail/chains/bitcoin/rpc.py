@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from chaintrail.chains.bitcoin.network import MAINNET, REGTEST, SIGNET, TESTNET, TESTNET4, Network
+from chaintrail.chains.urls import public_url
 from chaintrail.errors import SourceError
 
 __all__ = ["RpcClient", "RpcError", "default_cookie_file"]
@@ -89,8 +90,10 @@ class RpcClient:
                  cookie_file: str | Path | None = None, timeout: float = 30.0):
         self._host = host
         self._port = port
-        self._path = path or "/"
+        self._path = path or "/"  # may carry a query (?apikey=): sent as is, never shown
         self._https = https
+        netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        self._public_url = public_url(f"{'https' if https else 'http'}://{netloc}{self._path}")
         self._timeout = timeout
         self._cookie_file = Path(cookie_file) if cookie_file is not None else None
         self._user = user
@@ -123,15 +126,15 @@ class RpcClient:
             cookie = default_cookie_file(port)
             if cookie is not None:
                 log.info("using RPC cookie %s", cookie)
-        return cls(parts.hostname, port, path=parts.path or "/", https=parts.scheme == "https",
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return cls(parts.hostname, port, path=path, https=parts.scheme == "https",
                    user=user, password=password, cookie_file=cookie if user is None else None,
                    timeout=timeout)
 
     @property
     def url(self) -> str:
-        """The node's URL without credentials, for messages."""
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"{'https' if self._https else 'http'}://{host}:{self._port}{self._path}"
+        """The node's URL for messages: no credentials, query or provider key (``chains.urls.public_url``)."""
+        return self._public_url
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -215,7 +218,7 @@ class RpcClient:
             return f" with cookie {self._cookie_file}"
         if self._user is None:
             return "; no user/password given and no cookie found under ~/.bitcoin"
-        return f" for user {self._user!r}"
+        return "; check the user and password"  # neither is named: a provider's user may be its key
 
     def _unwrap(self, reply: Any, method: str) -> Any:
         """The ``result`` of one JSON-RPC reply object, or an RpcError carrying the node's message."""

@@ -18,7 +18,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from chaintrail.chains.ethereum.rpc_describe import describe_call, one_line
-from chaintrail.chains.ethereum.rpc_transport import HttpJsonRpc, RpcError, RpcMethodMissing, public_url
+from chaintrail.chains.ethereum.rpc_transport import HttpJsonRpc, RpcError, RpcMethodMissing
+from chaintrail.chains.urls import public_url
 from chaintrail.errors import SourceError
 
 __all__ = ["EthRpc", "RpcError", "RpcMethodMissing", "public_url"]

@@ -22,9 +22,10 @@ from urllib.parse import unquote, urlsplit
 import orjson
 
 from chaintrail.chains.ethereum.rpc_describe import describe_call, describe_calls, one_line
+from chaintrail.chains.urls import public_url
 from chaintrail.errors import SourceError
 
-__all__ = ["HttpJsonRpc", "RpcError", "RpcMethodMissing", "public_url"]
+__all__ = ["HttpJsonRpc", "RpcError", "RpcMethodMissing"]
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +58,6 @@ class _Transient(Exception):
         self.reason = reason
         self.wait = wait
         super().__init__(reason)
-
-
-def public_url(url: str) -> str:
-    """``url`` without user:password, query string or long path tokens (provider API keys)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    path = "/".join("***" if len(seg) >= 20 else seg for seg in parts.path.split("/"))
-    return f"{parts.scheme}://{netloc}{path}" + ("?***" if parts.query else "")
 
 
 class _Conn:
