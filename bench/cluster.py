@@ -7,6 +7,8 @@ Prints, from one run on one store:
   * multi-input union-find over every input: inputs/s (ours), scipy connected_components (+ building
     its sparse matrix) and networkx connected_components on the same edge list (networkx on a prefix
     when the full graph would not fit in time; the prefix size is printed);
+  * the same runs' ratios in CPU time of the one thread both engines run on (steadier than wall time on a
+    loaded machine);
   * each engine's peak memory (what it allocates, traced in a run of its own; the store's arrays and
     scipy's prepared edge list are inputs, not counted), and the median of --repeat interleaved runs.
 What each timing holds: ours reads the store's own arrays (tx_first_in, in_addr) and ends with one
@@ -53,9 +55,11 @@ def peak_mb(fn) -> float:
 
 
 def timed(fn):
-    t = time.perf_counter()
+    """(result, wall seconds, CPU seconds of this thread): both engines run on this one thread, so CPU time
+    is what the machine's load does not inflate (a run preempted by another process only loses wall time)."""
+    t, c = time.perf_counter(), time.thread_time()
     out = fn()
-    return out, time.perf_counter() - t
+    return out, time.perf_counter() - t, time.thread_time() - c
 
 
 def main() -> None:
@@ -101,13 +105,16 @@ def main() -> None:
     ours()  # compile / warm
     scipy_cc()
     m_ours, m_sp = peak_mb(ours), peak_mb(scipy_cc)
-    t_ours, t_sp, ratios = [], [], []
+    t_ours, t_sp, ratios, c_ours, c_sp, c_ratios = [], [], [], [], [], []
     for _ in range(args.repeat):   # interleaved, so both see the same machine load
-        lab, dt_o = timed(ours)
-        sp, dt_s = timed(scipy_cc)
+        lab, dt_o, ct_o = timed(ours)
+        sp, dt_s, ct_s = timed(scipy_cc)
         t_ours.append(dt_o)
         t_sp.append(dt_s)
         ratios.append(dt_s / dt_o)
+        c_ours.append(ct_o)
+        c_sp.append(ct_s)
+        c_ratios.append(ct_s / ct_o)
     # Same partition: map each scipy component to its minimum address and compare with our labels.
     comp_min = np.full(sp.max() + 1, np.iinfo(np.int64).max)
     np.minimum.at(comp_min, sp, np.arange(n_addr))
@@ -155,6 +162,9 @@ def main() -> None:
           f"{(t_nx / k) / (mo / e):11.1f}x")
     print(f"ours vs scipy per interleaved run: {', '.join(f'{r:.1f}x' for r in ratios)} "
           f"(median {statistics.median(ratios):.1f}x over {len(ratios)} runs); labels identical")
+    print(f"same runs in CPU time (this thread): {', '.join(f'{r:.1f}x' for r in c_ratios)} "
+          f"(median {statistics.median(c_ratios):.1f}x; ours {statistics.median(c_ours) * 1000:.1f} ms, "
+          f"scipy {statistics.median(c_sp) * 1000:.1f} ms)")
     print(f"incremental update per block (fold in + save state): median {statistics.median(upd) * 1000:.1f} ms, "
           f"max {max(upd) * 1000:.1f} ms over {len(upd)} blocks")
 
