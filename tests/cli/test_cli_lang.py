@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
@@ -142,9 +144,17 @@ def test_uk_screen_lines_and_table(uk_store, tmp_path):
     assert cells[:4] == ["вихідна", "біржа", f"1{nb}000{nb}000{nb}000", "20,00%"], row
     assert lines[-1] == f"  виходи (сат) 5{nb}000{nb}000{nb}000, відстежено вхідних (сат) 5{nb}000{nb}000{nb}000, " \
                         f"відстежено вихідних (сат) 5{nb}000{nb}000{nb}000"
-    ours = "\n".join([lines[0], *lines[2:]]).replace(CB9, "")      # line 2 is the reason, analysis's own words
-    for english in ("LOW", "transaction", "direction", "share", "counterparty", "outgoing", "traced"):
+    reason = lines[1].replace(CB9, "")       # the reason, from analysis's parts through the catalog
+    assert "пішло до категорії «біржа» у межах " in reason and f"1{nb}000{nb}000{nb}000 сат" in reason, reason
+    assert "20,00% коштів, відстежених далі" in reason and "; шлях " in reason, reason
+    ours = "\n".join(lines).replace(CB9, "")
+    assert f"; мітка 'Exchange Bravo' [exchange] на {EXCHANGE} (" in reason, reason   # label, kind: the tag's data
+    for english in ("LOW", "transaction", "direction", "share", "counterparty", "outgoing", "traced", "went to",
+                    "within", "hops", "path", " on ", "tag "):
         assert english not in ours, english
+    js = json.loads(_cli("screen", CB9, "--store", store, "--json", lang="uk"))
+    text = next(r["text"] for r in js["risk"]["reasons"] if r["category"] == "exchange")
+    assert "(20.00% of the funds traced onward) went to exchange within " in text, text     # --json stays English
     batch = tmp_path / "subjects.txt"
     batch.write_text(f"{EXCHANGE}\n{CB9}\n")
     done = next(line for line in _cli("screen", str(batch), "--store", store, lang="uk").splitlines()

@@ -64,3 +64,40 @@ def test_guided_case_in_ukrainian(browser, demo, demo_api):
     assert pg.input_value("#lang-picker") == "uk"
     assert errors == []
     ctx.close()
+
+
+def test_screening_reasons_in_ukrainian_equal_the_catalogs(browser, demo, demo_api):
+    """The screen panel writes each reason from the API's parts through the web catalog, as the CLI does through
+    the Python one: the same Ukrainian words and numbers; the API's text stays English."""
+    from chaintrail.analysis.risk_words import display
+    from chaintrail.i18n import use_language
+
+    ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
+    pg = ctx.new_page()
+    errors = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.set_default_timeout(20_000)
+    pg.goto(f"{demo_api.url}/?lang=uk#token={demo_api.app.state.token}")
+    pg.wait_for_selector('html[lang="uk"] body[data-ready="1"]')
+    pg.fill("#search-input", demo.subject)
+    pg.click("#search-btn")
+    pg.wait_for_selector("#tab-details #btn-screen")
+    with pg.expect_response(lambda r: "/screen?" in r.url) as answer:
+        pg.click("#btn-screen")
+    reasons = answer.value.json()["risk"]["reasons"]
+    pg.wait_for_selector('[data-testid="risk-level"]')
+    shown = [plain(x) for x in pg.locator(".screen-result ul li").all_inner_texts()]
+    assert len(shown) == len(reasons) and any(r["category"] for r in reasons), reasons
+    with use_language("uk"):
+        want = [plain(f"{_LEVEL_UK[r['level']]} " + display([(p["template"], p["values"]) for p in r["parts"]]))
+                for r in reasons]
+    assert shown == want
+    flows = [s for s, r in zip(shown, reasons) if r["parts"][0]["template"].startswith("flow_")]
+    assert flows and all(" BTC (" in s and " сат)" in s and "категорії «" in s for s in flows), flows
+    assert all(" BTC (" in r["text"] and " sat)" in r["text"] for r in reasons if r["parts"][0]["template"]
+               .startswith("flow_"))                                           # the API's own text: English
+    assert errors == []
+    ctx.close()
+
+
+_LEVEL_UK = {"low": "низький", "medium": "середній", "high": "високий", "severe": "критичний"}

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from chaintrail.analysis.risk_words import Part, display, english, part
 from chaintrail.tags import taxonomy as tx
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,9 +54,23 @@ class RiskPolicy:
 
 @dataclass
 class Reason:
+    """One reason for a level: ``text`` in fixed English (the contract), ``parts`` to write it in any language."""
+
     level: str
     category: str | None
-    text: str
+    parts: list[Part]
+
+    @property
+    def text(self) -> str:
+        return english(self.parts)
+
+    def display(self) -> str:
+        """The reason in the current language (``chaintrail.i18n``)."""
+        return display(self.parts)
+
+    def to_dict(self) -> dict:
+        return {"level": self.level, "category": self.category, "text": self.text,
+                "parts": [{"template": t, "values": v} for t, v in self.parts]}
 
 
 @dataclass
@@ -68,13 +83,7 @@ class Risk:
         return "\n".join(f"{r.level.upper()}: {r.text}" for r in self.reasons)
 
     def to_dict(self) -> dict:
-        return {"level": self.level, "reasons": [{"level": r.level, "category": r.category, "text": r.text}
-                                                  for r in self.reasons]}
-
-
-def sats(n: int) -> str:
-    """'1.25000000 BTC (125,000,000 sat)'."""
-    return f"{n / 1e8:.8f} BTC ({n:,} sat)"
+        return {"level": self.level, "reasons": [r.to_dict() for r in self.reasons]}
 
 
 def assess(subject: str, self_tags: list["TagRef"], exposures: list["Exposure"], hops: int,
@@ -91,22 +100,23 @@ def assess(subject: str, self_tags: list["TagRef"], exposures: list["Exposure"],
             continue
         ts = by_cat[c]
         first = ts[0]
-        how = "is itself tagged" if first.via == "address" else f"belongs to cluster {first.cluster}, which is tagged"
-        more = f" (and {len(ts) - 1} more tag(s))" if len(ts) > 1 else ""
-        reasons.append(Reason(policy.self_level[c], c, f"{subject} {how} {tx.TITLE[c]}: {first.words()}{more}"))
+        parts = [part("self_address", subject=subject, category=c, tag=first.values()) if first.via == "address"
+                 else part("self_cluster", subject=subject, cluster=first.cluster, category=c, tag=first.values())]
+        if len(ts) > 1:
+            parts.append(part("more_tags", n=len(ts) - 1))
+        reasons.append(Reason(policy.self_level[c], c, parts))
     for e in exposures:
         if e.direction == "self" or e.amount_sat <= 0:
             continue
         reasons.append(_exposure_reason(e, policy))
     for text in conflicts:
-        reasons.append(Reason("medium", None, f"conflicting attribution, check before relying on it: {text}"))
+        reasons.append(Reason("medium", None, [part("conflict", conflict=text)]))
     if not in_store:
-        reasons.append(Reason("low", None, f"{subject} is not in the chain store: only its own tags were checked, "
-                                           "no flow exposure"))
+        reasons.append(Reason("low", None, [part("not_in_store", subject=subject)]))
     if not reasons or all(r.category is None and r.level == "low" for r in reasons):
-        scope = f"within {hops} hop(s)" if in_store else "in the tag store"
-        reasons.append(Reason("low", None, f"no tag on {subject} and no exposure to "
-                                           f"{', '.join(tx.TITLE[c] for c in tx.CATEGORIES)} {scope}"))
+        clean = part("clean_hops", subject=subject, categories=list(tx.CATEGORIES), hops=hops) if in_store else \
+            part("clean_tags", subject=subject, categories=list(tx.CATEGORIES))
+        reasons.append(Reason("low", None, [clean]))
     reasons.sort(key=lambda r: -RANK[r.level])
     return Risk(reasons[0].level, reasons)
 
@@ -121,20 +131,21 @@ def _exposure_reason(e: "Exposure", policy: RiskPolicy) -> Reason:
         level = policy.direct_level[e.category]
     else:
         level = policy.indirect_level[e.category]
-    verb = "came from" if e.direction == "incoming" else "went to"
-    of = "received" if e.direction == "incoming" else "traced onward"
+    way = "in" if e.direction == "incoming" else "out"
+    what = dict(amount=e.amount_sat, share=e.share, category=e.category)
     if e.min_hops <= 1 and e.indirect_sat == 0:
-        hop_words = "directly"
+        parts = [part(f"flow_{way}_direct", **what)]
+    elif e.direct_sat:
+        parts = [part(f"flow_{way}_hops_direct", **what, max_hops=e.max_hops, min_hops=e.min_hops,
+                      direct=e.direct_sat)]
     else:
-        hop_words = f"within {e.max_hops} hops (nearest at hop {e.min_hops}" + \
-            (f", {sats(e.direct_sat)} of it directly)" if e.direct_sat else ")")
-    text = (f"{sats(e.amount_sat)} ({e.share:.2%} of the funds {of}) {verb} {tx.TITLE[e.category]} {hop_words}")
+        parts = [part(f"flow_{way}_hops", **what, max_hops=e.max_hops, min_hops=e.min_hops)]
     if e.tags:
-        text += f"; tag {e.tags[0].words()}"
+        parts.append(part("flow_tag", tag=e.tags[0].values()))
         if len(e.tags) > 1:
-            text += f" and {len(e.tags) - 1} other tagged counterparty address(es)"
+            parts.append(part("flow_more_tags", n=len(e.tags) - 1))
     if e.path:
-        text += f"; path {' -> '.join(e.path)}"
+        parts.append(part("flow_path", path=list(e.path)))
     if dust:
-        text += f" (below the {policy.min_share:.0%} / {policy.min_sat:,} sat threshold: informational)"
-    return Reason(level, e.category, text)
+        parts.append(part("flow_dust", min_share=policy.min_share, min_sat=policy.min_sat))
+    return Reason(level, e.category, parts)

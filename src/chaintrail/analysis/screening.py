@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from chaintrail.analysis import taint_kernels as K
 from chaintrail.analysis.risk import LEVELS, Risk, RiskPolicy, assess
+from chaintrail.analysis.risk_words import tag_words
 from chaintrail.analysis.tracing import TraceEngine
 from chaintrail.errors import UsageError
 from chaintrail.store.chainstore import ChainStore
@@ -82,13 +83,15 @@ class TagRef:
         return cls(tag.label, tag.address, tag.kind, list(tag.risk_categories), tag.source, tag.confidence,
                    tag.provenance, via, cluster, conflict, actor)
 
+    def values(self) -> dict:
+        """The tag as a risk reason's ``tag`` value (analysis.risk_words)."""
+        return {"label": self.label, "kind": self.kind, "address": self.address, "via": self.via,
+                "cluster": self.cluster, "conflict": self.conflict, "actor": self.actor, "source": self.source,
+                "confidence": self.confidence, "provenance": self.provenance}
+
     def words(self) -> str:
-        bits = [b for b in (self.actor, f"source {self.source}" if self.source else None,
-                            f"confidence {self.confidence}" if self.confidence else None, self.provenance) if b]
-        where = f" on {self.address}" if self.address else ""
-        via = f" (definer tag of cluster {self.cluster})" if self.via == "cluster" else ""
-        flag = " [CONFLICTING CLUSTER]" if self.conflict else ""
-        return f"'{self.label}' [{self.kind}]{where}{via}{flag} ({'; '.join(bits)})"
+        """The tag in English words: 'label' [kind] on ADDRESS (source …; confidence …; provenance)."""
+        return tag_words(self.values())
 
 
 @dataclass

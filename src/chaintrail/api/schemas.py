@@ -255,10 +255,18 @@ class SearchResults(BaseModel):
     items: list[SearchHit]
 
 
+class ReasonPart(BaseModel):
+    template: str = Field(description="Template id: the web catalog's reason.<id>, analysis.risk_words.TEMPLATES")
+    values: dict = Field(description="The template's values, raw (sats, fractions, category keys, address lists)")
+
+
 class RiskReason(BaseModel):
     level: str
     category: str | None
-    text: str
+    text: str = Field(description="The reason in English (fixed wording, for scripts)")
+    parts: list[ReasonPart] = Field(default_factory=list,
+                                    description="The same reason as templates and values, to show it in the "
+                                                "reader's language (absent where only English exists)")
 
 
 class RiskLevel(BaseModel):

@@ -174,7 +174,7 @@ def _print_one(res, currency: str = "USD") -> None:
         f"{res.kind} {res.subject}"
     console.print(_level(lv, upper=True) + " " + escape(f"{subject} {where}".rstrip()), highlight=False)
     for r in res.risk.reasons:
-        console.print("  " + _level(r.level) + ": " + escape(r.text), highlight=False, soft_wrap=True)
+        console.print("  " + _level(r.level) + ": " + escape(r.display()), highlight=False, soft_wrap=True)
     flows = [e for e in res.exposures if e.direction != "self"]
     if flows:
         cur = [c for c in dict.fromkeys(("usd", currency.lower())) if any(e.fiat for e in flows)]
@@ -200,7 +200,7 @@ def _print_batch(rows, levels: dict[str, int], elapsed: float, limit: int = 200)
         view = Table(_("subject"), _("risk"), _("why"))
         for res in flagged[:limit]:
             lv = res.risk.level
-            view.add_row(escape(res.subject), _level(lv), escape(res.risk.reasons[0].text[:160]))
+            view.add_row(escape(res.subject), _level(lv), escape(res.risk.reasons[0].display()[:160]))
         console.print(view)
         if len(flagged) > limit:
             console.print(_("... {n} more flagged (use --json for all)").format(n=fmt_number(len(flagged) - limit)),

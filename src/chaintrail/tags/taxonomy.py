@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+from chaintrail.i18n import N_
+
 # concept id -> broader concept id (None for the top). From the GraphSense
 # concepts taxonomy (derived from the INTERPOL DW-VA taxonomy), version 0.1.0.
 CONCEPTS: dict[str, str | None] = {
@@ -53,9 +55,11 @@ CONCEPTS: dict[str, str | None] = {
 CATEGORIES: tuple[str, ...] = ("sanctioned", "terrorism", "child_abuse", "ransomware", "darknet_market", "hack",
                                "scam", "mixer", "gambling", "exchange")
 BIT = {c: 1 << i for i, c in enumerate(CATEGORIES)}
-TITLE = {"sanctioned": "sanctioned", "terrorism": "terrorist financing", "child_abuse": "child sexual abuse",
-         "ransomware": "ransomware", "darknet_market": "darknet market", "hack": "hack", "scam": "scam",
-         "mixer": "mixer", "gambling": "gambling", "exchange": "exchange"}
+# Titles in reasons; marked for the catalogs, translated where they are shown (analysis.risk_words).
+TITLE = {"sanctioned": N_("sanctioned"), "terrorism": N_("terrorist financing"),
+         "child_abuse": N_("child sexual abuse"), "ransomware": N_("ransomware"),
+         "darknet_market": N_("darknet market"), "hack": N_("hack"), "scam": N_("scam"), "mixer": N_("mixer"),
+         "gambling": N_("gambling"), "exchange": N_("exchange")}
 
 # The concept each screening category starts from (narrower concepts inherit it).
 _ROOTS: dict[str, str] = {

@@ -4,6 +4,7 @@
 import * as api from "./api.js";
 import { chip, fmtBTC, fmtFiat, fmtTime, h, kv, riskChips, short } from "./format.js";
 import { fmtNumber, t as _t } from "./i18n.js";
+import { reasonText } from "./reasons.js";
 
 const PAGE = 50;
 
@@ -70,7 +71,7 @@ async function screen(el, subject) {
     const exp = r.exposures.filter((e) => e.direction !== "self");
     box.replaceChildren(...[
       h("h3", { "data-testid": "risk-level" }, _t("screen.risk"), " ", chip(_t(`level.${r.risk.level}`).toUpperCase(), LEVEL_COLORS[r.risk.level] || "#6b7480")),
-      h("ul", {}, r.risk.reasons.map((x) => h("li", {}, h("b", {}, _t(`level.${x.level}`)), " ", x.text))),
+      h("ul", {}, r.risk.reasons.map((x) => h("li", {}, h("b", {}, _t(`level.${x.level}`)), " ", reasonText(x)))),
       exp.length ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, _t("col.direction")), h("th", {}, _t("col.category")),
         h("th", { class: "num" }, _t("col.amount")), h("th", { class: "num" }, _t("fiat.usd_on_the_day")), h("th", { class: "num" }, _t("col.share")), h("th", { class: "num" }, _t("col.hops")))),
         h("tbody", {}, exp.map((e) => h("tr", {}, h("td", {}, _t(`exposure.${e.direction}`)), h("td", {}, ...riskChips([e.category])),
