@@ -40,10 +40,8 @@ def nx_graph(eng, tx_set):
         o0, o1 = int(eng.tx_first_out[t]), int(eng.tx_first_out[t + 1])
         a0, a1 = int(eng.tx_first_in[t]), int(eng.tx_first_in[t + 1])
         outs = []
-        for o in range(o0, o1):
-            s = int(eng.out_spent[o])
-            nxt = None if s == NONE else int(eng.out_next[o])
-            outs.append((o, int(eng.out_value[o]), nxt))
+        for o, by in zip(range(o0, o1), eng.spenders(np.arange(o0, o1)).tolist()):
+            outs.append((o, int(eng.out_value[o]), None if by < 0 else by))
         known = all(int(v) >= 0 for v in eng.in_value[a0:a1])
         vin = sum(int(v) for v in eng.in_value[a0:a1]) if known else None
         g.add_node(t, outs=outs, vin=vin, inputs=[int(p) for p in eng.in_prev[a0:a1]])
@@ -106,13 +104,14 @@ def _kernel_once(eng, outputs, params) -> float:
     amounts = np.asarray(eng.out_value[outputs], np.int64)
     t = time.perf_counter()
     out = K.trace_kernel(True, K.MODELS[params.model], outputs, amounts, eng.tx_first_in, eng.tx_first_out,
-                         eng.out_next, eng.out_tx,
-                         eng.in_prev, eng.in_value, eng.out_value, eng.out_spent, eng.out_addr, stop, policy,
-                         eng.tx_time, eng.tx_is_cb, -(1 << 62), 1 << 62, params.max_hops, params.min_amount_sat,
+                         eng.in_tx, eng.out_tx,
+                         eng.in_prev, eng.in_value, eng.out_value, eng.out_spent, eng.out_addr, stop,
+                         eng.mixer_txs, policy, eng.tx_block, eng.blk_time, eng.tx_is_cb, -(1 << 62), 1 << 62,
+                         params.max_hops, params.min_amount_sat,
                          eng.taint, eng.hops, eng.pred, eng.status, eng.iv_off, eng.iv_cnt,
                          eng.qbits0, eng.qbits1)
     dt = time.perf_counter() - t
-    eng._reset(out[0])
+    eng.scratch.clean(out[0], out[6], intervals=params.model in ("fifo", "lifo"))
     return dt
 
 
@@ -154,7 +153,7 @@ def main() -> None:
     eng = TraceEngine.open(st)
     t_open = time.perf_counter() - t
     rng = np.random.default_rng(args.seed)
-    spent = np.flatnonzero(np.asarray(eng.out_spent) != NONE)
+    spent = np.flatnonzero(np.asarray(eng.out_spent) < eng.n_in)
     srcs = rng.choice(spent, size=min(args.samples, len(spent)), replace=False)
     t = time.perf_counter()
     eng.trace(outputs=srcs[:1], params=TraceParams(max_hops=2))  # loads the kernels

@@ -17,7 +17,7 @@ import numpy as np
 from chaintrail.analysis import taint_kernels as K
 
 NONE = 0xFFFFFFFF
-UNTOUCHED = 255
+UNTOUCHED = K.UNTOUCHED      # 0: scratch that is all zeros is untouched
 FAR = 1 << 62
 
 
@@ -219,15 +219,21 @@ class Run:
     def st(self, t: int, vout: int) -> int:
         return int(self.status[self.chain.out(t, vout)])
 
+    @property
+    def pred_id(self) -> np.ndarray:
+        """Per output its best predecessor (NONE: none), decoded from the scratch's + 1 encoding."""
+        return np.where(self.pred == 0, NONE, self.pred.astype(np.int64) - 1)
+
     def intervals(self, o: int) -> list[tuple[int, int]]:
         off, cnt = int(self.iv_off[o]), int(self.iv_cnt[o])
         return [(int(self.pool_s[q]), int(self.pool_e[q])) for q in range(off, off + cnt)]
 
 
 def scratch(chain: Chain) -> dict[str, np.ndarray]:
+    """Fresh scratch as the engine's (``trace_scratch.Scratch``): every array all zeros."""
     n_out, n_tx = chain.n_out, chain.n_tx
     return {"taint": np.zeros(n_out, np.int64), "hops": np.zeros(n_out, np.int32),
-            "pred": np.full(n_out, NONE, np.uint32), "status": np.full(n_out, UNTOUCHED, np.uint8),
+            "pred": np.zeros(n_out, np.uint32), "status": np.zeros(n_out, np.uint8),
             "iv_off": np.zeros(n_out, np.int64),
             "iv_cnt": np.zeros(n_out, np.int32), **dict(zip(("qbits0", "qbits1"), K.queue_bits(n_tx)))}
 
@@ -235,24 +241,23 @@ def scratch(chain: Chain) -> dict[str, np.ndarray]:
 def run(chain: Chain, src_out, src_amt=None, *, forward: bool = True, model: int = K.HAIRCUT,
         stop_addrs=(), mixer_policy: int = K.POLICY_HAIRCUT, t_min: int = -FAR, t_max: int = FAR,
         max_hops: int = 1000, min_amt: int = 0, scr: dict | None = None, maps: bool = True) -> Run:
-    """Call the kernel with the same argument types TraceEngine uses. ``maps``: pass the output ->
-    spending tx and output -> tx maps (a long-lived engine), else empty ones (a one-shot trace)."""
+    """Call the kernel with the same argument types TraceEngine uses. ``maps``: pass the input -> tx
+    and output -> tx maps (``store.tx_maps``), else empty ones (the kernel searches). Each tx is a
+    block of its own, so its time is its block's."""
     src_out = np.asarray(src_out, np.int64)
     src_amt = chain.out_value[src_out].copy() if src_amt is None else np.asarray(src_amt, np.int64)
     stop = np.zeros(chain.n_addr, np.bool_)
     stop[list(stop_addrs)] = True
-    policy = np.where(chain.tx_mixer, mixer_policy, K.POLICY_NONE).astype(np.uint8)
     s = scratch(chain) if scr is None else scr
-    out_next = out_tx = np.zeros(0, np.uint32)
+    in_tx = out_tx = np.zeros(0, np.uint32)
     if maps:
         in_tx, out_tx = K.tx_of(chain.tx_first_in), K.tx_of(chain.tx_first_out)
-        sp = chain.out_spent
-        out_next = np.where(sp == K.NONE32, K.NONE32, in_tx[np.where(sp == K.NONE32, 0, sp)]).astype(np.uint32)
     touched, totals, pool_s, pool_e, edge_in, edge_amt, popped = K.trace_kernel(
         bool(forward), int(model), src_out, src_amt, chain.tx_first_in, chain.tx_first_out,
-        out_next, out_tx, chain.in_prev,
-        chain.in_value, chain.out_value, chain.out_spent, chain.out_addr, stop, policy, chain.tx_time,
-        chain.tx_is_cb, int(t_min), int(t_max), int(max_hops), int(min_amt), s["taint"], s["hops"], s["pred"],
+        in_tx, out_tx, chain.in_prev,
+        chain.in_value, chain.out_value, chain.out_spent, chain.out_addr, stop, chain.tx_mixer, int(mixer_policy),
+        np.arange(chain.n_tx, dtype=np.uint32), chain.tx_time, chain.tx_is_cb,
+        int(t_min), int(t_max), int(max_hops), int(min_amt), s["taint"], s["hops"], s["pred"],
         s["status"], s["iv_off"], s["iv_cnt"], s["qbits0"], s["qbits1"])
     return Run(chain, bool(forward), int(model), src_out, src_amt, touched, totals, pool_s, pool_e, edge_in,
                edge_amt, popped, **s)

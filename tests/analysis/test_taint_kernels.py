@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 from fractions import Fraction
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -20,7 +19,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from chaintrail.analysis import taint_kernels as K
-from chaintrail.analysis.tracing import TraceEngine
+from chaintrail.analysis.trace_scratch import Scratch
 
 HAIRCUT, POISON, FIFO, LIFO, TIHO = K.HAIRCUT, K.POISON, K.FIFO, K.LIFO, K.TIHO
 ALL_MODELS = (HAIRCUT, POISON, FIFO, LIFO, TIHO)
@@ -100,7 +99,7 @@ def test_two_inputs_three_outputs(model, first, shares, fee, absorbed):
         if shares[v]:
             # Unspent wins over the hop limit; output 1 is spent, so it stops at max_hops = 1.
             assert r.status[o] == (K.STOPPED_HOPS if v == 1 else K.UNSPENT)
-            assert r.hops[o] == 1 and r.pred[o] == src
+            assert r.hops[o] == 1 and r.pred_id[o] == src
         else:
             assert r.status[o] == UNTOUCHED and r.taint[o] == 0
     assert r.status[c.out(1, 0)] == UNTOUCHED  # the clean input is never touched
@@ -213,9 +212,9 @@ def test_peel_chain_full_taint_is_model_independent(model):
     assert r.with_status(K.UNSPENT) == 99_700 and int(r.totals[K.T_FEES]) == 300   # 99700 + 300 = 100000
     assert int(r.totals[K.T_ABSORBED]) == 0 and int(r.totals[K.T_TXS]) == 3
     # Best path of the last payment: t3:0 <- t2:1 <- t1:1 <- t0:0.
-    assert [int(r.pred[c.out(3, 0)]), int(r.pred[c.out(2, 1)]), int(r.pred[c.out(1, 1)])] == \
+    assert [int(r.pred_id[c.out(3, 0)]), int(r.pred_id[c.out(2, 1)]), int(r.pred_id[c.out(1, 1)])] == \
         [c.out(2, 1), c.out(1, 1), c.out(0, 0)]
-    assert r.pred[c.out(0, 0)] == NONE
+    assert r.pred_id[c.out(0, 0)] == NONE
     assert_identity(r)
 
 
@@ -328,7 +327,7 @@ def test_merge_forward(model, shares, fee4, absorbed):
     assert (r.share(4, 0), r.share(4, 1)) == shares
     assert int(r.totals[K.T_FEES]) == 200 + fee4 and int(r.totals[K.T_ABSORBED]) == absorbed
     # Hops: the shortest way in (t2:1 at hop 1) + 1; best predecessor: the larger tainted input (t3:0, 5900).
-    assert r.hops[c.out(4, 0)] == 2 and r.pred[c.out(4, 0)] == c.out(3, 0)
+    assert r.hops[c.out(4, 0)] == 2 and r.pred_id[c.out(4, 0)] == c.out(3, 0)
     assert r.taint[c.out(1, 0)] == 0 and r.st(1, 0) == UNTOUCHED
     assert_identity(r)
 
@@ -432,7 +431,7 @@ def test_backward_peel_chain_hops():
     # One input per tx: t3:0's 3000 walks back t3 -> t2 -> t1 whole, ending on the coinbase at hop 3.
     r = run(c, [c.out(3, 0)], forward=False)
     assert r.share(0, 0) == 3000 and r.hops[c.out(0, 0)] == 3 and r.st(0, 0) == K.ENDPOINT
-    assert int(r.pred[c.out(0, 0)]) == c.out(1, 1)
+    assert int(r.pred_id[c.out(0, 0)]) == c.out(1, 1)
     r = run(c, [c.out(3, 0)], forward=False, max_hops=2)
     assert r.st(1, 1) == K.STOPPED_HOPS and r.share(1, 1) == 3000 and r.share(0, 0) == 0
     assert_identity(r)
@@ -491,7 +490,7 @@ def test_address_trace_does_not_count_its_change_twice(model):
     assert r.share(1, 0) == 1000 and r.share(2, 0) == 3800
     assert int(r.totals[K.T_FEES]) == 200 and int(r.totals[K.T_ABSORBED]) == 0
     assert int(r.totals[K.T_SOURCE]) == 5000
-    assert r.hops[c.out(1, 1)] == 0 and r.pred[c.out(1, 1)] == NONE    # still a source
+    assert r.hops[c.out(1, 1)] == 0 and r.pred_id[c.out(1, 1)] == NONE    # still a source
     assert len(set(r.touched.tolist())) == len(r.touched)
     assert_identity(r, overlap=3900)
     # Backward from both: t2:0's 3800 reaches t1:1, itself a source holding 3900; the union is 3900
@@ -577,7 +576,7 @@ def check_run(r, p) -> None:
     touched = r.touched.tolist()
     assert len(set(touched)) == len(touched), "an output listed twice would be counted twice"
     # Every output the kernel wrote to is listed in touched, so resetting only those entries suffices.
-    written = (r.taint != 0) | (r.status != UNTOUCHED) | (r.pred != NONE) | (r.hops != 0) | (r.iv_cnt != 0)
+    written = (r.taint != 0) | (r.status != UNTOUCHED) | (r.pred != 0) | (r.hops != 0) | (r.iv_cnt != 0)
     assert set(np.flatnonzero(written).tolist()) <= set(touched)
     assert (r.taint >= 0).all() and (r.taint <= c.out_value).all(), "a share above the output's value"
     assert (r.edge_amt > 0).all() and (c.in_prev[r.edge_in] == NONE).all()
@@ -589,14 +588,14 @@ def check_run(r, p) -> None:
         st_, amt, h = int(r.status[o]), int(r.taint[o]), int(r.hops[o])
         assert st_ != UNTOUCHED
         if o in srcset:
-            assert h == 0 and r.pred[o] == NONE
+            assert h == 0 and r.pred_id[o] == NONE
             continue
         assert amt > 0 and 1 <= h <= max_hops
         via = c.tx_of_out(o) if fwd else c.tx_of_in(int(c.out_spent[o]))
         if r.model == POISON and not c.tx_mixer[via]:
             assert amt == c.out_value[o], "poison taints a touched output whole"
         # The best predecessor is a tainted output on the far side of the tx that handed the taint over.
-        q = int(r.pred[o])
+        q = int(r.pred_id[o])
         assert q != NONE and q in set(touched)
         if fwd:
             assert c.tx_of_in(int(c.out_spent[q])) == c.tx_of_out(o)
@@ -641,15 +640,18 @@ def check_run(r, p) -> None:
         assert int(r.totals[K.T_FEES]) <= sum(paid)
 
 
-def reset_like_the_engine(r) -> None:
-    """Run TraceEngine's own reset on the kernel's scratch, then check it is as new."""
-    ns = SimpleNamespace(taint=r.taint, hops=r.hops, pred=r.pred, status=r.status,
-                         iv_off=r.iv_off, iv_cnt=r.iv_cnt)
-    TraceEngine._reset(ns, r.touched)
-    fresh = scratch(r.chain)
-    for name, arr in fresh.items():
-        # the queue bits are not the engine's to reset: the kernel pops every tx it queued
-        assert np.array_equal(getattr(ns, name, getattr(r, name)), arr), f"{name} not reset"
+def reset_like_the_engine(r, budget: int) -> dict:
+    """Zero the kernel's scratch as TraceEngine does (``Scratch.clean``: the touched entries, or with the
+    budget passed every page handed back), check it is as new, and return it for another run."""
+    sc = Scratch(r.chain.n_out, r.chain.n_tx, budget=budget)
+    names = ("taint", "hops", "pred", "status", "iv_off", "iv_cnt", "qbits0", "qbits1")
+    for name in names:                 # what the trace left, in the engine's mappings
+        getattr(sc, name)[:] = getattr(r, name)
+    sc.clean(r.touched, r.popped, intervals=r.model in (FIFO, LIFO))
+    assert sc.releases == (1 if budget == 0 else 0)
+    for name, arr in scratch(r.chain).items():
+        assert np.array_equal(getattr(sc, name), arr), f"{name} not reset"
+    return {name: getattr(sc, name) for name in names}
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -658,13 +660,11 @@ def test_random_dags_identity_and_invariants(case):
     chain, srcs, amts, p = case
     r = run(chain, srcs, amts, **p)
     check_run(r, p)
-    reset_like_the_engine(r)
-    # The reset scratch gives the same answer again (nothing left behind changes the next trace).
-    scr = {"taint": r.taint, "hops": r.hops, "pred": r.pred, "status": r.status,
-           "iv_off": r.iv_off, "iv_cnt": r.iv_cnt, "qbits0": r.qbits0, "qbits1": r.qbits1}
-    again = run(chain, srcs, amts, scr=scr, **p)
-    assert np.array_equal(again.totals, r.totals)
-    assert again.touched.tolist() == r.touched.tolist()
+    for budget in (1 << 30, 0):        # zeroed entry by entry; pages handed back
+        # The reset scratch gives the same answer again (nothing left behind changes the next trace).
+        again = run(chain, srcs, amts, scr=reset_like_the_engine(r, budget), **p)
+        assert np.array_equal(again.totals, r.totals)
+        assert again.touched.tolist() == r.touched.tolist()
 
 
 # -- an independent reference (no stops): exact for poison/FIFO/LIFO/TIHO, within rounding for haircut ----------------

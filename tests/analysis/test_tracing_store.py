@@ -98,8 +98,9 @@ def totals_identity(d: dict) -> None:
 
 
 def scratch_is_clean(e: TraceEngine) -> None:
+    # All zeros is untouched (status UNTOUCHED, pred stored + 1), so released pages need no refill.
     assert not e.taint.any() and not e.hops.any()
-    assert (e.pred == K.NONE32).all() and (e.status == 255).all()
+    assert not e.pred.any() and not e.status.any() and K.UNTOUCHED == 0
     assert not e.iv_off.any() and not e.iv_cnt.any() and not e.qbits0.any() and not e.qbits1.any()
 
 

@@ -126,7 +126,7 @@ def _chip_split_stats(cands, tx_first_in, tx_first_out, in_prev, out_addr, out_v
 
 @nb.njit(cache=True)
 def _customer_chips(chip_txs, tx_first_in, tx_first_out, out_value, out_spent, out_addr, custodial, label,
-                    chip_split, tx_time, chip_values):
+                    chip_split, tx_block, blk_time, chip_values):
     """Chips the mixer paid out that a customer spent (spender not a chip split, and not a tx paying only
     the mixer's own addresses): (chip outputs, their spend times)."""
     cap = 0
@@ -140,7 +140,7 @@ def _customer_chips(chip_txs, tx_first_in, tx_first_out, out_value, out_spent, o
             if not M.in_set(chip_values, out_value[x]):
                 continue
             i = out_spent[x]
-            if i == NONE:
+            if i >= tx_first_in[tx_first_in.shape[0] - 1]:      # NONE, or spent after this snapshot
                 continue
             s = find_tx(tx_first_in, np.int64(i))
             if label[s] == chip_split:
@@ -154,7 +154,7 @@ def _customer_chips(chip_txs, tx_first_in, tx_first_out, out_value, out_spent, o
             if own:
                 continue                   # the mixer moving its own chip
             xs[n] = x
-            ts[n] = tx_time[s]
+            ts[n] = blk_time[tx_block[s]]
             n += 1
     return xs[:n], ts[:n]
 
@@ -226,8 +226,7 @@ class Demixer:
         return [int(e.in_prev[i]) for i in range(int(e.tx_first_in[t]), int(e.tx_first_in[t + 1]))]
 
     def spender(self, o: int) -> int:
-        s = int(self.e.out_spent[o])
-        return -1 if s == NONE else int(self.e.in_tx[s])
+        return int(self.e.spenders([o])[0])
 
     def custodial_addresses(self) -> np.ndarray:
         """Addresses of custodial chip mixers: entities that create exact chips or carry a mixer's
@@ -509,7 +508,7 @@ class Demixer:
             e = self.e
             self._spent_chips = _customer_chips(np.asarray(self.chip_txs(), np.int64), e.tx_first_in, e.tx_first_out,
                                                 e.out_value, e.out_spent, e.out_addr, self.custodial_addresses(),
-                                                self.label, M.L_CHIP_SPLIT, e.tx_time, M.CHIPS)
+                                                self.label, M.L_CHIP_SPLIT, e.tx_block, e.blk_time, M.CHIPS)
         chips, times = self._spent_chips
         return chips[(times >= t_from) & (times <= t_to)][:MAX_EXITS].tolist()
 

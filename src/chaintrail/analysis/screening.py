@@ -170,7 +170,7 @@ class Screener:
         self._params = asdict(value)
         if self.engine is not None:
             code = K.POLICY_STOP if value.mixer_policy == "stop" else K.POLICY_HAIRCUT
-            self._policy = np.where(self.engine.mixer_txs, code, K.POLICY_NONE).astype(np.uint8)
+            self._policy = code
 
     @classmethod
     def open(cls, root: str | Path, params: ScreenParams | None = None) -> "Screener":
@@ -324,10 +324,8 @@ class Screener:
             return np.zeros(0, np.int64)
         t = np.asarray(e.txs_of_outputs(outs), np.int64)
         if spent:
-            sp = np.asarray(e.out_spent[outs])
-            has = sp != K.NONE32
-            if has.any():
-                t[has] = np.asarray(e.txs_of_inputs(sp[has].astype(np.int64)), np.int64)
+            by = e.spenders(outs)
+            t = np.where(by >= 0, by, t)
         return e.tx_time[t]
 
     def _fiat(self, amounts, times) -> dict | None:
@@ -437,7 +435,7 @@ class Screener:
             t = self._tx_of_out(o)
             if not txs or txs[-1] != t:
                 txs.append(t)
-            o = int(e.pred[o])
+            o = int(e.pred[o]) - 1 if e.pred[o] else int(K.NONE32)     # stored + 1 (0: a source)
         return [e.txid_hex(t) for t in reversed(txs)]
 
     def _exposures(self, ends, traced: int, forward: bool) -> list[Exposure]:

@@ -39,8 +39,9 @@ HAIRCUT, POISON, FIFO, LIFO, TIHO = 0, 1, 2, 3, 4
 MODELS = {"haircut": HAIRCUT, "poison": POISON, "fifo": FIFO, "lifo": LIFO, "tiho": TIHO}
 
 # Status of a tainted output (forward) or input-side output (backward).
-PASSED, ENDPOINT, UNSPENT, BELOW, STOPPED_HOPS, STOPPED_TIME, STOPPED_MIXER, SOURCE_EDGE = range(8)
-UNTOUCHED = 255  # status of an output the trace has not reached (the scratch's initial value)
+# 0 is an output the trace has not reached: scratch that is all zero bytes is untouched
+# (``trace_scratch``), so pages no trace wrote need never be resident.
+UNTOUCHED, PASSED, ENDPOINT, UNSPENT, BELOW, STOPPED_HOPS, STOPPED_TIME, STOPPED_MIXER, SOURCE_EDGE = range(9)
 STATUS_NAMES = ("passed", "endpoint", "unspent", "below_threshold", "stopped_max_hops", "stopped_time",
                 "stopped_mixer", "source_edge")
 
@@ -242,17 +243,19 @@ def _map_line(line_s, line_e, nl, ranges_lo, ranges_hi, nr, out_s, out_e, out_ow
 
 @nb.njit(cache=True)
 def trace_kernel(forward, model, src_out, src_amt,
-                 tx_first_in, tx_first_out, out_next, out_tx, in_prev, in_value, out_value, out_spent, out_addr,
-                 stop_addr, tx_policy, tx_time, tx_is_cb, t_min, t_max, max_hops, min_amt,
+                 tx_first_in, tx_first_out, in_tx, out_tx, in_prev, in_value, out_value, out_spent, out_addr,
+                 stop_addr, tx_mixing, mixer_policy, tx_block, blk_time, tx_is_cb, t_min, t_max, max_hops, min_amt,
                  taint, hops, pred, status, iv_off, iv_cnt, qbits0, qbits1):
     """Propagate taint from ``src_out`` (forward) or back to its sources (backward).
 
-    ``out_next`` (per output, the tx spending it, NONE if unspent) and ``out_tx`` (per output, its
-    tx) save a long-lived engine one load and a binary search per edge (a chain of cache misses on
-    a large chain); a one-shot trace passes them empty rather than build them (~1 s on 10M txs)
-    and searches ``tx_first_in``/``tx_first_out`` instead.
-    Scratch arrays ``taint``/``hops``/``pred``/``iv_*`` (per output) must be zero/NONE on entry,
-    ``status`` UNTOUCHED; the caller resets the touched entries afterwards. Txs are queued in a
+    ``in_tx`` and ``out_tx`` (per input / output, its tx; ``store.tx_maps``) save a binary search per
+    edge (a chain of cache misses on a large chain); passed empty, ``tx_first_in``/``tx_first_out``
+    are searched instead. ``out_spent`` may hold links to inputs past ``in_prev`` (an ingest
+    patching the file this snapshot maps): those outputs are unspent here. ``tx_mixing`` flags
+    CoinJoin/mixer txs and ``mixer_policy`` (POLICY_*) says what happens at them; a tx's time is its
+    block's (``blk_time[tx_block[t]]``), read only when a window is set.
+    Scratch arrays (per output) must be all zero on entry (``status`` 0 = UNTOUCHED; ``pred`` holds
+    the predecessor + 1, 0 = none); the caller zeroes the touched entries afterwards. Txs are queued in a
     two-level bitmap (``qbits0``: a bit per tx, ``qbits1``: a bit per nonzero word of it; zero on
     entry and on return, as every queued tx is popped): push is two ORs, pop a find-next (forward)
     or find-previous (backward) set bit, with predictable branches (measured 5-14 % less time per
@@ -272,7 +275,8 @@ def trace_kernel(forward, model, src_out, src_amt,
     edge_amt = np.empty(16, np.int64)
     ne = 0
     use_iv = model == FIFO or model == LIFO
-    have_next, have_out_tx = out_next.shape[0] > 0, out_tx.shape[0] > 0
+    have_in_tx, have_out_tx = in_tx.shape[0] > 0, out_tx.shape[0] > 0
+    n_in = in_prev.shape[0]
 
     for k in range(src_out.shape[0]):
         o = src_out[k]
@@ -286,7 +290,7 @@ def trace_kernel(forward, model, src_out, src_amt,
         if taint[o] > out_value[o]:
             taint[o] = out_value[o]
         hops[o] = 0
-        pred[o] = NONE32
+        pred[o] = 0
         if use_iv:
             # A source's taint is the first sats of the output.
             pool_s, pool_e, pn = _pool_append(pool_s, pool_e, pn, 0, taint[o])
@@ -325,18 +329,11 @@ def trace_kernel(forward, model, src_out, src_amt,
                 status[o] = BELOW
                 continue
             if forward:
-                if have_next:
-                    s = out_next[o]
-                    if s == NONE32:
-                        status[o] = UNSPENT
-                        continue
-                    nxt = np.int64(s)
-                else:
-                    s = out_spent[o]
-                    if s == NONE32:
-                        status[o] = UNSPENT
-                        continue
-                    nxt = find_tx(tx_first_in, np.int64(s))
+                s = np.int64(out_spent[o])
+                if s >= n_in:                     # NONE, or spent after this snapshot
+                    status[o] = UNSPENT
+                    continue
+                nxt = np.int64(in_tx[s]) if have_in_tx else find_tx(tx_first_in, s)
             else:
                 nxt = np.int64(out_tx[o]) if have_out_tx else find_tx(tx_first_out, o)
                 if tx_is_cb[nxt]:
@@ -346,7 +343,7 @@ def trace_kernel(forward, model, src_out, src_amt,
                 status[o] = STOPPED_HOPS
                 continue
             if t_min > NO_TIME_MIN or t_max < NO_TIME_MAX:   # skip the tx_time load when no window is set
-                tt = tx_time[nxt]
+                tt = blk_time[tx_block[nxt]]
                 if tt < t_min or tt > t_max:
                     status[o] = STOPPED_TIME
                     continue
@@ -408,10 +405,7 @@ def trace_kernel(forward, model, src_out, src_amt,
             prefetch(in_prev, b0)
             prefetch(in_value, b0)
             prefetch(out_value, c0)
-            if have_next:
-                prefetch(out_next, c0)
-            else:
-                prefetch(out_spent, c0)
+            prefetch(out_spent, c0)
             prefetch(out_addr, c0)
         # Every queued tx is popped exactly once: the list of txs the trace processed.
         if npop == popped.shape[0]:
@@ -458,7 +452,8 @@ def trace_kernel(forward, model, src_out, src_amt,
                         best = np.uint32(j)
         if T <= 0:
             continue  # only zero-amount sources lead here: nothing to hand on (poison would invent taint)
-        if tx_policy[t] == POLICY_STOP:
+        at_mix = mixer_policy != POLICY_NONE and tx_mixing[t]
+        if at_mix and mixer_policy == POLICY_STOP:
             totals[T_MIXER_TXS] += 1
             if forward:
                 for i in range(a0, a1):
@@ -471,7 +466,7 @@ def trace_kernel(forward, model, src_out, src_amt,
                         status[j] = STOPPED_MIXER
             continue
         m = model
-        if tx_policy[t] == POLICY_HAIRCUT:
+        if at_mix:                                     # POLICY_HAIRCUT: pass through by value
             totals[T_MIXER_TXS] += 1
             m = HAIRCUT
         if (m == FIFO or m == LIFO) and unknown:
@@ -631,7 +626,7 @@ def trace_kernel(forward, model, src_out, src_amt,
             nt += 1
             taint[o] = amt
             hops[o] = hop + 1
-            pred[o] = best
+            pred[o] = best + np.uint32(1)           # NONE32 + 1 wraps to 0: none
             if use_iv and m != HAIRCUT and m != POISON and m != TIHO:
                 first = pn
                 for q in range(npieces):
@@ -736,9 +731,16 @@ def unknown_inputs(tx_first_in, in_value, txs):
     return out
 
 
+@nb.njit(cache=True, inline="always")
+def _pred_of(pred, x):
+    """The predecessor of output ``x`` (NONE32: a source); ``pred`` stores it + 1."""
+    p = pred[x]
+    return NONE32 if p == 0 else np.uint32(p - 1)
+
+
 @nb.njit(cache=True)
 def best_paths(ends, pred, out_tx, tx_first_out, limit):
-    """Per output in ``ends``, the txs of its best path (``pred`` links back to the source; several
+    """Per output in ``ends``, the txs of its best path (``pred`` links back to the source, + 1; several
     outputs of one tx in a row count once), source first: ragged as (offsets, txs). At most ``limit``
     links are followed per path (a guard, not a bound any trace reaches). ``out_tx`` may be empty
     (then each output's tx is searched in ``tx_first_out``)."""
@@ -752,7 +754,7 @@ def best_paths(ends, pred, out_tx, tx_first_out, limit):
             if t != last:
                 k += 1
                 last = t
-            x = pred[x]
+            x = _pred_of(pred, x)
             steps += 1
         off[i + 1] = off[i] + k
     txs = np.empty(off[n], np.int64)
@@ -764,6 +766,6 @@ def best_paths(ends, pred, out_tx, tx_first_out, limit):
                 txs[k] = t
                 k -= 1
                 last = t
-            x = pred[x]
+            x = _pred_of(pred, x)
             steps += 1
     return off, txs

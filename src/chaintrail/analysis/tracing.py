@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from chaintrail.analysis import taint_kernels as K
 from chaintrail.i18n import _, ngettext
-from chaintrail.analysis.taint_kernels import queue_bits
+from chaintrail.analysis.trace_scratch import Scratch
 from chaintrail.analysis.clustering import cluster_labels
 from chaintrail.analysis.mixers import LABELS, MIXING
 from chaintrail.analysis.swept_deposits import CATEGORIES as SWEPT_CATEGORIES
@@ -35,12 +35,13 @@ from chaintrail.errors import UsageError
 from chaintrail.store.address_names import AddressNames
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.csr import csr
+from chaintrail.store import index as ix
 from chaintrail.store.hashtable import KeyTable, scan_keys
+from chaintrail.store.tx_maps import open_maps
 
 ENGINE_VERSION = "trace/3"   # 2: each step names its model and heuristics; 3: demix sweep-pattern leads
 MIXER_POLICIES = ("haircut", "stop", "demix")
 DEMIX_ROUNDS = 8
-_UNTOUCHED = 255
 
 
 def default_mixer_policy(direction: str) -> str:
@@ -123,7 +124,7 @@ _KINDS = ("stopped", "tagged", "unspent", "below_threshold", "stopped_max_hops",
 _KIND_CODE = {k: i for i, k in enumerate(_KINDS)}
 _KIND_RANK = np.array([sorted(set(_KINDS)).index(k) for k in _KINDS])   # endpoints of equal amount: by kind name
 _STATUS_KIND = np.full(256, _KIND_CODE["stopped"], np.int8)
-_STATUS_KIND[:8] = np.arange(8)
+_STATUS_KIND[K.PASSED:K.PASSED + 8] = np.arange(8)
 
 
 @dataclass
@@ -215,7 +216,6 @@ def _gc_paused():
             gc.enable()
 
 
-_EMPTY_U32 = np.zeros(0, np.uint32)
 _SCANS_BEFORE_TABLE = 16   # txid scans (each for a batch of lookups) before the engine builds a hash table
 
 
@@ -241,35 +241,32 @@ class TraceEngine:
         page faults inside traces); a one-shot trace (the CLI) faults in only the pages it uses."""
         self.store = store
         c = store.counts
-        self.n_tx, self.n_out = c["txs"], c["outputs"]
-        col = store.column
-        self.tx_first_in = _with_sentinel(col("tx_first_in"), c["inputs"])
-        self.tx_first_out = _with_sentinel(col("tx_first_out"), c["outputs"])
-        self._in_tx: np.ndarray | None = None
-        self._out_tx: np.ndarray | None = None
-        # Plain ndarray views of the mapped columns: element access on a np.memmap builds an object each time.
-        view = lambda name: col(name).view(np.ndarray)  # noqa: E731
+        self.n_tx, self.n_in, self.n_out = c["txs"], c["inputs"], c["outputs"]
+        # Nothing here is a per-output or per-tx array in this process's own memory: the index columns and
+        # the tx maps are mapped files (page cache, shared by every process), and the scratch is resident
+        # only where traces wrote it (trace_scratch). Plain ndarray views: element access on a np.memmap
+        # builds an object each time.
+        view = lambda name: store.column(name).view(np.ndarray)  # noqa: E731
         self.in_prev, self.in_value = view("in_prev"), view("in_value")
-        self.out_value, self.out_spent, self.out_addr = view("out_value"), view("out_spent"), view("out_addr")
-        # Per output the tx spending it: the kernel's one load per edge. A one-shot trace goes without
-        # (and without the tx maps, ~1 s to build on a 10M-tx chain): the kernel searches instead.
-        self.out_next = _EMPTY_U32
-        if prefault:
-            _map_in(self.in_prev, self.in_value, self.out_value, self.out_spent, self.out_addr)
-            sp, none = self.out_spent, self.out_spent == K.NONE32
-            self.out_next = (np.where(none, K.NONE32, self.in_tx[np.where(none, 0, sp)]) if len(self.in_tx)
-                             else np.full(self.n_out, K.NONE32, np.uint32))
-            self._out_tx = K.tx_of(self.tx_first_out)
+        self.out_value, self.out_addr = view("out_value"), view("out_addr")
+        # The file itself, not the store's private snapshot (4 bytes per output): links to inputs past
+        # n_in (an ingest patching it now) read as unspent (``spenders``; the kernel checks the same).
+        self.out_spent = (ix.open_column(store.index_dir, "out_spent", self.n_out).view(np.ndarray)
+                          if self.n_out else np.zeros(0, np.uint32))
         blocks = store.read_table("blocks", ["block_seq", "time", "hash"])
         order = np.argsort(blocks["block_seq"].to_numpy())
-        blk_time = blocks["time"].to_numpy()[order]
-        self.blk_hash = [h.hex() for h in blocks["hash"].take(pa.array(order)).to_pylist()]
-        blk_first_tx = np.asarray(col("blk_first_tx"), np.int64)
-        counts = np.diff(np.append(blk_first_tx, self.n_tx))
-        self.tx_block = np.repeat(np.arange(len(blk_first_tx)), counts)
-        self.tx_time = blk_time[self.tx_block].astype(np.int64) if self.n_tx else np.zeros(0, np.int64)
-        self.tx_is_cb = np.zeros(self.n_tx, np.bool_)
-        self.tx_is_cb[blk_first_tx[blk_first_tx < self.n_tx]] = True
+        self.blk_time = np.ascontiguousarray(blocks["time"].to_numpy()[order], np.int64)     # O(blocks): small
+        h = blocks["hash"].combine_chunks() if blocks.num_rows else None
+        self.blk_hash = (np.frombuffer(h.buffers()[1], np.uint8)[h.offset * 32:(h.offset + len(h)) * 32]
+                         .reshape(-1, 32)[order] if h is not None else np.zeros((0, 32), np.uint8))
+        maps = open_maps(store, self.blk_hash)
+        self.tx_first_in, self.tx_first_out = maps.tx_first_in, maps.tx_first_out
+        self.in_tx, self.out_tx, self.tx_block = maps.in_tx, maps.out_tx, maps.tx_block
+        self.tx_is_cb = maps.tx_is_cb.view(np.bool_)
+        self.tx_time = _TxTime(self.tx_block, self.blk_time)
+        if prefault:
+            _map_in(self.in_prev, self.in_value, self.out_value, self.out_spent, self.out_addr, self.in_tx,
+                    self.out_tx, self.tx_first_in, self.tx_first_out)
         # The store's CoinJoin/mixer labels, txs it lacks classified now (mixer_tx_mask), unless given.
         self.mixer_txs = (mixer_tx_mask(store) if mixer_txs is None else mixer_txs).astype(np.bool_)
         self.labelled_txs = labelled_txs(store)   # txs after these were classified at trace time (mixer_tx_mask)
@@ -283,43 +280,30 @@ class TraceEngine:
             _map_in(self.txids_col.reshape(-1))    # every trace names its txs
         self._stop_cache: dict[tuple, np.ndarray] = {}
         self._swept: np.ndarray | None = None
-        self._policy_cache: dict[str, np.ndarray] = {}
         self._addresses: AddressNames | None = None
         self._demixer = None
         self._tx_labels: np.ndarray | None = None
         self._outs_of: tuple[np.ndarray, np.ndarray] | None = None
-        # Scratch, reset after each trace (only the touched entries). Filled, not np.zeros, when
-        # prefaulting: calloc'd pages would fault on first touch inside traces.
-        zeros = (lambda n, dt: np.full(n, 0, dt)) if prefault else np.zeros  # noqa: E731
-        self.taint = zeros(self.n_out, np.int64)
-        self.hops = zeros(self.n_out, np.int32)
-        self.pred = np.full(self.n_out, K.NONE32, np.uint32)
-        self.status = np.full(self.n_out, _UNTOUCHED, np.uint8)
-        self.iv_off = zeros(self.n_out, np.int64)
-        self.iv_cnt = zeros(self.n_out, np.int32)
-        self.qbits0, self.qbits1 = queue_bits(self.n_tx)
-
-    @property
-    def in_tx(self) -> np.ndarray:
-        """Per input its tx (built on first use)."""
-        if self._in_tx is None:
-            self._in_tx = K.tx_of(self.tx_first_in)
-        return self._in_tx
-
-    @property
-    def out_tx(self) -> np.ndarray:
-        """Per output its tx (built on first use)."""
-        if self._out_tx is None:
-            self._out_tx = K.tx_of(self.tx_first_out)
-        return self._out_tx
+        # Scratch: zeroed after each trace, its pages handed back past a budget (trace_scratch).
+        self.scratch = sc = Scratch(self.n_out, self.n_tx)
+        self.taint, self.hops, self.pred, self.status = sc.taint, sc.hops, sc.pred, sc.status
+        self.iv_off, self.iv_cnt, self.qbits0, self.qbits1 = sc.iv_off, sc.iv_cnt, sc.qbits0, sc.qbits1
 
     def txs_of_outputs(self, o) -> np.ndarray:
-        """The tx (int64) of each output in ``o``: the map where built, else a search (a few outputs)."""
-        return _txs_of(self._out_tx, self.tx_first_out, o)
+        """The tx (int64) of each output in ``o``."""
+        return self.out_tx[np.asarray(o, np.int64)].astype(np.int64)
 
     def txs_of_inputs(self, i) -> np.ndarray:
         """The tx (int64) of each input in ``i``."""
-        return _txs_of(self._in_tx, self.tx_first_in, i)
+        return self.in_tx[np.asarray(i, np.int64)].astype(np.int64)
+
+    def spenders(self, o) -> np.ndarray:
+        """The tx (int64) spending each output in ``o``, -1 where none does (as of this snapshot)."""
+        s = self.out_spent[np.asarray(o, np.int64)].astype(np.int64)
+        ok = s < self.n_in
+        out = np.full(len(s), -1, np.int64)
+        out[ok] = self.in_tx[s[ok]]
+        return out
 
     @classmethod
     def open(cls, store: ChainStore, prefault: bool = True) -> "TraceEngine":
@@ -454,15 +438,14 @@ class TraceEngine:
         scratch is reset on leaving, so screening and other callers can read it without copying.
         """
         run = K.trace_kernel(forward, K.MODELS[model], outputs, amounts, self.tx_first_in, self.tx_first_out,
-                             self.out_next, self._out_tx if self._out_tx is not None else _EMPTY_U32,
-                             self.in_prev, self.in_value, self.out_value, self.out_spent,
-                             self.out_addr, stop, policy, self.tx_time, self.tx_is_cb, t_min, t_max, max_hops,
-                             min_amount_sat, self.taint, self.hops, self.pred, self.status, self.iv_off,
-                             self.iv_cnt, self.qbits0, self.qbits1)
+                             self.in_tx, self.out_tx, self.in_prev, self.in_value, self.out_value, self.out_spent,
+                             self.out_addr, stop, self.mixer_txs, policy, self.tx_block, self.blk_time,
+                             self.tx_is_cb, t_min, t_max, max_hops, min_amount_sat, self.taint, self.hops,
+                             self.pred, self.status, self.iv_off, self.iv_cnt, self.qbits0, self.qbits1)
         try:
             yield run
         finally:
-            self._reset(run[0])
+            self.scratch.clean(run[0], run[6], intervals=model in ("fifo", "lifo"))
 
     def demixer(self):
         """The demixing helper (tx labels read once from ``analysis/tx_labels.parquet``)."""
@@ -497,7 +480,7 @@ class TraceEngine:
                                     stop=stop_all, policy=policy, t_min=t_min, t_max=t_max) as run:
                     touched, tot, _n1, _n2, edge_in, edge_amt, popped = run
                     got, uniq = self._rows(params, touched, edge_in, edge_amt, base, prefix)
-                    applied.update(popped[policy[popped] != K.POLICY_STOP].tolist())
+                    applied.update(self._applied(popped, policy).tolist())
                 if rnd == 0:
                     totals[K.T_SOURCE] = tot[K.T_SOURCE]
                 for k in (K.T_FEES, K.T_ABSORBED, K.T_EDGES, K.T_TXS, K.T_MIXER_TXS):
@@ -586,20 +569,15 @@ class TraceEngine:
                                          service, wallet, self.mixer_txs)
         return self._swept
 
-    def _policy(self, mixer_policy: str) -> np.ndarray:
-        if mixer_policy not in self._policy_cache:
-            code = K.POLICY_STOP if mixer_policy == "stop" else K.POLICY_HAIRCUT
-            # POLICY_NONE is 0: one uint8 pass (np.where built an int64 array first: 0.3 s on 10M txs)
-            self._policy_cache[mixer_policy] = self.mixer_txs.astype(np.uint8) * np.uint8(code)
-        return self._policy_cache[mixer_policy]
+    @staticmethod
+    def _policy(mixer_policy: str) -> int:
+        """The kernel's code for what happens at the txs ``mixer_txs`` flags."""
+        return K.POLICY_STOP if mixer_policy == "stop" else K.POLICY_HAIRCUT
 
-    def _reset(self, touched: np.ndarray) -> None:
-        self.taint[touched] = 0
-        self.hops[touched] = 0
-        self.pred[touched] = K.NONE32
-        self.status[touched] = _UNTOUCHED
-        self.iv_off[touched] = 0
-        self.iv_cnt[touched] = 0
+    def _applied(self, popped: np.ndarray, policy: int) -> np.ndarray:
+        """The txs of ``popped`` where the model split the taint (not mixes the policy stopped at)."""
+        popped = np.asarray(popped, np.int64)
+        return popped[~self.mixer_txs[popped]] if policy == K.POLICY_STOP else popped
 
     def outputs_index(self) -> tuple[np.ndarray, np.ndarray]:
         """The address -> outputs index, built once: outputs grouped by address, and per address its
@@ -625,7 +603,7 @@ class TraceEngine:
 
     def _result(self, params, source, sources, touched, totals, edge_in, edge_amt, popped, policy) -> TraceResult:
         ends, uniq = self._ends(params, touched, edge_in, edge_amt)
-        applied = popped[policy[popped] != K.POLICY_STOP].astype(np.int64)
+        applied = self._applied(popped, policy)
         return self._assemble(params, source, ends, totals, uniq, applied=applied)
 
     def _hexes(self, txs: np.ndarray) -> list[str]:
@@ -653,7 +631,7 @@ class TraceEngine:
         addr = self.out_addr[outs].astype(np.int64)
         addr[addr == int(K.NONE32)] = -1
         if params.direction != "forward" and len(outs):
-            cb = (kind == K.ENDPOINT) & self.tx_is_cb[t_end]
+            cb = (kind == _KIND_CODE["tagged"]) & self.tx_is_cb[t_end]   # a kernel ENDPOINT
             if cb.any() and self.stop_addr_for is not None:
                 cb &= ~((addr >= 0) & self._stop_mask(params.stop_categories)[np.maximum(addr, 0)])
             kind[cb] = _KIND_CODE["coinbase"]
@@ -675,8 +653,7 @@ class TraceEngine:
                 _, first, inv = np.unique(pair, return_index=True, return_inverse=True)
             else:                                       # a few: walking each beats finding the pairs
                 first = inv = np.arange(len(walk))
-            off, txs = K.best_paths(walk[first], self.pred, self._out_tx if self._out_tx is not None else _EMPTY_U32,
-                                    self.tx_first_out, 10_000)
+            off, txs = K.best_paths(walk[first], self.pred, self.out_tx, self.tx_first_out, 10_000)
             off_l, txs_l = off.tolist(), txs.tolist()
             built = [[hexes[t] for t in txs_l[off_l[j]:off_l[j + 1]]] for j in range(len(first))]
             which = iter(inv.tolist())
@@ -785,10 +762,11 @@ class TraceEngine:
         }
         if extra:
             tot.update(extra)
-        blocks = self.tx_block[step_txs].tolist()
+        bh = self.blk_hash[self.tx_block[step_txs]].tobytes().hex()
+        blocks = [bh[i:i + 64] for i in range(0, len(bh), 64)]
         hexes = e.hexes if e.hexes is not None else dict(zip(step_txs.tolist(), self._hexes(step_txs)))
         models, heuristics = self._step_rules(params, step_txs, applied, demixed or {})
-        steps = [{"txid": hexes[t], "block_hash": self.blk_hash[b], "model": m, "heuristics": h}
+        steps = [{"txid": hexes[t], "block_hash": b, "model": m, "heuristics": h}
                  for t, b, m, h in zip(step_txs.tolist(), blocks, models, heuristics)]
         labelled = None
         if self.labelled_txs < self.n_tx:
@@ -874,18 +852,17 @@ def _params_dict(p: TraceParams) -> dict:
     return d
 
 
-def _txs_of(tx_map: np.ndarray | None, first: np.ndarray, ids) -> np.ndarray:
-    if tx_map is not None:
-        return tx_map[ids].astype(np.int64)
-    # uint32 keys: int64 ones make numpy convert the whole (uint32) first-id array on every call
-    return np.searchsorted(first, np.asarray(ids, np.uint32), side="right").astype(np.int64) - 1
+class _TxTime:
+    """Per tx its block's time (``x[t]`` for an int or an array), from the mapped tx -> block map."""
 
+    def __init__(self, tx_block: np.ndarray, blk_time: np.ndarray):
+        self.tx_block, self.blk_time = tx_block, blk_time
 
-def _with_sentinel(col: np.ndarray, total: int) -> np.ndarray:
-    out = np.empty(len(col) + 1, np.uint32)
-    out[:-1] = col
-    out[-1] = total
-    return out
+    def __getitem__(self, t):
+        return self.blk_time[self.tx_block[t]]
+
+    def __len__(self) -> int:
+        return len(self.tx_block)
 
 
 class StopAddresses:
