@@ -251,7 +251,8 @@ def test_trace_csv_download_and_fiat_in_the_node_tooltip(page, eth_demo, eth_ser
         page.click("#eth-trace-csv")
     assert req.value.headers["authorization"] == f"Bearer {TOKEN}"
     assert dl.value.suggested_filename == f"eth-trace-{page.get_attribute('body', 'data-eth-trace')[:12]}.csv"
-    rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
+    every = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
+    rows = [r for r in every if r["chain_id"] == "31337"]       # the far chain's follow, in their own chain_id
     sent = parse_qsl(urlsplit(req.value.url).query)
     assert ("source", start["tx"]) in sent and ("until_exchange", "true") in sent
     params = [(k, v) for k, v in sent if k not in ("format", "limit")] + [("limit", "5000")]
@@ -259,6 +260,8 @@ def test_trace_csv_download_and_fiat_in_the_node_tooltip(page, eth_demo, eth_ser
         want = http.get("/eth/trace", params=params).json()
     assert want["trace_hash"] == page.get_attribute("body", "data-eth-trace")
     assert len(rows) == want["endpoints_total"] == len(want["endpoints"])
+    assert len(every) - len(rows) == len(want["other_chain"]["endpoints"]) > 0
+    assert {r["chain_id"] for r in every} == {"31337", "31338"}
 
     def money(x):
         return "" if x is None else f"{x:.2f}"

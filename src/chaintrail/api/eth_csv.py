@@ -17,21 +17,32 @@ TRACE_COLUMNS = ("kind", "address", "asset", "amount_base", "hops", "service", "
                  "price_series", "price_usd", "value_usd")
 
 
+def _endpoints(out: dict) -> Iterator[tuple[object, dict]]:
+    """(chain id, endpoint): the traced chain's, then those on the chain a bridge led to (``other_chain``)."""
+    home = out.get("chain_id")
+    for e in out["endpoints"]:
+        yield home, e
+    other = out.get("other_chain") or {}
+    for e in other.get("endpoints", []):
+        yield other.get("chain_id"), e
+
+
 def eth_endpoints_csv(out: dict) -> Iterator[str]:
-    """Every endpoint of an Ethereum trace (``api.eth`` result with ``fiat``), a chunk at a time."""
+    """Every endpoint of an Ethereum trace (``api.eth`` result with ``fiat``), a chunk at a time; a trace across a
+    bridge adds the far chain's endpoints, each row naming its chain in ``chain_id`` (the last column)."""
     cur = ((out.get("fiat") or {}).get("currency") or "USD").lower()
     extra = (f"value_{cur}", "fx_note") if cur != "usd" else ()
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(TRACE_COLUMNS + extra + ("missing",))
-    for n, e in enumerate(out["endpoints"], 1):
+    w.writerow(TRACE_COLUMNS + extra + ("missing", "chain_id"))
+    for n, (chain_id, e) in enumerate(_endpoints(out), 1):
         f = e.get("fiat") or {}
         w.writerow(safe_row([e.get("kind", ""), e.get("address") or "", e["asset"], e["amount"], e.get("hops", ""),
                              e.get("service") or "", "" if e.get("cluster") is None else e["cluster"],
                              (e.get("txs") or [""])[-1], f.get("day", ""), f.get("series", ""),
                              _num(f.get("price_usd")), _money(f.get("usd")),
                              *((_money(f.get(cur)), f.get("fx_note", "")) if extra else ()),
-                             f.get("missing", "")]))
+                             f.get("missing", ""), "" if chain_id is None else chain_id]))
         if n % 1000 == 0:
             yield buf.getvalue()
             buf.seek(0)

@@ -113,8 +113,14 @@ def eth_trace_body(wb: Workbench, spec: str, params, until_exchange: bool, offse
 
 def eth_trace_full(wb: Workbench, spec: str, params, until_exchange: bool, currency: str = "USD") -> dict:
     """Every endpoint of an Ethereum trace with its fiat (the CSV export)."""
+    from chaintrail.analysis.eth.priced_tokens import chain_id_of
+
     out = wb.eth.trace(spec, params, until_exchange, currency)
-    return {k: out[k] for k in ("source", "trace_hash", "endpoints", "fiat") if k in out}
+    full = {k: out[k] for k in ("source", "trace_hash", "endpoints", "fiat") if k in out}
+    full["chain_id"] = out["chain_id"] if out.get("chain_id") is not None else chain_id_of(wb.eth.store)
+    if "other_chain" in out:      # across a bridge: the far chain's endpoints too
+        full["other_chain"] = {k: out["other_chain"][k] for k in ("chain_id", "endpoints")}
+    return full
 
 
 def eth_screen(wb: Workbench, subject: str, hops: int, as_of, currency: str = "USD") -> dict:

@@ -47,6 +47,8 @@ def trace(
     currency: str = typer.Option("USD", "--currency", help="Reporting currency beside USD for endpoint values: "
                                  "one with a USD series in the store (EUR: the ECB fixing of the day or the last "
                                  "working day before, said so)"),
+    csv_out: Path = typer.Option(None, "--csv", help="eth: also write every endpoint with its fiat as CSV (across a "
+                                 "bridge the far chain's too; column chain_id says which)"),
     store: Path = StoreOption,
     json_out: bool = JsonOption,
 ) -> None:
@@ -60,7 +62,7 @@ def trace(
         stop_category = sorted(set(stop_category) | set(SERVICE_STOPS))
     if chain == "eth":
         _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_category, mixer_policy, until_exchange,
-                   store, json_out, tuple(link), tornado_heuristics, other_store, currency)
+                   store, json_out, tuple(link), tornado_heuristics, other_store, currency, csv_out)
         return
     if chain != "btc":
         raise UsageError(_("--chain must be btc or eth, not {chain}").format(chain=repr(chain)))
@@ -103,7 +105,8 @@ def _value(st, engine, out: dict, currency: str) -> None:
 
 
 def _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_category, mixer_policy, until_exchange,
-               store, json_out, links=(), tornado_heuristics="all", other_store=None, currency="USD") -> None:
+               store, json_out, links=(), tornado_heuristics="all", other_store=None, currency="USD",
+               csv_out=None) -> None:
     from chaintrail.analysis.eth.trace import LEAD_HEURISTICS, EthTraceParams, EthTracer
     from chaintrail.analysis.eth.trace_result import records_requests
     from chaintrail.store.chainstore import ChainStore
@@ -131,10 +134,17 @@ def _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_categ
         from chaintrail.analysis.eth.accounting import eth_trace_fiat
 
         eth_trace_fiat(st, out, currency)       # the API's function: each endpoint in its asset's series
+        if out.get("chain_id") is None:
+            from chaintrail.analysis.eth.priced_tokens import chain_id_of
+            chain_id = chain_id_of(st)
+        else:
+            chain_id = out["chain_id"]
     if until_exchange:
         out["requests"] = records_requests(out)
         if "other_chain" in out:
             out["other_chain"]["requests"] = records_requests(out["other_chain"])
+    if csv_out is not None:
+        _write_csv(csv_out, {**out, "chain_id": chain_id})
     if json_out:
         emit_json(out)
         return
@@ -166,6 +176,19 @@ def _trace_eth(source, direction, model, asset, max_hops, min_amount, stop_categ
             event=b["event"], nonce=b["nonce"], tainted=b["tainted"], amount=b["amount"], asset=b["asset"], far=far),
             highlight=False)
     console.print(_("trace hash {hash}").format(hash=out["trace_hash"]), highlight=False)
+
+
+def _write_csv(path: Path, out: dict) -> None:
+    """The API's endpoints CSV (/eth/trace?format=csv) for this trace, to ``path``."""
+    from chaintrail.api.eth_csv import eth_endpoints_csv
+    from chaintrail.errors import UsageError
+
+    try:
+        with path.open("w", encoding="utf-8", newline="") as f:
+            for chunk in eth_endpoints_csv(out):
+                f.write(chunk)
+    except OSError as exc:
+        raise UsageError(_("cannot write {path}: {error}").format(path=path, error=exc.strerror or exc)) from None
 
 
 def _legal_requests(out: dict) -> list[dict]:

@@ -171,3 +171,37 @@ def test_ethereum_exchange_records_read_in_their_assets_and_reconcile_per_asset(
     assert words in sec5
     summary = html[:html.index("Exchange records received under legal process")]
     assert "Corroboration." in summary and "BTC received" not in summary
+
+
+def test_trace_csv_lists_both_chains_endpoints_with_their_chain_id(demo, cli_trace, api, tmp_path) -> None:
+    """/eth/trace?format=csv and `trace --csv` across the bridge: the traced chain's endpoints, then the far chain's
+    (the page's and the JSON's), each row's chain in a chain_id column added last; the far rows carry their fiat."""
+    import csv
+    import io
+
+    from chaintrail.api.eth_csv import TRACE_COLUMNS
+
+    r = api.get("/eth/trace", params={"source": demo["start"]["tx"], "until_exchange": True, "format": "csv"})
+    assert r.status_code == 200, r.text
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert r.text.splitlines()[0].split(",") == [*TRACE_COLUMNS, "missing", "chain_id"]
+
+    def ends(d: dict) -> list[tuple]:
+        return [(e["kind"], e.get("address") or "", e["asset"], e["amount"],
+                 "" if (e.get("fiat") or {}).get("usd") is None else f"{e['fiat']['usd']:.2f}") for e in d["endpoints"]]
+
+    def got(chain: str) -> list[tuple]:
+        return [(x["kind"], x["address"], x["asset"], x["amount_base"], x["value_usd"]) for x in rows
+                if x["chain_id"] == chain]
+
+    far = cli_trace["other_chain"]
+    assert far["endpoints"] and {x["chain_id"] for x in rows} == {"31337", "31338"}
+    assert got("31337") == ends(cli_trace) and got("31338") == ends(far)
+    assert len(rows) == len(cli_trace["endpoints"]) + len(far["endpoints"])
+    assert any(v for *_, v in got("31338")), "no far endpoint is valued: nothing checks their fiat"
+    out = tmp_path / "trace.csv"
+    c = subprocess.run([*CLI, "trace", "--chain", "eth", "--from", demo["start"]["tx"], "--until-exchange",
+                        "--other-store", demo["store_b"], "--store", demo["store"], "--csv", str(out), "--json"],
+                       capture_output=True, text=True, timeout=300)
+    assert c.returncode == 0, c.stderr
+    assert out.read_text() == r.text
