@@ -143,6 +143,7 @@ def main() -> None:
         state.parent, state.size = uf.grow(*uf.fresh(0), n_addr)
         uf.union_tx_inputs(state.parent, state.size, tx_first_in, in_addr, 0, upto, skip, -1, events)
         state.txs_done = upto
+        state.mapped = False    # these new arrays are the state: written out whole, not the last run's mapped files
         state.save(st, cut)
         t = time.perf_counter()
         update_clusters(st, full_skip, params, write_table=False)

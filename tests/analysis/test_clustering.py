@@ -12,7 +12,8 @@ from bitcoin.core.script import CScript
 from bitcoin.wallet import CBitcoinAddress, P2PKHBitcoinAddress, P2SHBitcoinAddress
 
 from chaintrail.analysis import mixers as M
-from chaintrail.analysis.clustering import ClusterParams, cluster_labels, update_clusters
+from chaintrail.analysis import union_find as uf
+from chaintrail.analysis.clustering import ClusterParams, ClusterState, cluster_labels, update_clusters
 from chaintrail.analysis.tx_labels import label_transactions
 from chaintrail.ingest.btc_job import BtcIngest
 from chaintrail.store.chainstore import ChainStore
@@ -75,6 +76,54 @@ def test_block_540107_multi_input_equals_independent_union(tmp_path, btc_data):
     for a in g.nodes:
         sizes[ours_of[a]] = sizes.get(ours_of[a], 0) + 1
     assert sorted(sizes.values()) == sorted(len(c) for c in theirs)
+
+
+def _state_up_to(st: ChainStore, params: ClusterParams, skip: np.ndarray, k: int) -> None:
+    """Saved clustering state with the first ``k`` txs folded in, as an earlier run would leave it."""
+    c = st.counts
+    tx_first_in = np.append(np.asarray(st.column("tx_first_in")), c["inputs"]).astype(np.uint32)
+    state = ClusterState(st, params, skip)
+    state.parent, state.size = uf.fresh(c["addresses"])
+    uf.union_tx_inputs(state.parent, state.size, tx_first_in, st.column("in_addr"), 0, k, skip, -1,
+                       np.zeros((1, 5), np.int64))
+    state.txs_done = k
+    state.mapped = False    # new arrays, written out whole (not the mapped files of the last run)
+    state.save(st, skip)
+
+
+def test_an_incremental_run_names_the_same_large_merges_and_blocks_them_by_tx_num(tmp_path, btc_data):
+    with BtcIngest(tmp_path / "s") as job:
+        job.ingest_raw([btc_data / "mainnet" / "raw" / "block540107.raw"])
+    st = ChainStore(tmp_path / "s", writable=True)
+    skip = M.MIXING[np.asarray(label_transactions(st)["label"].combine_chunks().indices)]
+    n = st.counts["txs"]
+    skip |= np.random.default_rng(3).random(n) < 0.2    # no CoinJoin in this block: skip some txs to check skipping too
+    params = ClusterParams(big=3)
+    full = update_clusters(st, skip, params)
+    labels_full = cluster_labels(st)
+    assert len(full.large_merges) >= 6
+    k = full.large_merges[len(full.large_merges) // 2]["tx_num"]     # large merges on both sides of the cut
+    late = [e for e in full.large_merges if e["tx_num"] >= k]
+    # The same txs folded in later: from a saved state of the txs before k, the run sees only the rest.
+    _state_up_to(st, params, skip, k)
+    inc = update_clusters(st, skip, params)
+    assert inc.txs_new == n - k
+    assert inc.large_merges == late
+    assert np.array_equal(cluster_labels(st), labels_full)
+    txids = np.asarray(st.column("txid"))
+    assert all(bytes(txids[e["tx_num"]][::-1]).hex() == e["txid"] for e in inc.large_merges)
+    # Blocking refuses those txs: the entities are those of a plain run that never merges their inputs.
+    blocking = ClusterParams(big=3, block_big_merges=True)
+    _state_up_to(st, blocking, skip, k)
+    blocked = update_clusters(st, skip, blocking)
+    refused = sorted({e["tx_num"] for e in blocked.large_merges})
+    assert refused and refused[0] >= k and all(e["blocked"] for e in blocked.large_merges)
+    labels = cluster_labels(st)
+    assert len(np.unique(labels)) > len(np.unique(labels_full))
+    skip2 = skip.copy()
+    skip2[refused] = True
+    update_clusters(st, skip2, params)      # other parameters: a fresh run over every tx
+    assert np.array_equal(cluster_labels(st), labels)
 
 
 @pytest.mark.slow

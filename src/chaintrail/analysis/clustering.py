@@ -146,12 +146,13 @@ def update_clusters(store: ChainStore, skip_tx: np.ndarray, params: ClusterParam
     st = ClusterState(store, params, skip_tx)
     c = store.counts
     st.grow(c["addresses"])
-    tx_first_in = np.empty(c["txs"] + 1, np.uint32)
-    tx_first_in[:-1] = store.column("tx_first_in")
+    lo = st.txs_done
+    # Only the new txs' rows (tx numbers below are relative to ``lo``): a block's update copies a block's worth.
+    tx_first_in = np.empty(c["txs"] - lo + 1, np.uint32)
+    tx_first_in[:-1] = store.column("tx_first_in")[lo:]
     tx_first_in[-1] = c["inputs"]
     in_addr = store.column("in_addr")
-    lo = st.txs_done
-    skip = skip_tx.astype(np.bool_).copy()
+    skip = skip_tx[lo:c["txs"]].astype(np.bool_)
     txids = store.column("txid")
     recorded: list[dict] = []
     st.begin(skip_tx)
@@ -165,13 +166,13 @@ def update_clusters(store: ChainStore, skip_tx: np.ndarray, params: ClusterParam
         visited = merges = ne = 0
         for a in range(lo, c["txs"], _CHUNK_TXS):
             b = min(a + _CHUNK_TXS, c["txs"])
-            v, m, n = uf.union_tx_inputs(st.parent, st.size, tx_first_in, in_addr, a, b, skip, params.big,
-                                         events[ne:])
+            v, m, n = uf.union_tx_inputs(st.parent, st.size, tx_first_in, in_addr, a - lo, b - lo, skip,
+                                         params.big, events[ne:])
             visited, merges, ne = visited + v, merges + m, ne + n
             if progress is not None:
                 progress(b - lo, c["txs"] - lo)
         for e in events[:ne]:
-            recorded.append({"txid": bytes(txids[int(e[0])][::-1]).hex(), "tx_num": int(e[0]),
+            recorded.append({"txid": bytes(txids[lo + int(e[0])][::-1]).hex(), "tx_num": lo + int(e[0]),
                              "cluster_a": int(e[1]), "size_a": int(e[2]), "cluster_b": int(e[3]),
                              "size_b": int(e[4]), "blocked": params.block_big_merges})
         if not (params.block_big_merges and ne):
@@ -207,7 +208,10 @@ def write_clusters_table(store: ChainStore, labels: np.ndarray) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     table = pa.table({"addr_num": np.arange(len(labels), dtype=np.int64), "cluster_id": labels.astype(np.int64)})
     tmp = out.with_suffix(".parquet.tmp")
-    pq.write_table(table, tmp, compression="zstd")
+    # Delta-packed ids, no dictionary (2M unique values overflow one anyway): 3x faster to write than
+    # dictionary + zstd and half the size (2M addresses: 173 -> 57 ms CPU, 7.8 -> 4.1 MB).
+    pq.write_table(table, tmp, compression="zstd", use_dictionary=False,
+                   column_encoding={"addr_num": "DELTA_BINARY_PACKED", "cluster_id": "DELTA_BINARY_PACKED"})
     os.replace(tmp, out)
 
 

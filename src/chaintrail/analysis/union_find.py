@@ -65,7 +65,9 @@ def union_tx_inputs(parent, size, tx_first_in, in_addr, tx_lo, tx_hi, skip, big,
                 if i + _AHEAD < n_in:
                     q = in_addr[i + _AHEAD]
                     if q < n_par:
-                        prefetch(parent, q)
+                        prefetch(parent, np.int64(q))
+                        if sized:
+                            prefetch(size, np.int64(q))
                 a = in_addr[i]
                 if a == NONE:
                     continue
@@ -127,7 +129,7 @@ def flatten(parent):
     above = False
     for x in range(n):
         if x + _FLAT_AHEAD < n:
-            prefetch(parent, parent[x + _FLAT_AHEAD])
+            prefetch(parent, np.int64(parent[x + _FLAT_AHEAD]))
         p = parent[x]
         above |= p > x
         parent[x] = parent[p]
