@@ -102,3 +102,75 @@ def test_alert_arrives_live_in_the_browser_and_a_reorg_retracts_it(tmp_path, mon
                     http.close()
         finally:
             repo.close()
+
+
+def test_an_alert_imported_from_a_partners_package_carries_its_agency_badge(tmp_path, monkeypatch, btc_data):
+    """An alert that came in another agency's case package shows a badge naming that agency (catalog text, en and
+    uk); the receiving agency's own alert shows none. The API gives the sender as imported_from."""
+    need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    from chaintrail.api import create_app
+    from chaintrail.api.server import ServerThread
+    from chaintrail.cases.package import export_package, import_package
+    from chaintrail.cases.repository import CaseRepository
+    from chaintrail.ingest.btc_job import BtcIngest
+    from chaintrail.monitor import alerts as A
+    from chaintrail.monitor.watch_spec import check_spec
+    from chaintrail.monitor.watches import add_watch
+
+    store = tmp_path / "store"
+    with BtcIngest(store) as job:
+        job.ingest_blocks_dir(btc_data / "mainnet" / "core-blocks-0-599")
+    satoshi, tx170 = "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"
+
+    def found(w: dict, ref: str, agency: str, block_hash: str) -> dict:
+        return {"watch_id": w["id"], "case_id": w["case_id"], "case_ref": ref, "agency": agency, "tlp": w["tlp"],
+                "chain": "btc", "block_number": 170, "block_hash": block_hash, "tx_hash": tx170, "direction": "out",
+                "address": satoshi, "counterparty": None, "asset": "BTC", "amount": "1000000000",
+                "reason": "the watched address paid"}
+
+    fbi = CaseRepository.open(tmp_path / "fbi.sqlite")
+    bka = CaseRepository.open(tmp_path / "bka.sqlite")
+    try:
+        pa = fbi.bootstrap("FBI", "agent")[0]
+        pb, user_token = bka.bootstrap("BKA", "bob")
+        ref = fbi.create_case(pa, "First payment", "Block 170.", "amber")["ref"]
+        w = add_watch(fbi, pa, ref, check_spec("btc", "address", satoshi, {"direction": "out"}))
+        theirs = A.raise_alerts(fbi.db, [found(w, ref, "FBI", "00" * 32)])[0]
+        res = import_package(bka, pb, export_package(fbi, pa, ref, level="amber", recipient="BKA"),
+                             trust_fingerprint=fbi.agency("FBI")["fingerprint"])
+        own_ref = bka.create_case(pb, "Our own", "", "amber")["ref"]
+        ow = add_watch(bka, pb, own_ref, check_spec("btc", "address", satoshi, {"direction": "out"}))
+        ours = A.raise_alerts(bka.db, [found(ow, own_ref, "BKA", "11" * 32)])[0]
+        assert theirs["imported_from"] is None and ours["imported_from"] is None
+        monkeypatch.setenv("CHAINTRAIL_CASES_DB", str(tmp_path / "bka.sqlite"))
+        app = create_app(store, token=TOKEN)
+        with ServerThread(app) as url, sync_playwright() as pw:
+            with httpx.Client(base_url=url + "/api/v1", timeout=30, headers={
+                    "Authorization": f"Bearer {TOKEN}", "X-Chaintrail-User-Token": user_token}) as http:
+                listed = {a["case_ref"]: a for a in http.get("/alerts").json()}
+            assert listed[res.case["ref"]]["imported_from"] == "FBI" and listed[own_ref]["imported_from"] is None
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+            try:
+                for lang, badge, title in (("en", "from FBI", "Imported from FBI's case package"),
+                                           ("uk", "від FBI", "Імпортовано з пакета справи агентства FBI")):
+                    pg = browser.new_page()
+                    errors: list[str] = []
+                    pg.on("pageerror", lambda e: errors.append(str(e)))
+                    pg.goto(f"{url}/?lang={lang}#token={TOKEN}&user={user_token}")
+                    pg.wait_for_selector('body[data-ready="1"]', timeout=30_000)
+                    pg.click('#tabs button[data-tab="case"]')
+                    imported = f'#alerts-list li[data-case-ref="{res.case["ref"]}"]'
+                    pg.wait_for_selector(f'{imported} [data-testid="alert-imported"]', timeout=20_000)
+                    tag = pg.locator(f'{imported} [data-testid="alert-imported"]')
+                    assert tag.inner_text() == badge and tag.get_attribute("title").startswith(title)
+                    own = pg.locator(f'#alerts-list li[data-case-ref="{own_ref}"]')
+                    assert own.count() == 1 and own.locator('[data-testid="alert-imported"]').count() == 0
+                    assert errors == []
+                    pg.close()
+            finally:
+                browser.close()
+    finally:
+        fbi.close()
+        bka.close()

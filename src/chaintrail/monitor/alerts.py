@@ -16,6 +16,7 @@ from chaintrail.cases import audit, rows, tlp
 from chaintrail.cases import schema as S
 from chaintrail.cases.access import visible_case_ids
 from chaintrail.cases.db import Database
+from chaintrail.cases.hashing import loads
 from chaintrail.cases.identity import Principal
 from chaintrail.cases.repository import CaseRepository
 
@@ -25,7 +26,10 @@ _FIELDS = ("watch_id", "chain", "block_number", "block_hash", "tx_hash", "direct
 
 
 def alert_dict(row: dict, case_ref: str | None = None) -> dict:
+    """An alert as the API gives it; ``imported_from`` names the agency whose case package brought it (None: ours)."""
     out = {k: v for k, v in row.items() if k not in ("row_hash", "origin")}
+    origin = loads(row["origin"]) if row.get("origin") else None
+    out["imported_from"] = origin.get("agency") if isinstance(origin, dict) else None
     if case_ref is not None:
         out["case_ref"] = case_ref
     return out

@@ -1,5 +1,6 @@
 // The alerts panel: alerts `chaintrail follow` raises, live over server-sent events (GET /alerts/stream), with
-// the unread count per case and a total on the Case tab. A retracted alert stays, struck through, with why.
+// the unread count per case and a total on the Case tab. A retracted alert stays, struck through, with why; one
+// imported from another agency's case package carries a badge naming that agency (its record, read-only here).
 import * as api from "./api.js";
 import { h } from "./format.js";
 import { t } from "./i18n.js";
@@ -47,9 +48,12 @@ export class AlertsPanel {
     const rows = [...this.alerts.values()].sort((a, b) => b.id - a.id).map((a) => {
       const gone = a.status === "retracted";
       return h("li", { class: `alert ${gone ? "retracted" : "active"} ${a.read ? "read" : "unread"}`,
-                       dataset: { id: a.id, status: a.status, tx: a.tx_hash } },
+                       dataset: { id: a.id, status: a.status, tx: a.tx_hash, caseRef: a.case_ref } },
         h("div", { style: gone ? "text-decoration: line-through" : "" },
           h("b", {}, a.case_ref), " · ", t("alerts.line", { reason: a.reason, amount: String(a.amount), asset: a.asset })),
+        a.imported_from ? h("span", { class: "chip alert-imported", "data-testid": "alert-imported",
+                                      title: t("alerts.imported_title", { agency: a.imported_from }) },
+          t("alerts.imported", { agency: a.imported_from })) : null,
         h("div", { class: "mono" }, `tx ${a.tx_hash}`),
         h("div", { class: "mono" }, `${t("tx.block")} ${a.block_number} ${a.block_hash}`),
         gone ? h("div", { class: "retract-reason" }, t("alerts.retracted", { reason: a.retract_reason })) : null,
