@@ -96,3 +96,23 @@ def test_one_block_per_batch_heights_and_duplicates(tmp_path: Path):
     with ChainStore(store) as a, ChainStore(one) as b:
         assert a.read_table("txs").equals(b.read_table("txs"))
         assert a.read_table("blocks").drop_columns(["source"]).equals(b.read_table("blocks").drop_columns(["source"]))
+
+
+def test_slices_of_a_batch_give_the_store_of_one_slice(tmp_path: Path):
+    """Mapping a batch slice by slice (one block each) and committing it once gives the bytes of mapping it
+    whole; block 170 spends block 9's coinbase from an earlier slice of the same batch."""
+    folder = BLK_0_599.parent
+    hashes, spent = [], []
+    for name, slice_bytes in (("whole", 1 << 30), ("sliced", 1)):
+        store = tmp_path / name
+        with BtcIngest(store, batch_bytes=48 << 10, slice_bytes=slice_bytes) as job:
+            rep = job.ingest_blocks_dir(folder)
+        with ChainStore(store) as st:
+            assert st.manifest["next_part"] == 3      # three batches of 48 KB whatever the slices
+            hashes.append(st.content_hash())
+            spent.append(np.asarray(st.column("out_spent")).copy())
+            in_prev = np.asarray(st.column("in_prev"))
+    assert rep.blocks == 600 and rep.timeline and set(rep.stage_wall_s) == {"parse", "map", "commit"}
+    assert hashes[0] == hashes[1]
+    linked = np.flatnonzero(spent[1] != 0xFFFFFFFF)
+    assert len(linked) >= 1 and np.array_equal(in_prev[spent[1][linked]], linked)

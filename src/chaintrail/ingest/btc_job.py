@@ -1,12 +1,14 @@
 """Resumable Bitcoin ingest: blocks folder, raw/hex files and node RPC into the chain store.
 
-Blocks are taken in chain order and cut into batches of about ``batch_bytes``.
+Blocks are taken in chain order and cut into batches of about ``batch_bytes``, each committed as one
+Parquet part per table. A batch is parsed and mapped in slices of about ``slice_bytes`` so that the parse,
+map and commit threads overlap even on a chain of one batch; the slices of a batch are merged for its commit.
 Headers read from files (blocks folder, raw files) must meet their own nBits
 target before they take part in chain selection; blocks from a node's RPC were
 checked by the node. A batch is parsed, checked (merkle root, witness commitment), mapped and
 committed atomically, so a killed run leaves the store at a batch boundary and a
 rerun carries on from there. Batch boundaries depend only on the blocks still to
-ingest, which makes the resumed store byte-identical to an uninterrupted one.
+ingest, which makes the resumed store byte-identical to an uninterrupted one (slices do not move them).
 """
 
 from __future__ import annotations
@@ -35,13 +37,15 @@ from chaintrail.errors import DecodeError, ProofOfWorkError, SourceError, Trunca
 from chaintrail.ingest.btc_mapper import BlockMeta, Mapper
 from chaintrail.ingest.btc_sources import BlockReader, LazyBlock, RevUndo, sibling_undo, split_raw
 from chaintrail.ingest.pipeline import InOrder, ahead
-from chaintrail.store.chainstore import Batch, ChainStore
+from chaintrail.store.chainstore import Batch, ChainStore, merge_batches
 from chaintrail.store.schema import TABLES
 from chaintrail.store.writer_state import WriterState
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_BYTES = 32 << 20
+DEFAULT_SLICE_BYTES = 4 << 20
+TIMELINE_MAX = 256   # stage timeline entries kept for the bench (the first ones)
 # A version-2+ block's first coinbase push is its height (BIP34): Core 0.7 wrote it from the first v2
 # block on, before enforcement (mainnet 227931, testnet 21111). Below these floors no v2 block exists,
 # so a smaller number is not a height.
@@ -74,9 +78,14 @@ class IngestReport:
     rolled_back: int = 0
     # CPU seconds of each pipeline thread: parse (+ txids, checks), map (the caller's thread), commit.
     stage_cpu_s: dict[str, float] = field(default_factory=dict)
+    # Wall seconds each stage was busy, and its first (stage, start, end) spans from the run's start.
+    stage_wall_s: dict[str, float] = field(default_factory=dict)
+    timeline: list[tuple[str, float, float]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__) | {"stage_cpu_s": {k: round(v, 3) for k, v in self.stage_cpu_s.items()}}
+        return {k: v for k, v in self.__dict__.items() if k != "timeline"} | {
+            "stage_cpu_s": {k: round(v, 3) for k, v in self.stage_cpu_s.items()},
+            "stage_wall_s": {k: round(v, 3) for k, v in self.stage_wall_s.items()}}
 
 
 def bip34_height(lay, b: int) -> int | None:
@@ -98,7 +107,8 @@ class BtcIngest:
 
     def __init__(self, store_path: str | Path, *, network: Network | None = None, skip_bad: bool = False,
                  batch_bytes: int = DEFAULT_BATCH_BYTES, progress: Callable[[int, int], None] | None = None,
-                 kill_after_batches: int | None = None, check_pow: bool = True):
+                 kill_after_batches: int | None = None, check_pow: bool = True,
+                 slice_bytes: int = DEFAULT_SLICE_BYTES):
         """``check_pow=False`` accepts headers above their target: only for tests that fork real
         mainnet blocks, which cannot be mined again; the CLI always checks."""
         self.store = ChainStore(store_path, writable=True, create=True, network=network.name if network else None)
@@ -108,12 +118,14 @@ class BtcIngest:
         self.skip_bad = skip_bad
         self.pow = PowCheck() if check_pow else None
         self.batch_bytes = batch_bytes
+        self.slice_bytes = slice_bytes
         self.progress = progress
         self.report = IngestReport()
         self._kill_after = kill_after_batches  # test hook: simulate a crash after N commits
         self._state: WriterState | None = None
         self._inflight: dict[bytes, int | None] = {}   # hash -> height of blocks parsed but not yet committed
         self._unsettled: tuple | None = None           # the batch being committed, to record once it is
+        self._t0 = 0.0                                 # perf_counter at the start of the running pipeline
         self._progress = [0, 0, 0]
         self._map: tuple[Path | None, np.ndarray | None] = (None, None)   # the blk file mapped last
         blocks = self.store.read_table("blocks", ["hash", "height", "block_seq"])
@@ -256,20 +268,41 @@ class BtcIngest:
             self._state = WriterState(self.store.index_dir, self.store.counts)
         return self._state
 
-    def _batches(self, pending: Iterator[PendingBlock]) -> Iterator[list[PendingBlock]]:
-        batch: list[PendingBlock] = []
-        size = 0
+    def _slices(self, pending: Iterator[PendingBlock]) -> Iterator[tuple[list[PendingBlock], bool]]:
+        """(blocks, ends its batch): batches cut at ``batch_bytes``, each cut into slices at ``slice_bytes``."""
+        blocks: list[PendingBlock] = []
+        size = in_batch = 0
         for blk in pending:
-            batch.append(blk)
+            blocks.append(blk)
             size += len(blk.data)
-            if size >= self.batch_bytes:
-                yield batch
-                batch, size = [], 0
-        if batch:
-            yield batch
+            in_batch += len(blk.data)
+            if in_batch >= self.batch_bytes:
+                yield blocks, True
+                blocks, size, in_batch = [], 0, 0
+            elif size >= self.slice_bytes:
+                yield blocks, False
+                blocks, size = [], 0
+        if in_batch:
+            yield blocks, True   # (possibly no blocks: the batch's last slice was full)
+
+    def _mark(self, stage: str, start: float) -> None:
+        """Record a span of ``stage`` that began at ``start`` (perf_counter)."""
+        now = time.perf_counter()
+        wall = self.report.stage_wall_s
+        wall[stage] = wall.get(stage, 0.0) + now - start
+        if len(self.report.timeline) < TIMELINE_MAX:
+            self.report.timeline.append((stage, start - self._t0, now - self._t0))
+
+    def _commit(self, batch: Batch) -> None:
+        """The commit thread's job; the store's writer threads' CPU is counted as the commit's."""
+        t, writers = time.perf_counter(), self.store.writer_cpu_s
+        self.store.commit(batch)
+        cpu = self.report.stage_cpu_s
+        cpu["commit"] = cpu.get("commit", 0.0) + self.store.writer_cpu_s - writers
+        self._mark("commit", t)
 
     def _run(self, pending: Iterator[PendingBlock], total: int, extra: dict[str, pa.Table] | None = None) -> None:
-        """Parse (a thread ahead), map (here) and commit (a thread behind) every batch, in order."""
+        """Parse (a thread ahead), map (here) and commit (a thread behind) every slice, in order."""
         net = self._net()
         mapper = Mapper(self._state_now(), net)
         self._inflight.clear()
@@ -277,15 +310,23 @@ class BtcIngest:
         first = True
         cpu = self.report.stage_cpu_s
         t0 = time.thread_time()
+        self._t0 = time.perf_counter()
+        outs: list[Batch] = []
+        slices: list[tuple] = []
+        bad_rows: list[dict] = []
         try:
             with InOrder("commit", cpu) as commits, closing(ahead(self._parsed(pending, net), name="parse", cpu=cpu)) as parsed:
-                for batch, lay, txids, metas, bad_rows in parsed:
-                    tables: dict[str, pa.Table] = {}
-                    if batch:
-                        out = mapper.map(lay, metas, txids)
-                        tables = out.tables
-                    else:
-                        out = Batch({}, {})
+                for blocks, lay, txids, metas, slice_bad, last in parsed:
+                    if blocks:
+                        t = time.perf_counter()
+                        outs.append(mapper.map(lay, metas, txids))
+                        self._mark("map", t)
+                    slices.append((blocks, lay, metas))
+                    bad_rows += slice_bad
+                    if not last:
+                        continue
+                    out = merge_batches(outs) if outs else Batch({}, {})
+                    tables = out.tables
                     if first and extra:
                         bad_rows = extra["bad_blocks"].to_pylist() + bad_rows if "bad_blocks" in extra else bad_rows
                         tables.update({k: v for k, v in extra.items() if v.num_rows and k != "bad_blocks"})
@@ -293,11 +334,11 @@ class BtcIngest:
                     if bad_rows:
                         tables["bad_blocks"] = pa.Table.from_pylist(bad_rows, TABLES["bad_blocks"])
                     first = False
-                    out.tables = tables
                     self._settle(commits)
                     if tables:
-                        commits.submit(self.store.commit, out)
-                    self._unsettled = (bool(tables), batch, lay, txids, metas)
+                        commits.submit(self._commit, out)
+                    self._unsettled = (bool(tables), slices)
+                    outs, slices, bad_rows = [], [], []
                 self._settle(commits)
         finally:
             self._unsettled = None
@@ -313,33 +354,39 @@ class BtcIngest:
                 self.store.commit(Batch(tables, {}))
 
     def _parsed(self, pending: Iterator[PendingBlock], net: Network):
-        """(blocks, layout, txids, metas, bad-block rows) per batch, parsed and checked (the parse thread)."""
-        for batch in self._batches(pending):
-            batch = [b for b in batch if not self._seen(b)]
+        """(blocks, layout, txids, metas, bad-block rows, ends its batch) per slice, parsed and checked (the
+        parse thread)."""
+        for blocks, last in self._slices(pending):
+            t = time.perf_counter()
+            blocks = [b for b in blocks if not self._seen(b)]
             bad_rows: list[dict] = []
             lay = txids = metas = None
-            while batch:
+            while blocks:
                 try:
-                    lay, txids, metas = self._parse(batch, net)
+                    lay, txids, metas = self._parse(blocks, net)
                     break
                 except _BadBlock as bad:
                     if not self.skip_bad:
                         raise bad.error from None
-                    blk = batch.pop(bad.index)
+                    blk = blocks.pop(bad.index)
                     bad_rows.append(self._bad_row(bad.hash, blk.source, blk.offset, bad.error))
-            yield batch, lay, txids, metas, bad_rows
+            self._mark("parse", t)
+            yield blocks, lay, txids, metas, bad_rows, last
 
     def _settle(self, commits: InOrder) -> None:
-        """Wait for the batch being committed, then record it as the sequential loop did."""
+        """Wait for the batch being committed, then record its slices as the sequential loop did."""
         commits.wait()
         if self._unsettled is None:
             return
-        did_commit, batch, lay, txids, metas = self._unsettled
+        did_commit, slices = self._unsettled
         self._unsettled = None
         self._progress[1] += did_commit
-        if batch:
-            self._after_commit(lay, txids, metas)
-        self._progress[0] += sum(len(b.data) for b in batch)
+        seq = self.store.counts["blocks"] - sum(lay.n_blocks for blocks, lay, _ in slices if blocks)
+        for blocks, lay, metas in slices:
+            if blocks:
+                self._after_commit(lay, metas, seq)
+                seq += lay.n_blocks
+            self._progress[0] += sum(len(b.data) for b in blocks)
         if self.progress:
             self.progress(self._progress[0], self._progress[2])
         if self._kill_after is not None and self._progress[1] >= self._kill_after:
@@ -462,8 +509,7 @@ class BtcIngest:
                 return h
         return None
 
-    def _after_commit(self, lay, txids, metas) -> None:
-        seq0 = self.store.counts["blocks"] - lay.n_blocks
+    def _after_commit(self, lay, metas, seq0: int) -> None:
         for i, m in enumerate(metas):
             start = int(lay.blk_start[i])
             h = sha256d(lay.buf[start:start + 80].tobytes())

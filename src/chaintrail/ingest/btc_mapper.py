@@ -375,9 +375,12 @@ class Mapper:
             q = int(src_q[j])
             k = int(np.searchsorted(bounds, q, side="right") - 1)
             scripts[j] = groups[k].script_of(q - int(bounds[k]))
-        strings = _address_strings(s.addrs.keys[A0:], scripts, self.net)
-        rows = pa.table({"addr_num": new_ids, "address": strings,
-                         "script_type": qtypes[src_q].astype(np.uint8)}, schema=TABLES["addresses"])
+        new_keys, new_types, net = s.addrs.keys[A0:], qtypes[src_q].astype(np.uint8), self.net
+
+        def rows() -> pa.Table:
+            # Called by the store's writer thread: the strings only go to Parquet, not to the index.
+            return pa.table({"addr_num": new_ids, "address": _address_strings(new_keys, scripts, net),
+                             "script_type": new_types}, schema=TABLES["addresses"])
         return per_group, blk_first_addr, rows
 
     def _blocks_table(self, lay, metas, B0, T0, tx_weight) -> pa.Table:
