@@ -27,6 +27,7 @@ from chaintrail.store import index as ix
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.csr import csr
 from chaintrail.store.readmodel import ReadModel, open_read_model
+from chaintrail.store.sorted_search import searchsorted
 from chaintrail.tags.model import normalize_address
 
 _ADDR_WIDTH = 96          # longer strings are not addresses any chain uses
@@ -61,7 +62,7 @@ def _find(keys: np.ndarray, want: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions of ``want`` in the sorted ``keys`` and whether each is there."""
     if not len(keys):
         return np.zeros(len(want), np.int64), np.zeros(len(want), np.bool_)
-    j = np.searchsorted(keys, want)
+    j = searchsorted(keys, want)
     jc = np.minimum(j, len(keys) - 1)
     return jc, (j < len(keys)) & (keys[jc] == want)
 
@@ -264,7 +265,7 @@ class ChainView:
 
     def pattern(self, t: int) -> str | None:
         txs = self._txl["tx"]
-        j = int(np.searchsorted(txs, t))
+        j = searchsorted(txs, t)
         if j < len(txs) and int(txs[j]) == t:
             name = self.tx_pattern_names[int(self._txl["pattern"][j])]
             return None if name == "none" else name
@@ -318,7 +319,11 @@ class ChainView:
         return _Sizes(self.member_ptr, self.n_addr)
 
     def tx_block_of(self, t: int) -> int:
-        return int(np.searchsorted(self._blk_first_tx, np.uint32(t), side="right")) - 1
+        return searchsorted(self._blk_first_tx, t, side="right") - 1
+
+    def tx_blocks(self, txs: np.ndarray) -> np.ndarray:
+        """The block of each tx_num in ``txs``."""
+        return searchsorted(self._blk_first_tx, np.asarray(txs, np.int64), side="right") - 1
 
     # -- addresses -------------------------------------------------------------------
     def _run_of_addr(self, a: int) -> int:
@@ -436,7 +441,7 @@ class ChainView:
         got = []
         for run in self._runs:
             keys = run[g + "_keys"]
-            j = int(np.searchsorted(keys, a))
+            j = searchsorted(keys, a)
             if j < len(keys) and int(keys[j]) == a:
                 got.append(run[g + "_order"][int(run[g + "_ptr"][j]):int(run[g + "_ptr"][j + 1])])
         return got
@@ -453,7 +458,7 @@ class ChainView:
         n = 0
         for run in self._runs:
             keys = run[g + "_keys"]
-            j = int(np.searchsorted(keys, a))
+            j = searchsorted(keys, a)
             if j < len(keys) and int(keys[j]) == a:
                 n += int(run[g + "_ptr"][j + 1]) - int(run[g + "_ptr"][j])
         return n
@@ -553,16 +558,16 @@ class ChainView:
         return bytes(self._txid_bytes[t][::-1]).hex()
 
     def tx_of_out(self, o: int) -> int:
-        return int(np.searchsorted(self._first_out, o, side="right") - 1)
+        return searchsorted(self._first_out, o, side="right") - 1
 
     def tx_of_in(self, i: int) -> int:
-        return int(np.searchsorted(self._first_in, i, side="right") - 1)
+        return searchsorted(self._first_in, i, side="right") - 1
 
     def tx_of_outs(self, outs: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self._first_out, np.asarray(outs, np.int64), side="right") - 1
+        return searchsorted(self._first_out, np.asarray(outs, np.int64), side="right") - 1
 
     def tx_of_ins(self, ins: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self._first_in, np.asarray(ins, np.int64), side="right") - 1
+        return searchsorted(self._first_in, np.asarray(ins, np.int64), side="right") - 1
 
     def tx_outputs(self, t: int) -> np.ndarray:
         return np.arange(self.tx_first_out[t], self.tx_first_out[t + 1], dtype=np.int64)

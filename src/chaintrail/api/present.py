@@ -170,7 +170,7 @@ def summary_fiat(wb, addrs: np.ndarray, balance_sat: int, currency: str = "USD",
 
 
 def _tx_times(v, txs: np.ndarray) -> np.ndarray:
-    blk = np.searchsorted(np.asarray(v._blk_first_tx, np.int64), np.asarray(txs, np.int64), side="right") - 1
+    blk = np.asarray(v.tx_blocks(txs), np.int64)
     return np.asarray(v.blk_time, np.int64)[blk]
 
 

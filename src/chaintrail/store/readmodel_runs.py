@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from chaintrail.errors import StoreError
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.index import NONE
+from chaintrail.store.sorted_search import searchsorted
 
 META = "META.json"
 ROWS = 1 << 21           # inputs + outputs per built run
@@ -294,7 +295,7 @@ def _merge_keyed(out: _Out, g: str, runs: list[dict], with_order: bool) -> None:
         ks, sums, rows, counts = [], [], [], []
         for r, run in enumerate(runs):
             k = keys_all[r]
-            e = int(np.searchsorted(k, stop, side="left"))
+            e = searchsorted(k, stop, side="left")        # k: uint32 (numpy would copy it to int64)
             ks.append(np.asarray(k[cur[r]:e], np.int64))
             sums.append(np.asarray(run[g + "_sum"][cur[r]:e], np.int64))
             if with_order:
