@@ -7,6 +7,7 @@ Prints, from one run on one store:
   * multi-input union-find over every input: inputs/s (ours), scipy connected_components (+ building
     its sparse matrix) and networkx connected_components on the same edge list (networkx on a prefix
     when the full graph would not fit in time; the prefix size is printed);
+  * the same pass with set sizes kept and the large-merge guard on (what `chaintrail cluster` runs);
   * the same runs' ratios in CPU time of the one thread both engines run on (steadier than wall time on a
     loaded machine);
   * each engine's peak memory (what it allocates, traced in a run of its own; the store's arrays and
@@ -96,6 +97,14 @@ def main() -> None:
         uf.union_tx_inputs(parent, np.zeros(0, np.uint32), tx_first_in, in_addr, 0, c["txs"], skip, -1, events)
         return uf.flatten(parent)   # labels, in place
 
+    guard_events = np.zeros((4096, 5), np.int64)
+
+    def ours_guarded():
+        # What `chaintrail cluster` runs: set sizes kept, merges of two sets of --big or more recorded.
+        parent, size = uf.fresh(n_addr)
+        uf.union_tx_inputs(parent, size, tx_first_in, in_addr, 0, c["txs"], skip, ClusterParams().big, guard_events)
+        return uf.flatten(parent)
+
     a, b = edges_of(tx_first_in, in_addr, skip)
 
     def scipy_cc():
@@ -103,18 +112,23 @@ def main() -> None:
         return connected_components(m, directed=False)[1]
 
     ours()  # compile / warm
+    ours_guarded()
     scipy_cc()
-    m_ours, m_sp = peak_mb(ours), peak_mb(scipy_cc)
-    t_ours, t_sp, ratios, c_ours, c_sp, c_ratios = [], [], [], [], [], []
+    m_ours, m_sp, m_guard = peak_mb(ours), peak_mb(scipy_cc), peak_mb(ours_guarded)
+    t_ours, t_sp, ratios, c_ours, c_sp, c_ratios, t_guard, c_guard = [], [], [], [], [], [], [], []
     for _ in range(args.repeat):   # interleaved, so both see the same machine load
         lab, dt_o, ct_o = timed(ours)
         sp, dt_s, ct_s = timed(scipy_cc)
+        lab_g, dt_g, ct_g = timed(ours_guarded)
         t_ours.append(dt_o)
         t_sp.append(dt_s)
         ratios.append(dt_s / dt_o)
         c_ours.append(ct_o)
         c_sp.append(ct_s)
         c_ratios.append(ct_s / ct_o)
+        t_guard.append(dt_g)
+        c_guard.append(ct_g)
+    assert np.array_equal(lab, lab_g), "the guarded pass found other entities"
     # Same partition: map each scipy component to its minimum address and compare with our labels.
     comp_min = np.full(sp.max() + 1, np.iinfo(np.int64).max)
     np.minimum.at(comp_min, sp, np.arange(n_addr))
@@ -157,6 +171,9 @@ def main() -> None:
     print(f"{'engine':42} {'edges':>12} {'seconds':>9} {'edges/s':>14} {'ours faster':>12} {'peak MB':>8}")
     print(f"{'chaintrail union-find (numba)':42} {e:12,} {mo:9.3f} {e / mo:14,.0f} {'':>12} {m_ours:8.1f}   "
           f"= {n_in / mo:,.0f} inputs/s")
+    mg = statistics.median(t_guard)
+    print(f"{'  the same with set sizes + large-merge guard':42} {e:12,} {mg:9.3f} {e / mg:14,.0f} {ms / mg:11.1f}x "
+          f"{m_guard:8.1f}   (what `chaintrail cluster` runs)")
     print(f"{'scipy connected_components (+csr build)':42} {e:12,} {ms:9.3f} {e / ms:14,.0f} {ms / mo:11.1f}x "
           f"{m_sp:8.1f}")
     print(f"{'networkx connected_components':42} {k:12,} {t_nx:9.3f} {k / t_nx:14,.0f} "
@@ -166,6 +183,9 @@ def main() -> None:
     print(f"same runs in CPU time (this thread): {', '.join(f'{r:.1f}x' for r in c_ratios)} "
           f"(median {statistics.median(c_ratios):.1f}x; ours {statistics.median(c_ours) * 1000:.1f} ms, "
           f"scipy {statistics.median(c_sp) * 1000:.1f} ms)")
+    g_ratios = [s_ / g_ for s_, g_ in zip(c_sp, c_guard)]
+    print(f"guarded pass vs scipy in CPU time: median {statistics.median(g_ratios):.1f}x (min {min(g_ratios):.1f}x; "
+          f"{statistics.median(c_guard) * 1000:.1f} ms)")
     print(f"incremental update per block (fold in + save state): median {statistics.median(upd) * 1000:.1f} ms, "
           f"max {max(upd) * 1000:.1f} ms over {len(upd)} blocks")
 
