@@ -236,9 +236,10 @@ class TraceEngine:
     """Holds the mapped index and scratch space for repeated traces on one store."""
 
     def __init__(self, store: ChainStore, stop_addr_for: "StopAddresses | None" = None,
-                 mixer_txs: np.ndarray | None = None, prefault: bool = True):
-        """``prefault``: touch the mapped columns and scratch now, as a long-lived engine wants (no
-        page faults inside traces); a one-shot trace (the CLI) faults in only the pages it uses."""
+                 mixer_txs: np.ndarray | None = None, prefault: bool = True, labels: np.ndarray | None = None):
+        """``prefault``: touch the mapped columns now, as a long-lived engine wants (no page faults
+        inside traces); a one-shot trace (the CLI) faults in only the pages it uses. ``labels``: per
+        address its cluster (a mapped read model's), else read from the store."""
         self.store = store
         c = store.counts
         self.n_tx, self.n_in, self.n_out = c["txs"], c["inputs"], c["outputs"]
@@ -271,7 +272,7 @@ class TraceEngine:
         self.mixer_txs = (mixer_tx_mask(store) if mixer_txs is None else mixer_txs).astype(np.bool_)
         self.labelled_txs = labelled_txs(store)   # txs after these were classified at trace time (mixer_tx_mask)
         self.stop_addr_for = stop_addr_for
-        self.labels = cluster_labels(store)
+        self.labels = cluster_labels(store) if labels is None else labels
         self._txids: KeyTable | None = None
         self._txid_scans = 0
         self._txid_memo: dict[bytes, int] = {}

@@ -43,7 +43,9 @@ class _Tracer(TraceEngine):
     """The store's trace engine with the read model's O(1) address lookups."""
 
     def __init__(self, store: ChainStore, view: ChainView, stop, mixer_txs):
-        super().__init__(store, stop_addr_for=stop, mixer_txs=mixer_txs)
+        # The read model's mapped labels where it has every address's (no O(addresses) copy per process).
+        labels = view.labels if isinstance(view.labels, np.ndarray) else None
+        super().__init__(store, stop_addr_for=stop, mixer_txs=mixer_txs, labels=labels)
         self.view = view
         # Plain ndarray views of the same mapped columns: per-element reads through numpy.memmap's
         # __getitem__ cost more than the rest of a large trace's endpoint table (same data, same results).
@@ -63,6 +65,25 @@ class _Tracer(TraceEngine):
         # The read model holds every address already; the engine need not read its own copy.
         names = self.view.addresses(np.maximum(addr, 0))
         return [None if a < 0 else x for a, x in zip(addr.tolist(), names)]
+
+    def txids_to_nums(self, hexes: list[str]) -> list[int]:
+        # The read model's sorted txids, not the engine's hash table of every txid (~80 bytes per tx).
+        nums = []
+        for h in hexes:
+            t = self.view.tx_num(h)
+            if t is None:
+                try:
+                    ok = len(bytes.fromhex(h)) == 32
+                except ValueError:
+                    ok = False
+                raise UsageError(_("transaction {txid} is not in the store").format(txid=h) if ok else
+                                 _("not a txid: {value!r}").format(value=h))
+            nums.append(t)
+        return nums
+
+    def outputs_of(self, a: int, scan_unless_indexed: bool = False) -> np.ndarray:
+        # The read model's per-address runs, not the engine's O(outputs) index built in this process.
+        return self.view.addr_outputs(int(a)).astype(np.int64)
 
     def addr_to_num(self, address: str) -> int:
         a = self.view.addr_num(address)
