@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from chaintrail.api.tagmodel import open_tags
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.tags import taxonomy as tx
 from chaintrail.tags.propagation import Attribution
@@ -31,18 +32,14 @@ class TagView:
 
     def __init__(self, store: ChainStore, labels: np.ndarray, addr_nums=None):
         self.store = store
-        self.tagstore = TagStore(store.path)
-        # O(tags): tagged addresses found through ``addr_nums`` (the read model's search), no per-address array.
-        self.attribution: Attribution | None = Attribution(self.tagstore, store, labels, addr_nums) \
+        # The tags table, its index and each tagged address's addr_num, mapped from beside the read model
+        # (``api.tagmodel``: built there once per state of the tags); without ``addr_nums``, in memory.
+        self.tagstore, slot_addr = open_tags(store, len(labels), addr_nums) if addr_nums is not None \
+            else (TagStore(store.path), None)
+        self.attribution: Attribution | None = Attribution(self.tagstore, store, labels, addr_nums, slot_addr) \
             if len(self.tagstore) else None
-        tags = self.tagstore.tags
-        self.n_tags = tags.num_rows
-        if self.n_tags:
-            enc = pc.dictionary_encode(pc.fill_null(tags["label"], "").combine_chunks())
-            self._label_dict: pa.Array = enc.dictionary
-            self._label_codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        else:
-            self._label_dict, self._label_codes = pa.array([], pa.string()), np.zeros(0, np.int64)
+        self.n_tags = self.tagstore.tags.num_rows
+        self._labels: tuple[pa.Array, np.ndarray] | None = None        # label search's encoding, on first use
 
     # -- per address -----------------------------------------------------------------
     def bits(self, a: int) -> int:
@@ -145,11 +142,15 @@ class TagView:
         """Tags whose label contains ``text`` (case-insensitive), one per distinct (label, address)."""
         if not self.n_tags or not text:
             return []
-        hit = pc.match_substring(self._label_dict, text, ignore_case=True).to_numpy(zero_copy_only=False)
+        if self._labels is None:
+            enc = pc.dictionary_encode(pc.fill_null(self.tagstore.tags["label"], "").combine_chunks())
+            self._labels = enc.dictionary, enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        label_dict, label_codes = self._labels
+        hit = pc.match_substring(label_dict, text, ignore_case=True).to_numpy(zero_copy_only=False)
         codes = np.flatnonzero(hit)
         if not len(codes):
             return []
-        rows = np.flatnonzero(np.isin(self._label_codes, codes))[: limit * 4]
+        rows = np.flatnonzero(np.isin(label_codes, codes))[: limit * 4]
         out, seen = [], set()
         for t in self.tagstore.tags_at(rows.tolist()):
             key = (t.label, t.address)

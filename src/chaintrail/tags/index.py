@@ -43,6 +43,18 @@ class TagIndex:
         if valid.any():
             np.bitwise_or.at(self.addr_bits, codes[valid], self.row_bits[valid])
 
+    ARRAYS = ("order", "ptr", "row_addr", "row_bits", "row_definer", "addr_bits")
+
+    @classmethod
+    def from_arrays(cls, addresses: pa.Array, arrays: dict[str, np.ndarray]) -> "TagIndex":
+        """The index as saved earlier (``addresses`` and ``ARRAYS``, e.g. memory-mapped): nothing recomputed."""
+        self = cls.__new__(cls)
+        self.addresses, self.n_addr, self._slot_table = addresses, len(addresses), None
+        for name in cls.ARRAYS:
+            setattr(self, name, arrays[name])
+        self.n_rows = len(self.row_addr)
+        return self
+
     @property
     def _slot(self) -> dict[str, int]:
         if self._slot_table is None:

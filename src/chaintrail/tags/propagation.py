@@ -113,13 +113,15 @@ class Attribution:
     built when a trace first asks for it. Without ``addr_nums`` the store's addresses table is read once.
     """
 
-    def __init__(self, tags: TagStore, store: ChainStore, labels: np.ndarray | None = None, addr_nums=None):
+    def __init__(self, tags: TagStore, store: ChainStore, labels: np.ndarray | None = None, addr_nums=None,
+                 slot_addr: np.ndarray | None = None):
         self.tagstore = tags
         self.index = idx = tags.index
         self.labels = cluster_labels(store) if labels is None else labels
         n = self.n = len(self.labels)
-        # Slot -> addr_num of the store address carrying it (-1: not in the store).
-        self.slot_addr = _slot_addr(idx, store, n, addr_nums)
+        # Slot -> addr_num of the store address carrying it (-1: not in the store); ``slot_addr``: as found
+        # before for the same tags and addresses (the workbench keeps it beside its read model).
+        self.slot_addr = _slot_addr(idx, store, n, addr_nums) if slot_addr is None else slot_addr
         has = self.slot_addr >= 0
         by_addr = np.argsort(self.slot_addr[has], kind="stable")
         self.tag_addr = self.slot_addr[has][by_addr]            # tagged addr_nums, sorted

@@ -1,0 +1,86 @@
+"""The workbench's tags persisted beside the read model (api/tagmodel.py): a second open maps them (no address
+search, no Parquet decoding) and answers as tags opened in memory do; new tags get a new copy."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chaintrail.api.chainview import ChainView
+from chaintrail.api.tagmodel import MappedTagStore
+from chaintrail.api.workbench import Workbench
+from chaintrail.store.readmodel import FOLDER, key_of
+from chaintrail.tags.propagation import Attribution
+from chaintrail.tags.tagstore import TagStore
+
+
+@pytest.fixture()
+def store(demo, tmp_path) -> Path:
+    path = tmp_path / "store"
+    shutil.copytree(demo.store, path)
+    return path
+
+
+def _copies(wb) -> list[Path]:
+    return sorted((wb.store.path / FOLDER / key_of(wb.store)).glob("tags-*"))
+
+
+def _mapped_open(path: Path, monkeypatch) -> Workbench:
+    """A workbench opened while searching addresses and reading the tags' Parquet are refused."""
+    with monkeypatch.context() as mp:
+        def no_search(self, addresses):
+            raise AssertionError("opening the workbench searched the tagged addresses again")
+
+        real = TagStore._read
+
+        def no_parquet(self, name, schema):
+            if name == "tags":
+                raise AssertionError("opening the workbench decoded tags.parquet")
+            return real(self, name, schema)
+
+        mp.setattr(ChainView, "addr_nums", no_search)
+        mp.setattr(TagStore, "_read", no_parquet)
+        return Workbench(path)
+
+
+def test_second_open_maps_the_tags_and_answers_as_in_memory(store, monkeypatch):
+    first = Workbench(store)
+    assert len(_copies(first)) == 1
+    first.close()
+    wb = _mapped_open(store, monkeypatch)
+    assert isinstance(wb.tags.tagstore, MappedTagStore)
+    v, at = wb.view, wb.tags.attribution
+    ref = Attribution(TagStore(store), wb.store, v.labels, v.addr_nums)        # in memory, from Parquet
+    assert np.array_equal(at.slot_addr, ref.slot_addr) and (ref.slot_addr >= 0).sum() > 10
+    every = np.arange(v.n_addr)
+    assert np.array_equal(at.addr_bits[every], ref.addr_bits[every])
+    assert np.array_equal(at(("exchange",)), ref(("exchange",)))
+    assert at.tagstore.tags.equals(ref.tagstore.tags)
+    tagged = np.flatnonzero(ref.addr_bits[every] != 0)[:40].tolist()
+    for a in tagged:
+        assert [(h.row, h.via, h.tag) for h in at.hits(a)] == [(h.row, h.via, h.tag) for h in ref.hits(a)]
+        assert wb.tags.count_hits(a) >= len(wb.tags.hits(a)) > 0
+    label = ref.tagstore.tags["label"][0].as_py()
+    assert wb.tags.search_labels(label[:4], 5)[0]["label"].lower().find(label[:4].lower()) >= 0
+    wb.close()
+
+
+def test_new_tags_get_a_new_copy_and_the_old_one_goes(store, monkeypatch):
+    wb = Workbench(store)
+    before = _copies(wb)
+    untagged = next(a for a in range(wb.view.n_addr) if not wb.tags.is_tagged(a) and wb.view.address(a))
+    name = wb.view.address(untagged)
+    wb.close()
+    TagStore(store).add_tag(name, "Fresh Exchange", category="exchange", is_cluster_definer=True)
+    wb = Workbench(store)
+    after = _copies(wb)
+    assert len(after) == 1 and after != before and not before[0].exists()
+    assert [h["label"] for h in wb.tags.hits(untagged)][:1] == ["Fresh Exchange"]
+    assert wb.tags.attribution(("exchange",))[untagged]
+    wb.close()
+    again = _mapped_open(store, monkeypatch)
+    assert [h["label"] for h in again.tags.hits(untagged)][:1] == ["Fresh Exchange"]
+    again.close()
