@@ -12,8 +12,10 @@ Prints, from one run:
     the ratio to the peer's parse-only MB/s from this run, CPU seconds per pipeline thread (parse,
     map, commit), peak RSS and how much of it is the writer's in-memory index (which grows with the
     chain: txids, address keys, output values) versus the pipeline's batches (bounded), medians over --runs;
-  * an estimate for two idle cores from CPU time, max(busiest thread, all threads / 2), for a
+  * an estimate for two idle cores from CPU time, max(busiest stage, all threads / 2), for a
     shared machine where wall time mostly measures the other processes;
+  * the wall seconds each stage was busy and, for the first run, a timeline of the three stages (how well
+    parse, map and commit overlap: a column is one 60th of the run);
   * the projected full-chain time at both rates for --mainnet-gb of blk files;
   * index bytes per input and per output.
 Compare ratios from one run, not absolute times across runs.
@@ -22,6 +24,7 @@ Compare ratios from one run, not absolute times across runs.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -126,7 +129,21 @@ def ingest_run(source) -> dict:
     stages = dict(rep.stage_cpu_s)
     return {"wall": wall, "cpu": cpu, "stages": stages, "peak": peak, "rss0": rss0, "state": state,
             "txs": rep.txs, "bytes": rep.bytes, "counts": counts, "sizes": sizes,
-            "est": max(max(stages.values(), default=0.0), cpu / 2)}
+            "est": max(max(stages.values(), default=0.0), cpu / 2),
+            "busy": dict(rep.stage_wall_s), "timeline": list(rep.timeline)}
+
+
+def timeline_lines(spans: list[tuple[str, float, float]], wall: float, width: int = 60) -> list[str]:
+    """One row per stage: '#' where the stage was busy during that 1/width of the run."""
+    rows = []
+    for stage in ("parse", "map", "commit"):
+        cells = [" "] * width
+        for st, a, b in spans:
+            if st == stage:
+                for c in range(int(a / wall * width), min(width, int(b / wall * width) + 1)):
+                    cells[c] = "#"
+        rows.append(f"    {stage:7}|{''.join(cells)}|")
+    return rows
 
 
 def summarise(label: str, runs: list[dict], mb: float, peer_mbs: float, mainnet_gb: float) -> None:
@@ -145,6 +162,12 @@ def summarise(label: str, runs: list[dict], mb: float, peer_mbs: float, mainnet_
     print(f"  {'2 idle cores, from CPU time':34} {mb / est:9.1f} MB/s {ntx / est:12,.0f} tx/s   "
           f"{(mb / est) / peer_mbs:6.1f}x   (CPU {cpu:.1f} s: parse {stages['parse']:.1f}, map {stages['map']:.1f}, "
           f"commit {stages['commit']:.1f})")
+    busy = {k: statistics.median(r["busy"].get(k, 0.0) for r in runs) for k in ("parse", "map", "commit")}
+    print(f"  {'stage wall busy (overlap)':34} parse {busy['parse']:.2f} s, map {busy['map']:.2f} s, commit "
+          f"{busy['commit']:.2f} s in {wall:.2f} s wall: {sum(busy.values()) / wall:.2f} stages at once on average")
+    print(f"  timeline of the first run ({runs[0]['wall']:.2f} s):")
+    for line in timeline_lines(runs[0]["timeline"], runs[0]["wall"]):
+        print(line)
     print(f"  {'peak RSS':34} {peak:9.0f} MB   = {rss0:.0f} before ingest + {state:.0f} writer index (grows "
           f"with the chain) + {max(0.0, peak - rss0 - state):.0f} pipeline batches (bounded)")
     full = mainnet_gb * 1000
@@ -160,6 +183,7 @@ def main() -> None:
                     help="also time a whole Core blocks/ folder ingest (e.g. a generated scenario)")
     ap.add_argument("--mainnet-gb", type=float, default=700.0, help="blk bytes of the chain to project to")
     args = ap.parse_args()
+    load0 = os.getloadavg()
     files = real_block_files()
     blocks = load_blocks(files)
     sizes = np.array([len(b) for b in blocks], np.int64)
@@ -208,6 +232,8 @@ def main() -> None:
         runs = [ingest_run(lambda job: job.ingest_blocks_dir(args.blocks_dir)) for _ in range(args.runs)]
         summarise(f"end-to-end ingest, blocks folder {args.blocks_dir} (blk files; rev files {rev_mb:,.0f} MB more)",
                   runs, folder_mb, peer, args.mainnet_gb)
+    print(f"\nload average (1, 5, 15 min) at start {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, at end "
+          + " ".join(f"{x:.2f}" for x in os.getloadavg()) + " (2 cores: above 2, other processes share them)")
     sys.stdout.flush()
 
 
