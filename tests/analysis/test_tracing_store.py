@@ -308,3 +308,26 @@ def test_unknown_stop_category_is_refused():
     with pytest.raises(UsageError, match=r"unknown stop category 'exchnage'; valid: .*exchange"):
         TraceParams(stop_categories=("exchnage",)).check()
     TraceParams(stop_categories=("exchange", "mixer", "merchant", "payment_processor", "gambling")).check()
+
+
+def test_the_engine_holds_no_chain_sized_array_of_its_own(store, engine):
+    """Per input, output and tx the engine holds only mappings: index columns and tx maps (files, page
+    cache) and the scratch (anonymous, resident where traces wrote). A copy in its own heap would grow a
+    trace worker with the chain: over 100 GB on a full one. The exceptions: the tx classifier's labels and
+    mixer mask (a byte per tx each)."""
+    import mmap
+
+    engine.trace(f"{CB9}:0", TraceParams())
+    c = store.counts
+    sizes = {c["txs"], c["txs"] + 1, c["inputs"], c["outputs"], c["txs"] // 64 + 2}
+    checked = []
+    for name, v in vars(engine).items():
+        if not isinstance(v, np.ndarray) or len(v) not in sizes or name in ("mixer_txs", "_tx_labels"):
+            continue
+        root = v
+        while isinstance(root, np.ndarray) and root.base is not None:
+            root = root.base
+        root = root.obj if isinstance(root, memoryview) else root
+        assert isinstance(root, mmap.mmap), f"{name}: {len(v)} rows in the engine's own memory"
+        checked.append(name)
+    assert {"taint", "pred", "status", "in_tx", "out_tx", "tx_first_in", "tx_block", "out_spent"} <= set(checked)
