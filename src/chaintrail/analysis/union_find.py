@@ -9,9 +9,12 @@ child (``parent[x] <= x``), so one ascending pass flattens the forest into label
 What the time goes on (1M-tx generated chain, 2M addresses): the random reads of
 ``parent`` (8 MB, past the L2 cache) and mispredicted branches at tx boundaries.
 So the input kernel first lists, branch-free, the txs with two or more inputs (most
-txs have one and never touch ``parent``), links without a data-dependent branch,
-and prefetches the parent entry of the address a few inputs ahead; the flatten
-pass is branch-free and prefetches the parent of the element a few places ahead.
+txs have one and never touch ``parent``), links by min/max (no branch on which root
+is smaller), and prefetches the parent (and size) entry of the address a few inputs
+ahead; the flatten pass is branch-free and prefetches the parent of the element a
+few places ahead. Tried and not kept (no gain or slower, in CPU time): building a
+flat edge list per batch first, 2-input txs in a list of their own, Rem's splicing,
+parent and size interleaved in one array, a branch-free size update.
 """
 
 from __future__ import annotations
