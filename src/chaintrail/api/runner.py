@@ -153,8 +153,18 @@ class Runner:
         """
         if self._pool is not None:
             futures = [self._pool.submit(_worker_ready) for _ in range(self.workers)]
+            self._lower_priority()
             for f in futures if wait else ():
                 f.result()
+
+    def _lower_priority(self) -> None:
+        """Lower the workers' priority from here, at once: a spawned worker imports the project before its
+        initializer runs ``os.nice``, and those seconds of CPU would compete with the server's first answers."""
+        for proc in list(getattr(self._pool, "_processes", {}).values()):
+            try:
+                os.setpriority(os.PRIO_PROCESS, proc.pid, 19)
+            except (OSError, AttributeError, TypeError):
+                pass
 
     async def run(self, fn_name: str, *args):
         generation = self.live.generation
