@@ -84,3 +84,22 @@ def test_new_tags_get_a_new_copy_and_the_old_one_goes(store, monkeypatch):
     again = _mapped_open(store, monkeypatch)
     assert [h["label"] for h in again.tags.hits(untagged)][:1] == ["Fresh Exchange"]
     again.close()
+
+
+def test_cli_tags_import_lays_the_tags_out_for_the_next_serve(store, monkeypatch):
+    from typer.testing import CliRunner
+
+    from chaintrail.cli.main import app
+
+    Workbench(store).close()
+    wb = Workbench(store)
+    a = next(a for a in range(wb.view.n_addr) if not wb.tags.is_tagged(a) and wb.view.address(a))
+    name = wb.view.address(a)
+    wb.close()
+    csv = store.parent / "more.csv"
+    csv.write_text(f"address,label,category\n{name},Imported Desk,exchange\n")
+    res = CliRunner().invoke(app, ["tags", "import", str(csv), "--store", str(store), "--json"])
+    assert res.exit_code == 0, res.output
+    wb = _mapped_open(store, monkeypatch)          # the import persisted them: no search, no Parquet
+    assert [h["label"] for h in wb.tags.hits(a)] == ["Imported Desk"]
+    wb.close()

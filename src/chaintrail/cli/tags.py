@@ -27,6 +27,23 @@ app = typer.Typer(help="Attribution tags: GraphSense TagPacks, OFAC SDN lists, C
                   no_args_is_help=True)
 
 
+def _lay_out_for_workbench(root: Path) -> None:
+    """Persist the new tags beside the store's read model now (``api.tagmodel``: O(tags) once), so the next
+    ``serve`` maps them instead of searching every tagged address; nothing without a current read model."""
+    from chaintrail.api.chainview import ChainView
+    from chaintrail.api.tagmodel import open_tags
+    from chaintrail.errors import StoreError
+    from chaintrail.store.chainstore import ChainStore
+    from chaintrail.store.readmodel import open_read_model
+
+    with ChainStore(root) as st:
+        try:
+            view = ChainView(st, model=open_read_model(st, build_if_missing=False))
+        except StoreError:
+            return
+        open_tags(st, view.n_addr, view.addr_nums)
+
+
 @app.command("import")
 @one_line_errors
 def import_(
@@ -58,6 +75,8 @@ def import_(
         task = bar.add_task(_("reading tag files"), total=None)
         report = ts.import_paths(paths, fmt=fmt, asset=asset, workers=workers or _default_workers(),
                                  progress=lambda _r: bar.advance(task))
+    if report.tags_added or report.tags_removed:
+        _lay_out_for_workbench(root)
     if json_out:
         emit_json(report.as_dict())
     else:
