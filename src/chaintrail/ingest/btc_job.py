@@ -1,8 +1,9 @@
 """Resumable Bitcoin ingest: blocks folder, raw/hex files and node RPC into the chain store.
 
 Blocks are taken in chain order and cut into batches of about ``batch_bytes``, each committed as one
-Parquet part per table. A batch is parsed and mapped in slices of about ``slice_bytes`` so that the parse,
-map and commit threads overlap even on a chain of one batch; the slices of a batch are merged for its commit.
+Parquet part per table. A batch is parsed, mapped and written in slices of about ``slice_bytes`` (a row
+group of each part), so that the parse, map and write threads overlap even on a chain of one batch and
+the commit at a batch's end has little left to do.
 Headers read from files (blocks folder, raw files) must meet their own nBits
 target before they take part in chain selection; blocks from a node's RPC were
 checked by the node. A batch is parsed, checked (merkle root, witness commitment), mapped and
@@ -37,7 +38,8 @@ from chaintrail.errors import DecodeError, ProofOfWorkError, SourceError, Trunca
 from chaintrail.ingest.btc_mapper import BlockMeta, Mapper
 from chaintrail.ingest.btc_sources import BlockReader, LazyBlock, RevUndo, sibling_undo, split_raw
 from chaintrail.ingest.pipeline import InOrder, ahead
-from chaintrail.store.chainstore import Batch, ChainStore, merge_batches
+from chaintrail.store.chainstore import Batch, ChainStore
+from chaintrail.store.open_commit import OpenCommit
 from chaintrail.store.schema import TABLES
 from chaintrail.store.writer_state import WriterState
 
@@ -126,6 +128,7 @@ class BtcIngest:
         self._inflight: dict[bytes, int | None] = {}   # hash -> height of blocks parsed but not yet committed
         self._unsettled: tuple | None = None           # the batch being committed, to record once it is
         self._t0 = 0.0                                 # perf_counter at the start of the running pipeline
+        self._open: OpenCommit | None = None           # the batch being written (the commit thread's)
         self._progress = [0, 0, 0]
         self._map: tuple[Path | None, np.ndarray | None] = (None, None)   # the blk file mapped last
         blocks = self.store.read_table("blocks", ["hash", "height", "block_seq"])
@@ -293,10 +296,16 @@ class BtcIngest:
         if len(self.report.timeline) < TIMELINE_MAX:
             self.report.timeline.append((stage, start - self._t0, now - self._t0))
 
-    def _commit(self, batch: Batch) -> None:
-        """The commit thread's job; the store's writer threads' CPU is counted as the commit's."""
+    def _write(self, piece: Batch, finish: bool) -> None:
+        """The commit thread's job: write one slice's rows, and commit the batch after its last slice. The
+        store's writer threads' CPU is counted as the commit's."""
         t, writers = time.perf_counter(), self.store.writer_cpu_s
-        self.store.commit(batch)
+        if self._open is None:
+            self._open = OpenCommit(self.store)
+        self._open.add(piece)
+        if finish:
+            self._open.finish()
+            self._open = None
         cpu = self.report.stage_cpu_s
         cpu["commit"] = cpu.get("commit", 0.0) + self.store.writer_cpu_s - writers
         self._mark("commit", t)
@@ -311,36 +320,39 @@ class BtcIngest:
         cpu = self.report.stage_cpu_s
         t0 = time.thread_time()
         self._t0 = time.perf_counter()
-        outs: list[Batch] = []
         slices: list[tuple] = []
         bad_rows: list[dict] = []
+        wrote = False
         try:
             with InOrder("commit", cpu) as commits, closing(ahead(self._parsed(pending, net), name="parse", cpu=cpu)) as parsed:
                 for blocks, lay, txids, metas, slice_bad, last in parsed:
+                    out = Batch({}, {})
                     if blocks:
                         t = time.perf_counter()
-                        outs.append(mapper.map(lay, metas, txids))
+                        out = mapper.map(lay, metas, txids)
                         self._mark("map", t)
                     slices.append((blocks, lay, metas))
                     bad_rows += slice_bad
-                    if not last:
-                        continue
-                    out = merge_batches(outs) if outs else Batch({}, {})
-                    tables = out.tables
-                    if first and extra:
-                        bad_rows = extra["bad_blocks"].to_pylist() + bad_rows if "bad_blocks" in extra else bad_rows
-                        tables.update({k: v for k, v in extra.items() if v.num_rows and k != "bad_blocks"})
-                    bad_rows = self._new_bad(bad_rows)
-                    if bad_rows:
-                        tables["bad_blocks"] = pa.Table.from_pylist(bad_rows, TABLES["bad_blocks"])
-                    first = False
+                    if last:
+                        if first and extra:
+                            bad_rows = extra["bad_blocks"].to_pylist() + bad_rows if "bad_blocks" in extra else bad_rows
+                            out.tables.update({k: v for k, v in extra.items() if v.num_rows and k != "bad_blocks"})
+                        bad_rows = self._new_bad(bad_rows)
+                        if bad_rows:
+                            out.tables["bad_blocks"] = pa.Table.from_pylist(bad_rows, TABLES["bad_blocks"])
+                        first = False
                     self._settle(commits)
-                    if tables:
-                        commits.submit(self._commit, out)
-                    self._unsettled = (bool(tables), slices)
-                    outs, slices, bad_rows = [], [], []
+                    if out.tables or (last and wrote):
+                        commits.submit(self._write, out, last)
+                        wrote = True
+                    if last:
+                        self._unsettled = (wrote, slices)
+                        slices, bad_rows, wrote = [], [], False
                 self._settle(commits)
         finally:
+            if self._open is not None:   # (the commit thread is idle: InOrder has been closed)
+                self._open.abort()
+                self._open = None
             self._unsettled = None
             self._inflight.clear()
             self._map = (None, None)

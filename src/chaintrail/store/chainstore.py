@@ -4,7 +4,7 @@ Commit protocol for one batch (crash-safe at every step):
 
 1. create ``DIRTY``;
 2. write each table's new rows as ``tables/<t>/part-NNNNNN.parquet`` (tmp + fdatasync + rename; one
-   writer thread per table);
+   writer thread per table; a batch may come in pieces, one row group each: ``open_commit.py``);
 3. append index rows and patch ``out_spent`` of older outputs in place;
 4. write ``MANIFEST.json`` atomically (tmp + fsync + rename): this is the commit;
 5. remove ``DIRTY``.
@@ -33,7 +33,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
 
 import numpy as np
 import pyarrow as pa
@@ -63,7 +62,7 @@ class Batch:
 
     A table may be given as a callable that builds it: the commit calls it in its own writer thread, so
     work that only the Parquet rows need (address strings) leaves the mapping thread. ``spent_positions``
-    may name outputs of this very batch (past the committed ones): those are set in its ``out_spent`` tail.
+    may name outputs past the committed ones (of this batch or an earlier piece of the same commit).
     """
 
     tables: dict[str, pa.Table | Callable[[], pa.Table]]
@@ -73,37 +72,12 @@ class Batch:
     manifest: dict = field(default_factory=dict)   # top-level manifest entries this commit sets
 
 
-def merge_batches(batches: list[Batch]) -> Batch:
-    """One batch appending what ``batches`` append, in order (their spend patches kept in order too)."""
-    if len(batches) == 1:
-        return batches[0]
-    tables: dict[str, pa.Table | Callable[[], pa.Table]] = {}
-    for name in dict.fromkeys(n for b in batches for n in b.tables):
-        parts = [b.tables[name] for b in batches if name in b.tables]
-        if any(callable(t) for t in parts):
-            tables[name] = lambda parts=parts: _concat([t() if callable(t) else t for t in parts])
-        else:
-            tables[name] = _concat(cast(list[pa.Table], parts))
-    tails = {name: np.concatenate([b.index_tails[name] for b in batches if name in b.index_tails])
-             for name in dict.fromkeys(n for b in batches for n in b.index_tails)}
-    manifest: dict = {}
-    for b in batches:
-        manifest.update(b.manifest)
-    return Batch(tables, tails, np.concatenate([b.spent_positions for b in batches]),
-                 np.concatenate([b.spent_values for b in batches]), manifest)
-
-
-def _concat(tables: list[pa.Table]) -> pa.Table:
-    # One chunk per column: a Parquet part then has the bytes it has when the rows come as one table.
-    return pa.concat_tables(tables).combine_chunks() if len(tables) > 1 else tables[0]
-
-
 def write_part(table: pa.Table, path: Path) -> None:
-    """One Parquet part, encoded by column type (``_encoding``)."""
-    pq.write_table(table, path, use_dictionary=False, **_encoding(table.schema))
+    """One Parquet part, encoded by column type (``parquet_options``)."""
+    pq.write_table(table, path, use_dictionary=False, **parquet_options(table.schema))
 
 
-def _encoding(schema: pa.Schema) -> dict:
+def parquet_options(schema: pa.Schema) -> dict:
     """Parquet options per column, chosen for write speed at about the size zstd alone gives.
 
     No dictionary pages: ids, hashes, scripts and amounts are not shrunk by them, and building them took
@@ -280,60 +254,21 @@ class ChainStore:
 
     def commit(self, batch: Batch) -> None:
         """Append one batch atomically (see module docstring)."""
-        self._require_writer()
-        dirty = self.path / "DIRTY"
-        dirty.touch()
-        m = json.loads(json.dumps(self.manifest))
-        seq = m["next_part"]
-        old = dict(m["counts"])
-        part = f"part-{seq:06d}.parquet"
-        # Each table is encoded and synced in a writer thread (Parquet encoding releases the GIL) while this
-        # thread appends the index; the manifest waits for all of them.
-        pool = self._writers()
-        jobs = [(name, pool.submit(self._write_table, name, table, part)) for name, table in batch.tables.items()]
+        from chaintrail.store.open_commit import OpenCommit
+
+        pending = OpenCommit(self)
         try:
-            tails, positions, values = _own_spends(batch, old.get("outputs", 0))
-            ix.append_columns(self.index_dir, tails, old)
-            ix.patch_out_spent(self.index_dir, positions, values, old["outputs"])
-        finally:
-            done = {name: job.result() for name, job in jobs}   # (waits for every writer, then raises)
-        self.writer_cpu_s += sum(cpu for _, cpu in done.values())
-        for name, (n, _) in done.items():
-            if n:
-                m["parts"].setdefault(name, []).append(part)
-                m["counts"][name] = m["counts"].get(name, 0) + n
-        if _PAUSE_BEFORE_MANIFEST:
-            time.sleep(_PAUSE_BEFORE_MANIFEST)   # test hook: widen the window a kill -9 lands in
-        m["next_part"] = seq + 1
-        m.update(batch.manifest)
-        _write_json_atomic(self.manifest_path, m)
-        self.manifest = m
-        dirty.unlink()
+            pending.add(batch)
+            pending.finish()
+        except BaseException:
+            pending.abort()
+            raise
 
     def _writers(self) -> ThreadPoolExecutor:
+        """Threads that encode Parquet parts (pyarrow releases the GIL), one table each."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="chaintrail-parquet")
         return self._pool
-
-    def _write_table(self, name: str, table: pa.Table | Callable[[], pa.Table], part: str) -> tuple[int, float]:
-        """Write one table's part (durably, before the manifest can name it); its rows and the CPU seconds."""
-        t = time.thread_time()
-        if callable(table):
-            table = table()
-        if table.num_rows == 0:
-            return 0, time.thread_time() - t
-        folder = self.path / "tables" / name
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / (part + ".tmp")
-        write_part(table.cast(SCHEMAS[name]), tmp)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fdatasync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, folder / part)
-        _fsync_dir(folder)
-        return table.num_rows, time.thread_time() - t
 
     def repair(self) -> None:
         """Undo whatever an interrupted commit or rollback left behind."""
@@ -428,19 +363,6 @@ class ChainStore:
                 for chunk in iter(lambda: fh.read(1 << 20), b""):
                     h.update(chunk)
         return h.hexdigest()
-
-
-def _own_spends(batch: Batch, n_outputs: int) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """The batch's index tails with its spends of its own outputs set in ``out_spent``; the other patches."""
-    pos, vals = batch.spent_positions, batch.spent_values
-    own = pos >= n_outputs
-    if not own.any():
-        return batch.index_tails, pos, vals
-    tails = dict(batch.index_tails)
-    spent = np.array(tails["out_spent"], np.uint32)
-    spent[pos[own] - n_outputs] = vals[own]
-    tails["out_spent"] = spent
-    return tails, pos[~own], vals[~own]
 
 
 def _hash_rows(h, path: Path, leave_out: tuple[str, ...]) -> None:

@@ -100,8 +100,9 @@ def load_columns(root: Path, counts: dict[str, int], cols: tuple[Column, ...] = 
     return out
 
 
-def append_columns(root: Path, tails: dict[str, np.ndarray], old: dict[str, int]) -> None:
-    """Append new rows after the committed ones (any torn tail is cut off first)."""
+def append_columns(root: Path, tails: dict[str, np.ndarray], old: dict[str, int], sync: bool = True) -> None:
+    """Append new rows after the first ``old`` rows (any torn tail is cut off first); ``sync=False`` leaves
+    the fsync to ``sync_columns``."""
     root.mkdir(parents=True, exist_ok=True)
     for col in ALL_COLUMNS:
         arr = tails.get(col.name)
@@ -115,16 +116,32 @@ def append_columns(root: Path, tails: dict[str, np.ndarray], old: dict[str, int]
                 f.seek(keep)
             f.write(memoryview(np.ascontiguousarray(arr, dtype=col.dtype)).cast("B"))   # no bytes copy
             f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                os.fsync(f.fileno())
 
 
-def patch_out_spent(root: Path, positions: np.ndarray, values: np.ndarray, n_outputs: int) -> None:
-    """Write spending links of already-committed outputs in place."""
+def sync_columns(root: Path) -> None:
+    """fsync every column file (appended or patched without a sync)."""
+    for col in ALL_COLUMNS:
+        p = _path(root, col)
+        if p.exists():
+            fd = os.open(p, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def patch_out_spent(root: Path, positions: np.ndarray, values: np.ndarray, n_outputs: int,
+                    flush: bool = True) -> None:
+    """Write spending links of outputs among the first ``n_outputs`` in place (``flush=False``: the pages are
+    left to ``sync_columns``)."""
     if len(positions) == 0:
         return
     mm = open_column(root, "out_spent", n_outputs, mode="r+")
     mm[positions] = values
-    mm.flush()
+    if flush:
+        mm.flush()
     del mm
 
 
