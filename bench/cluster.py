@@ -1,7 +1,8 @@
 """Clustering benchmark: our union-find beside scipy and networkx on the same edges.
 
 Run: .venv/bin/python bench/cluster.py --store STORE   (a store ingested from a generated chain,
-     e.g. `chaintrail scenario generate --seed 1 --scale 10000000 --out /tmp/g && chaintrail ingest btc --blocks-dir /tmp/g --store STORE`)
+     e.g. `chaintrail scenario generate --seed 1 --scale 1000 --out /tmp/g && chaintrail ingest btc --blocks-dir /tmp/g --store STORE`,
+     about 1M txs)
 
 Prints, from one run on one store:
   * multi-input union-find over every input: inputs/s (ours), scipy connected_components (+ building
