@@ -106,7 +106,7 @@ def _kernel_once(eng, outputs, params) -> float:
     out = K.trace_kernel(True, K.MODELS[params.model], outputs, amounts, eng.tx_first_in, eng.tx_first_out,
                          eng.in_tx, eng.out_tx,
                          eng.in_prev, eng.in_value, eng.out_value, eng.out_spent, eng.out_addr, stop,
-                         eng.mixer_txs, policy, eng.tx_block, eng.blk_time, eng.tx_is_cb, -(1 << 62), 1 << 62,
+                         eng.mixer_txs.txs, policy, eng.tx_block, eng.blk_time, eng.tx_is_cb, -(1 << 62), 1 << 62,
                          params.max_hops, params.min_amount_sat,
                          eng.taint, eng.hops, eng.pred, eng.status, eng.iv_off, eng.iv_cnt,
                          eng.qbits0, eng.qbits1)

@@ -255,7 +255,8 @@ def run(chain: Chain, src_out, src_amt=None, *, forward: bool = True, model: int
     touched, totals, pool_s, pool_e, edge_in, edge_amt, popped = K.trace_kernel(
         bool(forward), int(model), src_out, src_amt, chain.tx_first_in, chain.tx_first_out,
         in_tx, out_tx, chain.in_prev,
-        chain.in_value, chain.out_value, chain.out_spent, chain.out_addr, stop, chain.tx_mixer, int(mixer_policy),
+        chain.in_value, chain.out_value, chain.out_spent, chain.out_addr, stop, np.flatnonzero(chain.tx_mixer),
+        int(mixer_policy),
         np.arange(chain.n_tx, dtype=np.uint32), chain.tx_time, chain.tx_is_cb,
         int(t_min), int(t_max), int(max_hops), int(min_amt), s["taint"], s["hops"], s["pred"],
         s["status"], s["iv_off"], s["iv_cnt"], s["qbits0"], s["qbits1"])

@@ -313,16 +313,17 @@ def test_unknown_stop_category_is_refused():
 def test_the_engine_holds_no_chain_sized_array_of_its_own(store, engine):
     """Per input, output and tx the engine holds only mappings: index columns and tx maps (files, page
     cache) and the scratch (anonymous, resident where traces wrote). A copy in its own heap would grow a
-    trace worker with the chain: over 100 GB on a full one. The exceptions: the tx classifier's labels and
-    mixer mask (a byte per tx each)."""
+    trace worker with the chain: over 100 GB on a full one. (The classifier's labels and mixer txs are
+    sorted lists of the labelled txs, not arrays per tx.)"""
     import mmap
 
     engine.trace(f"{CB9}:0", TraceParams())
+    engine.demixer()
     c = store.counts
     sizes = {c["txs"], c["txs"] + 1, c["inputs"], c["outputs"], c["txs"] // 64 + 2}
     checked = []
     for name, v in vars(engine).items():
-        if not isinstance(v, np.ndarray) or len(v) not in sizes or name in ("mixer_txs", "_tx_labels"):
+        if not isinstance(v, np.ndarray) or len(v) not in sizes:
             continue
         root = v
         while isinstance(root, np.ndarray) and root.base is not None:

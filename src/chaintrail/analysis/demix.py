@@ -125,8 +125,8 @@ def _chip_split_stats(cands, tx_first_in, tx_first_out, in_prev, out_addr, out_v
 
 
 @nb.njit(cache=True)
-def _customer_chips(chip_txs, tx_first_in, tx_first_out, out_value, out_spent, out_addr, custodial, label,
-                    chip_split, tx_block, blk_time, chip_values):
+def _customer_chips(chip_txs, tx_first_in, tx_first_out, out_value, out_spent, out_addr, custodial,
+                    split_txs, tx_block, blk_time, chip_values):
     """Chips the mixer paid out that a customer spent (spender not a chip split, and not a tx paying only
     the mixer's own addresses): (chip outputs, their spend times)."""
     cap = 0
@@ -143,8 +143,9 @@ def _customer_chips(chip_txs, tx_first_in, tx_first_out, out_value, out_spent, o
             if i >= tx_first_in[tx_first_in.shape[0] - 1]:      # NONE, or spent after this snapshot
                 continue
             s = find_tx(tx_first_in, np.int64(i))
-            if label[s] == chip_split:
-                continue
+            j = np.searchsorted(split_txs, s)
+            if j < split_txs.shape[0] and split_txs[j] == s:
+                continue                   # spent by a chip split (sorted ``split_txs``)
             own = True
             for y in range(tx_first_out[s], tx_first_out[s + 1]):
                 a = out_addr[y]
@@ -201,8 +202,8 @@ class Demixer:
                  payout_fee: tuple[float, float] = PM.FEE_RANGE):
         self.e = eng
         self.payout_fee = payout_fee          # a custodial mixer's fee range (amount-timing leads)
-        self.label = tx_label
-        self.mixing = M.MIXING[tx_label]
+        self.label = tx_label                  # sparse_tx_labels.TxLabels: x[t] is tx t's code
+        self.mixing = tx_label.flags(M.MIXING)
         self.window_s = window_s
         self.fee_tol = fee_tolerance
         self.min_span = 3
@@ -265,7 +266,7 @@ class Demixer:
         exchanges that pay round amounts."""
         if self._chip_splits is None:
             e = self.e
-            cands = np.flatnonzero(self.label == M.L_CHIP_SPLIT).astype(np.int64)
+            cands = self.label.with_code(M.L_CHIP_SPLIT)
             first, strict = _chip_split_stats(cands, e.tx_first_in, e.tx_first_out, e.in_prev, e.out_addr,
                                               e.out_value, e.labels, M.CHIPS)
             creators = set(first[strict].tolist())
@@ -508,7 +509,8 @@ class Demixer:
             e = self.e
             self._spent_chips = _customer_chips(np.asarray(self.chip_txs(), np.int64), e.tx_first_in, e.tx_first_out,
                                                 e.out_value, e.out_spent, e.out_addr, self.custodial_addresses(),
-                                                self.label, M.L_CHIP_SPLIT, e.tx_block, e.blk_time, M.CHIPS)
+                                                self.label.with_code(M.L_CHIP_SPLIT), e.tx_block, e.blk_time,
+                                                M.CHIPS)
         chips, times = self._spent_chips
         return chips[(times >= t_from) & (times <= t_to)][:MAX_EXITS].tolist()
 

@@ -244,15 +244,15 @@ def _map_line(line_s, line_e, nl, ranges_lo, ranges_hi, nr, out_s, out_e, out_ow
 @nb.njit(cache=True)
 def trace_kernel(forward, model, src_out, src_amt,
                  tx_first_in, tx_first_out, in_tx, out_tx, in_prev, in_value, out_value, out_spent, out_addr,
-                 stop_addr, tx_mixing, mixer_policy, tx_block, blk_time, tx_is_cb, t_min, t_max, max_hops, min_amt,
+                 stop_addr, mix_txs, mixer_policy, tx_block, blk_time, tx_is_cb, t_min, t_max, max_hops, min_amt,
                  taint, hops, pred, status, iv_off, iv_cnt, qbits0, qbits1):
     """Propagate taint from ``src_out`` (forward) or back to its sources (backward).
 
     ``in_tx`` and ``out_tx`` (per input / output, its tx; ``store.tx_maps``) save a binary search per
     edge (a chain of cache misses on a large chain); passed empty, ``tx_first_in``/``tx_first_out``
     are searched instead. ``out_spent`` may hold links to inputs past ``in_prev`` (an ingest
-    patching the file this snapshot maps): those outputs are unspent here. ``tx_mixing`` flags
-    CoinJoin/mixer txs and ``mixer_policy`` (POLICY_*) says what happens at them; a tx's time is its
+    patching the file this snapshot maps): those outputs are unspent here. ``mix_txs`` lists the
+    CoinJoin/mixer txs (sorted) and ``mixer_policy`` (POLICY_*) says what happens at them; a tx's time is its
     block's (``blk_time[tx_block[t]]``), read only when a window is set.
     Scratch arrays (per output) must be all zero on entry (``status`` 0 = UNTOUCHED; ``pred`` holds
     the predecessor + 1, 0 = none); the caller zeroes the touched entries afterwards. Txs are queued in a
@@ -277,6 +277,7 @@ def trace_kernel(forward, model, src_out, src_amt,
     use_iv = model == FIFO or model == LIFO
     have_in_tx, have_out_tx = in_tx.shape[0] > 0, out_tx.shape[0] > 0
     n_in = in_prev.shape[0]
+    n_mix = mix_txs.shape[0]
 
     for k in range(src_out.shape[0]):
         o = src_out[k]
@@ -452,7 +453,10 @@ def trace_kernel(forward, model, src_out, src_amt,
                         best = np.uint32(j)
         if T <= 0:
             continue  # only zero-amount sources lead here: nothing to hand on (poison would invent taint)
-        at_mix = mixer_policy != POLICY_NONE and tx_mixing[t]
+        at_mix = False
+        if mixer_policy != POLICY_NONE and n_mix:
+            j = np.searchsorted(mix_txs, t)
+            at_mix = j < n_mix and mix_txs[j] == t
         if at_mix and mixer_policy == POLICY_STOP:
             totals[T_MIXER_TXS] += 1
             if forward:

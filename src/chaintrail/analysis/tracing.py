@@ -23,14 +23,15 @@ import pyarrow.parquet as pq
 
 from chaintrail.analysis import taint_kernels as K
 from chaintrail.i18n import _, ngettext
+from chaintrail.analysis.sparse_tx_labels import TxFlags, TxLabels, mixer_tx_list, tx_label_list
 from chaintrail.analysis.trace_scratch import Scratch
 from chaintrail.analysis.clustering import cluster_labels
-from chaintrail.analysis.mixers import LABELS, MIXING
+from chaintrail.analysis.mixers import LABELS
 from chaintrail.analysis.swept_deposits import CATEGORIES as SWEPT_CATEGORIES
 from chaintrail.analysis.swept_deposits import EVIDENCE as SWEPT_EVIDENCE
 from chaintrail.analysis.swept_deposits import WALLETS as SWEPT_WALLETS
 from chaintrail.analysis.swept_deposits import swept_deposits
-from chaintrail.analysis.tx_labels import LABELS_FILE, classify_unlabelled, labelled_txs
+from chaintrail.analysis.tx_labels import labelled_txs
 from chaintrail.errors import UsageError
 from chaintrail.store.address_names import AddressNames
 from chaintrail.store.chainstore import ChainStore
@@ -236,7 +237,8 @@ class TraceEngine:
     """Holds the mapped index and scratch space for repeated traces on one store."""
 
     def __init__(self, store: ChainStore, stop_addr_for: "StopAddresses | None" = None,
-                 mixer_txs: np.ndarray | None = None, prefault: bool = True, labels: np.ndarray | None = None):
+                 mixer_txs: "np.ndarray | TxFlags | None" = None, prefault: bool = True,
+                 labels: np.ndarray | None = None):
         """``prefault``: touch the mapped columns now, as a long-lived engine wants (no page faults
         inside traces); a one-shot trace (the CLI) faults in only the pages it uses. ``labels``: per
         address its cluster (a mapped read model's), else read from the store."""
@@ -268,8 +270,10 @@ class TraceEngine:
         if prefault:
             _map_in(self.in_prev, self.in_value, self.out_value, self.out_spent, self.out_addr, self.in_tx,
                     self.out_tx, self.tx_first_in, self.tx_first_out)
-        # The store's CoinJoin/mixer labels, txs it lacks classified now (mixer_tx_mask), unless given.
-        self.mixer_txs = (mixer_tx_mask(store) if mixer_txs is None else mixer_txs).astype(np.bool_)
+        # The store's CoinJoin/mixer txs, those it lacks labels for classified now, unless given (as
+        # TxFlags or a mask): a sorted list, not a byte per tx.
+        self.mixer_txs = (mixer_tx_list(store) if mixer_txs is None else
+                          mixer_txs if isinstance(mixer_txs, TxFlags) else TxFlags.of_mask(mixer_txs))
         self.labelled_txs = labelled_txs(store)   # txs after these were classified at trace time (mixer_tx_mask)
         self.stop_addr_for = stop_addr_for
         self.labels = cluster_labels(store) if labels is None else labels
@@ -283,7 +287,7 @@ class TraceEngine:
         self._swept: np.ndarray | None = None
         self._addresses: AddressNames | None = None
         self._demixer = None
-        self._tx_labels: np.ndarray | None = None
+        self._tx_labels: TxLabels | None = None
         self._outs_of: tuple[np.ndarray, np.ndarray] | None = None
         # Scratch: zeroed after each trace, its pages handed back past a budget (trace_scratch).
         self.scratch = sc = Scratch(self.n_out, self.n_tx)
@@ -440,7 +444,7 @@ class TraceEngine:
         """
         run = K.trace_kernel(forward, K.MODELS[model], outputs, amounts, self.tx_first_in, self.tx_first_out,
                              self.in_tx, self.out_tx, self.in_prev, self.in_value, self.out_value, self.out_spent,
-                             self.out_addr, stop, self.mixer_txs, policy, self.tx_block, self.blk_time,
+                             self.out_addr, stop, self.mixer_txs.txs, policy, self.tx_block, self.blk_time,
                              self.tx_is_cb, t_min, t_max, max_hops, min_amount_sat, self.taint, self.hops,
                              self.pred, self.status, self.iv_off, self.iv_cnt, self.qbits0, self.qbits1)
         try:
@@ -567,7 +571,7 @@ class TraceEngine:
             service = self.stop_addr_for(SWEPT_CATEGORIES) if self.stop_addr_for else none
             wallet = self.stop_addr_for(SWEPT_WALLETS) if self.stop_addr_for else none
             self._swept = swept_deposits(self.tx_first_in, self.tx_first_out, self.in_prev, self.out_addr,
-                                         service, wallet, self.mixer_txs)
+                                         service, wallet, self.mixer_txs.dense(self.n_tx))
         return self._swept
 
     @staticmethod
@@ -807,10 +811,10 @@ class TraceEngine:
                 heuristics.append([])
         return models, heuristics
 
-    def tx_labels(self) -> np.ndarray:
-        """Per tx its classifier label code (``mixers.LABELS``), read once."""
+    def tx_labels(self) -> TxLabels:
+        """The classifier's label code (``mixers.LABELS``) of the txs that have one, read once."""
         if self._tx_labels is None:
-            self._tx_labels = tx_label_codes(self.store)
+            self._tx_labels = tx_label_list(self.store)
         return self._tx_labels
 
     @staticmethod
@@ -890,35 +894,7 @@ class StopAddresses:
         return [f"{c}:{label}" for c, label in self.tags.get(addr, [])]
 
 
-def tx_label_codes(store: ChainStore) -> np.ndarray:
-    """Per tx the classifier label's index in ``mixers.LABELS``: from ``analysis/tx_labels.parquet``,
-    and for txs it does not cover, from their structure (``tx_labels.classify_unlabelled``)."""
-    codes = np.zeros(store.counts["txs"], np.int8)     # int8: a tenth of the pages to fault in on 10M txs
-    path = store.path / "analysis" / LABELS_FILE
-    if path.exists():
-        t = pq.read_table(path, columns=["tx_num", "label"])
-        lab = t["label"].combine_chunks()
-        names = lab.dictionary.to_pylist()
-        remap = np.array([LABELS.index(n) if n in LABELS else 0 for n in names], np.int8)
-        got = remap[np.asarray(lab.indices)]
-        keep = np.flatnonzero(got)                   # most txs are "none": assign only the others
-        nums = t["tx_num"].to_numpy()[keep]
-        ok = nums < len(codes)
-        codes[nums[ok]] = got[keep][ok]
-    lo, tail = classify_unlabelled(store)
-    codes[lo:] = tail
-    return codes
-
-
 def mixer_tx_mask(store: ChainStore) -> np.ndarray:
-    """Txs labelled CoinJoin or mixer: by ``analysis/tx_labels.parquet``, and for txs it does not
-    cover (no ``chaintrail cluster`` yet, or blocks ingested since), by their structure."""
-    mask = np.zeros(store.counts["txs"], np.bool_)
-    path = store.path / "analysis" / LABELS_FILE
-    if path.exists():
-        t = pq.read_table(path, columns=["tx_num", "is_mixing"])
-        nums = t.filter(t["is_mixing"])["tx_num"].to_numpy()    # a few thousand of 10M (1.2 s -> 0.2 s)
-        mask[nums[nums < len(mask)]] = True
-    lo, tail = classify_unlabelled(store)
-    mask[lo:] = MIXING[tail]
-    return mask
+    """Txs labelled CoinJoin or mixer, as a bool per tx (``sparse_tx_labels.mixer_tx_list``: where they
+    come from)."""
+    return mixer_tx_list(store).dense(store.counts["txs"])

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from chaintrail.analysis.tracing import TraceEngine, TraceParams, TraceResult, mixer_tx_mask
+from chaintrail.analysis.sparse_tx_labels import TxFlags, mixer_tx_list
+from chaintrail.analysis.tracing import TraceEngine, TraceParams, TraceResult
 from chaintrail.api.chainview import ChainView
 from chaintrail.api.errors import NotFoundError
 from chaintrail.api.tagview import TagView
@@ -116,7 +117,7 @@ class Workbench:
         self.tags = TagView(self.store, self.view.labels, self.view.addr_nums)
         # The trace engine's per-output scratch and mixer mask are O(chain): built on the first trace (with
         # trace workers, the API process never builds them), so opening a workbench stays O(1).
-        self._mixers: np.ndarray | None = None
+        self._mixers: TxFlags | None = None
         self._tracer: _Tracer | None = None
         self._trace_lock = threading.Lock()
         self._tags_lock = threading.Lock()
@@ -140,7 +141,7 @@ class Workbench:
         tracer = self._tracer
         if tracer is None:
             if self._mixers is None:
-                self._mixers = mixer_tx_mask(self.store)
+                self._mixers = mixer_tx_list(self.store)    # the mixes only, not a byte per tx
             tracer = self._tracer = _Tracer(self.store, self.view, self.tags.attribution, self._mixers)
         return tracer
 
