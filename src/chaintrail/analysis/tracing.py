@@ -284,7 +284,7 @@ class TraceEngine:
         if prefault:
             _map_in(self.txids_col.reshape(-1))    # every trace names its txs
         self._stop_cache: dict[tuple, np.ndarray] = {}
-        self._swept: np.ndarray | None = None
+        self._swept: _SweptInto | None = None
         self._addresses: AddressNames | None = None
         self._demixer = None
         self._tx_labels: TxLabels | None = None
@@ -559,19 +559,20 @@ class TraceEngine:
         if key not in self._stop_cache:
             mask = (self.stop_addr_for(key) if self.stop_addr_for else np.zeros(len(self.labels), np.bool_))
             if set(key) & set(SWEPT_CATEGORIES):
-                mask = mask | (self.swept_into() >= 0)
+                mask = mask.copy()
+                mask[self.swept_into().keys] = True
             self._stop_cache[key] = mask
         return self._stop_cache[key]
 
-    def swept_into(self) -> np.ndarray:
+    def swept_into(self) -> "_SweptInto":
         """Per address, the tagged exchange address it was swept into (a deposit address the tags
-        miss), or -1 (``analysis.swept_deposits``)."""
+        miss), or -1 (``analysis.swept_deposits``): kept for the swept addresses only."""
         if self._swept is None:
             none = np.zeros(len(self.labels), np.bool_)
             service = self.stop_addr_for(SWEPT_CATEGORIES) if self.stop_addr_for else none
             wallet = self.stop_addr_for(SWEPT_WALLETS) if self.stop_addr_for else none
-            self._swept = swept_deposits(self.tx_first_in, self.tx_first_out, self.in_prev, self.out_addr,
-                                         service, wallet, self.mixer_txs.dense(self.n_tx))
+            self._swept = _SweptInto(swept_deposits(self.tx_first_in, self.tx_first_out, self.in_prev, self.out_addr,
+                                                    service, wallet, self.mixer_txs.dense(self.n_tx)))
         return self._swept
 
     @staticmethod
@@ -855,6 +856,19 @@ def _params_dict(p: TraceParams) -> dict:
     d = {f.name: getattr(p, f.name) for f in fields(p)}   # every field is a scalar but the categories
     d["stop_categories"] = list(p.stop_categories)
     return d
+
+
+class _SweptInto:
+    """``swept_deposits``' answer for the addresses it found (sorted ``keys``, their ``into``), not 8 bytes
+    per address of the chain: ``x[a]`` is where address ``a`` was swept, or -1."""
+
+    def __init__(self, dense: np.ndarray):
+        self.keys = np.flatnonzero(dense >= 0)
+        self.into = dense[self.keys]
+
+    def __getitem__(self, a: int) -> int:
+        j = int(np.searchsorted(self.keys, a))
+        return int(self.into[j]) if j < len(self.keys) and self.keys[j] == a else -1
 
 
 class _TxTime:
