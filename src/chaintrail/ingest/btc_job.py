@@ -35,7 +35,7 @@ from chaintrail.chains.bitcoin.pow import PowCheck
 from chaintrail.chains.bitcoin.undo_columns import UndoColumns, parse_bcoin_undo_columns
 from chaintrail.chains.bitcoin.validate import check_block, check_blocks
 from chaintrail.errors import DecodeError, ProofOfWorkError, SourceError, TruncatedError
-from chaintrail.ingest.btc_mapper import BlockMeta, Mapper
+from chaintrail.ingest.btc_mapper import BlockMeta, Mapper, prepare
 from chaintrail.ingest.btc_sources import BlockReader, LazyBlock, RevUndo, sibling_undo, split_raw
 from chaintrail.ingest.pipeline import InOrder, ahead
 from chaintrail.store.chainstore import Batch, ChainStore
@@ -324,12 +324,14 @@ class BtcIngest:
         bad_rows: list[dict] = []
         wrote = False
         try:
-            with InOrder("commit", cpu) as commits, closing(ahead(self._parsed(pending, net), name="parse", cpu=cpu)) as parsed:
-                for blocks, lay, txids, metas, slice_bad, last in parsed:
+            # Two slices may wait between stages: three threads on two cores then seldom stand idle.
+            with InOrder("commit", cpu, depth=2) as commits, \
+                    closing(ahead(self._parsed(pending, net), depth=2, name="parse", cpu=cpu)) as parsed:
+                for blocks, lay, txids, metas, prep, slice_bad, last in parsed:
                     out = Batch({}, {})
                     if blocks:
                         t = time.perf_counter()
-                        out = mapper.map(lay, metas, txids)
+                        out = mapper.map(lay, metas, txids, prep)
                         self._mark("map", t)
                     slices.append((blocks, lay, metas))
                     bad_rows += slice_bad
@@ -341,7 +343,8 @@ class BtcIngest:
                         if bad_rows:
                             out.tables["bad_blocks"] = pa.Table.from_pylist(bad_rows, TABLES["bad_blocks"])
                         first = False
-                    self._settle(commits)
+                    if self._unsettled is not None:
+                        self._settle(commits)   # the last batch's commit: record it before the next one
                     if out.tables or (last and wrote):
                         commits.submit(self._write, out, last)
                         wrote = True
@@ -366,13 +369,13 @@ class BtcIngest:
                 self.store.commit(Batch(tables, {}))
 
     def _parsed(self, pending: Iterator[PendingBlock], net: Network):
-        """(blocks, layout, txids, metas, bad-block rows, ends its batch) per slice, parsed and checked (the
-        parse thread)."""
+        """(blocks, layout, txids, metas, store-independent mapping, bad-block rows, ends its batch) per slice,
+        parsed and checked (the parse thread)."""
         for blocks, last in self._slices(pending):
             t = time.perf_counter()
             blocks = [b for b in blocks if not self._seen(b)]
             bad_rows: list[dict] = []
-            lay = txids = metas = None
+            lay = txids = metas = prep = None
             while blocks:
                 try:
                     lay, txids, metas = self._parse(blocks, net)
@@ -382,8 +385,10 @@ class BtcIngest:
                         raise bad.error from None
                     blk = blocks.pop(bad.index)
                     bad_rows.append(self._bad_row(bad.hash, blk.source, blk.offset, bad.error))
+            if blocks:
+                prep = prepare(lay)
             self._mark("parse", t)
-            yield blocks, lay, txids, metas, bad_rows, last
+            yield blocks, lay, txids, metas, prep, bad_rows, last
 
     def _settle(self, commits: InOrder) -> None:
         """Wait for the batch being committed, then record its slices as the sequential loop did."""

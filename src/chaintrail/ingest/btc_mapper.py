@@ -181,6 +181,26 @@ def _ids_u32(ids: np.ndarray) -> np.ndarray:
     return np.where(ids >= 0, ids, NONE).astype(np.uint32)
 
 
+@dataclass
+class Prepared:
+    """What mapping a batch needs that does not depend on the store: worked out on the parse thread."""
+
+    types: np.ndarray          # output script types
+    out_keys: np.ndarray       # output address keys, (n_out, KEY_WIDTH)
+    out_valid: np.ndarray
+    prev_rows: np.ndarray      # each input's prev txid, (n_in, 32)
+    scripts: pa.Array          # output scripts, the Parquet column
+
+
+def prepare(lay: BlockLayout) -> Prepared:
+    """The store-independent part of ``Mapper.map`` for ``lay``."""
+    buf = lay.buf
+    types, poffs, plens, wvers = classify_scripts(buf, lay.out_script, lay.out_script_len)
+    out_keys, out_valid = address_keys(buf, types, poffs, plens, wvers)
+    return Prepared(types, out_keys, out_valid, _rows(buf, lay.in_prev, 32),
+                    _binary_array(buf, lay.out_script, lay.out_script_len))
+
+
 class Mapper:
     """Turns one parsed batch into a store ``Batch`` and advances the writer state."""
 
@@ -188,10 +208,13 @@ class Mapper:
         self.s = state
         self.net = network
 
-    def map(self, lay: BlockLayout, metas: list[BlockMeta], txids: np.ndarray | None = None) -> Batch:
+    def map(self, lay: BlockLayout, metas: list[BlockMeta], txids: np.ndarray | None = None,
+            prep: Prepared | None = None) -> Batch:
         s, buf = self.s, lay.buf
         if txids is None:
             txids = compute_txids(lay)
+        if prep is None:
+            prep = prepare(lay)
         T0, I0, O0, A0, B0 = s.n_tx, s.n_in, s.n_out, s.n_addr, s.n_blocks
         nt, ni, no, nb_ = lay.n_tx, lay.n_in, lay.n_out, lay.n_blocks
         blk_first = lay.blk_first_tx
@@ -204,15 +227,14 @@ class Mapper:
         is_cb_tx[blk_first[:-1]] = True
         is_cb_in = is_cb_tx[in_tx]
 
-        # Outputs: classify, then append values so inputs of this batch can see them.
-        types, poffs, plens, wvers = classify_scripts(buf, lay.out_script, lay.out_script_len)
-        out_keys, out_valid = address_keys(buf, types, poffs, plens, wvers)
+        # Outputs (classified by ``prepare``): append values so inputs of this batch can see them.
+        types, out_keys, out_valid = prep.types, prep.out_keys, prep.out_valid
         s.txids.append(txids)
         s.tx_first_out.extend((O0 + lay.tx_first_out[:-1]).astype(np.uint32))
         s.out_value.extend(lay.out_value)
 
         # Inputs: resolve (prev txid, vout) to an output id.
-        prev_rows = _rows(buf, lay.in_prev, 32)
+        prev_rows = prep.prev_rows
         prev_tx = s.txids.lookup(prev_rows)
         first_out_all = s.tx_first_out.view()
         n_tx_all = T0 + nt
@@ -299,7 +321,7 @@ class Mapper:
                 "vout": (np.arange(no) - lay.tx_first_out[out_tx]).astype(np.int32),
                 "value_sat": lay.out_value, "script_type": types,
                 "addr_num": _nullable(out_addr.astype(np.int64), out_addr == NONE),
-                "script": _binary_array(buf, lay.out_script, lay.out_script_len)}),
+                "script": prep.scripts}),
             "addresses": new_addr_rows,
         }
         tails = {

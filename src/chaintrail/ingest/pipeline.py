@@ -73,13 +73,16 @@ def ahead(items: Iterator[T], depth: int = 1, name: str = "chaintrail-ahead",
 class InOrder:
     """Runs jobs one at a time, in submission order, in a background thread.
 
-    ``submit`` first waits for the job before it (re-raising its error), so one job is in
-    flight at most; ``close`` waits for the last one. ``cpu[name]`` is credited with the jobs' CPU seconds.
+    ``submit`` first waits for the job ``depth`` submissions back (re-raising its error), so at most
+    ``depth`` jobs are queued or running; ``wait`` and ``close`` wait for all of them. ``cpu[name]`` is
+    credited with the jobs' CPU seconds.
     """
 
-    def __init__(self, name: str = "chaintrail-commit", cpu: MutableMapping[str, float] | None = None):
+    def __init__(self, name: str = "chaintrail-commit", cpu: MutableMapping[str, float] | None = None,
+                 depth: int = 1):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
-        self._job: Future | None = None
+        self._jobs: list[Future] = []
+        self._depth = depth
         self._name, self._cpu = name, cpu
 
     def _timed(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -91,12 +94,16 @@ class InOrder:
                 self._cpu[self._name] = self._cpu.get(self._name, 0.0) + time.thread_time() - t0
 
     def wait(self) -> Any:
-        job, self._job = self._job, None
-        return None if job is None else job.result()
+        """Wait for every job submitted; the last one's result (the first error raised)."""
+        out = None
+        while self._jobs:
+            out = self._jobs.pop(0).result()
+        return out
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        self.wait()
-        self._job = self._pool.submit(self._timed, fn, *args)
+        while len(self._jobs) >= self._depth:
+            self._jobs.pop(0).result()
+        self._jobs.append(self._pool.submit(self._timed, fn, *args))
 
     def close(self) -> None:
         try:

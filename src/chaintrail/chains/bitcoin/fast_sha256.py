@@ -23,6 +23,8 @@ from numba.extending import intrinsic
 _init = types.ExternalFunction("SHA256_Init", types.int32(types.voidptr))
 _update = types.ExternalFunction("SHA256_Update", types.int32(types.voidptr, types.voidptr, types.uintp))
 _final = types.ExternalFunction("SHA256_Final", types.int32(types.voidptr, types.voidptr))
+_sha256_once = types.ExternalFunction("SHA256", types.voidptr(types.voidptr, types.uintp, types.voidptr))
+_ripemd160_once = types.ExternalFunction("RIPEMD160", types.voidptr(types.voidptr, types.uintp, types.voidptr))
 _CTX_WORDS = 32   # SHA256_CTX is 28 uint32 words; room to spare
 _state: dict[str, bool] = {}
 
@@ -55,6 +57,22 @@ def available() -> bool:
                 ok = False
         _state["ok"] = ok and _self_test()
     return _state["ok"]
+
+
+def hash160_available() -> bool:
+    """Whether ``key_hashes`` can run here: ``available()`` and libcrypto's one-shot RIPEMD160 (deprecated in
+    OpenSSL 3 but still exported)."""
+    if "hash160" not in _state:
+        ok = False
+        if available():
+            import llvmlite.binding as llb
+            if llb.address_of_symbol("RIPEMD160") and llb.address_of_symbol("SHA256"):
+                data = np.frombuffer(b"\x02" + bytes(range(32)), np.uint8)
+                out = np.zeros((1, 32), np.uint8)
+                _key_hashes(data, np.zeros(1, np.int64), np.full(1, 33, np.int64), np.zeros(1, np.bool_), out)
+                ok = out[0, :20].tobytes() == hashlib.new("ripemd160", hashlib.sha256(data.tobytes()).digest()).digest()
+        _state["hash160"] = ok
+    return _state["hash160"]
 
 
 def _self_test() -> bool:
@@ -144,6 +162,27 @@ def _merkle_roots(leaves, first, zero_first, out):
             n //= 2
         for k in range(32):
             out[b, k] = level[k]
+
+
+@nb.njit(cache=True, nogil=True)
+def _key_hashes(buf, offs, lens, single, out):
+    """out[j] = sha256(span j) where ``single[j]``, else hash160 (RIPEMD-160 of SHA-256) in out[j, :20]."""
+    d = np.empty(32, np.uint8)
+    for j in range(offs.shape[0]):
+        if single[j]:
+            _sha256_once(_ptr(buf, offs[j]), lens[j], _ptr(out, 32 * j))
+        else:
+            _sha256_once(_ptr(buf, offs[j]), lens[j], _ptr(d, 0))
+            _ripemd160_once(_ptr(d, 0), 32, _ptr(out, 32 * j))
+
+
+def key_hashes(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray, single: np.ndarray) -> np.ndarray:
+    """(n, 32): sha256 of ``buf[offs[j]:offs[j]+lens[j]]`` where ``single[j]``, else its hash160 in the first
+    20 bytes (the rest zero). Only where ``hash160_available()``."""
+    out = np.zeros((len(offs), 32), np.uint8)
+    _key_hashes(buf, np.ascontiguousarray(offs, np.int64), np.ascontiguousarray(lens, np.int64),
+                np.ascontiguousarray(single, np.bool_), out)
+    return out
 
 
 def sha256d_ranges(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

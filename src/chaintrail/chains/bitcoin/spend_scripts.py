@@ -15,6 +15,7 @@ import hashlib
 import numba as nb
 import numpy as np
 
+from chaintrail.chains.bitcoin import fast_sha256
 from chaintrail.chains.bitcoin.nbhash import hash160, sha256
 from chaintrail.chains.bitcoin.parse import BlockLayout
 from chaintrail.chains.bitcoin.script_types import ScriptType
@@ -243,5 +244,16 @@ def infer_keys(lay: BlockLayout, inputs: np.ndarray) -> tuple[np.ndarray, np.nda
     lens = np.zeros(n, np.int64)
     _locate(lay.buf, lay.in_script, lay.in_script_len, lay.in_wit, inputs.astype(np.int64), kinds, offs, lens)
     keys = np.zeros((n, KEY_WIDTH), np.uint8)
-    _hash_spans(lay.buf, kinds, offs, lens, keys)
+    if fast_sha256.hash160_available():
+        # libcrypto's SHA-256 (SHA-NI) and RIPEMD-160: several times the numba hashes' speed.
+        found = np.flatnonzero(kinds > 0)
+        k = kinds[found]
+        wsh = k == _P2WSH
+        digests = fast_sha256.key_hashes(lay.buf, offs[found], lens[found], wsh)
+        rows = keys[found]
+        rows[:, 0] = k
+        rows[:, 1:33] = digests   # (hash160 rows: bytes 21.. zero, as the numba kernel leaves them)
+        keys[found] = rows
+    else:
+        _hash_spans(lay.buf, kinds, offs, lens, keys)
     return keys, kinds > 0, kinds.astype(np.uint8)
