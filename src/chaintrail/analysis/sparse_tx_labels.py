@@ -78,7 +78,8 @@ def tx_label_list(store: ChainStore) -> TxLabels:
     txs, codes = np.zeros(0, np.int64), np.zeros(0, np.int8)
     path = store.path / "analysis" / LABELS_FILE
     if path.exists():
-        t = pq.read_table(path, columns=["tx_num", "label"])
+        # Only the labelled rows, filtered while reading (a row group at a time, not a column per tx).
+        t = pq.read_table(path, columns=["tx_num", "label"], filters=[("label", "!=", "none")])
         lab = t["label"].combine_chunks()
         remap = np.array([LABELS.index(x) if x in LABELS else 0 for x in lab.dictionary.to_pylist()], np.int8)
         got = remap[np.asarray(lab.indices)]
@@ -100,7 +101,7 @@ def mixer_tx_list(store: ChainStore) -> TxFlags:
     nums = np.zeros(0, np.int64)
     path = store.path / "analysis" / LABELS_FILE
     if path.exists():
-        t = pq.read_table(path, columns=["tx_num", "is_mixing"])
-        nums = t.filter(t["is_mixing"])["tx_num"].to_numpy().astype(np.int64)
+        t = pq.read_table(path, columns=["tx_num"], filters=[("is_mixing", "=", True)])
+        nums = t["tx_num"].to_numpy().astype(np.int64)
         nums = nums[nums < min(lo, n)]
     return TxFlags(np.sort(np.concatenate([nums, lo + np.flatnonzero(MIXING[tail]).astype(np.int64)])))
