@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import numba as nb
 import numpy as np
 
+from chaintrail.analysis import demix_cache
 from chaintrail.analysis import mixers as M
 from chaintrail.analysis import payout_match as PM
 from chaintrail.analysis.coinjoin_fees import change_outputs
@@ -211,6 +212,7 @@ class Demixer:
         self._chip_splits: list[int] | None = None
         self._chip_txs: list[int] | None = None
         self._spent_chips: tuple[np.ndarray, np.ndarray] | None = None
+        self._prepared = False
 
     # -- chain helpers ---------------------------------------------------------------
     def tx_of_out(self, o: int) -> int:
@@ -233,6 +235,7 @@ class Demixer:
         """Addresses of custodial chip mixers: entities that create exact chips or carry a mixer's
         hot-wallet tag, the entities whose one-output sweeps feed them (deposit wallets), and addresses
         tagged as mixers."""
+        self.prepare()
         if self._custodial is None:
             e = self.e
             labels = e.labels
@@ -264,6 +267,7 @@ class Demixer:
         """Txs that create chips, paid by an entity seen making a strict chip split (>= 3 exact chip
         outputs and at most one other); the cluster-refined ``chip_split`` label alone also marks
         exchanges that pay round amounts."""
+        self.prepare()
         if self._chip_splits is None:
             e = self.e
             cands = self.label.with_code(M.L_CHIP_SPLIT)
@@ -276,6 +280,7 @@ class Demixer:
     def chip_txs(self) -> list[int]:
         """Every tx a custodial mixer's wallet funds that pays an exact chip (its chip creations,
         large and small)."""
+        self.prepare()
         if self._chip_txs is None:
             e = self.e
             funded = _funded_by(e.in_prev, e.out_addr, e.in_tx, e.n_tx, self.custodial_addresses())
@@ -504,6 +509,7 @@ class Demixer:
 
     def custodial_exits(self, t_from: int, t_to: int) -> list[int]:
         """Chips (exact-value outputs of chip txs) that customers spent between ``t_from`` and ``t_to``."""
+        self.prepare()
         if self._spent_chips is None:
             # Every customer-spent chip with its spend time, found once per engine.
             e = self.e
@@ -513,6 +519,26 @@ class Demixer:
                                                 M.CHIPS)
         chips, times = self._spent_chips
         return chips[(times >= t_from) & (times <= t_to)][:MAX_EXITS].tolist()
+
+    def prepare(self) -> None:
+        """Load the whole-chain facts above (custodial addresses, chip splits, chip txs, spent chips) where an
+        earlier engine of the same state persisted them, else find them all now and persist them
+        (``demix_cache``). Engines whose state cannot be shared find each when first asked, as before."""
+        if self._prepared:
+            return
+        self._prepared = True
+        folder = demix_cache.folder_for(self.e)
+        if folder is None:
+            return
+        got = demix_cache.load(self.e, folder)
+        if got is not None:
+            self._custodial, self._chip_splits = got["custodial"], got["chip_splits"].tolist()
+            self._chip_txs, self._spent_chips = got["chip_txs"].tolist(), (got["spent_chips"], got["spent_times"])
+            return
+        self.custodial_exits(0, 0)
+        chips, times = self._spent_chips
+        demix_cache.save(self.e, folder, {"custodial": self.custodial_addresses(), "chip_splits": self.chip_splits(),
+                                          "chip_txs": self.chip_txs(), "spent_chips": chips, "spent_times": times})
 
     def resolve_custodial(self, deposits: dict[int, int], known_txs: set[int],
                           reached: set[int], service: np.ndarray | None = None) -> list[Resolution]:

@@ -27,6 +27,7 @@ from chaintrail.analysis.sparse_tx_labels import TxFlags, TxLabels, mixer_tx_lis
 from chaintrail.analysis.trace_scratch import Scratch
 from chaintrail.analysis.clustering import cluster_labels
 from chaintrail.analysis.mixers import LABELS
+from chaintrail.analysis.model_lookups import ModelLookups
 from chaintrail.analysis.swept_deposits import CATEGORIES as SWEPT_CATEGORIES
 from chaintrail.analysis.swept_deposits import EVIDENCE as SWEPT_EVIDENCE
 from chaintrail.analysis.swept_deposits import WALLETS as SWEPT_WALLETS
@@ -289,6 +290,9 @@ class TraceEngine:
         self._demixer = None
         self._tx_labels: TxLabels | None = None
         self._outs_of: tuple[np.ndarray, np.ndarray] | None = None
+        # The store's current read model's lookups (``open``; the workbench's engine): addresses, outputs
+        # of an address, tx labels in O(log n), and the demixer's persisted facts keyed on its state.
+        self.lookups: ModelLookups | None = None
         # Scratch: zeroed after each trace, its pages handed back past a budget (trace_scratch).
         self.scratch = sc = Scratch(self.n_out, self.n_tx)
         self.taint, self.hops, self.pred, self.status = sc.taint, sc.hops, sc.pred, sc.status
@@ -314,7 +318,12 @@ class TraceEngine:
     def open(cls, store: ChainStore, prefault: bool = True) -> "TraceEngine":
         """An engine with the store's tags (stop categories) and mixer labels, where present."""
         from chaintrail.tags.propagation import Attribution  # the tag store, laid over clusters
-        return cls(store, stop_addr_for=Attribution.open(store), prefault=prefault)
+        lk = ModelLookups.open(store)        # None without a read model of the store's current state
+        labels = lk.labels() if lk is not None else None
+        eng = cls(store, stop_addr_for=Attribution.open(store, labels), prefault=prefault, labels=labels,
+                  mixer_txs=lk.mixer_txs() if lk is not None else None)
+        eng.lookups = lk
+        return eng
 
     # -- resolving starting points -------------------------------------------------
     def txid_to_num(self, txid_hex: str) -> int:
@@ -353,6 +362,11 @@ class TraceEngine:
         return nums
 
     def addr_to_num(self, address: str) -> int:
+        if self.lookups is not None:            # a binary search; the SQL below scans every address
+            a = self.lookups.addr_num(address)
+            if a is None:
+                raise UsageError(_("address {address} is not in the store").format(address=address))
+            return a
         from chaintrail.store.sql import query
         rows = query(self.store, "SELECT addr_num FROM raw.addresses WHERE address = $a", {"a": address}).to_pylist()
         if not rows:
@@ -595,6 +609,8 @@ class TraceEngine:
     def outputs_of(self, a: int, scan_unless_indexed: bool = False) -> np.ndarray:
         """Every output paid to address ``a`` (int64, in output order). ``scan_unless_indexed``: a
         one-off lookup scans ``out_addr`` rather than build the index."""
+        if self.lookups is not None:            # the read model's per-address runs: no O(outputs) index
+            return self.lookups.outputs_of(a)
         if self._outs_of is None and scan_unless_indexed:
             return np.flatnonzero(self.out_addr == np.uint32(a)).astype(np.int64)
         order, ptr = self.outputs_index()
@@ -815,7 +831,7 @@ class TraceEngine:
     def tx_labels(self) -> TxLabels:
         """The classifier's label code (``mixers.LABELS``) of the txs that have one, read once."""
         if self._tx_labels is None:
-            self._tx_labels = tx_label_list(self.store)
+            self._tx_labels = self.lookups.tx_labels() if self.lookups is not None else tx_label_list(self.store)
         return self._tx_labels
 
     @staticmethod

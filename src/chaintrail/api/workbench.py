@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from chaintrail.analysis.sparse_tx_labels import TxFlags, mixer_tx_list
+from chaintrail.analysis.model_lookups import ModelLookups
+from chaintrail.analysis.sparse_tx_labels import TxFlags
 from chaintrail.analysis.tracing import TraceEngine, TraceParams, TraceResult
 from chaintrail.api.chainview import ChainView
 from chaintrail.api.errors import NotFoundError
@@ -48,6 +49,7 @@ class _Tracer(TraceEngine):
         labels = view.labels if isinstance(view.labels, np.ndarray) else None
         super().__init__(store, stop_addr_for=stop, mixer_txs=mixer_txs, labels=labels)
         self.view = view
+        self.lookups = ModelLookups(store, view.model)   # tx labels mapped; the demixer's facts shared per state
         # Plain ndarray views of the same mapped columns: per-element reads through numpy.memmap's
         # __getitem__ cost more than the rest of a large trace's endpoint table (same data, same results).
         for name in ("txids_col", "in_prev", "in_value", "out_value", "out_spent", "out_addr"):
@@ -141,7 +143,7 @@ class Workbench:
         tracer = self._tracer
         if tracer is None:
             if self._mixers is None:
-                self._mixers = mixer_tx_list(self.store)    # the mixes only, not a byte per tx
+                self._mixers = ModelLookups(self.store, self.view.model).mixer_txs()   # the mixes only, mapped
             tracer = self._tracer = _Tracer(self.store, self.view, self.tags.attribution, self._mixers)
         return tracer
 
