@@ -385,7 +385,7 @@ class BtcIngest:
                         raise bad.error from None
                     blk = blocks.pop(bad.index)
                     bad_rows.append(self._bad_row(bad.hash, blk.source, blk.offset, bad.error))
-            if blocks:
+            if lay is not None:
                 prep = prepare(lay)
             self._mark("parse", t)
             yield blocks, lay, txids, metas, prep, bad_rows, last

@@ -94,8 +94,7 @@ class OpenCommit:
         from chaintrail.store.chainstore import _PAUSE_BEFORE_MANIFEST, _write_json_atomic
 
         pool = self.store._writers()
-        held = [(name, pool.submit(self._rows, name, lambda parts=parts: _concat(parts)))
-                for name, parts in self._held.items()]
+        held = [(name, pool.submit(self._rows, name, _concat(parts))) for name, parts in self._held.items()]
         if self._patches:
             ix.patch_out_spent(self.store.index_dir, np.concatenate([p for p, _ in self._patches]),
                                np.concatenate([v for _, v in self._patches]), self.index_counts["outputs"],
@@ -105,8 +104,8 @@ class OpenCommit:
             self.counts[name] = self.counts.get(name, 0) + n
             self.store.writer_cpu_s += cpu
         names = list(self._writers)
-        for job in [pool.submit(self._close, name) for name in names]:
-            job.result()
+        for closing in [pool.submit(self._close, name) for name in names]:
+            closing.result()
         self._writers.clear()
         ix.sync_columns(self.store.index_dir)
         m = self.manifest
