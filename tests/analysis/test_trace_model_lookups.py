@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from chaintrail.analysis import demix as demix_mod
-from chaintrail.analysis import demix_cache
+from chaintrail.analysis import trace_facts
+from chaintrail.analysis import tracing as tracing_mod
 from chaintrail.analysis.clustering import cluster_labels
 from chaintrail.analysis.model_lookups import ModelLookups
 from chaintrail.analysis.sparse_tx_labels import mixer_tx_list, tx_label_list
@@ -111,10 +112,10 @@ def test_demix_facts_found_once_per_state_then_loaded(chain, monkeypatch):
     first = TraceEngine.open(ChainStore(path), prefault=False)
     want = first.trace(spec, params).to_dict()
     assert want["demix"] and any(d["kind"] == "custodial" for d in want["demix"])
-    saved = demix_cache.folder_for(first)
+    saved = trace_facts.folder_for(first, "demix")
     assert saved is not None and (saved / "META.json").exists() and saved.name.startswith("demix-v")
     dm = first.demixer()
-    facts = {n: np.load(saved / f"{n}.npy") for n in demix_cache.ARRAYS}
+    facts = {n: np.load(saved / f"{n}.npy") for n in trace_facts.GROUPS["demix"]}
     np.testing.assert_array_equal(facts["custodial"], np.flatnonzero(dm.custodial_addresses()))
     assert facts["chip_splits"].tolist() == dm.chip_splits() and len(facts["chip_txs"]) > 0
 
@@ -126,20 +127,42 @@ def test_demix_facts_found_once_per_state_then_loaded(chain, monkeypatch):
     assert second.trace(spec, params).to_dict()["trace_hash"] == want["trace_hash"]
 
 
+def test_swept_deposits_found_once_per_state_then_loaded(chain, monkeypatch):
+    """Deposit addresses swept into tagged hot wallets: persisted by the first engine, loaded by the next."""
+    folder, path = chain
+    spec, params = _victims(folder)[0], TraceParams(max_hops=6, mixer_policy="haircut")
+    for old in (path / "readmodel").glob("*/swept-*"):
+        shutil.rmtree(old)
+    first = TraceEngine.open(ChainStore(path), prefault=False)
+    want = first.trace(spec, params).to_dict()["trace_hash"]
+    swept = first.swept_into()
+    assert len(swept.keys) > 0                       # the realistic tags name hot wallets: sweeps are found
+    saved = trace_facts.folder_for(first, "swept")
+    np.testing.assert_array_equal(np.load(saved / "keys.npy"), swept.keys)
+    np.testing.assert_array_equal(np.load(saved / "into.npy"), swept.into)
+
+    def refuse(*a, **k):
+        raise AssertionError("swept deposits found again")
+    monkeypatch.setattr(tracing_mod, "swept_deposits", refuse)
+    second = TraceEngine.open(ChainStore(path), prefault=False)
+    assert second.trace(spec, params).to_dict()["trace_hash"] == want
+    assert second.swept_into()[int(swept.keys[0])] == int(swept.into[0])
+
+
 def test_demix_facts_follow_the_tags(chain, tmp_path):
     """Other tags (an engine without them) get their own folder; the older one goes."""
     folder, path = chain
     eng = TraceEngine.open(ChainStore(path), prefault=False)
     eng.demixer().prepare()
-    tagged = demix_cache.folder_for(eng)
+    tagged = trace_facts.folder_for(eng, "demix")
     assert tagged.exists() and "notags" not in tagged.name
     bare = TraceEngine.open(ChainStore(path), prefault=False)
     bare.stop_addr_for = None
     bare.demixer().prepare()
-    untagged = demix_cache.folder_for(bare)
+    untagged = trace_facts.folder_for(bare, "demix")
     assert untagged.name.endswith("-notags") and untagged.exists() and not tagged.exists()
     # An engine whose tags are not the store's own (a stand-in) shares nothing.
     from chaintrail.analysis.tracing import StopAddresses
     other = TraceEngine.open(ChainStore(path), prefault=False)
     other.stop_addr_for = StopAddresses(len(other.labels), {})
-    assert demix_cache.folder_for(other) is None
+    assert trace_facts.folder_for(other, "demix") is None

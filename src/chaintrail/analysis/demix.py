@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numba as nb
 import numpy as np
 
-from chaintrail.analysis import demix_cache
+from chaintrail.analysis import trace_facts
 from chaintrail.analysis import mixers as M
 from chaintrail.analysis import payout_match as PM
 from chaintrail.analysis.coinjoin_fees import change_outputs
@@ -523,22 +523,26 @@ class Demixer:
     def prepare(self) -> None:
         """Load the whole-chain facts above (custodial addresses, chip splits, chip txs, spent chips) where an
         earlier engine of the same state persisted them, else find them all now and persist them
-        (``demix_cache``). Engines whose state cannot be shared find each when first asked, as before."""
+        (``trace_facts``). Engines whose state cannot be shared find each when first asked, as before."""
         if self._prepared:
             return
         self._prepared = True
-        folder = demix_cache.folder_for(self.e)
+        folder = trace_facts.folder_for(self.e, "demix")
         if folder is None:
             return
-        got = demix_cache.load(self.e, folder)
+        got = trace_facts.load(self.e, folder, "demix")
         if got is not None:
-            self._custodial, self._chip_splits = got["custodial"], got["chip_splits"].tolist()
+            self._custodial = np.zeros(len(self.e.labels), np.bool_)
+            self._custodial[got["custodial"]] = True
+            self._chip_splits = got["chip_splits"].tolist()
             self._chip_txs, self._spent_chips = got["chip_txs"].tolist(), (got["spent_chips"], got["spent_times"])
             return
         self.custodial_exits(0, 0)
         chips, times = self._spent_chips
-        demix_cache.save(self.e, folder, {"custodial": self.custodial_addresses(), "chip_splits": self.chip_splits(),
-                                          "chip_txs": self.chip_txs(), "spent_chips": chips, "spent_times": times})
+        trace_facts.save(self.e, folder, "demix", {
+            "custodial": np.flatnonzero(self.custodial_addresses()).astype(np.uint32),
+            "chip_splits": np.asarray(self.chip_splits(), np.int64), "chip_txs": np.asarray(self.chip_txs(), np.int64),
+            "spent_chips": chips, "spent_times": times})
 
     def resolve_custodial(self, deposits: dict[int, int], known_txs: set[int],
                           reached: set[int], service: np.ndarray | None = None) -> list[Resolution]:

@@ -1,22 +1,22 @@
-"""The demixer's whole-chain facts, persisted beside the read model and loaded by every later engine.
+"""Whole-chain facts a trace engine needs, persisted beside the read model and loaded by every later engine.
 
-Demixing a custodial chip mixer needs facts found by passes over the whole chain: the chip splits and the
-mixer's (custodial) addresses, every tx its wallet funds that pays a chip, and the chips customers spent
-with their times (``demix.Demixer``). On a 10M-tx chain they took ~2 s of every engine's first demix trace
-(each CLI trace, each API trace worker). They depend only on the chain, its cluster and tx labels (the read
-model's state: ``readmodel.key_of``) and on the tags (a mixer's tagged hot wallet, services that are not
-mixers), so they are kept under ``readmodel/<key>/demix-v<VERSION>-<tags>/``:
+Some answers a trace needs come from passes over the whole chain, once per engine: for demixing a custodial
+chip mixer, its chip splits and addresses, every tx its wallet funds that pays a chip, and the chips customers
+spent with their times (``demix.Demixer``); for stopping at exchanges, the deposit addresses swept into a tagged
+hot wallet (``swept_deposits``). On a 10M-tx chain they took ~2.5 s of every engine's first trace (each CLI
+trace, each API trace worker). They depend only on the chain, its cluster and tx labels (the read model's
+state: ``readmodel.key_of``) and on the tags, so each group is kept under
+``readmodel/<key>/<group>-v<VERSION>-<tags>/`` as ``.npy`` arrays and a ``META.json``:
 
-    META.json       version and the counts they describe
-    custodial.npy   the custodial addresses (uint32 addr_nums, ascending; a bool per address when loaded)
-    chip_splits.npy chip_txs.npy spent_chips.npy spent_times.npy (int64)
+    demix   custodial (uint32 addr_nums, ascending) | chip_splits | chip_txs | spent_chips | spent_times
+    swept   keys (swept addr_nums, ascending) | into (the wallet address each was swept into)
 
 ``<tags>`` is ``notags``, or the tags file's inode, mtime and size with a hash of where each tagged address
 sits in the store (``Attribution.slot_addr``): engines over other tags never share a folder. Only engines
-whose labels and tags are the store's own use it (``TraceEngine.open`` and the workbench's, which carry the
-read model's ``lookups``). The first such engine of a state writes the folder (a ``.tmp`` folder renamed into
-place, older ``demix-*`` folders of that model removed); where the store cannot be written the facts stay in
-memory. The read model's own pruning removes the folder with its state.
+whose labels and tags are the store's own use them (``TraceEngine.open`` and the workbench's, which carry the
+read model's ``lookups``). The first such engine of a state writes a group (a ``.tmp`` folder renamed into
+place, the model's older folders of that group removed); where the store cannot be written the facts stay
+in memory. The read model's own pruning removes the folders with its state.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 VERSION = 1
-PREFIX = "demix-"
 META = "META.json"
-ARRAYS = ("custodial", "chip_splits", "chip_txs", "spent_chips", "spent_times")
+GROUPS = {"demix": ("custodial", "chip_splits", "chip_txs", "spent_chips", "spent_times"),
+          "swept": ("keys", "into")}
 
 
 def _tags_part(eng) -> str | None:
@@ -54,49 +54,43 @@ def _tags_part(eng) -> str | None:
     return f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}-{where}"
 
 
-def folder_for(eng) -> Path | None:
-    """Where the facts of this engine's state live, or None where they cannot be shared (no current read
-    model, or labels or tags that are not the store's)."""
+def folder_for(eng, group: str) -> Path | None:
+    """Where ``group``'s facts for this engine's state live, or None where they cannot be shared (no
+    current read model, or labels or tags that are not the store's)."""
     lk = getattr(eng, "lookups", None)
     if lk is None:
         return None
     tags = _tags_part(eng)
     if tags is None:
         return None
-    return lk.model.folder / f"{PREFIX}v{VERSION}-{tags}"
+    return lk.model.folder / f"{group}-v{VERSION}-{tags}"
 
 
 def _counts(eng) -> dict:
     return {"txs": int(eng.n_tx), "outputs": int(eng.n_out), "addresses": int(len(eng.labels))}
 
 
-def load(eng, folder: Path) -> dict[str, np.ndarray] | None:
-    """The persisted facts (``custodial`` as a bool per address), or None where there are none to trust."""
+def load(eng, folder: Path, group: str) -> dict[str, np.ndarray] | None:
+    """The persisted facts of ``group``, or None where there are none to trust."""
     try:
         meta = json.loads((folder / META).read_text())
         if meta.get("version") != VERSION or meta.get("counts") != _counts(eng):
             return None
-        got = {name: np.load(folder / f"{name}.npy") for name in ARRAYS}
+        return {name: np.load(folder / f"{name}.npy") for name in GROUPS[group]}
     except (OSError, ValueError) as exc:
         if not isinstance(exc, FileNotFoundError):
-            log.warning("demix facts in %s unreadable (%s): found again", folder, exc)
+            log.warning("trace facts in %s unreadable (%s): found again", folder, exc)
         return None
-    mask = np.zeros(len(eng.labels), np.bool_)
-    mask[got["custodial"]] = True
-    got["custodial"] = mask
-    return got
 
 
-def save(eng, folder: Path, facts: dict[str, np.ndarray]) -> None:
-    """Write the facts as ``folder`` (tmp + rename) and remove the model's other demix folders; a store
+def save(eng, folder: Path, group: str, facts: dict[str, np.ndarray]) -> None:
+    """Write the facts as ``folder`` (tmp + rename) and remove the model's other folders of ``group``; a store
     this process cannot write keeps them in memory only."""
     tmp = folder.parent / f".tmp-{folder.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         tmp.mkdir()
-        for name in ARRAYS:
-            arr = facts[name]
-            arr = np.flatnonzero(arr).astype(np.uint32) if name == "custodial" else np.asarray(arr, np.int64)
-            np.save(tmp / f"{name}.npy", arr)
+        for name in GROUPS[group]:
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(facts[name]))
         (tmp / META).write_text(json.dumps({"version": VERSION, "counts": _counts(eng)}))
         try:
             os.rename(tmp, folder)
@@ -106,9 +100,9 @@ def save(eng, folder: Path, facts: dict[str, np.ndarray]) -> None:
             shutil.rmtree(tmp, ignore_errors=True)       # another process wrote the same state first
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        log.warning("demix facts of %s not persisted (%s): kept in memory", eng.store.path, exc)
+        log.warning("trace facts of %s not persisted (%s): kept in memory", eng.store.path, exc)
         return
-    for old in folder.parent.glob(PREFIX + "*"):
+    for old in folder.parent.glob(f"{group}-v*"):
         if old != folder:
             shutil.rmtree(old, ignore_errors=True)
-    log.info("demix facts of %s persisted in %s", eng.store.path, folder)
+    log.info("%s facts of %s persisted in %s", group, eng.store.path, folder)

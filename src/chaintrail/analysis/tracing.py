@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chaintrail.analysis import taint_kernels as K
+from chaintrail.analysis import trace_facts
 from chaintrail.i18n import _, ngettext
 from chaintrail.analysis.sparse_tx_labels import TxFlags, TxLabels, mixer_tx_list, tx_label_list
 from chaintrail.analysis.trace_scratch import Scratch
@@ -582,11 +583,19 @@ class TraceEngine:
         """Per address, the tagged exchange address it was swept into (a deposit address the tags
         miss), or -1 (``analysis.swept_deposits``): kept for the swept addresses only."""
         if self._swept is None:
+            # A pass over the chain, once per state and tags: later engines load it (``trace_facts``).
+            folder = trace_facts.folder_for(self, "swept")
+            got = trace_facts.load(self, folder, "swept") if folder is not None else None
+            if got is not None:
+                self._swept = _SweptInto.of(got["keys"], got["into"])
+                return self._swept
             none = np.zeros(len(self.labels), np.bool_)
             service = self.stop_addr_for(SWEPT_CATEGORIES) if self.stop_addr_for else none
             wallet = self.stop_addr_for(SWEPT_WALLETS) if self.stop_addr_for else none
             self._swept = _SweptInto(swept_deposits(self.tx_first_in, self.tx_first_out, self.in_prev, self.out_addr,
                                                     service, wallet, self.mixer_txs.dense(self.n_tx)))
+            if folder is not None:
+                trace_facts.save(self, folder, "swept", {"keys": self._swept.keys, "into": self._swept.into})
         return self._swept
 
     @staticmethod
@@ -881,6 +890,13 @@ class _SweptInto:
     def __init__(self, dense: np.ndarray):
         self.keys = np.flatnonzero(dense >= 0)
         self.into = dense[self.keys]
+
+    @classmethod
+    def of(cls, keys: np.ndarray, into: np.ndarray) -> "_SweptInto":
+        """From the swept addresses (ascending) and their targets, as persisted."""
+        got = cls(np.zeros(0, np.int64))
+        got.keys, got.into = np.asarray(keys, np.int64), np.asarray(into, np.int64)
+        return got
 
     def __getitem__(self, a: int) -> int:
         j = int(np.searchsorted(self.keys, a))
