@@ -210,7 +210,7 @@ def default_workers() -> int:
 
 
 def _worker_ready() -> bool:
-    # Built now rather than inside the first trace: the engine, and the demixer's whole-chain facts (loaded
-    # where an engine of this state persisted them, else found and persisted: seconds on a 10M-tx chain).
-    _WORKER["wb"].tracer.demixer().prepare()
+    # Now rather than inside the first trace: the engine, its whole-chain facts (loaded where an engine of this
+    # state persisted them, else found and persisted: seconds on a 10M-tx chain) and the compiled kernels.
+    _WORKER["wb"].warm_tracer()
     return "wb" in _WORKER
