@@ -69,6 +69,8 @@ def test_lookups_equal_the_store_tables(chain):
         np.testing.assert_array_equal(lk.outputs_of(row["addr_num"]),
                                       np.flatnonzero(out_addr == row["addr_num"]))
     assert lk.addr_num("bcrt1qnotanaddressatall") is None and lk.addr_num("") is None
+    some = [names[i] for i in rng.choice(len(names), 500, replace=False)]
+    assert lk.address_names([r["addr_num"] for r in some] + [-1]) == [r["address"] for r in some] + [None]
     np.testing.assert_array_equal(lk.labels(), cluster_labels(st))
     want, got = tx_label_list(st), lk.tx_labels()
     assert len(want.txs) > 50 and (want.codes == 8).any()           # chip splits among them

@@ -76,6 +76,19 @@ class ModelLookups:
                     return int(order[lo])
         return None
 
+    def address_names(self, addr) -> list[str | None]:
+        """The address string of each addr_num (None for -1: an output with no address)."""
+        nums = np.asarray(addr, np.int64)
+        out: list[str | None] = [None] * len(nums)
+        runs = (np.searchsorted(self._a0, nums, side="right") - 1).tolist()
+        a0 = self._a0.tolist()
+        for i, (a, k) in enumerate(zip(nums.tolist(), runs)):
+            if a >= 0:
+                off, blob = self._runs[k]["addr_off"], self._runs[k]["addr_blob"]
+                j = a - a0[k]
+                out[i] = blob[int(off[j]):int(off[j + 1])].tobytes().decode("utf-8", "replace") or None
+        return out
+
     def outputs_of(self, a: int) -> np.ndarray:
         """Every output paid to address ``a`` (int64, ascending out_num)."""
         got = []

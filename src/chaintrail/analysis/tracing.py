@@ -865,6 +865,8 @@ class TraceEngine:
         """Address strings of address ids (-1: None), read from the store part by part as needed."""
         if not (addr >= 0).any():
             return [None] * len(addr)
+        if self.lookups is not None:            # the read model's mapped strings: no Parquet part read
+            return self.lookups.address_names(addr)
         return self._names()(addr)
 
     def load_address_names(self) -> None:
