@@ -104,7 +104,7 @@ def _kernel_once(eng, outputs, params) -> float:
     amounts = np.asarray(eng.out_value[outputs], np.int64)
     t = time.perf_counter()
     out = K.trace_kernel(True, K.MODELS[params.model], outputs, amounts, eng.tx_first_in, eng.tx_first_out,
-                         eng.in_tx, eng.out_tx,
+                         eng.out_next, eng.out_tx,
                          eng.in_prev, eng.in_value, eng.out_value, eng.out_spent, eng.out_addr, stop,
                          eng.mixer_txs.txs, policy, eng.tx_block, eng.blk_time, eng.tx_is_cb, -(1 << 62), 1 << 62,
                          params.max_hops, params.min_amount_sat,

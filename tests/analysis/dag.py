@@ -241,20 +241,22 @@ def scratch(chain: Chain) -> dict[str, np.ndarray]:
 def run(chain: Chain, src_out, src_amt=None, *, forward: bool = True, model: int = K.HAIRCUT,
         stop_addrs=(), mixer_policy: int = K.POLICY_HAIRCUT, t_min: int = -FAR, t_max: int = FAR,
         max_hops: int = 1000, min_amt: int = 0, scr: dict | None = None, maps: bool = True) -> Run:
-    """Call the kernel with the same argument types TraceEngine uses. ``maps``: pass the input -> tx
-    and output -> tx maps (``store.tx_maps``), else empty ones (the kernel searches). Each tx is a
+    """Call the kernel with the same argument types TraceEngine uses. ``maps``: pass the output ->
+    spending tx and output -> tx maps (``store.tx_maps``), else empty ones (the kernel searches). Each tx is a
     block of its own, so its time is its block's."""
     src_out = np.asarray(src_out, np.int64)
     src_amt = chain.out_value[src_out].copy() if src_amt is None else np.asarray(src_amt, np.int64)
     stop = np.zeros(chain.n_addr, np.bool_)
     stop[list(stop_addrs)] = True
     s = scratch(chain) if scr is None else scr
-    in_tx = out_tx = np.zeros(0, np.uint32)
+    out_next = out_tx = np.zeros(0, np.uint32)
     if maps:
         in_tx, out_tx = K.tx_of(chain.tx_first_in), K.tx_of(chain.tx_first_out)
+        sp = chain.out_spent
+        out_next = np.where(sp == K.NONE32, K.NONE32, in_tx[np.where(sp == K.NONE32, 0, sp)]).astype(np.uint32)
     touched, totals, pool_s, pool_e, edge_in, edge_amt, popped = K.trace_kernel(
         bool(forward), int(model), src_out, src_amt, chain.tx_first_in, chain.tx_first_out,
-        in_tx, out_tx, chain.in_prev,
+        out_next, out_tx, chain.in_prev,
         chain.in_value, chain.out_value, chain.out_spent, chain.out_addr, stop, np.flatnonzero(chain.tx_mixer),
         int(mixer_policy),
         np.arange(chain.n_tx, dtype=np.uint32), chain.tx_time, chain.tx_is_cb,

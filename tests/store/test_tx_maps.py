@@ -23,8 +23,9 @@ def _hashes(st: ChainStore) -> np.ndarray:
     return np.frombuffer(b"".join(t["hash"].to_pylist()), np.uint8).reshape(-1, 32)
 
 
-def _check(st: ChainStore, m: tx_maps.TxMaps) -> None:
-    """Every map equals what the Parquet tables say (not the index the maps were built from)."""
+def _check(st: ChainStore, m: tx_maps.TxMaps) -> int:
+    """Every map equals what the Parquet tables say (not the index the maps were built from); returns how
+    many outputs are spent."""
     ins = st.read_table("inputs", ["in_num", "tx_num"]).sort_by("in_num")
     outs = st.read_table("outputs", ["out_num", "tx_num"]).sort_by("out_num")
     txs = st.read_table("txs", ["tx_num", "block_seq", "is_coinbase"]).sort_by("tx_num")
@@ -36,6 +37,14 @@ def _check(st: ChainStore, m: tx_maps.TxMaps) -> None:
     n_out = np.bincount(outs["tx_num"].to_numpy(), minlength=st.counts["txs"])
     assert m.tx_first_in.tolist() == np.concatenate(([0], np.cumsum(n_in))).tolist()      # with the sentinel
     assert m.tx_first_out.tolist() == np.concatenate(([0], np.cumsum(n_out))).tolist()
+    # The tx spending each output, from the inputs' prev_out_num; links past this snapshot (maps extended
+    # by a later one) read as unspent, as the kernel reads them.
+    spends = st.read_table("inputs", ["tx_num", "prev_out_num"]).drop_null()
+    want = np.full(st.counts["outputs"], tx_maps.NONE, np.uint32)
+    want[spends["prev_out_num"].to_numpy()] = spends["tx_num"].to_numpy()
+    got = np.where(m.out_next < st.counts["txs"], m.out_next, tx_maps.NONE)
+    assert np.array_equal(got, want)
+    return int((want != tx_maps.NONE).sum())
 
 
 def _meta(path) -> dict:
@@ -54,14 +63,15 @@ def test_maps_equal_the_tables_and_grow_by_appending(tmp_path, blocks, monkeypat
     with ChainStore(path, writable=True) as st:
         st.rollback(200)
     with ChainStore(path) as st:
-        _check(st, tx_maps.open_maps(st, _hashes(st)))
+        assert _check(st, tx_maps.open_maps(st, _hashes(st))) == 5
     assert _meta(path)["blocks"] == 200
     before = {n: _inode(path, n) for n in ("in_tx", "out_tx", "tx_first_in", "blk_hash")}
     with BtcIngest(path) as job:
         job.ingest_blocks_dir(blocks)                 # the other 400 blocks
     with ChainStore(path) as st:
         assert st.counts["blocks"] == 600
-        _check(st, tx_maps.open_maps(st, _hashes(st)))
+        # 25 spent, 3 of them outputs of the first 200 blocks: their links were set in place
+        assert _check(st, tx_maps.open_maps(st, _hashes(st))) == 25
         n_tx = st.counts["txs"]
     assert _meta(path)["txs"] == n_tx and {n: _inode(path, n) for n in before} == before   # appended in place
     # A snapshot behind the maps on the same chain leaves them as they are (another reader may be ahead).

@@ -243,15 +243,16 @@ def _map_line(line_s, line_e, nl, ranges_lo, ranges_hi, nr, out_s, out_e, out_ow
 
 @nb.njit(cache=True)
 def trace_kernel(forward, model, src_out, src_amt,
-                 tx_first_in, tx_first_out, in_tx, out_tx, in_prev, in_value, out_value, out_spent, out_addr,
+                 tx_first_in, tx_first_out, out_next, out_tx, in_prev, in_value, out_value, out_spent, out_addr,
                  stop_addr, mix_txs, mixer_policy, tx_block, blk_time, tx_is_cb, t_min, t_max, max_hops, min_amt,
                  taint, hops, pred, status, iv_off, iv_cnt, qbits0, qbits1):
     """Propagate taint from ``src_out`` (forward) or back to its sources (backward).
 
-    ``in_tx`` and ``out_tx`` (per input / output, its tx; ``store.tx_maps``) save a binary search per
-    edge (a chain of cache misses on a large chain); passed empty, ``tx_first_in``/``tx_first_out``
-    are searched instead. ``out_spent`` may hold links to inputs past ``in_prev`` (an ingest
-    patching the file this snapshot maps): those outputs are unspent here. ``mix_txs`` lists the
+    ``out_next`` (per output the tx spending it) and ``out_tx`` (per output its tx; ``store.tx_maps``)
+    save a load and a binary search per edge (a chain of cache misses on a large chain); passed
+    empty, ``out_spent`` and ``tx_first_in``/``tx_first_out`` are searched instead. Both may hold
+    links past this snapshot (a process that saw a later commit extended the maps, an ingest patches
+    ``out_spent``): a spending tx past ``tx_is_cb``'s length or an input past ``in_prev``'s is unspent. ``mix_txs`` lists the
     CoinJoin/mixer txs (sorted) and ``mixer_policy`` (POLICY_*) says what happens at them; a tx's time is its
     block's (``blk_time[tx_block[t]]``), read only when a window is set.
     Scratch arrays (per output) must be all zero on entry (``status`` 0 = UNTOUCHED; ``pred`` holds
@@ -275,7 +276,8 @@ def trace_kernel(forward, model, src_out, src_amt,
     edge_amt = np.empty(16, np.int64)
     ne = 0
     use_iv = model == FIFO or model == LIFO
-    have_in_tx, have_out_tx = in_tx.shape[0] > 0, out_tx.shape[0] > 0
+    have_next, have_out_tx = out_next.shape[0] > 0, out_tx.shape[0] > 0
+    n_tx = tx_is_cb.shape[0]
     n_in = in_prev.shape[0]
     n_mix = mix_txs.shape[0]
 
@@ -330,11 +332,17 @@ def trace_kernel(forward, model, src_out, src_amt,
                 status[o] = BELOW
                 continue
             if forward:
-                s = np.int64(out_spent[o])
-                if s >= n_in:                     # NONE, or spent after this snapshot
-                    status[o] = UNSPENT
-                    continue
-                nxt = np.int64(in_tx[s]) if have_in_tx else find_tx(tx_first_in, s)
+                if have_next:
+                    nxt = np.int64(out_next[o])
+                    if nxt >= n_tx:                   # NONE, or spent after this snapshot
+                        status[o] = UNSPENT
+                        continue
+                else:
+                    s = np.int64(out_spent[o])
+                    if s >= n_in:
+                        status[o] = UNSPENT
+                        continue
+                    nxt = find_tx(tx_first_in, s)
             else:
                 nxt = np.int64(out_tx[o]) if have_out_tx else find_tx(tx_first_out, o)
                 if tx_is_cb[nxt]:
@@ -406,7 +414,10 @@ def trace_kernel(forward, model, src_out, src_amt,
             prefetch(in_prev, b0)
             prefetch(in_value, b0)
             prefetch(out_value, c0)
-            prefetch(out_spent, c0)
+            if have_next:
+                prefetch(out_next, c0)
+            else:
+                prefetch(out_spent, c0)
             prefetch(out_addr, c0)
         # Every queued tx is popped exactly once: the list of txs the trace processed.
         if npop == popped.shape[0]:

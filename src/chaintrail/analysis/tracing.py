@@ -266,12 +266,12 @@ class TraceEngine:
                          .reshape(-1, 32)[order] if h is not None else np.zeros((0, 32), np.uint8))
         maps = open_maps(store, self.blk_hash)
         self.tx_first_in, self.tx_first_out = maps.tx_first_in, maps.tx_first_out
-        self.in_tx, self.out_tx, self.tx_block = maps.in_tx, maps.out_tx, maps.tx_block
+        self.in_tx, self.out_tx, self.out_next, self.tx_block = maps.in_tx, maps.out_tx, maps.out_next, maps.tx_block
         self.tx_is_cb = maps.tx_is_cb.view(np.bool_)
         self.tx_time = _TxTime(self.tx_block, self.blk_time)
         if prefault:
-            _map_in(self.in_prev, self.in_value, self.out_value, self.out_spent, self.out_addr, self.in_tx,
-                    self.out_tx, self.tx_first_in, self.tx_first_out)
+            _map_in(self.in_prev, self.in_value, self.out_value, self.out_addr, self.out_next, self.out_tx,
+                    self.tx_first_in, self.tx_first_out)
         # The store's CoinJoin/mixer txs, those it lacks labels for classified now, unless given (as
         # TxFlags or a mask): a sorted list, not a byte per tx.
         self.mixer_txs = (mixer_tx_list(store) if mixer_txs is None else
@@ -458,7 +458,7 @@ class TraceEngine:
         scratch is reset on leaving, so screening and other callers can read it without copying.
         """
         run = K.trace_kernel(forward, K.MODELS[model], outputs, amounts, self.tx_first_in, self.tx_first_out,
-                             self.in_tx, self.out_tx, self.in_prev, self.in_value, self.out_value, self.out_spent,
+                             self.out_next, self.out_tx, self.in_prev, self.in_value, self.out_value, self.out_spent,
                              self.out_addr, stop, self.mixer_txs.txs, policy, self.tx_block, self.blk_time,
                              self.tx_is_cb, t_min, t_max, max_hops, min_amount_sat, self.taint, self.hops,
                              self.pred, self.status, self.iv_off, self.iv_cnt, self.qbits0, self.qbits1)
@@ -820,7 +820,7 @@ class TraceEngine:
         unknown = np.zeros(n, np.bool_)
         if params.model in ("fifo", "lifo"):
             unknown = split & K.unknown_inputs(self.tx_first_in, self.in_value, step_txs)
-        labels = self.tx_labels() if passed.any() else None
+        labels = self.tx_labels()[step_txs].tolist() if passed.any() else None   # one search for all steps
         models, heuristics = [], []
         for k, t in enumerate(step_txs.tolist()):
             if t in demixed:
@@ -828,7 +828,7 @@ class TraceEngine:
                 heuristics.append(demixed[t])
             elif passed[k]:
                 models.append("haircut")
-                heuristics.append([f"mixer-pass-through:{LABELS[int(labels[t])]}"])
+                heuristics.append([f"mixer-pass-through:{LABELS[labels[k]]}"])
             elif unknown[k]:
                 models.append("haircut")
                 heuristics.append(["unknown-input-value"])   # positions on the value line are undefined

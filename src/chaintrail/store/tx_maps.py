@@ -11,14 +11,18 @@ Files under ``<store>/tracemaps/`` (little-endian, as ``index.py``'s columns):
     tx_first_in, tx_first_out  uint32, one per tx plus a trailing sentinel (the total): tx ``t``'s rows
                                are ``[first[t], first[t + 1])`` with no special case for the last tx
     in_tx, out_tx              uint32, per input / output its tx
+    out_next                   uint32, per output the tx spending it (NONE: unspent); a reader treats a
+                               tx past its own snapshot as unspent
     tx_block                   uint32, per tx its block (``block_seq``)
     tx_is_cb                   uint8, per tx: 1 for a block's first tx (its coinbase)
     blk_hash                   32 bytes per block: what the maps were built from
     META.json                  the counts covered (whole blocks)
 
-Rows are only appended, under an exclusive lock, so pages another process has mapped never change. A
-store whose chain no longer starts with the blocks the maps were built from (a rollback) gets its maps
-cut back to the common prefix by copy and rename, as the index is.
+Rows are only appended, under an exclusive lock, so pages another process has mapped never change,
+but for ``out_next`` of older outputs, which is set in place when a later tx spends them (as the index
+patches ``out_spent``; only ever from NONE to a tx). A store whose chain no longer starts with the blocks
+the maps were built from (a rollback) gets its maps cut back to the common prefix by copy and rename,
+as the index is.
 """
 
 from __future__ import annotations
@@ -31,15 +35,18 @@ from pathlib import Path
 
 import numpy as np
 
+from chaintrail.store import index as ix
 from chaintrail.store.chainstore import ChainStore
 
 FOLDER = "tracemaps"
 META = "META.json"
+VERSION = 2                          # 2: out_next; maps of another version are rebuilt
 CHUNK = 1 << 22                      # txs per step of a build: bounded memory whatever the chain
-_FILES = {"tx_first_in": "<u4", "tx_first_out": "<u4", "in_tx": "<u4", "out_tx": "<u4", "tx_block": "<u4",
-          "tx_is_cb": "u1", "blk_hash": "u1"}
+_FILES = {"tx_first_in": "<u4", "tx_first_out": "<u4", "in_tx": "<u4", "out_tx": "<u4", "out_next": "<u4",
+          "tx_block": "<u4", "tx_is_cb": "u1", "blk_hash": "u1"}
 _ENTITY = {"tx_first_in": "txs", "tx_first_out": "txs", "in_tx": "inputs", "out_tx": "outputs",
-           "tx_block": "txs", "tx_is_cb": "txs", "blk_hash": "blocks"}
+           "out_next": "outputs", "tx_block": "txs", "tx_is_cb": "txs", "blk_hash": "blocks"}
+NONE = np.uint32(0xFFFFFFFF)
 _WIDTH = {"blk_hash": 32}
 _SENTINEL = ("tx_first_in", "tx_first_out")
 
@@ -52,6 +59,7 @@ class TxMaps:
     tx_first_out: np.ndarray
     in_tx: np.ndarray
     out_tx: np.ndarray
+    out_next: np.ndarray
     tx_block: np.ndarray
     tx_is_cb: np.ndarray
 
@@ -85,6 +93,8 @@ def _map(root: Path, name: str, c: dict[str, int]) -> np.ndarray:
 def _meta(root: Path) -> dict[str, int]:
     try:
         m = json.loads((root / META).read_text())
+        if m.get("version") != VERSION:
+            raise ValueError(m.get("version"))
         return {e: int(m[e]) for e in ("blocks", "txs", "inputs", "outputs")}
     except (OSError, ValueError, KeyError, TypeError):
         return {"blocks": 0, "txs": 0, "inputs": 0, "outputs": 0}
@@ -120,6 +130,9 @@ def _cut(store: ChainStore, root: Path, keep_blocks: int) -> dict[str, int]:
                 with open(p, "rb") as src:
                     while n > 0:
                         piece = src.read(min(n, 1 << 24))
+                        if name == "out_next":       # spent by a tx that is cut: unspent again
+                            v = np.frombuffer(piece, "<u4")
+                            piece = np.where(v >= t, NONE, v).astype("<u4").tobytes()
                         out.write(piece)
                         n -= len(piece)
         os.replace(tmp, p)
@@ -154,6 +167,9 @@ def _extend(store: ChainStore, root: Path, have: dict[str, int], c: dict[str, in
             files["tx_first_in"].write(np.uint32(c["inputs"]).astype("<u4").tobytes())
             files["tx_first_out"].write(np.uint32(c["outputs"]).astype("<u4").tobytes())
         for f in files.values():
+            f.flush()
+        _next_links(store, root, files["out_next"], have, c)
+        for f in files.values():
             f.truncate(f.tell())
             f.flush()
             os.fsync(f.fileno())
@@ -163,9 +179,33 @@ def _extend(store: ChainStore, root: Path, have: dict[str, int], c: dict[str, in
     _write_meta(root, c)
 
 
+def _next_links(store: ChainStore, root: Path, f, have: dict[str, int], c: dict[str, int]) -> None:
+    """``out_next`` for the outputs after ``have`` (appended to ``f``), and in place for older outputs the
+    new inputs spend. ``in_tx`` is complete on disk by now."""
+    in_tx = np.memmap(root / "in_tx.bin", dtype="<u4", mode="r", shape=(c["inputs"],)) if c["inputs"] else None
+    spent = ix.open_column(store.index_dir, "out_spent", c["outputs"]) if c["outputs"] else None
+    for o0 in range(have["outputs"], c["outputs"], CHUNK):
+        s = np.asarray(spent[o0:min(o0 + CHUNK, c["outputs"])]).astype(np.int64)
+        ok = s < c["inputs"]                      # NONE, or an input past this snapshot: unspent
+        nxt = np.full(len(s), NONE, "<u4")
+        nxt[ok] = in_tx[s[ok]]
+        f.write(nxt.tobytes())
+    f.flush()
+    if have["outputs"] and c["inputs"] > have["inputs"]:
+        in_prev = store.column("in_prev")
+        mm = np.memmap(root / "out_next.bin", dtype="<u4", mode="r+", shape=(have["outputs"],))
+        for i0 in range(have["inputs"], c["inputs"], CHUNK):
+            i1 = min(i0 + CHUNK, c["inputs"])
+            p = np.asarray(in_prev[i0:i1]).astype(np.int64)
+            old = p < have["outputs"]             # NONE (an unknown source) is never an old output
+            mm[p[old]] = in_tx[i0:i1][old]
+        mm.flush()
+        del mm
+
+
 def _write_meta(root: Path, counts: dict[str, int]) -> None:
     tmp = root / (META + ".tmp")
-    tmp.write_text(json.dumps({e: counts[e] for e in ("blocks", "txs", "inputs", "outputs")}))
+    tmp.write_text(json.dumps({"version": VERSION} | {e: counts[e] for e in ("blocks", "txs", "inputs", "outputs")}))
     os.replace(tmp, root / META)
 
 
@@ -176,6 +216,12 @@ def _in_memory(store: ChainStore, c: dict[str, int]) -> TxMaps:
     blk_first_tx = np.asarray(store.column("blk_first_tx"), np.int64)
     txs = np.arange(c["txs"], dtype=np.uint32)
     blk = (np.searchsorted(blk_first_tx, txs, side="right") - 1).astype(np.uint32)
-    return TxMaps(tx_first_in=first_in, tx_first_out=first_out,
-                  in_tx=np.repeat(txs, np.diff(first_in)), out_tx=np.repeat(txs, np.diff(first_out)),
+    in_tx = np.repeat(txs, np.diff(first_in))
+    spent = np.asarray(ix.open_column(store.index_dir, "out_spent", c["outputs"]) if c["outputs"]
+                       else np.zeros(0, np.uint32)).astype(np.int64)
+    ok = spent < c["inputs"]
+    out_next = np.full(len(spent), NONE, np.uint32)
+    out_next[ok] = in_tx[spent[ok]]
+    return TxMaps(tx_first_in=first_in, tx_first_out=first_out, in_tx=in_tx,
+                  out_tx=np.repeat(txs, np.diff(first_out)), out_next=out_next,
                   tx_block=blk, tx_is_cb=(blk_first_tx[blk] == txs).astype(np.uint8))
