@@ -31,6 +31,15 @@ def test_untouched_scratch_is_not_resident_and_released_pages_read_zero():
     assert not sc.taint.any() and not sc.status.any()
 
 
+def test_scratch_smaller_than_the_budget_is_never_released():
+    sc = Scratch(1 << 16, 1 << 10)                  # ~2 MiB in all, budget 64 MiB
+    for k in range(200):
+        o = np.arange(k % 7, 1 << 16, 97, dtype=np.int64)    # every page, every time
+        sc.taint[o] = 1
+        sc.clean(o, np.arange(1 << 10, dtype=np.int64), intervals=True)
+    assert sc.releases == 0 and sc.dirty <= sc.size and not sc.taint.any()
+
+
 def test_small_traces_keep_their_pages_until_the_budget_is_passed():
     sc = Scratch(1 << 16, 1 << 10, budget=64 * PAGE)
     for k in range(40):

@@ -52,6 +52,7 @@ class Scratch:
             setattr(self, name, self._array(n_out, dt))
         self.qbits0 = self._array(n_tx // 64 + 2, np.uint64)          # a bit per tx
         self.qbits1 = self._array(len(self.qbits0) // 64 + 2, np.uint64)   # a bit per word of those
+        self.size = sum(len(m) for m in self._maps)     # no more can be resident: a small chain never releases
 
     def _array(self, n: int, dtype) -> np.ndarray:
         m, a = _zeroed(n, dtype)
@@ -66,7 +67,7 @@ class Scratch:
         d = _pages(t, 8) + _pages(t, 4) * 2 + _pages(t, 1) + _pages(np.sort(popped) >> 6, 8) * 2
         if intervals:
             d += _pages(t, 8) + _pages(t, 4)
-        self.dirty += d * PAGE
+        self.dirty = min(self.dirty + d * PAGE, self.size)    # (pages dirtied again count again)
         if self.dirty > self.budget:
             self.release()
             return
