@@ -378,6 +378,23 @@ def test_rev_undo_absent_leaves_value_unknown(tmp_path: Path):
                       "WHERE t.txid = from_hex($1)", [TX170]) == [(0,)]
 
 
+def test_closing_the_job_releases_the_writer_index(tmp_path: Path):
+    """The CLI builds the read model after the ingest with the job still in scope: the writer's in-memory
+    index (GBs on a long chain) must be gone by then, or the two peaks add up."""
+    import gc
+    import weakref
+
+    with BtcIngest(tmp_path / "s") as job:
+        job.ingest_blocks_dir(DIR_0_599)
+        state = job._state
+        held = [weakref.ref(a) for a in (state.txids._keys, state.txids._table, state.addrs._keys,
+                                          state.out_value._a)]
+        del state
+    gc.collect()
+    assert job.report.blocks == 600
+    assert [r() is None for r in held] == [True] * 4
+
+
 # -- idempotence, stale blocks, reorgs ----------------------------------------------------------
 
 def test_same_data_twice_changes_nothing(store_0_599: Path, tmp_path: Path):

@@ -141,7 +141,11 @@ class BtcIngest:
         self.known_bad = set(zip(bad["source"].to_pylist(), bad["source_offset"].to_pylist()))
 
     def close(self) -> None:
+        """Release the store's lock and the writer's in-memory index (txids, address keys, output values: GBs on
+        a long chain), so work done after the ingest (the CLI's read-model build) does not hold both at once."""
         self.store.close()
+        self._state = None
+        self._map = (None, None)
 
     def __enter__(self) -> "BtcIngest":
         return self
