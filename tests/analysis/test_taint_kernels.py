@@ -643,7 +643,7 @@ def check_run(r, p) -> None:
 def reset_like_the_engine(r, budget: int) -> dict:
     """Zero the kernel's scratch as TraceEngine does (``Scratch.clean``: the touched entries, or with the
     budget passed every page handed back), check it is as new, and return it for another run."""
-    sc = Scratch(r.chain.n_out, r.chain.n_tx, budget=budget)
+    sc = Scratch(r.chain.n_out, r.chain.n_tx, budget=budget, huge_max=0)
     names = ("taint", "hops", "pred", "status", "iv_off", "iv_cnt", "qbits0", "qbits1")
     for name in names:                 # what the trace left, in the engine's mappings
         getattr(sc, name)[:] = getattr(r, name)
