@@ -12,6 +12,9 @@ Prints, from one run:
     the ratio to the peer's parse-only MB/s from this run, CPU seconds per pipeline thread (parse,
     map, commit), peak RSS and how much of it is the writer's in-memory index (which grows with the
     chain: txids, address keys, output values) versus the pipeline's batches (bounded), medians over --runs;
+  * the read model that `chaintrail ingest btc` builds after the ingest (store/readmodel.py): its time and peak
+    RSS, and each phase's peak split into anonymous memory and file-backed pages (mapped blk files and index
+    columns, which the kernel may drop), sampled every 10 ms;
   * an estimate for two idle cores from CPU time, max(busiest stage, all threads / 2), for a
     shared machine where wall time mostly measures the other processes;
   * the wall seconds each stage was busy and, for the first run, a timeline of the three stages (how well
@@ -29,6 +32,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -97,6 +101,40 @@ def _reset_peak() -> bool:
         return False
 
 
+class PhasePeaks:
+    """Largest VmRSS, RssAnon and RssFile (MB) per named phase, read from /proc/self/status every 10 ms."""
+
+    KEYS = ("VmRSS", "RssAnon", "RssFile")
+
+    def __init__(self) -> None:
+        self.phase = "start"
+        self.peaks: dict[str, dict[str, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        got = {k: _status_kb(k) / 1024 for k in self.KEYS}
+        p = self.peaks.setdefault(self.phase, {})
+        for k, v in got.items():
+            p[k] = max(p.get(k, 0.0), v)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.01):
+            self._sample()
+
+    def enter(self, phase: str) -> None:
+        self._sample()
+        self.phase = phase
+        self._sample()
+
+    def stop(self) -> dict[str, dict[str, float]]:
+        self._sample()
+        self._stop.set()
+        self._thread.join()
+        return self.peaks
+
+
 def _state_mb(job) -> float:
     """MB of the writer's in-memory index: what grows with the chain."""
     s = job._state
@@ -110,9 +148,15 @@ def _state_mb(job) -> float:
 def ingest_run(source) -> dict:
     """One ingest into a fresh store under /tmp; returns its figures (the store is deleted)."""
     from chaintrail.ingest.btc_job import BtcIngest
+    from chaintrail.store.chainstore import ChainStore
+    from chaintrail.store.index import index_bytes
+    from chaintrail.store.readmodel import build
+
     store = Path(tempfile.mkdtemp(prefix="ct-bench-store-")) / "store"
     rss0 = _status_kb("VmRSS") / 1024
     peak_ok = _reset_peak()
+    phases = PhasePeaks()
+    phases.enter("ingest")
     t, c = time.perf_counter(), time.process_time()
     try:
         with BtcIngest(store) as job:
@@ -120,17 +164,23 @@ def ingest_run(source) -> dict:
             wall, cpu = time.perf_counter() - t, time.process_time() - c
             state = _state_mb(job)
         peak = _status_kb("VmHWM") / 1024 if peak_ok else float("nan")
-        from chaintrail.store.chainstore import ChainStore
-        from chaintrail.store.index import index_bytes
+        # As the CLI does: the read model is built after the ingest, the (closed) job still in scope.
+        phases.enter("read model")
+        t_rm = time.perf_counter()
         with ChainStore(store) as st:
+            build(st)
             counts, sizes = st.counts, index_bytes(st.index_dir)
+        rm_wall = time.perf_counter() - t_rm
+        del job
     finally:
+        by_phase = phases.stop()
         shutil.rmtree(store.parent, ignore_errors=True)
     stages = dict(rep.stage_cpu_s)
     return {"wall": wall, "cpu": cpu, "stages": stages, "peak": peak, "rss0": rss0, "state": state,
             "txs": rep.txs, "bytes": rep.bytes, "counts": counts, "sizes": sizes,
             "est": max(max(stages.values(), default=0.0), cpu / 2),
-            "busy": dict(rep.stage_wall_s), "timeline": list(rep.timeline)}
+            "busy": dict(rep.stage_wall_s), "timeline": list(rep.timeline), "rm_wall": rm_wall,
+            "phases": {k: by_phase.get(k, {}) for k in ("ingest", "read model")}}
 
 
 def timeline_lines(spans: list[tuple[str, float, float]], wall: float, width: int = 60) -> list[str]:
@@ -170,6 +220,12 @@ def summarise(label: str, runs: list[dict], mb: float, peer_mbs: float, mainnet_
         print(line)
     print(f"  {'peak RSS':34} {peak:9.0f} MB   = {rss0:.0f} before ingest + {state:.0f} writer index (grows "
           f"with the chain) + {max(0.0, peak - rss0 - state):.0f} pipeline batches (bounded)")
+    for ph in ("ingest", "read model"):
+        top = max(runs, key=lambda r: r["phases"][ph].get("VmRSS", 0.0))["phases"][ph]
+        what = "ingest" if ph == "ingest" else \
+            f"then read model ({statistics.median(r['rm_wall'] for r in runs):.1f} s)"
+        print(f"  {'peak RSS, ' + what:34} {top.get('VmRSS', 0):9.0f} MB   anonymous {top.get('RssAnon', 0):.0f} MB, "
+              f"file-backed {top.get('RssFile', 0):.0f} MB (mapped blk files, index, libraries)")
     full = mainnet_gb * 1000
     print(f"  {f'projected {mainnet_gb:g} GB mainnet':34} {full / (mb / wall) / 3600:9.1f} h at the measured rate, "
           f"{full / (mb / est) / 3600:.1f} h at the 2-idle-core rate")
