@@ -23,7 +23,6 @@ from numba.extending import intrinsic
 _init = types.ExternalFunction("SHA256_Init", types.int32(types.voidptr))
 _update = types.ExternalFunction("SHA256_Update", types.int32(types.voidptr, types.voidptr, types.uintp))
 _final = types.ExternalFunction("SHA256_Final", types.int32(types.voidptr, types.voidptr))
-_sha256_once = types.ExternalFunction("SHA256", types.voidptr(types.voidptr, types.uintp, types.voidptr))
 _ripemd160_once = types.ExternalFunction("RIPEMD160", types.voidptr(types.voidptr, types.uintp, types.voidptr))
 _CTX_WORDS = 32   # SHA256_CTX is 28 uint32 words; room to spare
 _state: dict[str, bool] = {}
@@ -66,7 +65,7 @@ def hash160_available() -> bool:
         ok = False
         if available():
             import llvmlite.binding as llb
-            if llb.address_of_symbol("RIPEMD160") and llb.address_of_symbol("SHA256"):
+            if llb.address_of_symbol("RIPEMD160"):
                 data = np.frombuffer(b"\x02" + bytes(range(32)), np.uint8)
                 out = np.zeros((1, 32), np.uint8)
                 _key_hashes(data, np.zeros(1, np.int64), np.full(1, 33, np.int64), np.zeros(1, np.bool_), out)
@@ -166,13 +165,19 @@ def _merkle_roots(leaves, first, zero_first, out):
 
 @nb.njit(cache=True, nogil=True)
 def _key_hashes(buf, offs, lens, single, out):
-    """out[j] = sha256(span j) where ``single[j]``, else hash160 (RIPEMD-160 of SHA-256) in out[j, :20]."""
+    """out[j] = sha256(span j) where ``single[j]``, else hash160 (RIPEMD-160 of SHA-256) in out[j, :20].
+
+    SHA-256 by Init/Update/Final: OpenSSL 3's one-shot SHA256() goes through an EVP fetch per call, ~6x slower
+    on a 33-byte key (RIPEMD160() is still a direct one-shot)."""
+    ctx = np.empty(_CTX_WORDS, np.uint32)
     d = np.empty(32, np.uint8)
     for j in range(offs.shape[0]):
+        _init(_ptr(ctx, 0))
+        _update(_ptr(ctx, 0), _ptr(buf, offs[j]), lens[j])
         if single[j]:
-            _sha256_once(_ptr(buf, offs[j]), lens[j], _ptr(out, 32 * j))
+            _final(_ptr(out, 32 * j), _ptr(ctx, 0))
         else:
-            _sha256_once(_ptr(buf, offs[j]), lens[j], _ptr(d, 0))
+            _final(_ptr(d, 0), _ptr(ctx, 0))
             _ripemd160_once(_ptr(d, 0), 32, _ptr(out, 32 * j))
 
 
