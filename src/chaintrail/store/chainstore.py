@@ -84,6 +84,9 @@ def parquet_options(schema: pa.Schema) -> dict:
     half of the write time. Hashes are random bytes: stored plain, without min/max statistics (which prune
     nothing on random values); scripts and addresses likewise without statistics. 32- and 64-bit integers
     (ids counting up, amounts, sizes) are delta-packed, which leaves zstd little to do at its fastest level.
+    Binary columns (output scripts) at zstd's fast level -3: 40% less CPU than level 1 and a little smaller (a
+    g100 outputs part: 24.1 -> 14.6 ms, 5.43 -> 5.28 MB); strings (addresses) keep level 1, whose Huffman stage
+    is what shrinks base58/bech32 text (fast levels leave it 46% larger).
     """
     compression, level, encoding, stats = {}, {}, {}, []
     for f in schema:
@@ -93,7 +96,7 @@ def parquet_options(schema: pa.Schema) -> dict:
             continue
         compression[f.name] = "zstd"
         if pa.types.is_binary(t) or pa.types.is_string(t):
-            level[f.name] = 1
+            level[f.name] = -3 if pa.types.is_binary(t) else 1
             continue
         level[f.name] = -1
         stats.append(f.name)
