@@ -17,6 +17,7 @@ from chaintrail.store.prefetch import prefetch
 
 EMPTY = -1
 _AHEAD = 16   # queries whose table slot is prefetched ahead of the probe
+_RING = 64    # hashes of the queries in flight (a power of two above 2 * _AHEAD)
 
 
 def capacity_for(n: int) -> int:
@@ -88,15 +89,33 @@ def insert_range(table, keys, start, stop):
             s = (s + np.uint64(1)) & mask
 
 
+@nb.njit(cache=True, inline="always")
+def _ahead(table, flat, width, queries, ring, mask, j, nq):
+    """Two-stage prefetch for query ``j``'s successors: the slot of query j + 2*_AHEAD (its hash kept in
+    ``ring``), and the key row that query j + _AHEAD's slot names (the slot is in cache by then), so a hit's
+    key comparison does not wait on memory either."""
+    if j + 2 * _AHEAD < nq:
+        h = _hash(queries, j + 2 * _AHEAD)
+        ring[(j + 2 * _AHEAD) & (_RING - 1)] = h
+        prefetch(table, h & mask)
+    if j + _AHEAD < nq:
+        cur = table[ring[(j + _AHEAD) & (_RING - 1)] & mask]
+        if cur != EMPTY:
+            prefetch(flat, (cur & _LOW) * width)
+
+
 @nb.njit(cache=True, nogil=True)
 def lookup(table, keys, queries, out):
     """out[j] = id of queries[j] in keys, or -1."""
     mask = np.uint64(table.shape[0] - 1)
     nq = queries.shape[0]
+    ring = np.empty(_RING, np.uint64)
+    flat = keys.reshape(-1)
+    for j in range(min(nq, 2 * _AHEAD)):
+        ring[j & (_RING - 1)] = _hash(queries, j)
     for j in range(nq):
-        if j + _AHEAD < nq:
-            prefetch(table, _hash(queries, j + _AHEAD) & mask)
-        h = _hash(queries, j)
+        _ahead(table, flat, keys.shape[1], queries, ring, mask, j, nq)
+        h = ring[j & (_RING - 1)]
         tag = np.int64(h >> np.uint64(33))
         s = h & mask
         out[j] = EMPTY
@@ -118,13 +137,16 @@ def intern(table, keys, n, queries, valid, out):
     """
     mask = np.uint64(table.shape[0] - 1)
     nq = queries.shape[0]
+    ring = np.empty(_RING, np.uint64)
+    flat = keys.reshape(-1)
+    for j in range(min(nq, 2 * _AHEAD)):
+        ring[j & (_RING - 1)] = _hash(queries, j)
     for j in range(nq):
-        if j + _AHEAD < nq:
-            prefetch(table, _hash(queries, j + _AHEAD) & mask)
+        _ahead(table, flat, keys.shape[1], queries, ring, mask, j, nq)
         if not valid[j]:
             out[j] = EMPTY
             continue
-        h = _hash(queries, j)
+        h = ring[j & (_RING - 1)]
         tag = np.int64(h >> np.uint64(33))
         s = h & mask
         while True:
