@@ -140,9 +140,10 @@ def _state_mb(job) -> float:
     s = job._state
     if s is None:
         return 0.0
-    arrays = [s.txids._keys, s.txids._table, s.addrs._keys, s.addrs._table,
-              s.tx_first_out._a, s.out_value._a, s.out_addr._a]
-    return sum(a.nbytes for a in arrays) / 2**20
+    # Rows in use (room reserved ahead is untouched and costs no memory) and the hash tables (touched whole).
+    used = [s.txids.keys, s.txids._table, s.addrs.keys, s.addrs._table,
+            s.tx_first_out.view(), s.out_value.view(), s.out_addr.view()]
+    return sum(a.nbytes for a in used) / 2**20
 
 
 def ingest_run(source) -> dict:

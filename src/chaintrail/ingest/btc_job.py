@@ -326,7 +326,7 @@ class BtcIngest:
         self._t0 = time.perf_counter()
         slices: list[tuple] = []
         bad_rows: list[dict] = []
-        wrote = False
+        wrote = expected = False
         try:
             # Two slices may wait between stages: three threads on two cores then seldom stand idle.
             with InOrder("commit", cpu, depth=2) as commits, \
@@ -335,6 +335,9 @@ class BtcIngest:
                     out = Batch({}, {})
                     if blocks:
                         t = time.perf_counter()
+                        if not expected:   # (at the first slice mapped: a run over known blocks reserves nothing)
+                            mapper.s.expect(total)
+                            expected = True
                         out = mapper.map(lay, metas, txids, prep)
                         self._mark("map", t)
                     slices.append((blocks, lay, metas))

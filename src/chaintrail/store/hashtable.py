@@ -193,6 +193,10 @@ class KeyTable:
             self._table = np.full(capacity_for(need), EMPTY, np.int64)
             insert_range(self._table, self._keys, 0, self.n)
 
+    def reserve(self, n: int) -> None:
+        """Make room for ``n`` keys in all, so that reaching them rehashes nothing (a pre-sized ingest)."""
+        self._reserve(max(0, n - self.n))
+
     def append(self, rows: np.ndarray) -> None:
         """Add keys with ids n.. (duplicates allowed: lookups then find the newest)."""
         self._reserve(rows.shape[0])
