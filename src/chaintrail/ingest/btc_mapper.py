@@ -40,15 +40,16 @@ class BlockMeta:
     undo: Callable[[], UndoColumns | None] | None = None  # spent coins of its non-coinbase inputs
 
 
+# Spans are copied by slice assignment, which numba lowers to a block copy: a byte loop cost 3x as much on
+# 25-60-byte strings.
 @nb.njit(cache=True, nogil=True)
 def _gather(buf, offs, lens, data, offsets):
     p = 0
     for i in range(offs.shape[0]):
         offsets[i] = p
-        o = offs[i]
-        for k in range(lens[i]):
-            data[p + k] = buf[o + k]
-        p += lens[i]
+        o, n = offs[i], lens[i]
+        data[p:p + n] = buf[o:o + n]
+        p += n
     offsets[offs.shape[0]] = p
 
 
@@ -134,9 +135,8 @@ def _address_strings(keys: np.ndarray, scripts: list[bytes | None], network: Net
 def _scatter(src_off, src_data, where, dst_off, dst_data):
     for r in range(where.shape[0]):
         o = dst_off[where[r]]
-        s = src_off[r]
-        for k in range(src_off[r + 1] - s):
-            dst_data[o + k] = src_data[s + k]
+        s, e = src_off[r], src_off[r + 1]
+        dst_data[o:o + e - s] = src_data[s:e]
 
 
 def _interleave(pieces: list[pa.Array], where: list[np.ndarray], n: int) -> pa.Array:
