@@ -28,8 +28,10 @@ fi
 stamp=".venv/.chaintrail-installed"
 want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[dev]"
+  # No pip cache: CI and fresh machines can be short of disk, and a cached copy of every wheel (pyspark
+  # alone is ~300 MB) is only ever read by a second install.
+  .venv/bin/python -m pip install -q --no-cache-dir --upgrade pip
+  .venv/bin/python -m pip install -q --no-cache-dir -e ".[dev]"
   echo "$want" > "$stamp"
 fi
 # Byte-compile our sources once: where PYTHONDONTWRITEBYTECODE is set, every CLI command would
