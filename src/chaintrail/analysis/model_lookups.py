@@ -25,10 +25,9 @@ from chaintrail.analysis.sparse_tx_labels import TxFlags, TxLabels
 from chaintrail.analysis.tx_labels import classify_unlabelled
 from chaintrail.errors import StoreError
 from chaintrail.store.chainstore import ChainStore
+from chaintrail.store.model_addresses import ModelAddresses
 from chaintrail.store.readmodel import ReadModel, open_read_model
 from chaintrail.store.sorted_search import searchsorted
-
-_ADDR_WIDTH = 96          # the read model sorts addresses on their first 96 bytes (readmodel_runs.ADDR_WIDTH)
 
 
 class ModelLookups:
@@ -38,7 +37,7 @@ class ModelLookups:
         self.store, self.model = store, model
         self.key: str = model.meta["key"]
         self._runs = [a for _, a in model.runs]
-        self._a0 = np.asarray([m["a"][0] for m, _ in model.runs], np.int64)
+        self._names = ModelAddresses(model)
 
     @classmethod
     def open(cls, store: ChainStore) -> "ModelLookups | None":
@@ -52,42 +51,13 @@ class ModelLookups:
         return cls(store, model)
 
     # -- addresses --------------------------------------------------------------------------------------
-    def _addr_bytes(self, a: int) -> bytes:
-        k = int(np.searchsorted(self._a0, a, side="right")) - 1
-        r, i = self._runs[k], a - int(self._a0[k])
-        return r["addr_blob"][int(r["addr_off"][i]):int(r["addr_off"][i + 1])].tobytes()
-
     def addr_num(self, address: str) -> int | None:
         """The addr_num of an exact address string (bech32 in either case, as the workbench finds it), or None."""
-        for cand in dict.fromkeys((address, address.lower())):
-            key = cand.encode("utf-8", "replace")
-            if not key or len(key) > _ADDR_WIDTH:
-                continue
-            for run in self._runs:
-                order = run["addr_sort"]
-                lo, hi = 0, len(order)
-                while lo < hi:                      # lower bound of ``key`` among the run's strings
-                    mid = (lo + hi) // 2
-                    if self._addr_bytes(int(order[mid])) < key:
-                        lo = mid + 1
-                    else:
-                        hi = mid
-                if lo < len(order) and self._addr_bytes(int(order[lo])) == key:
-                    return int(order[lo])
-        return None
+        return self._names.num(address)
 
     def address_names(self, addr) -> list[str | None]:
         """The address string of each addr_num (None for -1: an output with no address)."""
-        nums = np.asarray(addr, np.int64)
-        out: list[str | None] = [None] * len(nums)
-        runs = (np.searchsorted(self._a0, nums, side="right") - 1).tolist()
-        a0 = self._a0.tolist()
-        for i, (a, k) in enumerate(zip(nums.tolist(), runs)):
-            if a >= 0:
-                off, blob = self._runs[k]["addr_off"], self._runs[k]["addr_blob"]
-                j = a - a0[k]
-                out[i] = blob[int(off[j]):int(off[j + 1])].tobytes().decode("utf-8", "replace") or None
-        return out
+        return self._names.names(addr)
 
     def outputs_of(self, a: int) -> np.ndarray:
         """Every output paid to address ``a`` (int64, ascending out_num)."""

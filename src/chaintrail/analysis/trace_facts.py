@@ -24,12 +24,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
-import uuid
 from pathlib import Path
 
 import numpy as np
+
+from chaintrail.store.staged_dir import staged_dir
 
 log = logging.getLogger(__name__)
 VERSION = 1
@@ -86,20 +86,12 @@ def load(eng, folder: Path, group: str) -> dict[str, np.ndarray] | None:
 def save(eng, folder: Path, group: str, facts: dict[str, np.ndarray]) -> None:
     """Write the facts as ``folder`` (tmp + rename) and remove the model's other folders of ``group``; a store
     this process cannot write keeps them in memory only."""
-    tmp = folder.parent / f".tmp-{folder.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
-        tmp.mkdir()
-        for name in GROUPS[group]:
-            np.save(tmp / f"{name}.npy", np.ascontiguousarray(facts[name]))
-        (tmp / META).write_text(json.dumps({"version": VERSION, "counts": _counts(eng)}))
-        try:
-            os.rename(tmp, folder)
-        except OSError:
-            if not (folder / META).exists():
-                raise
-            shutil.rmtree(tmp, ignore_errors=True)       # another process wrote the same state first
+        with staged_dir(folder, META) as tmp:
+            for name in GROUPS[group]:
+                np.save(tmp / f"{name}.npy", np.ascontiguousarray(facts[name]))
+            (tmp / META).write_text(json.dumps({"version": VERSION, "counts": _counts(eng)}))
     except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
         log.warning("trace facts of %s not persisted (%s): kept in memory", eng.store.path, exc)
         return
     for old in folder.parent.glob(f"{group}-v*"):

@@ -26,12 +26,11 @@ from chaintrail.chains.bitcoin.script_types import SCRIPT_TYPE_NAMES
 from chaintrail.store import index as ix
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.csr import csr
+from chaintrail.store.model_addresses import ModelAddresses, lower_bound
 from chaintrail.store.readmodel import ReadModel, open_read_model
 from chaintrail.store.sorted_search import searchsorted
 from chaintrail.tags.model import normalize_address
 
-_ADDR_WIDTH = 96          # longer strings are not addresses any chain uses
-_LOOKUP_BATCH = 2048      # strings searched at once by addr_nums (~2 MB of scratch each)
 _NONE = int(ix.NONE)
 
 
@@ -44,18 +43,6 @@ def gather(order: np.ndarray, ptr: np.ndarray, keys: np.ndarray) -> np.ndarray:
         return np.zeros(0, np.int64)
     starts = np.repeat(lo - (np.cumsum(n) - n), n)
     return np.asarray(order[starts + np.arange(int(n.sum()))], np.int64)
-
-
-def _lower_bound(n: int, key: bytes, at) -> int:
-    """First i in [0, n) with at(i) >= key (``at(i)`` ascending)."""
-    lo, hi = 0, n
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if at(mid) < key:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 def _find(keys: np.ndarray, want: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -224,7 +211,7 @@ class ChainView:
         runs = self._runs = [a for _, a in rm.runs]
         metas = [m for m, _ in rm.runs]
         starts = {k: np.asarray([m[k][0] for m in metas], np.int64) for k in "btioa"}
-        self._a0 = starts["a"]
+        self._names = ModelAddresses(rm)
         self._first_in, self._first_out = col("tx_first_in"), col("tx_first_out")
         self.tx_first_in, self.tx_first_out = _Firsts(self._first_in, self.n_in), _Firsts(self._first_out, self.n_out)
         self.in_prev, self.in_value, self.in_addr = col("in_prev"), col("in_value"), col("in_addr")
@@ -326,112 +313,29 @@ class ChainView:
         return searchsorted(self._blk_first_tx, np.asarray(txs, np.int64), side="right") - 1
 
     # -- addresses -------------------------------------------------------------------
-    def _run_of_addr(self, a: int) -> int:
-        return int(np.searchsorted(self._a0, a, side="right")) - 1
-
-    def _addr_bytes(self, a: int) -> bytes:
-        r = self._runs[self._run_of_addr(a)]
-        i = a - int(self._a0[self._run_of_addr(a)])
-        return r["addr_blob"][int(r["addr_off"][i]):int(r["addr_off"][i + 1])].tobytes()
-
-    def _lookup_addr(self, run: dict, key: bytes) -> tuple[int, callable]:
-        order = run["addr_sort"]
-        at = lambda i: self._addr_bytes(int(order[i]))  # noqa: E731
-        return _lower_bound(len(order), key, at), at
-
     def addr_num(self, address: str) -> int | None:
         """The addr_num of an exact address string (bech32 in any case), or None."""
-        for cand in dict.fromkeys((address, address.lower())):
-            key = cand.encode("utf-8", "replace")
-            if not key or len(key) > _ADDR_WIDTH:
-                continue
-            for run in self._runs:
-                i, at = self._lookup_addr(run, key)
-                if i < len(run["addr_sort"]) and at(i) == key:
-                    return int(run["addr_sort"][i])
-        return None
+        return self._names.num(address)
 
     def addr_nums(self, addresses) -> np.ndarray:
         """addr_nums of many exact address strings at once (-1 where absent; bech32 in any case): one binary
         search per run, vectorised over the strings, so O(k log n) for k strings and nothing O(chain)."""
         names = ["" if x is None else str(x) for x in addresses]
-        out = self._addr_nums_exact([x.encode("utf-8", "replace") for x in names])
+        out = self._names.nums_exact([x.encode("utf-8", "replace") for x in names])
         miss = [i for i in np.flatnonzero(out < 0).tolist() if normalize_address(names[i]) != names[i]]
         if miss:
-            out[miss] = self._addr_nums_exact([normalize_address(names[i]).encode("utf-8", "replace") for i in miss])
-        return out
-
-    def _addr_rows(self, run: dict, local: np.ndarray) -> np.ndarray:
-        """The run's address strings ``local`` (run-relative) as zero-padded rows of _ADDR_WIDTH bytes."""
-        off, blob = run["addr_off"], run["addr_blob"]
-        start = np.asarray(off[local], np.int64)
-        length = np.minimum(np.asarray(off[local + 1], np.int64) - start, _ADDR_WIDTH)
-        col = np.arange(_ADDR_WIDTH)
-        inside = col[None, :] < length[:, None]
-        if not len(blob):
-            return np.zeros((len(local), _ADDR_WIDTH), np.uint8)
-        pos = np.where(inside, start[:, None] + col[None, :], 0)
-        return np.where(inside, np.asarray(blob[pos.ravel()]).reshape(pos.shape), 0).astype(np.uint8)
-
-    def _addr_nums_exact(self, keys: list[bytes]) -> np.ndarray:
-        if len(keys) > _LOOKUP_BATCH:       # the search holds keys x _ADDR_WIDTH int64 scratch: bounded batches
-            return np.concatenate([self._addr_nums_exact(keys[i:i + _LOOKUP_BATCH])
-                                   for i in range(0, len(keys), _LOOKUP_BATCH)])
-        k = len(keys)
-        out = np.full(k, -1, np.int64)
-        ok = np.array([0 < len(b) <= _ADDR_WIDTH for b in keys], np.bool_)
-        if not ok.any():
-            return out
-        want = np.frombuffer(b"".join(b.ljust(_ADDR_WIDTH, b"\0") if 0 < len(b) <= _ADDR_WIDTH else bytes(_ADDR_WIDTH)
-                                      for b in keys), np.uint8).reshape(k, _ADDR_WIDTH)
-        lens = np.array([len(b) for b in keys], np.int64)
-        for run, a0 in zip(self._runs, self._a0.tolist()):
-            order = run["addr_sort"]
-            m = len(order)
-            todo = np.flatnonzero(ok & (out < 0))
-            if not m or not len(todo):
-                continue
-            lo, hi = np.zeros(len(todo), np.int64), np.full(len(todo), m, np.int64)
-            while True:     # lower bound of each key among the run's strings (zero padding keeps byte order)
-                act = np.flatnonzero(lo < hi)
-                if not len(act):
-                    break
-                mid = (lo[act] + hi[act]) // 2
-                got = self._addr_rows(run, np.asarray(order[mid], np.int64) - a0)
-                w = want[todo[act]]
-                diff = got != w
-                first = diff.argmax(axis=1)
-                less = diff.any(axis=1) & (got[np.arange(len(act)), first] < w[np.arange(len(act)), first])
-                lo[act] = np.where(less, mid + 1, lo[act])
-                hi[act] = np.where(less, hi[act], mid)
-            inr = lo < m
-            cand = np.asarray(order[np.minimum(lo, m - 1)], np.int64)
-            off = run["addr_off"]
-            same = inr & (np.asarray(off[cand - a0 + 1], np.int64) - np.asarray(off[cand - a0], np.int64) == lens[todo])
-            same &= (self._addr_rows(run, cand - a0) == want[todo]).all(axis=1)
-            out[todo[same]] = cand[same]
+            out[miss] = self._names.nums_exact([normalize_address(names[i]).encode("utf-8", "replace") for i in miss])
         return out
 
     def address(self, a: int) -> str | None:
-        return (self._addr_bytes(a).decode("utf-8", "replace") or None) if 0 <= a < self.n_addr else None
+        return (self._names.name_bytes(a).decode("utf-8", "replace") or None) if 0 <= a < self.n_addr else None
 
     def addresses(self, nums) -> list[str | None]:
-        return [self._addr_bytes(a).decode("utf-8", "replace") or None for a in np.asarray(nums, np.int64).tolist()]
+        return self._names.names(nums)
 
     def address_prefix(self, prefix: str, limit: int) -> list[int]:
         """addr_nums whose address starts with ``prefix`` (sorted by address), at most ``limit``."""
-        key = prefix.encode("utf-8", "replace")
-        if not key or len(key) > _ADDR_WIDTH:
-            return []
-        hits: list[tuple[bytes, int]] = []
-        for run in self._runs:
-            lo, at = self._lookup_addr(run, key)
-            for i in range(lo, min(lo + limit, len(run["addr_sort"]))):
-                s = at(i)
-                if not s.startswith(key):
-                    break
-                hits.append((s, int(run["addr_sort"][i])))
-        return [a for _, a in sorted(hits)[:limit]]
+        return self._names.with_prefix(prefix, limit)
 
     def script_type(self, a: int) -> str:
         t = int(self.addr_type[a])
@@ -528,7 +432,7 @@ class ChainView:
             return None
         for run in self._runs:
             order = run["txid_sort"]
-            i = _lower_bound(len(order), key, lambda k: self._sorted_txid(run, k))
+            i = lower_bound(len(order), key, lambda k: self._sorted_txid(run, k))
             if i < len(order) and self._sorted_txid(run, i) == key:
                 return int(order[i])
         return None
@@ -546,7 +450,7 @@ class ChainView:
         hits: list[tuple[bytes, int]] = []
         for run in self._runs:
             order = run["txid_sort"]
-            lo = _lower_bound(len(order), key, lambda k: self._sorted_txid(run, k))
+            lo = lower_bound(len(order), key, lambda k: self._sorted_txid(run, k))
             for i in range(lo, min(lo + limit, len(order))):
                 s = self._sorted_txid(run, i)
                 if not s.startswith(key):

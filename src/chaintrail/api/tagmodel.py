@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +27,7 @@ import pyarrow as pa
 
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.readmodel import FOLDER, key_of
+from chaintrail.store.staged_dir import staged_dir
 from chaintrail.tags.index import TagIndex
 from chaintrail.tags.tagstore import TagStore
 
@@ -70,23 +69,12 @@ def _build(folder: Path, store: ChainStore, n_addr: int, addr_nums) -> None:
     got = np.asarray(addr_nums(idx.addresses.to_pylist()), np.int64) if idx.n_addr and n_addr \
         else np.full(idx.n_addr, -1, np.int64)
     slot_addr = np.where((got >= 0) & (got < n_addr), got, -1)
-    tmp = folder.parent / f".tmp-{folder.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
+    with staged_dir(folder, META) as tmp:
         _write_arrow(tmp / "tags.arrow", tags)
         _write_arrow(tmp / "addresses.arrow", pa.table({"address": idx.addresses}))
         for name in (*TagIndex.ARRAYS, "slot_addr"):
             np.save(tmp / f"{name}.npy", np.ascontiguousarray(slot_addr if name == "slot_addr" else getattr(idx, name)))
         (tmp / META).write_text(json.dumps({"version": VERSION, "rows": tags.num_rows, "n_addr": n_addr}))
-        try:
-            os.rename(tmp, folder)
-        except OSError:
-            if not (folder / META).exists():
-                raise
-            shutil.rmtree(tmp, ignore_errors=True)       # another process built the same state first
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     for old in folder.parent.glob(PREFIX + "*"):
         if old != folder:
             shutil.rmtree(old, ignore_errors=True)

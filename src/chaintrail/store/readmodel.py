@@ -41,6 +41,7 @@ from chaintrail.errors import StoreError
 from chaintrail.store import readmodel_entities as ents
 from chaintrail.store import readmodel_runs as runs_
 from chaintrail.store.chainstore import ChainStore
+from chaintrail.store.staged_dir import staged_dir
 
 log = logging.getLogger(__name__)
 VERSION = 2
@@ -212,9 +213,7 @@ def build(store: ChainStore) -> Path:
         return final
     root.mkdir(parents=True, exist_ok=True)
     prev = _latest(root)
-    tmp = root / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
+    with staged_dir(final, META) as tmp:
         meta = _fill(store, tmp, prev)
         meta["key"] = key
         with open(tmp / META, "w") as f:       # last: a folder with META is complete
@@ -224,16 +223,7 @@ def build(store: ChainStore) -> Path:
         for d in [tmp, *tmp.iterdir()]:
             if d.is_dir():
                 _fsync(d)
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            if not (final / META).exists():
-                raise
-            shutil.rmtree(tmp, ignore_errors=True)   # another process built the same state first
-        _fsync(root)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    _fsync(root)
     _prune(root, keep=key)
     log.info("read model for %s built in %s", store.path, final)
     return final
