@@ -216,8 +216,16 @@ def summarise(label: str, runs: list[dict], mb: float, peer_mbs: float, mainnet_
     busy = {k: statistics.median(r["busy"].get(k, 0.0) for r in runs) for k in ("parse", "map", "commit")}
     print(f"  {'stage wall busy (overlap)':34} parse {busy['parse']:.2f} s, map {busy['map']:.2f} s, commit "
           f"{busy['commit']:.2f} s in {wall:.2f} s wall: {sum(busy.values()) / wall:.2f} stages at once on average")
-    print(f"  timeline of the first run ({runs[0]['wall']:.2f} s):")
-    for line in timeline_lines(runs[0]["timeline"], runs[0]["wall"]):
+    from chaintrail.ingest.btc_job import TIMELINE_MAX
+
+    spans, span_wall = runs[0]["timeline"], runs[0]["wall"]
+    if len(spans) >= TIMELINE_MAX:      # the job keeps only its first spans: draw the time they cover
+        span_wall = max(b for _, _, b in spans)
+        print(f"  timeline of the first run's first {span_wall:.2f} s (of {runs[0]['wall']:.2f} s; "
+              f"the job keeps its first {TIMELINE_MAX} stage spans):")
+    else:
+        print(f"  timeline of the first run ({span_wall:.2f} s):")
+    for line in timeline_lines(spans, span_wall):
         print(line)
     print(f"  {'peak RSS':34} {peak:9.0f} MB   = {rss0:.0f} before ingest + {state:.0f} writer index (grows "
           f"with the chain) + {max(0.0, peak - rss0 - state):.0f} pipeline batches (bounded)")

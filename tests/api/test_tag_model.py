@@ -1,4 +1,4 @@
-"""The workbench's tags persisted beside the read model (api/tagmodel.py): a second open maps them (no address
+"""The workbench's tags persisted beside the read model (tags/tagmodel.py): a second open maps them (no address
 search, no Parquet decoding) and answers as tags opened in memory do; new tags get a new copy."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from chaintrail.api.chainview import ChainView
-from chaintrail.api.tagmodel import MappedTagStore
+from chaintrail.tags.tagmodel import MappedTagStore
 from chaintrail.api.workbench import Workbench
 from chaintrail.store.readmodel import FOLDER, key_of
 from chaintrail.tags.propagation import Attribution
@@ -103,3 +103,48 @@ def test_cli_tags_import_lays_the_tags_out_for_the_next_serve(store, monkeypatch
     wb = _mapped_open(store, monkeypatch)          # the import persisted them: no search, no Parquet
     assert [h["label"] for h in wb.tags.hits(a)] == ["Imported Desk"]
     wb.close()
+
+
+def test_trace_engine_maps_the_tags_and_finds_conflicts_per_cluster(store, monkeypatch):
+    """A trace engine (CLI trace, screening, reports) opens the tags as the workbench does: mapped from beside
+    the read model, never matched against the whole addresses table; its stop masks, hits and conflicts (found
+    one cluster at a time) equal the in-memory attribution's."""
+    from chaintrail.analysis.tracing import TraceEngine
+    from chaintrail.store.chainstore import ChainStore
+
+    wb = Workbench(store)
+    v = wb.view
+    sizes = np.asarray(v.cluster_size)
+    big = int(np.flatnonzero(sizes >= 2)[0])
+    two = [a for a in range(v.n_addr) if int(v.labels[a]) == big][:2]
+    wb.close()
+    ts = TagStore(store)                    # a planted conflict: two exchanges define one cluster
+    ts.add_tag(v.address(two[0]), "Alpha Exchange", category="exchange", is_cluster_definer=True)
+    ts.add_tag(v.address(two[1]), "Beta Exchange", category="exchange", is_cluster_definer=True)
+    Workbench(store).close()                # lays the new tags out beside the read model
+    with ChainStore(store) as st:
+        with monkeypatch.context() as mp:
+            real = ChainStore.read_table
+
+            def no_addresses(self, table, columns=None):
+                if table == "addresses":
+                    raise AssertionError("the trace engine read the whole addresses table")
+                return real(self, table, columns)
+
+            mp.setattr(ChainStore, "read_table", no_addresses)
+            at = TraceEngine.open(st).stop_addr_for
+        assert isinstance(at.tagstore, MappedTagStore)
+        ref = Attribution(TagStore(store), st, at.labels)            # in memory, by the table scan
+        assert np.array_equal(at.slot_addr, ref.slot_addr)
+        for cats in (("exchange",), ("mixer",), ("ransomware", "exchange")):
+            assert np.array_equal(at(cats), ref(cats))
+        clusters = np.unique(ref.definer_cluster).tolist()
+        found = ref.conflicts_by_cluster()
+        assert big in found
+        for c in clusters:
+            got = at.conflict_of(c)
+            assert (got is None) == (c not in found)
+            if got is not None:
+                assert (got.entities, got.tags) == (found[c].entities, found[c].tags)
+        assert [h.row for h in at.hits(two[0])] == [h.row for h in ref.hits(two[0])]
+        assert all(h.conflict for h in at.hits(two[0]) if h.tag.is_cluster_definer)

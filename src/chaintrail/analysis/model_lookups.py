@@ -55,6 +55,10 @@ class ModelLookups:
         """The addr_num of an exact address string (bech32 in either case, as the workbench finds it), or None."""
         return self._names.num(address)
 
+    def addr_nums(self, addresses) -> np.ndarray:
+        """addr_nums of many address strings at once (-1 where absent; bech32 in any case)."""
+        return self._names.nums(addresses)
+
     def address_names(self, addr) -> list[str | None]:
         """The address string of each addr_num (None for -1: an output with no address)."""
         return self._names.names(addr)

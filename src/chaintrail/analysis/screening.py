@@ -290,7 +290,7 @@ class Screener:
         else:
             cluster = int(self.attr.labels[a])
             refs = [self._ref(h) for h in self.attr.hits(a)]
-            c = self.attr.conflicts_by_cluster().get(cluster)
+            c = self.attr.conflict_of(cluster)
             if c is not None:
                 conflicts.append(c.describe())
             outs = self.engine.outputs_of(a, scan_unless_indexed=True)

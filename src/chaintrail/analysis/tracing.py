@@ -321,7 +321,8 @@ class TraceEngine:
         from chaintrail.tags.propagation import Attribution  # the tag store, laid over clusters
         lk = ModelLookups.open(store)        # None without a read model of the store's current state
         labels = lk.labels() if lk is not None else None
-        eng = cls(store, stop_addr_for=Attribution.open(store, labels), prefault=prefault, labels=labels,
+        attr = Attribution.open(store, labels, addr_nums=lk.addr_nums if lk is not None else None)
+        eng = cls(store, stop_addr_for=attr, prefault=prefault, labels=labels,
                   mixer_txs=lk.mixer_txs() if lk is not None else None)
         eng.lookups = lk
         return eng

@@ -29,7 +29,6 @@ from chaintrail.store.csr import csr
 from chaintrail.store.model_addresses import ModelAddresses, lower_bound
 from chaintrail.store.readmodel import ReadModel, open_read_model
 from chaintrail.store.sorted_search import searchsorted
-from chaintrail.tags.model import normalize_address
 
 _NONE = int(ix.NONE)
 
@@ -320,12 +319,7 @@ class ChainView:
     def addr_nums(self, addresses) -> np.ndarray:
         """addr_nums of many exact address strings at once (-1 where absent; bech32 in any case): one binary
         search per run, vectorised over the strings, so O(k log n) for k strings and nothing O(chain)."""
-        names = ["" if x is None else str(x) for x in addresses]
-        out = self._names.nums_exact([x.encode("utf-8", "replace") for x in names])
-        miss = [i for i in np.flatnonzero(out < 0).tolist() if normalize_address(names[i]) != names[i]]
-        if miss:
-            out[miss] = self._names.nums_exact([normalize_address(names[i]).encode("utf-8", "replace") for i in miss])
-        return out
+        return self._names.nums(addresses)
 
     def address(self, a: int) -> str | None:
         return (self._names.name_bytes(a).decode("utf-8", "replace") or None) if 0 <= a < self.n_addr else None

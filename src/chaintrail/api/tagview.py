@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chaintrail.api.tagmodel import open_tags
+from chaintrail.tags.tagmodel import open_tags
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.tags import taxonomy as tx
 from chaintrail.tags.propagation import Attribution
@@ -33,7 +33,7 @@ class TagView:
     def __init__(self, store: ChainStore, labels: np.ndarray, addr_nums=None):
         self.store = store
         # The tags table, its index and each tagged address's addr_num, mapped from beside the read model
-        # (``api.tagmodel``: built there once per state of the tags); without ``addr_nums``, in memory.
+        # (``tags.tagmodel``: built there once per state of the tags); without ``addr_nums``, in memory.
         self.tagstore, slot_addr = open_tags(store, len(labels), addr_nums) if addr_nums is not None \
             else (TagStore(store.path), None)
         self.attribution: Attribution | None = Attribution(self.tagstore, store, labels, addr_nums, slot_addr) \
@@ -64,7 +64,7 @@ class TagView:
         if at is None or not 0 <= a < at.n:
             return []
         cluster = int(at.labels[a])
-        conflict = cluster in at.conflicts_by_cluster()
+        conflict = at.conflict_of(cluster) is not None
         s = int(at.addr_slot[a])
         own = at.index.rows_of_slot(s)[:limit].tolist() if s >= 0 else []
         lo, hi = np.searchsorted(at.definer_cluster, [cluster, cluster + 1])
@@ -119,7 +119,7 @@ class TagView:
         if at is None or not len(members):
             return []
         out: list[dict] = []
-        conflict = cid in at.conflicts_by_cluster()
+        conflict = at.conflict_of(cid) is not None
         lo, hi = np.searchsorted(at.definer_cluster, [cid, cid + 1])
         rows = at.definer_rows[lo:hi][:limit].tolist()
         seen = set(rows)

@@ -28,10 +28,10 @@ app = typer.Typer(help="Attribution tags: GraphSense TagPacks, OFAC SDN lists, C
 
 
 def _lay_out_for_workbench(root: Path) -> None:
-    """Persist the new tags beside the store's read model now (``api.tagmodel``: O(tags) once), so the next
+    """Persist the new tags beside the store's read model now (``tags.tagmodel``: O(tags) once), so the next
     ``serve`` maps them instead of searching every tagged address; nothing without a current read model."""
     from chaintrail.api.chainview import ChainView
-    from chaintrail.api.tagmodel import open_tags
+    from chaintrail.tags.tagmodel import open_tags
     from chaintrail.errors import StoreError
     from chaintrail.store.chainstore import ChainStore
     from chaintrail.store.readmodel import open_read_model
@@ -159,7 +159,7 @@ def show(address: str = typer.Argument(..., help="Address to look up"), store: P
             if a is not None:
                 hits = sc.attr.hits(a)
                 out["cluster"] = int(sc.attr.labels[a])
-                c = sc.attr.conflicts_by_cluster().get(out["cluster"])
+                c = sc.attr.conflict_of(out["cluster"])
                 out["conflict"] = c.describe() if c else None
     if hits is None:
         from chaintrail.tags.propagation import TagHit

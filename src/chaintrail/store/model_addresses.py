@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chaintrail.chains.address_case import normalize_address
 from chaintrail.store.readmodel import ReadModel
 from chaintrail.store.readmodel_runs import ADDR_WIDTH
 
@@ -61,6 +62,16 @@ class ModelAddresses:
                 if i < len(run["addr_sort"]) and at(i) == key:
                     return int(run["addr_sort"][i])
         return None
+
+    def nums(self, addresses) -> np.ndarray:
+        """addr_nums of many address strings (-1 where absent): as given, then in their one spelling for the
+        misses that have another (bech32 in any case)."""
+        names = ["" if x is None else str(x) for x in addresses]
+        out = self.nums_exact([x.encode("utf-8", "replace") for x in names])
+        miss = [i for i in np.flatnonzero(out < 0).tolist() if normalize_address(names[i]) != names[i]]
+        if miss:
+            out[miss] = self.nums_exact([normalize_address(names[i]).encode("utf-8", "replace") for i in miss])
+        return out
 
     def with_prefix(self, prefix: str, limit: int) -> list[int]:
         """addr_nums whose address starts with ``prefix`` (sorted by address), at most ``limit``."""

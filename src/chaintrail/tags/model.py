@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from chaintrail.chains.address_case import CASE_FREE_PREFIXES, normalize_address  # noqa: F401 - re-exported
 from chaintrail.store.schema import ANALYSIS_TABLES
 from chaintrail.tags import taxonomy as tx
 
@@ -23,22 +24,14 @@ TAG_FIELDS = tuple(TAGS_SCHEMA.names)
 
 # Asset codes that name the same chain differently (OFAC writes XBT for Bitcoin).
 _CURRENCY_ALIASES = {"XBT": "BTC"}
-_CASE_FREE_PREFIXES = ("bc1", "tb1", "bcrt1", "ltc1", "0x")
-
-
-def normalize_address(address: str) -> str:
-    """One spelling per address: bech32 and 0x-hex are case-insensitive, so lower-case them."""
-    a = address.strip()
-    low = a.lower()
-    return low if low.startswith(_CASE_FREE_PREFIXES) else a
 
 
 def normalize_addresses(arr: pa.Array) -> pa.Array:
     """``normalize_address`` over a whole string column."""
     arr = pc.utf8_trim_whitespace(arr)
     low = pc.utf8_lower(arr)
-    mask = pc.starts_with(low, _CASE_FREE_PREFIXES[0])
-    for p in _CASE_FREE_PREFIXES[1:]:
+    mask = pc.starts_with(low, CASE_FREE_PREFIXES[0])
+    for p in CASE_FREE_PREFIXES[1:]:
         mask = pc.or_(mask, pc.starts_with(low, p))
     return pc.if_else(mask, low, arr)
 

@@ -21,9 +21,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from chaintrail.analysis.clustering import cluster_labels
+from chaintrail.errors import StoreError
 from chaintrail.store.chainstore import ChainStore
+from chaintrail.store.model_addresses import ModelAddresses
+from chaintrail.store.readmodel import open_read_model
 from chaintrail.tags import taxonomy as tx
 from chaintrail.tags.model import Tag
+from chaintrail.tags.tagmodel import open_tags
 from chaintrail.tags.tagstore import TagStore
 
 
@@ -147,12 +151,23 @@ class Attribution:
         self._masks: dict[frozenset, np.ndarray] = {}
         self._hits: dict[int, list[TagHit]] = {}
         self._conflicts: dict[int, Conflict] | None = None
+        self._conflict_memo: dict[int, Conflict | None] = {}
 
     @classmethod
-    def open(cls, store: ChainStore, labels: np.ndarray | None = None) -> "Attribution | None":
-        """The attribution for a store's own tag store, or None when no tags were imported."""
+    def open(cls, store: ChainStore, labels: np.ndarray | None = None, addr_nums=None) -> "Attribution | None":
+        """The attribution for a store's own tag store, or None when no tags were imported. Where the store
+        has a current read model, the tags and each tagged address's addr_num are mapped from beside it
+        (``tags.tagmodel``; built there first if this state of the tags has none) instead of matching the
+        tags against every address of the chain (25 s and gigabytes on a 10M-tx chain)."""
         ts = TagStore(store.path)
-        return cls(ts, store, labels) if len(ts) else None
+        if not len(ts):
+            return None
+        addr_nums = addr_nums if addr_nums is not None else _read_model_addr_nums(store)
+        slot_addr = None
+        if addr_nums is not None:
+            labels = cluster_labels(store) if labels is None else labels
+            ts, slot_addr = open_tags(store, len(labels), addr_nums)
+        return cls(ts, store, labels, addr_nums, slot_addr)
 
     # -- stop masks ----------------------------------------------------------------
     def __call__(self, categories) -> np.ndarray:
@@ -189,7 +204,11 @@ class Attribution:
                 clusters.append(np.asarray(self.labels[self.row_addr_num[drows]], np.int64))
         wanted = np.unique(np.concatenate(clusters))
         if len(wanted):
-            mask |= np.isin(np.asarray(self.labels), wanted)
+            # Cluster ids are addr_nums (a cluster's smallest address): a flag per id and one gather, where
+            # np.isin sorted the 15M labels of a 10M-tx chain (1.5 s per mask).
+            flag = np.zeros(self.n, np.bool_)
+            flag[wanted[wanted < self.n]] = True
+            mask |= flag[np.asarray(self.labels)]
         return mask
 
     # -- naming --------------------------------------------------------------------
@@ -203,7 +222,7 @@ class Attribution:
     def _hits_of(self, addr: int) -> list[TagHit]:
         out: list[TagHit] = []
         cluster = int(self.labels[addr])
-        conflict = cluster in self.conflicts_by_cluster()
+        conflict = self.conflict_of(cluster) is not None
         seen: set[int] = set()
         s = int(self.addr_slot[addr])
         if s >= 0:
@@ -237,17 +256,32 @@ class Attribution:
             self._conflicts = self._find_conflicts()
         return self._conflicts
 
+    def conflict_of(self, cluster: int) -> Conflict | None:
+        """The conflict of ``cluster`` (its definer tags name more than one entity), or None. Reads that
+        cluster's rows only: naming a trace's endpoints or one address must not wait for every cluster's
+        conflicts (1.2 s for 1.3M tags)."""
+        if self._conflicts is not None:
+            return self._conflicts.get(cluster)
+        if cluster not in self._conflict_memo:
+            lo, hi = np.searchsorted(self.definer_cluster, [cluster, cluster + 1])
+            rows = self.definer_rows[lo:hi]
+            ents = sorted(set(self._entity_keys(rows)))
+            self._conflict_memo[cluster] = Conflict(cluster, ents, self.tagstore.tags_at(rows)) \
+                if len(ents) > 1 else None
+        return self._conflict_memo[cluster]
+
+    def _entity_keys(self, rows: np.ndarray) -> list[str]:
+        t = self.tagstore.tags
+        rows = pa.array(rows, pa.int64())
+        return [entity_key(lb, ac) for lb, ac in zip(t["label"].take(rows).to_pylist(), t["actor"].take(rows).to_pylist())]
+
     def conflicts(self) -> list[Conflict]:
         return [self.conflicts_by_cluster()[c] for c in sorted(self.conflicts_by_cluster())]
 
     def _find_conflicts(self) -> dict[int, Conflict]:
         if not len(self.definer_rows):
             return {}
-        t = self.tagstore.tags
-        rows = pa.array(self.definer_rows, pa.int64())
-        labels = t["label"].take(rows).to_pylist()
-        actors = t["actor"].take(rows).to_pylist()
-        keys = [entity_key(lb, ac) for lb, ac in zip(labels, actors)]
+        keys = self._entity_keys(self.definer_rows)
         out: dict[int, Conflict] = {}
         bounds = np.flatnonzero(np.diff(self.definer_cluster)) + 1
         for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(keys)]):
@@ -256,6 +290,17 @@ class Attribution:
                 cid = int(self.definer_cluster[lo])
                 out[cid] = Conflict(cid, ents, self.tagstore.tags_at(self.definer_rows[lo:hi]))
         return out
+
+
+def _read_model_addr_nums(store: ChainStore):
+    """The read model's vectorised address search (``ModelAddresses.nums``) for the store's current state,
+    or None where it has none (never built, or stale after an ingest)."""
+    try:
+        model = open_read_model(store, build_if_missing=False)
+    except (StoreError, OSError, ValueError):
+        return None
+    counts = model.meta.get("counts", {})
+    return ModelAddresses(model).nums if counts == {k: store.counts[k] for k in counts} else None
 
 
 def _slot_addr(idx, store: ChainStore, n: int, addr_nums) -> np.ndarray:

@@ -109,7 +109,10 @@ class TagStore:
         return self._index
 
     def __len__(self) -> int:
-        return self.tags.num_rows
+        if self._tags is None:      # the row count from the file's footer: no need to decode 1M tags to ask
+            f = self.dir / "tags.parquet"
+            return pq.ParquetFile(f).metadata.num_rows if f.exists() else 0
+        return self._tags.num_rows
 
     # -- lookups -------------------------------------------------------------------
     def lookup(self, address: str) -> list[Tag]:
