@@ -148,3 +148,24 @@ def test_trace_engine_maps_the_tags_and_finds_conflicts_per_cluster(store, monke
                 assert (got.entities, got.tags) == (found[c].entities, found[c].tags)
         assert [h.row for h in at.hits(two[0])] == [h.row for h in ref.hits(two[0])]
         assert all(h.conflict for h in at.hits(two[0]) if h.tag.is_cluster_definer)
+
+
+def test_endpoint_names_equal_the_hits_order(store):
+    """tags_of (a trace endpoint's short names, a cluster's part worked out once) names exactly what the
+    address's hits say, in their order, for every tagged address and a few of each cluster's members."""
+    from chaintrail.store.chainstore import ChainStore
+
+    with ChainStore(store) as st:
+        at = Attribution.open(st)
+        ref = Attribution(TagStore(store), st, at.labels)
+        every = np.arange(at.n)
+        tagged = np.flatnonzero((ref.addr_bits[every] != 0) | (ref.addr_slot[every] >= 0))
+        assert len(tagged) > 100
+        for a in tagged.tolist():
+            names = []
+            for h in ref.hits(a):
+                kind = h.tag.risk_categories[0] if h.tag.risk_categories else h.tag.kind
+                names.append(f"{kind}:{h.tag.label or h.tag.actor or '?'}")
+            assert at.tags_of(a) == list(dict.fromkeys(names)), a
+        assert not at.named(np.array([-1]))[0]
+        assert np.array_equal(at.named(tagged), np.ones(len(tagged), np.bool_))

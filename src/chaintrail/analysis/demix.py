@@ -360,7 +360,8 @@ class Demixer:
                 if a == NONE:
                     continue
                 by_dest.setdefault(a, []).append(xs[0])
-        spend_set = set(spend_txs)
+        payers = set(spend_txs) | known_txs        # once: a union per destination was O(exits^2)
+        bound = len(spend_txs) + len(known_txs)
         anchored_roots: set[int] = set()
         for a, xs in by_dest.items():
             exclusive = None
@@ -368,8 +369,7 @@ class Demixer:
             if len(xs) > 1 or anchored:
                 got = self.e.outputs_of(a)
                 # More receipts than candidate payers: cannot be exclusive (a public or busy address).
-                exclusive = len(got) <= len(spend_set) + len(known_txs) and set(
-                    self.e.out_tx[got].tolist()) <= (spend_set | known_txs)
+                exclusive = len(got) <= bound and all(t in payers for t in self.e.out_tx[got].tolist())
             if len(xs) > 1 and exclusive:
                 for x in xs[1:]:
                     dsu.union(xs[0], x)

@@ -763,12 +763,20 @@ class TraceEngine:
         addr_l = addr.tolist()
         clusters = [None if a < 0 else c for a, c in zip(addr_l, self.labels[np.maximum(addr, 0)].tolist())]
         tags_of = getattr(self.stop_addr_for, "tags_of", None)
-        tags = [tags_of(a) if a >= 0 else [] for a in addr_l] if tags_of else [[] for _ in addr_l]
+        tags: list[list[str]] = [[] for _ in addr_l]
+        # Only the endpoints that carry a tag, own or their cluster's, are named one by one (a trace
+        # into a busy service can end at millions of untagged addresses).
+        named = getattr(self.stop_addr_for, "named", None)
+        if tags_of:
+            for j in np.flatnonzero(named(addr) if named else addr >= 0).tolist():
+                tags[j] = tags_of(addr_l[j])
         if self._swept is not None:       # deposit addresses found by their sweeps name where they went
-            for j, a in enumerate(addr_l):
-                d = int(self._swept[a]) if a >= 0 and not tags[j] else -1
-                if d >= 0:
-                    tags[j] = (tags_of(d) if tags_of else []) + [f"inferred:{SWEPT_EVIDENCE} ({self._address_names(np.array([d]))[0]})"]
+            into = self._swept.many(addr)
+            for j in np.flatnonzero(into >= 0).tolist():
+                if tags[j]:
+                    continue
+                d = int(into[j])
+                tags[j] = (tags_of(d) if tags_of else []) + [f"inferred:{SWEPT_EVIDENCE} ({self._address_names(np.array([d]))[0]})"]
         eps = list(map(Endpoint, [names[g] for g in r.tolist()], clusters, tags, amount[r].tolist(),
                        e.hops[best[r]].tolist(), e.paths(best[r].tolist()) if n else [],
                        [_KINDS[k] for k in e.kind[first[r]].tolist()], outputs, amounts))
@@ -904,6 +912,16 @@ class _SweptInto:
     def __getitem__(self, a: int) -> int:
         j = int(np.searchsorted(self.keys, a))
         return int(self.into[j]) if j < len(self.keys) and self.keys[j] == a else -1
+
+    def many(self, a: np.ndarray) -> np.ndarray:
+        """``x[a]`` for each address of ``a`` (-1 where not swept, and for -1)."""
+        a = np.asarray(a, np.int64)
+        out = np.full(len(a), -1, np.int64)
+        if len(self.keys) and len(a):
+            j = np.minimum(np.searchsorted(self.keys, a), len(self.keys) - 1)
+            hit = (self.keys[j] == a) & (a >= 0)
+            out[hit] = self.into[j[hit]]
+        return out
 
 
 class _TxTime:

@@ -152,6 +152,7 @@ class Attribution:
         self._hits: dict[int, list[TagHit]] = {}
         self._conflicts: dict[int, Conflict] | None = None
         self._conflict_memo: dict[int, Conflict | None] = {}
+        self._names_memo: dict[int, list[tuple[int, str]]] = {}
 
     @classmethod
     def open(cls, store: ChainStore, labels: np.ndarray | None = None, addr_nums=None) -> "Attribution | None":
@@ -238,17 +239,47 @@ class Attribution:
         out.sort(key=lambda h: (min((rank[c] for c in h.tag.risk_categories), default=99), h.via != "address"))
         return out
 
+    def named(self, addrs: np.ndarray) -> np.ndarray:
+        """For each addr_num of ``addrs`` (-1: none), does ``tags_of`` name it (its own tag, or its cluster's
+        definer tags)? Vectorised: a trace asks it for all its endpoints at once."""
+        a = np.asarray(addrs, np.int64)
+        ok = a >= 0
+        out = np.zeros(len(a), np.bool_)
+        if ok.any():
+            b = a[ok]
+            out[ok] = (self.addr_bits[b] != 0) | (self.addr_slot[b] >= 0)
+        return out
+
     def tags_of(self, addr: int) -> list[str]:
-        """Short names for a trace endpoint: 'exchange:Binance', 'ransomware:Locky' (most severe first)."""
+        """Short names for a trace endpoint: 'exchange:Binance', 'ransomware:Locky' (most severe first),
+        in the order of ``hits``. A cluster's part is worked out once per cluster: a trace into an exchange
+        ends at many of its deposit addresses, each sharing the cluster's thousands of definer tags."""
         if not (int(self.addr_bits[addr]) or int(self.addr_slot[addr]) >= 0):
             return []
-        names: list[str] = []
-        for h in self.hits(addr):
-            kind = h.tag.risk_categories[0] if h.tag.risk_categories else h.tag.kind
-            name = f"{kind}:{h.tag.label or h.tag.actor or '?'}"
-            if name not in names:
-                names.append(name)
-        return names
+        s = int(self.addr_slot[addr])
+        own = [(_rank(t), 0, _short_name(t)) for t in self.tagstore.tags_at(self.index.rows_of_slot(s))] \
+            if s >= 0 else []
+        # hits() leaves out cluster rows that are the address's own; each such row is in ``own`` with the
+        # same rank and name and sorts first, so keeping it here names nothing new.
+        items = sorted(own + [(rk, 1, nm) for rk, nm in self._cluster_names(int(self.labels[addr]))],
+                       key=lambda x: (x[0], x[1]))
+        return list(dict.fromkeys(nm for _, _, nm in items))
+
+    def _cluster_names(self, cluster: int) -> list[tuple[int, str]]:
+        """(rank, short name) of the cluster's definer tags, sorted by rank (stable), first of each name."""
+        got = self._names_memo.get(cluster)
+        if got is None:
+            if len(self._names_memo) > 100_000:
+                self._names_memo.clear()
+            lo, hi = np.searchsorted(self.definer_cluster, [cluster, cluster + 1])
+            rows = self.definer_rows[lo:hi]
+            ranked = sorted(((_rank(t), _short_name(t)) for t in self.tagstore.tags_at(rows)) if len(rows) else [],
+                            key=lambda x: x[0])
+            first: dict[str, int] = {}
+            for rk, nm in ranked:
+                first.setdefault(nm, rk)
+            got = self._names_memo[cluster] = [(rk, nm) for nm, rk in first.items()]
+        return got
 
     # -- conflicts -----------------------------------------------------------------
     def conflicts_by_cluster(self) -> dict[int, Conflict]:
@@ -290,6 +321,19 @@ class Attribution:
                 cid = int(self.definer_cluster[lo])
                 out[cid] = Conflict(cid, ents, self.tagstore.tags_at(self.definer_rows[lo:hi]))
         return out
+
+
+_RANK = {c: i for i, c in enumerate(tx.CATEGORIES)}
+
+
+def _rank(t: Tag) -> int:
+    """How severe a tag's first-ranked category is (0: most; 99: none), as ``hits`` sorts them."""
+    return min((_RANK[c] for c in t.risk_categories), default=99)
+
+
+def _short_name(t: Tag) -> str:
+    kind = t.risk_categories[0] if t.risk_categories else t.kind
+    return f"{kind}:{t.label or t.actor or '?'}"
 
 
 def _read_model_addr_nums(store: ChainStore):
