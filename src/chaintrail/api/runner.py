@@ -21,8 +21,10 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import threading
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
 from pathlib import Path
 
@@ -32,7 +34,7 @@ from chaintrail.analysis.screening import ScreenParams
 from chaintrail.analysis.tracing import TraceParams
 from chaintrail.api.live import LiveWorkbench
 from chaintrail.api.workbench import Limits, Workbench
-from chaintrail.errors import ChaintrailError, StoreError
+from chaintrail.errors import ChaintrailError, StoreError, UsageError
 from chaintrail.i18n import _
 
 log = logging.getLogger(__name__)
@@ -137,13 +139,15 @@ class Runner:
     def __init__(self, live: LiveWorkbench, store_path: str | Path, workers: int = 0):
         self.live = live
         self.workers = workers
-        self._pool: ProcessPoolExecutor | None = None
-        if workers > 0:
-            # spawn: the API process has threads (uvicorn), which fork would copy half-way.
-            self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_init_worker,
-                                             initargs=(str(store_path), asdict(live.limits),
-                                                       None if live.other_store is None else str(live.other_store)))
+        self._store_path = str(store_path)
+        self._pool: ProcessPoolExecutor | None = self._new_pool() if workers > 0 else None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn: the API process has threads (uvicorn), which fork would copy half-way.
+        other = None if self.live.other_store is None else str(self.live.other_store)
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_init_worker,
+                                   initargs=(self._store_path, asdict(self.live.limits), other))
 
     def warm(self, wait: bool = False) -> None:
         """Start the workers now (they open the store and build their trace engines), not on the first trace.
@@ -189,19 +193,50 @@ class Runner:
         if self._pool is None:
             fn = globals()[fn_name]
             return await anyio.to_thread.run_sync(lambda: fn(wb, *args))
-        return await asyncio.wrap_future(self._pool.submit(_in_worker, fn_name, self.live.generation,
-                                                           self.live.tags_version, *args))
+        limit = self.live.limits.task_seconds_max
+        for attempt in range(2):
+            pool = self._pool
+            fut = pool.submit(_in_worker, fn_name, self.live.generation, self.live.tags_version, *args)
+            try:
+                return await asyncio.wait_for(asyncio.wrap_future(fut), limit)
+            except asyncio.TimeoutError:
+                # A worker cannot be interrupted mid-kernel: replace the pool, so one huge trace does not
+                # hold a worker and a core for minutes while the others' traces queue behind it.
+                self._replace_pool(pool)
+                raise UsageError(_("this ran for more than {n} s and was stopped: narrow it (fewer hops, a "
+                                   "minimum amount, a time window) or run it from the command line "
+                                   "(chaintrail trace ... --parquet FILE)").format(n=f"{limit:g}")) from None
+            except (BrokenProcessPool, asyncio.CancelledError):
+                # Its worker went with a pool replaced for another task: once more on the new one.
+                replaced = self._pool is not pool and fut.done() and (
+                    fut.cancelled() or isinstance(fut.exception(), BrokenProcessPool))
+                if attempt or not replaced:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _replace_pool(self, pool: ProcessPoolExecutor) -> None:
+        """Start a fresh pool (warming up), then stop ``pool``'s workers, even mid-task."""
+        if self._pool is not pool:
+            return                  # another task already replaced it
+        log.warning("a worker task ran past %s s: replacing the trace workers", self.live.limits.task_seconds_max)
+        self._pool = self._new_pool()
+        self.warm()
+        threading.Thread(target=_stop, args=(pool,), name="stop-workers", daemon=True).start()  # joins: not here
 
     def close(self) -> None:
         """Stop the workers now, even mid-trace (nobody is waiting for the answer any more)."""
         if self._pool is not None:
-            procs = list(getattr(self._pool, "_processes", {}).values())
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            for p in procs:
-                p.terminate()
-            for p in procs:
-                p.join(5)
+            _stop(self._pool)
             self._pool = None
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    procs = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.join(5)
 
 
 def default_workers() -> int:

@@ -39,6 +39,7 @@ class Limits:
     page_max: int = 1000            # most rows in one page
     trace_hops_max: int = 200
     graph_endpoints: int = 60       # endpoints drawn on the canvas per trace (the table has them all)
+    task_seconds_max: float = 60.0   # a trace or screen in a worker past this is stopped (its workers replaced)
 
 
 class _Tracer(TraceEngine):
