@@ -141,6 +141,8 @@ class Runner:
         self.workers = workers
         self._store_path = str(store_path)
         self._pool: ProcessPoolExecutor | None = self._new_pool() if workers > 0 else None
+        self._slot_loop: asyncio.AbstractEventLoop | None = None
+        self._slot_sem: asyncio.Semaphore | None = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn: the API process has threads (uvicorn), which fork would copy half-way.
@@ -193,6 +195,18 @@ class Runner:
         if self._pool is None:
             fn = globals()[fn_name]
             return await anyio.to_thread.run_sync(lambda: fn(wb, *args))
+        async with self._slots():
+            return await self._run_in_pool(fn_name, *args)
+
+    def _slots(self) -> asyncio.Semaphore:
+        """One slot per worker, so a task is sent only when a worker is free and its time budget counts its
+        own run, not the wait behind others (the pool would queue it and start the clock at once)."""
+        loop = asyncio.get_running_loop()
+        if self._slot_loop is not loop:
+            self._slot_loop, self._slot_sem = loop, asyncio.Semaphore(self.workers)
+        return self._slot_sem
+
+    async def _run_in_pool(self, fn_name: str, *args):
         limit = self.live.limits.task_seconds_max
         for attempt in range(2):
             pool = self._pool
