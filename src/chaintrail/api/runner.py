@@ -235,7 +235,8 @@ class Runner:
         log.warning("a worker task ran past %s s: replacing the trace workers", self.live.limits.task_seconds_max)
         self._pool = self._new_pool()
         self.warm()
-        threading.Thread(target=_stop, args=(pool,), name="stop-workers", daemon=True).start()  # joins: not here
+        # Terminate and join off the event loop (a join may wait seconds).
+        threading.Thread(target=_stop, args=(pool,), name="stop-workers", daemon=True).start()
 
     def close(self) -> None:
         """Stop the workers now, even mid-trace (nobody is waiting for the answer any more)."""
@@ -245,7 +246,7 @@ class Runner:
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
-    procs = list(getattr(pool, "_processes", {}).values())
+    procs = list((getattr(pool, "_processes", None) or {}).values())      # None once shut down
     pool.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         p.terminate()
