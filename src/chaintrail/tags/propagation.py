@@ -235,8 +235,7 @@ class Attribution:
         rows = [r for r in self.definer_rows[lo:hi].tolist() if r not in seen]
         for r, t in zip(rows, self.tagstore.tags_at(rows) if rows else []):
             out.append(TagHit(r, t, "cluster", t.address, cluster, conflict))
-        rank = {c: i for i, c in enumerate(tx.CATEGORIES)}
-        out.sort(key=lambda h: (min((rank[c] for c in h.tag.risk_categories), default=99), h.via != "address"))
+        out.sort(key=lambda h: (_rank(h.tag), h.via != "address"))
         return out
 
     def named(self, addrs: np.ndarray) -> np.ndarray:
