@@ -277,3 +277,20 @@ def test_parallel_import_gives_the_same_table(tmp_path, monkeypatch):
     rep = parallel.import_paths([src], workers=2)
     assert rep.ok and rep.tags_added == 8
     assert parallel.tags.equals(serial.tags)
+
+
+def test_csv_line_ends_and_quoted_newlines_read_alike():
+    """The CSV reader walks the text's lines (no 4-byte-a-character copy of it): LF, CRLF and lone-CR files,
+    and a quoted label across two lines, give the same tags and the same line numbers for a bad row."""
+    from chaintrail.tags.csvtags import read_csv
+
+    rows = ["address,label,category", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq,\"Two\nlines\",exchange",
+            "not-an-address-row-without,,", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT,Boat,mixer", ""]
+    got = []
+    for end in ("\n", "\r\n", "\r"):
+        text = end.join(rows)
+        tags, _, bad = read_csv(text, "t.csv")
+        got.append((tags.select(["address", "label", "category", "origin_line"]).to_pylist(),
+                    [(e.line if hasattr(e, "line") else str(e)) for e in bad]))
+    assert got[0] == got[1] == got[2]
+    assert [t["label"] for t in got[0][0]] == ["Two\nlines", None, "Boat"]      # addresses are checked later

@@ -19,13 +19,13 @@ Tornado pool contracts, which are public protocol addresses (``service_data``).
 from __future__ import annotations
 
 import csv
-import io
 import re
 from pathlib import Path
 
 import pyarrow as pa
 
 from chaintrail.i18n import _
+from chaintrail.tags.csvtags import text_lines
 from chaintrail.tags.errors import TagFileError
 from chaintrail.tags.model import finish_tags
 
@@ -80,7 +80,7 @@ def provenance_source(path: str) -> str:
 
 def read_label_set(text: str, path: str, layout: str) -> tuple[pa.Table, list[TagFileError]]:
     """Tags for one label-set file, and an error naming the line of each row left out (no 0x address)."""
-    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
+    rows = list(csv.reader(text_lines(text.lstrip("\ufeff"))))
     body = rows if layout == "tornado_contracts" else rows[1:]
     first_line = 1 if layout == "tornado_contracts" else 2
     source = provenance_source(path)
