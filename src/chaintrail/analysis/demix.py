@@ -205,7 +205,6 @@ class Demixer:
         self.payout_fee = payout_fee          # a custodial mixer's fee range (amount-timing leads)
         self.label = tx_label                  # sparse_tx_labels.TxLabels: x[t] is tx t's code
         self.mixing = tx_label.flags(M.MIXING)
-        self._mix_txs = self.mixing.txs
         self.window_s = window_s
         self.fee_tol = fee_tolerance
         self.min_span = 3
@@ -234,12 +233,6 @@ class Demixer:
         # ``spenders`` builds arrays per call, 6 us where this takes well under one.
         i = int(self.e.out_spent[o])
         return int(self.e.in_tx[i]) if i < self.e.n_in else -1
-
-    def is_mixing(self, t: int) -> bool:
-        """Is tx ``t`` a CoinJoin or mix (``self.mixing[t]`` without its per-call array handling)."""
-        m = self._mix_txs
-        j = int(m.searchsorted(t))
-        return j < len(m) and int(m[j]) == t
 
     def custodial_addresses(self) -> np.ndarray:
         """Addresses of custodial chip mixers: entities that create exact chips or carry a mixer's
@@ -317,7 +310,7 @@ class Demixer:
                     continue
                 for x in self.outs(u):
                     v = self.spender(x)
-                    if v >= 0 and self.is_mixing(v) and int(e.tx_time[v]) <= t_end:
+                    if v >= 0 and self.mixing[v] and int(e.tx_time[v]) <= t_end:
                         todo.append(v)
         out: dict[int, tuple[list[int], list[int]]] = {}
         for t in sorted(seen):
@@ -349,7 +342,7 @@ class Demixer:
         for x in exits:
             dsu.find(x)
             s = self.spender(x)
-            if s >= 0 and not self.is_mixing(s):
+            if s >= 0 and not self.mixing[s]:
                 spend_txs.setdefault(s, []).append(x)
         by_dest: dict[int, list[int]] = {}
         for s, xs in spend_txs.items():
@@ -449,7 +442,7 @@ class Demixer:
 
     def _sweep_to_service(self, s: int, service: np.ndarray) -> bool:
         """Is tx ``s`` a sweep (one output, not a mix) into a cash-out service's address?"""
-        if s < 0 or self.is_mixing(s):
+        if s < 0 or self.mixing[s]:
             return False
         o = self.outs(s)
         if len(o) != 1:

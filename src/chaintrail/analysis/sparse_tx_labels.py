@@ -34,9 +34,11 @@ class TxFlags:
         return cls(np.flatnonzero(np.asarray(mask, np.bool_)))
 
     def __getitem__(self, t):
-        scalar = np.ndim(t) == 0
-        _, hit = _find(self.txs, np.atleast_1d(np.asarray(t, np.int64)))
-        return bool(hit[0]) if scalar else hit
+        if np.ndim(t) == 0:         # one tx (demixing asks ~10^5 times a trace): no per-call arrays
+            j = int(self.txs.searchsorted(t))
+            return j < len(self.txs) and int(self.txs[j]) == int(t)
+        _, hit = _find(self.txs, np.asarray(t, np.int64))
+        return hit
 
     def __len__(self) -> int:
         return len(self.txs)

@@ -18,6 +18,7 @@ import io
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 
+from chaintrail.chains.address_case import normalize_address
 from chaintrail.errors import DecodeError
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.sql import query
@@ -35,7 +36,6 @@ COLUMNS = {
     "account": ("wallet_address", "account", "account_id", "customer_wallet", "target_address"),
     "entity": ("entity_name", "entity", "customer", "holder"),
 }
-_CASE_FREE = ("bc1", "tb1", "bcrt1")
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,6 @@ class Leg:
     amount_usd: str | None
     account: str | None
     entity: str | None
-
-
-def _norm_addr(a: str) -> str:
-    a = a.strip()
-    return a.lower() if a.lower().startswith(_CASE_FREE) else a
 
 
 def _find_columns(header: list[str], source: str) -> dict[str, int]:
@@ -109,9 +104,9 @@ def read_legs(data: bytes, source: str = "exchange records") -> list[Leg]:
         address = get("address")
         if not address:
             raise DecodeError(f"line {n}: no address", source, at)
-        legs.append(Leg(n, txid, _norm_addr(address), _amount(get("amount_sat"), get("amount_btc"), n, source, at),
+        legs.append(Leg(n, txid, normalize_address(address), _amount(get("amount_sat"), get("amount_btc"), n, source, at),
                         get("direction"), get("date"), get("amount_usd"),
-                        _norm_addr(get("account")) if get("account") else None, get("entity")))
+                        normalize_address(get("account")) if get("account") else None, get("entity")))
     return legs
 
 
@@ -176,7 +171,7 @@ def _place(leg: Leg, blocks, outs, ins) -> tuple[str, str | None, int | None]:
     seen_address = False
     for side, items in (("output", outs.get(leg.txid, [])), ("input", ins.get(leg.txid, []))):
         for idx, addr, value in items:
-            if addr is not None and _norm_addr(addr) == leg.address:
+            if addr is not None and normalize_address(addr) == leg.address:
                 seen_address = True
                 if value == leg.amount_sat:
                     return f"matched_{side}", side, idx
