@@ -23,8 +23,9 @@ from chaintrail.chains.bitcoin.scripts import KEY_WIDTH, address_keys, classify_
 from chaintrail.chains.bitcoin.spend_scripts import infer_keys
 from chaintrail.chains.bitcoin.undo_columns import UndoColumns
 from chaintrail.errors import UndoDataError
+from chaintrail.ingest.btc_links import flipped, link_inputs, place_outputs, spend_links, tx_sums
 from chaintrail.store.chainstore import Batch
-from chaintrail.store.index import NONE, UNKNOWN_VALUE
+from chaintrail.store.index import NONE
 from chaintrail.store.schema import (ADDR_FROM_SPEND, ADDR_FROM_STORE, ADDR_FROM_UNDO, ADDR_UNKNOWN, HASH, TABLES,
                                      VALUE_FROM_STORE, VALUE_FROM_UNDO, VALUE_UNKNOWN)
 from chaintrail.store.writer_state import WriterState
@@ -75,8 +76,7 @@ def _binary_array(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> pa.Arr
 
 def _hash_array(rows: np.ndarray) -> pa.Array:
     """(n, 32) internal-order hashes -> fixed-size binary in display order."""
-    flipped = np.ascontiguousarray(rows[:, ::-1])
-    return pa.Array.from_buffers(HASH, len(rows), [None, pa.py_buffer(flipped)])
+    return pa.Array.from_buffers(HASH, len(rows), [None, pa.py_buffer(flipped(rows))])
 
 
 def _nullable(values: np.ndarray, missing: np.ndarray) -> pa.Array:
@@ -157,6 +157,28 @@ def _interleave(pieces: list[pa.Array], where: list[np.ndarray], n: int) -> pa.A
     return pa.StringArray.from_buffers(n, pa.py_buffer(dst_off.astype(np.int32)), pa.py_buffer(dst))
 
 
+@nb.njit(cache=True, nogil=True)
+def _new_address_rows(ids, qblock, A0, n_new, n_blocks):
+    """``(blk_first_addr, first_q)`` from interned ids in query order: the first id that each block's queries
+    could create, and for each new id (A0..) the query that created it. New ids are handed out in query order,
+    so an id at or past the next one to hand out is new there."""
+    blk_first_addr = np.empty(n_blocks, np.uint32)
+    first_q = np.empty(n_new, np.int64)
+    nxt, b = A0, 0
+    for j in range(ids.shape[0]):
+        while b < n_blocks and b <= qblock[j]:
+            blk_first_addr[b] = nxt
+            b += 1
+        i = ids[j]
+        if i >= nxt:
+            first_q[i - A0] = j
+            nxt = i + 1
+    while b < n_blocks:
+        blk_first_addr[b] = nxt
+        b += 1
+    return blk_first_addr, first_q
+
+
 @dataclass
 class _KeyGroup:
     """Address keys from one kind of source (outputs, undo scripts, inferred spends)."""
@@ -218,37 +240,22 @@ class Mapper:
         T0, I0, O0, A0, B0 = s.n_tx, s.n_in, s.n_out, s.n_addr, s.n_blocks
         nt, ni, no, nb_ = lay.n_tx, lay.n_in, lay.n_out, lay.n_blocks
         blk_first = lay.blk_first_tx
-        tx_block = np.repeat(np.arange(nb_), np.diff(blk_first))
-        tx_in_counts = np.diff(lay.tx_first_in)
-        tx_out_counts = np.diff(lay.tx_first_out)
-        in_tx = np.repeat(np.arange(nt), tx_in_counts)
-        out_tx = np.repeat(np.arange(nt), tx_out_counts)
-        is_cb_tx = np.zeros(nt, bool)
-        is_cb_tx[blk_first[:-1]] = True
-        is_cb_in = is_cb_tx[in_tx]
 
         # Outputs (classified by ``prepare``): append values so inputs of this batch can see them.
         types, out_keys, out_valid = prep.types, prep.out_keys, prep.out_valid
         s.txids.append(txids)
         s.tx_first_out.extend((O0 + lay.tx_first_out[:-1]).astype(np.uint32))
         s.out_value.extend(lay.out_value)
+        out_tx, vout, out_block = place_outputs(blk_first, lay.tx_first_out)
 
         # Inputs: resolve (prev txid, vout) to an output id.
-        prev_rows = prep.prev_rows
-        prev_tx = s.txids.lookup(prev_rows)
-        first_out_all = s.tx_first_out.view()
-        n_tx_all = T0 + nt
-        ok = (prev_tx >= 0) & ~is_cb_in & (prev_tx < T0 + in_tx)
-        safe_tx = np.where(ok, prev_tx, 0)
-        next_first = np.where(safe_tx + 1 < n_tx_all, first_out_all[np.minimum(safe_tx + 1, n_tx_all - 1)], O0 + no)
-        ok &= lay.in_vout < (next_first.astype(np.int64) - first_out_all[safe_tx])
-        prev_out = np.where(ok, first_out_all[safe_tx].astype(np.int64) + lay.in_vout, -1)
-        in_value = np.full(ni, UNKNOWN_VALUE, np.int64)
-        in_value[ok] = s.out_value.view()[prev_out[ok]]
+        prev_tx = s.txids.lookup(prep.prev_rows)
+        in_tx, vin, in_block, is_cb_in, ok, prev_out, in_value = link_inputs(
+            blk_first, lay.tx_first_in, lay.in_vout, prev_tx, T0, O0, no, s.tx_first_out.view(), s.out_value.view())
         value_src = np.where(ok, VALUE_FROM_STORE, VALUE_UNKNOWN).astype(np.int8)
 
         # Undo data fills inputs whose spent output is not in the store.
-        undo_in, undo_scripts = self._apply_undo(lay, metas, in_tx, is_cb_in, ok, tx_block, in_value, value_src)
+        undo_in, undo_scripts = self._apply_undo(metas, in_block, is_cb_in, ok, in_value, value_src)
 
         # Inputs still without a spent script: read the address off their scriptSig/witness.
         addr_src = np.where(ok, ADDR_FROM_STORE, ADDR_UNKNOWN).astype(np.int8)
@@ -257,68 +264,50 @@ class Mapper:
         inf_keys, inf_valid, inf_types = infer_keys(lay, rest)
 
         # Address interning in first-seen order: per block, its outputs, undo scripts, then inferred spends.
-        out_group = _KeyGroup(out_keys, out_valid, types, tx_block[out_tx], lambda r: _slice(buf, lay.out_script[r], lay.out_script_len[r]))
+        out_group = _KeyGroup(out_keys, out_valid, types, out_block, lambda r: _slice(buf, lay.out_script[r], lay.out_script_len[r]))
         groups = [out_group]
         if undo_scripts is not None:
             u_types, upo, upl, uwv = classify_scripts(undo_scripts.buf, undo_scripts.script_off, undo_scripts.script_len)
             u_keys, u_valid = address_keys(undo_scripts.buf, u_types, upo, upl, uwv)
-            groups.append(_KeyGroup(u_keys, u_valid, u_types, tx_block[in_tx[undo_in]],
+            groups.append(_KeyGroup(u_keys, u_valid, u_types, in_block[undo_in],
                                     lambda r: _slice(undo_scripts.buf, undo_scripts.script_off[r], undo_scripts.script_len[r])))
         else:
             groups.append(_KeyGroup.empty())
-        groups.append(_KeyGroup(inf_keys, inf_valid, inf_types, tx_block[in_tx[rest]], lambda r: None))
+        groups.append(_KeyGroup(inf_keys, inf_valid, inf_types, in_block[rest], lambda r: None))
         ids, blk_first_addr, new_addr_rows = self._intern(groups, lay.n_blocks)
         out_addr = _ids_u32(ids[0])
         s.out_addr.extend(out_addr)
+
+        # Spend links (new outputs' column is written whole; older ones are patched) and the spent addresses.
         in_addr = np.full(ni, NONE, np.uint32)
-        in_addr[ok] = s.out_addr.view()[prev_out[ok]]
+        spent, patch_pos, patch_val = spend_links(ok, prev_out, s.out_addr.view(), I0, O0, no, in_addr)
         in_addr[undo_in] = _ids_u32(ids[1])
         in_addr[rest] = _ids_u32(ids[2])
         addr_src[rest[ids[2] >= 0]] = ADDR_FROM_SPEND
 
-        # Spend links: new outputs' column is written whole; older ones are patched.
-        spent = np.full(no, NONE, np.uint32)
-        in_nums = (I0 + np.arange(ni)).astype(np.uint32)
-        tgt = prev_out[ok]
-        new_side = tgt >= O0
-        spent[tgt[new_side] - O0] = in_nums[ok][new_side]
-        patch_pos, patch_val = tgt[~new_side], in_nums[ok][~new_side]
-
         # Fees, sizes, weights.
-        in_sum = np.add.reduceat(np.where(in_value < 0, 0, in_value), lay.tx_first_in[:-1]) if ni else np.zeros(nt, np.int64)
-        in_sum = np.where(tx_in_counts > 0, in_sum, 0)
-        unknown = np.add.reduceat((in_value < 0).astype(np.int64), lay.tx_first_in[:-1]) if ni else np.zeros(nt, np.int64)
-        unknown = np.where(tx_in_counts > 0, unknown, 0)
-        out_sum = np.add.reduceat(lay.out_value, lay.tx_first_out[:-1]) if no else np.zeros(nt, np.int64)
-        out_sum = np.where(tx_out_counts > 0, out_sum, 0)
-        fee = in_sum - out_sum
-        fee_missing = is_cb_tx | (unknown > 0)
-        size = lay.tx_end - lay.tx_start
-        segwit = lay.tx_body >= 0
-        wit_len = np.where(segwit, (lay.tx_end - 4) - lay.tx_wit + 2, 0)
-        weight = (size - wit_len) * 3 + size
-        vsize = (weight + 3) // 4
+        tx_block, tx_index, fee, fee_missing, size, vsize, weight = tx_sums(
+            blk_first, lay.tx_first_in, lay.tx_first_out, in_value, lay.out_value, lay.tx_start, lay.tx_end,
+            lay.tx_body, lay.tx_wit)
 
         s.n_tx, s.n_in, s.n_out, s.n_blocks = T0 + nt, I0 + ni, O0 + no, B0 + nb_
         tables = {
             "blocks": self._blocks_table(lay, metas, B0, T0, weight),
             "txs": pa.table({
-                "tx_num": T0 + np.arange(nt), "txid": _hash_array(txids), "block_seq": (B0 + tx_block).astype(np.int32),
-                "tx_index": (np.arange(nt) - blk_first[tx_block]).astype(np.int32), "is_coinbase": is_cb_tx,
-                "version": lay.tx_version, "locktime": lay.tx_locktime, "size": size.astype(np.int32),
-                "vsize": vsize.astype(np.int32), "weight": weight.astype(np.int32),
-                "n_in": tx_in_counts.astype(np.int32), "n_out": tx_out_counts.astype(np.int32),
+                "tx_num": T0 + np.arange(nt), "txid": _hash_array(txids), "block_seq": B0 + tx_block,
+                "tx_index": tx_index, "is_coinbase": tx_index == 0,
+                "version": lay.tx_version, "locktime": lay.tx_locktime, "size": size,
+                "vsize": vsize, "weight": weight,
+                "n_in": np.diff(lay.tx_first_in).astype(np.int32), "n_out": np.diff(lay.tx_first_out).astype(np.int32),
                 "fee_sat": _nullable(fee, fee_missing)}),
             "inputs": pa.table({
-                "in_num": I0 + np.arange(ni), "tx_num": T0 + in_tx,
-                "vin": (np.arange(ni) - lay.tx_first_in[in_tx]).astype(np.int32),
-                "prev_txid": _hash_array(prev_rows), "prev_vout": lay.in_vout,
+                "in_num": I0 + np.arange(ni), "tx_num": T0 + in_tx, "vin": vin,
+                "prev_txid": _hash_array(prep.prev_rows), "prev_vout": lay.in_vout,
                 "prev_out_num": _nullable(prev_out, ~ok), "value_sat": _nullable(in_value, in_value < 0),
                 "addr_num": _nullable(in_addr.astype(np.int64), in_addr == NONE),
                 "value_source": value_src, "addr_source": addr_src, "sequence": lay.in_sequence}),
             "outputs": pa.table({
-                "out_num": O0 + np.arange(no), "tx_num": T0 + out_tx,
-                "vout": (np.arange(no) - lay.tx_first_out[out_tx]).astype(np.int32),
+                "out_num": O0 + np.arange(no), "tx_num": T0 + out_tx, "vout": vout,
                 "value_sat": lay.out_value, "script_type": types,
                 "addr_num": _nullable(out_addr.astype(np.int64), out_addr == NONE),
                 "script": prep.scripts}),
@@ -334,13 +323,12 @@ class Mapper:
         }
         return Batch(tables, tails, patch_pos.astype(np.int64), patch_val.astype(np.uint32))
 
-    def _apply_undo(self, lay, metas, in_tx, is_cb_in, ok, tx_block, in_value, value_src):
+    def _apply_undo(self, metas, in_block, is_cb_in, ok, in_value, value_src):
         """Fill values of unresolved inputs from undo data.
 
         Returns the input ids filled and an ``UndoColumns`` of their spent scripts.
         Undo data is only read for blocks with an input the store cannot resolve.
         """
-        in_block = tx_block[in_tx]
         filled: list[np.ndarray] = []
         parts: list[UndoColumns] = []
         for b in np.unique(in_block[~ok & ~is_cb_in]).tolist():
@@ -365,43 +353,49 @@ class Mapper:
     def _intern(self, groups: list["_KeyGroup"], n_blocks: int):
         """Intern every group's keys; order is by block, then group, then row (first seen)."""
         s = self.s
-        keys = np.concatenate([g.keys for g in groups])
-        valid = np.concatenate([g.valid for g in groups])
-        qtypes = np.concatenate([g.types for g in groups])
-        rank = np.concatenate([g.block * len(groups) + k for k, g in enumerate(groups)])
-        order = np.argsort(rank, kind="stable")
-        A0 = s.n_addr
-        ids_sorted = s.addrs.intern(keys[order], valid[order])
-        ids = np.empty_like(ids_sorted)
-        ids[order] = ids_sorted
-        s.n_addr = s.addrs.n
-        bounds = np.cumsum([0] + [len(g.keys) for g in groups])
-        per_group = [ids[bounds[k]:bounds[k + 1]] for k in range(len(groups))]
-        # First address id of each block, for rollback.
-        blk_of_query = (rank[order] // len(groups)) if len(order) else np.zeros(0, np.int64)
-        if len(order):
-            running = np.maximum.accumulate(np.where(ids_sorted >= A0, ids_sorted + 1, A0))
-            starts = np.searchsorted(blk_of_query, np.arange(n_blocks), side="left")
-            blk_first_addr = np.where(starts > 0, running[np.maximum(starts - 1, 0)], A0).astype(np.uint32)
+        sizes = [len(g.keys) for g in groups]
+        bounds = np.cumsum([0] + sizes)
+        only = int(np.argmax(sizes))
+        if sum(1 for n in sizes if n) <= 1:
+            # One group (every input resolved in the store, as on a chain ingested from genesis): its rows are
+            # in block order already, so nothing is copied or sorted.
+            g = groups[only]
+            keys, valid, qtypes, qblock, order = g.keys, g.valid, g.types, g.block, None
         else:
-            blk_first_addr = np.full(n_blocks, A0, np.uint32)
-        # New address rows, each from the query that created it.
-        new_ids = np.arange(A0, s.n_addr)
-        first_q = np.full(len(new_ids), -1, np.int64)
-        qpos = np.flatnonzero(ids_sorted >= A0)
-        first_q[ids_sorted[qpos][::-1] - A0] = qpos[::-1]   # earliest query wins
-        src_q = order[first_q]
+            keys = np.concatenate([g.keys for g in groups])
+            rank = np.concatenate([g.block * len(groups) + k for k, g in enumerate(groups)])
+            order = np.argsort(rank, kind="stable")
+            qtypes = np.concatenate([g.types for g in groups])
+            valid = np.concatenate([g.valid for g in groups])[order]
+            qblock = rank[order] // len(groups)
+            keys = keys[order]
+        A0 = s.n_addr
+        ids_sorted = s.addrs.intern(keys, valid)
+        s.n_addr = s.addrs.n
+        if order is None:
+            ids = ids_sorted
+        else:
+            ids = np.empty_like(ids_sorted)
+            ids[order] = ids_sorted
+        per_group = [ids[bounds[k]:bounds[k + 1]] for k in range(len(groups))]
+        # First address id of each block (for rollback), and the query that created each new address.
+        blk_first_addr, first_q = _new_address_rows(ids_sorted, qblock, A0, s.n_addr - A0, n_blocks)
+        src_q = first_q + int(bounds[only]) if order is None else order[first_q]   # (rows of the concatenated groups)
+        new_types = qtypes[first_q if order is None else src_q].astype(np.uint8)
+        new_keys, net = s.addrs.keys[A0:], self.net
         # Only multisig and long witness programs need their script to be spelled out.
+        kind = new_keys[:, 0]
+        rare = np.flatnonzero((kind == ScriptType.MULTISIG) | (kind == ScriptType.WITNESS_UNKNOWN))
         scripts: list[bytes | None] = [None] * len(src_q)
-        for j in np.flatnonzero(np.isin(keys[src_q, 0], (ScriptType.MULTISIG, ScriptType.WITNESS_UNKNOWN))).tolist():
+        for j in rare.tolist():
             q = int(src_q[j])
             k = int(np.searchsorted(bounds, q, side="right") - 1)
             scripts[j] = groups[k].script_of(q - int(bounds[k]))
-        new_keys, new_types, net = s.addrs.keys[A0:], qtypes[src_q].astype(np.uint8), self.net
 
         def rows() -> pa.Table:
             # Called by the store's writer thread: the strings only go to Parquet, not to the index.
-            return pa.table({"addr_num": new_ids, "address": _address_strings(new_keys, scripts, net),
+            return pa.table({"addr_num": np.arange(A0, A0 + len(new_keys)),
+                             "address": _address_strings(new_keys, scripts, net),
                              "script_type": new_types}, schema=TABLES["addresses"])
         return per_group, blk_first_addr, rows
 

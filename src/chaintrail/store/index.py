@@ -19,6 +19,7 @@ is a plain file that ``numpy.memmap`` maps read-only for analysis.
 
 from __future__ import annotations
 
+import mmap
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,11 +139,22 @@ def patch_out_spent(root: Path, positions: np.ndarray, values: np.ndarray, n_out
     left to ``sync_columns``)."""
     if len(positions) == 0:
         return
-    mm = open_column(root, "out_spent", n_outputs, mode="r+")
-    mm[positions] = values
-    if flush:
-        mm.flush()
-    del mm
+    col = BY_NAME["out_spent"]
+    size = n_outputs * col.dtype.itemsize
+    flags = mmap.MAP_SHARED
+    if len(positions) * mmap.PAGESIZE >= size:
+        # About a patch per page: map every page in one call rather than fault them in one by one (10M-tx
+        # chain, 84 MB column, 160k patches: 51-225 -> 21-42 ms per commit). Sparse patches (a long chain's
+        # column) fault in only the pages they touch.
+        flags |= getattr(mmap, "MAP_POPULATE", 0)
+    with open(_path(root, col), "r+b") as f:
+        mm = mmap.mmap(f.fileno(), size, flags=flags)
+    try:
+        np.frombuffer(mm, col.dtype)[positions] = values   # (no name holds the view: close() may unmap)
+        if flush:
+            mm.flush()
+    finally:
+        mm.close()
 
 
 def truncate_columns(root: Path, counts: dict[str, int]) -> None:

@@ -8,10 +8,13 @@ from chaintrail.store.hashtable import KeyTable
 from chaintrail.store.index import load_columns
 
 # Rows expected per byte of blocks, on the high side (a 1M-tx generated chain: 399 B per tx, 196 per address,
-# 190 per output; mainnet has more bytes per row): room made for them up front spares the key tables their
-# rehashes while they double (a third of the mapping thread's CPU on a fresh 1M-tx ingest).
+# 190 per output; the 10M-tx one 353, 232, 168; mainnet has more bytes per row): room made for them up front
+# spares the key tables their rehashes while they double (a third of the mapping thread's CPU on a fresh 1M-tx
+# ingest; on the 10M-tx chain, reserving at most 8M keys left 2.9 s of rehashing and copying to the mapping thread).
 BYTES_PER_TX, BYTES_PER_ADDR, BYTES_PER_OUT = 250, 160, 150
-EXPECT_MAX = 1 << 23   # keys reserved at most per table ahead of need: 128 MB of hash table, 256 MB of txid/address keys
+# Keys reserved at most per table ahead of need: 256 MB of txid keys and 512 MB of hash table (only the table is
+# touched before it fills: the keys' and columns' pages are mapped as they are written).
+EXPECT_MAX = 1 << 25
 
 
 class Grow:
