@@ -14,8 +14,6 @@ import numba as nb
 import numpy as np
 import pyarrow as pa
 
-from chaintrail.chains.bitcoin.address import script_address
-from chaintrail.chains.bitcoin.address_batch import encode_base58check_batch, encode_segwit_batch
 from chaintrail.chains.bitcoin.network import Network
 from chaintrail.chains.bitcoin.parse import BlockLayout, compute_txids
 from chaintrail.chains.bitcoin.script_types import ScriptType
@@ -23,6 +21,7 @@ from chaintrail.chains.bitcoin.scripts import KEY_WIDTH, address_keys, classify_
 from chaintrail.chains.bitcoin.spend_scripts import infer_keys
 from chaintrail.chains.bitcoin.undo_columns import UndoColumns
 from chaintrail.errors import UndoDataError
+from chaintrail.ingest.btc_address_column import address_column
 from chaintrail.ingest.btc_links import flipped, link_inputs, place_outputs, spend_links, tx_sums
 from chaintrail.store.chainstore import Batch
 from chaintrail.store.index import NONE
@@ -94,67 +93,6 @@ def _concat_undo(parts: list[UndoColumns]) -> UndoColumns:
         shift += len(p.buf)
     return UndoColumns(np.concatenate([p.values for p in parts]), np.concatenate(bufs),
                        np.concatenate(offs), np.concatenate([p.script_len for p in parts]))
-
-
-def _address_strings(keys: np.ndarray, scripts: list[bytes | None], network: Network) -> pa.Array:
-    """Address strings for new keys; kinds are the key's first byte (P2PK keys are P2PKH)."""
-    kind = keys[:, 0]
-    pieces: list[pa.Array] = []
-    where: list[np.ndarray] = []
-    b58 = np.flatnonzero((kind == ScriptType.P2PKH) | (kind == ScriptType.P2SH))
-    if len(b58):
-        versions = np.where(kind[b58] == ScriptType.P2PKH, network.p2pkh_prefix, network.p2sh_prefix).astype(np.uint8)
-        pieces.append(encode_base58check_batch(versions, np.ascontiguousarray(keys[b58, 1:21])))
-        where.append(b58)
-    seg = np.flatnonzero(np.isin(kind, (ScriptType.P2WPKH, ScriptType.P2WSH, ScriptType.P2TR)))
-    if len(seg):
-        k = kind[seg]
-        vers = np.where(k == ScriptType.P2TR, 1, 0).astype(np.uint8)
-        lens = np.where(k == ScriptType.P2WPKH, 20, 32).astype(np.uint8)
-        progs = np.zeros((len(seg), 40), np.uint8)
-        progs[:, :32] = keys[seg, 1:33]
-        pieces.append(encode_segwit_batch(network.hrp, vers, progs, lens))
-        where.append(seg)
-    # Multisig descriptors and unusual witness programs are rare: the reference encoder does them.
-    rare = np.flatnonzero(np.isin(kind, (ScriptType.MULTISIG, ScriptType.WITNESS_UNKNOWN)))
-    if len(rare):
-        pieces.append(pa.array([script_address(scripts[i], network)[1] for i in rare.tolist()], pa.string()))
-        where.append(rare)
-    if not pieces:
-        return pa.array([], pa.string())
-    pieces = [p.cast(pa.string()) for p in pieces]
-    if any(p.null_count for p in pieces) or sum(len(w) for w in where) != len(keys):
-        order = np.concatenate(where)
-        inverse = np.empty(len(order), np.int64)
-        inverse[order] = np.arange(len(order))
-        return pa.concat_arrays(pieces).take(pa.array(inverse))
-    return _interleave(pieces, where, len(keys))
-
-
-@nb.njit(cache=True, nogil=True)
-def _scatter(src_off, src_data, where, dst_off, dst_data):
-    for r in range(where.shape[0]):
-        o = dst_off[where[r]]
-        s, e = src_off[r], src_off[r + 1]
-        dst_data[o:o + e - s] = src_data[s:e]
-
-
-def _interleave(pieces: list[pa.Array], where: list[np.ndarray], n: int) -> pa.Array:
-    """One string array whose row ``where[k][r]`` is ``pieces[k][r]`` (every row covered once, no nulls)."""
-    parts = []
-    lens = np.zeros(n, np.int64)
-    for p, w in zip(pieces, where):
-        bufs = p.buffers()
-        off = np.frombuffer(bufs[1], np.int32)[p.offset:p.offset + len(p) + 1]
-        data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
-        lens[w] = np.diff(off)
-        parts.append((off, data, w))
-    dst_off = np.zeros(n + 1, np.int64)
-    np.cumsum(lens, out=dst_off[1:])
-    dst = np.empty(int(dst_off[-1]), np.uint8)
-    for off, data, w in parts:
-        _scatter(off, data, w.astype(np.int64), dst_off, dst)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(dst_off.astype(np.int32)), pa.py_buffer(dst))
 
 
 @nb.njit(cache=True, nogil=True)
@@ -395,7 +333,7 @@ class Mapper:
         def rows() -> pa.Table:
             # Called by the store's writer thread: the strings only go to Parquet, not to the index.
             return pa.table({"addr_num": np.arange(A0, A0 + len(new_keys)),
-                             "address": _address_strings(new_keys, scripts, net),
+                             "address": address_column(new_keys, scripts, net),
                              "script_type": new_types}, schema=TABLES["addresses"])
         return per_group, blk_first_addr, rows
 

@@ -269,6 +269,23 @@ def encode_base58check_batch(versions: np.ndarray, payloads: np.ndarray) -> pa.S
 def encode_segwit_batch(hrp: str, witvers: np.ndarray, programs: np.ndarray,
                         lengths: np.ndarray) -> pa.StringArray:
     """Segwit address per row: bech32 for v0, bech32m for v1..16; programs padded to 40 bytes."""
+    witvers, programs, lengths, offsets = _segwit_offsets(hrp, witvers, programs, lengths)
+    n = witvers.shape[0]
+    out = np.empty(max(int(offsets[n]), 1), dtype=np.uint8)
+    _encode_segwit(hrp, witvers, programs, lengths, out, offsets[:n])
+    return _string_array(n, offsets, out)
+
+
+def encode_segwit_into(hrp: str, witvers: np.ndarray, programs: np.ndarray, lengths: np.ndarray,
+                       out: np.ndarray, starts: np.ndarray) -> None:
+    """``encode_segwit_batch`` with row r written at ``out[starts[r]:]``, where the caller has made room for
+    it: ``len(hrp) + 2 + (8 * lengths[r] + 4) // 5 + 6`` bytes."""
+    witvers, programs, lengths, _ = _segwit_offsets(hrp, witvers, programs, lengths)
+    _encode_segwit(hrp, witvers, programs, lengths, out, np.ascontiguousarray(starts, np.int64))
+
+
+def _segwit_offsets(hrp: str, witvers, programs, lengths):
+    """The checked inputs and each row's offset in a packed buffer; raises on rows with no valid address."""
     witvers = _as_u8("witvers", witvers)
     programs = _as_u8("programs", programs)
     lengths = _as_u8("lengths", lengths)
@@ -285,14 +302,15 @@ def encode_segwit_batch(hrp: str, witvers: np.ndarray, programs: np.ndarray,
     if bad >= 0:
         raise AddressError(f"row {bad}: witness v{witvers[bad]} program of {lengths[bad]} bytes "
                            f"has no valid {hrp!r} segwit address")
-    hrp_bytes = np.frombuffer(hrp.encode("ascii"), dtype=np.uint8)
-    out = np.empty(max(int(offsets[n]), 1), dtype=np.uint8)
-    if n:
+    return witvers, programs, lengths, offsets
+
+
+def _encode_segwit(hrp: str, witvers, programs, lengths, out, starts) -> None:
+    if len(witvers):
         hrp_state = np.uint32(polymod(hrp_expand(hrp)))  # shared by every row
-        _segwit_kernel(hrp_bytes, hrp_state, witvers, programs, lengths, out, offsets,
-                       np.zeros((72, _LANES), np.uint32), np.zeros(_LANES, np.uint32),
+        _segwit_kernel(np.frombuffer(hrp.encode("ascii"), dtype=np.uint8), hrp_state, witvers, programs, lengths,
+                       out, starts, np.zeros((72, _LANES), np.uint32), np.zeros(_LANES, np.uint32),
                        np.zeros(_LANES, np.int64))
-    return _string_array(n, offsets, out)
 
 
 def _as_u8(name: str, a: np.ndarray) -> np.ndarray:
@@ -303,4 +321,4 @@ def _as_u8(name: str, a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.uint8)
 
 
-__all__ = ["encode_base58check_batch", "encode_segwit_batch"]
+__all__ = ["encode_base58check_batch", "encode_segwit_batch", "encode_segwit_into"]
