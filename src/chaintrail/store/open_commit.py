@@ -30,6 +30,9 @@ from chaintrail.store import index as ix
 # Tables of a few rows per piece: kept until ``finish`` and written as one row group (a row group costs
 # about a millisecond whatever its size).
 _WHOLE = frozenset({"blocks"})
+# Pieces whose rows make one row group of the other tables. Each column chunk costs a page and a compression
+# context whatever its size: on the 1M-tx chain's tables, row groups of 25k -> 50k txs took 8% less CPU to write.
+PIECES_PER_GROUP = 2
 
 if TYPE_CHECKING:
     from chaintrail.store.chainstore import Batch, ChainStore
@@ -48,15 +51,16 @@ class OpenCommit:
         self.index_counts = dict(self.counts)             # index rows so far
         self._writers: dict[str, tuple[pq.ParquetWriter, Path]] = {}
         self._held: dict[str, list[pa.Table | Callable[[], pa.Table]]] = {}   # tables of ``_WHOLE``
+        self._grouping: dict[str, list[pa.Table | Callable[[], pa.Table]]] = {}   # the next row group's pieces
+        self._pieces = 0
         self._patches: list[tuple[np.ndarray, np.ndarray]] = []   # out_spent links of older outputs
 
     def add(self, batch: Batch) -> None:
         """Write one piece: a row group per table (writer threads) while this thread appends its index rows."""
-        pool = self.store._writers()
-        for name in _WHOLE & batch.tables.keys():
-            self._held.setdefault(name, []).append(batch.tables[name])
-        jobs = [(name, pool.submit(self._rows, name, table)) for name, table in batch.tables.items()
-                if name not in _WHOLE]
+        for name, table in batch.tables.items():
+            (self._held if name in _WHOLE else self._grouping).setdefault(name, []).append(table)
+        self._pieces += 1
+        jobs = self._write_group() if self._pieces % PIECES_PER_GROUP == 0 else []
         try:
             tails, positions, values = _own_spends(batch, self.index_counts.get("outputs", 0))
             ix.append_columns(self.store.index_dir, tails, self.index_counts, sync=False)
@@ -65,11 +69,22 @@ class OpenCommit:
             for entity, n in _tail_rows(tails).items():
                 self.index_counts[entity] = self.index_counts.get(entity, 0) + n
         finally:
-            done = {name: job.result() for name, job in jobs}   # (waits for every writer, then raises)
+            self._count(jobs)   # (waits for every writer, then raises)
+        self.manifest.update(batch.manifest)
+
+    def _write_group(self) -> list:
+        """Start writing the held pieces of every table but ``_WHOLE`` as one row group each (writer threads)."""
+        pool = self.store._writers()
+        jobs = [(name, pool.submit(self._rows, name, _concat(parts))) for name, parts in self._grouping.items()]
+        self._grouping = {}
+        return jobs
+
+    def _count(self, jobs: list) -> None:
+        """Wait for ``jobs`` and count their rows and CPU seconds."""
+        done = {name: job.result() for name, job in jobs}
         self.store.writer_cpu_s += sum(cpu for _, cpu in done.values())
         for name, (n, _) in done.items():
             self.counts[name] = self.counts.get(name, 0) + n
-        self.manifest.update(batch.manifest)
 
     def _rows(self, name: str, table: pa.Table | Callable[[], pa.Table]) -> tuple[int, float]:
         """Append one table's rows as a row group of its part; the rows and the CPU seconds (a writer thread)."""
@@ -94,15 +109,15 @@ class OpenCommit:
         from chaintrail.store.chainstore import _PAUSE_BEFORE_MANIFEST, _write_json_atomic
 
         pool = self.store._writers()
-        held = [(name, pool.submit(self._rows, name, _concat(parts))) for name, parts in self._held.items()]
-        if self._patches:
-            ix.patch_out_spent(self.store.index_dir, np.concatenate([p for p, _ in self._patches]),
-                               np.concatenate([v for _, v in self._patches]), self.index_counts["outputs"],
-                               flush=False)
-        for name, job in held:
-            n, cpu = job.result()
-            self.counts[name] = self.counts.get(name, 0) + n
-            self.store.writer_cpu_s += cpu
+        jobs = self._write_group() + [(name, pool.submit(self._rows, name, _concat(parts)))
+                                      for name, parts in self._held.items()]
+        try:
+            if self._patches:
+                ix.patch_out_spent(self.store.index_dir, np.concatenate([p for p, _ in self._patches]),
+                                   np.concatenate([v for _, v in self._patches]), self.index_counts["outputs"],
+                                   flush=False)
+        finally:
+            self._count(jobs)
         names = list(self._writers)
         for closing in [pool.submit(self._close, name) for name in names]:
             closing.result()
@@ -142,9 +157,12 @@ class OpenCommit:
         self._writers.clear()
 
 
-def _concat(parts: list[pa.Table | Callable[[], pa.Table]]) -> pa.Table:
-    tables = [t() if callable(t) else t for t in parts]
-    return pa.concat_tables(tables).combine_chunks() if len(tables) > 1 else tables[0]
+def _concat(parts: list[pa.Table | Callable[[], pa.Table]]) -> Callable[[], pa.Table]:
+    """The pieces as one table, built when called (in a writer thread: some pieces are built there too)."""
+    def table() -> pa.Table:
+        tables = [t() if callable(t) else t for t in parts]
+        return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    return table
 
 
 def _tail_rows(tails: dict[str, np.ndarray]) -> dict[str, int]:
