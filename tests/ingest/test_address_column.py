@@ -52,3 +52,4 @@ def test_empty_and_single_kind_columns():
     key[0, 1:21] = np.frombuffer(hashlib.sha256(b"x").digest()[:20], np.uint8)
     assert address_column(key, [None], net).to_pylist() == [
         script_address(b"\x00\x14" + key[0, 1:21].tobytes(), net)[1]]
+
