@@ -15,7 +15,9 @@ import numpy as np
 
 from chaintrail.store.prefetch import prefetch
 
-EMPTY = -1
+EMPTY = -1                        # a query without an id
+_FREE = np.int64(0)               # a free slot: the table starts as zeros, whose pages are mapped as they are used
+_USED = np.int64(-(1 << 63))      # set in every entry, so that no entry is zero
 _AHEAD = 16   # queries whose table slot is prefetched ahead of the probe
 _RING = 64    # hashes of the queries in flight (a power of two above 2 * _AHEAD)
 
@@ -57,7 +59,7 @@ def _hash(keys, row):
 @nb.njit(cache=True, inline="always")
 def _entry(h, i):
     """A table slot: the hash's top 31 bits as a tag beside the id, so most mismatches skip the key row."""
-    return (np.int64(h >> np.uint64(33)) << np.int64(32)) | np.int64(i)
+    return _USED | (np.int64(h >> np.uint64(33)) << np.int64(32)) | np.int64(i)
 
 
 @nb.njit(cache=True, inline="always")
@@ -80,7 +82,7 @@ def insert_range(table, keys, start, stop):
         s = h & mask
         while True:
             cur = table[s]
-            if cur == EMPTY:
+            if cur == _FREE:
                 table[s] = e
                 break
             if (cur >> 32) == (e >> 32) and _equal(keys, cur & _LOW, keys, i):
@@ -100,7 +102,7 @@ def _ahead(table, flat, width, queries, ring, mask, j, nq):
         prefetch(table, h & mask)
     if j + _AHEAD < nq:
         cur = table[ring[(j + _AHEAD) & (_RING - 1)] & mask]
-        if cur != EMPTY:
+        if cur != _FREE:
             prefetch(flat, (cur & _LOW) * width)
 
 
@@ -116,12 +118,12 @@ def lookup(table, keys, queries, out):
     for j in range(nq):
         _ahead(table, flat, keys.shape[1], queries, ring, mask, j, nq)
         h = ring[j & (_RING - 1)]
-        tag = np.int64(h >> np.uint64(33))
+        tag = _entry(h, 0) >> 32
         s = h & mask
         out[j] = EMPTY
         while True:
             cur = table[s]
-            if cur == EMPTY:
+            if cur == _FREE:
                 break
             if (cur >> 32) == tag and _equal(keys, cur & _LOW, queries, j):
                 out[j] = cur & _LOW
@@ -147,11 +149,11 @@ def intern(table, keys, n, queries, valid, out):
             out[j] = EMPTY
             continue
         h = ring[j & (_RING - 1)]
-        tag = np.int64(h >> np.uint64(33))
+        tag = _entry(h, 0) >> 32
         s = h & mask
         while True:
             cur = table[s]
-            if cur == EMPTY:
+            if cur == _FREE:
                 keys[n, :] = queries[j, :]
                 table[s] = _entry(h, n)
                 out[j] = n
@@ -176,7 +178,7 @@ class KeyTable:
         if n:
             self._keys[:n] = keys
         self.n = n
-        self._table = np.full(capacity_for(n), EMPTY, np.int64)
+        self._table = np.zeros(capacity_for(n), np.int64)
         insert_range(self._table, self._keys, 0, n)
 
     @property
@@ -190,7 +192,7 @@ class KeyTable:
             grown[: self.n] = self._keys[: self.n]
             self._keys = grown
         if capacity_for(need) > self._table.shape[0]:
-            self._table = np.full(capacity_for(need), EMPTY, np.int64)
+            self._table = np.zeros(capacity_for(need), np.int64)
             insert_range(self._table, self._keys, 0, self.n)
 
     def reserve(self, n: int) -> None:
@@ -220,7 +222,7 @@ class KeyTable:
     def truncate(self, n: int) -> None:
         """Forget ids >= n (a chain rollback) and rebuild the table."""
         self.n = n
-        self._table = np.full(capacity_for(n), EMPTY, np.int64)
+        self._table = np.zeros(capacity_for(n), np.int64)
         insert_range(self._table, self._keys, 0, n)
 
 
