@@ -46,8 +46,8 @@ from chaintrail.store.writer_state import WriterState
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_BYTES = 32 << 20
-# 8 MB slices: a row group of each part per slice; against 4 MB, the commit thread's CPU on a 1M-tx chain
-# 2.4-2.6 -> 2.2 s and wall +5-8% for +50-65 MB of peak RSS (slices in flight).
+# 8 MB slices (two make a row group of each part: store/open_commit.py); against 4 MB, when each slice was a row
+# group, the commit thread's CPU on a 1M-tx chain 2.4-2.6 -> 2.2 s and wall +5-8% for +50-65 MB of peak RSS.
 DEFAULT_SLICE_BYTES = 8 << 20
 TIMELINE_MAX = 256   # stage timeline entries kept for the bench (the first ones)
 # A version-2+ block's first coinbase push is its height (BIP34): Core 0.7 wrote it from the first v2

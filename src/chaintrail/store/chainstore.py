@@ -4,7 +4,7 @@ Commit protocol for one batch (crash-safe at every step):
 
 1. create ``DIRTY``;
 2. write each table's new rows as ``tables/<t>/part-NNNNNN.parquet`` (tmp + fdatasync + rename; one
-   writer thread per table; a batch may come in pieces, one row group each: ``open_commit.py``);
+   writer thread per table; a batch may come in pieces, a row group per two: ``open_commit.py``);
 3. append index rows and patch ``out_spent`` of older outputs in place;
 4. write ``MANIFEST.json`` atomically (tmp + fsync + rename): this is the commit;
 5. remove ``DIRTY``.

@@ -1,10 +1,10 @@
 """One commit written in pieces: each piece's rows join the batch's parts while later pieces are still mapped.
 
 The commit protocol is the store's (``chainstore`` module docstring), spread over time: ``DIRTY`` is
-created with the first piece; each piece becomes one row group of every table's part (written to a
-``.tmp`` file, one writer thread per table; the small blocks table waits for ``finish``) and is appended
-to the index columns; ``finish`` writes the spend links of older outputs, closes, syncs and renames the
-parts, syncs the index and writes the manifest. Until then nothing the manifest
+created with the first piece; every ``PIECES_PER_GROUP`` pieces become one row group of every table's part
+(written to a ``.tmp`` file, one writer thread per table; the small blocks table waits for ``finish``), and
+each piece is appended to the index columns as it comes; ``finish`` writes the spend links of older outputs,
+closes, syncs and renames the parts, syncs the index and writes the manifest. Until then nothing the manifest
 names has changed, so a crash at any point leaves what ``repair`` undoes: unnamed files, index rows
 past the committed counts, and ``out_spent`` links (recomputed from ``in_prev``).
 
@@ -56,7 +56,8 @@ class OpenCommit:
         self._patches: list[tuple[np.ndarray, np.ndarray]] = []   # out_spent links of older outputs
 
     def add(self, batch: Batch) -> None:
-        """Write one piece: a row group per table (writer threads) while this thread appends its index rows."""
+        """Take one piece: its index rows are appended here, and every ``PIECES_PER_GROUP``-th piece starts the
+        writer threads on a row group per table of the pieces held."""
         for name, table in batch.tables.items():
             (self._held if name in _WHOLE else self._grouping).setdefault(name, []).append(table)
         self._pieces += 1
