@@ -34,6 +34,7 @@ import numpy as np
 from numba.cpython.unsafe.numbers import leading_zeros, trailing_zeros
 
 from chaintrail.analysis.prefetch import prefetch
+from chaintrail.store.tx_values import value_sums
 
 HAIRCUT, POISON, FIFO, LIFO, TIHO = 0, 1, 2, 3, 4
 MODELS = {"haircut": HAIRCUT, "poison": POISON, "fifo": FIFO, "lifo": LIFO, "tiho": TIHO}
@@ -433,17 +434,7 @@ def trace_kernel(forward, model, src_out, src_amt,
         hop = np.int64(1 << 30)
         best = NONE32
         best_amt = np.int64(0)
-        vin_total = np.int64(0)
-        unknown = False
-        for i in range(a0, a1):
-            v = in_value[i]
-            if v < 0:
-                unknown = True
-            else:
-                vin_total += v
-        vout_total = np.int64(0)
-        for j in range(o0, o1):
-            vout_total += out_value[j]
+        vin_total, unknown, vout_total = value_sums(in_value, out_value, a0, a1, o0, o1)
         if forward:
             for i in range(a0, a1):
                 p = in_prev[i]

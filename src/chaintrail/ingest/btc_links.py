@@ -11,6 +11,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from chaintrail.store.tx_values import value_sums
+
 _NONE = np.uint32(0xFFFFFFFF)
 
 
@@ -124,16 +126,8 @@ def tx_sums(blk_first_tx, tx_first_in, tx_first_out, in_value, out_value, tx_sta
             b += 1
         block[t] = b
         index[t] = t - blk_first_tx[b]
-        total_in, unknown = np.int64(0), False
-        for i in range(tx_first_in[t], tx_first_in[t + 1]):
-            v = in_value[i]
-            if v < 0:
-                unknown = True
-            else:
-                total_in += v
-        total_out = np.int64(0)
-        for o in range(tx_first_out[t], tx_first_out[t + 1]):
-            total_out += out_value[o]
+        total_in, unknown, total_out = value_sums(in_value, out_value, tx_first_in[t], tx_first_in[t + 1],
+                                                  tx_first_out[t], tx_first_out[t + 1])
         fee[t] = total_in - total_out
         missing[t] = unknown or blk_first_tx[b] == t
         n = tx_end[t] - tx_start[t]
