@@ -44,6 +44,10 @@ def gather(order: np.ndarray, ptr: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return np.asarray(order[starts + np.arange(int(n.sum()))], np.int64)
 
 
+# A per-address total from each run's sorted sums: (column prefix, sign).
+_TOTAL_PARTS = {"received": (("out", 1),), "sent": (("in", 1),), "balance": (("out", 1), ("sp", -1))}
+
+
 def _find(keys: np.ndarray, want: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions of ``want`` in the sorted ``keys`` and whether each is there."""
     if not len(keys):
@@ -125,9 +129,9 @@ class _Totals:
         return self._v.n_addr
 
     def __getitem__(self, a):
-        scalar = isinstance(a, (int, np.integer))
-        got = self._v._addr_totals(np.atleast_1d(np.asarray(a, np.int64)), self._kind)
-        return int(got[0]) if scalar else got
+        if isinstance(a, (int, np.integer)):
+            return self._v._addr_total(int(a), self._kind)
+        return self._v._addr_totals(np.atleast_1d(np.asarray(a, np.int64)), self._kind)
 
 
 class _ClusterTotals(_Totals):
@@ -275,8 +279,19 @@ class ChainView:
         self._delta = {k: np.zeros(0, np.int64) for k in ("keys", "received", "sent", "spent")}
         self._use_ent()
 
+    def _addr_total(self, a: int, kind: str) -> int:
+        """``_addr_totals`` of one address, in Python ints: a lookup's totals without a dozen numpy calls."""
+        total = 0
+        for run in self._runs:
+            for g, sign in _TOTAL_PARTS[kind]:
+                keys = run[g + "_keys"]
+                j = searchsorted(keys, a)
+                if j < len(keys) and keys[j] == a:
+                    total += sign * int(run[g + "_sum"][j])
+        return total
+
     def _addr_totals(self, a: np.ndarray, kind: str) -> np.ndarray:
-        groups = {"received": (("out", 1),), "sent": (("in", 1),), "balance": (("out", 1), ("sp", -1))}[kind]
+        groups = _TOTAL_PARTS[kind]
         out = np.zeros(len(a), np.int64)
         for run in self._runs:
             for g, sign in groups:

@@ -46,6 +46,7 @@ def warm_kernels(*, scale: float = WARM_SCALE, progress: Callable[[str], None] |
                            TraceParams(model="fifo", mixer_policy="haircut")):
                 trace_body(wb, case.subject, params, 0, 50, True, False)
             screen(wb, case.subject, ScreenParams())
+            wb.view.addr_num("1")   # the address search's kernel (store/model_addresses.py)
         finally:
             wb.close()
         timings["trace_s"] = time.perf_counter() - t

@@ -7,6 +7,9 @@ and the trace engine's ModelLookups, so both read the same mapped files the same
 
 from __future__ import annotations
 
+import bisect
+
+import numba as nb
 import numpy as np
 
 from chaintrail.chains.address_case import normalize_address
@@ -28,28 +31,59 @@ def lower_bound(n: int, key: bytes, at) -> int:
     return lo
 
 
+@nb.njit(cache=True)
+def lower_bound_name(order, off, blob, a0, key) -> int:
+    """First i with the string of ``order[i]`` >= ``key`` (bytes order), ``order`` holding addr_nums from ``a0``
+    sorted by string: ``lower_bound`` compiled, one call instead of a Python call per step (~100 us a lookup)."""
+    lo, hi = 0, len(order)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        j = np.int64(order[mid]) - a0
+        s, e = off[j], off[j + 1]
+        n = min(e - s, len(key))
+        less = e - s < len(key)          # a proper prefix sorts first
+        for k in range(n):
+            if blob[s + k] != key[k]:
+                less = blob[s + k] < key[k]
+                break
+        if less:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 class ModelAddresses:
     """The read model's address strings (mapped; nothing O(chain) copied)."""
 
     def __init__(self, model: ReadModel):
         self._runs = [a for _, a in model.runs]
         self._a0 = np.asarray([m["a"][0] for m, _ in model.runs], np.int64)
+        self._a0_list = self._a0.tolist()
 
     def name_bytes(self, a: int) -> bytes:
         """The string of addr_num ``a`` (b"" for an address with none)."""
-        k = int(np.searchsorted(self._a0, a, side="right")) - 1
-        r, i = self._runs[k], a - int(self._a0[k])
-        return r["addr_blob"][int(r["addr_off"][i]):int(r["addr_off"][i + 1])].tobytes()
+        k = bisect.bisect_right(self._a0_list, a) - 1
+        return self._local_name(self._runs[k], a - self._a0_list[k])
+
+    @staticmethod
+    def _local_name(run: dict, i: int) -> bytes:
+        off = run["addr_off"]
+        return run["addr_blob"][int(off[i]):int(off[i + 1])].tobytes()
 
     def names(self, nums) -> list[str | None]:
         """The string of each addr_num (None for -1, an output with no address, or an empty string)."""
         return [self.name_bytes(a).decode("utf-8", "replace") or None if a >= 0 else None
                 for a in np.asarray(nums, np.int64).tolist()]
 
-    def _lower(self, run: dict, key: bytes) -> tuple[int, callable]:
+    def _lower(self, k: int, key: bytes) -> tuple[int, callable]:
+        """Where ``key`` would sort among run ``k``'s strings, and the string at each sorted position."""
+        run, a0 = self._runs[k], self._a0_list[k]
         order = run["addr_sort"]
-        at = lambda i: self.name_bytes(int(order[i]))  # noqa: E731
-        return lower_bound(len(order), key, at), at
+        at = lambda i: self._local_name(run, int(order[i]) - a0)  # noqa: E731
+        lo = lower_bound_name(np.asarray(order), np.asarray(run["addr_off"]), np.asarray(run["addr_blob"]), a0,
+                              np.frombuffer(key, np.uint8))
+        return int(lo), at
 
     def num(self, address: str) -> int | None:
         """The addr_num of an exact address string (bech32 in either case), or None."""
@@ -57,8 +91,8 @@ class ModelAddresses:
             key = cand.encode("utf-8", "replace")
             if not key or len(key) > ADDR_WIDTH:
                 continue
-            for run in self._runs:
-                i, at = self._lower(run, key)
+            for k, run in enumerate(self._runs):
+                i, at = self._lower(k, key)
                 if i < len(run["addr_sort"]) and at(i) == key:
                     return int(run["addr_sort"][i])
         return None
@@ -79,8 +113,8 @@ class ModelAddresses:
         if not key or len(key) > ADDR_WIDTH:
             return []
         hits: list[tuple[bytes, int]] = []
-        for run in self._runs:
-            lo, at = self._lower(run, key)
+        for k, run in enumerate(self._runs):
+            lo, at = self._lower(k, key)
             for i in range(lo, min(lo + limit, len(run["addr_sort"]))):
                 s = at(i)
                 if not s.startswith(key):
