@@ -46,3 +46,23 @@ def test_expect_makes_room_for_a_batch_of_blocks(tmp_path):
     assert s.addrs._table is table and s.addrs.n == 250
     s.expect(0)
     assert s.addrs._table is table                                 # nothing to add: nothing moves
+
+
+
+def test_keys_differing_in_any_one_byte_are_told_apart():
+    # A probe whose slot's tag matches compares whole keys (``_equal``, eight bytes at a time then the odd
+    # tail): keys that differ in one byte anywhere must not match, and a KeyTable must give each its own id.
+    from chaintrail.store import hashtable as H
+
+    for width in (8, 32, 33):
+        base = np.arange(1, width + 1, dtype=np.uint8).reshape(1, width)
+        keys = np.repeat(base, width + 1, axis=0)
+        for k in range(width):
+            keys[k + 1, k] ^= 0x80
+        assert H._equal(keys, 0, keys.copy(), 0)
+        for j in range(1, len(keys)):
+            assert not H._equal(keys, 0, keys, j), (width, j)
+        kt = KeyTable(width)
+        ids = kt.intern(keys, np.ones(len(keys), np.bool_))
+        assert ids.tolist() == list(range(len(keys)))
+        assert kt.lookup(keys).tolist() == list(range(len(keys)))
