@@ -6,6 +6,7 @@ import numpy as np
 
 from chaintrail.store.hashtable import KeyTable
 from chaintrail.store.index import load_columns
+from chaintrail.store.prefault import prefault_async
 
 # Rows expected per byte of blocks, on the high side (a 1M-tx generated chain: 399 B per tx, 196 per address,
 # 190 per output; the 10M-tx one 353, 232, 168; mainnet has more bytes per row): room made for them up front
@@ -67,6 +68,8 @@ class WriterState:
             return min(block_bytes // per, EXPECT_MAX)
         self.txids.reserve(self.txids.n + more(BYTES_PER_TX))
         self.addrs.reserve(self.addrs.n + more(BYTES_PER_ADDR))
+        # Random inserts touch every page of the tables at once: zero them on the idle core meanwhile.
+        prefault_async([self.txids._table, self.addrs._table])
         self.tx_first_out.reserve(self.tx_first_out.n + more(BYTES_PER_TX))
         self.out_value.reserve(self.out_value.n + more(BYTES_PER_OUT))
         self.out_addr.reserve(self.out_addr.n + more(BYTES_PER_OUT))
