@@ -58,8 +58,7 @@ class ModelAddresses:
 
     def __init__(self, model: ReadModel):
         self._runs = [a for _, a in model.runs]
-        self._a0 = np.asarray([m["a"][0] for m, _ in model.runs], np.int64)
-        self._a0_list = self._a0.tolist()
+        self._a0_list = [int(m["a"][0]) for m, _ in model.runs]   # each run's first addr_num
 
     def name_bytes(self, a: int) -> bytes:
         """The string of addr_num ``a`` (b"" for an address with none)."""
@@ -148,7 +147,7 @@ class ModelAddresses:
         want = np.frombuffer(b"".join(b.ljust(ADDR_WIDTH, b"\0") if 0 < len(b) <= ADDR_WIDTH else bytes(ADDR_WIDTH)
                                       for b in keys), np.uint8).reshape(k, ADDR_WIDTH)
         lens = np.array([len(b) for b in keys], np.int64)
-        for run, a0 in zip(self._runs, self._a0.tolist()):
+        for run, a0 in zip(self._runs, self._a0_list):
             order = run["addr_sort"]
             m = len(order)
             todo = np.flatnonzero(ok & (out < 0))
