@@ -1,13 +1,13 @@
-"""Batched double SHA-256 (txids, wtxids, merkle roots) in compiled loops over OpenSSL's SHA-256.
+"""Batched key hashes (SHA-256 and hash160 of public keys and witness scripts) in compiled loops over OpenSSL.
 
-hashlib costs about a microsecond of Python per digest, which on a block's
-txids and merkle tree is most of the time. These kernels call the SHA-256 of
-the libcrypto that Python's own ``_hashlib`` already loaded (SHA-NI where the
-CPU has it) straight from numba, so a whole batch is hashed in one call that
+hashlib costs about a microsecond of Python per digest. These kernels call the
+SHA-256 and RIPEMD-160 of the libcrypto that Python's own ``_hashlib`` already
+loaded straight from numba, so a whole batch is hashed in one call that
 releases the GIL. The symbols are bound by name, which keeps numba's on-disk
 cache valid across processes. Where that libcrypto cannot be found (not
 Linux, or a Python built without OpenSSL's low-level SHA-256), ``available()``
-is False and callers keep the hashlib code.
+is False and callers keep the hashlib code. Txids, wtxids and merkle trees,
+many messages of one kind, are hashed in vector lanes instead (``sha256_lanes``).
 """
 
 from __future__ import annotations
@@ -77,8 +77,16 @@ def hash160_available() -> bool:
 def _self_test() -> bool:
     data = np.frombuffer(b"chaintrail" * 13, np.uint8)
     out = np.zeros((1, 32), np.uint8)
-    _ranges(data, np.zeros(1, np.int64), np.full(1, len(data), np.int64), out)
-    return out[0].tobytes() == hashlib.sha256(hashlib.sha256(data.tobytes()).digest()).digest()
+    _sha256_only(data, out)
+    return out[0].tobytes() == hashlib.sha256(data.tobytes()).digest()
+
+
+@nb.njit(cache=True, nogil=True)
+def _sha256_only(data, out):
+    ctx = np.empty(_CTX_WORDS, np.uint32)
+    _init(_ptr(ctx, 0))
+    _update(_ptr(ctx, 0), _ptr(data, 0), data.shape[0])
+    _final(_ptr(out, 0), _ptr(ctx, 0))
 
 
 @intrinsic
@@ -91,76 +99,6 @@ def _ptr(typingctx, arr, i):
         p = builder.gep(ary.data, [args[1]])
         return builder.bitcast(p, cgutils.voidptr_t)
     return sig, codegen
-
-
-@nb.njit(cache=True, inline="always")
-def _second(ctx, tmp, out, at):
-    """out.flat[at:at+32] = sha256(tmp[:32]) where ctx holds the first hash being finished into tmp."""
-    _final(_ptr(tmp, 0), _ptr(ctx, 0))
-    _init(_ptr(ctx, 0))
-    _update(_ptr(ctx, 0), _ptr(tmp, 0), 32)
-    _final(_ptr(out, at), _ptr(ctx, 0))
-
-
-@nb.njit(cache=True, nogil=True)
-def _ranges(buf, starts, ends, out):
-    """out[i] = sha256d(buf[starts[i]:ends[i]])."""
-    ctx = np.empty(_CTX_WORDS, np.uint32)
-    tmp = np.empty(32, np.uint8)
-    for i in range(starts.shape[0]):
-        _init(_ptr(ctx, 0))
-        _update(_ptr(ctx, 0), _ptr(buf, starts[i]), ends[i] - starts[i])
-        _second(ctx, tmp, out, 32 * i)
-
-
-@nb.njit(cache=True, nogil=True)
-def _txids(buf, tx_start, tx_end, tx_body, tx_wit, out):
-    """Txids: a SegWit tx hashes version | body | locktime, leaving out marker, flag and witness."""
-    ctx = np.empty(_CTX_WORDS, np.uint32)
-    tmp = np.empty(32, np.uint8)
-    for i in range(tx_start.shape[0]):
-        s, e, bo = tx_start[i], tx_end[i], tx_body[i]
-        _init(_ptr(ctx, 0))
-        if bo < 0:
-            _update(_ptr(ctx, 0), _ptr(buf, s), e - s)
-        else:
-            _update(_ptr(ctx, 0), _ptr(buf, s), 4)
-            _update(_ptr(ctx, 0), _ptr(buf, bo), tx_wit[i] - bo)
-            _update(_ptr(ctx, 0), _ptr(buf, e - 4), 4)
-        _second(ctx, tmp, out, 32 * i)
-
-
-@nb.njit(cache=True, nogil=True)
-def _merkle_roots(leaves, first, zero_first, out):
-    """out[b] = merkle root of leaves[first[b]:first[b+1]] (odd levels repeat their last hash); with
-    ``zero_first`` the first leaf of each block counts as 32 zero bytes (the coinbase's wtxid)."""
-    ctx = np.empty(_CTX_WORDS, np.uint32)
-    tmp = np.empty(32, np.uint8)
-    most = 1
-    for b in range(first.shape[0] - 1):
-        most = max(most, first[b + 1] - first[b])
-    level = np.empty(32 * (most + 1), np.uint8)
-    flat = leaves.reshape(-1)
-    for b in range(first.shape[0] - 1):
-        n = first[b + 1] - first[b]
-        base = 32 * first[b]
-        for k in range(32 * n):
-            level[k] = flat[base + k]
-        if zero_first:
-            for k in range(32):
-                level[k] = 0
-        while n > 1:
-            if n & 1:
-                for k in range(32):
-                    level[32 * n + k] = level[32 * (n - 1) + k]
-                n += 1
-            for j in range(n // 2):
-                _init(_ptr(ctx, 0))
-                _update(_ptr(ctx, 0), _ptr(level, 64 * j), 64)
-                _second(ctx, tmp, level, 32 * j)
-            n //= 2
-        for k in range(32):
-            out[b, k] = level[k]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -187,25 +125,4 @@ def key_hashes(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray, single: np.n
     out = np.zeros((len(offs), 32), np.uint8)
     _key_hashes(buf, np.ascontiguousarray(offs, np.int64), np.ascontiguousarray(lens, np.int64),
                 np.ascontiguousarray(single, np.bool_), out)
-    return out
-
-
-def sha256d_ranges(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """(n, 32) double SHA-256 of ``buf[starts[i]:ends[i]]``."""
-    out = np.empty((len(starts), 32), np.uint8)
-    _ranges(buf, np.ascontiguousarray(starts, np.int64), np.ascontiguousarray(ends, np.int64), out)
-    return out
-
-
-def txids(buf: np.ndarray, tx_start, tx_end, tx_body, tx_wit) -> np.ndarray:
-    """(n_tx, 32) txids in internal byte order."""
-    out = np.empty((len(tx_start), 32), np.uint8)
-    _txids(buf, tx_start, tx_end, tx_body, tx_wit, out)
-    return out
-
-
-def merkle_roots(leaves: np.ndarray, first: np.ndarray, zero_first: bool = False) -> np.ndarray:
-    """(n_blocks, 32) merkle roots of the leaf ranges ``[first[b], first[b+1])`` (none may be empty)."""
-    out = np.empty((len(first) - 1, 32), np.uint8)
-    _merkle_roots(np.ascontiguousarray(leaves), np.ascontiguousarray(first, np.int64), zero_first, out)
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chaintrail.chains.bitcoin import fast_sha256
+from chaintrail.chains.bitcoin import sha256_lanes
 from chaintrail.chains.bitcoin.parse import BlockLayout, compute_wtxids, merkle_root, sha256d
 from chaintrail.errors import MerkleMismatchError, WitnessCommitmentError
 
@@ -16,16 +16,9 @@ def check_blocks(lay: BlockLayout, txids: np.ndarray) -> int | None:
 
     Every block is hashed in a few compiled calls; ``check_block`` on the block returned gives the error.
     """
-    if not fast_sha256.available():
-        for b in range(lay.n_blocks):
-            try:
-                check_block(lay, b, txids)
-            except (MerkleMismatchError, WitnessCommitmentError):
-                return b
-        return None
     buf, first = lay.buf, lay.blk_first_tx
     headers = buf[lay.blk_start[:, None] + np.arange(36, 68)]
-    bad = np.flatnonzero((fast_sha256.merkle_roots(txids, first) != headers).any(axis=1))
+    bad = np.flatnonzero((sha256_lanes.merkle_roots(txids, first) != headers).any(axis=1))
     # Witness commitments: blocks with witness data only (see _check_witness_commitment).
     has_wit = np.add.reduceat((lay.tx_body >= 0).astype(np.int64), first[:-1]) > 0
     wb = np.flatnonzero(has_wit)
@@ -34,8 +27,8 @@ def check_blocks(lay: BlockLayout, txids: np.ndarray) -> int | None:
         txs = np.repeat(first[wb] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
         wtxids = txids[txs]                    # a tx without witness has its txid as wtxid
         seg = txs[lay.tx_body[txs] >= 0]
-        wtxids[lay.tx_body[txs] >= 0] = fast_sha256.sha256d_ranges(buf, lay.tx_start[seg], lay.tx_end[seg])
-        roots = fast_sha256.merkle_roots(wtxids, np.concatenate([[0], np.cumsum(counts)]), zero_first=True)
+        wtxids[lay.tx_body[txs] >= 0] = sha256_lanes.sha256d_ranges(buf, lay.tx_start[seg], lay.tx_end[seg])
+        roots = sha256_lanes.merkle_roots(wtxids, np.concatenate([[0], np.cumsum(counts)]), zero_first=True)
         for k, b in enumerate(wb.tolist()):
             cb = int(first[b])
             at, reserved = _find_commitment(lay, cb), _coinbase_reserved_value(lay, cb)
