@@ -279,6 +279,17 @@ class ChainView:
         self._delta = {k: np.zeros(0, np.int64) for k in ("keys", "received", "sent", "spent")}
         self._use_ent()
 
+    def addr_totals3(self, a: int) -> tuple[int, int, int]:
+        """(received, sent, balance) of one address in one pass over the runs, in Python ints."""
+        got = {"out": 0, "in": 0, "sp": 0}
+        for run in self._runs:
+            for g in got:
+                keys = run[g + "_keys"]
+                j = searchsorted(keys, a)
+                if j < len(keys) and keys[j] == a:
+                    got[g] += int(run[g + "_sum"][j])
+        return got["out"], got["in"], got["out"] - got["sp"]
+
     def _addr_total(self, a: int, kind: str) -> int:
         """``_addr_totals`` of one address, in Python ints: a lookup's totals without a dozen numpy calls."""
         total = 0
@@ -420,13 +431,21 @@ class ChainView:
         return np.union1d(t_out, t_in)
 
     def addr_first_last_tx(self, a: int) -> tuple[int | None, int | None]:
-        outs, ins = self.addr_outputs(a), self.addr_inputs(a)
-        firsts = [self.tx_of_out(int(outs[0]))] if len(outs) else []
-        lasts = [self.tx_of_out(int(outs[-1]))] if len(outs) else []
-        if len(ins):
-            firsts.append(self.tx_of_in(int(ins[0])))
-            lasts.append(self.tx_of_in(int(ins[-1])))
-        return (min(firsts), max(lasts)) if firsts else (None, None)
+        _, first, last = self.tx_span(self.addr_outputs(a), self.addr_inputs(a))
+        return first, last
+
+    def tx_span(self, outs: np.ndarray, ins: np.ndarray) -> tuple[int, int | None, int | None]:
+        """(distinct txs, first tx, last tx) of an address's outputs and the inputs spending from it (both in
+        chain order, so each side's txs come sorted)."""
+        t_out, t_in = self.tx_of_outs(outs), self.tx_of_ins(ins)
+        if not len(t_out) and not len(t_in):
+            return 0, None, None
+        ends = [int(t[i]) for t in (t_out, t_in) if len(t) for i in (0, -1)]
+        if len(t_out) + len(t_in) <= 64:          # a typical address: sets beat numpy's sort on a few items
+            n = len(set(t_out.tolist()).union(t_in.tolist()))
+        else:
+            n = len(np.union1d(t_out, t_in))
+        return n, min(ends), max(ends)
 
     # -- transactions ----------------------------------------------------------------
     def _sorted_txid(self, run: dict, i: int) -> bytes:
@@ -487,6 +506,12 @@ class ChainView:
 
     def tx_inputs(self, t: int) -> np.ndarray:
         return np.arange(self.tx_first_in[t], self.tx_first_in[t + 1], dtype=np.int64)
+
+    def tx_place(self, t: int) -> tuple[int | None, int, str]:
+        """(height, time, block hash) of tx ``t``: its block found once."""
+        b = self.tx_block_of(t)
+        h = int(self.blk_height[b])
+        return (None if h < 0 else h), int(self.blk_time[b]), self._blk_hash[b].tobytes().hex()
 
     def tx_time(self, t: int) -> int:
         return int(self.blk_time[self.tx_block_of(t)])

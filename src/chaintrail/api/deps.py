@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from fastapi import Request, Response
 
 from chaintrail.api.schemas import ErrorBody
@@ -28,6 +29,12 @@ async def get_runner(request: Request):
 
 
 def json_response(body, status_code: int = 200) -> Response:
-    """A body already shaped like its response model, serialised once (the schema tests check the shapes)."""
-    return Response(json.dumps(body, separators=(",", ":"), allow_nan=False).encode(), status_code=status_code,
-                    media_type="application/json")
+    """A body already shaped like its response model, serialised once (the schema tests check the shapes).
+
+    orjson: about a tenth of the json module's time on a lookup's body (a float that is not finite becomes
+    null). It refuses integers past 64 bits (wei amounts can be), which the json module then writes."""
+    try:
+        raw = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        raw = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+    return Response(raw, status_code=status_code, media_type="application/json")

@@ -39,23 +39,26 @@ def resolve_entity(wb, cid: int) -> int:
 def tx_ref(v, t: int | None) -> dict | None:
     if t is None:
         return None
-    return {"txid": v.txid(t), "height": v.tx_height(t), "time": v.tx_time(t), "block_hash": v.tx_block_hash(t)}
+    height, time, block_hash = v.tx_place(t)
+    return {"txid": v.txid(t), "height": height, "time": time, "block_hash": block_hash}
 
 
 def address_summary(wb, a: int, currency: str = "USD") -> dict:
     v, tags = wb.view, wb.tags
     cid = v.cluster_of(a)
     size = int(v.cluster_size[cid])
-    first, last = v.addr_first_last_tx(a)
+    outs, ins = v.addr_outputs(a), v.addr_inputs(a)      # each looked up once for the counts and the span
+    n_txs, first, last = v.tx_span(outs, ins)
+    received, sent, balance = v.addr_totals3(a)
     hits = tags.hits(a)
     return {"address": v.address(a), "script_type": v.script_type(a), "cluster": cid, "cluster_size": size,
-            "large_entity": size >= wb.limits.large_entity, "received_sat": int(v.addr_received[a]),
-            "sent_sat": int(v.addr_sent[a]), "balance_sat": int(v.addr_balance[a]),
-            "n_outputs": v.n_outputs(a), "n_inputs": v.n_inputs(a),
-            "n_txs": len(v.addr_txs(a)), "first_seen": tx_ref(v, first), "last_seen": tx_ref(v, last),
+            "large_entity": size >= wb.limits.large_entity, "received_sat": received,
+            "sent_sat": sent, "balance_sat": balance,
+            "n_outputs": len(outs), "n_inputs": len(ins),
+            "n_txs": n_txs, "first_seen": tx_ref(v, first), "last_seen": tx_ref(v, last),
             "label": hits[0]["label"] if hits else None, "risk": tags.risk(a), "tags": hits,
             "tags_total": tags.count_hits(a) if hits else 0,
-            "fiat": summary_fiat(wb, np.array([a], np.int64), int(v.addr_balance[a]), currency)}
+            "fiat": summary_fiat(wb, np.array([a], np.int64), balance, currency)}
 
 
 def address_txs(wb, a: int, offset: int, limit: int, newest_first: bool) -> dict:

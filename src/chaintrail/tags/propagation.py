@@ -25,6 +25,7 @@ from chaintrail.errors import StoreError
 from chaintrail.store.chainstore import ChainStore
 from chaintrail.store.model_addresses import ModelAddresses
 from chaintrail.store.readmodel import open_read_model
+from chaintrail.store.sorted_search import searchsorted
 from chaintrail.tags import taxonomy as tx
 from chaintrail.tags.model import Tag
 from chaintrail.tags.tagmodel import open_tags
@@ -75,6 +76,10 @@ class _Sparse:
         return self.n
 
     def __getitem__(self, i):
+        if isinstance(i, (int, np.integer)):     # one address (a lookup): no arrays made
+            i, keys = int(i), self.keys
+            j = searchsorted(keys, i)
+            return self.values[j] if j < len(keys) and int(keys[j]) == i else self.fill
         a = np.asarray(i, np.int64)
         flat = a.reshape(-1)
         out = np.full(flat.shape, self.fill, self.values.dtype)
@@ -96,6 +101,9 @@ class _AddrBits:
 
     def __getitem__(self, i):
         at = self._at
+        if isinstance(i, (int, np.integer)):
+            i = int(i)
+            return at.direct_bits[i] | at.cluster_bits[int(at.labels[i])]
         a = np.asarray(i, np.int64)
         flat = a.reshape(-1)
         labels = np.asarray(at.labels[flat], np.int64) if len(flat) else np.zeros(0, np.int64)
