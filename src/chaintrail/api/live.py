@@ -29,10 +29,10 @@ log = logging.getLogger(__name__)
 RETRY_S = 1.0          # after a failed reopen, wait this long before the next try
 
 
-def manifest_signature(store_path: Path) -> tuple[int, int, int] | None:
+def manifest_signature(store_path: Path | str) -> tuple[int, int, int] | None:
     """What changes whenever a commit replaces the manifest (None if it cannot be read)."""
     try:
-        st = os.stat(store_path / "MANIFEST.json")
+        st = os.stat(os.path.join(store_path, "MANIFEST.json"))
     except OSError:
         return None
     return st.st_ino, st.st_mtime_ns, st.st_size
@@ -43,6 +43,7 @@ class LiveWorkbench:
 
     def __init__(self, store_path: str | Path, limits: Limits | None = None, other_store: str | Path | None = None):
         self.path = Path(store_path)
+        self._path_str = str(self.path)
         self.limits = limits or Limits()
         self.other_store = Path(other_store) if other_store is not None else None
         self._sig = manifest_signature(self.path)
@@ -56,7 +57,7 @@ class LiveWorkbench:
 
     def current(self) -> Workbench:
         """The newest complete workbench; starts a reopen in the background when the store has changed."""
-        sig = manifest_signature(self.path)
+        sig = manifest_signature(self._path_str)     # every request: a str path skips pathlib's join
         if sig != self._sig and sig is not None:
             with self._lock:
                 if self._building is None and time.monotonic() >= self._retry_at:

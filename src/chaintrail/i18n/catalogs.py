@@ -13,6 +13,7 @@ import functools
 import gettext as _gettext
 import io
 import os
+import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
@@ -22,18 +23,24 @@ from chaintrail.errors import UsageError
 DOMAIN = "chaintrail"
 DEFAULT_LANGUAGE = "en"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+_LOCALE_PATH = str(LOCALE_DIR)
+_STAMP = [-1.0, None]      # (when locale/ was last looked at, its mtime then)
 
 # The language of this context (a CLI run, an API request); None: $CHAINTRAIL_LANG, else English.
 _language: ContextVar[str | None] = ContextVar("chaintrail_language", default=None)
 
 
 def available_languages() -> tuple[str, ...]:
-    """English plus every language with a catalog under ``locale/``, sorted."""
-    try:
-        stamp = LOCALE_DIR.stat().st_mtime_ns     # a new language folder changes it
-    except OSError:
-        stamp = None
-    return _languages_on_disk(stamp)
+    """English plus every language with a catalog under ``locale/``, sorted (a language folder added while a
+    server runs is seen within a second: locale/ is looked at once a second, not on every request)."""
+    now = time.monotonic()
+    if now - _STAMP[0] >= 1.0:
+        try:
+            stamp = os.stat(_LOCALE_PATH).st_mtime_ns     # a new language folder changes it
+        except OSError:
+            stamp = None
+        _STAMP[:] = [now, stamp]
+    return _languages_on_disk(_STAMP[1])
 
 
 @functools.lru_cache(maxsize=4)
