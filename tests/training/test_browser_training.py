@@ -100,3 +100,19 @@ def test_instructor_creates_a_set_in_the_form_and_it_is_built_with_its_store(bro
     assert any((folder / "sets" / "formset" / "store").iterdir())
     assert pg.errors == []
     ctx.close()
+
+
+def test_choosing_the_shown_exercise_again_keeps_what_was_typed(browser, served):
+    # The trainee panel loads its first exercise by itself; a click on that exercise's button arriving while
+    # (or after) it loads used to render the form again, emptying answers typed meanwhile.
+    url, _folder, _instructor, trainee = served
+    ctx, pg = open_panel(browser, url, trainee)
+    pg.wait_for_selector("#training-exercise h3")
+    pg.click('#training-list button[data-exercise="2"]')
+    pg.wait_for_selector('#training-exercise h3:has-text("CoinJoin")')
+    pg.fill("#ans-reasoning", "typed on exercise 2")
+    pg.click('#training-list button[data-exercise="2"]')
+    pg.wait_for_timeout(500)          # a second render of the form would have come back by now
+    assert pg.input_value("#ans-reasoning") == "typed on exercise 2"
+    assert pg.errors == []
+    ctx.close()

@@ -128,7 +128,13 @@ export class TrainingPanel {
   }
 
   async showExercise(id) {
+    // Choosing the exercise already shown (or still loading) keeps what was typed into its form; when another is
+    // chosen while one loads, only the latest choice renders (a late answer for the first one used to replace the
+    // form, emptying answers typed meanwhile: the browser test lost its exchanges so under load).
+    if (this.shownId === id) return;
+    this.shownId = id;
     const e = await call("GET", `/exercises/${id}`);
+    if (this.shownId !== id) return;
     const b = e.brief;
     const exam = e.exam.state === "running"
       ? h("p", { class: "error" }, tr("training.exam_running", "Exam: {n} s left; grades show when it ends.", { n: e.exam.seconds_left }))
