@@ -57,6 +57,14 @@ class _Headers:
         await self.app(scope, receive, send_with_headers)
 
 
+def _warm_lookup(live: LiveWorkbench) -> None:
+    """One address search, for its kernel's sake; best effort (a store without addresses has nothing to load)."""
+    try:
+        live.current().view.addr_num("1")
+    except Exception:      # noqa: BLE001 - a warm-up failing only means the first lookup loads the kernel
+        log.debug("lookup warm-up failed", exc_info=True)
+
+
 def _optional_router(name: str):
     """A router module another part of the project may add later (e.g. cases); None while absent."""
     try:
@@ -92,8 +100,7 @@ def create_app(store_path: str | Path, token: str | None = None, *, case_info: d
         await anyio.to_thread.run_sync(runner.warm)
         # The address search's compiled kernel, loaded from numba's cache beside the first requests rather than
         # by the first lookup (~0.15 s on the 10M-tx chain), without holding up start-up.
-        threading.Thread(target=live.current().view.addr_num, args=("1",), daemon=True,
-                         name="chaintrail-warm-lookup").start()
+        threading.Thread(target=_warm_lookup, args=(live,), daemon=True, name="chaintrail-warm-lookup").start()
         # Everything loaded so far lives as long as the app: keep the cyclic GC from rescanning it.
         gc.collect()
         gc.freeze()
