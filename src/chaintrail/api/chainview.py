@@ -46,6 +46,7 @@ def gather(order: np.ndarray, ptr: np.ndarray, keys: np.ndarray) -> np.ndarray:
 
 # A per-address total from each run's sorted sums: (column prefix, sign).
 _TOTAL_PARTS = {"received": (("out", 1),), "sent": (("in", 1),), "balance": (("out", 1), ("sp", -1))}
+_TOTAL_KINDS = ("received", "sent", "balance")       # the order ``addr_totals_of`` returns them in
 
 
 def _find(keys: np.ndarray, want: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -130,7 +131,7 @@ class _Totals:
 
     def __getitem__(self, a):
         if isinstance(a, (int, np.integer)):
-            return self._v._addr_total(int(a), self._kind)
+            return self._v.addr_totals_of(int(a))[_TOTAL_KINDS.index(self._kind)]
         return self._v._addr_totals(np.atleast_1d(np.asarray(a, np.int64)), self._kind)
 
 
@@ -279,8 +280,9 @@ class ChainView:
         self._delta = {k: np.zeros(0, np.int64) for k in ("keys", "received", "sent", "spent")}
         self._use_ent()
 
-    def addr_totals3(self, a: int) -> tuple[int, int, int]:
-        """(received, sent, balance) of one address in one pass over the runs, in Python ints."""
+    def addr_totals_of(self, a: int) -> tuple[int, int, int]:
+        """(received, sent, balance) of one address in one pass over the runs, in Python ints: a lookup's totals
+        without a dozen numpy calls."""
         got = {"out": 0, "in": 0, "sp": 0}
         for run in self._runs:
             for g in got:
@@ -289,17 +291,6 @@ class ChainView:
                 if j < len(keys) and keys[j] == a:
                     got[g] += int(run[g + "_sum"][j])
         return got["out"], got["in"], got["out"] - got["sp"]
-
-    def _addr_total(self, a: int, kind: str) -> int:
-        """``_addr_totals`` of one address, in Python ints: a lookup's totals without a dozen numpy calls."""
-        total = 0
-        for run in self._runs:
-            for g, sign in _TOTAL_PARTS[kind]:
-                keys = run[g + "_keys"]
-                j = searchsorted(keys, a)
-                if j < len(keys) and keys[j] == a:
-                    total += sign * int(run[g + "_sum"][j])
-        return total
 
     def _addr_totals(self, a: np.ndarray, kind: str) -> np.ndarray:
         groups = _TOTAL_PARTS[kind]

@@ -49,7 +49,7 @@ def address_summary(wb, a: int, currency: str = "USD") -> dict:
     size = int(v.cluster_size[cid])
     outs, ins = v.addr_outputs(a), v.addr_inputs(a)      # each looked up once for the counts and the span
     n_txs, first, last = v.tx_span(outs, ins)
-    received, sent, balance = v.addr_totals3(a)
+    received, sent, balance = v.addr_totals_of(a)
     hits = tags.hits(a)
     return {"address": v.address(a), "script_type": v.script_type(a), "cluster": cid, "cluster_size": size,
             "large_entity": size >= wb.limits.large_entity, "received_sat": received,

@@ -83,6 +83,7 @@ def _self_test() -> bool:
 
 @nb.njit(cache=True, nogil=True)
 def _sha256_only(data, out):
+    # Not ``_key_hashes``: that one links RIPEMD160 too, which ``hash160_available`` checks separately.
     ctx = np.empty(_CTX_WORDS, np.uint32)
     _init(_ptr(ctx, 0))
     _update(_ptr(ctx, 0), _ptr(data, 0), data.shape[0])
